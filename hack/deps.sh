@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the local cluster and the tests need. Idempotent: does nothing
+# when every package is already installed, and never downloads anything but Debian packages.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+packages=(etcd-server containerd runc containernetworking-plugins iptables iproute2 openssl curl tmux procps util-linux)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+((${#missing[@]} == 0)) && exit 0
+[[ $(id -u) == 0 ]] || die "packages missing (${missing[*]}) and not root: install them with apt-get"
+log "installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq || die "apt-get update failed: Debian's package mirror is not reachable"
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null ||
+  die "apt-get install ${missing[*]} failed"
+# Debian starts the packaged daemons; the harness runs its own, so stop and disable those.
+for svc in etcd containerd; do
+  if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet "$svc" 2>/dev/null; then
+    systemctl disable --now "$svc" >/dev/null 2>&1 || true
+  fi
+done

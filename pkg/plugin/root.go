@@ -1,0 +1,72 @@
+// Package plugin holds the cobra commands of `kubectl wi`, one file per verb, each with an
+// Options type following kubectl's Complete/Validate/Run convention.
+package plugin
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/spf13/cobra"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+
+	// Auth plugins (exec, oidc) for kubeconfigs that use them, as kubectl has.
+	_ "k8s.io/client-go/plugin/pkg/client/auth"
+)
+
+// NewCmdRoot builds `kubectl wi` with every kubectl connection flag and all subcommands.
+func NewCmdRoot(streams genericiooptions.IOStreams) *cobra.Command {
+	cf := genericclioptions.NewConfigFlags(true)
+	cmd := &cobra.Command{
+		Use:   "wi",
+		Short: "Set up and prove AWS workload identity for Kubernetes pods",
+		Long: `Set up and prove AWS workload identity (IRSA, EKS Pod Identity) for Kubernetes pods.
+
+enable annotates a service account with its IAM role and restarts exactly the workloads
+whose pods need it; verify proves the result from inside a real pod.
+
+` + exitCodesHelp,
+		Annotations:   map[string]string{cobra.CommandDisplayNameAnnotation: "kubectl wi"},
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	cmd.SetIn(streams.In)
+	cmd.SetOut(streams.Out)
+	cmd.SetErr(streams.ErrOut)
+	cf.AddFlags(cmd.PersistentFlags())
+	registerCompletions(cmd, cf)
+
+	cmd.AddCommand(
+		NewCmdVersion(streams),
+	)
+	for _, c := range extraCommands {
+		cmd.AddCommand(c(cf, streams))
+	}
+	return cmd
+}
+
+// extraCommands lets each verb file register itself, so adding a verb touches one file.
+var extraCommands []func(*genericclioptions.ConfigFlags, genericiooptions.IOStreams) *cobra.Command
+
+// Main runs `kubectl wi` with args and returns the process exit code. It prints each error
+// once, as kubectl does, and the usage only after a flag error.
+func Main(ctx context.Context, streams genericiooptions.IOStreams, args []string) int {
+	cmd := NewCmdRoot(streams)
+	cmd.SetArgs(args)
+	cmd.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return &FlagError{Err: err} })
+	executed, err := cmd.ExecuteContextC(ctx)
+	if err == nil {
+		return ExitOK
+	}
+	code := ExitCode(err)
+	if ctx.Err() != nil {
+		code = ExitInterrupted
+	}
+	if _, silent := err.(*ChecksFailedError); !silent {
+		fmt.Fprintf(streams.ErrOut, "error: %v\n", err)
+	}
+	if _, isFlag := err.(*FlagError); isFlag && executed != nil {
+		fmt.Fprintf(streams.ErrOut, "See '%s --help' for usage.\n", executed.CommandPath())
+	}
+	return code
+}
