@@ -1,0 +1,79 @@
+package identity
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+)
+
+// RoleARN is a parsed IAM role ARN: arn:<partition>:iam::<account>:role/<path/><name>.
+type RoleARN struct {
+	Partition string
+	AccountID string
+	Path      string // "/" or "/a/b/"
+	Name      string
+}
+
+// Partitions that have IAM roles: the commercial, China and GovCloud ones, and the isolated
+// (ISO) ones.
+var partitions = map[string]bool{
+	"aws": true, "aws-cn": true, "aws-us-gov": true,
+	"aws-iso": true, "aws-iso-b": true, "aws-iso-e": true, "aws-iso-f": true, "aws-eusc": true,
+}
+
+var (
+	accountRE  = regexp.MustCompile(`^[0-9]{12}$`)
+	roleNameRE = regexp.MustCompile(`^[\w+=,.@-]{1,64}$`)
+	// IAM path elements: printable ASCII without '/', per IAM's path grammar.
+	pathElemRE = regexp.MustCompile(`^[\x21-\x2e\x30-\x7e]+$`)
+)
+
+// ParseRoleARN parses and validates an IAM role ARN, with an error that says which part is
+// wrong and what it should look like.
+func ParseRoleARN(s string) (RoleARN, error) {
+	const form = "arn:aws:iam::123456789012:role/NAME"
+	parts := strings.SplitN(s, ":", 6)
+	if len(parts) != 6 || parts[0] != "arn" {
+		return RoleARN{}, fmt.Errorf("role ARN %q is not an ARN: expected the form %s", s, form)
+	}
+	partition, service, region, account, resource := parts[1], parts[2], parts[3], parts[4], parts[5]
+	if !partitions[partition] {
+		return RoleARN{}, fmt.Errorf("role ARN %q has unknown partition %q: expected aws, aws-cn, aws-us-gov or an isolated partition", s, partition)
+	}
+	if service != "iam" {
+		return RoleARN{}, fmt.Errorf("role ARN %q names service %q: an IAM role ARN has service iam (%s)", s, service, form)
+	}
+	if region != "" {
+		return RoleARN{}, fmt.Errorf("role ARN %q has region %q: IAM is global, the region field must be empty (%s)", s, region, form)
+	}
+	if !accountRE.MatchString(account) {
+		return RoleARN{}, fmt.Errorf("role ARN %q has account %q: expected 12 digits", s, account)
+	}
+	rest, ok := strings.CutPrefix(resource, "role/")
+	if !ok {
+		return RoleARN{}, fmt.Errorf("role ARN %q names %q, not a role: expected role/NAME or role/PATH/NAME", s, resource)
+	}
+	if len(resource) > 512 {
+		return RoleARN{}, fmt.Errorf("role ARN %q is too long: a role's path and name are at most 512 characters", s)
+	}
+	elems := strings.Split(rest, "/")
+	name := elems[len(elems)-1]
+	if !roleNameRE.MatchString(name) {
+		return RoleARN{}, fmt.Errorf("role ARN %q has role name %q: 1 to 64 letters, digits or +=,.@_-", s, name)
+	}
+	for _, e := range elems[:len(elems)-1] {
+		if !pathElemRE.MatchString(e) {
+			return RoleARN{}, fmt.Errorf("role ARN %q has an invalid path %q: path elements are non-empty printable ASCII", s, strings.Join(elems[:len(elems)-1], "/"))
+		}
+	}
+	path := "/"
+	if len(elems) > 1 {
+		path = "/" + strings.Join(elems[:len(elems)-1], "/") + "/"
+	}
+	return RoleARN{Partition: partition, AccountID: account, Path: path, Name: name}, nil
+}
+
+// String renders the ARN.
+func (a RoleARN) String() string {
+	return fmt.Sprintf("arn:%s:iam::%s:role%s%s", a.Partition, a.AccountID, a.Path, a.Name)
+}

@@ -1,0 +1,62 @@
+package identity
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestParseRoleARN(t *testing.T) {
+	tests := []struct {
+		arn     string
+		want    RoleARN
+		wantErr string // substring of the error; empty: valid
+	}{
+		{arn: "arn:aws:iam::123456789012:role/app", want: RoleARN{"aws", "123456789012", "/", "app"}},
+		{arn: "arn:aws-cn:iam::123456789012:role/app", want: RoleARN{"aws-cn", "123456789012", "/", "app"}},
+		{arn: "arn:aws-us-gov:iam::123456789012:role/app", want: RoleARN{"aws-us-gov", "123456789012", "/", "app"}},
+		{arn: "arn:aws-iso:iam::123456789012:role/app", want: RoleARN{"aws-iso", "123456789012", "/", "app"}},
+		{arn: "arn:aws-iso-b:iam::123456789012:role/app", want: RoleARN{"aws-iso-b", "123456789012", "/", "app"}},
+		{arn: "arn:aws:iam::123456789012:role/team/app", want: RoleARN{"aws", "123456789012", "/team/", "app"}},
+		{arn: "arn:aws:iam::123456789012:role/a/b/c/app", want: RoleARN{"aws", "123456789012", "/a/b/c/", "app"}},
+		{arn: "arn:aws:iam::123456789012:role/my+role=x,y.z@w_v-u", want: RoleARN{"aws", "123456789012", "/", "my+role=x,y.z@w_v-u"}},
+		{arn: "arn:aws:iam::123456789012:role/" + strings.Repeat("r", 64), want: RoleARN{"aws", "123456789012", "/", strings.Repeat("r", 64)}},
+		{arn: "", wantErr: "not an ARN"},
+		{arn: "app", wantErr: "not an ARN"},
+		{arn: "arn:aws:iam::123456789012", wantErr: "not an ARN"},
+		{arn: "urn:aws:iam::123456789012:role/app", wantErr: "not an ARN"},
+		{arn: "arn:azure:iam::123456789012:role/app", wantErr: "unknown partition"},
+		{arn: "arn::iam::123456789012:role/app", wantErr: "unknown partition"},
+		{arn: "arn:aws:sts::123456789012:role/app", wantErr: "service iam"},
+		{arn: "arn:aws:iam:us-east-1:123456789012:role/app", wantErr: "region field must be empty"},
+		{arn: "arn:aws:iam::12345678901:role/app", wantErr: "12 digits"},
+		{arn: "arn:aws:iam::1234567890123:role/app", wantErr: "12 digits"},
+		{arn: "arn:aws:iam::12345678901a:role/app", wantErr: "12 digits"},
+		{arn: "arn:aws:iam::123456789012:user/app", wantErr: "not a role"},
+		{arn: "arn:aws:iam::123456789012:role/", wantErr: "role name"},
+		{arn: "arn:aws:iam::123456789012:role/app name", wantErr: "role name"},
+		{arn: "arn:aws:iam::123456789012:role/" + strings.Repeat("r", 65), wantErr: "role name"},
+		{arn: "arn:aws:iam::123456789012:role/team//app", wantErr: "invalid path"},
+		{arn: "arn:aws:iam::123456789012:role/te am/app", wantErr: "invalid path"},
+		{arn: "arn:minio:iam:::role/abc", wantErr: "unknown partition"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.arn, func(t *testing.T) {
+			got, err := ParseRoleARN(tt.arn)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("ParseRoleARN(%q) error = %v, want one containing %q", tt.arn, err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("ParseRoleARN(%q) = %v", tt.arn, err)
+			}
+			if got != tt.want {
+				t.Fatalf("ParseRoleARN(%q) = %+v, want %+v", tt.arn, got, tt.want)
+			}
+			if got.String() != tt.arn {
+				t.Fatalf("String() = %q, want %q", got.String(), tt.arn)
+			}
+		})
+	}
+}

@@ -1,0 +1,133 @@
+package identity
+
+import (
+	"strings"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+)
+
+const testRole = "arn:aws:iam::123456789012:role/app"
+
+// injectedPod builds a pod as the webhook leaves it.
+func injectedPod(role, aud string, exp int64) *corev1.Pod {
+	return &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: "p", Annotations: map[string]string{}, Labels: map[string]string{}},
+		Spec: corev1.PodSpec{
+			Containers: []corev1.Container{{
+				Name:         "app",
+				Env:          []corev1.EnvVar{{Name: EnvRoleARN, Value: role}, {Name: EnvTokenFile, Value: TokenFile}},
+				VolumeMounts: []corev1.VolumeMount{{Name: TokenVolumeName, MountPath: TokenMountPath, ReadOnly: true}},
+			}},
+			Volumes: []corev1.Volume{{Name: TokenVolumeName, VolumeSource: corev1.VolumeSource{Projected: &corev1.ProjectedVolumeSource{
+				Sources: []corev1.VolumeProjection{{ServiceAccountToken: &corev1.ServiceAccountTokenProjection{Audience: aud, ExpirationSeconds: ptr.To(exp), Path: "token"}}},
+			}}}},
+		},
+	}
+}
+
+func TestStaleness(t *testing.T) {
+	plain := &corev1.Pod{Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "app"}}}}
+	skipped := injectedPod("", "", 0)
+	skipped.Labels[LabelSkipPodIdentityWebhook] = "true"
+	podExp := injectedPod(testRole, DefaultAudience, 7200)
+	podExp.Annotations[AnnotationTokenExpiration] = "7200"
+	regional := injectedPod(testRole, DefaultAudience, 86400)
+	regional.Spec.Containers[0].Env = append(regional.Spec.Containers[0].Env, corev1.EnvVar{Name: EnvSTSRegional, Value: "regional"})
+
+	tests := []struct {
+		name       string
+		pod        *corev1.Pod
+		cfg        Config
+		hasRole    bool
+		want       PodState
+		wantReason string
+	}{
+		{name: "current", pod: injectedPod(testRole, DefaultAudience, 86400), cfg: Config{RoleARN: testRole}, hasRole: true, want: PodCurrent},
+		{name: "no injection", pod: plain, cfg: Config{RoleARN: testRole}, hasRole: true, want: PodStale, wantReason: "lacks the injection"},
+		{name: "other role", pod: injectedPod("arn:aws:iam::123456789012:role/old", DefaultAudience, 86400), cfg: Config{RoleARN: testRole}, hasRole: true, want: PodStale, wantReason: "role/old"},
+		{name: "other audience", pod: injectedPod(testRole, "other", 86400), cfg: Config{RoleARN: testRole}, hasRole: true, want: PodStale, wantReason: "audience"},
+		{name: "other expiration", pod: injectedPod(testRole, DefaultAudience, 3600), cfg: Config{RoleARN: testRole}, hasRole: true, want: PodStale, wantReason: "expiration"},
+		{name: "account expiration matches", pod: injectedPod(testRole, DefaultAudience, 3600), cfg: Config{RoleARN: testRole, TokenExpiration: 3600}, hasRole: true, want: PodCurrent},
+		{name: "pod annotation wins", pod: podExp, cfg: Config{RoleARN: testRole, TokenExpiration: 3600}, hasRole: true, want: PodCurrent},
+		{name: "regional wanted, missing", pod: injectedPod(testRole, DefaultAudience, 86400), cfg: Config{RoleARN: testRole, STSRegional: true}, hasRole: true, want: PodStale, wantReason: "regional"},
+		{name: "regional present", pod: regional, cfg: Config{RoleARN: testRole, STSRegional: true}, hasRole: true, want: PodCurrent},
+		{name: "skip label", pod: skipped, cfg: Config{RoleARN: testRole}, hasRole: true, want: PodSkipped},
+		{name: "disabled, still injected", pod: injectedPod(testRole, DefaultAudience, 86400), hasRole: false, want: PodStale, wantReason: "still carries"},
+		{name: "disabled, clean", pod: plain, hasRole: false, want: PodNotAsked},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, reason := Staleness(tt.pod, tt.cfg, tt.hasRole)
+			if got != tt.want || !strings.Contains(reason, tt.wantReason) {
+				t.Fatalf("Staleness() = %s, %q; want %s, reason containing %q", got, reason, tt.want, tt.wantReason)
+			}
+		})
+	}
+}
+
+func TestInspectPodSelfSetAndSkipped(t *testing.T) {
+	pod := injectedPod(testRole, DefaultAudience, 86400)
+	pod.Annotations[AnnotationSkipContainers] = "init, sidecar"
+	pod.Spec.Containers = append(pod.Spec.Containers, corev1.Container{Name: "own", Env: []corev1.EnvVar{{Name: EnvRoleARN, Value: "x"}}})
+	id := InspectPod(pod)
+	if !id.Injected || id.RoleARN != testRole {
+		t.Fatalf("injected = %t role = %q", id.Injected, id.RoleARN)
+	}
+	if strings.Join(id.SelfSetContainers, ",") != "own" {
+		t.Fatalf("SelfSetContainers = %v", id.SelfSetContainers)
+	}
+	if strings.Join(id.SkippedContainers, ",") != "init,sidecar" {
+		t.Fatalf("SkippedContainers = %v", id.SkippedContainers)
+	}
+}
+
+func TestConfigAnnotationsRoundTrip(t *testing.T) {
+	tests := []Config{
+		{RoleARN: testRole},
+		{RoleARN: testRole, Audience: "my-aud", TokenExpiration: 3600, STSRegional: true},
+	}
+	for _, cfg := range tests {
+		got, ok := FromAnnotations(cfg.Annotations())
+		if !ok || got != cfg {
+			t.Fatalf("round trip of %+v = %+v, %t", cfg, got, ok)
+		}
+	}
+	if a := (Config{RoleARN: testRole, Audience: DefaultAudience}).Annotations(); len(a) != 1 {
+		t.Fatalf("default audience written as an annotation: %v", a)
+	}
+	if _, ok := FromAnnotations(map[string]string{AnnotationAudience: "x"}); ok {
+		t.Fatal("an account without role-arn has an identity")
+	}
+}
+
+func TestEffectiveExpiration(t *testing.T) {
+	tests := []struct {
+		account int64
+		pod     string
+		want    int64
+	}{
+		{0, "", 86400}, {3600, "", 3600}, {999999, "", 999999}, {3600, "7200", 7200}, {0, "60", 600}, {0, "junk", 86400},
+	}
+	for _, tt := range tests {
+		got := Config{RoleARN: testRole, TokenExpiration: tt.account}.EffectiveExpiration(map[string]string{AnnotationTokenExpiration: tt.pod})
+		if got != tt.want {
+			t.Errorf("account %d pod %q: got %d, want %d", tt.account, tt.pod, got, tt.want)
+		}
+	}
+}
+
+func TestValidateTokenExpiration(t *testing.T) {
+	for _, s := range []int64{600, 3600, 86400} {
+		if err := ValidateTokenExpiration(s); err != nil {
+			t.Errorf("%d: %v", s, err)
+		}
+	}
+	for s, want := range map[int64]string{599: "raise it to 600", 60: "raise it to 600", 86401: "keep it", 999999: "11.6 days"} {
+		if err := ValidateTokenExpiration(s); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%d: error %v, want one containing %q", s, err, want)
+		}
+	}
+}
