@@ -11,3 +11,56 @@ MINIO_BIN=$WI_CACHE/minio/$MINIO_VERSION/bin
 log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 need_cmd() { command -v "$1" >/dev/null 2>&1 || die "$1 is not installed: run 'make deps' (hack/deps.sh)"; }
+
+# The local cluster's addresses. Everything binds to 127.0.0.1, except what pods must reach
+# (the STS stand-in and MinIO), which binds to the bridge gateway.
+APISERVER_PORT=${APISERVER_PORT:-6443}
+ETCD_PORT=${ETCD_PORT:-23790}
+ETCD_PEER_PORT=${ETCD_PEER_PORT:-23800}
+WEBHOOK_PORT=${WEBHOOK_PORT:-9443}
+# The node's name must resolve to 127.0.0.1 so the apiserver reaches the kubelet on loopback
+# (kubectl logs); localhost always does.
+NODE_NAME=localhost
+BRIDGE=wibr0
+POD_CIDR=10.244.0.0/24
+BRIDGE_GW=10.244.0.1
+STS_PORT=${STS_PORT:-8900}
+MINIO_PORT=${MINIO_PORT:-9000}
+ISSUER=https://127.0.0.1:$APISERVER_PORT
+# Local image names: no registry is ever contacted (imagePullPolicy IfNotPresent).
+PAUSE_IMAGE=wi.local/pause:v1
+IDLE_IMAGE=wi.local/idle:v1
+PROBE_IMAGE=${PROBE_IMAGE:-wi.local/kubectl-wi:dev}
+RUN=$WI_STATE/run
+LOGS=$WI_STATE/logs
+DATA=$WI_STATE/data
+
+# start NAME CMD...: run in the background, log to $LOGS/NAME.log, PID in $RUN/NAME.pid.
+start() {
+  local n=$1; shift
+  mkdir -p "$RUN" "$LOGS"
+  setsid "$@" >"$LOGS/$n.log" 2>&1 </dev/null &
+  echo $! >"$RUN/$n.pid"
+}
+# alive NAME: the process started as NAME still runs.
+alive() { [[ -f $RUN/$1.pid ]] && kill -0 "$(cat "$RUN/$1.pid")" 2>/dev/null; }
+# wait_for DESC SECONDS NAME CMD...: poll CMD until it succeeds; fail early with the log's tail
+# when the process NAME died, and with a message naming DESC on timeout.
+wait_for() {
+  local desc=$1 secs=$2 name=$3; shift 3
+  local deadline=$((SECONDS + secs))
+  until "$@" >/dev/null 2>&1; do
+    if [[ -n $name ]] && ! alive "$name"; then
+      tail -n 20 "$LOGS/$name.log" >&2
+      die "$desc: $name exited (log: $LOGS/$name.log)"
+    fi
+    ((SECONDS < deadline)) || { tail -n 20 "$LOGS/$name.log" >&2 2>/dev/null; die "$desc: not ready after ${secs}s (log: $LOGS/$name.log)"; }
+    sleep 0.2
+  done
+}
+# port_free ADDR PORT: refuse to start when something already listens there.
+port_free() {
+  if ss -Hltn "sport = :$2" 2>/dev/null | grep -q .; then
+    die "port $2 is in use ($(ss -Hltnp "sport = :$2" | sed -n 's/.*users:((\("[^"]*"\).*/\1/p' | head -1)): stop that process or run 'make cluster-down'"
+  fi
+}

@@ -1,0 +1,126 @@
+#!/usr/bin/env bash
+# Brings up the local cluster kubectl-wi is tested on: etcd, kube-apiserver with real
+# TokenRequest and OIDC discovery, kube-controller-manager, kube-scheduler, a real node
+# (containerd, runc, CNI bridge, kubelet) running locally built images, the pod identity
+# webhook stand-in, the STS stand-in and MinIO. State lives in $WI_STATE; binaries are cached
+# in $WI_CACHE. Writes $WI_STATE/env for the tests. Stop it with hack/cluster-down.sh.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/.." && pwd)
+. "$here/lib.sh"
+
+[[ $(id -u) == 0 ]] || die "the local cluster runs a kubelet and containerd: run as root"
+if [[ -f $RUN/kube-apiserver.pid ]] && alive kube-apiserver; then
+  die "a local cluster is already running (state in $WI_STATE): run 'make cluster-down' first"
+fi
+t0=$SECONDS
+"$here/deps.sh"
+for p in $APISERVER_PORT $ETCD_PORT $ETCD_PEER_PORT 10250 10248 10257 10259 $WEBHOOK_PORT $STS_PORT $MINIO_PORT 9001; do
+  port_free 127.0.0.1 "$p"
+done
+if ip route show | grep -v "dev $BRIDGE" | grep -q "^${POD_CIDR%.*}"; then
+  die "the pod network $POD_CIDR is already routed on this host: free it or change POD_CIDR"
+fi
+"$here/build-k8s.sh"
+"$here/build-minio.sh"
+
+log "building kubectl-wi, the stand-ins and the images"
+bin=$WI_STATE/bin
+mkdir -p "$bin" "$WI_STATE/images" "$RUN" "$LOGS" "$DATA"
+(
+  cd "$repo"
+  CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$bin/kubectl-wi" ./cmd/kubectl-wi
+  CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$bin/pause" ./hack/cmd/pause
+  go build -o "$bin/mkimage" ./hack/cmd/mkimage
+  go build -o "$bin/wi-webhook" ./hack/cmd/wi-webhook
+  go build -o "$bin/wi-sts" ./hack/cmd/wi-sts
+)
+"$bin/mkimage" -ref "$PAUSE_IMAGE" -out "$WI_STATE/images/pause.tar" -entrypoint /pause "$bin/pause:/pause"
+"$bin/mkimage" -ref "$IDLE_IMAGE" -out "$WI_STATE/images/idle.tar" -entrypoint /pause "$bin/pause:/pause"
+"$bin/mkimage" -ref "$PROBE_IMAGE" -out "$WI_STATE/images/probe.tar" -entrypoint /kubectl-wi "$bin/kubectl-wi:/kubectl-wi"
+
+"$here/pki.sh"
+pki=$WI_STATE/pki
+export KUBECONFIG=$pki/admin.kubeconfig
+kubectl=$K8S_BIN/kubectl
+tcp=$SECONDS
+
+log "starting etcd"
+start etcd /usr/bin/etcd --name wi --data-dir "$DATA/etcd" \
+  --listen-client-urls "http://127.0.0.1:$ETCD_PORT" --advertise-client-urls "http://127.0.0.1:$ETCD_PORT" \
+  --listen-peer-urls "http://127.0.0.1:$ETCD_PEER_PORT" --initial-advertise-peer-urls "http://127.0.0.1:$ETCD_PEER_PORT" \
+  --initial-cluster "wi=http://127.0.0.1:$ETCD_PEER_PORT"
+wait_for etcd 30 etcd curl -fsS "http://127.0.0.1:$ETCD_PORT/health"
+
+log "starting kube-apiserver"
+cat >"$WI_STATE/audit-policy.yaml" <<YAML
+apiVersion: audit.k8s.io/v1
+kind: Policy
+omitStages: [RequestReceived]
+rules:
+- level: Metadata
+YAML
+start kube-apiserver "$K8S_BIN/kube-apiserver" \
+  --etcd-servers="http://127.0.0.1:$ETCD_PORT" \
+  --bind-address=127.0.0.1 --advertise-address=127.0.0.1 --secure-port="$APISERVER_PORT" \
+  --tls-cert-file="$pki/apiserver.crt" --tls-private-key-file="$pki/apiserver.key" \
+  --client-ca-file="$pki/ca.crt" \
+  --service-account-issuer="$ISSUER" \
+  --service-account-signing-key-file="$pki/sa.key" --service-account-key-file="$pki/sa.pub" \
+  --api-audiences="$ISSUER" \
+  --authorization-mode=Node,RBAC \
+  --service-cluster-ip-range=10.0.0.0/24 \
+  --kubelet-client-certificate="$pki/admin.crt" --kubelet-client-key="$pki/admin.key" \
+  --kubelet-certificate-authority="$pki/ca.crt" \
+  --kubelet-preferred-address-types=Hostname,InternalIP \
+  --endpoint-reconciler-type=none \
+  --audit-policy-file="$WI_STATE/audit-policy.yaml" --audit-log-path="$LOGS/audit.log" \
+  --audit-log-maxsize=500 --audit-log-maxbackup=1 \
+  --profiling=false --v=1
+# --endpoint-reconciler-type=none: a loopback advertise address cannot be an endpoint.
+wait_for kube-apiserver 120 kube-apiserver "$kubectl" get --raw /readyz
+
+# OIDC discovery readable anonymously, as on EKS, so STS can fetch the issuer's keys.
+"$kubectl" create clusterrolebinding oidc-discovery-anonymous \
+  --clusterrole=system:service-account-issuer-discovery --group=system:unauthenticated >/dev/null
+
+log "starting kube-controller-manager and kube-scheduler"
+start kube-controller-manager "$K8S_BIN/kube-controller-manager" \
+  --kubeconfig="$pki/kcm.kubeconfig" \
+  --authentication-kubeconfig="$pki/kcm.kubeconfig" --authorization-kubeconfig="$pki/kcm.kubeconfig" \
+  --bind-address=127.0.0.1 --secure-port=10257 \
+  --service-account-private-key-file="$pki/sa.key" --root-ca-file="$pki/ca.crt" \
+  --cluster-signing-cert-file="$pki/ca.crt" --cluster-signing-key-file="$pki/ca.key" \
+  --use-service-account-credentials=true --controllers='*' --leader-elect=false --v=1
+start kube-scheduler "$K8S_BIN/kube-scheduler" \
+  --kubeconfig="$pki/scheduler.kubeconfig" \
+  --authentication-kubeconfig="$pki/scheduler.kubeconfig" --authorization-kubeconfig="$pki/scheduler.kubeconfig" \
+  --bind-address=127.0.0.1 --secure-port=10259 --leader-elect=false --v=1
+wait_for kube-controller-manager 60 kube-controller-manager curl -fsSk https://127.0.0.1:10257/healthz
+wait_for kube-scheduler 60 kube-scheduler curl -fsSk https://127.0.0.1:10259/healthz
+
+"$here/node-up.sh"
+node_ready=$((SECONDS - tcp))
+
+"$here/services-up.sh"
+
+cat >"$WI_STATE/env" <<ENV
+# Written by hack/cluster-up.sh: what the tests need to reach the local cluster.
+export KUBECONFIG=$pki/admin.kubeconfig
+export WI_STATE=$WI_STATE
+export WI_K8S_BIN=$K8S_BIN
+export WI_VIEWER_KUBECONFIG=$pki/viewer.kubeconfig
+export WI_ISSUER=$ISSUER
+export WI_CA_FILE=$pki/ca.crt
+export WI_PROBE_IMAGE=$PROBE_IMAGE
+export WI_IDLE_IMAGE=$IDLE_IMAGE
+export WI_STS_ENDPOINT=http://$BRIDGE_GW:$STS_PORT
+export WI_STS_CONFIG=$WI_STATE/sts.yaml
+export WI_STS_ACCOUNT=111122223333
+export WI_MINIO_ENDPOINT=http://$BRIDGE_GW:$MINIO_PORT
+export WI_MINIO_ROLE_ARN=$(cat "$WI_STATE/minio-role-arn")
+export WI_AUDIT_LOG=$LOGS/audit.log
+export WI_NODE_NAME=$NODE_NAME
+ENV
+log "control plane to Ready node: ${node_ready}s; whole cluster-up: $((SECONDS - t0))s"
+log "ready: source $WI_STATE/env (KUBECONFIG=$pki/admin.kubeconfig)"

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Runs the end-to-end tests on a fresh local cluster and removes the cluster on every exit
+# path, failures and Ctrl-C included. Extra arguments go to `go test` (e.g. -run TestVerify).
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.sh"
+trap '"$here/cluster-down.sh"' EXIT
+trap 'exit 130' INT TERM
+"$here/cluster-up.sh"
+. "$WI_STATE/env"
+export WI_BIN=${WI_BIN:-$here/../bin/kubectl-wi}
+cd "$here/.."
+go test -tags e2e -count=1 -timeout 40m "$@" ./test/e2e/...

@@ -1,0 +1,243 @@
+//go:build e2e
+
+// Package e2e holds the end-to-end tests of kubectl-wi. They run against the local cluster that
+// hack/cluster-up.sh starts (hack/e2e.sh does both) and read its addresses from the
+// environment that cluster-up writes to $WI_STATE/env.
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/yaml"
+)
+
+// env is the local cluster as cluster-up describes it.
+type env struct {
+	kubeconfig, state, issuer, caFile    string
+	probeImage, idleImage                string
+	stsEndpoint, stsConfig, stsAccount   string
+	minioEndpoint, minioRoleARN          string
+	auditLog, bin, viewerKubeconfig, k8s string
+}
+
+func loadEnv(t *testing.T) env {
+	t.Helper()
+	e := env{
+		kubeconfig: os.Getenv("KUBECONFIG"), state: os.Getenv("WI_STATE"), issuer: os.Getenv("WI_ISSUER"),
+		caFile: os.Getenv("WI_CA_FILE"), probeImage: os.Getenv("WI_PROBE_IMAGE"), idleImage: os.Getenv("WI_IDLE_IMAGE"),
+		stsEndpoint: os.Getenv("WI_STS_ENDPOINT"), stsConfig: os.Getenv("WI_STS_CONFIG"), stsAccount: os.Getenv("WI_STS_ACCOUNT"),
+		minioEndpoint: os.Getenv("WI_MINIO_ENDPOINT"), minioRoleARN: os.Getenv("WI_MINIO_ROLE_ARN"),
+		auditLog: os.Getenv("WI_AUDIT_LOG"), bin: os.Getenv("WI_BIN"), viewerKubeconfig: os.Getenv("WI_VIEWER_KUBECONFIG"),
+		k8s: os.Getenv("WI_K8S_BIN"),
+	}
+	if e.kubeconfig == "" || e.state == "" || e.stsEndpoint == "" {
+		t.Fatal("the local cluster's environment is not set: run through hack/e2e.sh (make e2e), or source $WI_STATE/env after make cluster-up")
+	}
+	return e
+}
+
+func (e env) client(t *testing.T) kubernetes.Interface {
+	t.Helper()
+	cfg, err := clientcmd.BuildConfigFromFlags("", e.kubeconfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// namespace creates a namespace for one test and deletes it when the test ends.
+func (e env) namespace(t *testing.T, c kubernetes.Interface, labels map[string]string) string {
+	t.Helper()
+	name := "wi-" + strings.ToLower(strings.NewReplacer("/", "-", "_", "-").Replace(t.Name()))
+	if len(name) > 50 {
+		name = name[:50]
+	}
+	name = strings.TrimRight(name, "-") + "-" + randSuffix()
+	_, err := c.CoreV1().Namespaces().Create(context.Background(), &corev1.Namespace{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Labels: labels},
+	}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The apiserver creates the default service account asynchronously.
+	waitFor(t, 30*time.Second, "default service account", func(ctx context.Context) (bool, error) {
+		_, err := c.CoreV1().ServiceAccounts(name).Get(ctx, "default", metav1.GetOptions{})
+		return err == nil, nil
+	})
+	t.Cleanup(func() {
+		_ = c.CoreV1().Namespaces().Delete(context.Background(), name, metav1.DeleteOptions{GracePeriodSeconds: ptr.To[int64](0)})
+	})
+	return name
+}
+
+func randSuffix() string {
+	b := make([]byte, 3)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+func waitFor(t *testing.T, timeout time.Duration, what string, cond func(context.Context) (bool, error)) {
+	t.Helper()
+	err := wait.PollUntilContextTimeout(context.Background(), 200*time.Millisecond, timeout, true, cond)
+	if err != nil {
+		t.Fatalf("waiting for %s: %v", what, err)
+	}
+}
+
+// serviceAccount creates a service account with the given annotations.
+func serviceAccount(t *testing.T, c kubernetes.Interface, ns, name string, annotations map[string]string) *corev1.ServiceAccount {
+	t.Helper()
+	sa, err := c.CoreV1().ServiceAccounts(ns).Create(context.Background(), &corev1.ServiceAccount{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Annotations: annotations},
+	}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sa
+}
+
+// idlePod is a pod running the idle image under a service account.
+func (e env) idlePod(name, sa string) *corev1.Pod {
+	return &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: name},
+		Spec: corev1.PodSpec{
+			ServiceAccountName:            sa,
+			TerminationGracePeriodSeconds: ptr.To[int64](0),
+			Containers: []corev1.Container{{
+				Name: "app", Image: e.idleImage, ImagePullPolicy: corev1.PullIfNotPresent,
+			}},
+		},
+	}
+}
+
+// runPod creates a pod and waits until it runs.
+func runPod(t *testing.T, c kubernetes.Interface, ns string, pod *corev1.Pod) *corev1.Pod {
+	t.Helper()
+	created, err := c.CoreV1().Pods(ns).Create(context.Background(), pod, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got *corev1.Pod
+	waitFor(t, 90*time.Second, "pod "+pod.Name+" running", func(ctx context.Context) (bool, error) {
+		got, err = c.CoreV1().Pods(ns).Get(ctx, created.Name, metav1.GetOptions{})
+		if err != nil {
+			return false, err
+		}
+		return got.Status.Phase == corev1.PodRunning, nil
+	})
+	return got
+}
+
+// projectedToken reads a running pod's projected token from the node's disk, where the kubelet
+// wrote it: the token the containers see, without printing it anywhere.
+func (e env) projectedToken(t *testing.T, pod *corev1.Pod, volume string) string {
+	t.Helper()
+	path := filepath.Join(e.state, "data", "kubelet", "pods", string(pod.UID), "volumes", "kubernetes.io~projected", volume, "token")
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("reading the projected token of pod %s: %v", pod.Name, err)
+	}
+	return string(b)
+}
+
+// stsRole is one role of the STS stand-in's configuration.
+type stsRole struct {
+	Name        string         `json:"name"`
+	TrustPolicy map[string]any `json:"trustPolicy"`
+}
+
+var stsConfigMu sync.Mutex
+
+// addSTSRole adds a role with a trust policy to the STS stand-in's configuration file, which
+// the stand-in reads again when it changes, and returns the role's ARN.
+func (e env) addSTSRole(t *testing.T, name string, trustPolicy map[string]any) string {
+	t.Helper()
+	stsConfigMu.Lock()
+	defer stsConfigMu.Unlock()
+	raw, err := os.ReadFile(e.stsConfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cfg map[string]any
+	if err := yaml.Unmarshal(raw, &cfg); err != nil {
+		t.Fatal(err)
+	}
+	roles, _ := cfg["roles"].([]any)
+	cfg["roles"] = append(roles, stsRole{Name: name, TrustPolicy: trustPolicy})
+	out, err := yaml.Marshal(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmp := e.stsConfig + ".tmp"
+	if err := os.WriteFile(tmp, out, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, e.stsConfig); err != nil {
+		t.Fatal(err)
+	}
+	return fmt.Sprintf("arn:aws:iam::%s:role/%s", e.stsAccount, name)
+}
+
+// trustPolicyFor is the trust policy that admits exactly one service account.
+func (e env) trustPolicyFor(op, sub string) map[string]any {
+	host := strings.TrimPrefix(e.issuer, "https://")
+	return map[string]any{
+		"Version": "2012-10-17",
+		"Statement": []any{map[string]any{
+			"Effect":    "Allow",
+			"Principal": map[string]any{"Federated": fmt.Sprintf("arn:aws:iam::%s:oidc-provider/%s", e.stsAccount, host)},
+			"Action":    "sts:AssumeRoleWithWebIdentity",
+			"Condition": map[string]any{op: map[string]any{host + ":sub": sub, host + ":aud": "sts.amazonaws.com"}},
+		}},
+	}
+}
+
+// result is a finished run of the kubectl-wi binary.
+type result struct {
+	stdout, stderr string
+	code           int
+}
+
+// wi runs the built kubectl-wi binary with args.
+func (e env) wi(t *testing.T, args ...string) result {
+	t.Helper()
+	return e.run(t, exec.Command(e.bin, args...))
+}
+
+func (e env) run(t *testing.T, cmd *exec.Cmd) result {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	cmd.Env = append(os.Environ(), "KUBECONFIG="+e.kubeconfig, "NO_COLOR=1")
+	err := cmd.Run()
+	code := 0
+	if err != nil {
+		exitErr, ok := err.(*exec.ExitError)
+		if !ok {
+			t.Fatalf("running %v: %v", cmd.Args, err)
+		}
+		code = exitErr.ExitCode()
+	}
+	return result{stdout: stdout.String(), stderr: stderr.String(), code: code}
+}
