@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Shows kubectl-wi on the local cluster: brings the cluster up (unless it runs), creates a
+# service account and a deployment, enables identity, and shows status and verify. The cluster
+# stays up afterwards for you to try things; `make cluster-down` removes it.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.sh"
+alive kube-apiserver || "$here/cluster-up.sh"
+. "$WI_STATE/env"
+export PATH=$here/../bin:$WI_K8S_BIN:$PATH
+ns=demo
+role=arn:aws:iam::$WI_STS_ACCOUNT:role/demo-app
+show() { printf '\n$ %s\n' "$*"; "$@" || true; }
+
+kubectl create namespace $ns --dry-run=client -o yaml | kubectl apply -f - >/dev/null
+kubectl -n $ns create serviceaccount app --dry-run=client -o yaml | kubectl apply -f - >/dev/null
+kubectl -n $ns create deployment web --image="$WI_IDLE_IMAGE" --dry-run=client -o yaml |
+  sed 's/      containers:/      serviceAccountName: app\n      containers:/' | kubectl apply -f - >/dev/null
+# The STS stand-in trusts the role for exactly this service account.
+"$WI_STATE/bin/kubectl-wi" trust-policy -n $ns serviceaccount/app --account-id "$WI_STS_ACCOUNT" -o json >"$WI_STATE/demo-trust.json" 2>/dev/null || true
+
+show kubectl wi enable -n $ns serviceaccount/app --role-arn "$role"
+show kubectl wi enable -n $ns serviceaccount/app --role-arn "$role"
+show kubectl wi status -n $ns
+show kubectl wi trust-policy -n $ns serviceaccount/app
+show kubectl wi verify -n $ns deployment/web --sts-endpoint "$WI_STS_ENDPOINT" --image "$WI_PROBE_IMAGE" -o text
+printf '\nThe cluster is still up: source %s/env to use it; make cluster-down removes it.\n' "$WI_STATE"
