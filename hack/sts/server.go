@@ -1,0 +1,500 @@
+package sts
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base32"
+	"encoding/base64"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// APIVersion is the STS query API version this server speaks.
+const APIVersion = "2011-06-15"
+
+// xmlNamespace is the namespace of every STS response document.
+const xmlNamespace = "https://sts.amazonaws.com/doc/" + APIVersion + "/"
+
+// maxBodySize bounds a request body; a web identity token is at most 20000 characters.
+const maxBodySize = 1 << 20
+
+const msgAccessDenied = "Not authorized to perform sts:AssumeRoleWithWebIdentity"
+
+var sessionNameRE = regexp.MustCompile(`^[\w+=,.@-]*$`)
+
+// Server is the STS stand-in: an http.Handler answering AssumeRoleWithWebIdentity and
+// GetCallerIdentity. It is safe for concurrent use.
+type Server struct {
+	cfg       *Config
+	providers map[string]*providerState // by normalized issuer
+	roles     map[string]*roleState     // by role ARN
+	now       func() time.Time
+
+	logMu sync.Mutex
+	log   io.Writer
+
+	mu       sync.Mutex
+	sessions map[string]*session // by access key id
+}
+
+// roleState is a configured role with its parsed trust policy.
+type roleState struct {
+	cfg    Role
+	arn    string
+	id     string // the role's unique id, AROA...
+	policy *Policy
+}
+
+// session is a set of temporary credentials issued by AssumeRoleWithWebIdentity.
+type session struct {
+	accessKeyID     string
+	secretAccessKey string
+	sessionToken    string
+	arn             string // arn:aws:sts::ACCOUNT:assumed-role/NAME/SESSION
+	userID          string // AROA...:SESSION
+	expiration      time.Time
+}
+
+// Option configures a Server.
+type Option func(*Server)
+
+// WithLog sets where the server writes its one line per request; io.Discard by default.
+func WithLog(w io.Writer) Option {
+	return func(s *Server) { s.log = w }
+}
+
+// WithClock sets the server's clock, used for token validity, credential expiration and
+// signature age; time.Now by default.
+func WithClock(now func() time.Time) Option {
+	return func(s *Server) { s.now = now }
+}
+
+// New builds a Server from a checked configuration.
+func New(cfg *Config, opts ...Option) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	s := &Server{
+		cfg:       cfg,
+		providers: map[string]*providerState{},
+		roles:     map[string]*roleState{},
+		now:       time.Now,
+		log:       io.Discard,
+		sessions:  map[string]*session{},
+	}
+	for _, o := range opts {
+		o(s)
+	}
+	for _, p := range cfg.Providers {
+		ks, err := newKeySource(p)
+		if err != nil {
+			return nil, err
+		}
+		s.providers[normalizeIssuer(p.Issuer)] = &providerState{cfg: p, arn: cfg.providerARN(p.Issuer), keys: ks}
+	}
+	for _, r := range cfg.Roles {
+		pol, err := ParsePolicy(r.TrustPolicy)
+		if err != nil {
+			return nil, fmt.Errorf("role %s: %w", r.Name, err)
+		}
+		arn := cfg.roleARN(r.Name)
+		sum := sha256.Sum256([]byte(arn))
+		id := "AROA" + base32.StdEncoding.EncodeToString(sum[:])[:17]
+		s.roles[arn] = &roleState{cfg: r, arn: arn, id: id, policy: pol}
+	}
+	return s, nil
+}
+
+// apiError is an STS error as the client sees it. detail is for the log only; it never
+// holds a secret.
+type apiError struct {
+	status  int
+	code    string
+	message string
+	detail  string
+}
+
+func (e *apiError) Error() string { return e.code + ": " + e.message }
+
+func validationError(format string, args ...any) *apiError {
+	return &apiError{status: http.StatusBadRequest, code: "ValidationError", message: fmt.Sprintf(format, args...)}
+}
+
+// logEntry is the one log line of a request.
+type logEntry struct {
+	action, role, session, subject, accessKeyID, detail string
+}
+
+// ServeHTTP answers one STS query request, GET or POST.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	requestID := uuid.NewString()
+	var entry logEntry
+	status, code := http.StatusOK, "OK"
+	doc, apiErr := s.serve(r, &entry)
+	if apiErr != nil {
+		status, code = apiErr.status, apiErr.code
+		if entry.detail == "" {
+			entry.detail = apiErr.detail
+		}
+		doc = errorDocument(apiErr, requestID)
+	} else {
+		setRequestID(doc, requestID)
+	}
+	out, err := marshalXML(doc)
+	if err != nil {
+		status, code = http.StatusInternalServerError, "InternalFailure"
+		entry.detail = "marshal response: " + err.Error()
+		out, _ = marshalXML(errorDocument(&apiError{status: status, code: code, message: "An internal error occurred"}, requestID))
+	}
+	w.Header().Set("Content-Type", "text/xml")
+	w.Header().Set("X-Amzn-Requestid", requestID)
+	w.Header().Set("Content-Length", strconv.Itoa(len(out)))
+	w.WriteHeader(status)
+	_, _ = w.Write(out)
+	s.logRequest(r, requestID, status, code, entry)
+}
+
+// serve dispatches the request; it returns either a response document or an error.
+func (s *Server) serve(r *http.Request, entry *logEntry) (any, *apiError) {
+	if r.Method != http.MethodGet && r.Method != http.MethodPost {
+		return nil, &apiError{status: http.StatusMethodNotAllowed, code: "InvalidAction", message: "Only GET and POST are supported"}
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxBodySize+1))
+	if err != nil {
+		return nil, &apiError{status: http.StatusBadRequest, code: "MalformedQueryString", message: "Failed to read the request body", detail: err.Error()}
+	}
+	if len(body) > maxBodySize {
+		return nil, &apiError{status: http.StatusRequestEntityTooLarge, code: "RequestEntityTooLarge", message: "Request body is too large"}
+	}
+	params, err := requestParams(r, body)
+	if err != nil {
+		return nil, &apiError{status: http.StatusBadRequest, code: "MalformedQueryString", message: "The query string or form body is malformed"} // no detail: it could quote the token
+	}
+	entry.action = params.Get("Action")
+	if v := params.Get("Version"); v != "" && v != APIVersion {
+		return nil, &apiError{status: http.StatusBadRequest, code: "InvalidAction", message: fmt.Sprintf("Could not find operation %s for version %s", entry.action, v)}
+	}
+	switch entry.action {
+	case "AssumeRoleWithWebIdentity":
+		return s.assumeRoleWithWebIdentity(r.Context(), params, entry)
+	case "GetCallerIdentity":
+		return s.getCallerIdentity(r, body, entry)
+	case "":
+		return nil, &apiError{status: http.StatusBadRequest, code: "MissingAction", message: "The request is missing an action or a required parameter"}
+	default:
+		return nil, &apiError{status: http.StatusBadRequest, code: "InvalidAction", message: fmt.Sprintf("Could not find operation %s for version %s", entry.action, APIVersion)}
+	}
+}
+
+// requestParams merges the query string with a form body; the body wins.
+func requestParams(r *http.Request, body []byte) (url.Values, error) {
+	params, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		return nil, err
+	}
+	if r.Method == http.MethodPost && len(body) > 0 {
+		ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+		if ct == "application/x-www-form-urlencoded" || ct == "" {
+			form, err := url.ParseQuery(string(body))
+			if err != nil {
+				return nil, err
+			}
+			for k, v := range form {
+				params[k] = v
+			}
+		}
+	}
+	return params, nil
+}
+
+func (s *Server) assumeRoleWithWebIdentity(ctx context.Context, params url.Values, entry *logEntry) (any, *apiError) {
+	roleARN := params.Get("RoleArn")
+	sessionName := params.Get("RoleSessionName")
+	token := params.Get("WebIdentityToken")
+	entry.role, entry.session = roleARN, sessionName
+
+	switch {
+	case !params.Has("RoleArn"):
+		return nil, validationError("1 validation error detected: Value null at 'roleArn' failed to satisfy constraint: Member must not be null")
+	case !params.Has("RoleSessionName"):
+		return nil, validationError("1 validation error detected: Value null at 'roleSessionName' failed to satisfy constraint: Member must not be null")
+	case !params.Has("WebIdentityToken"):
+		return nil, validationError("1 validation error detected: Value null at 'webIdentityToken' failed to satisfy constraint: Member must not be null")
+	case len(roleARN) < 20:
+		return nil, validationError("1 validation error detected: Value '%s' at 'roleArn' failed to satisfy constraint: Member must have length greater than or equal to 20", roleARN)
+	case len(roleARN) > 2048:
+		return nil, validationError("1 validation error detected: Value at 'roleArn' failed to satisfy constraint: Member must have length less than or equal to 2048")
+	case len(sessionName) < 2 || len(sessionName) > 64:
+		return nil, validationError("1 validation error detected: Value '%s' at 'roleSessionName' failed to satisfy constraint: Member must have length between 2 and 64", sessionName)
+	case !sessionNameRE.MatchString(sessionName):
+		return nil, validationError(`1 validation error detected: Value '%s' at 'roleSessionName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\w+=,.@-]*`, sessionName)
+	case len(token) < 4:
+		// Never echo the token, not even a short one.
+		return nil, validationError("1 validation error detected: Value at 'webIdentityToken' failed to satisfy constraint: Member must have length greater than or equal to 4")
+	case len(token) > 20000:
+		return nil, validationError("1 validation error detected: Value at 'webIdentityToken' failed to satisfy constraint: Member must have length less than or equal to 20000")
+	}
+	duration := int64(defaultMaxSessionDuration)
+	if params.Has("DurationSeconds") {
+		d, err := strconv.ParseInt(params.Get("DurationSeconds"), 10, 32)
+		switch {
+		case err != nil:
+			return nil, validationError("1 validation error detected: Value '%s' at 'durationSeconds' failed to satisfy constraint: Member must be an integer", params.Get("DurationSeconds"))
+		case d < minSessionDuration:
+			return nil, validationError("1 validation error detected: Value '%d' at 'durationSeconds' failed to satisfy constraint: Member must have value greater than or equal to %d", d, minSessionDuration)
+		case d > maxSessionDurationLimit:
+			return nil, validationError("1 validation error detected: Value '%d' at 'durationSeconds' failed to satisfy constraint: Member must have value less than or equal to %d", d, maxSessionDurationLimit)
+		}
+		duration = d
+	}
+	if _, err := parseRoleARN(roleARN); err != nil {
+		return nil, &apiError{status: http.StatusBadRequest, code: "ValidationError", message: "Request ARN is invalid", detail: err.Error()}
+	}
+
+	id, err := s.verifyToken(ctx, token)
+	if err != nil {
+		var ae *apiError
+		if errors.As(err, &ae) {
+			return nil, ae
+		}
+		return nil, &apiError{status: http.StatusInternalServerError, code: "InternalFailure", message: "An internal error occurred", detail: err.Error()}
+	}
+	entry.subject = id.subject
+
+	denied := &apiError{status: http.StatusForbidden, code: "AccessDenied", message: msgAccessDenied}
+	role, ok := s.roles[roleARN]
+	if !ok {
+		denied.detail = "no such role"
+		return nil, denied
+	}
+	prefix := issuerHostPath(id.provider.cfg.Issuer)
+	rc := RequestContext{
+		Action:    "sts:AssumeRoleWithWebIdentity",
+		Federated: id.provider.arn,
+		Keys: map[string][]string{
+			prefix + ":sub": {id.subject},
+			prefix + ":aud": {id.audience},
+		},
+	}
+	if !role.policy.Allows(rc) {
+		denied.detail = fmt.Sprintf("trust policy does not allow principal %s with sub %q aud %q", id.provider.arn, id.subject, id.audience)
+		return nil, denied
+	}
+	maxDuration := int64(role.cfg.MaxSessionDuration)
+	if maxDuration == 0 {
+		maxDuration = defaultMaxSessionDuration
+	}
+	if duration > maxDuration {
+		return nil, validationError("The requested DurationSeconds exceeds the MaxSessionDuration set for this role.")
+	}
+
+	sess, err := s.issue(role, sessionName, time.Duration(duration)*time.Second)
+	if err != nil {
+		return nil, &apiError{status: http.StatusInternalServerError, code: "InternalFailure", message: "An internal error occurred", detail: err.Error()}
+	}
+	entry.accessKeyID = sess.accessKeyID
+	return &assumeRoleWithWebIdentityResponse{Result: assumeRoleWithWebIdentityResult{
+		Credentials: credentialsXML{
+			AccessKeyID:     sess.accessKeyID,
+			SecretAccessKey: sess.secretAccessKey,
+			SessionToken:    sess.sessionToken,
+			Expiration:      sess.expiration.UTC().Format(time.RFC3339),
+		},
+		SubjectFromWebIdentityToken: id.subject,
+		AssumedRoleUser:             assumedRoleUserXML{Arn: sess.arn, AssumedRoleID: sess.userID},
+		Provider:                    id.provider.arn,
+		Audience:                    id.audience,
+	}}, nil
+}
+
+// roleARNParts is a parsed role ARN.
+type roleARNParts struct {
+	partition, account, name string // name includes the path: "team/app"
+}
+
+func parseRoleARN(arn string) (roleARNParts, error) {
+	parts := strings.SplitN(arn, ":", 6)
+	if len(parts) != 6 || parts[0] != "arn" || parts[1] == "" || parts[2] != "iam" || parts[3] != "" || !accountRE.MatchString(parts[4]) {
+		return roleARNParts{}, errors.New("not an IAM ARN")
+	}
+	name, ok := strings.CutPrefix(parts[5], "role/")
+	if !ok || validateRoleName(name) != nil {
+		return roleARNParts{}, errors.New("not a role ARN")
+	}
+	return roleARNParts{partition: parts[1], account: parts[4], name: name}, nil
+}
+
+// issue creates and stores temporary credentials for a session of role.
+func (s *Server) issue(role *roleState, sessionName string, d time.Duration) (*session, error) {
+	secret := make([]byte, 30)
+	token := make([]byte, 192)
+	if _, err := rand.Read(secret); err != nil {
+		return nil, fmt.Errorf("failed to generate credentials: %w", err)
+	}
+	if _, err := rand.Read(token); err != nil {
+		return nil, fmt.Errorf("failed to generate credentials: %w", err)
+	}
+	name := role.cfg.Name[strings.LastIndex(role.cfg.Name, "/")+1:]
+	now := s.now()
+	sess := &session{
+		accessKeyID:     "ASIA" + rand.Text()[:16],
+		secretAccessKey: base64.StdEncoding.EncodeToString(secret),
+		sessionToken:    base64.StdEncoding.EncodeToString(token),
+		arn:             "arn:" + s.cfg.partition() + ":sts::" + s.cfg.Account + ":assumed-role/" + name + "/" + sessionName,
+		userID:          role.id + ":" + sessionName,
+		expiration:      now.Add(d).Truncate(time.Second),
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for k, old := range s.sessions {
+		if now.After(old.expiration) {
+			delete(s.sessions, k)
+		}
+	}
+	s.sessions[sess.accessKeyID] = sess
+	return sess, nil
+}
+
+func (s *Server) lookupSession(accessKeyID string) *session {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.sessions[accessKeyID]
+}
+
+func (s *Server) getCallerIdentity(r *http.Request, body []byte, entry *logEntry) (any, *apiError) {
+	sess, apiErr := s.authenticate(r, body)
+	if sess != nil {
+		entry.accessKeyID = sess.accessKeyID
+		entry.role = sess.arn
+	}
+	if apiErr != nil {
+		return nil, apiErr
+	}
+	return &getCallerIdentityResponse{Result: getCallerIdentityResult{
+		Arn:     sess.arn,
+		UserID:  sess.userID,
+		Account: s.cfg.Account,
+	}}, nil
+}
+
+// Response documents. Element order follows what AWS sends; the SDK does not depend on it.
+
+type responseMetadata struct {
+	RequestID string `xml:"RequestId"`
+}
+
+type credentialsXML struct {
+	AccessKeyID     string `xml:"AccessKeyId"`
+	SecretAccessKey string `xml:"SecretAccessKey"`
+	SessionToken    string `xml:"SessionToken"`
+	Expiration      string `xml:"Expiration"`
+}
+
+type assumedRoleUserXML struct {
+	Arn           string `xml:"Arn"`
+	AssumedRoleID string `xml:"AssumedRoleId"`
+}
+
+type assumeRoleWithWebIdentityResult struct {
+	Credentials                 credentialsXML     `xml:"Credentials"`
+	SubjectFromWebIdentityToken string             `xml:"SubjectFromWebIdentityToken"`
+	AssumedRoleUser             assumedRoleUserXML `xml:"AssumedRoleUser"`
+	Provider                    string             `xml:"Provider"`
+	Audience                    string             `xml:"Audience"`
+}
+
+type assumeRoleWithWebIdentityResponse struct {
+	XMLName          xml.Name                        `xml:"https://sts.amazonaws.com/doc/2011-06-15/ AssumeRoleWithWebIdentityResponse"`
+	Result           assumeRoleWithWebIdentityResult `xml:"AssumeRoleWithWebIdentityResult"`
+	ResponseMetadata responseMetadata                `xml:"ResponseMetadata"`
+}
+
+type getCallerIdentityResult struct {
+	Arn     string `xml:"Arn"`
+	UserID  string `xml:"UserId"`
+	Account string `xml:"Account"`
+}
+
+type getCallerIdentityResponse struct {
+	XMLName          xml.Name                `xml:"https://sts.amazonaws.com/doc/2011-06-15/ GetCallerIdentityResponse"`
+	Result           getCallerIdentityResult `xml:"GetCallerIdentityResult"`
+	ResponseMetadata responseMetadata        `xml:"ResponseMetadata"`
+}
+
+type errorXML struct {
+	Type    string `xml:"Type"`
+	Code    string `xml:"Code"`
+	Message string `xml:"Message"`
+}
+
+type errorResponse struct {
+	XMLName   xml.Name `xml:"https://sts.amazonaws.com/doc/2011-06-15/ ErrorResponse"`
+	Error     errorXML `xml:"Error"`
+	RequestID string   `xml:"RequestId"`
+}
+
+// quoteUnescaper undoes encoding/xml's escaping of quotes: in element text they need none,
+// and AWS sends them as is ("Couldn't retrieve verification key ...", "Value null at
+// 'roleArn'"). The documents have no attribute but the constant xmlns.
+var quoteUnescaper = strings.NewReplacer("&#39;", "'", "&#34;", `"`)
+
+func marshalXML(doc any) ([]byte, error) {
+	out, err := xml.Marshal(doc)
+	if err != nil {
+		return nil, err
+	}
+	return []byte(quoteUnescaper.Replace(string(out))), nil
+}
+
+func errorDocument(e *apiError, requestID string) *errorResponse {
+	typ := "Sender"
+	if e.status >= 500 {
+		typ = "Receiver"
+	}
+	return &errorResponse{Error: errorXML{Type: typ, Code: e.code, Message: e.message}, RequestID: requestID}
+}
+
+func setRequestID(doc any, requestID string) {
+	switch d := doc.(type) {
+	case *assumeRoleWithWebIdentityResponse:
+		d.ResponseMetadata.RequestID = requestID
+	case *getCallerIdentityResponse:
+		d.ResponseMetadata.RequestID = requestID
+	}
+}
+
+// logRequest writes the request's one log line. It holds no token, secret key or session
+// token: only the action, the role, the session name, the token's subject, the access key
+// id and the outcome.
+func (s *Server) logRequest(r *http.Request, requestID string, status int, code string, e logEntry) {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s %s action=%q", s.now().UTC().Format(time.RFC3339), r.RemoteAddr, e.action)
+	for _, f := range []struct{ k, v string }{
+		{"role", e.role}, {"session", e.session}, {"sub", e.subject}, {"akid", e.accessKeyID},
+	} {
+		if f.v != "" {
+			fmt.Fprintf(&b, " %s=%q", f.k, f.v)
+		}
+	}
+	fmt.Fprintf(&b, " status=%d outcome=%s request_id=%s", status, code, requestID)
+	if e.detail != "" {
+		fmt.Fprintf(&b, " detail=%q", e.detail)
+	}
+	b.WriteByte('\n')
+	s.logMu.Lock()
+	defer s.logMu.Unlock()
+	_, _ = io.WriteString(s.log, b.String())
+}
