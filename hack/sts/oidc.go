@@ -183,7 +183,7 @@ func (s *Server) verifyToken(ctx context.Context, raw string) (*identity, error)
 	if unverified.Issuer == "" {
 		return nil, invalidToken(fmt.Sprintf(msgMissingClaim, "iss"), "")
 	}
-	ps, ok := s.providers[normalizeIssuer(unverified.Issuer)]
+	ps, ok := s.config.Load().providers[normalizeIssuer(unverified.Issuer)]
 	if !ok {
 		return nil, invalidToken(fmt.Sprintf(msgNoProvider, unverified.Issuer), "")
 	}

@@ -17,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -38,16 +39,21 @@ var sessionNameRE = regexp.MustCompile(`^[\w+=,.@-]*$`)
 // Server is the STS stand-in: an http.Handler answering AssumeRoleWithWebIdentity and
 // GetCallerIdentity. It is safe for concurrent use.
 type Server struct {
-	cfg       *Config
-	providers map[string]*providerState // by normalized issuer
-	roles     map[string]*roleState     // by role ARN
-	now       func() time.Time
+	config atomic.Pointer[configState] // swapped whole by Reload
+	now    func() time.Time
 
 	logMu sync.Mutex
 	log   io.Writer
 
 	mu       sync.Mutex
 	sessions map[string]*session // by access key id
+}
+
+// configState is one loaded configuration: the account, its OIDC providers and its roles.
+type configState struct {
+	cfg       *Config
+	providers map[string]*providerState // by normalized issuer
+	roles     map[string]*roleState     // by role ARN
 }
 
 // roleState is a configured role with its parsed trust policy.
@@ -84,38 +90,42 @@ func WithClock(now func() time.Time) Option {
 
 // New builds a Server from a checked configuration.
 func New(cfg *Config, opts ...Option) (*Server, error) {
-	if err := cfg.Validate(); err != nil {
-		return nil, err
-	}
-	s := &Server{
-		cfg:       cfg,
-		providers: map[string]*providerState{},
-		roles:     map[string]*roleState{},
-		now:       time.Now,
-		log:       io.Discard,
-		sessions:  map[string]*session{},
-	}
+	s := &Server{now: time.Now, log: io.Discard, sessions: map[string]*session{}}
 	for _, o := range opts {
 		o(s)
 	}
+	if err := s.Reload(cfg); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Reload replaces the account, providers and roles, keeping the credentials already issued,
+// so tests can add roles to a running stand-in. A bad configuration leaves the old one.
+func (s *Server) Reload(cfg *Config) error {
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	st := &configState{cfg: cfg, providers: map[string]*providerState{}, roles: map[string]*roleState{}}
 	for _, p := range cfg.Providers {
 		ks, err := newKeySource(p)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		s.providers[normalizeIssuer(p.Issuer)] = &providerState{cfg: p, arn: cfg.providerARN(p.Issuer), keys: ks}
+		st.providers[normalizeIssuer(p.Issuer)] = &providerState{cfg: p, arn: cfg.providerARN(p.Issuer), keys: ks}
 	}
 	for _, r := range cfg.Roles {
 		pol, err := ParsePolicy(r.TrustPolicy)
 		if err != nil {
-			return nil, fmt.Errorf("role %s: %w", r.Name, err)
+			return fmt.Errorf("role %s: %w", r.Name, err)
 		}
 		arn := cfg.roleARN(r.Name)
 		sum := sha256.Sum256([]byte(arn))
 		id := "AROA" + base32.StdEncoding.EncodeToString(sum[:])[:17]
-		s.roles[arn] = &roleState{cfg: r, arn: arn, id: id, policy: pol}
+		st.roles[arn] = &roleState{cfg: r, arn: arn, id: id, policy: pol}
 	}
-	return s, nil
+	s.config.Store(st)
+	return nil
 }
 
 // apiError is an STS error as the client sees it. detail is for the log only; it never
@@ -275,7 +285,7 @@ func (s *Server) assumeRoleWithWebIdentity(ctx context.Context, params url.Value
 	entry.subject = id.subject
 
 	denied := &apiError{status: http.StatusForbidden, code: "AccessDenied", message: msgAccessDenied}
-	role, ok := s.roles[roleARN]
+	role, ok := s.config.Load().roles[roleARN]
 	if !ok {
 		denied.detail = "no such role"
 		return nil, denied
@@ -353,7 +363,7 @@ func (s *Server) issue(role *roleState, sessionName string, d time.Duration) (*s
 		accessKeyID:     "ASIA" + rand.Text()[:16],
 		secretAccessKey: base64.StdEncoding.EncodeToString(secret),
 		sessionToken:    base64.StdEncoding.EncodeToString(token),
-		arn:             "arn:" + s.cfg.partition() + ":sts::" + s.cfg.Account + ":assumed-role/" + name + "/" + sessionName,
+		arn:             "arn:" + s.config.Load().cfg.partition() + ":sts::" + s.config.Load().cfg.Account + ":assumed-role/" + name + "/" + sessionName,
 		userID:          role.id + ":" + sessionName,
 		expiration:      now.Add(d).Truncate(time.Second),
 	}
@@ -386,7 +396,7 @@ func (s *Server) getCallerIdentity(r *http.Request, body []byte, entry *logEntry
 	return &getCallerIdentityResponse{Result: getCallerIdentityResult{
 		Arn:     sess.arn,
 		UserID:  sess.userID,
-		Account: s.cfg.Account,
+		Account: s.config.Load().cfg.Account,
 	}}, nil
 }
 

@@ -18,6 +18,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"sync"
 	"syscall"
 	"time"
 
@@ -79,7 +80,7 @@ func run(args []string, stderr io.Writer) error {
 	if tlsConfig != nil {
 		ln = tls.NewListener(ln, tlsConfig)
 	}
-	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: reloading(*configPath, handler, stderr), ReadHeaderTimeout: 10 * time.Second}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	fmt.Fprintf(stderr, "listening on %s\n", ln.Addr())
@@ -95,4 +96,36 @@ func run(args []string, stderr io.Writer) error {
 		return fmt.Errorf("failed to shut down: %w", err)
 	}
 	return nil
+}
+
+// reloading reads the configuration again before a request when the file changed since it
+// was last read, so a test that adds a role sees it on its very next call. A configuration
+// that does not load is reported and the previous one kept.
+func reloading(path string, srv *sts.Server, log io.Writer) http.Handler {
+	var (
+		mu       sync.Mutex
+		last     time.Time
+		lastSize int64
+	)
+	if fi, err := os.Stat(path); err == nil {
+		last, lastSize = fi.ModTime(), fi.Size()
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		if fi, err := os.Stat(path); err == nil && (!fi.ModTime().Equal(last) || fi.Size() != lastSize) {
+			// size too: file times are coarse, two quick writes can share one
+			last, lastSize = fi.ModTime(), fi.Size()
+			cfg, err := sts.LoadConfig(path)
+			if err == nil {
+				err = srv.Reload(cfg)
+			}
+			if err != nil {
+				fmt.Fprintf(log, "reload %s: %v (keeping the previous configuration)\n", path, err)
+			} else {
+				fmt.Fprintf(log, "reloaded %s\n", path)
+			}
+		}
+		mu.Unlock()
+		srv.ServeHTTP(w, r)
+	})
 }
