@@ -1,0 +1,136 @@
+package plugin
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+
+	"github.com/kubectl-wi/kubectl-wi/pkg/probe"
+)
+
+func init() {
+	extraCommands = append(extraCommands, func(_ *genericclioptions.ConfigFlags, s genericiooptions.IOStreams) *cobra.Command {
+		return NewCmdProbe(s, nil)
+	})
+}
+
+const probeLong = `Check AWS workload identity from inside a pod. verify starts a pod that runs this; it is not
+meant to be run by hand, though it works in any pod.
+
+It finds the identity path the pod got (IRSA or EKS Pod Identity), reads the projected token
+named by the env, checks its claims against the expected values, asks STS for the role (or the
+Pod Identity agent for credentials) and calls GetCallerIdentity with the result. Each check is
+one JSON line on stdout (see pkg/probe), then a result line. The token and the credentials
+never appear in the output.
+
+` + exitCodesHelp
+
+const probeExample = `  # What verify runs in the probe pod
+  kubectl-wi probe --expected-subject system:serviceaccount:shop:checkout \
+    --expected-role-arn arn:aws:iam::111122223333:role/checkout \
+    --expected-audience sts.amazonaws.com --expected-expiration 86400 \
+    --expected-issuer https://oidc.eks.us-west-2.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE`
+
+// ProbeOptions holds everything the hidden `kubectl wi probe` needs. Flags bind to Config.
+type ProbeOptions struct {
+	genericiooptions.IOStreams
+
+	Config probe.Config
+
+	deps probe.Deps // the process: os.Getenv, os.ReadFile, time.Now; swapped in tests
+}
+
+// NewProbeOptions returns the options with their defaults, reading the real process.
+func NewProbeOptions(streams genericiooptions.IOStreams) *ProbeOptions {
+	return &ProbeOptions{
+		IOStreams: streams,
+		Config: probe.Config{
+			ExpectedAudience: probe.DefaultAudience,
+			SessionName:      probe.DefaultSessionName,
+		},
+		deps: probe.Deps{
+			Getenv:   os.Getenv,
+			ReadFile: os.ReadFile,
+			Now:      time.Now,
+			Getuid:   os.Getuid,
+		},
+	}
+}
+
+// NewCmdProbe builds the hidden `kubectl wi probe`. runF, when not nil, replaces Run after
+// Complete and Validate, so tests can look at the parsed options.
+func NewCmdProbe(streams genericiooptions.IOStreams, runF func(*ProbeOptions) error) *cobra.Command {
+	o := NewProbeOptions(streams)
+	cmd := &cobra.Command{
+		Use:     "probe",
+		Short:   "Check workload identity from inside a pod (run by verify)",
+		Long:    probeLong,
+		Example: probeExample,
+		Hidden:  true,
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o.Complete(cmd)
+			if err := o.Validate(); err != nil {
+				return err
+			}
+			if runF != nil {
+				return runF(o)
+			}
+			return o.Run(cmd.Context())
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.Config.ExpectedAudience, "expected-audience", o.Config.ExpectedAudience, "Audience the IRSA token must carry")
+	f.Int64Var(&o.Config.ExpectedExpiration, "expected-expiration", o.Config.ExpectedExpiration, "Seconds between the token's iat and exp (the projected expirationSeconds); 0 skips the check")
+	f.StringVar(&o.Config.ExpectedIssuer, "expected-issuer", o.Config.ExpectedIssuer, "Issuer the token must carry (the cluster's); empty skips the check")
+	f.StringVar(&o.Config.ExpectedSubject, "expected-subject", o.Config.ExpectedSubject, "Subject the token must carry: system:serviceaccount:NAMESPACE:NAME")
+	f.StringVar(&o.Config.ExpectedRoleARN, "expected-role-arn", o.Config.ExpectedRoleARN, "Role the pod must get; empty compares with AWS_ROLE_ARN only")
+	f.StringVar(&o.Config.Region, "region", o.Config.Region, "STS region when the pod's AWS_REGION and AWS_DEFAULT_REGION are unset (default us-east-1)")
+	f.StringVar(&o.Config.SessionName, "session-name", o.Config.SessionName, "RoleSessionName of the AssumeRoleWithWebIdentity call")
+	return cmd
+}
+
+// Complete takes the output stream from the command, so it honours cmd.SetOut.
+func (o *ProbeOptions) Complete(cmd *cobra.Command) {
+	o.Out = cmd.OutOrStdout()
+}
+
+// Validate refuses flag values the checks could never match.
+func (o *ProbeOptions) Validate() error {
+	c := o.Config
+	if c.ExpectedExpiration < 0 {
+		return FlagErrorf("--expected-expiration must be 0 or more seconds, got %d", c.ExpectedExpiration)
+	}
+	if c.ExpectedSubject != "" {
+		parts := strings.Split(c.ExpectedSubject, ":")
+		if len(parts) != 4 || parts[0] != "system" || parts[1] != "serviceaccount" || parts[2] == "" || parts[3] == "" {
+			return FlagErrorf("--expected-subject must be system:serviceaccount:NAMESPACE:NAME, got %q", c.ExpectedSubject)
+		}
+	}
+	if c.ExpectedRoleARN != "" && !strings.HasPrefix(c.ExpectedRoleARN, "arn:") {
+		return FlagErrorf("--expected-role-arn must be an IAM role ARN, got %q", c.ExpectedRoleARN)
+	}
+	if c.ExpectedAudience == "" {
+		return FlagErrorf("--expected-audience must not be empty")
+	}
+	return nil
+}
+
+// Run runs the probe, writing events to Out. Failed checks make a *ChecksFailedError (exit 1);
+// an error writing the events is returned as is (exit 3).
+func (o *ProbeOptions) Run(ctx context.Context) error {
+	sum, err := probe.Run(ctx, o.Config, o.deps, probe.NewJSONSink(o.Out))
+	if err != nil {
+		return fmt.Errorf("probe failed: %w", err)
+	}
+	if sum.Status == probe.StatusFail {
+		return &ChecksFailedError{Failed: sum.Failed}
+	}
+	return nil
+}

@@ -1,0 +1,180 @@
+package probe
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"strings"
+
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/smithy-go"
+)
+
+// STS operation names, as the SDK reports them and as a diagnosis needs them.
+const (
+	opAssumeRoleWithWebIdentity = "AssumeRoleWithWebIdentity"
+	opGetCallerIdentity         = "GetCallerIdentity"
+)
+
+// DiagnosisContext is what a diagnosis may name in its fix: the facts the probe has seen.
+type DiagnosisContext struct {
+	Op       string   // AssumeRoleWithWebIdentity or GetCallerIdentity
+	Endpoint string   // the STS endpoint URL
+	Region   string   // the STS region
+	RoleARN  string   // the role being assumed
+	Issuer   string   // the token's iss claim (or the expected issuer)
+	Audience []string // the token's aud claim
+	Subject  string   // the token's sub claim
+}
+
+// Diagnosis is an STS failure explained: what went wrong and the one thing to do about it.
+type Diagnosis struct {
+	Code      string // the STS error code, or network or timeout
+	Message   string // what STS (or the network) said, secrets removed by the caller
+	Cause     string // what it means
+	Fix       string
+	RequestID string
+}
+
+// DiagnoseSTSError classifies an error returned by an STS call.
+func DiagnoseSTSError(err error, dc DiagnosisContext) Diagnosis {
+	var d Diagnosis
+	var respErr *awshttp.ResponseError
+	if errors.As(err, &respErr) {
+		d.RequestID = respErr.ServiceRequestID()
+	}
+	var apiErr smithy.APIError
+	if errors.As(err, &apiErr) {
+		d.Code, d.Message = apiErr.ErrorCode(), apiErr.ErrorMessage()
+		d.Cause, d.Fix = diagnoseAPIError(d.Code, d.Message, dc)
+		return d
+	}
+	return diagnoseTransport(err, dc, d)
+}
+
+func diagnoseAPIError(code, msg string, dc DiagnosisContext) (cause, fix string) {
+	issuer := dc.Issuer
+	if issuer == "" {
+		issuer = "<issuer>"
+	}
+	aud := strings.Join(dc.Audience, ",")
+	if aud == "" {
+		aud = "sts.amazonaws.com"
+	}
+	lower := strings.ToLower(msg)
+	switch code {
+	case "InvalidIdentityToken":
+		switch {
+		case strings.Contains(lower, "no openidconnect provider found"):
+			return fmt.Sprintf("the account has no IAM OIDC provider for the issuer %s", issuer),
+				fmt.Sprintf("create the IAM OIDC provider: aws iam create-open-id-connect-provider --url %s --client-id-list %s (on EKS: eksctl utils associate-iam-oidc-provider --cluster <cluster> --approve)", issuer, aud)
+		case strings.Contains(lower, "incorrect token audience"):
+			return fmt.Sprintf("the token's audience %s is not a client ID of the IAM OIDC provider for %s", aud, issuer),
+				fmt.Sprintf("add the audience to the provider (aws iam add-client-id-to-open-id-connect-provider --open-id-connect-provider-arn %s --client-id %s) or set the service account's eks.amazonaws.com/audience annotation to a client ID the provider lists, then restart the pod", oidcProviderARN(dc), aud)
+		case strings.Contains(lower, "thumbprint"):
+			return fmt.Sprintf("the TLS certificate of %s does not match the IAM OIDC provider's thumbprint", issuer),
+				fmt.Sprintf("update the thumbprint: aws iam update-open-id-connect-provider-thumbprint --open-id-connect-provider-arn %s --thumbprint-list <sha1 of the issuer's top CA>", oidcProviderARN(dc))
+		default:
+			return "STS rejected the token",
+				fmt.Sprintf("check that the IAM OIDC provider for %s exists and that the issuer's discovery document and keys (%s/.well-known/openid-configuration) are reachable from the internet and match the token", issuer, strings.TrimSuffix(issuer, "/"))
+		}
+	case "IDPCommunicationError":
+		return fmt.Sprintf("STS could not fetch the signing keys from the issuer %s", issuer),
+			fmt.Sprintf("serve %s/.well-known/openid-configuration and its jwks_uri over public HTTPS (STS fetches them from the internet), then retry", strings.TrimSuffix(issuer, "/"))
+	case "IDPRejectedClaim":
+		return "the identity provider rejected a claim in the token",
+			"check the token's claims against the IAM OIDC provider's configuration"
+	case "AccessDenied", "AccessDeniedException":
+		if dc.Op == opAssumeRoleWithWebIdentity {
+			return fmt.Sprintf("the trust policy of %s does not admit %s", orPlaceholder(dc.RoleARN, "the role"), orPlaceholder(dc.Subject, "this service account")),
+				trustPolicyFix(dc)
+		}
+		return "STS denied the call", "check the role's permissions and any service control policy that denies sts:GetCallerIdentity"
+	case "ExpiredTokenException", "ExpiredToken":
+		if dc.Op == opAssumeRoleWithWebIdentity {
+			return "the service account token had expired when STS checked it",
+				"the kubelet rewrites the token at 80% of its lifetime: check the kubelet on this node and that the node's clock is right (NTP)"
+		}
+		return "the session credentials had expired when STS checked them",
+			"check that the node's clock is right (NTP)"
+	case "InvalidClientTokenId":
+		return "STS does not recognise the credentials",
+			fmt.Sprintf("credentials from a regional STS endpoint are valid only where STS is active: activate STS in %s for the account (IAM > Account settings), or check that the endpoint %s belongs to the role's partition", orPlaceholder(dc.Region, "this region"), orPlaceholder(dc.Endpoint, "in use"))
+	case "RegionDisabledException":
+		return fmt.Sprintf("STS is not active in %s for the account", orPlaceholder(dc.Region, "this region")),
+			fmt.Sprintf("activate STS in %s (IAM > Account settings > Security Token Service), or use an active region's endpoint (AWS_REGION)", orPlaceholder(dc.Region, "this region"))
+	case "ValidationError":
+		return "STS refused the request as malformed",
+			fmt.Sprintf("check AWS_ROLE_ARN (%s) and the session name", orPlaceholder(dc.RoleARN, "unset"))
+	case "Throttling", "ThrottlingException", "RequestLimitExceeded":
+		return "STS throttled the call", "retry later; many pods assuming roles at once share the account's STS quota"
+	}
+	return fmt.Sprintf("STS returned %s", code),
+		fmt.Sprintf("look up the STS error %s for %s", code, orPlaceholder(dc.Op, "this call"))
+}
+
+// diagnoseTransport explains an error that never reached STS: DNS, connection, TLS, timeout.
+func diagnoseTransport(err error, dc DiagnosisContext, d Diagnosis) Diagnosis {
+	endpoint := orPlaceholder(dc.Endpoint, "the STS endpoint")
+	host := endpoint
+	if u, perr := url.Parse(dc.Endpoint); perr == nil && u.Host != "" {
+		host = u.Host
+	}
+	regionalHint := fmt.Sprintf("; in a private VPC add an STS interface VPC endpoint and use regional endpoints (eks.amazonaws.com/sts-regional-endpoints: \"true\" gives sts.%s.amazonaws.com)", orPlaceholder(dc.Region, "<region>"))
+	var dnsErr *net.DNSError
+	switch {
+	case errors.As(err, &dnsErr):
+		d.Code = "network"
+		d.Message = dnsErr.Error()
+		d.Cause = fmt.Sprintf("the pod cannot resolve %s (STS endpoint %s)", dnsErr.Name, endpoint)
+		d.Fix = "check the cluster DNS and the pod's egress to STS" + regionalHint
+	case errors.Is(err, context.DeadlineExceeded) || isTimeout(err):
+		d.Code = "timeout"
+		d.Message = err.Error()
+		d.Cause = fmt.Sprintf("no answer from STS at %s in time", endpoint)
+		d.Fix = fmt.Sprintf("allow egress to %s (NetworkPolicy, security group, proxy)", host) + regionalHint
+	default:
+		d.Code = "network"
+		d.Message = err.Error()
+		d.Cause = fmt.Sprintf("the pod cannot reach STS at %s", endpoint)
+		d.Fix = fmt.Sprintf("allow egress to %s (NetworkPolicy, security group, proxy)", host) + regionalHint
+	}
+	return d
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+func trustPolicyFix(dc DiagnosisContext) string {
+	sub := orPlaceholder(dc.Subject, "system:serviceaccount:<namespace>:<name>")
+	cmd := "kubectl wi trust-policy serviceaccount/<name> -n <namespace>"
+	if ns, name, ok := serviceAccountFromSubject(dc.Subject); ok {
+		cmd = fmt.Sprintf("kubectl wi trust-policy serviceaccount/%s -n %s", name, ns)
+	}
+	if r, ok := parseRoleARN(dc.RoleARN); ok {
+		cmd += " --account-id " + r.Account
+	}
+	hp := issuerHostPath(orPlaceholder(dc.Issuer, "<issuer>"))
+	return fmt.Sprintf("the role's trust policy must allow sts:AssumeRoleWithWebIdentity for Federated %s with %s:sub = %s and %s:aud = %s; print one with: %s",
+		oidcProviderARN(dc), hp, sub, hp, orPlaceholder(strings.Join(dc.Audience, ","), "sts.amazonaws.com"), cmd)
+}
+
+// oidcProviderARN is the ARN IAM gives the provider of dc's issuer, in the role's account.
+func oidcProviderARN(dc DiagnosisContext) string {
+	partition, account := "aws", "<account>"
+	if r, ok := parseRoleARN(dc.RoleARN); ok {
+		partition, account = r.Partition, r.Account
+	}
+	return fmt.Sprintf("arn:%s:iam::%s:oidc-provider/%s", partition, account, issuerHostPath(orPlaceholder(dc.Issuer, "<issuer>")))
+}
+
+func orPlaceholder(s, placeholder string) string {
+	if s == "" {
+		return placeholder
+	}
+	return s
+}

@@ -1,0 +1,266 @@
+package probe
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+)
+
+// TestSTSErrorClassification serves STS error bodies, recorded as AWS sends them, to the real
+// SDK client, so the SDK's own XML error parsing feeds the diagnosis.
+func TestSTSErrorClassification(t *testing.T) {
+	tests := []struct {
+		name      string
+		assume    stsReply
+		caller    stsReply
+		check     string // the failing check
+		wantCode  string
+		wantMsg   []string
+		wantFix   []string
+		wantReqID string
+	}{
+		{
+			name:     "no OIDC provider",
+			assume:   stsReply{"no-oidc-provider.xml", http.StatusBadRequest},
+			check:    CheckSTSAssumeRole,
+			wantCode: "InvalidIdentityToken",
+			wantMsg: []string{
+				"the account has no IAM OIDC provider for the issuer " + testIssuer,
+				"InvalidIdentityToken: No OpenIDConnect provider found in your account for " + testIssuer,
+			},
+			wantFix:   []string{"aws iam create-open-id-connect-provider --url " + testIssuer + " --client-id-list sts.amazonaws.com"},
+			wantReqID: "test-request-id",
+		},
+		{
+			name:     "incorrect audience",
+			assume:   stsReply{"incorrect-audience.xml", http.StatusBadRequest},
+			check:    CheckSTSAssumeRole,
+			wantCode: "InvalidIdentityToken",
+			wantMsg:  []string{"the token's audience sts.amazonaws.com is not a client ID of the IAM OIDC provider"},
+			wantFix: []string{
+				"aws iam add-client-id-to-open-id-connect-provider --open-id-connect-provider-arn arn:aws:iam::111122223333:oidc-provider/oidc.eks.us-west-2.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE --client-id sts.amazonaws.com",
+				"eks.amazonaws.com/audience annotation",
+			},
+		},
+		{
+			name:     "thumbprint mismatch",
+			assume:   stsReply{"thumbprint.xml", http.StatusBadRequest},
+			check:    CheckSTSAssumeRole,
+			wantCode: "InvalidIdentityToken",
+			wantFix:  []string{"aws iam update-open-id-connect-provider-thumbprint"},
+		},
+		{
+			name:     "trust policy does not admit the service account",
+			assume:   stsReply{"access-denied.xml", http.StatusForbidden},
+			check:    CheckSTSAssumeRole,
+			wantCode: "AccessDenied",
+			wantMsg:  []string{"the trust policy of " + testRoleARN + " does not admit " + testSubject},
+			wantFix: []string{
+				"oidc.eks.us-west-2.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE:sub = " + testSubject,
+				"kubectl wi trust-policy serviceaccount/checkout -n shop --account-id 111122223333",
+			},
+		},
+		{
+			name:     "expired token",
+			assume:   stsReply{"expired-token.xml", http.StatusBadRequest},
+			check:    CheckSTSAssumeRole,
+			wantCode: "ExpiredTokenException",
+			wantMsg:  []string{"the service account token had expired"},
+			wantFix:  []string{"kubelet"},
+		},
+		{
+			name:     "issuer not reachable by STS",
+			assume:   stsReply{"idp-communication.xml", http.StatusBadRequest},
+			check:    CheckSTSAssumeRole,
+			wantCode: "IDPCommunicationError",
+			wantFix:  []string{testIssuer + "/.well-known/openid-configuration"},
+		},
+		{
+			name:     "malformed request",
+			assume:   stsReply{"validation.xml", http.StatusBadRequest},
+			check:    CheckSTSAssumeRole,
+			wantCode: "ValidationError",
+			wantFix:  []string{"check AWS_ROLE_ARN"},
+		},
+		{
+			name:     "unknown code",
+			assume:   stsReply{"unknown-code.xml", http.StatusBadRequest},
+			check:    CheckSTSAssumeRole,
+			wantCode: "SomethingNewException",
+			wantMsg:  []string{"SomethingNewException: A brand new failure STS may send one day"},
+			wantFix:  []string{"look up the STS error SomethingNewException"},
+		},
+		{
+			name:     "credentials not valid",
+			assume:   stsReply{"assume-role-ok.xml", http.StatusOK},
+			caller:   stsReply{"invalid-client-token-id.xml", http.StatusForbidden},
+			check:    CheckSTSCallerIdentity,
+			wantCode: "InvalidClientTokenId",
+			wantFix:  []string{"activate STS in us-west-2"},
+		},
+		{
+			name:     "region disabled",
+			assume:   stsReply{"assume-role-ok.xml", http.StatusOK},
+			caller:   stsReply{"region-disabled.xml", http.StatusForbidden},
+			check:    CheckSTSCallerIdentity,
+			wantCode: "RegionDisabledException",
+			wantMsg:  []string{"STS is not active in us-west-2"},
+		},
+		{
+			name:     "node role",
+			assume:   stsReply{"assume-role-ok.xml", http.StatusOK},
+			caller:   stsReply{"caller-identity-node-role.xml", http.StatusOK},
+			check:    CheckSTSCallerIdentity,
+			wantMsg:  []string{"a node (EC2 instance) role"},
+			wantFix:  []string{"instance profile"},
+			wantCode: "",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			token := signToken(t, goodClaims())
+			replies := map[string]stsReply{opAssumeRoleWithWebIdentity: tt.assume}
+			if tt.caller.file != "" {
+				replies[opGetCallerIdentity] = tt.caller
+			}
+			srv := fakeSTSServer(t, token, replies)
+			env := irsaEnv()
+			env["AWS_ENDPOINT_URL_STS"] = srv.URL
+			deps := fakeDeps(env, files{testTokenPath: token}, nil)
+			deps.NewSTS = realSTS(srv)
+			rec := &recorder{}
+			sum, err := Run(context.Background(), testConfig(), deps, rec)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if sum.Status != StatusFail || sum.Failed != 1 {
+				t.Errorf("summary %+v, want one failure", sum)
+			}
+			ev := rec.find(t, TypeCheck, tt.check)
+			if ev.Status != StatusFail {
+				t.Fatalf("%s is %s: %s", tt.check, ev.Status, ev.Message)
+			}
+			if tt.wantCode != "" && ev.Data["code"] != tt.wantCode {
+				t.Errorf("code %v, want %s (%s)", ev.Data["code"], tt.wantCode, ev.Message)
+			}
+			if ev.Data["code"] != nil && ev.Data["endpoint"] != srv.URL {
+				t.Errorf("endpoint %v, want %s", ev.Data["endpoint"], srv.URL)
+			}
+			if tt.wantReqID != "" && ev.Data["request_id"] != tt.wantReqID {
+				t.Errorf("request_id %v, want %s", ev.Data["request_id"], tt.wantReqID)
+			}
+			for _, s := range tt.wantMsg {
+				if !strings.Contains(ev.Message, s) {
+					t.Errorf("message %q does not contain %q", ev.Message, s)
+				}
+			}
+			for _, s := range tt.wantFix {
+				if !strings.Contains(ev.Fix, s) {
+					t.Errorf("fix %q does not contain %q", ev.Fix, s)
+				}
+			}
+			if res := rec.last(t); !strings.Contains(res.Fix, ev.Fix) {
+				t.Errorf("result fix %q lacks the check's fix", res.Fix)
+			}
+		})
+	}
+}
+
+// TestSTSNetworkErrors drives the real SDK client into failures that never reach STS.
+func TestSTSNetworkErrors(t *testing.T) {
+	closed := httptest.NewServer(http.NotFoundHandler())
+	closedURL := closed.URL
+	closed.Close()
+
+	hang := make(chan struct{})
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-hang:
+		case <-r.Context().Done():
+		}
+	}))
+	t.Cleanup(func() { close(hang); slow.Close() })
+
+	tests := []struct {
+		name     string
+		endpoint string
+		client   *http.Client
+		wantCode string
+		wantMsg  []string
+		wantFix  []string
+	}{
+		{
+			name:     "DNS",
+			endpoint: "https://sts.us-west-2.amazonaws.com",
+			client: &http.Client{Transport: &http.Transport{
+				DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+					return nil, &net.DNSError{Err: "no such host", Name: "sts.us-west-2.amazonaws.com", IsNotFound: true}
+				},
+			}},
+			wantCode: "network",
+			wantMsg:  []string{"the pod cannot resolve sts.us-west-2.amazonaws.com (STS endpoint https://sts.us-west-2.amazonaws.com)"},
+			wantFix:  []string{"cluster DNS", "sts.us-west-2.amazonaws.com", "VPC endpoint"},
+		},
+		{
+			name:     "connection refused",
+			endpoint: closedURL,
+			client:   &http.Client{},
+			wantCode: "network",
+			wantMsg:  []string{"the pod cannot reach STS at " + closedURL},
+			wantFix:  []string{"allow egress to " + strings.TrimPrefix(closedURL, "http://")},
+		},
+		{
+			name:     "timeout",
+			endpoint: slow.URL,
+			client:   slow.Client(),
+			wantCode: "timeout",
+			wantMsg:  []string{"no answer from STS at " + slow.URL},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			token := signToken(t, goodClaims())
+			env := irsaEnv()
+			env["AWS_ENDPOINT_URL_STS"] = tt.endpoint
+			deps := fakeDeps(env, files{testTokenPath: token}, nil)
+			deps.NewSTS = func(target STSTarget, creds aws.CredentialsProvider) STSClient {
+				return NewSTSClient(target, creds, tt.client, func(o *sts.Options) { o.RetryMaxAttempts = 1 })
+			}
+			cfg := testConfig()
+			cfg.StepTimeout = 500 * time.Millisecond
+			rec := &recorder{}
+			if _, err := Run(context.Background(), cfg, deps, rec); err != nil {
+				t.Fatal(err)
+			}
+			ev := rec.find(t, TypeCheck, CheckSTSAssumeRole)
+			if ev.Status != StatusFail || ev.Data["code"] != tt.wantCode {
+				t.Fatalf("got %s %v: %s", ev.Status, ev.Data["code"], ev.Message)
+			}
+			for _, s := range tt.wantMsg {
+				if !strings.Contains(ev.Message, s) {
+					t.Errorf("message %q does not contain %q", ev.Message, s)
+				}
+			}
+			for _, s := range tt.wantFix {
+				if !strings.Contains(ev.Fix, s) {
+					t.Errorf("fix %q does not contain %q", ev.Fix, s)
+				}
+			}
+		})
+	}
+}
+
+func TestDiagnoseSTSErrorNotAPIError(t *testing.T) {
+	d := DiagnoseSTSError(errors.New("boom"), DiagnosisContext{Op: opGetCallerIdentity, Endpoint: "https://sts.amazonaws.com"})
+	if d.Code != "network" || !strings.Contains(d.Cause, "https://sts.amazonaws.com") || !strings.Contains(d.Fix, "sts.amazonaws.com") {
+		t.Errorf("%+v", d)
+	}
+}
