@@ -141,7 +141,8 @@ func (k *keySource) getJSON(ctx context.Context, url string, v any) error {
 	if err != nil {
 		return fmt.Errorf("failed to build request for %s: %w", url, err)
 	}
-	req.Header.Set("Accept", "application/json")
+	// the apiserver serves the JWKS as application/jwk-set+json and answers 406 to a narrower Accept
+	req.Header.Set("Accept", "application/json, application/jwk-set+json")
 	resp, err := k.client.Do(req)
 	if err != nil {
 		return fmt.Errorf("failed to get %s: %w", url, err)
