@@ -1,0 +1,187 @@
+package inventory
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"golang.org/x/sync/errgroup"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+)
+
+// PageSize is the number of objects asked for per LIST request, as kubectl's --chunk-size.
+const PageSize = 500
+
+// ListError is a failed LIST. It unwraps to the API error, so apierrors.IsForbidden still
+// works on it, and it says which permission to ask for.
+type ListError struct {
+	Resource  string // plural resource with its group when not core: deployments.apps
+	Namespace string // "" for every namespace or a cluster-scoped kind
+	Err       error
+}
+
+func (e *ListError) Error() string {
+	where := fmt.Sprintf("in namespace %q", e.Namespace)
+	if e.Namespace == "" {
+		where = "at the cluster scope"
+	}
+	if apierrors.IsForbidden(e.Err) {
+		return fmt.Sprintf("cannot list %s %s: forbidden; ask for RBAC verb \"list\" on %q", e.Resource, where, e.Resource)
+	}
+	if apierrors.IsResourceExpired(e.Err) {
+		return fmt.Sprintf("the list of %s %s expired while it was read in pages (the cluster changed a lot meanwhile); run the command again", e.Resource, where)
+	}
+	return fmt.Sprintf("failed to list %s %s: %v", e.Resource, where, e.Err)
+}
+
+// Unwrap returns the API error.
+func (e *ListError) Unwrap() error { return e.Err }
+
+// listPages calls page for each page of a LIST until the server returns no continue token.
+// page processes the items it got and returns the token; nothing is kept across pages.
+func listPages(ctx context.Context, resource, namespace string, page func(context.Context, metav1.ListOptions) (string, error)) error {
+	opts := metav1.ListOptions{Limit: PageSize}
+	for {
+		cont, err := page(ctx, opts)
+		if err != nil {
+			return &ListError{Resource: resource, Namespace: namespace, Err: err}
+		}
+		if cont == "" {
+			return nil
+		}
+		opts.Continue = cont
+	}
+}
+
+// Collect reads the cluster and builds the report for namespace ("" for every namespace).
+// Service accounts and pods must be readable: their failure is the error. Workloads and
+// webhook configurations only add detail: a forbidden LIST of those becomes a warning.
+//
+// API calls: one paginated LIST each of serviceaccounts and pods (in namespace or all),
+// deployments, statefulsets, daemonsets, jobs, cronjobs, and the cluster-scoped
+// mutatingwebhookconfigurations. The optional kinds are read concurrently with the required
+// ones; pods are read after service accounts, so each page is classified and dropped.
+func Collect(ctx context.Context, client kubernetes.Interface, namespace string) (*Report, error) {
+	c := newCollector()
+	g, ctx := errgroup.WithContext(ctx)
+
+	g.Go(func() error {
+		err := listPages(ctx, "serviceaccounts", namespace, func(ctx context.Context, opts metav1.ListOptions) (string, error) {
+			l, err := client.CoreV1().ServiceAccounts(namespace).List(ctx, opts)
+			if err != nil {
+				return "", err
+			}
+			for i := range l.Items {
+				c.addServiceAccount(&l.Items[i])
+			}
+			return l.Continue, nil
+		})
+		if err != nil {
+			return err
+		}
+		return listPages(ctx, "pods", namespace, func(ctx context.Context, opts metav1.ListOptions) (string, error) {
+			l, err := client.CoreV1().Pods(namespace).List(ctx, opts)
+			if err != nil {
+				return "", err
+			}
+			for i := range l.Items {
+				c.addPod(&l.Items[i])
+			}
+			return l.Continue, nil
+		})
+	})
+
+	optional := func(resource, ns string, page func(context.Context, metav1.ListOptions) (string, error)) {
+		g.Go(func() error {
+			err := listPages(ctx, resource, ns, page)
+			if err != nil && optionalListFailure(err) {
+				c.warn(err.Error() + "; its part of the report is left out")
+				return nil
+			}
+			return err
+		})
+	}
+	optional("deployments.apps", namespace, func(ctx context.Context, opts metav1.ListOptions) (string, error) {
+		l, err := client.AppsV1().Deployments(namespace).List(ctx, opts)
+		if err != nil {
+			return "", err
+		}
+		for i := range l.Items {
+			c.addWorkload("deployment", &l.Items[i].ObjectMeta, &l.Items[i].Spec.Template.Spec)
+		}
+		return l.Continue, nil
+	})
+	optional("statefulsets.apps", namespace, func(ctx context.Context, opts metav1.ListOptions) (string, error) {
+		l, err := client.AppsV1().StatefulSets(namespace).List(ctx, opts)
+		if err != nil {
+			return "", err
+		}
+		for i := range l.Items {
+			c.addWorkload("statefulset", &l.Items[i].ObjectMeta, &l.Items[i].Spec.Template.Spec)
+		}
+		return l.Continue, nil
+	})
+	optional("daemonsets.apps", namespace, func(ctx context.Context, opts metav1.ListOptions) (string, error) {
+		l, err := client.AppsV1().DaemonSets(namespace).List(ctx, opts)
+		if err != nil {
+			return "", err
+		}
+		for i := range l.Items {
+			c.addWorkload("daemonset", &l.Items[i].ObjectMeta, &l.Items[i].Spec.Template.Spec)
+		}
+		return l.Continue, nil
+	})
+	optional("jobs.batch", namespace, func(ctx context.Context, opts metav1.ListOptions) (string, error) {
+		l, err := client.BatchV1().Jobs(namespace).List(ctx, opts)
+		if err != nil {
+			return "", err
+		}
+		for i := range l.Items {
+			if ref := metav1.GetControllerOf(&l.Items[i]); ref != nil && ref.Kind == "CronJob" {
+				continue // listed as its cronjob
+			}
+			c.addWorkload("job", &l.Items[i].ObjectMeta, &l.Items[i].Spec.Template.Spec)
+		}
+		return l.Continue, nil
+	})
+	optional("cronjobs.batch", namespace, func(ctx context.Context, opts metav1.ListOptions) (string, error) {
+		l, err := client.BatchV1().CronJobs(namespace).List(ctx, opts)
+		if err != nil {
+			return "", err
+		}
+		for i := range l.Items {
+			c.addWorkload("cronjob", &l.Items[i].ObjectMeta, &l.Items[i].Spec.JobTemplate.Spec.Template.Spec)
+		}
+		return l.Continue, nil
+	})
+	optional("mutatingwebhookconfigurations.admissionregistration.k8s.io", "", func(ctx context.Context, opts metav1.ListOptions) (string, error) {
+		l, err := client.AdmissionregistrationV1().MutatingWebhookConfigurations().List(ctx, opts)
+		if err != nil {
+			return "", err
+		}
+		for i := range l.Items {
+			c.addWebhookConfiguration(&l.Items[i])
+		}
+		if l.Continue == "" {
+			c.markWebhooksChecked() // every page read
+		}
+		return l.Continue, nil
+	})
+
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	return c.report(), nil
+}
+
+// optionalListFailure is a failure of an optional LIST that the report can do without: the
+// user may not read that kind, or the cluster does not serve it.
+func optionalListFailure(err error) bool {
+	var le *ListError
+	if !errors.As(err, &le) {
+		return false
+	}
+	return apierrors.IsForbidden(err) || apierrors.IsNotFound(err) || apierrors.IsMethodNotSupported(err)
+}

@@ -1,0 +1,422 @@
+package inventory
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/kubectl-wi/kubectl-wi/pkg/identity"
+)
+
+// Placeholders in fixes, for what the cluster cannot tell.
+const (
+	placeholderRoleARN = "arn:aws:iam::ACCOUNT_ID:role/ROLE_NAME"
+	// defaultProjectedMode is the apiserver's default for a projected volume's defaultMode.
+	defaultProjectedMode int32 = 0o644
+)
+
+type saKey struct{ namespace, name string }
+
+type account struct {
+	row     ServiceAccount
+	cfg     identity.Config
+	hasRole bool
+}
+
+type findingKey struct {
+	check     Check
+	namespace string
+	object    string
+	message   string
+}
+
+// collector folds objects into the report. Its methods are safe for concurrent use; the pods
+// must come after the service accounts.
+type collector struct {
+	mu sync.Mutex
+	// accounts carry a role, or carried none while some pod still had one.
+	accounts  map[saKey]*account
+	workloads map[saKey][]string
+	findings  map[findingKey]*Finding
+	warnings  []string
+
+	webhooksChecked bool
+	podWebhooks     []string // configurations with a webhook on pods CREATE
+}
+
+func newCollector() *collector {
+	return &collector{
+		accounts:  map[saKey]*account{},
+		workloads: map[saKey][]string{},
+		findings:  map[findingKey]*Finding{},
+	}
+}
+
+func (c *collector) warn(msg string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.warnings = append(c.warnings, msg)
+}
+
+// add records a finding, or adds pods to the same one (same check, object and message).
+func (c *collector) add(f Finding) {
+	k := findingKey{f.Check, f.Namespace, f.Object, f.Message}
+	if have, ok := c.findings[k]; ok {
+		have.Pods += f.Pods
+		return
+	}
+	c.findings[k] = &f
+}
+
+func (c *collector) addServiceAccount(sa *corev1.ServiceAccount) {
+	cfg, ok := identity.FromAnnotations(sa.Annotations)
+	if !ok {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	obj := "serviceaccount/" + sa.Name
+	enableCmd := func(role string, extra string) string {
+		return fmt.Sprintf("kubectl wi enable serviceaccount/%s -n %s --role-arn %s%s", sa.Name, sa.Namespace, role, extra)
+	}
+	role := cfg.RoleARN
+	if _, err := identity.ParseRoleARN(cfg.RoleARN); err != nil {
+		role = placeholderRoleARN
+		c.add(Finding{
+			Severity: SeverityError, Check: CheckRoleARNInvalid, Namespace: sa.Namespace, Object: obj,
+			Message: err.Error() + "; no pod can assume it",
+			Fix:     "set a valid role ARN: " + enableCmd(role, ""),
+		})
+	}
+	if v, has := sa.Annotations[identity.AnnotationTokenExpiration]; has {
+		if msg := expirationProblem(v); msg != "" {
+			c.add(Finding{
+				Severity: SeverityWarning, Check: CheckTokenExpiration, Namespace: sa.Namespace, Object: obj,
+				Message: fmt.Sprintf("annotation %s=%q: %s", identity.AnnotationTokenExpiration, v, msg),
+				Fix:     "set a value from 600 to 86400 seconds: " + enableCmd(role, " --token-expiration 86400"),
+			})
+		}
+	}
+	c.accounts[saKey{sa.Namespace, sa.Name}] = &account{
+		row: ServiceAccount{
+			Namespace:            sa.Namespace,
+			Name:                 sa.Name,
+			RoleARN:              cfg.RoleARN,
+			Audience:             cfg.EffectiveAudience(),
+			TokenExpiration:      cfg.EffectiveExpiration(nil),
+			STSRegionalEndpoints: cfg.STSRegional,
+		},
+		cfg:     cfg,
+		hasRole: true,
+	}
+}
+
+// expirationProblem says what is wrong with a token-expiration annotation value, or "".
+func expirationProblem(v string) string {
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil {
+		return "not a number of seconds; the webhook ignores it"
+	}
+	if err := identity.ValidateTokenExpiration(n); err != nil {
+		return err.Error()
+	}
+	return ""
+}
+
+func (c *collector) addWorkload(kind string, meta *metav1.ObjectMeta, spec *corev1.PodSpec) {
+	k := saKey{meta.Namespace, identity.ServiceAccountName(spec)}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.workloads[k] = append(c.workloads[k], kind+"/"+meta.Name)
+}
+
+func (c *collector) addWebhookConfiguration(cfg *admissionregistrationv1.MutatingWebhookConfiguration) {
+	for _, wh := range cfg.Webhooks {
+		for _, r := range wh.Rules {
+			if ruleMatchesPodCreate(r) {
+				c.mu.Lock()
+				c.podWebhooks = append(c.podWebhooks, cfg.Name)
+				c.mu.Unlock()
+				return
+			}
+		}
+	}
+}
+
+func (c *collector) markWebhooksChecked() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.webhooksChecked = true
+}
+
+// ruleMatchesPodCreate is true when the rule sends the CREATE of core/v1 pods to the webhook.
+func ruleMatchesPodCreate(r admissionregistrationv1.RuleWithOperations) bool {
+	anyOf := func(have []string, want ...string) bool {
+		for _, h := range have {
+			if slices.Contains(want, h) {
+				return true
+			}
+		}
+		return false
+	}
+	ops := make([]string, len(r.Operations))
+	for i, op := range r.Operations {
+		ops[i] = string(op)
+	}
+	return anyOf(ops, string(admissionregistrationv1.Create), string(admissionregistrationv1.OperationAll)) &&
+		anyOf(r.APIGroups, "", "*") &&
+		anyOf(r.APIVersions, "v1", "*") &&
+		anyOf(r.Resources, "pods", "*", "*/*")
+}
+
+// addPod classifies one pod and records its findings. Nothing of the pod is kept.
+func (c *collector) addPod(pod *corev1.Pod) {
+	if pod.Status.Phase == corev1.PodSucceeded || pod.Status.Phase == corev1.PodFailed {
+		return // a terminated pod runs with no identity any more
+	}
+	k := saKey{pod.Namespace, identity.ServiceAccountName(&pod.Spec)}
+	id := identity.InspectPod(pod)
+	owner := ownerOf(pod)
+	pf := func(sev Severity, check Check, msg, fix string) Finding {
+		return Finding{Severity: sev, Check: check, Namespace: pod.Namespace, Object: owner, Pods: 1, Message: msg, Fix: fix}
+	}
+
+	c.mu.Lock()
+	defer c.mu.Unlock()
+
+	if id.PodIdentity && pod.Spec.HostNetwork {
+		c.add(pf(SeverityWarning, CheckHostNetworkIdentity,
+			"pod uses hostNetwork on the EKS Pod Identity path: it shares the node's network, so it can also reach the node's instance metadata and the node's role",
+			fmt.Sprintf("run it without hostNetwork if it can; then check which role it really gets: kubectl wi verify serviceaccount/%s -n %s", k.name, pod.Namespace)))
+	}
+
+	acct := c.accounts[k]
+	if acct == nil && !id.Injected {
+		return // an account without a role, and a pod without one: nothing to report
+	}
+	if acct == nil {
+		// The account no longer asks for a role (or never did) and the pod still has one.
+		acct = &account{row: ServiceAccount{Namespace: k.namespace, Name: k.name}}
+		c.accounts[k] = acct
+	}
+
+	state, reason := identity.Staleness(pod, acct.cfg, acct.hasRole)
+	acct.row.Pods.Total++
+	switch state {
+	case identity.PodCurrent:
+		acct.row.Pods.Injected++
+	case identity.PodStale:
+		acct.row.Pods.Stale++
+		msg := fmt.Sprintf("pods run without the identity serviceaccount/%s asks: %s", k.name, reason)
+		if !acct.hasRole {
+			msg = fmt.Sprintf("serviceaccount/%s asks for no role, but the %s", k.name, reason)
+		}
+		c.add(pf(SeverityWarning, CheckStalePods, msg, restartFix(owner, pod)))
+	case identity.PodSkipped:
+		acct.row.Pods.Skipped++
+	case identity.PodNotAsked:
+	}
+
+	if acct.hasRole && !id.SkipLabel {
+		c.podRoleFindings(pod, id, owner, acct, pf)
+	}
+	if id.Injected {
+		if sev, msg := tokenReadability(pod); msg != "" {
+			c.add(pf(sev, CheckTokenReadability, msg,
+				"set spec.securityContext.fsGroup on the pod template (for example 65534): the kubelet then makes the token group-readable by every container"))
+		}
+	}
+}
+
+// podRoleFindings checks a pod whose account asks for a role and that did not opt out.
+func (c *collector) podRoleFindings(pod *corev1.Pod, id identity.PodIdentity, owner string, acct *account, pf func(Severity, Check, string, string) Finding) {
+	if len(id.SelfSetContainers) > 0 {
+		c.add(pf(SeverityWarning, CheckSelfSetEnv,
+			fmt.Sprintf("containers %s set %s or %s themselves: the webhook leaves them alone, so they do not get the role of serviceaccount/%s",
+				quoteList(id.SelfSetContainers), identity.EnvRoleARN, identity.EnvTokenFile, pod.Spec.ServiceAccountName),
+			fmt.Sprintf("remove %s and %s from those containers' env and let the webhook inject them", identity.EnvRoleARN, identity.EnvTokenFile)))
+	}
+	if len(id.SkippedContainers) > 0 {
+		c.add(pf(SeverityInfo, CheckSkippedContainers,
+			fmt.Sprintf("containers %s are named in %s: they get no token and no role", quoteList(id.SkippedContainers), identity.AnnotationSkipContainers),
+			"if they need the role, remove them from the "+identity.AnnotationSkipContainers+" annotation of the pod template"))
+	}
+	if v, has := pod.Annotations[identity.AnnotationTokenExpiration]; has {
+		if msg := expirationProblem(v); msg != "" {
+			c.add(pf(SeverityWarning, CheckTokenExpiration,
+				fmt.Sprintf("pod annotation %s=%q: %s", identity.AnnotationTokenExpiration, v, msg),
+				fmt.Sprintf("set the pod template's %s annotation to a value from 600 to 86400 seconds, or remove it to use the account's (%ds)",
+					identity.AnnotationTokenExpiration, acct.row.TokenExpiration)))
+		}
+	}
+}
+
+// tokenReadability checks whether non-root containers can read the projected token when the
+// pod sets no fsGroup. The kubelet writes the token with the volume's defaultMode (0644 by
+// default) owned by root; when every container runs as the same explicit user, it gives the
+// file to that user with mode 0600 instead (pkg/volume/util.FsUserFrom); with an fsGroup, mode
+// 0640 and the group. So the token is unreadable only when the mode leaves out others and no
+// common user applies; otherwise it is readable today but depends on those details.
+func tokenReadability(pod *corev1.Pod) (Severity, string) {
+	if sc := pod.Spec.SecurityContext; sc != nil && sc.FSGroup != nil {
+		return "", ""
+	}
+	var nonRoot []string
+	for _, ct := range containers(pod) {
+		if mountsToken(ct) && runsNonRoot(pod, ct) {
+			nonRoot = append(nonRoot, ct.Name)
+		}
+	}
+	if len(nonRoot) == 0 {
+		return "", ""
+	}
+	if uid, ok := commonRunAsUser(pod); ok {
+		return SeverityInfo, fmt.Sprintf("non-root containers %s and no pod fsGroup: the token is readable only because every container runs as user %d (the kubelet gives it the file); a container with another user would not read it", quoteList(nonRoot), uid)
+	}
+	mode := tokenVolumeMode(pod)
+	if mode&0o004 == 0 {
+		return SeverityWarning, fmt.Sprintf("non-root containers %s and no pod fsGroup: the token file is owned by root with mode %04o, so they cannot read it", quoteList(nonRoot), mode)
+	}
+	return SeverityInfo, fmt.Sprintf("non-root containers %s and no pod fsGroup: the token is readable only because the volume's mode %04o lets everyone read it", quoteList(nonRoot), mode)
+}
+
+func containers(pod *corev1.Pod) []*corev1.Container {
+	out := make([]*corev1.Container, 0, len(pod.Spec.InitContainers)+len(pod.Spec.Containers))
+	for i := range pod.Spec.InitContainers {
+		out = append(out, &pod.Spec.InitContainers[i])
+	}
+	for i := range pod.Spec.Containers {
+		out = append(out, &pod.Spec.Containers[i])
+	}
+	return out
+}
+
+func mountsToken(ct *corev1.Container) bool {
+	for _, m := range ct.VolumeMounts {
+		if m.Name == identity.TokenVolumeName {
+			return true
+		}
+	}
+	return false
+}
+
+// effectiveRunAsUser is the container's runAsUser, else the pod's.
+func effectiveRunAsUser(pod *corev1.Pod, ct *corev1.Container) *int64 {
+	if ct.SecurityContext != nil && ct.SecurityContext.RunAsUser != nil {
+		return ct.SecurityContext.RunAsUser
+	}
+	if pod.Spec.SecurityContext != nil {
+		return pod.Spec.SecurityContext.RunAsUser
+	}
+	return nil
+}
+
+// runsNonRoot: runAsUser other than 0, or runAsNonRoot, at container or pod level.
+func runsNonRoot(pod *corev1.Pod, ct *corev1.Container) bool {
+	if uid := effectiveRunAsUser(pod, ct); uid != nil {
+		return *uid != 0
+	}
+	if ct.SecurityContext != nil && ct.SecurityContext.RunAsNonRoot != nil {
+		return *ct.SecurityContext.RunAsNonRoot
+	}
+	return pod.Spec.SecurityContext != nil && pod.Spec.SecurityContext.RunAsNonRoot != nil && *pod.Spec.SecurityContext.RunAsNonRoot
+}
+
+// commonRunAsUser is the user every container runs as, when all set the same one.
+func commonRunAsUser(pod *corev1.Pod) (int64, bool) {
+	var uid *int64
+	for _, ct := range containers(pod) {
+		u := effectiveRunAsUser(pod, ct)
+		if u == nil || (uid != nil && *uid != *u) {
+			return 0, false
+		}
+		uid = u
+	}
+	if uid == nil {
+		return 0, false
+	}
+	return *uid, true
+}
+
+func tokenVolumeMode(pod *corev1.Pod) int32 {
+	for _, v := range pod.Spec.Volumes {
+		if v.Name == identity.TokenVolumeName && v.Projected != nil && v.Projected.DefaultMode != nil {
+			return *v.Projected.DefaultMode
+		}
+	}
+	return defaultProjectedMode
+}
+
+// ownerOf names the workload a pod belongs to, as kind/name: a ReplicaSet's pods are named
+// after their Deployment through the pod-template-hash label, without reading the ReplicaSet.
+func ownerOf(pod *corev1.Pod) string {
+	ref := metav1.GetControllerOf(pod)
+	if ref == nil {
+		return "pod/" + pod.Name
+	}
+	if ref.Kind == "ReplicaSet" {
+		if h := pod.Labels["pod-template-hash"]; h != "" && strings.HasSuffix(ref.Name, "-"+h) {
+			return "deployment/" + strings.TrimSuffix(ref.Name, "-"+h)
+		}
+	}
+	return strings.ToLower(ref.Kind) + "/" + ref.Name
+}
+
+// restartFix says how to replace the stale pods of owner.
+func restartFix(owner string, pod *corev1.Pod) string {
+	kind, _, _ := strings.Cut(owner, "/")
+	switch kind {
+	case "deployment", "statefulset", "daemonset":
+		return fmt.Sprintf("restart it: kubectl rollout restart %s -n %s", owner, pod.Namespace)
+	case "job":
+		return "its pods started before the change; the job's next run (or a recreated job) gets the identity"
+	case "pod":
+		return fmt.Sprintf("delete and recreate the pod: pods are never mutated once running (kubectl delete pod %s -n %s, then create it again)", pod.Name, pod.Namespace)
+	default:
+		return fmt.Sprintf("delete its pods so %s creates new ones (for example kubectl delete pod %s -n %s)", owner, pod.Name, pod.Namespace)
+	}
+}
+
+func quoteList(names []string) string {
+	q := make([]string, len(names))
+	for i, n := range names {
+		q[i] = strconv.Quote(n)
+	}
+	return strings.Join(q, ", ")
+}
+
+// report builds the sorted report. Call it once every LIST is done.
+func (c *collector) report() *Report {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	r := &Report{ServiceAccounts: []ServiceAccount{}, Findings: []Finding{}, Warnings: c.warnings}
+	hasRole := false
+	for k, a := range c.accounts {
+		row := a.row
+		row.Workloads = slices.Clone(c.workloads[k])
+		if row.Workloads == nil {
+			row.Workloads = []string{}
+		}
+		slices.Sort(row.Workloads)
+		r.ServiceAccounts = append(r.ServiceAccounts, row)
+		hasRole = hasRole || a.hasRole
+	}
+	if c.webhooksChecked && len(c.podWebhooks) == 0 && hasRole {
+		r.Findings = append(r.Findings, Finding{
+			Severity: SeverityError, Check: CheckWebhookMissing,
+			Message: "no mutating webhook for pods CREATE is registered: new pods get no token and no role",
+			Fix:     "install the Amazon EKS Pod Identity Webhook (amazon-eks-pod-identity-webhook; EKS runs it for you), then restart the workloads",
+		})
+	}
+	for _, f := range c.findings {
+		r.Findings = append(r.Findings, *f)
+	}
+	sortReport(r)
+	return r
+}

@@ -1,0 +1,280 @@
+package inventory
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/kubernetes/fake"
+	k8stesting "k8s.io/client-go/testing"
+	"k8s.io/utils/ptr"
+
+	"github.com/kubectl-wi/kubectl-wi/pkg/identity"
+)
+
+const testRole = "arn:aws:iam::111122223333:role/app"
+
+func sa(ns, name string, kv ...string) *corev1.ServiceAccount {
+	a := map[string]string{}
+	for i := 0; i+1 < len(kv); i += 2 {
+		a[kv[i]] = kv[i+1]
+	}
+	return &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, Annotations: a}}
+}
+
+func pod(ns, name, account string, injected bool) *corev1.Pod {
+	p := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, Labels: map[string]string{}, Annotations: map[string]string{}},
+		Spec:       corev1.PodSpec{ServiceAccountName: account, Containers: []corev1.Container{{Name: "app"}}},
+		Status:     corev1.PodStatus{Phase: corev1.PodRunning},
+	}
+	if injected {
+		p.Spec.Containers[0].Env = []corev1.EnvVar{{Name: identity.EnvRoleARN, Value: testRole}, {Name: identity.EnvTokenFile, Value: identity.TokenFile}}
+		p.Spec.Containers[0].VolumeMounts = []corev1.VolumeMount{{Name: identity.TokenVolumeName, MountPath: identity.TokenMountPath}}
+		p.Spec.Volumes = []corev1.Volume{{Name: identity.TokenVolumeName, VolumeSource: corev1.VolumeSource{Projected: &corev1.ProjectedVolumeSource{
+			Sources: []corev1.VolumeProjection{{ServiceAccountToken: &corev1.ServiceAccountTokenProjection{Audience: identity.DefaultAudience, ExpirationSeconds: ptr.To[int64](86400), Path: "token"}}},
+		}}}}
+	}
+	return p
+}
+
+// TestCollectPaginates serves pods in three pages and checks every page is read, with the
+// page size and the continue tokens, and that the counts cover all pages.
+func TestCollectPaginates(t *testing.T) {
+	client := fake.NewClientset(sa("ns", "app", identity.AnnotationRoleARN, testRole))
+	var pages []metav1.ListOptions
+	client.PrependReactor("list", "pods", func(a k8stesting.Action) (bool, runtime.Object, error) {
+		opts := a.(k8stesting.ListActionImpl).ListOptions
+		pages = append(pages, opts)
+		l := &corev1.PodList{}
+		page := map[string]int{"": 0, "c1": 1, "c2": 2}[opts.Continue]
+		for i := range 3 {
+			l.Items = append(l.Items, *pod("ns", fmt.Sprintf("p%d-%d", page, i), "app", i != 0))
+		}
+		if page < 2 {
+			l.Continue = fmt.Sprintf("c%d", page+1)
+		}
+		return true, l, nil
+	})
+	r, err := Collect(context.Background(), client, "ns")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pages) != 3 {
+		t.Fatalf("%d pod pages read, want 3", len(pages))
+	}
+	for i, p := range pages {
+		if p.Limit != PageSize {
+			t.Errorf("page %d limit %d, want %d", i, p.Limit, PageSize)
+		}
+	}
+	if pages[1].Continue != "c1" || pages[2].Continue != "c2" {
+		t.Errorf("continue tokens %q, %q", pages[1].Continue, pages[2].Continue)
+	}
+	if got, want := r.ServiceAccounts[0].Pods, (PodCounts{Total: 9, Injected: 6, Stale: 3}); got != want {
+		t.Errorf("counts %+v, want %+v", got, want)
+	}
+	// The three stale pods are bare pods: three findings of one pod each.
+	stale := 0
+	for _, f := range r.Findings {
+		if f.Check == CheckStalePods {
+			stale += f.Pods
+		}
+	}
+	if stale != 3 {
+		t.Errorf("stale findings cover %d pods, want 3", stale)
+	}
+}
+
+func TestRuleMatchesPodCreate(t *testing.T) {
+	rule := func(ops []admissionregistrationv1.OperationType, groups, versions, resources []string) admissionregistrationv1.RuleWithOperations {
+		return admissionregistrationv1.RuleWithOperations{Operations: ops, Rule: admissionregistrationv1.Rule{APIGroups: groups, APIVersions: versions, Resources: resources}}
+	}
+	create := []admissionregistrationv1.OperationType{admissionregistrationv1.Create}
+	tests := []struct {
+		name string
+		rule admissionregistrationv1.RuleWithOperations
+		want bool
+	}{
+		{"pods create", rule(create, []string{""}, []string{"v1"}, []string{"pods"}), true},
+		{"all operations", rule([]admissionregistrationv1.OperationType{admissionregistrationv1.OperationAll}, []string{""}, []string{"v1"}, []string{"pods"}), true},
+		{"wildcards", rule(create, []string{"*"}, []string{"*"}, []string{"*"}), true},
+		{"all resources and subresources", rule(create, []string{"*"}, []string{"*"}, []string{"*/*"}), true},
+		{"update only", rule([]admissionregistrationv1.OperationType{admissionregistrationv1.Update}, []string{""}, []string{"v1"}, []string{"pods"}), false},
+		{"subresource only", rule(create, []string{""}, []string{"v1"}, []string{"pods/binding"}), false},
+		{"other group", rule(create, []string{"apps"}, []string{"v1"}, []string{"pods"}), false},
+		{"deployments", rule(create, []string{"apps"}, []string{"v1"}, []string{"deployments"}), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := ruleMatchesPodCreate(tt.rule); got != tt.want {
+				t.Fatalf("ruleMatchesPodCreate = %t, want %t", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestOwnerOf(t *testing.T) {
+	owned := func(kind, name string, labels map[string]string) *corev1.Pod {
+		p := pod("ns", "p", "app", false)
+		p.Labels = labels
+		p.OwnerReferences = []metav1.OwnerReference{{Kind: kind, Name: name, Controller: ptr.To(true)}}
+		return p
+	}
+	tests := []struct {
+		pod  *corev1.Pod
+		want string
+	}{
+		{pod("ns", "bare", "app", false), "pod/bare"},
+		{owned("ReplicaSet", "web-7d9c", map[string]string{"pod-template-hash": "7d9c"}), "deployment/web"},
+		{owned("ReplicaSet", "web-7d9c", nil), "replicaset/web-7d9c"},
+		{owned("ReplicaSet", "web-7d9c", map[string]string{"pod-template-hash": "other"}), "replicaset/web-7d9c"},
+		{owned("StatefulSet", "db", nil), "statefulset/db"},
+		{owned("DaemonSet", "agent", nil), "daemonset/agent"},
+		{owned("Job", "migrate", nil), "job/migrate"},
+	}
+	for _, tt := range tests {
+		if got := ownerOf(tt.pod); got != tt.want {
+			t.Errorf("ownerOf(%s) = %s, want %s", tt.pod.Name, got, tt.want)
+		}
+	}
+	// A non-controller owner reference does not count.
+	p := pod("ns", "p", "app", false)
+	p.OwnerReferences = []metav1.OwnerReference{{Kind: "ConfigMap", Name: "x"}}
+	if got := ownerOf(p); got != "pod/p" {
+		t.Errorf("non-controller owner: %s", got)
+	}
+}
+
+func TestTokenReadability(t *testing.T) {
+	withSC := func(podSC *corev1.PodSecurityContext, ctSC *corev1.SecurityContext, mode *int32) *corev1.Pod {
+		p := pod("ns", "p", "app", true)
+		p.Spec.SecurityContext = podSC
+		p.Spec.Containers[0].SecurityContext = ctSC
+		p.Spec.Volumes[0].Projected.DefaultMode = mode
+		return p
+	}
+	twoUsers := withSC(nil, &corev1.SecurityContext{RunAsUser: ptr.To[int64](1000)}, ptr.To[int32](0o600))
+	twoUsers.Spec.Containers = append(twoUsers.Spec.Containers, corev1.Container{Name: "side", SecurityContext: &corev1.SecurityContext{RunAsUser: ptr.To[int64](2000)}})
+	sidecarRoot := withSC(nil, &corev1.SecurityContext{RunAsNonRoot: ptr.To(true)}, ptr.To[int32](0o600))
+	sidecarRoot.Spec.Containers = append(sidecarRoot.Spec.Containers, corev1.Container{Name: "side"})
+
+	tests := []struct {
+		name    string
+		pod     *corev1.Pod
+		wantSev Severity
+		want    string
+	}{
+		{name: "root", pod: withSC(nil, nil, nil)},
+		{name: "explicit root", pod: withSC(&corev1.PodSecurityContext{RunAsUser: ptr.To[int64](0)}, nil, ptr.To[int32](0o600))},
+		{name: "fsGroup", pod: withSC(&corev1.PodSecurityContext{RunAsNonRoot: ptr.To(true), FSGroup: ptr.To[int64](1)}, nil, ptr.To[int32](0o600))},
+		{name: "runAsNonRoot, default mode", pod: withSC(&corev1.PodSecurityContext{RunAsNonRoot: ptr.To(true)}, nil, nil), wantSev: SeverityInfo, want: "mode 0644"},
+		{name: "container runAsNonRoot false overrides pod", pod: withSC(&corev1.PodSecurityContext{RunAsNonRoot: ptr.To(true)}, &corev1.SecurityContext{RunAsNonRoot: ptr.To(false)}, ptr.To[int32](0o600))},
+		{name: "one user for the pod", pod: withSC(&corev1.PodSecurityContext{RunAsUser: ptr.To[int64](1000)}, nil, ptr.To[int32](0o600)), wantSev: SeverityInfo, want: "user 1000"},
+		{name: "container user overrides pod root", pod: withSC(&corev1.PodSecurityContext{RunAsUser: ptr.To[int64](0)}, &corev1.SecurityContext{RunAsUser: ptr.To[int64](1000)}, ptr.To[int32](0o600)), wantSev: SeverityInfo, want: "user 1000"},
+		{name: "two users, mode 0600", pod: twoUsers, wantSev: SeverityWarning, want: "cannot read it"},
+		{name: "non-root without a user, mode 0600", pod: sidecarRoot, wantSev: SeverityWarning, want: `"app"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			sev, msg := tokenReadability(tt.pod)
+			if sev != tt.wantSev || !strings.Contains(msg, tt.want) || (tt.want == "") != (msg == "") {
+				t.Fatalf("tokenReadability = %q, %q; want %q containing %q", sev, msg, tt.wantSev, tt.want)
+			}
+		})
+	}
+}
+
+func TestExpirationProblem(t *testing.T) {
+	for v, want := range map[string]string{"600": "", "86400": "", "3600": "", "599": "below 600", "86401": "above 86400", "1h": "not a number", "": "not a number"} {
+		got := expirationProblem(v)
+		if (want == "") != (got == "") || !strings.Contains(got, want) {
+			t.Errorf("expirationProblem(%q) = %q, want %q", v, got, want)
+		}
+	}
+}
+
+func TestFindingsGroupByWorkload(t *testing.T) {
+	c := newCollector()
+	c.addServiceAccount(sa("ns", "app", identity.AnnotationRoleARN, testRole))
+	for i := range 5 {
+		p := pod("ns", fmt.Sprintf("web-abc-%d", i), "app", false)
+		p.Labels["pod-template-hash"] = "abc"
+		p.OwnerReferences = []metav1.OwnerReference{{Kind: "ReplicaSet", Name: "web-abc", Controller: ptr.To(true)}}
+		c.addPod(p)
+	}
+	r := c.report()
+	if len(r.Findings) != 1 || r.Findings[0].Pods != 5 || r.Findings[0].Object != "deployment/web" {
+		t.Fatalf("findings = %+v, want one stale-pods finding for deployment/web covering 5 pods", r.Findings)
+	}
+	if !strings.Contains(r.Findings[0].Fix, "kubectl rollout restart deployment/web -n ns") {
+		t.Fatalf("fix = %q", r.Findings[0].Fix)
+	}
+}
+
+func TestWebhookFinding(t *testing.T) {
+	withRole := sa("ns", "app", identity.AnnotationRoleARN, testRole)
+	hook := &admissionregistrationv1.MutatingWebhookConfiguration{
+		ObjectMeta: metav1.ObjectMeta{Name: "pod-identity-webhook"},
+		Webhooks: []admissionregistrationv1.MutatingWebhook{{Name: "x", Rules: []admissionregistrationv1.RuleWithOperations{{
+			Operations: []admissionregistrationv1.OperationType{admissionregistrationv1.Create},
+			Rule:       admissionregistrationv1.Rule{APIGroups: []string{""}, APIVersions: []string{"v1"}, Resources: []string{"pods"}},
+		}}}},
+	}
+	tests := []struct {
+		name string
+		objs []runtime.Object
+		want bool
+	}{
+		{"role, no webhook", []runtime.Object{withRole}, true},
+		{"role, webhook", []runtime.Object{withRole, hook}, false},
+		{"no role, no webhook: nothing asks for one", []runtime.Object{sa("ns", "plain")}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r, err := Collect(context.Background(), fake.NewClientset(tt.objs...), "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := len(r.Findings) > 0 && r.Findings[0].Check == CheckWebhookMissing
+			if got != tt.want {
+				t.Fatalf("webhook-missing reported = %t, want %t: %+v", got, tt.want, r.Findings)
+			}
+		})
+	}
+}
+
+func TestEmptyReportJSONHasNoNulls(t *testing.T) {
+	r, err := Collect(context.Background(), fake.NewClientset(), "ns")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.ServiceAccounts == nil || r.Findings == nil {
+		t.Fatalf("nil slices in %+v", r)
+	}
+}
+
+// BenchmarkAddPods measures the classification of the benchmark's scale: 5,000 pods over
+// 1,000 service accounts (the LIST itself is the apiserver's part).
+func BenchmarkAddPods(b *testing.B) {
+	pods := make([]*corev1.Pod, 5000)
+	for i := range pods {
+		pods[i] = pod("ns", fmt.Sprintf("p%d", i), fmt.Sprintf("sa%d", i%1000), i%3 != 0)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		c := newCollector()
+		for i := range 1000 {
+			c.addServiceAccount(sa("ns", fmt.Sprintf("sa%d", i), identity.AnnotationRoleARN, testRole))
+		}
+		for _, p := range pods {
+			c.addPod(p)
+		}
+		_ = c.report()
+	}
+}

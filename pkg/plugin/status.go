@@ -1,0 +1,245 @@
+package plugin
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/kubectl-wi/kubectl-wi/pkg/inventory"
+)
+
+func init() {
+	extraCommands = append(extraCommands, func(cf *genericclioptions.ConfigFlags, s genericiooptions.IOStreams) *cobra.Command {
+		return NewCmdStatus(cf, s)
+	})
+}
+
+const statusLong = `Show every service account that carries an IAM role (eks.amazonaws.com/role-arn), the
+workloads running as it, and what its pods actually got from the pod identity webhook:
+
+  PODS      running and pending pods of the account (terminated pods are not counted)
+  INJECTED  pods that carry exactly the role, audience and expiration the account asks
+  STALE     pods that need a restart: created before the annotation, or with another role,
+            audience or expiration than the account now asks
+  SKIPPED   pods with the eks.amazonaws.com/skip-pod-identity-webhook label
+
+Then the findings, each with its fix: no mutating webhook for pods, an invalid role ARN,
+stale pods, containers that set AWS_ROLE_ARN or AWS_WEB_IDENTITY_TOKEN_FILE themselves,
+containers left out by skip-containers, non-root containers with no fsGroup, hostNetwork pods
+on the EKS Pod Identity path, and token-expiration annotations outside 600..86400.
+
+Each kind is read with one paginated LIST, never a GET per object. status is a report: it
+exits 0 whatever it finds, and 3 when the cluster cannot be read.
+
+` + exitCodesHelp
+
+const statusExample = `  # Service accounts with a role in the current namespace, and what their pods got
+  kubectl wi status
+
+  # In every namespace, with audience, expiration and workloads
+  kubectl wi status -A -o wide
+
+  # As JSON, for scripts
+  kubectl wi status -n team -o json`
+
+// StatusOptions holds everything `kubectl wi status` needs. Flags bind to fields.
+type StatusOptions struct {
+	configFlags *genericclioptions.ConfigFlags
+	genericiooptions.IOStreams
+
+	Output        string // "" | "wide" | "json"
+	AllNamespaces bool
+
+	namespace string // "" with -A
+
+	newClient func() (kubernetes.Interface, error) // swapped in tests
+}
+
+// NewStatusOptions returns the options with their defaults.
+func NewStatusOptions(cf *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *StatusOptions {
+	return &StatusOptions{
+		configFlags: cf,
+		IOStreams:   streams,
+		newClient:   func() (kubernetes.Interface, error) { return newClientset(cf) },
+	}
+}
+
+// NewCmdStatus builds `kubectl wi status`.
+func NewCmdStatus(cf *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *cobra.Command {
+	return newCmdStatus(NewStatusOptions(cf, streams))
+}
+
+// newCmdStatus builds the command around o, so tests can swap o's client.
+func newCmdStatus(o *StatusOptions) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:     "status",
+		Short:   "Show which service accounts carry a role and whether their pods got it",
+		Long:    statusLong,
+		Example: statusExample,
+		Args: func(_ *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return FlagErrorf("status takes no arguments, got %q: use -n NAMESPACE or -A", args)
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := o.Complete(cmd, args); err != nil {
+				return err
+			}
+			if err := o.Validate(); err != nil {
+				return err
+			}
+			return o.Run(cmd.Context())
+		},
+	}
+	cmd.Flags().StringVarP(&o.Output, "output", "o", o.Output, "Output format. One of: wide|json")
+	cmd.Flags().BoolVarP(&o.AllNamespaces, "all-namespaces", "A", false, "Report on every namespace")
+	return cmd
+}
+
+// Complete works out the namespace.
+func (o *StatusOptions) Complete(_ *cobra.Command, _ []string) error {
+	if o.AllNamespaces {
+		o.namespace = ""
+		return nil
+	}
+	ns, _, err := o.configFlags.ToRawKubeConfigLoader().Namespace()
+	if err != nil {
+		return fmt.Errorf("failed to read the namespace from the kubeconfig: %w", err)
+	}
+	o.namespace = ns
+	return nil
+}
+
+// Validate checks the flags.
+func (o *StatusOptions) Validate() error {
+	switch o.Output {
+	case "", "wide", "json":
+		return nil
+	default:
+		return FlagErrorf("--output %q is not supported: use wide or json (default: a table)", o.Output)
+	}
+}
+
+// Run reads the cluster and prints the report.
+func (o *StatusOptions) Run(ctx context.Context) error {
+	client, err := o.newClient()
+	if err != nil {
+		return err
+	}
+	report, err := inventory.Collect(ctx, client, o.namespace)
+	if err != nil {
+		return err
+	}
+	for _, w := range report.Warnings {
+		fmt.Fprintf(o.ErrOut, "Warning: %s\n", w)
+	}
+	if o.Output == "json" {
+		enc := json.NewEncoder(o.Out)
+		enc.SetEscapeHTML(false)
+		enc.SetIndent("", "  ")
+		return enc.Encode(report)
+	}
+	return o.printTable(report)
+}
+
+// statusMaxWorkloads is how many workloads a wide table cell lists before "+N more".
+const statusMaxWorkloads = 3
+
+func (o *StatusOptions) printTable(r *inventory.Report) error {
+	var b bytes.Buffer
+	if len(r.ServiceAccounts) == 0 {
+		where := fmt.Sprintf("in namespace %s", o.namespace)
+		if o.AllNamespaces {
+			where = "in any namespace"
+		}
+		fmt.Fprintf(o.ErrOut, "No service accounts with an IAM role found %s.\n", where)
+	} else {
+		// kubectl's table layout (printers.GetNewTabWriter): min width 6, padding 3.
+		tw := tabwriter.NewWriter(&b, 6, 4, 3, ' ', 0)
+		var head []string
+		if o.AllNamespaces {
+			head = append(head, "NAMESPACE")
+		}
+		head = append(head, "SERVICEACCOUNT", "ROLE", "PODS", "INJECTED", "STALE", "SKIPPED")
+		if o.Output == "wide" {
+			head = append(head, "AUDIENCE", "EXPIRATION", "WORKLOADS")
+		}
+		fmt.Fprintln(tw, strings.Join(head, "\t"))
+		for _, sa := range r.ServiceAccounts {
+			var row []string
+			if o.AllNamespaces {
+				row = append(row, sa.Namespace)
+			}
+			row = append(row, sa.Name, statusOrNone(sa.RoleARN),
+				strconv.Itoa(sa.Pods.Total), strconv.Itoa(sa.Pods.Injected), strconv.Itoa(sa.Pods.Stale), strconv.Itoa(sa.Pods.Skipped))
+			if o.Output == "wide" {
+				exp := "<none>"
+				if sa.TokenExpiration != 0 {
+					exp = strconv.FormatInt(sa.TokenExpiration, 10) + "s"
+				}
+				row = append(row, statusOrNone(sa.Audience), exp, statusWorkloadsCell(sa.Workloads))
+			}
+			fmt.Fprintln(tw, strings.Join(row, "\t"))
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+	}
+	if len(r.Findings) > 0 || len(r.ServiceAccounts) > 0 {
+		if len(r.ServiceAccounts) > 0 {
+			b.WriteByte('\n')
+		}
+		writeStatusFindings(&b, r.Findings)
+	}
+	_, err := o.Out.Write(b.Bytes())
+	return err
+}
+
+func statusWorkloadsCell(w []string) string {
+	switch {
+	case len(w) == 0:
+		return "<none>"
+	case len(w) > statusMaxWorkloads:
+		return strings.Join(w[:statusMaxWorkloads], ",") + fmt.Sprintf(",+%d more", len(w)-statusMaxWorkloads)
+	default:
+		return strings.Join(w, ",")
+	}
+}
+
+// writeStatusFindings prints the findings, most severe first, each followed by its fix.
+func writeStatusFindings(w io.Writer, findings []inventory.Finding) {
+	if len(findings) == 0 {
+		fmt.Fprintln(w, "No findings.")
+		return
+	}
+	fmt.Fprintf(w, "FINDINGS (%d)\n", len(findings))
+	for _, f := range findings {
+		where := "cluster"
+		if f.Object != "" {
+			where = f.Namespace + "/" + f.Object
+		}
+		if f.Pods > 1 {
+			where += fmt.Sprintf(" (%d pods)", f.Pods)
+		}
+		fmt.Fprintf(w, "%-8s %s: %s\n", f.Severity, where, f.Message)
+		fmt.Fprintf(w, "%-8s fix: %s\n", "", f.Fix)
+	}
+}
+
+func statusOrNone(s string) string {
+	if s == "" {
+		return "<none>"
+	}
+	return s
+}

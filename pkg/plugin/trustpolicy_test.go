@@ -1,0 +1,417 @@
+package plugin
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/charmbracelet/x/exp/golden"
+	"github.com/spf13/cobra"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/kubernetes/fake"
+	"k8s.io/client-go/rest"
+	k8stesting "k8s.io/client-go/testing"
+
+	"github.com/kubectl-wi/kubectl-wi/pkg/identity"
+	"github.com/kubectl-wi/kubectl-wi/pkg/trustpolicy"
+)
+
+const (
+	tpTestIssuer = "https://oidc.eks.us-west-2.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE"
+	tpTestHP     = "oidc.eks.us-west-2.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE"
+)
+
+// tpServiceAccount builds a service account with annotations (key, value, key, value...).
+func tpServiceAccount(ns, name string, kv ...string) *corev1.ServiceAccount {
+	a := map[string]string{}
+	for i := 0; i+1 < len(kv); i += 2 {
+		a[kv[i]] = kv[i+1]
+	}
+	return &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, Annotations: a}}
+}
+
+func tpStaticIssuer(iss string) func(context.Context, kubernetes.Interface) (string, error) {
+	return func(context.Context, kubernetes.Interface) (string, error) { return iss, nil }
+}
+
+// tpResult is what a run of the command printed and returned.
+type tpResult struct {
+	out, errOut string
+	code        int
+}
+
+// runSubcommand runs one verb under a root that carries the kubectl flags, as Main does, with
+// a kubeconfig that does not exist so nothing outside the test is read.
+func runSubcommand(t *testing.T, build func(*genericclioptions.ConfigFlags, genericiooptions.IOStreams) *cobra.Command, args ...string) tpResult {
+	t.Helper()
+	t.Setenv("KUBECONFIG", filepath.Join(t.TempDir(), "missing-kubeconfig"))
+	streams, _, out, errOut := genericiooptions.NewTestIOStreams()
+	cf := genericclioptions.NewConfigFlags(false)
+	root := &cobra.Command{Use: "wi", SilenceErrors: true, SilenceUsage: true}
+	cf.AddFlags(root.PersistentFlags())
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &FlagError{Err: err} })
+	root.AddCommand(build(cf, streams))
+	root.SetArgs(args)
+	root.SetOut(out)
+	root.SetErr(errOut)
+	err := root.ExecuteContext(context.Background())
+	if err != nil {
+		fmt.Fprintf(errOut, "error: %v\n", err)
+	}
+	return tpResult{out: out.String(), errOut: errOut.String(), code: ExitCode(err)}
+}
+
+// runTrustPolicy runs `trust-policy args...` against client, with the issuer from issuerFn.
+func runTrustPolicy(t *testing.T, client kubernetes.Interface, issuerFn func(context.Context, kubernetes.Interface) (string, error), args ...string) tpResult {
+	t.Helper()
+	return runSubcommand(t, func(cf *genericclioptions.ConfigFlags, s genericiooptions.IOStreams) *cobra.Command {
+		o := NewTrustPolicyOptions(cf, s)
+		o.newClient = func() (kubernetes.Interface, error) {
+			if client == nil {
+				t.Fatal("trust-policy built a client it should not need")
+			}
+			return client, nil
+		}
+		o.issuerFn = issuerFn
+		return newCmdTrustPolicy(o)
+	}, append([]string{"trust-policy"}, args...)...)
+}
+
+func TestTrustPolicyGolden(t *testing.T) {
+	noIssuer := func(context.Context, kubernetes.Interface) (string, error) {
+		t.Fatal("the issuer was read although it should not be needed")
+		return "", nil
+	}
+	tests := []struct {
+		name   string
+		objs   []runtime.Object
+		issuer func(context.Context, kubernetes.Interface) (string, error)
+		args   []string
+		// evaluate: the subject the policy must admit and one it must refuse; empty: not IRSA.
+		admit, refuse string
+		hostPath      string
+	}{
+		{
+			name:   "aws",
+			objs:   []runtime.Object{tpServiceAccount("team", "app", identity.AnnotationRoleARN, "arn:aws:iam::111122223333:role/app")},
+			issuer: tpStaticIssuer(tpTestIssuer),
+			args:   []string{"app", "-n", "team", "-o", "json"},
+			admit:  "system:serviceaccount:team:app", refuse: "system:serviceaccount:team:other", hostPath: tpTestHP,
+		},
+		{
+			name:   "aws-cn",
+			objs:   []runtime.Object{tpServiceAccount("team", "app", identity.AnnotationRoleARN, "arn:aws-cn:iam::111122223333:role/app")},
+			issuer: tpStaticIssuer("https://oidc.eks.cn-north-1.amazonaws.com.cn/id/EXAMPLED539D4633E53DE1B71EXAMPLE"),
+			args:   []string{"serviceaccount/app", "-n", "team", "-o", "json"},
+			admit:  "system:serviceaccount:team:app", refuse: "system:serviceaccount:other:app",
+			hostPath: "oidc.eks.cn-north-1.amazonaws.com.cn/id/EXAMPLED539D4633E53DE1B71EXAMPLE",
+		},
+		{
+			name:   "aws-us-gov",
+			issuer: tpStaticIssuer("https://oidc.eks.us-gov-west-1.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE"),
+			// The account does not exist yet: flags give the account and partition.
+			args:  []string{"sa/app", "-n", "team", "-o", "json", "--account-id", "111122223333", "--partition", "aws-us-gov"},
+			admit: "system:serviceaccount:team:app", refuse: "system:serviceaccount:team:app2",
+			hostPath: "oidc.eks.us-gov-west-1.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE",
+		},
+		{
+			name:   "namespace-wide",
+			issuer: tpStaticIssuer(tpTestIssuer),
+			args:   []string{"-n", "team", "--namespace-wide", "--account-id", "111122223333", "-o", "json"},
+			admit:  "system:serviceaccount:team:anything", refuse: "system:serviceaccount:team2:anything", hostPath: tpTestHP,
+		},
+		{
+			name:   "pod-identity",
+			issuer: noIssuer,
+			args:   []string{"app", "-n", "team", "--pod-identity", "-o", "json"},
+		},
+		{
+			name: "text",
+			objs: []runtime.Object{tpServiceAccount("team", "app",
+				identity.AnnotationRoleARN, "arn:aws:iam::111122223333:role/platform/app-reader",
+				identity.AnnotationAudience, "my-audience")},
+			issuer: tpStaticIssuer(tpTestIssuer),
+			args:   []string{"app", "-n", "team"},
+		},
+		{
+			name:   "text-namespace-wide",
+			issuer: tpStaticIssuer(tpTestIssuer),
+			args:   []string{"-n", "team", "--namespace-wide", "--account-id", "111122223333"},
+		},
+		{
+			name:   "text-pod-identity",
+			issuer: noIssuer,
+			args:   []string{"app", "-n", "team", "--pod-identity", "--account-id", "111122223333"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var client kubernetes.Interface
+			if !strings.Contains(strings.Join(tt.args, " "), "--pod-identity") {
+				client = fake.NewClientset(tt.objs...)
+			}
+			res := runTrustPolicy(t, client, tt.issuer, tt.args...)
+			if res.code != ExitOK || res.errOut != "" {
+				t.Fatalf("exit %d, stderr:\n%s", res.code, res.errOut)
+			}
+			golden.RequireEqual(t, res.out)
+
+			if tt.admit == "" {
+				return
+			}
+			var p trustpolicy.Policy
+			if err := json.Unmarshal([]byte(res.out), &p); err != nil {
+				t.Fatalf("-o json is not a policy: %v", err)
+			}
+			provider := p.Statement[0].Principal.Federated
+			req := func(sub string) trustpolicy.WebIdentityRequest {
+				return trustpolicy.WebIdentityRequest{ProviderARN: provider, HostPath: tt.hostPath, Subject: sub, Audience: identity.DefaultAudience}
+			}
+			if !strings.HasSuffix(provider, ":oidc-provider/"+tt.hostPath) {
+				t.Fatalf("Federated = %s, want the provider of %s", provider, tt.hostPath)
+			}
+			if !p.Allows(req(tt.admit)) {
+				t.Errorf("policy refuses %s", tt.admit)
+			}
+			if p.Allows(req(tt.refuse)) {
+				t.Errorf("policy admits %s", tt.refuse)
+			}
+		})
+	}
+}
+
+func TestTrustPolicyErrors(t *testing.T) {
+	forbidden := apierrors.NewForbidden(schema.GroupResource{}, "", errors.New(`User "dev" cannot get path "/.well-known/openid-configuration"`))
+	role := identity.AnnotationRoleARN
+	tests := []struct {
+		name     string
+		objs     []runtime.Object
+		reactor  k8stesting.ReactionFunc // on get serviceaccounts
+		issuer   func(context.Context, kubernetes.Interface) (string, error)
+		args     []string
+		wantCode int
+		wantErr  []string // substrings of stderr
+	}{
+		{
+			name: "no role annotation, no account flag", objs: []runtime.Object{tpServiceAccount("team", "app")},
+			args: []string{"app", "-n", "team"}, wantCode: ExitUsage,
+			wantErr: []string{"has no eks.amazonaws.com/role-arn annotation", "--account-id", "kubectl wi enable"},
+		},
+		{
+			name: "no service account, no account flag",
+			args: []string{"app", "-n", "team"}, wantCode: ExitUsage,
+			wantErr: []string{"team/app does not exist", "--account-id"},
+		},
+		{
+			name: "invalid role ARN, no account flag", objs: []runtime.Object{tpServiceAccount("team", "app", role, "arn:aws:iam::1234:role/app")},
+			args: []string{"app", "-n", "team"}, wantCode: ExitUsage,
+			wantErr: []string{"12 digits", "--account-id"},
+		},
+		{
+			name: "namespace-wide without account", args: []string{"-n", "team", "--namespace-wide"}, wantCode: ExitUsage,
+			wantErr: []string{"--account-id"},
+		},
+		{
+			name: "discovered issuer is http", objs: []runtime.Object{tpServiceAccount("team", "app", role, "arn:aws:iam::111122223333:role/app")},
+			issuer: tpStaticIssuer("http://issuer.example.com"),
+			args:   []string{"app", "-n", "team"}, wantCode: ExitEnvironment,
+			wantErr: []string{`issuer is "http://issuer.example.com", which is not https`, "--issuer"},
+		},
+		{
+			name: "discovery forbidden", objs: []runtime.Object{tpServiceAccount("team", "app", role, "arn:aws:iam::111122223333:role/app")},
+			issuer: func(context.Context, kubernetes.Interface) (string, error) {
+				return parseIssuerDiscovery(nil, forbidden)
+			},
+			args: []string{"app", "-n", "team"}, wantCode: ExitEnvironment,
+			wantErr: []string{"is forbidden", "--issuer URL", "system:service-account-issuer-discovery"},
+		},
+		{
+			name: "discovery not served",
+			objs: []runtime.Object{tpServiceAccount("team", "app", role, "arn:aws:iam::111122223333:role/app")},
+			issuer: func(context.Context, kubernetes.Interface) (string, error) {
+				return parseIssuerDiscovery(nil, apierrors.NewNotFound(schema.GroupResource{}, ""))
+			},
+			// A 404 of the discovery path is the environment, not a missing object.
+			args: []string{"app", "-n", "team"}, wantCode: ExitEnvironment,
+			wantErr: []string{"does not serve", "--issuer"},
+		},
+		{
+			name: "service account read forbidden",
+			reactor: func(k8stesting.Action) (bool, runtime.Object, error) {
+				return true, nil, apierrors.NewForbidden(schema.GroupResource{Resource: "serviceaccounts"}, "app", errors.New("no"))
+			},
+			args: []string{"app", "-n", "team", "--account-id", "111122223333"}, wantCode: ExitEnvironment,
+			wantErr: []string{"failed to get service account team/app"},
+		},
+		{name: "http --issuer", args: []string{"app", "-n", "team", "--issuer", "http://x.example.com"}, wantCode: ExitUsage, wantErr: []string{"invalid --issuer", "not an https URL"}},
+		{name: "bad account id", args: []string{"app", "--account-id", "12345"}, wantCode: ExitUsage, wantErr: []string{"12 digits"}},
+		{name: "bad partition", args: []string{"app", "--partition", "azure"}, wantCode: ExitUsage, wantErr: []string{"not an AWS partition", "aws-us-gov"}},
+		{name: "bad output", args: []string{"app", "-o", "yaml"}, wantCode: ExitUsage, wantErr: []string{"text or json"}},
+		{name: "not a service account", args: []string{"deployment/web"}, wantCode: ExitUsage, wantErr: []string{"takes a service account"}},
+		{name: "bad name", args: []string{"App_1"}, wantCode: ExitUsage, wantErr: []string{"not a valid service account name"}},
+		{name: "no name", args: []string{"-n", "team"}, wantCode: ExitUsage, wantErr: []string{"needs a service account"}},
+		{name: "two names", args: []string{"a", "b"}, wantCode: ExitUsage, wantErr: []string{"takes one service account"}},
+		{name: "wildcard audience", args: []string{"app", "--audience", "sts.*"}, wantCode: ExitUsage, wantErr: []string{"wildcard"}},
+		{name: "pod identity and namespace-wide", args: []string{"--pod-identity", "--namespace-wide"}, wantCode: ExitUsage, wantErr: []string{"names no service account"}},
+		{name: "pod identity and issuer", args: []string{"app", "--pod-identity", "--issuer", tpTestIssuer}, wantCode: ExitUsage, wantErr: []string{"does not apply"}},
+		{name: "pod identity in China", args: []string{"app", "--pod-identity", "--partition", "aws-cn"}, wantCode: ExitUsage, wantErr: []string{"not available in the China regions"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			client := fake.NewClientset(tt.objs...)
+			if tt.reactor != nil {
+				client.PrependReactor("get", "serviceaccounts", tt.reactor)
+			}
+			issuer := tt.issuer
+			if issuer == nil {
+				issuer = tpStaticIssuer(tpTestIssuer)
+			}
+			res := runTrustPolicy(t, client, issuer, tt.args...)
+			if res.code != tt.wantCode {
+				t.Errorf("exit code %d, want %d; stderr:\n%s", res.code, tt.wantCode, res.errOut)
+			}
+			for _, want := range tt.wantErr {
+				if !strings.Contains(res.errOut, want) {
+					t.Errorf("stderr does not contain %q:\n%s", want, res.errOut)
+				}
+			}
+			if res.out != "" {
+				t.Errorf("stdout not empty on error:\n%s", res.out)
+			}
+		})
+	}
+}
+
+func TestTrustPolicyFlagsOverrideTheRoleARN(t *testing.T) {
+	client := fake.NewClientset(tpServiceAccount("team", "app", identity.AnnotationRoleARN, "arn:aws:iam::111122223333:role/app"))
+	called := false
+	issuer := func(context.Context, kubernetes.Interface) (string, error) {
+		called = true
+		return "", errors.New("unused")
+	}
+	res := runTrustPolicy(t, client, issuer, "app", "-n", "team", "-o", "json",
+		"--account-id", "444455556666", "--partition", "aws-us-gov", "--issuer", tpTestIssuer, "--audience", "custom")
+	if res.code != ExitOK {
+		t.Fatalf("exit %d: %s", res.code, res.errOut)
+	}
+	if called {
+		t.Fatal("--issuer given, yet the cluster's issuer was read")
+	}
+	if !strings.Contains(res.errOut, "differs from the account 111122223333") {
+		t.Errorf("no warning about the account mismatch:\n%s", res.errOut)
+	}
+	for _, want := range []string{
+		`"Federated": "arn:aws-us-gov:iam::444455556666:oidc-provider/` + tpTestHP + `"`,
+		`"` + tpTestHP + `:aud": "custom"`,
+	} {
+		if !strings.Contains(res.out, want) {
+			t.Errorf("policy lacks %s:\n%s", want, res.out)
+		}
+	}
+	// Only one object was read: the service account, with a GET.
+	var verbs []string
+	for _, a := range client.Actions() {
+		verbs = append(verbs, a.GetVerb()+" "+a.GetResource().Resource)
+	}
+	if strings.Join(verbs, ",") != "get serviceaccounts" {
+		t.Errorf("API calls = %v, want one get of the service account", verbs)
+	}
+}
+
+func TestTrustPolicyWarnsOnInClusterIssuer(t *testing.T) {
+	client := fake.NewClientset(tpServiceAccount("team", "app", identity.AnnotationRoleARN, "arn:aws:iam::111122223333:role/app"))
+	res := runTrustPolicy(t, client, tpStaticIssuer("https://kubernetes.default.svc.cluster.local"), "app", "-n", "team", "-o", "json")
+	if res.code != ExitOK || !strings.Contains(res.errOut, "in-cluster name") {
+		t.Fatalf("exit %d, stderr %q; want a warning about the in-cluster issuer", res.code, res.errOut)
+	}
+}
+
+// TestReadClusterIssuer drives the discovery read against an HTTP server standing in for the
+// apiserver, through a real clientset.
+func TestReadClusterIssuer(t *testing.T) {
+	tests := []struct {
+		name     string
+		status   int
+		body     string
+		want     string
+		wantErr  []string
+		wantCode int
+	}{
+		{name: "ok", status: 200, body: `{"issuer":"` + tpTestIssuer + `","jwks_uri":"` + tpTestIssuer + `/keys"}`, want: tpTestIssuer},
+		{
+			name: "forbidden", status: 403,
+			body:    `{"kind":"Status","apiVersion":"v1","status":"Failure","message":"forbidden: User \"dev\" cannot get path \"/.well-known/openid-configuration\"","reason":"Forbidden","code":403}`,
+			wantErr: []string{"is forbidden", "--issuer URL", "aws eks describe-cluster"}, wantCode: ExitEnvironment,
+		},
+		{name: "not found", status: 404, body: `404 page not found`, wantErr: []string{"does not serve", "--issuer"}, wantCode: ExitEnvironment},
+		{name: "server error", status: 500, body: `boom`, wantErr: []string{"failed to read the cluster's issuer", "--issuer"}, wantCode: ExitEnvironment},
+		{name: "not JSON", status: 200, body: `<html>`, wantErr: []string{"not a JSON discovery document"}, wantCode: ExitEnvironment},
+		{name: "no issuer", status: 200, body: `{}`, wantErr: []string{"names no issuer"}, wantCode: ExitEnvironment},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if r.URL.Path != issuerDiscoveryPath || r.Method != http.MethodGet {
+					t.Errorf("request %s %s, want GET %s", r.Method, r.URL.Path, issuerDiscoveryPath)
+				}
+				if strings.HasPrefix(tt.body, "{") {
+					w.Header().Set("Content-Type", "application/json")
+				}
+				w.WriteHeader(tt.status)
+				_, _ = w.Write([]byte(tt.body))
+			}))
+			defer srv.Close()
+			client, err := kubernetes.NewForConfig(&rest.Config{Host: srv.URL})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := readClusterIssuer(context.Background(), client)
+			if len(tt.wantErr) == 0 {
+				if err != nil || got != tt.want {
+					t.Fatalf("readClusterIssuer() = %q, %v; want %q", got, err, tt.want)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatalf("readClusterIssuer() = %q, want an error", got)
+			}
+			for _, want := range tt.wantErr {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("error %q does not contain %q", err, want)
+				}
+			}
+			if code := ExitCode(err); code != tt.wantCode {
+				t.Errorf("exit code %d, want %d", code, tt.wantCode)
+			}
+		})
+	}
+}
+
+func TestTpShellQuote(t *testing.T) {
+	for in, want := range map[string]string{
+		"sts.amazonaws.com":               "sts.amazonaws.com",
+		"https://a.example.com/id/X":      "https://a.example.com/id/X",
+		"arn:aws:iam::1:role/a/b":         "arn:aws:iam::1:role/a/b",
+		"has space":                       "'has space'",
+		"it's":                            `'it'\''s'`,
+		"$(rm -rf /)":                     "'$(rm -rf /)'",
+		"api://AzureADTokenExchange?x=1&": "'api://AzureADTokenExchange?x=1&'",
+	} {
+		if got := tpShellQuote(in); got != want {
+			t.Errorf("tpShellQuote(%q) = %s, want %s", in, got, want)
+		}
+	}
+}
