@@ -5,6 +5,7 @@ package plugin
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
@@ -42,7 +43,25 @@ whose pods need it; verify proves the result from inside a real pod.
 	for _, c := range extraCommands {
 		cmd.AddCommand(c(cf, streams))
 	}
+	usageErrorsAreFlagErrors(cmd)
 	return cmd
+}
+
+// usageErrorsAreFlagErrors makes cobra's own argument checks (too many arguments, an unknown
+// command) FlagErrors, so they exit 2 and print the usage hint like a bad flag does.
+// A group command keeps cobra's own check, which Main maps.
+func usageErrorsAreFlagErrors(cmd *cobra.Command) {
+	if args := cmd.Args; args != nil {
+		cmd.Args = func(c *cobra.Command, a []string) error {
+			if err := args(c, a); err != nil {
+				return &FlagError{Err: err}
+			}
+			return nil
+		}
+	}
+	for _, sub := range cmd.Commands() {
+		usageErrorsAreFlagErrors(sub)
+	}
 }
 
 // extraCommands lets each verb file register itself, so adding a verb touches one file.
@@ -57,6 +76,9 @@ func Main(ctx context.Context, streams genericiooptions.IOStreams, args []string
 	executed, err := cmd.ExecuteContextC(ctx)
 	if err == nil {
 		return ExitOK
+	}
+	if strings.HasPrefix(err.Error(), "unknown command ") {
+		err = &FlagError{Err: err} // cobra's, for a group command
 	}
 	code := ExitCode(err)
 	if ctx.Err() != nil {
