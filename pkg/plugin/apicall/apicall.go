@@ -1,0 +1,75 @@
+// Package apicall holds how kubectl-wi calls the Kubernetes API: LISTs read in pages, and
+// errors that name the verb, resource and namespace of the failed call, so an RBAC denial
+// says exactly which permission to ask for.
+package apicall
+
+import (
+	"context"
+	"fmt"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// PageSize is the number of objects asked for per LIST request, as kubectl's --chunk-size.
+const PageSize = 500
+
+// Error is a failed API call. It unwraps to the API error, so apierrors.IsForbidden and
+// friends still work on it.
+type Error struct {
+	Verb      string // get, list, patch, create
+	Resource  string // the plural resource, with its group when not core: deployments.apps
+	Namespace string // "" for every namespace
+	Name      string // "" for a LIST
+	Err       error
+}
+
+// Error names the call; a forbidden one says which RBAC verb and resource to ask for.
+func (e *Error) Error() string {
+	where := fmt.Sprintf("in namespace %q", e.Namespace)
+	if e.Namespace == "" {
+		where = "at the cluster scope"
+	}
+	if apierrors.IsForbidden(e.Err) {
+		hint := ""
+		if e.Namespace == "" {
+			hint = " in every namespace (a ClusterRole and ClusterRoleBinding)"
+		}
+		return fmt.Sprintf("cannot %s %s %s: forbidden; ask for RBAC verb %q on %q%s",
+			e.Verb, e.Resource, where, e.Verb, e.Resource, hint)
+	}
+	target := e.Resource
+	if e.Name != "" {
+		target = fmt.Sprintf("%s %q", e.Resource, e.Name)
+	}
+	return fmt.Sprintf("failed to %s %s %s: %v", e.Verb, target, where, e.Err)
+}
+
+// Unwrap returns the API error.
+func (e *Error) Unwrap() error { return e.Err }
+
+// Wrap returns nil for a nil err, or err as an *Error naming the call.
+func Wrap(err error, verb, resource, namespace, name string) error {
+	if err == nil {
+		return nil
+	}
+	return &Error{Verb: verb, Resource: resource, Namespace: namespace, Name: name, Err: err}
+}
+
+// ListAll reads every page of a LIST. list is one request; it returns the page's items and
+// its ListMeta, whose Continue token asks for the next page.
+func ListAll[T any](ctx context.Context, opts metav1.ListOptions, list func(context.Context, metav1.ListOptions) ([]T, metav1.ListMeta, error)) ([]T, error) {
+	opts.Limit = PageSize
+	var all []T
+	for {
+		items, meta, err := list(ctx, opts)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, items...)
+		if meta.Continue == "" {
+			return all, nil
+		}
+		opts.Continue = meta.Continue
+	}
+}

@@ -1,0 +1,69 @@
+package plugin
+
+import (
+	"context"
+
+	"github.com/spf13/cobra"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+)
+
+const disableExample = `  # Remove the IAM role from service account app and restart the workloads whose pods still carry it
+  kubectl wi disable app -n shop
+
+  # The same for the service account of a Deployment, showing what would change
+  kubectl wi disable deployment/web -n shop --dry-run=server
+
+  # Every service account labelled team=payments in every namespace, restarting nothing
+  kubectl wi disable -l team=payments -A --restart=never`
+
+// DisableOptions holds everything `kubectl wi disable` needs. Flags bind to fields.
+type DisableOptions struct {
+	identityOptions
+}
+
+// NewDisableOptions returns the options with their defaults.
+func NewDisableOptions(cf *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *DisableOptions {
+	return &DisableOptions{identityOptions: newIdentityOptions(cf, streams)}
+}
+
+// NewCmdDisable builds `kubectl wi disable`.
+func NewCmdDisable(cf *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *cobra.Command {
+	o := NewDisableOptions(cf, streams)
+	cmd := &cobra.Command{
+		Use:   "disable [TARGET...]",
+		Short: "Remove the IAM role from service accounts and restart the workloads that still carry it",
+		Long: `Remove the eks.amazonaws.com/ identity annotations (role-arn, audience, token-expiration,
+sts-regional-endpoints) from service accounts, and restart the Deployments, StatefulSets and
+DaemonSets whose live pods still carry the injected identity.
+
+TARGET takes the same forms as for enable. Only the identity annotations are removed, with a
+patch; every other annotation, label and field stays as it is. A service account without them
+is left alone.
+
+` + exitCodesHelp,
+		Example: disableExample,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := o.Complete(cmd, args); err != nil {
+				return err
+			}
+			if err := o.Validate(); err != nil {
+				return err
+			}
+			return o.Run(cmd.Context())
+		},
+	}
+	o.addFlags(cmd)
+	return cmd
+}
+
+// Complete works out the namespace and which optional flags were given.
+func (o *DisableOptions) Complete(cmd *cobra.Command, args []string) error {
+	return o.complete(cmd, args)
+}
+
+// Validate checks every flag and argument; it makes no API call.
+func (o *DisableOptions) Validate() error { return o.validate() }
+
+// Run removes the annotations and restarts what needs it.
+func (o *DisableOptions) Run(ctx context.Context) error { return o.run(ctx, nil, false) }

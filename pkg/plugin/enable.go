@@ -1,0 +1,651 @@
+package plugin
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/cli-runtime/pkg/printers"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/util/retry"
+
+	"github.com/kubectl-wi/kubectl-wi/pkg/identity"
+	"github.com/kubectl-wi/kubectl-wi/pkg/plugin/apicall"
+	"github.com/kubectl-wi/kubectl-wi/pkg/plugin/restart"
+	"github.com/kubectl-wi/kubectl-wi/pkg/plugin/targets"
+)
+
+func init() {
+	extraCommands = append(extraCommands, NewCmdEnable, NewCmdDisable)
+}
+
+// Seams for tests that run enable and disable through Main: the client (a fake), the clock
+// of restartedAt, and how often --wait polls.
+var (
+	newIdentityClient    = newClientset
+	identityNow          = time.Now
+	identityPollInterval = time.Second
+)
+
+const enableExample = `  # Give the pods of service account app the IAM role app, restarting the workloads that need it
+  kubectl wi enable app --role-arn arn:aws:iam::123456789012:role/app -n shop
+
+  # The same, naming the Deployment; its pod template's service account is annotated
+  kubectl wi enable deployment/web --role-arn arn:aws:iam::123456789012:role/web -n shop
+
+  # Every service account labelled team=payments in every namespace, waiting for the rollouts
+  kubectl wi enable -l team=payments -A --role-arn arn:aws:iam::123456789012:role/payments --wait
+
+  # Show what would change, letting the server validate it, and print the service account
+  kubectl wi enable app --role-arn arn:aws:iam::123456789012:role/app --dry-run=server -o yaml
+
+  # Create the service account if it is missing, with a one-hour token and regional STS
+  kubectl wi enable app --create --role-arn arn:aws:iam::123456789012:role/app --token-expiration 3600 --sts-regional-endpoints`
+
+// EnableOptions holds everything `kubectl wi enable` needs. Flags bind to fields.
+type EnableOptions struct {
+	identityOptions
+
+	RoleARN         string
+	Audience        string
+	TokenExpiration int64
+	STSRegional     bool
+	Create          bool
+
+	audienceSet   bool
+	expirationSet bool
+	cfg           identity.Config
+}
+
+// NewEnableOptions returns the options with their defaults.
+func NewEnableOptions(cf *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *EnableOptions {
+	o := &EnableOptions{identityOptions: newIdentityOptions(cf, streams)}
+	o.canCreate = true
+	return o
+}
+
+// NewCmdEnable builds `kubectl wi enable`.
+func NewCmdEnable(cf *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *cobra.Command {
+	o := NewEnableOptions(cf, streams)
+	cmd := &cobra.Command{
+		Use:   "enable [TARGET...] --role-arn ARN",
+		Short: "Annotate service accounts with an IAM role and restart the workloads that need it",
+		Long: `Annotate service accounts with an IAM role for the pod identity webhook, and restart the
+Deployments, StatefulSets and DaemonSets whose pods need new pods to get it.
+
+TARGET is NAME or serviceaccount/NAME (sa/NAME), or deployment/NAME, statefulset/NAME or
+daemonset/NAME (deploy, sts, ds) for the service account of that workload's pod template.
+-l SELECTOR selects many service accounts; -A with -l selects them in every namespace.
+
+Only the eks.amazonaws.com/ identity annotations are written, with a patch: every other
+annotation, label and field stays as it is. Running again with the same flags writes nothing.
+With --restart=auto (the default) a workload is restarted when one of its live pods lacks the
+injection or carries another role, audience, expiration or STS setting than the account now
+asks. Paused Deployments, OnDelete update strategies, Jobs, CronJobs and bare pods are listed
+with the command that restarts them.
+
+` + exitCodesHelp,
+		Example: enableExample,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := o.Complete(cmd, args); err != nil {
+				return err
+			}
+			if err := o.Validate(); err != nil {
+				return err
+			}
+			return o.Run(cmd.Context())
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.RoleARN, "role-arn", "", "IAM role the pods assume, arn:PARTITION:iam::ACCOUNT:role/[PATH/]NAME (required)")
+	f.StringVar(&o.Audience, "audience", "", "Audience of the projected token (default sts.amazonaws.com)")
+	f.Int64Var(&o.TokenExpiration, "token-expiration", 0, "Lifetime of the projected token in seconds, 600 to 86400 (default 86400)")
+	f.BoolVar(&o.STSRegional, "sts-regional-endpoints", false, "Make the SDKs use the regional STS endpoint (AWS_STS_REGIONAL_ENDPOINTS=regional)")
+	f.BoolVar(&o.Create, "create", false, "Create a missing service account instead of failing")
+	o.addFlags(cmd)
+	return cmd
+}
+
+// Complete works out the namespace, the client and which optional flags were given.
+func (o *EnableOptions) Complete(cmd *cobra.Command, args []string) error {
+	o.audienceSet = cmd.Flags().Changed("audience")
+	o.expirationSet = cmd.Flags().Changed("token-expiration")
+	return o.identityOptions.complete(cmd, args)
+}
+
+// Validate checks every flag and argument; it makes no API call.
+func (o *EnableOptions) Validate() error {
+	if o.RoleARN == "" {
+		return FlagErrorf("--role-arn is required: the IAM role the pods assume, e.g. --role-arn arn:aws:iam::123456789012:role/NAME")
+	}
+	if _, err := identity.ParseRoleARN(o.RoleARN); err != nil {
+		return &FlagError{Err: fmt.Errorf("invalid --role-arn: %w", err)}
+	}
+	if o.audienceSet && strings.TrimSpace(o.Audience) == "" {
+		return FlagErrorf("--audience is empty: omit it for the default %s, or give the audience your OIDC provider expects", identity.DefaultAudience)
+	}
+	if o.audienceSet && strings.TrimSpace(o.Audience) != o.Audience {
+		return FlagErrorf("--audience %q has leading or trailing spaces", o.Audience)
+	}
+	if o.expirationSet {
+		if err := identity.ValidateTokenExpiration(o.TokenExpiration); err != nil {
+			return &FlagError{Err: fmt.Errorf("invalid --token-expiration: %w", err)}
+		}
+	}
+	o.cfg = identity.Config{RoleARN: o.RoleARN, Audience: o.Audience, TokenExpiration: o.TokenExpiration, STSRegional: o.STSRegional}
+	return o.identityOptions.validate()
+}
+
+// Run annotates the service accounts and restarts what needs it.
+func (o *EnableOptions) Run(ctx context.Context) error {
+	return o.run(ctx, &o.cfg, o.Create)
+}
+
+// identityOptions are what enable and disable share: which service accounts, how to restart,
+// dry run and output, and the run that brings the accounts' annotations to an identity (or to
+// none).
+type identityOptions struct {
+	configFlags *genericclioptions.ConfigFlags
+	genericiooptions.IOStreams
+
+	Restart       string
+	Wait          bool
+	Timeout       time.Duration
+	DryRun        string
+	Output        string
+	Selector      string
+	AllNamespaces bool
+
+	args       []string
+	namespace  string
+	timeoutSet bool
+	refs       []targets.Ref
+	mode       restart.Mode
+	canCreate  bool // the command has --create (enable), so a missing account's error suggests it
+
+	newClient    func() (kubernetes.Interface, error)
+	restarter    restart.ObjectRestarterFunc
+	pollInterval time.Duration
+}
+
+func newIdentityOptions(cf *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) identityOptions {
+	return identityOptions{
+		configFlags:  cf,
+		IOStreams:    streams,
+		Restart:      string(restart.Auto),
+		Timeout:      5 * time.Minute,
+		DryRun:       "none",
+		newClient:    func() (kubernetes.Interface, error) { return newIdentityClient(cf) },
+		restarter:    restart.DefaultRestarter(func() time.Time { return identityNow() }),
+		pollInterval: identityPollInterval,
+	}
+}
+
+func (o *identityOptions) addFlags(cmd *cobra.Command) {
+	f := cmd.Flags()
+	f.StringVar(&o.Restart, "restart", o.Restart, "Which workloads using the service accounts to restart: auto (those with stale pods), always, never")
+	f.BoolVar(&o.Wait, "wait", false, "Wait for the restarted workloads to finish rolling out")
+	f.DurationVar(&o.Timeout, "timeout", o.Timeout, "How long --wait waits for the rollouts")
+	f.StringVar(&o.DryRun, "dry-run", o.DryRun, "Only show what would change: none, client (send nothing), server (the server validates, nothing is stored)")
+	f.StringVarP(&o.Output, "output", "o", "", "Print the resulting service accounts: yaml, json or name; the summary then goes to stderr")
+	f.StringVarP(&o.Selector, "selector", "l", "", "Select service accounts by label instead of naming them (e.g. -l team=payments)")
+	f.BoolVarP(&o.AllNamespaces, "all-namespaces", "A", false, "With -l, select service accounts in every namespace")
+}
+
+func (o *identityOptions) complete(cmd *cobra.Command, args []string) error {
+	o.args = args
+	o.timeoutSet = cmd.Flags().Changed("timeout")
+	ns, _, err := o.configFlags.ToRawKubeConfigLoader().Namespace()
+	if err != nil {
+		return fmt.Errorf("failed to read the namespace from the kubeconfig: %w", err)
+	}
+	o.namespace = ns
+	return nil
+}
+
+func (o *identityOptions) validate() error {
+	mode, err := restart.ParseMode(o.Restart)
+	if err != nil {
+		return &FlagError{Err: err}
+	}
+	o.mode = mode
+	switch o.DryRun {
+	case "none", "client", "server":
+	default:
+		return FlagErrorf("--dry-run must be one of none, client, server, not %q", o.DryRun)
+	}
+	switch o.Output {
+	case "", "yaml", "json", "name":
+	default:
+		return FlagErrorf("--output must be one of yaml, json, name, not %q", o.Output)
+	}
+	if o.Timeout <= 0 {
+		return FlagErrorf("--timeout must be positive, not %s", o.Timeout)
+	}
+	if o.timeoutSet && !o.Wait {
+		return FlagErrorf("--timeout only applies with --wait")
+	}
+	if o.Wait && o.mode == restart.Never {
+		return FlagErrorf("--wait waits for restarts, and --restart=never makes none")
+	}
+	if o.Wait && o.DryRun != "none" {
+		return FlagErrorf("--wait cannot be combined with --dry-run: nothing rolls out")
+	}
+	switch {
+	case o.Selector != "" && len(o.args) > 0:
+		return FlagErrorf("name service accounts with TARGET or select them with -l, not both")
+	case o.Selector == "" && len(o.args) == 0:
+		return FlagErrorf("a TARGET or -l SELECTOR is required: e.g. enable app, enable deployment/web, enable -l team=payments")
+	case o.AllNamespaces && o.Selector == "":
+		return FlagErrorf("-A/--all-namespaces needs -l SELECTOR: name service accounts in one namespace with -n, or select them with -l")
+	}
+	if o.Selector != "" {
+		if _, err := labels.Parse(o.Selector); err != nil {
+			return FlagErrorf("invalid -l selector %q: %v", o.Selector, err)
+		}
+	}
+	o.refs = o.refs[:0]
+	for _, arg := range o.args {
+		ref, err := targets.Parse(arg)
+		if err != nil {
+			return &FlagError{Err: err}
+		}
+		o.refs = append(o.refs, ref)
+	}
+	return nil
+}
+
+// account is one service account and what this run does to it.
+type account struct {
+	namespace, name string
+	sa              *corev1.ServiceAccount // nil: missing, to be created
+	changes         map[string]*string     // identity.AnnotationChanges
+	result          *corev1.ServiceAccount // as stored (or as it would be) after the run
+}
+
+// run brings the selected accounts' annotations to want (nil: no identity), then restarts.
+// Every read and every check comes before the first write.
+func (o *identityOptions) run(ctx context.Context, want *identity.Config, create bool) error {
+	client, err := o.newClient()
+	if err != nil {
+		return err
+	}
+	accounts, err := o.resolve(ctx, client, create)
+	if err != nil {
+		return err
+	}
+	restartAccounts := make([]restart.Account, len(accounts))
+	for i, a := range accounts {
+		var have map[string]string
+		if a.sa != nil {
+			have = a.sa.Annotations
+		}
+		a.changes = identity.AnnotationChanges(have, want)
+		restartAccounts[i] = restart.Account{Namespace: a.namespace, Name: a.name, Want: want, Changed: len(a.changes) > 0}
+	}
+	var actions []restart.Action
+	if o.mode != restart.Never {
+		inv, err := restart.Load(ctx, client, restart.Scope(restartAccounts), restartAccounts)
+		if err != nil {
+			return err
+		}
+		actions = restart.Plan(inv, o.mode, restartAccounts)
+	}
+
+	summary := o.summaryOut()
+	changed := 0
+	for _, a := range accounts {
+		if err := o.write(ctx, client, a, want); err != nil {
+			return err
+		}
+		if len(a.changes) > 0 {
+			changed++
+		}
+		fmt.Fprintln(summary, o.accountLine(a, want))
+		o.warnHelm(a, want)
+	}
+	if o.mode == restart.Never && changed > 0 {
+		fmt.Fprintln(o.ErrOut, "Warning: --restart=never: pods created before this change keep their old identity until they are restarted")
+	}
+
+	var restarted []*restart.Action
+	var errs []error
+	for i := range actions {
+		a := &actions[i]
+		if a.Type == restart.Restart && o.DryRun != "client" {
+			if err := restart.Do(ctx, client, a, o.restarter, o.serverDryRun()); err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			restarted = append(restarted, a)
+		}
+		fmt.Fprintln(summary, o.actionLine(a))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+
+	if err := o.printAccounts(accounts); err != nil {
+		return err
+	}
+	if o.Wait && len(restarted) > 0 {
+		wctx, cancel := context.WithTimeout(ctx, o.Timeout)
+		defer cancel()
+		return restart.Wait(wctx, client, restarted, o.pollInterval, summary, o.ErrOut)
+	}
+	return nil
+}
+
+// resolve finds the service accounts: one LIST for a selector, else a GET per workload target
+// and per service account. A missing one is an InputError naming it (and its namespace when
+// that is what is missing), unless create is set.
+func (o *identityOptions) resolve(ctx context.Context, c kubernetes.Interface, create bool) ([]*account, error) {
+	if o.Selector != "" {
+		ns := o.namespace
+		if o.AllNamespaces {
+			ns = ""
+		}
+		items, err := apicall.ListAll(ctx, metav1.ListOptions{LabelSelector: o.Selector},
+			func(ctx context.Context, opts metav1.ListOptions) ([]corev1.ServiceAccount, metav1.ListMeta, error) {
+				l, err := c.CoreV1().ServiceAccounts(ns).List(ctx, opts)
+				if err != nil {
+					return nil, metav1.ListMeta{}, err
+				}
+				return l.Items, l.ListMeta, nil
+			})
+		if err != nil {
+			return nil, apicall.Wrap(err, "list", "serviceaccounts", ns, "")
+		}
+		if len(items) == 0 {
+			where := fmt.Sprintf("in namespace %q", ns)
+			if ns == "" {
+				where = "in any namespace"
+			}
+			return nil, InputErrorf("no service accounts match -l %s %s", o.Selector, where)
+		}
+		sort.SliceStable(items, func(i, j int) bool {
+			if items[i].Namespace != items[j].Namespace {
+				return items[i].Namespace < items[j].Namespace
+			}
+			return items[i].Name < items[j].Name
+		})
+		accounts := make([]*account, len(items))
+		for i := range items {
+			accounts[i] = &account{namespace: items[i].Namespace, name: items[i].Name, sa: &items[i]}
+		}
+		return accounts, nil
+	}
+
+	seen := map[string]bool{}
+	var accounts []*account
+	for _, ref := range o.refs {
+		name, err := targets.ServiceAccountName(ctx, c, o.namespace, ref)
+		if apierrors.IsNotFound(err) {
+			return nil, o.notFound(ctx, c, ref.Kind.Name, ref.Name, "")
+		}
+		if err != nil {
+			return nil, err
+		}
+		if seen[name] {
+			continue
+		}
+		seen[name] = true
+		sa, err := c.CoreV1().ServiceAccounts(o.namespace).Get(ctx, name, metav1.GetOptions{})
+		switch {
+		case apierrors.IsNotFound(err) && create:
+			if err := o.namespaceExists(ctx, c); err != nil {
+				return nil, err
+			}
+			sa = nil
+		case apierrors.IsNotFound(err):
+			hint := ""
+			if !ref.IsServiceAccount() {
+				hint = fmt.Sprintf(" (the service account of %s)", ref)
+			}
+			if o.canCreate {
+				hint += fmt.Sprintf("; create it with --create, or kubectl create serviceaccount %s -n %s", name, o.namespace)
+			}
+			return nil, o.notFound(ctx, c, "serviceaccount", name, hint)
+		case err != nil:
+			return nil, apicall.Wrap(err, "get", "serviceaccounts", o.namespace, name)
+		}
+		accounts = append(accounts, &account{namespace: o.namespace, name: name, sa: sa})
+	}
+	return accounts, nil
+}
+
+// notFound says which object is missing: the namespace when it is the namespace.
+func (o *identityOptions) notFound(ctx context.Context, c kubernetes.Interface, kind, name, hint string) error {
+	if err := o.namespaceExists(ctx, c); err != nil {
+		return err
+	}
+	return InputErrorf("%s %q not found in namespace %q%s", kind, name, o.namespace, hint)
+}
+
+// namespaceExists is nil unless the namespace is certainly missing; a forbidden GET of the
+// namespace proves nothing and is not an error here.
+func (o *identityOptions) namespaceExists(ctx context.Context, c kubernetes.Interface) error {
+	_, err := c.CoreV1().Namespaces().Get(ctx, o.namespace, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return InputErrorf("namespace %q not found: check -n or the kubeconfig's context", o.namespace)
+	}
+	return nil
+}
+
+// write applies one account's changes: a JSON merge patch of only the identity annotations
+// (null removes one), or a create. Nothing is sent for --dry-run=client; result is then what
+// the server would store.
+func (o *identityOptions) write(ctx context.Context, c kubernetes.Interface, a *account, want *identity.Config) error {
+	if len(a.changes) == 0 {
+		a.result = a.sa
+		return nil
+	}
+	if a.sa == nil {
+		sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: a.name, Namespace: a.namespace, Annotations: want.Annotations()}}
+		if o.DryRun == "client" {
+			a.result = sa
+			return nil
+		}
+		got, err := c.CoreV1().ServiceAccounts(a.namespace).Create(ctx, sa, metav1.CreateOptions{DryRun: o.serverDryRun()})
+		if apierrors.IsAlreadyExists(err) {
+			// Created since we looked: annotate the one that is there.
+			if a.sa, err = c.CoreV1().ServiceAccounts(a.namespace).Get(ctx, a.name, metav1.GetOptions{}); err != nil {
+				return apicall.Wrap(err, "get", "serviceaccounts", a.namespace, a.name)
+			}
+			a.changes = identity.AnnotationChanges(a.sa.Annotations, want)
+			return o.write(ctx, c, a, want)
+		}
+		a.result = got
+		return apicall.Wrap(err, "create", "serviceaccounts", a.namespace, "")
+	}
+	if o.DryRun == "client" {
+		a.result = applyChanges(a.sa, a.changes)
+		return nil
+	}
+	patch, err := json.Marshal(map[string]any{"metadata": map[string]any{"annotations": a.changes}})
+	if err != nil {
+		return err
+	}
+	// The patch carries no resourceVersion, so it does not conflict with other writers; a
+	// Conflict can still come from the server's own retries running out, and is retried.
+	err = retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		got, err := c.CoreV1().ServiceAccounts(a.namespace).Patch(ctx, a.name, types.MergePatchType, patch, metav1.PatchOptions{DryRun: o.serverDryRun()})
+		if err == nil {
+			a.result = got
+		}
+		return err
+	})
+	return apicall.Wrap(err, "patch", "serviceaccounts", a.namespace, a.name)
+}
+
+func applyChanges(sa *corev1.ServiceAccount, changes map[string]*string) *corev1.ServiceAccount {
+	out := sa.DeepCopy()
+	if out.Annotations == nil {
+		out.Annotations = map[string]string{}
+	}
+	for k, v := range changes {
+		if v == nil {
+			delete(out.Annotations, k)
+		} else {
+			out.Annotations[k] = *v
+		}
+	}
+	return out
+}
+
+func (o *identityOptions) serverDryRun() []string {
+	if o.DryRun == "server" {
+		return []string{metav1.DryRunAll}
+	}
+	return nil
+}
+
+func (o *identityOptions) dryRunSuffix() string {
+	switch o.DryRun {
+	case "client":
+		return " (dry run)"
+	case "server":
+		return " (server dry run)"
+	}
+	return ""
+}
+
+// summaryOut is where the per-object summary goes: Out, unless Out carries -o data.
+func (o *identityOptions) summaryOut() io.Writer {
+	if o.Output != "" {
+		return o.ErrOut
+	}
+	return o.Out
+}
+
+// ref renders kind/name, with the namespace when the run spans namespaces.
+func (o *identityOptions) ref(kindName, namespace string) string {
+	if o.AllNamespaces {
+		return kindName + " -n " + namespace
+	}
+	return kindName
+}
+
+// accountLine is the summary of one account, kubectl style:
+// serviceaccount/app annotated (role-arn, audience-).
+func (o *identityOptions) accountLine(a *account, want *identity.Config) string {
+	ref := o.ref("serviceaccount/"+a.name, a.namespace)
+	if len(a.changes) == 0 {
+		return ref + " unchanged"
+	}
+	keys := identity.ChangedKeys(a.changes)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		short := strings.TrimPrefix(k, identity.AnnotationPrefix)
+		switch v := a.changes[k]; {
+		case v == nil && want != nil:
+			parts[i] = short + "-"
+		case v == nil:
+			parts[i] = short
+		case o.DryRun != "none":
+			parts[i] = short + "=" + *v
+		default:
+			parts[i] = short
+		}
+	}
+	verb := "annotated"
+	switch {
+	case a.sa == nil:
+		verb = "created"
+	case want == nil:
+		verb = "identity removed"
+	}
+	return fmt.Sprintf("%s %s (%s)%s", ref, verb, strings.Join(parts, ", "), o.dryRunSuffix())
+}
+
+// actionLine is the summary of one workload decision.
+func (o *identityOptions) actionLine(a *restart.Action) string {
+	ref := o.ref(a.Ref(), a.Namespace)
+	switch a.Type {
+	case restart.Restart:
+		return fmt.Sprintf("%s restarted%s: %s", ref, o.dryRunSuffix(), a.Reason)
+	case restart.Manual:
+		return fmt.Sprintf("%s needs a manual restart: %s  # %s", ref, a.Command, a.Reason)
+	case restart.InProgress:
+		return fmt.Sprintf("%s not restarted: %s", ref, a.Reason)
+	case restart.Current, restart.NoPods:
+		return fmt.Sprintf("%s unchanged: %s", ref, a.Reason)
+	}
+	return ref
+}
+
+// warnHelm warns that a Helm upgrade would undo a hand-written annotation on a chart's
+// service account, with the values line that makes the chart write it.
+func (o *identityOptions) warnHelm(a *account, want *identity.Config) {
+	if a.sa == nil || len(a.changes) == 0 || a.sa.Labels["app.kubernetes.io/managed-by"] != "Helm" {
+		return
+	}
+	release := a.sa.Annotations["meta.helm.sh/release-name"]
+	if release == "" {
+		release = "(unknown)"
+	}
+	if want == nil {
+		fmt.Fprintf(o.ErrOut, "Warning: serviceaccount/%s is managed by Helm release %s; remove the eks.amazonaws.com/ annotations from the chart's values too, or the next helm upgrade puts them back\n", a.name, release)
+		return
+	}
+	var sets []string
+	for _, k := range identity.ChangedKeys(a.changes) {
+		if v := a.changes[k]; v != nil {
+			sets = append(sets, fmt.Sprintf("--set-string 'serviceAccount.annotations.%s=%s'", strings.ReplaceAll(k, ".", `\.`), *v))
+		}
+	}
+	fmt.Fprintf(o.ErrOut, "Warning: serviceaccount/%s is managed by Helm release %s; the next helm upgrade drops annotations the chart does not set. Set them in the chart's values (the key depends on the chart), e.g.: helm upgrade %s ... %s\n",
+		a.name, release, release, strings.Join(sets, " "))
+}
+
+// printAccounts prints the resulting service accounts for -o: one object, or a v1 List when
+// a selector or several targets were used.
+func (o *identityOptions) printAccounts(accounts []*account) error {
+	if o.Output == "" {
+		return nil
+	}
+	objs := make([]runtime.Object, 0, len(accounts))
+	for _, a := range accounts {
+		sa := a.result.DeepCopy()
+		sa.ManagedFields = nil
+		sa.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("ServiceAccount"))
+		objs = append(objs, sa)
+	}
+	var p printers.ResourcePrinter
+	switch o.Output {
+	case "name":
+		p = &printers.NamePrinter{}
+		for _, obj := range objs {
+			if err := p.PrintObj(obj, o.Out); err != nil {
+				return err
+			}
+		}
+		return nil
+	case "json":
+		p = &printers.JSONPrinter{}
+	default:
+		p = &printers.YAMLPrinter{}
+	}
+	if len(objs) == 1 && o.Selector == "" {
+		return p.PrintObj(objs[0], o.Out)
+	}
+	list := &corev1.List{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "List"}}
+	for _, obj := range objs {
+		list.Items = append(list.Items, runtime.RawExtension{Object: obj})
+	}
+	return p.PrintObj(list, o.Out)
+}

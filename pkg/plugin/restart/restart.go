@@ -1,0 +1,408 @@
+// Package restart decides which workloads must get new pods after a service account's
+// identity annotations change, and restarts them the way `kubectl rollout restart` does.
+//
+// The decision is made in memory from one LIST per kind (see Load): a Deployment, StatefulSet
+// or DaemonSet that uses an account is restarted when one of its live pods is stale per
+// identity.Staleness (auto), or always (always). What a restart cannot fix (paused
+// Deployments, OnDelete update strategies, Jobs, CronJobs, bare pods, pods of unknown
+// controllers) is listed as needing a manual restart, with the command.
+package restart
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/kubectl-wi/kubectl-wi/pkg/identity"
+)
+
+// Mode is the --restart flag.
+type Mode string
+
+// Restart modes.
+const (
+	Auto   Mode = "auto"   // restart workloads with stale pods
+	Always Mode = "always" // restart every workload using the account
+	Never  Mode = "never"  // restart nothing
+)
+
+// ParseMode reads --restart.
+func ParseMode(s string) (Mode, error) {
+	switch m := Mode(s); m {
+	case Auto, Always, Never:
+		return m, nil
+	}
+	return "", fmt.Errorf("--restart must be one of auto, always, never, not %q", s)
+}
+
+// Account is a service account whose identity annotations enable or disable set.
+type Account struct {
+	Namespace, Name string
+	// Want is the identity the account asks for after this run; nil for none (disable).
+	Want *identity.Config
+	// Changed is true when this run changes the account's annotations. An unchanged account's
+	// workloads that are mid-rollout are not restarted again.
+	Changed bool
+}
+
+// Type is what Plan decided for one workload.
+type Type string
+
+// Decisions.
+const (
+	Restart    Type = "restart"     // patch the pod template's restartedAt
+	Manual     Type = "manual"      // a restart is needed that this tool cannot do; Command says how
+	InProgress Type = "in-progress" // stale pods, but a rollout is under way and the account did not change
+	Current    Type = "current"     // every live pod already matches the account
+	NoPods     Type = "no-pods"     // no live pods
+)
+
+// Action is the decision for one workload (or one bare pod, Job, CronJob) using an account.
+type Action struct {
+	Type    Type
+	Account *Account
+	// Kind is the kind as kubectl prints it: deployment.apps, job.batch, pod.
+	Kind      string
+	Namespace string
+	Name      string
+	// Reason says why, for the summary line.
+	Reason string
+	// Command is what the user runs, for Manual.
+	Command string
+	// Live and Stale count the workload's live pods and the stale ones among them.
+	Live, Stale int
+
+	object     runtime.Object // the workload to restart
+	generation int64          // the generation the restart produced, for Wait
+}
+
+// Ref is kind/name, as kubectl prints objects.
+func (a *Action) Ref() string { return a.Kind + "/" + a.Name }
+
+// group collects the live pods of one owner that use one account.
+type group struct {
+	kind, name, namespace string
+	account               *Account
+	object                runtime.Object
+	order                 int
+	live                  []*corev1.Pod
+	stale                 []*corev1.Pod
+	firstReason           string
+	job                   string // for a CronJob group: the running Job
+	owner                 string // for pods of a controller this package does not know
+}
+
+// Plan decides, for every Deployment, StatefulSet and DaemonSet using one of the accounts and
+// every other owner of live pods using one, what to do in mode. Never is not planned: it
+// returns nil. Actions come in account order, then kind, then name.
+func Plan(inv *Inventory, mode Mode, accounts []Account) []Action {
+	if mode == Never {
+		return nil
+	}
+	idx := indexAccounts(accounts)
+	groups := map[string]*group{}
+	var ordered []*group
+	add := func(kind, ns, name string, acc *Account, obj runtime.Object, order int) *group {
+		k := kind + "/" + ns + "/" + name + "/" + acc.Name
+		g := groups[k]
+		if g == nil {
+			g = &group{kind: kind, name: name, namespace: ns, account: acc, object: obj, order: order}
+			groups[k] = g
+			ordered = append(ordered, g)
+		}
+		return g
+	}
+
+	deployments := map[string]*appsv1.Deployment{}
+	for i := range inv.Deployments {
+		d := &inv.Deployments[i]
+		deployments[key(d.Namespace, d.Name)] = d
+		if acc := idx[key(d.Namespace, identity.ServiceAccountName(&d.Spec.Template.Spec))]; acc != nil {
+			add("deployment.apps", d.Namespace, d.Name, acc, d, 0)
+		}
+	}
+	statefulSets := map[string]*appsv1.StatefulSet{}
+	for i := range inv.StatefulSets {
+		s := &inv.StatefulSets[i]
+		statefulSets[key(s.Namespace, s.Name)] = s
+		if acc := idx[key(s.Namespace, identity.ServiceAccountName(&s.Spec.Template.Spec))]; acc != nil {
+			add("statefulset.apps", s.Namespace, s.Name, acc, s, 1)
+		}
+	}
+	daemonSets := map[string]*appsv1.DaemonSet{}
+	for i := range inv.DaemonSets {
+		d := &inv.DaemonSets[i]
+		daemonSets[key(d.Namespace, d.Name)] = d
+		if acc := idx[key(d.Namespace, identity.ServiceAccountName(&d.Spec.Template.Spec))]; acc != nil {
+			add("daemonset.apps", d.Namespace, d.Name, acc, d, 2)
+		}
+	}
+	jobOwner := map[string]string{}
+	for i := range inv.Jobs {
+		j := &inv.Jobs[i]
+		if ref := metav1.GetControllerOf(j); ref != nil && ref.Kind == "CronJob" {
+			jobOwner[key(j.Namespace, j.Name)] = ref.Name
+		}
+	}
+
+	for i := range inv.Pods {
+		p := &inv.Pods[i]
+		acc := idx[key(p.Namespace, identity.ServiceAccountName(&p.Spec))]
+		if acc == nil || !live(p) {
+			continue
+		}
+		var g *group
+		ref := metav1.GetControllerOf(p)
+		switch {
+		case ref == nil:
+			g = add("pod", p.Namespace, p.Name, acc, nil, 5)
+		case ref.Kind == "ReplicaSet":
+			d := deploymentOf(p, ref.Name, deployments)
+			if d == nil {
+				g = add("replicaset.apps", p.Namespace, ref.Name, acc, nil, 6)
+				g.owner = "replicaset.apps/" + ref.Name
+				break
+			}
+			if identity.ServiceAccountName(&d.Spec.Template.Spec) != acc.Name {
+				continue // an old pod of a Deployment moving to another account: its rollout replaces it
+			}
+			g = add("deployment.apps", p.Namespace, d.Name, acc, d, 0)
+		case ref.Kind == "StatefulSet" && statefulSets[key(p.Namespace, ref.Name)] != nil:
+			s := statefulSets[key(p.Namespace, ref.Name)]
+			if identity.ServiceAccountName(&s.Spec.Template.Spec) != acc.Name {
+				continue
+			}
+			g = add("statefulset.apps", p.Namespace, s.Name, acc, s, 1)
+		case ref.Kind == "DaemonSet" && daemonSets[key(p.Namespace, ref.Name)] != nil:
+			d := daemonSets[key(p.Namespace, ref.Name)]
+			if identity.ServiceAccountName(&d.Spec.Template.Spec) != acc.Name {
+				continue
+			}
+			g = add("daemonset.apps", p.Namespace, d.Name, acc, d, 2)
+		case ref.Kind == "Job":
+			if cron := jobOwner[key(p.Namespace, ref.Name)]; cron != "" {
+				g = add("cronjob.batch", p.Namespace, cron, acc, nil, 4)
+				g.job = ref.Name
+			} else {
+				g = add("job.batch", p.Namespace, ref.Name, acc, nil, 3)
+			}
+		default:
+			kind := strings.ToLower(ref.Kind)
+			if gv, err := schema.ParseGroupVersion(ref.APIVersion); err == nil && gv.Group != "" {
+				kind += "." + gv.Group
+			}
+			g = add("pod", p.Namespace, p.Name, acc, nil, 6)
+			g.owner = kind + "/" + ref.Name
+		}
+		g.live = append(g.live, p)
+		state, reason := identity.Staleness(p, wantOf(acc), acc.Want != nil)
+		if state == identity.PodStale {
+			if len(g.stale) == 0 {
+				g.firstReason = podReason(p.Name, reason)
+			}
+			g.stale = append(g.stale, p)
+		}
+	}
+
+	// Pods of the same foreign controller are one line.
+	ordered = mergeForeign(ordered)
+	accOrder := map[*Account]int{}
+	for i := range accounts {
+		accOrder[idx[key(accounts[i].Namespace, accounts[i].Name)]] = i
+	}
+	sort.SliceStable(ordered, func(i, j int) bool {
+		a, b := ordered[i], ordered[j]
+		if accOrder[a.account] != accOrder[b.account] {
+			return accOrder[a.account] < accOrder[b.account]
+		}
+		if a.order != b.order {
+			return a.order < b.order
+		}
+		return a.name < b.name
+	})
+
+	actions := make([]Action, 0, len(ordered))
+	for _, g := range ordered {
+		if a, ok := decide(g, mode); ok {
+			actions = append(actions, a)
+		}
+	}
+	return actions
+}
+
+func decide(g *group, mode Mode) (Action, bool) {
+	a := Action{Account: g.account, Kind: g.kind, Namespace: g.namespace, Name: g.name, Live: len(g.live), Stale: len(g.stale), object: g.object}
+	needed := len(g.stale) > 0
+	why := g.firstReason
+	if len(g.stale) > 1 {
+		why += fmt.Sprintf("; %d more stale pods", len(g.stale)-1)
+	}
+	if mode == Always {
+		needed = len(g.live) > 0 || g.object != nil
+		why = "--restart=always"
+	}
+	if !needed {
+		if len(g.live) == 0 {
+			a.Type, a.Reason = NoPods, "no live pods"
+			return a, g.object != nil // a workload is worth a line; a foreign owner without pods is not
+		}
+		a.Type, a.Reason = Current, fmt.Sprintf("%d live %s already %s", len(g.live), plural(len(g.live), "pod", "pods"), matchText(g.account, len(g.live)))
+		return a, true
+	}
+	ns := g.namespace
+	switch obj := g.object.(type) {
+	case *appsv1.Deployment:
+		if obj.Spec.Paused {
+			a.Type, a.Reason = Manual, "paused; "+why
+			a.Command = fmt.Sprintf("kubectl rollout resume deployment/%s -n %s && kubectl rollout restart deployment/%s -n %s", g.name, ns, g.name, ns)
+			return a, true
+		}
+	case *appsv1.StatefulSet:
+		if obj.Spec.UpdateStrategy.Type == appsv1.OnDeleteStatefulSetStrategyType {
+			a.Type, a.Reason = Manual, "updateStrategy OnDelete; "+why
+			a.Command = deletePods(g, mode, ns)
+			return a, true
+		}
+	case *appsv1.DaemonSet:
+		if obj.Spec.UpdateStrategy.Type == appsv1.OnDeleteDaemonSetStrategyType {
+			a.Type, a.Reason = Manual, "updateStrategy OnDelete; "+why
+			a.Command = deletePods(g, mode, ns)
+			return a, true
+		}
+	case nil:
+		a.Type, a.Reason = Manual, why
+		switch {
+		case g.kind == "job.batch":
+			a.Command = fmt.Sprintf("kubectl delete job %s -n %s", g.name, ns)
+			a.Reason = why + "; create the job again from its manifest"
+		case g.kind == "cronjob.batch":
+			a.Command = fmt.Sprintf("kubectl delete job %s -n %s && kubectl create job --from=cronjob/%s %s-rerun -n %s", g.job, ns, g.name, g.job, ns)
+			a.Reason = fmt.Sprintf("job %s: %s; or wait for its next run", g.job, why)
+		case g.owner != "":
+			a.Command = deletePods(g, mode, ns)
+			a.Reason = fmt.Sprintf("pods of %s: %s; %s creates them again", g.owner, why, g.owner)
+		default:
+			a.Command = fmt.Sprintf("kubectl delete pod %s -n %s", g.name, ns)
+			a.Reason = why + "; create the pod again from its manifest"
+		}
+		return a, true
+	}
+	if mode == Auto && !g.account.Changed {
+		if done, msg, err := rolloutStatus(g.object); err == nil && !done {
+			a.Type, a.Reason = InProgress, "rollout in progress ("+strings.TrimSuffix(msg, "...")+"), not restarted again; "+why
+			return a, true
+		}
+	}
+	a.Type, a.Reason = Restart, why
+	return a, true
+}
+
+// mergeForeign folds the one-pod groups of a controller this package does not know into one
+// group per controller.
+func mergeForeign(groups []*group) []*group {
+	out := groups[:0]
+	byOwner := map[string]*group{}
+	for _, g := range groups {
+		if g.kind != "pod" || g.owner == "" {
+			out = append(out, g)
+			continue
+		}
+		k := g.namespace + "/" + g.owner + "/" + g.account.Name
+		if m := byOwner[k]; m != nil {
+			m.live = append(m.live, g.live...)
+			if m.firstReason == "" {
+				m.firstReason = g.firstReason
+			}
+			m.stale = append(m.stale, g.stale...)
+			continue
+		}
+		kind, name, _ := strings.Cut(g.owner, "/")
+		g.kind, g.name = kind, name
+		byOwner[k] = g
+		out = append(out, g)
+	}
+	return out
+}
+
+func deletePods(g *group, mode Mode, ns string) string {
+	pods := g.stale
+	if mode == Always {
+		pods = g.live
+	}
+	names := make([]string, 0, len(pods))
+	for _, p := range pods {
+		names = append(names, p.Name)
+	}
+	sort.Strings(names)
+	return fmt.Sprintf("kubectl delete pod %s -n %s", strings.Join(names, " "), ns)
+}
+
+// deploymentOf finds the Deployment whose ReplicaSet rsName owns p: the ReplicaSet is named
+// <deployment>-<pod-template-hash>, and the Deployment's selector must select the pod.
+func deploymentOf(p *corev1.Pod, rsName string, deployments map[string]*appsv1.Deployment) *appsv1.Deployment {
+	name := ""
+	if hash := p.Labels[appsv1.DefaultDeploymentUniqueLabelKey]; hash != "" {
+		name, _ = strings.CutSuffix(rsName, "-"+hash)
+	}
+	if name == "" || name == rsName {
+		if i := strings.LastIndex(rsName, "-"); i > 0 {
+			name = rsName[:i]
+		}
+	}
+	d := deployments[key(p.Namespace, name)]
+	if d == nil || d.Spec.Selector == nil {
+		return nil
+	}
+	sel, err := metav1.LabelSelectorAsSelector(d.Spec.Selector)
+	if err != nil || sel.Empty() || !sel.Matches(labels.Set(p.Labels)) {
+		return nil
+	}
+	return d
+}
+
+func indexAccounts(accounts []Account) map[string]*Account {
+	idx := make(map[string]*Account, len(accounts))
+	for i := range accounts {
+		idx[key(accounts[i].Namespace, accounts[i].Name)] = &accounts[i]
+	}
+	return idx
+}
+
+func key(ns, name string) string { return ns + "/" + name }
+
+func wantOf(a *Account) identity.Config {
+	if a.Want == nil {
+		return identity.Config{}
+	}
+	return *a.Want
+}
+
+func matchText(a *Account, n int) string {
+	verb := plural(n, "carries", "carry")
+	if a.Want == nil {
+		return verb + " no injected identity"
+	}
+	return verb + " the identity"
+}
+
+// podReason names the pod in a Staleness reason: "pod lacks ..." -> "pod web-1 lacks ...".
+func podReason(name, reason string) string {
+	if rest, ok := strings.CutPrefix(reason, "pod "); ok {
+		return "pod " + name + " " + rest
+	}
+	return "pod " + name + ": " + reason
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
