@@ -2,6 +2,7 @@ package identity
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -112,7 +113,7 @@ type PodState string
 const (
 	PodCurrent  PodState = "current"   // carries exactly what the account asks (or nothing, when it asks nothing)
 	PodStale    PodState = "stale"     // needs a restart to match the account
-	PodSkipped  PodState = "skipped"   // opted out with the skip label
+	PodSkipped  PodState = "skipped"   // opted out with the skip label, or every container is left alone
 	PodNotAsked PodState = "not-asked" // the account has no role and the pod carries none
 )
 
@@ -129,6 +130,10 @@ func Staleness(pod *corev1.Pod, cfg Config, ok bool) (PodState, string) {
 		return PodNotAsked, ""
 	}
 	if !id.Injected {
+		if leftAlone(pod, id) {
+			// A restart would not change it: the webhook would leave every container alone again.
+			return PodSkipped, "every container is named in " + AnnotationSkipContainers + " or sets " + EnvRoleARN + " or " + EnvTokenFile + " itself: the webhook injects none of them"
+		}
 		return PodStale, "pod lacks the injection (created before the annotation, or the webhook did not mutate it)"
 	}
 	if id.RoleARN != cfg.RoleARN {
@@ -144,6 +149,18 @@ func Staleness(pod *corev1.Pod, cfg Config, ok bool) (PodState, string) {
 		return PodStale, fmt.Sprintf("pod regional STS endpoints is %t, the account asks %t", id.STSRegional, cfg.STSRegional)
 	}
 	return PodCurrent, ""
+}
+
+// leftAlone is true when the webhook injects none of the pod's containers: each is named in
+// skip-containers or sets AWS_ROLE_ARN or AWS_WEB_IDENTITY_TOKEN_FILE itself.
+func leftAlone(pod *corev1.Pod, id PodIdentity) bool {
+	all := allContainers(pod)
+	for _, c := range all {
+		if !slices.Contains(id.SkippedContainers, c.Name) && !slices.Contains(id.SelfSetContainers, c.Name) {
+			return false
+		}
+	}
+	return len(all) > 0
 }
 
 func orNone(s string) string {

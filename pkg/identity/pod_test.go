@@ -34,6 +34,14 @@ func TestStaleness(t *testing.T) {
 	skipped.Labels[LabelSkipPodIdentityWebhook] = "true"
 	podExp := injectedPod(testRole, DefaultAudience, 7200)
 	podExp.Annotations[AnnotationTokenExpiration] = "7200"
+	// Pods the webhook injects nothing into, however often they are recreated.
+	selfSet := &corev1.Pod{Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Env: []corev1.EnvVar{{Name: EnvRoleARN, Value: testRole}}}}}}
+	allSkipped := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Annotations: map[string]string{AnnotationSkipContainers: "app"}},
+		Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "app"}}}}
+	mixed := allSkipped.DeepCopy()
+	mixed.Spec.InitContainers = []corev1.Container{{Name: "init", Env: []corev1.EnvVar{{Name: EnvTokenFile, Value: "/t"}}}}
+	partly := allSkipped.DeepCopy()
+	partly.Spec.Containers = append(partly.Spec.Containers, corev1.Container{Name: "other"})
 	regional := injectedPod(testRole, DefaultAudience, 86400)
 	regional.Spec.Containers[0].Env = append(regional.Spec.Containers[0].Env, corev1.EnvVar{Name: EnvSTSRegional, Value: "regional"})
 
@@ -55,6 +63,11 @@ func TestStaleness(t *testing.T) {
 		{name: "regional wanted, missing", pod: injectedPod(testRole, DefaultAudience, 86400), cfg: Config{RoleARN: testRole, STSRegional: true}, hasRole: true, want: PodStale, wantReason: "regional"},
 		{name: "regional present", pod: regional, cfg: Config{RoleARN: testRole, STSRegional: true}, hasRole: true, want: PodCurrent},
 		{name: "skip label", pod: skipped, cfg: Config{RoleARN: testRole}, hasRole: true, want: PodSkipped},
+		{name: "every container sets the env", pod: selfSet, cfg: Config{RoleARN: testRole}, hasRole: true, want: PodSkipped, wantReason: "injects none"},
+		{name: "every container in skip-containers", pod: allSkipped, cfg: Config{RoleARN: testRole}, hasRole: true, want: PodSkipped, wantReason: "injects none"},
+		{name: "skipped and self-set", pod: mixed, cfg: Config{RoleARN: testRole}, hasRole: true, want: PodSkipped, wantReason: "injects none"},
+		{name: "one container not skipped", pod: partly, cfg: Config{RoleARN: testRole}, hasRole: true, want: PodStale, wantReason: "lacks the injection"},
+		{name: "disabled, every container sets the env", pod: selfSet, hasRole: false, want: PodNotAsked},
 		{name: "disabled, still injected", pod: injectedPod(testRole, DefaultAudience, 86400), hasRole: false, want: PodStale, wantReason: "still carries"},
 		{name: "disabled, clean", pod: plain, hasRole: false, want: PodNotAsked},
 	}

@@ -51,8 +51,10 @@ type PodCounts struct {
 	// Stale pods need a restart: they lack the injection, or carry another role, audience or
 	// expiration than the account now asks.
 	Stale int `json:"stale"`
-	// Skipped pods opted out with the eks.amazonaws.com/skip-pod-identity-webhook label.
-	// Containers named in skip-containers are reported as findings instead.
+	// Skipped pods opted out with the eks.amazonaws.com/skip-pod-identity-webhook label, or
+	// the webhook leaves every one of their containers alone (named in skip-containers, or
+	// setting AWS_ROLE_ARN themselves), so a restart would not change them. Some containers
+	// left out of an injected pod are reported as findings instead.
 	Skipped int `json:"skipped"`
 }
 

@@ -31,7 +31,8 @@ workloads running as it, and what its pods actually got from the pod identity we
   INJECTED  pods that carry exactly the role, audience and expiration the account asks
   STALE     pods that need a restart: created before the annotation, or with another role,
             audience or expiration than the account now asks
-  SKIPPED   pods with the eks.amazonaws.com/skip-pod-identity-webhook label
+  SKIPPED   pods with the eks.amazonaws.com/skip-pod-identity-webhook label, or whose every
+            container the webhook leaves alone (skip-containers, or AWS_ROLE_ARN set by hand)
 
 Then the findings, each with its fix: no mutating webhook for pods, an invalid role ARN,
 stale pods, containers that set AWS_ROLE_ARN or AWS_WEB_IDENTITY_TOKEN_FILE themselves,

@@ -471,6 +471,18 @@ func parseTrustPolicyTarget(arg string) (string, error) {
 
 var tpNameRE = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`)
 
+// discoveryErrorMessage is the apiserver's own message for a failed discovery read. The
+// discovery REST client does not decode the Status the apiserver answers a non-resource path
+// with, so err says only "unknown" while raw holds the Status and its message ("User ...
+// cannot get path ..."); err's text is kept when raw holds none.
+func discoveryErrorMessage(raw []byte, err error) string {
+	var st metav1.Status
+	if json.Unmarshal(raw, &st) == nil && st.Kind == "Status" && st.Message != "" {
+		return st.Message
+	}
+	return err.Error()
+}
+
 // issuerDiscoveryDoc is the part of the OIDC discovery document used here.
 type issuerDiscoveryDoc struct {
 	Issuer string `json:"issuer"`
@@ -496,13 +508,11 @@ func parseIssuerDiscovery(raw []byte, err error) (string, error) {
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return "", err
 	case apierrors.IsForbidden(err), apierrors.IsUnauthorized(err):
-		//nolint:errorlint // formatted on purpose: see the function comment
-		return "", fmt.Errorf("reading the cluster's issuer from %s is forbidden (%v): %s, or ask for the system:service-account-issuer-discovery ClusterRole", issuerDiscoveryPath, err, fix)
+		return "", fmt.Errorf("reading the cluster's issuer from %s is forbidden (%s): %s, or ask for the system:service-account-issuer-discovery ClusterRole", issuerDiscoveryPath, discoveryErrorMessage(raw, err), fix)
 	case apierrors.IsNotFound(err):
 		return "", fmt.Errorf("the apiserver does not serve %s (404): its service account issuer discovery is off; %s", issuerDiscoveryPath, fix)
 	default:
-		//nolint:errorlint // formatted on purpose: see the function comment
-		return "", fmt.Errorf("failed to read the cluster's issuer from %s: %v; %s", issuerDiscoveryPath, err, fix)
+		return "", fmt.Errorf("failed to read the cluster's issuer from %s: %s; %s", issuerDiscoveryPath, discoveryErrorMessage(raw, err), fix)
 	}
 	var doc issuerDiscoveryDoc
 	if err := json.Unmarshal(raw, &doc); err != nil {

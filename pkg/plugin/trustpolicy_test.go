@@ -353,8 +353,9 @@ func TestReadClusterIssuer(t *testing.T) {
 		{name: "ok", status: 200, body: `{"issuer":"` + tpTestIssuer + `","jwks_uri":"` + tpTestIssuer + `/keys"}`, want: tpTestIssuer},
 		{
 			name: "forbidden", status: 403,
-			body:    `{"kind":"Status","apiVersion":"v1","status":"Failure","message":"forbidden: User \"dev\" cannot get path \"/.well-known/openid-configuration\"","reason":"Forbidden","code":403}`,
-			wantErr: []string{"is forbidden", "--issuer URL", "aws eks describe-cluster"}, wantCode: ExitEnvironment,
+			body: `{"kind":"Status","apiVersion":"v1","status":"Failure","message":"forbidden: User \"dev\" cannot get path \"/.well-known/openid-configuration\"","reason":"Forbidden","code":403}`,
+			// The apiserver's message, which the discovery client does not decode by itself.
+			wantErr: []string{"is forbidden", `User "dev" cannot get path`, "--issuer URL", "aws eks describe-cluster"}, wantCode: ExitEnvironment,
 		},
 		{name: "not found", status: 404, body: `404 page not found`, wantErr: []string{"does not serve", "--issuer"}, wantCode: ExitEnvironment},
 		{name: "server error", status: 500, body: `boom`, wantErr: []string{"failed to read the cluster's issuer", "--issuer"}, wantCode: ExitEnvironment},
