@@ -10,6 +10,7 @@ GOLANGCI_LINT := $(TOOLS)/golangci-lint
 GO_TEST  := go test
 
 .PHONY: all build unit e2e test lint demo cluster-up cluster-down deps verify tools
+.PHONY: bench-status
 all: build
 
 build:
@@ -36,6 +37,11 @@ cluster-down:
 
 demo: build
 	hack/demo.sh
+
+# Seeds the local cluster (brought up if none runs) with 1,000 service accounts and 5,000
+# Pending pods, and prints the wall time and peak RSS of five `status -A` runs. Not in `make test`.
+bench-status: build
+	hack/bench-status.sh
 
 $(GOLANGCI_LINT):
 	GOBIN=$(TOOLS) go install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@v2.15.0

@@ -4,7 +4,7 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-packages=(etcd-server containerd runc containernetworking-plugins iptables iproute2 openssl curl tmux procps util-linux)
+packages=(etcd-server containerd runc containernetworking-plugins iptables iproute2 openssl curl tmux procps util-linux time)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
