@@ -155,6 +155,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("failed to load kubeconfig: %w", err)
 	}
+	// One service account read per admission: client-go's default 5 QPS would queue bulk pod
+	// creation (benchmarks create thousands) behind the webhook.
+	restConfig.QPS, restConfig.Burst = 200, 400
 	client, err := kubernetes.NewForConfig(restConfig)
 	if err != nil {
 		return fmt.Errorf("failed to build a client: %w", err)
