@@ -11,6 +11,7 @@ GO_TEST  := go test
 
 .PHONY: all build unit e2e test lint demo cluster-up cluster-down deps verify tools
 .PHONY: bench-status
+.PHONY: bench-enable
 all: build
 
 build:
@@ -42,6 +43,12 @@ demo: build
 # Pending pods, and prints the wall time and peak RSS of five `status -A` runs. Not in `make test`.
 bench-status: build
 	hack/bench-status.sh
+
+# enable -l on 500 service accounts, each with a Deployment, against a kubectl annotate +
+# rollout restart loop on as many, on the local cluster: wall times, ratio and API request
+# counts (LISTs also at N=100). Not in `make test`.
+bench-enable: build
+	hack/bench-enable.sh
 
 $(GOLANGCI_LINT):
 	GOBIN=$(TOOLS) go install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@v2.15.0
