@@ -8,10 +8,20 @@ export WI_STATE ?= $(WI_CACHE)/cluster
 TOOLS    := $(CURDIR)/hack/tools/bin
 GOLANGCI_LINT := $(TOOLS)/golangci-lint
 GO_TEST  := go test
+VALIDATE_KREW_MANIFEST := $(TOOLS)/validate-krew-manifest
+# krew/wi.yaml is rendered for this fixed version (krew wants a semantic version), so it changes
+# only when the template or the archives do.
+KREW_DEV_VERSION := v0.0.0-dev
+# The name the probe image tarball carries; PUSH_REPO is where probe-image-push sends it.
+PROBE_REPO ?= wi.local/kubectl-wi
+PROBE_IMAGE_TAR := dist/kubectl-wi-image_$(VERSION).tar
+MKIMAGE_OCI = go run ./hack/cmd/mkimage -format oci -platform linux/amd64,linux/arm64 -entrypoint /kubectl-wi
+PROBE_SRC := 'dist/build/{os}_{arch}/kubectl-wi:/kubectl-wi'
 
 .PHONY: all build unit e2e test lint demo cluster-up cluster-down deps verify tools
 .PHONY: bench-status
 .PHONY: bench-enable
+.PHONY: dist krew krew-test probe-image probe-image-push
 all: build
 
 build:
@@ -25,7 +35,36 @@ unit:
 e2e: build
 	hack/e2e.sh
 
-test: unit e2e
+test: unit krew-test e2e
+
+# Release archives dist/kubectl-wi_$(VERSION)_<os>_<arch>.tar.gz for the five krew platforms.
+dist:
+	VERSION=$(VERSION) hack/dist.sh
+
+$(VALIDATE_KREW_MANIFEST):
+	hack/install-krew.sh
+
+# krew/wi.yaml: .krew.yaml rendered for this tree's archives of $(KREW_DEV_VERSION), then
+# `kubectl krew install --manifest=krew/wi.yaml --archive=dist/kubectl-wi_$(KREW_DEV_VERSION)_linux_amd64.tar.gz`.
+krew: $(VALIDATE_KREW_MANIFEST)
+	VERSION=$(KREW_DEV_VERSION) hack/dist.sh
+	go run ./hack/cmd/krew-manifest -version $(KREW_DEV_VERSION) -o krew/wi.yaml dist/kubectl-wi_$(KREW_DEV_VERSION)_*.tar.gz
+	$(VALIDATE_KREW_MANIFEST) -manifest krew/wi.yaml -skip-install
+
+# Installs the linux/amd64 archive with krew, offline, and runs it through kubectl.
+krew-test:
+	hack/krew-test.sh
+
+# The probe image of a release, linux/amd64 and linux/arm64 under the tag $(VERSION), as an OCI
+# image layout tarball; probe-image-push PUSH_REPO=<registry>/kubectl-wi pushes it (release only).
+probe-image:
+	VERSION=$(VERSION) hack/dist.sh linux/amd64 linux/arm64
+	$(MKIMAGE_OCI) -ref $(PROBE_REPO):$(VERSION) -out $(PROBE_IMAGE_TAR) $(PROBE_SRC)
+
+probe-image-push:
+	@test -n "$(PUSH_REPO)" || { echo "usage: make probe-image-push PUSH_REPO=<registry>/kubectl-wi [VERSION=vX.Y.Z]" >&2; exit 2; }
+	VERSION=$(VERSION) hack/dist.sh linux/amd64 linux/arm64
+	$(MKIMAGE_OCI) -push $(PUSH_REPO):$(VERSION) $(PROBE_SRC)
 
 deps:
 	hack/deps.sh

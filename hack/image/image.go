@@ -15,6 +15,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
+	"github.com/google/go-containerregistry/pkg/v1/types"
 )
 
 // File is a file copied into the image: Source on disk to Path in the image.
@@ -29,6 +30,9 @@ type Spec struct {
 	Entrypoint []string
 	User       string // numeric, so runAsNonRoot can verify it
 	OS, Arch   string
+	// OCI gives the image OCI media types (manifest, config, layer) for a multi-platform OCI
+	// index; otherwise they are Docker's, which a docker-archive tarball implies.
+	OCI bool
 }
 
 // Build makes a one-layer image holding the files, a /tmp and an /etc/passwd entry for the user.
@@ -57,9 +61,13 @@ func Build(spec Spec) (v1.Image, error) {
 	if err := tw.Close(); err != nil {
 		return nil, err
 	}
+	var layerOpts []tarball.LayerOption
+	if spec.OCI {
+		layerOpts = append(layerOpts, tarball.WithMediaType(types.OCILayer))
+	}
 	layer, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) {
 		return io.NopCloser(bytes.NewReader(buf.Bytes())), nil
-	})
+	}, layerOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -74,6 +82,9 @@ func Build(spec Spec) (v1.Image, error) {
 	cf = cf.DeepCopy()
 	cf.OS, cf.Architecture = spec.OS, spec.Arch
 	cf.Config = v1.Config{Entrypoint: spec.Entrypoint, User: spec.User, Env: []string{"PATH=/"}}
+	if spec.OCI {
+		img = mutate.ConfigMediaType(mutate.MediaType(img, types.OCIManifestSchema1), types.OCIConfigJSON)
+	}
 	return mutate.ConfigFile(img, cf)
 }
 
