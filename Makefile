@@ -20,6 +20,7 @@ PROBE_SRC := 'dist/build/{os}_{arch}/kubectl-wi:/kubectl-wi'
 
 .PHONY: all build unit e2e test lint demo cluster-up cluster-down deps verify tools
 .PHONY: bench-status
+.PHONY: bench-verify
 .PHONY: bench-enable
 .PHONY: dist krew krew-test probe-image probe-image-push
 all: build
@@ -82,6 +83,12 @@ demo: build
 # Pending pods, and prints the wall time and peak RSS of five `status -A` runs. Not in `make test`.
 bench-status: build
 	hack/bench-status.sh
+
+# Ten runs of verify on the local cluster (brought up when none runs): the median of each step,
+# create -> scheduled -> running -> first event -> verdict -> pod gone, the plugin's overhead
+# after the pod runs, and the probe image's size. Not in `make test`; RUNS=N for more.
+bench-verify: build
+	hack/bench-verify.sh
 
 # enable -l on 500 service accounts, each with a Deployment, against a kubectl annotate +
 # rollout restart loop on as many, on the local cluster: wall times, ratio and API request

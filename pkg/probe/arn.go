@@ -18,6 +18,19 @@ var (
 	instanceIDRe = regexp.MustCompile(`^i-[0-9a-f]{8,17}$`)
 )
 
+// otherRoleARNRe is a role ARN of any partition, as STS-compatible services (MinIO) write
+// them: arn:minio:iam:::role/ID. The account may be empty.
+var otherRoleARNRe = regexp.MustCompile(`^arn:([a-z0-9-]+):iam::([0-9]*):role/(?:[\x21-\x7e]+/)?([\w+=,.@-]{1,128})$`)
+
+// parseOtherRoleARN parses a role ARN of any partition; ok is false when s is not one.
+func parseOtherRoleARN(s string) (roleARN, bool) {
+	m := otherRoleARNRe.FindStringSubmatch(s)
+	if m == nil {
+		return roleARN{}, false
+	}
+	return roleARN{Partition: m[1], Account: m[2], Name: m[3]}, true
+}
+
 // parseRoleARN parses an IAM role ARN; ok is false when s is not one.
 func parseRoleARN(s string) (roleARN, bool) {
 	m := roleARNRe.FindStringSubmatch(s)

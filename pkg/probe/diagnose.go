@@ -178,3 +178,20 @@ func orPlaceholder(s, placeholder string) string {
 	}
 	return s
 }
+
+// unsupportedAction reports whether err says the STS does not implement the call at all, as
+// MinIO answers GetCallerIdentity: InvalidParameterValue "Unsupported action GetCallerIdentity".
+func unsupportedAction(err error) (code, msg string, ok bool) {
+	var apiErr smithy.APIError
+	if !errors.As(err, &apiErr) {
+		return "", "", false
+	}
+	code, msg = apiErr.ErrorCode(), apiErr.ErrorMessage()
+	switch code {
+	case "InvalidAction", "NotImplemented", "UnsupportedOperation":
+		return code, msg, true
+	case "InvalidParameterValue":
+		return code, msg, strings.Contains(strings.ToLower(msg), "unsupported action")
+	}
+	return code, msg, false
+}

@@ -33,7 +33,8 @@
 //	token.audience, token.lifetime, token.expiry, token.issuer, token.subject
 //	sts.endpoint                  info: the STS endpoint and region in use
 //	sts.assume_role               AssumeRoleWithWebIdentity, its failure diagnosed
-//	sts.caller_identity           GetCallerIdentity is the expected role, not a node role
+//	sts.caller_identity           GetCallerIdentity is the expected role, not a node role; a warn
+//	                              when the STS does not implement the call (MinIO)
 //	podidentity.env, podidentity.token_file, podidentity.token_format, podidentity.audience,
 //	podidentity.expiry, podidentity.issuer, podidentity.subject, podidentity.agent
 //

@@ -222,13 +222,15 @@ func (r *runner) checkRoleEnv(got string) (ok bool) {
 	if want != "" {
 		data["expected_role_arn"] = want
 	}
-	switch _, valid := parseRoleARN(got); {
+	_, valid := parseRoleARN(got)
+	other, isOther := parseOtherRoleARN(got)
+	switch {
 	case got == "":
 		r.check(CheckEnvRoleARN, StatusFail, envRoleARN+" is not set",
 			envWebIdentityTokenFile+" is set but "+envRoleARN+" is not: the webhook leaves a container that sets these env vars itself alone; remove them from the container spec and restart the pod",
 			nil)
 		return false
-	case !valid:
+	case !valid && !isOther:
 		r.check(CheckEnvRoleARN, StatusFail, fmt.Sprintf("%s %q is not an IAM role ARN", envRoleARN, got),
 			"set eks.amazonaws.com/role-arn to arn:<partition>:iam::<account>:role/<name> (kubectl wi enable --role-arn) and restart the pod", data)
 		return false
@@ -237,6 +239,12 @@ func (r *runner) checkRoleEnv(got string) (ok bool) {
 			"the pod predates the service account's current role, or the container sets "+envRoleARN+" itself: restart the pod (kubectl wi enable --restart=always) or remove the env var from the container spec",
 			data)
 		// STS can still tell whether the role the pod has works.
+		return true
+	case !valid:
+		// Not an AWS partition: an STS-compatible service (MinIO names its roles
+		// arn:minio:iam:::role/ID). STS says whether it takes the role.
+		data["partition"] = other.Partition
+		r.check(CheckEnvRoleARN, StatusPass, fmt.Sprintf("%s is %s (partition %s is not AWS's: an STS-compatible service)", envRoleARN, got, other.Partition), "", data)
 		return true
 	default:
 		r.check(CheckEnvRoleARN, StatusPass, envRoleARN+" is "+got, "", data)
@@ -308,7 +316,8 @@ func (r *runner) assumeRole(roleARN, token string, claims TokenClaims) (aws.Cred
 	r.addSecret(aws.ToString(c.AccessKeyId), aws.ToString(c.SecretAccessKey), aws.ToString(c.SessionToken))
 	data := map[string]any{"role_arn": roleARN, "endpoint": r.endpointURL()}
 	msg := "assumed " + roleARN
-	if out.AssumedRoleUser != nil && out.AssumedRoleUser.Arn != nil {
+	// MinIO answers with an empty AssumedRoleUser.
+	if out.AssumedRoleUser != nil && aws.ToString(out.AssumedRoleUser.Arn) != "" {
 		data["assumed_role_arn"] = aws.ToString(out.AssumedRoleUser.Arn)
 		msg = "assumed " + aws.ToString(out.AssumedRoleUser.Arn)
 	}
@@ -328,6 +337,19 @@ func (r *runner) callerIdentity(creds aws.CredentialsProvider, wantRole string) 
 	defer cancel()
 	out, err := r.newSTS(creds).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
 	if err != nil {
+		if code, msg, ok := unsupportedAction(err); ok {
+			// An STS-compatible service without GetCallerIdentity (MinIO): not a failure of
+			// the pod's identity, but nothing confirms the caller either.
+			data := map[string]any{"code": code, "endpoint": r.endpointURL()}
+			if wantRole != "" {
+				data["expected_role_arn"] = wantRole
+			}
+			r.check(CheckSTSCallerIdentity, StatusWarn,
+				fmt.Sprintf("the STS at %s does not implement GetCallerIdentity (%s: %s): the caller is not confirmed, though AssumeRoleWithWebIdentity returned credentials for %s",
+					r.endpointURL(), code, msg, orPlaceholder(wantRole, "the role")),
+				"", data)
+			return
+		}
 		r.stsFailure(CheckSTSCallerIdentity, err, DiagnosisContext{Op: opGetCallerIdentity, RoleARN: wantRole})
 		return
 	}

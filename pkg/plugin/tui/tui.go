@@ -1,0 +1,80 @@
+// Package tui is the terminal UI of `kubectl wi verify`: a checklist of the run's steps with a
+// spinner on the running one, the checks and their details under each step, and the verdict
+// with its fixes at the end. q or Ctrl-C cancels the run, which deletes the probe pod.
+//
+// While the run goes, the view is live and kept short (the running step's checks, and the
+// failed or warned ones of finished steps), since the terminal shows only as many lines as it
+// has. When the run ends the live view is cleared and Report, the whole checklist, is printed
+// once, so it stays in the terminal's scrollback whatever its height.
+//
+// This is the only package that imports bubbletea, bubbles or lipgloss. It renders the same
+// events as pkg/plugin/render and never redefines them.
+package tui
+
+import (
+	"context"
+	"fmt"
+	"io"
+
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
+
+	"github.com/kubectl-wi/kubectl-wi/pkg/plugin/verify"
+	"github.com/kubectl-wi/kubectl-wi/pkg/probe"
+)
+
+// StepMsg is a run's progress.
+type StepMsg verify.Step
+
+// EventMsg is one check or info event, or the verdict.
+type EventMsg probe.Event
+
+// RawMsg is a line of the probe's output that is not an event.
+type RawMsg string
+
+// DoneMsg says the run has ended, its pod cleaned up; Err is why it stopped, if it did.
+type DoneMsg struct{ Err error }
+
+// Reporter turns a run's reports into messages for a program: pass (*tea.Program).Send.
+type Reporter struct{ Send func(tea.Msg) }
+
+// Step implements verify.Reporter.
+func (r Reporter) Step(s verify.Step) { r.Send(StepMsg(s)) }
+
+// Event implements verify.Reporter.
+func (r Reporter) Event(ev probe.Event) { r.Send(EventMsg(ev)) }
+
+// Raw implements verify.Reporter.
+func (r Reporter) Raw(line string) { r.Send(RawMsg(line)) }
+
+// Run shows work in the terminal: it starts work with a Reporter for the program, cancels
+// work's context on q or Ctrl-C, waits for work to return (its cleanup included), prints the
+// report and returns work's error. The caller sends logs elsewhere meanwhile.
+func Run(ctx context.Context, in io.Reader, out io.Writer, title string, work func(context.Context, verify.Reporter) error) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	m := New(Options{Title: title, Renderer: lipgloss.NewRenderer(out), Cancel: cancel})
+	// Signals are the caller's: its context ends the run, and the run ends the program.
+	p := tea.NewProgram(m, tea.WithInput(in), tea.WithOutput(out), tea.WithoutSignalHandler())
+	errc := make(chan error, 1)
+	go func() {
+		err := work(ctx, Reporter{Send: p.Send})
+		p.Send(DoneMsg{Err: err})
+		errc <- err
+	}()
+	final, perr := p.Run()
+	cancel()
+	werr := <-errc
+	if fm, ok := final.(Model); ok && fm.done {
+		if _, err := io.WriteString(out, fm.Report()); err != nil && werr == nil {
+			werr = err
+		}
+	}
+	if werr != nil {
+		return werr
+	}
+	if perr != nil {
+		return fmt.Errorf("terminal UI failed: %w", perr)
+	}
+	return nil
+}

@@ -1,0 +1,339 @@
+package plugin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/go-logr/logr"
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/klog/v2"
+
+	"github.com/kubectl-wi/kubectl-wi/pkg/plugin/render"
+	"github.com/kubectl-wi/kubectl-wi/pkg/plugin/tui"
+	"github.com/kubectl-wi/kubectl-wi/pkg/plugin/verify"
+)
+
+func init() {
+	extraCommands = append(extraCommands, func(cf *genericclioptions.ConfigFlags, s genericiooptions.IOStreams) *cobra.Command {
+		return NewCmdVerify(cf, s, nil)
+	})
+}
+
+// probeImage is the probe image verify runs unless --image says otherwise, stamped at link
+// time: -X github.com/kubectl-wi/kubectl-wi/pkg/plugin.probeImage=REPO:TAG. Unstamped, it is
+// kubectl-wi-probe:<version>, which a development cluster loads under that name.
+var probeImage = ""
+
+// ProbeImage is the default of --image.
+func ProbeImage() string {
+	if probeImage != "" {
+		return probeImage
+	}
+	return "kubectl-wi-probe:" + version
+}
+
+const verifyLong = `Prove that a service account's pods can assume their IAM role, from inside a real pod.
+
+verify checks the cluster from outside (the service account and its role, the pod identity
+webhook, the cluster's issuer), then starts a short-lived probe pod as the service account,
+checks the pod as the apiserver stored it (what the webhook injected), and runs the probe in
+it: it reads the projected token, checks its claims, calls AssumeRoleWithWebIdentity and
+GetCallerIdentity, and names the broken link and the fix when one fails. The probe pod runs
+with the restricted Pod Security profile, and is deleted on every exit path unless --keep.
+
+For a deployment, statefulset or daemonset the probe pod copies its service account, pod
+securityContext, nodeSelector, tolerations and hostNetwork, so it sees what the workload sees.
+
+A terminal gets a live checklist (q or Ctrl-C cancels and cleans up); otherwise one line per
+check and the verdict last. -o json writes the events as JSON lines. NO_COLOR is honoured.
+The token and the credentials never appear in any output.
+
+` + exitCodesHelp
+
+const verifyExample = `  # Prove the role of the service account checkout in the namespace shop
+  kubectl wi verify checkout -n shop
+
+  # Prove what the pods of a deployment get, with its securityContext and node placement
+  kubectl wi verify deployment/checkout -n shop
+
+  # Expect a particular role, and print plain text for a CI log
+  kubectl wi verify serviceaccount/checkout -n shop --role-arn arn:aws:iam::111122223333:role/checkout -o text
+
+  # Run the probe from a mirror of the probe image, and keep the pod to look at it
+  kubectl wi verify checkout -n shop --image registry.example.com/kubectl-wi:v1.0.0 --keep`
+
+// VerifyOptions holds everything `kubectl wi verify` needs. Flags bind to fields.
+type VerifyOptions struct {
+	configFlags *genericclioptions.ConfigFlags
+	genericiooptions.IOStreams
+
+	RoleARN         string
+	Audience        string
+	Image           string
+	ImagePullPolicy string
+	Timeout         time.Duration
+	Keep            bool
+	Output          string // "tui" | "text" | "json"; empty: tui on a terminal, text otherwise
+	STSEndpoint     string
+	Region          string
+	Timings         bool // hidden: print the run's timings to ErrOut
+
+	target    verify.Target
+	namespace string
+	client    kubernetes.Interface
+	deps      verify.Deps
+
+	newClient  func() (kubernetes.Interface, verify.DiscoveryFunc, error) // swapped in tests
+	isTerminal func() bool                                                // swapped in tests
+	logs       verify.LogFunc                                             // swapped in tests: the fake clientset cannot stream logs
+	now        func() time.Time
+	podName    func() string
+}
+
+// NewVerifyOptions returns the options with their defaults.
+func NewVerifyOptions(cf *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *VerifyOptions {
+	o := &VerifyOptions{
+		configFlags:     cf,
+		IOStreams:       streams,
+		Image:           ProbeImage(),
+		ImagePullPolicy: string(corev1.PullIfNotPresent),
+		Timeout:         2 * time.Minute,
+		now:             time.Now,
+	}
+	o.newClient = func() (kubernetes.Interface, verify.DiscoveryFunc, error) {
+		cfg, err := cf.ToRESTConfig()
+		if err != nil {
+			return nil, nil, fmt.Errorf("failed to load kubeconfig: %w", err)
+		}
+		c, err := kubernetes.NewForConfig(cfg)
+		if err != nil {
+			return nil, nil, fmt.Errorf("failed to build a client: %w", err)
+		}
+		return c, verify.APIServerDiscovery(c), nil
+	}
+	o.isTerminal = func() bool {
+		f, ok := o.Out.(*os.File)
+		return ok && term.IsTerminal(int(f.Fd()))
+	}
+	return o
+}
+
+// NewCmdVerify builds `kubectl wi verify`. runF, when not nil, replaces Run after Complete and
+// Validate, so tests can look at the parsed options.
+func NewCmdVerify(cf *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams, runF func(*VerifyOptions) error) *cobra.Command {
+	return newCmdVerify(NewVerifyOptions(cf, streams), runF)
+}
+
+// newCmdVerify builds the command around o, whose seams a test has set.
+func newCmdVerify(o *VerifyOptions, runF func(*VerifyOptions) error) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:     "verify [serviceaccount/]NAME | deployment|statefulset|daemonset/NAME",
+		Short:   "Prove from inside a pod that a service account can assume its IAM role",
+		Long:    verifyLong,
+		Example: verifyExample,
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := o.Complete(cmd, args); err != nil {
+				return err
+			}
+			if err := o.Validate(); err != nil {
+				return err
+			}
+			if runF != nil {
+				return runF(o)
+			}
+			return o.Run(cmd.Context())
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.RoleARN, "role-arn", o.RoleARN, "Role the pods must get (default: the service account's eks.amazonaws.com/role-arn)")
+	f.StringVar(&o.Audience, "audience", o.Audience, "Audience the token must carry (default: the service account's eks.amazonaws.com/audience, else sts.amazonaws.com)")
+	f.StringVar(&o.Image, "image", o.Image, "Probe image to run")
+	f.StringVar(&o.ImagePullPolicy, "image-pull-policy", o.ImagePullPolicy, "When the node pulls the probe image. One of: Always|IfNotPresent|Never")
+	f.DurationVar(&o.Timeout, "timeout", o.Timeout, "Bound on the whole run, and the probe pod's activeDeadlineSeconds")
+	f.BoolVar(&o.Keep, "keep", o.Keep, "Keep the probe pod after the run (it is deleted otherwise)")
+	f.StringVarP(&o.Output, "output", "o", o.Output, "Output format. One of: tui|text|json (default: tui on a terminal, text otherwise)")
+	f.StringVar(&o.STSEndpoint, "sts-endpoint", o.STSEndpoint, "STS endpoint URL for the probe (sets AWS_ENDPOINT_URL_STS in the probe pod)")
+	f.StringVar(&o.Region, "region", o.Region, "STS region when the pod's env names none")
+	f.BoolVar(&o.Timings, "timings", o.Timings, "Print how long each step took to the error stream")
+	_ = f.MarkHidden("timings")
+	return cmd
+}
+
+// Complete parses the target, reads the namespace and builds the client.
+func (o *VerifyOptions) Complete(cmd *cobra.Command, args []string) error {
+	o.Out, o.ErrOut = cmd.OutOrStdout(), cmd.ErrOrStderr()
+	t, err := verify.ParseTarget(args[0])
+	if err != nil {
+		return &FlagError{Err: err}
+	}
+	o.target = t
+	if o.configFlags != nil {
+		ns, _, err := o.configFlags.ToRawKubeConfigLoader().Namespace()
+		if err != nil {
+			return fmt.Errorf("failed to read the namespace from the kubeconfig: %w", err)
+		}
+		o.namespace = ns
+	}
+	if o.namespace == "" {
+		o.namespace = "default"
+	}
+	if o.Output == "" {
+		o.Output = "text"
+		if o.isTerminal() {
+			o.Output = "tui"
+		}
+	}
+	c, discovery, err := o.newClient()
+	if err != nil {
+		return err
+	}
+	o.client = c
+	o.deps = verify.Deps{Client: c, Discovery: discovery, Logs: o.logs, Now: o.now, PodName: o.podName}
+	return nil
+}
+
+// Validate refuses flag values before anything is written to the cluster.
+func (o *VerifyOptions) Validate() error {
+	switch o.Output {
+	case "tui":
+		if !o.isTerminal() {
+			return FlagErrorf("-o tui needs a terminal: use -o text or -o json")
+		}
+	case "text", "json":
+	default:
+		return FlagErrorf("--output must be one of tui, text, json, got %q", o.Output)
+	}
+	// Any partition: an STS-compatible service (MinIO) names roles arn:minio:iam:::role/ID.
+	if o.RoleARN != "" && !strings.HasPrefix(o.RoleARN, "arn:") {
+		return FlagErrorf("--role-arn must be a role ARN (arn:aws:iam::<account>:role/<name>), got %q", o.RoleARN)
+	}
+	if o.Timeout <= 0 {
+		return FlagErrorf("--timeout must be positive, got %s", o.Timeout)
+	}
+	if o.Image == "" {
+		return FlagErrorf("--image must not be empty")
+	}
+	switch corev1.PullPolicy(o.ImagePullPolicy) {
+	case corev1.PullAlways, corev1.PullIfNotPresent, corev1.PullNever:
+	default:
+		return FlagErrorf("--image-pull-policy must be one of Always, IfNotPresent, Never, got %q", o.ImagePullPolicy)
+	}
+	if o.STSEndpoint != "" {
+		u, err := url.Parse(o.STSEndpoint)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			return FlagErrorf("--sts-endpoint must be an http or https URL, got %q", o.STSEndpoint)
+		}
+	}
+	if o.Audience != "" && strings.TrimSpace(o.Audience) != o.Audience {
+		return FlagErrorf("--audience must not have leading or trailing spaces, got %q", o.Audience)
+	}
+	return nil
+}
+
+func (o *VerifyOptions) config() verify.Config {
+	return verify.Config{
+		Namespace: o.namespace, Target: o.target, RoleARN: o.RoleARN, Audience: o.Audience,
+		Image: o.Image, PullPolicy: corev1.PullPolicy(o.ImagePullPolicy), Timeout: o.Timeout, Keep: o.Keep,
+		STSEndpoint: o.STSEndpoint, Region: o.Region,
+	}
+}
+
+// Run verifies the target, rendering as asked. Failed checks give a *ChecksFailedError.
+func (o *VerifyOptions) Run(ctx context.Context) error {
+	var (
+		out    verify.Outcome
+		runErr error
+	)
+	work := func(ctx context.Context, rep verify.Reporter) error {
+		out, runErr = verify.Run(ctx, o.config(), o.deps, rep)
+		return runErr
+	}
+	switch o.Output {
+	case "tui":
+		// klog would write over the UI.
+		klog.SetLogger(logr.Discard())
+		defer klog.ClearLogger()
+		title := fmt.Sprintf("kubectl wi verify %s -n %s", o.target, o.namespace)
+		if err := tui.Run(ctx, o.In, o.Out, title, work); err != nil && runErr == nil {
+			return err
+		}
+	case "json":
+		j := render.NewJSON(o.Out, o.now)
+		_ = work(ctx, j)
+		if err := j.Err(); err != nil && runErr == nil {
+			return fmt.Errorf("failed to write the events: %w", err)
+		}
+	default:
+		t := render.NewText(o.Out)
+		_ = work(ctx, t)
+		if err := t.Err(); err != nil && runErr == nil {
+			return fmt.Errorf("failed to write the output: %w", err)
+		}
+	}
+	o.afterRun(out)
+	switch {
+	case runErr != nil:
+		return runErr
+	case out.Failed > 0:
+		return &ChecksFailedError{Failed: out.Failed}
+	case out.DeleteErr != nil:
+		return out.DeleteErr
+	}
+	return nil
+}
+
+// afterRun says what became of the pod, when the output did not, and prints the timings.
+func (o *VerifyOptions) afterRun(out verify.Outcome) {
+	if o.Output != "tui" {
+		switch {
+		case out.Kept:
+			fmt.Fprintf(o.ErrOut, "kept the probe pod %s/%s: kubectl delete pod -n %s %s\n", out.Namespace, out.Pod, out.Namespace, out.Pod)
+		case out.DeleteErr != nil && !errors.Is(out.DeleteErr, context.Canceled):
+			fmt.Fprintf(o.ErrOut, "warning: %v: kubectl delete pod -n %s %s\n", out.DeleteErr, out.Namespace, out.Pod)
+		}
+	}
+	if o.Timings {
+		writeTimings(o.ErrOut, out.Timings)
+	}
+}
+
+// writeTimings prints one line of milliseconds: each step from the previous milestone; the
+// probe's own run time (its first to its last event, on the node's clock); the plugin's own
+// overhead once the pod runs: from the later of "the kubelet says it runs" and "the probe wrote
+// its result" to the verdict, i.e. the time to read the log and decide; and the latency from the
+// probe's result to the verdict. The last two compare the node's clock with this machine's: on
+// the local cluster they are the same clock.
+func writeTimings(w io.Writer, t verify.Timings) {
+	ms := func(from, to time.Time) string {
+		if from.IsZero() || to.IsZero() {
+			return "-"
+		}
+		return fmt.Sprintf("%.1f", float64(to.Sub(from).Microseconds())/1000)
+	}
+	overhead, latency := "-", "-"
+	if !t.Running.IsZero() && !t.Verdict.IsZero() && !t.ProbeFirst.IsZero() {
+		from := t.Running
+		if t.ProbeLast.After(from) {
+			from = t.ProbeLast
+		}
+		d := max(t.Verdict.Sub(from), 0)
+		overhead = fmt.Sprintf("%.1f", float64(d.Microseconds())/1000)
+		latency = ms(t.ProbeLast, t.Verdict)
+	}
+	fmt.Fprintf(w, "timings outside_ms=%s create_ms=%s scheduled_ms=%s running_ms=%s first_event_ms=%s verdict_ms=%s gone_ms=%s total_ms=%s probe_ms=%s overhead_after_running_ms=%s log_latency_ms=%s\n",
+		ms(t.Start, t.OutsideDone), ms(t.OutsideDone, t.Created), ms(t.Created, t.Scheduled), ms(t.Scheduled, t.Running),
+		ms(t.Running, t.FirstEvent), ms(t.FirstEvent, t.Verdict), ms(t.Verdict, t.Gone), ms(t.Start, t.Gone),
+		ms(t.ProbeFirst, t.ProbeLast), overhead, latency)
+}

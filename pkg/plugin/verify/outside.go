@@ -1,0 +1,195 @@
+package verify
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+
+	admissionv1 "k8s.io/api/admissionregistration/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/kubectl-wi/kubectl-wi/pkg/identity"
+	"github.com/kubectl-wi/kubectl-wi/pkg/probe"
+)
+
+// Check names of the outside checks.
+const (
+	CheckOutsideServiceAccount = "outside.serviceaccount"
+	CheckOutsideWebhook        = "outside.webhook"
+	CheckOutsideIssuer         = "outside.issuer"
+)
+
+// CheckServiceAccount checks that sa exists and names a role. ok is false when it does not
+// exist: no pod can run as it. wantRole, when not empty, is the role the user expects.
+func CheckServiceAccount(sa *corev1.ServiceAccount, namespace, name, wantRole string) (ev probe.Event, cfg identity.Config, hasRole bool) {
+	ref := namespace + "/" + name
+	if sa == nil {
+		return check(CheckOutsideServiceAccount, probe.StatusFail, "the service account "+ref+" does not exist",
+			fmt.Sprintf("create it (kubectl create serviceaccount %s -n %s) or fix the workload's serviceAccountName", name, namespace),
+			map[string]any{"service_account": ref}), identity.Config{}, false
+	}
+	cfg, hasRole = identity.FromAnnotations(sa.Annotations)
+	data := map[string]any{"service_account": ref}
+	if !hasRole {
+		fix := fmt.Sprintf("kubectl wi enable serviceaccount/%s -n %s --role-arn <role ARN>, or create an EKS Pod Identity association for it", name, namespace)
+		return check(CheckOutsideServiceAccount, probe.StatusWarn,
+			fmt.Sprintf("the service account %s has no %s annotation: no IRSA; an EKS Pod Identity association, if any, cannot be seen from the cluster (the probe pod will show it)", ref, identity.AnnotationRoleARN),
+			fix, data), cfg, false
+	}
+	data["role_arn"] = cfg.RoleARN
+	data["audience"] = cfg.EffectiveAudience()
+	if cfg.TokenExpiration != 0 {
+		data["token_expiration"] = cfg.TokenExpiration
+	}
+	if cfg.STSRegional {
+		data["sts_regional_endpoints"] = true
+	}
+	detail := ""
+	if cfg.Audience != "" && cfg.Audience != identity.DefaultAudience {
+		detail += ", audience " + cfg.Audience
+	}
+	if cfg.TokenExpiration != 0 {
+		detail += fmt.Sprintf(", token expiration %ds", cfg.TokenExpiration)
+	}
+	switch {
+	case !strings.HasPrefix(cfg.RoleARN, "arn:"):
+		return check(CheckOutsideServiceAccount, probe.StatusFail,
+			fmt.Sprintf("the service account %s has %s %q, which is not an ARN", ref, identity.AnnotationRoleARN, cfg.RoleARN),
+			fmt.Sprintf("kubectl wi enable serviceaccount/%s -n %s --role-arn arn:aws:iam::<account>:role/<name>", name, namespace), data), cfg, true
+	case wantRole != "" && wantRole != cfg.RoleARN:
+		data["expected_role_arn"] = wantRole
+		return check(CheckOutsideServiceAccount, probe.StatusFail,
+			fmt.Sprintf("the service account %s names the role %s, expected %s", ref, cfg.RoleARN, wantRole),
+			fmt.Sprintf("kubectl wi enable serviceaccount/%s -n %s --role-arn %s", name, namespace, wantRole), data), cfg, true
+	}
+	return check(CheckOutsideServiceAccount, probe.StatusPass,
+		fmt.Sprintf("the service account %s names the role %s%s", ref, cfg.RoleARN, detail), "", data), cfg, true
+}
+
+// CheckWebhooks looks for a mutating webhook on pods CREATE that selects a pod with
+// podLabels in a namespace with nsLabels (nil: unknown, not evaluated). It returns the event
+// and the names of the webhooks that select the pod.
+func CheckWebhooks(list *admissionv1.MutatingWebhookConfigurationList, listErr error, nsLabels, podLabels map[string]string) (probe.Event, Cluster) {
+	if listErr != nil {
+		why := listErr.Error()
+		if apierrors.IsForbidden(listErr) {
+			why = "forbidden"
+		}
+		return check(CheckOutsideWebhook, probe.StatusSkip,
+			"cannot list mutatingwebhookconfigurations ("+why+"): the stored probe pod shows whether the webhook mutated it", "", nil), Cluster{}
+	}
+	var selecting, excluded, identityLike []string
+	for _, cfg := range list.Items {
+		for _, wh := range cfg.Webhooks {
+			if !onPodCreate(wh.Rules) {
+				continue
+			}
+			ref := cfg.Name + "/" + wh.Name
+			if !selects(wh.NamespaceSelector, nsLabels) || !selects(wh.ObjectSelector, podLabels) {
+				excluded = append(excluded, ref)
+				continue
+			}
+			selecting = append(selecting, ref)
+			if looksLikeIdentity(cfg.Name) || looksLikeIdentity(wh.Name) {
+				identityLike = append(identityLike, ref)
+			}
+		}
+	}
+	cl := Cluster{WebhooksKnown: true, Webhooks: selecting}
+	data := map[string]any{"webhooks": selecting}
+	if len(excluded) > 0 {
+		data["excluded"] = excluded
+	}
+	switch {
+	case len(identityLike) > 0:
+		return check(CheckOutsideWebhook, probe.StatusPass,
+			strings.Join(identityLike, ", ")+" mutates pods on CREATE", "", data), cl
+	case len(selecting) > 0:
+		return check(CheckOutsideWebhook, probe.StatusWarn,
+			"no webhook on pods CREATE looks like the pod identity webhook; these select the probe pod: "+strings.Join(selecting, ", "),
+			"", data), cl
+	case len(excluded) > 0:
+		return check(CheckOutsideWebhook, probe.StatusFail,
+			"the webhooks on pods CREATE ("+strings.Join(excluded, ", ")+") do not select this namespace or pod",
+			"check the webhook's namespaceSelector and objectSelector", data), cl
+	default:
+		return check(CheckOutsideWebhook, probe.StatusFail,
+			"no mutating webhook on pods CREATE is registered: nothing injects the identity into pods",
+			"install the amazon-eks-pod-identity-webhook and register it for pods CREATE (EKS runs it for you)", data), cl
+	}
+}
+
+func looksLikeIdentity(name string) bool {
+	name = strings.ToLower(name)
+	return strings.Contains(name, "pod-identity") || strings.Contains(name, "iam-for-pods") || strings.Contains(name, "irsa")
+}
+
+func onPodCreate(rules []admissionv1.RuleWithOperations) bool {
+	for _, r := range rules {
+		ops := slices.ContainsFunc(r.Operations, func(o admissionv1.OperationType) bool {
+			return o == admissionv1.Create || o == admissionv1.OperationAll
+		})
+		groups := slices.ContainsFunc(r.APIGroups, func(g string) bool { return g == "" || g == "*" })
+		resources := slices.ContainsFunc(r.Resources, func(s string) bool { return s == "pods" || s == "*" || s == "*/*" })
+		if ops && groups && resources {
+			return true
+		}
+	}
+	return false
+}
+
+// selects evaluates a webhook's label selector; unknown labels (nil) count as selected.
+func selects(sel *metav1.LabelSelector, lbls map[string]string) bool {
+	if sel == nil || lbls == nil {
+		return true
+	}
+	s, err := metav1.LabelSelectorAsSelector(sel)
+	if err != nil {
+		return true
+	}
+	return s.Matches(labels.Set(lbls))
+}
+
+// CheckIssuer reads the issuer out of the apiserver's /.well-known/openid-configuration.
+// issuer is empty when it is unknown; the probe then skips its issuer check.
+func CheckIssuer(doc []byte, err error) (ev probe.Event, issuer string) {
+	if err != nil {
+		why := err.Error()
+		if apierrors.IsForbidden(err) {
+			why = "forbidden"
+		}
+		return check(CheckOutsideIssuer, probe.StatusSkip,
+			"the apiserver's /.well-known/openid-configuration is not readable ("+why+"): the probe will not compare the token's issuer", "", nil), ""
+	}
+	var d struct {
+		Issuer  string `json:"issuer"`
+		JWKSURI string `json:"jwks_uri"`
+	}
+	if err := json.Unmarshal(doc, &d); err != nil || d.Issuer == "" {
+		return check(CheckOutsideIssuer, probe.StatusSkip,
+			"the apiserver's /.well-known/openid-configuration names no issuer: the probe will not compare the token's issuer", "", nil), ""
+	}
+	data := map[string]any{"issuer": d.Issuer, "jwks_uri": d.JWKSURI}
+	if !strings.HasPrefix(d.Issuer, "https://") {
+		return check(CheckOutsideIssuer, probe.StatusWarn, "the cluster's issuer is "+d.Issuer+": IAM OIDC providers need an https issuer",
+			"set the apiserver's --service-account-issuer to a public https URL that serves the discovery document", data), d.Issuer
+	}
+	return check(CheckOutsideIssuer, probe.StatusPass, "the cluster's issuer is "+d.Issuer+" (/.well-known/openid-configuration)", "", data), d.Issuer
+}
+
+// DiscoveryFunc reads the apiserver's /.well-known/openid-configuration.
+type DiscoveryFunc func(ctx context.Context) ([]byte, error)
+
+// APIServerDiscovery reads the discovery document through c's REST client. c must be a real
+// *kubernetes.Clientset: the fake one has no REST client.
+func APIServerDiscovery(c *kubernetes.Clientset) DiscoveryFunc {
+	return func(ctx context.Context) ([]byte, error) {
+		return c.CoreV1().RESTClient().Get().AbsPath("/.well-known/openid-configuration").DoRaw(ctx)
+	}
+}

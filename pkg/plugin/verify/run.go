@@ -1,0 +1,610 @@
+package verify
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/utils/ptr"
+
+	"github.com/kubectl-wi/kubectl-wi/pkg/probe"
+)
+
+// Check names of the run's own checks and infos.
+const (
+	CheckPodCreate   = "pod.create"
+	CheckPodStart    = "pod.start"
+	CheckProbeExit   = "probe.exit"
+	CheckProbeOutput = "probe.output"
+)
+
+// StepID names one step of a run, in the order they happen.
+type StepID string
+
+// Steps of a run.
+const (
+	StepOutside StepID = "outside" // the service account, the webhook, the issuer
+	StepCreate  StepID = "create"  // the probe pod is created
+	StepStored  StepID = "stored"  // the pod as stored, after admission
+	StepStart   StepID = "start"   // waiting for the pod to run
+	StepProbe   StepID = "probe"   // the probe's checks, from its log
+	StepCleanup StepID = "cleanup" // the pod is deleted, or kept
+)
+
+// Steps lists every step in order.
+var Steps = []StepID{StepOutside, StepCreate, StepStored, StepStart, StepProbe, StepCleanup}
+
+// StepState is where a step is.
+type StepState string
+
+// Step states.
+const (
+	StepRunning StepState = "running"
+	StepDone    StepState = "done"
+	StepFailed  StepState = "failed"
+)
+
+// Step is progress: a step started, changed its detail, or ended.
+type Step struct {
+	ID     StepID
+	State  StepState
+	Detail string // what is happening or happened: "Pending: ContainerCreating", "deleted ns/pod"
+}
+
+// Reporter receives a run as it happens, from one goroutine. Event gets every check and info
+// event, then the verdict (a result event) once, last of the events; Step and Raw are for
+// people, and a JSON renderer may drop Step.
+type Reporter interface {
+	Step(Step)
+	Event(probe.Event)
+	Raw(line string)
+}
+
+// Config is what the user asked for.
+type Config struct {
+	Namespace string
+	Target    Target
+	// RoleARN and Audience are the expected values; empty means the service account's.
+	RoleARN, Audience string
+	Image             string
+	PullPolicy        corev1.PullPolicy
+	// Timeout bounds the whole run and becomes the pod's activeDeadlineSeconds.
+	Timeout time.Duration
+	Keep    bool
+	// STSEndpoint sets AWS_ENDPOINT_URL_STS in the probe container; Region is the probe's
+	// --region.
+	STSEndpoint, Region string
+}
+
+// Deps is the cluster and the clock.
+type Deps struct {
+	Client    kubernetes.Interface
+	Logs      LogFunc       // nil: PodLogs(Client)
+	Discovery DiscoveryFunc // nil: the issuer is unknown
+	Now       func() time.Time
+	PodName   func() string // nil: NewPodName
+	// QuietPoll is how long the log may be quiet before verify reads it once without
+	// following (then twice as long, up to three times). Zero means 150ms.
+	QuietPoll time.Duration
+	// CleanupTimeout bounds the deletion, which runs on a fresh context since the run's may
+	// be cancelled. Zero means 15s.
+	CleanupTimeout time.Duration
+	// UnschedulableGrace is how long an unschedulable pod is given (an autoscaler may add a
+	// node) before verify says it will not run. Zero means 20s.
+	UnschedulableGrace time.Duration
+}
+
+// Outcome is how a run ended.
+type Outcome struct {
+	Status                 probe.Status // of the verdict; empty when none was reached
+	Checks, Failed, Warned int
+	Namespace, Pod         string // Pod is empty when none was created
+	Kept, Deleted          bool
+	DeleteErr              error
+	Timings                Timings
+}
+
+// Timings are the moments of a run, as verify saw them; ProbeFirst and ProbeLast are the
+// probe's own event times.
+type Timings struct {
+	Start, OutsideDone, Created, Scheduled, Running, FirstEvent, Verdict, Gone time.Time
+	ProbeFirst, ProbeLast                                                      time.Time
+}
+
+// Run verifies cfg.Target. Failed checks are events, and the Outcome counts them; the error
+// is for what stopped the run: bad input, the cluster, the pod that did not run, a timeout
+// (wrapping context.DeadlineExceeded) or an interruption (context.Canceled). The probe pod,
+// once created, is deleted before Run returns, unless cfg.Keep.
+func Run(ctx context.Context, cfg Config, deps Deps, rep Reporter) (Outcome, error) {
+	if deps.Logs == nil {
+		deps.Logs = PodLogs(deps.Client)
+	}
+	if deps.Now == nil {
+		deps.Now = time.Now
+	}
+	if deps.PodName == nil {
+		deps.PodName = NewPodName
+	}
+	if deps.QuietPoll <= 0 {
+		deps.QuietPoll = 150 * time.Millisecond
+	}
+	if deps.CleanupTimeout <= 0 {
+		deps.CleanupTimeout = 15 * time.Second
+	}
+	if deps.UnschedulableGrace <= 0 {
+		deps.UnschedulableGrace = 20 * time.Second
+	}
+	r := &runner{cfg: cfg, deps: deps, rep: rep, steps: map[StepID]Step{}}
+	r.out.Namespace = cfg.Namespace
+	r.out.Timings.Start = deps.Now()
+	if cfg.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, cfg.Timeout)
+		defer cancel()
+	}
+	err := r.run(ctx)
+	return r.out, err
+}
+
+type runner struct {
+	cfg  Config
+	deps Deps
+	rep  Reporter
+	out  Outcome
+
+	steps   map[StepID]Step
+	podName string
+	created *corev1.Pod
+
+	fixes, warnFixes []string
+	path             string
+	probeResult      *probe.Event
+	verdictDone      bool
+}
+
+func (r *runner) run(ctx context.Context) error {
+	c, ns := r.deps.Client, r.cfg.Namespace
+	w, err := Resolve(ctx, c, ns, r.cfg.Target)
+	if err != nil {
+		return err
+	}
+
+	r.step(StepOutside, StepRunning, "")
+	sa, err := c.CoreV1().ServiceAccounts(ns).Get(ctx, w.ServiceAccount, metav1.GetOptions{})
+	switch {
+	case apierrors.IsNotFound(err) && r.cfg.Target.Kind == KindServiceAccount:
+		return fmt.Errorf("failed to get service account %s/%s: %w", ns, w.ServiceAccount, err)
+	case apierrors.IsNotFound(err):
+		sa = nil
+	case err != nil:
+		return r.ctxOr(ctx, fmt.Errorf("failed to get service account %s/%s: %w", ns, w.ServiceAccount, err))
+	}
+	ev, saCfg, hasRole := CheckServiceAccount(sa, ns, w.ServiceAccount, r.cfg.RoleARN)
+	r.emit(ev)
+	if sa == nil {
+		r.step(StepOutside, StepFailed, "")
+		r.verdict()
+		return nil
+	}
+
+	r.podName = r.deps.PodName()
+	spec := PodSpec{
+		Name: r.podName, Namespace: ns, Image: r.cfg.Image, PullPolicy: r.cfg.PullPolicy,
+		Workload: w, Deadline: r.cfg.Timeout, STSEndpoint: r.cfg.STSEndpoint,
+	}
+	podLabels := ProbePod(spec).Labels
+	var nsLabels map[string]string
+	if nsObj, err := c.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{}); err == nil {
+		nsLabels = nsObj.Labels
+	}
+	list, listErr := c.AdmissionregistrationV1().MutatingWebhookConfigurations().List(ctx, metav1.ListOptions{Limit: 500})
+	if ctx.Err() != nil {
+		return r.ctxOr(ctx, listErr)
+	}
+	ev, cl := CheckWebhooks(list, listErr, nsLabels, podLabels)
+	cl.HasRoleAnnotation = hasRole
+	r.emit(ev)
+	issuer := ""
+	if r.deps.Discovery != nil {
+		doc, derr := r.deps.Discovery(ctx)
+		if ctx.Err() != nil {
+			return r.ctxOr(ctx, derr)
+		}
+		ev, issuer = CheckIssuer(doc, derr)
+	} else {
+		ev, _ = CheckIssuer(nil, errors.New("no discovery client"))
+	}
+	r.emit(ev)
+	r.step(StepOutside, StepDone, "")
+	r.out.Timings.OutsideDone = r.deps.Now()
+
+	want := Expected{
+		ServiceAccount: ns + "/" + w.ServiceAccount,
+		Subject:        "system:serviceaccount:" + ns + ":" + w.ServiceAccount,
+		RoleARN:        r.cfg.RoleARN,
+		Audience:       r.cfg.Audience,
+		Expiration:     saCfg.EffectiveExpiration(w.Annotations),
+		Issuer:         issuer,
+		Region:         r.cfg.Region,
+	}
+	if want.RoleARN == "" {
+		want.RoleARN = saCfg.RoleARN
+	}
+	if want.Audience == "" {
+		want.Audience = saCfg.EffectiveAudience()
+	}
+	spec.Args = ProbeArgs(want)
+	pod := ProbePod(spec)
+
+	r.step(StepCreate, StepRunning, ns+"/"+r.podName)
+	// Registered before the Create: a request that fails on our side may still have reached
+	// the apiserver.
+	defer r.cleanup()
+	created, err := c.CoreV1().Pods(ns).Create(ctx, pod, metav1.CreateOptions{})
+	if err != nil {
+		r.step(StepCreate, StepFailed, err.Error())
+		return r.ctxOr(ctx, fmt.Errorf("failed to create the probe pod %s/%s: %w", ns, r.podName, err))
+	}
+	r.created = created
+	r.out.Pod = created.Name
+	r.out.Timings.Created = r.deps.Now()
+	r.emit(probe.Event{Type: probe.TypeInfo, Check: CheckPodCreate,
+		Message: fmt.Sprintf("created the probe pod %s/%s from %s, running as the service account %s", ns, created.Name, r.cfg.Image, w.ServiceAccount),
+		Data:    map[string]any{"pod": created.Name, "namespace": ns, "image": r.cfg.Image, "service_account": w.ServiceAccount}})
+	r.step(StepCreate, StepDone, ns+"/"+created.Name)
+
+	r.step(StepStored, StepRunning, "")
+	evs, mutated := CheckStoredPod(created, want, cl)
+	for _, ev := range evs {
+		if ev.Check == CheckPodMutation && ev.Status == probe.StatusPass {
+			r.path, _ = ev.Data["path"].(string)
+		}
+		r.emit(ev)
+	}
+	if !mutated {
+		// The probe would only find the env missing: the stored pod has said it all.
+		r.step(StepStored, StepFailed, "not mutated")
+		r.verdict()
+		return nil
+	}
+	r.step(StepStored, StepDone, "")
+
+	r.step(StepStart, StepRunning, "Pending")
+	running, err := r.waitRunning(ctx, created)
+	if err != nil {
+		return err
+	}
+
+	r.step(StepProbe, StepRunning, "")
+	if err := r.follow(ctx, running); err != nil {
+		return err
+	}
+	r.step(StepProbe, StepDone, "")
+	r.verdict()
+	return nil
+}
+
+// ctxOr returns the context's error, wrapped to say what was interrupted, when the context
+// ended; otherwise err.
+func (r *runner) ctxOr(ctx context.Context, err error) error {
+	switch {
+	case errors.Is(ctx.Err(), context.Canceled):
+		return fmt.Errorf("interrupted: %w", context.Canceled)
+	case ctx.Err() != nil:
+		return fmt.Errorf("timed out after %s: %w", r.cfg.Timeout, ctx.Err())
+	}
+	return err
+}
+
+func (r *runner) step(id StepID, state StepState, detail string) {
+	s := Step{ID: id, State: state, Detail: detail}
+	if r.steps[id] == s {
+		return
+	}
+	r.steps[id] = s
+	r.rep.Step(s)
+}
+
+// emit stamps and tallies an event of the plugin's own, and reports it.
+func (r *runner) emit(ev probe.Event) {
+	ev.V = probe.ProtocolVersion
+	if ev.Time.IsZero() {
+		ev.Time = r.deps.Now().UTC()
+	}
+	r.forward(ev)
+}
+
+// forward tallies and reports an event, the probe's as it came.
+func (r *runner) forward(ev probe.Event) {
+	if ev.Type == probe.TypeCheck {
+		r.out.Checks++
+		switch ev.Status {
+		case probe.StatusFail:
+			r.out.Failed++
+			r.fixes = appendFix(r.fixes, ev.Fix)
+		case probe.StatusWarn:
+			r.out.Warned++
+			r.warnFixes = appendFix(r.warnFixes, ev.Fix)
+		case probe.StatusPass, probe.StatusSkip:
+		}
+	}
+	r.rep.Event(ev)
+}
+
+func appendFix(fixes []string, fix string) []string {
+	for _, f := range strings.Split(fix, "\n") {
+		if f = strings.TrimSpace(f); f != "" && !slices.Contains(fixes, f) {
+			fixes = append(fixes, f)
+		}
+	}
+	return fixes
+}
+
+// verdict emits the result event once: every check counted, the fixes of the failed ones (of
+// the warned ones when none failed).
+func (r *runner) verdict() {
+	if r.verdictDone {
+		return
+	}
+	r.verdictDone = true
+	o := &r.out
+	status, fixes := probe.StatusPass, r.fixes
+	var msg string
+	switch {
+	case o.Failed > 0:
+		status = probe.StatusFail
+		msg = fmt.Sprintf("%d of %d checks failed", o.Failed, o.Checks)
+		if o.Warned > 0 {
+			msg += fmt.Sprintf(", %d warned", o.Warned)
+		}
+	case o.Warned > 0:
+		status, fixes = probe.StatusWarn, r.warnFixes
+		msg = fmt.Sprintf("%d checks passed or skipped, %d warned", o.Checks-o.Warned, o.Warned)
+	default:
+		msg = fmt.Sprintf("all %d checks passed", o.Checks)
+	}
+	data := map[string]any{"checks": o.Checks, "failed": o.Failed, "warned": o.Warned, "namespace": o.Namespace}
+	if o.Pod != "" {
+		data["pod"] = o.Pod
+	}
+	if r.probeResult != nil {
+		data["probe"] = r.probeResult.Message
+		if p, ok := r.probeResult.Data["path"].(string); ok && p != "" {
+			r.path = p
+		}
+	}
+	if r.path != "" {
+		data["path"] = r.path
+	}
+	o.Status = status
+	o.Timings.Verdict = r.deps.Now()
+	r.emit(probe.Event{Type: probe.TypeResult, Status: status, Message: msg, Fix: strings.Join(fixes, "\n"), Data: data})
+}
+
+// waitRunning watches the pod until its container runs or has run, and says why when it will
+// not.
+func (r *runner) waitRunning(ctx context.Context, pod *corev1.Pod) (*corev1.Pod, error) {
+	pods := r.deps.Client.CoreV1().Pods(pod.Namespace)
+	cur := pod
+	var (
+		w            watch.Interface
+		unschedSince time.Time
+		last         StartState
+	)
+	defer func() {
+		if w != nil {
+			w.Stop()
+		}
+	}()
+	for {
+		st := AssessStart(cur)
+		last = st
+		now := r.deps.Now()
+		if st.Scheduled && r.out.Timings.Scheduled.IsZero() {
+			r.out.Timings.Scheduled = now
+		}
+		if st.Ran {
+			r.out.Timings.Running = now
+			node := cur.Spec.NodeName
+			r.emit(check(CheckPodStart, probe.StatusPass,
+				fmt.Sprintf("the probe pod runs on node %s after %s", orNone(node), now.Sub(r.out.Timings.Created).Round(time.Millisecond)),
+				"", map[string]any{"node": node, "phase": string(cur.Status.Phase)}))
+			r.step(StepStart, StepDone, "on node "+orNone(node))
+			return cur, nil
+		}
+		if st.Unschedulable {
+			if unschedSince.IsZero() {
+				unschedSince = now
+			}
+			if now.Sub(unschedSince) >= r.deps.UnschedulableGrace {
+				st.Fatal = true
+			}
+		} else {
+			unschedSince = time.Time{}
+		}
+		if st.Fatal {
+			return nil, r.notRunning(st)
+		}
+		detail := st.Progress
+		if st.Unschedulable {
+			detail += ": " + st.Message
+		}
+		r.step(StepStart, StepRunning, detail)
+
+		if w == nil {
+			var err error
+			w, err = pods.Watch(ctx, metav1.ListOptions{
+				FieldSelector:   fields.OneTermEqualSelector("metadata.name", cur.Name).String(),
+				ResourceVersion: cur.ResourceVersion,
+			})
+			if err != nil {
+				if ctx.Err() != nil {
+					return nil, r.waitCtxErr(ctx, last)
+				}
+				return nil, fmt.Errorf("failed to watch the probe pod %s/%s: %w", cur.Namespace, cur.Name, err)
+			}
+		}
+		var wake <-chan time.Time
+		if st.Unschedulable {
+			wake = time.After(r.deps.UnschedulableGrace - now.Sub(unschedSince))
+		}
+		select {
+		case <-ctx.Done():
+			return nil, r.waitCtxErr(ctx, last)
+		case <-wake:
+		case ev, ok := <-w.ResultChan():
+			if ok && (ev.Type == watch.Added || ev.Type == watch.Modified) {
+				if p, isPod := ev.Object.(*corev1.Pod); isPod {
+					cur = p
+				}
+				continue
+			}
+			if ok && ev.Type == watch.Deleted {
+				return nil, fmt.Errorf("the probe pod %s/%s was deleted while verify waited for it to run", cur.Namespace, cur.Name)
+			}
+			// The watch ended or failed: read the pod again and watch from there.
+			w.Stop()
+			w = nil
+			p, err := pods.Get(ctx, cur.Name, metav1.GetOptions{})
+			if err != nil {
+				if ctx.Err() != nil {
+					return nil, r.waitCtxErr(ctx, last)
+				}
+				return nil, fmt.Errorf("failed to get the probe pod %s/%s: %w", cur.Namespace, cur.Name, err)
+			}
+			cur = p
+		}
+	}
+}
+
+// notRunning reports a pod that will not run: a failed pod.start and the verdict.
+func (r *runner) notRunning(st StartState) error {
+	r.emit(check(CheckPodStart, probe.StatusFail, st.Message, st.Fix, map[string]any{"reason": st.Reason, "image": r.cfg.Image}))
+	r.step(StepStart, StepFailed, st.Reason)
+	r.verdict()
+	return fmt.Errorf("the probe pod %s/%s did not run: %s", r.cfg.Namespace, r.podName, st.Message)
+}
+
+func (r *runner) waitCtxErr(ctx context.Context, last StartState) error {
+	if errors.Is(ctx.Err(), context.Canceled) {
+		return fmt.Errorf("interrupted while waiting for the probe pod %s/%s to run: %w", r.cfg.Namespace, r.podName, context.Canceled)
+	}
+	why := last.Progress
+	if last.Unschedulable {
+		why = last.Message
+	}
+	r.emit(check(CheckPodStart, probe.StatusFail,
+		fmt.Sprintf("the probe pod did not run within --timeout %s (%s)", r.cfg.Timeout, why),
+		"raise --timeout, or look at why the pod starts slowly: kubectl get events -n "+r.cfg.Namespace+" --field-selector involvedObject.name="+r.podName,
+		map[string]any{"reason": "timeout", "progress": last.Progress}))
+	r.step(StepStart, StepFailed, "timed out")
+	r.verdict()
+	return fmt.Errorf("timed out after %s waiting for the probe pod %s/%s to run (%s): %w", r.cfg.Timeout, r.cfg.Namespace, r.podName, why, ctx.Err())
+}
+
+func (r *runner) probeIncomplete(msg string, data map[string]any) error {
+	r.emit(check(CheckProbeExit, probe.StatusFail, msg,
+		"read the probe's output above; an image that is not this version's kubectl-wi probe fails so: pass --image with the probe image of kubectl-wi "+
+			"(the default is the release image of this version)", data))
+	r.step(StepProbe, StepFailed, "")
+	r.verdict()
+	return fmt.Errorf("the probe pod %s/%s ended without a verdict (image %s)", r.cfg.Namespace, r.podName, r.cfg.Image)
+}
+
+func (r *runner) probeCtxErr(ctx context.Context) error {
+	if errors.Is(ctx.Err(), context.Canceled) {
+		return fmt.Errorf("interrupted while the probe ran: %w", context.Canceled)
+	}
+	r.emit(check(CheckProbeExit, probe.StatusFail, fmt.Sprintf("the probe did not finish within --timeout %s", r.cfg.Timeout),
+		"raise --timeout; a probe stuck on STS points at egress to the STS endpoint", nil))
+	r.step(StepProbe, StepFailed, "timed out")
+	r.verdict()
+	return fmt.Errorf("timed out after %s while the probe ran: %w", r.cfg.Timeout, ctx.Err())
+}
+
+func terminated(pod *corev1.Pod) *corev1.ContainerStateTerminated {
+	for _, cs := range pod.Status.ContainerStatuses {
+		if cs.Name == ContainerName && cs.State.Terminated != nil {
+			return cs.State.Terminated
+		}
+	}
+	return nil
+}
+
+// line handles one line of the probe's log.
+func (r *runner) line(l probe.Line) {
+	if l.Event == nil {
+		r.rep.Raw(l.Raw)
+		return
+	}
+	ev := *l.Event
+	if r.out.Timings.FirstEvent.IsZero() {
+		r.out.Timings.FirstEvent = r.deps.Now()
+		r.out.Timings.ProbeFirst = ev.Time
+	}
+	r.out.Timings.ProbeLast = ev.Time
+	if ev.Type == probe.TypeResult {
+		// The plugin's verdict counts the probe's checks with the others; one result, last.
+		r.probeResult = &ev
+		return
+	}
+	r.forward(ev)
+}
+
+// cleanup deletes the probe pod, on a fresh context, and waits until it is gone.
+func (r *runner) cleanup() {
+	if r.podName == "" {
+		return
+	}
+	ref := r.cfg.Namespace + "/" + r.podName
+	if r.cfg.Keep && r.created != nil {
+		r.out.Kept = true
+		r.step(StepCleanup, StepDone, "kept "+ref)
+		return
+	}
+	r.step(StepCleanup, StepRunning, "deleting "+ref)
+	ctx, cancel := context.WithTimeout(context.Background(), r.deps.CleanupTimeout)
+	defer cancel()
+	pods := r.deps.Client.CoreV1().Pods(r.cfg.Namespace)
+	opts := metav1.DeleteOptions{GracePeriodSeconds: ptr.To[int64](0)}
+	if r.created != nil {
+		opts.Preconditions = &metav1.Preconditions{UID: ptr.To(r.created.UID)}
+	}
+	err := pods.Delete(ctx, r.podName, opts)
+	if apierrors.IsNotFound(err) {
+		if r.created == nil {
+			// The failed Create made nothing.
+			r.step(StepCleanup, StepDone, "nothing to delete")
+			return
+		}
+		err = nil
+	}
+	for err == nil {
+		_, gerr := pods.Get(ctx, r.podName, metav1.GetOptions{})
+		if apierrors.IsNotFound(gerr) {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			err = ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	if err != nil {
+		r.out.DeleteErr = fmt.Errorf("failed to delete the probe pod %s: %w", ref, err)
+		r.step(StepCleanup, StepFailed, "could not delete "+ref+": "+err.Error())
+		return
+	}
+	r.out.Deleted = true
+	r.out.Timings.Gone = r.deps.Now()
+	r.step(StepCleanup, StepDone, "deleted "+ref)
+}

@@ -1,0 +1,122 @@
+package verify
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/validation"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/kubectl-wi/kubectl-wi/pkg/identity"
+)
+
+// Kind is the kind of object a TARGET names.
+type Kind string
+
+// Kinds verify accepts.
+const (
+	KindServiceAccount Kind = "serviceaccount"
+	KindDeployment     Kind = "deployment"
+	KindStatefulSet    Kind = "statefulset"
+	KindDaemonSet      Kind = "daemonset"
+)
+
+var kindAliases = map[string]Kind{
+	"serviceaccount": KindServiceAccount, "serviceaccounts": KindServiceAccount, "sa": KindServiceAccount,
+	"deployment": KindDeployment, "deployments": KindDeployment, "deploy": KindDeployment,
+	"deployment.apps": KindDeployment, "deployments.apps": KindDeployment,
+	"statefulset": KindStatefulSet, "statefulsets": KindStatefulSet, "sts": KindStatefulSet,
+	"statefulset.apps": KindStatefulSet, "statefulsets.apps": KindStatefulSet,
+	"daemonset": KindDaemonSet, "daemonsets": KindDaemonSet, "ds": KindDaemonSet,
+	"daemonset.apps": KindDaemonSet, "daemonsets.apps": KindDaemonSet,
+}
+
+// Target is a parsed TARGET: [serviceaccount/]NAME or deployment|statefulset|daemonset/NAME.
+type Target struct {
+	Kind Kind
+	Name string
+}
+
+// String renders the target as kubectl names objects: serviceaccount/app.
+func (t Target) String() string { return string(t.Kind) + "/" + t.Name }
+
+// ParseTarget reads NAME or TYPE/NAME, with an error that says which forms are accepted.
+func ParseTarget(arg string) (Target, error) {
+	kindText, name, hasKind := strings.Cut(arg, "/")
+	if !hasKind {
+		kindText, name = string(KindServiceAccount), arg
+	}
+	kind, ok := kindAliases[strings.ToLower(kindText)]
+	if !ok {
+		return Target{}, fmt.Errorf("target %q has unknown kind %q: expected [serviceaccount/]NAME or deployment|statefulset|daemonset/NAME", arg, kindText)
+	}
+	if name == "" {
+		return Target{}, fmt.Errorf("target %q has no name: expected [serviceaccount/]NAME or deployment|statefulset|daemonset/NAME", arg)
+	}
+	if errs := validation.IsDNS1123Subdomain(name); len(errs) > 0 {
+		return Target{}, fmt.Errorf("target %q: %q is not a valid object name: %s", arg, name, strings.Join(errs, "; "))
+	}
+	return Target{Kind: kind, Name: name}, nil
+}
+
+// Workload is what the probe pod takes from the target, so it sees what the workload's pods
+// see: the service account and the pod-level settings that decide where it runs and as whom.
+type Workload struct {
+	ServiceAccount  string
+	SecurityContext *corev1.PodSecurityContext
+	NodeSelector    map[string]string
+	Tolerations     []corev1.Toleration
+	HostNetwork     bool
+	// Annotations and Labels of the pod template that the webhook reads: token-expiration and
+	// the skip label.
+	Annotations map[string]string
+	Labels      map[string]string
+}
+
+// Resolve reads the target's pod template (one GET) or, for a service account, nothing: the
+// probe then runs with the defaults. A missing workload is an error apierrors.IsNotFound
+// recognises.
+func Resolve(ctx context.Context, c kubernetes.Interface, namespace string, t Target) (Workload, error) {
+	var tmpl *corev1.PodTemplateSpec
+	switch t.Kind {
+	case KindServiceAccount:
+		return Workload{ServiceAccount: t.Name}, nil
+	case KindDeployment:
+		obj, err := c.AppsV1().Deployments(namespace).Get(ctx, t.Name, metav1.GetOptions{})
+		if err != nil {
+			return Workload{}, fmt.Errorf("failed to get deployment %s/%s: %w", namespace, t.Name, err)
+		}
+		tmpl = &obj.Spec.Template
+	case KindStatefulSet:
+		obj, err := c.AppsV1().StatefulSets(namespace).Get(ctx, t.Name, metav1.GetOptions{})
+		if err != nil {
+			return Workload{}, fmt.Errorf("failed to get statefulset %s/%s: %w", namespace, t.Name, err)
+		}
+		tmpl = &obj.Spec.Template
+	case KindDaemonSet:
+		obj, err := c.AppsV1().DaemonSets(namespace).Get(ctx, t.Name, metav1.GetOptions{})
+		if err != nil {
+			return Workload{}, fmt.Errorf("failed to get daemonset %s/%s: %w", namespace, t.Name, err)
+		}
+		tmpl = &obj.Spec.Template
+	default:
+		return Workload{}, fmt.Errorf("unknown target kind %q", t.Kind)
+	}
+	w := Workload{
+		ServiceAccount:  identity.ServiceAccountName(&tmpl.Spec),
+		SecurityContext: tmpl.Spec.SecurityContext.DeepCopy(),
+		NodeSelector:    tmpl.Spec.NodeSelector,
+		Tolerations:     tmpl.Spec.Tolerations,
+		HostNetwork:     tmpl.Spec.HostNetwork,
+	}
+	if v, ok := tmpl.Annotations[identity.AnnotationTokenExpiration]; ok {
+		w.Annotations = map[string]string{identity.AnnotationTokenExpiration: v}
+	}
+	if v, ok := tmpl.Labels[identity.LabelSkipPodIdentityWebhook]; ok {
+		w.Labels = map[string]string{identity.LabelSkipPodIdentityWebhook: v}
+	}
+	return w, nil
+}

@@ -1,0 +1,301 @@
+package plugin
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/spf13/cobra"
+	admissionv1 "k8s.io/api/admissionregistration/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/kubernetes/fake"
+	k8stesting "k8s.io/client-go/testing"
+	"k8s.io/utils/ptr"
+
+	"github.com/kubectl-wi/kubectl-wi/pkg/identity"
+	"github.com/kubectl-wi/kubectl-wi/pkg/plugin/verify"
+	"github.com/kubectl-wi/kubectl-wi/pkg/probe"
+)
+
+const vfRole = "arn:aws:iam::111122223333:role/checkout"
+
+// vfOptions are verify's options on a fake cluster: client, terminal, logs and pod name are
+// the test's.
+func vfOptions(c kubernetes.Interface, terminal bool, stream string) (*VerifyOptions, *bytes.Buffer, *bytes.Buffer) {
+	streams, _, out, errOut := genericiooptions.NewTestIOStreams()
+	cf := genericclioptions.NewConfigFlags(false)
+	cf.Namespace = ptr.To("shop")
+	o := NewVerifyOptions(cf, streams)
+	o.newClient = func() (kubernetes.Interface, verify.DiscoveryFunc, error) {
+		return c, func(context.Context) ([]byte, error) { return []byte(`{"issuer":"https://127.0.0.1:6443"}`), nil }, nil
+	}
+	o.isTerminal = func() bool { return terminal }
+	o.podName = func() string { return "wi-probe-abcde" }
+	o.logs = func(context.Context, string, string, string, bool) (io.ReadCloser, error) {
+		b, err := os.ReadFile("../../testdata/streams/" + stream)
+		return io.NopCloser(bytes.NewReader(b)), err
+	}
+	return o, out, errOut
+}
+
+func Test_NewCmdVerify(t *testing.T) {
+	tests := []struct {
+		name     string
+		args     []string
+		terminal bool
+		check    func(t *testing.T, o *VerifyOptions)
+		wantErr  string
+	}{
+		{
+			name: "defaults",
+			args: []string{"checkout"},
+			check: func(t *testing.T, o *VerifyOptions) {
+				t.Helper()
+				c := o.config()
+				if c.Target != (verify.Target{Kind: verify.KindServiceAccount, Name: "checkout"}) || c.Namespace != "shop" || o.Output != "text" ||
+					c.Image != ProbeImage() || c.PullPolicy != corev1.PullIfNotPresent || c.Timeout != 2*time.Minute || c.Keep ||
+					c.RoleARN != "" || c.Audience != "" || c.STSEndpoint != "" || c.Region != "" {
+					t.Errorf("config %+v output %q", c, o.Output)
+				}
+			},
+		},
+		{
+			name: "a terminal gets the UI", args: []string{"checkout"}, terminal: true,
+			check: func(t *testing.T, o *VerifyOptions) {
+				t.Helper()
+				if o.Output != "tui" {
+					t.Errorf("output %q, want tui", o.Output)
+				}
+			},
+		},
+		{
+			name: "every flag",
+			args: []string{"deployment/web", "--role-arn", vfRole, "--audience", "my-aud", "--image", "registry.example.com/kubectl-wi:v1",
+				"--image-pull-policy", "Always", "--timeout", "30s", "--keep", "-o", "json", "--sts-endpoint", "https://sts.eu-west-1.amazonaws.com",
+				"--region", "eu-west-1", "--timings"},
+			check: func(t *testing.T, o *VerifyOptions) {
+				t.Helper()
+				want := verify.Config{
+					Namespace: "shop", Target: verify.Target{Kind: verify.KindDeployment, Name: "web"}, RoleARN: vfRole, Audience: "my-aud",
+					Image: "registry.example.com/kubectl-wi:v1", PullPolicy: corev1.PullAlways, Timeout: 30 * time.Second, Keep: true,
+					STSEndpoint: "https://sts.eu-west-1.amazonaws.com", Region: "eu-west-1",
+				}
+				if o.config() != want || o.Output != "json" || !o.Timings {
+					t.Errorf("config %+v output %q timings %v\nwant %+v", o.config(), o.Output, o.Timings, want)
+				}
+			},
+		},
+		{
+			name: "a role of any partition", args: []string{"checkout", "--role-arn", "arn:minio:iam:::role/oxnUw3DAuQF1uggjXGxI2AmW8IA"},
+			check: func(t *testing.T, o *VerifyOptions) {
+				t.Helper()
+				if o.RoleARN != "arn:minio:iam:::role/oxnUw3DAuQF1uggjXGxI2AmW8IA" {
+					t.Errorf("role %q", o.RoleARN)
+				}
+			},
+		},
+		{name: "no target", wantErr: "accepts 1 arg(s)"},
+		{name: "bad target", args: []string{"pod/web"}, wantErr: `unknown kind "pod"`},
+		{name: "role not an ARN", args: []string{"checkout", "--role-arn", "checkout"}, wantErr: "--role-arn must be a role ARN"},
+		{name: "bad output", args: []string{"checkout", "-o", "yaml"}, wantErr: "--output must be one of tui, text, json"},
+		{name: "tui without a terminal", args: []string{"checkout", "-o", "tui"}, wantErr: "-o tui needs a terminal"},
+		{name: "bad pull policy", args: []string{"checkout", "--image-pull-policy", "Sometimes"}, wantErr: "--image-pull-policy"},
+		{name: "endpoint without scheme", args: []string{"checkout", "--sts-endpoint", "10.0.0.1:8900"}, wantErr: "--sts-endpoint must be an http or https URL"},
+		{name: "zero timeout", args: []string{"checkout", "--timeout", "0s"}, wantErr: "--timeout must be positive"},
+		{name: "empty image", args: []string{"checkout", "--image", ""}, wantErr: "--image must not be empty"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o, _, _ := vfOptions(fake.NewClientset(), tt.terminal, "probe-pass.jsonl")
+			var got *VerifyOptions
+			cmd := newCmdVerify(o, func(o *VerifyOptions) error { got = o; return nil })
+			cmd.SetArgs(tt.args)
+			cmd.SetOut(io.Discard)
+			cmd.SetErr(io.Discard)
+			cmd.SilenceUsage, cmd.SilenceErrors = true, true
+			cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &FlagError{Err: err} })
+			err := cmd.Execute()
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("error %v, want %q", err, tt.wantErr)
+				}
+				if code := ExitCode(err); code != ExitUsage && !strings.Contains(tt.wantErr, "accepts") {
+					t.Errorf("exit %d, want %d", code, ExitUsage)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			tt.check(t, got)
+		})
+	}
+}
+
+// vfCluster is a fake cluster with the service account shop/checkout (annotated with
+// annotations), the pod identity webhook's registration, a webhook that mutates created pods
+// when the account names a role, and a kubelet that runs them to completion at once. A cluster
+// without the webhook is pkg/plugin/verify's to test.
+func vfCluster(annotations map[string]string) *fake.Clientset {
+	c := fake.NewClientset(
+		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "shop"}},
+		&corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "checkout", Namespace: "shop", Annotations: annotations}},
+		&admissionv1.MutatingWebhookConfiguration{
+			ObjectMeta: metav1.ObjectMeta{Name: "pod-identity-webhook"},
+			Webhooks: []admissionv1.MutatingWebhook{{Name: "iam-for-pods.amazonaws.com", Rules: []admissionv1.RuleWithOperations{{
+				Operations: []admissionv1.OperationType{admissionv1.Create},
+				Rule:       admissionv1.Rule{APIGroups: []string{""}, APIVersions: []string{"v1"}, Resources: []string{"pods"}},
+			}}}},
+		},
+	)
+	c.PrependReactor("create", "pods", func(a k8stesting.Action) (bool, runtime.Object, error) {
+		pod := a.(k8stesting.CreateAction).GetObject().(*corev1.Pod)
+		if role := annotations[identity.AnnotationRoleARN]; role != "" {
+			ctr := &pod.Spec.Containers[0]
+			ctr.Env = append(ctr.Env, corev1.EnvVar{Name: identity.EnvRoleARN, Value: role}, corev1.EnvVar{Name: identity.EnvTokenFile, Value: identity.TokenFile})
+			ctr.VolumeMounts = append(ctr.VolumeMounts, corev1.VolumeMount{Name: identity.TokenVolumeName, MountPath: identity.TokenMountPath, ReadOnly: true})
+			pod.Spec.Volumes = append(pod.Spec.Volumes, corev1.Volume{Name: identity.TokenVolumeName, VolumeSource: corev1.VolumeSource{Projected: &corev1.ProjectedVolumeSource{
+				Sources: []corev1.VolumeProjection{{ServiceAccountToken: &corev1.ServiceAccountTokenProjection{Audience: "sts.amazonaws.com", ExpirationSeconds: ptr.To[int64](86400), Path: "token"}}},
+			}}})
+		}
+		pod.UID = "uid-1"
+		pod.Spec.NodeName = "node-1"
+		pod.Status.Phase = corev1.PodSucceeded
+		return false, nil, nil
+	})
+	return c
+}
+
+func vfRun(t *testing.T, o *VerifyOptions, args ...string) error {
+	t.Helper()
+	cmd := newCmdVerify(o, nil)
+	cmd.SetArgs(args)
+	cmd.SetOut(o.Out)
+	cmd.SetErr(o.ErrOut)
+	cmd.SilenceUsage, cmd.SilenceErrors = true, true
+	return cmd.ExecuteContext(context.Background())
+}
+
+func TestVerifyText(t *testing.T) {
+	c := vfCluster(map[string]string{"eks.amazonaws.com/role-arn": vfRole})
+	o, out, errOut := vfOptions(c, false, "probe-pass.jsonl")
+
+	if err := vfRun(t, o, "checkout", "--image", "wi.local/kubectl-wi:dev"); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"PASS outside.serviceaccount  the service account shop/checkout names the role " + vfRole + "\n",
+		"PASS pod.mutation  IRSA: the webhook injected",
+		"PASS token.audience  aud contains sts.amazonaws.com\n",
+		"INFO sts.endpoint  ",
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, out.String())
+		}
+	}
+	if !strings.HasSuffix(out.String(), "\nPASS all 22 checks passed\n") {
+		t.Errorf("the verdict is not last:\n%s", out.String())
+	}
+	if errOut.Len() != 0 {
+		t.Errorf("error stream: %q", errOut.String())
+	}
+	if _, err := c.CoreV1().Pods("shop").Get(context.Background(), "wi-probe-abcde", metav1.GetOptions{}); err == nil {
+		t.Error("the probe pod was not deleted")
+	}
+}
+
+func TestVerifyJSON(t *testing.T) {
+	c := vfCluster(map[string]string{"eks.amazonaws.com/role-arn": vfRole})
+	o, out, _ := vfOptions(c, false, "probe-trust-policy.jsonl")
+
+	err := vfRun(t, o, "checkout", "-o", "json")
+	var failed *ChecksFailedError
+	if !errors.As(err, &failed) || failed.Failed != 1 || ExitCode(err) != ExitCheckFailed {
+		t.Fatalf("error %v, want 1 failed check (exit 1)", err)
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	for i, l := range lines {
+		d := probe.DecodeLine([]byte(l))
+		if d.Event == nil {
+			t.Fatalf("line %d is not an event: %q", i, l)
+		}
+		if (d.Event.Type == probe.TypeResult) != (i == len(lines)-1) {
+			t.Errorf("line %d: a result not last, or the last not a result: %q", i, l)
+		}
+	}
+	last := probe.DecodeLine([]byte(lines[len(lines)-1])).Event
+	if last.Status != probe.StatusFail || !strings.Contains(last.Fix, "kubectl wi trust-policy serviceaccount/audit -n shop") {
+		t.Errorf("verdict %+v", last)
+	}
+}
+
+// The account names no role: exit 1 from the stored pod alone.
+func TestVerifyNoRole(t *testing.T) {
+	c := vfCluster(nil)
+	o, out, _ := vfOptions(c, false, "probe-pass.jsonl")
+
+	err := vfRun(t, o, "serviceaccount/checkout")
+	if ExitCode(err) != ExitCheckFailed {
+		t.Fatalf("error %v, want exit 1", err)
+	}
+	if !strings.Contains(out.String(), "FAIL pod.mutation  the probe pod was not mutated") || strings.Contains(out.String(), "pod.start") {
+		t.Errorf("output:\n%s", out.String())
+	}
+}
+
+func TestVerifyKeepAndTimings(t *testing.T) {
+	c := vfCluster(map[string]string{"eks.amazonaws.com/role-arn": vfRole})
+	o, _, errOut := vfOptions(c, false, "probe-pass.jsonl")
+
+	if err := vfRun(t, o, "checkout", "--keep", "--timings"); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(errOut.String()), "\n")
+	if len(lines) != 2 || lines[0] != "kept the probe pod shop/wi-probe-abcde: kubectl delete pod -n shop wi-probe-abcde" ||
+		!strings.HasPrefix(lines[1], "timings outside_ms=") || !strings.Contains(lines[1], " overhead_after_running_ms=") {
+		t.Errorf("error stream:\n%s", errOut.String())
+	}
+	if _, err := c.CoreV1().Pods("shop").Get(context.Background(), "wi-probe-abcde", metav1.GetOptions{}); err != nil {
+		t.Errorf("the kept pod is gone: %v", err)
+	}
+}
+
+// A missing service account named by the target is bad input: exit 2, nothing created.
+func TestVerifyMissingServiceAccount(t *testing.T) {
+	c := vfCluster(nil)
+	o, _, _ := vfOptions(c, false, "probe-pass.jsonl")
+	if err := vfRun(t, o, "nope"); ExitCode(err) != ExitUsage {
+		t.Fatalf("error %v, want exit 2", err)
+	}
+	for _, a := range c.Actions() {
+		if a.GetVerb() == "create" {
+			t.Errorf("created %s", a.GetResource().Resource)
+		}
+	}
+}
+
+func TestWriteTimings(t *testing.T) {
+	t0 := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	at := func(ms int) time.Time { return t0.Add(time.Duration(ms) * time.Millisecond) }
+	var buf bytes.Buffer
+	writeTimings(&buf, verify.Timings{
+		Start: t0, OutsideDone: at(30), Created: at(50), Scheduled: at(60), Running: at(1500),
+		FirstEvent: at(1520), Verdict: at(1540), Gone: at(1570),
+		// The probe ran from 1100 to 1130 on its own clock: before the kubelet said it runs.
+		ProbeFirst: at(1100), ProbeLast: at(1130),
+	})
+	want := "timings outside_ms=30.0 create_ms=20.0 scheduled_ms=10.0 running_ms=1440.0 first_event_ms=20.0 verdict_ms=20.0 gone_ms=30.0 total_ms=1570.0 probe_ms=30.0 overhead_after_running_ms=40.0 log_latency_ms=410.0\n"
+	if buf.String() != want {
+		t.Errorf("got\n%s\nwant\n%s", buf.String(), want)
+	}
+}
