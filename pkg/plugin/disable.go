@@ -15,7 +15,10 @@ const disableExample = `  # Remove the IAM role from service account app and res
   kubectl wi disable deployment/web -n shop --dry-run=server
 
   # Every service account labelled team=payments in every namespace, restarting nothing
-  kubectl wi disable -l team=payments -A --restart=never`
+  kubectl wi disable -l team=payments -A --restart=never
+
+  # Remove the role from Portworx, keeping the other providers' credentials
+  kubectl wi disable storagecluster/px-cluster -n portworx`
 
 // DisableOptions holds everything `kubectl wi disable` needs. Flags bind to fields.
 type DisableOptions struct {
@@ -39,7 +42,9 @@ DaemonSets whose live pods still carry the injected identity.
 
 TARGET takes the same forms as for enable. Only the identity annotations are removed, with a
 patch; every other annotation, label and field stays as it is. A service account without them
-is left alone.
+is left alone. For a custom resource (storagecluster/NAME, deploymentruntimeconfig/NAME, or a
+kind from --targets FILE) only the role is removed: the aws credentials item, or the
+annotations in the service account template; its operator restarts its pods.
 
 ` + exitCodesHelp,
 		Example: disableExample,

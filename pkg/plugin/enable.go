@@ -34,7 +34,8 @@ func init() {
 }
 
 // Seams for tests that run enable and disable through Main: the client (a fake), the clock
-// of restartedAt, and how often --wait polls.
+// of restartedAt, and how often --wait polls. newIdentityCustomClients (customtargets.go) is
+// the seam of custom resource targets.
 var (
 	newIdentityClient    = newClientset
 	identityNow          = time.Now
@@ -54,7 +55,16 @@ const enableExample = `  # Give the pods of service account app the IAM role app
   kubectl wi enable app --role-arn arn:aws:iam::123456789012:role/app --dry-run=server -o yaml
 
   # Create the service account if it is missing, with a one-hour token and regional STS
-  kubectl wi enable app --create --role-arn arn:aws:iam::123456789012:role/app --token-expiration 3600 --sts-regional-endpoints`
+  kubectl wi enable app --create --role-arn arn:aws:iam::123456789012:role/app --token-expiration 3600 --sts-regional-endpoints
+
+  # Give Portworx the role for its cloud snapshots; the operator restarts its pods
+  kubectl wi enable storagecluster/px-cluster -n portworx --role-arn arn:aws:iam::123456789012:role/portworx
+
+  # Give the Crossplane providers using runtime config aws the role
+  kubectl wi enable deploymentruntimeconfig/aws --role-arn arn:aws:iam::123456789012:role/crossplane
+
+  # Turn on workload identity in a Control Plane mk8s cluster manifest, then apply it
+  kubectl wi enable --manifest cluster.yaml`
 
 // EnableOptions holds everything `kubectl wi enable` needs. Flags bind to fields.
 type EnableOptions struct {
@@ -65,10 +75,12 @@ type EnableOptions struct {
 	TokenExpiration int64
 	STSRegional     bool
 	Create          bool
+	Manifest        string // a cpln mk8s manifest to edit (manifest.go)
 
-	audienceSet   bool
-	expirationSet bool
-	cfg           identity.Config
+	audienceSet       bool
+	expirationSet     bool
+	cfg               identity.Config
+	manifestConflicts []string // flags given with --manifest that do not apply to it
 }
 
 // NewEnableOptions returns the options with their defaults.
@@ -90,6 +102,17 @@ Deployments, StatefulSets and DaemonSets whose pods need new pods to get it.
 TARGET is NAME or serviceaccount/NAME (sa/NAME), or deployment/NAME, statefulset/NAME or
 daemonset/NAME (deploy, sts, ds) for the service account of that workload's pod template.
 -l SELECTOR selects many service accounts; -A with -l selects them in every namespace.
+
+TARGET may also be a custom resource whose operator takes the role itself and restarts its
+own pods: storagecluster/NAME (Portworx, the role goes in spec.workloadIdentity.credentials)
+or deploymentruntimeconfig/NAME (Crossplane, in the template of the providers' service
+account). More kinds come from a targets file in the same format as the built-in ones
+(--targets FILE, and targets.yaml in the kubectl-wi directory under the user's config
+directory). A service account that Helm manages is annotated too, with a warning that gives
+the values line that keeps the annotation across upgrades.
+
+--manifest FILE turns on the awsWorkloadIdentity add-on in a Control Plane (cpln) mk8s
+cluster manifest instead, keeping the rest of the file, to apply with cpln apply.
 
 Only the eks.amazonaws.com/ identity annotations are written, with a patch: every other
 annotation, label and field stays as it is. Running again with the same flags writes nothing.
@@ -116,6 +139,7 @@ with the command that restarts them.
 	f.Int64Var(&o.TokenExpiration, "token-expiration", 0, "Lifetime of the projected token in seconds, 600 to 86400 (default 86400)")
 	f.BoolVar(&o.STSRegional, "sts-regional-endpoints", false, "Make the SDKs use the regional STS endpoint (AWS_STS_REGIONAL_ENDPOINTS=regional)")
 	f.BoolVar(&o.Create, "create", false, "Create a missing service account instead of failing")
+	f.StringVar(&o.Manifest, "manifest", "", "Turn on workload identity in a Control Plane (cpln) mk8s cluster manifest FILE instead of in the cluster")
 	o.addFlags(cmd)
 	return cmd
 }
@@ -124,11 +148,17 @@ with the command that restarts them.
 func (o *EnableOptions) Complete(cmd *cobra.Command, args []string) error {
 	o.audienceSet = cmd.Flags().Changed("audience")
 	o.expirationSet = cmd.Flags().Changed("token-expiration")
+	if o.Manifest != "" {
+		return o.completeManifest(cmd, args)
+	}
 	return o.identityOptions.complete(cmd, args)
 }
 
 // Validate checks every flag and argument; it makes no API call.
 func (o *EnableOptions) Validate() error {
+	if o.Manifest != "" {
+		return o.validateManifest()
+	}
 	if o.RoleARN == "" {
 		return FlagErrorf("--role-arn is required: the IAM role the pods assume, e.g. --role-arn arn:aws:iam::123456789012:role/NAME")
 	}
@@ -147,11 +177,25 @@ func (o *EnableOptions) Validate() error {
 		}
 	}
 	o.cfg = identity.Config{RoleARN: o.RoleARN, Audience: o.Audience, TokenExpiration: o.TokenExpiration, STSRegional: o.STSRegional}
-	return o.identityOptions.validate()
+	if err := o.validate(); err != nil {
+		return err
+	}
+	for _, ref := range o.customRefs {
+		if o.Create {
+			return FlagErrorf("--create creates service accounts, and %s is a custom resource", ref)
+		}
+		if err := ref.Kind.Custom.CheckConfig(o.cfg); err != nil {
+			return &FlagError{Err: fmt.Errorf("%s: %w", ref, err)}
+		}
+	}
+	return nil
 }
 
 // Run annotates the service accounts and restarts what needs it.
 func (o *EnableOptions) Run(ctx context.Context) error {
+	if o.Manifest != "" {
+		return o.runManifest()
+	}
 	return o.run(ctx, &o.cfg, o.Create)
 }
 
@@ -169,15 +213,19 @@ type identityOptions struct {
 	Output        string
 	Selector      string
 	AllNamespaces bool
+	TargetsFile   string
 
 	args       []string
 	namespace  string
 	timeoutSet bool
-	refs       []targets.Ref
+	refs       []targets.Ref // service accounts and workloads
+	customRefs []targets.Ref // custom resources that take the role themselves
+	registry   *targets.Registry
 	mode       restart.Mode
 	canCreate  bool // the command has --create (enable), so a missing account's error suggests it
 
 	newClient    func() (kubernetes.Interface, error)
+	newCustom    func() (*customClients, error)
 	restarter    restart.ObjectRestarterFunc
 	pollInterval time.Duration
 }
@@ -190,6 +238,7 @@ func newIdentityOptions(cf *genericclioptions.ConfigFlags, streams genericioopti
 		Timeout:      5 * time.Minute,
 		DryRun:       "none",
 		newClient:    func() (kubernetes.Interface, error) { return newIdentityClient(cf) },
+		newCustom:    func() (*customClients, error) { return newIdentityCustomClients(cf) },
 		restarter:    restart.DefaultRestarter(func() time.Time { return identityNow() }),
 		pollInterval: identityPollInterval,
 	}
@@ -204,6 +253,7 @@ func (o *identityOptions) addFlags(cmd *cobra.Command) {
 	f.StringVarP(&o.Output, "output", "o", "", "Print the resulting service accounts: yaml, json or name; the summary then goes to stderr")
 	f.StringVarP(&o.Selector, "selector", "l", "", "Select service accounts by label instead of naming them (e.g. -l team=payments)")
 	f.BoolVarP(&o.AllNamespaces, "all-namespaces", "A", false, "With -l, select service accounts in every namespace")
+	f.StringVar(&o.TargetsFile, "targets", "", "A targets file adding custom resource kinds TARGET may name (default: kubectl-wi/targets.yaml under the user's config directory, if it exists)")
 }
 
 func (o *identityOptions) complete(cmd *cobra.Command, args []string) error {
@@ -214,7 +264,8 @@ func (o *identityOptions) complete(cmd *cobra.Command, args []string) error {
 		return fmt.Errorf("failed to read the namespace from the kubeconfig: %w", err)
 	}
 	o.namespace = ns
-	return nil
+	o.registry, err = loadRegistry(o.TargetsFile)
+	return err
 }
 
 func (o *identityOptions) validate() error {
@@ -258,15 +309,28 @@ func (o *identityOptions) validate() error {
 			return FlagErrorf("invalid -l selector %q: %v", o.Selector, err)
 		}
 	}
-	o.refs = o.refs[:0]
+	o.refs, o.customRefs = o.refs[:0], o.customRefs[:0]
 	for _, arg := range o.args {
-		ref, err := targets.Parse(arg)
+		ref, err := o.targetRegistry().Parse(arg)
 		if err != nil {
 			return &FlagError{Err: err}
 		}
+		if ref.IsCustom() {
+			o.customRefs = append(o.customRefs, ref)
+			continue
+		}
 		o.refs = append(o.refs, ref)
 	}
-	return nil
+	return o.validateCustom()
+}
+
+// targetRegistry is the kinds TARGET may name: the built-in ones until complete loads the
+// user's.
+func (o *identityOptions) targetRegistry() *targets.Registry {
+	if o.registry == nil {
+		o.registry = targets.Builtin()
+	}
+	return o.registry
 }
 
 // account is one service account and what this run does to it.
@@ -284,9 +348,15 @@ func (o *identityOptions) run(ctx context.Context, want *identity.Config, create
 	if err != nil {
 		return err
 	}
-	accounts, err := o.resolve(ctx, client, create)
+	custom, err := o.planCustom(ctx, client, want)
 	if err != nil {
 		return err
+	}
+	var accounts []*account
+	if o.Selector != "" || len(o.refs) > 0 {
+		if accounts, err = o.resolve(ctx, client, create); err != nil {
+			return err
+		}
 	}
 	restartAccounts := make([]restart.Account, len(accounts))
 	for i, a := range accounts {
@@ -298,7 +368,7 @@ func (o *identityOptions) run(ctx context.Context, want *identity.Config, create
 		restartAccounts[i] = restart.Account{Namespace: a.namespace, Name: a.name, Want: want, Changed: len(a.changes) > 0}
 	}
 	var actions []restart.Action
-	if o.mode != restart.Never {
+	if o.mode != restart.Never && len(accounts) > 0 {
 		inv, err := restart.Load(ctx, client, restart.Scope(restartAccounts), restartAccounts)
 		if err != nil {
 			return err
@@ -307,6 +377,9 @@ func (o *identityOptions) run(ctx context.Context, want *identity.Config, create
 	}
 
 	summary := o.summaryOut()
+	if err := o.writeCustom(ctx, summary, custom, want); err != nil {
+		return err
+	}
 	changed := 0
 	for _, a := range accounts {
 		if err := o.write(ctx, client, a, want); err != nil {
@@ -339,7 +412,7 @@ func (o *identityOptions) run(ctx context.Context, want *identity.Config, create
 		return err
 	}
 
-	if err := o.printAccounts(accounts); err != nil {
+	if err := o.printAccounts(accounts, customObjects(custom)); err != nil {
 		return err
 	}
 	if o.Wait && len(restarted) > 0 {
@@ -591,7 +664,16 @@ func (o *identityOptions) actionLine(a *restart.Action) string {
 // warnHelm warns that a Helm upgrade would undo a hand-written annotation on a chart's
 // service account, with the values line that makes the chart write it.
 func (o *identityOptions) warnHelm(a *account, want *identity.Config) {
-	if a.sa == nil || len(a.changes) == 0 || a.sa.Labels["app.kubernetes.io/managed-by"] != "Helm" {
+	if a.sa == nil || len(a.changes) == 0 {
+		return
+	}
+	// A chart the registry knows, recognised by the account's name, release or chart, keeps
+	// the annotations under its own values key (customtargets.go).
+	if chart, how := o.targetRegistry().Chart(a.sa); chart != nil {
+		o.warnChart(a, want, chart, how)
+		return
+	}
+	if !helmManaged(a.sa) {
 		return
 	}
 	release := a.sa.Annotations["meta.helm.sh/release-name"]
@@ -612,9 +694,9 @@ func (o *identityOptions) warnHelm(a *account, want *identity.Config) {
 		a.name, release, release, strings.Join(sets, " "))
 }
 
-// printAccounts prints the resulting service accounts for -o: one object, or a v1 List when
-// a selector or several targets were used.
-func (o *identityOptions) printAccounts(accounts []*account) error {
+// printAccounts prints the resulting service accounts and custom resources for -o: one
+// object, or a v1 List when a selector or several targets were used.
+func (o *identityOptions) printAccounts(accounts []*account, custom []runtime.Object) error {
 	if o.Output == "" {
 		return nil
 	}
@@ -625,6 +707,7 @@ func (o *identityOptions) printAccounts(accounts []*account) error {
 		sa.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("ServiceAccount"))
 		objs = append(objs, sa)
 	}
+	objs = append(objs, custom...)
 	var p printers.ResourcePrinter
 	switch o.Output {
 	case "name":

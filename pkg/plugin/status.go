@@ -16,6 +16,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/kubectl-wi/kubectl-wi/pkg/inventory"
+	"github.com/kubectl-wi/kubectl-wi/pkg/plugin/targets"
 )
 
 func init() {
@@ -39,6 +40,10 @@ stale pods, containers that set AWS_ROLE_ARN or AWS_WEB_IDENTITY_TOKEN_FILE them
 containers left out by skip-containers, non-root containers with no fsGroup, hostNetwork pods
 on the EKS Pod Identity path, and token-expiration annotations outside 600..86400.
 
+Then the custom resources that carry a role for their operator (Portworx StorageClusters,
+Crossplane DeploymentRuntimeConfigs, and the kinds of a targets file, --targets); with -A,
+cluster-scoped ones too.
+
 Each kind is read with one paginated LIST, never a GET per object. status is a report: it
 exits 0 whatever it finds, and 3 when the cluster cannot be read.
 
@@ -60,10 +65,14 @@ type StatusOptions struct {
 
 	Output        string // "" | "wide" | "json"
 	AllNamespaces bool
+	TargetsFile   string
 
 	namespace string // "" with -A
+	registry  *targets.Registry
 
 	newClient func() (kubernetes.Interface, error) // swapped in tests
+	// newCustom builds the clients that list custom resource targets; nil: not listed.
+	newCustom func() (*customClients, error)
 }
 
 // NewStatusOptions returns the options with their defaults.
@@ -72,6 +81,7 @@ func NewStatusOptions(cf *genericclioptions.ConfigFlags, streams genericiooption
 		configFlags: cf,
 		IOStreams:   streams,
 		newClient:   func() (kubernetes.Interface, error) { return newClientset(cf) },
+		newCustom:   func() (*customClients, error) { return newCustomClients(cf) },
 	}
 }
 
@@ -105,11 +115,16 @@ func newCmdStatus(o *StatusOptions) *cobra.Command {
 	}
 	cmd.Flags().StringVarP(&o.Output, "output", "o", o.Output, "Output format. One of: wide|json")
 	cmd.Flags().BoolVarP(&o.AllNamespaces, "all-namespaces", "A", false, "Report on every namespace")
+	cmd.Flags().StringVar(&o.TargetsFile, "targets", "", "A targets file adding custom resource kinds to report on (default: kubectl-wi/targets.yaml under the user's config directory, if it exists)")
 	return cmd
 }
 
-// Complete works out the namespace.
+// Complete works out the namespace and the custom resource kinds.
 func (o *StatusOptions) Complete(_ *cobra.Command, _ []string) error {
+	var err error
+	if o.registry, err = loadRegistry(o.TargetsFile); err != nil {
+		return err
+	}
 	if o.AllNamespaces {
 		o.namespace = ""
 		return nil
@@ -145,13 +160,20 @@ func (o *StatusOptions) Run(ctx context.Context) error {
 	for _, w := range report.Warnings {
 		fmt.Fprintf(o.ErrOut, "Warning: %s\n", w)
 	}
+	custom, err := o.collectCustom(ctx)
+	if err != nil {
+		return err
+	}
 	if o.Output == "json" {
 		enc := json.NewEncoder(o.Out)
 		enc.SetEscapeHTML(false)
 		enc.SetIndent("", "  ")
-		return enc.Encode(report)
+		return enc.Encode(statusDocument{Report: report, CustomResources: custom})
 	}
-	return o.printTable(report)
+	if err := o.printTable(report); err != nil {
+		return err
+	}
+	return o.printCustom(report, custom)
 }
 
 // statusMaxWorkloads is how many workloads a wide table cell lists before "+N more".

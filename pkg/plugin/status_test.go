@@ -180,6 +180,7 @@ func runStatus(t *testing.T, client kubernetes.Interface, args ...string) tpResu
 	return runSubcommand(t, func(cf *genericclioptions.ConfigFlags, s genericiooptions.IOStreams) *cobra.Command {
 		o := NewStatusOptions(cf, s)
 		o.newClient = func() (kubernetes.Interface, error) { return client, nil }
+		o.newCustom = nil // custom resources: status_custom_test.go
 		return newCmdStatus(o)
 	}, append([]string{"status"}, args...)...)
 }

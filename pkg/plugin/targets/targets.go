@@ -1,12 +1,14 @@
 // Package targets parses the TARGET argument of enable and disable (NAME, serviceaccount/NAME,
-// deployment/NAME, ...) and resolves it to the service account whose annotations carry the
-// identity. A kind is a table entry: adding one adds a row to Kinds.
+// deployment/NAME, storagecluster/NAME, ...) and says where the identity goes: the
+// annotations of a service account, or a field of a custom resource whose operator takes the
+// role itself. A kind is a table entry: a service account or workload kind is a row of
+// coreKinds; a custom resource kind is data, an entry of builtin.yaml or of a user's targets
+// file (see File), and Custom.Apply makes the edit it describes.
 package targets
 
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -28,13 +30,19 @@ type Kind struct {
 	Short string
 	// podSpec reads the pod template of the named object; nil for a service account.
 	podSpec func(ctx context.Context, c kubernetes.Interface, namespace, name string) (*corev1.PodSpec, error)
+	// Custom is set for a custom resource kind: where its role goes.
+	Custom *Custom
 }
 
 // ServiceAccount is the kind of a bare NAME.
 var ServiceAccount = &Kind{Name: "serviceaccount", Resource: "serviceaccounts", Aliases: []string{"serviceaccount", "serviceaccounts", "sa"}, Short: "sa"}
 
-// Kinds are the kinds a TARGET may name.
-var Kinds = []*Kind{
+// Kinds are the kinds a TARGET may name by default: the service account, the workload kinds
+// and the built-in custom resource kinds. Registry adds a user's kinds to them.
+var Kinds = Builtin().Kinds()
+
+// coreKinds are the kinds whose identity is a service account's annotations.
+var coreKinds = []*Kind{
 	ServiceAccount,
 	{
 		Name: "deployment.apps", Resource: "deployments.apps",
@@ -83,48 +91,17 @@ func (r Ref) String() string { return r.Kind.Name + "/" + r.Name }
 // IsServiceAccount is true when the target names the service account itself.
 func (r Ref) IsServiceAccount() bool { return r.Kind == ServiceAccount }
 
-// Parse reads NAME or TYPE/NAME. The error says what is wrong and which forms are accepted.
-func Parse(arg string) (Ref, error) {
-	kindText, name, hasKind := strings.Cut(arg, "/")
-	if !hasKind {
-		kindText, name = "serviceaccount", arg
-	}
-	if name == "" {
-		return Ref{}, fmt.Errorf("target %q has no name: expected NAME or TYPE/NAME, TYPE one of %s", arg, KindList())
-	}
-	if strings.Contains(name, "/") {
-		return Ref{}, fmt.Errorf("target %q has more than one slash: expected NAME or TYPE/NAME", arg)
-	}
-	if msgs := validName(name); msgs != "" {
-		return Ref{}, fmt.Errorf("target %q: %q is not a valid object name: %s", arg, name, msgs)
-	}
-	kind := lookup(kindText)
-	if kind == nil {
-		return Ref{}, fmt.Errorf("target %q has unknown kind %q: expected one of %s", arg, kindText, KindList())
-	}
-	return Ref{Kind: kind, Name: name}, nil
-}
+// IsCustom is true when the target is a custom resource that takes the role itself.
+func (r Ref) IsCustom() bool { return r.Kind.Custom != nil }
 
-// KindList names the accepted kinds for error messages: serviceaccount (sa), deployment (deploy), ...
-func KindList() string {
-	parts := make([]string, 0, len(Kinds))
-	for _, k := range Kinds {
-		parts = append(parts, fmt.Sprintf("%s (%s)", k.Aliases[0], k.Short))
-	}
-	return strings.Join(parts, ", ")
-}
+var defaultRegistry = &Registry{kinds: Kinds, charts: builtinFile.Charts}
 
-func lookup(text string) *Kind {
-	text = strings.ToLower(text)
-	for _, k := range Kinds {
-		for _, a := range k.Aliases {
-			if a == text {
-				return k
-			}
-		}
-	}
-	return nil
-}
+// Parse reads NAME or TYPE/NAME against the built-in kinds. The error says what is wrong and
+// which forms are accepted.
+func Parse(arg string) (Ref, error) { return defaultRegistry.Parse(arg) }
+
+// KindList names the built-in kinds for error messages: serviceaccount (sa), deployment (deploy), ...
+func KindList() string { return defaultRegistry.KindList() }
 
 // validName checks a DNS subdomain name, which every kind here uses, without importing the
 // apimachinery validation package (and its init work) for one regular expression.
@@ -147,6 +124,9 @@ func validName(name string) string {
 // unset) for a workload, which costs one GET. A missing workload is an *apicall.Error that
 // apierrors.IsNotFound recognises.
 func ServiceAccountName(ctx context.Context, c kubernetes.Interface, namespace string, ref Ref) (string, error) {
+	if ref.IsCustom() {
+		return "", fmt.Errorf("%s is a custom resource: its operator manages its service account", ref)
+	}
 	if ref.Kind.podSpec == nil {
 		return ref.Name, nil
 	}

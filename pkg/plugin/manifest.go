@@ -1,0 +1,109 @@
+package plugin
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/kubectl-wi/kubectl-wi/pkg/plugin/mk8s"
+)
+
+// manifestFlags are the enable flags that say something about service accounts or the
+// cluster, which an mk8s manifest edit has no use for.
+var manifestFlags = []string{"role-arn", "audience", "token-expiration", "sts-regional-endpoints", "create",
+	"restart", "wait", "timeout", "selector", "all-namespaces", "targets"}
+
+// completeManifest notes the flags given with --manifest; the file is edited without a
+// cluster, so nothing is read from the kubeconfig.
+func (o *EnableOptions) completeManifest(cmd *cobra.Command, args []string) error {
+	o.args = args
+	o.manifestConflicts = o.manifestConflicts[:0]
+	for _, name := range manifestFlags {
+		if cmd.Flags().Changed(name) {
+			o.manifestConflicts = append(o.manifestConflicts, "--"+name)
+		}
+	}
+	return nil
+}
+
+func (o *EnableOptions) validateManifest() error {
+	if len(o.args) > 0 {
+		return FlagErrorf("--manifest edits a file and takes no TARGET, got %q", o.args)
+	}
+	if len(o.manifestConflicts) > 0 {
+		return FlagErrorf("%s cannot be combined with --manifest: the awsWorkloadIdentity add-on of a Control Plane cluster takes no role; once the cluster runs it, give service accounts their roles with kubectl wi enable TARGET --role-arn ARN",
+			strings.Join(o.manifestConflicts, ", "))
+	}
+	switch o.DryRun {
+	case "none", "client":
+	case "server":
+		return FlagErrorf("--dry-run=server needs a server, and --manifest edits a file: use --dry-run=client to print the edited manifest")
+	default:
+		return FlagErrorf("--dry-run must be one of none, client, not %q", o.DryRun)
+	}
+	switch o.Output {
+	case "", "yaml":
+	default:
+		return FlagErrorf("--output with --manifest must be yaml (the edited manifest on stdout, the file left as it is), not %q", o.Output)
+	}
+	return nil
+}
+
+// runManifest turns on spec.addOns.awsWorkloadIdentity in the manifest and writes it back, or
+// prints it for -o yaml and --dry-run=client.
+func (o *EnableOptions) runManifest() error {
+	info, err := os.Stat(o.Manifest)
+	if err != nil {
+		return InputErrorf("cannot read --manifest %s: %v", o.Manifest, errors.Unwrap(err))
+	}
+	data, err := os.ReadFile(o.Manifest)
+	if err != nil {
+		return InputErrorf("cannot read --manifest %s: %v", o.Manifest, errors.Unwrap(err))
+	}
+	res, err := mk8s.EnableAWSWorkloadIdentity(data)
+	if err != nil {
+		return InputErrorf("--manifest %s: %w", o.Manifest, err)
+	}
+	toStdout := o.Output == "yaml" || o.DryRun == "client"
+	summary := o.Out
+	if toStdout {
+		summary = o.ErrOut
+		if _, err := o.Out.Write(res.Out); err != nil {
+			return err
+		}
+	} else if len(res.Changed) > 0 {
+		if err := os.WriteFile(o.Manifest, res.Out, info.Mode().Perm()); err != nil {
+			return fmt.Errorf("failed to write --manifest %s: %w", o.Manifest, err)
+		}
+	}
+
+	suffix := ""
+	switch {
+	case o.DryRun == "client":
+		suffix = " (dry run)"
+	case toStdout:
+		suffix = " (on stdout; " + o.Manifest + " not written)"
+	}
+	for _, name := range res.Changed {
+		fmt.Fprintf(summary, "mk8s/%s configured (spec.addOns.%s)%s\n", name, mk8s.AddOn, suffix)
+	}
+	for _, name := range res.Unchanged {
+		fmt.Fprintf(summary, "mk8s/%s unchanged: spec.addOns.%s is on already\n", name, mk8s.AddOn)
+	}
+	switch {
+	case len(res.Changed) == 0:
+		fmt.Fprintf(summary, "Nothing to write. If the cluster does not run the add-on yet: cpln apply --file %s\n", o.Manifest)
+		return nil
+	case o.DryRun == "client":
+		fmt.Fprintf(summary, "Next: run again without --dry-run to write %s, then apply it: cpln apply --file %s\n", o.Manifest, o.Manifest)
+	case toStdout:
+		fmt.Fprintln(summary, "Next: save the manifest and apply it: cpln apply --file FILE")
+	default:
+		fmt.Fprintf(summary, "Next: apply it with the Control Plane CLI: cpln apply --file %s\n", o.Manifest)
+	}
+	fmt.Fprintln(summary, "Then, once the cluster runs the add-on, give service accounts their roles: kubectl wi enable SERVICEACCOUNT -n NAMESPACE --role-arn ARN")
+	return nil
+}
