@@ -2,7 +2,6 @@
 # local cluster. Heavy builds (Kubernetes, MinIO) are cached under $(WI_CACHE).
 MODULE   := github.com/kubectl-wi/kubectl-wi
 VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
-LDFLAGS  := -s -w -X $(MODULE)/pkg/plugin.version=$(VERSION)
 export WI_CACHE ?= $(HOME)/.cache/kubectl-wi
 export WI_STATE ?= $(WI_CACHE)/cluster
 TOOLS    := $(CURDIR)/hack/tools/bin
@@ -13,7 +12,10 @@ VALIDATE_KREW_MANIFEST := $(TOOLS)/validate-krew-manifest
 # only when the template or the archives do.
 KREW_DEV_VERSION := v0.0.0-dev
 # The name the probe image tarball carries; PUSH_REPO is where probe-image-push sends it.
-PROBE_REPO ?= wi.local/kubectl-wi
+# Where the release's probe image is published; a release sets it (make dist PROBE_REPO=...),
+# and verify's --image default is $(PROBE_REPO):$(VERSION).
+export PROBE_REPO ?= wi.local/kubectl-wi
+LDFLAGS  := -s -w -X $(MODULE)/pkg/plugin.version=$(VERSION) -X $(MODULE)/pkg/plugin.probeImage=$(PROBE_REPO):$(VERSION)
 PROBE_IMAGE_TAR := dist/kubectl-wi-image_$(VERSION).tar
 MKIMAGE_OCI = go run ./hack/cmd/mkimage -format oci -platform linux/amd64,linux/arm64 -entrypoint /kubectl-wi
 PROBE_SRC := 'dist/build/{os}_{arch}/kubectl-wi:/kubectl-wi'
