@@ -12,6 +12,7 @@ import (
 	"github.com/charmbracelet/lipgloss"
 	"github.com/charmbracelet/x/ansi"
 
+	textrender "github.com/kubectl-wi/kubectl-wi/pkg/plugin/render"
 	"github.com/kubectl-wi/kubectl-wi/pkg/plugin/verify"
 	"github.com/kubectl-wi/kubectl-wi/pkg/probe"
 )
@@ -310,7 +311,7 @@ func (m Model) stepLine(b *strings.Builder, s *step) {
 	}
 	line := mark + " " + title
 	if s.detail != "" {
-		line += "  " + render(m.styles.faint, m.wrap(clean(s.detail), ansi.StringWidth(stepTitles[s.id])+4, 4))
+		line += "  " + render(m.styles.faint, m.wrap(textrender.Clean(s.detail), ansi.StringWidth(stepTitles[s.id])+4, 4))
 	}
 	b.WriteString(line + "\n")
 }
@@ -357,7 +358,7 @@ func (m Model) statusMark(s probe.Status) string {
 func (m Model) itemLines(b *strings.Builder, it item) {
 	const indent = 4
 	if it.ev == nil {
-		b.WriteString(strings.Repeat(" ", indent+2) + render(m.styles.faint, "| "+m.wrap(clean(it.raw), indent+4, indent+4)) + "\n")
+		b.WriteString(strings.Repeat(" ", indent+2) + render(m.styles.faint, "| "+m.wrap(textrender.Clean(it.raw), indent+4, indent+4)) + "\n")
 		return
 	}
 	ev := it.ev
@@ -366,7 +367,7 @@ func (m Model) itemLines(b *strings.Builder, it item) {
 		mark = m.statusMark(ev.Status)
 	}
 	head := ev.Check + "  "
-	msg := m.wrap(clean(ev.Message), indent+2+ansi.StringWidth(head), indent+2)
+	msg := m.wrap(textrender.Clean(ev.Message), indent+2+ansi.StringWidth(head), indent+2)
 	if ev.Type == probe.TypeInfo || ev.Status == probe.StatusSkip || ev.Status == probe.StatusPass {
 		msg = render(m.styles.faint, msg)
 	}
@@ -374,7 +375,7 @@ func (m Model) itemLines(b *strings.Builder, it item) {
 	if ev.Fix != "" && (ev.Status == probe.StatusFail || ev.Status == probe.StatusWarn) {
 		for _, f := range strings.Split(ev.Fix, "\n") {
 			if f = strings.TrimSpace(f); f != "" {
-				b.WriteString(strings.Repeat(" ", indent+2) + render(m.styles.fix, "fix: "+m.wrap(clean(f), indent+7, indent+7)) + "\n")
+				b.WriteString(strings.Repeat(" ", indent+2) + render(m.styles.fix, "fix: "+m.wrap(textrender.Clean(f), indent+7, indent+7)) + "\n")
 			}
 		}
 	}
@@ -391,10 +392,10 @@ func (m Model) verdictLines(b *strings.Builder, fixes bool) {
 		style = m.styles.warn
 	case probe.StatusPass, probe.StatusSkip:
 	}
-	b.WriteString("\n" + m.statusMark(v.Status) + " " + style.Render(label) + "  " + m.wrap(clean(v.Message), 8, 8) + "\n")
+	b.WriteString("\n" + m.statusMark(v.Status) + " " + style.Render(label) + "  " + m.wrap(textrender.Clean(v.Message), 8, 8) + "\n")
 	for _, f := range strings.Split(v.Fix, "\n") {
 		if f = strings.TrimSpace(f); f != "" && fixes {
-			b.WriteString("  " + render(m.styles.fix, "fix: "+m.wrap(clean(f), 7, 7)) + "\n")
+			b.WriteString("  " + render(m.styles.fix, "fix: "+m.wrap(textrender.Clean(f), 7, 7)) + "\n")
 		}
 	}
 }
@@ -431,20 +432,6 @@ func render(st lipgloss.Style, s string) string {
 		lines[i] = l[:lead] + st.Render(l[lead:])
 	}
 	return strings.Join(lines, "\n")
-}
-
-// clean drops control characters, so nothing from a pod's log can move the cursor or set a
-// colour.
-func clean(s string) string {
-	return strings.Map(func(r rune) rune {
-		if r == '\t' {
-			return ' '
-		}
-		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
-			return -1
-		}
-		return r
-	}, s)
 }
 
 type styles struct {
