@@ -15,6 +15,7 @@ if [[ -f $RUN/kube-apiserver.pid ]] && alive kube-apiserver; then
 fi
 t0=$SECONDS
 "$here/deps.sh"
+need_cmd ss
 for p in $APISERVER_PORT $ETCD_PORT $ETCD_PEER_PORT 10250 10248 10257 10259 $WEBHOOK_PORT $STS_PORT $MINIO_PORT 9001; do
   port_free 127.0.0.1 "$p"
 done

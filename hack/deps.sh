@@ -5,6 +5,9 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 packages=(etcd-server containerd runc containernetworking-plugins iptables iproute2 openssl curl tmux procps util-linux time)
+# WI_PACKAGES replaces the list: the preflight test uses it to prove a package that cannot be
+# installed stops cluster-up with its name.
+[[ -n ${WI_PACKAGES:-} ]] && read -r -a packages <<<"$WI_PACKAGES"
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

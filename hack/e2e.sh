@@ -4,6 +4,8 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
+# A cluster someone started by hand is theirs: refuse rather than tear it down on exit.
+alive kube-apiserver && die "a local cluster is already running (state in $WI_STATE): run 'make cluster-down' first"
 trap '"$here/cluster-down.sh"' EXIT
 trap 'exit 130' INT TERM
 "$here/cluster-up.sh"
