@@ -16,8 +16,15 @@ kubectl create namespace $ns --dry-run=client -o yaml | kubectl apply -f - >/dev
 kubectl -n $ns create serviceaccount app --dry-run=client -o yaml | kubectl apply -f - >/dev/null
 kubectl -n $ns create deployment web --image="$WI_IDLE_IMAGE" --dry-run=client -o yaml |
   sed 's/      containers:/      serviceAccountName: app\n      containers:/' | kubectl apply -f - >/dev/null
-# The STS stand-in trusts the role for exactly this service account.
-"$WI_STATE/bin/kubectl-wi" trust-policy -n $ns serviceaccount/app --account-id "$WI_STS_ACCOUNT" -o json >"$WI_STATE/demo-trust.json" 2>/dev/null || true
+# The STS stand-in gets the role, trusting exactly what `kubectl wi trust-policy` generates.
+policy=$(kubectl wi trust-policy -n $ns serviceaccount/app --account-id "$WI_STS_ACCOUNT" -o json)
+{
+  sed '/^roles:/,$d' "$WI_STS_CONFIG"
+  echo "roles:"
+  echo "- name: demo-app"
+  echo "  trustPolicy: |"
+  sed 's/^/    /' <<<"$policy"
+} >"$WI_STS_CONFIG.demo" && mv "$WI_STS_CONFIG.demo" "$WI_STS_CONFIG"
 
 show kubectl wi enable -n $ns serviceaccount/app --role-arn "$role"
 show kubectl wi enable -n $ns serviceaccount/app --role-arn "$role"

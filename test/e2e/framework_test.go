@@ -229,7 +229,11 @@ func (e env) run(t *testing.T, cmd *exec.Cmd) result {
 	t.Helper()
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	cmd.Env = append(os.Environ(), "KUBECONFIG="+e.kubeconfig, "NO_COLOR=1")
+	if cmd.Env == nil {
+		cmd.Env = os.Environ()
+	}
+	// appended: the last value of a duplicate key wins, so a caller's own settings stay
+	cmd.Env = append(cmd.Env, "KUBECONFIG="+e.kubeconfig, "NO_COLOR=1")
 	err := cmd.Run()
 	code := 0
 	if err != nil {
