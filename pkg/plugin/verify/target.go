@@ -3,14 +3,13 @@ package verify
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/kubectl-wi/kubectl-wi/pkg/identity"
+	"github.com/kubectl-wi/kubectl-wi/pkg/plugin/targets"
 )
 
 // Kind is the kind of object a TARGET names.
@@ -24,14 +23,14 @@ const (
 	KindDaemonSet      Kind = "daemonset"
 )
 
-var kindAliases = map[string]Kind{
-	"serviceaccount": KindServiceAccount, "serviceaccounts": KindServiceAccount, "sa": KindServiceAccount,
-	"deployment": KindDeployment, "deployments": KindDeployment, "deploy": KindDeployment,
-	"deployment.apps": KindDeployment, "deployments.apps": KindDeployment,
-	"statefulset": KindStatefulSet, "statefulsets": KindStatefulSet, "sts": KindStatefulSet,
-	"statefulset.apps": KindStatefulSet, "statefulsets.apps": KindStatefulSet,
-	"daemonset": KindDaemonSet, "daemonsets": KindDaemonSet, "ds": KindDaemonSet,
-	"daemonset.apps": KindDaemonSet, "daemonsets.apps": KindDaemonSet,
+// verifyKinds maps the kinds of pkg/plugin/targets that verify can prove to its own: a
+// service account, or a workload whose pods run under one. TARGET parsing itself (aliases,
+// name rules, messages) is the targets package's, shared with enable and disable.
+var verifyKinds = map[string]Kind{
+	"serviceaccount":   KindServiceAccount,
+	"deployment.apps":  KindDeployment,
+	"statefulset.apps": KindStatefulSet,
+	"daemonset.apps":   KindDaemonSet,
 }
 
 // Target is a parsed TARGET: [serviceaccount/]NAME or deployment|statefulset|daemonset/NAME.
@@ -45,21 +44,15 @@ func (t Target) String() string { return string(t.Kind) + "/" + t.Name }
 
 // ParseTarget reads NAME or TYPE/NAME, with an error that says which forms are accepted.
 func ParseTarget(arg string) (Target, error) {
-	kindText, name, hasKind := strings.Cut(arg, "/")
-	if !hasKind {
-		kindText, name = string(KindServiceAccount), arg
+	ref, err := targets.Parse(arg)
+	if err != nil {
+		return Target{}, err
 	}
-	kind, ok := kindAliases[strings.ToLower(kindText)]
+	kind, ok := verifyKinds[ref.Kind.Name]
 	if !ok {
-		return Target{}, fmt.Errorf("target %q has unknown kind %q: expected [serviceaccount/]NAME or deployment|statefulset|daemonset/NAME", arg, kindText)
+		return Target{}, fmt.Errorf("target %q: verify proves a service account or a deployment, statefulset or daemonset using one; %s is a custom resource whose operator runs its own pods: verify their service account instead", arg, ref.Kind.Name)
 	}
-	if name == "" {
-		return Target{}, fmt.Errorf("target %q has no name: expected [serviceaccount/]NAME or deployment|statefulset|daemonset/NAME", arg)
-	}
-	if errs := validation.IsDNS1123Subdomain(name); len(errs) > 0 {
-		return Target{}, fmt.Errorf("target %q: %q is not a valid object name: %s", arg, name, strings.Join(errs, "; "))
-	}
-	return Target{Kind: kind, Name: name}, nil
+	return Target{Kind: kind, Name: ref.Name}, nil
 }
 
 // Workload is what the probe pod takes from the target, so it sees what the workload's pods

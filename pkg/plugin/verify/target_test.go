@@ -33,7 +33,8 @@ func TestParseTarget(t *testing.T) {
 		{arg: "deployment/", wantErr: "has no name"},
 		{arg: "", wantErr: "has no name"},
 		{arg: "Web_1", wantErr: "not a valid object name"},
-		{arg: "deployment/a/b", wantErr: "not a valid object name"},
+		{arg: "deployment/a/b", wantErr: "more than one slash"},
+		{arg: "storagecluster/px", wantErr: "verify their service account instead"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.arg, func(t *testing.T) {
