@@ -216,19 +216,7 @@ func (o *identityOptions) findReferrers(ctx context.Context, cc *customClients, 
 			ns = t.namespace
 		}
 		ri := cc.dynamic.Resource(r.GVR())
-		items, err := apicall.ListAll(ctx, metav1.ListOptions{}, func(ctx context.Context, opts metav1.ListOptions) ([]unstructured.Unstructured, metav1.ListMeta, error) {
-			var l *unstructured.UnstructuredList
-			var err error
-			if ns != "" {
-				l, err = ri.Namespace(ns).List(ctx, opts)
-			} else {
-				l, err = ri.List(ctx, opts)
-			}
-			if err != nil {
-				return nil, metav1.ListMeta{}, err
-			}
-			return l.Items, metav1.ListMeta{Continue: l.GetContinue()}, nil
-		})
+		items, err := listCustom(ctx, ri, ns)
 		if err != nil {
 			t.refNote = apicall.Wrap(err, "list", r.Resource+"."+r.Group, ns, "").Error()
 			continue
@@ -403,4 +391,22 @@ func helmSet(path, key, value string) string {
 		}
 	}
 	return fmt.Sprintf(`%s %s."%s"=%s`, flag, path, strings.ReplaceAll(key, ".", `\.`), value)
+}
+
+// listCustom lists every object of a custom resource in pages, in namespace ns or, when ns is
+// empty, cluster-wide (a cluster-scoped kind, or all namespaces).
+func listCustom(ctx context.Context, ri dynamic.NamespaceableResourceInterface, ns string) ([]unstructured.Unstructured, error) {
+	return apicall.ListAll(ctx, metav1.ListOptions{}, func(ctx context.Context, opts metav1.ListOptions) ([]unstructured.Unstructured, metav1.ListMeta, error) {
+		var l *unstructured.UnstructuredList
+		var err error
+		if ns != "" {
+			l, err = ri.Namespace(ns).List(ctx, opts)
+		} else {
+			l, err = ri.List(ctx, opts)
+		}
+		if err != nil {
+			return nil, metav1.ListMeta{}, err
+		}
+		return l.Items, metav1.ListMeta{Continue: l.GetContinue()}, nil
+	})
 }

@@ -9,8 +9,6 @@ import (
 	"text/tabwriter"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/kubectl-wi/kubectl-wi/pkg/inventory"
 	"github.com/kubectl-wi/kubectl-wi/pkg/plugin/apicall"
@@ -74,19 +72,7 @@ func (o *StatusOptions) collectCustom(ctx context.Context) ([]customStatus, erro
 		if c.Namespaced() {
 			ns = o.namespace
 		}
-		items, err := apicall.ListAll(ctx, metav1.ListOptions{}, func(ctx context.Context, opts metav1.ListOptions) ([]unstructured.Unstructured, metav1.ListMeta, error) {
-			var l *unstructured.UnstructuredList
-			var err error
-			if ns != "" {
-				l, err = ri.Namespace(ns).List(ctx, opts)
-			} else {
-				l, err = ri.List(ctx, opts)
-			}
-			if err != nil {
-				return nil, metav1.ListMeta{}, err
-			}
-			return l.Items, metav1.ListMeta{Continue: l.GetContinue()}, nil
-		})
+		items, err := listCustom(ctx, ri, ns)
 		if err != nil {
 			fmt.Fprintf(o.ErrOut, "Warning: %v\n", apicall.Wrap(err, "list", c.CRDName(), ns, ""))
 			continue
