@@ -105,26 +105,26 @@ func Do(ctx context.Context, c kubernetes.Interface, a *Action, restarter Object
 	opts := metav1.PatchOptions{DryRun: dryRun}
 	switch a.object.(type) {
 	case *appsv1.Deployment:
-		var got *appsv1.Deployment
-		got, err = c.AppsV1().Deployments(a.Namespace).Patch(ctx, a.Name, types.StrategicMergePatchType, patch, opts)
-		if err == nil {
-			a.generation = got.Generation
-		}
-		return apicall.Wrap(err, "patch", "deployments.apps", a.Namespace, a.Name)
+		return patchWorkload[*appsv1.Deployment](ctx, c.AppsV1().Deployments(a.Namespace), a, patch, opts, "deployments.apps")
 	case *appsv1.StatefulSet:
-		var got *appsv1.StatefulSet
-		got, err = c.AppsV1().StatefulSets(a.Namespace).Patch(ctx, a.Name, types.StrategicMergePatchType, patch, opts)
-		if err == nil {
-			a.generation = got.Generation
-		}
-		return apicall.Wrap(err, "patch", "statefulsets.apps", a.Namespace, a.Name)
+		return patchWorkload[*appsv1.StatefulSet](ctx, c.AppsV1().StatefulSets(a.Namespace), a, patch, opts, "statefulsets.apps")
 	case *appsv1.DaemonSet:
-		var got *appsv1.DaemonSet
-		got, err = c.AppsV1().DaemonSets(a.Namespace).Patch(ctx, a.Name, types.StrategicMergePatchType, patch, opts)
-		if err == nil {
-			a.generation = got.Generation
-		}
-		return apicall.Wrap(err, "patch", "daemonsets.apps", a.Namespace, a.Name)
+		return patchWorkload[*appsv1.DaemonSet](ctx, c.AppsV1().DaemonSets(a.Namespace), a, patch, opts, "daemonsets.apps")
 	}
 	return fmt.Errorf("restarting %T is not supported", a.object)
+}
+
+// workloadPatcher is the Patch method every typed workload client has.
+type workloadPatcher[T metav1.Object] interface {
+	Patch(ctx context.Context, name string, pt types.PatchType, data []byte, opts metav1.PatchOptions, subresources ...string) (T, error)
+}
+
+// patchWorkload sends the restart patch and records the generation it produced, which --wait
+// watches the controller observe.
+func patchWorkload[T metav1.Object](ctx context.Context, p workloadPatcher[T], a *Action, patch []byte, opts metav1.PatchOptions, resource string) error {
+	got, err := p.Patch(ctx, a.Name, types.StrategicMergePatchType, patch, opts)
+	if err == nil {
+		a.generation = got.GetGeneration()
+	}
+	return apicall.Wrap(err, "patch", resource, a.Namespace, a.Name)
 }
