@@ -122,6 +122,8 @@ export WI_MINIO_ENDPOINT=http://$BRIDGE_GW:$MINIO_PORT
 export WI_MINIO_ROLE_ARN=$(cat "$WI_STATE/minio-role-arn")
 export WI_AUDIT_LOG=$LOGS/audit.log
 export WI_NODE_NAME=$NODE_NAME
+export WI_WEBHOOK_PROFILE=$WI_WEBHOOK_PROFILE
+export WI_POD_IDENTITY_ASSOCIATIONS=$WI_STATE/pod-identity-associations.json
 ENV
 log "control plane to Ready node: ${node_ready}s; whole cluster-up: $((SECONDS - t0))s"
 log "ready: source $WI_STATE/env (KUBECONFIG=$pki/admin.kubeconfig)"
