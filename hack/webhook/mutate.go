@@ -43,7 +43,7 @@ func (c Config) planFor(pod *corev1.Pod, entry Entry, known, associated bool, ji
 		p := &plan{
 			credentials: true, audience: c.Credentials.Audience, regionalSTS: false,
 			expiration: DefaultExpiration,
-			mountPath: c.Credentials.MountPath, volumeName: c.Credentials.VolumeName, tokenPath: c.Credentials.TokenPath,
+			mountPath:  c.Credentials.MountPath, volumeName: c.Credentials.VolumeName, tokenPath: c.Credentials.TokenPath,
 			skip: c.skipContainers(pod),
 		}
 		if known {
@@ -64,7 +64,7 @@ func (c Config) planFor(pod *corev1.Pod, entry Entry, known, associated bool, ji
 	p := &plan{
 		roleARN: entry.RoleARN, audience: entry.Audience, regionalSTS: entry.RegionalSTS,
 		expiration: entry.Expiration,
-		mountPath: c.MountPath, volumeName: VolumeName, tokenPath: TokenPath,
+		mountPath:  c.MountPath, volumeName: VolumeName, tokenPath: TokenPath,
 		skip: c.skipContainers(pod),
 	}
 	p.podExpiration(c, pod)
