@@ -144,7 +144,7 @@ func (o *identityOptions) planCustom(ctx context.Context, client kubernetes.Inte
 		live, err := t.resource(cc).Get(ctx, ref.Name, metav1.GetOptions{})
 		switch {
 		case apierrors.IsNotFound(err) && c.Namespaced():
-			return nil, o.notFound(ctx, client, ref.Kind.Name, ref.Name, "")
+			return nil, o.notFound(ctx, client, ref.Kind, ref.Name, "")
 		case apierrors.IsNotFound(err):
 			return nil, InputErrorf("%s %q not found", ref.Kind.Name, ref.Name)
 		case err != nil:

@@ -193,6 +193,11 @@ func TestEnableStorageCluster(t *testing.T) {
 
 	// Another role replaces the aws item, not adds one.
 	r = runCR(t, c, "enable", "storageclusters.core.libopenstorage.org/px", "-n", "portworx", "--role-arn", kt.OtherRoleARN)
+	wantCode(t, r, ExitUsage) // not without --overwrite
+	if len(crPatches(c)) != 0 || !strings.Contains(r.errOut, "refusing to replace an existing role without --overwrite: storagecluster.core.libopenstorage.org/px has "+roleARN) {
+		t.Fatalf("stderr = %q, patches %v", r.errOut, crPatches(c))
+	}
+	r = runCR(t, c, "enable", "storageclusters.core.libopenstorage.org/px", "-n", "portworx", "--role-arn", kt.OtherRoleARN, "--overwrite")
 	wantCode(t, r, ExitOK)
 	want := "[" + azureItem + "," + strings.Replace(awsItem, roleARN, kt.OtherRoleARN, 1) + "]"
 	if got := credentials(t, getCR(t, c, stcGVR, "portworx", "px")); got != want {

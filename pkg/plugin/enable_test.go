@@ -95,7 +95,7 @@ func wantCode(t *testing.T, r result, code int) {
 
 func TestEnableAnnotatesOnlyIdentityAnnotations(t *testing.T) {
 	sa := kt.ServiceAccount("shop", "app", map[string]string{identity.AnnotationAudience: "old-aud"})
-	r := runWI(t, fake.NewClientset(sa), "enable", "app", "-n", "shop", "--role-arn", roleARN, "--restart=never")
+	r := runWI(t, fake.NewClientset(sa), "enable", "app", "-n", "shop", "--role-arn", roleARN, "--restart=never", "--reset")
 	wantCode(t, r, ExitOK)
 	if r.out != "serviceaccount/app annotated (role-arn, audience-)\n" {
 		t.Fatalf("stdout = %q", r.out)
@@ -347,11 +347,11 @@ func TestEnableUnchangedAccountRestartsStalePodsOnce(t *testing.T) {
 
 func TestEnableWorkloadTarget(t *testing.T) {
 	web := kt.Deployment("shop", "web", "web-sa")
-	db := kt.StatefulSet("shop", "db", "")
-	client := fake.NewClientset(kt.ServiceAccount("shop", "web-sa", nil), kt.ServiceAccount("shop", "default", nil), web, db)
+	db := kt.StatefulSet("shop", "db", "db-sa")
+	client := fake.NewClientset(kt.ServiceAccount("shop", "web-sa", nil), kt.ServiceAccount("shop", "db-sa", nil), web, db)
 	r := runWI(t, client, "enable", "deploy/web", "sts/db", "-n", "shop", "--role-arn", roleARN, "--restart=never")
 	wantCode(t, r, ExitOK)
-	if r.out != "serviceaccount/web-sa annotated (role-arn)\nserviceaccount/default annotated (role-arn)\n" {
+	if r.out != "serviceaccount/web-sa annotated (role-arn)\nserviceaccount/db-sa annotated (role-arn)\n" {
 		t.Fatalf("stdout = %q", r.out)
 	}
 }
@@ -482,7 +482,7 @@ func TestEnableMissingObjects(t *testing.T) {
 			wantErr: `error: deployment.apps "web" not found in namespace "shop"`},
 		{name: "service account of a deployment", objs: []runtime.Object{kt.Namespace("shop"), kt.Deployment("shop", "web", "web-sa")},
 			args:    []string{"enable", "deploy/web", "-n", "shop", "--role-arn", roleARN},
-			wantErr: `error: serviceaccount "web-sa" not found in namespace "shop" (the service account of deployment.apps/web); create it with --create`},
+			wantErr: `error: serviceaccount "web-sa" not found in namespace "shop" (the service account of deployment.apps/web); create it first: kubectl wi enable serviceaccount/web-sa -n shop --create --role-arn ARN`},
 		{name: "selector matches nothing", objs: []runtime.Object{kt.ServiceAccount("shop", "app", nil)}, args: []string{"enable", "-l", "team=none", "-A", "--role-arn", roleARN},
 			wantErr: `error: no service accounts match -l team=none in any namespace`},
 		{name: "disable", objs: []runtime.Object{kt.Namespace("shop")}, args: []string{"disable", "app", "-n", "shop"},

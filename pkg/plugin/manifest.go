@@ -13,7 +13,7 @@ import (
 
 // manifestFlags are the enable flags that say something about service accounts or the
 // cluster, which an mk8s manifest edit has no use for.
-var manifestFlags = []string{"role-arn", "audience", "token-expiration", "sts-regional-endpoints", "create",
+var manifestFlags = []string{"role-arn", "audience", "token-expiration", "sts-regional-endpoints", "create", "overwrite", "reset",
 	"restart", "wait", "timeout", "selector", "all-namespaces", "targets"}
 
 // completeManifest notes the flags given with --manifest; the file is edited without a
