@@ -91,7 +91,7 @@ func (c *collector) addServiceAccount(sa *corev1.ServiceAccount) {
 		c.add(Finding{
 			Severity: SeverityError, Check: CheckRoleARNInvalid, Namespace: sa.Namespace, Object: obj,
 			Message: err.Error() + "; no pod can assume it",
-			Fix:     "set a valid role ARN: " + enableCmd(role, ""),
+			Fix:     "set a valid role ARN: " + enableCmd(role, " --overwrite"),
 		})
 	}
 	if v, has := sa.Annotations[identity.AnnotationTokenExpiration]; has {
