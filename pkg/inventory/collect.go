@@ -6,9 +6,12 @@ import (
 	"fmt"
 
 	"golang.org/x/sync/errgroup"
+	appsv1 "k8s.io/api/apps/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+
+	"github.com/kubectl-wi/kubectl-wi/pkg/restartfix"
 )
 
 // PageSize is the number of objects asked for per LIST request, as kubectl's --chunk-size.
@@ -109,7 +112,8 @@ func Collect(ctx context.Context, client kubernetes.Interface, namespace string)
 			return "", err
 		}
 		for i := range l.Items {
-			c.addWorkload("deployment", &l.Items[i].ObjectMeta, &l.Items[i].Spec.Template.Spec)
+			d := &l.Items[i]
+			c.addWorkload("deployment", &d.ObjectMeta, &d.Spec.Template.Spec, restartfix.Workload{Paused: d.Spec.Paused})
 		}
 		return l.Continue, nil
 	})
@@ -119,7 +123,9 @@ func Collect(ctx context.Context, client kubernetes.Interface, namespace string)
 			return "", err
 		}
 		for i := range l.Items {
-			c.addWorkload("statefulset", &l.Items[i].ObjectMeta, &l.Items[i].Spec.Template.Spec)
+			s := &l.Items[i]
+			c.addWorkload("statefulset", &s.ObjectMeta, &s.Spec.Template.Spec,
+				restartfix.Workload{OnDelete: s.Spec.UpdateStrategy.Type == appsv1.OnDeleteStatefulSetStrategyType})
 		}
 		return l.Continue, nil
 	})
@@ -129,7 +135,9 @@ func Collect(ctx context.Context, client kubernetes.Interface, namespace string)
 			return "", err
 		}
 		for i := range l.Items {
-			c.addWorkload("daemonset", &l.Items[i].ObjectMeta, &l.Items[i].Spec.Template.Spec)
+			d := &l.Items[i]
+			c.addWorkload("daemonset", &d.ObjectMeta, &d.Spec.Template.Spec,
+				restartfix.Workload{OnDelete: d.Spec.UpdateStrategy.Type == appsv1.OnDeleteDaemonSetStrategyType})
 		}
 		return l.Continue, nil
 	})
@@ -140,9 +148,10 @@ func Collect(ctx context.Context, client kubernetes.Interface, namespace string)
 		}
 		for i := range l.Items {
 			if ref := metav1.GetControllerOf(&l.Items[i]); ref != nil && ref.Kind == "CronJob" {
+				c.addCronJobRun(l.Items[i].Namespace, l.Items[i].Name, ref.Name)
 				continue // listed as its cronjob
 			}
-			c.addWorkload("job", &l.Items[i].ObjectMeta, &l.Items[i].Spec.Template.Spec)
+			c.addWorkload("job", &l.Items[i].ObjectMeta, &l.Items[i].Spec.Template.Spec, restartfix.Workload{})
 		}
 		return l.Continue, nil
 	})
@@ -152,7 +161,7 @@ func Collect(ctx context.Context, client kubernetes.Interface, namespace string)
 			return "", err
 		}
 		for i := range l.Items {
-			c.addWorkload("cronjob", &l.Items[i].ObjectMeta, &l.Items[i].Spec.JobTemplate.Spec.Template.Spec)
+			c.addWorkload("cronjob", &l.Items[i].ObjectMeta, &l.Items[i].Spec.JobTemplate.Spec.Template.Spec, restartfix.Workload{})
 		}
 		return l.Continue, nil
 	})

@@ -12,6 +12,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/kubectl-wi/kubectl-wi/pkg/identity"
+	"github.com/kubectl-wi/kubectl-wi/pkg/restartfix"
 )
 
 // Placeholders in fixes, for what the cluster cannot tell.
@@ -45,6 +46,12 @@ type collector struct {
 	workloads map[saKey][]string
 	findings  map[findingKey]*Finding
 	warnings  []string
+	// restarts says how each workload renews its pods ("ns/kind/name"), cronJobOf which
+	// CronJob runs a Job ("ns/job"), and stalePods which pods a stale-pods finding covers:
+	// the fix of a stale-pods finding is written from them once every LIST is done.
+	restarts  map[string]restartfix.Workload
+	cronJobOf map[string]string
+	stalePods map[findingKey][]string
 
 	webhooksChecked bool
 	podWebhooks     []string // configurations with a webhook on pods CREATE
@@ -55,6 +62,9 @@ func newCollector() *collector {
 		accounts:  map[saKey]*account{},
 		workloads: map[saKey][]string{},
 		findings:  map[findingKey]*Finding{},
+		restarts:  map[string]restartfix.Workload{},
+		cronJobOf: map[string]string{},
+		stalePods: map[findingKey][]string{},
 	}
 }
 
@@ -129,11 +139,23 @@ func expirationProblem(v string) string {
 	return ""
 }
 
-func (c *collector) addWorkload(kind string, meta *metav1.ObjectMeta, spec *corev1.PodSpec) {
+// addWorkload records a workload: the account its pods run as, and how it renews its pods
+// (w.Paused, w.OnDelete; the rest is filled in here).
+func (c *collector) addWorkload(kind string, meta *metav1.ObjectMeta, spec *corev1.PodSpec, w restartfix.Workload) {
 	k := saKey{meta.Namespace, identity.ServiceAccountName(spec)}
+	w.Kind, w.Name, w.Namespace = kind, meta.Name, meta.Namespace
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.workloads[k] = append(c.workloads[k], kind+"/"+meta.Name)
+	c.restarts[meta.Namespace+"/"+kind+"/"+meta.Name] = w
+}
+
+// addCronJobRun records that CronJob cron runs Job job, so the fix for its stale pods is the
+// CronJob's.
+func (c *collector) addCronJobRun(namespace, job, cron string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.cronJobOf[namespace+"/"+job] = cron
 }
 
 func (c *collector) addWebhookConfiguration(cfg *admissionregistrationv1.MutatingWebhookConfiguration) {
@@ -217,7 +239,10 @@ func (c *collector) addPod(pod *corev1.Pod) {
 		if !acct.hasRole {
 			msg = fmt.Sprintf("serviceaccount/%s asks for no role, but the %s", k.name, reason)
 		}
-		c.add(pf(SeverityWarning, CheckStalePods, msg, restartFix(owner, pod)))
+		f := pf(SeverityWarning, CheckStalePods, msg, "") // the fix comes in report
+		c.add(f)
+		k := findingKey{f.Check, f.Namespace, f.Object, f.Message}
+		c.stalePods[k] = append(c.stalePods[k], pod.Name)
 	case identity.PodSkipped:
 		acct.row.Pods.Skipped++
 	case identity.PodNotAsked:
@@ -368,19 +393,22 @@ func ownerOf(pod *corev1.Pod) string {
 	return strings.ToLower(ref.Kind) + "/" + ref.Name
 }
 
-// restartFix says how to replace the stale pods of owner.
-func restartFix(owner string, pod *corev1.Pod) string {
-	kind, _, _ := strings.Cut(owner, "/")
-	switch kind {
-	case "deployment", "statefulset", "daemonset":
-		return fmt.Sprintf("restart it: kubectl rollout restart %s -n %s", owner, pod.Namespace)
-	case "job":
-		return "its pods started before the change; the job's next run (or a recreated job) gets the identity"
-	case "pod":
-		return fmt.Sprintf("delete and recreate the pod: pods are never mutated once running (kubectl delete pod %s -n %s, then create it again)", pod.Name, pod.Namespace)
-	default:
-		return fmt.Sprintf("delete its pods so %s creates new ones (for example kubectl delete pod %s -n %s)", owner, pod.Name, pod.Namespace)
+// restartFix says how to replace the stale pods of owner ("deployment/web") in namespace.
+func (c *collector) restartFix(namespace, owner string, pods []string) string {
+	kind, name, _ := strings.Cut(owner, "/")
+	w, known := c.restarts[namespace+"/"+owner]
+	if !known {
+		w = restartfix.Workload{Kind: kind, Name: name, Namespace: namespace}
 	}
+	if cron := c.cronJobOf[namespace+"/"+name]; kind == "job" && cron != "" {
+		w = restartfix.Workload{Kind: "cronjob", Name: cron, Namespace: namespace, Job: name}
+	}
+	w.Pods = pods
+	fix := restartfix.For(w)
+	if fix.Rollout {
+		return "restart it: " + fix.Command
+	}
+	return fix.String()
 }
 
 func quoteList(names []string) string {
@@ -414,7 +442,10 @@ func (c *collector) report() *Report {
 			Fix:     "install the Amazon EKS Pod Identity Webhook (amazon-eks-pod-identity-webhook; EKS runs it for you), then restart the workloads",
 		})
 	}
-	for _, f := range c.findings {
+	for k, f := range c.findings {
+		if f.Check == CheckStalePods {
+			f.Fix = c.restartFix(f.Namespace, f.Object, c.stalePods[k])
+		}
 		r.Findings = append(r.Findings, *f)
 	}
 	sortReport(r)

@@ -269,12 +269,12 @@ func TestEnableRestartAuto(t *testing.T) {
 	want := strings.Join([]string{
 		"serviceaccount/app annotated (role-arn)",
 		"deployment.apps/api unchanged: 1 live pod already carries the identity",
-		"deployment.apps/paused needs a manual restart: kubectl rollout resume deployment/paused -n shop && kubectl rollout restart deployment/paused -n shop  # paused; pod paused-1 lacks the injection (created before the annotation, or the webhook did not mutate it)",
+		"deployment.apps/paused needs a manual restart: kubectl rollout resume deployment/paused -n shop && kubectl rollout restart deployment/paused -n shop  # pod paused-1 lacks the injection (created before the annotation, or the webhook did not mutate it); the deployment is paused: a restart waits for the resume",
 		"deployment.apps/web restarted: pod web-1 lacks the injection (created before the annotation, or the webhook did not mutate it)",
 		"statefulset.apps/db restarted: pod db-0 has role " + kt.OtherRoleARN + ", the account asks " + roleARN,
 		"daemonset.apps/agent unchanged: 1 live pod already carries the identity",
 		"job.batch/migrate needs a manual restart: kubectl delete job migrate -n shop  # pod migrate-1 lacks the injection (created before the annotation, or the webhook did not mutate it); create the job again from its manifest",
-		"pod/debug needs a manual restart: kubectl delete pod debug -n shop  # pod debug lacks the injection (created before the annotation, or the webhook did not mutate it); create the pod again from its manifest",
+		"pod/debug needs a manual restart: kubectl delete pod debug -n shop  # pod debug lacks the injection (created before the annotation, or the webhook did not mutate it); create the pod again from its manifest: pods are never mutated once running",
 	}, "\n") + "\n"
 	if r.out != want {
 		t.Fatalf("stdout =\n%s\nwant\n%s", r.out, want)
