@@ -59,6 +59,7 @@ annotations in the service account template; its operator restarts its pods.
 		},
 	}
 	o.addFlags(cmd)
+	cmd.ValidArgsFunction = completeTargets(cf, identityTargetKinds, 0)
 	return cmd
 }
 

@@ -157,6 +157,7 @@ with the command that restarts them.
 	f.BoolVar(&o.Reset, "reset", false, "Return the settings not named on the command line (audience, token expiration, STS endpoints) to the webhook's defaults; without it they are kept")
 	f.StringVar(&o.Manifest, "manifest", "", "Turn on workload identity in a Control Plane (cpln) mk8s cluster manifest FILE instead of in the cluster")
 	o.addFlags(cmd)
+	cmd.ValidArgsFunction = completeTargets(cf, identityTargetKinds, 0)
 	return cmd
 }
 
@@ -292,6 +293,9 @@ func (o *identityOptions) addFlags(cmd *cobra.Command) {
 	f.StringVarP(&o.Selector, "selector", "l", "", "Select service accounts by label instead of naming them (e.g. -l team=payments)")
 	f.BoolVarP(&o.AllNamespaces, "all-namespaces", "A", false, "With -l, select service accounts in every namespace")
 	f.StringVar(&o.TargetsFile, "targets", "", "A targets file adding custom resource kinds TARGET may name (default: kubectl-wi/targets.yaml under the user's config directory, if it exists)")
+	completeValues(cmd, "restart", string(restart.Auto), string(restart.Always), string(restart.Never))
+	completeValues(cmd, "dry-run", "none", "client", "server")
+	completeValues(cmd, "output", "yaml", "json", "name")
 }
 
 func (o *identityOptions) complete(cmd *cobra.Command, args []string) error {

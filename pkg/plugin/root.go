@@ -19,7 +19,9 @@ import (
 func NewCmdRoot(streams genericiooptions.IOStreams) *cobra.Command {
 	cf := genericclioptions.NewConfigFlags(true)
 	cmd := &cobra.Command{
-		Use:   "wi",
+		// The binary's name: `completion bash` registers the command that exists. Help and
+		// errors show the display name, kubectl wi.
+		Use:   "kubectl-wi",
 		Short: "Set up and prove AWS workload identity for Kubernetes pods",
 		Long: `Set up and prove AWS workload identity (IRSA, EKS Pod Identity) for Kubernetes pods.
 

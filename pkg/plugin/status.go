@@ -115,6 +115,7 @@ func newCmdStatus(o *StatusOptions) *cobra.Command {
 	}
 	cmd.Flags().StringVarP(&o.Output, "output", "o", o.Output, "Output format. One of: wide|json")
 	cmd.Flags().BoolVarP(&o.AllNamespaces, "all-namespaces", "A", false, "Report on every namespace")
+	completeValues(cmd, "output", "wide", "json")
 	cmd.Flags().StringVar(&o.TargetsFile, "targets", "", "A targets file adding custom resource kinds to report on (default: kubectl-wi/targets.yaml under the user's config directory, if it exists)")
 	return cmd
 }

@@ -18,6 +18,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/kubectl-wi/kubectl-wi/pkg/identity"
+	"github.com/kubectl-wi/kubectl-wi/pkg/plugin/targets"
 	"github.com/kubectl-wi/kubectl-wi/pkg/trustpolicy"
 )
 
@@ -142,6 +143,9 @@ func newCmdTrustPolicy(o *TrustPolicyOptions) *cobra.Command {
 	f.StringVar(&o.Issuer, "issuer", "", "OIDC issuer URL (default: read from the cluster's "+issuerDiscoveryPath+")")
 	f.StringVar(&o.Audience, "audience", "", "Token audience the role accepts (default: the service account's, else "+identity.DefaultAudience+")")
 	f.BoolVar(&o.PodIdentity, "pod-identity", false, "Print the EKS Pod Identity trust policy instead")
+	cmd.ValidArgsFunction = completeTargets(o.configFlags, func(*targets.Registry) []*targets.Kind { return []*targets.Kind{targets.ServiceAccount} }, 1)
+	completeValues(cmd, "output", "text", "json")
+	completeValues(cmd, "partition", identity.Partitions()...)
 	return cmd
 }
 

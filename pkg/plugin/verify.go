@@ -168,6 +168,9 @@ func newCmdVerify(o *VerifyOptions, runF func(*VerifyOptions) error) *cobra.Comm
 	f.StringVar(&o.Region, "region", o.Region, "STS region when the pod's env names none")
 	f.BoolVar(&o.Timings, "timings", o.Timings, "Print how long each step took to the error stream")
 	_ = f.MarkHidden("timings")
+	cmd.ValidArgsFunction = completeTargets(o.configFlags, workloadTargetKinds, 1)
+	completeValues(cmd, "output", "tui", "text", "json")
+	completeValues(cmd, "image-pull-policy", string(corev1.PullAlways), string(corev1.PullIfNotPresent), string(corev1.PullNever))
 	return cmd
 }
 
