@@ -67,11 +67,19 @@ func listPages(ctx context.Context, resource, namespace string, page func(contex
 // mutatingwebhookconfigurations. The optional kinds are read concurrently with the required
 // ones; pods are read after service accounts, so each page is classified and dropped.
 func Collect(ctx context.Context, client kubernetes.Interface, namespace string) (*Report, error) {
+	return CollectSelected(ctx, client, namespace, "")
+}
+
+// CollectSelected is Collect for the service accounts that match a label selector ("" for
+// every one): their pods, and no other account's, are counted and checked.
+func CollectSelected(ctx context.Context, client kubernetes.Interface, namespace, selector string) (*Report, error) {
 	c := newCollector()
+	c.selective = selector != ""
 	g, ctx := errgroup.WithContext(ctx)
 
 	g.Go(func() error {
 		err := listPages(ctx, "serviceaccounts", namespace, func(ctx context.Context, opts metav1.ListOptions) (string, error) {
+			opts.LabelSelector = selector
 			l, err := client.CoreV1().ServiceAccounts(namespace).List(ctx, opts)
 			if err != nil {
 				return "", err

@@ -52,6 +52,9 @@ type collector struct {
 	restarts  map[string]restartfix.Workload
 	cronJobOf map[string]string
 	stalePods map[findingKey][]string
+	// selective: only the pods of the listed accounts (selected) count, for status -l.
+	selective bool
+	selected  map[saKey]bool
 
 	webhooksChecked bool
 	podWebhooks     []string // configurations with a webhook on pods CREATE
@@ -65,6 +68,7 @@ func newCollector() *collector {
 		restarts:  map[string]restartfix.Workload{},
 		cronJobOf: map[string]string{},
 		stalePods: map[findingKey][]string{},
+		selected:  map[saKey]bool{},
 	}
 }
 
@@ -85,12 +89,15 @@ func (c *collector) add(f Finding) {
 }
 
 func (c *collector) addServiceAccount(sa *corev1.ServiceAccount) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.selective {
+		c.selected[saKey{sa.Namespace, sa.Name}] = true
+	}
 	cfg, ok := identity.FromAnnotations(sa.Annotations)
 	if !ok {
 		return
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
 	obj := "serviceaccount/" + sa.Name
 	enableCmd := func(role string, extra string) string {
 		return fmt.Sprintf("kubectl wi enable serviceaccount/%s -n %s --role-arn %s%s", sa.Name, sa.Namespace, role, extra)
@@ -203,6 +210,14 @@ func (c *collector) addPod(pod *corev1.Pod) {
 		return // a terminated pod runs with no identity any more
 	}
 	k := saKey{pod.Namespace, identity.ServiceAccountName(&pod.Spec)}
+	if c.selective {
+		c.mu.Lock()
+		picked := c.selected[k]
+		c.mu.Unlock()
+		if !picked {
+			return // an account -l did not select
+		}
+	}
 	id := identity.InspectPod(pod)
 	owner := ownerOf(pod)
 	pf := func(sev Severity, check Check, msg, fix string) Finding {

@@ -45,8 +45,8 @@ func TestCompletion(t *testing.T) {
 		{[]string{"verify", "-n", "shop", "app", ""}, ":4"}, // one TARGET only
 		{[]string{"trust-policy", "-n", "shop", "d"}, "db|:4"},
 		{[]string{"enable", "--restart", ""}, "auto|always|never|:4"},
-		{[]string{"enable", "--dry-run", ""}, "none|client|server|:4"},
-		{[]string{"status", "-o", ""}, "wide|json|:4"},
+		{[]string{"enable", "--dry-run="}, "none|client|server|:4"},
+		{[]string{"status", "-o", ""}, "wide|json|yaml|jsonpath=|:4"},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {

@@ -46,7 +46,7 @@ is left alone. For a custom resource (storagecluster/NAME, deploymentruntimeconf
 kind from --targets FILE) only the role is removed: the aws credentials item, or the
 annotations in the service account template; its operator restarts its pods.
 
-` + exitCodesHelp,
+` + exitCodesNoChecksHelp,
 		Example: disableExample,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := o.Complete(cmd, args); err != nil {

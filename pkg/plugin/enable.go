@@ -135,7 +135,7 @@ injection or carries another role, audience, expiration or STS setting than the 
 asks. Paused Deployments, OnDelete update strategies, Jobs, CronJobs and bare pods are listed
 with the command that restarts them.
 
-` + exitCodesHelp,
+` + exitCodesNoChecksHelp,
 		Example: enableExample,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := o.Complete(cmd, args); err != nil {
@@ -288,7 +288,8 @@ func (o *identityOptions) addFlags(cmd *cobra.Command) {
 	f.StringVar(&o.Restart, "restart", o.Restart, "Which workloads using the service accounts to restart: auto (those with stale pods), always, never")
 	f.BoolVar(&o.Wait, "wait", false, "Wait for the restarted workloads to finish rolling out")
 	f.DurationVar(&o.Timeout, "timeout", o.Timeout, "How long --wait waits for the rollouts")
-	f.StringVar(&o.DryRun, "dry-run", o.DryRun, "Only show what would change: none, client (send nothing), server (the server validates, nothing is stored)")
+	f.StringVar(&o.DryRun, "dry-run", o.DryRun, "Only show what would change: none, client (send nothing), server (the server validates, nothing is stored); --dry-run alone is client, as in kubectl")
+	f.Lookup("dry-run").NoOptDefVal = dryRunBare
 	f.StringVarP(&o.Output, "output", "o", "", "Print the resulting service accounts: yaml, json or name; the summary then goes to stderr")
 	f.StringVarP(&o.Selector, "selector", "l", "", "Select service accounts by label instead of naming them (e.g. -l team=payments)")
 	f.BoolVarP(&o.AllNamespaces, "all-namespaces", "A", false, "With -l, select service accounts in every namespace")
@@ -316,15 +317,13 @@ func (o *identityOptions) validate() error {
 		return &FlagError{Err: err}
 	}
 	o.mode = mode
-	switch o.DryRun {
-	case "none", "client", "server":
-	default:
-		return FlagErrorf("--dry-run must be one of none, client, server, not %q", o.DryRun)
+	if err := o.dryRunStrategy(); err != nil {
+		return err
 	}
 	switch o.Output {
 	case "", "yaml", "json", "name":
 	default:
-		return FlagErrorf("--output must be one of yaml, json, name, not %q", o.Output)
+		return OutputError(o.Output, "yaml", "json", "name")
 	}
 	if o.Timeout <= 0 {
 		return FlagErrorf("--timeout must be positive, not %s", o.Timeout)
@@ -367,6 +366,27 @@ func (o *identityOptions) validate() error {
 		o.refs = append(o.refs, ref)
 	}
 	return o.validateCustom()
+}
+
+// dryRunBare is what --dry-run with no value sets, as kubectl's AddDryRunFlag does.
+const dryRunBare = "unchanged"
+
+// dryRunStrategy reads --dry-run the way kubectl does: none, client or server; alone or as a
+// boolean it is deprecated in kubectl and means client (true) or none (false), with a warning.
+func (o *identityOptions) dryRunStrategy() error {
+	switch o.DryRun {
+	case "none", "client", "server":
+		return nil
+	case dryRunBare, "true":
+		fmt.Fprintln(o.ErrOut, "Warning: --dry-run is deprecated and can be replaced with --dry-run=client.")
+		o.DryRun = "client"
+	case "false":
+		fmt.Fprintln(o.ErrOut, "Warning: --dry-run=false is deprecated (boolean value) and can be replaced with --dry-run=none.")
+		o.DryRun = "none"
+	default:
+		return FlagErrorf("--dry-run %q is not supported: must be none, client or server", o.DryRun)
+	}
+	return nil
 }
 
 // targetRegistry is the kinds TARGET may name: the built-in ones until complete loads the

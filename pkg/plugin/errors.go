@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 )
@@ -17,13 +18,26 @@ const (
 	ExitInterrupted = 130 // interrupted by SIGINT or SIGTERM
 )
 
-// exitCodesHelp is appended to every command's help.
+// exitCodesHelp is appended to the help of the root and of the commands that run checks.
 const exitCodesHelp = `Exit codes:
   0    success (all checks passed)
   1    a verification check failed
   2    usage or bad input, refused before any write
   3    the environment failed (cluster unreachable, RBAC forbidden, timeout)
   130  interrupted`
+
+// exitCodesNoChecksHelp is appended to the help of the commands that run no checks, which
+// never exit 1.
+const exitCodesNoChecksHelp = `Exit codes:
+  0    success
+  2    usage or bad input, refused before any write
+  3    the environment failed (cluster unreachable, RBAC forbidden, timeout)
+  130  interrupted`
+
+// OutputError is the one wording of a bad -o/--output, for every command.
+func OutputError(got string, allowed ...string) error {
+	return FlagErrorf("--output %q is not supported: allowed formats are %s", got, strings.Join(allowed, ", "))
+}
 
 // FlagError is bad input on the command line. Main prints the usage after it and exits 2.
 type FlagError struct{ Err error }

@@ -5,7 +5,9 @@ package plugin
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
@@ -32,6 +34,9 @@ whose pods need it; verify proves the result from inside a real pod.
 		Annotations:   map[string]string{cobra.CommandDisplayNameAnnotation: "kubectl wi"},
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		// The connection flags are checked before any command runs, so a bad one is a usage
+		// error (exit 2) rather than a failure to load the kubeconfig (exit 3).
+		PersistentPreRunE: func(*cobra.Command, []string) error { return validateConfigFlags(cf) },
 	}
 	cmd.SetIn(streams.In)
 	cmd.SetOut(streams.Out)
@@ -47,6 +52,22 @@ whose pods need it; verify proves the result from inside a real pod.
 	}
 	usageErrorsAreFlagErrors(cmd)
 	return cmd
+}
+
+// validateConfigFlags checks the kubectl flags whose values client-go would only refuse when
+// it builds the client: --request-timeout, as clientcmd reads it (whole seconds, or a
+// duration with a unit).
+func validateConfigFlags(cf *genericclioptions.ConfigFlags) error {
+	if cf.Timeout == nil || *cf.Timeout == "" || *cf.Timeout == "0" {
+		return nil
+	}
+	if _, err := strconv.ParseUint(*cf.Timeout, 10, 64); err == nil {
+		return nil
+	}
+	if d, err := time.ParseDuration(*cf.Timeout); err == nil && d >= 0 {
+		return nil
+	}
+	return FlagErrorf("--request-timeout %q is not a duration: a whole number of seconds, or a number with a unit (e.g. 1s, 2m, 3h)", *cf.Timeout)
 }
 
 // usageErrorsAreFlagErrors makes cobra's own argument checks (too many arguments, an unknown

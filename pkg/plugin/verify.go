@@ -19,6 +19,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/klog/v2"
 
+	"github.com/kubectl-wi/kubectl-wi/pkg/identity"
 	"github.com/kubectl-wi/kubectl-wi/pkg/plugin/render"
 	"github.com/kubectl-wi/kubectl-wi/pkg/plugin/tui"
 	"github.com/kubectl-wi/kubectl-wi/pkg/plugin/verify"
@@ -174,7 +175,7 @@ func newCmdVerify(o *VerifyOptions, runF func(*VerifyOptions) error) *cobra.Comm
 	return cmd
 }
 
-// Complete parses the target, reads the namespace and builds the client.
+// Complete parses the target and reads the namespace.
 func (o *VerifyOptions) Complete(cmd *cobra.Command, args []string) error {
 	o.Out, o.ErrOut = cmd.OutOrStdout(), cmd.ErrOrStderr()
 	t, err := verify.ParseTarget(args[0])
@@ -198,6 +199,12 @@ func (o *VerifyOptions) Complete(cmd *cobra.Command, args []string) error {
 			o.Output = "tui"
 		}
 	}
+	return nil
+}
+
+// connect builds the client, after Validate: a bad flag is refused as such, whatever the
+// kubeconfig.
+func (o *VerifyOptions) connect() error {
 	c, discovery, err := o.newClient()
 	if err != nil {
 		return err
@@ -216,11 +223,12 @@ func (o *VerifyOptions) Validate() error {
 		}
 	case "text", "json":
 	default:
-		return FlagErrorf("--output must be one of tui, text, json, got %q", o.Output)
+		return OutputError(o.Output, "tui", "text", "json")
 	}
-	// Any partition: an STS-compatible service (MinIO) names roles arn:minio:iam:::role/ID.
-	if o.RoleARN != "" && !strings.HasPrefix(o.RoleARN, "arn:") {
-		return FlagErrorf("--role-arn must be a role ARN (arn:aws:iam::<account>:role/<name>), got %q", o.RoleARN)
+	if o.RoleARN != "" && !stsCompatibleRole(o.RoleARN, o.STSEndpoint) {
+		if _, err := identity.ParseRoleARN(o.RoleARN); err != nil {
+			return &FlagError{Err: fmt.Errorf("invalid --role-arn: %w", err)}
+		}
 	}
 	if o.Timeout <= 0 {
 		return FlagErrorf("--timeout must be positive, got %s", o.Timeout)
@@ -245,6 +253,15 @@ func (o *VerifyOptions) Validate() error {
 	return nil
 }
 
+// stsCompatibleRole is true for the role of an STS-compatible service that --sts-endpoint
+// names, outside AWS's partitions (MinIO names its roles arn:minio:iam:::role/ID), which
+// ParseRoleARN does not take. It still has no space and the shape arn:P:iam:...:role/NAME.
+func stsCompatibleRole(arn, endpoint string) bool {
+	parts := strings.SplitN(arn, ":", 6)
+	return endpoint != "" && len(parts) == 6 && parts[0] == "arn" && !strings.HasPrefix(parts[1], "aws") &&
+		parts[2] == "iam" && strings.HasPrefix(parts[5], "role/") && !strings.ContainsAny(arn, " \t\n")
+}
+
 func (o *VerifyOptions) config() verify.Config {
 	return verify.Config{
 		Namespace: o.namespace, Target: o.target, RoleARN: o.RoleARN, Audience: o.Audience,
@@ -255,6 +272,9 @@ func (o *VerifyOptions) config() verify.Config {
 
 // Run verifies the target, rendering as asked. Failed checks give a *ChecksFailedError.
 func (o *VerifyOptions) Run(ctx context.Context) error {
+	if err := o.connect(); err != nil {
+		return err
+	}
 	var (
 		out    verify.Outcome
 		runErr error

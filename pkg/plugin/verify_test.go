@@ -96,7 +96,7 @@ func Test_NewCmdVerify(t *testing.T) {
 			},
 		},
 		{
-			name: "a role of any partition", args: []string{"checkout", "--role-arn", "arn:minio:iam:::role/oxnUw3DAuQF1uggjXGxI2AmW8IA"},
+			name: "a role of any partition", args: []string{"checkout", "--sts-endpoint", "http://10.244.0.1:9000", "--role-arn", "arn:minio:iam:::role/oxnUw3DAuQF1uggjXGxI2AmW8IA"},
 			check: func(t *testing.T, o *VerifyOptions) {
 				t.Helper()
 				if o.RoleARN != "arn:minio:iam:::role/oxnUw3DAuQF1uggjXGxI2AmW8IA" {
@@ -106,8 +106,11 @@ func Test_NewCmdVerify(t *testing.T) {
 		},
 		{name: "no target", wantErr: "accepts 1 arg(s)"},
 		{name: "bad target", args: []string{"pod/web"}, wantErr: `unknown kind "pod"`},
-		{name: "role not an ARN", args: []string{"checkout", "--role-arn", "checkout"}, wantErr: "--role-arn must be a role ARN"},
-		{name: "bad output", args: []string{"checkout", "-o", "yaml"}, wantErr: "--output must be one of tui, text, json"},
+		{name: "role not an ARN", args: []string{"checkout", "--role-arn", "checkout"}, wantErr: `invalid --role-arn: role ARN "checkout" is not an ARN`},
+		{name: "role with a trailing space", args: []string{"checkout", "--role-arn", "arn:aws:iam::123456789012:role/app "}, wantErr: `invalid --role-arn: role ARN "arn:aws:iam::123456789012:role/app " has role name "app "`},
+		{name: "role of another service's partition without its endpoint", args: []string{"checkout", "--role-arn", "arn:minio:iam:::role/x"}, wantErr: `has unknown partition "minio"`},
+		{name: "a user, not a role", args: []string{"checkout", "--role-arn", "arn:aws:iam::123456789012:user/app"}, wantErr: "not a role"},
+		{name: "bad output", args: []string{"checkout", "-o", "yaml"}, wantErr: `--output "yaml" is not supported: allowed formats are tui, text, json`},
 		{name: "tui without a terminal", args: []string{"checkout", "-o", "tui"}, wantErr: "-o tui needs a terminal"},
 		{name: "bad pull policy", args: []string{"checkout", "--image-pull-policy", "Sometimes"}, wantErr: "--image-pull-policy"},
 		{name: "endpoint without scheme", args: []string{"checkout", "--sts-endpoint", "10.0.0.1:8900"}, wantErr: "--sts-endpoint must be an http or https URL"},
