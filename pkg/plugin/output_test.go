@@ -89,6 +89,10 @@ func TestVersionOutput(t *testing.T) {
 	if err := json.Unmarshal([]byte(r.out), &v); r.code != ExitOK || err != nil || v.Version != version || !strings.HasPrefix(v.GoVersion, "go") || !strings.Contains(v.Platform, "/") {
 		t.Fatalf("version -o json: exit %d, %v: %q", r.code, err, r.out)
 	}
+	r = runWI(t, fake.NewClientset(), "version", "-o", "jsonpath={.version}")
+	if r.code != ExitOK || r.out != version {
+		t.Fatalf("version -o jsonpath: exit %d: %q", r.code, r.out)
+	}
 	r = runWI(t, fake.NewClientset(), "version", "-o", "yaml")
 	if r.code != ExitOK || !strings.Contains(r.out, "version: "+version) {
 		t.Fatalf("version -o yaml: exit %d: %q", r.code, r.out)

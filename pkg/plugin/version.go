@@ -31,17 +31,17 @@ func NewCmdVersion(streams genericiooptions.IOStreams) *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
 			v := versionInfo{Version: version, GoVersion: runtime.Version(), Platform: runtime.GOOS + "/" + runtime.GOARCH}
-			switch output {
-			case "":
+			if err := checkOutput(output, "", "json", "yaml"); err != nil {
+				return err
+			}
+			if output == "" {
 				_, err := fmt.Fprintf(streams.Out, "kubectl-wi %s (%s, %s)\n", v.Version, v.GoVersion, v.Platform)
 				return err
-			case "json", "yaml":
-				return printDocument(streams.Out, output, v)
 			}
-			return OutputError(output, "json", "yaml")
+			return printDocument(streams.Out, output, v)
 		},
 	}
-	cmd.Flags().StringVarP(&output, "output", "o", "", "Output format. One of: json|yaml (default: one line)")
-	completeValues(cmd, "output", "json", "yaml")
+	cmd.Flags().StringVarP(&output, "output", "o", "", "Output format. One of: json|yaml|jsonpath=TEMPLATE (default: one line)")
+	completeValues(cmd, "output", "json", "yaml", "jsonpath=")
 	return cmd
 }
