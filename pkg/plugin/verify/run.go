@@ -499,12 +499,14 @@ func (r *runner) waitCtxErr(ctx context.Context, last StartState) error {
 		return fmt.Errorf("interrupted while waiting for the probe pod %s/%s to run: %w", r.cfg.Namespace, r.podName, context.Canceled)
 	}
 	why := last.Progress
+	fix := "raise --timeout, or look at why the pod starts slowly: kubectl get events -n " + r.cfg.Namespace + " --field-selector involvedObject.name=" + r.podName
 	if last.Unschedulable {
-		why = last.Message
+		// No node fits the pod: waiting longer does not help, making a node fit does.
+		why, fix = last.Message, last.Fix
 	}
 	r.emit(check(CheckPodStart, probe.StatusFail,
 		fmt.Sprintf("the probe pod did not run within --timeout %s (%s)", r.cfg.Timeout, why),
-		"raise --timeout, or look at why the pod starts slowly: kubectl get events -n "+r.cfg.Namespace+" --field-selector involvedObject.name="+r.podName,
+		fix,
 		map[string]any{"reason": "timeout", "progress": last.Progress}))
 	r.step(StepStart, StepFailed, "timed out")
 	r.verdict()
