@@ -14,13 +14,16 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/klog/v2"
 
 	"github.com/kubectl-wi/kubectl-wi/pkg/identity"
+	"github.com/kubectl-wi/kubectl-wi/pkg/plugin/apicall"
 	"github.com/kubectl-wi/kubectl-wi/pkg/plugin/render"
+	"github.com/kubectl-wi/kubectl-wi/pkg/plugin/targets"
 	"github.com/kubectl-wi/kubectl-wi/pkg/plugin/tui"
 	"github.com/kubectl-wi/kubectl-wi/pkg/plugin/verify"
 )
@@ -143,7 +146,15 @@ func newCmdVerify(o *VerifyOptions, runF func(*VerifyOptions) error) *cobra.Comm
 		Short:   "Prove from inside a pod that a service account can assume its IAM role",
 		Long:    verifyLong,
 		Example: verifyExample,
-		Args:    cobra.ExactArgs(1),
+		Args: func(_ *cobra.Command, args []string) error {
+			if err := targets.Builtin().CheckArgs(args); err != nil {
+				return &FlagError{Err: err}
+			}
+			if len(args) != 1 {
+				return FlagErrorf("verify takes one TARGET, [serviceaccount/]NAME or deployment|statefulset|daemonset/NAME, got %d", len(args))
+			}
+			return nil
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := o.Complete(cmd, args); err != nil {
 				return err
@@ -308,13 +319,33 @@ func (o *VerifyOptions) Run(ctx context.Context) error {
 	o.afterRun(out)
 	switch {
 	case runErr != nil:
-		return runErr
+		return o.targetNotFound(ctx, runErr)
 	case out.Failed > 0:
 		return &ChecksFailedError{Failed: out.Failed}
 	case out.DeleteErr != nil:
 		return out.DeleteErr
 	}
 	return nil
+}
+
+// targetNotFound turns the API's answer for a missing workload target into the error enable
+// gives, with a close name that exists; any other error is returned as it is.
+func (o *VerifyOptions) targetNotFound(ctx context.Context, err error) error {
+	var call *apicall.Error
+	if !errors.As(err, &call) || call.Verb != "get" || !apierrors.IsNotFound(err) || o.target.Kind == verify.KindServiceAccount {
+		return err
+	}
+	kind := targets.Builtin().Kind(string(o.target.Kind))
+	if kind == nil {
+		return err
+	}
+	hint := ""
+	if names, lerr := kind.Names(ctx, o.client, o.namespace); lerr == nil {
+		if near := targets.Suggest(o.target.Name, names); near != "" {
+			hint = fmt.Sprintf("; did you mean %s/%s?", kind.Aliases[0], near)
+		}
+	}
+	return InputErrorf("%s %q not found in namespace %q%s", kind.Name, o.target.Name, o.namespace, hint)
 }
 
 // afterRun says what became of the pod, when the output did not, and prints the timings.

@@ -23,6 +23,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/kubectl-wi/kubectl-wi/pkg/identity"
+	kt "github.com/kubectl-wi/kubectl-wi/pkg/plugin/internal/kubetest"
 	"github.com/kubectl-wi/kubectl-wi/pkg/plugin/verify"
 	"github.com/kubectl-wi/kubectl-wi/pkg/probe"
 )
@@ -104,7 +105,8 @@ func Test_NewCmdVerify(t *testing.T) {
 				}
 			},
 		},
-		{name: "no target", wantErr: "accepts 1 arg(s)"},
+		{name: "no target", wantErr: "verify takes one TARGET, [serviceaccount/]NAME or deployment|statefulset|daemonset/NAME, got 0"},
+		{name: "KIND NAME", args: []string{"deployment", "web"}, wantErr: `"deployment web": TARGET is KIND/NAME or NAME, not KIND NAME: write deployment/web`},
 		{name: "bad target", args: []string{"pod/web"}, wantErr: `unknown kind "pod"`},
 		{name: "role not an ARN", args: []string{"checkout", "--role-arn", "checkout"}, wantErr: `invalid --role-arn: role ARN "checkout" is not an ARN`},
 		{name: "role with a trailing space", args: []string{"checkout", "--role-arn", "arn:aws:iam::123456789012:role/app "}, wantErr: `invalid --role-arn: role ARN "arn:aws:iam::123456789012:role/app " has role name "app "`},
@@ -284,6 +286,19 @@ func TestVerifyMissingServiceAccount(t *testing.T) {
 		if a.GetVerb() == "create" {
 			t.Errorf("created %s", a.GetResource().Resource)
 		}
+	}
+}
+
+// A misspelt workload is refused as enable refuses it, with the name that exists.
+func TestVerifyMissingWorkload(t *testing.T) {
+	c := vfCluster(nil)
+	if err := c.Tracker().Add(kt.Deployment("shop", "checkout", "checkout")); err != nil {
+		t.Fatal(err)
+	}
+	o, _, _ := vfOptions(c, false, "probe-pass.jsonl")
+	err := vfRun(t, o, "deploy/chekout")
+	if ExitCode(err) != ExitUsage || err.Error() != `deployment.apps "chekout" not found in namespace "shop"; did you mean deployment/checkout?` {
+		t.Fatalf("error %v (exit %d), want exit 2 and a suggestion", err, ExitCode(err))
 	}
 }
 

@@ -455,6 +455,30 @@ func TestRunTimeout(t *testing.T) {
 	podGone(t, cl)
 }
 
+// A pod no node fits, when --timeout ends before the grace for an autoscaler does, is told
+// what to make fit, not to wait longer.
+func TestRunTimeoutUnschedulable(t *testing.T) {
+	cl := newCluster(t, map[string]string{roleAnnotation: testRole}, true)
+	cl.status = corev1.PodStatus{Phase: corev1.PodPending, Conditions: []corev1.PodCondition{{
+		Type: corev1.PodScheduled, Status: corev1.ConditionFalse, Reason: corev1.PodReasonUnschedulable,
+		Message: "0/1 nodes are available: 1 node(s) didn't match Pod's node affinity/selector.",
+	}}}
+	cl.watcher = watch.NewFake()
+	cfg := testConfig()
+	cfg.Timeout = 50 * time.Millisecond
+	rec := &recorder{}
+
+	_, err := Run(context.Background(), cfg, testDeps(cl, nil), rec)
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("error %v, want DeadlineExceeded", err)
+	}
+	ev := rec.find(t, CheckPodStart)
+	if !strings.Contains(ev.Message, "didn't match Pod's node affinity/selector") || strings.Contains(ev.Fix, "--timeout") || !strings.Contains(ev.Fix, "nodeSelector") {
+		t.Errorf("pod.start %s %q fix %q", ev.Status, ev.Message, ev.Fix)
+	}
+	podGone(t, cl)
+}
+
 func TestRunKeep(t *testing.T) {
 	cl := newCluster(t, map[string]string{roleAnnotation: testRole}, true)
 	logs, _ := logsFrom(t, "probe-pass.jsonl")
