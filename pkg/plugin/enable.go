@@ -183,11 +183,8 @@ func (o *EnableOptions) Validate() error {
 	if _, err := identity.ParseRoleARN(o.RoleARN); err != nil {
 		return &FlagError{Err: fmt.Errorf("invalid --role-arn: %w", err)}
 	}
-	if o.audienceSet && strings.TrimSpace(o.Audience) == "" {
-		return FlagErrorf("--audience is empty: omit it for the default %s, or give the audience your OIDC provider expects", identity.DefaultAudience)
-	}
-	if o.audienceSet && strings.TrimSpace(o.Audience) != o.Audience {
-		return FlagErrorf("--audience %q has leading or trailing spaces", o.Audience)
+	if err := checkAudience(o.Audience, o.audienceSet); err != nil {
+		return err
 	}
 	if o.expirationSet {
 		if err := identity.ValidateTokenExpiration(o.TokenExpiration); err != nil {
@@ -325,8 +322,8 @@ func (o *identityOptions) validate() error {
 	default:
 		return OutputError(o.Output, "yaml", "json", "name")
 	}
-	if o.Timeout <= 0 {
-		return FlagErrorf("--timeout must be positive, not %s", o.Timeout)
+	if err := checkTimeout(o.Timeout); err != nil {
+		return err
 	}
 	if o.timeoutSet && !o.Wait {
 		return FlagErrorf("--timeout only applies with --wait")

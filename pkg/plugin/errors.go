@@ -5,8 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+
+	"github.com/kubectl-wi/kubectl-wi/pkg/identity"
 )
 
 // Exit codes, the same for every command (shared/DESIGN.md).
@@ -33,6 +36,28 @@ const exitCodesNoChecksHelp = `Exit codes:
   2    usage or bad input, refused before any write
   3    the environment failed (cluster unreachable, RBAC forbidden, timeout)
   130  interrupted`
+
+// checkAudience is the one check of --audience, for every command that takes it: given
+// (set), it is not empty and has no surrounding spaces, which no OIDC provider lists.
+func checkAudience(value string, set bool) error {
+	switch {
+	case !set:
+		return nil
+	case strings.TrimSpace(value) == "":
+		return FlagErrorf("--audience is empty: omit it for the default %s, or give the audience your OIDC provider expects", identity.DefaultAudience)
+	case strings.TrimSpace(value) != value:
+		return FlagErrorf("--audience %q has leading or trailing spaces", value)
+	}
+	return nil
+}
+
+// checkTimeout is the one check of a --timeout.
+func checkTimeout(d time.Duration) error {
+	if d <= 0 {
+		return FlagErrorf("--timeout must be positive, not %s", d)
+	}
+	return nil
+}
 
 // OutputError is the one wording of a bad -o/--output, for every command.
 func OutputError(got string, allowed ...string) error {

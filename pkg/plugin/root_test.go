@@ -88,6 +88,29 @@ func TestConventions(t *testing.T) {
 			}
 		}
 	})
+	t.Run("one wording for the same input in every command", func(t *testing.T) {
+		for want, runs := range map[string][][]string{
+			`--audience " aud" has leading or trailing spaces`: {
+				{"enable", "app", "--role-arn", roleARN, "--audience", " aud"}, {"verify", "app", "--audience", " aud"}, {"trust-policy", "app", "--audience", " aud"},
+			},
+			`--audience is empty`:                 {{"enable", "app", "--role-arn", roleARN, "--audience="}, {"verify", "app", "--audience="}},
+			`--timeout must be positive, not -1s`: {{"enable", "app", "--role-arn", roleARN, "--wait", "--timeout=-1s"}, {"verify", "app", "--timeout=-1s"}},
+			`invalid --role-arn: role ARN "arn:aws:iam::1:role/x" has account "1": expected 12 digits`: {
+				{"enable", "app", "--role-arn", "arn:aws:iam::1:role/x"}, {"verify", "app", "--role-arn", "arn:aws:iam::1:role/x"},
+			},
+			`TARGET is KIND/NAME or NAME, not KIND NAME: write deployment/web`: {
+				{"enable", "deployment", "web", "--role-arn", roleARN}, {"disable", "deployment", "web"}, {"verify", "deployment", "web"}, {"trust-policy", "deployment", "web"},
+			},
+		} {
+			for _, args := range runs {
+				r := runWI(t, sa(), args...)
+				wantCode(t, r, ExitUsage)
+				if !strings.Contains(r.errOut, want) {
+					t.Errorf("%v: stderr %q, want %q", args, r.errOut, want)
+				}
+			}
+		}
+	})
 	t.Run("help lists exit code 1 only where a check can fail", func(t *testing.T) {
 		for cmd, lists := range map[string]bool{"": true, "verify": true, "enable": false, "disable": false, "status": false, "trust-policy": false, "version": false} {
 			r := runWI(t, sa(), strings.Fields(cmd+" --help")...)

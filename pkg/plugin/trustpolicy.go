@@ -211,6 +211,9 @@ func (o *TrustPolicyOptions) Validate() error {
 			return FlagErrorf("invalid --issuer: %w", err)
 		}
 	}
+	if err := checkAudience(o.Audience, o.Audience != ""); err != nil {
+		return err
+	}
 	if o.Audience != "" && strings.ContainsAny(o.Audience, "*?") {
 		return FlagErrorf("--audience %q holds a wildcard: the audience is matched exactly", o.Audience)
 	}

@@ -93,6 +93,8 @@ type VerifyOptions struct {
 	Region          string
 	Timings         bool // hidden: print the run's timings to ErrOut
 
+	audienceSet bool
+
 	target    verify.Target
 	namespace string
 	client    kubernetes.Interface
@@ -189,6 +191,7 @@ func newCmdVerify(o *VerifyOptions, runF func(*VerifyOptions) error) *cobra.Comm
 // Complete parses the target and reads the namespace.
 func (o *VerifyOptions) Complete(cmd *cobra.Command, args []string) error {
 	o.Out, o.ErrOut = cmd.OutOrStdout(), cmd.ErrOrStderr()
+	o.audienceSet = cmd.Flags().Changed("audience")
 	t, err := verify.ParseTarget(args[0])
 	if err != nil {
 		return &FlagError{Err: err}
@@ -241,8 +244,8 @@ func (o *VerifyOptions) Validate() error {
 			return &FlagError{Err: fmt.Errorf("invalid --role-arn: %w", err)}
 		}
 	}
-	if o.Timeout <= 0 {
-		return FlagErrorf("--timeout must be positive, got %s", o.Timeout)
+	if err := checkTimeout(o.Timeout); err != nil {
+		return err
 	}
 	if o.Image == "" {
 		return FlagErrorf("--image must not be empty")
@@ -258,8 +261,8 @@ func (o *VerifyOptions) Validate() error {
 			return FlagErrorf("--sts-endpoint must be an http or https URL, got %q", o.STSEndpoint)
 		}
 	}
-	if o.Audience != "" && strings.TrimSpace(o.Audience) != o.Audience {
-		return FlagErrorf("--audience must not have leading or trailing spaces, got %q", o.Audience)
+	if err := checkAudience(o.Audience, o.audienceSet); err != nil {
+		return err
 	}
 	return nil
 }
