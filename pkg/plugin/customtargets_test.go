@@ -404,6 +404,15 @@ Next, for deploymentruntimeconfig.pkg.crossplane.io/aws:
 	if r.out != "deploymentruntimeconfig.pkg.crossplane.io/aws unchanged\n" || len(crPatches(c)) != 0 {
 		t.Fatalf("second run: stdout = %q, patches %v", r.out, crPatches(c))
 	}
+	// A rerun naming only the role keeps the expiration; --reset clears it.
+	r = runCR(t, c, "enable", "deploymentruntimeconfig/aws", "--role-arn", roleARN)
+	if r.out != "deploymentruntimeconfig.pkg.crossplane.io/aws unchanged\n" || len(crPatches(c)) != 0 {
+		t.Fatalf("rerun naming only the role: stdout = %q, patches %v", r.out, crPatches(c))
+	}
+	r = runCR(t, c, "enable", "deploymentruntimeconfig/aws", "--role-arn", roleARN, "--reset", "--dry-run=client")
+	if !strings.HasPrefix(r.out, "deploymentruntimeconfig.pkg.crossplane.io/aws annotated (token-expiration-)") {
+		t.Fatalf("--reset: stdout = %q", r.out)
+	}
 
 	r = runCR(t, c, "disable", "deploymentruntimeconfig/aws")
 	wantCode(t, r, ExitOK)
