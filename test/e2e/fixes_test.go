@@ -76,6 +76,12 @@ func TestStatusFixesAreTheOnesThatWork(t *testing.T) {
 		}
 	}
 
+	// verify of the deployment says its pods are stale, with the same command.
+	r = e.wi(t, e.verifyArgs(ns, "deployment/paused", e.stsEndpoint, "-o", "text")...)
+	if got := checkLines(t, r.stdout)["outside.workload_pods"]; got != "WARN" || !strings.Contains(r.stdout, resume) {
+		t.Errorf("verify deployment/paused: outside.workload_pods %s, want WARN with %q\nstdout:\n%s\nstderr:\n%s", got, resume, r.stdout, r.stderr)
+	}
+
 	// Run each fix exactly as printed.
 	path := t.TempDir()
 	if err := os.Symlink(filepath.Join(e.k8s, "kubectl"), filepath.Join(path, "kubectl")); err != nil {

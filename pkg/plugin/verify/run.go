@@ -224,6 +224,9 @@ func (r *runner) run(ctx context.Context) error {
 		ev, _ = CheckIssuer(nil, errors.New("no discovery client"))
 	}
 	r.emit(ev)
+	if ev, ok := CheckWorkloadPods(ctx, c, ns, r.cfg.Target, w.ServiceAccount, saCfg, hasRole); ok {
+		r.emit(ev)
+	}
 	r.step(StepOutside, StepDone, "")
 	r.out.Timings.OutsideDone = r.deps.Now()
 

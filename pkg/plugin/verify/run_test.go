@@ -21,6 +21,8 @@ import (
 	k8stesting "k8s.io/client-go/testing"
 	"k8s.io/utils/ptr"
 
+	"github.com/kubectl-wi/kubectl-wi/pkg/identity"
+	kt "github.com/kubectl-wi/kubectl-wi/pkg/plugin/internal/kubetest"
 	"github.com/kubectl-wi/kubectl-wi/pkg/probe"
 )
 
@@ -616,6 +618,35 @@ func TestRunDeployment(t *testing.T) {
 	}
 	if cmd := strings.Join(p.Spec.Containers[0].Command, " "); !strings.Contains(cmd, "--expected-expiration 3600") {
 		t.Errorf("command %q does not expect the pod's token-expiration", cmd)
+	}
+}
+
+// A workload target's own pods that predate the role are a warning whose fix is the command
+// enable and status give: for a paused deployment, resume then restart.
+func TestRunWorkloadPods(t *testing.T) {
+	paused := kt.Deployment("shop", "web", "checkout")
+	paused.Spec.Paused = true
+	fresh := kt.Deployment("shop", "api", "checkout")
+	cl := newCluster(t, map[string]string{roleAnnotation: testRole}, true, paused, fresh, kt.PodOf(paused, "web-1", ""),
+		kt.Injected(fresh, "api-1", "", identity.Config{RoleARN: testRole}))
+	for target, want := range map[string]struct {
+		status probe.Status
+		fix    string
+	}{
+		"web": {probe.StatusWarn, "kubectl rollout resume deployment/web -n shop && kubectl rollout restart deployment/web -n shop"},
+		"api": {probe.StatusPass, ""},
+	} {
+		logs, _ := logsFrom(t, "probe-pass.jsonl")
+		cfg := testConfig()
+		cfg.Target = Target{KindDeployment, target}
+		rec := &recorder{}
+		if _, err := Run(context.Background(), cfg, testDeps(cl, logs), rec); err != nil {
+			t.Fatal(err)
+		}
+		ev := rec.find(t, CheckOutsideWorkloadPods)
+		if ev.Status != want.status || ev.Fix != want.fix {
+			t.Errorf("%s: %s %q fix %q, want %s %q", target, ev.Status, ev.Message, ev.Fix, want.status, want.fix)
+		}
 	}
 }
 
