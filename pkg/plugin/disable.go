@@ -40,7 +40,9 @@ func NewCmdDisable(cf *genericclioptions.ConfigFlags, streams genericiooptions.I
 sts-regional-endpoints) from service accounts, and restart the Deployments, StatefulSets and
 DaemonSets whose live pods still carry the injected identity.
 
-TARGET takes the same forms as for enable. Only the identity annotations are removed, with a
+TARGET takes the same forms as for enable; a workload whose pods run as the namespace's
+default service account is refused, as every pod without its own account shares that account:
+name serviceaccount/default to mean it. Only the identity annotations are removed, with a
 patch; every other annotation, label and field stays as it is. A service account without them
 is left alone. For a custom resource (storagecluster/NAME, deploymentruntimeconfig/NAME, or a
 kind from --targets FILE) only the role is removed: the aws credentials item, or the
