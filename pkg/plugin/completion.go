@@ -29,8 +29,7 @@ of the release archive on PATH next to kubectl-wi (with krew: link it from the p
 directory, as kubectl krew info wi says); kubectl v1.26 and later then ask kubectl-wi.`
 
 // registerCompletions completes --namespace and --context from the kubeconfig and the
-// cluster, the way kubectl does, and says in `completion`'s help how completion works
-// through kubectl. Failures complete nothing rather than print errors.
+// cluster, the way kubectl does. Failures complete nothing rather than print errors.
 func registerCompletions(root *cobra.Command, cf *genericclioptions.ConfigFlags) {
 	_ = root.RegisterFlagCompletionFunc("context", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
 		cfg, err := cf.ToRawKubeConfigLoader().RawConfig()
@@ -61,10 +60,15 @@ func registerCompletions(root *cobra.Command, cf *genericclioptions.ConfigFlags)
 		}
 		return names, cobra.ShellCompDirectiveNoFileComp
 	})
+}
+
+// initCompletionCommand adds cobra's completion command, once the root has its
+// subcommands (cobra adds none to a root without), with the note on kubectl.
+func initCompletionCommand(root *cobra.Command) {
 	root.InitDefaultCompletionCmd()
 	for _, c := range root.Commands() {
 		if c.Name() == "completion" {
-			c.Long += completionNote
+			c.Long = strings.TrimRight(c.Long, "\n") + completionNote
 		}
 	}
 }

@@ -79,6 +79,10 @@ func TestCompletionScriptRegistersTheBinary(t *testing.T) {
 	if !strings.Contains(script, "__start_kubectl-wi kubectl-wi") {
 		t.Fatalf("the bash script does not complete kubectl-wi:\n%s", script[len(script)-600:])
 	}
+	streams, _, help, _ := genericiooptions.NewTestIOStreams()
+	if code := Main(context.Background(), streams, []string{"completion", "--help"}); code != 0 || !strings.Contains(help.String(), "kubectl_complete-wi") {
+		t.Fatalf("completion --help does not say how kubectl wi <TAB> completes:\n%s", help.String())
+	}
 	for _, line := range strings.Split(script, "\n") {
 		if strings.HasPrefix(strings.TrimSpace(line), "complete ") && strings.HasSuffix(line, " wi") {
 			t.Fatalf("the script registers a command named wi, which does not exist: %q", line)

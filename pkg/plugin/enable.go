@@ -177,6 +177,9 @@ func (o *EnableOptions) Validate() error {
 	if o.Manifest != "" {
 		return o.validateManifest()
 	}
+	if err := o.targetRegistry().CheckArgs(o.args); err != nil {
+		return &FlagError{Err: err} // before the flags: the form of TARGET is the first mistake
+	}
 	if o.RoleARN == "" {
 		return FlagErrorf("--role-arn is required: the IAM role the pods assume, e.g. --role-arn arn:aws:iam::123456789012:role/NAME")
 	}

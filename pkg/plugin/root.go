@@ -50,6 +50,7 @@ whose pods need it; verify proves the result from inside a real pod.
 	for _, c := range extraCommands {
 		cmd.AddCommand(c(cf, streams))
 	}
+	initCompletionCommand(cmd)
 	usageErrorsAreFlagErrors(cmd)
 	return cmd
 }
