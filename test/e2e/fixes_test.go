@@ -77,9 +77,19 @@ func TestStatusFixesAreTheOnesThatWork(t *testing.T) {
 	}
 
 	// verify of the deployment says its pods are stale, with the same command.
-	r = e.wi(t, e.verifyArgs(ns, "deployment/paused", e.stsEndpoint, "-o", "text")...)
-	if got := checkLines(t, r.stdout)["outside.workload_pods"]; got != "WARN" || !strings.Contains(r.stdout, resume) {
-		t.Errorf("verify deployment/paused: outside.workload_pods %s, want WARN with %q\nstdout:\n%s\nstderr:\n%s", got, resume, r.stdout, r.stderr)
+	r = e.wi(t, e.verifyArgs(ns, "deployment/paused", e.stsEndpoint, "-o", "json")...)
+	found := false
+	for _, line := range strings.Split(r.stdout, "\n") {
+		var ev struct{ Check, Status, Fix string }
+		if json.Unmarshal([]byte(line), &ev) == nil && ev.Check == "outside.workload_pods" {
+			found = true
+			if ev.Status != "warn" || ev.Fix != resume {
+				t.Errorf("verify deployment/paused: outside.workload_pods %s, fix %q; want warn, %q", ev.Status, ev.Fix, resume)
+			}
+		}
+	}
+	if !found {
+		t.Errorf("verify deployment/paused reports no outside.workload_pods:\n%s\n%s", r.stdout, r.stderr)
 	}
 
 	// Run each fix exactly as printed.
