@@ -15,6 +15,7 @@ import (
 	"golang.org/x/term"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/kubernetes"
@@ -331,16 +332,19 @@ func (o *VerifyOptions) Run(ctx context.Context) error {
 	return nil
 }
 
-// targetNotFound turns the API's answer for a missing workload target into the error enable
-// gives, with a close name that exists; any other error is returned as it is.
+// targetNotFound turns the API's answer for a missing target (or namespace) into the error
+// enable gives, with a close name that exists; any other error is returned as it is.
 func (o *VerifyOptions) targetNotFound(ctx context.Context, err error) error {
 	var call *apicall.Error
-	if !errors.As(err, &call) || call.Verb != "get" || !apierrors.IsNotFound(err) || o.target.Kind == verify.KindServiceAccount {
+	if !errors.As(err, &call) || call.Verb != "get" || !apierrors.IsNotFound(err) {
 		return err
 	}
 	kind := targets.Builtin().Kind(string(o.target.Kind))
 	if kind == nil {
 		return err
+	}
+	if _, nsErr := o.client.CoreV1().Namespaces().Get(ctx, o.namespace, metav1.GetOptions{}); apierrors.IsNotFound(nsErr) {
+		return InputErrorf("namespace %q not found: check -n or the kubeconfig's context", o.namespace)
 	}
 	hint := ""
 	if names, lerr := kind.Names(ctx, o.client, o.namespace); lerr == nil {

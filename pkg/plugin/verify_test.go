@@ -302,6 +302,20 @@ func TestVerifyMissingWorkload(t *testing.T) {
 	}
 }
 
+// A misspelt service account, or a missing namespace, is named as enable names it.
+func TestVerifyMissingAccountOrNamespace(t *testing.T) {
+	c := vfCluster(nil)
+	o, _, _ := vfOptions(c, false, "probe-pass.jsonl")
+	if err := vfRun(t, o, "chekout"); ExitCode(err) != ExitUsage || err.Error() != `serviceaccount "chekout" not found in namespace "shop"; did you mean serviceaccount/checkout?` {
+		t.Fatalf("error %v (exit %d)", err, ExitCode(err))
+	}
+	o, _, _ = vfOptions(c, false, "probe-pass.jsonl")
+	o.configFlags.Namespace = ptr.To("nowhere")
+	if err := vfRun(t, o, "checkout"); ExitCode(err) != ExitUsage || err.Error() != `namespace "nowhere" not found: check -n or the kubeconfig's context` {
+		t.Fatalf("error %v (exit %d)", err, ExitCode(err))
+	}
+}
+
 func TestWriteTimings(t *testing.T) {
 	t0 := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	at := func(ms int) time.Time { return t0.Add(time.Duration(ms) * time.Millisecond) }

@@ -16,6 +16,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/utils/ptr"
 
+	"github.com/kubectl-wi/kubectl-wi/pkg/plugin/apicall"
 	"github.com/kubectl-wi/kubectl-wi/pkg/probe"
 )
 
@@ -182,7 +183,7 @@ func (r *runner) run(ctx context.Context) error {
 	sa, err := c.CoreV1().ServiceAccounts(ns).Get(ctx, w.ServiceAccount, metav1.GetOptions{})
 	switch {
 	case apierrors.IsNotFound(err) && r.cfg.Target.Kind == KindServiceAccount:
-		return fmt.Errorf("failed to get service account %s/%s: %w", ns, w.ServiceAccount, err)
+		return apicall.Wrap(err, "get", "serviceaccounts", ns, w.ServiceAccount)
 	case apierrors.IsNotFound(err):
 		sa = nil
 	case err != nil:
