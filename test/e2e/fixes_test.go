@@ -133,6 +133,10 @@ func TestConventions(t *testing.T) {
 		{[]string{"status", "-n", ns, "-o", "table"}, `--output "table" is not supported: allowed formats are wide, json, yaml, jsonpath=TEMPLATE`},
 		{[]string{"enable", "app", "-n", ns, "--role-arn", enRole, "-o", "table"}, `--output "table" is not supported: allowed formats are yaml, json, name`},
 		{[]string{"trust-policy", "deployment", "web", "-n", ns}, "write deployment/web"},
+		{[]string{"verify", "deployment", "web", "-n", ns}, "write deployment/web"},
+		{[]string{"verify", "ap", "-n", ns}, `serviceaccount "ap" not found in namespace "` + ns + `"; did you mean serviceaccount/app?`},
+		{[]string{"verify", "deploy/wbe", "-n", ns}, `deployment.apps "wbe" not found in namespace "` + ns + `"; did you mean deployment/web?`},
+		{[]string{"verify", "app", "-n", ns + "-gone"}, `namespace "` + ns + `-gone" not found`},
 	} {
 		r := e.enWI(t, agent, tc.args...)
 		if r.code != 2 || !strings.Contains(r.stderr, tc.want) {
