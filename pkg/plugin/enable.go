@@ -290,13 +290,13 @@ func (o *identityOptions) addFlags(cmd *cobra.Command) {
 	f.DurationVar(&o.Timeout, "timeout", o.Timeout, "How long --wait waits for the rollouts")
 	f.StringVar(&o.DryRun, "dry-run", o.DryRun, "Only show what would change: none, client (send nothing), server (the server validates, nothing is stored); --dry-run alone is client, as in kubectl")
 	f.Lookup("dry-run").NoOptDefVal = dryRunBare
-	f.StringVarP(&o.Output, "output", "o", "", "Print the resulting service accounts: yaml, json or name; the summary then goes to stderr")
+	f.StringVarP(&o.Output, "output", "o", "", "Print the resulting service accounts: yaml, json, name or jsonpath=TEMPLATE; the summary then goes to stderr")
 	f.StringVarP(&o.Selector, "selector", "l", "", "Select service accounts by label instead of naming them (e.g. -l team=payments)")
 	f.BoolVarP(&o.AllNamespaces, "all-namespaces", "A", false, "With -l, select service accounts in every namespace")
 	f.StringVar(&o.TargetsFile, "targets", "", "A targets file adding custom resource kinds TARGET may name (default: kubectl-wi/targets.yaml under the user's config directory, if it exists)")
 	completeValues(cmd, "restart", string(restart.Auto), string(restart.Always), string(restart.Never))
 	completeValues(cmd, "dry-run", "none", "client", "server")
-	completeValues(cmd, "output", "yaml", "json", "name")
+	completeValues(cmd, "output", "yaml", "json", "name", "jsonpath=")
 }
 
 func (o *identityOptions) complete(cmd *cobra.Command, args []string) error {
@@ -320,10 +320,8 @@ func (o *identityOptions) validate() error {
 	if err := o.dryRunStrategy(); err != nil {
 		return err
 	}
-	switch o.Output {
-	case "", "yaml", "json", "name":
-	default:
-		return OutputError(o.Output, "yaml", "json", "name")
+	if err := checkOutput(o.Output, "", "yaml", "json", "name"); err != nil {
+		return err
 	}
 	if err := checkTimeout(o.Timeout); err != nil {
 		return err
@@ -932,8 +930,16 @@ func (o *identityOptions) printAccounts(accounts []*account, custom []runtime.Ob
 		return nil
 	case "json":
 		p = &printers.JSONPrinter{}
-	default:
+	case "yaml":
 		p = &printers.YAMLPrinter{}
+	default: // jsonpath=TEMPLATE, checked by validate
+		tmpl, _ := strings.CutPrefix(o.Output, "jsonpath=")
+		jp, err := printers.NewJSONPathPrinter(tmpl)
+		if err != nil {
+			return &FlagError{Err: fmt.Errorf("-o jsonpath: %w", err)}
+		}
+		jp.AllowMissingKeys(true)
+		p = jp
 	}
 	if len(objs) == 1 && o.Selector == "" {
 		return p.PrintObj(objs[0], o.Out)

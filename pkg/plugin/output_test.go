@@ -98,3 +98,15 @@ func TestVersionOutput(t *testing.T) {
 		t.Fatalf("version -o yaml: exit %d: %q", r.code, r.out)
 	}
 }
+
+func TestEnableJSONPath(t *testing.T) {
+	r := runWI(t, fake.NewClientset(kt.ServiceAccount("shop", "app", nil)), "enable", "app", "-n", "shop", "--role-arn", roleARN,
+		"--dry-run=client", "-o", `jsonpath={.metadata.annotations.eks\.amazonaws\.com/role-arn}`)
+	if r.code != ExitOK || r.out != roleARN {
+		t.Fatalf("exit %d, stdout %q, stderr %q", r.code, r.out, r.errOut)
+	}
+	r = runWI(t, fake.NewClientset(kt.ServiceAccount("shop", "app", nil)), "enable", "app", "-n", "shop", "--role-arn", roleARN, "-o", "jsonpath={.metadata")
+	if r.code != ExitUsage || !strings.Contains(r.errOut, "-o jsonpath") || r.calls().Writes() != 0 {
+		t.Fatalf("a bad template: exit %d, stderr %q", r.code, r.errOut)
+	}
+}
