@@ -88,11 +88,11 @@ func completeValues(cmd *cobra.Command, flag string, values ...string) {
 
 // completeTargets completes TARGET from the cluster: with no slash typed yet, the service
 // accounts of the namespace and the KIND/ prefixes of kinds; after KIND/, the names of that
-// kind. kinds picks the kinds the command takes; max is how many TARGETs it takes (0: any).
-func completeTargets(cf *genericclioptions.ConfigFlags, kinds func(*targets.Registry) []*targets.Kind, max int) cobra.CompletionFunc {
+// kind. kinds picks the kinds the command takes; maxArgs is how many TARGETs it takes (0: any).
+func completeTargets(cf *genericclioptions.ConfigFlags, kinds func(*targets.Registry) []*targets.Kind, maxArgs int) cobra.CompletionFunc {
 	return func(c *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
 		const none = cobra.ShellCompDirectiveNoFileComp
-		if cf == nil || max > 0 && len(args) >= max {
+		if cf == nil || maxArgs > 0 && len(args) >= maxArgs {
 			return nil, none
 		}
 		registry, err := loadRegistry("")

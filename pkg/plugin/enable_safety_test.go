@@ -204,7 +204,7 @@ func TestEnableTargetMistakes(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			args := append(tt.args, "-n", "shop")
+			args := append(append([]string(nil), tt.args...), "-n", "shop")
 			if args[0] == "enable" {
 				args = append(args, "--role-arn", roleARN)
 			}
