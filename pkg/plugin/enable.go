@@ -130,6 +130,7 @@ A role the account already has is replaced only with --overwrite (checked for ev
 account before any write). Settings not named on the command line (--audience,
 --token-expiration, --sts-regional-endpoints) keep the account's values; --reset returns them
 to the webhook's defaults.
+
 With --restart=auto (the default) a workload is restarted when one of its live pods lacks the
 injection or carries another role, audience, expiration or STS setting than the account now
 asks. Paused Deployments, OnDelete update strategies, Jobs, CronJobs and bare pods are listed
