@@ -14,15 +14,34 @@ var version = "dev"
 // Version returns the plugin's version, stamped at link time.
 func Version() string { return version }
 
+// versionInfo is `version -o json|yaml`.
+type versionInfo struct {
+	Version   string `json:"version"`
+	GoVersion string `json:"goVersion"`
+	Platform  string `json:"platform"`
+}
+
 // NewCmdVersion prints the plugin's version.
 func NewCmdVersion(streams genericiooptions.IOStreams) *cobra.Command {
-	return &cobra.Command{
+	var output string
+	cmd := &cobra.Command{
 		Use:   "version",
 		Short: "Print the version of kubectl-wi",
+		Long:  "Print the version of kubectl-wi, the Go release it was built with and its platform.\n\n" + exitCodesNoChecksHelp,
 		Args:  cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
-			_, err := fmt.Fprintf(streams.Out, "kubectl-wi %s (%s, %s/%s)\n", version, runtime.Version(), runtime.GOOS, runtime.GOARCH)
-			return err
+			v := versionInfo{Version: version, GoVersion: runtime.Version(), Platform: runtime.GOOS + "/" + runtime.GOARCH}
+			if err := checkOutput(output, "", "json", "yaml"); err != nil {
+				return err
+			}
+			if output == "" {
+				_, err := fmt.Fprintf(streams.Out, "kubectl-wi %s (%s, %s)\n", v.Version, v.GoVersion, v.Platform)
+				return err
+			}
+			return printDocument(streams.Out, output, v)
 		},
 	}
+	cmd.Flags().StringVarP(&output, "output", "o", "", "Output format. One of: json|yaml|jsonpath=TEMPLATE (default: one line)")
+	completeValues(cmd, "output", "json", "yaml", "jsonpath=")
+	return cmd
 }
