@@ -137,7 +137,11 @@ func TestConfigAnnotationsRoundTrip(t *testing.T) {
 	if a := (Config{RoleARN: testRole, Audience: DefaultAudience}).Annotations(); len(a) != 1 {
 		t.Fatalf("default audience written as an annotation: %v", a)
 	}
-	for v, want := range map[string]bool{"true": true, "True": true, "1": true, "t": true, "false": false, " true": false, "yes": false} {
+	for _, tt := range []struct {
+		v    string
+		want bool
+	}{{"true", true}, {"True", true}, {"1", true}, {"t", true}, {"false", false}, {" true", false}, {"yes", false}} {
+		v, want := tt.v, tt.want
 		if got, _ := FromAnnotations(map[string]string{AnnotationRoleARN: testRole, AnnotationSTSRegional: v}); got.STSRegional != want {
 			t.Errorf("sts-regional-endpoints %q: STSRegional = %t, want %t (a Go bool, as the webhook reads it)", v, got.STSRegional, want)
 		}

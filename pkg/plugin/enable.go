@@ -173,7 +173,7 @@ func (o *EnableOptions) Complete(cmd *cobra.Command, args []string) error {
 	if o.Manifest != "" {
 		return o.completeManifest(cmd, args)
 	}
-	return o.identityOptions.complete(cmd, args)
+	return o.complete(cmd, args)
 }
 
 // Validate checks every flag and argument; it makes no API call.

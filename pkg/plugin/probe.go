@@ -74,7 +74,7 @@ func NewCmdProbe(streams genericiooptions.IOStreams, runF func(*ProbeOptions) er
 		Example: probeExample,
 		Hidden:  true,
 		Args:    cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
+		RunE: func(cmd *cobra.Command, _ []string) error {
 			o.Complete(cmd)
 			if err := o.Validate(); err != nil {
 				return err

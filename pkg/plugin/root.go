@@ -4,6 +4,7 @@ package plugin
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -96,7 +97,7 @@ var extraCommands []func(*genericclioptions.ConfigFlags, genericiooptions.IOStre
 func Main(ctx context.Context, streams genericiooptions.IOStreams, args []string) int {
 	cmd := NewCmdRoot(streams)
 	cmd.SetArgs(args)
-	cmd.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return &FlagError{Err: err} })
+	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &FlagError{Err: err} })
 	executed, err := cmd.ExecuteContextC(ctx)
 	if err == nil {
 		return ExitOK
@@ -108,10 +109,10 @@ func Main(ctx context.Context, streams genericiooptions.IOStreams, args []string
 	if ctx.Err() != nil {
 		code = ExitInterrupted
 	}
-	if _, silent := err.(*ChecksFailedError); !silent {
+	if silent := new(*ChecksFailedError); !errors.As(err, silent) {
 		fmt.Fprintf(streams.ErrOut, "error: %v\n", err)
 	}
-	if _, isFlag := err.(*FlagError); isFlag && executed != nil {
+	if isFlag := new(*FlagError); errors.As(err, isFlag) && executed != nil {
 		fmt.Fprintf(streams.ErrOut, "See '%s --help' for usage.\n", executed.CommandPath())
 	}
 	return code

@@ -20,9 +20,7 @@ import (
 )
 
 func init() {
-	extraCommands = append(extraCommands, func(cf *genericclioptions.ConfigFlags, s genericiooptions.IOStreams) *cobra.Command {
-		return NewCmdStatus(cf, s)
-	})
+	extraCommands = append(extraCommands, NewCmdStatus)
 }
 
 const statusLong = `Show every service account that carries an IAM role (eks.amazonaws.com/role-arn), the

@@ -45,6 +45,8 @@ func newStPod(ns, name, sa string) stPod {
 }
 
 // injected makes the pod look as the webhook leaves it, for its first container.
+//
+//nolint:unparam // the audience is the webhook's to choose; the fixtures use its default
 func (p stPod) injected(role, aud string, exp int64) stPod {
 	c := &p.Spec.Containers[0]
 	c.Env = append(c.Env, corev1.EnvVar{Name: identity.EnvRoleARN, Value: role}, corev1.EnvVar{Name: identity.EnvTokenFile, Value: identity.TokenFile})
@@ -60,6 +62,7 @@ func (p stPod) ownedBy(kind, name string) stPod {
 	return p
 }
 
+//nolint:unparam // any deployment's replica; the fixtures have one deployment
 func (p stPod) replicaOf(deployment, hash string) stPod {
 	p.Labels["pod-template-hash"] = hash
 	return p.ownedBy("ReplicaSet", deployment+"-"+hash)

@@ -23,9 +23,7 @@ import (
 )
 
 func init() {
-	extraCommands = append(extraCommands, func(cf *genericclioptions.ConfigFlags, s genericiooptions.IOStreams) *cobra.Command {
-		return NewCmdTrustPolicy(cf, s)
-	})
+	extraCommands = append(extraCommands, NewCmdTrustPolicy)
 }
 
 // issuerDiscoveryPath is where the apiserver serves its OIDC discovery document.

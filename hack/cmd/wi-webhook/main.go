@@ -221,8 +221,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if o.register {
 		if err := o.registerAndWait(ctx, client, addr, handler, stderr); err != nil {
 			stopServing()
-			<-errc
-			return err
+			return errors.Join(err, <-errc)
 		}
 	}
 	fmt.Fprintf(stderr, "listening on %s\n", addr)
