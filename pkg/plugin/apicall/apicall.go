@@ -6,6 +6,7 @@ package apicall
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -30,7 +31,7 @@ func (e *Error) Error() string {
 	if e.Namespace == "" {
 		where = "at the cluster scope"
 	}
-	if apierrors.IsForbidden(e.Err) {
+	if rbacDenied(e.Err) {
 		hint := ""
 		if e.Namespace == "" {
 			hint = " in every namespace (a ClusterRole and ClusterRoleBinding)"
@@ -43,6 +44,17 @@ func (e *Error) Error() string {
 		target = fmt.Sprintf("%s %q", e.Resource, e.Name)
 	}
 	return fmt.Sprintf("failed to %s %s %s: %v", e.Verb, target, where, e.Err)
+}
+
+// rbacDenied is true for a 403 from the authorizer ("User ... cannot create resource ...").
+// Admission answers 403 too (a Pod Security violation, an exceeded quota, a webhook's denial),
+// and asking for RBAC would not help with those.
+func rbacDenied(err error) bool {
+	if !apierrors.IsForbidden(err) {
+		return false
+	}
+	msg := err.Error()
+	return strings.Contains(msg, " cannot ") || strings.Contains(msg, "RBAC")
 }
 
 // Unwrap returns the API error.

@@ -12,7 +12,10 @@ import (
 )
 
 func TestErrorMessage(t *testing.T) {
-	forbidden := apierrors.NewForbidden(schema.GroupResource{Resource: "serviceaccounts"}, "app", errors.New("no"))
+	// As the authorizer words a denial; admission's 403s are not about RBAC.
+	forbidden := apierrors.NewForbidden(schema.GroupResource{Resource: "serviceaccounts"}, "app",
+		errors.New(`User "jane" cannot patch resource "serviceaccounts" in API group "" in the namespace "x"`))
+	podSecurity := apierrors.NewForbidden(schema.GroupResource{Resource: "pods"}, "p", errors.New(`violates PodSecurity "restricted:latest": runAsNonRoot != true`))
 	tests := []struct {
 		name string
 		err  error
@@ -22,6 +25,8 @@ func TestErrorMessage(t *testing.T) {
 			want: `cannot patch serviceaccounts in namespace "x": forbidden; ask for RBAC verb "patch" on "serviceaccounts"`},
 		{name: "forbidden cluster-wide", err: Wrap(forbidden, "list", "pods", "", ""),
 			want: `cannot list pods at the cluster scope: forbidden; ask for RBAC verb "list" on "pods" in every namespace (a ClusterRole and ClusterRoleBinding)`},
+		{name: "forbidden by admission", err: Wrap(podSecurity, "create", "pods", "x", "p"),
+			want: `failed to create pods "p" in namespace "x": pods "p" is forbidden: violates PodSecurity "restricted:latest": runAsNonRoot != true`},
 		{name: "other error", err: Wrap(errors.New("boom"), "get", "deployments.apps", "x", "web"),
 			want: `failed to get deployments.apps "web" in namespace "x": boom`},
 	}

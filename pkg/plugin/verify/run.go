@@ -197,7 +197,7 @@ func (r *runner) run(ctx context.Context) error {
 	case apierrors.IsNotFound(err):
 		sa = nil
 	case err != nil:
-		return r.ctxOr(ctx, fmt.Errorf("failed to get service account %s/%s: %w", ns, w.ServiceAccount, err))
+		return r.ctxOr(ctx, apicall.Wrap(err, "get", "serviceaccounts", ns, w.ServiceAccount))
 	}
 	ev, saCfg, hasRole := CheckServiceAccount(sa, ns, w.ServiceAccount, r.cfg.RoleARN)
 	r.emit(ev)
@@ -266,7 +266,7 @@ func (r *runner) run(ctx context.Context) error {
 	created, err := c.CoreV1().Pods(ns).Create(ctx, pod, metav1.CreateOptions{})
 	if err != nil {
 		r.step(StepCreate, StepFailed, err.Error())
-		return r.ctxOr(ctx, fmt.Errorf("failed to create the probe pod %s/%s: %w", ns, r.podName, err))
+		return r.ctxOr(ctx, fmt.Errorf("failed to create the probe pod %s/%s: %w", ns, r.podName, apicall.Wrap(err, "create", "pods", ns, r.podName)))
 	}
 	r.created = created
 	r.out.Pod = created.Name
