@@ -77,6 +77,19 @@ func TestLeastPrivilege(t *testing.T) {
 			},
 		},
 		{
+			name: "disable", file: "enable.yaml",
+			setup: func(t *testing.T) string {
+				ns := e.namespace(t, c, nil)
+				serviceAccount(t, c, ns, "app", map[string]string{"eks.amazonaws.com/role-arn": role})
+				rbacDeployment(t, c, ns, e.idleImage)
+				return ns
+			},
+			args: func(ns string) []string { return []string{"disable", "serviceaccount/app", "-n", ns} },
+			required: []permission{
+				{"get", "serviceaccounts"}, {"patch", "serviceaccounts"}, {"list", "pods"}, {"list", "deployments.apps"},
+			},
+		},
+		{
 			name: "verify", file: "verify.yaml",
 			setup:    func(*testing.T) string { return ns },
 			args:     func(ns string) []string { return e.verifyArgs(ns, "prover", e.stsEndpoint) },
