@@ -11,11 +11,12 @@ VALIDATE_KREW_MANIFEST := $(TOOLS)/validate-krew-manifest
 # krew/wi.yaml is rendered for this fixed version (krew wants a semantic version), so it changes
 # only when the template or the archives do.
 KREW_DEV_VERSION := v0.0.0-dev
-# The name the probe image tarball carries; PUSH_REPO is where probe-image-push sends it.
-# Where the release's probe image is published; a release sets it (make dist PROBE_REPO=...),
-# and verify's --image default is $(PROBE_REPO):$(VERSION).
-export PROBE_REPO ?= wi.local/kubectl-wi
-LDFLAGS  := -s -w -X $(MODULE)/pkg/plugin.version=$(VERSION) -X $(MODULE)/pkg/plugin.probeImage=$(PROBE_REPO):$(VERSION)
+# Where releases publish the probe image, read from its one definition in the Go source;
+# verify's --image default is $(IMAGE_REPO):$(VERSION). A fork that publishes elsewhere sets
+# PROBE_REPO (make dist PROBE_REPO=registry.example.com/kubectl-wi), which is stamped instead.
+IMAGE_REPO := $(shell sed -n 's/^const ImageRepository = "\(.*\)"$$/\1/p' pkg/plugin/image.go)
+export PROBE_REPO ?=
+LDFLAGS  := -s -w -X $(MODULE)/pkg/plugin.version=$(VERSION)$(if $(PROBE_REPO), -X $(MODULE)/pkg/plugin.probeImage=$(PROBE_REPO):$(VERSION))
 PROBE_IMAGE_TAR := dist/kubectl-wi-image_$(VERSION).tar
 MKIMAGE_OCI = go run ./hack/cmd/mkimage -format oci -platform linux/amd64,linux/arm64 -entrypoint /kubectl-wi
 PROBE_SRC := 'dist/build/{os}_{arch}/kubectl-wi:/kubectl-wi'
@@ -62,7 +63,7 @@ krew-test:
 # image layout tarball; probe-image-push PUSH_REPO=<registry>/kubectl-wi pushes it (release only).
 probe-image:
 	VERSION=$(VERSION) hack/dist.sh linux/amd64 linux/arm64
-	$(MKIMAGE_OCI) -ref $(PROBE_REPO):$(VERSION) -out $(PROBE_IMAGE_TAR) $(PROBE_SRC)
+	$(MKIMAGE_OCI) -ref $(or $(PROBE_REPO),$(IMAGE_REPO)):$(VERSION) -out $(PROBE_IMAGE_TAR) $(PROBE_SRC)
 
 probe-image-push:
 	@test -n "$(PUSH_REPO)" || { echo "usage: make probe-image-push PUSH_REPO=<registry>/kubectl-wi [VERSION=vX.Y.Z]" >&2; exit 2; }

@@ -11,17 +11,14 @@ import (
 // version is stamped at link time: -X github.com/kubectl-wi/kubectl-wi/pkg/plugin.version=v1.2.3
 var version = "dev"
 
-// Version returns the plugin's version, stamped at link time.
-func Version() string { return version }
-
-// NewCmdVersion prints the plugin's version.
+// NewCmdVersion prints the plugin's version and the probe image verify runs by default.
 func NewCmdVersion(streams genericiooptions.IOStreams) *cobra.Command {
 	return &cobra.Command{
 		Use:   "version",
 		Short: "Print the version of kubectl-wi",
 		Args:  cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
-			_, err := fmt.Fprintf(streams.Out, "kubectl-wi %s (%s, %s/%s)\n", version, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+			_, err := fmt.Fprintf(streams.Out, "kubectl-wi %s (%s, %s/%s)\nprobe image: %s\n", Version(), runtime.Version(), runtime.GOOS, runtime.GOARCH, ProbeImage())
 			return err
 		},
 	}
