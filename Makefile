@@ -6,6 +6,10 @@ export WI_CACHE ?= $(HOME)/.cache/kubectl-wi
 export WI_STATE ?= $(WI_CACHE)/cluster
 TOOLS    := $(CURDIR)/hack/tools/bin
 GOLANGCI_LINT := $(TOOLS)/golangci-lint
+ACTIONLINT_VERSION := v1.7.12
+ACTIONLINT := $(TOOLS)/actionlint-$(ACTIONLINT_VERSION)
+# The version a release dry run builds for: a semantic version, as krew and the tags want.
+RELEASE_VERSION ?= v0.0.0-dev
 GO_TEST  := go test
 VALIDATE_KREW_MANIFEST := $(TOOLS)/validate-krew-manifest
 # krew/wi.yaml is rendered for this fixed version (krew wants a semantic version), so it changes
@@ -14,7 +18,7 @@ KREW_DEV_VERSION := v0.0.0-dev
 # Where releases publish the probe image, read from its one definition in the Go source;
 # verify's --image default is $(IMAGE_REPO):$(VERSION). A fork that publishes elsewhere sets
 # PROBE_REPO (make dist PROBE_REPO=registry.example.com/kubectl-wi), which is stamped instead.
-IMAGE_REPO := $(shell sed -n 's/^const ImageRepository = "\(.*\)"$$/\1/p' pkg/plugin/image.go)
+IMAGE_REPO := $(shell bash -c '. hack/lib.sh && image_repository')
 export PROBE_REPO ?=
 LDFLAGS  := -s -w -X $(MODULE)/pkg/plugin.version=$(VERSION)$(if $(PROBE_REPO), -X $(MODULE)/pkg/plugin.probeImage=$(PROBE_REPO):$(VERSION))
 PROBE_IMAGE_TAR := dist/kubectl-wi-image_$(VERSION).tar
@@ -25,7 +29,7 @@ PROBE_SRC := 'dist/build/{os}_{arch}/kubectl-wi:/kubectl-wi'
 .PHONY: bench-status
 .PHONY: bench-verify
 .PHONY: bench-enable
-.PHONY: dist krew krew-test probe-image probe-image-push
+.PHONY: dist krew krew-test probe-image probe-image-push release release-dry-run lint-workflows
 all: build
 
 build:
@@ -39,7 +43,7 @@ unit:
 e2e: build
 	hack/e2e.sh
 
-test: unit krew-test e2e
+test: lint-workflows unit krew-test e2e
 
 # Release archives dist/kubectl-wi_$(VERSION)_<os>_<arch>.tar.gz for the five krew platforms.
 dist:
@@ -70,10 +74,28 @@ probe-image-push:
 	VERSION=$(VERSION) hack/dist.sh linux/amd64 linux/arm64
 	$(MKIMAGE_OCI) -push $(PUSH_REPO):$(VERSION) $(PROBE_SRC)
 
+# Every artefact the release workflow publishes for RELEASE_VERSION, built locally into dist/:
+# the five archives, the probe image as an OCI tarball, the rendered krew manifest, checksums.
+release-dry-run:
+	VERSION=$(RELEASE_VERSION) hack/release.sh
+
+# What .github/workflows/release.yml runs on a v* tag: the dry run, then the image pushed.
+release:
+	VERSION=$(RELEASE_VERSION) hack/release.sh --push
+
+$(ACTIONLINT):
+	mkdir -p $(TOOLS)
+	GOBIN=$(TOOLS) go install github.com/rhysd/actionlint/cmd/actionlint@$(ACTIONLINT_VERSION)
+	mv $(TOOLS)/actionlint $(ACTIONLINT)
+
+# actionlint on .github/workflows (part of make test).
+lint-workflows: $(ACTIONLINT)
+	$(ACTIONLINT)
+
 deps:
 	hack/deps.sh
 
-cluster-up:
+cluster-up: build
 	hack/cluster-up.sh
 
 cluster-down:
