@@ -304,7 +304,7 @@ func (r *runner) newSTS(creds aws.CredentialsProvider) STSClient {
 	if r.deps.NewSTS != nil {
 		return r.deps.NewSTS(r.target, creds)
 	}
-	var hc sts.HTTPClient = r.transport.Client()
+	hc := r.transport.Client()
 	if r.deps.HTTPClient != nil {
 		hc = r.deps.HTTPClient
 	}
