@@ -40,8 +40,10 @@ unit:
 	$(GO_TEST) -race -count=1 ./...
 
 # e2e brings a fresh local cluster up, runs the e2e tests on it, and tears it down on any exit.
+# GOTEST_ARGS go to go test (e.g. GOTEST_ARGS='-run TestVerify -v'); E2E_KEEP_LOGS=DIR keeps a
+# copy of the cluster's logs there.
 e2e: build
-	hack/e2e.sh
+	hack/e2e.sh $(GOTEST_ARGS)
 
 test: lint-workflows unit krew-test e2e
 

@@ -225,6 +225,7 @@ type result struct {
 // wi runs the built kubectl-wi binary with args.
 func (e env) wi(t *testing.T, args ...string) result {
 	t.Helper()
+	t.Logf("kubectl-wi %s", strings.Join(args, " "))
 	return e.run(t, exec.Command(e.bin, args...))
 }
 

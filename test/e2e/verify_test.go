@@ -83,6 +83,7 @@ var wantChecks = []string{
 
 func requireAllPass(t *testing.T, r result, except map[string]string) {
 	t.Helper()
+	t.Log(lineOf(r.stdout, "sts.endpoint")) // where the probe's STS calls went, for the log
 	got := checkLines(t, r.stdout)
 	for _, c := range wantChecks {
 		want := "PASS"
