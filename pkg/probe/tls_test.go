@@ -51,8 +51,14 @@ func newTestCA(t *testing.T, subject pkix.Name) testCA {
 	return testCA{cert: cert, key: key, pem: string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}))}
 }
 
-// issue makes a serving certificate for the names (DNS names or IPs).
+// issue makes a serving certificate for the names (DNS names or IPs), valid now.
 func (ca testCA) issue(t *testing.T, names ...string) tls.Certificate {
+	t.Helper()
+	return ca.issueValid(t, time.Now().Add(-time.Hour), time.Now().Add(24*time.Hour), names...)
+}
+
+// issueValid makes a serving certificate valid from notBefore to notAfter.
+func (ca testCA) issueValid(t *testing.T, notBefore, notAfter time.Time, names ...string) tls.Certificate {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -60,7 +66,7 @@ func (ca testCA) issue(t *testing.T, names ...string) tls.Certificate {
 	}
 	tmpl := &x509.Certificate{
 		SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: names[0]},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
+		NotBefore: notBefore, NotAfter: notAfter,
 		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 	}
 	for _, n := range names {
@@ -133,6 +139,7 @@ func TestSTSOverTLS(t *testing.T) {
 	intercepted := tlsSTS(t, token, inspecting.issue(t, "127.0.0.1"))
 	proxied := tlsSTS(t, token, bland.issue(t, "sts.example.test"))
 	proxy := connectProxy(t, proxied.Listener.Addr().String())
+	expired := tlsSTS(t, token, private.issueValid(t, time.Now().Add(-48*time.Hour), time.Now().Add(-24*time.Hour), "127.0.0.1"))
 	plain := httptest.NewServer(http.NotFoundHandler())
 	t.Cleanup(plain.Close)
 
@@ -187,6 +194,14 @@ func TestSTSOverTLS(t *testing.T) {
 			env:      map[string]string{"HTTPS_PROXY": proxy.URL},
 			wantMsg:  []string{"TLS to sts.example.test is intercepted: the proxy " + proxy.URL + " answered with a certificate issued by \"CN=Corp Root CA 2\"", "(proxy interception)"},
 			wantFix:  []string{"trust the proxy's CA", "--ca-bundle", "exempt sts.example.test"},
+		},
+		{
+			name:     "expired certificate",
+			endpoint: expired.URL,
+			env:      map[string]string{EnvCABundle: bundlePath},
+			files:    files{bundlePath: private.pem},
+			wantMsg:  []string{"is outside its validity period"},
+			wantFix:  []string{"node's clock (NTP)", "renewed"},
 		},
 		{
 			name:     "AWS_CA_BUNDLE missing",
