@@ -25,7 +25,7 @@ PROBE_IMAGE_TAR := dist/kubectl-wi-image_$(VERSION).tar
 MKIMAGE_OCI = go run ./hack/cmd/mkimage -format oci -platform linux/amd64,linux/arm64 -entrypoint /kubectl-wi
 PROBE_SRC := 'dist/build/{os}_{arch}/kubectl-wi:/kubectl-wi'
 
-.PHONY: all build unit e2e test lint demo cluster-up cluster-down deps verify tools
+.PHONY: all build unit e2e e2e-default e2e-eks test lint demo cluster-up cluster-down deps verify tools
 .PHONY: bench-status
 .PHONY: bench-verify
 .PHONY: bench-enable
@@ -39,11 +39,15 @@ unit:
 	go vet ./...
 	$(GO_TEST) -race -count=1 ./...
 
-# e2e brings a fresh local cluster up, runs the e2e tests on it, and tears it down on any exit.
-# GOTEST_ARGS go to go test (e.g. GOTEST_ARGS='-run TestVerify -v'); E2E_KEEP_LOGS=DIR keeps a
+# e2e brings a fresh local cluster up, runs the e2e tests on it, and tears it down on any exit;
+# once with the pod identity webhook stand-in as the real webhook runs by default, once as EKS
+# runs it (regional STS on, a lagging service account cache, Pod Identity associations).
+# GOTEST_ARGS go to go test (e.g. GOTEST_ARGS='-run TestVerify'); E2E_KEEP_LOGS=DIR keeps a
 # copy of the cluster's logs there.
-e2e: build
-	hack/e2e.sh $(GOTEST_ARGS)
+e2e: e2e-default e2e-eks
+
+e2e-default e2e-eks: e2e-%: build
+	WI_WEBHOOK_PROFILE=$* hack/e2e.sh $(GOTEST_ARGS)
 
 test: lint-workflows unit krew-test e2e
 

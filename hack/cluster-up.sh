@@ -124,6 +124,8 @@ export WI_MINIO_ENDPOINT=https://$BRIDGE_GW:$MINIO_PORT
 export WI_MINIO_ROLE_ARN=$(cat "$WI_STATE/minio-role-arn")
 export WI_AUDIT_LOG=$LOGS/audit.log
 export WI_NODE_NAME=$NODE_NAME
+export WI_WEBHOOK_PROFILE=$WI_WEBHOOK_PROFILE
+export WI_POD_IDENTITY_ASSOCIATIONS=$WI_STATE/pod-identity-associations.json
 # kubectl wi verify's defaults: the STS stand-in, over TLS with the cluster's CA.
 export KUBECTL_WI_STS_ENDPOINT=https://$BRIDGE_GW:$STS_PORT
 export KUBECTL_WI_CA_BUNDLE=$pki/ca.crt

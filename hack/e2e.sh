@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs the end-to-end tests on a fresh local cluster and removes the cluster on every exit
 # path, failures and Ctrl-C included. Extra arguments go to `go test` (e.g. -run TestVerify).
+# WI_WEBHOOK_PROFILE picks how the pod identity webhook stand-in runs: default or eks.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
@@ -15,4 +16,6 @@ trap 'exit 130' INT TERM
 . "$WI_STATE/env"
 export WI_BIN=${WI_BIN:-$here/../bin/kubectl-wi}
 cd "$here/.."
+t0=$SECONDS
 go test -tags e2e -count=1 -timeout 40m "$@" ./test/e2e/...
+log "e2e tests under webhook profile $WI_WEBHOOK_PROFILE: $((SECONDS - t0))s"

@@ -25,6 +25,14 @@ BRIDGE=wibr0
 POD_CIDR=10.244.0.0/24
 BRIDGE_GW=10.244.0.1
 STS_PORT=${STS_PORT:-8900}
+# Where the EKS profile's webhook points pods' AWS_CONTAINER_CREDENTIALS_FULL_URI: an address of
+# the test bed's own (the bridge gateway), never EKS's link-local agent address, which nothing
+# here owns.
+POD_IDENTITY_AGENT_PORT=${POD_IDENTITY_AGENT_PORT:-8901}
+# The pod identity webhook stand-in runs as the real webhook does with its own defaults
+# ("default") or as EKS runs it ("eks": regional STS on, a default region, a service account
+# cache that lags about a second, Pod Identity associations from a file).
+WI_WEBHOOK_PROFILE=${WI_WEBHOOK_PROFILE:-default}
 MINIO_PORT=${MINIO_PORT:-9000}
 # The local OCI registry the node pulls the probe image from.
 REGISTRY_PORT=${REGISTRY_PORT:-5000}

@@ -8,10 +8,21 @@ pki=$WI_STATE/pki
 bin=$WI_STATE/bin
 export KUBECONFIG=$pki/admin.kubeconfig
 
-log "starting the pod identity webhook stand-in"
+# Tests add Pod Identity associations to this file; the webhook reads it again when it changes.
+[[ -f $WI_STATE/pod-identity-associations.json ]] || echo '{"identities":[]}' >"$WI_STATE/pod-identity-associations.json"
+case $WI_WEBHOOK_PROFILE in
+default) profile_flags=() ;;
+eks)
+  profile_flags=(--sts-regional-endpoint --aws-default-region us-west-2 --cache-lag 1s
+    --watch-container-credentials-config "$WI_STATE/pod-identity-associations.json"
+    --container-credentials-full-uri "http://$BRIDGE_GW:$POD_IDENTITY_AGENT_PORT/v1/credentials")
+  ;;
+*) die "WI_WEBHOOK_PROFILE must be default or eks, not '$WI_WEBHOOK_PROFILE'" ;;
+esac
+log "starting the pod identity webhook stand-in (profile $WI_WEBHOOK_PROFILE)"
 start wi-webhook "$bin/wi-webhook" --listen "127.0.0.1:$WEBHOOK_PORT" \
   --tls-cert "$pki/webhook.crt" --tls-key "$pki/webhook.key" --kubeconfig "$pki/admin.kubeconfig" \
-  --aws-default-region us-west-2 --register --ca-file "$pki/ca.crt"
+  --register --ca-file "$pki/ca.crt" "${profile_flags[@]}"
 wait_for "webhook stand-in" 30 wi-webhook curl -fsS --cacert "$pki/ca.crt" "https://127.0.0.1:$WEBHOOK_PORT/healthz"
 wait_for "webhook registration" 30 wi-webhook "$K8S_BIN/kubectl" get mutatingwebhookconfiguration pod-identity-webhook
 

@@ -5,16 +5,16 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"mime"
 	"net/http"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	admissionv1 "k8s.io/api/admission/v1"
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
 )
 
 // maxBodyBytes bounds an AdmissionReview body; the apiserver's own request limit is 3 MiB.
@@ -22,10 +22,19 @@ const maxBodyBytes = 8 << 20
 
 // Handler answers pod admission requests the way the pod identity webhook does.
 type Handler struct {
-	// Client reads service accounts at admission time.
-	Client kubernetes.Interface
 	// Config says what to inject.
 	Config Config
+	// Accounts is the service account cache the webhook admits from.
+	Accounts Accounts
+	// Associations lists the accounts with a Pod Identity association; nil: none.
+	Associations *Associations
+	// Grace, when positive, is how long a lookup of an account the cache does not hold may
+	// fetch it from the apiserver (--service-account-lookup-grace-period; 0 by default, as on
+	// EKS). Fetch does that.
+	Grace time.Duration
+	Fetch func(ctx context.Context, namespace, name string) (*corev1.ServiceAccount, error)
+	// Jitter picks a container credentials token lifetime in place of the default one.
+	Jitter func() int64
 	// Log receives one line per admission request; nil discards them.
 	Log io.Writer
 
@@ -33,9 +42,15 @@ type Handler struct {
 	admissions atomic.Int64
 }
 
-// NewHandler returns a Handler that reads service accounts with client and logs to log.
-func NewHandler(client kubernetes.Interface, cfg Config, log io.Writer) *Handler {
-	return &Handler{Client: client, Config: cfg, Log: log}
+// NewHandler returns a Handler that admits from accounts, with no associations, no grace
+// period and a random jitter, and logs to log.
+func NewHandler(accounts Accounts, cfg Config, log io.Writer) *Handler {
+	return &Handler{Config: cfg, Accounts: accounts, Log: log, Jitter: randomJitter}
+}
+
+// randomJitter is the real webhook's: uniform from MinJitteredExpiration to DefaultExpiration.
+func randomJitter() int64 {
+	return MinJitteredExpiration + rand.Int64N(DefaultExpiration-MinJitteredExpiration+1)
 }
 
 // Admissions returns how many admission requests the handler has answered, so a caller can
@@ -134,12 +149,12 @@ func (h *Handler) Admit(ctx context.Context, req *admissionv1.AdmissionRequest) 
 		return resp
 	}
 
-	d := h.decide(ctx, ns, saName, &pod)
-	if len(d.patch) == 0 {
-		h.logf("%s: not mutated: %s", prefix, d.reason)
+	ops, reason := h.decide(ctx, ns, saName, &pod)
+	if len(ops) == 0 {
+		h.logf("%s: not mutated: %s", prefix, reason)
 		return resp
 	}
-	patch, err := json.Marshal(d.patch)
+	patch, err := json.Marshal(ops)
 	if err != nil {
 		// Cannot happen for these types; allow the pod unchanged, as failurePolicy Ignore would.
 		h.logf("%s: not mutated: failed to encode patch: %v", prefix, err)
@@ -147,23 +162,27 @@ func (h *Handler) Admit(ctx context.Context, req *admissionv1.AdmissionRequest) 
 	}
 	pt := admissionv1.PatchTypeJSONPatch
 	resp.Patch, resp.PatchType = patch, &pt
-	h.logf("%s: mutated: %s", prefix, d.reason)
+	h.logf("%s: mutated: %s", prefix, reason)
 	return resp
 }
 
-// decide reads the service account, fresh from the apiserver, and works out the patch.
-func (h *Handler) decide(ctx context.Context, ns, saName string, pod *corev1.Pod) decision {
-	if why := h.Config.precheck(pod); why != "" {
-		return decision{reason: why}
+// decide looks the service account up in the cache (fetching it within the grace period
+// when the cache does not hold it) and works out the patch.
+func (h *Handler) decide(ctx context.Context, ns, saName string, pod *corev1.Pod) ([]PatchOperation, string) {
+	entry, known := h.Accounts.Lookup(ns, saName)
+	if !known && h.Grace > 0 && h.Fetch != nil {
+		fctx, cancel := context.WithTimeout(ctx, h.Grace)
+		sa, err := h.Fetch(fctx, ns, saName)
+		cancel()
+		if err == nil {
+			entry, known = h.Config.EntryFor(sa), true
+		}
 	}
-	sa, err := h.Client.CoreV1().ServiceAccounts(ns).Get(ctx, saName, metav1.GetOptions{})
-	switch {
-	case apierrors.IsNotFound(err):
-		sa = nil
-	case err != nil:
-		return decision{reason: fmt.Sprintf("failed to get service account %s/%s: %v", ns, saName, err)}
+	p, why := h.Config.planFor(pod, entry, known, h.Associations.Has(ns, saName), h.Jitter)
+	if p == nil {
+		return nil, why
 	}
-	return h.Config.mutate(pod, sa)
+	return h.Config.patch(pod, p)
 }
 
 func (h *Handler) logf(format string, args ...any) {

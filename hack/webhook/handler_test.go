@@ -4,11 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	jsonpatch "gopkg.in/evanphx/json-patch.v4"
 	admissionv1 "k8s.io/api/admission/v1"
@@ -18,7 +18,6 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/diff"
 	"k8s.io/client-go/kubernetes/fake"
-	k8stesting "k8s.io/client-go/testing"
 	"sigs.k8s.io/yaml"
 )
 
@@ -27,14 +26,19 @@ const testNamespace = "whtest"
 
 // fixture is one case: the inputs and the expected result (testdata/*.yaml).
 type fixture struct {
+	// Config sets the webhook's flags; Associated gives the pod's account a Pod Identity
+	// association.
 	Config struct {
-		DefaultRegion string `json:"defaultRegion"`
+		DefaultRegion   string `json:"defaultRegion"`
+		RegionalSTS     bool   `json:"regionalSTS"`
+		TokenAudience   string `json:"tokenAudience"`
+		TokenExpiration int64  `json:"tokenExpiration"`
+		Associated      bool   `json:"associated"`
 	} `json:"config"`
-	// ServiceAccount exists before the pod is admitted.
+	// ServiceAccount is in the webhook's cache when the pod is admitted.
 	ServiceAccount *corev1.ServiceAccount `json:"serviceAccount"`
-	// ServiceAccountCreatedWithPod is created after the handler has started, just before the
-	// pod is admitted, as `kubectl apply` of both in one file does.
-	ServiceAccountCreatedWithPod *corev1.ServiceAccount `json:"serviceAccountCreatedWithPod"`
+	// ServiceAccountNotInCache exists in the apiserver, but the cache has not seen it yet.
+	ServiceAccountNotInCache *corev1.ServiceAccount `json:"serviceAccountNotInCache"`
 	// Pod is the object of the admission request, in namespace whtest.
 	Pod corev1.Pod `json:"pod"`
 	// Want is the pod after the returned patch is applied; nil means no patch at all.
@@ -127,29 +131,54 @@ func assertNoPatch(t *testing.T, resp *admissionv1.AdmissionResponse) {
 	}
 }
 
-// TestAdmit has one row per row of the behaviour table of the real webhook in
-// shared/reference/local-cluster/README.md, then the extra cases.
+// fixedJitter stands for the random lifetime of a default container credentials token.
+func fixedJitter() int64 { return 80000 }
+
+// accountsOf is a cache that holds exactly sas, parsed with cfg.
+func accountsOf(cfg Config, sas ...*corev1.ServiceAccount) *Cache {
+	c := NewCache(cfg, 0)
+	for _, sa := range sas {
+		c.Add(sa)
+	}
+	return c
+}
+
+// TestAdmit has one row per row of the real webhook's behaviour ("Reference row" in the
+// fixture's comment), then the extra cases.
 func TestAdmit(t *testing.T) {
 	tests := []struct {
 		name    string
 		fixture string
 	}{
 		{"SA role-arn set", "role-arn.yaml"},
+		{"role-arn neither trimmed nor validated", "role-arn-untrimmed.yaml"},
 		{"SA audience=my-aud", "audience.yaml"},
+		{"SA audience present but empty", "audience-empty.yaml"},
 		{"SA token-expiration=3600", "sa-token-expiration.yaml"},
 		{"SA token-expiration=999999 not capped", "sa-token-expiration-not-capped.yaml"},
+		{"SA token-expiration=60 raised to 600", "sa-token-expiration-raised.yaml"},
+		{"SA token-expiration not trimmed", "sa-token-expiration-untrimmed.yaml"},
 		{"SA sts-regional-endpoints=true", "sts-regional-endpoints.yaml"},
+		{"SA sts-regional-endpoints read as a Go bool", "sts-regional-endpoints-gobool.yaml"},
+		{"--sts-regional-endpoint on", "regional-flag.yaml"},
+		{"--token-audience and --token-expiration", "token-flags.yaml"},
+		{"--aws-default-region only where the container sets no region", "region.yaml"},
 		{"pod token-expiration=7200 wins", "pod-token-expiration.yaml"},
 		{"pod token-expiration=60 raised to 600", "pod-token-expiration-raised.yaml"},
 		{"pod skip-containers=init,sidecar", "skip-containers.yaml"},
+		{"pod skip-containers not trimmed", "skip-containers-untrimmed.yaml"},
 		{"SA without role-arn", "no-role-arn.yaml"},
-		{"container already sets AWS_ROLE_ARN or AWS_WEB_IDENTITY_TOKEN_FILE", "container-sets-env.yaml"},
-		{"pod label skip-pod-identity-webhook", "skip-label.yaml"},
-		{"SA and pod created in one apply", "created-together.yaml"},
+		{"container sets AWS_ROLE_ARN or AWS_WEB_IDENTITY_TOKEN_FILE", "container-sets-env.yaml"},
+		{"init containers mutated like containers", "init-containers.yaml"},
+		{"volume already present: checked by name, other containers still patched", "already-mutated.yaml"},
+		{"service account not in the cache yet", "cache-lag.yaml"},
+		{"skip label ignored by the handler", "skip-label.yaml"},
+		{"Windows pod", "windows.yaml"},
+		{"Pod Identity association", "pod-identity.yaml"},
+		{"Pod Identity wins over role-arn", "pod-identity-wins.yaml"},
 
-		{"default region injected", "region.yaml"},
-		{"init containers and existing volumes", "init-containers.yaml"},
-		{"already mutated pod not mutated again", "already-mutated.yaml"},
+		{"container sets identity, region and regional STS: untouched", "container-sets-everything.yaml"},
+		{"sts-regional-endpoints=false overrides the flag", "regional-flag-annotation-false.yaml"},
 		{"unparseable token-expiration ignored", "unparseable-expiration.yaml"},
 		{"no serviceAccountName uses default", "default-service-account.yaml"},
 		{"SA in another namespace", "other-namespace.yaml"},
@@ -157,33 +186,32 @@ func TestAdmit(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f := loadFixture(t, tt.fixture)
-			var objs []runtime.Object
-			if f.ServiceAccount != nil {
-				objs = append(objs, f.ServiceAccount)
-			}
-			client := fake.NewClientset(objs...)
 			cfg := DefaultConfig()
 			cfg.DefaultRegion = f.Config.DefaultRegion
+			cfg.RegionalSTS = f.Config.RegionalSTS
+			if f.Config.TokenAudience != "" {
+				cfg.DefaultAudience = f.Config.TokenAudience
+			}
+			if f.Config.TokenExpiration != 0 {
+				cfg.DefaultExpiration = f.Config.TokenExpiration
+			}
+			var cached []*corev1.ServiceAccount
+			if f.ServiceAccount != nil {
+				cached = append(cached, f.ServiceAccount)
+			}
 			var log bytes.Buffer
-			h := NewHandler(client, cfg, &log)
-			ctx := t.Context()
-
-			if f.ServiceAccountCreatedWithPod != nil {
-				// The pod arrives before the service account: nothing to do, and nothing is
-				// remembered, so the admission after the service account exists sees it.
-				resp := h.Admit(ctx, podRequest(t, testNamespace, &f.Pod))
-				assertNoPatch(t, resp)
-				if !strings.Contains(log.String(), "service account not found") {
-					t.Errorf("log = %q, want it to say the service account was not found", log.String())
-				}
-				log.Reset()
-				if _, err := client.CoreV1().ServiceAccounts(testNamespace).Create(ctx, f.ServiceAccountCreatedWithPod, metav1.CreateOptions{}); err != nil {
+			h := NewHandler(accountsOf(cfg, cached...), cfg, &log)
+			h.Jitter = fixedJitter
+			if f.Config.Associated {
+				h.Associations = &Associations{}
+				sa := identitySA(f)
+				if err := h.Associations.Load([]byte(`{"identities":[{"namespace":"` + testNamespace + `","serviceAccount":"` + sa + `"}]}`)); err != nil {
 					t.Fatal(err)
 				}
 			}
 
 			req := podRequest(t, testNamespace, &f.Pod)
-			resp := h.Admit(ctx, req)
+			resp := h.Admit(t.Context(), req)
 			if resp.UID != req.UID {
 				t.Errorf("uid = %q, want %q", resp.UID, req.UID)
 			}
@@ -207,38 +235,89 @@ func TestAdmit(t *testing.T) {
 	}
 }
 
-// TestAdmitReadsServiceAccountEveryTime checks that there is no cache: a role annotation added
-// to an existing service account applies to the next pod.
-func TestAdmitReadsServiceAccountEveryTime(t *testing.T) {
+// identitySA is the service account name of the fixture's pod, "default" when unset.
+func identitySA(f fixture) string {
+	if f.Pod.Spec.ServiceAccountName == "" {
+		return "default"
+	}
+	return f.Pod.Spec.ServiceAccountName
+}
+
+// TestCacheLag checks that the informer-fed cache sees a new annotation only once the lag has
+// passed, and that changes to one account apply in order.
+func TestCacheLag(t *testing.T) {
 	ctx := t.Context()
 	sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "app", Namespace: testNamespace}}
 	client := fake.NewClientset(sa)
-	h := NewHandler(client, DefaultConfig(), nil)
+	const lag = 300 * time.Millisecond
+	c := NewCache(DefaultConfig(), lag)
+	if err := c.Run(ctx, client, 0); err != nil {
+		t.Fatal(err)
+	}
+	if e, ok := c.Lookup(testNamespace, "app"); !ok || e.RoleARN != "" {
+		t.Fatalf("after Run: %+v, %v; want the account, with no role", e, ok)
+	}
+	h := NewHandler(c, DefaultConfig(), nil)
 	pod := &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Name: "p"},
 		Spec:       corev1.PodSpec{ServiceAccountName: "app", Containers: []corev1.Container{{Name: "c", Image: "i"}}},
 	}
-	assertNoPatch(t, h.Admit(ctx, podRequest(t, testNamespace, pod)))
 
-	sa.Annotations = map[string]string{"eks.amazonaws.com/role-arn": "arn:aws:iam::111122223333:role/later"}
+	sa = sa.DeepCopy()
+	sa.Annotations = map[string]string{"eks.amazonaws.com/role-arn": "arn:aws:iam::111122223333:role/first"}
 	if _, err := client.CoreV1().ServiceAccounts(testNamespace).Update(ctx, sa, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	got := applyPatch(t, pod, h.Admit(ctx, podRequest(t, testNamespace, pod)))
-	if env := got.Spec.Containers[0].Env; len(env) != 2 || env[0].Value != "arn:aws:iam::111122223333:role/later" {
-		t.Errorf("env = %v, want the role added after the first pod", env)
+	sa.Annotations["eks.amazonaws.com/role-arn"] = "arn:aws:iam::111122223333:role/second"
+	if _, err := client.CoreV1().ServiceAccounts(testNamespace).Update(ctx, sa, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
 	}
-	gets := 0
-	for _, a := range client.Actions() {
-		if a.Matches("get", "serviceaccounts") {
-			gets++
+	// Right after the annotation, within the lag: admitted unmutated.
+	assertNoPatch(t, h.Admit(ctx, podRequest(t, testNamespace, pod)))
+
+	var got *corev1.Pod
+	deadline := time.Now().Add(10 * lag)
+	for time.Now().Before(deadline) {
+		if resp := h.Admit(ctx, podRequest(t, testNamespace, pod)); resp.Patch != nil {
+			got = applyPatch(t, pod, resp)
+			if got.Spec.Containers[0].Env[0].Value == "arn:aws:iam::111122223333:role/second" {
+				break
+			}
+		}
+		time.Sleep(lag / 10)
+	}
+	if got == nil || got.Spec.Containers[0].Env[0].Value != "arn:aws:iam::111122223333:role/second" {
+		t.Fatalf("the cache never settled on the last annotation: %+v", got)
+	}
+}
+
+// TestLookupGrace checks --service-account-lookup-grace-period: an account the cache does not
+// hold is fetched, and then kept.
+func TestLookupGrace(t *testing.T) {
+	sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{
+		Name: "late", Namespace: testNamespace,
+		Annotations: map[string]string{"eks.amazonaws.com/role-arn": "arn:aws:iam::111122223333:role/late"},
+	}}
+	c := NewCache(DefaultConfig(), 0)
+	h := NewHandler(c, DefaultConfig(), nil)
+	h.Grace = time.Second
+	fetches := 0
+	h.Fetch = func(_ context.Context, ns, name string) (*corev1.ServiceAccount, error) {
+		fetches++
+		if ns != testNamespace || name != "late" {
+			t.Errorf("fetched %s/%s", ns, name)
+		}
+		c.Add(sa)
+		return sa, nil
+	}
+	pod := &corev1.Pod{Spec: corev1.PodSpec{ServiceAccountName: "late", Containers: []corev1.Container{{Name: "c", Image: "i"}}}}
+	for range 2 {
+		if resp := h.Admit(t.Context(), podRequest(t, testNamespace, pod)); resp.Patch == nil {
+			t.Fatal("not mutated within the grace period")
 		}
 	}
-	if gets != 2 {
-		t.Errorf("service account read %d times, want once per admission (2)", gets)
-	}
-	if h.Admissions() != 2 {
-		t.Errorf("Admissions() = %d, want 2", h.Admissions())
+	if fetches != 1 {
+		t.Errorf("fetched %d times, want once (then cached)", fetches)
 	}
 }
 
@@ -255,7 +334,7 @@ func TestAdmitConfig(t *testing.T) {
 		Annotations: map[string]string{"example.com/role-arn": "arn:aws:iam::111122223333:role/x"},
 	}}
 	pod := &corev1.Pod{Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: "i"}}}}
-	h := NewHandler(fake.NewClientset(sa), cfg, nil)
+	h := NewHandler(accountsOf(cfg, sa), cfg, nil)
 	got := applyPatch(t, pod, h.Admit(t.Context(), podRequest(t, testNamespace, pod)))
 
 	c := got.Spec.Containers[0]
@@ -271,12 +350,15 @@ func TestAdmitConfig(t *testing.T) {
 	}
 
 	// The eks.amazonaws.com annotations mean nothing under another prefix.
-	pod.Labels = map[string]string{"eks.amazonaws.com/skip-pod-identity-webhook": "true"}
-	if resp := h.Admit(t.Context(), podRequest(t, testNamespace, pod)); resp.Patch == nil {
-		t.Error("the eks.amazonaws.com skip label skipped a webhook with prefix example.com")
+	sa.Annotations["eks.amazonaws.com/audience"] = "ignored"
+	h = NewHandler(accountsOf(cfg, sa), cfg, nil)
+	got = applyPatch(t, pod, h.Admit(t.Context(), podRequest(t, testNamespace, pod)))
+	if aud := got.Spec.Volumes[0].Projected.Sources[0].ServiceAccountToken.Audience; aud != "aud.example.com" {
+		t.Errorf("audience = %q: an eks.amazonaws.com annotation counted under prefix example.com", aud)
 	}
-	pod.Labels = map[string]string{"example.com/skip-pod-identity-webhook": ""}
-	assertNoPatch(t, h.Admit(t.Context(), podRequest(t, testNamespace, pod)))
+	if reg := RegistrationFor(cfg, "x", "https://127.0.0.1/mutate", nil); reg.Webhooks[0].ObjectSelector.MatchExpressions[0].Key != "example.com/skip-pod-identity-webhook" {
+		t.Errorf("registration's objectSelector = %+v, want the prefix's skip label", reg.Webhooks[0].ObjectSelector)
+	}
 }
 
 func TestAdmitNotMutated(t *testing.T) {
@@ -291,7 +373,6 @@ func TestAdmitNotMutated(t *testing.T) {
 	tests := []struct {
 		name    string
 		req     func(*admissionv1.AdmissionRequest)
-		client  func(*fake.Clientset)
 		wantLog string
 	}{
 		{
@@ -311,24 +392,11 @@ func TestAdmitNotMutated(t *testing.T) {
 			req:     func(r *admissionv1.AdmissionRequest) { r.SubResource = "ephemeralcontainers" },
 			wantLog: "not mutated: not a pod",
 		},
-		{
-			name: "service account lookup fails",
-			client: func(c *fake.Clientset) {
-				c.PrependReactor("get", "serviceaccounts", func(k8stesting.Action) (bool, runtime.Object, error) {
-					return true, nil, errors.New("connection refused")
-				})
-			},
-			wantLog: "not mutated: failed to get service account whtest/default: connection refused",
-		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			client := fake.NewClientset(sa)
-			if tt.client != nil {
-				tt.client(client)
-			}
 			var log bytes.Buffer
-			h := NewHandler(client, DefaultConfig(), &log)
+			h := NewHandler(accountsOf(DefaultConfig(), sa), DefaultConfig(), &log)
 			req := podRequest(t, testNamespace, pod)
 			if tt.req != nil {
 				tt.req(req)
@@ -343,7 +411,7 @@ func TestAdmitNotMutated(t *testing.T) {
 
 func TestAdmitRefusesUndecodablePod(t *testing.T) {
 	var log bytes.Buffer
-	h := NewHandler(fake.NewClientset(), DefaultConfig(), &log)
+	h := NewHandler(NewCache(DefaultConfig(), 0), DefaultConfig(), &log)
 	req := podRequest(t, testNamespace, &corev1.Pod{})
 	req.Object.Raw = []byte(`{"spec":{"containers":"nope"}}`)
 	resp := h.Admit(context.Background(), req)
@@ -363,10 +431,10 @@ func TestMutateAllContainersSkipped(t *testing.T) {
 		Annotations: map[string]string{"eks.amazonaws.com/role-arn": "arn:aws:iam::111122223333:role/x"},
 	}}
 	pod := &corev1.Pod{
-		ObjectMeta: metav1.ObjectMeta{Name: "p", Annotations: map[string]string{"eks.amazonaws.com/skip-containers": " a , b "}},
+		ObjectMeta: metav1.ObjectMeta{Name: "p", Annotations: map[string]string{"eks.amazonaws.com/skip-containers": "a,b"}},
 		Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "a", Image: "i"}, {Name: "b", Image: "i"}}},
 	}
-	h := NewHandler(fake.NewClientset(sa), DefaultConfig(), nil)
+	h := NewHandler(accountsOf(DefaultConfig(), sa), DefaultConfig(), nil)
 	got := applyPatch(t, pod, h.Admit(t.Context(), podRequest(t, testNamespace, pod)))
 	for _, c := range got.Spec.Containers {
 		if len(c.Env) != 0 || len(c.VolumeMounts) != 0 {

@@ -1,6 +1,7 @@
 package webhook
 
 import (
+	"encoding/csv"
 	"fmt"
 	"path"
 	"strconv"
@@ -9,66 +10,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 )
 
-// Names the real webhook uses, which the plugin and its tests look for.
-const (
-	// VolumeName is the name of the projected token volume and of its mounts.
-	VolumeName = "aws-iam-token"
-	// TokenPath is the file name of the token inside the volume.
-	TokenPath = "token"
-	// MinExpiration is the lowest expirationSeconds the webhook writes: lower values are raised
-	// to it. There is no upper bound.
-	MinExpiration int64 = 600
-)
-
-// Annotation and label names, relative to Config.AnnotationPrefix.
-const (
-	annRoleARN           = "role-arn"
-	annAudience          = "audience"
-	annTokenExpiration   = "token-expiration"
-	annRegionalEndpoints = "sts-regional-endpoints"
-	annSkipContainers    = "skip-containers"
-	labelSkip            = "skip-pod-identity-webhook"
-)
-
-// Env names the webhook injects.
-const (
-	envRoleARN           = "AWS_ROLE_ARN"
-	envTokenFile         = "AWS_WEB_IDENTITY_TOKEN_FILE"
-	envRegion            = "AWS_REGION"
-	envDefaultRegion     = "AWS_DEFAULT_REGION"
-	envRegionalEndpoints = "AWS_STS_REGIONAL_ENDPOINTS"
-)
-
-// Config is what the webhook injects; the flags of wi-webhook fill it.
-type Config struct {
-	// AnnotationPrefix prefixes every annotation and label the webhook reads.
-	AnnotationPrefix string
-	// DefaultAudience is the token audience when the service account names none.
-	DefaultAudience string
-	// DefaultRegion, when not empty, is injected as AWS_REGION and AWS_DEFAULT_REGION.
-	DefaultRegion string
-	// MountPath is the directory the token volume is mounted at.
-	MountPath string
-	// DefaultExpiration is the token's expirationSeconds when neither the pod nor the service
-	// account sets one.
-	DefaultExpiration int64
-}
-
-// DefaultConfig returns the real webhook's defaults, with no default region.
-func DefaultConfig() Config {
-	return Config{
-		AnnotationPrefix:  "eks.amazonaws.com",
-		DefaultAudience:   "sts.amazonaws.com",
-		MountPath:         "/var/run/secrets/eks.amazonaws.com/serviceaccount",
-		DefaultExpiration: 86400,
-	}
-}
-
-// SkipLabel is the pod label that opts a pod out of the webhook.
-func (c Config) SkipLabel() string { return c.key(labelSkip) }
-
-func (c Config) key(name string) string { return c.AnnotationPrefix + "/" + name }
-
 // PatchOperation is one RFC 6902 JSON Patch operation.
 type PatchOperation struct {
 	Op    string `json:"op"`
@@ -76,174 +17,234 @@ type PatchOperation struct {
 	Value any    `json:"value"`
 }
 
-// decision is what mutate worked out for one pod: the patch (empty when the pod is left as it
-// is) and, for the log line, why.
-type decision struct {
-	patch  []PatchOperation
-	reason string
+// plan is how one pod is to be mutated: web identity (an AWS_ROLE_ARN) or container
+// credentials (EKS Pod Identity), and the token it gets.
+type plan struct {
+	credentials bool   // container credentials mode, else web identity
+	roleARN     string // web identity only
+	audience    string
+	expiration  int64
+	expSource   string // for the log: why expiration is not the account's or the flag's
+	regionalSTS bool
+	mountPath   string
+	volumeName  string
+	tokenPath   string
+	skip        map[string]bool
 }
 
-// precheck returns why the pod must not be mutated whatever its service account says, or "".
-func (c Config) precheck(pod *corev1.Pod) string {
-	if _, ok := pod.Labels[c.SkipLabel()]; ok {
-		return "label " + c.SkipLabel() + " is set"
-	}
-	for _, v := range pod.Spec.Volumes {
-		if v.Name == VolumeName {
-			return "already mutated: volume " + VolumeName + " is present"
+// planFor decides how to mutate pod, whose service account the cache knows as entry (known
+// false: not in the cache), associated when it has a Pod Identity association. A nil plan
+// means the pod is admitted unchanged, for the reason given. jitter picks a lifetime for a
+// container credentials token of the default lifetime.
+func (c Config) planFor(pod *corev1.Pod, entry Entry, known, associated bool, jitter func() int64) (*plan, string) {
+	if associated {
+		// The association wins: the role-arn annotation is not looked at. Regional STS and the
+		// lifetime come from the account when the cache has it, else off and the default.
+		p := &plan{
+			credentials: true, audience: c.Credentials.Audience, regionalSTS: false,
+			expiration: DefaultExpiration,
+			mountPath:  c.Credentials.MountPath, volumeName: c.Credentials.VolumeName, tokenPath: c.Credentials.TokenPath,
+			skip: c.skipContainers(pod),
 		}
+		if known {
+			p.regionalSTS, p.expiration = entry.RegionalSTS, entry.Expiration
+		}
+		p.podExpiration(c, pod)
+		if p.expiration == DefaultExpiration {
+			p.expiration, p.expSource = jitter(), "default with jitter"
+		}
+		return p, ""
 	}
-	return ""
+	if !known {
+		return nil, "service account not in the cache (not created yet, or the cache has not caught up)"
+	}
+	if entry.RoleARN == "" {
+		return nil, "service account has no " + c.key(annRoleARN) + " annotation"
+	}
+	p := &plan{
+		roleARN: entry.RoleARN, audience: entry.Audience, regionalSTS: entry.RegionalSTS,
+		expiration: entry.Expiration,
+		mountPath:  c.MountPath, volumeName: VolumeName, tokenPath: TokenPath,
+		skip: c.skipContainers(pod),
+	}
+	p.podExpiration(c, pod)
+	return p, ""
 }
 
-// mutate decides the patch for pod, whose service account is sa (nil when it does not exist).
-func (c Config) mutate(pod *corev1.Pod, sa *corev1.ServiceAccount) decision {
-	if why := c.precheck(pod); why != "" {
-		return decision{reason: why}
+// podExpiration applies the pod's token-expiration annotation, which wins when it parses as an
+// integer (not trimmed), raised to MinExpiration.
+func (p *plan) podExpiration(c Config, pod *corev1.Pod) {
+	v, ok := pod.Annotations[c.key(annTokenExpiration)]
+	if !ok {
+		return
 	}
-	if sa == nil {
-		return decision{reason: "service account not found"}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil {
+		return
 	}
-	role := strings.TrimSpace(sa.Annotations[c.key(annRoleARN)])
-	if role == "" {
-		return decision{reason: "service account has no " + c.key(annRoleARN) + " annotation"}
+	p.expiration, p.expSource = max(n, MinExpiration), "pod annotation"
+	if n < MinExpiration {
+		p.expSource = fmt.Sprintf("pod annotation %d raised to %d", n, MinExpiration)
 	}
-	audience := c.DefaultAudience
-	if a, ok := sa.Annotations[c.key(annAudience)]; ok && a != "" {
-		audience = a
-	}
-	expiration, source := c.expiration(pod, sa)
-	regional, _ := strconv.ParseBool(strings.TrimSpace(sa.Annotations[c.key(annRegionalEndpoints)]))
+}
 
+// skipContainers reads the skip-containers annotation as one CSV record, as the real webhook
+// does: names are not trimmed ("a, b" skips "a" and " b"), and a value that is not valid CSV
+// skips nothing.
+func (c Config) skipContainers(pod *corev1.Pod) map[string]bool {
 	skip := map[string]bool{}
-	for _, name := range strings.Split(pod.Annotations[c.key(annSkipContainers)], ",") {
-		if name = strings.TrimSpace(name); name != "" {
-			skip[name] = true
-		}
+	v, ok := pod.Annotations[c.key(annSkipContainers)]
+	if !ok {
+		return skip
 	}
+	names, err := csv.NewReader(strings.NewReader(v)).Read()
+	if err != nil {
+		return skip
+	}
+	for _, n := range names {
+		skip[n] = true
+	}
+	return skip
+}
 
-	var patch []PatchOperation
-	var injected, skipped, leftAlone []string
-	for _, kind := range []struct {
-		field      string
-		containers []corev1.Container
-	}{
-		{"initContainers", pod.Spec.InitContainers},
-		{"containers", pod.Spec.Containers},
-	} {
-		for i := range kind.containers {
-			ctr := &kind.containers[i]
+// patch is the JSON patch for pod under p, and a summary for the log. Like the real webhook it
+// inserts the token volume first (unless one of that name exists), replaces the container lists
+// with their mutated copies, and in container credentials mode labels the pod.
+func (c Config) patch(pod *corev1.Pod, p *plan) ([]PatchOperation, string) {
+	tokenFile := path.Join(p.mountPath, p.tokenPath)
+	if pod.Spec.NodeSelector["kubernetes.io/os"] == "windows" || pod.Spec.NodeSelector["beta.kubernetes.io/os"] == "windows" {
+		// Only the env's path is translated; the mount path stays as configured.
+		tokenFile = "C:" + strings.ReplaceAll(tokenFile, "/", `\`)
+	}
+	var mutated, skipped, ownEnv []string
+	mutate := func(in []corev1.Container) []corev1.Container {
+		out := make([]corev1.Container, len(in))
+		for i := range in {
+			out[i] = *in[i].DeepCopy()
 			switch {
-			case skip[ctr.Name]:
-				skipped = append(skipped, ctr.Name)
-			case setsEnv(ctr, envRoleARN) || setsEnv(ctr, envTokenFile):
-				leftAlone = append(leftAlone, ctr.Name)
+			case p.skip[in[i].Name]:
+				skipped = append(skipped, in[i].Name)
 			default:
-				base := fmt.Sprintf("/spec/%s/%d", kind.field, i)
-				patch = append(patch, c.containerPatch(base, ctr, role, regional)...)
-				injected = append(injected, ctr.Name)
+				if c.addToContainer(&out[i], tokenFile, p) {
+					mutated = append(mutated, in[i].Name)
+				}
+				if p.setsOwnIdentity(&in[i]) {
+					ownEnv = append(ownEnv, in[i].Name)
+				}
 			}
 		}
+		return out
 	}
-	patch = append(patch, appendTo("/spec/volumes", len(pod.Spec.Volumes), tokenVolume(audience, expiration))...)
+	initContainers := mutate(pod.Spec.InitContainers)
+	containers := mutate(pod.Spec.Containers)
 
-	reason := fmt.Sprintf("role %s, audience %s, expirationSeconds %d (%s), containers [%s]",
-		role, audience, expiration, source, strings.Join(injected, ","))
+	var ops []PatchOperation
+	if p.credentials {
+		if pod.Labels == nil {
+			ops = append(ops, PatchOperation{Op: "add", Path: "/metadata/labels", Value: map[string]string{PodIdentityLabel: "enabled"}})
+		} else {
+			ops = append(ops, PatchOperation{Op: "add", Path: "/metadata/labels/" + strings.ReplaceAll(PodIdentityLabel, "/", "~1"), Value: "enabled"})
+		}
+	}
+	hasVolume := false
+	for _, v := range pod.Spec.Volumes {
+		hasVolume = hasVolume || v.Name == p.volumeName
+	}
+	if !hasVolume {
+		vol := tokenVolume(p)
+		if pod.Spec.Volumes == nil {
+			ops = append(ops, PatchOperation{Op: "add", Path: "/spec/volumes", Value: []corev1.Volume{vol}})
+		} else {
+			ops = append(ops, PatchOperation{Op: "add", Path: "/spec/volumes/0", Value: vol})
+		}
+	}
+	ops = append(ops, PatchOperation{Op: "add", Path: "/spec/containers", Value: containers})
+	if len(initContainers) > 0 {
+		ops = append(ops, PatchOperation{Op: "add", Path: "/spec/initContainers", Value: initContainers})
+	}
+
+	what := "role " + p.roleARN
+	if p.credentials {
+		what = "container credentials"
+	}
+	summary := fmt.Sprintf("%s, audience %s, expirationSeconds %d", what, p.audience, p.expiration)
+	if p.expSource != "" {
+		summary += " (" + p.expSource + ")"
+	}
+	summary += fmt.Sprintf(", containers [%s]", strings.Join(mutated, ","))
+	if hasVolume {
+		summary += ", volume " + p.volumeName + " already present"
+	}
 	if len(skipped) > 0 {
-		reason += fmt.Sprintf(", skipped [%s] (%s)", strings.Join(skipped, ","), c.key(annSkipContainers))
+		summary += fmt.Sprintf(", skipped [%s] (%s)", strings.Join(skipped, ","), c.key(annSkipContainers))
 	}
-	if len(leftAlone) > 0 {
-		reason += fmt.Sprintf(", left alone [%s] (they set %s or %s)", strings.Join(leftAlone, ","), envRoleARN, envTokenFile)
+	if len(ownEnv) > 0 {
+		summary += fmt.Sprintf(", own identity env kept in [%s]", strings.Join(ownEnv, ","))
 	}
-	return decision{patch: patch, reason: reason}
+	return ops, summary
 }
 
-// expiration returns the token's expirationSeconds and where it came from: the pod annotation,
-// else the service account annotation, else the default; an unparseable value is ignored; a
-// value below MinExpiration is raised to it.
-func (c Config) expiration(pod *corev1.Pod, sa *corev1.ServiceAccount) (int64, string) {
-	seconds, source := c.DefaultExpiration, "default"
-	for _, src := range []struct {
-		name        string
-		annotations map[string]string
-	}{
-		{"pod annotation", pod.Annotations},
-		{"service account annotation", sa.Annotations},
-	} {
-		v, ok := src.annotations[c.key(annTokenExpiration)]
-		if !ok {
-			continue
-		}
-		n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
-		if err != nil {
-			continue
-		}
-		seconds, source = n, src.name
-		break
+// setsOwnIdentity is true when ctr sets one of the variables of p's mode itself: the webhook
+// then adds neither of that mode's variables to it.
+func (p *plan) setsOwnIdentity(ctr *corev1.Container) bool {
+	if p.credentials {
+		return setsEnv(ctr, envCredentialsURI) || setsEnv(ctr, envAuthTokenFile)
 	}
-	if seconds < MinExpiration {
-		return MinExpiration, fmt.Sprintf("%s %d raised to %d", source, seconds, MinExpiration)
-	}
-	return seconds, source
+	return setsEnv(ctr, envRoleARN) || setsEnv(ctr, envTokenFile)
 }
 
-// containerPatch adds the env and the mount to the container at base. An env var the container
-// already sets is not added again (AWS_REGION and AWS_DEFAULT_REGION go together), and neither
-// is a mount of the same volume or directory.
-func (c Config) containerPatch(base string, ctr *corev1.Container, role string, regional bool) []PatchOperation {
-	var env []corev1.EnvVar
-	if regional && !setsEnv(ctr, envRegionalEndpoints) {
-		env = append(env, corev1.EnvVar{Name: envRegionalEndpoints, Value: "regional"})
+// addToContainer adds p's env and the token mount to ctr and says whether it changed it. A
+// container that sets its own identity variables keeps them and still gets the region
+// variables and the mount; one that also sets a region and AWS_STS_REGIONAL_ENDPOINTS is left
+// exactly as it is. The mount is looked for by volume name only.
+func (c Config) addToContainer(ctr *corev1.Container, tokenFile string, p *plan) bool {
+	own := p.setsOwnIdentity(ctr)
+	regionSet := setsEnv(ctr, envRegion) || setsEnv(ctr, envDefaultRegion)
+	stsSet := setsEnv(ctr, envRegionalEndpoints)
+	if own && regionSet && stsSet {
+		return false
 	}
-	if c.DefaultRegion != "" && !setsEnv(ctr, envRegion) && !setsEnv(ctr, envDefaultRegion) {
-		env = append(env,
+	changed := false
+	if !stsSet && p.regionalSTS {
+		ctr.Env = append(ctr.Env, corev1.EnvVar{Name: envRegionalEndpoints, Value: "regional"})
+		changed = true
+	}
+	if !regionSet && c.DefaultRegion != "" {
+		ctr.Env = append(ctr.Env,
 			corev1.EnvVar{Name: envDefaultRegion, Value: c.DefaultRegion},
 			corev1.EnvVar{Name: envRegion, Value: c.DefaultRegion})
+		changed = true
 	}
-	env = append(env,
-		corev1.EnvVar{Name: envRoleARN, Value: role},
-		corev1.EnvVar{Name: envTokenFile, Value: path.Join(c.MountPath, TokenPath)})
-
-	var patch []PatchOperation
-	patch = append(patch, appendTo(base+"/env", len(ctr.Env), env...)...)
-	mounted := false
+	if !own {
+		if p.credentials {
+			ctr.Env = append(ctr.Env,
+				corev1.EnvVar{Name: envCredentialsURI, Value: c.Credentials.FullURI},
+				corev1.EnvVar{Name: envAuthTokenFile, Value: tokenFile})
+		} else {
+			ctr.Env = append(ctr.Env,
+				corev1.EnvVar{Name: envRoleARN, Value: p.roleARN},
+				corev1.EnvVar{Name: envTokenFile, Value: tokenFile})
+		}
+		changed = true
+	}
 	for _, m := range ctr.VolumeMounts {
-		if m.Name == VolumeName || path.Clean(m.MountPath) == path.Clean(c.MountPath) {
-			mounted = true
+		if m.Name == p.volumeName {
+			return changed
 		}
 	}
-	if !mounted {
-		mount := corev1.VolumeMount{Name: VolumeName, ReadOnly: true, MountPath: c.MountPath}
-		patch = append(patch, appendTo(base+"/volumeMounts", len(ctr.VolumeMounts), mount)...)
-	}
-	return patch
+	ctr.VolumeMounts = append(ctr.VolumeMounts, corev1.VolumeMount{Name: p.volumeName, ReadOnly: true, MountPath: p.mountPath})
+	return true
 }
 
-// appendTo returns the operations that append items to the array at path, which holds have
-// items: one add of the whole array when it is empty or absent (an add replaces an empty array
-// and creates a missing one), else one add at path/- per item.
-func appendTo[T any](path string, have int, items ...T) []PatchOperation {
-	if len(items) == 0 {
-		return nil
-	}
-	if have == 0 {
-		return []PatchOperation{{Op: "add", Path: path, Value: items}}
-	}
-	ops := make([]PatchOperation, 0, len(items))
-	for _, item := range items {
-		ops = append(ops, PatchOperation{Op: "add", Path: path + "/-", Value: item})
-	}
-	return ops
-}
-
-func tokenVolume(audience string, expiration int64) corev1.Volume {
+func tokenVolume(p *plan) corev1.Volume {
+	exp := p.expiration
 	return corev1.Volume{
-		Name: VolumeName,
+		Name: p.volumeName,
 		VolumeSource: corev1.VolumeSource{Projected: &corev1.ProjectedVolumeSource{
 			Sources: []corev1.VolumeProjection{{ServiceAccountToken: &corev1.ServiceAccountTokenProjection{
-				Audience:          audience,
-				ExpirationSeconds: &expiration,
-				Path:              TokenPath,
+				Audience:          p.audience,
+				ExpirationSeconds: &exp,
+				Path:              p.tokenPath,
 			}}},
 		}},
 	}

@@ -129,7 +129,7 @@ func apiserverCalling(t *testing.T, client *fake.Clientset, h *Handler, from int
 
 func TestWaitUntilCalled(t *testing.T) {
 	client := fake.NewClientset()
-	h := NewHandler(fake.NewClientset(), DefaultConfig(), nil)
+	h := NewHandler(NewCache(DefaultConfig(), 0), DefaultConfig(), nil)
 	calls := apiserverCalling(t, client, h, 3)
 	if err := WaitUntilCalled(t.Context(), client, "default", time.Millisecond, func() bool { return h.Admissions() > 0 }); err != nil {
 		t.Fatal(err)
@@ -148,7 +148,7 @@ func TestWaitUntilCalled(t *testing.T) {
 
 func TestWaitUntilCalledGivesUp(t *testing.T) {
 	client := fake.NewClientset()
-	h := NewHandler(fake.NewClientset(), DefaultConfig(), nil)
+	h := NewHandler(NewCache(DefaultConfig(), 0), DefaultConfig(), nil)
 	apiserverCalling(t, client, h, 1<<30)
 	ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
 	defer cancel()

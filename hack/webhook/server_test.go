@@ -22,7 +22,6 @@ import (
 	admissionv1 "k8s.io/api/admission/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes/fake"
 )
 
 // reviewBody is an AdmissionReview as the apiserver posts it, for the pod of role-arn.yaml.
@@ -46,7 +45,7 @@ func roleHandler(log io.Writer) *Handler {
 		Name: "basic", Namespace: testNamespace,
 		Annotations: map[string]string{"eks.amazonaws.com/role-arn": "arn:aws:iam::111122223333:role/test"},
 	}}
-	return NewHandler(fake.NewClientset(sa), DefaultConfig(), log)
+	return NewHandler(accountsOf(DefaultConfig(), sa), DefaultConfig(), log)
 }
 
 // decodeReview decodes a response body into the generic form, to check the wire format.

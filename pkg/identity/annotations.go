@@ -27,27 +27,33 @@ const (
 // IdentityAnnotations are the service account annotations enable writes and disable removes.
 var IdentityAnnotations = []string{AnnotationRoleARN, AnnotationAudience, AnnotationSTSRegional, AnnotationTokenExpiration}
 
-// Config is the identity a service account asks for through its annotations.
+// Config is the identity a service account asks for through its annotations. What it leaves
+// unset, the webhook's own flags decide (--token-audience, --token-expiration,
+// --sts-regional-endpoint), and this tool never judges a pod by those.
 type Config struct {
 	RoleARN  string
-	Audience string // empty: DefaultAudience
-	// TokenExpiration in seconds; 0: the webhook's default.
+	Audience string // empty: not set (the webhook's default, sts.amazonaws.com), unless AudienceSet
+	// AudienceSet is true when the audience annotation is present, even empty: the webhook then
+	// gives the token exactly that audience.
+	AudienceSet bool
+	// TokenExpiration in seconds; 0: not set, the webhook's default.
 	TokenExpiration int64
 	STSRegional     bool
 }
 
-// FromAnnotations reads the identity annotations. A service account without a role ARN has no
-// identity: ok is false. Unparseable optional values are ignored, as the webhook does.
+// FromAnnotations reads the identity annotations as the webhook does: nothing is trimmed, the
+// regional STS setting is a Go bool ("true", "True", "1"), and values that do not parse are
+// ignored. A service account without a role ARN has no identity: ok is false.
 func FromAnnotations(annotations map[string]string) (cfg Config, ok bool) {
 	cfg.RoleARN = annotations[AnnotationRoleARN]
 	if cfg.RoleARN == "" {
 		return Config{}, false
 	}
-	cfg.Audience = annotations[AnnotationAudience]
+	cfg.Audience, cfg.AudienceSet = annotations[AnnotationAudience]
 	if v, err := strconv.ParseInt(annotations[AnnotationTokenExpiration], 10, 64); err == nil {
 		cfg.TokenExpiration = v
 	}
-	cfg.STSRegional = annotations[AnnotationSTSRegional] == "true"
+	cfg.STSRegional, _ = strconv.ParseBool(annotations[AnnotationSTSRegional])
 	return cfg, true
 }
 
@@ -67,29 +73,43 @@ func (c Config) Annotations() map[string]string {
 	return a
 }
 
-// EffectiveAudience is the audience the webhook puts in the projected token.
+// EffectiveAudience is the audience the webhook puts in the projected token, assuming its
+// --token-audience is the default when the account sets none.
 func (c Config) EffectiveAudience() string {
-	if c.Audience == "" {
-		return DefaultAudience
+	aud, _ := c.AskedAudience()
+	return aud
+}
+
+// AskedAudience is the token audience the account's annotation decides, and whether it decides
+// one at all (set false: the webhook's flag decides, DefaultAudience unless changed).
+func (c Config) AskedAudience() (aud string, set bool) {
+	if !c.AudienceSet && (c.Audience == "" || c.Audience == DefaultAudience) {
+		// Annotations writes no annotation for the default either.
+		return DefaultAudience, false
 	}
-	return c.Audience
+	return c.Audience, true
 }
 
 // EffectiveExpiration is the expirationSeconds the webhook puts on the projected token for a
-// pod with the given annotations: the pod's annotation wins over the account's, values below
-// 600 are raised to 600, and large values are kept.
+// pod with the given annotations, assuming its --token-expiration is the default when neither
+// annotation sets one.
 func (c Config) EffectiveExpiration(podAnnotations map[string]string) int64 {
+	exp, _ := c.AskedExpiration(podAnnotations)
+	return exp
+}
+
+// AskedExpiration is the token lifetime that the annotations decide for a pod with
+// podAnnotations: the pod's annotation wins over the account's, values below 600 are raised to
+// 600, large values are kept. set is false when neither sets one: the webhook's flag decides.
+func (c Config) AskedExpiration(podAnnotations map[string]string) (seconds int64, set bool) {
 	exp := DefaultTokenExpiration
 	if c.TokenExpiration != 0 {
-		exp = c.TokenExpiration
+		exp, set = c.TokenExpiration, true
 	}
 	if v, err := strconv.ParseInt(podAnnotations[AnnotationTokenExpiration], 10, 64); err == nil {
-		exp = v
+		exp, set = v, true
 	}
-	if exp < MinTokenExpiration {
-		exp = MinTokenExpiration
-	}
-	return exp
+	return max(exp, MinTokenExpiration), set
 }
 
 // ValidateTokenExpiration refuses values enable will not write, saying what the webhook would

@@ -1,7 +1,9 @@
 package identity
 
 import (
+	"encoding/csv"
 	"fmt"
+	"path"
 	"slices"
 	"strings"
 
@@ -19,85 +21,141 @@ const (
 	EnvPodIdentityURI   = "AWS_CONTAINER_CREDENTIALS_FULL_URI"
 	EnvPodIdentityToken = "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"
 	PodIdentityAudience = "pods.eks.amazonaws.com"
+	// PodIdentityVolumeName is the projected token volume of the Pod Identity (container
+	// credentials) injection.
+	PodIdentityVolumeName = "eks-pod-identity-token"
 )
 
 // PodIdentity is what a stored pod carries after admission.
 type PodIdentity struct {
-	// Injected is true when the pod has the projected token volume and at least one container
-	// mounts it: the webhook mutated the pod.
-	Injected   bool
-	RoleARN    string // AWS_ROLE_ARN of the injected containers
+	// Injected is true when the pod has the aws-iam-token projected volume: the webhook
+	// mutated it for web identity (it adds the volume even when every container is skipped).
+	Injected bool
+	// RoleARN is the AWS_ROLE_ARN the webhook injected, "" when it injected it into no
+	// container (all skipped or setting their own).
+	RoleARN    string
 	Audience   string // the projected token's audience
 	Expiration int64  // the projected token's expirationSeconds
-	// STSRegional is true when the injected containers have AWS_STS_REGIONAL_ENDPOINTS=regional.
-	STSRegional bool
-	// SkipLabel is true when the pod opted out with the skip label.
+	// InjectedContainers got AWS_ROLE_ARN and AWS_WEB_IDENTITY_TOKEN_FILE from the webhook.
+	InjectedContainers []string
+	// NoRegionalSTS are the injected containers without AWS_STS_REGIONAL_ENDPOINTS.
+	NoRegionalSTS []string
+	// SkipLabel is true when the pod carries the opt-out label.
 	SkipLabel bool
-	// SkippedContainers are named in the skip-containers annotation.
+	// SkippedContainers are named in the skip-containers annotation, read as the webhook reads
+	// it: one comma list, not trimmed.
 	SkippedContainers []string
-	// SelfSetContainers set AWS_ROLE_ARN or AWS_WEB_IDENTITY_TOKEN_FILE themselves; the webhook
-	// leaves them alone.
+	// SelfSetContainers set AWS_ROLE_ARN or AWS_WEB_IDENTITY_TOKEN_FILE themselves: the webhook
+	// keeps their values (it still mounts the token and adds the region variables), so they do
+	// not use the account's role, and no restart changes that.
 	SelfSetContainers []string
-	// PodIdentity is true when a container has the EKS Pod Identity agent URI.
+	// PodIdentity is true when the webhook gave the pod EKS Pod Identity's container
+	// credentials: an association exists for its account, and it wins over role-arn.
 	PodIdentity bool
 }
 
-// InspectPod reads the identity injection out of a stored pod.
+// InspectPod reads the identity injection out of a stored pod. A container's AWS_ROLE_ARN
+// counts as injected only in the form the webhook writes it: immediately followed by
+// AWS_WEB_IDENTITY_TOKEN_FILE naming the token in the container's mount of aws-iam-token.
+// Anything else is the container's own.
 func InspectPod(pod *corev1.Pod) PodIdentity {
 	var id PodIdentity
 	_, id.SkipLabel = pod.Labels[LabelSkipPodIdentityWebhook]
-	if v := pod.Annotations[AnnotationSkipContainers]; v != "" {
-		for _, name := range strings.Split(v, ",") {
-			if name = strings.TrimSpace(name); name != "" {
-				id.SkippedContainers = append(id.SkippedContainers, name)
-			}
-		}
-	}
-	hasVolume := false
+	id.SkippedContainers = SkippedContainers(pod.Annotations)
 	for _, v := range pod.Spec.Volumes {
-		if v.Name != TokenVolumeName || v.Projected == nil {
+		if v.Projected == nil {
 			continue
 		}
 		for _, src := range v.Projected.Sources {
-			if t := src.ServiceAccountToken; t != nil {
-				hasVolume = true
+			t := src.ServiceAccountToken
+			switch {
+			case t == nil:
+			case v.Name == TokenVolumeName:
+				id.Injected = true
 				id.Audience = t.Audience
 				if t.ExpirationSeconds != nil {
 					id.Expiration = *t.ExpirationSeconds
 				}
+			case v.Name == PodIdentityVolumeName:
+				id.PodIdentity = true
 			}
 		}
 	}
 	for _, c := range allContainers(pod) {
-		mounted := false
-		for _, m := range c.VolumeMounts {
-			if m.Name == TokenVolumeName {
-				mounted = true
-			}
-		}
-		env := map[string]string{}
-		for _, e := range c.Env {
-			env[e.Name] = e.Value
-		}
-		if _, ok := env[EnvPodIdentityURI]; ok {
-			id.PodIdentity = true
-		}
-		_, setsRole := env[EnvRoleARN]
-		_, setsFile := env[EnvTokenFile]
+		role, injected, selfSet := webIdentityEnv(&c)
 		switch {
-		case mounted && hasVolume:
-			id.Injected = true
+		case injected && id.Injected:
+			id.InjectedContainers = append(id.InjectedContainers, c.Name)
 			if id.RoleARN == "" {
-				id.RoleARN = env[EnvRoleARN]
+				id.RoleARN = role
 			}
-			if env[EnvSTSRegional] == "regional" {
-				id.STSRegional = true
+			if !setsEnv(&c, EnvSTSRegional) {
+				id.NoRegionalSTS = append(id.NoRegionalSTS, c.Name)
 			}
-		case setsRole || setsFile:
+		case injected || selfSet:
 			id.SelfSetContainers = append(id.SelfSetContainers, c.Name)
+		}
+		if setsEnv(&c, EnvPodIdentityURI) && setsEnv(&c, EnvPodIdentityToken) {
+			id.PodIdentity = true
 		}
 	}
 	return id
+}
+
+// SkippedContainers reads the skip-containers annotation as the webhook does: one CSV record,
+// names not trimmed ("a, b" names "a" and " b"), nothing when it is not valid CSV.
+func SkippedContainers(podAnnotations map[string]string) []string {
+	v, ok := podAnnotations[AnnotationSkipContainers]
+	if !ok {
+		return nil
+	}
+	names, err := csv.NewReader(strings.NewReader(v)).Read()
+	if err != nil {
+		return nil
+	}
+	return names
+}
+
+// webIdentityEnv reads a container's web identity env: the role, whether it is in the form the
+// webhook injects, and whether the container sets either variable in another form.
+func webIdentityEnv(c *corev1.Container) (role string, injected, selfSet bool) {
+	mount := ""
+	for _, m := range c.VolumeMounts {
+		if m.Name == TokenVolumeName {
+			mount = m.MountPath
+		}
+	}
+	for i, e := range c.Env {
+		switch e.Name {
+		case EnvRoleARN:
+			next := i + 1
+			if mount != "" && next < len(c.Env) && c.Env[next].Name == EnvTokenFile && sameFile(c.Env[next].Value, path.Join(mount, "token")) {
+				return e.Value, true, false
+			}
+			selfSet = true
+		case EnvTokenFile:
+			selfSet = true
+		}
+	}
+	return "", false, selfSet
+}
+
+// sameFile compares the token file of the env with the mount's, the webhook writing Windows
+// pods' as C:\var\run\....
+func sameFile(env, want string) bool {
+	if rest, ok := strings.CutPrefix(env, "C:"); ok {
+		env = strings.ReplaceAll(rest, `\`, "/")
+	}
+	return path.Clean(env) == path.Clean(want)
+}
+
+func setsEnv(c *corev1.Container, name string) bool {
+	for _, e := range c.Env {
+		if e.Name == name {
+			return true
+		}
+	}
+	return false
 }
 
 func allContainers(pod *corev1.Pod) []corev1.Container {
@@ -111,56 +169,69 @@ type PodState string
 
 // Pod states.
 const (
-	PodCurrent  PodState = "current"   // carries exactly what the account asks (or nothing, when it asks nothing)
-	PodStale    PodState = "stale"     // needs a restart to match the account
-	PodSkipped  PodState = "skipped"   // opted out with the skip label, or every container is left alone
-	PodNotAsked PodState = "not-asked" // the account has no role and the pod carries none
+	PodCurrent     PodState = "current"      // carries what the account asks (or nothing, when it asks nothing)
+	PodStale       PodState = "stale"        // a restart would give it what the account asks
+	PodSkipped     PodState = "skipped"      // no restart changes it: opted out, or no container takes the role
+	PodNotAsked    PodState = "not-asked"    // the account has no role and the pod carries none
+	PodPodIdentity PodState = "pod-identity" // runs on EKS Pod Identity, which wins over role-arn
 )
 
 // Staleness says whether pod matches cfg (ok false: the account carries no role), and why not.
+// A pod is stale only when a restart would change it: what the account's annotations decide
+// (role, and audience, expiration and regional STS when an annotation sets them) differs from
+// what the pod got. Values that come from the webhook's own flags never make a pod stale, and
+// neither do containers that set their identity themselves.
 func Staleness(pod *corev1.Pod, cfg Config, ok bool) (PodState, string) {
 	id := InspectPod(pod)
-	if id.SkipLabel {
-		return PodSkipped, "pod has the " + LabelSkipPodIdentityWebhook + " label"
+	if id.PodIdentity {
+		if ok {
+			return PodPodIdentity, "the pod runs on EKS Pod Identity, which wins over " + AnnotationRoleARN
+		}
+		return PodPodIdentity, ""
 	}
 	if !ok {
-		if id.Injected {
+		if id.RoleARN != "" {
 			return PodStale, "pod still carries the injected role " + id.RoleARN
 		}
 		return PodNotAsked, ""
 	}
+	noneTakesRole := "every container is named in " + AnnotationSkipContainers + " or sets " + EnvRoleARN + " or " + EnvTokenFile + " itself: the webhook injects the role into none of them"
 	if !id.Injected {
-		if leftAlone(pod, id) {
-			// A restart would not change it: the webhook would leave every container alone again.
-			return PodSkipped, "every container is named in " + AnnotationSkipContainers + " or sets " + EnvRoleARN + " or " + EnvTokenFile + " itself: the webhook injects none of them"
+		switch {
+		case id.SkipLabel:
+			return PodSkipped, "pod has the " + LabelSkipPodIdentityWebhook + " label"
+		case len(id.SkippedContainers)+len(id.SelfSetContainers) > 0 && takesNoRole(pod, id):
+			// A restart would mount the token, but no container would use the role.
+			return PodSkipped, noneTakesRole
 		}
 		return PodStale, "pod lacks the injection (created before the annotation, or the webhook did not mutate it)"
+	}
+	if len(id.InjectedContainers) == 0 {
+		return PodSkipped, noneTakesRole
 	}
 	if id.RoleARN != cfg.RoleARN {
 		return PodStale, fmt.Sprintf("pod has role %s, the account asks %s", orNone(id.RoleARN), cfg.RoleARN)
 	}
-	if want := cfg.EffectiveAudience(); id.Audience != want {
-		return PodStale, fmt.Sprintf("pod token audience is %s, the account asks %s", orNone(id.Audience), want)
+	if want, set := cfg.AskedAudience(); set && id.Audience != want {
+		return PodStale, fmt.Sprintf("pod token audience is %q, the account asks %q", id.Audience, want)
 	}
-	if want := cfg.EffectiveExpiration(pod.Annotations); id.Expiration != want {
-		return PodStale, fmt.Sprintf("pod token expiration is %ds, the account asks %ds", id.Expiration, want)
+	if want, set := cfg.AskedExpiration(pod.Annotations); set && id.Expiration != want {
+		return PodStale, fmt.Sprintf("pod token expiration is %ds, the annotations ask %ds", id.Expiration, want)
 	}
-	if id.STSRegional != cfg.STSRegional {
-		return PodStale, fmt.Sprintf("pod regional STS endpoints is %t, the account asks %t", id.STSRegional, cfg.STSRegional)
+	if cfg.STSRegional && len(id.NoRegionalSTS) > 0 {
+		return PodStale, fmt.Sprintf("containers %s lack %s=regional, which the account asks", strings.Join(id.NoRegionalSTS, ", "), EnvSTSRegional)
 	}
 	return PodCurrent, ""
 }
 
-// leftAlone is true when the webhook injects none of the pod's containers: each is named in
-// skip-containers or sets AWS_ROLE_ARN or AWS_WEB_IDENTITY_TOKEN_FILE itself.
-func leftAlone(pod *corev1.Pod, id PodIdentity) bool {
-	all := allContainers(pod)
-	for _, c := range all {
+// takesNoRole is true when every container is skipped or sets its own identity.
+func takesNoRole(pod *corev1.Pod, id PodIdentity) bool {
+	for _, c := range allContainers(pod) {
 		if !slices.Contains(id.SkippedContainers, c.Name) && !slices.Contains(id.SelfSetContainers, c.Name) {
 			return false
 		}
 	}
-	return len(all) > 0
+	return true
 }
 
 func orNone(s string) string {

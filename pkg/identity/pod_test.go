@@ -30,8 +30,8 @@ func injectedPod(role, aud string, exp int64) *corev1.Pod {
 
 func TestStaleness(t *testing.T) {
 	plain := &corev1.Pod{Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "app"}}}}
-	skipped := injectedPod("", "", 0)
-	skipped.Labels[LabelSkipPodIdentityWebhook] = "true"
+	skipped := plain.DeepCopy()
+	skipped.Labels = map[string]string{LabelSkipPodIdentityWebhook: "true"}
 	podExp := injectedPod(testRole, DefaultAudience, 7200)
 	podExp.Annotations[AnnotationTokenExpiration] = "7200"
 	// Pods the webhook injects nothing into, however often they are recreated.
@@ -43,7 +43,22 @@ func TestStaleness(t *testing.T) {
 	partly := allSkipped.DeepCopy()
 	partly.Spec.Containers = append(partly.Spec.Containers, corev1.Container{Name: "other"})
 	regional := injectedPod(testRole, DefaultAudience, 86400)
-	regional.Spec.Containers[0].Env = append(regional.Spec.Containers[0].Env, corev1.EnvVar{Name: EnvSTSRegional, Value: "regional"})
+	regional.Spec.Containers[0].Env = append([]corev1.EnvVar{{Name: EnvSTSRegional, Value: "regional"}}, regional.Spec.Containers[0].Env...)
+	// As the real webhook leaves a container that sets its own AWS_ROLE_ARN: its value kept,
+	// the token mounted, the volume added.
+	ownRole := injectedPod(testRole, DefaultAudience, 86400)
+	ownRole.Spec.Containers[0].Env = []corev1.EnvVar{{Name: EnvRoleARN, Value: "arn:aws:iam::444455556666:role/own"}}
+	oneOwn := injectedPod(testRole, DefaultAudience, 86400)
+	oneOwn.Spec.Containers = append(oneOwn.Spec.Containers, ownRole.Spec.Containers[0])
+	oneOwn.Spec.Containers[1].Name = "own"
+	// Pod Identity's container credentials, as the webhook injects them for an associated account.
+	podIdentity := plain.DeepCopy()
+	podIdentity.Spec.Containers[0].Env = []corev1.EnvVar{{Name: EnvPodIdentityURI, Value: "http://169.254.170.23/v1/credentials"}, {Name: EnvPodIdentityToken, Value: "/var/run/secrets/pods.eks.amazonaws.com/serviceaccount/eks-pod-identity-token"}}
+	podIdentity.Spec.Volumes = []corev1.Volume{{Name: PodIdentityVolumeName, VolumeSource: corev1.VolumeSource{Projected: &corev1.ProjectedVolumeSource{
+		Sources: []corev1.VolumeProjection{{ServiceAccountToken: &corev1.ServiceAccountTokenProjection{Audience: PodIdentityAudience, ExpirationSeconds: ptr.To[int64](80000), Path: PodIdentityVolumeName}}},
+	}}}}
+	windows := injectedPod(testRole, DefaultAudience, 86400)
+	windows.Spec.Containers[0].Env[1].Value = `C:\var\run\secrets\eks.amazonaws.com\serviceaccount\token`
 
 	tests := []struct {
 		name       string
@@ -56,16 +71,25 @@ func TestStaleness(t *testing.T) {
 		{name: "current", pod: injectedPod(testRole, DefaultAudience, 86400), cfg: Config{RoleARN: testRole}, hasRole: true, want: PodCurrent},
 		{name: "no injection", pod: plain, cfg: Config{RoleARN: testRole}, hasRole: true, want: PodStale, wantReason: "lacks the injection"},
 		{name: "other role", pod: injectedPod("arn:aws:iam::123456789012:role/old", DefaultAudience, 86400), cfg: Config{RoleARN: testRole}, hasRole: true, want: PodStale, wantReason: "role/old"},
-		{name: "other audience", pod: injectedPod(testRole, "other", 86400), cfg: Config{RoleARN: testRole}, hasRole: true, want: PodStale, wantReason: "audience"},
-		{name: "other expiration", pod: injectedPod(testRole, DefaultAudience, 3600), cfg: Config{RoleARN: testRole}, hasRole: true, want: PodStale, wantReason: "expiration"},
+		{name: "other audience asked", pod: injectedPod(testRole, "other", 86400), cfg: Config{RoleARN: testRole, Audience: "mine"}, hasRole: true, want: PodStale, wantReason: "audience"},
+		{name: "empty audience asked", pod: injectedPod(testRole, DefaultAudience, 86400), cfg: Config{RoleARN: testRole, AudienceSet: true}, hasRole: true, want: PodStale, wantReason: `audience is "sts.amazonaws.com", the account asks ""`},
+		{name: "audience from the webhook's flag", pod: injectedPod(testRole, "flag-aud", 86400), cfg: Config{RoleARN: testRole}, hasRole: true, want: PodCurrent},
+		{name: "other expiration asked", pod: injectedPod(testRole, DefaultAudience, 86400), cfg: Config{RoleARN: testRole, TokenExpiration: 3600}, hasRole: true, want: PodStale, wantReason: "expiration"},
+		{name: "expiration from the webhook's flag", pod: injectedPod(testRole, DefaultAudience, 3600), cfg: Config{RoleARN: testRole}, hasRole: true, want: PodCurrent},
+		{name: "regional from the webhook's flag", pod: regional, cfg: Config{RoleARN: testRole}, hasRole: true, want: PodCurrent},
+		{name: "own AWS_ROLE_ARN, token mounted", pod: ownRole, cfg: Config{RoleARN: testRole}, hasRole: true, want: PodSkipped, wantReason: "injects the role into none"},
+		{name: "one container with its own role", pod: oneOwn, cfg: Config{RoleARN: testRole}, hasRole: true, want: PodCurrent},
+		{name: "Pod Identity wins", pod: podIdentity, cfg: Config{RoleARN: testRole}, hasRole: true, want: PodPodIdentity, wantReason: "wins over"},
+		{name: "Pod Identity, no role-arn", pod: podIdentity, hasRole: false, want: PodPodIdentity},
+		{name: "Windows token path", pod: windows, cfg: Config{RoleARN: testRole}, hasRole: true, want: PodCurrent},
 		{name: "account expiration matches", pod: injectedPod(testRole, DefaultAudience, 3600), cfg: Config{RoleARN: testRole, TokenExpiration: 3600}, hasRole: true, want: PodCurrent},
 		{name: "pod annotation wins", pod: podExp, cfg: Config{RoleARN: testRole, TokenExpiration: 3600}, hasRole: true, want: PodCurrent},
 		{name: "regional wanted, missing", pod: injectedPod(testRole, DefaultAudience, 86400), cfg: Config{RoleARN: testRole, STSRegional: true}, hasRole: true, want: PodStale, wantReason: "regional"},
 		{name: "regional present", pod: regional, cfg: Config{RoleARN: testRole, STSRegional: true}, hasRole: true, want: PodCurrent},
 		{name: "skip label", pod: skipped, cfg: Config{RoleARN: testRole}, hasRole: true, want: PodSkipped},
-		{name: "every container sets the env", pod: selfSet, cfg: Config{RoleARN: testRole}, hasRole: true, want: PodSkipped, wantReason: "injects none"},
-		{name: "every container in skip-containers", pod: allSkipped, cfg: Config{RoleARN: testRole}, hasRole: true, want: PodSkipped, wantReason: "injects none"},
-		{name: "skipped and self-set", pod: mixed, cfg: Config{RoleARN: testRole}, hasRole: true, want: PodSkipped, wantReason: "injects none"},
+		{name: "every container sets the env", pod: selfSet, cfg: Config{RoleARN: testRole}, hasRole: true, want: PodSkipped, wantReason: "injects the role into none"},
+		{name: "every container in skip-containers", pod: allSkipped, cfg: Config{RoleARN: testRole}, hasRole: true, want: PodSkipped, wantReason: "injects the role into none"},
+		{name: "skipped and self-set", pod: mixed, cfg: Config{RoleARN: testRole}, hasRole: true, want: PodSkipped, wantReason: "injects the role into none"},
 		{name: "one container not skipped", pod: partly, cfg: Config{RoleARN: testRole}, hasRole: true, want: PodStale, wantReason: "lacks the injection"},
 		{name: "disabled, every container sets the env", pod: selfSet, hasRole: false, want: PodNotAsked},
 		{name: "disabled, still injected", pod: injectedPod(testRole, DefaultAudience, 86400), hasRole: false, want: PodStale, wantReason: "still carries"},
@@ -84,6 +108,7 @@ func TestStaleness(t *testing.T) {
 func TestInspectPodSelfSetAndSkipped(t *testing.T) {
 	pod := injectedPod(testRole, DefaultAudience, 86400)
 	pod.Annotations[AnnotationSkipContainers] = "init, sidecar"
+	pod.Spec.Containers = append(pod.Spec.Containers, corev1.Container{Name: "sidecar"}, corev1.Container{Name: " sidecar"})
 	pod.Spec.Containers = append(pod.Spec.Containers, corev1.Container{Name: "own", Env: []corev1.EnvVar{{Name: EnvRoleARN, Value: "x"}}})
 	id := InspectPod(pod)
 	if !id.Injected || id.RoleARN != testRole {
@@ -92,7 +117,8 @@ func TestInspectPodSelfSetAndSkipped(t *testing.T) {
 	if strings.Join(id.SelfSetContainers, ",") != "own" {
 		t.Fatalf("SelfSetContainers = %v", id.SelfSetContainers)
 	}
-	if strings.Join(id.SkippedContainers, ",") != "init,sidecar" {
+	// Not trimmed, as the webhook reads it: " sidecar" is skipped, "sidecar" is not.
+	if strings.Join(id.SkippedContainers, ",") != "init, sidecar" {
 		t.Fatalf("SkippedContainers = %v", id.SkippedContainers)
 	}
 }
@@ -100,7 +126,7 @@ func TestInspectPodSelfSetAndSkipped(t *testing.T) {
 func TestConfigAnnotationsRoundTrip(t *testing.T) {
 	tests := []Config{
 		{RoleARN: testRole},
-		{RoleARN: testRole, Audience: "my-aud", TokenExpiration: 3600, STSRegional: true},
+		{RoleARN: testRole, Audience: "my-aud", AudienceSet: true, TokenExpiration: 3600, STSRegional: true},
 	}
 	for _, cfg := range tests {
 		got, ok := FromAnnotations(cfg.Annotations())
@@ -110,6 +136,14 @@ func TestConfigAnnotationsRoundTrip(t *testing.T) {
 	}
 	if a := (Config{RoleARN: testRole, Audience: DefaultAudience}).Annotations(); len(a) != 1 {
 		t.Fatalf("default audience written as an annotation: %v", a)
+	}
+	for v, want := range map[string]bool{"true": true, "True": true, "1": true, "t": true, "false": false, " true": false, "yes": false} {
+		if got, _ := FromAnnotations(map[string]string{AnnotationRoleARN: testRole, AnnotationSTSRegional: v}); got.STSRegional != want {
+			t.Errorf("sts-regional-endpoints %q: STSRegional = %t, want %t (a Go bool, as the webhook reads it)", v, got.STSRegional, want)
+		}
+	}
+	if got, _ := FromAnnotations(map[string]string{AnnotationRoleARN: " " + testRole, AnnotationTokenExpiration: " 3600"}); got.RoleARN != " "+testRole || got.TokenExpiration != 0 {
+		t.Errorf("FromAnnotations trimmed what the webhook does not: %+v", got)
 	}
 	if _, ok := FromAnnotations(map[string]string{AnnotationAudience: "x"}); ok {
 		t.Fatal("an account without role-arn has an identity")

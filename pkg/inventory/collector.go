@@ -220,6 +220,13 @@ func (c *collector) addPod(pod *corev1.Pod) {
 		c.add(pf(SeverityWarning, CheckStalePods, msg, restartFix(owner, pod)))
 	case identity.PodSkipped:
 		acct.row.Pods.Skipped++
+	case identity.PodPodIdentity:
+		acct.row.Pods.PodIdentity++
+		if acct.hasRole {
+			c.add(pf(SeverityInfo, CheckPodIdentityWins,
+				fmt.Sprintf("serviceaccount/%s has both %s and an EKS Pod Identity association: its pods get Pod Identity's credentials, and the annotation's role %s is not used", k.name, identity.AnnotationRoleARN, acct.cfg.RoleARN),
+				fmt.Sprintf("keep one: remove the annotation (kubectl wi disable serviceaccount/%s -n %s), or delete the association to go back to the annotation's role", k.name, pod.Namespace)))
+		}
 	case identity.PodNotAsked:
 	}
 
@@ -236,11 +243,11 @@ func (c *collector) addPod(pod *corev1.Pod) {
 
 // podRoleFindings checks a pod whose account asks for a role and that did not opt out.
 func (c *collector) podRoleFindings(pod *corev1.Pod, id identity.PodIdentity, owner string, acct *account, pf func(Severity, Check, string, string) Finding) {
-	if len(id.SelfSetContainers) > 0 {
+	if len(id.SelfSetContainers) > 0 && !id.PodIdentity {
 		c.add(pf(SeverityWarning, CheckSelfSetEnv,
-			fmt.Sprintf("containers %s set %s or %s themselves: the webhook leaves them alone, so they do not get the role of serviceaccount/%s",
-				quoteList(id.SelfSetContainers), identity.EnvRoleARN, identity.EnvTokenFile, pod.Spec.ServiceAccountName),
-			fmt.Sprintf("remove %s and %s from those containers' env and let the webhook inject them", identity.EnvRoleARN, identity.EnvTokenFile)))
+			fmt.Sprintf("containers %s set %s or %s themselves: the webhook keeps their values, so they do not use the role of serviceaccount/%s; restarting does not change that",
+				quoteList(id.SelfSetContainers), identity.EnvRoleARN, identity.EnvTokenFile, identity.ServiceAccountName(&pod.Spec)),
+			selfSetFix(owner, pod.Namespace, id.SelfSetContainers)))
 	}
 	if len(id.SkippedContainers) > 0 {
 		c.add(pf(SeverityInfo, CheckSkippedContainers,
@@ -366,6 +373,20 @@ func ownerOf(pod *corev1.Pod) string {
 		}
 	}
 	return strings.ToLower(ref.Kind) + "/" + ref.Name
+}
+
+// selfSetFix says how to remove the identity variables that containers set themselves: in the
+// workload's pod template, since the pods are made from it.
+func selfSetFix(owner, namespace string, containers []string) string {
+	unset := identity.EnvRoleARN + "- " + identity.EnvTokenFile + "-"
+	kind, _, _ := strings.Cut(owner, "/")
+	switch kind {
+	case "deployment", "statefulset", "daemonset", "replicaset", "job", "cronjob":
+		return fmt.Sprintf("remove them from the pod template's env so the webhook injects the account's role (the workload then rolls): kubectl set env %s -n %s -c %s %s",
+			owner, namespace, strings.Join(containers, ","), unset)
+	}
+	return fmt.Sprintf("remove %s and %s from the env of containers %s in the manifest of %s, and create it again",
+		identity.EnvRoleARN, identity.EnvTokenFile, quoteList(containers), owner)
 }
 
 // restartFix says how to replace the stale pods of owner.

@@ -278,3 +278,48 @@ func BenchmarkAddPods(b *testing.B) {
 		_ = c.report()
 	}
 }
+
+// TestWebhookAsOnEKS: pods as EKS's webhook leaves them are not stale. Regional STS from its
+// flag, a container that keeps its own AWS_ROLE_ARN (reported, with the fix in the workload's
+// env), Pod Identity winning over role-arn (reported as such).
+func TestWebhookAsOnEKS(t *testing.T) {
+	c := newCollector()
+	c.addServiceAccount(sa("ns", "app", identity.AnnotationRoleARN, testRole))
+	c.addServiceAccount(sa("ns", "both", identity.AnnotationRoleARN, testRole))
+
+	regional := pod("ns", "web-abc-1", "app", true)
+	regional.Labels["pod-template-hash"] = "abc"
+	regional.OwnerReferences = []metav1.OwnerReference{{Kind: "ReplicaSet", Name: "web-abc", Controller: ptr.To(true)}}
+	ctr := &regional.Spec.Containers[0]
+	ctr.Env = append([]corev1.EnvVar{{Name: identity.EnvSTSRegional, Value: "regional"}}, ctr.Env...)
+	own := corev1.Container{Name: "sidecar", Env: []corev1.EnvVar{{Name: identity.EnvRoleARN, Value: "arn:aws:iam::444455556666:role/own"}},
+		VolumeMounts: []corev1.VolumeMount{{Name: identity.TokenVolumeName, MountPath: identity.TokenMountPath}}}
+	regional.Spec.Containers = append(regional.Spec.Containers, own)
+	c.addPod(regional)
+
+	pi := pod("ns", "pi", "both", false)
+	pi.Spec.Containers[0].Env = []corev1.EnvVar{{Name: identity.EnvPodIdentityURI, Value: "http://169.254.170.23/v1/credentials"}, {Name: identity.EnvPodIdentityToken, Value: "/t"}}
+	c.addPod(pi)
+
+	r := c.report()
+	counts := map[string]PodCounts{}
+	for _, a := range r.ServiceAccounts {
+		counts[a.Name] = a.Pods
+	}
+	if counts["app"] != (PodCounts{Total: 1, Injected: 1}) || counts["both"] != (PodCounts{Total: 1, PodIdentity: 1}) {
+		t.Fatalf("counts = %+v", counts)
+	}
+	checks := map[Check]Finding{}
+	for _, f := range r.Findings {
+		checks[f.Check] = f
+	}
+	if len(checks) != 2 {
+		t.Fatalf("findings = %+v, want self-set-env and pod-identity-wins only", r.Findings)
+	}
+	if f := checks[CheckSelfSetEnv]; f.Object != "deployment/web" || !strings.Contains(f.Fix, "kubectl set env deployment/web -n ns -c sidecar AWS_ROLE_ARN- AWS_WEB_IDENTITY_TOKEN_FILE-") {
+		t.Errorf("self-set finding %+v", f)
+	}
+	if f := checks[CheckPodIdentityWins]; !strings.Contains(f.Message, "Pod Identity") {
+		t.Errorf("pod identity finding %+v", f)
+	}
+}

@@ -56,6 +56,9 @@ type PodCounts struct {
 	// setting AWS_ROLE_ARN themselves), so a restart would not change them. Some containers
 	// left out of an injected pod are reported as findings instead.
 	Skipped int `json:"skipped"`
+	// PodIdentity pods got EKS Pod Identity's container credentials: the account has an
+	// association, which wins over its role-arn annotation.
+	PodIdentity int `json:"podIdentity,omitempty"`
 }
 
 // Severity says how much a finding matters.
@@ -91,6 +94,7 @@ const (
 	CheckTokenExpiration     Check = "token-expiration"      // an annotation below 600 or above 86400
 	CheckStalePods           Check = "stale-pods"            // pods need a restart
 	CheckSelfSetEnv          Check = "self-set-env"          // containers set AWS_ROLE_ARN themselves
+	CheckPodIdentityWins     Check = "pod-identity-wins"     // role-arn and a Pod Identity association
 	CheckSkippedContainers   Check = "skipped-containers"    // skip-containers leaves containers out
 	CheckTokenReadability    Check = "token-readability"     // non-root containers, no fsGroup
 	CheckHostNetworkIdentity Check = "host-network-identity" // hostNetwork pod on the Pod Identity path

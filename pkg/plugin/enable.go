@@ -34,12 +34,15 @@ func init() {
 }
 
 // Seams for tests that run enable and disable through Main: the client (a fake), the clock
-// of restartedAt, and how often --wait polls. newIdentityCustomClients (customtargets.go) is
-// the seam of custom resource targets.
+// of restartedAt, how often --wait polls, and how long and how often a restart asks the
+// webhook whether it admits pods with the new identity (its cache lags by about a second on
+// EKS). newIdentityCustomClients (customtargets.go) is the seam of custom resource targets.
 var (
-	newIdentityClient    = newClientset
-	identityNow          = time.Now
-	identityPollInterval = time.Second
+	newIdentityClient        = newClientset
+	identityNow              = time.Now
+	identityPollInterval     = time.Second
+	identityAdmissionTimeout = 30 * time.Second
+	identityAdmissionPoll    = 250 * time.Millisecond
 )
 
 const enableExample = `  # Give the pods of service account app the IAM role app, restarting the workloads that need it
@@ -395,6 +398,9 @@ func (o *identityOptions) run(ctx context.Context, want *identity.Config, create
 		fmt.Fprintln(o.ErrOut, "Warning: --restart=never: pods created before this change keep their old identity until they are restarted")
 	}
 
+	if o.DryRun == "none" {
+		o.awaitAdmission(ctx, client, actions)
+	}
 	var restarted []*restart.Action
 	var errs []error
 	for i := range actions {
@@ -418,7 +424,52 @@ func (o *identityOptions) run(ctx context.Context, want *identity.Config, create
 	if o.Wait && len(restarted) > 0 {
 		wctx, cancel := context.WithTimeout(ctx, o.Timeout)
 		defer cancel()
-		return restart.Wait(wctx, client, restarted, o.pollInterval, summary, o.ErrOut)
+		if err := restart.Wait(wctx, client, restarted, o.pollInterval, summary, o.ErrOut); err != nil {
+			return err
+		}
+		return o.checkNewPods(ctx, client, restartAccounts, restarted)
+	}
+	return nil
+}
+
+// awaitAdmission holds the restarts of accounts this run changed until the pod identity
+// webhook admits new pods of theirs with the new identity: its service account cache lags, and
+// a pod created before it catches up gets no identity at all. The wait is bounded; an account
+// it could not confirm is restarted anyway, with a warning that says why.
+func (o *identityOptions) awaitAdmission(ctx context.Context, client kubernetes.Interface, actions []restart.Action) {
+	seen := map[*restart.Account]bool{}
+	var check []*restart.Account
+	for i := range actions {
+		if a := actions[i].Account; actions[i].Type == restart.Restart && a.Changed && !seen[a] {
+			seen[a] = true
+			check = append(check, a)
+		}
+	}
+	if len(check) == 0 {
+		return
+	}
+	bound := min(o.Timeout, identityAdmissionTimeout)
+	for _, u := range restart.AwaitAdmission(ctx, client, check, bound, identityAdmissionPoll) {
+		fmt.Fprintf(o.ErrOut, "Warning: serviceaccount/%s in namespace %q: %s (waited up to %s); restarting anyway: check the new pods with kubectl wi status -n %s\n",
+			u.Account.Name, u.Account.Namespace, u.Reason, bound, u.Account.Namespace)
+	}
+}
+
+// checkNewPods reads the restarted workloads' pods once their rollouts are done and fails,
+// naming them, when some still lack the identity their account asks for.
+func (o *identityOptions) checkNewPods(ctx context.Context, client kubernetes.Interface, accounts []restart.Account, restarted []*restart.Action) error {
+	inv, err := restart.Load(ctx, client, restart.Scope(accounts), accounts)
+	if err != nil {
+		return err
+	}
+	stale := restart.StalePods(inv, accounts, restarted)
+	for _, s := range stale {
+		fmt.Fprintf(o.ErrOut, "%s in namespace %q: new pod %s did not get the identity: %s\n", s.Workload, s.Namespace, s.Pod, s.Reason)
+	}
+	if len(stale) > 0 {
+		fmt.Fprintf(o.ErrOut, "The pod identity webhook admitted %d new pod(s) without the identity: it was down or failing (its failure policy admits pods unmutated), or its cache had not caught up; run the restart again once kubectl wi verify passes\n",
+			len(stale))
+		return &ChecksFailedError{Failed: len(stale)}
 	}
 	return nil
 }

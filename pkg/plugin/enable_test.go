@@ -43,14 +43,28 @@ type result struct {
 func (r result) calls() kt.Counts { return kt.Count(r.client.Actions()) }
 
 // runWI runs `kubectl wi args...` through Main against client, as the binary would.
+// The client's dry-run pod creates are admitted as by a webhook whose cache is up to date.
 func runWI(t *testing.T, client *fake.Clientset, args ...string) result {
+	t.Helper()
+	return runWILagging(t, client, 0, args...)
+}
+
+// runWILagging is runWI with a webhook whose cache lags: the first lag dry-run pod creates of
+// each account come back unmutated.
+func runWILagging(t *testing.T, client *fake.Clientset, lag int, args ...string) result {
 	t.Helper()
 	t.Setenv("KUBECONFIG", filepath.Join(t.TempDir(), "no-kubeconfig")) // never a real cluster
 	oldClient, oldPoll, oldNow := newIdentityClient, identityPollInterval, identityNow
+	oldAdmission, oldAdmissionPoll := identityAdmissionTimeout, identityAdmissionPoll
+	kt.Webhook(client, lag)
 	newIdentityClient = func(*genericclioptions.ConfigFlags) (kubernetes.Interface, error) { return client, nil }
 	identityPollInterval = time.Millisecond
+	identityAdmissionTimeout, identityAdmissionPoll = 300*time.Millisecond, time.Millisecond
 	identityNow = func() time.Time { return time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC) }
-	t.Cleanup(func() { newIdentityClient, identityPollInterval, identityNow = oldClient, oldPoll, oldNow })
+	t.Cleanup(func() {
+		newIdentityClient, identityPollInterval, identityNow = oldClient, oldPoll, oldNow
+		identityAdmissionTimeout, identityAdmissionPoll = oldAdmission, oldAdmissionPoll
+	})
 	streams, _, out, errOut := genericiooptions.NewTestIOStreams()
 	code := Main(context.Background(), streams, args)
 	return result{code: code, out: out.String(), errOut: errOut.String(), client: client}
@@ -127,7 +141,7 @@ func TestEnableAllOptions(t *testing.T) {
 	}
 	got := getSA(t, r.client, "shop", "app").Annotations
 	cfg, ok := identity.FromAnnotations(got)
-	if !ok || cfg != (identity.Config{RoleARN: roleARN, Audience: "custom", TokenExpiration: 3600, STSRegional: true}) {
+	if !ok || cfg != (identity.Config{RoleARN: roleARN, Audience: "custom", AudienceSet: true, TokenExpiration: 3600, STSRegional: true}) {
 		t.Fatalf("annotations = %v", got)
 	}
 }
@@ -374,6 +388,7 @@ func TestEnableCountsDoNotGrowWithN(t *testing.T) {
 		want := kt.Counts{
 			"list serviceaccounts": 1, "list pods": 1, "list deployments": 1, "list statefulsets": 1, "list daemonsets": 1,
 			"patch serviceaccounts": n, "patch deployments": n,
+			"dry-run create pods": n, // the webhook admits each account's new identity before its restart
 		}
 		if !reflect.DeepEqual(r.calls(), want) {
 			t.Fatalf("n=%d: calls = %v, want %v", n, r.calls(), want)
@@ -540,13 +555,75 @@ func TestEnableHelmWarning(t *testing.T) {
 	}
 }
 
+// TestEnableAwaitsAdmission: the webhook's cache lags behind the annotation, so enable restarts
+// only once a dry-run pod of the account comes back with the new identity; a webhook that never
+// catches up within the bound gets a warning, and the restart goes ahead.
+func TestEnableAwaitsAdmission(t *testing.T) {
+	web := kt.Deployment("shop", "web", "app")
+	client := fake.NewClientset(kt.ServiceAccount("shop", "app", nil), web, kt.PodOf(web, "web-1", ""))
+	r := runWILagging(t, client, 3, "enable", "app", "-n", "shop", "--role-arn", roleARN)
+	wantCode(t, r, ExitOK)
+	var order []string
+	for _, a := range r.client.Actions() {
+		if a.GetVerb() == "patch" || a.GetVerb() == "create" {
+			order = append(order, a.GetVerb()+" "+a.GetResource().Resource)
+		}
+	}
+	want := []string{"patch serviceaccounts", "create pods", "create pods", "create pods", "create pods", "patch deployments"}
+	if !reflect.DeepEqual(order, want) {
+		t.Fatalf("calls = %v\nwant    %v (the restart after the first dry run that comes back injected)", order, want)
+	}
+	if strings.Contains(r.errOut, "Warning") {
+		t.Fatalf("stderr = %q", r.errOut)
+	}
+
+	client = fake.NewClientset(kt.ServiceAccount("shop", "app", nil), web, kt.PodOf(web, "web-1", ""))
+	r = runWILagging(t, client, 1<<30, "enable", "app", "-n", "shop", "--role-arn", roleARN)
+	wantCode(t, r, ExitOK)
+	if !strings.Contains(r.errOut, `Warning: serviceaccount/app in namespace "shop": the webhook did not admit pods with the new identity in time: a pod created now would be admitted stale: pod lacks the injection`) ||
+		!strings.Contains(r.errOut, "(waited up to 300ms); restarting anyway") {
+		t.Fatalf("stderr = %q", r.errOut)
+	}
+	if n := r.calls()["patch deployments"]; n != 1 {
+		t.Fatalf("restarts = %d, want 1 after the bounded wait", n)
+	}
+}
+
+// rollsOut makes client's restart of deployment web replace pod web-1 with web-2, which
+// carries the identity or, when the webhook is down, does not.
+func rollsOut(t *testing.T, client *fake.Clientset, web *appsv1.Deployment, webhookUp bool) {
+	t.Helper()
+	client.PrependReactor("patch", "deployments", func(clienttesting.Action) (bool, runtime.Object, error) {
+		pods := corev1.SchemeGroupVersion.WithResource("pods")
+		_ = client.Tracker().Delete(pods, "shop", "web-1")
+		next := kt.PodOf(web, "web-2", "")
+		if webhookUp {
+			next = kt.Injected(web, "web-2", "", identity.Config{RoleARN: roleARN})
+		}
+		if err := client.Tracker().Create(pods, next, "shop"); err != nil {
+			t.Error(err)
+		}
+		return false, nil, nil
+	})
+}
+
 func TestEnableWait(t *testing.T) {
 	web := kt.Deployment("shop", "web", "app")
 	client := fake.NewClientset(kt.ServiceAccount("shop", "app", nil), web, kt.PodOf(web, "web-1", ""))
+	rollsOut(t, client, web, true)
 	r := runWI(t, client, "enable", "app", "-n", "shop", "--role-arn", roleARN, "--wait", "--timeout", "10s")
 	wantCode(t, r, ExitOK)
 	if !strings.HasSuffix(r.out, "deployment.apps/web successfully rolled out\n") {
 		t.Fatalf("stdout = %q", r.out)
+	}
+
+	// The webhook admits the new pod unmutated: --wait names it, exit 1.
+	client = fake.NewClientset(kt.ServiceAccount("shop", "app", nil), web, kt.PodOf(web, "web-1", ""))
+	rollsOut(t, client, web, false)
+	r = runWI(t, client, "enable", "app", "-n", "shop", "--role-arn", roleARN, "--wait", "--timeout", "10s")
+	wantCode(t, r, ExitCheckFailed)
+	if !strings.Contains(r.errOut, `deployment.apps/web in namespace "shop": new pod web-2 did not get the identity: pod web-2 lacks the injection`) {
+		t.Fatalf("stderr = %q", r.errOut)
 	}
 
 	stuck := kt.Deployment("shop", "stuck", "app")

@@ -8,7 +8,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 )
 
-// Exit codes, the same for every command (shared/DESIGN.md).
+// Exit codes, the same for every command (README.md, "Exit codes").
 const (
 	ExitOK          = 0   // success: every check passed
 	ExitCheckFailed = 1   // a verification check failed

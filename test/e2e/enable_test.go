@@ -107,8 +107,13 @@ func TestEnableWorkloads(t *testing.T) {
 	}
 	enSameAccount(t, saBefore, saAfter)
 
-	// Writes: one patch of the account and one restart per workload, nothing else.
-	writes := enWrites(mark.since(t, c, ns), agent)
+	// Writes: one patch of the account and one restart per workload, nothing else; before the
+	// restarts, dry-run pods until the webhook admits them with the role (its cache lags).
+	events := mark.since(t, c, ns)
+	if dry := len(enWrites(events, agent)) - len(enStored(events, agent)); dry < 1 {
+		t.Errorf("no dry-run pod before the restarts: the webhook's cache was not waited for")
+	}
+	writes := enStored(events, agent)
 	enWantWrites(t, writes, []string{
 		"patch serviceaccounts " + ns + "/app",
 		"patch deployments " + ns + "/web",
@@ -223,6 +228,7 @@ func TestEnableDryRunServer(t *testing.T) {
 	// The server saw the writes, each marked dryRun=All.
 	writes := enWrites(mark.since(t, c, ns), agent)
 	enWantWrites(t, writes, []string{"patch serviceaccounts " + ns + "/app", "patch deployments " + ns + "/web"})
+	// No dry-run pod: nothing is stored, so there is no new identity for the webhook to admit.
 	for _, w := range writes {
 		if !strings.Contains(w.RequestURI, "dryRun=All") {
 			t.Errorf("write without dryRun=All: %s %s", w.Verb, w.RequestURI)
@@ -364,7 +370,7 @@ func TestDisable(t *testing.T) {
 			t.Errorf("%s: new pod %s still carries the injection: AWS_ROLE_ARN %q, volume %t", app, p.Name, role, vol)
 		}
 	}
-	enWantWrites(t, enWrites(mark.since(t, c, ns), agent), []string{
+	enWantWrites(t, enStored(mark.since(t, c, ns), agent), []string{
 		"patch serviceaccounts " + ns + "/app",
 		"patch deployments " + ns + "/web",
 		"patch statefulsets " + ns + "/db",
@@ -490,6 +496,9 @@ func enAccount(t *testing.T, c kubernetes.Interface, ns string, extra map[string
 	}, metav1.CreateOptions{})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if role := extra[enRoleKey]; role != "" {
+		awaitWebhookRole(t, c, ns, "app", role)
 	}
 }
 
@@ -916,11 +925,23 @@ func enIsWrite(verb string) bool {
 	return false
 }
 
-// enWrites keeps the write requests of agent.
+// enWrites keeps the write requests of agent, server-side dry runs included.
 func enWrites(events []enEvent, agent string) []enEvent {
 	var out []enEvent
 	for _, ev := range enByAgent(events, agent) {
 		if enIsWrite(ev.Verb) {
+			out = append(out, ev)
+		}
+	}
+	return out
+}
+
+// enStored keeps the write requests of agent that store something: not the server-side dry
+// runs (enable asks the webhook that way whether it admits new pods with the identity).
+func enStored(events []enEvent, agent string) []enEvent {
+	var out []enEvent
+	for _, ev := range enWrites(events, agent) {
+		if !strings.Contains(ev.RequestURI, "dryRun=All") {
 			out = append(out, ev)
 		}
 	}

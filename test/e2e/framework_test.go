@@ -30,11 +30,12 @@ import (
 
 // env is the local cluster as cluster-up describes it.
 type env struct {
-	kubeconfig, state, issuer, caFile    string
-	probeImage, idleImage                string
-	stsEndpoint, stsConfig, stsAccount   string
-	minioEndpoint, minioRoleARN          string
-	auditLog, bin, viewerKubeconfig, k8s string
+	kubeconfig, state, issuer, caFile       string
+	probeImage, idleImage                   string
+	stsEndpoint, stsConfig, stsAccount      string
+	minioEndpoint, minioRoleARN             string
+	auditLog, bin, viewerKubeconfig, k8s    string
+	webhookProfile, podIdentityAssociations string
 }
 
 func loadEnv(t *testing.T) env {
@@ -45,7 +46,8 @@ func loadEnv(t *testing.T) env {
 		stsEndpoint: os.Getenv("WI_STS_ENDPOINT"), stsConfig: os.Getenv("WI_STS_CONFIG"), stsAccount: os.Getenv("WI_STS_ACCOUNT"),
 		minioEndpoint: os.Getenv("WI_MINIO_ENDPOINT"), minioRoleARN: os.Getenv("WI_MINIO_ROLE_ARN"),
 		auditLog: os.Getenv("WI_AUDIT_LOG"), bin: os.Getenv("WI_BIN"), viewerKubeconfig: os.Getenv("WI_VIEWER_KUBECONFIG"),
-		k8s: os.Getenv("WI_K8S_BIN"),
+		k8s: os.Getenv("WI_K8S_BIN"), webhookProfile: os.Getenv("WI_WEBHOOK_PROFILE"),
+		podIdentityAssociations: os.Getenv("WI_POD_IDENTITY_ASSOCIATIONS"),
 	}
 	if e.kubeconfig == "" || e.state == "" || e.stsEndpoint == "" {
 		t.Fatal("the local cluster's environment is not set: run through hack/e2e.sh (make e2e), or source $WI_STATE/env after make cluster-up")
@@ -108,7 +110,10 @@ func waitFor(t *testing.T, timeout time.Duration, what string, cond func(context
 	}
 }
 
-// serviceAccount creates a service account with the given annotations.
+// serviceAccount creates a service account with the given annotations and, when they carry a
+// role, waits until the webhook admits pods of it with the role: its service account cache
+// lags (a second in the EKS profile), and tests that are not about that lag build their pods
+// after it.
 func serviceAccount(t *testing.T, c kubernetes.Interface, ns, name string, annotations map[string]string) *corev1.ServiceAccount {
 	t.Helper()
 	sa, err := c.CoreV1().ServiceAccounts(ns).Create(context.Background(), &corev1.ServiceAccount{
@@ -117,8 +122,52 @@ func serviceAccount(t *testing.T, c kubernetes.Interface, ns, name string, annot
 	if err != nil {
 		t.Fatal(err)
 	}
+	if role := annotations["eks.amazonaws.com/role-arn"]; role != "" {
+		awaitWebhookRole(t, c, ns, name, role)
+	}
 	return sa
 }
+
+// dryRunPod creates a minimal pod as serviceAccount with server-side dry run, which goes
+// through admission, and returns it as the webhook left it; nothing is stored.
+func dryRunPod(t *testing.T, c kubernetes.Interface, ns, serviceAccount string) *corev1.Pod {
+	t.Helper()
+	pod, err := c.CoreV1().Pods(ns).Create(context.Background(), &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{GenerateName: "e2e-admission-"},
+		Spec: corev1.PodSpec{ServiceAccountName: serviceAccount, Containers: []corev1.Container{{
+			Name: "app", Image: "e2e-admission:none", SecurityContext: &corev1.SecurityContext{
+				RunAsNonRoot: ptr.To(true), AllowPrivilegeEscalation: ptr.To(false),
+				Capabilities:   &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
+				SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
+			},
+		}}},
+	}, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
+	if err != nil {
+		t.Fatalf("dry-run pod as %s/%s: %v", ns, serviceAccount, err)
+	}
+	return pod
+}
+
+// injectedRole is the AWS_ROLE_ARN the webhook gave a pod's first container, "" for none.
+func injectedRole(pod *corev1.Pod) string {
+	for _, e := range pod.Spec.Containers[0].Env {
+		if e.Name == "AWS_ROLE_ARN" {
+			return e.Value
+		}
+	}
+	return ""
+}
+
+// awaitWebhookRole waits until the webhook admits pods of ns/serviceAccount with role.
+func awaitWebhookRole(t *testing.T, c kubernetes.Interface, ns, serviceAccount, role string) {
+	t.Helper()
+	waitFor(t, 30*time.Second, "the webhook to admit pods of "+ns+"/"+serviceAccount+" with "+role, func(context.Context) (bool, error) {
+		return injectedRole(dryRunPod(t, c, ns, serviceAccount)) == role, nil
+	})
+}
+
+// eksProfile is true when the webhook stand-in runs as EKS runs the real one.
+func (e env) eksProfile() bool { return e.webhookProfile == "eks" }
 
 // idlePod is a pod running the idle image under a service account.
 func (e env) idlePod(name, sa string) *corev1.Pod {

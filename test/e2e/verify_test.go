@@ -639,3 +639,30 @@ func TestVerifyNoSecrets(t *testing.T) {
 		}
 	}
 }
+
+// verify right after enable, as users run it: under the EKS profile the webhook's cache has not
+// seen the new annotation when the first probe pod is created, so verify says the cache lagged,
+// proves a second probe pod, and passes; under the defaults it passes directly. Either way no
+// probe pod is left.
+func TestVerifyRightAfterEnable(t *testing.T) {
+	e := loadEnv(t)
+	c := e.client(t)
+	ns := e.namespace(t, c, nil)
+	role := e.addSTSRole(t, "verify-"+ns, e.trustPolicyFor("StringEquals", "system:serviceaccount:"+ns+":app"))
+	serviceAccount(t, c, ns, "app", nil)
+	time.Sleep(2 * time.Second) // the webhook's cache knows the account, without a role
+
+	if r := e.wi(t, "enable", "app", "-n", ns, "--role-arn", role); r.code != 0 {
+		t.Fatalf("enable: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	r := e.wi(t, e.verifyArgs(ns, "app", e.stsEndpoint, "-o", "text")...)
+	if r.code != 0 {
+		t.Fatalf("exit %d, want 0\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+	}
+	requireAllPass(t, r, nil)
+	lagged := strings.Contains(r.stdout, "its service account cache had not yet seen the account's annotation")
+	if e.eksProfile() && !lagged {
+		t.Errorf("EKS profile: verify right after enable did not report the cache lag:\n%s", r.stdout)
+	}
+	noProbePods(t, c, ns)
+}

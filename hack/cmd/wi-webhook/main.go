@@ -5,8 +5,15 @@
 // Usage:
 //
 //	wi-webhook --tls-cert server.crt --tls-key server.key --kubeconfig admin.kubeconfig \
-//	    [--listen 127.0.0.1:9443] [--aws-default-region us-west-2] \
+//	    [--listen 127.0.0.1:9443] [--aws-default-region us-west-2] [--sts-regional-endpoint] \
+//	    [--token-audience A] [--token-expiration S] [--cache-lag 1s] \
+//	    [--watch-container-credentials-config associations.json] \
 //	    [--register --ca-file ca.crt [--unregister-on-exit]]
+//
+// The flags that change what every pod gets carry the real webhook's names and defaults.
+// --cache-lag is the stand-in's own: it delays every change to a service account before the
+// cache sees it, to reproduce on one machine the window in which EKS's webhook admits a pod from
+// an account it has not caught up with.
 //
 // It prints "listening on ADDR" to stderr once it serves; with --register, only once the
 // MutatingWebhookConfiguration is in place and the apiserver has been seen calling the webhook
@@ -32,6 +39,8 @@ import (
 	"time"
 
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/yaml"
@@ -61,6 +70,9 @@ type options struct {
 	listen, tlsCert, tlsKey, kubeconfig string
 	cfg                                 webhook.Config
 
+	cacheLag, grace, resync time.Duration
+	associationsFile        string
+
 	register, unregisterOnExit, printRegistration bool
 	caFile, name, url, readinessNamespace         string
 	registerWait                                  time.Duration
@@ -75,10 +87,20 @@ func parse(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.tlsKey, "tls-key", "", "Key of the serving certificate, PEM (required)")
 	fs.StringVar(&o.kubeconfig, "kubeconfig", "", "Kubeconfig to read service accounts with (default: $KUBECONFIG, ~/.kube/config or in-cluster)")
 	fs.StringVar(&o.cfg.AnnotationPrefix, "annotation-prefix", o.cfg.AnnotationPrefix, "Prefix of the annotations and labels the webhook reads")
-	fs.StringVar(&o.cfg.DefaultAudience, "token-audience", o.cfg.DefaultAudience, "Token audience when the service account names none")
-	fs.StringVar(&o.cfg.DefaultRegion, "aws-default-region", "", "When set, inject AWS_REGION and AWS_DEFAULT_REGION with this value")
+	fs.StringVar(&o.cfg.DefaultAudience, "token-audience", o.cfg.DefaultAudience, "Token audience when the service account has no audience annotation")
+	fs.StringVar(&o.cfg.DefaultRegion, "aws-default-region", "", "When set, inject AWS_DEFAULT_REGION and AWS_REGION with this value into containers that set neither")
 	fs.StringVar(&o.cfg.MountPath, "token-mount-path", o.cfg.MountPath, "Directory the token volume is mounted at")
-	fs.Int64Var(&o.cfg.DefaultExpiration, "default-token-expiration", o.cfg.DefaultExpiration, "Token expirationSeconds when neither the pod nor the service account sets one")
+	fs.Int64Var(&o.cfg.DefaultExpiration, "token-expiration", o.cfg.DefaultExpiration, "Token expirationSeconds when neither the pod nor the service account sets one (raised to 600)")
+	fs.BoolVar(&o.cfg.RegionalSTS, "sts-regional-endpoint", false, "Inject AWS_STS_REGIONAL_ENDPOINTS=regional into every mutated container unless the account's annotation says otherwise")
+	fs.StringVar(&o.associationsFile, "watch-container-credentials-config", "", "File of Pod Identity associations ({\"identities\":[{\"namespace\":...,\"serviceAccount\":...}]}), watched for changes")
+	fs.StringVar(&o.cfg.Credentials.Audience, "container-credentials-audience", o.cfg.Credentials.Audience, "Token audience in container credentials mode")
+	fs.StringVar(&o.cfg.Credentials.MountPath, "container-credentials-token-mount-path", o.cfg.Credentials.MountPath, "Directory the container credentials token volume is mounted at")
+	fs.StringVar(&o.cfg.Credentials.VolumeName, "container-credentials-token-volume-name", o.cfg.Credentials.VolumeName, "Name of the container credentials token volume")
+	fs.StringVar(&o.cfg.Credentials.TokenPath, "container-credentials-token-path", o.cfg.Credentials.TokenPath, "File name of the container credentials token")
+	fs.StringVar(&o.cfg.Credentials.FullURI, "container-credentials-full-uri", o.cfg.Credentials.FullURI, "AWS_CONTAINER_CREDENTIALS_FULL_URI injected in container credentials mode")
+	fs.DurationVar(&o.grace, "service-account-lookup-grace-period", 0, "How long a pod whose account the cache does not hold may wait for it to be fetched (0: not at all)")
+	fs.DurationVar(&o.resync, "resync-period", 60*time.Second, "Resync period of the service account informer")
+	fs.DurationVar(&o.cacheLag, "cache-lag", 0, "Stand-in only: delay every service account change by this much before the cache sees it")
 	fs.BoolVar(&o.register, "register", false, "Once serving, create or update the MutatingWebhookConfiguration")
 	fs.BoolVar(&o.unregisterOnExit, "unregister-on-exit", false, "On SIGTERM or SIGINT, delete the MutatingWebhookConfiguration before stopping")
 	fs.BoolVar(&o.printRegistration, "print-registration", false, "Print the MutatingWebhookConfiguration as YAML to stdout and exit")
@@ -107,8 +129,9 @@ func parse(args []string, stderr io.Writer) (*options, error) {
 		return nil, usageError{errors.New("--tls-cert and --tls-key are required")}
 	}
 	if o.cfg.DefaultExpiration <= 0 {
-		return nil, usageError{fmt.Errorf("--default-token-expiration must be positive, got %d", o.cfg.DefaultExpiration)}
+		return nil, usageError{fmt.Errorf("--token-expiration must be positive, got %d", o.cfg.DefaultExpiration)}
 	}
+	o.cfg.DefaultExpiration = max(o.cfg.DefaultExpiration, webhook.MinExpiration)
 	if o.cfg.AnnotationPrefix == "" || o.cfg.MountPath == "" || o.cfg.DefaultAudience == "" {
 		return nil, usageError{errors.New("--annotation-prefix, --token-audience and --token-mount-path must not be empty")}
 	}
@@ -168,7 +191,26 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("failed to listen: %w", err)
 	}
 	addr := ln.Addr().String()
-	handler := webhook.NewHandler(client, o.cfg, stderr)
+	cache := webhook.NewCache(o.cfg, o.cacheLag)
+	if err := cache.Run(ctx, client, o.resync); err != nil {
+		return err
+	}
+	handler := webhook.NewHandler(cache, o.cfg, stderr)
+	handler.Grace = o.grace
+	handler.Fetch = func(ctx context.Context, ns, name string) (*corev1.ServiceAccount, error) {
+		sa, err := client.CoreV1().ServiceAccounts(ns).Get(ctx, name, metav1.GetOptions{})
+		if err == nil {
+			cache.Add(sa)
+		}
+		return sa, err
+	}
+	if o.associationsFile != "" {
+		handler.Associations = &webhook.Associations{}
+		logf := func(format string, args ...any) { fmt.Fprintf(stderr, format+"\n", args...) }
+		if err := handler.Associations.Watch(ctx, o.associationsFile, 500*time.Millisecond, logf); err != nil {
+			return err
+		}
+	}
 	// The server outlives ctx: on a signal the configuration is deleted first, so the apiserver
 	// stops calling before the server stops answering.
 	serveCtx, stopServing := context.WithCancel(context.Background())

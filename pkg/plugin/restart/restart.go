@@ -78,6 +78,8 @@ type Action struct {
 	Command string
 	// Live and Stale count the workload's live pods and the stale ones among them.
 	Live, Stale int
+	// StalePods names the stale pods.
+	StalePods []string
 
 	object     runtime.Object // the workload to restart
 	generation int64          // the generation the restart produced, for Wait
@@ -239,6 +241,9 @@ func Plan(inv *Inventory, mode Mode, accounts []Account) []Action {
 
 func decide(g *group, mode Mode) (Action, bool) {
 	a := Action{Account: g.account, Kind: g.kind, Namespace: g.namespace, Name: g.name, Live: len(g.live), Stale: len(g.stale), object: g.object}
+	for _, p := range g.stale {
+		a.StalePods = append(a.StalePods, p.Name)
+	}
 	needed := len(g.stale) > 0
 	why := g.firstReason
 	if len(g.stale) > 1 {
@@ -302,6 +307,32 @@ func decide(g *group, mode Mode) (Action, bool) {
 	}
 	a.Type, a.Reason = Restart, why
 	return a, true
+}
+
+// StalePod is a live pod of a restarted workload that still lacks its account's identity.
+type StalePod struct {
+	Workload  string // kind/name
+	Namespace string
+	Pod       string
+	Reason    string // why the first stale pod of the workload is stale
+}
+
+// StalePods finds in inv the stale live pods of the restarted workloads.
+func StalePods(inv *Inventory, accounts []Account, restarted []*Action) []StalePod {
+	want := map[string]bool{}
+	for _, a := range restarted {
+		want[a.Namespace+"/"+a.Ref()] = true
+	}
+	var out []StalePod
+	for _, a := range Plan(inv, Auto, accounts) {
+		if !want[a.Namespace+"/"+a.Ref()] {
+			continue
+		}
+		for _, p := range a.StalePods {
+			out = append(out, StalePod{Workload: a.Ref(), Namespace: a.Namespace, Pod: p, Reason: a.Reason})
+		}
+	}
+	return out
 }
 
 // mergeForeign folds the one-pod groups of a controller this package does not know into one

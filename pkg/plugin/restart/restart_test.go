@@ -61,6 +61,10 @@ func TestPlan(t *testing.T) {
 	done.Status.Phase = corev1.PodSucceeded
 	terminating := kt.PodOf(cur, "cur-old", "")
 	terminating.DeletionTimestamp = &metav1.Time{Time: time.Now()}
+	// The pod annotation asks 7200 s; the token was issued for the default: stale. (An audience
+	// the account does not set comes from the webhook's flag and never makes a pod stale.)
+	agentPod := kt.Injected(agent, "agent-x", "", identity.Config{RoleARN: kt.RoleARN, Audience: "from-flag"})
+	agentPod.Annotations = map[string]string{identity.AnnotationTokenExpiration: "7200"}
 	skipped := kt.PodOf(db, "db-1", "")
 	skipped.Labels[identity.LabelSkipPodIdentityWebhook] = "true"
 
@@ -75,7 +79,7 @@ func TestPlan(t *testing.T) {
 			*kt.Injected(db, "db-0", "", identity.Config{RoleARN: kt.OtherRoleARN}),
 			*skipped,
 			*kt.PodOf(ondelete, "legacy-0", ""),
-			*kt.Injected(agent, "agent-x", "", identity.Config{RoleARN: kt.RoleARN, Audience: "other"}),
+			*agentPod,
 			*kt.PodOf(job, "migrate-abc", ""),
 			*kt.PodOf(cronRun, "nightly-2900-x", ""),
 			*kt.PodOf("ns", "debug", "app"),
@@ -118,7 +122,7 @@ func TestPlan(t *testing.T) {
 		{"deployment.apps/paused", "paused; pod paused-1 lacks", "kubectl rollout resume deployment/paused -n ns && kubectl rollout restart deployment/paused -n ns"},
 		{"statefulset.apps/db", "pod db-0 has role " + kt.OtherRoleARN, ""},
 		{"statefulset.apps/legacy", "updateStrategy OnDelete", "kubectl delete pod legacy-0 -n ns"},
-		{"daemonset.apps/agent", "pod agent-x token audience is other", ""},
+		{"daemonset.apps/agent", "pod agent-x token expiration is 86400s, the annotations ask 7200s", ""},
 		{"job.batch/migrate", "pod migrate-abc lacks", "kubectl delete job migrate -n ns"},
 		{"cronjob.batch/nightly", "job nightly-2900: pod nightly-2900-x lacks", "kubectl delete job nightly-2900 -n ns && kubectl create job --from=cronjob/nightly nightly-2900-rerun -n ns"},
 		{"pod/debug", "pod debug lacks", "kubectl delete pod debug -n ns"},

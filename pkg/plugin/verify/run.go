@@ -104,6 +104,10 @@ type Deps struct {
 	// UnschedulableGrace is how long an unschedulable pod is given (an autoscaler may add a
 	// node) before verify says it will not run. Zero means 20s.
 	UnschedulableGrace time.Duration
+	// LagBound is how long verify asks the webhook again, every LagPoll, after it admitted
+	// the probe pod unmutated although the account carries a role: its service account cache
+	// lags. Zero means 10s and 250ms.
+	LagBound, LagPoll time.Duration
 }
 
 // Outcome is how a run ended.
@@ -145,6 +149,12 @@ func Run(ctx context.Context, cfg Config, deps Deps, rep Reporter) (Outcome, err
 	}
 	if deps.UnschedulableGrace <= 0 {
 		deps.UnschedulableGrace = 20 * time.Second
+	}
+	if deps.LagBound <= 0 {
+		deps.LagBound = 10 * time.Second
+	}
+	if deps.LagPoll <= 0 {
+		deps.LagPoll = 250 * time.Millisecond
 	}
 	r := &runner{cfg: cfg, deps: deps, rep: rep, steps: map[StepID]Step{}}
 	r.out.Namespace = cfg.Namespace
@@ -273,6 +283,22 @@ func (r *runner) run(ctx context.Context) error {
 
 	r.step(StepStored, StepRunning, "")
 	evs, mutated := CheckStoredPod(created, want, cl)
+	if !mutated && hasRole && len(cl.Webhooks) > 0 {
+		// Cache lag or a webhook that does not answer: ask it again, once, bounded.
+		caughtUp, waited := r.awaitMutation(ctx, pod, r.deps.LagBound, r.deps.LagPoll)
+		switch {
+		case ctx.Err() != nil:
+			return r.ctxOr(ctx, ctx.Err())
+		case caughtUp:
+			if created, err = r.recreate(ctx, pod, waited); err != nil {
+				r.step(StepStored, StepFailed, err.Error())
+				return r.ctxOr(ctx, err)
+			}
+		default:
+			cl.UnmutatedFor = waited
+		}
+		evs, mutated = CheckStoredPod(created, want, cl)
+	}
 	for _, ev := range evs {
 		if ev.Check == CheckPodMutation && ev.Status == probe.StatusPass {
 			r.path, _ = ev.Data["path"].(string)

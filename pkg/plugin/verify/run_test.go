@@ -675,3 +675,91 @@ func TestRunQuietLogIsReadAgain(t *testing.T) {
 		}
 	}
 }
+
+// lagging makes cl's webhook admit the first real pod unmutated and mutate every pod after
+// afterDryRuns dry runs (never when negative), as a webhook whose service account cache lags
+// behind the annotation does. Dry runs store nothing.
+func lagging(cl *cluster, role string, afterDryRuns int) (dryRuns *int) {
+	dryRuns = new(int)
+	mutate := webhookMutation(role)
+	cl.mutate = nil
+	cl.client.PrependReactor("create", "pods", func(a k8stesting.Action) (bool, runtime.Object, error) {
+		create := a.(k8stesting.CreateActionImpl)
+		pod := create.GetObject().(*corev1.Pod)
+		caughtUp := afterDryRuns >= 0 && *dryRuns >= afterDryRuns
+		if len(create.GetCreateOptions().DryRun) > 0 {
+			*dryRuns++
+			out := pod.DeepCopy()
+			if caughtUp {
+				mutate(out)
+			}
+			return true, out, nil
+		}
+		if caughtUp {
+			mutate(pod)
+		}
+		return false, nil, nil // on to the cluster's reactor, which stores it
+	})
+	return dryRuns
+}
+
+// The webhook's cache had not seen the role when the probe pod was created: verify asks again
+// with dry runs, and once a pod of the account comes back mutated, creates the probe pod again
+// and proves it, saying what happened.
+func TestRunWebhookCacheLag(t *testing.T) {
+	cl := newCluster(t, map[string]string{roleAnnotation: testRole}, true)
+	dryRuns := lagging(cl, testRole, 3)
+	logs, _ := logsFrom(t, "probe-pass.jsonl")
+	rec := &recorder{}
+	deps := testDeps(cl, logs)
+	deps.LagPoll = time.Millisecond
+	out, err := Run(context.Background(), testConfig(), deps, rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.Status != probe.StatusPass || out.Failed != 0 {
+		t.Errorf("outcome %+v, want a pass on the second probe pod", out)
+	}
+	if *dryRuns != 4 {
+		t.Errorf("dry runs = %d, want 4 (3 unmutated, then mutated)", *dryRuns)
+	}
+	ev := rec.find(t, CheckWebhookLag)
+	if ev.Type != probe.TypeInfo || !strings.Contains(ev.Message, "its service account cache had not yet seen the account's annotation") {
+		t.Errorf("lag event %+v", ev)
+	}
+	if rec.find(t, CheckPodMutation).Status != probe.StatusPass {
+		t.Error("the second probe pod's mutation did not pass")
+	}
+	deletes := 0
+	for _, a := range cl.client.Actions() {
+		if a.Matches("delete", "pods") {
+			deletes++
+		}
+	}
+	if deletes != 2 {
+		t.Errorf("deletes = %d, want 2: the unmutated pod, then the proven one", deletes)
+	}
+	podGone(t, cl)
+}
+
+// A registered webhook that mutates nothing for longer than a cache lags is named as down or
+// failing, not lagging.
+func TestRunWebhookNotMutating(t *testing.T) {
+	cl := newCluster(t, map[string]string{roleAnnotation: testRole}, true)
+	dryRuns := lagging(cl, testRole, -1)
+	rec := &recorder{}
+	deps := testDeps(cl, nil)
+	deps.LagBound, deps.LagPoll = 50*time.Millisecond, time.Millisecond
+	out, err := Run(context.Background(), testConfig(), deps, rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.Status != probe.StatusFail || *dryRuns == 0 {
+		t.Errorf("outcome %+v after %d dry runs, want a failure after some", out, *dryRuns)
+	}
+	ev := rec.find(t, CheckPodMutation)
+	if ev.Status != probe.StatusFail || !strings.Contains(ev.Message, "it is down or failing, not lagging") {
+		t.Errorf("pod.mutation %s %q", ev.Status, ev.Message)
+	}
+	podGone(t, cl)
+}

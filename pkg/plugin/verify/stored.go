@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"path"
 	"strings"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 
@@ -43,6 +44,9 @@ type Cluster struct {
 	WebhooksKnown bool
 	// Webhooks are the registered webhooks on pods CREATE that select the probe pod.
 	Webhooks []string
+	// UnmutatedFor, when set, is how long dry-run pods of the account were still admitted
+	// unmutated after the probe pod: longer than a cache lags.
+	UnmutatedFor time.Duration
 }
 
 // CheckStoredPod checks the pod as the apiserver stored it, i.e. after admission: what the
@@ -89,7 +93,11 @@ func notMutated(pod *corev1.Pod, id identity.PodIdentity, want Expected, cl Clus
 		if len(cl.Webhooks) > 0 {
 			who = "the webhook " + strings.Join(cl.Webhooks, ", ")
 		}
-		causes = append(causes, who+" is registered but did not mutate the pod")
+		if cl.UnmutatedFor > 0 {
+			causes = append(causes, fmt.Sprintf("%s is registered but did not mutate the pod, nor pods of the same account created during the %s after it: it is down or failing, not lagging (its failurePolicy Ignore admits pods unmutated)", who, cl.UnmutatedFor.Round(time.Second)))
+		} else {
+			causes = append(causes, who+" is registered but did not mutate the pod")
+		}
 		fixes = append(fixes, "check that the webhook's pods run and answer (a failurePolicy of Ignore admits pods unmutated when it is down) and read its logs")
 	}
 	return check(CheckPodMutation, probe.StatusFail,

@@ -10,7 +10,9 @@ import (
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/kubernetes/fake"
 	clienttesting "k8s.io/client-go/testing"
 	"k8s.io/utils/ptr"
 
@@ -168,7 +170,7 @@ func (c Counts) Writes() int {
 	n := 0
 	for k, v := range c {
 		verb, _, _ := strings.Cut(k, " ")
-		switch verb {
+		switch verb { // "dry-run create" stores nothing
 		case "create", "update", "patch", "delete":
 			n += v
 		}
@@ -176,11 +178,43 @@ func (c Counts) Writes() int {
 	return n
 }
 
-// Count tallies the calls a fake clientset recorded.
+// Count tallies the calls a fake clientset recorded. A server-side dry-run create stores
+// nothing: it counts as "dry-run create", not as a write.
 func Count(actions []clienttesting.Action) Counts {
 	c := Counts{}
 	for _, a := range actions {
-		c[a.GetVerb()+" "+a.GetResource().Resource]++
+		verb := a.GetVerb()
+		if create, ok := a.(clienttesting.CreateActionImpl); ok && len(create.GetCreateOptions().DryRun) > 0 {
+			verb = "dry-run create"
+		}
+		c[verb+" "+a.GetResource().Resource]++
 	}
 	return c
+}
+
+// Webhook makes client admit dry-run pod creates as the pod identity webhook does: a pod whose
+// service account (as stored in client now) carries a role comes back injected, and nothing is
+// stored. Lag, when positive, is how many dry runs of an account come back unmutated first, as
+// from a webhook whose cache has not caught up.
+func Webhook(client *fake.Clientset, lag int) {
+	seen := map[string]int{}
+	client.PrependReactor("create", "pods", func(a clienttesting.Action) (bool, runtime.Object, error) {
+		create, ok := a.(clienttesting.CreateActionImpl)
+		if !ok || len(create.GetCreateOptions().DryRun) == 0 {
+			return false, nil, nil
+		}
+		pod := create.GetObject().(*corev1.Pod).DeepCopy()
+		sa, err := client.Tracker().Get(corev1.SchemeGroupVersion.WithResource("serviceaccounts"), create.GetNamespace(), identity.ServiceAccountName(&pod.Spec))
+		if err != nil {
+			return true, pod, nil
+		}
+		key := create.GetNamespace() + "/" + pod.Spec.ServiceAccountName
+		if seen[key]++; seen[key] <= lag {
+			return true, pod, nil
+		}
+		if cfg, ok := identity.FromAnnotations(sa.(*corev1.ServiceAccount).Annotations); ok {
+			Inject(pod, cfg)
+		}
+		return true, pod, nil
+	})
 }
