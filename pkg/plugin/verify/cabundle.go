@@ -45,37 +45,37 @@ func withCABundle(pod *corev1.Pod) {
 	c.Env = append(c.Env, corev1.EnvVar{Name: probe.EnvCABundle, Value: CABundlePath})
 }
 
-// createCABundle creates the ConfigMap before the pod, so the kubelet finds it at the first
-// mount; cleanup deletes it on every exit path.
+// createCABundle creates the ConfigMap, named as the first probe pod, before the pod, so the
+// kubelet finds it at the first mount; cleanup deletes it on every exit path.
 func (r *runner) createCABundle(ctx context.Context) error {
 	cm := caBundleConfigMap(r.podName, r.cfg.Namespace, r.cfg.CABundle)
 	_, err := r.deps.Client.CoreV1().ConfigMaps(r.cfg.Namespace).Create(ctx, cm, metav1.CreateOptions{})
 	if err != nil {
 		return r.ctxOr(ctx, fmt.Errorf("failed to create the ConfigMap %s/%s for --ca-bundle: %w", r.cfg.Namespace, r.podName, err))
 	}
-	r.caBundleCreated = true
+	r.caBundle = cm.Name
 	return nil
 }
 
 // ownCABundle makes the pod the ConfigMap's owner, so the garbage collector removes it with
 // the pod even when verify is killed, or when --keep keeps the pod.
 func (r *runner) ownCABundle(ctx context.Context, pod *corev1.Pod) {
-	if !r.caBundleCreated {
+	if r.caBundle == "" {
 		return
 	}
 	patch := fmt.Sprintf(`{"metadata":{"ownerReferences":[{"apiVersion":"v1","kind":"Pod","name":%q,"uid":%q}]}}`, pod.Name, pod.UID)
 	// Best effort: cleanup deletes the ConfigMap anyway.
-	_, _ = r.deps.Client.CoreV1().ConfigMaps(r.cfg.Namespace).Patch(ctx, r.podName, types.MergePatchType, []byte(patch), metav1.PatchOptions{})
+	_, _ = r.deps.Client.CoreV1().ConfigMaps(r.cfg.Namespace).Patch(ctx, r.caBundle, types.MergePatchType, []byte(patch), metav1.PatchOptions{})
 }
 
 // deleteCABundle deletes the ConfigMap, unless it stays with a kept pod that owns it.
 func (r *runner) deleteCABundle(ctx context.Context) error {
-	if !r.caBundleCreated || r.out.Kept {
+	if r.caBundle == "" || r.out.Kept {
 		return nil
 	}
-	err := r.deps.Client.CoreV1().ConfigMaps(r.cfg.Namespace).Delete(ctx, r.podName, metav1.DeleteOptions{GracePeriodSeconds: ptr.To[int64](0)})
+	err := r.deps.Client.CoreV1().ConfigMaps(r.cfg.Namespace).Delete(ctx, r.caBundle, metav1.DeleteOptions{GracePeriodSeconds: ptr.To[int64](0)})
 	if err != nil && !apierrors.IsNotFound(err) {
-		return fmt.Errorf("failed to delete the ConfigMap %s/%s: %w", r.cfg.Namespace, r.podName, err)
+		return fmt.Errorf("failed to delete the ConfigMap %s/%s: %w", r.cfg.Namespace, r.caBundle, err)
 	}
 	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -184,5 +185,56 @@ func TestRunCarriesTheWorkloadsProxyEnv(t *testing.T) {
 	}
 	if ev := rec.find(t, CheckPodCreate); !strings.Contains(ev.Message, "with the workload's proxy env HTTPS_PROXY, no_proxy") {
 		t.Errorf("pod.create does not name the proxy env: %s", ev.Message)
+	}
+}
+
+// The webhook's cache lagged: the probe pod is created again under another name, and the
+// ConfigMap, named as the first, serves the second, is owned by it alone (the garbage
+// collector would take it with the first), and is deleted at the end.
+func TestRunCABundleAfterCacheLag(t *testing.T) {
+	cl := newCluster(t, map[string]string{roleAnnotation: testRole}, true)
+	lagging(cl, testRole, 1)
+	var owners []metav1.OwnerReference
+	cl.client.PrependReactor("delete", "configmaps", func(k8stesting.Action) (bool, runtime.Object, error) {
+		if cm, err := cl.client.Tracker().Get(corev1.SchemeGroupVersion.WithResource("configmaps"), "shop", "wi-probe-first"); err == nil {
+			owners = cm.(*corev1.ConfigMap).OwnerReferences
+		}
+		return false, nil, nil
+	})
+	logs, _ := logsFrom(t, "probe-pass.jsonl")
+	deps := testDeps(cl, logs)
+	deps.LagPoll = time.Millisecond
+	names := []string{"wi-probe-first", testPod}
+	deps.PodName = func() string { n := names[0]; names = names[1:]; return n }
+	cfg := testConfig()
+	cfg.CABundle = []byte(testBundle)
+
+	out, err := Run(context.Background(), cfg, deps, &recorder{})
+	if err != nil || out.Status != probe.StatusPass || out.DeleteErr != nil {
+		t.Fatalf("outcome %+v, %v", out, err)
+	}
+	if cl.created.Name != testPod {
+		t.Fatalf("the proven pod is %s, want the second, %s", cl.created.Name, testPod)
+	}
+	mounted := ""
+	for _, v := range cl.created.Spec.Volumes {
+		if v.ConfigMap != nil {
+			mounted = v.ConfigMap.Name
+		}
+	}
+	if mounted != "wi-probe-first" {
+		t.Errorf("the second pod mounts ConfigMap %q, want wi-probe-first", mounted)
+	}
+	patches := 0
+	for _, a := range cl.client.Actions() {
+		if a.Matches("patch", "configmaps") {
+			patches++
+		}
+	}
+	if patches != 1 || len(owners) != 1 || owners[0].Name != testPod {
+		t.Errorf("%d owner patches, owners %+v: want the second pod alone", patches, owners)
+	}
+	if _, err := cl.client.CoreV1().ConfigMaps("shop").Get(context.Background(), "wi-probe-first", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Errorf("the ConfigMap is still there (err %v)", err)
 	}
 }

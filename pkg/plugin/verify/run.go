@@ -182,7 +182,7 @@ type runner struct {
 	path             string
 	probeResult      *probe.Event
 	verdictDone      bool
-	caBundleCreated  bool
+	caBundle         string // the --ca-bundle ConfigMap's name, once created
 }
 
 func (r *runner) run(ctx context.Context) error {
@@ -275,10 +275,9 @@ func (r *runner) run(ctx context.Context) error {
 		return r.ctxOr(ctx, fmt.Errorf("failed to create the probe pod %s/%s: %w", ns, r.podName, err))
 	}
 	r.created = created
-	r.ownCABundle(ctx, created)
 	r.out.Pod = created.Name
 	r.out.Timings.Created = r.deps.Now()
-	r.emit(createdEvent(created, r.cfg.Image, w, spec.CABundle))
+	r.emit(createdEvent(created, r.cfg.Image, w, r.caBundle))
 	r.step(StepCreate, StepDone, ns+"/"+created.Name)
 
 	r.step(StepStored, StepRunning, "")
@@ -299,6 +298,9 @@ func (r *runner) run(ctx context.Context) error {
 		}
 		evs, mutated = CheckStoredPod(created, want, cl)
 	}
+	// Owned by the pod that stays, not one the webhook's lag replaced: the garbage collector
+	// would take the ConfigMap with that one.
+	r.ownCABundle(ctx, created)
 	for _, ev := range evs {
 		if ev.Check == CheckPodMutation && ev.Status == probe.StatusPass {
 			r.path, _ = ev.Data["path"].(string)
@@ -330,12 +332,12 @@ func (r *runner) run(ctx context.Context) error {
 
 // createdEvent says which pod verify created, from what, and what it carries of the
 // workload's network path.
-func createdEvent(pod *corev1.Pod, image string, w Workload, caBundle bool) probe.Event {
+func createdEvent(pod *corev1.Pod, image string, w Workload, caBundle string) probe.Event {
 	msg := fmt.Sprintf("created the probe pod %s/%s from %s, running as the service account %s", pod.Namespace, pod.Name, image, w.ServiceAccount)
 	data := map[string]any{"pod": pod.Name, "namespace": pod.Namespace, "image": image, "service_account": w.ServiceAccount}
-	if caBundle {
-		msg += fmt.Sprintf(", with --ca-bundle in the ConfigMap %s/%s as %s", pod.Namespace, pod.Name, probe.EnvCABundle)
-		data["ca_bundle_configmap"] = pod.Name
+	if caBundle != "" {
+		msg += fmt.Sprintf(", with --ca-bundle in the ConfigMap %s/%s as %s", pod.Namespace, caBundle, probe.EnvCABundle)
+		data["ca_bundle_configmap"] = caBundle
 	}
 	if len(w.ProxyEnv) > 0 {
 		names := make([]string, len(w.ProxyEnv))
