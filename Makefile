@@ -25,7 +25,7 @@ PROBE_IMAGE_TAR := dist/kubectl-wi-image_$(VERSION).tar
 MKIMAGE_OCI = go run ./hack/cmd/mkimage -format oci -platform linux/amd64,linux/arm64 -entrypoint /kubectl-wi
 PROBE_SRC := 'dist/build/{os}_{arch}/kubectl-wi:/kubectl-wi'
 
-.PHONY: all build unit e2e e2e-default e2e-eks test lint demo cluster-up cluster-down deps verify tools
+.PHONY: all build unit e2e e2e-default e2e-eks test fuzz fuzz-brief lint demo cluster-up cluster-down deps verify tools
 .PHONY: bench-status
 .PHONY: bench-verify
 .PHONY: bench-enable
@@ -49,7 +49,16 @@ e2e: e2e-default e2e-eks
 e2e-default e2e-eks: e2e-%: build
 	WI_WEBHOOK_PROFILE=$* hack/e2e.sh $(GOTEST_ARGS)
 
-test: lint-workflows unit krew-test e2e
+test: lint-workflows unit fuzz-brief krew-test e2e
+
+# Every fuzz target for FUZZTIME each (make fuzz FUZZTIME=5m for longer); make test runs each
+# for a few seconds. Crashers stay in the package's testdata/fuzz as regression cases.
+FUZZTIME ?= 60s
+fuzz:
+	FUZZTIME=$(FUZZTIME) hack/fuzz.sh
+
+fuzz-brief:
+	FUZZTIME=3s hack/fuzz.sh
 
 # Release archives dist/kubectl-wi_$(VERSION)_<os>_<arch>.tar.gz for the five krew platforms.
 dist:

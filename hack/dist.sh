@@ -2,8 +2,9 @@
 # Builds the release archives, one platform at a time:
 #   $DIST_DIR/kubectl-wi_<VERSION>_<os>_<arch>.tar.gz   (DIST_DIR defaults to dist/)
 #   $DIST_DIR/kubectl-wi_<VERSION>_checksums.txt         (sha256sum of those archives)
-# each holding the static binary (kubectl-wi, or kubectl-wi.exe on windows), LICENSE (krew
-# requires it inside) and README.md. The binaries stay in $DIST_DIR/build/<os>_<arch>/ for the
+# each holding the static binary (kubectl-wi, or kubectl-wi.exe on windows), the completion
+# script kubectl runs for `kubectl wi <TAB>` (kubectl_complete-wi, or kubectl_complete-wi.cmd on
+# windows), LICENSE (krew requires it inside) and README.md. The binaries stay in $DIST_DIR/build/<os>_<arch>/ for the
 # probe image. Archives are reproducible for a given tree and Go: entries sorted, owner 0:0,
 # the last commit's time, gzip without a name or time.
 #
@@ -29,7 +30,8 @@ cd "$root"
 for p in $PLATFORMS; do
   goos=${p%/*} goarch=${p#*/}
   [[ $p == */* && -n $goos && -n $goarch ]] || die "bad platform $p: want OS/ARCH"
-  exe=kubectl-wi; [[ $goos == windows ]] && exe=kubectl-wi.exe
+  exe=kubectl-wi comp=kubectl_complete-wi
+  [[ $goos == windows ]] && exe=kubectl-wi.exe comp=kubectl_complete-wi.cmd
   stage=$DIST_DIR/build/${goos}_$goarch
   archive=$DIST_DIR/kubectl-wi_${VERSION}_${goos}_$goarch.tar.gz
   log "building $archive"
@@ -37,9 +39,9 @@ for p in $PLATFORMS; do
   mkdir -p "$stage"
   CGO_ENABLED=0 GOOS=$goos GOARCH=$goarch go build -trimpath \
     -ldflags "-s -w -X $MODULE/pkg/plugin.version=$VERSION${PROBE_REPO:+ -X $MODULE/pkg/plugin.probeImage=$PROBE_REPO:$VERSION}" -o "$stage/$exe" ./cmd/kubectl-wi
-  cp LICENSE README.md "$stage/"
+  cp LICENSE README.md "completion/$comp" "$stage/"
   tar -C "$stage" --sort=name --owner=0 --group=0 --numeric-owner --mtime="@$epoch" \
-    --mode='u+rwX,go+rX,go-w' --format=gnu -cf - "$exe" LICENSE README.md |
+    --mode='u+rwX,go+rX,go-w' --format=gnu -cf - "$exe" "$comp" LICENSE README.md |
     gzip -9n >"$archive.tmp"
   mv "$archive.tmp" "$archive"
 done

@@ -49,8 +49,8 @@ setup "krew $KREW_VERSION and validate-krew-manifest installed in hack/tools/bin
 setup "kubectl $K8S_VERSION built" "$here/build-k8s.sh"
 setup "linux/amd64 archive built for $VERSION" env VERSION=$VERSION DIST_DIR="$tmp/dist" "$here/dist.sh" linux/amd64
 
-archive_lists() { [[ $(tar -tzf "$archive" | sort | tr '\n' ' ') == "LICENSE README.md kubectl-wi " ]]; }
-check "archive holds kubectl-wi, LICENSE and README.md" archive_lists
+archive_lists() { [[ $(tar -tzf "$archive" | sort | tr '\n' ' ') == "LICENSE README.md kubectl-wi kubectl_complete-wi " ]]; }
+check "archive holds kubectl-wi, kubectl_complete-wi, LICENSE and README.md" archive_lists
 
 setup "krew/wi.yaml rendered from .krew.yaml for the archive" \
   go run ./hack/cmd/krew-manifest -template "$root/.krew.yaml" -version "$VERSION" \
@@ -90,6 +90,16 @@ found_in_krew() {
 }
 check "kubectl plugin list finds kubectl-wi in KREW_ROOT/bin" found_in_krew
 check "LICENSE installed with the plugin" test -f "$kr/store/wi/$VERSION/LICENSE"
+# krew links only the binary into its bin dir; the completion script is linked as the
+# manifest's caveats say, then kubectl's plugin completion finds it and asks the plugin.
+completes() {
+  ln -sf "$kr/store/wi/$VERSION/kubectl_complete-wi" "$kr/bin/kubectl_complete-wi"
+  local out
+  out=$(krew_env "$kr" kubectl __complete wi en) || return 1
+  echo "$out"
+  grep -q '^enable' <<<"$out"
+}
+check "kubectl __complete wi en (kubectl_complete-wi from the archive) offers enable" completes
 
 # krew list and uninstall refuse to run without a local index (`kubectl krew update` would
 # clone it from GitHub). krew v0.4.4 only checks that index/<name>/.git is a directory

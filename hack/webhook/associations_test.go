@@ -9,9 +9,13 @@ import (
 
 func TestAssociationsWatch(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "associations.json")
+	// Written whole and renamed into place, as a writer must: the watcher may read at any time.
 	write := func(s string) {
 		t.Helper()
-		if err := os.WriteFile(file, []byte(s), 0o600); err != nil {
+		if err := os.WriteFile(file+".tmp", []byte(s), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Rename(file+".tmp", file); err != nil {
 			t.Fatal(err)
 		}
 	}

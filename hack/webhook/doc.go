@@ -2,7 +2,8 @@
 //
 // The real webhook is not available from the Go module proxy, so the project's end-to-end tests
 // run this one instead: a real mutating admission webhook written from the real one's documented
-// and observed behaviour (v0.6.17 and later), one fixture in testdata per row of that behaviour.
+// and observed behaviour (v0.6.17 and later, docs/webhook.md), one fixture in testdata per row of
+// that behaviour.
 // It is deliberately an independent implementation: it imports nothing from the plugin's pkg/
 // directory, so the plugin is tested against code it did not write itself.
 //

@@ -249,7 +249,7 @@ func TestCacheLag(t *testing.T) {
 	ctx := t.Context()
 	sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "app", Namespace: testNamespace}}
 	client := fake.NewClientset(sa)
-	const lag = 300 * time.Millisecond
+	const lag = time.Second
 	c := NewCache(DefaultConfig(), lag)
 	if err := c.Run(ctx, client, 0); err != nil {
 		t.Fatal(err)

@@ -61,7 +61,8 @@ func FromAnnotations(annotations map[string]string) (cfg Config, ok bool) {
 // webhook's defaults, so a default value leaves no annotation behind.
 func (c Config) Annotations() map[string]string {
 	a := map[string]string{AnnotationRoleARN: c.RoleARN}
-	if c.Audience != "" && c.Audience != DefaultAudience {
+	if c.AudienceSet || c.Audience != "" && c.Audience != DefaultAudience {
+		// A value read from an annotation is written back as it was, even empty.
 		a[AnnotationAudience] = c.Audience
 	}
 	if c.TokenExpiration != 0 {

@@ -6,9 +6,12 @@ import (
 	"fmt"
 
 	"golang.org/x/sync/errgroup"
+	appsv1 "k8s.io/api/apps/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+
+	"github.com/kubectl-wi/kubectl-wi/pkg/restartfix"
 )
 
 // PageSize is the number of objects asked for per LIST request, as kubectl's --chunk-size.
@@ -64,11 +67,19 @@ func listPages(ctx context.Context, resource, namespace string, page func(contex
 // mutatingwebhookconfigurations. The optional kinds are read concurrently with the required
 // ones; pods are read after service accounts, so each page is classified and dropped.
 func Collect(ctx context.Context, client kubernetes.Interface, namespace string) (*Report, error) {
+	return CollectSelected(ctx, client, namespace, "")
+}
+
+// CollectSelected is Collect for the service accounts that match a label selector ("" for
+// every one): their pods, and no other account's, are counted and checked.
+func CollectSelected(ctx context.Context, client kubernetes.Interface, namespace, selector string) (*Report, error) {
 	c := newCollector()
+	c.selective = selector != ""
 	g, ctx := errgroup.WithContext(ctx)
 
 	g.Go(func() error {
 		err := listPages(ctx, "serviceaccounts", namespace, func(ctx context.Context, opts metav1.ListOptions) (string, error) {
+			opts.LabelSelector = selector
 			l, err := client.CoreV1().ServiceAccounts(namespace).List(ctx, opts)
 			if err != nil {
 				return "", err
@@ -109,7 +120,8 @@ func Collect(ctx context.Context, client kubernetes.Interface, namespace string)
 			return "", err
 		}
 		for i := range l.Items {
-			c.addWorkload("deployment", &l.Items[i].ObjectMeta, &l.Items[i].Spec.Template.Spec)
+			d := &l.Items[i]
+			c.addWorkload("deployment", &d.ObjectMeta, &d.Spec.Template.Spec, restartfix.Workload{Paused: d.Spec.Paused})
 		}
 		return l.Continue, nil
 	})
@@ -119,7 +131,9 @@ func Collect(ctx context.Context, client kubernetes.Interface, namespace string)
 			return "", err
 		}
 		for i := range l.Items {
-			c.addWorkload("statefulset", &l.Items[i].ObjectMeta, &l.Items[i].Spec.Template.Spec)
+			s := &l.Items[i]
+			c.addWorkload("statefulset", &s.ObjectMeta, &s.Spec.Template.Spec,
+				restartfix.Workload{OnDelete: s.Spec.UpdateStrategy.Type == appsv1.OnDeleteStatefulSetStrategyType})
 		}
 		return l.Continue, nil
 	})
@@ -129,7 +143,9 @@ func Collect(ctx context.Context, client kubernetes.Interface, namespace string)
 			return "", err
 		}
 		for i := range l.Items {
-			c.addWorkload("daemonset", &l.Items[i].ObjectMeta, &l.Items[i].Spec.Template.Spec)
+			d := &l.Items[i]
+			c.addWorkload("daemonset", &d.ObjectMeta, &d.Spec.Template.Spec,
+				restartfix.Workload{OnDelete: d.Spec.UpdateStrategy.Type == appsv1.OnDeleteDaemonSetStrategyType})
 		}
 		return l.Continue, nil
 	})
@@ -140,9 +156,10 @@ func Collect(ctx context.Context, client kubernetes.Interface, namespace string)
 		}
 		for i := range l.Items {
 			if ref := metav1.GetControllerOf(&l.Items[i]); ref != nil && ref.Kind == "CronJob" {
+				c.addCronJobRun(l.Items[i].Namespace, l.Items[i].Name, ref.Name)
 				continue // listed as its cronjob
 			}
-			c.addWorkload("job", &l.Items[i].ObjectMeta, &l.Items[i].Spec.Template.Spec)
+			c.addWorkload("job", &l.Items[i].ObjectMeta, &l.Items[i].Spec.Template.Spec, restartfix.Workload{})
 		}
 		return l.Continue, nil
 	})
@@ -152,7 +169,7 @@ func Collect(ctx context.Context, client kubernetes.Interface, namespace string)
 			return "", err
 		}
 		for i := range l.Items {
-			c.addWorkload("cronjob", &l.Items[i].ObjectMeta, &l.Items[i].Spec.JobTemplate.Spec.Template.Spec)
+			c.addWorkload("cronjob", &l.Items[i].ObjectMeta, &l.Items[i].Spec.JobTemplate.Spec.Template.Spec, restartfix.Workload{})
 		}
 		return l.Continue, nil
 	})

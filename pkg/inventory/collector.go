@@ -12,6 +12,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/kubectl-wi/kubectl-wi/pkg/identity"
+	"github.com/kubectl-wi/kubectl-wi/pkg/restartfix"
 )
 
 // Placeholders in fixes, for what the cluster cannot tell.
@@ -45,6 +46,15 @@ type collector struct {
 	workloads map[saKey][]string
 	findings  map[findingKey]*Finding
 	warnings  []string
+	// restarts says how each workload renews its pods ("ns/kind/name"), cronJobOf which
+	// CronJob runs a Job ("ns/job"), and stalePods which pods a stale-pods finding covers:
+	// the fix of a stale-pods finding is written from them once every LIST is done.
+	restarts  map[string]restartfix.Workload
+	cronJobOf map[string]string
+	stalePods map[findingKey][]string
+	// selective: only the pods of the listed accounts (selected) count, for status -l.
+	selective bool
+	selected  map[saKey]bool
 
 	webhooksChecked bool
 	podWebhooks     []string // configurations with a webhook on pods CREATE
@@ -55,6 +65,10 @@ func newCollector() *collector {
 		accounts:  map[saKey]*account{},
 		workloads: map[saKey][]string{},
 		findings:  map[findingKey]*Finding{},
+		restarts:  map[string]restartfix.Workload{},
+		cronJobOf: map[string]string{},
+		stalePods: map[findingKey][]string{},
+		selected:  map[saKey]bool{},
 	}
 }
 
@@ -75,12 +89,15 @@ func (c *collector) add(f Finding) {
 }
 
 func (c *collector) addServiceAccount(sa *corev1.ServiceAccount) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.selective {
+		c.selected[saKey{sa.Namespace, sa.Name}] = true
+	}
 	cfg, ok := identity.FromAnnotations(sa.Annotations)
 	if !ok {
 		return
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
 	obj := "serviceaccount/" + sa.Name
 	enableCmd := func(role string, extra string) string {
 		return fmt.Sprintf("kubectl wi enable serviceaccount/%s -n %s --role-arn %s%s", sa.Name, sa.Namespace, role, extra)
@@ -91,7 +108,7 @@ func (c *collector) addServiceAccount(sa *corev1.ServiceAccount) {
 		c.add(Finding{
 			Severity: SeverityError, Check: CheckRoleARNInvalid, Namespace: sa.Namespace, Object: obj,
 			Message: err.Error() + "; no pod can assume it",
-			Fix:     "set a valid role ARN: " + enableCmd(role, ""),
+			Fix:     "set a valid role ARN: " + enableCmd(role, " --overwrite"),
 		})
 	}
 	if v, has := sa.Annotations[identity.AnnotationTokenExpiration]; has {
@@ -129,11 +146,23 @@ func expirationProblem(v string) string {
 	return ""
 }
 
-func (c *collector) addWorkload(kind string, meta *metav1.ObjectMeta, spec *corev1.PodSpec) {
+// addWorkload records a workload: the account its pods run as, and how it renews its pods
+// (w.Paused, w.OnDelete; the rest is filled in here).
+func (c *collector) addWorkload(kind string, meta *metav1.ObjectMeta, spec *corev1.PodSpec, w restartfix.Workload) {
 	k := saKey{meta.Namespace, identity.ServiceAccountName(spec)}
+	w.Kind, w.Name, w.Namespace = kind, meta.Name, meta.Namespace
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.workloads[k] = append(c.workloads[k], kind+"/"+meta.Name)
+	c.restarts[meta.Namespace+"/"+kind+"/"+meta.Name] = w
+}
+
+// addCronJobRun records that CronJob cron runs Job job, so the fix for its stale pods is the
+// CronJob's.
+func (c *collector) addCronJobRun(namespace, job, cron string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.cronJobOf[namespace+"/"+job] = cron
 }
 
 func (c *collector) addWebhookConfiguration(cfg *admissionregistrationv1.MutatingWebhookConfiguration) {
@@ -181,6 +210,14 @@ func (c *collector) addPod(pod *corev1.Pod) {
 		return // a terminated pod runs with no identity any more
 	}
 	k := saKey{pod.Namespace, identity.ServiceAccountName(&pod.Spec)}
+	if c.selective {
+		c.mu.Lock()
+		picked := c.selected[k]
+		c.mu.Unlock()
+		if !picked {
+			return // an account -l did not select
+		}
+	}
 	id := identity.InspectPod(pod)
 	owner := ownerOf(pod)
 	pf := func(sev Severity, check Check, msg, fix string) Finding {
@@ -217,7 +254,10 @@ func (c *collector) addPod(pod *corev1.Pod) {
 		if !acct.hasRole {
 			msg = fmt.Sprintf("serviceaccount/%s asks for no role, but the %s", k.name, reason)
 		}
-		c.add(pf(SeverityWarning, CheckStalePods, msg, restartFix(owner, pod)))
+		f := pf(SeverityWarning, CheckStalePods, msg, "") // the fix comes in report
+		c.add(f)
+		k := findingKey{f.Check, f.Namespace, f.Object, f.Message}
+		c.stalePods[k] = append(c.stalePods[k], pod.Name)
 	case identity.PodSkipped:
 		acct.row.Pods.Skipped++
 	case identity.PodPodIdentity:
@@ -389,19 +429,22 @@ func selfSetFix(owner, namespace string, containers []string) string {
 		identity.EnvRoleARN, identity.EnvTokenFile, quoteList(containers), owner)
 }
 
-// restartFix says how to replace the stale pods of owner.
-func restartFix(owner string, pod *corev1.Pod) string {
-	kind, _, _ := strings.Cut(owner, "/")
-	switch kind {
-	case "deployment", "statefulset", "daemonset":
-		return fmt.Sprintf("restart it: kubectl rollout restart %s -n %s", owner, pod.Namespace)
-	case "job":
-		return "its pods started before the change; the job's next run (or a recreated job) gets the identity"
-	case "pod":
-		return fmt.Sprintf("delete and recreate the pod: pods are never mutated once running (kubectl delete pod %s -n %s, then create it again)", pod.Name, pod.Namespace)
-	default:
-		return fmt.Sprintf("delete its pods so %s creates new ones (for example kubectl delete pod %s -n %s)", owner, pod.Name, pod.Namespace)
+// restartFix says how to replace the stale pods of owner ("deployment/web") in namespace.
+func (c *collector) restartFix(namespace, owner string, pods []string) string {
+	kind, name, _ := strings.Cut(owner, "/")
+	w, known := c.restarts[namespace+"/"+owner]
+	if !known {
+		w = restartfix.Workload{Kind: kind, Name: name, Namespace: namespace}
 	}
+	if cron := c.cronJobOf[namespace+"/"+name]; kind == "job" && cron != "" {
+		w = restartfix.Workload{Kind: "cronjob", Name: cron, Namespace: namespace, Job: name}
+	}
+	w.Pods = pods
+	fix := restartfix.For(w)
+	if fix.Rollout {
+		return "restart it: " + fix.Command
+	}
+	return fix.String()
 }
 
 func quoteList(names []string) string {
@@ -435,7 +478,10 @@ func (c *collector) report() *Report {
 			Fix:     "install the Amazon EKS Pod Identity Webhook (amazon-eks-pod-identity-webhook; EKS runs it for you), then restart the workloads",
 		})
 	}
-	for _, f := range c.findings {
+	for k, f := range c.findings {
+		if f.Check == CheckStalePods {
+			f.Fix = c.restartFix(f.Namespace, f.Object, c.stalePods[k])
+		}
 		r.Findings = append(r.Findings, *f)
 	}
 	sortReport(r)

@@ -144,14 +144,14 @@ func (o *identityOptions) planCustom(ctx context.Context, client kubernetes.Inte
 		live, err := t.resource(cc).Get(ctx, ref.Name, metav1.GetOptions{})
 		switch {
 		case apierrors.IsNotFound(err) && c.Namespaced():
-			return nil, o.notFound(ctx, client, ref.Kind.Name, ref.Name, "")
+			return nil, o.notFound(ctx, client, ref.Kind, ref.Name, "")
 		case apierrors.IsNotFound(err):
 			return nil, InputErrorf("%s %q not found", ref.Kind.Name, ref.Name)
 		case err != nil:
 			return nil, apicall.Wrap(err, "get", c.CRDName(), t.namespace, ref.Name)
 		}
 		t.live = live
-		if t.edit, err = c.Apply(live, want); err != nil {
+		if t.edit, err = c.ApplyKeeping(live, want, o.keep); err != nil {
 			return nil, InputErrorf("cannot set the role in %s: %v", ref, err)
 		}
 		if t.edit.Changed {
@@ -275,7 +275,7 @@ func (o *identityOptions) writeOne(ctx context.Context, cc *customClients, t *cu
 		if gerr != nil {
 			return gerr
 		}
-		edit, aerr := c.Apply(live, want)
+		edit, aerr := c.ApplyKeeping(live, want, o.keep)
 		if aerr != nil {
 			return InputErrorf("cannot set the role in %s: %v", t.ref, aerr)
 		}

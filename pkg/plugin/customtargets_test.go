@@ -193,6 +193,11 @@ func TestEnableStorageCluster(t *testing.T) {
 
 	// Another role replaces the aws item, not adds one.
 	r = runCR(t, c, "enable", "storageclusters.core.libopenstorage.org/px", "-n", "portworx", "--role-arn", kt.OtherRoleARN)
+	wantCode(t, r, ExitUsage) // not without --overwrite
+	if len(crPatches(c)) != 0 || !strings.Contains(r.errOut, "refusing to replace an existing role without --overwrite: storagecluster.core.libopenstorage.org/px has "+roleARN) {
+		t.Fatalf("stderr = %q, patches %v", r.errOut, crPatches(c))
+	}
+	r = runCR(t, c, "enable", "storageclusters.core.libopenstorage.org/px", "-n", "portworx", "--role-arn", kt.OtherRoleARN, "--overwrite")
 	wantCode(t, r, ExitOK)
 	want := "[" + azureItem + "," + strings.Replace(awsItem, roleARN, kt.OtherRoleARN, 1) + "]"
 	if got := credentials(t, getCR(t, c, stcGVR, "portworx", "px")); got != want {
@@ -398,6 +403,15 @@ Next, for deploymentruntimeconfig.pkg.crossplane.io/aws:
 	r = runCR(t, c, "enable", "deploymentruntimeconfig/aws", "--role-arn", roleARN, "--token-expiration", "3600")
 	if r.out != "deploymentruntimeconfig.pkg.crossplane.io/aws unchanged\n" || len(crPatches(c)) != 0 {
 		t.Fatalf("second run: stdout = %q, patches %v", r.out, crPatches(c))
+	}
+	// A rerun naming only the role keeps the expiration; --reset clears it.
+	r = runCR(t, c, "enable", "deploymentruntimeconfig/aws", "--role-arn", roleARN)
+	if r.out != "deploymentruntimeconfig.pkg.crossplane.io/aws unchanged\n" || len(crPatches(c)) != 0 {
+		t.Fatalf("rerun naming only the role: stdout = %q, patches %v", r.out, crPatches(c))
+	}
+	r = runCR(t, c, "enable", "deploymentruntimeconfig/aws", "--role-arn", roleARN, "--reset", "--dry-run=client")
+	if !strings.HasPrefix(r.out, "deploymentruntimeconfig.pkg.crossplane.io/aws annotated (token-expiration-)") {
+		t.Fatalf("--reset: stdout = %q", r.out)
 	}
 
 	r = runCR(t, c, "disable", "deploymentruntimeconfig/aws")

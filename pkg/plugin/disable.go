@@ -40,13 +40,15 @@ func NewCmdDisable(cf *genericclioptions.ConfigFlags, streams genericiooptions.I
 sts-regional-endpoints) from service accounts, and restart the Deployments, StatefulSets and
 DaemonSets whose live pods still carry the injected identity.
 
-TARGET takes the same forms as for enable. Only the identity annotations are removed, with a
+TARGET takes the same forms as for enable; a workload whose pods run as the namespace's
+default service account is refused, as every pod without its own account shares that account:
+name serviceaccount/default to mean it. Only the identity annotations are removed, with a
 patch; every other annotation, label and field stays as it is. A service account without them
 is left alone. For a custom resource (storagecluster/NAME, deploymentruntimeconfig/NAME, or a
 kind from --targets FILE) only the role is removed: the aws credentials item, or the
 annotations in the service account template; its operator restarts its pods.
 
-` + exitCodesHelp,
+` + exitCodesNoChecksHelp,
 		Example: disableExample,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := o.Complete(cmd, args); err != nil {
@@ -59,6 +61,7 @@ annotations in the service account template; its operator restarts its pods.
 		},
 	}
 	o.addFlags(cmd)
+	cmd.ValidArgsFunction = completeTargets(cf, identityTargetKinds, 0)
 	return cmd
 }
 

@@ -60,6 +60,9 @@ const enableExample = `  # Give the pods of service account app the IAM role app
   # Create the service account if it is missing, with a one-hour token and regional STS
   kubectl wi enable app --create --role-arn arn:aws:iam::123456789012:role/app --token-expiration 3600 --sts-regional-endpoints
 
+  # Move app to another role, keeping its audience and token settings
+  kubectl wi enable app --role-arn arn:aws:iam::123456789012:role/app-v2 --overwrite
+
   # Give Portworx the role for its cloud snapshots; the operator restarts its pods
   kubectl wi enable storagecluster/px-cluster -n portworx --role-arn arn:aws:iam::123456789012:role/portworx
 
@@ -78,10 +81,13 @@ type EnableOptions struct {
 	TokenExpiration int64
 	STSRegional     bool
 	Create          bool
+	Overwrite       bool
+	Reset           bool
 	Manifest        string // a cpln mk8s manifest to edit (manifest.go)
 
 	audienceSet       bool
 	expirationSet     bool
+	stsRegionalSet    bool
 	cfg               identity.Config
 	manifestConflicts []string // flags given with --manifest that do not apply to it
 }
@@ -117,14 +123,23 @@ the values line that keeps the annotation across upgrades.
 --manifest FILE turns on the awsWorkloadIdentity add-on in a Control Plane (cpln) mk8s
 cluster manifest instead, keeping the rest of the file, to apply with cpln apply.
 
+TARGET is KIND/NAME or NAME, never KIND NAME. A workload whose pods run as the namespace's
+default service account is refused: a role there reaches every pod without an account of its
+own. Name serviceaccount/default to mean it. --create creates only the accounts TARGET names.
+
 Only the eks.amazonaws.com/ identity annotations are written, with a patch: every other
 annotation, label and field stays as it is. Running again with the same flags writes nothing.
+A role the account already has is replaced only with --overwrite (checked for every selected
+account before any write). Settings not named on the command line (--audience,
+--token-expiration, --sts-regional-endpoints) keep the account's values; --reset returns them
+to the webhook's defaults.
+
 With --restart=auto (the default) a workload is restarted when one of its live pods lacks the
 injection or carries another role, audience, expiration or STS setting than the account now
 asks. Paused Deployments, OnDelete update strategies, Jobs, CronJobs and bare pods are listed
 with the command that restarts them.
 
-` + exitCodesHelp,
+` + exitCodesNoChecksHelp,
 		Example: enableExample,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := o.Complete(cmd, args); err != nil {
@@ -141,9 +156,12 @@ with the command that restarts them.
 	f.StringVar(&o.Audience, "audience", "", "Audience of the projected token (default sts.amazonaws.com)")
 	f.Int64Var(&o.TokenExpiration, "token-expiration", 0, "Lifetime of the projected token in seconds, 600 to 86400 (default 86400)")
 	f.BoolVar(&o.STSRegional, "sts-regional-endpoints", false, "Make the SDKs use the regional STS endpoint (AWS_STS_REGIONAL_ENDPOINTS=regional)")
-	f.BoolVar(&o.Create, "create", false, "Create a missing service account instead of failing")
+	f.BoolVar(&o.Create, "create", false, "Create the service accounts TARGET names (NAME, serviceaccount/NAME) when they are missing, instead of failing")
+	f.BoolVar(&o.Overwrite, "overwrite", false, "Replace a role an account (or custom resource) already has; without it, enable refuses to change an existing role")
+	f.BoolVar(&o.Reset, "reset", false, "Return the settings not named on the command line (audience, token expiration, STS endpoints) to the webhook's defaults; without it they are kept")
 	f.StringVar(&o.Manifest, "manifest", "", "Turn on workload identity in a Control Plane (cpln) mk8s cluster manifest FILE instead of in the cluster")
 	o.addFlags(cmd)
+	cmd.ValidArgsFunction = completeTargets(cf, identityTargetKinds, 0)
 	return cmd
 }
 
@@ -151,6 +169,7 @@ with the command that restarts them.
 func (o *EnableOptions) Complete(cmd *cobra.Command, args []string) error {
 	o.audienceSet = cmd.Flags().Changed("audience")
 	o.expirationSet = cmd.Flags().Changed("token-expiration")
+	o.stsRegionalSet = cmd.Flags().Changed("sts-regional-endpoints")
 	if o.Manifest != "" {
 		return o.completeManifest(cmd, args)
 	}
@@ -162,17 +181,17 @@ func (o *EnableOptions) Validate() error {
 	if o.Manifest != "" {
 		return o.validateManifest()
 	}
+	if err := o.targetRegistry().CheckArgs(o.args); err != nil {
+		return &FlagError{Err: err} // before the flags: the form of TARGET is the first mistake
+	}
 	if o.RoleARN == "" {
 		return FlagErrorf("--role-arn is required: the IAM role the pods assume, e.g. --role-arn arn:aws:iam::123456789012:role/NAME")
 	}
 	if _, err := identity.ParseRoleARN(o.RoleARN); err != nil {
 		return &FlagError{Err: fmt.Errorf("invalid --role-arn: %w", err)}
 	}
-	if o.audienceSet && strings.TrimSpace(o.Audience) == "" {
-		return FlagErrorf("--audience is empty: omit it for the default %s, or give the audience your OIDC provider expects", identity.DefaultAudience)
-	}
-	if o.audienceSet && strings.TrimSpace(o.Audience) != o.Audience {
-		return FlagErrorf("--audience %q has leading or trailing spaces", o.Audience)
+	if err := checkAudience(o.Audience, o.audienceSet); err != nil {
+		return err
 	}
 	if o.expirationSet {
 		if err := identity.ValidateTokenExpiration(o.TokenExpiration); err != nil {
@@ -180,8 +199,24 @@ func (o *EnableOptions) Validate() error {
 		}
 	}
 	o.cfg = identity.Config{RoleARN: o.RoleARN, Audience: o.Audience, TokenExpiration: o.TokenExpiration, STSRegional: o.STSRegional}
+	o.overwrite = o.Overwrite
+	o.keep = o.keep[:0]
+	if !o.Reset {
+		for key, named := range map[string]bool{
+			identity.AnnotationAudience:        o.audienceSet,
+			identity.AnnotationTokenExpiration: o.expirationSet,
+			identity.AnnotationSTSRegional:     o.stsRegionalSet,
+		} {
+			if !named {
+				o.keep = append(o.keep, key)
+			}
+		}
+	}
 	if err := o.validate(); err != nil {
 		return err
+	}
+	if o.Create && o.Selector != "" {
+		return FlagErrorf("--create creates the service accounts TARGET names, and -l selects existing ones: name the accounts to create")
 	}
 	for _, ref := range o.customRefs {
 		if o.Create {
@@ -221,6 +256,11 @@ type identityOptions struct {
 	args       []string
 	namespace  string
 	timeoutSet bool
+	// keep are the identity annotations this run leaves as they are: enable's settings not
+	// named on the command line (unless --reset).
+	keep []string
+	// overwrite lets enable replace a role an account or custom resource already has.
+	overwrite  bool
 	refs       []targets.Ref // service accounts and workloads
 	customRefs []targets.Ref // custom resources that take the role themselves
 	registry   *targets.Registry
@@ -252,11 +292,15 @@ func (o *identityOptions) addFlags(cmd *cobra.Command) {
 	f.StringVar(&o.Restart, "restart", o.Restart, "Which workloads using the service accounts to restart: auto (those with stale pods), always, never")
 	f.BoolVar(&o.Wait, "wait", false, "Wait for the restarted workloads to finish rolling out")
 	f.DurationVar(&o.Timeout, "timeout", o.Timeout, "How long --wait waits for the rollouts")
-	f.StringVar(&o.DryRun, "dry-run", o.DryRun, "Only show what would change: none, client (send nothing), server (the server validates, nothing is stored)")
-	f.StringVarP(&o.Output, "output", "o", "", "Print the resulting service accounts: yaml, json or name; the summary then goes to stderr")
+	f.StringVar(&o.DryRun, "dry-run", o.DryRun, "Only show what would change: none, client (send nothing), server (the server validates, nothing is stored); --dry-run alone is client, as in kubectl")
+	f.Lookup("dry-run").NoOptDefVal = dryRunBare
+	f.StringVarP(&o.Output, "output", "o", "", "Print the resulting service accounts: yaml, json, name or jsonpath=TEMPLATE; the summary then goes to stderr")
 	f.StringVarP(&o.Selector, "selector", "l", "", "Select service accounts by label instead of naming them (e.g. -l team=payments)")
 	f.BoolVarP(&o.AllNamespaces, "all-namespaces", "A", false, "With -l, select service accounts in every namespace")
 	f.StringVar(&o.TargetsFile, "targets", "", "A targets file adding custom resource kinds TARGET may name (default: kubectl-wi/targets.yaml under the user's config directory, if it exists)")
+	completeValues(cmd, "restart", string(restart.Auto), string(restart.Always), string(restart.Never))
+	completeValues(cmd, "dry-run", "none", "client", "server")
+	completeValues(cmd, "output", "yaml", "json", "name", "jsonpath=")
 }
 
 func (o *identityOptions) complete(cmd *cobra.Command, args []string) error {
@@ -277,18 +321,14 @@ func (o *identityOptions) validate() error {
 		return &FlagError{Err: err}
 	}
 	o.mode = mode
-	switch o.DryRun {
-	case "none", "client", "server":
-	default:
-		return FlagErrorf("--dry-run must be one of none, client, server, not %q", o.DryRun)
+	if err := o.dryRunStrategy(); err != nil {
+		return err
 	}
-	switch o.Output {
-	case "", "yaml", "json", "name":
-	default:
-		return FlagErrorf("--output must be one of yaml, json, name, not %q", o.Output)
+	if err := checkOutput(o.Output, "", "yaml", "json", "name"); err != nil {
+		return err
 	}
-	if o.Timeout <= 0 {
-		return FlagErrorf("--timeout must be positive, not %s", o.Timeout)
+	if err := checkTimeout(o.Timeout); err != nil {
+		return err
 	}
 	if o.timeoutSet && !o.Wait {
 		return FlagErrorf("--timeout only applies with --wait")
@@ -312,6 +352,9 @@ func (o *identityOptions) validate() error {
 			return FlagErrorf("invalid -l selector %q: %v", o.Selector, err)
 		}
 	}
+	if err := o.targetRegistry().CheckArgs(o.args); err != nil {
+		return &FlagError{Err: err}
+	}
 	o.refs, o.customRefs = o.refs[:0], o.customRefs[:0]
 	for _, arg := range o.args {
 		ref, err := o.targetRegistry().Parse(arg)
@@ -327,6 +370,27 @@ func (o *identityOptions) validate() error {
 	return o.validateCustom()
 }
 
+// dryRunBare is what --dry-run with no value sets, as kubectl's AddDryRunFlag does.
+const dryRunBare = "unchanged"
+
+// dryRunStrategy reads --dry-run the way kubectl does: none, client or server; alone or as a
+// boolean it is deprecated in kubectl and means client (true) or none (false), with a warning.
+func (o *identityOptions) dryRunStrategy() error {
+	switch o.DryRun {
+	case "none", "client", "server":
+		return nil
+	case dryRunBare, "true":
+		fmt.Fprintln(o.ErrOut, "Warning: --dry-run is deprecated and can be replaced with --dry-run=client.")
+		o.DryRun = "client"
+	case "false":
+		fmt.Fprintln(o.ErrOut, "Warning: --dry-run=false is deprecated (boolean value) and can be replaced with --dry-run=none.")
+		o.DryRun = "none"
+	default:
+		return FlagErrorf("--dry-run %q is not supported: must be none, client or server", o.DryRun)
+	}
+	return nil
+}
+
 // targetRegistry is the kinds TARGET may name: the built-in ones until complete loads the
 // user's.
 func (o *identityOptions) targetRegistry() *targets.Registry {
@@ -340,8 +404,38 @@ func (o *identityOptions) targetRegistry() *targets.Registry {
 type account struct {
 	namespace, name string
 	sa              *corev1.ServiceAccount // nil: missing, to be created
-	changes         map[string]*string     // identity.AnnotationChanges
+	changes         map[string]*string     // identity.AnnotationChanges, less the settings kept
+	want            *identity.Config       // the identity it asks for after the run; nil: none
 	result          *corev1.ServiceAccount // as stored (or as it would be) after the run
+}
+
+// plan works out a's changes toward want, keeping the annotations o.keep names, and the
+// identity the account then asks for.
+func (o *identityOptions) plan(a *account, want *identity.Config) {
+	var have map[string]string
+	if a.sa != nil {
+		have = a.sa.Annotations
+	}
+	a.changes = identity.AnnotationChanges(have, want)
+	for _, key := range o.keep {
+		delete(a.changes, key)
+	}
+	a.want = nil
+	if want != nil {
+		after := map[string]string{}
+		for k, v := range have {
+			after[k] = v
+		}
+		for k, v := range a.changes {
+			if v == nil {
+				delete(after, k)
+			} else {
+				after[k] = *v
+			}
+		}
+		cfg, _ := identity.FromAnnotations(after)
+		a.want = &cfg
+	}
 }
 
 // run brings the selected accounts' annotations to want (nil: no identity), then restarts.
@@ -363,12 +457,11 @@ func (o *identityOptions) run(ctx context.Context, want *identity.Config, create
 	}
 	restartAccounts := make([]restart.Account, len(accounts))
 	for i, a := range accounts {
-		var have map[string]string
-		if a.sa != nil {
-			have = a.sa.Annotations
-		}
-		a.changes = identity.AnnotationChanges(have, want)
-		restartAccounts[i] = restart.Account{Namespace: a.namespace, Name: a.name, Want: want, Changed: len(a.changes) > 0}
+		o.plan(a, want)
+		restartAccounts[i] = restart.Account{Namespace: a.namespace, Name: a.name, Want: a.want, Changed: len(a.changes) > 0}
+	}
+	if err := o.refuseOverwrite(accounts, custom, want); err != nil {
+		return err
 	}
 	var actions []restart.Action
 	if o.mode != restart.Never && len(accounts) > 0 {
@@ -519,10 +612,13 @@ func (o *identityOptions) resolve(ctx context.Context, c kubernetes.Interface, c
 	for _, ref := range o.refs {
 		name, err := targets.ServiceAccountName(ctx, c, o.namespace, ref)
 		if apierrors.IsNotFound(err) {
-			return nil, o.notFound(ctx, c, ref.Kind.Name, ref.Name, "")
+			return nil, o.notFound(ctx, c, ref.Kind, ref.Name, o.didYouMean(ctx, c, ref.Kind, ref.Name))
 		}
 		if err != nil {
 			return nil, err
+		}
+		if name == defaultAccount && !ref.IsServiceAccount() {
+			return nil, o.refuseDefault(ctx, c, ref)
 		}
 		if seen[name] {
 			continue
@@ -530,20 +626,13 @@ func (o *identityOptions) resolve(ctx context.Context, c kubernetes.Interface, c
 		seen[name] = true
 		sa, err := c.CoreV1().ServiceAccounts(o.namespace).Get(ctx, name, metav1.GetOptions{})
 		switch {
-		case apierrors.IsNotFound(err) && create:
+		case apierrors.IsNotFound(err) && create && ref.IsServiceAccount():
 			if err := o.namespaceExists(ctx, c); err != nil {
 				return nil, err
 			}
 			sa = nil
 		case apierrors.IsNotFound(err):
-			hint := ""
-			if !ref.IsServiceAccount() {
-				hint = fmt.Sprintf(" (the service account of %s)", ref)
-			}
-			if o.canCreate {
-				hint += fmt.Sprintf("; create it with --create, or kubectl create serviceaccount %s -n %s", name, o.namespace)
-			}
-			return nil, o.notFound(ctx, c, "serviceaccount", name, hint)
+			return nil, o.notFound(ctx, c, targets.ServiceAccount, name, o.accountHint(ctx, c, ref, name))
 		case err != nil:
 			return nil, apicall.Wrap(err, "get", "serviceaccounts", o.namespace, name)
 		}
@@ -553,11 +642,130 @@ func (o *identityOptions) resolve(ctx context.Context, c kubernetes.Interface, c
 }
 
 // notFound says which object is missing: the namespace when it is the namespace.
-func (o *identityOptions) notFound(ctx context.Context, c kubernetes.Interface, kind, name, hint string) error {
+func (o *identityOptions) notFound(ctx context.Context, c kubernetes.Interface, kind *targets.Kind, name, hint string) error {
 	if err := o.namespaceExists(ctx, c); err != nil {
 		return err
 	}
-	return InputErrorf("%s %q not found in namespace %q%s", kind, name, o.namespace, hint)
+	return InputErrorf("%s %q not found in namespace %q%s", kind.Name, name, o.namespace, hint)
+}
+
+// didYouMean is "; did you mean KIND/NAME?" with the closest name of that kind in the
+// namespace, or "" when none is close or the names cannot be read.
+func (o *identityOptions) didYouMean(ctx context.Context, c kubernetes.Interface, kind *targets.Kind, name string) string {
+	names, err := kind.Names(ctx, c, o.namespace)
+	if err != nil {
+		return ""
+	}
+	if near := targets.Suggest(name, names); near != "" {
+		return fmt.Sprintf("; did you mean %s/%s?", kind.Aliases[0], near)
+	}
+	return ""
+}
+
+// accountHint is what the error about a missing service account adds: whose account it is,
+// then a close name that exists, else how to create it. --create creates only accounts that
+// TARGET names, so a workload's missing account is named for the user to create.
+func (o *identityOptions) accountHint(ctx context.Context, c kubernetes.Interface, ref targets.Ref, name string) string {
+	hint := ""
+	if !ref.IsServiceAccount() {
+		hint = fmt.Sprintf(" (the service account of %s)", ref)
+	}
+	if ref.IsServiceAccount() {
+		if near := o.didYouMean(ctx, c, targets.ServiceAccount, name); near != "" {
+			return hint + near
+		}
+	}
+	switch {
+	case !o.canCreate:
+	case ref.IsServiceAccount():
+		hint += fmt.Sprintf("; create it with --create, or kubectl create serviceaccount %s -n %s", name, o.namespace)
+	default:
+		hint += fmt.Sprintf("; create it first: kubectl wi enable serviceaccount/%s -n %s --create --role-arn ARN", name, o.namespace)
+	}
+	return hint
+}
+
+// defaultAccount is the account pods run as when their template names none.
+const defaultAccount = "default"
+
+// refuseDefault refuses to give a role to the namespace's default account because a workload
+// target runs as it: every pod of the namespace without its own account would get the role.
+// The error names the workloads that share the account; naming serviceaccount/default
+// explicitly is how to mean it.
+func (o *identityOptions) refuseDefault(ctx context.Context, c kubernetes.Interface, ref targets.Ref) error {
+	shared := "no other workload runs as it now"
+	acc := []restart.Account{{Namespace: o.namespace, Name: defaultAccount}}
+	if inv, err := restart.Load(ctx, c, o.namespace, acc); err == nil {
+		var others []string
+		for _, a := range restart.Plan(inv, restart.Always, acc) {
+			if a.Kind == ref.Kind.Name && a.Name == ref.Name {
+				continue
+			}
+			others = append(others, a.Ref())
+		}
+		if len(others) > 0 {
+			shared = "it is shared by " + listSome(others, 10)
+		}
+	}
+	verb, cmd := "give it a role", "enable"
+	if !o.canCreate {
+		verb, cmd = "remove its role", "disable"
+	}
+	return InputErrorf("%s runs as serviceaccount/%s, the account of every pod in namespace %q that names none: %s, and every such pod created later gets what it carries; refusing to %s for one workload. "+
+		"Give the workload its own account (kubectl create serviceaccount NAME -n %s, then set serviceAccountName in its pod template), "+
+		"or name the shared account to mean it: kubectl wi %s serviceaccount/%s -n %s ...",
+		ref, defaultAccount, o.namespace, shared, verb, o.namespace, cmd, defaultAccount, o.namespace)
+}
+
+// listSome joins up to limit items, then says how many more there are.
+func listSome(items []string, limit int) string {
+	if len(items) <= limit {
+		return joinAnd(items)
+	}
+	return strings.Join(items[:limit], ", ") + fmt.Sprintf(" and %d more", len(items)-limit)
+}
+
+// joinAnd joins a, b and c.
+func joinAnd(items []string) string {
+	if len(items) < 2 {
+		return strings.Join(items, "")
+	}
+	return strings.Join(items[:len(items)-1], ", ") + " and " + items[len(items)-1]
+}
+
+// refuseOverwrite refuses, before any write, to replace a role that an account or custom
+// resource already has with another, unless --overwrite: the error names every one of them,
+// as kubectl annotate does for an annotation that has a value.
+func (o *identityOptions) refuseOverwrite(accounts []*account, custom []*customTarget, want *identity.Config) error {
+	if want == nil || o.overwrite {
+		return nil
+	}
+	var held []string
+	for _, a := range accounts {
+		if a.sa == nil || a.changes[identity.AnnotationRoleARN] == nil {
+			continue
+		}
+		if have := a.sa.Annotations[identity.AnnotationRoleARN]; have != "" {
+			held = append(held, fmt.Sprintf("serviceaccount/%s -n %s has %s", a.name, a.namespace, have))
+		}
+	}
+	for _, t := range custom {
+		if have := t.ref.Kind.Custom.RoleARN(t.live); have != "" && have != want.RoleARN {
+			held = append(held, fmt.Sprintf("%s has %s", o.ref(t.ref.String(), t.namespace), have))
+		}
+	}
+	if len(held) == 0 {
+		return nil
+	}
+	return InputErrorf("refusing to replace an existing role without --overwrite: %s; nothing was changed (add --overwrite to give %s %s)",
+		strings.Join(held, "; "), plural(len(held), "it", "them"), want.RoleARN)
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }
 
 // namespaceExists is nil unless the namespace is certainly missing; a forbidden GET of the
@@ -590,7 +798,10 @@ func (o *identityOptions) write(ctx context.Context, c kubernetes.Interface, a *
 			if a.sa, err = c.CoreV1().ServiceAccounts(a.namespace).Get(ctx, a.name, metav1.GetOptions{}); err != nil {
 				return apicall.Wrap(err, "get", "serviceaccounts", a.namespace, a.name)
 			}
-			a.changes = identity.AnnotationChanges(a.sa.Annotations, want)
+			o.plan(a, want)
+			if err := o.refuseOverwrite([]*account{a}, nil, want); err != nil {
+				return err
+			}
 			return o.write(ctx, c, a, want)
 		}
 		a.result = got
@@ -771,8 +982,16 @@ func (o *identityOptions) printAccounts(accounts []*account, custom []runtime.Ob
 		return nil
 	case "json":
 		p = &printers.JSONPrinter{}
-	default:
+	case "yaml":
 		p = &printers.YAMLPrinter{}
+	default: // jsonpath=TEMPLATE, checked by validate
+		tmpl, _ := strings.CutPrefix(o.Output, "jsonpath=")
+		jp, err := printers.NewJSONPathPrinter(tmpl)
+		if err != nil {
+			return &FlagError{Err: fmt.Errorf("-o jsonpath: %w", err)}
+		}
+		jp.AllowMissingKeys(true)
+		p = jp
 	}
 	if len(objs) == 1 && o.Selector == "" {
 		return p.PrintObj(objs[0], o.Out)

@@ -109,7 +109,7 @@ func wantCode(t *testing.T, r result, code int) {
 
 func TestEnableAnnotatesOnlyIdentityAnnotations(t *testing.T) {
 	sa := kt.ServiceAccount("shop", "app", map[string]string{identity.AnnotationAudience: "old-aud"})
-	r := runWI(t, fake.NewClientset(sa), "enable", "app", "-n", "shop", "--role-arn", roleARN, "--restart=never")
+	r := runWI(t, fake.NewClientset(sa), "enable", "app", "-n", "shop", "--role-arn", roleARN, "--restart=never", "--reset")
 	wantCode(t, r, ExitOK)
 	if r.out != "serviceaccount/app annotated (role-arn, audience-)\n" {
 		t.Fatalf("stdout = %q", r.out)
@@ -283,12 +283,12 @@ func TestEnableRestartAuto(t *testing.T) {
 	want := strings.Join([]string{
 		"serviceaccount/app annotated (role-arn)",
 		"deployment.apps/api unchanged: 1 live pod already carries the identity",
-		"deployment.apps/paused needs a manual restart: kubectl rollout resume deployment/paused -n shop && kubectl rollout restart deployment/paused -n shop  # paused; pod paused-1 lacks the injection (created before the annotation, or the webhook did not mutate it)",
+		"deployment.apps/paused needs a manual restart: kubectl rollout resume deployment/paused -n shop && kubectl rollout restart deployment/paused -n shop  # pod paused-1 lacks the injection (created before the annotation, or the webhook did not mutate it); the deployment is paused: a restart waits for the resume",
 		"deployment.apps/web restarted: pod web-1 lacks the injection (created before the annotation, or the webhook did not mutate it)",
 		"statefulset.apps/db restarted: pod db-0 has role " + kt.OtherRoleARN + ", the account asks " + roleARN,
 		"daemonset.apps/agent unchanged: 1 live pod already carries the identity",
 		"job.batch/migrate needs a manual restart: kubectl delete job migrate -n shop  # pod migrate-1 lacks the injection (created before the annotation, or the webhook did not mutate it); create the job again from its manifest",
-		"pod/debug needs a manual restart: kubectl delete pod debug -n shop  # pod debug lacks the injection (created before the annotation, or the webhook did not mutate it); create the pod again from its manifest",
+		"pod/debug needs a manual restart: kubectl delete pod debug -n shop  # pod debug lacks the injection (created before the annotation, or the webhook did not mutate it); create the pod again from its manifest: pods are never mutated once running",
 	}, "\n") + "\n"
 	if r.out != want {
 		t.Fatalf("stdout =\n%s\nwant\n%s", r.out, want)
@@ -361,11 +361,11 @@ func TestEnableUnchangedAccountRestartsStalePodsOnce(t *testing.T) {
 
 func TestEnableWorkloadTarget(t *testing.T) {
 	web := kt.Deployment("shop", "web", "web-sa")
-	db := kt.StatefulSet("shop", "db", "")
-	client := fake.NewClientset(kt.ServiceAccount("shop", "web-sa", nil), kt.ServiceAccount("shop", "default", nil), web, db)
+	db := kt.StatefulSet("shop", "db", "db-sa")
+	client := fake.NewClientset(kt.ServiceAccount("shop", "web-sa", nil), kt.ServiceAccount("shop", "db-sa", nil), web, db)
 	r := runWI(t, client, "enable", "deploy/web", "sts/db", "-n", "shop", "--role-arn", roleARN, "--restart=never")
 	wantCode(t, r, ExitOK)
-	if r.out != "serviceaccount/web-sa annotated (role-arn)\nserviceaccount/default annotated (role-arn)\n" {
+	if r.out != "serviceaccount/web-sa annotated (role-arn)\nserviceaccount/db-sa annotated (role-arn)\n" {
 		t.Fatalf("stdout = %q", r.out)
 	}
 }
@@ -497,7 +497,7 @@ func TestEnableMissingObjects(t *testing.T) {
 			wantErr: `error: deployment.apps "web" not found in namespace "shop"`},
 		{name: "service account of a deployment", objs: []runtime.Object{kt.Namespace("shop"), kt.Deployment("shop", "web", "web-sa")},
 			args:    []string{"enable", "deploy/web", "-n", "shop", "--role-arn", roleARN},
-			wantErr: `error: serviceaccount "web-sa" not found in namespace "shop" (the service account of deployment.apps/web); create it with --create`},
+			wantErr: `error: serviceaccount "web-sa" not found in namespace "shop" (the service account of deployment.apps/web); create it first: kubectl wi enable serviceaccount/web-sa -n shop --create --role-arn ARN`},
 		{name: "selector matches nothing", objs: []runtime.Object{kt.ServiceAccount("shop", "app", nil)}, args: []string{"enable", "-l", "team=none", "-A", "--role-arn", roleARN},
 			wantErr: `error: no service accounts match -l team=none in any namespace`},
 		{name: "disable", objs: []runtime.Object{kt.Namespace("shop")}, args: []string{"disable", "app", "-n", "shop"},
@@ -656,8 +656,8 @@ func TestBadInputs(t *testing.T) {
 		{"expiration not a number", []string{"enable", "app", "--role-arn", roleARN, "--token-expiration", "1h"}, "invalid argument"},
 		{"empty audience", []string{"enable", "app", "--role-arn", roleARN, "--audience", ""}, "--audience is empty"},
 		{"restart mode", []string{"enable", "app", "--role-arn", roleARN, "--restart", "sometimes"}, "--restart must be one of auto, always, never"},
-		{"dry-run mode", []string{"enable", "app", "--role-arn", roleARN, "--dry-run", "maybe"}, "--dry-run must be one of none, client, server"},
-		{"output format", []string{"enable", "app", "--role-arn", roleARN, "-o", "table"}, "--output must be one of yaml, json, name"},
+		{"dry-run mode", []string{"enable", "app", "--role-arn", roleARN, "--dry-run=maybe"}, `--dry-run "maybe" is not supported: must be none, client or server`},
+		{"output format", []string{"enable", "app", "--role-arn", roleARN, "-o", "table"}, `--output "table" is not supported: allowed formats are yaml, json, name`},
 		{"unknown kind", []string{"enable", "pod/app", "--role-arn", roleARN}, `unknown kind "pod"`},
 		{"too many slashes", []string{"enable", "deployment/a/b", "--role-arn", roleARN}, "more than one slash"},
 		{"empty name", []string{"enable", "sa/", "--role-arn", roleARN}, "has no name"},

@@ -4,8 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
+	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+
+	"github.com/kubectl-wi/kubectl-wi/pkg/identity"
 )
 
 // Exit codes, the same for every command (README.md, "Exit codes").
@@ -17,13 +21,48 @@ const (
 	ExitInterrupted = 130 // interrupted by SIGINT or SIGTERM
 )
 
-// exitCodesHelp is appended to every command's help.
+// exitCodesHelp is appended to the help of the root and of the commands that run checks.
 const exitCodesHelp = `Exit codes:
   0    success (all checks passed)
   1    a verification check failed
   2    usage or bad input, refused before any write
   3    the environment failed (cluster unreachable, RBAC forbidden, timeout)
   130  interrupted`
+
+// exitCodesNoChecksHelp is appended to the help of the commands that run no checks, which
+// never exit 1.
+const exitCodesNoChecksHelp = `Exit codes:
+  0    success
+  2    usage or bad input, refused before any write
+  3    the environment failed (cluster unreachable, RBAC forbidden, timeout)
+  130  interrupted`
+
+// checkAudience is the one check of --audience, for every command that takes it: given
+// (set), it is not empty and has no surrounding spaces, which no OIDC provider lists.
+func checkAudience(value string, set bool) error {
+	switch {
+	case !set:
+		return nil
+	case strings.TrimSpace(value) == "":
+		return FlagErrorf("--audience is empty: omit it for the default %s, or give the audience your OIDC provider expects", identity.DefaultAudience)
+	case strings.TrimSpace(value) != value:
+		return FlagErrorf("--audience %q has leading or trailing spaces", value)
+	}
+	return nil
+}
+
+// checkTimeout is the one check of a --timeout.
+func checkTimeout(d time.Duration) error {
+	if d <= 0 {
+		return FlagErrorf("--timeout must be positive, not %s", d)
+	}
+	return nil
+}
+
+// OutputError is the one wording of a bad -o/--output, for every command.
+func OutputError(got string, allowed ...string) error {
+	return FlagErrorf("--output %q is not supported: allowed formats are %s", got, strings.Join(allowed, ", "))
+}
 
 // FlagError is bad input on the command line. Main prints the usage after it and exits 2.
 type FlagError struct{ Err error }

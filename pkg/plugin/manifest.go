@@ -13,7 +13,7 @@ import (
 
 // manifestFlags are the enable flags that say something about service accounts or the
 // cluster, which an mk8s manifest edit has no use for.
-var manifestFlags = []string{"role-arn", "audience", "token-expiration", "sts-regional-endpoints", "create",
+var manifestFlags = []string{"role-arn", "audience", "token-expiration", "sts-regional-endpoints", "create", "overwrite", "reset",
 	"restart", "wait", "timeout", "selector", "all-namespaces", "targets"}
 
 // completeManifest notes the flags given with --manifest; the file is edited without a
@@ -37,6 +37,9 @@ func (o *EnableOptions) validateManifest() error {
 		return FlagErrorf("%s cannot be combined with --manifest: the awsWorkloadIdentity add-on of a Control Plane cluster takes no role; once the cluster runs it, give service accounts their roles with kubectl wi enable TARGET --role-arn ARN",
 			strings.Join(o.manifestConflicts, ", "))
 	}
+	if err := o.dryRunStrategy(); err != nil {
+		return err
+	}
 	switch o.DryRun {
 	case "none", "client":
 	case "server":
@@ -47,7 +50,7 @@ func (o *EnableOptions) validateManifest() error {
 	switch o.Output {
 	case "", "yaml":
 	default:
-		return FlagErrorf("--output with --manifest must be yaml (the edited manifest on stdout, the file left as it is), not %q", o.Output)
+		return OutputError(o.Output, "yaml (with --manifest: the edited manifest on stdout, the file left as it is)")
 	}
 	return nil
 }

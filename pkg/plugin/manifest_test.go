@@ -107,7 +107,7 @@ func TestEnableManifestErrors(t *testing.T) {
 		{name: "server dry run", args: []string{"--manifest", ok, "--dry-run=server"},
 			wantErr: "error: --dry-run=server needs a server, and --manifest edits a file"},
 		{name: "json", args: []string{"--manifest", ok, "-o", "json"},
-			wantErr: `error: --output with --manifest must be yaml`},
+			wantErr: `error: --output "json" is not supported: allowed formats are yaml (with --manifest`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

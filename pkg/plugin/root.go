@@ -5,7 +5,9 @@ package plugin
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
@@ -19,7 +21,9 @@ import (
 func NewCmdRoot(streams genericiooptions.IOStreams) *cobra.Command {
 	cf := genericclioptions.NewConfigFlags(true)
 	cmd := &cobra.Command{
-		Use:   "wi",
+		// The binary's name: `completion bash` registers the command that exists. Help and
+		// errors show the display name, kubectl wi.
+		Use:   "kubectl-wi",
 		Short: "Set up and prove AWS workload identity for Kubernetes pods",
 		Long: `Set up and prove AWS workload identity (IRSA, EKS Pod Identity) for Kubernetes pods.
 
@@ -30,6 +34,9 @@ whose pods need it; verify proves the result from inside a real pod.
 		Annotations:   map[string]string{cobra.CommandDisplayNameAnnotation: "kubectl wi"},
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		// The connection flags are checked before any command runs, so a bad one is a usage
+		// error (exit 2) rather than a failure to load the kubeconfig (exit 3).
+		PersistentPreRunE: func(*cobra.Command, []string) error { return validateConfigFlags(cf) },
 	}
 	cmd.SetIn(streams.In)
 	cmd.SetOut(streams.Out)
@@ -43,8 +50,25 @@ whose pods need it; verify proves the result from inside a real pod.
 	for _, c := range extraCommands {
 		cmd.AddCommand(c(cf, streams))
 	}
+	initCompletionCommand(cmd)
 	usageErrorsAreFlagErrors(cmd)
 	return cmd
+}
+
+// validateConfigFlags checks the kubectl flags whose values client-go would only refuse when
+// it builds the client: --request-timeout, as clientcmd reads it (whole seconds, or a
+// duration with a unit).
+func validateConfigFlags(cf *genericclioptions.ConfigFlags) error {
+	if cf.Timeout == nil || *cf.Timeout == "" || *cf.Timeout == "0" {
+		return nil
+	}
+	if _, err := strconv.ParseUint(*cf.Timeout, 10, 64); err == nil {
+		return nil
+	}
+	if d, err := time.ParseDuration(*cf.Timeout); err == nil && d >= 0 {
+		return nil
+	}
+	return FlagErrorf("--request-timeout %q is not a duration: a whole number of seconds, or a number with a unit (e.g. 1s, 2m, 3h)", *cf.Timeout)
 }
 
 // usageErrorsAreFlagErrors makes cobra's own argument checks (too many arguments, an unknown

@@ -6,6 +6,9 @@ import (
 	"testing"
 
 	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/client-go/kubernetes/fake"
+
+	kt "github.com/kubectl-wi/kubectl-wi/pkg/plugin/internal/kubetest"
 )
 
 func TestMainExitCodes(t *testing.T) {
@@ -42,4 +45,78 @@ func TestMainInterrupted(t *testing.T) {
 	if got := Main(ctx, streams, []string{"status", "--kubeconfig", "/nonexistent"}); got != ExitInterrupted {
 		t.Fatalf("Main with a cancelled context = %d, want %d", got, ExitInterrupted)
 	}
+}
+
+func TestConventions(t *testing.T) {
+	sa := func() *fake.Clientset { return fake.NewClientset(kt.ServiceAccount("shop", "app", nil)) }
+	t.Run("a bad --request-timeout is a usage error", func(t *testing.T) {
+		for _, args := range [][]string{
+			{"status", "--request-timeout=abc"},
+			{"enable", "app", "-n", "shop", "--role-arn", roleARN, "--request-timeout", "-1s"},
+			{"verify", "app", "--request-timeout=5x"},
+		} {
+			r := runWI(t, sa(), args...)
+			wantCode(t, r, ExitUsage)
+			if !strings.Contains(r.errOut, "--request-timeout") || r.calls().Writes() != 0 {
+				t.Fatalf("%v: stderr %q", args, r.errOut)
+			}
+		}
+		r := runWI(t, sa(), "enable", "app", "-n", "shop", "--role-arn", roleARN, "--request-timeout=30", "--restart=never")
+		wantCode(t, r, ExitOK)
+	})
+	t.Run("bare --dry-run is client, as in kubectl", func(t *testing.T) {
+		r := runWI(t, sa(), "enable", "app", "-n", "shop", "--role-arn", roleARN, "--dry-run", "--restart=never")
+		wantCode(t, r, ExitOK)
+		if r.calls().Writes() != 0 || r.out != "serviceaccount/app annotated (role-arn="+roleARN+") (dry run)\n" ||
+			!strings.Contains(r.errOut, "--dry-run is deprecated and can be replaced with --dry-run=client") {
+			t.Fatalf("calls %v, stdout %q, stderr %q", r.calls(), r.out, r.errOut)
+		}
+	})
+	t.Run("one wording for a bad -o", func(t *testing.T) {
+		for _, args := range [][]string{
+			{"enable", "app", "--role-arn", roleARN, "-o", "table"},
+			{"disable", "app", "-o", "table"},
+			{"status", "-o", "table"},
+			{"trust-policy", "app", "-o", "table"},
+			{"verify", "app", "-o", "table"},
+			{"version", "-o", "table"},
+		} {
+			r := runWI(t, sa(), args...)
+			wantCode(t, r, ExitUsage)
+			if !strings.HasPrefix(r.errOut, `error: --output "table" is not supported: allowed formats are `) {
+				t.Errorf("%v: stderr %q", args, r.errOut)
+			}
+		}
+	})
+	t.Run("one wording for the same input in every command", func(t *testing.T) {
+		for want, runs := range map[string][][]string{
+			`--audience " aud" has leading or trailing spaces`: {
+				{"enable", "app", "--role-arn", roleARN, "--audience", " aud"}, {"verify", "app", "--audience", " aud"}, {"trust-policy", "app", "--audience", " aud"},
+			},
+			`--audience is empty`:                 {{"enable", "app", "--role-arn", roleARN, "--audience="}, {"verify", "app", "--audience="}},
+			`--timeout must be positive, not -1s`: {{"enable", "app", "--role-arn", roleARN, "--wait", "--timeout=-1s"}, {"verify", "app", "--timeout=-1s"}},
+			`invalid --role-arn: role ARN "arn:aws:iam::1:role/x" has account "1": expected 12 digits`: {
+				{"enable", "app", "--role-arn", "arn:aws:iam::1:role/x"}, {"verify", "app", "--role-arn", "arn:aws:iam::1:role/x"},
+			},
+			`TARGET is KIND/NAME or NAME, not KIND NAME: write deployment/web`: {
+				{"enable", "deployment", "web", "--role-arn", roleARN}, {"disable", "deployment", "web"}, {"verify", "deployment", "web"}, {"trust-policy", "deployment", "web"},
+			},
+		} {
+			for _, args := range runs {
+				r := runWI(t, sa(), args...)
+				wantCode(t, r, ExitUsage)
+				if !strings.Contains(r.errOut, want) {
+					t.Errorf("%v: stderr %q, want %q", args, r.errOut, want)
+				}
+			}
+		}
+	})
+	t.Run("help lists exit code 1 only where a check can fail", func(t *testing.T) {
+		for cmd, lists := range map[string]bool{"": true, "verify": true, "enable": false, "disable": false, "status": false, "trust-policy": false, "version": false} {
+			r := runWI(t, sa(), strings.Fields(cmd+" --help")...)
+			if got := strings.Contains(r.out, "  1    a verification check failed"); got != lists {
+				t.Errorf("kubectl wi %s --help lists exit code 1: %t, want %t", cmd, got, lists)
+			}
+		}
+	})
 }

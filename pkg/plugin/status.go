@@ -3,7 +3,6 @@ package plugin
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"strconv"
@@ -11,6 +10,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/kubernetes"
@@ -47,7 +47,7 @@ cluster-scoped ones too.
 Each kind is read with one paginated LIST, never a GET per object. status is a report: it
 exits 0 whatever it finds, and 3 when the cluster cannot be read.
 
-` + exitCodesHelp
+` + exitCodesNoChecksHelp
 
 const statusExample = `  # Service accounts with a role in the current namespace, and what their pods got
   kubectl wi status
@@ -56,15 +56,19 @@ const statusExample = `  # Service accounts with a role in the current namespace
   kubectl wi status -A -o wide
 
   # As JSON, for scripts
-  kubectl wi status -n team -o json`
+  kubectl wi status -n team -o json
+
+  # The service accounts labelled team=payments, and the roles alone
+  kubectl wi status -A -l team=payments -o jsonpath='{range .serviceAccounts[*]}{.namespace}/{.name} {.roleARN}{"\n"}{end}'`
 
 // StatusOptions holds everything `kubectl wi status` needs. Flags bind to fields.
 type StatusOptions struct {
 	configFlags *genericclioptions.ConfigFlags
 	genericiooptions.IOStreams
 
-	Output        string // "" | "wide" | "json"
+	Output        string // "" | "wide" | "json" | "yaml" | "jsonpath=..."
 	AllNamespaces bool
+	Selector      string
 	TargetsFile   string
 
 	namespace string // "" with -A
@@ -113,8 +117,10 @@ func newCmdStatus(o *StatusOptions) *cobra.Command {
 			return o.Run(cmd.Context())
 		},
 	}
-	cmd.Flags().StringVarP(&o.Output, "output", "o", o.Output, "Output format. One of: wide|json")
+	cmd.Flags().StringVarP(&o.Output, "output", "o", o.Output, "Output format. One of: wide|json|yaml|jsonpath=TEMPLATE")
 	cmd.Flags().BoolVarP(&o.AllNamespaces, "all-namespaces", "A", false, "Report on every namespace")
+	cmd.Flags().StringVarP(&o.Selector, "selector", "l", "", "Report on the service accounts with these labels only (e.g. -l team=payments); custom resources are left out")
+	completeValues(cmd, "output", "wide", "json", "yaml", "jsonpath=")
 	cmd.Flags().StringVar(&o.TargetsFile, "targets", "", "A targets file adding custom resource kinds to report on (default: kubectl-wi/targets.yaml under the user's config directory, if it exists)")
 	return cmd
 }
@@ -139,12 +145,12 @@ func (o *StatusOptions) Complete(_ *cobra.Command, _ []string) error {
 
 // Validate checks the flags.
 func (o *StatusOptions) Validate() error {
-	switch o.Output {
-	case "", "wide", "json":
-		return nil
-	default:
-		return FlagErrorf("--output %q is not supported: use wide or json (default: a table)", o.Output)
+	if o.Selector != "" {
+		if _, err := labels.Parse(o.Selector); err != nil {
+			return FlagErrorf("invalid -l selector %q: %v", o.Selector, err)
+		}
 	}
+	return checkOutput(o.Output, "", "wide", "json", "yaml")
 }
 
 // Run reads the cluster and prints the report.
@@ -153,7 +159,7 @@ func (o *StatusOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	report, err := inventory.Collect(ctx, client, o.namespace)
+	report, err := inventory.CollectSelected(ctx, client, o.namespace, o.Selector)
 	if err != nil {
 		return err
 	}
@@ -164,11 +170,9 @@ func (o *StatusOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if o.Output == "json" {
-		enc := json.NewEncoder(o.Out)
-		enc.SetEscapeHTML(false)
-		enc.SetIndent("", "  ")
-		return enc.Encode(statusDocument{Report: report, CustomResources: custom})
+	switch {
+	case o.Output == "json", o.Output == "yaml", isJSONPath(o.Output):
+		return printDocument(o.Out, o.Output, statusDocument{Report: report, CustomResources: custom})
 	}
 	if err := o.printTable(report); err != nil {
 		return err
@@ -185,6 +189,9 @@ func (o *StatusOptions) printTable(r *inventory.Report) error {
 		where := fmt.Sprintf("in namespace %s", o.namespace)
 		if o.AllNamespaces {
 			where = "in any namespace"
+		}
+		if o.Selector != "" {
+			where = "matching -l " + o.Selector + " " + where
 		}
 		fmt.Fprintf(o.ErrOut, "No service accounts with an IAM role found %s.\n", where)
 	} else {

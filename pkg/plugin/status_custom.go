@@ -36,7 +36,7 @@ type customStatus struct {
 // that is not installed is skipped; one that cannot be listed becomes a warning, as status
 // is a report.
 func (o *StatusOptions) collectCustom(ctx context.Context) ([]customStatus, error) {
-	if o.newCustom == nil || o.registry == nil {
+	if o.newCustom == nil || o.registry == nil || o.Selector != "" {
 		return nil, nil
 	}
 	var cc *customClients

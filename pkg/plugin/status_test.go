@@ -310,7 +310,7 @@ func TestStatusErrors(t *testing.T) {
 		{name: "webhooks forbidden is a warning", resource: "mutatingwebhookconfigurations", args: []string{"-n", "team"}, wantCode: ExitOK,
 			wantErr: "Warning: cannot list mutatingwebhookconfigurations.admissionregistration.k8s.io at the cluster scope: forbidden", wantTable: true},
 		{name: "cronjobs forbidden is a warning", resource: "cronjobs", args: []string{"-n", "team"}, wantCode: ExitOK, wantErr: "Warning: cannot list cronjobs.batch", wantTable: true},
-		{name: "bad output", args: []string{"-o", "yaml"}, wantCode: ExitUsage, wantErr: "use wide or json"},
+		{name: "bad output", args: []string{"-o", "table"}, wantCode: ExitUsage, wantErr: `--output "table" is not supported: allowed formats are `},
 		{name: "an argument", args: []string{"app"}, wantCode: ExitUsage, wantErr: "takes no arguments"},
 	}
 	for _, tt := range tests {

@@ -18,6 +18,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/kubectl-wi/kubectl-wi/pkg/identity"
+	"github.com/kubectl-wi/kubectl-wi/pkg/plugin/targets"
 	"github.com/kubectl-wi/kubectl-wi/pkg/trustpolicy"
 )
 
@@ -54,7 +55,7 @@ issuer and no service account.
 Text output adds the aws CLI commands that create the OIDC provider and the role, and the
 kubectl wi command that annotates the service account; -o json prints the policy alone.
 
-` + exitCodesHelp
+` + exitCodesNoChecksHelp
 
 const trustPolicyExample = `  # Print the trust policy and setup commands for service account app in namespace team
   kubectl wi trust-policy app -n team
@@ -87,7 +88,8 @@ type TrustPolicyOptions struct {
 	Audience      string
 	PodIdentity   bool
 
-	name      string // the service account; "" with --namespace-wide or --pod-identity
+	name      string       // the service account; "" with --namespace-wide or --pod-identity
+	workload  *targets.Ref // a workload TARGET: name is its pod template's account, read in Run
 	namespace string
 
 	newClient func() (kubernetes.Interface, error) // swapped in tests
@@ -114,11 +116,14 @@ func NewCmdTrustPolicy(cf *genericclioptions.ConfigFlags, streams genericiooptio
 // newCmdTrustPolicy builds the command around o, so tests can swap o's clients.
 func newCmdTrustPolicy(o *TrustPolicyOptions) *cobra.Command {
 	cmd := &cobra.Command{
-		Use:     "trust-policy [serviceaccount/]NAME",
+		Use:     "trust-policy [serviceaccount/]NAME | deployment|statefulset|daemonset/NAME",
 		Short:   "Print the IAM trust policy that lets a service account assume its role",
 		Long:    trustPolicyLong,
 		Example: trustPolicyExample,
 		Args: func(_ *cobra.Command, args []string) error {
+			if err := targets.Builtin().CheckArgs(args); err != nil {
+				return &FlagError{Err: err}
+			}
 			if len(args) > 1 {
 				return FlagErrorf("trust-policy takes one service account, got %d arguments", len(args))
 			}
@@ -142,17 +147,24 @@ func newCmdTrustPolicy(o *TrustPolicyOptions) *cobra.Command {
 	f.StringVar(&o.Issuer, "issuer", "", "OIDC issuer URL (default: read from the cluster's "+issuerDiscoveryPath+")")
 	f.StringVar(&o.Audience, "audience", "", "Token audience the role accepts (default: the service account's, else "+identity.DefaultAudience+")")
 	f.BoolVar(&o.PodIdentity, "pod-identity", false, "Print the EKS Pod Identity trust policy instead")
+	cmd.ValidArgsFunction = completeTargets(o.configFlags, func(*targets.Registry) []*targets.Kind { return []*targets.Kind{targets.ServiceAccount} }, 1)
+	completeValues(cmd, "output", "text", "json")
+	completeValues(cmd, "partition", identity.Partitions()...)
 	return cmd
 }
 
 // Complete reads the argument and the namespace.
 func (o *TrustPolicyOptions) Complete(_ *cobra.Command, args []string) error {
 	if len(args) == 1 {
-		name, err := parseTrustPolicyTarget(args[0])
+		ref, err := parseTrustPolicyTarget(args[0])
 		if err != nil {
 			return &FlagError{Err: err}
 		}
-		o.name = name
+		if ref.IsServiceAccount() {
+			o.name = ref.Name
+		} else {
+			o.workload = &ref
+		}
 	}
 	ns, _, err := o.configFlags.ToRawKubeConfigLoader().Namespace()
 	if err != nil {
@@ -166,10 +178,8 @@ var tpAccountIDRE = regexp.MustCompile(`^[0-9]{12}$`)
 
 // Validate checks the flags without touching the cluster.
 func (o *TrustPolicyOptions) Validate() error {
-	switch o.Output {
-	case "", "text", "json":
-	default:
-		return FlagErrorf("--output %q is not supported: use text or json", o.Output)
+	if err := checkOutput(o.Output, "", "text", "json", "yaml"); err != nil {
+		return err
 	}
 	if o.AccountID != "" && !tpAccountIDRE.MatchString(o.AccountID) {
 		return FlagErrorf("--account-id %q is not an AWS account id: expected 12 digits", o.AccountID)
@@ -190,13 +200,19 @@ func (o *TrustPolicyOptions) Validate() error {
 		}
 		return nil
 	}
-	if o.name == "" && !o.NamespaceWide {
+	if o.workload != nil && o.NamespaceWide {
+		return FlagErrorf("--namespace-wide trusts every service account of the namespace: name no TARGET with it")
+	}
+	if o.name == "" && o.workload == nil && !o.NamespaceWide {
 		return FlagErrorf("trust-policy needs a service account: NAME or serviceaccount/NAME (or --namespace-wide)")
 	}
 	if o.Issuer != "" {
 		if _, err := trustpolicy.ProviderHostPath(o.Issuer); err != nil {
 			return FlagErrorf("invalid --issuer: %w", err)
 		}
+	}
+	if err := checkAudience(o.Audience, o.Audience != ""); err != nil {
+		return err
 	}
 	if o.Audience != "" && strings.ContainsAny(o.Audience, "*?") {
 		return FlagErrorf("--audience %q holds a wildcard: the audience is matched exactly", o.Audience)
@@ -221,13 +237,24 @@ func (o *TrustPolicyOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if o.Output == "json" {
+	switch {
+	case o.Output == "json":
 		b, err := plan.policy.JSON()
 		if err != nil {
 			return err
 		}
 		_, err = o.Out.Write(b)
 		return err
+	case o.Output == "yaml", isJSONPath(o.Output):
+		b, err := plan.policy.JSON()
+		if err != nil {
+			return err
+		}
+		var doc any
+		if err := json.Unmarshal(b, &doc); err != nil {
+			return err
+		}
+		return printDocument(o.Out, o.Output, doc)
 	}
 	return o.printText(o.Out, plan)
 }
@@ -250,13 +277,24 @@ func (o *TrustPolicyOptions) plan(ctx context.Context) (*trustPolicyPlan, error)
 	if err != nil {
 		return nil, err
 	}
+	if o.workload != nil {
+		name, err := targets.ServiceAccountName(ctx, client, o.namespace, *o.workload)
+		if apierrors.IsNotFound(err) {
+			return nil, InputErrorf("%s %q not found in namespace %q", o.workload.Kind.Name, o.workload.Name, o.namespace)
+		}
+		if err != nil {
+			return nil, err
+		}
+		o.name = name
+	}
 	var cfg identity.Config
 	hasRole, saFound := false, false
 	if o.name != "" {
 		sa, err := client.CoreV1().ServiceAccounts(o.namespace).Get(ctx, o.name, metav1.GetOptions{})
 		switch {
 		case apierrors.IsNotFound(err):
-			// Writing the policy before creating the account is the usual order.
+			// Writing the policy before creating the account is the usual order; say so.
+			o.warnMissing(ctx, client)
 		case err != nil:
 			return nil, fmt.Errorf("failed to get service account %s/%s: %w", o.namespace, o.name, err)
 		default:
@@ -340,6 +378,16 @@ func (o *TrustPolicyOptions) resolveAccount(plan *trustPolicyPlan, cfg identity.
 }
 
 func (o *TrustPolicyOptions) saRef() string { return o.namespace + "/" + o.name }
+
+// warnMissing warns that the policy names a service account, or a namespace, that does not
+// exist yet: right when the role comes first, a typo otherwise.
+func (o *TrustPolicyOptions) warnMissing(ctx context.Context, client kubernetes.Interface) {
+	if _, err := client.CoreV1().Namespaces().Get(ctx, o.namespace, metav1.GetOptions{}); apierrors.IsNotFound(err) {
+		fmt.Fprintf(o.ErrOut, "Warning: namespace %q does not exist: the policy admits service account %s of it once it is created; check -n if that is not meant\n", o.namespace, o.name)
+		return
+	}
+	fmt.Fprintf(o.ErrOut, "Warning: service account %s does not exist: the policy admits it once it is created (kubectl wi enable serviceaccount/%s -n %s --create --role-arn ARN)\n", o.saRef(), o.name, o.namespace)
+}
 
 // warnPrivateIssuer warns about the apiserver's in-cluster default issuer, which STS cannot
 // fetch keys from.
@@ -453,23 +501,16 @@ func tpShellQuote(s string) string {
 }
 
 // parseTrustPolicyTarget reads NAME, serviceaccount/NAME or sa/NAME.
-func parseTrustPolicyTarget(arg string) (string, error) {
-	name := arg
-	if kind, rest, ok := strings.Cut(arg, "/"); ok {
-		switch strings.ToLower(kind) {
-		case "serviceaccount", "serviceaccounts", "sa":
-			name = rest
-		default:
-			return "", fmt.Errorf("trust-policy takes a service account, not %q: use NAME or serviceaccount/NAME", kind)
-		}
+func parseTrustPolicyTarget(arg string) (targets.Ref, error) {
+	ref, err := targets.Parse(arg)
+	if err != nil {
+		return targets.Ref{}, err
 	}
-	if !tpNameRE.MatchString(name) || len(name) > 253 {
-		return "", fmt.Errorf("%q is not a valid service account name: lowercase letters, digits, '-' and '.'", name)
+	if !ref.IsServiceAccount() && ref.Kind.Custom != nil {
+		return targets.Ref{}, fmt.Errorf("trust-policy takes a service account or a deployment, statefulset or daemonset, not %s: its operator's service account is the one to name", ref.Kind.Name)
 	}
-	return name, nil
+	return ref, nil
 }
-
-var tpNameRE = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`)
 
 // discoveryErrorMessage is the apiserver's own message for a failed discovery read. The
 // discovery REST client does not decode the Status the apiserver answers a non-resource path

@@ -26,6 +26,7 @@ import (
 	k8stesting "k8s.io/client-go/testing"
 
 	"github.com/kubectl-wi/kubectl-wi/pkg/identity"
+	kt "github.com/kubectl-wi/kubectl-wi/pkg/plugin/internal/kubetest"
 	"github.com/kubectl-wi/kubectl-wi/pkg/trustpolicy"
 )
 
@@ -102,6 +103,7 @@ func TestTrustPolicyGolden(t *testing.T) {
 		args   []string
 		// evaluate: the subject the policy must admit and one it must refuse; empty: not IRSA.
 		admit, refuse string
+		warn          string // the stderr of a run that warns
 		hostPath      string
 	}{
 		{
@@ -124,6 +126,8 @@ func TestTrustPolicyGolden(t *testing.T) {
 			issuer: tpStaticIssuer("https://oidc.eks.us-gov-west-1.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE"),
 			// The account does not exist yet: flags give the account and partition.
 			args:  []string{"sa/app", "-n", "team", "-o", "json", "--account-id", "111122223333", "--partition", "aws-us-gov"},
+			objs:  []runtime.Object{kt.Namespace("team")},
+			warn:  "Warning: service account team/app does not exist: the policy admits it once it is created (kubectl wi enable serviceaccount/app -n team --create --role-arn ARN)\n",
 			admit: "system:serviceaccount:team:app", refuse: "system:serviceaccount:team:app2",
 			hostPath: "oidc.eks.us-gov-west-1.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE",
 		},
@@ -164,7 +168,7 @@ func TestTrustPolicyGolden(t *testing.T) {
 				client = fake.NewClientset(tt.objs...)
 			}
 			res := runTrustPolicy(t, client, tt.issuer, tt.args...)
-			if res.code != ExitOK || res.errOut != "" {
+			if res.code != ExitOK || res.errOut != tt.warn {
 				t.Fatalf("exit %d, stderr:\n%s", res.code, res.errOut)
 			}
 			golden.RequireEqual(t, res.out)
@@ -259,9 +263,11 @@ func TestTrustPolicyErrors(t *testing.T) {
 		{name: "http --issuer", args: []string{"app", "-n", "team", "--issuer", "http://x.example.com"}, wantCode: ExitUsage, wantErr: []string{"invalid --issuer", "not an https URL"}},
 		{name: "bad account id", args: []string{"app", "--account-id", "12345"}, wantCode: ExitUsage, wantErr: []string{"12 digits"}},
 		{name: "bad partition", args: []string{"app", "--partition", "azure"}, wantCode: ExitUsage, wantErr: []string{"not an AWS partition", "aws-us-gov"}},
-		{name: "bad output", args: []string{"app", "-o", "yaml"}, wantCode: ExitUsage, wantErr: []string{"text or json"}},
-		{name: "not a service account", args: []string{"deployment/web"}, wantCode: ExitUsage, wantErr: []string{"takes a service account"}},
-		{name: "bad name", args: []string{"App_1"}, wantCode: ExitUsage, wantErr: []string{"not a valid service account name"}},
+		{name: "bad output", args: []string{"app", "-o", "table"}, wantCode: ExitUsage, wantErr: []string{`--output "table" is not supported: allowed formats are `}},
+		{name: "a custom resource", args: []string{"storagecluster/px"}, wantCode: ExitUsage, wantErr: []string{"trust-policy takes a service account or a deployment"}},
+		{name: "KIND NAME", args: []string{"deployment", "web"}, wantCode: ExitUsage, wantErr: []string{"write deployment/web"}},
+		{name: "a missing deployment", args: []string{"deployment/web"}, wantCode: ExitUsage, wantErr: []string{`deployment.apps "web" not found in namespace`}},
+		{name: "bad name", args: []string{"App_1"}, wantCode: ExitUsage, wantErr: []string{"not a valid object name"}},
 		{name: "no name", args: []string{"-n", "team"}, wantCode: ExitUsage, wantErr: []string{"needs a service account"}},
 		{name: "two names", args: []string{"a", "b"}, wantCode: ExitUsage, wantErr: []string{"takes one service account"}},
 		{name: "wildcard audience", args: []string{"app", "--audience", "sts.*"}, wantCode: ExitUsage, wantErr: []string{"wildcard"}},

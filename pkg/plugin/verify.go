@@ -15,13 +15,18 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/klog/v2"
 
 	"github.com/kubectl-wi/kubectl-wi/pkg/cabundle"
+	"github.com/kubectl-wi/kubectl-wi/pkg/identity"
+	"github.com/kubectl-wi/kubectl-wi/pkg/plugin/apicall"
 	"github.com/kubectl-wi/kubectl-wi/pkg/plugin/render"
+	"github.com/kubectl-wi/kubectl-wi/pkg/plugin/targets"
 	"github.com/kubectl-wi/kubectl-wi/pkg/plugin/tui"
 	"github.com/kubectl-wi/kubectl-wi/pkg/plugin/verify"
 )
@@ -95,6 +100,8 @@ type VerifyOptions struct {
 	Region          string
 	Timings         bool // hidden: print the run's timings to ErrOut
 
+	audienceSet bool
+
 	target       verify.Target
 	namespace    string
 	client       kubernetes.Interface
@@ -153,7 +160,15 @@ func newCmdVerify(o *VerifyOptions, runF func(*VerifyOptions) error) *cobra.Comm
 		Short:   "Prove from inside a pod that a service account can assume its IAM role",
 		Long:    verifyLong,
 		Example: verifyExample,
-		Args:    cobra.ExactArgs(1),
+		Args: func(_ *cobra.Command, args []string) error {
+			if err := targets.Builtin().CheckArgs(args); err != nil {
+				return &FlagError{Err: err}
+			}
+			if len(args) != 1 {
+				return FlagErrorf("verify takes one TARGET, [serviceaccount/]NAME or deployment|statefulset|daemonset/NAME, got %d", len(args))
+			}
+			return nil
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := o.Complete(cmd, args); err != nil {
 				return err
@@ -180,12 +195,16 @@ func newCmdVerify(o *VerifyOptions, runF func(*VerifyOptions) error) *cobra.Comm
 	f.StringVar(&o.Region, "region", o.Region, "STS region when the pod's env names none")
 	f.BoolVar(&o.Timings, "timings", o.Timings, "Print how long each step took to the error stream")
 	_ = f.MarkHidden("timings")
+	cmd.ValidArgsFunction = completeTargets(o.configFlags, workloadTargetKinds, 1)
+	completeValues(cmd, "output", "tui", "text", "json")
+	completeValues(cmd, "image-pull-policy", string(corev1.PullAlways), string(corev1.PullIfNotPresent), string(corev1.PullNever))
 	return cmd
 }
 
-// Complete parses the target, reads the namespace and builds the client.
+// Complete parses the target and reads the namespace.
 func (o *VerifyOptions) Complete(cmd *cobra.Command, args []string) error {
 	o.Out, o.ErrOut = cmd.OutOrStdout(), cmd.ErrOrStderr()
+	o.audienceSet = cmd.Flags().Changed("audience")
 	t, err := verify.ParseTarget(args[0])
 	if err != nil {
 		return &FlagError{Err: err}
@@ -218,6 +237,12 @@ func (o *VerifyOptions) Complete(cmd *cobra.Command, args []string) error {
 			o.Output = "tui"
 		}
 	}
+	return nil
+}
+
+// connect builds the client, after Validate: a bad flag is refused as such, whatever the
+// kubeconfig.
+func (o *VerifyOptions) connect() error {
 	c, discovery, err := o.newClient()
 	if err != nil {
 		return err
@@ -236,14 +261,15 @@ func (o *VerifyOptions) Validate() error {
 		}
 	case "text", "json":
 	default:
-		return FlagErrorf("--output must be one of tui, text, json, got %q", o.Output)
+		return OutputError(o.Output, "tui", "text", "json")
 	}
-	// Any partition: an STS-compatible service (MinIO) names roles arn:minio:iam:::role/ID.
-	if o.RoleARN != "" && !strings.HasPrefix(o.RoleARN, "arn:") {
-		return FlagErrorf("--role-arn must be a role ARN (arn:aws:iam::<account>:role/<name>), got %q", o.RoleARN)
+	if o.RoleARN != "" && !stsCompatibleRole(o.RoleARN, o.STSEndpoint) {
+		if _, err := identity.ParseRoleARN(o.RoleARN); err != nil {
+			return &FlagError{Err: fmt.Errorf("invalid --role-arn: %w", err)}
+		}
 	}
-	if o.Timeout <= 0 {
-		return FlagErrorf("--timeout must be positive, got %s", o.Timeout)
+	if err := checkTimeout(o.Timeout); err != nil {
+		return err
 	}
 	if o.Image == "" {
 		return FlagErrorf("--image must not be empty")
@@ -269,8 +295,8 @@ func (o *VerifyOptions) Validate() error {
 		}
 		o.caBundle = data
 	}
-	if o.Audience != "" && strings.TrimSpace(o.Audience) != o.Audience {
-		return FlagErrorf("--audience must not have leading or trailing spaces, got %q", o.Audience)
+	if err := checkAudience(o.Audience, o.audienceSet); err != nil {
+		return err
 	}
 	return nil
 }
@@ -293,6 +319,15 @@ func unwrapPath(err error) error {
 	return err
 }
 
+// stsCompatibleRole is true for the role of an STS-compatible service that --sts-endpoint
+// names, outside AWS's partitions (MinIO names its roles arn:minio:iam:::role/ID), which
+// ParseRoleARN does not take. It still has no space and the shape arn:P:iam:...:role/NAME.
+func stsCompatibleRole(arn, endpoint string) bool {
+	parts := strings.SplitN(arn, ":", 6)
+	return endpoint != "" && len(parts) == 6 && parts[0] == "arn" && !strings.HasPrefix(parts[1], "aws") &&
+		parts[2] == "iam" && strings.HasPrefix(parts[5], "role/") && !strings.ContainsAny(arn, " \t\n")
+}
+
 func (o *VerifyOptions) config() verify.Config {
 	return verify.Config{
 		Namespace: o.namespace, Target: o.target, RoleARN: o.RoleARN, Audience: o.Audience,
@@ -313,6 +348,9 @@ func (o *VerifyOptions) noteDevelopmentImage() {
 
 // Run verifies the target, rendering as asked. Failed checks give a *ChecksFailedError.
 func (o *VerifyOptions) Run(ctx context.Context) error {
+	if err := o.connect(); err != nil {
+		return err
+	}
 	o.noteDevelopmentImage()
 	var (
 		out    verify.Outcome
@@ -347,13 +385,36 @@ func (o *VerifyOptions) Run(ctx context.Context) error {
 	o.afterRun(out)
 	switch {
 	case runErr != nil:
-		return runErr
+		return o.targetNotFound(ctx, runErr)
 	case out.Failed > 0:
 		return &ChecksFailedError{Failed: out.Failed}
 	case out.DeleteErr != nil:
 		return out.DeleteErr
 	}
 	return nil
+}
+
+// targetNotFound turns the API's answer for a missing target (or namespace) into the error
+// enable gives, with a close name that exists; any other error is returned as it is.
+func (o *VerifyOptions) targetNotFound(ctx context.Context, err error) error {
+	var call *apicall.Error
+	if !errors.As(err, &call) || call.Verb != "get" || !apierrors.IsNotFound(err) {
+		return err
+	}
+	kind := targets.Builtin().Kind(string(o.target.Kind))
+	if kind == nil {
+		return err
+	}
+	if _, nsErr := o.client.CoreV1().Namespaces().Get(ctx, o.namespace, metav1.GetOptions{}); apierrors.IsNotFound(nsErr) {
+		return InputErrorf("namespace %q not found: check -n or the kubeconfig's context", o.namespace)
+	}
+	hint := ""
+	if names, lerr := kind.Names(ctx, o.client, o.namespace); lerr == nil {
+		if near := targets.Suggest(o.target.Name, names); near != "" {
+			hint = fmt.Sprintf("; did you mean %s/%s?", kind.Aliases[0], near)
+		}
+	}
+	return InputErrorf("%s %q not found in namespace %q%s", kind.Name, o.target.Name, o.namespace, hint)
 }
 
 // afterRun says what became of the pod, when the output did not, and prints the timings.

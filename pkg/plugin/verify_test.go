@@ -32,6 +32,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/kubectl-wi/kubectl-wi/pkg/identity"
+	kt "github.com/kubectl-wi/kubectl-wi/pkg/plugin/internal/kubetest"
 	"github.com/kubectl-wi/kubectl-wi/pkg/plugin/verify"
 	"github.com/kubectl-wi/kubectl-wi/pkg/probe"
 )
@@ -131,7 +132,7 @@ func Test_NewCmdVerify(t *testing.T) {
 			},
 		},
 		{
-			name: "a role of any partition", args: []string{"checkout", "--role-arn", "arn:minio:iam:::role/oxnUw3DAuQF1uggjXGxI2AmW8IA"},
+			name: "a role of any partition", args: []string{"checkout", "--sts-endpoint", "http://10.244.0.1:9000", "--role-arn", "arn:minio:iam:::role/oxnUw3DAuQF1uggjXGxI2AmW8IA"},
 			check: func(t *testing.T, o *VerifyOptions) {
 				t.Helper()
 				if o.RoleARN != "arn:minio:iam:::role/oxnUw3DAuQF1uggjXGxI2AmW8IA" {
@@ -179,10 +180,14 @@ func Test_NewCmdVerify(t *testing.T) {
 			name: "bad endpoint from the environment", args: []string{"checkout"}, env: map[string]string{EnvSTSEndpoint: "10.0.0.1:8900"},
 			wantErr: "$" + EnvSTSEndpoint + " (the default of --sts-endpoint) must be an http or https URL",
 		},
-		{name: "no target", wantErr: "accepts 1 arg(s)"},
+		{name: "no target", wantErr: "verify takes one TARGET, [serviceaccount/]NAME or deployment|statefulset|daemonset/NAME, got 0"},
+		{name: "KIND NAME", args: []string{"deployment", "web"}, wantErr: `"deployment web": TARGET is KIND/NAME or NAME, not KIND NAME: write deployment/web`},
 		{name: "bad target", args: []string{"pod/web"}, wantErr: `unknown kind "pod"`},
-		{name: "role not an ARN", args: []string{"checkout", "--role-arn", "checkout"}, wantErr: "--role-arn must be a role ARN"},
-		{name: "bad output", args: []string{"checkout", "-o", "yaml"}, wantErr: "--output must be one of tui, text, json"},
+		{name: "role not an ARN", args: []string{"checkout", "--role-arn", "checkout"}, wantErr: `invalid --role-arn: role ARN "checkout" is not an ARN`},
+		{name: "role with a trailing space", args: []string{"checkout", "--role-arn", "arn:aws:iam::123456789012:role/app "}, wantErr: `invalid --role-arn: role ARN "arn:aws:iam::123456789012:role/app " has role name "app "`},
+		{name: "role of another service's partition without its endpoint", args: []string{"checkout", "--role-arn", "arn:minio:iam:::role/x"}, wantErr: `has unknown partition "minio"`},
+		{name: "a user, not a role", args: []string{"checkout", "--role-arn", "arn:aws:iam::123456789012:user/app"}, wantErr: "not a role"},
+		{name: "bad output", args: []string{"checkout", "-o", "yaml"}, wantErr: `--output "yaml" is not supported: allowed formats are tui, text, json`},
 		{name: "tui without a terminal", args: []string{"checkout", "-o", "tui"}, wantErr: "-o tui needs a terminal"},
 		{name: "bad pull policy", args: []string{"checkout", "--image-pull-policy", "Sometimes"}, wantErr: "--image-pull-policy"},
 		{name: "endpoint without scheme", args: []string{"checkout", "--sts-endpoint", "10.0.0.1:8900"}, wantErr: "--sts-endpoint must be an http or https URL"},
@@ -387,6 +392,33 @@ func TestVerifyMissingServiceAccount(t *testing.T) {
 		if a.GetVerb() == "create" {
 			t.Errorf("created %s", a.GetResource().Resource)
 		}
+	}
+}
+
+// A misspelt workload is refused as enable refuses it, with the name that exists.
+func TestVerifyMissingWorkload(t *testing.T) {
+	c := vfCluster(nil)
+	if err := c.Tracker().Add(kt.Deployment("shop", "checkout", "checkout")); err != nil {
+		t.Fatal(err)
+	}
+	o, _, _ := vfOptions(c, false, "probe-pass.jsonl")
+	err := vfRun(t, o, "deploy/chekout")
+	if ExitCode(err) != ExitUsage || err.Error() != `deployment.apps "chekout" not found in namespace "shop"; did you mean deployment/checkout?` {
+		t.Fatalf("error %v (exit %d), want exit 2 and a suggestion", err, ExitCode(err))
+	}
+}
+
+// A misspelt service account, or a missing namespace, is named as enable names it.
+func TestVerifyMissingAccountOrNamespace(t *testing.T) {
+	c := vfCluster(nil)
+	o, _, _ := vfOptions(c, false, "probe-pass.jsonl")
+	if err := vfRun(t, o, "chekout"); ExitCode(err) != ExitUsage || err.Error() != `serviceaccount "chekout" not found in namespace "shop"; did you mean serviceaccount/checkout?` {
+		t.Fatalf("error %v (exit %d)", err, ExitCode(err))
+	}
+	o, _, _ = vfOptions(c, false, "probe-pass.jsonl")
+	o.configFlags.Namespace = ptr.To("nowhere")
+	if err := vfRun(t, o, "checkout"); ExitCode(err) != ExitUsage || err.Error() != `namespace "nowhere" not found: check -n or the kubeconfig's context` {
+		t.Fatalf("error %v (exit %d)", err, ExitCode(err))
 	}
 }
 

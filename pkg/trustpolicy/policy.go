@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"unicode/utf8"
 )
 
 // Fixed parts of the policies.
@@ -310,17 +311,25 @@ func conditionHolds(c *Condition, claims map[string]string) bool {
 }
 
 // Glob matches s against an IAM StringLike pattern: "*" matches any run of characters and
-// "?" any one character; everything else matches itself.
+// "?" any one character; everything else matches itself. Characters are runes; a pattern or a
+// string that is not valid UTF-8 is matched byte by byte, so that two different invalid bytes
+// never compare equal.
 func Glob(pattern, s string) bool {
-	// Iterative wildcard matching with backtracking to the last '*'.
-	p, i := []rune(pattern), []rune(s)
+	if utf8.ValidString(pattern) && utf8.ValidString(s) {
+		return glob([]rune(pattern), []rune(s))
+	}
+	return glob([]byte(pattern), []byte(s))
+}
+
+// glob is iterative wildcard matching with backtracking to the last '*'.
+func glob[T rune | byte](p, s []T) bool {
 	pi, si, star, mark := 0, 0, -1, 0
-	for si < len(i) {
+	for si < len(s) {
 		switch {
 		case pi < len(p) && p[pi] == '*':
 			star, mark = pi, si
 			pi++
-		case pi < len(p) && (p[pi] == '?' || p[pi] == i[si]):
+		case pi < len(p) && (p[pi] == '?' || p[pi] == s[si]):
 			pi++
 			si++
 		case star >= 0:

@@ -302,9 +302,9 @@ func TestStatus(t *testing.T) {
 	})
 
 	t.Run("bad output", func(t *testing.T) {
-		r := e.wi(t, "status", "-n", ns, "-o", "yaml")
-		if r.code != 2 || !strings.Contains(r.stderr, "wide or json") {
-			t.Fatalf("status -o yaml: exit %d, want 2\nstderr:\n%s", r.code, r.stderr)
+		r := e.wi(t, "status", "-n", ns, "-o", "table")
+		if r.code != 2 || !strings.Contains(r.stderr, `--output "table" is not supported: allowed formats are wide, json, yaml, jsonpath=TEMPLATE`) {
+			t.Fatalf("status -o table: exit %d, want 2\nstderr:\n%s", r.code, r.stderr)
 		}
 	})
 }

@@ -118,7 +118,7 @@ spec:
 
 		// Dry runs of another role store nothing; the server one is validated by the server.
 		for _, mode := range []string{"--dry-run=server", "--dry-run=client"} {
-			r = e.wi(t, "enable", "storageclusters.core.libopenstorage.org/px-cluster", "-n", ns, "--role-arn", "arn:aws:iam::111122223333:role/other", mode, "-o", "json")
+			r = e.wi(t, "enable", "storageclusters.core.libopenstorage.org/px-cluster", "-n", ns, "--role-arn", "arn:aws:iam::111122223333:role/other", "--overwrite", mode, "-o", "json")
 			dry, _ := sc.Get(ctx, "px-cluster", metav1.GetOptions{})
 			var printed unstructured.Unstructured
 			if err := json.Unmarshal([]byte(r.stdout), &printed.Object); err != nil || r.code != 0 || dry.GetResourceVersion() != enabled.GetResourceVersion() {

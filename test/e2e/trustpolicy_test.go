@@ -177,7 +177,8 @@ func TestTrustPolicy(t *testing.T) {
 			inStderr []string
 		}{
 			{"http issuer", []string{"trust-policy", "-n", ns, "app", "--issuer", "http://" + hostPath}, 2, []string{"--issuer", "https"}},
-			{"not a service account", []string{"trust-policy", "-n", ns, "deployment/app"}, 2, []string{"not \"deployment\""}},
+			{"not a service account", []string{"trust-policy", "-n", ns, "storagecluster/app"}, 2, []string{"trust-policy takes a service account or a deployment"}},
+			{"a missing deployment", []string{"trust-policy", "-n", ns, "deployment/app"}, 2, []string{`deployment.apps "app" not found in namespace`}},
 			{"no service account", []string{"trust-policy", "-n", ns}, 2, []string{"needs a service account"}},
 			{"missing account, no --account-id", []string{"trust-policy", "-n", ns, "nosuch"}, 2, []string{"does not exist", "--account-id"}},
 			{"account without role, no --account-id", []string{"trust-policy", "-n", ns, "other"}, 2, []string{"has no eks.amazonaws.com/role-arn", "--account-id"}},

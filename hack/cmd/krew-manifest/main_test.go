@@ -249,6 +249,9 @@ func TestKrewTemplate(t *testing.T) {
 	if !strings.Contains(m.Spec.Caveats, "--image") || !strings.Contains(m.Spec.Caveats, "kubectl-wi:"+version) {
 		t.Errorf("caveats do not say how to override the probe image with --image:\n%s", m.Spec.Caveats)
 	}
+	if !strings.Contains(m.Spec.Caveats, "store/wi/"+version+"/kubectl_complete-wi") {
+		t.Errorf("caveats do not say how to link the completion script:\n%s", m.Spec.Caveats)
+	}
 	if len(m.Spec.Platforms) != len(platforms) {
 		t.Fatalf("%d platforms, want %d", len(m.Spec.Platforms), len(platforms))
 	}
@@ -276,8 +279,12 @@ func TestKrewTemplate(t *testing.T) {
 		for _, f := range p.Files {
 			from = append(from, f.From)
 		}
-		if strings.Join(from, ",") != bin+",LICENSE" {
-			t.Errorf("platform %s files = %v, want the binary and LICENSE", want, from)
+		comp := "kubectl_complete-wi"
+		if strings.HasPrefix(want, "windows/") {
+			comp += ".cmd"
+		}
+		if strings.Join(from, ",") != bin+","+comp+",LICENSE" {
+			t.Errorf("platform %s files = %v, want the binary, the completion script and LICENSE", want, from)
 		}
 	}
 }

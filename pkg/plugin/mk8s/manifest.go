@@ -335,7 +335,11 @@ func expected(data []byte) ([]any, error) {
 		if !ok || m["kind"] != Kind || m["apiVersion"] != nil {
 			continue
 		}
-		spec, _ := m["spec"].(map[string]any)
+		spec, ok := m["spec"].(map[string]any)
+		if !ok {
+			// A YAML key such as 00 or true decodes as a number or a boolean, not a string.
+			return nil, errors.New("an mk8s cluster's spec has a key that is not a string: quote it")
+		}
 		addOns, _ := spec["addOns"].(map[string]any)
 		if addOns == nil {
 			addOns = map[string]any{}

@@ -21,6 +21,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/kubectl-wi/kubectl-wi/pkg/identity"
+	"github.com/kubectl-wi/kubectl-wi/pkg/restartfix"
 )
 
 // Mode is the --restart flag.
@@ -247,7 +248,7 @@ func decide(g *group, mode Mode) (Action, bool) {
 	needed := len(g.stale) > 0
 	why := g.firstReason
 	if len(g.stale) > 1 {
-		why += fmt.Sprintf("; %d more stale pods", len(g.stale)-1)
+		why += fmt.Sprintf("; %d more stale %s", len(g.stale)-1, plural(len(g.stale)-1, "pod", "pods"))
 	}
 	if mode == Always {
 		needed = len(g.live) > 0 || g.object != nil
@@ -261,41 +262,19 @@ func decide(g *group, mode Mode) (Action, bool) {
 		a.Type, a.Reason = Current, fmt.Sprintf("%d live %s already %s", len(g.live), plural(len(g.live), "pod", "pods"), matchText(g.account, len(g.live)))
 		return a, true
 	}
-	ns := g.namespace
+	w := restartfix.Workload{Kind: g.kind, Name: g.name, Namespace: g.namespace, Job: g.job, Pods: podNames(g, mode)}
 	switch obj := g.object.(type) {
 	case *appsv1.Deployment:
-		if obj.Spec.Paused {
-			a.Type, a.Reason = Manual, "paused; "+why
-			a.Command = fmt.Sprintf("kubectl rollout resume deployment/%s -n %s && kubectl rollout restart deployment/%s -n %s", g.name, ns, g.name, ns)
-			return a, true
-		}
+		w.Paused = obj.Spec.Paused
 	case *appsv1.StatefulSet:
-		if obj.Spec.UpdateStrategy.Type == appsv1.OnDeleteStatefulSetStrategyType {
-			a.Type, a.Reason = Manual, "updateStrategy OnDelete; "+why
-			a.Command = deletePods(g, mode, ns)
-			return a, true
-		}
+		w.OnDelete = obj.Spec.UpdateStrategy.Type == appsv1.OnDeleteStatefulSetStrategyType
 	case *appsv1.DaemonSet:
-		if obj.Spec.UpdateStrategy.Type == appsv1.OnDeleteDaemonSetStrategyType {
-			a.Type, a.Reason = Manual, "updateStrategy OnDelete; "+why
-			a.Command = deletePods(g, mode, ns)
-			return a, true
-		}
-	case nil:
-		a.Type, a.Reason = Manual, why
-		switch {
-		case g.kind == "job.batch":
-			a.Command = fmt.Sprintf("kubectl delete job %s -n %s", g.name, ns)
-			a.Reason = why + "; create the job again from its manifest"
-		case g.kind == "cronjob.batch":
-			a.Command = fmt.Sprintf("kubectl delete job %s -n %s && kubectl create job --from=cronjob/%s %s-rerun -n %s", g.job, ns, g.name, g.job, ns)
-			a.Reason = fmt.Sprintf("job %s: %s; or wait for its next run", g.job, why)
-		case g.owner != "":
-			a.Command = deletePods(g, mode, ns)
-			a.Reason = fmt.Sprintf("pods of %s: %s; %s creates them again", g.owner, why, g.owner)
-		default:
-			a.Command = fmt.Sprintf("kubectl delete pod %s -n %s", g.name, ns)
-			a.Reason = why + "; create the pod again from its manifest"
+		w.OnDelete = obj.Spec.UpdateStrategy.Type == appsv1.OnDeleteDaemonSetStrategyType
+	}
+	if fix := restartfix.For(w); !fix.Rollout || g.object == nil {
+		a.Type, a.Command, a.Reason = Manual, fix.Command, why
+		if fix.Note != "" {
+			a.Reason += "; " + fix.Note
 		}
 		return a, true
 	}
@@ -362,7 +341,9 @@ func mergeForeign(groups []*group) []*group {
 	return out
 }
 
-func deletePods(g *group, mode Mode, ns string) string {
+// podNames are the pods a manual restart deletes: the stale ones, or every live one for
+// --restart=always.
+func podNames(g *group, mode Mode) []string {
 	pods := g.stale
 	if mode == Always {
 		pods = g.live
@@ -371,8 +352,7 @@ func deletePods(g *group, mode Mode, ns string) string {
 	for _, p := range pods {
 		names = append(names, p.Name)
 	}
-	sort.Strings(names)
-	return fmt.Sprintf("kubectl delete pod %s -n %s", strings.Join(names, " "), ns)
+	return names
 }
 
 // deploymentOf finds the Deployment whose ReplicaSet rsName owns p: the ReplicaSet is named

@@ -119,15 +119,15 @@ func TestPlan(t *testing.T) {
 	checks := []struct{ ref, reason, command string }{
 		{"deployment.apps/web", "pod web-1 lacks the injection", ""},
 		{"deployment.apps/cur", "1 live pod already carries the identity", ""},
-		{"deployment.apps/paused", "paused; pod paused-1 lacks", "kubectl rollout resume deployment/paused -n ns && kubectl rollout restart deployment/paused -n ns"},
+		{"deployment.apps/paused", "the deployment is paused: a restart waits for the resume", "kubectl rollout resume deployment/paused -n ns && kubectl rollout restart deployment/paused -n ns"},
 		{"statefulset.apps/db", "pod db-0 has role " + kt.OtherRoleARN, ""},
 		{"statefulset.apps/legacy", "updateStrategy OnDelete", "kubectl delete pod legacy-0 -n ns"},
 		{"daemonset.apps/agent", "pod agent-x token expiration is 86400s, the annotations ask 7200s", ""},
 		{"job.batch/migrate", "pod migrate-abc lacks", "kubectl delete job migrate -n ns"},
-		{"cronjob.batch/nightly", "job nightly-2900: pod nightly-2900-x lacks", "kubectl delete job nightly-2900 -n ns && kubectl create job --from=cronjob/nightly nightly-2900-rerun -n ns"},
+		{"cronjob.batch/nightly", "pod nightly-2900-x lacks the injection (created before the annotation, or the webhook did not mutate it); or wait for its next run", "kubectl delete job nightly-2900 -n ns && kubectl create job --from=cronjob/nightly nightly-2900-rerun -n ns"},
 		{"pod/debug", "pod debug lacks", "kubectl delete pod debug -n ns"},
-		{"replicaset.apps/orphan-abc", "pods of replicaset.apps/orphan-abc", "kubectl delete pod orphan-x -n ns"},
-		{"widget.example.com/w", "pods of widget.example.com/w: pod widget-0 lacks the injection (created before the annotation, or the webhook did not mutate it); 1 more stale pods", "kubectl delete pod widget-0 widget-1 -n ns"},
+		{"replicaset.apps/orphan-abc", "replicaset.apps/orphan-abc creates them again", "kubectl delete pod orphan-x -n ns"},
+		{"widget.example.com/w", "pod widget-0 lacks the injection (created before the annotation, or the webhook did not mutate it); 1 more stale pod; widget.example.com/w creates them again", "kubectl delete pod widget-0 widget-1 -n ns"},
 	}
 	for _, c := range checks {
 		a, ok := byRef[c.ref]

@@ -42,6 +42,12 @@ type Edit struct {
 // kind's role names changes; an error means the object's shape does not allow the edit (the
 // path crosses a field that is not an object, or the list is not a list).
 func (c *Custom) Apply(obj *unstructured.Unstructured, want *identity.Config) (*Edit, error) {
+	return c.ApplyKeeping(obj, want, nil)
+}
+
+// ApplyKeeping is Apply leaving the annotations named in keep as they are: enable's settings
+// not named on the command line. A list item carries the role alone, so keep is moot there.
+func (c *Custom) ApplyKeeping(obj *unstructured.Unstructured, want *identity.Config, keep []string) (*Edit, error) {
 	if want != nil && c.Role.ListItem != nil {
 		if err := c.CheckConfig(*want); err != nil {
 			return nil, err
@@ -50,7 +56,7 @@ func (c *Custom) Apply(obj *unstructured.Unstructured, want *identity.Config) (*
 	if c.Role.ListItem != nil {
 		return c.applyList(obj, want)
 	}
-	return c.applyAnnotations(obj, want)
+	return c.applyAnnotations(obj, want, keep)
 }
 
 // CheckConfig refuses settings the kind's role cannot express: a list item carries only the
@@ -156,7 +162,7 @@ func (c *Custom) applyList(obj *unstructured.Unstructured, want *identity.Config
 	return &Edit{Changed: true, Result: result, Patch: b, Precondition: rv != "", What: []string{what}}, nil
 }
 
-func (c *Custom) applyAnnotations(obj *unstructured.Unstructured, want *identity.Config) (*Edit, error) {
+func (c *Custom) applyAnnotations(obj *unstructured.Unstructured, want *identity.Config, keep []string) (*Edit, error) {
 	path := strings.Split(c.Role.Annotations.Path, ".")
 	have, err := lookupPath(obj.Object, path)
 	if err != nil {
@@ -177,6 +183,9 @@ func (c *Custom) applyAnnotations(obj *unstructured.Unstructured, want *identity
 		}
 	}
 	changes := identity.AnnotationChanges(strs, want)
+	for _, k := range keep {
+		delete(changes, k)
+	}
 	if len(changes) == 0 {
 		return &Edit{Result: obj}, nil
 	}

@@ -355,6 +355,9 @@ func (r *Registry) KindList() string {
 	return strings.Join(parts, ", ")
 }
 
+// Kind returns the kind an alias names (deploy, statefulsets.apps, ...), or nil.
+func (r *Registry) Kind(alias string) *Kind { return r.lookup(alias) }
+
 func (r *Registry) lookup(text string) *Kind {
 	text = strings.ToLower(text)
 	for _, k := range r.kinds {

@@ -30,12 +30,32 @@ type Kind struct {
 	Short string
 	// podSpec reads the pod template of the named object; nil for a service account.
 	podSpec func(ctx context.Context, c kubernetes.Interface, namespace, name string) (*corev1.PodSpec, error)
+	// names lists the names of the kind's objects in a namespace, one page; nil for a custom
+	// resource kind.
+	names func(ctx context.Context, c kubernetes.Interface, namespace string) ([]string, error)
 	// Custom is set for a custom resource kind: where its role goes.
 	Custom *Custom
 }
 
 // ServiceAccount is the kind of a bare NAME.
-var ServiceAccount = &Kind{Name: "serviceaccount", Resource: "serviceaccounts", Aliases: []string{"serviceaccount", "serviceaccounts", "sa"}, Short: "sa"}
+var ServiceAccount = &Kind{
+	Name: "serviceaccount", Resource: "serviceaccounts", Aliases: []string{"serviceaccount", "serviceaccounts", "sa"}, Short: "sa",
+	names: func(ctx context.Context, c kubernetes.Interface, ns string) ([]string, error) {
+		l, err := c.CoreV1().ServiceAccounts(ns).List(ctx, namesPage)
+		if err != nil {
+			return nil, err
+		}
+		out := make([]string, len(l.Items))
+		for i := range l.Items {
+			out[i] = l.Items[i].Name
+		}
+		return out, nil
+	},
+}
+
+// namesPage bounds the LIST behind suggestions and completion to one page: a name that is
+// not among the first 500 is not suggested.
+var namesPage = metav1.ListOptions{Limit: 500}
 
 // Kinds are the kinds a TARGET may name by default: the service account, the workload kinds
 // and the built-in custom resource kinds. Registry adds a user's kinds to them.
@@ -54,6 +74,17 @@ var coreKinds = []*Kind{
 			}
 			return &obj.Spec.Template.Spec, nil
 		},
+		names: func(ctx context.Context, c kubernetes.Interface, ns string) ([]string, error) {
+			l, err := c.AppsV1().Deployments(ns).List(ctx, namesPage)
+			if err != nil {
+				return nil, err
+			}
+			out := make([]string, len(l.Items))
+			for i := range l.Items {
+				out[i] = l.Items[i].Name
+			}
+			return out, nil
+		},
 	},
 	{
 		Name: "statefulset.apps", Resource: "statefulsets.apps",
@@ -65,6 +96,17 @@ var coreKinds = []*Kind{
 			}
 			return &obj.Spec.Template.Spec, nil
 		},
+		names: func(ctx context.Context, c kubernetes.Interface, ns string) ([]string, error) {
+			l, err := c.AppsV1().StatefulSets(ns).List(ctx, namesPage)
+			if err != nil {
+				return nil, err
+			}
+			out := make([]string, len(l.Items))
+			for i := range l.Items {
+				out[i] = l.Items[i].Name
+			}
+			return out, nil
+		},
 	},
 	{
 		Name: "daemonset.apps", Resource: "daemonsets.apps",
@@ -75,6 +117,17 @@ var coreKinds = []*Kind{
 				return nil, err
 			}
 			return &obj.Spec.Template.Spec, nil
+		},
+		names: func(ctx context.Context, c kubernetes.Interface, ns string) ([]string, error) {
+			l, err := c.AppsV1().DaemonSets(ns).List(ctx, namesPage)
+			if err != nil {
+				return nil, err
+			}
+			out := make([]string, len(l.Items))
+			for i := range l.Items {
+				out[i] = l.Items[i].Name
+			}
+			return out, nil
 		},
 	},
 }
@@ -136,3 +189,20 @@ func ServiceAccountName(ctx context.Context, c kubernetes.Interface, namespace s
 	}
 	return identity.ServiceAccountName(spec), nil
 }
+
+// Names lists the names of the kind's objects in namespace (the first page of 500), for
+// suggestions and completion. A custom resource kind has none here: nil.
+func (k *Kind) Names(ctx context.Context, c kubernetes.Interface, namespace string) ([]string, error) {
+	if k.names == nil {
+		return nil, nil
+	}
+	names, err := k.names(ctx, c, namespace)
+	return names, apicall.Wrap(err, "list", k.Resource, namespace, "")
+}
+
+// HasNames is true when Names can list the kind's objects.
+func (k *Kind) HasNames() bool { return k.names != nil }
+
+// WorkloadKinds are the kinds whose objects run pods under a service account: deployment,
+// statefulset, daemonset.
+func WorkloadKinds() []*Kind { return coreKinds[1:] }

@@ -70,7 +70,10 @@ type Model struct {
 
 	cancelling bool
 	done       bool
-	err        error
+	// report is set while Report renders: fixes are printed whole, one line each, so a
+	// command in them can be pasted (the terminal, not the program, wraps long lines).
+	report bool
+	err    error
 }
 
 // New builds the model, every step pending.
@@ -265,6 +268,7 @@ func lines(s string) int { return strings.Count(s, "\n") }
 // Report is the whole checklist, every check with its details, and the verdict: what stays
 // in the terminal after the run.
 func (m Model) Report() string {
+	m.report = true // m is a copy: the live view keeps wrapping its fixes
 	var b strings.Builder
 	m.header(&b)
 	for _, s := range m.steps {
@@ -375,7 +379,7 @@ func (m Model) itemLines(b *strings.Builder, it item) {
 	if ev.Fix != "" && (ev.Status == probe.StatusFail || ev.Status == probe.StatusWarn) {
 		for _, f := range strings.Split(ev.Fix, "\n") {
 			if f = strings.TrimSpace(f); f != "" {
-				b.WriteString(strings.Repeat(" ", indent+2) + render(m.styles.fix, "fix: "+m.wrap(textrender.Clean(f), indent+7, indent+7)) + "\n")
+				b.WriteString(strings.Repeat(" ", indent+2) + render(m.styles.fix, "fix: "+m.wrapFix(textrender.Clean(f), indent+7)) + "\n")
 			}
 		}
 	}
@@ -395,9 +399,18 @@ func (m Model) verdictLines(b *strings.Builder, fixes bool) {
 	b.WriteString("\n" + m.statusMark(v.Status) + " " + style.Render(label) + "  " + m.wrap(textrender.Clean(v.Message), 8, 8) + "\n")
 	for _, f := range strings.Split(v.Fix, "\n") {
 		if f = strings.TrimSpace(f); f != "" && fixes {
-			b.WriteString("  " + render(m.styles.fix, "fix: "+m.wrap(textrender.Clean(f), 7, 7)) + "\n")
+			b.WriteString("  " + render(m.styles.fix, "fix: "+m.wrapFix(textrender.Clean(f), 7)) + "\n")
 		}
 	}
+}
+
+// wrapFix wraps a fix for the live view, which must fit the window; the report prints it
+// whole, so that no command in it is broken across lines.
+func (m Model) wrapFix(s string, indent int) string {
+	if m.report {
+		return s
+	}
+	return m.wrap(s, indent, indent)
 }
 
 // wrap wraps s to the width left after first columns on its first line, indenting the

@@ -265,3 +265,20 @@ func TestFlow(t *testing.T) {
 	}
 	golden.RequireEqual(t, []byte(final.Report()))
 }
+
+// TestReportKeepsFixesWhole: in a narrow terminal the live view wraps a fix to fit, but the
+// report that stays prints each fix on one line, so a command in it pastes whole.
+func TestReportKeepsFixesWhole(t *testing.T) {
+	fix := "kubectl rollout resume deployment/checkout-with-a-long-name -n shop && kubectl rollout restart deployment/checkout-with-a-long-name -n shop"
+	m := update(New(Options{Title: title, Renderer: asciiRenderer()}), tea.WindowSizeMsg{Width: 40, Height: 24},
+		StepMsg{ID: verify.StepOutside, State: verify.StepRunning},
+		EventMsg{Check: "outside.service_account", Status: probe.StatusFail, Message: "stale pods", Fix: fix},
+	)
+	if strings.Contains(m.View(), fix) {
+		t.Fatalf("the live view does not wrap the fix to its 40 columns:\n%s", m.View())
+	}
+	m = update(m, DoneMsg{})
+	if !strings.Contains(m.Report(), "fix: "+fix+"\n") {
+		t.Fatalf("the report breaks the fix:\n%s", m.Report())
+	}
+}

@@ -61,12 +61,12 @@ func CheckServiceAccount(sa *corev1.ServiceAccount, namespace, name, wantRole st
 	case !strings.HasPrefix(cfg.RoleARN, "arn:"):
 		return check(CheckOutsideServiceAccount, probe.StatusFail,
 			fmt.Sprintf("the service account %s has %s %q, which is not an ARN", ref, identity.AnnotationRoleARN, cfg.RoleARN),
-			fmt.Sprintf("kubectl wi enable serviceaccount/%s -n %s --role-arn arn:aws:iam::<account>:role/<name>", name, namespace), data), cfg, true
+			fmt.Sprintf("kubectl wi enable serviceaccount/%s -n %s --role-arn arn:aws:iam::<account>:role/<name> --overwrite", name, namespace), data), cfg, true
 	case wantRole != "" && wantRole != cfg.RoleARN:
 		data["expected_role_arn"] = wantRole
 		return check(CheckOutsideServiceAccount, probe.StatusFail,
 			fmt.Sprintf("the service account %s names the role %s, expected %s", ref, cfg.RoleARN, wantRole),
-			fmt.Sprintf("kubectl wi enable serviceaccount/%s -n %s --role-arn %s", name, namespace, wantRole), data), cfg, true
+			fmt.Sprintf("kubectl wi enable serviceaccount/%s -n %s --role-arn %s --overwrite", name, namespace, wantRole), data), cfg, true
 	}
 	return check(CheckOutsideServiceAccount, probe.StatusPass,
 		fmt.Sprintf("the service account %s names the role %s%s", ref, cfg.RoleARN, detail), "", data), cfg, true

@@ -16,6 +16,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/utils/ptr"
 
+	"github.com/kubectl-wi/kubectl-wi/pkg/plugin/apicall"
 	"github.com/kubectl-wi/kubectl-wi/pkg/probe"
 )
 
@@ -196,7 +197,7 @@ func (r *runner) run(ctx context.Context) error {
 	sa, err := c.CoreV1().ServiceAccounts(ns).Get(ctx, w.ServiceAccount, metav1.GetOptions{})
 	switch {
 	case apierrors.IsNotFound(err) && r.cfg.Target.Kind == KindServiceAccount:
-		return fmt.Errorf("failed to get service account %s/%s: %w", ns, w.ServiceAccount, err)
+		return apicall.Wrap(err, "get", "serviceaccounts", ns, w.ServiceAccount)
 	case apierrors.IsNotFound(err):
 		sa = nil
 	case err != nil:
@@ -238,6 +239,9 @@ func (r *runner) run(ctx context.Context) error {
 		ev, _ = CheckIssuer(nil, errors.New("no discovery client"))
 	}
 	r.emit(ev)
+	if ev, ok := CheckWorkloadPods(ctx, c, ns, r.cfg.Target, w.ServiceAccount, saCfg, hasRole); ok {
+		r.emit(ev)
+	}
 	r.step(StepOutside, StepDone, "")
 	r.out.Timings.OutsideDone = r.deps.Now()
 
@@ -556,12 +560,14 @@ func (r *runner) waitCtxErr(ctx context.Context, last StartState) error {
 		return fmt.Errorf("interrupted while waiting for the probe pod %s/%s to run: %w", r.cfg.Namespace, r.podName, context.Canceled)
 	}
 	why := last.Progress
+	fix := "raise --timeout, or look at why the pod starts slowly: kubectl get events -n " + r.cfg.Namespace + " --field-selector involvedObject.name=" + r.podName
 	if last.Unschedulable {
-		why = last.Message
+		// No node fits the pod: waiting longer does not help, making a node fit does.
+		why, fix = last.Message, last.Fix
 	}
 	r.emit(check(CheckPodStart, probe.StatusFail,
 		fmt.Sprintf("the probe pod did not run within --timeout %s (%s)", r.cfg.Timeout, why),
-		"raise --timeout, or look at why the pod starts slowly: kubectl get events -n "+r.cfg.Namespace+" --field-selector involvedObject.name="+r.podName,
+		fix,
 		map[string]any{"reason": "timeout", "progress": last.Progress}))
 	r.step(StepStart, StepFailed, "timed out")
 	r.verdict()

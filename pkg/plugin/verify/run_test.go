@@ -21,6 +21,8 @@ import (
 	k8stesting "k8s.io/client-go/testing"
 	"k8s.io/utils/ptr"
 
+	"github.com/kubectl-wi/kubectl-wi/pkg/identity"
+	kt "github.com/kubectl-wi/kubectl-wi/pkg/plugin/internal/kubetest"
 	"github.com/kubectl-wi/kubectl-wi/pkg/probe"
 )
 
@@ -455,6 +457,30 @@ func TestRunTimeout(t *testing.T) {
 	podGone(t, cl)
 }
 
+// A pod no node fits, when --timeout ends before the grace for an autoscaler does, is told
+// what to make fit, not to wait longer.
+func TestRunTimeoutUnschedulable(t *testing.T) {
+	cl := newCluster(t, map[string]string{roleAnnotation: testRole}, true)
+	cl.status = corev1.PodStatus{Phase: corev1.PodPending, Conditions: []corev1.PodCondition{{
+		Type: corev1.PodScheduled, Status: corev1.ConditionFalse, Reason: corev1.PodReasonUnschedulable,
+		Message: "0/1 nodes are available: 1 node(s) didn't match Pod's node affinity/selector.",
+	}}}
+	cl.watcher = watch.NewFake()
+	cfg := testConfig()
+	cfg.Timeout = 50 * time.Millisecond
+	rec := &recorder{}
+
+	_, err := Run(context.Background(), cfg, testDeps(cl, nil), rec)
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("error %v, want DeadlineExceeded", err)
+	}
+	ev := rec.find(t, CheckPodStart)
+	if !strings.Contains(ev.Message, "didn't match Pod's node affinity/selector") || strings.Contains(ev.Fix, "--timeout") || !strings.Contains(ev.Fix, "nodeSelector") {
+		t.Errorf("pod.start %s %q fix %q", ev.Status, ev.Message, ev.Fix)
+	}
+	podGone(t, cl)
+}
+
 func TestRunKeep(t *testing.T) {
 	cl := newCluster(t, map[string]string{roleAnnotation: testRole}, true)
 	logs, _ := logsFrom(t, "probe-pass.jsonl")
@@ -592,6 +618,35 @@ func TestRunDeployment(t *testing.T) {
 	}
 	if cmd := strings.Join(p.Spec.Containers[0].Command, " "); !strings.Contains(cmd, "--expected-expiration 3600") {
 		t.Errorf("command %q does not expect the pod's token-expiration", cmd)
+	}
+}
+
+// A workload target's own pods that predate the role are a warning whose fix is the command
+// enable and status give: for a paused deployment, resume then restart.
+func TestRunWorkloadPods(t *testing.T) {
+	paused := kt.Deployment("shop", "web", "checkout")
+	paused.Spec.Paused = true
+	fresh := kt.Deployment("shop", "api", "checkout")
+	cl := newCluster(t, map[string]string{roleAnnotation: testRole}, true, paused, fresh, kt.PodOf(paused, "web-1", ""),
+		kt.Injected(fresh, "api-1", "", identity.Config{RoleARN: testRole}))
+	for target, want := range map[string]struct {
+		status probe.Status
+		fix    string
+	}{
+		"web": {probe.StatusWarn, "kubectl rollout resume deployment/web -n shop && kubectl rollout restart deployment/web -n shop"},
+		"api": {probe.StatusPass, ""},
+	} {
+		logs, _ := logsFrom(t, "probe-pass.jsonl")
+		cfg := testConfig()
+		cfg.Target = Target{KindDeployment, target}
+		rec := &recorder{}
+		if _, err := Run(context.Background(), cfg, testDeps(cl, logs), rec); err != nil {
+			t.Fatal(err)
+		}
+		ev := rec.find(t, CheckOutsideWorkloadPods)
+		if ev.Status != want.status || ev.Fix != want.fix {
+			t.Errorf("%s: %s %q fix %q, want %s %q", target, ev.Status, ev.Message, ev.Fix, want.status, want.fix)
+		}
 	}
 }
 

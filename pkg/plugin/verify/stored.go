@@ -124,7 +124,7 @@ func irsaChecks(pod *corev1.Pod, id identity.PodIdentity, want Expected) []probe
 			data["expected_role_arn"] = want.RoleARN
 			evs = append(evs, check(CheckPodRoleARN, probe.StatusFail,
 				fmt.Sprintf("%s%s is %s, expected %s", prefix, identity.EnvRoleARN, role, want.RoleARN),
-				fmt.Sprintf("the service account %s names %s: set it with kubectl wi enable --role-arn %s, or pass the role it names to --role-arn", want.ServiceAccount, role, want.RoleARN),
+				fmt.Sprintf("the service account %s names %s: set it with kubectl wi enable --role-arn %s --overwrite, or pass the role it names to --role-arn", want.ServiceAccount, role, want.RoleARN),
 				data))
 		default:
 			evs = append(evs, check(CheckPodRoleARN, probe.StatusPass, prefix+identity.EnvRoleARN+" is "+role, "", data))

@@ -10,6 +10,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/kubectl-wi/kubectl-wi/pkg/identity"
+	"github.com/kubectl-wi/kubectl-wi/pkg/plugin/apicall"
 	"github.com/kubectl-wi/kubectl-wi/pkg/plugin/targets"
 	"github.com/kubectl-wi/kubectl-wi/pkg/probe"
 )
@@ -85,19 +86,19 @@ func Resolve(ctx context.Context, c kubernetes.Interface, namespace string, t Ta
 	case KindDeployment:
 		obj, err := c.AppsV1().Deployments(namespace).Get(ctx, t.Name, metav1.GetOptions{})
 		if err != nil {
-			return Workload{}, fmt.Errorf("failed to get deployment %s/%s: %w", namespace, t.Name, err)
+			return Workload{}, apicall.Wrap(err, "get", "deployments.apps", namespace, t.Name)
 		}
 		tmpl = &obj.Spec.Template
 	case KindStatefulSet:
 		obj, err := c.AppsV1().StatefulSets(namespace).Get(ctx, t.Name, metav1.GetOptions{})
 		if err != nil {
-			return Workload{}, fmt.Errorf("failed to get statefulset %s/%s: %w", namespace, t.Name, err)
+			return Workload{}, apicall.Wrap(err, "get", "statefulsets.apps", namespace, t.Name)
 		}
 		tmpl = &obj.Spec.Template
 	case KindDaemonSet:
 		obj, err := c.AppsV1().DaemonSets(namespace).Get(ctx, t.Name, metav1.GetOptions{})
 		if err != nil {
-			return Workload{}, fmt.Errorf("failed to get daemonset %s/%s: %w", namespace, t.Name, err)
+			return Workload{}, apicall.Wrap(err, "get", "daemonsets.apps", namespace, t.Name)
 		}
 		tmpl = &obj.Spec.Template
 	default:

@@ -98,7 +98,7 @@ func TestResolve(t *testing.T) {
 	if w, err := Resolve(ctx, c, "shop", Target{KindServiceAccount, "app"}); err != nil || w.ServiceAccount != "app" || w.SecurityContext != nil {
 		t.Errorf("service account: %+v, %v", w, err)
 	}
-	if _, err := Resolve(ctx, c, "shop", Target{KindDeployment, "missing"}); !apierrors.IsNotFound(err) || !strings.Contains(err.Error(), "deployment shop/missing") {
+	if _, err := Resolve(ctx, c, "shop", Target{KindDeployment, "missing"}); !apierrors.IsNotFound(err) || !strings.Contains(err.Error(), `deployments.apps "missing" in namespace "shop"`) {
 		t.Errorf("missing deployment: %v, want a NotFound naming it", err)
 	}
 }
