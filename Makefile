@@ -6,16 +6,21 @@ export WI_CACHE ?= $(HOME)/.cache/kubectl-wi
 export WI_STATE ?= $(WI_CACHE)/cluster
 TOOLS    := $(CURDIR)/hack/tools/bin
 GOLANGCI_LINT := $(TOOLS)/golangci-lint
+ACTIONLINT_VERSION := v1.7.12
+ACTIONLINT := $(TOOLS)/actionlint-$(ACTIONLINT_VERSION)
+# The version a release dry run builds for: a semantic version, as krew and the tags want.
+RELEASE_VERSION ?= v0.0.0-dev
 GO_TEST  := go test
 VALIDATE_KREW_MANIFEST := $(TOOLS)/validate-krew-manifest
 # krew/wi.yaml is rendered for this fixed version (krew wants a semantic version), so it changes
 # only when the template or the archives do.
 KREW_DEV_VERSION := v0.0.0-dev
-# The name the probe image tarball carries; PUSH_REPO is where probe-image-push sends it.
-# Where the release's probe image is published; a release sets it (make dist PROBE_REPO=...),
-# and verify's --image default is $(PROBE_REPO):$(VERSION).
-export PROBE_REPO ?= wi.local/kubectl-wi
-LDFLAGS  := -s -w -X $(MODULE)/pkg/plugin.version=$(VERSION) -X $(MODULE)/pkg/plugin.probeImage=$(PROBE_REPO):$(VERSION)
+# Where releases publish the probe image, read from its one definition in the Go source;
+# verify's --image default is $(IMAGE_REPO):$(VERSION). A fork that publishes elsewhere sets
+# PROBE_REPO (make dist PROBE_REPO=registry.example.com/kubectl-wi), which is stamped instead.
+IMAGE_REPO := $(shell bash -c '. hack/lib.sh && image_repository')
+export PROBE_REPO ?=
+LDFLAGS  := -s -w -X $(MODULE)/pkg/plugin.version=$(VERSION)$(if $(PROBE_REPO), -X $(MODULE)/pkg/plugin.probeImage=$(PROBE_REPO):$(VERSION))
 PROBE_IMAGE_TAR := dist/kubectl-wi-image_$(VERSION).tar
 MKIMAGE_OCI = go run ./hack/cmd/mkimage -format oci -platform linux/amd64,linux/arm64 -entrypoint /kubectl-wi
 PROBE_SRC := 'dist/build/{os}_{arch}/kubectl-wi:/kubectl-wi'
@@ -24,7 +29,7 @@ PROBE_SRC := 'dist/build/{os}_{arch}/kubectl-wi:/kubectl-wi'
 .PHONY: bench-status
 .PHONY: bench-verify
 .PHONY: bench-enable
-.PHONY: dist krew krew-test probe-image probe-image-push
+.PHONY: dist krew krew-test probe-image probe-image-push release release-dry-run lint-workflows
 all: build
 
 build:
@@ -37,13 +42,14 @@ unit:
 # e2e brings a fresh local cluster up, runs the e2e tests on it, and tears it down on any exit;
 # once with the pod identity webhook stand-in as the real webhook runs by default, once as EKS
 # runs it (regional STS on, a lagging service account cache, Pod Identity associations).
-# GOTEST_ARGS go to go test (e.g. GOTEST_ARGS='-run TestVerify').
+# GOTEST_ARGS go to go test (e.g. GOTEST_ARGS='-run TestVerify'); E2E_KEEP_LOGS=DIR keeps a
+# copy of the cluster's logs there.
 e2e: e2e-default e2e-eks
 
 e2e-default e2e-eks: e2e-%: build
 	WI_WEBHOOK_PROFILE=$* hack/e2e.sh $(GOTEST_ARGS)
 
-test: unit fuzz-brief krew-test e2e
+test: lint-workflows unit fuzz-brief krew-test e2e
 
 # Every fuzz target for FUZZTIME each (make fuzz FUZZTIME=5m for longer); make test runs each
 # for a few seconds. Crashers stay in the package's testdata/fuzz as regression cases.
@@ -76,17 +82,35 @@ krew-test:
 # image layout tarball; probe-image-push PUSH_REPO=<registry>/kubectl-wi pushes it (release only).
 probe-image:
 	VERSION=$(VERSION) hack/dist.sh linux/amd64 linux/arm64
-	$(MKIMAGE_OCI) -ref $(PROBE_REPO):$(VERSION) -out $(PROBE_IMAGE_TAR) $(PROBE_SRC)
+	$(MKIMAGE_OCI) -ref $(or $(PROBE_REPO),$(IMAGE_REPO)):$(VERSION) -out $(PROBE_IMAGE_TAR) $(PROBE_SRC)
 
 probe-image-push:
 	@test -n "$(PUSH_REPO)" || { echo "usage: make probe-image-push PUSH_REPO=<registry>/kubectl-wi [VERSION=vX.Y.Z]" >&2; exit 2; }
 	VERSION=$(VERSION) hack/dist.sh linux/amd64 linux/arm64
 	$(MKIMAGE_OCI) -push $(PUSH_REPO):$(VERSION) $(PROBE_SRC)
 
+# Every artefact the release workflow publishes for RELEASE_VERSION, built locally into dist/:
+# the five archives, the probe image as an OCI tarball, the rendered krew manifest, checksums.
+release-dry-run:
+	VERSION=$(RELEASE_VERSION) hack/release.sh
+
+# What .github/workflows/release.yml runs on a v* tag: the dry run, then the image pushed.
+release:
+	VERSION=$(RELEASE_VERSION) hack/release.sh --push
+
+$(ACTIONLINT):
+	mkdir -p $(TOOLS)
+	GOBIN=$(TOOLS) go install github.com/rhysd/actionlint/cmd/actionlint@$(ACTIONLINT_VERSION)
+	mv $(TOOLS)/actionlint $(ACTIONLINT)
+
+# actionlint on .github/workflows (part of make test).
+lint-workflows: $(ACTIONLINT)
+	$(ACTIONLINT)
+
 deps:
 	hack/deps.sh
 
-cluster-up:
+cluster-up: build
 	hack/cluster-up.sh
 
 cluster-down:

@@ -52,7 +52,7 @@ out=$(mktemp -d)
 log "verify, $RUNS runs"
 for i in $(seq "$RUNS"); do
   start=$(date +%s%N)
-  if ! "$bin" verify -n "$ns" app --sts-endpoint "$WI_STS_ENDPOINT" --image "$WI_PROBE_IMAGE" -o json --timings \
+  if ! "$bin" verify -n "$ns" app --sts-endpoint "$WI_STS_ENDPOINT" --ca-bundle "$WI_CA_FILE" -o json --timings \
     >"$out/run$i.jsonl" 2>"$out/run$i.err"; then
     cat "$out/run$i.err" >&2
     die "run $i failed (events in $out/run$i.jsonl)"
@@ -81,8 +81,7 @@ printf '  %-26s %8s\n' \
   "probe's own run" "$(median probe_ms "$out/timings")" \
   "overhead after running" "$(median overhead_after_running_ms "$out/timings")" \
   "probe result -> verdict" "$(median log_latency_ms "$out/timings")"
-# The image as a registry stores it: config plus compressed layer, i.e. the tarball less its
-# manifest.json.
-size=$(tar -tvf "$WI_STATE/images/probe.tar" | awk '$NF != "manifest.json" {s += $3} END {print s}')
+# The image as the registry stores it: its compressed size, as mkimage reported the push.
+size=$(sed -n 's/^linux\/amd64: \([0-9]*\) bytes compressed$/\1/p' "$WI_STATE/logs/probe-push.log")
 printf '  %-26s %8s bytes (%.1f MiB)\n' "probe image, compressed" "$size" "$(echo "$size" | awk '{print $1/1048576}')"
 printf '\nraw timings: %s/timings\n' "$out"

@@ -48,7 +48,7 @@ for f in $(find "$RUN/containerd/state" -name shim.pid 2>/dev/null); do
   [[ -n $p ]] && kill -0 "$p" 2>/dev/null && kill -9 "$p" 2>/dev/null && log "stopped shim $p"
 done
 # 3. The services and the control plane.
-for n in minio wi-sts wi-webhook kube-scheduler kube-controller-manager kube-apiserver etcd; do stop "$n"; done
+for n in minio wi-sts wi-registry wi-webhook kube-scheduler kube-controller-manager kube-apiserver etcd; do stop "$n"; done
 
 # 4. Mounts under the state dir (deepest first), the pods' network namespaces, the bridge.
 awk -v s="$WI_STATE" 'index($2, s) == 1 {print $2}' /proc/mounts | sort -r | while read -r m; do

@@ -14,9 +14,10 @@ if [[ -f $RUN/kube-apiserver.pid ]] && alive kube-apiserver; then
   die "a local cluster is already running (state in $WI_STATE): run 'make cluster-down' first"
 fi
 t0=$SECONDS
+[[ -x $WI_BIN ]] || die "$WI_BIN is missing: run make build (its default probe image is the one the node pulls)"
 "$here/deps.sh"
 need_cmd ss
-for p in $APISERVER_PORT $ETCD_PORT $ETCD_PEER_PORT 10250 10248 10257 10259 $WEBHOOK_PORT $STS_PORT $MINIO_PORT 9001; do
+for p in $APISERVER_PORT $ETCD_PORT $ETCD_PEER_PORT 10250 10248 10257 10259 $WEBHOOK_PORT $STS_PORT $MINIO_PORT 9001 $REGISTRY_PORT; do
   port_free 127.0.0.1 "$p"
 done
 if ip route show | grep -v "dev $BRIDGE" | grep -q "^${POD_CIDR%.*}"; then
@@ -25,20 +26,19 @@ fi
 "$here/build-k8s.sh"
 "$here/build-minio.sh"
 
-log "building kubectl-wi, the stand-ins and the images"
+log "building the stand-ins, the registry and the pause and idle images"
 bin=$WI_STATE/bin
 mkdir -p "$bin" "$WI_STATE/images" "$RUN" "$LOGS" "$DATA"
 (
   cd "$repo"
-  CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$bin/kubectl-wi" ./cmd/kubectl-wi
   CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$bin/pause" ./hack/cmd/pause
   go build -o "$bin/mkimage" ./hack/cmd/mkimage
   go build -o "$bin/wi-webhook" ./hack/cmd/wi-webhook
   go build -o "$bin/wi-sts" ./hack/cmd/wi-sts
+  go build -o "$bin/wi-registry" ./hack/cmd/wi-registry
 )
 "$bin/mkimage" -ref "$PAUSE_IMAGE" -out "$WI_STATE/images/pause.tar" -entrypoint /pause "$bin/pause:/pause"
 "$bin/mkimage" -ref "$IDLE_IMAGE" -out "$WI_STATE/images/idle.tar" -entrypoint /pause "$bin/pause:/pause"
-"$bin/mkimage" -ref "$PROBE_IMAGE" -out "$WI_STATE/images/probe.tar" -entrypoint /kubectl-wi "$bin/kubectl-wi:/kubectl-wi"
 
 "$here/pki.sh"
 pki=$WI_STATE/pki
@@ -100,6 +100,7 @@ start kube-scheduler "$K8S_BIN/kube-scheduler" \
 wait_for kube-controller-manager 60 kube-controller-manager curl -fsSk https://127.0.0.1:10257/healthz
 wait_for kube-scheduler 60 kube-scheduler curl -fsSk https://127.0.0.1:10259/healthz
 
+"$here/registry-up.sh"
 "$here/node-up.sh"
 node_ready=$((SECONDS - tcp))
 
@@ -113,17 +114,23 @@ export WI_K8S_BIN=$K8S_BIN
 export WI_VIEWER_KUBECONFIG=$pki/viewer.kubeconfig
 export WI_ISSUER=$ISSUER
 export WI_CA_FILE=$pki/ca.crt
-export WI_PROBE_IMAGE=$PROBE_IMAGE
+export WI_PROBE_IMAGE=$(probe_image)
+export WI_REGISTRY=$REGISTRY
 export WI_IDLE_IMAGE=$IDLE_IMAGE
-export WI_STS_ENDPOINT=http://$BRIDGE_GW:$STS_PORT
+export WI_STS_ENDPOINT=https://$BRIDGE_GW:$STS_PORT
 export WI_STS_CONFIG=$WI_STATE/sts.yaml
 export WI_STS_ACCOUNT=111122223333
-export WI_MINIO_ENDPOINT=http://$BRIDGE_GW:$MINIO_PORT
+export WI_MINIO_ENDPOINT=https://$BRIDGE_GW:$MINIO_PORT
 export WI_MINIO_ROLE_ARN=$(cat "$WI_STATE/minio-role-arn")
 export WI_AUDIT_LOG=$LOGS/audit.log
 export WI_NODE_NAME=$NODE_NAME
 export WI_WEBHOOK_PROFILE=$WI_WEBHOOK_PROFILE
 export WI_POD_IDENTITY_ASSOCIATIONS=$WI_STATE/pod-identity-associations.json
+# kubectl wi verify's defaults: the STS stand-in, over TLS with the cluster's CA.
+export KUBECTL_WI_STS_ENDPOINT=https://$BRIDGE_GW:$STS_PORT
+export KUBECTL_WI_CA_BUNDLE=$pki/ca.crt
+# kubectl and the kubectl-wi under test, for the README's examples as printed.
+export PATH=$(dirname "$WI_BIN"):$K8S_BIN:\$PATH
 ENV
 log "control plane to Ready node: ${node_ready}s; whole cluster-up: $((SECONDS - t0))s"
 log "ready: source $WI_STATE/env (KUBECONFIG=$pki/admin.kubeconfig)"

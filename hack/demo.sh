@@ -30,5 +30,7 @@ show kubectl wi enable -n $ns serviceaccount/app --role-arn "$role"
 show kubectl wi enable -n $ns serviceaccount/app --role-arn "$role"
 show kubectl wi status -n $ns
 show kubectl wi trust-policy -n $ns serviceaccount/app
-show kubectl wi verify -n $ns deployment/web --sts-endpoint "$WI_STS_ENDPOINT" --image "$WI_PROBE_IMAGE" -o text
+# No flags: the env file sets KUBECTL_WI_STS_ENDPOINT and KUBECTL_WI_CA_BUNDLE, and the node
+# pulls the default probe image from the local registry.
+show kubectl wi verify deployment/web -n $ns -o text
 printf '\nThe cluster is still up: source %s/env to use it; make cluster-down removes it.\n' "$WI_STATE"

@@ -7,7 +7,10 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 # A cluster someone started by hand is theirs: refuse rather than tear it down on exit.
 alive kube-apiserver && die "a local cluster is already running (state in $WI_STATE): run 'make cluster-down' first"
-trap '"$here/cluster-down.sh"' EXIT
+# E2E_KEEP_LOGS=DIR: a copy of the cluster's logs (the stand-ins', the registry's, the
+# apiserver's audit log) survives the teardown there.
+keep_logs() { [[ -z ${E2E_KEEP_LOGS:-} || ! -d $LOGS ]] || { mkdir -p "$E2E_KEEP_LOGS" && cp -r "$LOGS/." "$E2E_KEEP_LOGS/"; }; }
+trap 'keep_logs; "$here/cluster-down.sh"' EXIT
 trap 'exit 130' INT TERM
 "$here/cluster-up.sh"
 . "$WI_STATE/env"

@@ -34,11 +34,33 @@ POD_IDENTITY_AGENT_PORT=${POD_IDENTITY_AGENT_PORT:-8901}
 # cache that lags about a second, Pod Identity associations from a file).
 WI_WEBHOOK_PROFILE=${WI_WEBHOOK_PROFILE:-default}
 MINIO_PORT=${MINIO_PORT:-9000}
+# The local OCI registry the node pulls the probe image from.
+REGISTRY_PORT=${REGISTRY_PORT:-5000}
+REGISTRY=127.0.0.1:$REGISTRY_PORT
 ISSUER=https://127.0.0.1:$APISERVER_PORT
-# Local image names: no registry is ever contacted (imagePullPolicy IfNotPresent).
+# Images the node has imported (imagePullPolicy IfNotPresent): no registry is contacted for them.
 PAUSE_IMAGE=wi.local/pause:v1
 IDLE_IMAGE=wi.local/idle:v1
-PROBE_IMAGE=${PROBE_IMAGE:-wi.local/kubectl-wi:dev}
+# The kubectl-wi under test (make build's). Its default probe image is what the node pulls,
+# by that very reference, from the local registry (hack/registry-up.sh).
+WI_BIN=${WI_BIN:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/bin/kubectl-wi}
+probe_image() { "$WI_BIN" version | sed -n 's/^probe image: //p'; }
+# image_repository: where releases publish the probe image, from its one definition.
+image_repository() {
+  sed -n 's/^const ImageRepository = "\(.*\)"$/\1/p' "$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/pkg/plugin/image.go"
+}
+# image_host REF and image_path REF split an image reference as containerd resolves it: the
+# registry name (docker.io when the first part names none) and the repository path with tag.
+image_host() {
+  local h=${1%%/*}
+  if [[ $1 == */* && ($h == *.* || $h == *:* || $h == localhost) ]]; then echo "$h"; else echo docker.io; fi
+}
+image_path() {
+  local h=${1%%/*}
+  if [[ $1 == */* && ($h == *.* || $h == *:* || $h == localhost) ]]; then echo "${1#*/}"
+  elif [[ $1 == */* ]]; then echo "$1"
+  else echo "library/$1"; fi
+}
 RUN=$WI_STATE/run
 LOGS=$WI_STATE/logs
 DATA=$WI_STATE/data

@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
-# Starts the local cluster's node: the pod bridge, containerd with the locally built images
-# imported, and a kubelet. Called by cluster-up.sh once the control plane answers.
+# Starts the local cluster's node: the pod bridge, containerd with the pause and idle images
+# imported and the probe image's registry name resolved to the local registry, and a kubelet.
+# Called by cluster-up.sh once the control plane answers.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 pki=$WI_STATE/pki
 export KUBECONFIG=$pki/admin.kubeconfig
 node=$WI_STATE/node
 sock=$RUN/containerd/containerd.sock
-mkdir -p "$node/net.d" "$DATA/containerd" "$RUN/containerd" "$DATA/kubelet" "$DATA/pod-logs" "$DATA/cni"
+mkdir -p "$node/net.d" "$node/certs.d" "$DATA/containerd" "$RUN/containerd" "$DATA/kubelet" "$DATA/pod-logs" "$DATA/cni"
 
 # The bridge exists before any pod so the STS stand-in and MinIO can bind to its gateway
 # address; the CNI bridge plugin adopts it.
@@ -47,6 +48,19 @@ state = "$RUN/containerd/state"
   [plugins."io.containerd.grpc.v1.cri".cni]
     bin_dir = "/usr/lib/cni"
     conf_dir = "$node/net.d"
+  [plugins."io.containerd.grpc.v1.cri".registry]
+    config_path = "$node/certs.d"
+TOML
+
+# The probe image's registry is the local one, and only it: the one host and the fallback
+# server are both the local registry, so no pull leaves this machine. (containerd 1.6 refuses
+# a hosts.toml without a host table.)
+probe_host=$(image_host "$(probe_image)")
+mkdir -p "$node/certs.d/$probe_host"
+cat >"$node/certs.d/$probe_host/hosts.toml" <<TOML
+server = "http://$REGISTRY"
+[host."http://$REGISTRY"]
+  capabilities = ["pull", "resolve"]
 TOML
 
 # Bridge CNI without masquerade: pods talk only to this host.

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Makes the throw-away PKI of one local cluster under $WI_STATE/pki: a CA, serving certificates
-# for the apiserver, the node and the webhook stand-in, client certificates, the service
+# for the apiserver, the node, the webhook stand-in, the STS stand-in and MinIO (on the bridge
+# gateway, where pods reach them over HTTPS), client certificates, the service
 # account signing key, and a kubeconfig per client. Does nothing when the CA already exists.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -30,6 +31,8 @@ cert kcm "/CN=system:kube-controller-manager"
 cert scheduler "/CN=system:kube-scheduler"
 cert node "/O=system:nodes/CN=system:node:$NODE_NAME" "IP:127.0.0.1,DNS:localhost,DNS:$NODE_NAME"
 cert webhook "/CN=pod-identity-webhook" "IP:127.0.0.1,DNS:localhost"
+cert sts "/CN=wi-sts" "IP:$BRIDGE_GW"
+cert minio "/CN=minio" "IP:$BRIDGE_GW"
 openssl genrsa -out sa.key 2048 2>/dev/null
 openssl rsa -in sa.key -pubout -out sa.pub 2>/dev/null
 for u in admin viewer kcm scheduler node; do

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Starts what the tests use beside the cluster: the pod identity webhook stand-in (registered
-# with a MutatingWebhookConfiguration), the STS stand-in and MinIO as STS. Called by
-# cluster-up.sh once the node is Ready.
+# with a MutatingWebhookConfiguration), the STS stand-in and MinIO as STS, both over HTTPS only
+# with certificates of the cluster's CA. Called by cluster-up.sh once the node is Ready.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 pki=$WI_STATE/pki
@@ -36,12 +36,16 @@ providers:
   caFile: $pki/ca.crt
 roles: []
 YAML
-start wi-sts "$bin/wi-sts" --config "$WI_STATE/sts.yaml" --listen "$BRIDGE_GW:$STS_PORT"
-wait_for "STS stand-in" 30 wi-sts sh -c "curl -s -o /dev/null http://$BRIDGE_GW:$STS_PORT/"
+start wi-sts "$bin/wi-sts" --config "$WI_STATE/sts.yaml" --listen "$BRIDGE_GW:$STS_PORT" \
+  --tls-cert "$pki/sts.crt" --tls-key "$pki/sts.key"
+wait_for "STS stand-in" 30 wi-sts sh -c "curl -s -o /dev/null --cacert '$pki/ca.crt' https://$BRIDGE_GW:$STS_PORT/"
 
 log "starting MinIO as STS on $BRIDGE_GW:$MINIO_PORT"
 mkdir -p "$WI_STATE/minio/certs/CAs" "$DATA/minio"
 cp "$pki/ca.crt" "$WI_STATE/minio/certs/CAs/kubectl-wi-local-ca.crt"
+# public.crt and private.key in the certs dir: MinIO serves HTTPS only.
+cp "$pki/minio.crt" "$WI_STATE/minio/certs/public.crt"
+cp "$pki/minio.key" "$WI_STATE/minio/certs/private.key"
 # MinIO refuses to start without root credentials; these are random and never printed.
 [[ -f $WI_STATE/minio/root-password ]] || head -c 24 /dev/urandom | base64 | tr -d '/+=' >"$WI_STATE/minio/root-password"
 start minio env MINIO_ROOT_USER=kubectl-wi-admin MINIO_ROOT_PASSWORD="$(cat "$WI_STATE/minio/root-password")" \
@@ -51,7 +55,7 @@ start minio env MINIO_ROOT_USER=kubectl-wi-admin MINIO_ROOT_PASSWORD="$(cat "$WI
   MINIO_IDENTITY_OPENID_ROLE_POLICY=readwrite \
   "$MINIO_BIN/minio" server --address "$BRIDGE_GW:$MINIO_PORT" --console-address "127.0.0.1:9001" \
   --certs-dir "$WI_STATE/minio/certs" "$DATA/minio"
-wait_for MinIO 90 minio curl -fsS "http://$BRIDGE_GW:$MINIO_PORT/minio/health/ready"
+wait_for MinIO 90 minio curl -fsS --cacert "$pki/ca.crt" "https://$BRIDGE_GW:$MINIO_PORT/minio/health/ready"
 minio_role() { sed 's/\x1b\[[0-9;]*m//g' "$LOGS/minio.log" | grep -o 'arn:minio:iam:::role/[A-Za-z0-9_-]*' | head -1; }
 wait_for "MinIO role ARN in its log" 30 minio sh -c "sed 's/\x1b\[[0-9;]*m//g' '$LOGS/minio.log' | grep -q 'arn:minio:iam:::role/'"
 minio_role >"$WI_STATE/minio-role-arn"

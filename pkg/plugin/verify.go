@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/url"
 	"os"
 	"strings"
@@ -21,6 +22,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/klog/v2"
 
+	"github.com/kubectl-wi/kubectl-wi/pkg/cabundle"
 	"github.com/kubectl-wi/kubectl-wi/pkg/identity"
 	"github.com/kubectl-wi/kubectl-wi/pkg/plugin/apicall"
 	"github.com/kubectl-wi/kubectl-wi/pkg/plugin/render"
@@ -35,19 +37,6 @@ func init() {
 	})
 }
 
-// probeImage is the probe image verify runs unless --image says otherwise, stamped at link
-// time: -X github.com/kubectl-wi/kubectl-wi/pkg/plugin.probeImage=REPO:TAG. Unstamped, it is
-// kubectl-wi-probe:<version>, which a development cluster loads under that name.
-var probeImage = ""
-
-// ProbeImage is the default of --image.
-func ProbeImage() string {
-	if probeImage != "" {
-		return probeImage
-	}
-	return "kubectl-wi-probe:" + version
-}
-
 const verifyLong = `Prove that a service account's pods can assume their IAM role, from inside a real pod.
 
 verify checks the cluster from outside (the service account and its role, the pod identity
@@ -59,6 +48,12 @@ with the restricted Pod Security profile, and is deleted on every exit path unle
 
 For a deployment, statefulset or daemonset the probe pod copies its service account, pod
 securityContext, nodeSelector, tolerations and hostNetwork, so it sees what the workload sees.
+
+The probe trusts the public CA roots it embeds; --ca-bundle adds private ones (a private STS
+endpoint, a TLS-inspecting proxy), handed to the probe in a ConfigMap deleted with the pod.
+For a workload, the probe also carries its containers' HTTPS_PROXY, HTTP_PROXY and NO_PROXY,
+so it takes the network path the workload takes. --sts-endpoint and --ca-bundle default to
+$` + EnvSTSEndpoint + ` and $` + EnvCABundle + ` when they are set.
 
 A terminal gets a live checklist (q or Ctrl-C cancels and cleans up); otherwise one line per
 check and the verdict last. -o json writes the events as JSON lines. NO_COLOR is honoured.
@@ -76,7 +71,17 @@ const verifyExample = `  # Prove the role of the service account checkout in the
   kubectl wi verify serviceaccount/checkout -n shop --role-arn arn:aws:iam::111122223333:role/checkout -o text
 
   # Run the probe from a mirror of the probe image, and keep the pod to look at it
-  kubectl wi verify checkout -n shop --image registry.example.com/kubectl-wi:v1.0.0 --keep`
+  kubectl wi verify checkout -n shop --image registry.example.com/kubectl-wi:v1.0.0 --keep
+
+  # A private STS endpoint whose certificate a private CA issued
+  kubectl wi verify checkout -n shop --sts-endpoint https://sts.internal.example.com --ca-bundle corp-ca.pem`
+
+// The environment that gives verify's flags their defaults: set once, for a private STS
+// endpoint or a proxy's CA, instead of on every run.
+const (
+	EnvSTSEndpoint = "KUBECTL_WI_STS_ENDPOINT"
+	EnvCABundle    = "KUBECTL_WI_CA_BUNDLE"
+)
 
 // VerifyOptions holds everything `kubectl wi verify` needs. Flags bind to fields.
 type VerifyOptions struct {
@@ -91,15 +96,20 @@ type VerifyOptions struct {
 	Keep            bool
 	Output          string // "tui" | "text" | "json"; empty: tui on a terminal, text otherwise
 	STSEndpoint     string
+	CABundle        string // a PEM file's path
 	Region          string
 	Timings         bool // hidden: print the run's timings to ErrOut
 
 	audienceSet bool
 
-	target    verify.Target
-	namespace string
-	client    kubernetes.Interface
-	deps      verify.Deps
+	target       verify.Target
+	namespace    string
+	client       kubernetes.Interface
+	deps         verify.Deps
+	caBundle     []byte            // CABundle's contents, once validated
+	from         map[string]string // flag -> the env var its value came from
+	imageDefault bool              // --image was not given
+	getenv       func(string) string
 
 	newClient  func() (kubernetes.Interface, verify.DiscoveryFunc, error) // swapped in tests
 	isTerminal func() bool                                                // swapped in tests
@@ -117,6 +127,7 @@ func NewVerifyOptions(cf *genericclioptions.ConfigFlags, streams genericiooption
 		ImagePullPolicy: string(corev1.PullIfNotPresent),
 		Timeout:         2 * time.Minute,
 		now:             time.Now,
+		getenv:          os.Getenv,
 	}
 	o.newClient = func() (kubernetes.Interface, verify.DiscoveryFunc, error) {
 		cfg, err := cf.ToRESTConfig()
@@ -179,7 +190,8 @@ func newCmdVerify(o *VerifyOptions, runF func(*VerifyOptions) error) *cobra.Comm
 	f.DurationVar(&o.Timeout, "timeout", o.Timeout, "Bound on the whole run, and the probe pod's activeDeadlineSeconds")
 	f.BoolVar(&o.Keep, "keep", o.Keep, "Keep the probe pod after the run (it is deleted otherwise)")
 	f.StringVarP(&o.Output, "output", "o", o.Output, "Output format. One of: tui|text|json (default: tui on a terminal, text otherwise)")
-	f.StringVar(&o.STSEndpoint, "sts-endpoint", o.STSEndpoint, "STS endpoint URL for the probe (sets AWS_ENDPOINT_URL_STS in the probe pod)")
+	f.StringVar(&o.STSEndpoint, "sts-endpoint", o.STSEndpoint, "STS endpoint URL for the probe (sets AWS_ENDPOINT_URL_STS in the probe pod; default $"+EnvSTSEndpoint+")")
+	f.StringVar(&o.CABundle, "ca-bundle", o.CABundle, "PEM file of CA certificates the probe trusts beside the public roots, for a private STS endpoint or a TLS-inspecting proxy (sets AWS_CA_BUNDLE in the probe pod; default $"+EnvCABundle+")")
 	f.StringVar(&o.Region, "region", o.Region, "STS region when the pod's env names none")
 	f.BoolVar(&o.Timings, "timings", o.Timings, "Print how long each step took to the error stream")
 	_ = f.MarkHidden("timings")
@@ -198,6 +210,17 @@ func (o *VerifyOptions) Complete(cmd *cobra.Command, args []string) error {
 		return &FlagError{Err: err}
 	}
 	o.target = t
+	o.imageDefault = !cmd.Flags().Changed("image")
+	o.from = map[string]string{}
+	for _, d := range []struct {
+		flag, env string
+		value     *string
+	}{{"sts-endpoint", EnvSTSEndpoint, &o.STSEndpoint}, {"ca-bundle", EnvCABundle, &o.CABundle}} {
+		if v := o.getenv(d.env); v != "" && !cmd.Flags().Changed(d.flag) {
+			*d.value = v
+			o.from[d.flag] = d.env
+		}
+	}
 	if o.configFlags != nil {
 		ns, _, err := o.configFlags.ToRawKubeConfigLoader().Namespace()
 		if err != nil {
@@ -259,13 +282,41 @@ func (o *VerifyOptions) Validate() error {
 	if o.STSEndpoint != "" {
 		u, err := url.Parse(o.STSEndpoint)
 		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-			return FlagErrorf("--sts-endpoint must be an http or https URL, got %q", o.STSEndpoint)
+			return FlagErrorf("%s must be an http or https URL, got %q", o.source("sts-endpoint"), o.STSEndpoint)
 		}
+	}
+	if o.CABundle != "" {
+		data, err := os.ReadFile(o.CABundle)
+		if err != nil {
+			return InputErrorf("%s: cannot read %s: %w", o.source("ca-bundle"), o.CABundle, unwrapPath(err))
+		}
+		if _, err := cabundle.Parse(data); err != nil {
+			return InputErrorf("%s: %s is not a PEM file of CA certificates: %w", o.source("ca-bundle"), o.CABundle, err)
+		}
+		o.caBundle = data
 	}
 	if err := checkAudience(o.Audience, o.audienceSet); err != nil {
 		return err
 	}
 	return nil
+}
+
+// source names where a flag's value came from, for an error: the flag, or the env var that
+// gave its default.
+func (o *VerifyOptions) source(flag string) string {
+	if env, ok := o.from[flag]; ok {
+		return "$" + env + " (the default of --" + flag + ")"
+	}
+	return "--" + flag
+}
+
+// unwrapPath drops the *fs.PathError's own path, which the message names already.
+func unwrapPath(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
 }
 
 // stsCompatibleRole is true for the role of an STS-compatible service that --sts-endpoint
@@ -281,8 +332,18 @@ func (o *VerifyOptions) config() verify.Config {
 	return verify.Config{
 		Namespace: o.namespace, Target: o.target, RoleARN: o.RoleARN, Audience: o.Audience,
 		Image: o.Image, PullPolicy: corev1.PullPolicy(o.ImagePullPolicy), Timeout: o.Timeout, Keep: o.Keep,
-		STSEndpoint: o.STSEndpoint, Region: o.Region,
+		STSEndpoint: o.STSEndpoint, Region: o.Region, CABundle: o.caBundle,
 	}
+}
+
+// noteDevelopmentImage says which image a development build runs, since no release published
+// one for its version, and how to run another.
+func (o *VerifyOptions) noteDevelopmentImage() {
+	if !o.imageDefault || IsRelease(Version()) {
+		return
+	}
+	fmt.Fprintf(o.ErrOut, "note: kubectl-wi %s is a development build; the probe pod runs the image %s, which no release publishes: "+
+		"push it where the nodes pull from (make probe-image-push PUSH_REPO=...) or pass --image <registry>/kubectl-wi:<tag>\n", Version(), o.Image)
 }
 
 // Run verifies the target, rendering as asked. Failed checks give a *ChecksFailedError.
@@ -290,6 +351,7 @@ func (o *VerifyOptions) Run(ctx context.Context) error {
 	if err := o.connect(); err != nil {
 		return err
 	}
+	o.noteDevelopmentImage()
 	var (
 		out    verify.Outcome
 		runErr error

@@ -3,9 +3,18 @@ package plugin
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
 	"errors"
 	"io"
+	"math/big"
 	"os"
+	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -32,6 +41,22 @@ const vfRole = "arn:aws:iam::111122223333:role/checkout"
 
 // vfOptions are verify's options on a fake cluster: client, terminal, logs and pod name are
 // the test's.
+// testCAPEM is a self-signed CA certificate in PEM.
+func testCAPEM(t *testing.T) string {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "test CA"}, IsCA: true, BasicConstraintsValid: true,
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}))
+}
+
 func vfOptions(c kubernetes.Interface, terminal bool, stream string) (*VerifyOptions, *bytes.Buffer, *bytes.Buffer) {
 	streams, _, out, errOut := genericiooptions.NewTestIOStreams()
 	cf := genericclioptions.NewConfigFlags(false)
@@ -50,9 +75,19 @@ func vfOptions(c kubernetes.Interface, terminal bool, stream string) (*VerifyOpt
 }
 
 func Test_NewCmdVerify(t *testing.T) {
+	dir := t.TempDir()
+	caFile, caPEM := filepath.Join(dir, "ca.pem"), testCAPEM(t)
+	notPEM := filepath.Join(dir, "not.pem")
+	if err := os.WriteFile(caFile, []byte(caPEM), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(notPEM, []byte("hello"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name     string
 		args     []string
+		env      map[string]string
 		terminal bool
 		check    func(t *testing.T, o *VerifyOptions)
 		wantErr  string
@@ -91,7 +126,7 @@ func Test_NewCmdVerify(t *testing.T) {
 					Image: "registry.example.com/kubectl-wi:v1", PullPolicy: corev1.PullAlways, Timeout: 30 * time.Second, Keep: true,
 					STSEndpoint: "https://sts.eu-west-1.amazonaws.com", Region: "eu-west-1",
 				}
-				if o.config() != want || o.Output != "json" || !o.Timings {
+				if !reflect.DeepEqual(o.config(), want) || o.Output != "json" || !o.Timings {
 					t.Errorf("config %+v output %q timings %v\nwant %+v", o.config(), o.Output, o.Timings, want)
 				}
 			},
@@ -104,6 +139,46 @@ func Test_NewCmdVerify(t *testing.T) {
 					t.Errorf("role %q", o.RoleARN)
 				}
 			},
+		},
+		{
+			name: "--ca-bundle", args: []string{"checkout", "--ca-bundle", caFile},
+			check: func(t *testing.T, o *VerifyOptions) {
+				t.Helper()
+				if got := string(o.config().CABundle); got != caPEM {
+					t.Errorf("CABundle %q, want the file's PEM", got)
+				}
+			},
+		},
+		{
+			name: "defaults from the environment",
+			args: []string{"checkout"}, env: map[string]string{EnvSTSEndpoint: "https://10.244.0.1:8900", EnvCABundle: caFile},
+			check: func(t *testing.T, o *VerifyOptions) {
+				t.Helper()
+				if c := o.config(); c.STSEndpoint != "https://10.244.0.1:8900" || string(c.CABundle) != caPEM {
+					t.Errorf("config %+v: the environment's defaults not taken", c)
+				}
+			},
+		},
+		{
+			name: "flags win over the environment",
+			args: []string{"checkout", "--sts-endpoint", "https://sts.eu-west-1.amazonaws.com", "--ca-bundle", caFile},
+			env:  map[string]string{EnvSTSEndpoint: "https://10.244.0.1:8900", EnvCABundle: "/nonexistent/ca.pem"},
+			check: func(t *testing.T, o *VerifyOptions) {
+				t.Helper()
+				if c := o.config(); c.STSEndpoint != "https://sts.eu-west-1.amazonaws.com" || string(c.CABundle) != caPEM {
+					t.Errorf("config %+v: the flags lost", c)
+				}
+			},
+		},
+		{name: "--ca-bundle missing", args: []string{"checkout", "--ca-bundle", "/nonexistent/ca.pem"}, wantErr: "--ca-bundle: cannot read /nonexistent/ca.pem: no such file or directory"},
+		{name: "--ca-bundle not PEM", args: []string{"checkout", "--ca-bundle", notPEM}, wantErr: "--ca-bundle: " + notPEM + " is not a PEM file of CA certificates: no PEM certificate"},
+		{
+			name: "bad default from the environment", args: []string{"checkout"}, env: map[string]string{EnvCABundle: notPEM},
+			wantErr: "$" + EnvCABundle + " (the default of --ca-bundle): " + notPEM + " is not a PEM file",
+		},
+		{
+			name: "bad endpoint from the environment", args: []string{"checkout"}, env: map[string]string{EnvSTSEndpoint: "10.0.0.1:8900"},
+			wantErr: "$" + EnvSTSEndpoint + " (the default of --sts-endpoint) must be an http or https URL",
 		},
 		{name: "no target", wantErr: "verify takes one TARGET, [serviceaccount/]NAME or deployment|statefulset|daemonset/NAME, got 0"},
 		{name: "KIND NAME", args: []string{"deployment", "web"}, wantErr: `"deployment web": TARGET is KIND/NAME or NAME, not KIND NAME: write deployment/web`},
@@ -122,6 +197,7 @@ func Test_NewCmdVerify(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			o, _, _ := vfOptions(fake.NewClientset(), tt.terminal, "probe-pass.jsonl")
+			o.getenv = func(k string) string { return tt.env[k] }
 			var got *VerifyOptions
 			cmd := newCmdVerify(o, func(o *VerifyOptions) error { got = o; return nil })
 			cmd.SetArgs(tt.args)
@@ -262,7 +338,7 @@ func TestVerifyKeepAndTimings(t *testing.T) {
 	c := vfCluster(map[string]string{"eks.amazonaws.com/role-arn": vfRole})
 	o, _, errOut := vfOptions(c, false, "probe-pass.jsonl")
 
-	if err := vfRun(t, o, "checkout", "--keep", "--timings"); err != nil {
+	if err := vfRun(t, o, "checkout", "--keep", "--timings", "--image", "registry.example.com/kubectl-wi:v1.0.0"); err != nil {
 		t.Fatal(err)
 	}
 	lines := strings.Split(strings.TrimSpace(errOut.String()), "\n")
@@ -272,6 +348,36 @@ func TestVerifyKeepAndTimings(t *testing.T) {
 	}
 	if _, err := c.CoreV1().Pods("shop").Get(context.Background(), "wi-probe-abcde", metav1.GetOptions{}); err != nil {
 		t.Errorf("the kept pod is gone: %v", err)
+	}
+}
+
+// A development build says which image its probe runs and how to run another; a release
+// build, or an --image of the user's, says nothing.
+func TestVerifyDevelopmentBuildNote(t *testing.T) {
+	tests := []struct {
+		name, version string
+		args          []string
+		want          string
+	}{
+		{"development build", "dev", nil, "note: kubectl-wi dev is a development build; the probe pod runs the image " + ImageRepository + ":dev, which no release publishes"},
+		{"a commit", "v1.2.3-4-gabcdef0-dirty", nil, "the probe pod runs the image " + ImageRepository + ":v1.2.3-4-gabcdef0-dirty"},
+		{"release", "v1.2.3", nil, ""},
+		{"--image given", "dev", []string{"--image", "registry.example.com/kubectl-wi:v1.0.0"}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			defer func(v string) { version = v }(version)
+			version = tt.version
+			o, _, errOut := vfOptions(vfCluster(map[string]string{"eks.amazonaws.com/role-arn": vfRole}), false, "probe-pass.jsonl")
+			o.Image = ProbeImage()
+			if err := vfRun(t, o, append([]string{"checkout"}, tt.args...)...); err != nil {
+				t.Fatal(err)
+			}
+			got := errOut.String()
+			if tt.want == "" && got != "" || tt.want != "" && (!strings.Contains(got, tt.want) || !strings.Contains(got, "--image")) {
+				t.Errorf("error stream %q, want %q", got, tt.want)
+			}
+		})
 	}
 }
 

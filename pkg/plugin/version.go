@@ -11,31 +11,29 @@ import (
 // version is stamped at link time: -X github.com/kubectl-wi/kubectl-wi/pkg/plugin.version=v1.2.3
 var version = "dev"
 
-// Version returns the plugin's version, stamped at link time.
-func Version() string { return version }
-
 // versionInfo is `version -o json|yaml`.
 type versionInfo struct {
-	Version   string `json:"version"`
-	GoVersion string `json:"goVersion"`
-	Platform  string `json:"platform"`
+	Version    string `json:"version"`
+	GoVersion  string `json:"goVersion"`
+	Platform   string `json:"platform"`
+	ProbeImage string `json:"probeImage"`
 }
 
-// NewCmdVersion prints the plugin's version.
+// NewCmdVersion prints the plugin's version and the probe image verify runs by default.
 func NewCmdVersion(streams genericiooptions.IOStreams) *cobra.Command {
 	var output string
 	cmd := &cobra.Command{
 		Use:   "version",
 		Short: "Print the version of kubectl-wi",
-		Long:  "Print the version of kubectl-wi, the Go release it was built with and its platform.\n\n" + exitCodesNoChecksHelp,
+		Long:  "Print the version of kubectl-wi, the Go release it was built with, its platform, and the probe image verify runs by default.\n\n" + exitCodesNoChecksHelp,
 		Args:  cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
-			v := versionInfo{Version: version, GoVersion: runtime.Version(), Platform: runtime.GOOS + "/" + runtime.GOARCH}
+			v := versionInfo{Version: Version(), GoVersion: runtime.Version(), Platform: runtime.GOOS + "/" + runtime.GOARCH, ProbeImage: ProbeImage()}
 			if err := checkOutput(output, "", "json", "yaml"); err != nil {
 				return err
 			}
 			if output == "" {
-				_, err := fmt.Fprintf(streams.Out, "kubectl-wi %s (%s, %s)\n", v.Version, v.GoVersion, v.Platform)
+				_, err := fmt.Fprintf(streams.Out, "kubectl-wi %s (%s, %s)\nprobe image: %s\n", v.Version, v.GoVersion, v.Platform, v.ProbeImage)
 				return err
 			}
 			return printDocument(streams.Out, output, v)

@@ -27,6 +27,8 @@ type DiagnosisContext struct {
 	Issuer   string   // the token's iss claim (or the expected issuer)
 	Audience []string // the token's aud claim
 	Subject  string   // the token's sub claim
+	Proxy    string   // the proxy STS calls go through; empty when direct
+	CABundle string   // AWS_CA_BUNDLE's path; empty when unset
 }
 
 // Diagnosis is an STS failure explained: what went wrong and the one thing to do about it.
@@ -115,7 +117,7 @@ func diagnoseAPIError(code, msg string, dc DiagnosisContext) (cause, fix string)
 		fmt.Sprintf("look up the STS error %s for %s", code, orPlaceholder(dc.Op, "this call"))
 }
 
-// diagnoseTransport explains an error that never reached STS: DNS, connection, TLS, timeout.
+// diagnoseTransport explains an error that never reached STS: TLS, DNS, connection, timeout.
 func diagnoseTransport(err error, dc DiagnosisContext, d Diagnosis) Diagnosis {
 	endpoint := orPlaceholder(dc.Endpoint, "the STS endpoint")
 	host := endpoint
@@ -124,6 +126,10 @@ func diagnoseTransport(err error, dc DiagnosisContext, d Diagnosis) Diagnosis {
 	}
 	regionalHint := fmt.Sprintf("; in a private VPC add an STS interface VPC endpoint and use regional endpoints (eks.amazonaws.com/sts-regional-endpoints: \"true\" gives sts.%s.amazonaws.com)", orPlaceholder(dc.Region, "<region>"))
 	var dnsErr *net.DNSError
+	if cause, fix, ok := diagnoseTLS(err, dc, host); ok {
+		d.Code, d.Message, d.Cause, d.Fix = codeTLS, err.Error(), cause, fix
+		return d
+	}
 	switch {
 	case errors.As(err, &dnsErr):
 		d.Code = "network"

@@ -216,7 +216,15 @@ type stsReply struct {
 // signed with the session credentials.
 func fakeSTSServer(t *testing.T, token string, replies map[string]stsReply) *httptest.Server {
 	t.Helper()
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+	srv := httptest.NewServer(fakeSTSHandler(t, token, replies))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// fakeSTSHandler is fakeSTSServer's handler, for a server of a test's own (TLS).
+func fakeSTSHandler(t *testing.T, token string, replies map[string]stsReply) http.Handler {
+	t.Helper()
+	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		if err := req.ParseForm(); err != nil {
 			http.Error(w, err.Error(), http.StatusBadRequest)
 			return
@@ -255,9 +263,7 @@ func fakeSTSServer(t *testing.T, token string, replies map[string]stsReply) *htt
 		w.Header().Set("x-amzn-RequestId", "test-request-id")
 		w.WriteHeader(reply.status)
 		_, _ = w.Write(body)
-	}))
-	t.Cleanup(srv.Close)
-	return srv
+	})
 }
 
 // realSTS builds the real SDK client for srv's HTTP client, without retries. The endpoint

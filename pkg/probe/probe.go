@@ -101,7 +101,8 @@ type Deps struct {
 	NewSTS func(target STSTarget, creds aws.CredentialsProvider) STSClient
 
 	// HTTPClient sends the Pod Identity agent request and, when NewSTS is nil, the STS calls.
-	// Nil means a plain http.Client for the agent and the SDK's default client for STS.
+	// Nil means a plain http.Client for the agent and, for STS, the SDK's default client with
+	// the pod's AWS_CA_BUNDLE and proxy env (STSTransport).
 	HTTPClient HTTPDoer
 }
 
@@ -137,8 +138,9 @@ type runner struct {
 	deps Deps
 	sink Sink
 
-	target  STSTarget
-	secrets []string
+	target    STSTarget
+	transport STSTransport
+	secrets   []string
 
 	sum       Summary
 	fixes     []string // of failed checks
@@ -252,9 +254,11 @@ func (r *runner) checkRoleEnv(got string) (ok bool) {
 	}
 }
 
-// stsInfo says where STS calls go, once.
+// stsInfo says where STS calls go, once, and how: the CA bundle trusted beside the public
+// roots, the proxy taken.
 func (r *runner) stsInfo() {
 	r.target = ResolveSTSTarget(r.deps.Getenv, r.cfg.Region)
+	r.transport = ResolveSTSTransport(r.deps.Getenv, r.deps.ReadFile)
 	url, err := r.target.URL(r.ctx)
 	if err != nil {
 		url = orPlaceholder(r.target.Endpoint, "unresolved: "+err.Error())
@@ -271,6 +275,17 @@ func (r *runner) stsInfo() {
 		data["endpoint_source"] = r.target.EndpointSource
 		msg = fmt.Sprintf("STS endpoint %s from %s, region %s from %s", url, r.target.EndpointSource, r.target.Region, r.target.RegionSource)
 	}
+	if t := r.transport; t.CABundle != "" {
+		data["ca_bundle"] = t.CABundle
+		if t.CAErr == nil {
+			data["ca_bundle_certs"] = t.CACerts
+			msg += fmt.Sprintf("; trusting the public roots and %d CA certificate(s) from %s (%s)", t.CACerts, t.CABundle, EnvCABundle)
+		}
+	}
+	if p := r.transport.Proxy(url); p != "" {
+		data["proxy"] = p
+		msg += "; through the proxy " + p
+	}
 	r.info(CheckSTSEndpoint, msg, data)
 }
 
@@ -283,10 +298,17 @@ func (r *runner) endpointURL() string {
 }
 
 func (r *runner) newSTS(creds aws.CredentialsProvider) STSClient {
+	if r.transport.CAErr != nil {
+		return failingSTS{r.transport.CAErr}
+	}
 	if r.deps.NewSTS != nil {
 		return r.deps.NewSTS(r.target, creds)
 	}
-	return NewSTSClient(r.target, creds, r.deps.HTTPClient)
+	hc := r.transport.Client()
+	if r.deps.HTTPClient != nil {
+		hc = r.deps.HTTPClient
+	}
+	return NewSTSClient(r.target, creds, hc)
 }
 
 // assumeRole calls AssumeRoleWithWebIdentity with the token, as the SDK's web identity
@@ -392,6 +414,7 @@ func sameRole(caller assumedRoleARN, role string) bool {
 // stsFailure turns an STS error into a failed check with its diagnosis.
 func (r *runner) stsFailure(check string, err error, dc DiagnosisContext) {
 	dc.Endpoint, dc.Region = r.endpointURL(), r.target.Region
+	dc.Proxy, dc.CABundle = r.transport.Proxy(dc.Endpoint), r.transport.CABundle
 	d := DiagnoseSTSError(err, dc)
 	data := map[string]any{"code": d.Code, "endpoint": dc.Endpoint}
 	if d.RequestID != "" {

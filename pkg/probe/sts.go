@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	smithyendpoints "github.com/aws/smithy-go/endpoints"
 )
@@ -134,6 +135,9 @@ func NewSTSClient(t STSTarget, creds aws.CredentialsProvider, httpClient sts.HTT
 		HTTPClient:         httpClient,
 		AppID:              DefaultSessionName,
 		EndpointResolverV2: t.resolver(),
+		Retryer: retry.NewStandard(func(o *retry.StandardOptions) {
+			o.Retryables = append([]retry.IsErrorRetryable{retry.IsErrorRetryableFunc(noRetryOnTLS)}, o.Retryables...)
+		}),
 	}
 	if t.Endpoint != "" {
 		opts.BaseEndpoint = aws.String(t.Endpoint)

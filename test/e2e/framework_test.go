@@ -52,6 +52,9 @@ func loadEnv(t *testing.T) env {
 	if e.kubeconfig == "" || e.state == "" || e.stsEndpoint == "" {
 		t.Fatal("the local cluster's environment is not set: run through hack/e2e.sh (make e2e), or source $WI_STATE/env after make cluster-up")
 	}
+	if !strings.HasPrefix(e.stsEndpoint, "https://") || !strings.HasPrefix(e.minioEndpoint, "https://") || e.caFile == "" {
+		t.Fatalf("the STS endpoints %s and %s are not HTTPS with a CA file: the test bed serves STS over TLS only", e.stsEndpoint, e.minioEndpoint)
+	}
 	return e
 }
 
@@ -271,6 +274,7 @@ type result struct {
 // wi runs the built kubectl-wi binary with args.
 func (e env) wi(t *testing.T, args ...string) result {
 	t.Helper()
+	t.Logf("kubectl-wi %s", strings.Join(args, " "))
 	return e.run(t, exec.Command(e.bin, args...))
 }
 
@@ -281,8 +285,9 @@ func (e env) run(t *testing.T, cmd *exec.Cmd) result {
 	if cmd.Env == nil {
 		cmd.Env = os.Environ()
 	}
-	// appended: the last value of a duplicate key wins, so a caller's own settings stay
-	cmd.Env = append(cmd.Env, "KUBECONFIG="+e.kubeconfig, "NO_COLOR=1")
+	// appended: the last value of a duplicate key wins, so a caller's own settings stay. verify's
+	// defaults from the environment are cleared: each test passes what it means.
+	cmd.Env = append(cmd.Env, "KUBECONFIG="+e.kubeconfig, "NO_COLOR=1", "KUBECTL_WI_STS_ENDPOINT=", "KUBECTL_WI_CA_BUNDLE=")
 	err := cmd.Run()
 	code := 0
 	if err != nil {

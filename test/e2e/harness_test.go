@@ -4,8 +4,13 @@ package e2e
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
+	"net/http"
+	"os"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -19,12 +24,22 @@ import (
 	"k8s.io/utils/ptr"
 )
 
-// stsClient talks to an STS at endpoint, anonymously unless creds are given.
+// clusterHTTPS is an HTTP client that trusts the local cluster's CA, which issued the
+// certificates of the STS stand-in and MinIO.
+var clusterHTTPS = sync.OnceValue(func() *http.Client {
+	pool := x509.NewCertPool()
+	if pem, err := os.ReadFile(os.Getenv("WI_CA_FILE")); err == nil {
+		pool.AppendCertsFromPEM(pem)
+	}
+	return &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}}
+})
+
+// stsClient talks to an STS at endpoint over TLS, anonymously unless creds are given.
 func stsClient(endpoint string, creds aws.CredentialsProvider) *sts.Client {
 	if creds == nil {
 		creds = aws.AnonymousCredentials{}
 	}
-	return sts.New(sts.Options{Region: "us-east-1", BaseEndpoint: aws.String(endpoint), Credentials: creds})
+	return sts.New(sts.Options{Region: "us-east-1", BaseEndpoint: aws.String(endpoint), Credentials: creds, HTTPClient: clusterHTTPS()})
 }
 
 func assumeRole(ctx context.Context, endpoint, roleARN, token string) (*sts.AssumeRoleWithWebIdentityOutput, error) {

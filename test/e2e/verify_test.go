@@ -27,10 +27,11 @@ import (
 
 const probeSelector = "app.kubernetes.io/name=kubectl-wi-probe"
 
-// verifyArgs are the arguments every verify run here shares: the namespace, the target, the
-// local probe image, and STS at endpoint.
+// verifyArgs are the arguments every verify run here shares: the namespace, the target, STS
+// at endpoint over TLS, trusting the cluster's CA. The probe image is the build's default,
+// which the node pulls from the local registry.
 func (e env) verifyArgs(ns, target, endpoint string, extra ...string) []string {
-	return append([]string{"verify", "-n", ns, target, "--sts-endpoint", endpoint, "--image", e.probeImage}, extra...)
+	return append([]string{"verify", "-n", ns, target, "--sts-endpoint", endpoint, "--ca-bundle", e.caFile}, extra...)
 }
 
 // checkLines maps each check of a text run to its status word (PASS, FAIL, ...), and fails
@@ -82,6 +83,7 @@ var wantChecks = []string{
 
 func requireAllPass(t *testing.T, r result, except map[string]string) {
 	t.Helper()
+	t.Log(lineOf(r.stdout, "sts.endpoint")) // where the probe's STS calls went, for the log
 	got := checkLines(t, r.stdout)
 	for _, c := range wantChecks {
 		want := "PASS"
@@ -300,7 +302,8 @@ func TestVerifyWebhookNotApplied(t *testing.T) {
 	noProbePods(t, c, ns)
 }
 
-// hangingSTS listens where pods reach the host and never answers, so a probe's STS call hangs
+// hangingSTS listens where pods reach the host and never answers (not even the TLS
+// handshake), so a probe's STS call hangs
 // (for the probe's 30s step timeout): the probe pod runs as long as a test needs. It returns
 // the endpoint and a channel that receives once a connection arrives.
 func hangingSTS(t *testing.T, e env) (string, <-chan struct{}) {
@@ -334,7 +337,7 @@ func hangingSTS(t *testing.T, e env) (string, <-chan struct{}) {
 			_ = c.Close()
 		}
 	})
-	return "http://" + l.Addr().String(), connected
+	return "https://" + l.Addr().String(), connected
 }
 
 // requireExited fails the test when the binary did not run to an exit code (its code is the
@@ -358,7 +361,7 @@ func TestVerifyInterrupt(t *testing.T) {
 	cmd := exec.Command(e.bin, e.verifyArgs(ns, "app", endpoint, "-o", "text")...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	cmd.Env = append(os.Environ(), "KUBECONFIG="+e.kubeconfig, "NO_COLOR=1")
+	cmd.Env = append(os.Environ(), "KUBECONFIG="+e.kubeconfig, "NO_COLOR=1", "KUBECTL_WI_STS_ENDPOINT=", "KUBECTL_WI_CA_BUNDLE=")
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}

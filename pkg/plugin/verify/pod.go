@@ -46,6 +46,8 @@ type PodSpec struct {
 	// Deadline becomes activeDeadlineSeconds, rounded up to a whole second.
 	Deadline    time.Duration
 	STSEndpoint string
+	// CABundle mounts the ConfigMap named as the pod and sets AWS_CA_BUNDLE to its file.
+	CABundle bool
 }
 
 // ProbeArgs are the probe command's flags for the expected values; empty values are left
@@ -98,6 +100,9 @@ func ProbePod(s PodSpec) *corev1.Pod {
 	if s.STSEndpoint != "" {
 		env = append(env, corev1.EnvVar{Name: EnvSTSEndpoint, Value: s.STSEndpoint})
 	}
+	for _, e := range w.ProxyEnv {
+		env = append(env, *e.DeepCopy())
+	}
 	pod := &corev1.Pod{
 		TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Pod"},
 		ObjectMeta: metav1.ObjectMeta{
@@ -138,6 +143,9 @@ func ProbePod(s PodSpec) *corev1.Pod {
 	}
 	if pod.Spec.ActiveDeadlineSeconds != nil && *pod.Spec.ActiveDeadlineSeconds < 1 {
 		pod.Spec.ActiveDeadlineSeconds = ptr.To[int64](1)
+	}
+	if s.CABundle {
+		withCABundle(pod)
 	}
 	return pod
 }

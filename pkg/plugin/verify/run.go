@@ -84,6 +84,9 @@ type Config struct {
 	// STSEndpoint sets AWS_ENDPOINT_URL_STS in the probe container; Region is the probe's
 	// --region.
 	STSEndpoint, Region string
+	// CABundle is PEM CA certificates the probe trusts beside the public roots (--ca-bundle),
+	// handed over in a ConfigMap that lives as long as the pod; empty: none.
+	CABundle []byte
 }
 
 // Deps is the cluster and the clock.
@@ -180,6 +183,7 @@ type runner struct {
 	path             string
 	probeResult      *probe.Event
 	verdictDone      bool
+	caBundle         string // the --ca-bundle ConfigMap's name, once created
 }
 
 func (r *runner) run(ctx context.Context) error {
@@ -210,7 +214,7 @@ func (r *runner) run(ctx context.Context) error {
 	r.podName = r.deps.PodName()
 	spec := PodSpec{
 		Name: r.podName, Namespace: ns, Image: r.cfg.Image, PullPolicy: r.cfg.PullPolicy,
-		Workload: w, Deadline: r.cfg.Timeout, STSEndpoint: r.cfg.STSEndpoint,
+		Workload: w, Deadline: r.cfg.Timeout, STSEndpoint: r.cfg.STSEndpoint, CABundle: len(r.cfg.CABundle) > 0,
 	}
 	podLabels := ProbePod(spec).Labels
 	var nsLabels map[string]string
@@ -263,6 +267,12 @@ func (r *runner) run(ctx context.Context) error {
 	// Registered before the Create: a request that fails on our side may still have reached
 	// the apiserver.
 	defer r.cleanup()
+	if spec.CABundle {
+		if err := r.createCABundle(ctx); err != nil {
+			r.step(StepCreate, StepFailed, err.Error())
+			return err
+		}
+	}
 	created, err := c.CoreV1().Pods(ns).Create(ctx, pod, metav1.CreateOptions{})
 	if err != nil {
 		r.step(StepCreate, StepFailed, err.Error())
@@ -271,9 +281,7 @@ func (r *runner) run(ctx context.Context) error {
 	r.created = created
 	r.out.Pod = created.Name
 	r.out.Timings.Created = r.deps.Now()
-	r.emit(probe.Event{Type: probe.TypeInfo, Check: CheckPodCreate,
-		Message: fmt.Sprintf("created the probe pod %s/%s from %s, running as the service account %s", ns, created.Name, r.cfg.Image, w.ServiceAccount),
-		Data:    map[string]any{"pod": created.Name, "namespace": ns, "image": r.cfg.Image, "service_account": w.ServiceAccount}})
+	r.emit(createdEvent(created, r.cfg.Image, w, r.caBundle))
 	r.step(StepCreate, StepDone, ns+"/"+created.Name)
 
 	r.step(StepStored, StepRunning, "")
@@ -294,6 +302,9 @@ func (r *runner) run(ctx context.Context) error {
 		}
 		evs, mutated = CheckStoredPod(created, want, cl)
 	}
+	// Owned by the pod that stays, not one the webhook's lag replaced: the garbage collector
+	// would take the ConfigMap with that one.
+	r.ownCABundle(ctx, created)
 	for _, ev := range evs {
 		if ev.Check == CheckPodMutation && ev.Status == probe.StatusPass {
 			r.path, _ = ev.Data["path"].(string)
@@ -321,6 +332,26 @@ func (r *runner) run(ctx context.Context) error {
 	r.step(StepProbe, StepDone, "")
 	r.verdict()
 	return nil
+}
+
+// createdEvent says which pod verify created, from what, and what it carries of the
+// workload's network path.
+func createdEvent(pod *corev1.Pod, image string, w Workload, caBundle string) probe.Event {
+	msg := fmt.Sprintf("created the probe pod %s/%s from %s, running as the service account %s", pod.Namespace, pod.Name, image, w.ServiceAccount)
+	data := map[string]any{"pod": pod.Name, "namespace": pod.Namespace, "image": image, "service_account": w.ServiceAccount}
+	if caBundle != "" {
+		msg += fmt.Sprintf(", with --ca-bundle in the ConfigMap %s/%s as %s", pod.Namespace, caBundle, probe.EnvCABundle)
+		data["ca_bundle_configmap"] = caBundle
+	}
+	if len(w.ProxyEnv) > 0 {
+		names := make([]string, len(w.ProxyEnv))
+		for i, e := range w.ProxyEnv {
+			names[i] = e.Name
+		}
+		msg += ", with the workload's proxy env " + strings.Join(names, ", ")
+		data["proxy_env"] = names
+	}
+	return probe.Event{Type: probe.TypeInfo, Check: CheckPodCreate, Message: msg, Data: data}
 }
 
 // ctxOr returns the context's error, wrapped to say what was interrupted, when the context
@@ -606,6 +637,11 @@ func (r *runner) cleanup() {
 	r.step(StepCleanup, StepRunning, "deleting "+ref)
 	ctx, cancel := context.WithTimeout(context.Background(), r.deps.CleanupTimeout)
 	defer cancel()
+	defer func() {
+		if err := r.deleteCABundle(ctx); err != nil && r.out.DeleteErr == nil {
+			r.out.DeleteErr = err
+		}
+	}()
 	pods := r.deps.Client.CoreV1().Pods(r.cfg.Namespace)
 	opts := metav1.DeleteOptions{GracePeriodSeconds: ptr.To[int64](0)}
 	if r.created != nil {

@@ -3,6 +3,7 @@ package verify
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -11,6 +12,7 @@ import (
 	"github.com/kubectl-wi/kubectl-wi/pkg/identity"
 	"github.com/kubectl-wi/kubectl-wi/pkg/plugin/apicall"
 	"github.com/kubectl-wi/kubectl-wi/pkg/plugin/targets"
+	"github.com/kubectl-wi/kubectl-wi/pkg/probe"
 )
 
 // Kind is the kind of object a TARGET names.
@@ -68,6 +70,9 @@ type Workload struct {
 	// the skip label.
 	Annotations map[string]string
 	Labels      map[string]string
+	// ProxyEnv is the proxy env (probe.ProxyEnv) of the first container that sets any, so the
+	// probe reaches STS the way that container does.
+	ProxyEnv []corev1.EnvVar
 }
 
 // Resolve reads the target's pod template (one GET) or, for a service account, nothing: the
@@ -105,6 +110,7 @@ func Resolve(ctx context.Context, c kubernetes.Interface, namespace string, t Ta
 		NodeSelector:    tmpl.Spec.NodeSelector,
 		Tolerations:     tmpl.Spec.Tolerations,
 		HostNetwork:     tmpl.Spec.HostNetwork,
+		ProxyEnv:        proxyEnv(tmpl.Spec.Containers),
 	}
 	if v, ok := tmpl.Annotations[identity.AnnotationTokenExpiration]; ok {
 		w.Annotations = map[string]string{identity.AnnotationTokenExpiration: v}
@@ -113,4 +119,20 @@ func Resolve(ctx context.Context, c kubernetes.Interface, namespace string, t Ta
 		w.Labels = map[string]string{identity.LabelSkipPodIdentityWebhook: v}
 	}
 	return w, nil
+}
+
+// proxyEnv is the proxy env of the first container that sets any (env, not envFrom).
+func proxyEnv(containers []corev1.Container) []corev1.EnvVar {
+	for _, c := range containers {
+		var out []corev1.EnvVar
+		for _, e := range c.Env {
+			if slices.Contains(probe.ProxyEnv, e.Name) {
+				out = append(out, e)
+			}
+		}
+		if len(out) > 0 {
+			return out
+		}
+	}
+	return nil
 }

@@ -1,0 +1,54 @@
+package plugin
+
+import (
+	"regexp"
+	"runtime/debug"
+)
+
+// ImageRepository is where a release publishes the probe image, tagged with the release's
+// version: plugin v1.2.3 runs ImageRepository:v1.2.3 unless --image says otherwise. The
+// Makefile and the release workflow read it from here.
+const ImageRepository = "ghcr.io/kubectl-wi/kubectl-wi"
+
+// probeImage overrides the default image, stamped at link time for a build that publishes
+// its probe elsewhere: -X github.com/kubectl-wi/kubectl-wi/pkg/plugin.probeImage=REPO:TAG.
+var probeImage = ""
+
+// ProbeImage is the default of --image: the probe of this very version.
+func ProbeImage() string {
+	if probeImage != "" {
+		return probeImage
+	}
+	return ImageRepository + ":" + Version()
+}
+
+// Version is the plugin's version: stamped at link time by make, else the module version
+// `go install ...@vX.Y.Z` records in the build info, else dev.
+func Version() string {
+	if version != "dev" {
+		return version
+	}
+	if bi, ok := readBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return version
+}
+
+// readBuildInfo is swapped in tests.
+var readBuildInfo = debug.ReadBuildInfo
+
+// releaseVersion matches the tags a release publishes: vX.Y.Z, maybe a pre-release.
+var releaseVersion = regexp.MustCompile(`^v(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(-[0-9A-Za-z.-]+)?$`)
+
+// pseudoVersion matches the versions Go gives a commit that no tag names
+// (v0.0.0-20260102030405-abcdefabcdef and its variants).
+var pseudoVersion = regexp.MustCompile(`\d{14}-[0-9a-f]{12}$`)
+
+// gitDescribe matches what `git describe --dirty` adds past a tag: commits since it, an
+// unclean tree.
+var gitDescribe = regexp.MustCompile(`-\d+-g[0-9a-f]{7,}(-dirty)?$|-dirty$`)
+
+// IsRelease reports whether v is a released version, whose probe image a release published.
+func IsRelease(v string) bool {
+	return releaseVersion.MatchString(v) && !pseudoVersion.MatchString(v) && !gitDescribe.MatchString(v)
+}

@@ -1,0 +1,115 @@
+package probe
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"net/http"
+	"net/url"
+
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"golang.org/x/net/http/httpproxy"
+
+	"github.com/kubectl-wi/kubectl-wi/pkg/cabundle"
+)
+
+// EnvCABundle names a PEM file of CA certificates that STS calls trust beside the public
+// roots, as the AWS SDKs read it. verify --ca-bundle mounts one in the probe pod.
+const EnvCABundle = "AWS_CA_BUNDLE"
+
+// ProxyEnv lists the env that routes HTTP through a proxy, in every spelling Go's net/http
+// and the SDKs read: verify copies these from the workload so the probe takes its path.
+var ProxyEnv = []string{"HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "NO_PROXY", "no_proxy"}
+
+// STSTransport is how STS calls leave the pod: the roots they trust and the proxy they take,
+// read from the pod's env as the SDK's default client reads it.
+type STSTransport struct {
+	CABundle string         // AWS_CA_BUNDLE's path; empty when unset
+	CACerts  int            // certificates in it
+	CAErr    error          // why the bundle cannot be used; STS calls fail with it
+	roots    *x509.CertPool // nil: the system's roots (the embedded public roots in the image)
+	proxy    *httpproxy.Config
+}
+
+// ResolveSTSTransport reads AWS_CA_BUNDLE (with readFile) and the proxy env.
+func ResolveSTSTransport(getenv func(string) string, readFile func(string) ([]byte, error)) STSTransport {
+	first := func(names ...string) string {
+		for _, n := range names {
+			if v := getenv(n); v != "" {
+				return v
+			}
+		}
+		return ""
+	}
+	t := STSTransport{proxy: &httpproxy.Config{
+		HTTPProxy:  first("HTTP_PROXY", "http_proxy"),
+		HTTPSProxy: first("HTTPS_PROXY", "https_proxy"),
+		NoProxy:    first("NO_PROXY", "no_proxy"),
+	}}
+	if path := getenv(EnvCABundle); path != "" {
+		t.CABundle = path
+		data, err := readFile(path)
+		if err == nil {
+			t.roots, t.CACerts, err = cabundle.Pool(data)
+		}
+		if err != nil {
+			t.CAErr = &CABundleError{Path: path, Err: err}
+		}
+	}
+	return t
+}
+
+// CABundleError says AWS_CA_BUNDLE names a file the probe cannot use.
+type CABundleError struct {
+	Path string
+	Err  error
+}
+
+func (e *CABundleError) Error() string {
+	return fmt.Sprintf("%s %s cannot be used: %v", EnvCABundle, e.Path, e.Err)
+}
+
+func (e *CABundleError) Unwrap() error { return e.Err }
+
+// Proxy is the proxy a request to endpoint goes through, its password hidden; empty when it
+// goes direct.
+func (t STSTransport) Proxy(endpoint string) string {
+	u, err := url.Parse(endpoint)
+	if err != nil || t.proxy == nil {
+		return ""
+	}
+	p, err := t.proxy.ProxyFunc()(u)
+	if err != nil || p == nil {
+		return ""
+	}
+	return p.Redacted()
+}
+
+// Client is the HTTP client for STS: the SDK's default, with these roots and this proxy.
+func (t STSTransport) Client() sts.HTTPClient {
+	return awshttp.NewBuildableClient().WithTransportOptions(func(tr *http.Transport) {
+		if t.proxy != nil {
+			pf := t.proxy.ProxyFunc()
+			tr.Proxy = func(r *http.Request) (*url.URL, error) { return pf(r.URL) }
+		}
+		if t.roots != nil {
+			if tr.TLSClientConfig == nil {
+				tr.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12}
+			}
+			tr.TLSClientConfig.RootCAs = t.roots
+		}
+	})
+}
+
+// failingSTS answers every call with the error that keeps STS from being called at all.
+type failingSTS struct{ err error }
+
+func (f failingSTS) AssumeRoleWithWebIdentity(context.Context, *sts.AssumeRoleWithWebIdentityInput, ...func(*sts.Options)) (*sts.AssumeRoleWithWebIdentityOutput, error) {
+	return nil, f.err
+}
+
+func (f failingSTS) GetCallerIdentity(context.Context, *sts.GetCallerIdentityInput, ...func(*sts.Options)) (*sts.GetCallerIdentityOutput, error) {
+	return nil, f.err
+}
