@@ -14,7 +14,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-		"testing"
+	"testing"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
