@@ -49,7 +49,7 @@ e2e: e2e-default e2e-eks
 e2e-default e2e-eks: e2e-%: build
 	WI_WEBHOOK_PROFILE=$* hack/e2e.sh $(GOTEST_ARGS)
 
-test: lint-workflows unit fuzz-brief krew-test e2e
+test: lint lint-workflows unit fuzz-brief krew-test e2e
 
 # Every fuzz target for FUZZTIME each (make fuzz FUZZTIME=5m for longer); make test runs each
 # for a few seconds. Crashers stay in the package's testdata/fuzz as regression cases.

@@ -10,7 +10,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"strings"
 	"sync"
 	"time"
 
@@ -250,9 +249,4 @@ type providerState struct {
 	cfg  Provider
 	arn  string
 	keys *keySource
-}
-
-// conditionPrefix is the prefix of the provider's condition keys, e.g. "127.0.0.1:6443".
-func (p *providerState) conditionPrefix() string {
-	return strings.ToLower(issuerHostPath(p.cfg.Issuer))
 }

@@ -26,9 +26,6 @@ import (
 // APIVersion is the STS query API version this server speaks.
 const APIVersion = "2011-06-15"
 
-// xmlNamespace is the namespace of every STS response document.
-const xmlNamespace = "https://sts.amazonaws.com/doc/" + APIVersion + "/"
-
 // maxBodySize bounds a request body; a web identity token is at most 20000 characters.
 const maxBodySize = 1 << 20
 

@@ -164,6 +164,8 @@ func mint(t *testing.T, k testKey, claims any) string {
 }
 
 // kubeClaims are the claims of a projected service account token.
+//
+//nolint:unparam // any lifetime; the tests so far issue hour-long tokens
 func kubeClaims(iss, sub string, aud []string, iat time.Time, ttl time.Duration) jwt.Claims {
 	return jwt.Claims{
 		Issuer:    iss,

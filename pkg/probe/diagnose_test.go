@@ -181,7 +181,7 @@ func TestSTSNetworkErrors(t *testing.T) {
 	closed.Close()
 
 	hang := make(chan struct{})
-	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	slow := httptest.NewServer(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
 		select {
 		case <-hang:
 		case <-r.Context().Done():
@@ -201,7 +201,7 @@ func TestSTSNetworkErrors(t *testing.T) {
 			name:     "DNS",
 			endpoint: "https://sts.us-west-2.amazonaws.com",
 			client: &http.Client{Transport: &http.Transport{
-				DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+				DialContext: func(context.Context, string, string) (net.Conn, error) {
 					return nil, &net.DNSError{Err: "no such host", Name: "sts.us-west-2.amazonaws.com", IsNotFound: true}
 				},
 			}},

@@ -70,16 +70,16 @@ func goodClaims() tokenClaims {
 }
 
 // signToken signs claims with the test key, as the apiserver signs a service account token.
-func signToken(t testing.TB, c any) string {
-	t.Helper()
+func signToken(tb testing.TB, c any) string {
+	tb.Helper()
 	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.ES256, Key: testKey()},
 		(&jose.SignerOptions{}).WithType("JWT").WithHeader("kid", "test-key"))
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	raw, err := jwt.Signed(signer).Claims(c).Serialize()
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	return raw
 }
@@ -171,7 +171,7 @@ func (r *recorder) last(t *testing.T) Event {
 // okSTS answers both calls as AWS does when everything is right.
 func okSTS() STSFuncs {
 	return STSFuncs{
-		AssumeRoleWithWebIdentityFn: func(_ context.Context, in *sts.AssumeRoleWithWebIdentityInput, _ ...func(*sts.Options)) (*sts.AssumeRoleWithWebIdentityOutput, error) {
+		AssumeRoleWithWebIdentityFn: func(context.Context, *sts.AssumeRoleWithWebIdentityInput, ...func(*sts.Options)) (*sts.AssumeRoleWithWebIdentityOutput, error) {
 			return assumeRoleOutput(), nil
 		},
 		GetCallerIdentityFn: func(context.Context, *sts.GetCallerIdentityInput, ...func(*sts.Options)) (*sts.GetCallerIdentityOutput, error) {

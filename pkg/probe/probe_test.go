@@ -44,6 +44,7 @@ func TestNoSecretsInOutput(t *testing.T) {
 		{
 			name: "IRSA passes",
 			deps: func(t *testing.T) Deps {
+				t.Helper()
 				return irsa(t, map[string]stsReply{
 					opAssumeRoleWithWebIdentity: {"assume-role-ok.xml", http.StatusOK},
 					opGetCallerIdentity:         {"caller-identity-ok.xml", http.StatusOK},
@@ -54,6 +55,7 @@ func TestNoSecretsInOutput(t *testing.T) {
 		{
 			name: "IRSA STS refuses",
 			deps: func(t *testing.T) Deps {
+				t.Helper()
 				return irsa(t, map[string]stsReply{opAssumeRoleWithWebIdentity: {"access-denied.xml", http.StatusForbidden}}, token)
 			},
 			wantRes: StatusFail,
@@ -61,6 +63,7 @@ func TestNoSecretsInOutput(t *testing.T) {
 		{
 			name: "IRSA caller identity refuses the credentials",
 			deps: func(t *testing.T) Deps {
+				t.Helper()
 				return irsa(t, map[string]stsReply{
 					opAssumeRoleWithWebIdentity: {"assume-role-ok.xml", http.StatusOK},
 					opGetCallerIdentity:         {"invalid-client-token-id.xml", http.StatusForbidden},
@@ -71,6 +74,7 @@ func TestNoSecretsInOutput(t *testing.T) {
 		{
 			name: "token file is not a JWT",
 			deps: func(t *testing.T) Deps {
+				t.Helper()
 				return irsa(t, map[string]stsReply{opAssumeRoleWithWebIdentity: {"no-oidc-provider.xml", http.StatusBadRequest}}, "not-a-jwt-but-still-a-secret")
 			},
 			extra:   []string{"not-a-jwt-but-still-a-secret"},
@@ -78,9 +82,9 @@ func TestNoSecretsInOutput(t *testing.T) {
 		},
 		{
 			name: "an STS that echoes the token and credentials in its errors",
-			deps: func(t *testing.T) Deps {
+			deps: func(*testing.T) Deps {
 				deps := fakeDeps(irsaEnv(), files{testTokenPath: token}, STSFuncs{
-					AssumeRoleWithWebIdentityFn: func(_ context.Context, in *sts.AssumeRoleWithWebIdentityInput, _ ...func(*sts.Options)) (*sts.AssumeRoleWithWebIdentityOutput, error) {
+					AssumeRoleWithWebIdentityFn: func(context.Context, *sts.AssumeRoleWithWebIdentityInput, ...func(*sts.Options)) (*sts.AssumeRoleWithWebIdentityOutput, error) {
 						return assumeRoleOutput(), nil
 					},
 					GetCallerIdentityFn: func(context.Context, *sts.GetCallerIdentityInput, ...func(*sts.Options)) (*sts.GetCallerIdentityOutput, error) {
@@ -97,6 +101,7 @@ func TestNoSecretsInOutput(t *testing.T) {
 		{
 			name: "Pod Identity passes",
 			deps: func(t *testing.T) Deps {
+				t.Helper()
 				agent := fakeAgent(t, podToken, http.StatusOK, agentOKBody)
 				deps := fakeDeps(podEnv(agent), files{testPodPath: podToken}, callerSTS(t, "arn:aws:sts::111122223333:assumed-role/checkout-role/s"))
 				deps.HTTPClient = agent.Client()
@@ -107,6 +112,7 @@ func TestNoSecretsInOutput(t *testing.T) {
 		{
 			name: "Pod Identity agent echoes the token",
 			deps: func(t *testing.T) Deps {
+				t.Helper()
 				agent := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 					w.WriteHeader(http.StatusForbidden)
 					_, _ = io.WriteString(w, "refused "+r.Header.Get("Authorization"))
