@@ -238,7 +238,7 @@ func (r *runner) checkRoleEnv(got string) (ok bool) {
 		return false
 	case want != "" && got != want:
 		r.check(CheckEnvRoleARN, StatusFail, fmt.Sprintf("%s is %s, expected %s", envRoleARN, got, want),
-			"the pod predates the service account's current role, or the container sets "+envRoleARN+" itself: restart the pod (kubectl wi enable --restart=always) or remove the env var from the container spec",
+			"the webhook injected the role the service account's eks.amazonaws.com/role-arn names now: give it the expected one (kubectl wi enable --role-arn "+want+" --overwrite), or expect the role it names (--role-arn "+got+")",
 			data)
 		// STS can still tell whether the role the pod has works.
 		return true

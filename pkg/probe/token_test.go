@@ -175,7 +175,7 @@ func TestIRSAChecks(t *testing.T) {
 			want:    map[string]Status{CheckEnvRoleARN: StatusFail},
 			wantRes: StatusFail,
 			wantMsg: map[string]string{CheckEnvRoleARN: "AWS_ROLE_ARN is arn:aws:iam::111122223333:role/old-role, expected " + testRoleARN},
-			wantFix: "restart the pod",
+			wantFix: "--overwrite), or expect the role it names",
 		},
 		{
 			name:    "AWS_ROLE_ARN is not an ARN",

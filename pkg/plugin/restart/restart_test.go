@@ -483,3 +483,18 @@ func TestParseMode(t *testing.T) {
 func forbidden(resource string) error {
 	return apierrors.NewForbidden(schema.GroupResource{Resource: resource}, "", errors.New("RBAC: access denied"))
 }
+
+// TestWaitTimeoutWording: one pending rollout is named alone, several are counted.
+func TestWaitTimeoutWording(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 0)
+	defer cancel()
+	<-ctx.Done()
+	one := map[string]*Action{"a": {Kind: "deployment.apps", Name: "web", Namespace: "ns"}}
+	if err := waitTimeout(ctx, one, map[string]string{"a": "1 of 2 updated replicas are available..."}); strings.Contains(err.Error(), "more") {
+		t.Errorf("one pending: %v", err)
+	}
+	two := map[string]*Action{"a": one["a"], "b": {Kind: "statefulset.apps", Name: "db", Namespace: "ns"}}
+	if err := waitTimeout(ctx, two, map[string]string{}); !strings.Contains(err.Error(), "deployment.apps/web") || !strings.Contains(err.Error(), " and 1 more;") {
+		t.Errorf("two pending: %v", err)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sort"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -147,11 +148,18 @@ func waitTimeout(ctx context.Context, pending map[string]*Action, last map[strin
 	if !errors.Is(ctx.Err(), context.DeadlineExceeded) {
 		return ctx.Err()
 	}
-	for k, a := range pending {
-		return fmt.Errorf("timed out waiting for the rollout of %s in namespace %q (%s) and %d more; the rollout goes on in the background: %w",
-			a.Ref(), a.Namespace, last[k], len(pending)-1, ctx.Err())
+	keys := make([]string, 0, len(pending))
+	for k := range pending {
+		keys = append(keys, k)
 	}
-	return ctx.Err()
+	sort.Strings(keys)
+	a := pending[keys[0]]
+	more := ""
+	if n := len(keys) - 1; n > 0 {
+		more = fmt.Sprintf(" and %d more", n)
+	}
+	return fmt.Errorf("timed out waiting for the rollout of %s in namespace %q (%s)%s; the rollout goes on in the background: %w",
+		a.Ref(), a.Namespace, last[keys[0]], more, ctx.Err())
 }
 
 func generationOf(obj runtime.Object) int64 {
