@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -28,6 +29,9 @@ type Cache struct {
 	cfg Config
 	lag time.Duration
 
+	// live is set once the informer's initial list is in: only later changes lag.
+	live atomic.Bool
+
 	mu      sync.RWMutex
 	entries map[string]Entry
 	applied map[string]uint64 // sequence number of the last change applied per key
@@ -41,12 +45,12 @@ func NewCache(cfg Config, lag time.Duration) *Cache {
 }
 
 // Run feeds the cache from an informer on every namespace's service accounts until ctx is
-// done. It returns once the informer has synced and the lag has passed, so the accounts that
-// existed at start are known.
+// done. It returns once the informer's initial list has reached the cache, so the accounts that
+// existed at start are known at once; later changes lag.
 func (c *Cache) Run(ctx context.Context, client kubernetes.Interface, resync time.Duration) error {
 	factory := informers.NewSharedInformerFactory(client, resync)
 	inf := factory.Core().V1().ServiceAccounts().Informer()
-	_, err := inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
+	reg, err := inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    func(obj any) { c.observe(obj, false) },
 		UpdateFunc: func(_, obj any) { c.observe(obj, false) },
 		DeleteFunc: func(obj any) { c.observe(obj, true) },
@@ -55,14 +59,11 @@ func (c *Cache) Run(ctx context.Context, client kubernetes.Interface, resync tim
 		return fmt.Errorf("failed to watch service accounts: %w", err)
 	}
 	factory.Start(ctx.Done())
-	if !cache.WaitForCacheSync(ctx.Done(), inf.HasSynced) {
+	// The registration has synced once its handler got every object of the initial list.
+	if !cache.WaitForCacheSync(ctx.Done(), reg.HasSynced) {
 		return fmt.Errorf("service account cache did not sync: %w", ctx.Err())
 	}
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-time.After(c.lag):
-	}
+	c.live.Store(true)
 	return nil
 }
 
@@ -103,7 +104,7 @@ func (c *Cache) change(namespace, name string, entry *Entry) {
 		}
 		c.entries[k] = *entry
 	}
-	if c.lag <= 0 {
+	if c.lag <= 0 || !c.live.Load() {
 		apply()
 		return
 	}
