@@ -45,12 +45,20 @@ var ServiceAccount = &Kind{
 		if err != nil {
 			return nil, err
 		}
-		out := make([]string, len(l.Items))
-		for i := range l.Items {
-			out[i] = l.Items[i].Name
-		}
-		return out, nil
+		return itemNames(l.Items), nil
 	},
+}
+
+// itemNames are the names of a LIST's items.
+func itemNames[T any, P interface {
+	*T
+	GetName() string
+}](items []T) []string {
+	out := make([]string, len(items))
+	for i := range items {
+		out[i] = P(&items[i]).GetName()
+	}
+	return out
 }
 
 // namesPage bounds the LIST behind suggestions and completion to one page: a name that is
@@ -79,11 +87,7 @@ var coreKinds = []*Kind{
 			if err != nil {
 				return nil, err
 			}
-			out := make([]string, len(l.Items))
-			for i := range l.Items {
-				out[i] = l.Items[i].Name
-			}
-			return out, nil
+			return itemNames(l.Items), nil
 		},
 	},
 	{
@@ -101,11 +105,7 @@ var coreKinds = []*Kind{
 			if err != nil {
 				return nil, err
 			}
-			out := make([]string, len(l.Items))
-			for i := range l.Items {
-				out[i] = l.Items[i].Name
-			}
-			return out, nil
+			return itemNames(l.Items), nil
 		},
 	},
 	{
@@ -123,11 +123,7 @@ var coreKinds = []*Kind{
 			if err != nil {
 				return nil, err
 			}
-			out := make([]string, len(l.Items))
-			for i := range l.Items {
-				out[i] = l.Items[i].Name
-			}
-			return out, nil
+			return itemNames(l.Items), nil
 		},
 	},
 }
