@@ -3,6 +3,8 @@ package probe
 import (
 	"regexp"
 	"strings"
+
+	"github.com/kubectl-wi/kubectl-wi/pkg/identity"
 )
 
 // roleARN is an IAM role ARN: arn:<partition>:iam::<account>:role/<path/name>.
@@ -13,7 +15,6 @@ type roleARN struct {
 }
 
 var (
-	roleARNRe    = regexp.MustCompile(`^arn:(aws|aws-cn|aws-us-gov|aws-iso|aws-iso-[a-z]|aws-eusc):iam::(\d{12}):role/(?:[\x21-\x7e]+/)?([\w+=,.@-]{1,64})$`)
 	assumedARNRe = regexp.MustCompile(`^arn:(aws[a-z-]*):sts::(\d{12}):assumed-role/([\w+=,.@-]{1,64})/(.+)$`)
 	instanceIDRe = regexp.MustCompile(`^i-[0-9a-f]{8,17}$`)
 )
@@ -31,13 +32,14 @@ func parseOtherRoleARN(s string) (roleARN, bool) {
 	return roleARN{Partition: m[1], Account: m[2], Name: m[3]}, true
 }
 
-// parseRoleARN parses an IAM role ARN; ok is false when s is not one.
+// parseRoleARN parses an IAM role ARN with the project's one grammar; ok is false when s is
+// not one.
 func parseRoleARN(s string) (roleARN, bool) {
-	m := roleARNRe.FindStringSubmatch(s)
-	if m == nil {
+	r, err := identity.ParseRoleARN(s)
+	if err != nil {
 		return roleARN{}, false
 	}
-	return roleARN{Partition: m[1], Account: m[2], Name: m[3]}, true
+	return roleARN{Partition: r.Partition, Account: r.AccountID, Name: r.Name}, true
 }
 
 // assumedRoleARN is the caller ARN of an assumed role:

@@ -63,7 +63,7 @@ func diagnoseAPIError(code, msg string, dc DiagnosisContext) (cause, fix string)
 	}
 	aud := strings.Join(dc.Audience, ",")
 	if aud == "" {
-		aud = "sts.amazonaws.com"
+		aud = DefaultAudience
 	}
 	lower := strings.ToLower(msg)
 	switch code {
@@ -166,7 +166,7 @@ func trustPolicyFix(dc DiagnosisContext) string {
 	}
 	hp := issuerHostPath(orPlaceholder(dc.Issuer, "<issuer>"))
 	return fmt.Sprintf("the role's trust policy must allow sts:AssumeRoleWithWebIdentity for Federated %s with %s:sub = %s and %s:aud = %s; print one with: %s",
-		oidcProviderARN(dc), hp, sub, hp, orPlaceholder(strings.Join(dc.Audience, ","), "sts.amazonaws.com"), cmd)
+		oidcProviderARN(dc), hp, sub, hp, orPlaceholder(strings.Join(dc.Audience, ","), DefaultAudience), cmd)
 }
 
 // oidcProviderARN is the ARN IAM gives the provider of dc's issuer, in the role's account.

@@ -11,6 +11,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+
+	"github.com/kubectl-wi/kubectl-wi/pkg/identity"
 )
 
 // The env the pod identity webhook injects, which the probe reads.
@@ -23,10 +25,10 @@ const (
 
 // DefaultAudience is the audience of IRSA tokens unless eks.amazonaws.com/audience says
 // otherwise.
-const DefaultAudience = "sts.amazonaws.com"
+const DefaultAudience = identity.DefaultAudience
 
 // PodIdentityAudience is the audience of EKS Pod Identity tokens.
-const PodIdentityAudience = "pods.eks.amazonaws.com"
+const PodIdentityAudience = identity.PodIdentityAudience
 
 // DefaultStepTimeout bounds each network call (STS, the Pod Identity agent).
 const DefaultStepTimeout = 30 * time.Second

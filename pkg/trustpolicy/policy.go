@@ -13,6 +13,8 @@ import (
 	"net/url"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/kubectl-wi/kubectl-wi/pkg/identity"
 )
 
 // Fixed parts of the policies.
@@ -24,8 +26,9 @@ const (
 	// ActionAssumeRole and ActionTagSession are what the EKS Auth service calls for Pod Identity.
 	ActionAssumeRole = "sts:AssumeRole"
 	ActionTagSession = "sts:TagSession"
-	// PodIdentityService is the service principal of EKS Pod Identity.
-	PodIdentityService = "pods.eks.amazonaws.com"
+	// PodIdentityService is the service principal of EKS Pod Identity, the name its tokens
+	// carry as audience too.
+	PodIdentityService = identity.PodIdentityAudience
 	// PodIdentitySid is the statement id AWS's own documentation uses for that policy.
 	PodIdentitySid = "AllowEksAuthToAssumeRoleForPodIdentity"
 )
