@@ -29,10 +29,6 @@ import (
 	"github.com/kubectl-wi/kubectl-wi/pkg/plugin/targets"
 )
 
-func init() {
-	extraCommands = append(extraCommands, NewCmdEnable, NewCmdDisable)
-}
-
 // Seams for tests that run enable and disable through Main: the client (a fake), the clock
 // of restartedAt, how often --wait polls, and how long and how often a restart asks the
 // webhook whether it admits pods with the new identity (its cache lags by about a second on

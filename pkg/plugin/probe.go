@@ -8,17 +8,10 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/kubectl-wi/kubectl-wi/pkg/probe"
 )
-
-func init() {
-	extraCommands = append(extraCommands, func(_ *genericclioptions.ConfigFlags, s genericiooptions.IOStreams) *cobra.Command {
-		return NewCmdProbe(s, nil)
-	})
-}
 
 const probeLong = `Check AWS workload identity from inside a pod. verify starts a pod that runs this; it is not
 meant to be run by hand, though it works in any pod.

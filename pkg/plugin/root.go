@@ -45,12 +45,16 @@ whose pods need it; verify proves the result from inside a real pod.
 	cf.AddFlags(cmd.PersistentFlags())
 	registerCompletions(cmd, cf)
 
+	// Every command, one file each.
 	cmd.AddCommand(
+		NewCmdEnable(cf, streams),
+		NewCmdDisable(cf, streams),
+		NewCmdVerify(cf, streams, nil),
+		NewCmdStatus(cf, streams),
+		NewCmdTrustPolicy(cf, streams),
+		NewCmdProbe(streams, nil),
 		NewCmdVersion(streams),
 	)
-	for _, c := range extraCommands {
-		cmd.AddCommand(c(cf, streams))
-	}
 	initCompletionCommand(cmd)
 	usageErrorsAreFlagErrors(cmd)
 	return cmd
@@ -88,9 +92,6 @@ func usageErrorsAreFlagErrors(cmd *cobra.Command) {
 		usageErrorsAreFlagErrors(sub)
 	}
 }
-
-// extraCommands lets each verb file register itself, so adding a verb touches one file.
-var extraCommands []func(*genericclioptions.ConfigFlags, genericiooptions.IOStreams) *cobra.Command
 
 // Main runs `kubectl wi` with args and returns the process exit code. It prints each error
 // once, as kubectl does, and the usage only after a flag error.

@@ -19,10 +19,6 @@ import (
 	"github.com/kubectl-wi/kubectl-wi/pkg/plugin/targets"
 )
 
-func init() {
-	extraCommands = append(extraCommands, NewCmdStatus)
-}
-
 const statusLong = `Show every service account that carries an IAM role (eks.amazonaws.com/role-arn), the
 workloads running as it, and what its pods actually got from the pod identity webhook:
 

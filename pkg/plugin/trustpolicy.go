@@ -22,10 +22,6 @@ import (
 	"github.com/kubectl-wi/kubectl-wi/pkg/trustpolicy"
 )
 
-func init() {
-	extraCommands = append(extraCommands, NewCmdTrustPolicy)
-}
-
 // issuerDiscoveryPath is where the apiserver serves its OIDC discovery document.
 const issuerDiscoveryPath = "/.well-known/openid-configuration"
 

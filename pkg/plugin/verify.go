@@ -31,12 +31,6 @@ import (
 	"github.com/kubectl-wi/kubectl-wi/pkg/plugin/verify"
 )
 
-func init() {
-	extraCommands = append(extraCommands, func(cf *genericclioptions.ConfigFlags, s genericiooptions.IOStreams) *cobra.Command {
-		return NewCmdVerify(cf, s, nil)
-	})
-}
-
 const verifyLong = `Prove that a service account's pods can assume their IAM role, from inside a real pod.
 
 verify checks the cluster from outside (the service account and its role, the pod identity
