@@ -20,7 +20,7 @@ KREW_DEV_VERSION := v0.0.0-dev
 # PROBE_REPO (make dist PROBE_REPO=registry.example.com/kubectl-wi), which is stamped instead.
 IMAGE_REPO := $(shell bash -c '. hack/lib.sh && image_repository')
 export PROBE_REPO ?=
-LDFLAGS  := -s -w -X $(MODULE)/pkg/plugin.version=$(VERSION)$(if $(PROBE_REPO), -X $(MODULE)/pkg/plugin.probeImage=$(PROBE_REPO):$(VERSION))
+LDFLAGS  = $(shell VERSION=$(VERSION) PROBE_REPO=$(PROBE_REPO) hack/ldflags.sh)
 PROBE_IMAGE_TAR := dist/kubectl-wi-image_$(VERSION).tar
 MKIMAGE_OCI = go run ./hack/cmd/mkimage -format oci -platform linux/amd64,linux/arm64 -entrypoint /kubectl-wi
 PROBE_SRC := 'dist/build/{os}_{arch}/kubectl-wi:/kubectl-wi'

@@ -38,7 +38,7 @@ for p in $PLATFORMS; do
   rm -rf "$stage"
   mkdir -p "$stage"
   CGO_ENABLED=0 GOOS=$goos GOARCH=$goarch go build -trimpath \
-    -ldflags "-s -w -X $MODULE/pkg/plugin.version=$VERSION${PROBE_REPO:+ -X $MODULE/pkg/plugin.probeImage=$PROBE_REPO:$VERSION}" -o "$stage/$exe" ./cmd/kubectl-wi
+    -ldflags "$(VERSION=$VERSION "$here/ldflags.sh")" -o "$stage/$exe" ./cmd/kubectl-wi
   cp LICENSE README.md "completion/$comp" "$stage/"
   tar -C "$stage" --sort=name --owner=0 --group=0 --numeric-owner --mtime="@$epoch" \
     --mode='u+rwX,go+rX,go-w' --format=gnu -cf - "$exe" "$comp" LICENSE README.md |

@@ -124,13 +124,9 @@ func NewVerifyOptions(cf *genericclioptions.ConfigFlags, streams genericiooption
 		getenv:          os.Getenv,
 	}
 	o.newClient = func() (kubernetes.Interface, verify.DiscoveryFunc, error) {
-		cfg, err := cf.ToRESTConfig()
+		c, err := newClientset(cf)
 		if err != nil {
-			return nil, nil, fmt.Errorf("failed to load kubeconfig: %w", err)
-		}
-		c, err := kubernetes.NewForConfig(cfg)
-		if err != nil {
-			return nil, nil, fmt.Errorf("failed to build a client: %w", err)
+			return nil, nil, err
 		}
 		return c, verify.APIServerDiscovery(c), nil
 	}

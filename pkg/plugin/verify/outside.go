@@ -188,7 +188,7 @@ type DiscoveryFunc func(ctx context.Context) ([]byte, error)
 
 // APIServerDiscovery reads the discovery document through c's REST client. c must be a real
 // *kubernetes.Clientset: the fake one has no REST client.
-func APIServerDiscovery(c *kubernetes.Clientset) DiscoveryFunc {
+func APIServerDiscovery(c kubernetes.Interface) DiscoveryFunc {
 	return func(ctx context.Context) ([]byte, error) {
 		return c.CoreV1().RESTClient().Get().AbsPath("/.well-known/openid-configuration").DoRaw(ctx)
 	}
