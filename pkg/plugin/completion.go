@@ -9,7 +9,7 @@ import (
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 
-	"github.com/kubectl-wi/kubectl-wi/pkg/plugin/targets"
+	"github.com/kubectl-wi/kubectl-wi/pkg/targets"
 )
 
 // newCompletionClient builds the client completion lists names with; tests swap it.

@@ -21,9 +21,9 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/util/retry"
 
+	"github.com/kubectl-wi/kubectl-wi/pkg/apicall"
 	"github.com/kubectl-wi/kubectl-wi/pkg/identity"
-	"github.com/kubectl-wi/kubectl-wi/pkg/plugin/apicall"
-	"github.com/kubectl-wi/kubectl-wi/pkg/plugin/targets"
+	"github.com/kubectl-wi/kubectl-wi/pkg/targets"
 )
 
 // customClients are what custom resource targets need besides the typed client: discovery,

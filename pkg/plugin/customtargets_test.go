@@ -21,7 +21,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/kubectl-wi/kubectl-wi/pkg/identity"
-	kt "github.com/kubectl-wi/kubectl-wi/pkg/plugin/internal/kubetest"
+	kt "github.com/kubectl-wi/kubectl-wi/pkg/internal/kubetest"
 )
 
 var (

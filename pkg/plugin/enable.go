@@ -23,10 +23,10 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/util/retry"
 
+	"github.com/kubectl-wi/kubectl-wi/pkg/apicall"
 	"github.com/kubectl-wi/kubectl-wi/pkg/identity"
-	"github.com/kubectl-wi/kubectl-wi/pkg/plugin/apicall"
-	"github.com/kubectl-wi/kubectl-wi/pkg/plugin/restart"
-	"github.com/kubectl-wi/kubectl-wi/pkg/plugin/targets"
+	"github.com/kubectl-wi/kubectl-wi/pkg/restart"
+	"github.com/kubectl-wi/kubectl-wi/pkg/targets"
 )
 
 // Seams for tests that run enable and disable through Main: the client (a fake), the clock

@@ -10,8 +10,8 @@ import (
 	"k8s.io/client-go/kubernetes/fake"
 
 	"github.com/kubectl-wi/kubectl-wi/pkg/identity"
+	kt "github.com/kubectl-wi/kubectl-wi/pkg/internal/kubetest"
 	"github.com/kubectl-wi/kubectl-wi/pkg/inventory"
-	kt "github.com/kubectl-wi/kubectl-wi/pkg/plugin/internal/kubetest"
 )
 
 // status and enable print the same command for a workload whose stale pods a plain rollout

@@ -8,7 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/kubectl-wi/kubectl-wi/pkg/plugin/mk8s"
+	"github.com/kubectl-wi/kubectl-wi/pkg/mk8s"
 )
 
 // manifestFlags are the enable flags that say something about service accounts or the

@@ -8,7 +8,7 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/kubernetes/fake"
 
-	kt "github.com/kubectl-wi/kubectl-wi/pkg/plugin/internal/kubetest"
+	kt "github.com/kubectl-wi/kubectl-wi/pkg/internal/kubetest"
 )
 
 func TestMainExitCodes(t *testing.T) {

@@ -16,7 +16,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/kubectl-wi/kubectl-wi/pkg/inventory"
-	"github.com/kubectl-wi/kubectl-wi/pkg/plugin/targets"
+	"github.com/kubectl-wi/kubectl-wi/pkg/targets"
 )
 
 const statusLong = `Show every service account that carries an IAM role (eks.amazonaws.com/role-arn), the

@@ -10,8 +10,8 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 
+	"github.com/kubectl-wi/kubectl-wi/pkg/apicall"
 	"github.com/kubectl-wi/kubectl-wi/pkg/inventory"
-	"github.com/kubectl-wi/kubectl-wi/pkg/plugin/apicall"
 )
 
 // statusDocument is the `status -o json` document: the inventory report, and the custom

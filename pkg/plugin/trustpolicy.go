@@ -18,7 +18,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/kubectl-wi/kubectl-wi/pkg/identity"
-	"github.com/kubectl-wi/kubectl-wi/pkg/plugin/targets"
+	"github.com/kubectl-wi/kubectl-wi/pkg/targets"
 	"github.com/kubectl-wi/kubectl-wi/pkg/trustpolicy"
 )
 

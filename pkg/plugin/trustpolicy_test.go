@@ -26,7 +26,7 @@ import (
 	k8stesting "k8s.io/client-go/testing"
 
 	"github.com/kubectl-wi/kubectl-wi/pkg/identity"
-	kt "github.com/kubectl-wi/kubectl-wi/pkg/plugin/internal/kubetest"
+	kt "github.com/kubectl-wi/kubectl-wi/pkg/internal/kubetest"
 	"github.com/kubectl-wi/kubectl-wi/pkg/trustpolicy"
 )
 

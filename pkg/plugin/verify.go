@@ -22,13 +22,13 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/klog/v2"
 
+	"github.com/kubectl-wi/kubectl-wi/pkg/apicall"
 	"github.com/kubectl-wi/kubectl-wi/pkg/cabundle"
 	"github.com/kubectl-wi/kubectl-wi/pkg/identity"
-	"github.com/kubectl-wi/kubectl-wi/pkg/plugin/apicall"
 	"github.com/kubectl-wi/kubectl-wi/pkg/plugin/render"
-	"github.com/kubectl-wi/kubectl-wi/pkg/plugin/targets"
 	"github.com/kubectl-wi/kubectl-wi/pkg/plugin/tui"
-	"github.com/kubectl-wi/kubectl-wi/pkg/plugin/verify"
+	"github.com/kubectl-wi/kubectl-wi/pkg/targets"
+	"github.com/kubectl-wi/kubectl-wi/pkg/verify"
 )
 
 const verifyLong = `Prove that a service account's pods can assume their IAM role, from inside a real pod.

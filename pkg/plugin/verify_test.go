@@ -32,9 +32,9 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/kubectl-wi/kubectl-wi/pkg/identity"
-	kt "github.com/kubectl-wi/kubectl-wi/pkg/plugin/internal/kubetest"
-	"github.com/kubectl-wi/kubectl-wi/pkg/plugin/verify"
+	kt "github.com/kubectl-wi/kubectl-wi/pkg/internal/kubetest"
 	"github.com/kubectl-wi/kubectl-wi/pkg/probe"
+	"github.com/kubectl-wi/kubectl-wi/pkg/verify"
 )
 
 const vfRole = "arn:aws:iam::111122223333:role/checkout"
@@ -226,7 +226,7 @@ func Test_NewCmdVerify(t *testing.T) {
 // vfCluster is a fake cluster with the service account shop/checkout (annotated with
 // annotations), the pod identity webhook's registration, a webhook that mutates created pods
 // when the account names a role, and a kubelet that runs them to completion at once. A cluster
-// without the webhook is pkg/plugin/verify's to test.
+// without the webhook is pkg/verify's to test.
 func vfCluster(annotations map[string]string) *fake.Clientset {
 	c := fake.NewClientset(
 		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "shop"}},

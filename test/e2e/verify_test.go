@@ -261,7 +261,7 @@ func TestVerifyServiceAccountWithoutRole(t *testing.T) {
 // eks.amazonaws.com/skip-pod-identity-webhook. A deployment's pod template carries the label,
 // the probe pod copies it, so no registered webhook selects the probe pod and the stored pod
 // is not mutated. A cluster with no webhook registered at all is covered by the unit tests
-// (pkg/plugin/verify), with a fake clientset.
+// (pkg/verify), with a fake clientset.
 func TestVerifyWebhookNotApplied(t *testing.T) {
 	e := loadEnv(t)
 	c := e.client(t)

@@ -9,8 +9,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/kubectl-wi/kubectl-wi/pkg/plugin/verify"
 	"github.com/kubectl-wi/kubectl-wi/pkg/probe"
+	"github.com/kubectl-wi/kubectl-wi/pkg/verify"
 )
 
 // Text writes one line per check or info event, `PASS token.audience  aud contains ...`, a

@@ -10,8 +10,8 @@ import (
 
 	"github.com/charmbracelet/x/exp/golden"
 
-	"github.com/kubectl-wi/kubectl-wi/pkg/plugin/verify"
 	"github.com/kubectl-wi/kubectl-wi/pkg/probe"
+	"github.com/kubectl-wi/kubectl-wi/pkg/verify"
 )
 
 // replay feeds a recorded stream (testdata/streams at the repository's root) to rep, as Run

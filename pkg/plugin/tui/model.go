@@ -13,8 +13,8 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	textrender "github.com/kubectl-wi/kubectl-wi/pkg/plugin/render"
-	"github.com/kubectl-wi/kubectl-wi/pkg/plugin/verify"
 	"github.com/kubectl-wi/kubectl-wi/pkg/probe"
+	"github.com/kubectl-wi/kubectl-wi/pkg/verify"
 )
 
 // dots is bubbles' Dot spinner without its trailing space, so the spinner lines up with the

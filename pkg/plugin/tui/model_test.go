@@ -16,8 +16,8 @@ import (
 	"github.com/charmbracelet/x/exp/teatest"
 	"github.com/muesli/termenv"
 
-	"github.com/kubectl-wi/kubectl-wi/pkg/plugin/verify"
 	"github.com/kubectl-wi/kubectl-wi/pkg/probe"
+	"github.com/kubectl-wi/kubectl-wi/pkg/verify"
 )
 
 const title = "kubectl wi verify serviceaccount/checkout -n shop"

@@ -19,8 +19,8 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
 
-	"github.com/kubectl-wi/kubectl-wi/pkg/plugin/verify"
 	"github.com/kubectl-wi/kubectl-wi/pkg/probe"
+	"github.com/kubectl-wi/kubectl-wi/pkg/verify"
 )
 
 // StepMsg is a run's progress.

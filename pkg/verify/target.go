@@ -9,10 +9,10 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/kubectl-wi/kubectl-wi/pkg/apicall"
 	"github.com/kubectl-wi/kubectl-wi/pkg/identity"
-	"github.com/kubectl-wi/kubectl-wi/pkg/plugin/apicall"
-	"github.com/kubectl-wi/kubectl-wi/pkg/plugin/targets"
 	"github.com/kubectl-wi/kubectl-wi/pkg/probe"
+	"github.com/kubectl-wi/kubectl-wi/pkg/targets"
 )
 
 // Kind is the kind of object a TARGET names.
@@ -26,7 +26,7 @@ const (
 	KindDaemonSet      Kind = "daemonset"
 )
 
-// verifyKinds maps the kinds of pkg/plugin/targets that verify can prove to its own: a
+// verifyKinds maps the kinds of pkg/targets that verify can prove to its own: a
 // service account, or a workload whose pods run under one. TARGET parsing itself (aliases,
 // name rules, messages) is the targets package's, shared with enable and disable.
 var verifyKinds = map[string]Kind{

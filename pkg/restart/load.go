@@ -10,8 +10,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/kubectl-wi/kubectl-wi/pkg/apicall"
 	"github.com/kubectl-wi/kubectl-wi/pkg/identity"
-	"github.com/kubectl-wi/kubectl-wi/pkg/plugin/apicall"
 )
 
 // Inventory is what may use the accounts in one scope (a namespace, or every namespace), read

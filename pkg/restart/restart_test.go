@@ -24,7 +24,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/kubectl-wi/kubectl-wi/pkg/identity"
-	kt "github.com/kubectl-wi/kubectl-wi/pkg/plugin/internal/kubetest"
+	kt "github.com/kubectl-wi/kubectl-wi/pkg/internal/kubetest"
 )
 
 var want = identity.Config{RoleARN: kt.RoleARN}

@@ -22,7 +22,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/kubectl-wi/kubectl-wi/pkg/identity"
-	kt "github.com/kubectl-wi/kubectl-wi/pkg/plugin/internal/kubetest"
+	kt "github.com/kubectl-wi/kubectl-wi/pkg/internal/kubetest"
 	"github.com/kubectl-wi/kubectl-wi/pkg/probe"
 )
 
@@ -178,7 +178,7 @@ func webhookMutation(role string) func(*corev1.Pod) {
 // logsFrom serves a recorded probe log (testdata/streams at the repository's root).
 func logsFrom(t *testing.T, stream string) (LogFunc, *int) {
 	t.Helper()
-	b, err := os.ReadFile("../../../testdata/streams/" + stream)
+	b, err := os.ReadFile("../../testdata/streams/" + stream)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -689,7 +689,7 @@ func (b *blockingReader) Close() error { b.once.Do(func() { close(b.closed) }); 
 // not seen, each once, and stops following.
 func TestRunQuietLogIsReadAgain(t *testing.T) {
 	cl := newCluster(t, map[string]string{roleAnnotation: testRole}, true)
-	full, err := os.ReadFile("../../../testdata/streams/probe-pass.jsonl")
+	full, err := os.ReadFile("../../testdata/streams/probe-pass.jsonl")
 	if err != nil {
 		t.Fatal(err)
 	}

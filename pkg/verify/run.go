@@ -16,7 +16,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/utils/ptr"
 
-	"github.com/kubectl-wi/kubectl-wi/pkg/plugin/apicall"
+	"github.com/kubectl-wi/kubectl-wi/pkg/apicall"
 	"github.com/kubectl-wi/kubectl-wi/pkg/probe"
 )
 

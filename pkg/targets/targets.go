@@ -14,8 +14,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/kubectl-wi/kubectl-wi/pkg/apicall"
 	"github.com/kubectl-wi/kubectl-wi/pkg/identity"
-	"github.com/kubectl-wi/kubectl-wi/pkg/plugin/apicall"
 )
 
 // Kind is a kind of object a TARGET may name.

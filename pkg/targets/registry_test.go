@@ -307,7 +307,7 @@ func TestFixtureCRDs(t *testing.T) {
 	check := func(group, version, kind, resource, scope string) {
 		t.Helper()
 		name := resource + "." + group
-		b, err := os.ReadFile(filepath.Join("..", "..", "..", "testdata", "crds", name+".yaml"))
+		b, err := os.ReadFile(filepath.Join("..", "..", "testdata", "crds", name+".yaml"))
 		if err != nil {
 			t.Errorf("no fixture CRD for %s: %v", name, err)
 			return

@@ -13,7 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
 
-	"github.com/kubectl-wi/kubectl-wi/pkg/plugin/apicall"
+	"github.com/kubectl-wi/kubectl-wi/pkg/apicall"
 )
 
 // RestartedAtAnnotation is the pod template annotation `kubectl rollout restart` sets.
