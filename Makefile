@@ -25,7 +25,7 @@ PROBE_IMAGE_TAR := dist/kubectl-wi-image_$(VERSION).tar
 MKIMAGE_OCI = go run ./hack/cmd/mkimage -format oci -platform linux/amd64,linux/arm64 -entrypoint /kubectl-wi
 PROBE_SRC := 'dist/build/{os}_{arch}/kubectl-wi:/kubectl-wi'
 
-.PHONY: all build unit e2e e2e-default e2e-eks test fuzz fuzz-brief lint demo cluster-up cluster-down deps verify tools
+.PHONY: all build unit e2e e2e-default e2e-eks test fuzz fuzz-brief chaos lint demo cluster-up cluster-down deps verify tools
 .PHONY: bench-status
 .PHONY: bench-verify
 .PHONY: bench-enable
@@ -59,6 +59,12 @@ fuzz:
 
 fuzz-brief:
 	FUZZTIME=3s hack/fuzz.sh
+
+# The fault tests on a fresh cluster, verbose so their summaries show: verify interrupted at
+# random moments (WI_CHAOS_RUNS, default 50: where each run stopped, exits, probe pods left
+# behind). make test runs them too, inside make e2e.
+chaos: build
+	hack/e2e.sh -run TestChaos -v
 
 # Release archives dist/kubectl-wi_$(VERSION)_<os>_<arch>.tar.gz for the five krew platforms.
 dist:
