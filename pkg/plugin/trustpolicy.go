@@ -17,13 +17,14 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/kubectl-wi/kubectl-wi/pkg/apicall"
 	"github.com/kubectl-wi/kubectl-wi/pkg/identity"
 	"github.com/kubectl-wi/kubectl-wi/pkg/targets"
 	"github.com/kubectl-wi/kubectl-wi/pkg/trustpolicy"
 )
 
 // issuerDiscoveryPath is where the apiserver serves its OIDC discovery document.
-const issuerDiscoveryPath = "/.well-known/openid-configuration"
+const issuerDiscoveryPath = apicall.IssuerDiscoveryPath
 
 // Placeholders printed in the next-step commands for what the cluster cannot tell.
 const (
@@ -525,11 +526,7 @@ type issuerDiscoveryDoc struct {
 
 // readClusterIssuer reads the issuer from the apiserver's OIDC discovery document.
 func readClusterIssuer(ctx context.Context, client kubernetes.Interface) (string, error) {
-	rc := client.Discovery().RESTClient()
-	if rc == nil {
-		return "", errors.New("no REST client to read the cluster's issuer; pass it with --issuer URL")
-	}
-	raw, err := rc.Get().AbsPath(issuerDiscoveryPath).DoRaw(ctx)
+	raw, err := apicall.IssuerDiscovery(ctx, client)
 	return parseIssuerDiscovery(raw, err)
 }
 

@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/kubectl-wi/kubectl-wi/pkg/apicall"
 	"github.com/kubectl-wi/kubectl-wi/pkg/identity"
 	"github.com/kubectl-wi/kubectl-wi/pkg/probe"
 )
@@ -186,10 +187,7 @@ func CheckIssuer(doc []byte, err error) (ev probe.Event, issuer string) {
 // DiscoveryFunc reads the apiserver's /.well-known/openid-configuration.
 type DiscoveryFunc func(ctx context.Context) ([]byte, error)
 
-// APIServerDiscovery reads the discovery document through c's REST client. c must be a real
-// *kubernetes.Clientset: the fake one has no REST client.
+// APIServerDiscovery reads the discovery document through c.
 func APIServerDiscovery(c kubernetes.Interface) DiscoveryFunc {
-	return func(ctx context.Context) ([]byte, error) {
-		return c.CoreV1().RESTClient().Get().AbsPath("/.well-known/openid-configuration").DoRaw(ctx)
-	}
+	return func(ctx context.Context) ([]byte, error) { return apicall.IssuerDiscovery(ctx, c) }
 }
