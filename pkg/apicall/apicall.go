@@ -39,6 +39,9 @@ func (e *Error) Error() string {
 		return fmt.Sprintf("cannot %s %s %s: forbidden; ask for RBAC verb %q on %q%s",
 			e.Verb, e.Resource, where, e.Verb, e.Resource, hint)
 	}
+	if e.Verb == "list" && apierrors.IsResourceExpired(e.Err) {
+		return fmt.Sprintf("the list of %s %s expired while it was read in pages (the cluster changed a lot meanwhile); run the command again", e.Resource, where)
+	}
 	target := e.Resource
 	if e.Name != "" {
 		target = fmt.Sprintf("%s %q", e.Resource, e.Name)
@@ -71,17 +74,31 @@ func Wrap(err error, verb, resource, namespace, name string) error {
 // ListAll reads every page of a LIST. list is one request; it returns the page's items and
 // its ListMeta, whose Continue token asks for the next page.
 func ListAll[T any](ctx context.Context, opts metav1.ListOptions, list func(context.Context, metav1.ListOptions) ([]T, metav1.ListMeta, error)) ([]T, error) {
-	opts.Limit = PageSize
 	var all []T
-	for {
-		items, meta, err := list(ctx, opts)
-		if err != nil {
-			return nil, err
-		}
+	err := EachPage(ctx, opts, func(ctx context.Context, o metav1.ListOptions) (string, error) {
+		items, meta, err := list(ctx, o)
 		all = append(all, items...)
-		if meta.Continue == "" {
-			return all, nil
+		return meta.Continue, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return all, nil
+}
+
+// EachPage calls page for each page of a LIST (PageSize objects) until the server returns no
+// continue token. page handles the items it got and returns the token, so a caller that folds
+// pages as they come keeps none of them.
+func EachPage(ctx context.Context, opts metav1.ListOptions, page func(context.Context, metav1.ListOptions) (string, error)) error {
+	opts.Limit = PageSize
+	for {
+		cont, err := page(ctx, opts)
+		if err != nil {
+			return err
 		}
-		opts.Continue = meta.Continue
+		if cont == "" {
+			return nil
+		}
+		opts.Continue = cont
 	}
 }

@@ -27,6 +27,8 @@ func TestErrorMessage(t *testing.T) {
 			want: `cannot list pods at the cluster scope: forbidden; ask for RBAC verb "list" on "pods" in every namespace (a ClusterRole and ClusterRoleBinding)`},
 		{name: "forbidden by admission", err: Wrap(podSecurity, "create", "pods", "x", "p"),
 			want: `failed to create pods "p" in namespace "x": pods "p" is forbidden: violates PodSecurity "restricted:latest": runAsNonRoot != true`},
+		{name: "a paged list that expired", err: Wrap(apierrors.NewResourceExpired("too old"), "list", "pods", "", ""),
+			want: `the list of pods at the cluster scope expired while it was read in pages (the cluster changed a lot meanwhile); run the command again`},
 		{name: "other error", err: Wrap(errors.New("boom"), "get", "deployments.apps", "x", "web"),
 			want: `failed to get deployments.apps "web" in namespace "x": boom`},
 	}

@@ -3,7 +3,6 @@ package inventory
 import (
 	"context"
 	"errors"
-	"fmt"
 
 	"golang.org/x/sync/errgroup"
 	appsv1 "k8s.io/api/apps/v1"
@@ -11,51 +10,17 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/kubectl-wi/kubectl-wi/pkg/apicall"
 	"github.com/kubectl-wi/kubectl-wi/pkg/restartfix"
 )
 
 // PageSize is the number of objects asked for per LIST request, as kubectl's --chunk-size.
-const PageSize = 500
+const PageSize = apicall.PageSize
 
-// ListError is a failed LIST. It unwraps to the API error, so apierrors.IsForbidden still
-// works on it, and it says which permission to ask for.
-type ListError struct {
-	Resource  string // plural resource with its group when not core: deployments.apps
-	Namespace string // "" for every namespace or a cluster-scoped kind
-	Err       error
-}
-
-func (e *ListError) Error() string {
-	where := fmt.Sprintf("in namespace %q", e.Namespace)
-	if e.Namespace == "" {
-		where = "at the cluster scope"
-	}
-	if apierrors.IsForbidden(e.Err) {
-		return fmt.Sprintf("cannot list %s %s: forbidden; ask for RBAC verb \"list\" on %q", e.Resource, where, e.Resource)
-	}
-	if apierrors.IsResourceExpired(e.Err) {
-		return fmt.Sprintf("the list of %s %s expired while it was read in pages (the cluster changed a lot meanwhile); run the command again", e.Resource, where)
-	}
-	return fmt.Sprintf("failed to list %s %s: %v", e.Resource, where, e.Err)
-}
-
-// Unwrap returns the API error.
-func (e *ListError) Unwrap() error { return e.Err }
-
-// listPages calls page for each page of a LIST until the server returns no continue token.
-// page processes the items it got and returns the token; nothing is kept across pages.
+// listPages calls page for each page of a LIST of resource in namespace; nothing is kept across
+// pages. A failure is an apicall.Error: it names the permission to ask for.
 func listPages(ctx context.Context, resource, namespace string, page func(context.Context, metav1.ListOptions) (string, error)) error {
-	opts := metav1.ListOptions{Limit: PageSize}
-	for {
-		cont, err := page(ctx, opts)
-		if err != nil {
-			return &ListError{Resource: resource, Namespace: namespace, Err: err}
-		}
-		if cont == "" {
-			return nil
-		}
-		opts.Continue = cont
-	}
+	return apicall.Wrap(apicall.EachPage(ctx, metav1.ListOptions{}, page), "list", resource, namespace, "")
 }
 
 // Collect reads the cluster and builds the report for namespace ("" for every namespace).
@@ -196,7 +161,7 @@ func CollectSelected(ctx context.Context, client kubernetes.Interface, namespace
 // optionalListFailure is a failure of an optional LIST that the report can do without: the
 // user may not read that kind, or the cluster does not serve it.
 func optionalListFailure(err error) bool {
-	var le *ListError
+	var le *apicall.Error
 	if !errors.As(err, &le) {
 		return false
 	}

@@ -297,7 +297,7 @@ func TestStatusJSONDocument(t *testing.T) {
 func TestStatusErrors(t *testing.T) {
 	forbid := func(resource string) k8stesting.ReactionFunc {
 		return func(k8stesting.Action) (bool, runtime.Object, error) {
-			return true, nil, apierrors.NewForbidden(schema.GroupResource{Resource: resource}, "", errors.New("no"))
+			return true, nil, apierrors.NewForbidden(schema.GroupResource{Resource: resource}, "", errors.New(`User "jane" cannot list resource "`+resource+`"`))
 		}
 	}
 	tests := []struct {
@@ -339,7 +339,7 @@ func TestStatusErrors(t *testing.T) {
 func TestStatusWebhookForbiddenSkipsTheWebhookFinding(t *testing.T) {
 	client := fake.NewClientset(statusSeed()...)
 	client.PrependReactor("list", "mutatingwebhookconfigurations", func(k8stesting.Action) (bool, runtime.Object, error) {
-		return true, nil, apierrors.NewForbidden(schema.GroupResource{Resource: "mutatingwebhookconfigurations"}, "", errors.New("no"))
+		return true, nil, apierrors.NewForbidden(schema.GroupResource{Resource: "mutatingwebhookconfigurations"}, "", errors.New(`User "jane" cannot list resource "mutatingwebhookconfigurations"`))
 	})
 	res := runStatus(t, client, "-n", "team", "-o", "json")
 	if strings.Contains(res.out, string(inventory.CheckWebhookMissing)) {
