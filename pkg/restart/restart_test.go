@@ -400,7 +400,7 @@ func TestRolloutStatus(t *testing.T) {
 		{"deployment done", d(func(*appsv1.Deployment) {}), true, "successfully", false},
 		{"deployment not observed", d(func(o *appsv1.Deployment) { o.Generation = 2 }), false, "spec update to be observed", false},
 		{"deployment updating", d(func(o *appsv1.Deployment) { o.Status.UpdatedReplicas = 1 }), false, "1 out of 3 new replicas", false},
-		{"deployment old pending", d(func(o *appsv1.Deployment) { o.Status.Replicas = 4 }), false, "1 old replicas", false},
+		{"deployment old pending", d(func(o *appsv1.Deployment) { o.Status.Replicas = 4 }), false, "1 old replica is pending", false},
 		{"deployment unavailable", d(func(o *appsv1.Deployment) { o.Status.AvailableReplicas = 2 }), false, "2 of 3 updated replicas are available", false},
 		{"deployment deadline", d(func(o *appsv1.Deployment) {
 			o.Status.Conditions = []appsv1.DeploymentCondition{{Type: appsv1.DeploymentProgressing, Reason: "ProgressDeadlineExceeded"}}

@@ -33,7 +33,10 @@ func rolloutStatus(obj runtime.Object) (done bool, msg string, err error) {
 			return false, fmt.Sprintf("%d out of %d new replicas have been updated...", s.UpdatedReplicas, *o.Spec.Replicas), nil
 		}
 		if s.Replicas > s.UpdatedReplicas {
-			return false, fmt.Sprintf("%d old replicas are pending termination...", s.Replicas-s.UpdatedReplicas), nil
+			if old := s.Replicas - s.UpdatedReplicas; old != 1 {
+				return false, fmt.Sprintf("%d old replicas are pending termination...", old), nil
+			}
+			return false, "1 old replica is pending termination...", nil
 		}
 		if s.AvailableReplicas < s.UpdatedReplicas {
 			return false, fmt.Sprintf("%d of %d updated replicas are available...", s.AvailableReplicas, s.UpdatedReplicas), nil
