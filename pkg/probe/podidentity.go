@@ -136,8 +136,10 @@ func (r *runner) agent(uri, token string, claims TokenClaims) (aws.CredentialsPr
 // agentErrorText is the agent's error message, short.
 func agentErrorText(body []byte) string {
 	var e agentError
-	if json.Unmarshal(body, &e) == nil && (e.Code != "" || e.Message != "") {
-		return strings.TrimSpace(e.Code + " " + e.Message)
+	if json.Unmarshal(body, &e) == nil {
+		if msg := strings.TrimSpace(e.Code + " " + e.Message); msg != "" {
+			return msg
+		}
 	}
 	s := strings.TrimSpace(string(body))
 	if len(s) > 512 {
