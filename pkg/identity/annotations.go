@@ -24,6 +24,10 @@ const (
 	MaxTokenExpiration int64 = 86400
 )
 
+// KnownAudiences are the token audiences IAM OIDC providers list in practice: AWS's default,
+// and ROSA's. An audience a letter or two away from one is most likely a typo of it.
+var KnownAudiences = []string{DefaultAudience, "openshift"}
+
 // IdentityAnnotations are the service account annotations enable writes and disable removes.
 var IdentityAnnotations = []string{AnnotationRoleARN, AnnotationAudience, AnnotationSTSRegional, AnnotationTokenExpiration}
 

@@ -186,7 +186,7 @@ func (o *EnableOptions) Validate() error {
 	if _, err := identity.ParseRoleARN(o.RoleARN); err != nil {
 		return &FlagError{Err: fmt.Errorf("invalid --role-arn: %w", err)}
 	}
-	if err := checkAudience(o.Audience, o.audienceSet); err != nil {
+	if err := checkAudience(o.ErrOut, o.Audience, o.audienceSet); err != nil {
 		return err
 	}
 	if o.expirationSet {

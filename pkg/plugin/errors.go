@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 
 	"github.com/kubectl-wi/kubectl-wi/pkg/identity"
+	"github.com/kubectl-wi/kubectl-wi/pkg/targets"
 )
 
 // Exit codes, the same for every command (README.md, "Exit codes").
@@ -39,7 +41,7 @@ const exitCodesNoChecksHelp = `Exit codes:
 
 // checkAudience is the one check of --audience, for every command that takes it: given
 // (set), it is not empty and has no surrounding spaces, which no OIDC provider lists.
-func checkAudience(value string, set bool) error {
+func checkAudience(warn io.Writer, value string, set bool) error {
 	switch {
 	case !set:
 		return nil
@@ -48,7 +50,19 @@ func checkAudience(value string, set bool) error {
 	case strings.TrimSpace(value) != value:
 		return FlagErrorf("--audience %q has leading or trailing spaces", value)
 	}
+	if w := audienceWarning(value); w != "" && warn != nil {
+		fmt.Fprint(warn, w)
+	}
 	return nil
+}
+
+// audienceWarning is "did you mean" for an audience a typo away from a known one, "" for
+// any other: a custom audience is the user's to choose, so it is a warning, not an error.
+func audienceWarning(value string) string {
+	if near := targets.SuggestValue(value, identity.KnownAudiences); near != "" {
+		return fmt.Sprintf("warning: --audience %q is not an audience AWS or ROSA uses: did you mean %s? A custom audience must be a client ID of the cluster's IAM OIDC provider\n", value, near)
+	}
+	return ""
 }
 
 // checkTimeout is the one check of a --timeout.

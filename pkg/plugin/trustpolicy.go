@@ -206,7 +206,7 @@ func (o *TrustPolicyOptions) Validate() error {
 			return FlagErrorf("invalid --issuer: %w", err)
 		}
 	}
-	if err := checkAudience(o.Audience, o.Audience != ""); err != nil {
+	if err := checkAudience(o.ErrOut, o.Audience, o.Audience != ""); err != nil {
 		return err
 	}
 	if o.Audience != "" && strings.ContainsAny(o.Audience, "*?") {

@@ -285,7 +285,7 @@ func (o *VerifyOptions) Validate() error {
 		}
 		o.caBundle = data
 	}
-	if err := checkAudience(o.Audience, o.audienceSet); err != nil {
+	if err := checkAudience(o.ErrOut, o.Audience, o.audienceSet); err != nil {
 		return err
 	}
 	return nil

@@ -81,6 +81,8 @@ type Action struct {
 	Live, Stale int
 	// StalePods names the stale pods.
 	StalePods []string
+	// LivePods are the workload's live pods, as listed.
+	LivePods []*corev1.Pod
 
 	object     runtime.Object // the workload to restart
 	generation int64          // the generation the restart produced, for Wait
@@ -241,7 +243,7 @@ func Plan(inv *Inventory, mode Mode, accounts []Account) []Action {
 }
 
 func decide(g *group, mode Mode) (Action, bool) {
-	a := Action{Account: g.account, Kind: g.kind, Namespace: g.namespace, Name: g.name, Live: len(g.live), Stale: len(g.stale), object: g.object}
+	a := Action{Account: g.account, Kind: g.kind, Namespace: g.namespace, Name: g.name, Live: len(g.live), Stale: len(g.stale), LivePods: g.live, object: g.object}
 	for _, p := range g.stale {
 		a.StalePods = append(a.StalePods, p.Name)
 	}

@@ -53,6 +53,22 @@ func Suggest(name string, candidates []string) string {
 	return best
 }
 
+// SuggestValue is Suggest for a long value, such as an audience or a host name: within a
+// quarter of its length in edits (at least 2), never by prefix. "" when none is close, or
+// when value is one of them.
+func SuggestValue(value string, candidates []string) string {
+	best, bestDist := "", max(2, len(value)/4)+1
+	for _, c := range candidates {
+		if c == value {
+			return ""
+		}
+		if d := editDistance(value, c); d < bestDist {
+			best, bestDist = c, d
+		}
+	}
+	return best
+}
+
 // editDistance is the optimal string alignment distance: insertions, deletions, substitutions
 // and transpositions of adjacent bytes each cost one.
 func editDistance(a, b string) int {

@@ -67,3 +67,21 @@ func TestEditDistance(t *testing.T) {
 		}
 	}
 }
+
+func TestSuggestValue(t *testing.T) {
+	known := []string{"sts.amazonaws.com", "openshift"}
+	for value, want := range map[string]string{
+		"sts.amazon.com":     "sts.amazonaws.com",
+		"sts.amazonaws.con":  "sts.amazonaws.com",
+		"sts.amazonaws.com":  "",
+		"openshfit":          "openshift",
+		"my-cluster":         "",
+		"sts":                "",
+		"api.example.com":    "",
+		"sts.amazonaws.com.": "sts.amazonaws.com",
+	} {
+		if got := SuggestValue(value, known); got != want {
+			t.Errorf("SuggestValue(%q) = %q, want %q", value, got, want)
+		}
+	}
+}

@@ -3,6 +3,7 @@ package verify
 import (
 	"context"
 	"errors"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -14,6 +15,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	k8stesting "k8s.io/client-go/testing"
+
 
 	"github.com/kubectl-wi/kubectl-wi/pkg/probe"
 )
@@ -151,40 +153,97 @@ func TestRunCABundleFailures(t *testing.T) {
 	})
 }
 
-// A deployment's proxy env goes into the probe pod, every spelling, nothing else of its env.
-func TestRunCarriesTheWorkloadsProxyEnv(t *testing.T) {
-	proxyEnv := []corev1.EnvVar{
+// The probe takes the identity env of the workload's container (--container, else kubectl's
+// default container, else the first): proxies and AWS_ variables, every spelling, but no
+// credentials, no paths of the container's own files, nothing else of its env.
+func TestRunCarriesTheContainersIdentityEnv(t *testing.T) {
+	identityEnv := []corev1.EnvVar{
 		{Name: "HTTPS_PROXY", Value: "http://proxy.corp:3128"},
 		{Name: "no_proxy", ValueFrom: &corev1.EnvVarSource{ConfigMapKeyRef: &corev1.ConfigMapKeySelector{LocalObjectReference: corev1.LocalObjectReference{Name: "proxy"}, Key: "no_proxy"}}},
+		{Name: "AWS_REGION", Value: "eu-west-1"},
+		{Name: "AWS_ROLE_ARN", Value: "arn:aws:iam::111122223333:role/own"},
 	}
+	notCopied := []corev1.EnvVar{
+		{Name: "AWS_SECRET_ACCESS_KEY", ValueFrom: &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{LocalObjectReference: corev1.LocalObjectReference{Name: "keys"}, Key: "secret"}}},
+		{Name: "AWS_CA_BUNDLE", Value: "/etc/corp/ca.pem"},
+		{Name: "AWS_WEB_IDENTITY_TOKEN_FILE", Value: "/var/run/secrets/openshift/serviceaccount/token"},
+	}
+	app := corev1.Container{Name: "app", Env: append(append([]corev1.EnvVar{{Name: "DATABASE_URL", Value: "postgres://db"}}, identityEnv...), notCopied...)}
+	sidecar := corev1.Container{Name: "sidecar", Env: []corev1.EnvVar{{Name: "LOG_LEVEL", Value: "debug"}}}
+	for _, tc := range []struct {
+		name, container, defaultContainer string
+		want                               []corev1.EnvVar
+	}{
+		{name: "--container", container: "app", want: identityEnv},
+		{name: "default-container annotation", defaultContainer: "app", want: identityEnv},
+		{name: "first container", want: nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tmpl := corev1.PodTemplateSpec{Spec: corev1.PodSpec{ServiceAccountName: "checkout", Containers: []corev1.Container{sidecar, app}}}
+			if tc.defaultContainer != "" {
+				tmpl.Annotations = map[string]string{DefaultContainerAnnotation: tc.defaultContainer}
+			}
+			cl := newCluster(t, map[string]string{roleAnnotation: testRole}, true, &appsv1.Deployment{
+				ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "shop"},
+				Spec:       appsv1.DeploymentSpec{Template: tmpl},
+			})
+			logs, _ := logsFrom(t, "probe-pass.jsonl")
+			cfg := testConfig()
+			cfg.Target = Target{KindDeployment, "web"}
+			cfg.Container = tc.container
+			rec := &recorder{}
+			if _, err := Run(context.Background(), cfg, testDeps(cl, logs), rec); err != nil {
+				t.Fatal(err)
+			}
+			var got []corev1.EnvVar
+			for _, e := range cl.created.Spec.Containers[0].Env {
+				// What the webhook stand-in of these tests injects comes after the copied env.
+				// --sts-endpoint's variable comes first.
+				if e.Name == "AWS_WEB_IDENTITY_TOKEN_FILE" || e.Name == EnvSTSEndpoint || (e.Name == "AWS_ROLE_ARN" && e.Value == testRole) {
+					continue
+				}
+				got = append(got, e)
+			}
+			if !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("probe env %+v, want %+v", got, tc.want)
+			}
+			ev := rec.find(t, CheckPodCreate)
+			if tc.want == nil {
+				if strings.Contains(ev.Message, "env of container") {
+					t.Errorf("pod.create names env it did not copy: %s", ev.Message)
+				}
+				return
+			}
+			for _, s := range []string{"with the env of container app that steers the AWS SDK: HTTPS_PROXY, no_proxy, AWS_REGION, AWS_ROLE_ARN",
+				"not copied: AWS_SECRET_ACCESS_KEY, AWS_CA_BUNDLE, AWS_WEB_IDENTITY_TOKEN_FILE",
+				"so the probe proves its role arn:aws:iam::111122223333:role/own"} {
+				if !strings.Contains(ev.Message, s) {
+					t.Errorf("pod.create %q lacks %q", ev.Message, s)
+				}
+			}
+			if !slices.Contains(cl.created.Spec.Containers[0].Command, "arn:aws:iam::111122223333:role/own") {
+				t.Errorf("probe expects %v, want the container's own role", cl.created.Spec.Containers[0].Command)
+			}
+		})
+	}
+}
+
+func TestRunRefusesAnUnknownContainer(t *testing.T) {
 	cl := newCluster(t, map[string]string{roleAnnotation: testRole}, true, &appsv1.Deployment{
 		ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "shop"},
 		Spec: appsv1.DeploymentSpec{Template: corev1.PodTemplateSpec{Spec: corev1.PodSpec{
-			ServiceAccountName: "checkout",
-			Containers: []corev1.Container{
-				{Name: "sidecar", Env: []corev1.EnvVar{{Name: "LOG_LEVEL", Value: "debug"}}},
-				{Name: "app", Env: append([]corev1.EnvVar{{Name: "DATABASE_URL", Value: "postgres://db"}}, proxyEnv...)},
-			},
+			Containers: []corev1.Container{{Name: "app"}, {Name: "sidecar"}},
 		}}},
 	})
-	logs, _ := logsFrom(t, "probe-pass.jsonl")
 	cfg := testConfig()
 	cfg.Target = Target{KindDeployment, "web"}
-	rec := &recorder{}
-	if _, err := Run(context.Background(), cfg, testDeps(cl, logs), rec); err != nil {
-		t.Fatal(err)
+	cfg.Container = "ap"
+	_, err := Run(context.Background(), cfg, testDeps(cl, nil), &recorder{})
+	if !errors.Is(err, ErrNoSuchContainer) || !strings.Contains(err.Error(), `deployment/web has no container "ap"; its containers: app, sidecar`) {
+		t.Fatalf("err %v, want the containers named", err)
 	}
-	var got []corev1.EnvVar
-	for _, e := range cl.created.Spec.Containers[0].Env {
-		if !strings.HasPrefix(e.Name, "AWS_") {
-			got = append(got, e)
-		}
-	}
-	if len(got) != 2 || got[0].Name != "HTTPS_PROXY" || got[0].Value != "http://proxy.corp:3128" || got[1].Name != "no_proxy" || got[1].ValueFrom == nil {
-		t.Errorf("probe env %+v, want the app container's HTTPS_PROXY and no_proxy", got)
-	}
-	if ev := rec.find(t, CheckPodCreate); !strings.Contains(ev.Message, "with the workload's proxy env HTTPS_PROXY, no_proxy") {
-		t.Errorf("pod.create does not name the proxy env: %s", ev.Message)
+	if cl.created != nil {
+		t.Error("a probe pod was created")
 	}
 }
 

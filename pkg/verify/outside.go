@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	admissionv1 "k8s.io/api/admissionregistration/v1"
@@ -17,6 +18,7 @@ import (
 	"github.com/kubectl-wi/kubectl-wi/pkg/apicall"
 	"github.com/kubectl-wi/kubectl-wi/pkg/identity"
 	"github.com/kubectl-wi/kubectl-wi/pkg/probe"
+	"github.com/kubectl-wi/kubectl-wi/pkg/targets"
 )
 
 // Check names of the outside checks.
@@ -190,4 +192,37 @@ type DiscoveryFunc func(ctx context.Context) ([]byte, error)
 // APIServerDiscovery reads the discovery document through c.
 func APIServerDiscovery(c kubernetes.Interface) DiscoveryFunc {
 	return func(ctx context.Context) ([]byte, error) { return apicall.IssuerDiscovery(ctx, c) }
+}
+
+// CheckOutsideRequest names the check of what the annotations ask for the token.
+const CheckOutsideRequest = "outside.token_request"
+
+// CheckTokenRequest warns about what the annotations ask that the webhook will not give as
+// asked: a lifetime below its floor, which it raises (both values are named), and an audience
+// a typo away from a known one. podAnnotations are the workload's pod template's.
+func CheckTokenRequest(namespace, name string, cfg identity.Config, podAnnotations map[string]string) []probe.Event {
+	var evs []probe.Event
+	ref := "serviceaccount/" + name
+	asked, where := cfg.TokenExpiration, "the service account's"
+	if v, err := strconv.ParseInt(podAnnotations[identity.AnnotationTokenExpiration], 10, 64); err == nil {
+		asked, where = v, "the pod template's"
+	}
+	if asked != 0 && asked < identity.MinTokenExpiration {
+		evs = append(evs, check(CheckOutsideRequest, probe.StatusWarn,
+			fmt.Sprintf("%s %s asks %d s; the webhook raises any value below %d s, so the token lives %d s, not %d s",
+				where, identity.AnnotationTokenExpiration, asked, identity.MinTokenExpiration, identity.MinTokenExpiration, asked),
+			fmt.Sprintf("ask for what the pods get: kubectl wi enable %s -n %s --role-arn %s --token-expiration %d --overwrite (or fix the pod template's annotation)",
+				ref, namespace, cfg.RoleARN, identity.MinTokenExpiration),
+			map[string]any{"asked_seconds": asked, "effective_seconds": identity.MinTokenExpiration}))
+	}
+	if aud, set := cfg.AskedAudience(); set {
+		if near := targets.SuggestValue(aud, identity.KnownAudiences); near != "" {
+			evs = append(evs, check(CheckOutsideRequest, probe.StatusWarn,
+				fmt.Sprintf("the service account's %s is %q: did you mean %s?", identity.AnnotationAudience, aud, near),
+				fmt.Sprintf("kubectl wi enable %s -n %s --role-arn %s --audience %s --overwrite, unless %q is a client ID of the cluster's IAM OIDC provider",
+					ref, namespace, cfg.RoleARN, near, aud),
+				map[string]any{"audience": aud, "did_you_mean": near}))
+		}
+	}
+	return evs
 }

@@ -11,6 +11,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
+	"github.com/kubectl-wi/kubectl-wi/pkg/identity"
 	"github.com/kubectl-wi/kubectl-wi/pkg/probe"
 )
 
@@ -143,6 +144,39 @@ func TestCheckIssuer(t *testing.T) {
 			ev, issuer := CheckIssuer([]byte(tt.doc), tt.err)
 			if ev.Check != CheckOutsideIssuer || ev.Status != tt.want || issuer != tt.wantIssuer {
 				t.Errorf("got %s %q issuer %q, want %s issuer %q", ev.Status, ev.Message, issuer, tt.want, tt.wantIssuer)
+			}
+		})
+	}
+}
+
+// What the annotations ask that the webhook will not give as asked: a raised lifetime names
+// both values; an audience a typo away from AWS's gets "did you mean".
+func TestCheckTokenRequest(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		cfg  identity.Config
+		pod  map[string]string
+		want []string
+	}{
+		{name: "nothing asked", cfg: identity.Config{RoleARN: testRole}},
+		{name: "raised", cfg: identity.Config{RoleARN: testRole, TokenExpiration: 60},
+			want: []string{"the service account's eks.amazonaws.com/token-expiration asks 60 s; the webhook raises any value below 600 s, so the token lives 600 s, not 60 s"}},
+		{name: "pod template wins", cfg: identity.Config{RoleARN: testRole, TokenExpiration: 3600}, pod: map[string]string{identity.AnnotationTokenExpiration: "300"},
+			want: []string{"the pod template's eks.amazonaws.com/token-expiration asks 300 s"}},
+		{name: "at the floor", cfg: identity.Config{RoleARN: testRole, TokenExpiration: 600}},
+		{name: "typo", cfg: identity.Config{RoleARN: testRole, Audience: "sts.amazon.com", AudienceSet: true},
+			want: []string{`the service account's eks.amazonaws.com/audience is "sts.amazon.com": did you mean sts.amazonaws.com?`}},
+		{name: "custom audience", cfg: identity.Config{RoleARN: testRole, Audience: "my-cluster", AudienceSet: true}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			evs := CheckTokenRequest("shop", "checkout", tc.cfg, tc.pod)
+			if len(evs) != len(tc.want) {
+				t.Fatalf("got %+v, want %d events", evs, len(tc.want))
+			}
+			for i, ev := range evs {
+				if ev.Status != probe.StatusWarn || !strings.Contains(ev.Message, tc.want[i]) || !strings.Contains(ev.Fix, "kubectl wi enable serviceaccount/checkout -n shop") {
+					t.Errorf("got %s %q fix %q, want a warning %q", ev.Status, ev.Message, ev.Fix, tc.want[i])
+				}
 			}
 		})
 	}

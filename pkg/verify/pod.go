@@ -100,7 +100,10 @@ func ProbePod(s PodSpec) *corev1.Pod {
 	if s.STSEndpoint != "" {
 		env = append(env, corev1.EnvVar{Name: EnvSTSEndpoint, Value: s.STSEndpoint})
 	}
-	for _, e := range w.ProxyEnv {
+	for _, e := range w.Env {
+		if s.STSEndpoint != "" && e.Name == EnvSTSEndpoint {
+			continue // --sts-endpoint wins
+		}
 		env = append(env, *e.DeepCopy())
 	}
 	pod := &corev1.Pod{

@@ -1,6 +1,7 @@
 package verify
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -17,6 +18,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/kubectl-wi/kubectl-wi/pkg/apicall"
+	"github.com/kubectl-wi/kubectl-wi/pkg/identity"
 	"github.com/kubectl-wi/kubectl-wi/pkg/probe"
 )
 
@@ -78,6 +80,9 @@ type Config struct {
 	RoleARN, Audience string
 	Image             string
 	PullPolicy        corev1.PullPolicy
+	// Container is the workload's container whose identity env the probe takes; empty:
+	// kubectl's default container.
+	Container string
 	// Timeout bounds the whole run and becomes the pod's activeDeadlineSeconds.
 	Timeout time.Duration
 	Keep    bool
@@ -188,7 +193,7 @@ type runner struct {
 
 func (r *runner) run(ctx context.Context) error {
 	c, ns := r.deps.Client, r.cfg.Namespace
-	w, err := Resolve(ctx, c, ns, r.cfg.Target)
+	w, err := Resolve(ctx, c, ns, r.cfg.Target, r.cfg.Container)
 	if err != nil {
 		return err
 	}
@@ -239,7 +244,12 @@ func (r *runner) run(ctx context.Context) error {
 		ev, _ = CheckIssuer(nil, errors.New("no discovery client"))
 	}
 	r.emit(ev)
-	if ev, ok := CheckWorkloadPods(ctx, c, ns, r.cfg.Target, w.ServiceAccount, saCfg, hasRole); ok {
+	if hasRole {
+		for _, ev := range CheckTokenRequest(ns, w.ServiceAccount, saCfg, w.Annotations) {
+			r.emit(ev)
+		}
+	}
+	for _, ev := range CheckWorkloadPods(ctx, c, ns, r.cfg.Target, w.ServiceAccount, saCfg, hasRole) {
 		r.emit(ev)
 	}
 	r.step(StepOutside, StepDone, "")
@@ -255,7 +265,8 @@ func (r *runner) run(ctx context.Context) error {
 		Region:         r.cfg.Region,
 	}
 	if want.RoleARN == "" {
-		want.RoleARN = saCfg.RoleARN
+		// A container that sets its own role uses it: the probe, with that env, proves it.
+		want.RoleARN = cmp.Or(w.OwnRoleARN(), saCfg.RoleARN)
 	}
 	if want.Audience == "" {
 		want.Audience = saCfg.EffectiveAudience()
@@ -343,13 +354,21 @@ func createdEvent(pod *corev1.Pod, image string, w Workload, caBundle string) pr
 		msg += fmt.Sprintf(", with --ca-bundle in the ConfigMap %s/%s as %s", pod.Namespace, caBundle, probe.EnvCABundle)
 		data["ca_bundle_configmap"] = caBundle
 	}
-	if len(w.ProxyEnv) > 0 {
-		names := make([]string, len(w.ProxyEnv))
-		for i, e := range w.ProxyEnv {
+	if len(w.Env) > 0 {
+		names := make([]string, len(w.Env))
+		for i, e := range w.Env {
 			names[i] = e.Name
 		}
-		msg += ", with the workload's proxy env " + strings.Join(names, ", ")
-		data["proxy_env"] = names
+		msg += fmt.Sprintf(", with the env of container %s that steers the AWS SDK: %s", w.Container, strings.Join(names, ", "))
+		data["container"] = w.Container
+		data["env"] = names
+	}
+	if len(w.NotCopied) > 0 {
+		msg += fmt.Sprintf(" (not copied: %s, credentials or files only that container has)", strings.Join(w.NotCopied, ", "))
+		data["env_not_copied"] = w.NotCopied
+	}
+	if own := w.OwnRoleARN(); own != "" {
+		msg += fmt.Sprintf("; container %s sets %s itself, so the probe proves its role %s", w.Container, identity.EnvRoleARN, own)
 	}
 	return probe.Event{Type: probe.TypeInfo, Check: CheckPodCreate, Message: msg, Data: data}
 }

@@ -2,8 +2,10 @@ package verify
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -70,15 +72,31 @@ type Workload struct {
 	// the skip label.
 	Annotations map[string]string
 	Labels      map[string]string
-	// ProxyEnv is the proxy env (probe.ProxyEnv) of the first container that sets any, so the
-	// probe reaches STS the way that container does.
-	ProxyEnv []corev1.EnvVar
+	// Container is the container whose env the probe copies; "" for a service account.
+	Container string
+	// Env is that container's identity env (probeEnv): the probe runs with it, so it takes
+	// the container's role, region, endpoints and proxy.
+	Env []corev1.EnvVar
+	// NotCopied names the variables of that container the probe leaves out: credentials, and
+	// paths to files only that container has.
+	NotCopied []string
+}
+
+// OwnRoleARN is the AWS_ROLE_ARN the container sets itself, which the webhook leaves as it is:
+// the role the container uses.
+func (w Workload) OwnRoleARN() string {
+	for _, e := range w.Env {
+		if e.Name == identity.EnvRoleARN {
+			return e.Value
+		}
+	}
+	return ""
 }
 
 // Resolve reads the target's pod template (one GET) or, for a service account, nothing: the
 // probe then runs with the defaults. A missing workload is an error apierrors.IsNotFound
 // recognises.
-func Resolve(ctx context.Context, c kubernetes.Interface, namespace string, t Target) (Workload, error) {
+func Resolve(ctx context.Context, c kubernetes.Interface, namespace string, t Target, container string) (Workload, error) {
 	var tmpl *corev1.PodTemplateSpec
 	switch t.Kind {
 	case KindServiceAccount:
@@ -104,14 +122,19 @@ func Resolve(ctx context.Context, c kubernetes.Interface, namespace string, t Ta
 	default:
 		return Workload{}, fmt.Errorf("unknown target kind %q", t.Kind)
 	}
+	ct, err := pickContainer(tmpl, t, container)
+	if err != nil {
+		return Workload{}, err
+	}
 	w := Workload{
 		ServiceAccount:  identity.ServiceAccountName(&tmpl.Spec),
 		SecurityContext: tmpl.Spec.SecurityContext.DeepCopy(),
 		NodeSelector:    tmpl.Spec.NodeSelector,
 		Tolerations:     tmpl.Spec.Tolerations,
 		HostNetwork:     tmpl.Spec.HostNetwork,
-		ProxyEnv:        proxyEnv(tmpl.Spec.Containers),
+		Container:       ct.Name,
 	}
+	w.Env, w.NotCopied = probeEnv(ct)
 	if v, ok := tmpl.Annotations[identity.AnnotationTokenExpiration]; ok {
 		w.Annotations = map[string]string{identity.AnnotationTokenExpiration: v}
 	}
@@ -121,18 +144,60 @@ func Resolve(ctx context.Context, c kubernetes.Interface, namespace string, t Ta
 	return w, nil
 }
 
-// proxyEnv is the proxy env of the first container that sets any (env, not envFrom).
-func proxyEnv(containers []corev1.Container) []corev1.EnvVar {
-	for _, c := range containers {
-		var out []corev1.EnvVar
-		for _, e := range c.Env {
-			if slices.Contains(probe.ProxyEnv, e.Name) {
-				out = append(out, e)
-			}
-		}
-		if len(out) > 0 {
-			return out
+// ErrNoSuchContainer is --container naming no container of the workload.
+var ErrNoSuchContainer = errors.New("no such container")
+
+// pickContainer is the container named, else the one kubectl picks by default: the
+// kubectl.kubernetes.io/default-container annotation, else the first.
+func pickContainer(tmpl *corev1.PodTemplateSpec, t Target, name string) (corev1.Container, error) {
+	names := make([]string, len(tmpl.Spec.Containers))
+	for i, c := range tmpl.Spec.Containers {
+		names[i] = c.Name
+	}
+	want := name
+	if want == "" {
+		want = tmpl.Annotations[DefaultContainerAnnotation]
+	}
+	for _, c := range tmpl.Spec.Containers {
+		if c.Name == want {
+			return c, nil
 		}
 	}
-	return nil
+	if name != "" {
+		return corev1.Container{}, fmt.Errorf("%w: %s has no container %q; its containers: %s", ErrNoSuchContainer, t, name, strings.Join(names, ", "))
+	}
+	if len(tmpl.Spec.Containers) == 0 {
+		return corev1.Container{}, nil
+	}
+	return tmpl.Spec.Containers[0], nil
+}
+
+// DefaultContainerAnnotation names the container kubectl logs and exec pick by default.
+const DefaultContainerAnnotation = "kubectl.kubernetes.io/default-container"
+
+// notCopiedEnv are identity variables the probe never takes from the workload: credentials
+// (the probe proves the pod's identity, and secrets are not copied), and paths of files in the
+// workload's own volumes or image, which the probe pod does not have.
+var notCopiedEnv = append([]string{"AWS_CA_BUNDLE", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE", identity.EnvProfile,
+	identity.EnvPodIdentityToken}, identity.SecretEnv...)
+
+// probeEnv is the env of c that steers an AWS SDK, for the probe: the proxy variables and
+// every AWS_ one (region, endpoints, regional STS, the container's own role) but those of
+// notCopiedEnv, and a token file other than the webhook's. Values from the container's
+// resources are left out too: they name a container the probe pod does not have.
+func probeEnv(c corev1.Container) (env []corev1.EnvVar, notCopied []string) {
+	for _, e := range c.Env {
+		if !strings.HasPrefix(e.Name, "AWS_") && !slices.Contains(probe.ProxyEnv, e.Name) {
+			continue
+		}
+		switch {
+		case slices.Contains(notCopiedEnv, e.Name),
+			e.Name == identity.EnvTokenFile && e.Value != identity.TokenFile,
+			e.ValueFrom != nil && e.ValueFrom.ResourceFieldRef != nil:
+			notCopied = append(notCopied, e.Name)
+		default:
+			env = append(env, *e.DeepCopy())
+		}
+	}
+	return env, notCopied
 }

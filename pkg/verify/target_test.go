@@ -75,7 +75,7 @@ func TestResolve(t *testing.T) {
 	)
 	ctx := context.Background()
 
-	w, err := Resolve(ctx, c, "shop", Target{KindDeployment, "web"})
+	w, err := Resolve(ctx, c, "shop", Target{KindDeployment, "web"}, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,16 +89,16 @@ func TestResolve(t *testing.T) {
 	if len(w.Labels) != 1 || w.Labels["eks.amazonaws.com/skip-pod-identity-webhook"] != "true" {
 		t.Errorf("labels %v, want only the skip label", w.Labels)
 	}
-	if w, err := Resolve(ctx, c, "shop", Target{KindStatefulSet, "db"}); err != nil || w.ServiceAccount != "default" {
+	if w, err := Resolve(ctx, c, "shop", Target{KindStatefulSet, "db"}, ""); err != nil || w.ServiceAccount != "default" {
 		t.Errorf("statefulset without serviceAccountName: %q, %v; want default", w.ServiceAccount, err)
 	}
-	if w, err := Resolve(ctx, c, "shop", Target{KindDaemonSet, "agent"}); err != nil || w.ServiceAccount != "web-sa" {
+	if w, err := Resolve(ctx, c, "shop", Target{KindDaemonSet, "agent"}, ""); err != nil || w.ServiceAccount != "web-sa" {
 		t.Errorf("daemonset: %q, %v", w.ServiceAccount, err)
 	}
-	if w, err := Resolve(ctx, c, "shop", Target{KindServiceAccount, "app"}); err != nil || w.ServiceAccount != "app" || w.SecurityContext != nil {
+	if w, err := Resolve(ctx, c, "shop", Target{KindServiceAccount, "app"}, ""); err != nil || w.ServiceAccount != "app" || w.SecurityContext != nil {
 		t.Errorf("service account: %+v, %v", w, err)
 	}
-	if _, err := Resolve(ctx, c, "shop", Target{KindDeployment, "missing"}); !apierrors.IsNotFound(err) || !strings.Contains(err.Error(), `deployments.apps "missing" in namespace "shop"`) {
+	if _, err := Resolve(ctx, c, "shop", Target{KindDeployment, "missing"}, ""); !apierrors.IsNotFound(err) || !strings.Contains(err.Error(), `deployments.apps "missing" in namespace "shop"`) {
 		t.Errorf("missing deployment: %v, want a NotFound naming it", err)
 	}
 }
