@@ -1,6 +1,7 @@
 package plugin
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -102,9 +103,14 @@ func InputErrorf(format string, args ...any) error {
 
 // ChecksFailedError reports that a command ran to the end and found failed checks: exit 1.
 // The command has already shown the failures, so Main prints nothing more.
-type ChecksFailedError struct{ Failed int }
+type ChecksFailedError struct {
+	Failed int
+	Unit   string // what failed: "check(s)" when empty
+}
 
-func (e *ChecksFailedError) Error() string { return fmt.Sprintf("%d check(s) failed", e.Failed) }
+func (e *ChecksFailedError) Error() string {
+	return fmt.Sprintf("%d %s failed", e.Failed, cmp.Or(e.Unit, "check(s)"))
+}
 
 // ExitCode maps an error returned by a command to the process exit code.
 func ExitCode(err error) int {

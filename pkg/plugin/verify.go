@@ -17,6 +17,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/kubernetes"
@@ -41,7 +42,21 @@ GetCallerIdentity, and names the broken link and the fix when one fails. The pro
 with the restricted Pod Security profile, and is deleted on every exit path unless --keep.
 
 For a deployment, statefulset or daemonset the probe pod copies its service account, pod
-securityContext, nodeSelector, tolerations and hostNetwork, so it sees what the workload sees.
+securityContext, nodeSelector, tolerations and hostNetwork, and the identity env of one
+container (AWS_* and proxies, never credentials; --container, else kubectl's default container),
+so it proves what that container gets. verify also judges the workload's running pods: those
+created before the account changed, and for each container the credential source the AWS
+SDKs' default chain picks there (static keys, web identity, container credentials, or the
+node's role through instance metadata) and the role it names.
+
+A custom resource TARGET (storagecluster/NAME, deploymentruntimeconfig/NAME, or a kind of
+--targets) is proven through the service accounts its operator runs as: those that carry the
+role the object sets, in its namespace (any namespace for a cluster-scoped kind).
+
+With no TARGET, verify proves every service account with a role in the namespace, in every
+namespace (-A), or those matching -l, --parallel at a time: one live row per account in a
+terminal, each line or JSON event led by its account otherwise, a summary, and exit 1 when any
+account failed.
 
 The probe trusts the public CA roots it embeds; --ca-bundle adds private ones (a private STS
 endpoint, a TLS-inspecting proxy), handed to the probe in a ConfigMap deleted with the pod.
@@ -63,6 +78,15 @@ const verifyExample = `  # Prove the role of the service account checkout in the
 
   # Expect a particular role, and print plain text for a CI log
   kubectl wi verify serviceaccount/checkout -n shop --role-arn arn:aws:iam::111122223333:role/checkout -o text
+
+  # Prove what the container api of a deployment gets, with its own AWS_* env
+  kubectl wi verify deployment/checkout -n shop -c api
+
+  # Prove every service account with a role in every namespace, 10 at a time
+  kubectl wi verify -A --parallel 10
+
+  # Prove the service accounts the Portworx operator runs as
+  kubectl wi verify storagecluster/px-cluster -n portworx
 
   # Run the probe from a mirror of the probe image, and keep the pod to look at it
   kubectl wi verify checkout -n shop --image registry.example.com/kubectl-wi:v1.0.0 --keep
@@ -93,10 +117,16 @@ type VerifyOptions struct {
 	CABundle        string // a PEM file's path
 	Region          string
 	Timings         bool // hidden: print the run's timings to ErrOut
+	Container       string
+	AllNamespaces   bool
+	Selector        string
+	Parallel        int
+	TargetsFile     string
 
 	audienceSet bool
 
-	target       verify.Target
+	target       verify.Target // zero for a fleet run
+	custom       *targets.Ref  // a custom resource target
 	namespace    string
 	client       kubernetes.Interface
 	deps         verify.Deps
@@ -106,6 +136,7 @@ type VerifyOptions struct {
 	getenv       func(string) string
 
 	newClient  func() (kubernetes.Interface, verify.DiscoveryFunc, error) // swapped in tests
+	newCustom  func() (*customClients, error)                             // swapped in tests
 	isTerminal func() bool                                                // swapped in tests
 	logs       verify.LogFunc                                             // swapped in tests: the fake clientset cannot stream logs
 	now        func() time.Time
@@ -120,9 +151,11 @@ func NewVerifyOptions(cf *genericclioptions.ConfigFlags, streams genericiooption
 		Image:           ProbeImage(),
 		ImagePullPolicy: string(corev1.PullIfNotPresent),
 		Timeout:         2 * time.Minute,
+		Parallel:        verify.DefaultParallel,
 		now:             time.Now,
 		getenv:          os.Getenv,
 	}
+	o.newCustom = func() (*customClients, error) { return newIdentityCustomClients(cf) }
 	o.newClient = func() (kubernetes.Interface, verify.DiscoveryFunc, error) {
 		c, err := newClientset(cf)
 		if err != nil {
@@ -146,7 +179,7 @@ func NewCmdVerify(cf *genericclioptions.ConfigFlags, streams genericiooptions.IO
 // newCmdVerify builds the command around o, whose seams a test has set.
 func newCmdVerify(o *VerifyOptions, runF func(*VerifyOptions) error) *cobra.Command {
 	cmd := &cobra.Command{
-		Use:     "verify [serviceaccount/]NAME | deployment|statefulset|daemonset/NAME",
+		Use:     "verify [[serviceaccount/]NAME | deployment|statefulset|daemonset/NAME | KIND/NAME]",
 		Short:   "Prove from inside a pod that a service account can assume its IAM role",
 		Long:    verifyLong,
 		Example: verifyExample,
@@ -154,8 +187,9 @@ func newCmdVerify(o *VerifyOptions, runF func(*VerifyOptions) error) *cobra.Comm
 			if err := targets.Builtin().CheckArgs(args); err != nil {
 				return &FlagError{Err: err}
 			}
-			if len(args) != 1 {
-				return FlagErrorf("verify takes one TARGET, [serviceaccount/]NAME or deployment|statefulset|daemonset/NAME, got %d", len(args))
+			if len(args) > 1 {
+				return FlagErrorf("verify takes at most one TARGET, [serviceaccount/]NAME, deployment|statefulset|daemonset/NAME or a custom resource KIND/NAME, got %d; "+
+					"with none it proves every service account with a role (-n, -A, -l)", len(args))
 			}
 			return nil
 		},
@@ -183,6 +217,11 @@ func newCmdVerify(o *VerifyOptions, runF func(*VerifyOptions) error) *cobra.Comm
 	f.StringVar(&o.STSEndpoint, "sts-endpoint", o.STSEndpoint, "STS endpoint URL for the probe (sets AWS_ENDPOINT_URL_STS in the probe pod; default $"+EnvSTSEndpoint+")")
 	f.StringVar(&o.CABundle, "ca-bundle", o.CABundle, "PEM file of CA certificates the probe trusts beside the public roots, for a private STS endpoint or a TLS-inspecting proxy (sets AWS_CA_BUNDLE in the probe pod; default $"+EnvCABundle+")")
 	f.StringVar(&o.Region, "region", o.Region, "STS region when the pod's env names none")
+	f.StringVarP(&o.Container, "container", "c", o.Container, "For a workload TARGET: the container whose identity env (AWS_*, proxies) the probe takes (default: kubectl's default container, else the first)")
+	f.BoolVarP(&o.AllNamespaces, "all-namespaces", "A", o.AllNamespaces, "With no TARGET: prove the service accounts with a role in every namespace")
+	f.StringVarP(&o.Selector, "selector", "l", o.Selector, "With no TARGET: prove only the service accounts with these labels (e.g. -l team=payments)")
+	f.IntVar(&o.Parallel, "parallel", o.Parallel, "With many service accounts: how many to prove at once")
+	f.StringVar(&o.TargetsFile, "targets", o.TargetsFile, "A targets file of more custom resource kinds (see kubectl wi enable --help)")
 	f.BoolVar(&o.Timings, "timings", o.Timings, "Print how long each step took to the error stream")
 	_ = f.MarkHidden("timings")
 	cmd.ValidArgsFunction = completeTargets(o.configFlags, workloadTargetKinds, 1)
@@ -195,11 +234,21 @@ func newCmdVerify(o *VerifyOptions, runF func(*VerifyOptions) error) *cobra.Comm
 func (o *VerifyOptions) Complete(cmd *cobra.Command, args []string) error {
 	o.Out, o.ErrOut = cmd.OutOrStdout(), cmd.ErrOrStderr()
 	o.audienceSet = cmd.Flags().Changed("audience")
-	t, err := verify.ParseTarget(args[0])
-	if err != nil {
-		return &FlagError{Err: err}
+	if len(args) == 1 {
+		registry, err := loadRegistry(o.TargetsFile)
+		if err != nil {
+			return err
+		}
+		ref, err := registry.Parse(args[0])
+		if err != nil {
+			return &FlagError{Err: err}
+		}
+		if ref.Kind.Custom != nil {
+			o.custom = &ref
+		} else if o.target, err = verify.ParseTarget(args[0]); err != nil {
+			return &FlagError{Err: err}
+		}
 	}
-	o.target = t
 	o.imageDefault = !cmd.Flags().Changed("image")
 	o.from = map[string]string{}
 	for _, d := range []struct {
@@ -288,6 +337,27 @@ func (o *VerifyOptions) Validate() error {
 	if err := checkAudience(o.ErrOut, o.Audience, o.audienceSet); err != nil {
 		return err
 	}
+	return o.validateFleet()
+}
+
+// validateFleet checks the flags that select many accounts, or one container.
+func (o *VerifyOptions) validateFleet() error {
+	one := !o.fleet()
+	switch {
+	case one && (o.AllNamespaces || o.Selector != ""):
+		return FlagErrorf("-A and -l select the service accounts to prove: give no TARGET with them, or drop them to prove %s", o.target)
+	case o.custom != nil && (o.AllNamespaces || o.Selector != ""):
+		return FlagErrorf("-A and -l select service accounts: %s names its operator's accounts already", o.custom)
+	case o.Container != "" && (!one || o.target.Kind == verify.KindServiceAccount):
+		return FlagErrorf("--container picks a container of a workload: give a TARGET deployment|statefulset|daemonset/NAME")
+	case o.fleet() && o.RoleARN != "":
+		return FlagErrorf("--role-arn is the role one account must have: give a TARGET with it; with many accounts, each is proven against its own annotation")
+	case o.Parallel < 1:
+		return FlagErrorf("--parallel must be 1 or more, not %d", o.Parallel)
+	}
+	if _, err := labels.Parse(o.Selector); err != nil {
+		return FlagErrorf("invalid -l %q: %v", o.Selector, err)
+	}
 	return nil
 }
 
@@ -321,7 +391,7 @@ func stsCompatibleRole(arn, endpoint string) bool {
 func (o *VerifyOptions) config() verify.Config {
 	return verify.Config{
 		Namespace: o.namespace, Target: o.target, RoleARN: o.RoleARN, Audience: o.Audience,
-		Image: o.Image, PullPolicy: corev1.PullPolicy(o.ImagePullPolicy), Timeout: o.Timeout, Keep: o.Keep,
+		Image: o.Image, PullPolicy: corev1.PullPolicy(o.ImagePullPolicy), Timeout: o.Timeout, Keep: o.Keep, Container: o.Container,
 		STSEndpoint: o.STSEndpoint, Region: o.Region, CABundle: o.caBundle,
 	}
 }
@@ -342,6 +412,9 @@ func (o *VerifyOptions) Run(ctx context.Context) error {
 		return err
 	}
 	o.noteDevelopmentImage()
+	if o.fleet() {
+		return o.runFleet(ctx)
+	}
 	var (
 		out    verify.Outcome
 		runErr error
@@ -387,6 +460,9 @@ func (o *VerifyOptions) Run(ctx context.Context) error {
 // targetNotFound turns the API's answer for a missing target (or namespace) into the error
 // enable gives, with a close name that exists; any other error is returned as it is.
 func (o *VerifyOptions) targetNotFound(ctx context.Context, err error) error {
+	if errors.Is(err, verify.ErrNoSuchContainer) {
+		return &FlagError{Err: fmt.Errorf("--container: %w", err)}
+	}
 	var call *apicall.Error
 	if !errors.As(err, &call) || call.Verb != "get" || !apierrors.IsNotFound(err) {
 		return err

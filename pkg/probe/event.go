@@ -46,6 +46,9 @@ type Event struct {
 	Message string         `json:"message"`
 	Fix     string         `json:"fix,omitempty"`
 	Data    map[string]any `json:"data,omitempty"`
+	// Account is NAMESPACE/NAME of the service account the event is about, set on every event
+	// of a fleet run (verify over many accounts), so interleaved runs stay apart.
+	Account string `json:"account,omitempty"`
 }
 
 // Valid reports whether the event has a known version, type and status, so a decoder can tell

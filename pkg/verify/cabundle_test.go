@@ -16,7 +16,6 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	k8stesting "k8s.io/client-go/testing"
 
-
 	"github.com/kubectl-wi/kubectl-wi/pkg/probe"
 )
 
@@ -172,7 +171,7 @@ func TestRunCarriesTheContainersIdentityEnv(t *testing.T) {
 	sidecar := corev1.Container{Name: "sidecar", Env: []corev1.EnvVar{{Name: "LOG_LEVEL", Value: "debug"}}}
 	for _, tc := range []struct {
 		name, container, defaultContainer string
-		want                               []corev1.EnvVar
+		want                              []corev1.EnvVar
 	}{
 		{name: "--container", container: "app", want: identityEnv},
 		{name: "default-container annotation", defaultContainer: "app", want: identityEnv},

@@ -155,6 +155,7 @@ func judgeSource(cr identity.Credentials, want *identity.Config, ref, namespace,
 		return probe.StatusPass, "web identity with the role " + cr.RoleARN + ", injected by the webhook" + shadowed, ""
 	case identity.SourceContainer:
 		return probe.StatusPass, "container credentials (EKS Pod Identity's agent), which the AWS SDKs use before the node's role" + shadowed, ""
+	case identity.SourceIMDS, identity.SourceNone:
 	}
 	fallback := "no credentials in its env: the AWS SDKs fall back to the node's instance role through instance metadata (IMDS), where it is reachable"
 	if cr.Source == identity.SourceNone {
@@ -179,6 +180,7 @@ func sourceName(s identity.Source) string {
 		return "web identity"
 	case identity.SourceContainer:
 		return "container credentials"
+	case identity.SourceStaticKeys, identity.SourceIMDS, identity.SourceNone:
 	}
 	return string(s)
 }

@@ -37,7 +37,9 @@ func TestCheckWorkloadPodsCredentials(t *testing.T) {
 			fix:  "kubectl rollout restart deployment/web -n shop",
 			pods: func(o any) []*corev1.Pod { return []*corev1.Pod{kt.PodOf(o, "web-1", "")} }},
 		{name: "half stale", status: probe.StatusFail, msg: "(1 of 2 pods: web-2)",
-			pods: func(o any) []*corev1.Pod { return []*corev1.Pod{kt.Injected(o, "web-1", "", cfg), kt.PodOf(o, "web-2", "")} }},
+			pods: func(o any) []*corev1.Pod {
+				return []*corev1.Pod{kt.Injected(o, "web-1", "", cfg), kt.PodOf(o, "web-2", "")}
+			}},
 		{name: "own role", status: probe.StatusWarn,
 			msg: "container app: web identity with the role " + own + ", which the container sets itself in AWS_ROLE_ARN; the service account names " + testRole,
 			fix: "kubectl set env deployment/web -n shop -c app AWS_ROLE_ARN- AWS_WEB_IDENTITY_TOKEN_FILE-",

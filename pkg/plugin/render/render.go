@@ -125,9 +125,12 @@ func (j *JSON) Event(ev probe.Event) {
 }
 
 // Raw implements verify.Reporter.
-func (j *JSON) Raw(line string) {
-	j.Event(probe.Event{
+func (j *JSON) Raw(line string) { j.Event(j.rawEvent(line)) }
+
+// rawEvent is a line of the probe's output that is not an event, as an info event.
+func (j *JSON) rawEvent(line string) probe.Event {
+	return probe.Event{
 		V: probe.ProtocolVersion, Time: j.now().UTC(), Type: probe.TypeInfo, Check: verify.CheckProbeOutput,
 		Message: line, Data: map[string]any{"raw": true},
-	})
+	}
 }

@@ -51,22 +51,39 @@ func (r Reporter) Raw(line string) { r.Send(RawMsg(line)) }
 // work's context on q or Ctrl-C, waits for work to return (its cleanup included), prints the
 // report and returns work's error. The caller sends logs elsewhere meanwhile.
 func Run(ctx context.Context, in io.Reader, out io.Writer, title string, work func(context.Context, verify.Reporter) error) error {
+	return runProgram(ctx, in, out,
+		func(cancel func()) tea.Model {
+			return New(Options{Title: title, Renderer: lipgloss.NewRenderer(out), Cancel: cancel})
+		},
+		func(ctx context.Context, send func(tea.Msg)) error { return work(ctx, Reporter{Send: send}) },
+		func(final tea.Model) (string, bool) {
+			fm, ok := final.(Model)
+			if !ok || !fm.done {
+				return "", false
+			}
+			return fm.Report(), true
+		})
+}
+
+// runProgram runs the model newModel builds while work runs, work's end ending the program;
+// then prints the report of the final model when it saw the end, and returns work's error.
+func runProgram(ctx context.Context, in io.Reader, out io.Writer, newModel func(cancel func()) tea.Model,
+	work func(context.Context, func(tea.Msg)) error, report func(tea.Model) (string, bool)) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	m := New(Options{Title: title, Renderer: lipgloss.NewRenderer(out), Cancel: cancel})
 	// Signals are the caller's: its context ends the run, and the run ends the program.
-	p := tea.NewProgram(m, tea.WithInput(in), tea.WithOutput(out), tea.WithoutSignalHandler())
+	p := tea.NewProgram(newModel(cancel), tea.WithInput(in), tea.WithOutput(out), tea.WithoutSignalHandler())
 	errc := make(chan error, 1)
 	go func() {
-		err := work(ctx, Reporter{Send: p.Send})
+		err := work(ctx, p.Send)
 		p.Send(DoneMsg{Err: err})
 		errc <- err
 	}()
 	final, perr := p.Run()
 	cancel()
 	werr := <-errc
-	if fm, ok := final.(Model); ok && fm.done {
-		if _, err := io.WriteString(out, fm.Report()); err != nil && werr == nil {
+	if text, ok := report(final); ok {
+		if _, err := io.WriteString(out, text); err != nil && werr == nil {
 			werr = err
 		}
 	}

@@ -1,0 +1,139 @@
+package render
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/kubectl-wi/kubectl-wi/pkg/probe"
+	"github.com/kubectl-wi/kubectl-wi/pkg/verify"
+)
+
+// FleetText writes a fleet run as Text writes one account's, each line led by its account,
+// so interleaved runs can be told apart (and grepped); then a summary, a line per account.
+type FleetText struct {
+	w   io.Writer
+	err error
+}
+
+// NewFleetText writes to w.
+func NewFleetText(w io.Writer) *FleetText { return &FleetText{w: w} }
+
+// Err is the first write error.
+func (f *FleetText) Err() error { return f.err }
+
+// Start implements verify.FleetReporter.
+func (f *FleetText) Start(verify.Account) {}
+
+// Step implements verify.FleetReporter.
+func (f *FleetText) Step(verify.Account, verify.Step) {}
+
+// Event implements verify.FleetReporter.
+func (f *FleetText) Event(a verify.Account, ev probe.Event) {
+	f.lines(a, func(t *Text) { t.Event(ev) })
+}
+
+// Raw implements verify.FleetReporter.
+func (f *FleetText) Raw(a verify.Account, line string) {
+	f.lines(a, func(t *Text) { t.Raw(line) })
+}
+
+// Done implements verify.FleetReporter: what stopped a run before its verdict.
+func (f *FleetText) Done(a verify.Account, _ verify.Outcome, err error) {
+	if err != nil {
+		f.printf("%s  ERROR %s\n", a, Clean(err.Error()))
+	}
+}
+
+// lines renders with Text, then writes each non-empty line after the account.
+func (f *FleetText) lines(a verify.Account, render func(*Text)) {
+	var buf bytes.Buffer
+	render(NewText(&buf))
+	for _, l := range strings.Split(strings.TrimRight(buf.String(), "\n"), "\n") {
+		if l != "" {
+			f.printf("%s  %s\n", a, l)
+		}
+	}
+}
+
+// Summary writes one line per account and the tally.
+func (f *FleetText) Summary(results []verify.AccountResult) {
+	f.printf("\n")
+	passed := 0
+	for _, r := range results {
+		switch {
+		case !r.Started:
+			f.printf("SKIP %s  not proven: interrupted before its turn\n", r.Account)
+		case r.Outcome.Status == "":
+			f.printf("FAIL %s  %s\n", r.Account, Clean(errText(r.Err)))
+		default:
+			f.printf("%s %s  %s\n", Label(r.Outcome.Status), r.Account, summaryLine(r))
+		}
+		if r.Passed() {
+			passed++
+		}
+	}
+	f.printf("\n%d of %d service accounts passed\n", passed, len(results))
+}
+
+func summaryLine(r verify.AccountResult) string {
+	o := r.Outcome
+	msg := fmt.Sprintf("%d checks, %d failed, %d warned", o.Checks, o.Failed, o.Warned)
+	if r.Err != nil {
+		msg += ": " + Clean(r.Err.Error())
+	}
+	return msg
+}
+
+func errText(err error) string {
+	if err == nil {
+		return "no verdict"
+	}
+	return err.Error()
+}
+
+func (f *FleetText) printf(format string, args ...any) {
+	if f.err == nil {
+		_, f.err = fmt.Fprintf(f.w, format, args...)
+	}
+}
+
+// FleetJSON writes a fleet run's events as JSON lines, each carrying its account.
+type FleetJSON struct{ j *JSON }
+
+// NewFleetJSON writes to w; now stamps the probe.output events.
+func NewFleetJSON(w io.Writer, now func() time.Time) *FleetJSON {
+	return &FleetJSON{j: NewJSON(w, now)}
+}
+
+// Err is the first write error.
+func (f *FleetJSON) Err() error { return f.j.Err() }
+
+// Start implements verify.FleetReporter.
+func (f *FleetJSON) Start(verify.Account) {}
+
+// Step implements verify.FleetReporter.
+func (f *FleetJSON) Step(verify.Account, verify.Step) {}
+
+// Event implements verify.FleetReporter.
+func (f *FleetJSON) Event(a verify.Account, ev probe.Event) {
+	ev.Account = a.String()
+	f.j.Event(ev)
+}
+
+// Raw implements verify.FleetReporter.
+func (f *FleetJSON) Raw(a verify.Account, line string) {
+	f.Event(a, f.j.rawEvent(line))
+}
+
+// Done implements verify.FleetReporter: what stopped a run is an error event of its account.
+func (f *FleetJSON) Done(a verify.Account, _ verify.Outcome, err error) {
+	if err != nil {
+		f.Event(a, probe.Event{V: probe.ProtocolVersion, Time: f.j.now().UTC(), Type: probe.TypeInfo, Check: CheckRunError, Message: err.Error()})
+	}
+}
+
+// CheckRunError names the info event of a fleet run's account whose run stopped on an error.
+const CheckRunError = "run.error"

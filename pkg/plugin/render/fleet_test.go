@@ -1,0 +1,78 @@
+package render
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kubectl-wi/kubectl-wi/pkg/probe"
+	"github.com/kubectl-wi/kubectl-wi/pkg/verify"
+)
+
+var (
+	accA = verify.Account{Namespace: "shop", Name: "a"}
+	accB = verify.Account{Namespace: "shop", Name: "b"}
+)
+
+func fleetEvents(rep verify.FleetReporter) []verify.AccountResult {
+	rep.Start(accA)
+	rep.Start(accB)
+	rep.Event(accA, probe.Event{V: 1, Type: probe.TypeCheck, Check: "token.audience", Status: probe.StatusPass, Message: "aud contains sts.amazonaws.com"})
+	rep.Raw(accB, "panic: something")
+	rep.Event(accB, probe.Event{V: 1, Type: probe.TypeResult, Status: probe.StatusFail, Message: "1 of 9 checks failed", Fix: "fix the trust policy"})
+	rep.Event(accA, probe.Event{V: 1, Type: probe.TypeResult, Status: probe.StatusPass, Message: "all 9 checks passed"})
+	rep.Done(accA, verify.Outcome{Status: probe.StatusPass, Checks: 9}, nil)
+	rep.Done(accB, verify.Outcome{Status: probe.StatusFail, Checks: 9, Failed: 1}, nil)
+	return []verify.AccountResult{
+		{Account: accA, Started: true, Outcome: verify.Outcome{Status: probe.StatusPass, Checks: 9}},
+		{Account: accB, Started: true, Outcome: verify.Outcome{Status: probe.StatusFail, Checks: 9, Failed: 1}},
+		{Account: verify.Account{Namespace: "shop", Name: "c"}},
+		{Account: verify.Account{Namespace: "shop", Name: "d"}, Started: true, Err: errors.New("the probe pod shop/wi-probe-x did not run")},
+	}
+}
+
+func TestFleetText(t *testing.T) {
+	var buf bytes.Buffer
+	f := NewFleetText(&buf)
+	f.Summary(fleetEvents(f))
+	want := `shop/a  PASS token.audience  aud contains sts.amazonaws.com
+shop/b       panic: something
+shop/b  FAIL 1 of 9 checks failed
+shop/b    fix: fix the trust policy
+shop/a  PASS all 9 checks passed
+
+PASS shop/a  9 checks, 0 failed, 0 warned
+FAIL shop/b  9 checks, 1 failed, 0 warned
+SKIP shop/c  not proven: interrupted before its turn
+FAIL shop/d  the probe pod shop/wi-probe-x did not run
+
+1 of 4 service accounts passed
+`
+	if buf.String() != want {
+		t.Errorf("got\n%s\nwant\n%s", buf.String(), want)
+	}
+}
+
+// Every JSON line carries its account.
+func TestFleetJSON(t *testing.T) {
+	var buf bytes.Buffer
+	f := NewFleetJSON(&buf, func() time.Time { return time.Unix(0, 0) })
+	fleetEvents(f)
+	f.Done(accB, verify.Outcome{}, errors.New("interrupted"))
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	if len(lines) != 5 {
+		t.Fatalf("%d lines:\n%s", len(lines), buf.String())
+	}
+	for _, l := range lines {
+		var ev probe.Event
+		if err := json.Unmarshal([]byte(l), &ev); err != nil || (ev.Account != "shop/a" && ev.Account != "shop/b") {
+			t.Errorf("line %s: account %q, err %v", l, ev.Account, err)
+		}
+	}
+	if !strings.Contains(lines[4], `"check":"run.error"`) {
+		t.Errorf("the run's error is not an event: %s", lines[4])
+	}
+}

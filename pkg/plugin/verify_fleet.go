@@ -1,0 +1,180 @@
+package plugin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/go-logr/logr"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/klog/v2"
+
+	"github.com/kubectl-wi/kubectl-wi/pkg/apicall"
+	"github.com/kubectl-wi/kubectl-wi/pkg/identity"
+	"github.com/kubectl-wi/kubectl-wi/pkg/plugin/render"
+	"github.com/kubectl-wi/kubectl-wi/pkg/plugin/tui"
+	"github.com/kubectl-wi/kubectl-wi/pkg/verify"
+)
+
+// fleet reports whether this run proves many accounts: no TARGET, or a custom resource
+// whose operator runs its pods as accounts of its own.
+func (o *VerifyOptions) fleet() bool { return o.custom != nil || o.target.Name == "" }
+
+// fleetAccounts finds the accounts of a fleet run: the identity service accounts of the
+// namespace, of every namespace (-A) or matching -l; or those a custom resource's operator
+// uses. title names them for the TUI.
+func (o *VerifyOptions) fleetAccounts(ctx context.Context) (accounts []verify.Account, title string, err error) {
+	if o.custom != nil {
+		return o.customAccounts(ctx)
+	}
+	ns := o.namespace
+	scope := "-n " + ns
+	if o.AllNamespaces {
+		ns, scope = "", "-A"
+	}
+	if o.Selector != "" {
+		scope += " -l " + o.Selector
+	}
+	if ns != "" {
+		if _, err := o.client.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{}); apierrors.IsNotFound(err) {
+			return nil, "", InputErrorf("namespace %q not found: check -n or the kubeconfig's context", ns)
+		}
+	}
+	accounts, err = verify.IdentityAccounts(ctx, o.client, ns, o.Selector)
+	return accounts, "kubectl wi verify " + scope, err
+}
+
+// customAccounts resolves a custom resource target to the service accounts its operator
+// runs as: those that carry the role the object sets, in the object's namespace (every
+// namespace for a cluster-scoped kind), since the operator copies the role onto them.
+func (o *VerifyOptions) customAccounts(ctx context.Context) ([]verify.Account, string, error) {
+	ref, c := *o.custom, o.custom.Kind.Custom
+	cc, err := o.newCustom()
+	if err != nil {
+		return nil, "", err
+	}
+	if err := served(cc.discovery, c); err != nil {
+		return nil, "", err
+	}
+	ns := ""
+	if c.Namespaced() {
+		ns = o.namespace
+	}
+	ri := cc.dynamic.Resource(c.GVR())
+	get := ri.Get
+	if ns != "" {
+		get = ri.Namespace(ns).Get
+	}
+	obj, err := get(ctx, ref.Name, metav1.GetOptions{})
+	switch {
+	case apierrors.IsNotFound(err) && ns != "":
+		if _, nsErr := o.client.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{}); apierrors.IsNotFound(nsErr) {
+			return nil, "", InputErrorf("namespace %q not found: check -n or the kubeconfig's context", ns)
+		}
+		return nil, "", InputErrorf("%s %q not found in namespace %q", ref.Kind.Name, ref.Name, ns)
+	case apierrors.IsNotFound(err):
+		return nil, "", InputErrorf("%s %q not found", ref.Kind.Name, ref.Name)
+	case err != nil:
+		return nil, "", apicall.Wrap(err, "get", c.CRDName(), ns, ref.Name)
+	}
+	where := ""
+	if ns != "" {
+		where = " -n " + ns
+	}
+	role := c.RoleARN(obj)
+	if role == "" {
+		return nil, "", &customNotReady{msg: fmt.Sprintf("%s%s sets no role", ref, where),
+			fix: fmt.Sprintf("kubectl wi enable %s%s --role-arn <role ARN>", ref, where)}
+	}
+	all, err := verify.IdentityAccounts(ctx, o.client, ns, "")
+	if err != nil {
+		return nil, "", err
+	}
+	var accounts []verify.Account
+	for _, a := range all {
+		sa, err := o.client.CoreV1().ServiceAccounts(a.Namespace).Get(ctx, a.Name, metav1.GetOptions{})
+		if err != nil {
+			return nil, "", apicall.Wrap(err, "get", "serviceaccounts", a.Namespace, a.Name)
+		}
+		if cfg, _ := identity.FromAnnotations(sa.Annotations); cfg.RoleARN == role {
+			accounts = append(accounts, a)
+		}
+	}
+	if len(accounts) == 0 {
+		scope := "namespace " + ns
+		if ns == "" {
+			scope = "any namespace"
+		}
+		return nil, "", &customNotReady{
+			msg: fmt.Sprintf("no service account in %s carries the role %s that %s sets: %s has not applied it to the accounts its pods run as", scope, role, ref, c.ProductName()),
+			fix: fmt.Sprintf("check that the %s operator runs and reconciles %s (its logs name the error); kubectl wi status%s shows the accounts that carry a role", c.ProductName(), ref, map[bool]string{true: " -A", false: where}[ns == ""]),
+		}
+	}
+	return accounts, "kubectl wi verify " + ref.String() + where, nil
+}
+
+// customNotReady is a custom resource target whose operator's accounts cannot be proven yet.
+type customNotReady struct{ msg, fix string }
+
+func (e *customNotReady) Error() string { return e.msg }
+
+// runFleet proves the accounts, rendering as asked. Any account that did not pass gives a
+// *ChecksFailedError; an interruption, context.Canceled.
+func (o *VerifyOptions) runFleet(ctx context.Context) error {
+	accounts, title, err := o.fleetAccounts(ctx)
+	if nr := (*customNotReady)(nil); errors.As(err, &nr) {
+		fmt.Fprintf(o.Out, "FAIL %s\n  fix: %s\n", nr.msg, nr.fix)
+		return &ChecksFailedError{Failed: 1}
+	}
+	if err != nil {
+		return err
+	}
+	if len(accounts) == 0 {
+		fmt.Fprintf(o.ErrOut, "No service account with an %s annotation found (%s): nothing to verify. kubectl wi status lists what carries a role.\n",
+			identity.AnnotationRoleARN, strings.TrimPrefix(title, "kubectl wi verify "))
+		return nil
+	}
+	base := o.config()
+	base.Target, base.Container = verify.Target{}, ""
+	var results []verify.AccountResult
+	work := func(ctx context.Context, rep verify.FleetReporter) error {
+		var err error
+		results, err = verify.RunFleet(ctx, base, accounts, o.Parallel, o.deps, rep)
+		return err
+	}
+	var runErr error
+	switch o.Output {
+	case "tui":
+		klog.SetLogger(logr.Discard())
+		defer klog.ClearLogger()
+		runErr = tui.RunFleet(ctx, o.In, o.Out, title, accounts, work)
+	case "json":
+		j := render.NewFleetJSON(o.Out, o.now)
+		runErr = work(ctx, j)
+		if err := j.Err(); err != nil && runErr == nil {
+			return fmt.Errorf("failed to write the events: %w", err)
+		}
+	default:
+		t := render.NewFleetText(o.Out)
+		runErr = work(ctx, t)
+		t.Summary(results)
+		if err := t.Err(); err != nil && runErr == nil {
+			return fmt.Errorf("failed to write the output: %w", err)
+		}
+	}
+	if runErr != nil {
+		return runErr
+	}
+	failed := 0
+	for _, r := range results {
+		if !r.Passed() {
+			failed++
+		}
+	}
+	if failed > 0 {
+		return &ChecksFailedError{Failed: failed, Unit: "service account(s)"}
+	}
+	return nil
+}

@@ -1,0 +1,151 @@
+package verify
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"slices"
+	"strings"
+	"sync"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/kubectl-wi/kubectl-wi/pkg/apicall"
+	"github.com/kubectl-wi/kubectl-wi/pkg/identity"
+	"github.com/kubectl-wi/kubectl-wi/pkg/probe"
+)
+
+// DefaultParallel is how many accounts a fleet run proves at once unless told: enough that
+// pod starts overlap (the kubelet starts pods in parallel), few enough not to crowd a node.
+const DefaultParallel = 8
+
+// Account is one service account of a fleet run.
+type Account struct{ Namespace, Name string }
+
+// String is NAMESPACE/NAME.
+func (a Account) String() string { return a.Namespace + "/" + a.Name }
+
+// FleetReporter receives a fleet run as it happens. Calls come one at a time (the fleet
+// serialises them), each naming its account; Start comes first for every account, then its
+// steps and events, then Done once.
+type FleetReporter interface {
+	Start(Account)
+	Step(Account, Step)
+	Event(Account, probe.Event)
+	Raw(Account, string)
+	Done(Account, Outcome, error)
+}
+
+// AccountResult is how one account's run ended.
+type AccountResult struct {
+	Account Account
+	Outcome Outcome
+	Err     error // what stopped its run; nil when it reached a verdict
+	Started bool  // false when the fleet was interrupted before its turn
+}
+
+// Passed is true when the account's run ended with a verdict that is not a failure.
+func (r AccountResult) Passed() bool {
+	return r.Started && r.Err == nil && r.Outcome.Status != "" && r.Outcome.Status != probe.StatusFail
+}
+
+// RunFleet proves every account with base's settings, at most parallel at a time, and returns
+// their results in the order given. Each run is Run's: its probe pod is deleted before it
+// returns, so once RunFleet returns no probe pod is left, whatever ended it. The error is
+// context.Canceled wrapped when ctx ended before every account was proven.
+func RunFleet(ctx context.Context, base Config, accounts []Account, parallel int, deps Deps, rep FleetReporter) ([]AccountResult, error) {
+	if parallel < 1 {
+		parallel = DefaultParallel
+	}
+	results := make([]AccountResult, len(accounts))
+	var mu sync.Mutex // serialises the reporter
+	sem := make(chan struct{}, parallel)
+	var wg sync.WaitGroup
+	for i, a := range accounts {
+		results[i].Account = a
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		results[i].Started = true
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			cfg := base
+			cfg.Namespace, cfg.Target = a.Namespace, Target{Kind: KindServiceAccount, Name: a.Name}
+			ar := &accountReporter{mu: &mu, rep: rep, account: a}
+			mu.Lock()
+			rep.Start(a)
+			mu.Unlock()
+			out, err := Run(ctx, cfg, deps, ar)
+			results[i].Outcome, results[i].Err = out, err
+			mu.Lock()
+			rep.Done(a, out, err)
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	if ctx.Err() != nil {
+		if errors.Is(ctx.Err(), context.Canceled) {
+			return results, errors.Join(errInterrupted, context.Canceled)
+		}
+		return results, ctx.Err()
+	}
+	return results, nil
+}
+
+var errInterrupted = errors.New("interrupted")
+
+// accountReporter is one account's Reporter within a fleet.
+type accountReporter struct {
+	mu      *sync.Mutex
+	rep     FleetReporter
+	account Account
+}
+
+func (r *accountReporter) Step(s Step) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.rep.Step(r.account, s)
+}
+
+func (r *accountReporter) Event(ev probe.Event) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	ev.Account = r.account.String()
+	r.rep.Event(r.account, ev)
+}
+
+func (r *accountReporter) Raw(line string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.rep.Raw(r.account, line)
+}
+
+// IdentityAccounts lists the service accounts in namespace ("" for all) matching selector
+// ("" for any) that carry a role, as status finds them, sorted by namespace and name: the
+// accounts a fleet run proves. It costs one paginated LIST.
+func IdentityAccounts(ctx context.Context, c kubernetes.Interface, namespace, selector string) ([]Account, error) {
+	var out []Account
+	err := apicall.EachPage(ctx, metav1.ListOptions{LabelSelector: selector}, func(ctx context.Context, opts metav1.ListOptions) (string, error) {
+		l, err := c.CoreV1().ServiceAccounts(namespace).List(ctx, opts)
+		if err != nil {
+			return "", apicall.Wrap(err, "list", "serviceaccounts", namespace, "")
+		}
+		for _, sa := range l.Items {
+			if _, ok := identity.FromAnnotations(sa.Annotations); ok {
+				out = append(out, Account{Namespace: sa.Namespace, Name: sa.Name})
+			}
+		}
+		return l.Continue, nil
+	})
+	slices.SortFunc(out, func(a, b Account) int {
+		return cmp.Or(strings.Compare(a.Namespace, b.Namespace), strings.Compare(a.Name, b.Name))
+	})
+	return out, err
+}
