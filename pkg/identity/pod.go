@@ -56,8 +56,9 @@ type PodIdentity struct {
 
 // InspectPod reads the identity injection out of a stored pod. A container's AWS_ROLE_ARN
 // counts as injected only in the form the webhook writes it: immediately followed by
-// AWS_WEB_IDENTITY_TOKEN_FILE naming the token in the container's mount of aws-iam-token.
-// Anything else is the container's own.
+// AWS_WEB_IDENTITY_TOKEN_FILE naming the token in the container's mount of aws-iam-token, and
+// no AWS_ variable after the pair. Anything else is the container's own. A container that
+// writes exactly that form itself, last in its env, cannot be told from the webhook's.
 func InspectPod(pod *corev1.Pod) PodIdentity {
 	var id PodIdentity
 	_, id.SkipLabel = pod.Labels[LabelSkipPodIdentityWebhook]
@@ -129,7 +130,8 @@ func webIdentityEnv(c *corev1.Container) (role string, injected, selfSet bool) {
 		switch e.Name {
 		case EnvRoleARN:
 			next := i + 1
-			if mount != "" && next < len(c.Env) && c.Env[next].Name == EnvTokenFile && sameFile(c.Env[next].Value, path.Join(mount, "token")) {
+			if mount != "" && next < len(c.Env) && c.Env[next].Name == EnvTokenFile && sameFile(c.Env[next].Value, path.Join(mount, "token")) &&
+				!awsEnvAfter(c.Env[next+1:]) {
 				return e.Value, true, false
 			}
 			selfSet = true
@@ -138,6 +140,18 @@ func webIdentityEnv(c *corev1.Container) (role string, injected, selfSet bool) {
 		}
 	}
 	return "", false, selfSet
+}
+
+// awsEnvAfter is true when an AWS_ variable follows the pair: the webhook appends the pair
+// last, after the region variables it adds, so what follows it is the container's own env
+// (or another webhook's, which does not set AWS_ variables), and the pair before it too.
+func awsEnvAfter(env []corev1.EnvVar) bool {
+	for _, e := range env {
+		if strings.HasPrefix(e.Name, "AWS_") {
+			return true
+		}
+	}
+	return false
 }
 
 // sameFile compares the token file of the env with the mount's, the webhook writing Windows

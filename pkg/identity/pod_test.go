@@ -48,6 +48,10 @@ func TestStaleness(t *testing.T) {
 	// the token mounted, the volume added.
 	ownRole := injectedPod(testRole, DefaultAudience, 86400)
 	ownRole.Spec.Containers[0].Env = []corev1.EnvVar{{Name: EnvRoleARN, Value: "arn:aws:iam::444455556666:role/own"}}
+	// The container sets the pair in the webhook's own form, then its region: the webhook
+	// would have put its pair last.
+	ownPair := injectedPod(testRole, DefaultAudience, 86400)
+	ownPair.Spec.Containers[0].Env = []corev1.EnvVar{{Name: EnvRoleARN, Value: "arn:aws:iam::444455556666:role/own"}, {Name: EnvTokenFile, Value: TokenFile}, {Name: "AWS_REGION", Value: "eu-west-1"}}
 	oneOwn := injectedPod(testRole, DefaultAudience, 86400)
 	oneOwn.Spec.Containers = append(oneOwn.Spec.Containers, ownRole.Spec.Containers[0])
 	oneOwn.Spec.Containers[1].Name = "own"
@@ -78,6 +82,7 @@ func TestStaleness(t *testing.T) {
 		{name: "expiration from the webhook's flag", pod: injectedPod(testRole, DefaultAudience, 3600), cfg: Config{RoleARN: testRole}, hasRole: true, want: PodCurrent},
 		{name: "regional from the webhook's flag", pod: regional, cfg: Config{RoleARN: testRole}, hasRole: true, want: PodCurrent},
 		{name: "own AWS_ROLE_ARN, token mounted", pod: ownRole, cfg: Config{RoleARN: testRole}, hasRole: true, want: PodSkipped, wantReason: "injects the role into none"},
+		{name: "own pair in the webhook's form, region after", pod: ownPair, cfg: Config{RoleARN: testRole}, hasRole: true, want: PodSkipped, wantReason: "injects the role into none"},
 		{name: "one container with its own role", pod: oneOwn, cfg: Config{RoleARN: testRole}, hasRole: true, want: PodCurrent},
 		{name: "Pod Identity wins", pod: podIdentity, cfg: Config{RoleARN: testRole}, hasRole: true, want: PodPodIdentity, wantReason: "wins over"},
 		{name: "Pod Identity, no role-arn", pod: podIdentity, hasRole: false, want: PodPodIdentity},

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"sync"
@@ -92,14 +93,12 @@ func RunFleet(ctx context.Context, base Config, accounts []Account, parallel int
 	wg.Wait()
 	if ctx.Err() != nil {
 		if errors.Is(ctx.Err(), context.Canceled) {
-			return results, errors.Join(errInterrupted, context.Canceled)
+			return results, fmt.Errorf("interrupted: %w", context.Canceled)
 		}
 		return results, ctx.Err()
 	}
 	return results, nil
 }
-
-var errInterrupted = errors.New("interrupted")
 
 // accountReporter is one account's Reporter within a fleet.
 type accountReporter struct {
