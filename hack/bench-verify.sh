@@ -3,20 +3,27 @@
 # stand-in, each split by verify's hidden --timings into outside checks, create, scheduled,
 # running, first event, verdict and pod gone, and the median of each; the plugin's own overhead
 # once the pod runs; and the probe image's size. Uses the running cluster, or brings one up and
-# takes it down again. Not a test: it prints figures, and fails only when verify does.
+# takes it down again. Then the fleet: FLEET service accounts (default 30) of one namespace
+# proven one verify after another, against one fleet run (`verify -n NS`, --parallel
+# PARALLEL, verify's default unless set), with both wall times and the ratio. Not a test: it
+# prints figures, and fails only when verify does.
 #
-#   make bench-verify            # or: RUNS=20 hack/bench-verify.sh
+#   make bench-verify            # or: RUNS=20 FLEET=50 PARALLEL=16 hack/bench-verify.sh
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 RUNS=${RUNS:-10}
+FLEET=${FLEET:-30}
+PARALLEL=${PARALLEL:-}
 bin=${WI_BIN:-$here/../bin/kubectl-wi}
 [[ -x $bin ]] || die "$bin is missing: run make build"
 
 started=""
 ns=""
+fleet_ns=""
 cleanup() {
   [[ -z $ns ]] || kubectl delete namespace "$ns" --wait=false >/dev/null 2>&1 || true
+  [[ -z $fleet_ns ]] || kubectl delete namespace "$fleet_ns" --wait=false >/dev/null 2>&1 || true
   [[ -z $started ]] || "$here/cluster-down.sh"
 }
 trap cleanup EXIT
@@ -38,15 +45,23 @@ until kubectl get serviceaccount default -n "$ns" >/dev/null 2>&1; do sleep 0.2;
 grep -q '^roles:' "$WI_STATE/sts.yaml" && [[ $(grep -n '^[a-z]' "$WI_STATE/sts.yaml" | tail -1) == *roles:* ]] ||
   die "unexpected layout of $WI_STATE/sts.yaml: roles is not its last key"
 host=${WI_ISSUER#https://}
-role=bench-$ns
-tmp=$WI_STATE/sts.yaml.bench
-cp "$WI_STATE/sts.yaml" "$tmp"
-printf -- "- name: %s\n  trustPolicy: '%s'\n" "$role" \
-  "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Principal\":{\"Federated\":\"arn:aws:iam::$WI_STS_ACCOUNT:oidc-provider/$host\"},\"Action\":\"sts:AssumeRoleWithWebIdentity\",\"Condition\":{\"StringEquals\":{\"$host:sub\":\"system:serviceaccount:$ns:app\",\"$host:aud\":\"sts.amazonaws.com\"}}}]}" >>"$tmp"
-mv "$tmp" "$WI_STATE/sts.yaml"
-kubectl create serviceaccount app -n "$ns" >/dev/null
-kubectl annotate serviceaccount app -n "$ns" "eks.amazonaws.com/role-arn=arn:aws:iam::$WI_STS_ACCOUNT:role/$role" >/dev/null
-sleep 1 # the stand-in notices the new role
+# add_roles NS NAME...: a role bench-NS-NAME per account NS/NAME, trusting it, in one write.
+add_roles() {
+  local ns=$1 tmp=$WI_STATE/sts.yaml.bench name
+  shift
+  cp "$WI_STATE/sts.yaml" "$tmp"
+  for name in "$@"; do
+    printf -- "- name: %s\n  trustPolicy: '%s'\n" "bench-$ns-$name" \
+      "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Principal\":{\"Federated\":\"arn:aws:iam::$WI_STS_ACCOUNT:oidc-provider/$host\"},\"Action\":\"sts:AssumeRoleWithWebIdentity\",\"Condition\":{\"StringEquals\":{\"$host:sub\":\"system:serviceaccount:$ns:$name\",\"$host:aud\":\"sts.amazonaws.com\"}}}]}" >>"$tmp"
+  done
+  mv "$tmp" "$WI_STATE/sts.yaml"
+  for name in "$@"; do
+    kubectl create serviceaccount "$name" -n "$ns" >/dev/null
+    kubectl annotate serviceaccount "$name" -n "$ns" "eks.amazonaws.com/role-arn=arn:aws:iam::$WI_STS_ACCOUNT:role/bench-$ns-$name" >/dev/null
+  done
+  sleep 1 # the stand-in notices the new roles
+}
+add_roles "$ns" app
 
 out=$(mktemp -d)
 log "verify, $RUNS runs"
@@ -85,3 +100,31 @@ printf '  %-26s %8s\n' \
 size=$(sed -n 's/^linux\/amd64: \([0-9]*\) bytes compressed$/\1/p' "$WI_STATE/logs/probe-push.log")
 printf '  %-26s %8s bytes (%.1f MiB)\n' "probe image, compressed" "$size" "$(echo "$size" | awk '{print $1/1048576}')"
 printf '\nraw timings: %s/timings\n' "$out"
+
+fleet_ns=wi-bench-fleet-$(date +%s)
+kubectl create namespace "$fleet_ns" >/dev/null
+until kubectl get serviceaccount default -n "$fleet_ns" >/dev/null 2>&1; do sleep 0.2; done
+names=()
+for i in $(seq -w 1 "$FLEET"); do names+=("sa-$i"); done
+add_roles "$fleet_ns" "${names[@]}"
+sleep 2 # the webhook's cache learns the annotations
+common=(--sts-endpoint "$WI_STS_ENDPOINT" --ca-bundle "$WI_CA_FILE" -o json)
+log "fleet: $FLEET service accounts, one verify after another"
+start=$(date +%s%N)
+for name in "${names[@]}"; do
+  "$bin" verify -n "$fleet_ns" "$name" "${common[@]}" >"$out/single-$name.jsonl" 2>"$out/single-$name.err" ||
+    { cat "$out/single-$name.err" >&2; die "verify $name failed (events in $out/single-$name.jsonl)"; }
+done
+singles_ms=$((($(date +%s%N) - start) / 1000000))
+log "fleet: the same $FLEET in one run"
+parallel=()
+[[ -z $PARALLEL ]] || parallel=(--parallel "$PARALLEL")
+start=$(date +%s%N)
+"$bin" verify -n "$fleet_ns" "${common[@]}" "${parallel[@]}" >"$out/fleet.jsonl" 2>"$out/fleet.err" ||
+  { cat "$out/fleet.err" >&2; die "the fleet run failed (events in $out/fleet.jsonl)"; }
+fleet_ms=$((($(date +%s%N) - start) / 1000000))
+verdicts=$(grep -c '"type":"result","status":"pass"' "$out/fleet.jsonl" || true)
+[[ $verdicts == "$FLEET" ]] || die "the fleet run passed $verdicts accounts, not $FLEET"
+printf '\nkubectl wi verify of %d service accounts (--parallel %s)\n' "$FLEET" "${PARALLEL:-default}"
+printf '  %-26s %8d ms\n' "one after another" "$singles_ms" "one fleet run" "$fleet_ms"
+printf '  %-26s %8s\n' "ratio" "$(awk -v a="$singles_ms" -v b="$fleet_ms" 'BEGIN {printf "%.1fx", a/b}')"

@@ -239,6 +239,22 @@ func TestVerifyFleet(t *testing.T) {
 		t.Fatalf("-l team=a: exit %d, want 0 and only the labelled accounts\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
 	noProbePods(t, c, ns)
+
+	t.Run("TUI", func(t *testing.T) {
+		tm := newTmux(t)
+		tm.start(e, e.fleetArgs(e.stsEndpoint, "-n", ns))
+		screen := tm.waitFor("verify to exit", 120*time.Second, func(s string) bool { return strings.Contains(s, "EXIT=") })
+		want := []string{"kubectl wi verify -n " + ns, "✗ " + ns + "/broken", fmt.Sprintf("%d of %d service accounts passed, 1 failed", len(good), len(good)+1), "EXIT=1"}
+		for _, name := range good {
+			want = append(want, "✓ "+ns+"/"+name+"  all ")
+		}
+		for _, w := range want {
+			if !strings.Contains(screen, w) {
+				t.Errorf("the screen lacks %q:\n%s", w, screen)
+			}
+		}
+		noProbePods(t, c, ns)
+	})
 }
 
 // Ctrl-C in the middle of a fleet run: every started probe pod is deleted, exit 130.
