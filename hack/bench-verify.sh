@@ -49,7 +49,8 @@ host=${WI_ISSUER#https://}
 add_roles() {
   local ns=$1 tmp=$WI_STATE/sts.yaml.bench name
   shift
-  cp "$WI_STATE/sts.yaml" "$tmp"
+  # an empty flow list takes no block items after it
+  sed 's/^roles: \[\]$/roles:/' "$WI_STATE/sts.yaml" >"$tmp"
   for name in "$@"; do
     printf -- "- name: %s\n  trustPolicy: '%s'\n" "bench-$ns-$name" \
       "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Principal\":{\"Federated\":\"arn:aws:iam::$WI_STS_ACCOUNT:oidc-provider/$host\"},\"Action\":\"sts:AssumeRoleWithWebIdentity\",\"Condition\":{\"StringEquals\":{\"$host:sub\":\"system:serviceaccount:$ns:$name\",\"$host:aud\":\"sts.amazonaws.com\"}}}]}" >>"$tmp"
