@@ -1,8 +1,10 @@
-// Package sts is a local stand-in for AWS STS, for end-to-end tests.
+// Package sts is a local stand-in for the AWS services workload identity touches, for
+// end-to-end tests: STS, IAM, EKS and EKS Auth, behind one HTTPS port. Each request goes to
+// the service its SigV4 credential scope names (router.go); an unsigned query request is STS's,
+// since AssumeRoleWithWebIdentity needs no signature. The AWS SDK for Go v2 clients of each
+// service parse its answers exactly as they parse AWS's, success and error envelopes alike.
 //
-// It speaks the STS query protocol (API version 2011-06-15) closely enough that the AWS SDK
-// for Go v2 STS client parses its answers exactly as it parses AWS's, success and error
-// envelopes alike. Two actions are served:
+// STS (query protocol, API version 2011-06-15; server.go):
 //
 //   - AssumeRoleWithWebIdentity: the web identity token is checked the way AWS checks it. The
 //     issuer must be a registered OpenID Connect provider; the signature is verified against
@@ -13,13 +15,43 @@
 //     with its StringEquals / StringLike conditions on <issuer>:sub and <issuer>:aud. Failures
 //     carry AWS's own error codes and messages: InvalidIdentityToken, ExpiredTokenException,
 //     AccessDenied, ValidationError.
-//   - GetCallerIdentity: the request must be SigV4-signed with credentials this server issued.
-//     The access key id and the session token must match, and the signature is recomputed
-//     with the stored secret key.
+//   - GetCallerIdentity: the request must be SigV4-signed with credentials this server issued
+//     or a configured user's access key. The access key id and the session token must match,
+//     and the signature is recomputed with the stored secret key.
 //
-// Issued credentials live in memory only. The server logs one line per request (action,
-// role, outcome) and never logs the web identity token, a secret access key or a session
-// token; none of them appears in an error message either.
+// IAM (query protocol, API version 2010-05-08; iam.go), signed by a configured user:
+// GetRole (the trust policy URL-encoded, as IAM returns it), ListOpenIDConnectProviders,
+// GetOpenIDConnectProvider, and one write, UpdateAssumeRolePolicy, which checks the document
+// (MalformedPolicyDocument), IAM's quota of 2048 characters without whitespace
+// (LimitExceeded), and goes into the running configuration and its file.
 //
-// The configuration names the account, the OIDC providers and the roles; see Config.
+// EKS (REST JSON; eks.go): DescribeCluster, from the configured clusters.
+//
+// A user may call every action except those of its deny list, which answer AccessDenied
+// (AccessDeniedException in EKS) worded as AWS words a missing permission. A session of a
+// role may call only STS: roles here carry no permission policy.
+//
+// Issued credentials live in memory only. The server logs one line per request (service,
+// action, principal, role, outcome) and never logs the web identity token, a secret access
+// key or a session token; none of them appears in an error message either.
+//
+// The configuration names the account, the OIDC providers, the roles, the users and the
+// clusters; see Config. With WithConfigFile the server reads the file again when it changes
+// and writes IAM's changes back to it.
+//
+// Known differences from AWS:
+//
+//   - Trust policies: only the String condition operators are evaluated; a policy using any
+//     other is refused when loaded, and UpdateAssumeRolePolicy answers MalformedPolicyDocument
+//     where IAM would accept it. IAM's check of principals (that a role or provider exists) is
+//     not made. The order of IAM's checks (JSON, grammar, quota) is a guess.
+//   - Permissions: users have no policies, only a deny list; roles have none at all. There is
+//     no resource-level permission, no permission boundary, no SCP.
+//   - Roles and providers all carry the server's start time as CreateDate; RoleLastUsed,
+//     tags, descriptions and permission policies are not served.
+//   - DescribeCluster answers name, arn, createdAt, status ACTIVE and identity.oidc.issuer
+//     only: no endpoint, version, certificate or network configuration.
+//   - Errors: messages of NoSuchEntity for a provider and of authentication errors are close
+//     to, not checked against, AWS's. Throttling is never answered.
+//   - Presigned (query string) signatures are not accepted.
 package sts
