@@ -1,6 +1,7 @@
 package sts
 
 import (
+	"encoding/json"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -25,7 +26,7 @@ const (
 	testClusterARN = "arn:aws:eks:us-west-2:111122223333:cluster/local"
 )
 
-func testUsersAndClusters(issuer string) string {
+func testUsersAndClusters(issuer, associationsFile string) string {
 	return `users:
 - arn: arn:aws:iam::111122223333:user/dev
   accessKeyId: ` + devKeyID + `
@@ -33,11 +34,12 @@ func testUsersAndClusters(issuer string) string {
 - arn: arn:aws:iam::111122223333:user/team/limited
   accessKeyId: ` + limitedKeyID + `
   secretAccessKey: ` + limitedSecret + `
-  deny: [iam:GetRole, "eks:Describe*"]
+  deny: [iam:GetRole, "eks:Describe*", iam:PassRole]
 clusters:
 - name: ` + testCluster + `
   region: ` + testRegion + `
   issuer: ` + issuer + `
+  associationsFile: ` + associationsFile + `
 `
 }
 
@@ -46,6 +48,10 @@ type awsEnv struct {
 	*testEnv
 	srv        *httptest.Server
 	configPath string
+	statePath  string
+	webhook    string // the cluster's associations file
+	requests   *syncBuffer
+	handler    *Server
 }
 
 func newAWSEnv(t *testing.T) *awsEnv {
@@ -55,24 +61,16 @@ func newAWSEnv(t *testing.T) *awsEnv {
 	env.iss.publish(rsaKey)
 	env.iss.publish(ecKey)
 	env.remember(devSecret, limitedSecret)
-	path := filepath.Join(t.TempDir(), "sts.yaml")
-	if err := os.WriteFile(path, []byte(testConfig(env.iss.srv.URL, env.iss.caFile)+testUsersAndClusters(env.iss.srv.URL)), 0o600); err != nil {
+	dir := t.TempDir()
+	a := &awsEnv{testEnv: env, configPath: filepath.Join(dir, "sts.yaml"), statePath: filepath.Join(dir, "state.json"),
+		webhook: filepath.Join(dir, "pod-identity-associations.json"), requests: &syncBuffer{}}
+	if err := os.WriteFile(a.configPath, []byte(testConfig(env.iss.srv.URL, env.iss.caFile)+testUsersAndClusters(env.iss.srv.URL, a.webhook)), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := LoadConfig(path)
-	if err != nil {
-		t.Fatalf("LoadConfig: %v", err)
-	}
-	srv, err := New(cfg, WithLog(env.log), WithConfigFile(path), WithClock(func() time.Time {
-		return time.Now().Add(time.Duration(env.offset.Load()))
-	}))
-	if err != nil {
-		t.Fatalf("New: %v", err)
-	}
-	a := &awsEnv{testEnv: env, srv: httptest.NewTLSServer(srv), configPath: path}
+	a.srv = httptest.NewTLSServer(a.newHandler(t))
 	t.Cleanup(a.srv.Close)
 	t.Cleanup(func() {
-		log := env.log.String()
+		log := env.log.String() + a.requests.String()
 		env.mu.Lock()
 		defer env.mu.Unlock()
 		for _, s := range env.secrets {
@@ -103,4 +101,37 @@ func (a *awsEnv) stsClient(creds aws.CredentialsProvider) *awssts.Client {
 		Region: "us-east-1", BaseEndpoint: aws.String(a.srv.URL), HTTPClient: a.srv.Client(),
 		Credentials: creds, Retryer: aws.NopRetryer{},
 	})
+}
+
+// newHandler builds a server from the env's files, as wi-sts does when it starts.
+func (a *awsEnv) newHandler(t *testing.T) *Server {
+	t.Helper()
+	cfg, err := LoadConfig(a.configPath)
+	if err != nil {
+		t.Fatalf("LoadConfig: %v", err)
+	}
+	srv, err := New(cfg, WithLog(a.log), WithConfigFile(a.configPath), WithStateFile(a.statePath), WithRequestLog(a.requests),
+		WithClock(func() time.Time { return time.Now().Add(time.Duration(a.offset.Load())) }))
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	a.handler = srv
+	return srv
+}
+
+// requestLines parses the JSON request log.
+func (a *awsEnv) requestLines(t *testing.T) []RequestLogLine {
+	t.Helper()
+	var out []RequestLogLine
+	for _, line := range strings.Split(strings.TrimSpace(a.requests.String()), "\n") {
+		if line == "" {
+			continue
+		}
+		var l RequestLogLine
+		if err := json.Unmarshal([]byte(line), &l); err != nil {
+			t.Fatalf("request log line %q: %v", line, err)
+		}
+		out = append(out, l)
+	}
+	return out
 }

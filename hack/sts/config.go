@@ -37,6 +37,7 @@ import (
 //	- name: local
 //	  region: us-west-2
 //	  issuer: https://127.0.0.1:6443
+//	  associationsFile: /path/pod-identity-associations.json  # optional: the webhook's file
 type Config struct {
 	// Account is the 12-digit AWS account id of every role and provider.
 	Account string `json:"account"`
@@ -76,6 +77,9 @@ type Cluster struct {
 	// provider with the same issuer, if any. A relative path is relative to the configuration
 	// file.
 	CAFile string `json:"caFile,omitempty"`
+	// AssociationsFile, when set, is where the cluster's Pod Identity associations are written
+	// on every change, in the pod identity webhook's format, as EKS pushes them to its webhook.
+	AssociationsFile string `json:"associationsFile,omitempty"`
 }
 
 // Provider is a registered OpenID Connect identity provider.
@@ -135,6 +139,9 @@ func LoadConfig(path string) (*Config, error) {
 	for i := range cfg.Clusters {
 		if ca := cfg.Clusters[i].CAFile; ca != "" && !filepath.IsAbs(ca) {
 			cfg.Clusters[i].CAFile = filepath.Join(dir, ca)
+		}
+		if f := cfg.Clusters[i].AssociationsFile; f != "" && !filepath.IsAbs(f) {
+			cfg.Clusters[i].AssociationsFile = filepath.Join(dir, f)
 		}
 	}
 	return cfg, nil

@@ -25,7 +25,20 @@
 // (MalformedPolicyDocument), IAM's quota of 2048 characters without whitespace
 // (LimitExceeded), and goes into the running configuration and its file.
 //
-// EKS (REST JSON; eks.go): DescribeCluster, from the configured clusters.
+// EKS (REST JSON; eks.go, eks_podidentity.go): DescribeCluster, from the configured clusters,
+// and the Pod Identity association operations: Create (with clientRequestToken idempotency,
+// tags, targetRoleArn, disableSessionTags; the caller needs iam:PassRole on the role),
+// List (namespace and serviceAccount filters, maxResults/nextToken pages), Describe, Update,
+// Delete. Errors carry the code in X-Amzn-ErrorType and the message in the body:
+// ResourceInUseException (409) for a second association of one service account,
+// ResourceNotFoundException, InvalidParameterException, InvalidRequestException,
+// AccessDeniedException. Associations are kept in a state file (WithStateFile) and, on every
+// change and at start, written to each cluster's associationsFile in the pod identity
+// webhook's format, as EKS pushes them to its webhook.
+//
+// WithRequestLog adds a JSON log, one line per request (service, action, principal, outcome,
+// whether it was a write; for EKS the cluster, association, namespace and service account), so
+// tests can count what reached AWS.
 //
 // A user may call every action except those of its deny list, which answer AccessDenied
 // (AccessDeniedException in EKS) worded as AWS words a missing permission. A session of a
@@ -54,4 +67,11 @@
 //   - Errors: messages of NoSuchEntity for a provider and of authentication errors are close
 //     to, not checked against, AWS's. Throttling is never answered.
 //   - Presigned (query string) signatures are not accepted.
+//   - Pod Identity associations: a session policy is stored and returned, never applied (roles
+//     have no permissions to narrow). The namespace and service account are checked as
+//     Kubernetes names, a guess at EKS's rule; the messages of InvalidParameterException,
+//     InvalidRequestException (a clientRequestToken reused for another request) and of a
+//     missing association are this server's own. Changes take effect at once: EKS is
+//     eventually consistent and its webhook learns of an association seconds later.
+//     TagResource, UntagResource and add-on owned associations (ownerArn) are not served.
 package sts

@@ -25,11 +25,16 @@ func (s *Server) serveEKS(w http.ResponseWriter, r *http.Request, body []byte, e
 		out    any
 		status = http.StatusOK
 	)
+	handled := false
 	switch {
 	case len(parts) == 2 && parts[0] == "clusters" && r.Method == http.MethodGet:
-		entry.action = "DescribeCluster"
+		entry.action, entry.cluster = "DescribeCluster", parts[1]
 		out, apiErr = s.describeCluster(p, parts[1])
-	default:
+		handled = true
+	case len(parts) >= 3 && parts[0] == "clusters" && parts[2] == "pod-identity-associations":
+		out, apiErr, handled = s.routeAssociations(r, body, p, parts[1], parts[3:], entry)
+	}
+	if !handled {
 		entry.action = r.Method + " " + r.URL.Path
 		apiErr = &apiError{status: http.StatusNotFound, code: "UnknownOperationException", message: "The operation " + r.Method + " " + r.URL.Path + " is not served here"}
 	}

@@ -42,6 +42,10 @@ type Server struct {
 
 	// configFile, when set, is read again when it changes and written by IAM's writes.
 	configFile configFile
+	// assoc holds the EKS Pod Identity associations.
+	assoc associations
+	// requests, when set, gets one JSON line per request (reqlog.go).
+	requests *requestLog
 
 	logMu sync.Mutex
 	log   io.Writer
@@ -100,6 +104,13 @@ func New(cfg *Config, opts ...Option) (*Server, error) {
 	if err := s.Reload(cfg); err != nil {
 		return nil, err
 	}
+	if err := s.assoc.load(); err != nil {
+		return nil, err
+	}
+	// the webhook starts from what EKS holds, not from whatever its file had
+	if err := s.assoc.pushToWebhooks(cfg.Clusters); err != nil {
+		return nil, err
+	}
 	return s, nil
 }
 
@@ -152,6 +163,9 @@ func validationError(format string, args ...any) *apiError {
 // logEntry is the one log line of a request.
 type logEntry struct {
 	service, action, principal, role, session, subject, accessKeyID, detail string
+	// EKS and EKS Auth
+	cluster, association, namespace, serviceAccount, targetRole string
+	sessionTags                                                 map[string]string
 }
 
 // serveSTS answers one STS query request, GET or POST.
@@ -513,7 +527,8 @@ func (s *Server) logRequest(r *http.Request, requestID string, status int, code 
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s %s service=%s action=%q", s.now().UTC().Format(time.RFC3339), r.RemoteAddr, e.service, e.action)
 	for _, f := range []struct{ k, v string }{
-		{"principal", e.principal}, {"role", e.role}, {"session", e.session}, {"sub", e.subject}, {"akid", e.accessKeyID},
+		{"principal", e.principal}, {"role", e.role}, {"target_role", e.targetRole}, {"session", e.session}, {"sub", e.subject}, {"akid", e.accessKeyID},
+		{"cluster", e.cluster}, {"association", e.association},
 	} {
 		if f.v != "" {
 			fmt.Fprintf(&b, " %s=%q", f.k, f.v)
@@ -527,4 +542,5 @@ func (s *Server) logRequest(r *http.Request, requestID string, status int, code 
 	s.logMu.Lock()
 	defer s.logMu.Unlock()
 	_, _ = io.WriteString(s.log, b.String())
+	s.requests.write(s.now(), r, requestID, status, code, e)
 }

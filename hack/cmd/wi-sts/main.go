@@ -2,6 +2,7 @@
 // (see package github.com/kubectl-wi/kubectl-wi/hack/sts).
 //
 //	wi-sts --config sts.yaml [--listen 127.0.0.1:0] [--tls-cert FILE --tls-key FILE]
+//	       [--state associations.json] [--request-log requests.jsonl]
 //
 // Once it listens it prints "listening on ADDR" to stderr, then one line per request. It
 // reads the config file again when it changes, and writes IAM's changes to it. It stops on
@@ -39,6 +40,8 @@ func run(args []string, stderr io.Writer) error {
 	listen := fs.String("listen", "127.0.0.1:0", "Address to listen on, host:port (port 0 picks a free one)")
 	tlsCert := fs.String("tls-cert", "", "TLS certificate file; plain HTTP when unset")
 	tlsKey := fs.String("tls-key", "", "TLS private key file, with --tls-cert")
+	statePath := fs.String("state", "", "File the EKS Pod Identity associations are kept in; in memory only when unset")
+	requestLogPath := fs.String("request-log", "", "File to append one JSON line per request to (no secrets)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -56,7 +59,19 @@ func run(args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	handler, err := sts.New(cfg, sts.WithLog(stderr), sts.WithConfigFile(*configPath))
+	opts := []sts.Option{sts.WithLog(stderr), sts.WithConfigFile(*configPath)}
+	if *statePath != "" {
+		opts = append(opts, sts.WithStateFile(*statePath))
+	}
+	if *requestLogPath != "" {
+		f, err := os.OpenFile(*requestLogPath, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+		if err != nil {
+			return fmt.Errorf("failed to open the request log: %w", err)
+		}
+		defer f.Close()
+		opts = append(opts, sts.WithRequestLog(f))
+	}
+	handler, err := sts.New(cfg, opts...)
 	if err != nil {
 		return err
 	}
