@@ -21,20 +21,44 @@ const (
 	devSecret      = "dev-secret-key-0000000000000000000000"
 	limitedKeyID   = "AKIAEXAMPLELIMITED1"
 	limitedSecret  = "limited-secret-key-00000000000000000000"
+	agentKeyID     = "AKIAEXAMPLEAGENT001"
+	agentSecret    = "agent-secret-key-0000000000000000000000"
 	testRegion     = "us-west-2"
 	testCluster    = "local"
 	testClusterARN = "arn:aws:eks:us-west-2:111122223333:cluster/local"
 )
 
+// podRoles are roles for Pod Identity, to append to testConfig's roles.
+const podRoles = `- name: pod-app
+  trustPolicy:
+    Statement:
+    - {Effect: Allow, Principal: {Service: pods.eks.amazonaws.com}, Action: [sts:AssumeRole, sts:TagSession]}
+- name: pod-notag
+  trustPolicy:
+    Statement:
+    - {Effect: Allow, Principal: {Service: pods.eks.amazonaws.com}, Action: sts:AssumeRole}
+- name: pod-target
+  trustPolicy:
+    Statement:
+    - {Effect: Allow, Principal: {AWS: "arn:aws:iam::111122223333:role/pod-app"}, Action: [sts:AssumeRole, sts:TagSession]}
+- name: pod-target-notag
+  trustPolicy:
+    Statement:
+    - {Effect: Allow, Principal: {AWS: "arn:aws:iam::111122223333:role/pod-app"}, Action: sts:AssumeRole}
+`
+
 func testUsersAndClusters(issuer, associationsFile string) string {
-	return `users:
+	return podRoles + `users:
 - arn: arn:aws:iam::111122223333:user/dev
   accessKeyId: ` + devKeyID + `
   secretAccessKey: ` + devSecret + `
 - arn: arn:aws:iam::111122223333:user/team/limited
   accessKeyId: ` + limitedKeyID + `
   secretAccessKey: ` + limitedSecret + `
-  deny: [iam:GetRole, "eks:Describe*", iam:PassRole]
+  deny: [iam:GetRole, "eks:Describe*", iam:PassRole, "eks-auth:*"]
+- arn: arn:aws:iam::111122223333:user/eks-pod-identity-agent
+  accessKeyId: ` + agentKeyID + `
+  secretAccessKey: ` + agentSecret + `
 clusters:
 - name: ` + testCluster + `
   region: ` + testRegion + `
@@ -60,7 +84,7 @@ func newAWSEnv(t *testing.T) *awsEnv {
 	env := &testEnv{iss: newTestIssuer(t), log: &syncBuffer{}}
 	env.iss.publish(rsaKey)
 	env.iss.publish(ecKey)
-	env.remember(devSecret, limitedSecret)
+	env.remember(devSecret, limitedSecret, agentSecret)
 	dir := t.TempDir()
 	a := &awsEnv{testEnv: env, configPath: filepath.Join(dir, "sts.yaml"), statePath: filepath.Join(dir, "state.json"),
 		webhook: filepath.Join(dir, "pod-identity-associations.json"), requests: &syncBuffer{}}

@@ -36,6 +36,22 @@
 // change and at start, written to each cluster's associationsFile in the pod identity
 // webhook's format, as EKS pushes them to its webhook.
 //
+// EKS Auth (REST JSON, signing name eks-auth; eksauth.go): AssumeRoleForPodIdentity, which
+// the Pod Identity agent calls with a pod's token, signed with the node's credentials (a
+// configured user). The token is checked as EKS checks it: issued by the cluster's issuer,
+// signed by a key of its OIDC discovery's JWKS, unexpired, audience pods.eks.amazonaws.com,
+// bound to a pod (InvalidTokenException, ExpiredTokenException). Its subject's association
+// (ResourceNotFoundException when none) names the role, whose trust policy must allow the
+// service principal pods.eks.amazonaws.com both sts:AssumeRole and sts:TagSession (only the
+// former when the association disables session tags); with a targetRoleArn the target role's
+// trust must allow the association's role (AWS principal) the same, with sts:ExternalId set to
+// the association's externalId. AccessDeniedException names the role, the principal and the
+// missing actions. The credentials answer GetCallerIdentity as
+// assumed-role/ROLE/eks-CLUSTER-POD-UUID; the six session tags (eks-cluster-arn,
+// eks-cluster-name, kubernetes-namespace, kubernetes-service-account, kubernetes-pod-name,
+// kubernetes-pod-uid, from the token's kubernetes.io claims) are kept on the session and
+// written to the request log.
+//
 // WithRequestLog adds a JSON log, one line per request (service, action, principal, outcome,
 // whether it was a write; for EKS the cluster, association, namespace and service account), so
 // tests can count what reached AWS.
@@ -74,4 +90,10 @@
 //     missing association are this server's own. Changes take effect at once: EKS is
 //     eventually consistent and its webhook learns of an association seconds later.
 //     TagResource, UntagResource and add-on owned associations (ownerArn) are not served.
+//   - AssumeRoleForPodIdentity: the wording of its error messages is this server's own (AWS's
+//     are not published); the status of AccessDeniedException is 400 as the API reference
+//     gives it. Credentials last 6 hours, an hour when chained, whatever the role's
+//     MaxSessionDuration. A role of another account is never found (AccessDeniedException).
+//     The session tags are not matched against permission policies (there are none), only
+//     offered to trust policy conditions as aws:RequestTag/KEY and aws:TagKeys.
 package sts

@@ -131,7 +131,7 @@ func (req associationRequest) digest() string {
 
 // checkRoleARN checks a role ARN member as EKS does: an IAM role ARN (of any account).
 func checkRoleARN(member, arn string) *apiError {
-	if _, err := parseRoleARN(arn); err != nil {
+	if err := checkRoleARNSyntax(arn); err != nil {
 		return invalidParameter("The %s %s is not a valid IAM role ARN.", member, arn)
 	}
 	return nil

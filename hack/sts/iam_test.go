@@ -186,7 +186,7 @@ func TestIAMUpdateAssumeRolePolicy(t *testing.T) {
 			t.Errorf("config file's policy for app: %s", policyText(r.TrustPolicy))
 		}
 	}
-	if len(cfg.Users) != 2 || len(cfg.Clusters) != 1 {
+	if len(cfg.Users) != 3 || len(cfg.Clusters) != 1 {
 		t.Errorf("config file after the write: %d users, %d clusters; want the rest kept", len(cfg.Users), len(cfg.Clusters))
 	}
 }

@@ -33,6 +33,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.serveIAM(w, r, body, entry)
 	case "eks":
 		s.serveEKS(w, r, body, entry)
+	case "eks-auth":
+		s.serveEKSAuth(w, r, body, entry)
 	case "":
 		// unsigned, or signed in a way this server cannot read: STS's query requests say so
 		// in XML (it needs no signature for AssumeRoleWithWebIdentity), the rest in JSON

@@ -60,6 +60,8 @@ type configState struct {
 	providers map[string]*providerState // by normalized issuer
 	roles     map[string]*roleState     // by role ARN
 	users     map[string]*User          // by access key id
+	// clusterKeys verify the service account tokens of each cluster, by region + "/" + name
+	clusterKeys map[string]*keySource
 }
 
 // roleState is a configured role with its parsed trust policy.
@@ -78,6 +80,7 @@ type session struct {
 	arn             string // arn:aws:sts::ACCOUNT:assumed-role/NAME/SESSION
 	userID          string // AROA...:SESSION
 	expiration      time.Time
+	tags            map[string]string // session tags (Pod Identity's)
 }
 
 // Option configures a Server.
@@ -123,6 +126,28 @@ func (s *Server) Reload(cfg *Config) error {
 	st := &configState{cfg: cfg, providers: map[string]*providerState{}, roles: map[string]*roleState{}, users: map[string]*User{}}
 	for i := range cfg.Users {
 		st.users[cfg.Users[i].AccessKeyID] = &cfg.Users[i]
+	}
+	st.clusterKeys = map[string]*keySource{}
+	for _, c := range cfg.Clusters {
+		ca := c.CAFile
+		for _, p := range cfg.Providers {
+			if ca == "" && normalizeIssuer(p.Issuer) == normalizeIssuer(c.Issuer) {
+				ca = p.CAFile
+			}
+		}
+		// keep a cluster's key cache across reloads, as the providers' are not: a test that
+		// adds a role should not make the next token fetch the keys again
+		if old := s.config.Load(); old != nil {
+			if ks, ok := old.clusterKeys[c.Region+"/"+c.Name]; ok && ks.issuer == normalizeIssuer(c.Issuer) && ks.caFile == ca {
+				st.clusterKeys[c.Region+"/"+c.Name] = ks
+				continue
+			}
+		}
+		ks, err := newKeySource(Provider{Issuer: c.Issuer, CAFile: ca})
+		if err != nil {
+			return fmt.Errorf("cluster %s: %w", c.Name, err)
+		}
+		st.clusterKeys[c.Region+"/"+c.Name] = ks
 	}
 	for _, p := range cfg.Providers {
 		ks, err := newKeySource(p)
@@ -287,7 +312,7 @@ func (s *Server) assumeRoleWithWebIdentity(ctx context.Context, params url.Value
 		}
 		duration = d
 	}
-	if _, err := parseRoleARN(roleARN); err != nil {
+	if err := checkRoleARNSyntax(roleARN); err != nil {
 		return nil, &apiError{status: http.StatusBadRequest, code: "ValidationError", message: "Request ARN is invalid", detail: err.Error()}
 	}
 
@@ -347,21 +372,17 @@ func (s *Server) assumeRoleWithWebIdentity(ctx context.Context, params url.Value
 	}}, nil
 }
 
-// roleARNParts is a parsed role ARN.
-type roleARNParts struct {
-	partition, account, name string // name includes the path: "team/app"
-}
-
-func parseRoleARN(arn string) (roleARNParts, error) {
+// checkRoleARNSyntax checks that arn is an IAM role ARN, of any partition and account.
+func checkRoleARNSyntax(arn string) error {
 	parts := strings.SplitN(arn, ":", 6)
 	if len(parts) != 6 || parts[0] != "arn" || parts[1] == "" || parts[2] != "iam" || parts[3] != "" || !accountRE.MatchString(parts[4]) {
-		return roleARNParts{}, errors.New("not an IAM ARN")
+		return errors.New("not an IAM ARN")
 	}
 	name, ok := strings.CutPrefix(parts[5], "role/")
 	if !ok || validateRoleName(name) != nil {
-		return roleARNParts{}, errors.New("not a role ARN")
+		return errors.New("not a role ARN")
 	}
-	return roleARNParts{partition: parts[1], account: parts[4], name: name}, nil
+	return nil
 }
 
 // issue creates and stores temporary credentials for a session of role.
