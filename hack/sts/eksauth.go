@@ -223,7 +223,6 @@ func (s *Server) assumeRoleForPodIdentity(ctx context.Context, p *principal, clu
 		return nil, &apiError{status: http.StatusInternalServerError, code: "InternalServerException", message: "An internal error occurred", detail: err.Error()}
 	}
 	sess.tags = tags
-	entry.accessKeyID = sess.accessKeyID
 	return map[string]any{
 		"subject":  map[string]string{"namespace": ns, "serviceAccount": sa},
 		"audience": PodIdentityAudience,
