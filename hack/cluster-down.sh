@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Stops the local cluster started by cluster-up.sh and removes its state: only processes it
 # started (by the PIDs it recorded, never by name), their mounts and network namespaces, the
-# bridge, and the host paths the kubelet and containerd write outside $WI_STATE. Safe to run
+# bridge, the Pod Identity agent's address on lo, and the host paths the kubelet and containerd write outside $WI_STATE. Safe to run
 # twice, and when cluster-up stopped half way. The binary cache in $WI_CACHE is kept.
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -48,7 +48,7 @@ for f in $(find "$RUN/containerd/state" -name shim.pid 2>/dev/null); do
   [[ -n $p ]] && kill -0 "$p" 2>/dev/null && kill -9 "$p" 2>/dev/null && log "stopped shim $p"
 done
 # 3. The services and the control plane.
-for n in minio wi-sts wi-registry wi-webhook kube-scheduler kube-controller-manager kube-apiserver etcd; do stop "$n"; done
+for n in wi-agent minio wi-sts wi-registry wi-webhook kube-scheduler kube-controller-manager kube-apiserver etcd; do stop "$n"; done
 
 # 4. Mounts under the state dir (deepest first), the pods' network namespaces, the bridge.
 awk -v s="$WI_STATE" 'index($2, s) == 1 {print $2}' /proc/mounts | sort -r | while read -r m; do
@@ -59,6 +59,10 @@ for ns in $(ip netns list 2>/dev/null | awk '/^cni-/{print $1}'); do
   ip netns delete "$ns" 2>/dev/null
 done
 if ip link show "$BRIDGE" >/dev/null 2>&1; then ip link delete "$BRIDGE" && log "deleted bridge $BRIDGE"; fi
+# The Pod Identity agent's address, only when it carries the test bed's label.
+if [[ $(agent_addr_owner) == "$POD_IDENTITY_AGENT_LABEL" ]]; then
+  ip addr del "$POD_IDENTITY_AGENT_ADDR/32" dev lo && log "removed $POD_IDENTITY_AGENT_ADDR from lo"
+fi
 # 5. Host paths that kubelet 1.34 and containerd 1.6 write regardless of their configuration.
 find /var/log/containers /var/log/pods -maxdepth 1 -lname "$WI_STATE/*" -delete 2>/dev/null
 rm -f /var/lib/kubelet/device-plugins/kubelet.sock

@@ -2,7 +2,8 @@
 # Brings up the local cluster kubectl-wi is tested on: etcd, kube-apiserver with real
 # TokenRequest and OIDC discovery, kube-controller-manager, kube-scheduler, a real node
 # (containerd, runc, CNI bridge, kubelet) running locally built images, the pod identity
-# webhook stand-in, the STS stand-in and MinIO. State lives in $WI_STATE; binaries are cached
+# webhook stand-in, the AWS stand-in, the Pod Identity agent stand-in and MinIO. State lives in
+# $WI_STATE; binaries are cached
 # in $WI_CACHE. Writes $WI_STATE/env for the tests. Stop it with hack/cluster-down.sh.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -17,7 +18,7 @@ t0=$SECONDS
 [[ -x $WI_BIN ]] || die "$WI_BIN is missing: run make build (its default probe image is the one the node pulls)"
 "$here/deps.sh"
 need_cmd ss
-for p in $APISERVER_PORT $ETCD_PORT $ETCD_PEER_PORT 10250 10248 10257 10259 $WEBHOOK_PORT $STS_PORT $MINIO_PORT 9001 $REGISTRY_PORT; do
+for p in $APISERVER_PORT $ETCD_PORT $ETCD_PEER_PORT 10250 10248 10257 10259 $WEBHOOK_PORT $STS_PORT $MINIO_PORT 9001 $REGISTRY_PORT 80; do
   port_free 127.0.0.1 "$p"
 done
 if ip route show | grep -v "dev $BRIDGE" | grep -q "^${POD_CIDR%.*}"; then
@@ -35,6 +36,7 @@ mkdir -p "$bin" "$WI_STATE/images" "$RUN" "$LOGS" "$DATA"
   go build -o "$bin/mkimage" ./hack/cmd/mkimage
   go build -o "$bin/wi-webhook" ./hack/cmd/wi-webhook
   go build -o "$bin/wi-sts" ./hack/cmd/wi-sts
+  go build -o "$bin/wi-agent" ./hack/cmd/wi-agent
   go build -o "$bin/wi-registry" ./hack/cmd/wi-registry
 )
 "$bin/mkimage" -ref "$PAUSE_IMAGE" -out "$WI_STATE/images/pause.tar" -entrypoint /pause "$bin/pause:/pause"
@@ -126,6 +128,13 @@ export WI_AUDIT_LOG=$LOGS/audit.log
 export WI_NODE_NAME=$NODE_NAME
 export WI_WEBHOOK_PROFILE=$WI_WEBHOOK_PROFILE
 export WI_POD_IDENTITY_ASSOCIATIONS=$WI_STATE/pod-identity-associations.json
+# The AWS stand-in for the SDKs and the AWS CLI (endpoints, CA, region, the test user's keys):
+# source it to call IAM, EKS and STS as the tests do. Its JSON request log, and the cluster's
+# name and the Pod Identity agent's address as EKS knows them.
+export WI_AWS_ENV=$WI_STATE/aws.env
+export WI_AWS_REQUEST_LOG=$LOGS/aws-requests.jsonl
+export WI_EKS_CLUSTER=$EKS_CLUSTER
+export WI_POD_IDENTITY_AGENT=$POD_IDENTITY_AGENT_ADDR
 # kubectl wi verify's defaults: the STS stand-in, over TLS with the cluster's CA.
 export KUBECTL_WI_STS_ENDPOINT=https://$BRIDGE_GW:$STS_PORT
 export KUBECTL_WI_CA_BUNDLE=$pki/ca.crt

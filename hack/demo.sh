@@ -18,8 +18,9 @@ kubectl -n $ns create deployment web --image="$WI_IDLE_IMAGE" --dry-run=client -
   sed 's/      containers:/      serviceAccountName: app\n      containers:/' | kubectl apply -f - >/dev/null
 # The STS stand-in gets the role, trusting exactly what `kubectl wi trust-policy` generates.
 policy=$(kubectl wi trust-policy -n $ns serviceaccount/app --account-id "$WI_STS_ACCOUNT" -o json)
+# Every key but roles is kept, wherever it stands (the stand-in writes the file back sorted).
 {
-  sed '/^roles:/,$d' "$WI_STS_CONFIG"
+  awk '/^roles:/{skip=1; next} skip && /^[^ -]/{skip=0} !skip' "$WI_STS_CONFIG"
   echo "roles:"
   echo "- name: demo-app"
   echo "  trustPolicy: |"
@@ -33,4 +34,4 @@ show kubectl wi trust-policy -n $ns serviceaccount/app
 # No flags: the env file sets KUBECTL_WI_STS_ENDPOINT and KUBECTL_WI_CA_BUNDLE, and the node
 # pulls the default probe image from the local registry.
 show kubectl wi verify deployment/web -n $ns -o text
-printf '\nThe cluster is still up: source %s/env to use it; make cluster-down removes it.\n' "$WI_STATE"
+printf '\nThe cluster is still up: source %s/env to use it (and %s/aws.env for the AWS stand-in: IAM, EKS, STS); make cluster-down removes it.\n' "$WI_STATE" "$WI_STATE"

@@ -24,11 +24,18 @@ NODE_NAME=localhost
 BRIDGE=wibr0
 POD_CIDR=10.244.0.0/24
 BRIDGE_GW=10.244.0.1
+# The AWS stand-in (STS, IAM, EKS, EKS Auth on one port) and the EKS cluster it knows this one as.
 STS_PORT=${STS_PORT:-8900}
-# Where the EKS profile's webhook points pods' AWS_CONTAINER_CREDENTIALS_FULL_URI: an address of
-# the test bed's own (the bridge gateway), never EKS's link-local agent address, which nothing
-# here owns.
-POD_IDENTITY_AGENT_PORT=${POD_IDENTITY_AGENT_PORT:-8901}
+AWS_REGION_=us-west-2
+EKS_CLUSTER=local
+# The Pod Identity agent stand-in listens where EKS's agent does, 169.254.170.23:80, an address
+# the test bed puts on lo under a label of its own (the label says it is the test bed's, and
+# cluster-down removes only that); pods reach it through their default route, the bridge
+# gateway, as the host owns the address.
+POD_IDENTITY_AGENT_ADDR=169.254.170.23
+POD_IDENTITY_AGENT_LABEL=lo:wipia
+# agent_addr_owner: the label 169.254.170.23 carries on this host, "" when no interface has it.
+agent_addr_owner() { ip -4 addr show to "$POD_IDENTITY_AGENT_ADDR/32" | awk '$1 == "inet" {print $NF}' | head -1; }
 # The pod identity webhook stand-in runs as the real webhook does with its own defaults
 # ("default") or as EKS runs it ("eks": regional STS on, a default region, a service account
 # cache that lags about a second, Pod Identity associations from a file).

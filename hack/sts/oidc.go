@@ -46,6 +46,7 @@ const (
 // keySource fetches and caches the signing keys of one issuer.
 type keySource struct {
 	issuer string
+	caFile string
 	client *http.Client
 
 	mu   sync.Mutex
@@ -68,6 +69,7 @@ func newKeySource(p Provider) (*keySource, error) {
 	}
 	return &keySource{
 		issuer: normalizeIssuer(p.Issuer),
+		caFile: p.CAFile,
 		client: &http.Client{Transport: tr, Timeout: 10 * time.Second},
 	}, nil
 }

@@ -9,8 +9,9 @@ import (
 	"strings"
 )
 
-// Policy is a parsed IAM trust policy. Only what a web identity trust policy uses is
-// supported: Effect Allow/Deny, Principal (Federated, or "*"), Action, and Condition with
+// Policy is a parsed IAM trust policy. Only what web identity and Pod Identity trust policies
+// use is supported: Effect Allow/Deny, Principal (Federated, Service, AWS, or "*"), Action, and
+// Condition with
 // the String operators (StringEquals, StringNotEquals, StringEqualsIgnoreCase,
 // StringNotEqualsIgnoreCase, StringLike, StringNotLike), each optionally with an IfExists
 // suffix and a ForAnyValue: or ForAllValues: prefix. Anything else is refused when the
@@ -46,6 +47,11 @@ type RequestContext struct {
 	Action string
 	// Federated is the ARN of the OIDC provider the token came from.
 	Federated string
+	// Service is the service principal that asks, e.g. "pods.eks.amazonaws.com".
+	Service string
+	// AWS are the names the asking AWS principal goes by: a role's ARN, its account's root ARN
+	// and the bare account id (IAM writes "111122223333" as the root ARN).
+	AWS []string
 	// Keys holds the condition keys of the request (e.g. "127.0.0.1:6443:sub"); keys are
 	// matched case-insensitively, as IAM does.
 	Keys map[string][]string
@@ -245,8 +251,20 @@ func (st Statement) principalMatches(rc RequestContext) bool {
 		return true
 	}
 	for _, v := range st.Principals["Federated"] {
-		if v == "*" || v == rc.Federated {
+		if rc.Federated != "" && (v == "*" || v == rc.Federated) {
 			return true
+		}
+	}
+	for _, v := range st.Principals["Service"] {
+		if rc.Service != "" && v == rc.Service {
+			return true
+		}
+	}
+	for _, v := range st.Principals["AWS"] {
+		for _, name := range rc.AWS {
+			if v == "*" || v == name {
+				return true
+			}
 		}
 	}
 	return false

@@ -36,6 +36,11 @@ type env struct {
 	minioEndpoint, minioRoleARN             string
 	auditLog, bin, viewerKubeconfig, k8s    string
 	webhookProfile, podIdentityAssociations string
+	// the AWS stand-in: its environment for the SDKs (aws.env), its JSON request log, the EKS
+	// cluster's name and the Pod Identity agent's address
+	aws                       map[string]string
+	awsRequestLog, eksCluster string
+	agentAddr                 string
 }
 
 func loadEnv(t *testing.T) env {
@@ -48,6 +53,8 @@ func loadEnv(t *testing.T) env {
 		auditLog: os.Getenv("WI_AUDIT_LOG"), bin: os.Getenv("WI_BIN"), viewerKubeconfig: os.Getenv("WI_VIEWER_KUBECONFIG"),
 		k8s: os.Getenv("WI_K8S_BIN"), webhookProfile: os.Getenv("WI_WEBHOOK_PROFILE"),
 		podIdentityAssociations: os.Getenv("WI_POD_IDENTITY_ASSOCIATIONS"),
+		awsRequestLog:           os.Getenv("WI_AWS_REQUEST_LOG"), eksCluster: os.Getenv("WI_EKS_CLUSTER"),
+		agentAddr: os.Getenv("WI_POD_IDENTITY_AGENT"),
 	}
 	if e.kubeconfig == "" || e.state == "" || e.stsEndpoint == "" {
 		t.Fatal("the local cluster's environment is not set: run through hack/e2e.sh (make e2e), or source $WI_STATE/env after make cluster-up")
@@ -55,6 +62,7 @@ func loadEnv(t *testing.T) env {
 	if !strings.HasPrefix(e.stsEndpoint, "https://") || !strings.HasPrefix(e.minioEndpoint, "https://") || e.caFile == "" {
 		t.Fatalf("the STS endpoints %s and %s are not HTTPS with a CA file: the test bed serves STS over TLS only", e.stsEndpoint, e.minioEndpoint)
 	}
+	e.aws = loadAWSEnv(t, os.Getenv("WI_AWS_ENV"))
 	return e
 }
 

@@ -4,16 +4,11 @@ package e2e
 
 import (
 	"context"
-	"encoding/json"
-	"os"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
 )
 
 // TestWebhookProfile checks, through the real apiserver's admission, the rows of the real
@@ -97,14 +92,14 @@ func TestWebhookOwnRole(t *testing.T) {
 
 // TestWebhookPodIdentity: under the EKS profile an account with a Pod Identity association gets
 // the container credentials and not its role-arn; with the defaults (no associations file) the
-// same account gets IRSA. The pods are dry runs: nothing calls the credentials address.
+// same account gets IRSA. The pods are dry runs: nothing calls the agent.
 func TestWebhookPodIdentity(t *testing.T) {
 	e := loadEnv(t)
 	c := e.client(t)
 	ns := e.namespace(t, c, nil)
 	const role = "arn:aws:iam::111122223333:role/both"
 	serviceAccount(t, c, ns, "both", map[string]string{"eks.amazonaws.com/role-arn": role})
-	e.associate(t, c, ns, "both")
+	e.associate(t, c, ns, "both", role)
 
 	pod := dryRunPod(t, c, ns, "both")
 	env := envOf(pod.Spec.Containers[0])
@@ -117,9 +112,8 @@ func TestWebhookPodIdentity(t *testing.T) {
 	if env["AWS_ROLE_ARN"] != "" || env["AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"] != "/var/run/secrets/pods.eks.amazonaws.com/serviceaccount/eks-pod-identity-token" {
 		t.Errorf("EKS profile: env %v, want Pod Identity's container credentials and no AWS_ROLE_ARN", env)
 	}
-	uri := env["AWS_CONTAINER_CREDENTIALS_FULL_URI"]
-	if !strings.HasPrefix(uri, "http://10.244.0.1:") {
-		t.Errorf("credentials URI %q: want the test bed's own bridge address, never the link-local agent address", uri)
+	if uri := env["AWS_CONTAINER_CREDENTIALS_FULL_URI"]; uri != "http://"+e.agentAddr+"/v1/credentials" {
+		t.Errorf("credentials URI %q: want EKS's agent address, which the test bed puts on this host", uri)
 	}
 	if pod.Labels["eks.amazonaws.com/pod-identity"] != "enabled" {
 		t.Errorf("labels %v: want eks.amazonaws.com/pod-identity=enabled", pod.Labels)
@@ -136,55 +130,6 @@ func TestWebhookPodIdentity(t *testing.T) {
 	}
 	if exp < 79200 || exp > 86400 {
 		t.Errorf("Pod Identity token lifetime %d: want the default drawn from 79200..86400", exp)
-	}
-}
-
-// associationsMu serialises the tests' edits of the associations file.
-var associationsMu sync.Mutex
-
-// associate gives ns/sa a Pod Identity association in the webhook's associations file (read
-// only under the EKS profile), removes it when the test ends, and waits until the webhook
-// admits pods of it accordingly.
-func (e env) associate(t *testing.T, c kubernetes.Interface, ns, sa string) {
-	t.Helper()
-	edit := func(add bool) {
-		t.Helper()
-		associationsMu.Lock()
-		defer associationsMu.Unlock()
-		var f struct {
-			Identities []map[string]string `json:"identities"`
-		}
-		b, err := os.ReadFile(e.podIdentityAssociations)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := json.Unmarshal(b, &f); err != nil {
-			t.Fatal(err)
-		}
-		kept := f.Identities[:0]
-		for _, id := range f.Identities {
-			if id["namespace"] != ns || id["serviceAccount"] != sa {
-				kept = append(kept, id)
-			}
-		}
-		f.Identities = kept
-		if add {
-			f.Identities = append(f.Identities, map[string]string{"namespace": ns, "serviceAccount": sa})
-		}
-		out, _ := json.Marshal(f)
-		if err := os.WriteFile(e.podIdentityAssociations+".tmp", out, 0o600); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.Rename(e.podIdentityAssociations+".tmp", e.podIdentityAssociations); err != nil {
-			t.Fatal(err)
-		}
-	}
-	edit(true)
-	t.Cleanup(func() { edit(false) })
-	if e.eksProfile() {
-		waitFor(t, 30*time.Second, "the webhook to read the association of "+ns+"/"+sa, func(context.Context) (bool, error) {
-			return envOf(dryRunPod(t, c, ns, sa).Spec.Containers[0])["AWS_CONTAINER_CREDENTIALS_FULL_URI"] != "", nil
-		})
 	}
 }
 
