@@ -38,14 +38,17 @@ const (
 // Event is one line of the probe's output. Adding fields is allowed; renaming or retyping one
 // is not.
 type Event struct {
-	V       int            `json:"v"`
-	Time    time.Time      `json:"time"`
-	Type    EventType      `json:"type"`
-	Check   string         `json:"check,omitempty"`
-	Status  Status         `json:"status,omitempty"`
-	Message string         `json:"message"`
-	Fix     string         `json:"fix,omitempty"`
-	Data    map[string]any `json:"data,omitempty"`
+	V       int       `json:"v"`
+	Time    time.Time `json:"time"`
+	Type    EventType `json:"type"`
+	Check   string    `json:"check,omitempty"`
+	Status  Status    `json:"status,omitempty"`
+	Message string    `json:"message"`
+	Fix     string    `json:"fix,omitempty"`
+	// Detail is lines shown under the check as they are, after its message: a corrected
+	// policy as a diff. A message never depends on it.
+	Detail string         `json:"detail,omitempty"`
+	Data   map[string]any `json:"data,omitempty"`
 }
 
 // Valid reports whether the event has a known version, type and status, so a decoder can tell
