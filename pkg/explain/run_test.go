@@ -130,9 +130,9 @@ func (f *fakeAWS) DescribePodIdentityAssociation(_ context.Context, _, id string
 // recorder is a verify.Reporter that keeps the events.
 type recorder struct{ events []probe.Event }
 
-func (r *recorder) Step(verify.Step)      {}
-func (r *recorder) Event(ev probe.Event)  { r.events = append(r.events, ev) }
-func (r *recorder) Raw(string)            {}
+func (r *recorder) Step(verify.Step)     {}
+func (r *recorder) Event(ev probe.Event) { r.events = append(r.events, ev) }
+func (r *recorder) Raw(string)           {}
 func (r *recorder) checks(name string) []probe.Event {
 	var out []probe.Event
 	for _, ev := range r.events {
@@ -260,7 +260,9 @@ func TestMisconfigurationsNamed(t *testing.T) {
 			inFix: "aws iam update-assume-role-policy --role-name app --policy-document '", detail: `+        "StringLike": {`},
 		{name: "missing role", aws: func(f *fakeAWS) { delete(f.roles, "app") },
 			check: CheckRole, inMsg: []string{"does not exist", "NoSuchEntity"}, inFix: "aws iam create-role --role-name app --assume-role-policy-document '{"},
-		{name: "no provider", aws: func(f *fakeAWS) { f.providers = map[string][]string{"arn:aws:iam::" + acct + ":oidc-provider/other.example.com": {"sts.amazonaws.com"}} },
+		{name: "no provider", aws: func(f *fakeAWS) {
+			f.providers = map[string][]string{"arn:aws:iam::" + acct + ":oidc-provider/other.example.com": {"sts.amazonaws.com"}}
+		},
 			check: CheckOIDCProvider, inMsg: []string{"no IAM OIDC provider for the issuer " + issuer, "https://other.example.com"}, inFix: "aws iam create-open-id-connect-provider --url " + issuer},
 		{name: "audience not a client ID", aws: func(f *fakeAWS) { f.providers[provider] = []string{"vault"} },
 			check: CheckOIDCAudience, inMsg: []string{"does not list the audience sts.amazonaws.com", "vault"}, inFix: "aws iam add-client-id-to-open-id-connect-provider"},
