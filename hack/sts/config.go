@@ -28,6 +28,16 @@ import (
 //	- name: team/app                  # a path is allowed: arn:aws:iam::111122223333:role/team/app
 //	  maxSessionDuration: 7200        # seconds, default 3600
 //	  trustPolicy: '{"Version": "2012-10-17", "Statement": [...]}'
+//	users:                            # static IAM user keys that sign IAM, EKS and EKS Auth calls
+//	- arn: arn:aws:iam::111122223333:user/dev
+//	  accessKeyId: AKIAEXAMPLEDEV00001
+//	  secretAccessKey: ...
+//	  deny: [iam:GetRole]             # optional: these actions answer AccessDenied
+//	clusters:                         # EKS clusters, for DescribeCluster and Pod Identity
+//	- name: local
+//	  region: us-west-2
+//	  issuer: https://127.0.0.1:6443
+//	  associationsFile: /path/pod-identity-associations.json  # optional: the webhook's file
 type Config struct {
 	// Account is the 12-digit AWS account id of every role and provider.
 	Account string `json:"account"`
@@ -37,6 +47,39 @@ type Config struct {
 	Providers []Provider `json:"providers"`
 	// Roles are the IAM roles that can be assumed.
 	Roles []Role `json:"roles"`
+	// Users are IAM users with long-term access keys, the callers of IAM, EKS and EKS Auth.
+	Users []User `json:"users,omitempty"`
+	// Clusters are the EKS clusters of the account.
+	Clusters []Cluster `json:"clusters,omitempty"`
+}
+
+// User is an IAM user with one access key. Every action is allowed but those in Deny, so a
+// test can take one permission away.
+type User struct {
+	// ARN is the user's ARN, arn:aws:iam::ACCOUNT:user/NAME (a path is allowed).
+	ARN string `json:"arn"`
+	// AccessKeyID and SecretAccessKey are the user's access key.
+	AccessKeyID     string `json:"accessKeyId"`
+	SecretAccessKey string `json:"secretAccessKey"`
+	// Deny lists actions ("iam:GetRole", "eks:*") the user may not call.
+	Deny []string `json:"deny,omitempty"`
+}
+
+// Cluster is an EKS cluster.
+type Cluster struct {
+	// Name is the cluster name.
+	Name string `json:"name"`
+	// Region is the region the cluster lives in; it is found only through that region.
+	Region string `json:"region"`
+	// Issuer is the cluster's service account issuer (identity.oidc.issuer).
+	Issuer string `json:"issuer"`
+	// CAFile is an optional PEM bundle trusted for the issuer's TLS; when empty, that of the
+	// provider with the same issuer, if any. A relative path is relative to the configuration
+	// file.
+	CAFile string `json:"caFile,omitempty"`
+	// AssociationsFile, when set, is where the cluster's Pod Identity associations are written
+	// on every change, in the pod identity webhook's format, as EKS pushes them to its webhook.
+	AssociationsFile string `json:"associationsFile,omitempty"`
 }
 
 // Provider is a registered OpenID Connect identity provider.
@@ -48,6 +91,9 @@ type Provider struct {
 	// CAFile is an optional PEM bundle trusted for the issuer's TLS instead of the system
 	// roots. A relative path is relative to the configuration file.
 	CAFile string `json:"caFile,omitempty"`
+	// Thumbprints are the provider's server certificate thumbprints, as IAM lists them; IAM
+	// allows none.
+	Thumbprints []string `json:"thumbprints,omitempty"`
 }
 
 // Role is an IAM role.
@@ -88,6 +134,14 @@ func LoadConfig(path string) (*Config, error) {
 	for i := range cfg.Providers {
 		if ca := cfg.Providers[i].CAFile; ca != "" && !filepath.IsAbs(ca) {
 			cfg.Providers[i].CAFile = filepath.Join(dir, ca)
+		}
+	}
+	for i := range cfg.Clusters {
+		if ca := cfg.Clusters[i].CAFile; ca != "" && !filepath.IsAbs(ca) {
+			cfg.Clusters[i].CAFile = filepath.Join(dir, ca)
+		}
+		if f := cfg.Clusters[i].AssociationsFile; f != "" && !filepath.IsAbs(f) {
+			cfg.Clusters[i].AssociationsFile = filepath.Join(dir, f)
 		}
 	}
 	return cfg, nil
@@ -135,10 +189,12 @@ func (c *Config) Validate() error {
 		if err := validateRoleName(r.Name); err != nil {
 			errs = append(errs, fmt.Errorf("roles[%d]: %w", i, err))
 		}
-		if names[r.Name] {
-			errs = append(errs, fmt.Errorf("roles[%d]: role %q is defined twice", i, r.Name))
+		// IAM role names are unique in an account whatever their paths
+		if short := roleShortName(r.Name); names[short] {
+			errs = append(errs, fmt.Errorf("roles[%d]: role name %q is defined twice", i, short))
+		} else {
+			names[short] = true
 		}
-		names[r.Name] = true
 		if r.MaxSessionDuration != 0 && (r.MaxSessionDuration < defaultMaxSessionDuration || r.MaxSessionDuration > maxSessionDurationLimit) {
 			errs = append(errs, fmt.Errorf("roles[%d]: maxSessionDuration %d is outside 3600..43200", i, r.MaxSessionDuration))
 		}
@@ -146,7 +202,84 @@ func (c *Config) Validate() error {
 			errs = append(errs, fmt.Errorf("roles[%d] (%s): trust policy: %w", i, r.Name, err))
 		}
 	}
+	errs = append(errs, c.validateUsers()...)
+	errs = append(errs, c.validateClusters()...)
 	return errors.Join(errs...)
+}
+
+var (
+	accessKeyIDRE = regexp.MustCompile(`^[A-Z0-9]{16,128}$`)
+	actionRE      = regexp.MustCompile(`^[a-z0-9-]+:[A-Za-z0-9*?]+$`)
+	regionRE      = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]+$`)
+	clusterNameRE = regexp.MustCompile(`^[0-9A-Za-z][A-Za-z0-9\-_]{0,99}$`)
+)
+
+func (c *Config) validateUsers() []error {
+	var errs []error
+	keys := map[string]bool{}
+	for i, u := range c.Users {
+		prefix := "arn:" + c.partition() + ":iam::" + c.Account + ":user/"
+		if name, ok := strings.CutPrefix(u.ARN, prefix); !ok || validateRoleName(name) != nil {
+			errs = append(errs, fmt.Errorf("users[%d]: arn %q is not a user ARN of the account (%sNAME)", i, u.ARN, prefix))
+		}
+		if !accessKeyIDRE.MatchString(u.AccessKeyID) {
+			errs = append(errs, fmt.Errorf("users[%d]: accessKeyId is not 16 to 128 upper-case letters and digits", i))
+		}
+		if keys[u.AccessKeyID] {
+			errs = append(errs, fmt.Errorf("users[%d]: accessKeyId %s is used twice", i, u.AccessKeyID))
+		}
+		keys[u.AccessKeyID] = true
+		if len(u.SecretAccessKey) < 16 {
+			errs = append(errs, fmt.Errorf("users[%d]: secretAccessKey is shorter than 16 characters", i)) // never quoted
+		}
+		for _, a := range u.Deny {
+			if !actionRE.MatchString(a) {
+				errs = append(errs, fmt.Errorf("users[%d]: deny: %q is not an action (service:Action)", i, a))
+			}
+		}
+	}
+	return errs
+}
+
+func (c *Config) validateClusters() []error {
+	var errs []error
+	names := map[string]bool{}
+	for i, cl := range c.Clusters {
+		if !clusterNameRE.MatchString(cl.Name) {
+			errs = append(errs, fmt.Errorf("clusters[%d]: name %q is not a valid EKS cluster name", i, cl.Name))
+		}
+		if !regionRE.MatchString(cl.Region) {
+			errs = append(errs, fmt.Errorf("clusters[%d]: region %q is not a region name", i, cl.Region))
+		}
+		if key := cl.Region + "/" + cl.Name; names[key] {
+			errs = append(errs, fmt.Errorf("clusters[%d]: cluster %s is defined twice in %s", i, cl.Name, cl.Region))
+		} else {
+			names[key] = true
+		}
+		if u, err := url.Parse(cl.Issuer); err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
+			errs = append(errs, fmt.Errorf("clusters[%d]: issuer %q is not an http(s) URL", i, cl.Issuer))
+		}
+	}
+	return errs
+}
+
+// roleShortName is a role's name without its path: "team/app" is "app".
+func roleShortName(name string) string {
+	return name[strings.LastIndex(name, "/")+1:]
+}
+
+// rolePath is a role's IAM path: "/" or "/team/".
+func rolePath(name string) string {
+	i := strings.LastIndex(name, "/")
+	if i < 0 {
+		return "/"
+	}
+	return "/" + name[:i+1]
+}
+
+// clusterARN is the ARN of an EKS cluster.
+func (c *Config) clusterARN(cl Cluster) string {
+	return "arn:" + c.partition() + ":eks:" + cl.Region + ":" + c.Account + ":cluster/" + cl.Name
 }
 
 func validateRoleName(name string) error {

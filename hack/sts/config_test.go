@@ -78,6 +78,13 @@ func TestParseConfigErrors(t *testing.T) {
 		{name: "role twice", yaml: `{account: "111122223333", roles: [{name: a, trustPolicy: ` + policy + `}, {name: a, trustPolicy: ` + policy + `}]}`, wantErr: "defined twice"},
 		{name: "no trust policy", yaml: `{account: "111122223333", roles: [{name: a}]}`, wantErr: "no policy document"},
 		{name: "max session too long", yaml: `{account: "111122223333", roles: [{name: a, maxSessionDuration: 50000, trustPolicy: ` + policy + `}]}`, wantErr: "outside 3600..43200"},
+		{name: "same role name under two paths", yaml: `{account: "111122223333", roles: [{name: a/app, trustPolicy: ` + policy + `}, {name: b/app, trustPolicy: ` + policy + `}]}`, wantErr: `role name "app" is defined twice`},
+		{name: "user of another account", yaml: `{account: "111122223333", users: [{arn: "arn:aws:iam::444455556666:user/dev", accessKeyId: AKIAEXAMPLE0000001, secretAccessKey: 0123456789abcdef0}]}`, wantErr: "is not a user ARN of the account"},
+		{name: "user key twice", yaml: `{account: "111122223333", users: [{arn: "arn:aws:iam::111122223333:user/a", accessKeyId: AKIAEXAMPLE0000001, secretAccessKey: 0123456789abcdef0}, {arn: "arn:aws:iam::111122223333:user/b", accessKeyId: AKIAEXAMPLE0000001, secretAccessKey: 0123456789abcdef0}]}`, wantErr: "is used twice"},
+		{name: "short secret never quoted", yaml: `{account: "111122223333", users: [{arn: "arn:aws:iam::111122223333:user/a", accessKeyId: AKIAEXAMPLE0000001, secretAccessKey: tiny-secret}]}`, wantErr: "secretAccessKey is shorter than 16 characters"},
+		{name: "deny not an action", yaml: `{account: "111122223333", users: [{arn: "arn:aws:iam::111122223333:user/a", accessKeyId: AKIAEXAMPLE0000001, secretAccessKey: 0123456789abcdef0, deny: [GetRole]}]}`, wantErr: `"GetRole" is not an action`},
+		{name: "cluster without region", yaml: `{account: "111122223333", clusters: [{name: local, issuer: "https://127.0.0.1:6443"}]}`, wantErr: `region "" is not a region name`},
+		{name: "cluster issuer not a URL", yaml: `{account: "111122223333", clusters: [{name: local, region: us-west-2, issuer: "127.0.0.1"}]}`, wantErr: "is not an http(s) URL"},
 		{name: "unsupported operator", yaml: `{account: "111122223333", roles: [{name: a, trustPolicy: {Statement: [{Effect: Allow, Principal: "*", Action: "sts:*", Condition: {NumericLessThan: {x: "1"}}}]}}]}`, wantErr: `"NumericLessThan" is not supported`},
 	}
 	for _, tt := range tests {
@@ -89,7 +96,7 @@ func TestParseConfigErrors(t *testing.T) {
 				}
 				return
 			}
-			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) || strings.Contains(err.Error(), "tiny-secret") {
 				t.Fatalf("ParseConfig error = %v, want one containing %q", err, tt.wantErr)
 			}
 		})

@@ -1,8 +1,10 @@
-// Package sts is a local stand-in for AWS STS, for end-to-end tests.
+// Package sts is a local stand-in for the AWS services workload identity touches, for
+// end-to-end tests: STS, IAM, EKS and EKS Auth, behind one HTTPS port. Each request goes to
+// the service its SigV4 credential scope names (router.go); an unsigned query request is STS's,
+// since AssumeRoleWithWebIdentity needs no signature. The AWS SDK for Go v2 clients of each
+// service parse its answers exactly as they parse AWS's, success and error envelopes alike.
 //
-// It speaks the STS query protocol (API version 2011-06-15) closely enough that the AWS SDK
-// for Go v2 STS client parses its answers exactly as it parses AWS's, success and error
-// envelopes alike. Two actions are served:
+// STS (query protocol, API version 2011-06-15; server.go):
 //
 //   - AssumeRoleWithWebIdentity: the web identity token is checked the way AWS checks it. The
 //     issuer must be a registered OpenID Connect provider; the signature is verified against
@@ -13,13 +15,63 @@
 //     with its StringEquals / StringLike conditions on <issuer>:sub and <issuer>:aud. Failures
 //     carry AWS's own error codes and messages: InvalidIdentityToken, ExpiredTokenException,
 //     AccessDenied, ValidationError.
-//   - GetCallerIdentity: the request must be SigV4-signed with credentials this server issued.
-//     The access key id and the session token must match, and the signature is recomputed
-//     with the stored secret key.
+//   - GetCallerIdentity: the request must be SigV4-signed with credentials this server issued
+//     or a configured user's access key. The access key id and the session token must match,
+//     and the signature is recomputed with the stored secret key.
 //
-// Issued credentials live in memory only. The server logs one line per request (action,
-// role, outcome) and never logs the web identity token, a secret access key or a session
-// token; none of them appears in an error message either.
+// IAM (query protocol, API version 2010-05-08; iam.go), signed by a configured user:
+// GetRole (the trust policy URL-encoded, as IAM returns it), ListOpenIDConnectProviders,
+// GetOpenIDConnectProvider, and one write, UpdateAssumeRolePolicy, which checks the document
+// (MalformedPolicyDocument), IAM's quota of 2048 characters without whitespace
+// (LimitExceeded), and goes into the running configuration and its file.
 //
-// The configuration names the account, the OIDC providers and the roles; see Config.
+// EKS (REST JSON; eks.go, eks_podidentity.go): DescribeCluster, from the configured clusters,
+// and the Pod Identity association operations: Create (with clientRequestToken idempotency,
+// tags, targetRoleArn, disableSessionTags; the caller needs iam:PassRole on the role),
+// List (namespace and serviceAccount filters, maxResults/nextToken pages), Describe, Update,
+// Delete. Errors carry the code in X-Amzn-ErrorType and the message in the body:
+// ResourceInUseException (409) for a second association of one service account,
+// ResourceNotFoundException, InvalidParameterException, InvalidRequestException,
+// AccessDeniedException. Associations are kept in a state file (WithStateFile) and, on every
+// change and at start, written to each cluster's associationsFile in the pod identity
+// webhook's format, as EKS pushes them to its webhook.
+//
+// WithRequestLog adds a JSON log, one line per request (service, action, principal, outcome,
+// whether it was a write; for EKS the cluster, association, namespace and service account), so
+// tests can count what reached AWS.
+//
+// A user may call every action except those of its deny list, which answer AccessDenied
+// (AccessDeniedException in EKS) worded as AWS words a missing permission. A session of a
+// role may call only STS: roles here carry no permission policy.
+//
+// Issued credentials live in memory only. The server logs one line per request (service,
+// action, principal, role, outcome) and never logs the web identity token, a secret access
+// key or a session token; none of them appears in an error message either.
+//
+// The configuration names the account, the OIDC providers, the roles, the users and the
+// clusters; see Config. With WithConfigFile the server reads the file again when it changes
+// and writes IAM's changes back to it.
+//
+// Known differences from AWS:
+//
+//   - Trust policies: only the String condition operators are evaluated; a policy using any
+//     other is refused when loaded, and UpdateAssumeRolePolicy answers MalformedPolicyDocument
+//     where IAM would accept it. IAM's check of principals (that a role or provider exists) is
+//     not made. The order of IAM's checks (JSON, grammar, quota) is a guess.
+//   - Permissions: users have no policies, only a deny list; roles have none at all. There is
+//     no resource-level permission, no permission boundary, no SCP.
+//   - Roles and providers all carry the server's start time as CreateDate; RoleLastUsed,
+//     tags, descriptions and permission policies are not served.
+//   - DescribeCluster answers name, arn, createdAt, status ACTIVE and identity.oidc.issuer
+//     only: no endpoint, version, certificate or network configuration.
+//   - Errors: messages of NoSuchEntity for a provider and of authentication errors are close
+//     to, not checked against, AWS's. Throttling is never answered.
+//   - Presigned (query string) signatures are not accepted.
+//   - Pod Identity associations: a session policy is stored and returned, never applied (roles
+//     have no permissions to narrow). The namespace and service account are checked as
+//     Kubernetes names, a guess at EKS's rule; the messages of InvalidParameterException,
+//     InvalidRequestException (a clientRequestToken reused for another request) and of a
+//     missing association are this server's own. Changes take effect at once: EKS is
+//     eventually consistent and its webhook learns of an association seconds later.
+//     TagResource, UntagResource and add-on owned associations (ownerArn) are not served.
 package sts

@@ -33,11 +33,19 @@ const msgAccessDenied = "Not authorized to perform sts:AssumeRoleWithWebIdentity
 
 var sessionNameRE = regexp.MustCompile(`^[\w+=,.@-]*$`)
 
-// Server is the STS stand-in: an http.Handler answering AssumeRoleWithWebIdentity and
-// GetCallerIdentity. It is safe for concurrent use.
+// Server is the AWS stand-in: an http.Handler answering STS, IAM, EKS and EKS Auth requests
+// (see route). It is safe for concurrent use.
 type Server struct {
-	config atomic.Pointer[configState] // swapped whole by Reload
-	now    func() time.Time
+	config  atomic.Pointer[configState] // swapped whole by Reload
+	now     func() time.Time
+	created time.Time // the CreateDate of every role and provider
+
+	// configFile, when set, is read again when it changes and written by IAM's writes.
+	configFile configFile
+	// assoc holds the EKS Pod Identity associations.
+	assoc associations
+	// requests, when set, gets one JSON line per request (reqlog.go).
+	requests *requestLog
 
 	logMu sync.Mutex
 	log   io.Writer
@@ -51,6 +59,7 @@ type configState struct {
 	cfg       *Config
 	providers map[string]*providerState // by normalized issuer
 	roles     map[string]*roleState     // by role ARN
+	users     map[string]*User          // by access key id
 }
 
 // roleState is a configured role with its parsed trust policy.
@@ -91,7 +100,15 @@ func New(cfg *Config, opts ...Option) (*Server, error) {
 	for _, o := range opts {
 		o(s)
 	}
+	s.created = s.now().Truncate(time.Second)
 	if err := s.Reload(cfg); err != nil {
+		return nil, err
+	}
+	if err := s.assoc.load(); err != nil {
+		return nil, err
+	}
+	// the webhook starts from what EKS holds, not from whatever its file had
+	if err := s.assoc.pushToWebhooks(cfg.Clusters); err != nil {
 		return nil, err
 	}
 	return s, nil
@@ -103,7 +120,10 @@ func (s *Server) Reload(cfg *Config) error {
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
-	st := &configState{cfg: cfg, providers: map[string]*providerState{}, roles: map[string]*roleState{}}
+	st := &configState{cfg: cfg, providers: map[string]*providerState{}, roles: map[string]*roleState{}, users: map[string]*User{}}
+	for i := range cfg.Users {
+		st.users[cfg.Users[i].AccessKeyID] = &cfg.Users[i]
+	}
 	for _, p := range cfg.Providers {
 		ks, err := newKeySource(p)
 		if err != nil {
@@ -142,49 +162,49 @@ func validationError(format string, args ...any) *apiError {
 
 // logEntry is the one log line of a request.
 type logEntry struct {
-	action, role, session, subject, accessKeyID, detail string
+	service, action, principal, role, session, subject, accessKeyID, detail string
+	// EKS and EKS Auth
+	cluster, association, namespace, serviceAccount, targetRole string
+	sessionTags                                                 map[string]string
 }
 
-// ServeHTTP answers one STS query request, GET or POST.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+// serveSTS answers one STS query request, GET or POST.
+func (s *Server) serveSTS(w http.ResponseWriter, r *http.Request, body []byte, entry *logEntry) {
 	requestID := uuid.NewString()
-	var entry logEntry
 	status, code := http.StatusOK, "OK"
-	doc, apiErr := s.serve(r, &entry)
+	doc, apiErr := s.serve(r, body, entry)
 	if apiErr != nil {
 		status, code = apiErr.status, apiErr.code
 		if entry.detail == "" {
 			entry.detail = apiErr.detail
 		}
-		doc = errorDocument(apiErr, requestID)
+		doc = errorDocument(stsNamespace, apiErr, requestID)
 	} else {
 		setRequestID(doc, requestID)
 	}
+	s.writeXML(w, r, doc, requestID, status, code, entry)
+}
+
+// writeXML writes a query protocol answer (STS, IAM) and logs the request.
+func (s *Server) writeXML(w http.ResponseWriter, r *http.Request, doc any, requestID string, status int, code string, entry *logEntry) {
 	out, err := marshalXML(doc)
 	if err != nil {
 		status, code = http.StatusInternalServerError, "InternalFailure"
 		entry.detail = "marshal response: " + err.Error()
-		out, _ = marshalXML(errorDocument(&apiError{status: status, code: code, message: "An internal error occurred"}, requestID))
+		out, _ = marshalXML(errorDocument("", &apiError{status: status, code: code, message: "An internal error occurred"}, requestID))
 	}
 	w.Header().Set("Content-Type", "text/xml")
 	w.Header().Set("X-Amzn-Requestid", requestID)
 	w.Header().Set("Content-Length", strconv.Itoa(len(out)))
 	w.WriteHeader(status)
 	_, _ = w.Write(out)
-	s.logRequest(r, requestID, status, code, entry)
+	s.logRequest(r, requestID, status, code, *entry)
 }
 
 // serve dispatches the request; it returns either a response document or an error.
-func (s *Server) serve(r *http.Request, entry *logEntry) (any, *apiError) {
+func (s *Server) serve(r *http.Request, body []byte, entry *logEntry) (any, *apiError) {
 	if r.Method != http.MethodGet && r.Method != http.MethodPost {
 		return nil, &apiError{status: http.StatusMethodNotAllowed, code: "InvalidAction", message: "Only GET and POST are supported"}
-	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, maxBodySize+1))
-	if err != nil {
-		return nil, &apiError{status: http.StatusBadRequest, code: "MalformedQueryString", message: "Failed to read the request body", detail: err.Error()}
-	}
-	if len(body) > maxBodySize {
-		return nil, &apiError{status: http.StatusRequestEntityTooLarge, code: "RequestEntityTooLarge", message: "Request body is too large"}
 	}
 	params, err := requestParams(r, body)
 	if err != nil {
@@ -382,17 +402,17 @@ func (s *Server) lookupSession(accessKeyID string) *session {
 }
 
 func (s *Server) getCallerIdentity(r *http.Request, body []byte, entry *logEntry) (any, *apiError) {
-	sess, apiErr := s.authenticate(r, body)
-	if sess != nil {
-		entry.accessKeyID = sess.accessKeyID
-		entry.role = sess.arn
+	p, apiErr := s.authenticate(r, body, "sts")
+	if p != nil {
+		entry.accessKeyID = p.accessKeyID
+		entry.principal = p.arn
 	}
 	if apiErr != nil {
 		return nil, apiErr
 	}
 	return &getCallerIdentityResponse{Result: getCallerIdentityResult{
-		Arn:     sess.arn,
-		UserID:  sess.userID,
+		Arn:     p.arn,
+		UserID:  p.userID,
 		Account: s.config.Load().cfg.Account,
 	}}, nil
 }
@@ -447,11 +467,15 @@ type errorXML struct {
 	Message string `xml:"Message"`
 }
 
+// errorResponse is the query protocol's error envelope; XMLName carries the service's
+// namespace.
 type errorResponse struct {
-	XMLName   xml.Name `xml:"https://sts.amazonaws.com/doc/2011-06-15/ ErrorResponse"`
+	XMLName   xml.Name
 	Error     errorXML `xml:"Error"`
 	RequestID string   `xml:"RequestId"`
 }
+
+const stsNamespace = "https://sts.amazonaws.com/doc/2011-06-15/"
 
 // quoteUnescaper undoes encoding/xml's escaping of quotes: in element text they need none,
 // and AWS sends them as is ("Couldn't retrieve verification key ...", "Value null at
@@ -466,21 +490,34 @@ func marshalXML(doc any) ([]byte, error) {
 	return []byte(quoteUnescaper.Replace(string(out))), nil
 }
 
-func errorDocument(e *apiError, requestID string) *errorResponse {
+func errorDocument(namespace string, e *apiError, requestID string) *errorResponse {
 	typ := "Sender"
 	if e.status >= 500 {
 		typ = "Receiver"
 	}
-	return &errorResponse{Error: errorXML{Type: typ, Code: e.code, Message: e.message}, RequestID: requestID}
+	return &errorResponse{
+		XMLName: xml.Name{Space: namespace, Local: "ErrorResponse"},
+		Error:   errorXML{Type: typ, Code: e.code, Message: e.message}, RequestID: requestID,
+	}
 }
 
 func setRequestID(doc any, requestID string) {
-	switch d := doc.(type) {
-	case *assumeRoleWithWebIdentityResponse:
-		d.ResponseMetadata.RequestID = requestID
-	case *getCallerIdentityResponse:
-		d.ResponseMetadata.RequestID = requestID
+	if d, ok := doc.(interface{ setRequestID(string) }); ok {
+		d.setRequestID(requestID)
 	}
+}
+
+func (d *assumeRoleWithWebIdentityResponse) setRequestID(id string) {
+	d.ResponseMetadata.RequestID = id
+}
+func (d *getCallerIdentityResponse) setRequestID(id string) { d.ResponseMetadata.RequestID = id }
+
+// logf writes a line that is not about one request (a reload) to the log.
+func (s *Server) logf(format string, args ...any) {
+	line := fmt.Sprintf("%s "+format+"\n", append([]any{s.now().UTC().Format(time.RFC3339)}, args...)...)
+	s.logMu.Lock()
+	defer s.logMu.Unlock()
+	_, _ = io.WriteString(s.log, line)
 }
 
 // logRequest writes the request's one log line. It holds no token, secret key or session
@@ -488,9 +525,10 @@ func setRequestID(doc any, requestID string) {
 // id and the outcome.
 func (s *Server) logRequest(r *http.Request, requestID string, status int, code string, e logEntry) {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s %s action=%q", s.now().UTC().Format(time.RFC3339), r.RemoteAddr, e.action)
+	fmt.Fprintf(&b, "%s %s service=%s action=%q", s.now().UTC().Format(time.RFC3339), r.RemoteAddr, e.service, e.action)
 	for _, f := range []struct{ k, v string }{
-		{"role", e.role}, {"session", e.session}, {"sub", e.subject}, {"akid", e.accessKeyID},
+		{"principal", e.principal}, {"role", e.role}, {"target_role", e.targetRole}, {"session", e.session}, {"sub", e.subject}, {"akid", e.accessKeyID},
+		{"cluster", e.cluster}, {"association", e.association},
 	} {
 		if f.v != "" {
 			fmt.Fprintf(&b, " %s=%q", f.k, f.v)
@@ -504,4 +542,5 @@ func (s *Server) logRequest(r *http.Request, requestID string, status int, code 
 	s.logMu.Lock()
 	defer s.logMu.Unlock()
 	_, _ = io.WriteString(s.log, b.String())
+	s.requests.write(s.now(), r, requestID, status, code, e)
 }

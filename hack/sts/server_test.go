@@ -261,7 +261,7 @@ roles:
     Statement:
     - {Effect: Allow, Principal: {Federated: %q}, Action: "sts:*"}
     - {Effect: Deny, Principal: {Federated: %q}, Action: sts:AssumeRoleWithWebIdentity, Condition: {StringLike: {"%s:sub": "system:serviceaccount:default:*"}}}
-- name: team/app
+- name: team/team-app
   maxSessionDuration: 7200
   trustPolicy: '{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":{"Federated":"%s"},"Action":"sts:AssumeRoleWithWebIdentity","Condition":{"StringEquals":{"%s:sub":["system:serviceaccount:team:app","%s"]}}}}'
 `,
@@ -416,10 +416,10 @@ func TestAssumeRoleWithWebIdentity(t *testing.T) {
 		},
 		{
 			name:    "role with a path, policy given as a JSON string, longer session",
-			role:    roleARN("team/app"),
+			role:    roleARN("team/team-app"),
 			session: "botocore-session-1700000000",
 			token:   good(testSubject),
-			wantARN: "arn:aws:sts::" + testAccount + ":assumed-role/app/botocore-session-1700000000",
+			wantARN: "arn:aws:sts::" + testAccount + ":assumed-role/team-app/botocore-session-1700000000",
 			wantAud: testAudience,
 		},
 		{
@@ -669,7 +669,7 @@ func TestAssumeRoleWithWebIdentity(t *testing.T) {
 		`action="AssumeRoleWithWebIdentity" role="` + roleARN("app") + `" session="test-session" sub="` + testSubject + `" akid="ASIA`,
 		"status=403 outcome=AccessDenied",
 		"status=400 outcome=ExpiredTokenException",
-		`action="GetCallerIdentity" role="arn:aws:sts::` + testAccount + `:assumed-role/app/test-session" akid="ASIA`,
+		`action="GetCallerIdentity" principal="arn:aws:sts::` + testAccount + `:assumed-role/app/test-session" akid="ASIA`,
 	} {
 		if !strings.Contains(log, want) {
 			t.Errorf("log lacks %q:\n%s", want, log)

@@ -4,6 +4,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"crypto/subtle"
+	"encoding/base32"
 	"encoding/hex"
 	"fmt"
 	"net/http"
@@ -67,10 +68,41 @@ func parseAuthorization(h string) (authorization, error) {
 	return a, nil
 }
 
-// authenticate checks the SigV4 signature of a request against the credentials this server
-// issued. It returns the session when the access key id is known, even on error, so that the
-// caller can log which key was used.
-func (s *Server) authenticate(r *http.Request, body []byte) (*session, *apiError) {
+// principal is who signed a request: a session this server issued, or a configured user.
+type principal struct {
+	arn, userID     string
+	accessKeyID     string
+	secretAccessKey string
+	sessionToken    string    // empty for a user
+	expiration      time.Time // zero for a user
+	region          string    // of the request's credential scope
+	user            *User     // nil for a session
+	session         *session  // nil for a user
+}
+
+func (s *Server) lookupPrincipal(accessKeyID string) *principal {
+	if sess := s.lookupSession(accessKeyID); sess != nil {
+		return &principal{arn: sess.arn, userID: sess.userID, accessKeyID: sess.accessKeyID,
+			secretAccessKey: sess.secretAccessKey, sessionToken: sess.sessionToken, expiration: sess.expiration, session: sess}
+	}
+	st := s.config.Load()
+	if u, ok := st.users[accessKeyID]; ok {
+		return &principal{arn: u.ARN, userID: userID(u.ARN), accessKeyID: u.AccessKeyID, secretAccessKey: u.SecretAccessKey, user: u}
+	}
+	return nil
+}
+
+// userID is the unique id of a user, AIDA..., stable for its ARN.
+func userID(arn string) string {
+	sum := sha256.Sum256([]byte(arn))
+	return "AIDA" + strings.TrimRight(base32.StdEncoding.EncodeToString(sum[:]), "=")[:17]
+}
+
+// authenticate checks the SigV4 signature of a request for service against the credentials
+// this server issued and the configured users. It returns the principal when the access key
+// id is known, even on error, so that the caller can log which key was used. Errors carry
+// the query protocol's codes; the JSON services rename them (jsonAuthCode).
+func (s *Server) authenticate(r *http.Request, body []byte, service string) (*principal, *apiError) {
 	h := r.Header.Get("Authorization")
 	if h == "" {
 		return nil, &apiError{status: http.StatusForbidden, code: "MissingAuthenticationToken", message: msgMissingAuth}
@@ -80,63 +112,82 @@ func (s *Server) authenticate(r *http.Request, body []byte) (*session, *apiError
 		return nil, &apiError{status: http.StatusBadRequest, code: "IncompleteSignature", message: "Authorization header is malformed", detail: err.Error()}
 	}
 	invalid := &apiError{status: http.StatusForbidden, code: "InvalidClientTokenId", message: msgInvalidClientID}
-	sess := s.lookupSession(auth.accessKeyID)
-	if sess == nil {
+	p := s.lookupPrincipal(auth.accessKeyID)
+	if p == nil {
 		invalid.detail = "unknown access key id " + auth.accessKeyID
 		return nil, invalid
 	}
-	if subtle.ConstantTimeCompare([]byte(r.Header.Get("X-Amz-Security-Token")), []byte(sess.sessionToken)) != 1 {
+	p.region = auth.region
+	if subtle.ConstantTimeCompare([]byte(r.Header.Get("X-Amz-Security-Token")), []byte(p.sessionToken)) != 1 {
 		invalid.detail = "session token does not match the access key id"
-		return sess, invalid
+		return p, invalid
 	}
 	now := s.now()
-	if !now.Before(sess.expiration) {
-		return sess, &apiError{status: http.StatusForbidden, code: "ExpiredToken", message: msgExpiredClientID}
+	if !p.expiration.IsZero() && !now.Before(p.expiration) {
+		return p, &apiError{status: http.StatusForbidden, code: "ExpiredToken", message: msgExpiredClientID}
 	}
 
 	mismatch := &apiError{status: http.StatusForbidden, code: "SignatureDoesNotMatch", message: msgSignatureMismatch}
 	amzDate := r.Header.Get("X-Amz-Date")
 	signTime, err := time.Parse(amzDateFormat, amzDate)
 	if err != nil {
-		return sess, &apiError{status: http.StatusBadRequest, code: "IncompleteSignature", message: "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header."}
+		return p, &apiError{status: http.StatusBadRequest, code: "IncompleteSignature", message: "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header."}
 	}
 	switch {
 	case signTime.Before(now.Add(-maxSignatureAge)):
 		mismatch.message = fmt.Sprintf("Signature expired: %s is now earlier than %s (%s - 15 min.)",
 			amzDate, now.Add(-maxSignatureAge).UTC().Format(amzDateFormat), now.UTC().Format(amzDateFormat))
-		return sess, mismatch
+		return p, mismatch
 	case signTime.After(now.Add(maxSignatureAge)):
 		mismatch.message = fmt.Sprintf("Signature not yet current: %s is still later than %s (%s + 15 min.)",
 			amzDate, now.Add(maxSignatureAge).UTC().Format(amzDateFormat), now.UTC().Format(amzDateFormat))
-		return sess, mismatch
+		return p, mismatch
 	case auth.date != amzDate[:8]:
 		mismatch.detail = "credential scope date differs from X-Amz-Date"
-		return sess, mismatch
-	case auth.service != "sts":
-		mismatch.message = "Credential should be scoped to correct service: 'sts'. "
-		return sess, mismatch
+		return p, mismatch
+	case auth.service != service:
+		mismatch.message = "Credential should be scoped to correct service: '" + service + "'. "
+		return p, mismatch
 	}
 
-	want, err := s.resign(r, body, auth, sess, signTime)
+	want, err := s.resign(r, body, auth, p, signTime)
 	if err != nil {
 		mismatch.detail = err.Error()
-		return sess, mismatch
+		return p, mismatch
 	}
 	if want.signedHeaders != auth.signedHeaders {
 		mismatch.detail = fmt.Sprintf("signed headers %q, recomputed %q", auth.signedHeaders, want.signedHeaders)
-		return sess, mismatch
+		return p, mismatch
 	}
 	if !hmac.Equal([]byte(want.signature), []byte(auth.signature)) {
 		mismatch.detail = "signature differs"
-		return sess, mismatch
+		return p, mismatch
 	}
-	return sess, nil
+	return p, nil
+}
+
+// jsonAuthCode is the code a JSON protocol service (EKS, EKS Auth) gives an authentication
+// error that the query protocol services (STS, IAM) call code.
+func jsonAuthCode(code string) string {
+	switch code {
+	case "InvalidClientTokenId":
+		return "UnrecognizedClientException"
+	case "SignatureDoesNotMatch":
+		return "InvalidSignatureException"
+	case "ExpiredToken":
+		return "ExpiredTokenException"
+	case "MissingAuthenticationToken":
+		return "MissingAuthenticationTokenException"
+	case "IncompleteSignature":
+		return "IncompleteSignatureException"
+	}
+	return code
 }
 
 // resign signs a copy of the request, holding only the headers the client signed, with the
 // stored secret key, the client's region and the client's time, and returns the resulting
 // authorization.
-func (s *Server) resign(r *http.Request, body []byte, auth authorization, sess *session, signTime time.Time) (authorization, error) {
+func (s *Server) resign(r *http.Request, body []byte, auth authorization, p *principal, signTime time.Time) (authorization, error) {
 	scheme := "http"
 	if r.TLS != nil {
 		scheme = "https"
@@ -160,9 +211,9 @@ func (s *Server) resign(r *http.Request, body []byte, auth authorization, sess *
 	}
 	sum := sha256.Sum256(body)
 	creds := aws.Credentials{
-		AccessKeyID:     sess.accessKeyID,
-		SecretAccessKey: sess.secretAccessKey,
-		SessionToken:    sess.sessionToken,
+		AccessKeyID:     p.accessKeyID,
+		SecretAccessKey: p.secretAccessKey,
+		SessionToken:    p.sessionToken,
 	}
 	if err := v4.NewSigner().SignHTTP(r.Context(), creds, req, hex.EncodeToString(sum[:]), auth.service, auth.region, signTime); err != nil {
 		return authorization{}, fmt.Errorf("failed to sign: %w", err)

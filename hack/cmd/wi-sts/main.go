@@ -1,10 +1,12 @@
-// Command wi-sts runs the local STS stand-in for end-to-end tests (see package
-// github.com/kubectl-wi/kubectl-wi/hack/sts).
+// Command wi-sts runs the local AWS stand-in (STS, IAM, EKS, EKS Auth) for end-to-end tests
+// (see package github.com/kubectl-wi/kubectl-wi/hack/sts).
 //
 //	wi-sts --config sts.yaml [--listen 127.0.0.1:0] [--tls-cert FILE --tls-key FILE]
+//	       [--state associations.json] [--request-log requests.jsonl]
 //
 // Once it listens it prints "listening on ADDR" to stderr, then one line per request. It
-// stops on SIGTERM or SIGINT.
+// reads the config file again when it changes, and writes IAM's changes to it. It stops on
+// SIGTERM or SIGINT.
 package main
 
 import (
@@ -18,7 +20,6 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
-	"sync"
 	"syscall"
 	"time"
 
@@ -35,10 +36,12 @@ func main() {
 func run(args []string, stderr io.Writer) error {
 	fs := flag.NewFlagSet("wi-sts", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	configPath := fs.String("config", "", "Configuration file (YAML or JSON): account, OIDC providers, roles")
+	configPath := fs.String("config", "", "Configuration file (YAML or JSON): account, OIDC providers, roles, users, clusters")
 	listen := fs.String("listen", "127.0.0.1:0", "Address to listen on, host:port (port 0 picks a free one)")
 	tlsCert := fs.String("tls-cert", "", "TLS certificate file; plain HTTP when unset")
 	tlsKey := fs.String("tls-key", "", "TLS private key file, with --tls-cert")
+	statePath := fs.String("state", "", "File the EKS Pod Identity associations are kept in; in memory only when unset")
+	requestLogPath := fs.String("request-log", "", "File to append one JSON line per request to (no secrets)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -56,7 +59,19 @@ func run(args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	handler, err := sts.New(cfg, sts.WithLog(stderr))
+	opts := []sts.Option{sts.WithLog(stderr), sts.WithConfigFile(*configPath)}
+	if *statePath != "" {
+		opts = append(opts, sts.WithStateFile(*statePath))
+	}
+	if *requestLogPath != "" {
+		f, err := os.OpenFile(*requestLogPath, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+		if err != nil {
+			return fmt.Errorf("failed to open the request log: %w", err)
+		}
+		defer f.Close()
+		opts = append(opts, sts.WithRequestLog(f))
+	}
+	handler, err := sts.New(cfg, opts...)
 	if err != nil {
 		return err
 	}
@@ -80,7 +95,7 @@ func run(args []string, stderr io.Writer) error {
 	if tlsConfig != nil {
 		ln = tls.NewListener(ln, tlsConfig)
 	}
-	srv := &http.Server{Handler: reloading(*configPath, handler, stderr), ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	fmt.Fprintf(stderr, "listening on %s\n", ln.Addr())
@@ -96,36 +111,4 @@ func run(args []string, stderr io.Writer) error {
 		return fmt.Errorf("failed to shut down: %w", err)
 	}
 	return nil
-}
-
-// reloading reads the configuration again before a request when the file changed since it
-// was last read, so a test that adds a role sees it on its very next call. A configuration
-// that does not load is reported and the previous one kept.
-func reloading(path string, srv *sts.Server, log io.Writer) http.Handler {
-	var (
-		mu       sync.Mutex
-		last     time.Time
-		lastSize int64
-	)
-	if fi, err := os.Stat(path); err == nil {
-		last, lastSize = fi.ModTime(), fi.Size()
-	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		mu.Lock()
-		if fi, err := os.Stat(path); err == nil && (!fi.ModTime().Equal(last) || fi.Size() != lastSize) {
-			// size too: file times are coarse, two quick writes can share one
-			last, lastSize = fi.ModTime(), fi.Size()
-			cfg, err := sts.LoadConfig(path)
-			if err == nil {
-				err = srv.Reload(cfg)
-			}
-			if err != nil {
-				fmt.Fprintf(log, "reload %s: %v (keeping the previous configuration)\n", path, err)
-			} else {
-				fmt.Fprintf(log, "reloaded %s\n", path)
-			}
-		}
-		mu.Unlock()
-		srv.ServeHTTP(w, r)
-	})
 }

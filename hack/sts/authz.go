@@ -1,0 +1,33 @@
+package sts
+
+import (
+	"net/http"
+	"strings"
+)
+
+// authorize decides whether p may call action (e.g. "iam:GetRole") on resource, as it appears
+// in AWS's message ("role app", or an ARN). A user may call everything but its deny list; a
+// session of a role may call nothing but STS, as the roles here carry no permission policy.
+// The error has the query protocol's code (AccessDenied); the JSON services rename it.
+func authorize(p *principal, action, resource string) *apiError {
+	allowed := true
+	switch {
+	case p.user != nil:
+		for _, d := range p.user.Deny {
+			if globMatch(strings.ToLower(d), strings.ToLower(action)) {
+				allowed = false
+			}
+		}
+	default:
+		allowed = strings.HasPrefix(action, "sts:")
+	}
+	if allowed {
+		return nil
+	}
+	msg := "User: " + p.arn + " is not authorized to perform: " + action
+	if resource != "" {
+		msg += " on resource: " + resource
+	}
+	msg += " because no identity-based policy allows the " + action + " action"
+	return &apiError{status: http.StatusForbidden, code: "AccessDenied", message: msg}
+}
