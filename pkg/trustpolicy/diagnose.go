@@ -226,7 +226,7 @@ func Diagnose(d *Document, e Expect) Diagnosis {
 			drop = append(drop, sr.Index)
 			diag.Problems = append(diag.Problems, Problem{
 				Code: ProblemDeny, Statement: sr.Index, Sid: st.Sid, Element: d.StatementJSON(sr.Index),
-				Message: fmt.Sprintf("%s denies it: an explicit Deny wins over every Allow (%s)", where(sr.Index, st.Sid), denyWhy(st, sr)),
+				Message: fmt.Sprintf("%s denies it: an explicit Deny wins over every Allow (%s)", where(sr.Index, st.Sid), denyWhy(sr)),
 			})
 		}
 	}
@@ -279,7 +279,7 @@ func where(i int, sid string) string {
 	return Problem{Statement: i, Sid: sid}.Where()
 }
 
-func denyWhy(st Stmt, sr StmtResult) string {
+func denyWhy(sr StmtResult) string {
 	if len(sr.Clauses) == 0 {
 		return "it has no condition"
 	}
@@ -421,7 +421,7 @@ func diagnoseStatement(d *Document, i int, e Expect, results []Result, fix *Docu
 				continue
 			}
 			if e.HostPath != "" {
-				if code, msg, ok := webClauseProblem(c, cr, e, st); ok {
+				if code, msg, ok := webClauseProblem(c, cr, e); ok {
 					if code == ProblemSwapped {
 						if swapped {
 							continue
@@ -539,7 +539,7 @@ func fixActions(st *Stmt, e Expect) {
 }
 
 // webClauseProblem recognises the IRSA mistakes in a clause that does not hold.
-func webClauseProblem(c Clause, cr ClauseResult, e Expect, st Stmt) (code, msg string, ok bool) {
+func webClauseProblem(c Clause, cr ClauseResult, e Expect) (code, msg string, ok bool) {
 	op, err := parseOperator(c.Operator)
 	if err != nil {
 		return "", "", false

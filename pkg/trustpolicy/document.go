@@ -175,7 +175,7 @@ func parseStmt(n *node) (Stmt, error) {
 	}
 	switch {
 	case st.Effect != "Allow" && st.Effect != "Deny":
-		return st, fmt.Errorf("Effect %q is neither Allow nor Deny", st.Effect)
+		return st, fmt.Errorf("the Effect %q is neither Allow nor Deny", st.Effect)
 	case !hasAction:
 		return st, errors.New("has no Action")
 	case st.Principal == nil && st.NotPrincipal == nil:

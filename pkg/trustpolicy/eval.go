@@ -47,6 +47,7 @@ func (t Tri) String() string {
 		return "true"
 	case False:
 		return "false"
+	case Unknown:
 	}
 	return "unknown"
 }
@@ -74,6 +75,7 @@ func not(t Tri) Tri {
 		return False
 	case False:
 		return True
+	case Unknown:
 	}
 	return Unknown
 }

@@ -184,7 +184,7 @@ func explain(c config, env []string, target string, args ...string) (event, int,
 		}
 	}
 	if runErr != nil {
-		return last, lines, fmt.Errorf("%v: %s%s", runErr, strings.TrimSpace(stderr.String()), lastFailure(stdout.String()))
+		return last, lines, fmt.Errorf("%w: %s%s", runErr, strings.TrimSpace(stderr.String()), lastFailure(stdout.String()))
 	}
 	if last.Status != "pass" {
 		return last, lines, errors.New("verdict " + last.Message)
