@@ -479,12 +479,19 @@ func TestExplainPermissions(t *testing.T) {
 	if res := e.run(t, cmd); res.code != 3 || !strings.Contains(res.stderr, "no AWS credentials for iam:GetRole") {
 		t.Fatalf("no credentials: exit %d\n%s", res.code, res.stderr)
 	}
-	if e.viewerKubeconfig != "" {
-		cmd = execWI(e, "explain", "app", "-n", ns, "--exchange", "-o", "text", "--kubeconfig", e.viewerKubeconfig)
-		cmd.Env = append(e.awsEnv(nil), "KUBECONFIG="+e.viewerKubeconfig)
+	// As a user bound to deploy/rbac/explain.yaml: --exchange proves the account; without
+	// create serviceaccounts/token it stops, naming that permission.
+	cr := loadClusterRole(t, "explain.yaml")
+	for _, drop := range []*permission{nil, {"create", "serviceaccounts/token"}} {
+		kubeconfig := e.userWithRole(t, c, ns, cr, drop)
+		cmd = execWI(e, "explain", "app", "-n", ns, "--exchange", "-o", "text", "--kubeconfig", kubeconfig)
+		cmd.Env = e.awsEnv(nil)
 		res := e.run(t, cmd)
-		if res.code != 3 || !strings.Contains(res.stderr, `"serviceaccounts/token"`) {
-			t.Fatalf("no create serviceaccounts/token: exit %d\n%s\n%s", res.code, res.stdout, res.stderr)
+		switch {
+		case drop == nil && (res.code != 0 || !strings.Contains(res.stdout, "PASS exchange.caller_identity")):
+			t.Fatalf("explain --exchange with its role: exit %d\n%s\n%s", res.code, res.stdout, res.stderr)
+		case drop != nil && (res.code != 3 || !strings.Contains(res.stderr, `ask for RBAC verb "create" on "serviceaccounts/token"`)):
+			t.Fatalf("without create serviceaccounts/token: exit %d\n%s\n%s", res.code, res.stdout, res.stderr)
 		}
 	}
 }
