@@ -16,6 +16,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/feature/ec2/imds"
 	"github.com/aws/smithy-go"
 )
 
@@ -23,6 +24,9 @@ import (
 type Options struct {
 	Profile string // --profile; "" for AWS_PROFILE or the default profile
 	Region  string // --region; "" for AWS_REGION or the profile's
+	// NoIMDS leaves out the instance metadata service: for a look at whether credentials are
+	// at hand that must not wait for, or reach, an address the machine may not have.
+	NoIMDS bool
 }
 
 // ProfileError is a --profile (or AWS_PROFILE) that no shared config file defines: bad input.
@@ -40,6 +44,9 @@ func Load(ctx context.Context, o Options) (aws.Config, error) {
 	}
 	if o.Region != "" {
 		opts = append(opts, config.WithRegion(o.Region))
+	}
+	if o.NoIMDS {
+		opts = append(opts, config.WithEC2IMDSClientEnableState(imds.ClientDisabled))
 	}
 	cfg, err := config.LoadDefaultConfig(ctx, opts...)
 	var missing config.SharedConfigProfileNotExistError

@@ -26,6 +26,7 @@ import (
 	"github.com/kubectl-wi/kubectl-wi/pkg/explain"
 	"github.com/kubectl-wi/kubectl-wi/pkg/plugin/render"
 	"github.com/kubectl-wi/kubectl-wi/pkg/plugin/tui"
+	"github.com/kubectl-wi/kubectl-wi/pkg/probe"
 	"github.com/kubectl-wi/kubectl-wi/pkg/targets"
 	"github.com/kubectl-wi/kubectl-wi/pkg/trustpolicy"
 	"github.com/kubectl-wi/kubectl-wi/pkg/verify"
@@ -398,4 +399,34 @@ func credentialsAtHand(ctx context.Context, cfg aws.Config) bool {
 	defer cancel()
 	c, err := cfg.Credentials.Retrieve(ctx)
 	return err == nil && c.HasKeys()
+}
+
+// explainRefusal is verify's Deps.Explain: when the user has AWS credentials at hand (from the
+// environment or the shared files: the instance metadata service is not asked), explain reads
+// the refused account's role and provider, and its IAM findings join verify's.
+func explainRefusal(client kubernetes.Interface, discovery verify.DiscoveryFunc) func(context.Context, string, string) []probe.Event {
+	return func(ctx context.Context, ns, sa string) []probe.Event {
+		cfg, err := awsconfig.Load(ctx, awsconfig.Options{NoIMDS: true})
+		if err != nil || !credentialsAtHand(ctx, cfg) {
+			return nil
+		}
+		rec := &iamFindings{}
+		_, err = explain.Run(ctx, explain.Config{Namespace: ns, Target: &verify.Target{Kind: verify.KindServiceAccount, Name: sa}},
+			explain.Deps{Client: client, Discovery: discovery, AWS: explain.NewSDK(cfg)}, rec)
+		if err != nil {
+			return []probe.Event{{Type: probe.TypeInfo, Check: explain.CheckTrust, Message: "the refusal could not be explained from IAM: " + err.Error()}}
+		}
+		return rec.events
+	}
+}
+
+// iamFindings keeps explain's IAM checks: what verify adds to an STS refusal.
+type iamFindings struct{ events []probe.Event }
+
+func (f *iamFindings) Step(verify.Step) {}
+func (f *iamFindings) Raw(string)       {}
+func (f *iamFindings) Event(ev probe.Event) {
+	if ev.Type == probe.TypeCheck && strings.HasPrefix(ev.Check, "iam.") {
+		f.events = append(f.events, ev)
+	}
 }

@@ -27,6 +27,7 @@ import (
 	"github.com/kubectl-wi/kubectl-wi/pkg/identity"
 	"github.com/kubectl-wi/kubectl-wi/pkg/plugin/render"
 	"github.com/kubectl-wi/kubectl-wi/pkg/plugin/tui"
+	"github.com/kubectl-wi/kubectl-wi/pkg/probe"
 	"github.com/kubectl-wi/kubectl-wi/pkg/targets"
 	"github.com/kubectl-wi/kubectl-wi/pkg/verify"
 )
@@ -110,6 +111,8 @@ type VerifyOptions struct {
 	logs       verify.LogFunc                                             // swapped in tests: the fake clientset cannot stream logs
 	now        func() time.Time
 	podName    func() string
+	// explainRefusal builds verify.Deps.Explain; nil in tests.
+	explainRefusal func(kubernetes.Interface, verify.DiscoveryFunc) func(context.Context, string, string) []probe.Event
 }
 
 // NewVerifyOptions returns the options with their defaults.
@@ -133,6 +136,9 @@ func NewVerifyOptions(cf *genericclioptions.ConfigFlags, streams genericiooption
 	o.isTerminal = func() bool {
 		f, ok := o.Out.(*os.File)
 		return ok && term.IsTerminal(int(f.Fd()))
+	}
+	o.explainRefusal = func(c kubernetes.Interface, d verify.DiscoveryFunc) func(context.Context, string, string) []probe.Event {
+		return explainRefusal(c, d)
 	}
 	return o
 }
@@ -239,6 +245,9 @@ func (o *VerifyOptions) connect() error {
 	}
 	o.client = c
 	o.deps = verify.Deps{Client: c, Discovery: discovery, Logs: o.logs, Now: o.now, PodName: o.podName}
+	if o.explainRefusal != nil {
+		o.deps.Explain = o.explainRefusal(c, discovery)
+	}
 	return nil
 }
 
