@@ -504,3 +504,24 @@ func createOpts() metav1.CreateOptions { return metav1.CreateOptions{} }
 
 // execWI is the kubectl-wi binary with args, for a caller that sets its environment.
 func execWI(e env, args ...string) *exec.Cmd { return exec.Command(e.bin, args...) }
+
+// TestVerifyExplainsRefusal: verify, with AWS credentials at hand, adds explain's finding to
+// the STS refusal of its probe: the statement and clause, and the corrected policy.
+func TestVerifyExplainsRefusal(t *testing.T) {
+	e := loadEnv(t)
+	c := e.client(t)
+	ns := e.namespace(t, c, nil)
+	name := "vx-" + randSuffix()
+	role := e.addSTSRole(t, name, e.trustPolicyFor("StringEquals", "system:serviceaccount:"+ns+":*"))
+	user := e.newAWSUser(t)
+	e.awaitRole(t, user, name)
+	serviceAccount(t, c, ns, "app", map[string]string{"eks.amazonaws.com/role-arn": role})
+	cmd := execWI(e, e.verifyArgs(ns, "app", e.stsEndpoint, "-o", "text")...)
+	cmd.Env = e.awsEnv(&user)
+	res := e.run(t, cmd)
+	if res.code != 1 || !strings.Contains(res.stdout, "FAIL sts.assume_role") ||
+		!strings.Contains(res.stdout, "FAIL iam.trust  "+ns+"/app:") || !strings.Contains(res.stdout, "a * or ? inside StringEquals is a literal character") ||
+		!strings.Contains(res.stdout, "fix: aws iam update-assume-role-policy --role-name "+name) {
+		t.Fatalf("exit %d:\n%s\n%s", res.code, res.stdout, res.stderr)
+	}
+}
