@@ -50,6 +50,10 @@ For a workload, the probe also carries its containers' HTTPS_PROXY, HTTP_PROXY a
 so it takes the network path the workload takes. --sts-endpoint and --ca-bundle default to
 $` + EnvSTSEndpoint + ` and $` + EnvCABundle + ` when they are set.
 
+When STS refuses the probe and AWS credentials are at hand (the environment or the shared
+config files), verify also reads the role's trust policy and the OIDC provider as
+kubectl wi explain does, so the refusal names the statement and condition at fault.
+
 A terminal gets a live checklist (q or Ctrl-C cancels and cleans up); otherwise one line per
 check and the verdict last. -o json writes the events as JSON lines. NO_COLOR is honoured.
 The token and the credentials never appear in any output.
