@@ -141,9 +141,7 @@ func NewVerifyOptions(cf *genericclioptions.ConfigFlags, streams genericiooption
 		f, ok := o.Out.(*os.File)
 		return ok && term.IsTerminal(int(f.Fd()))
 	}
-	o.explainRefusal = func(c kubernetes.Interface, d verify.DiscoveryFunc) func(context.Context, string, string) []probe.Event {
-		return explainRefusal(c, d)
-	}
+	o.explainRefusal = explainRefusal
 	return o
 }
 
