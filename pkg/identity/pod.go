@@ -22,8 +22,10 @@ const (
 	EnvPodIdentityToken = "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"
 	PodIdentityAudience = "pods.eks.amazonaws.com"
 	// PodIdentityVolumeName is the projected token volume of the Pod Identity (container
-	// credentials) injection.
+	// credentials) injection, mounted at PodIdentityMountPath.
 	PodIdentityVolumeName = "eks-pod-identity-token"
+	PodIdentityMountPath  = "/var/run/secrets/pods.eks.amazonaws.com/serviceaccount"
+	PodIdentityTokenFile  = PodIdentityMountPath + "/" + PodIdentityVolumeName
 )
 
 // PodIdentity is what a stored pod carries after admission.

@@ -2,6 +2,7 @@ package probe
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -79,6 +80,7 @@ func TestPodIdentity(t *testing.T) {
 		wantMsg    map[string]string
 		wantFix    string
 		noSTSCalls bool
+		doerErr    error // the agent request fails so, without a connection
 	}{
 		{
 			name:   "good",
@@ -117,11 +119,34 @@ func TestPodIdentity(t *testing.T) {
 		},
 		{
 			name:   "no association",
-			status: http.StatusBadRequest, body: `{"code":"AccessDeniedException","message":"no Pod Identity association for this service account"}`,
+			status: http.StatusNotFound, body: "[a1b2]: (ResourceNotFoundException): No Pod Identity Association found for service account checkout, fault: client\n",
 			want:       map[string]Status{CheckPodIdentityAgent: StatusFail, CheckSTSCallerIdentity: StatusSkip},
 			wantRes:    StatusFail,
-			wantMsg:    map[string]string{CheckPodIdentityAgent: "AccessDeniedException no Pod Identity association"},
-			wantFix:    "aws eks list-pod-identity-associations --cluster-name <cluster> --namespace shop --service-account checkout",
+			wantMsg:    map[string]string{CheckPodIdentityAgent: "the agent answered 404 Not Found: [a1b2]: (ResourceNotFoundException)"},
+			wantFix:    "no EKS Pod Identity association names this service account: create one with kubectl wi enable serviceaccount/checkout -n shop --pod-identity --role-arn <role ARN>",
+			noSTSCalls: true,
+		},
+		{
+			name:   "the role's trust refuses",
+			status: http.StatusBadRequest, body: "[a1b2]: (AccessDeniedException): Failed to assume role, fault: client\n",
+			want:       map[string]Status{CheckPodIdentityAgent: StatusFail, CheckSTSCallerIdentity: StatusSkip},
+			wantRes:    StatusFail,
+			wantFix:    "its trust policy must allow the principal pods.eks.amazonaws.com sts:AssumeRole and sts:TagSession",
+			noSTSCalls: true,
+		},
+		{
+			name:   "through a proxy",
+			status: http.StatusOK, body: agentOKBody,
+			env: func(env map[string]string, _ string) {
+				env["HTTP_PROXY"] = "http://proxy.corp.example:3128"
+				env["NO_PROXY"] = "10.0.0.0/8"
+				env[envContainerFullURI] = "http://" + PodIdentityAgentHost + testAgentPath
+			},
+			doerErr:    errors.New("dial tcp: lookup proxy.corp.example: no such host"),
+			want:       map[string]Status{CheckPodIdentityAgent: StatusFail, CheckSTSCallerIdentity: StatusSkip},
+			wantRes:    StatusFail,
+			wantMsg:    map[string]string{CheckPodIdentityAgent: "went through the proxy http://proxy.corp.example:3128 (HTTP_PROXY, and NO_PROXY does not name 169.254.170.23)"},
+			wantFix:    "add 169.254.170.23 to NO_PROXY in the container's env",
 			noSTSCalls: true,
 		},
 		{
@@ -132,6 +157,7 @@ func TestPodIdentity(t *testing.T) {
 			},
 			want:       map[string]Status{CheckPodIdentityAgent: StatusFail, CheckSTSCallerIdentity: StatusSkip},
 			wantRes:    StatusFail,
+			wantMsg:    map[string]string{CheckPodIdentityAgent: "nothing listens at http://127.0.0.1:1"},
 			wantFix:    "eks-pod-identity-agent add-on",
 			noSTSCalls: true,
 		},
@@ -183,6 +209,9 @@ func TestPodIdentity(t *testing.T) {
 			}
 			deps := fakeDeps(env, files{testPodPath: token, testTokenPath: signToken(t, goodClaims())}, client)
 			deps.HTTPClient = agent.Client()
+			if tt.doerErr != nil {
+				deps.HTTPClient = failingDoer{tt.doerErr}
+			}
 			cfg := testConfig()
 			if tt.cfg != nil {
 				tt.cfg(&cfg)
@@ -233,3 +262,8 @@ func TestPodIdentityWinsInfo(t *testing.T) {
 		t.Errorf("info %q", info.Message)
 	}
 }
+
+// failingDoer fails every request without a connection.
+type failingDoer struct{ err error }
+
+func (f failingDoer) Do(*http.Request) (*http.Response, error) { return nil, f.err }

@@ -40,8 +40,10 @@ func CheckServiceAccount(sa *corev1.ServiceAccount, namespace, name, wantRole st
 	cfg, hasRole = identity.FromAnnotations(sa.Annotations)
 	data := map[string]any{"service_account": ref}
 	if !hasRole {
-		fix := fmt.Sprintf("kubectl wi enable serviceaccount/%s -n %s --role-arn <role ARN>, or create an EKS Pod Identity association for it", name, namespace)
-		return check(CheckOutsideServiceAccount, probe.StatusWarn,
+		fix := fmt.Sprintf("kubectl wi enable serviceaccount/%[1]s -n %[2]s --role-arn <role ARN> (IRSA), or kubectl wi enable serviceaccount/%[1]s -n %[2]s --pod-identity --role-arn <role ARN> (EKS Pod Identity)", name, namespace)
+		// Not a warning: an account of EKS Pod Identity has no annotation, and the probe pod
+		// shows whether it has an association (a pod with neither fails there).
+		return check(CheckOutsideServiceAccount, probe.StatusSkip,
 			fmt.Sprintf("the service account %s has no %s annotation: no IRSA; an EKS Pod Identity association, if any, cannot be seen from the cluster (the probe pod will show it)", ref, identity.AnnotationRoleARN),
 			fix, data), cfg, false
 	}

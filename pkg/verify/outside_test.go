@@ -112,7 +112,7 @@ func TestCheckServiceAccount(t *testing.T) {
 		{name: "other role expected", sa: sa(map[string]string{"eks.amazonaws.com/role-arn": role}), wantRole: "arn:aws:iam::111122223333:role/other",
 			want: probe.StatusFail, hasRole: true, wantMsg: "names the role " + role + ", expected arn:aws:iam::111122223333:role/other"},
 		{name: "not an ARN", sa: sa(map[string]string{"eks.amazonaws.com/role-arn": "checkout"}), want: probe.StatusFail, hasRole: true, wantMsg: "not an ARN"},
-		{name: "no role", sa: sa(nil), want: probe.StatusWarn, wantMsg: "has no eks.amazonaws.com/role-arn annotation: no IRSA; an EKS Pod Identity association, if any, cannot be seen"},
+		{name: "no role", sa: sa(nil), want: probe.StatusSkip, wantMsg: "has no eks.amazonaws.com/role-arn annotation: no IRSA; an EKS Pod Identity association, if any, cannot be seen"},
 		{name: "missing", want: probe.StatusFail, wantMsg: "the service account shop/checkout does not exist"},
 	}
 	for _, tt := range tests {

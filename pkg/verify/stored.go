@@ -22,6 +22,7 @@ const (
 	CheckPodTokenExpiration  = "pod.token_expiration"
 	CheckPodPodIdentityEnv   = "pod.podidentity_env"
 	CheckPodPodIdentityToken = "pod.podidentity_token"
+	CheckPodBothIdentities   = "pod.both_identities"
 )
 
 // Expected is what the probe pod should carry and its token should say, worked out from the
@@ -56,7 +57,7 @@ func CheckStoredPod(pod *corev1.Pod, want Expected, cl Cluster) (events []probe.
 	id := identity.InspectPod(pod)
 	switch {
 	case id.PodIdentity:
-		return podIdentityChecks(pod, id), true
+		return podIdentityChecks(pod, id, want, cl), true
 	case id.Injected:
 		return irsaChecks(pod, id, want), true
 	default:
@@ -82,7 +83,7 @@ func notMutated(pod *corev1.Pod, id identity.PodIdentity, want Expected, cl Clus
 	}
 	if !cl.HasRoleAnnotation {
 		causes = append(causes, fmt.Sprintf("the service account %s has no %s annotation", sa, identity.AnnotationRoleARN))
-		fixes = append(fixes, fmt.Sprintf("kubectl wi enable serviceaccount/%s -n %s --role-arn <role ARN> (or create an EKS Pod Identity association for it)", saName, pod.Namespace))
+		fixes = append(fixes, fmt.Sprintf("kubectl wi enable serviceaccount/%[1]s -n %[2]s --role-arn <role ARN> (IRSA), or kubectl wi enable serviceaccount/%[1]s -n %[2]s --pod-identity --role-arn <role ARN> (EKS Pod Identity: an association)", saName, pod.Namespace))
 	}
 	if cl.WebhooksKnown && len(cl.Webhooks) == 0 {
 		causes = append(causes, "no mutating webhook on pods CREATE selects this pod (the pod identity webhook is not registered)")
@@ -161,12 +162,19 @@ func irsaChecks(pod *corev1.Pod, id identity.PodIdentity, want Expected) []probe
 // podIdentityTokenAudience is the audience EKS Pod Identity tokens carry.
 const podIdentityTokenAudience = identity.PodIdentityAudience
 
-func podIdentityChecks(pod *corev1.Pod, id identity.PodIdentity) []probe.Event {
+func podIdentityChecks(pod *corev1.Pod, id identity.PodIdentity, want Expected, cl Cluster) []probe.Event {
 	msg := "EKS Pod Identity: the webhook injected " + identity.EnvPodIdentityURI
 	if id.Injected {
 		msg += " (IRSA too: Pod Identity wins)"
 	}
 	evs := []probe.Event{check(CheckPodMutation, probe.StatusPass, msg, "", map[string]any{"path": probe.PathPodIdentity, "irsa": id.Injected})}
+	if cl.HasRoleAnnotation {
+		ns, name, _ := strings.Cut(want.ServiceAccount, "/")
+		evs = append(evs, check(CheckPodBothIdentities, probe.StatusWarn,
+			fmt.Sprintf("the service account %s has an EKS Pod Identity association and the %s annotation: Pod Identity wins, the webhook skips the role-arn injection, so the annotation gives its pods nothing", want.ServiceAccount, identity.AnnotationRoleARN),
+			fmt.Sprintf("once Pod Identity is proven, remove the annotation: kubectl wi disable serviceaccount/%s -n %s --restart=never; or, to keep IRSA, delete the association: kubectl wi disable serviceaccount/%s -n %s --pod-identity", name, ns, name, ns),
+			map[string]any{"service_account": want.ServiceAccount}))
+	}
 	for _, c := range pod.Spec.Containers {
 		env := envMap(c)
 		prefix := "container " + c.Name + ": "

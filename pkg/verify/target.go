@@ -178,12 +178,12 @@ const DefaultContainerAnnotation = "kubectl.kubernetes.io/default-container"
 // notCopiedEnv are identity variables the probe never takes from the workload: credentials
 // (the probe proves the pod's identity, and secrets are not copied), and paths of files in the
 // workload's own volumes or image, which the probe pod does not have.
-var notCopiedEnv = append([]string{"AWS_CA_BUNDLE", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE", identity.EnvProfile,
-	identity.EnvPodIdentityToken}, identity.SecretEnv...)
+var notCopiedEnv = append([]string{"AWS_CA_BUNDLE", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE", identity.EnvProfile}, identity.SecretEnv...)
 
 // probeEnv is the env of c that steers an AWS SDK, for the probe: the proxy variables and
-// every AWS_ one (region, endpoints, regional STS, the container's own role) but those of
-// notCopiedEnv, and a token file other than the webhook's. Values from the container's
+// every AWS_ one (region, endpoints, regional STS, the container's own role or agent URI) but
+// those of notCopiedEnv, and a token file other than the webhooks' (the probe pod gets only
+// what the webhook mounts). Values from the container's
 // resources are left out too: they name a container the probe pod does not have.
 func probeEnv(c corev1.Container) (env []corev1.EnvVar, notCopied []string) {
 	for _, e := range c.Env {
@@ -193,6 +193,7 @@ func probeEnv(c corev1.Container) (env []corev1.EnvVar, notCopied []string) {
 		switch {
 		case slices.Contains(notCopiedEnv, e.Name),
 			e.Name == identity.EnvTokenFile && e.Value != identity.TokenFile,
+			e.Name == identity.EnvPodIdentityToken && e.Value != identity.PodIdentityTokenFile,
 			e.ValueFrom != nil && e.ValueFrom.ResourceFieldRef != nil:
 			notCopied = append(notCopied, e.Name)
 		default:

@@ -73,15 +73,20 @@ func (e env) eksClient(t *testing.T) *eks.Client {
 // associate gives ns/sa a Pod Identity association with role through the EKS API, as a user
 // does, deletes it when the test ends, and, under the EKS profile (where the webhook reads
 // the associations EKS pushes), waits until the webhook admits pods of it accordingly. It
-// returns the association's id.
-func (e env) associate(t *testing.T, c kubernetes.Interface, ns, sa, role string) string {
+// returns the association's id. A targetRole, when given, is the association's target role,
+// which EKS reaches by chaining from role.
+func (e env) associate(t *testing.T, c kubernetes.Interface, ns, sa, role string, targetRole ...string) string {
 	t.Helper()
 	ctx := context.Background()
 	api := e.eksClient(t)
-	out, err := api.CreatePodIdentityAssociation(ctx, &eks.CreatePodIdentityAssociationInput{
+	in := &eks.CreatePodIdentityAssociationInput{
 		ClusterName: aws.String(e.eksCluster), Namespace: aws.String(ns), ServiceAccount: aws.String(sa),
 		RoleArn: aws.String(role), ClientRequestToken: aws.String(ns + "-" + sa),
-	})
+	}
+	if len(targetRole) > 0 {
+		in.TargetRoleArn = aws.String(targetRole[0])
+	}
+	out, err := api.CreatePodIdentityAssociation(ctx, in)
 	if err != nil {
 		t.Fatalf("CreatePodIdentityAssociation %s/%s: %v", ns, sa, err)
 	}

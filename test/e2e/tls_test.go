@@ -184,7 +184,7 @@ func TestVerifyTakesTheWorkloadsProxy(t *testing.T) {
 	if l := lineOf(r.stdout, "sts.endpoint"); !strings.Contains(l, "through the proxy "+proxy.url) {
 		t.Errorf("sts.endpoint does not name the proxy: %s", l)
 	}
-	if l := lineOf(r.stdout, "pod.create"); !strings.Contains(l, "with the workload's proxy env https_proxy") {
+	if l := lineOf(r.stdout, "pod.create"); !strings.Contains(l, "that steers the AWS SDK: https_proxy") {
 		t.Errorf("pod.create does not name the proxy env: %s", l)
 	}
 	noProbePods(t, c, ns)

@@ -1,0 +1,128 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+)
+
+// The diagnoses of the Pod Identity path, each reproduced on the local cluster: no
+// association, the agent not listening, a proxy that takes the agent's request, a target role
+// whose trust refuses the chain, and an account with both IRSA and Pod Identity.
+func TestPodIdentityDiagnoses(t *testing.T) {
+	e := loadEnv(t)
+	if !e.eksProfile() {
+		t.Skip("Pod Identity: the webhook injects the agent's credentials only under the EKS profile")
+	}
+	e.requireAgent(t)
+	c := e.client(t)
+	trusted := podIdentityTrust("sts:AssumeRole", "sts:TagSession")
+
+	t.Run("no association", func(t *testing.T) {
+		ns := e.namespace(t, c, nil)
+		serviceAccount(t, c, ns, "app", nil)
+		r := e.wi(t, e.verifyArgs(ns, "app", e.stsEndpoint, "-o", "text")...)
+		if r.code != 1 || checkLines(t, r.stdout)["pod.mutation"] != "FAIL" ||
+			!strings.Contains(r.stdout, "kubectl wi enable serviceaccount/app -n "+ns+" --pod-identity --role-arn <role ARN>") {
+			t.Fatalf("exit %d, want 1 naming enable --pod-identity\n%s", r.code, r.stdout)
+		}
+		noProbePods(t, c, ns)
+	})
+
+	t.Run("agent not listening", func(t *testing.T) {
+		ns := e.namespace(t, c, nil)
+		role := e.addSTSRole(t, "pi-port-"+ns, trusted)
+		serviceAccount(t, c, ns, "app", nil)
+		e.associate(t, c, ns, "app", role)
+		// The container names the agent on a port where nothing listens, on the address the
+		// test bed owns: the probe, with its env, finds no agent there.
+		e.idleDeployment(t, c, ns, "web", "app",
+			corev1.EnvVar{Name: "AWS_CONTAINER_CREDENTIALS_FULL_URI", Value: "http://169.254.170.23:81/v1/credentials"},
+			corev1.EnvVar{Name: "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", Value: "/var/run/secrets/pods.eks.amazonaws.com/serviceaccount/eks-pod-identity-token"})
+		r := e.wi(t, e.verifyArgs(ns, "deployment/web", e.stsEndpoint, "-o", "text")...)
+		l := lineOf(r.stdout, "podidentity.agent")
+		if r.code != 1 || !strings.Contains(l, "FAIL podidentity.agent  nothing listens at http://169.254.170.23:81/v1/credentials on this node") ||
+			!strings.Contains(r.stdout, "eks-pod-identity-agent add-on") {
+			t.Fatalf("exit %d, want 1 saying no agent listens\n%s", r.code, r.stdout)
+		}
+		noProbePods(t, c, ns)
+	})
+
+	t.Run("proxy without NO_PROXY", func(t *testing.T) {
+		ns := e.namespace(t, c, nil)
+		role := e.addSTSRole(t, "pi-proxy-"+ns, trusted)
+		serviceAccount(t, c, ns, "app", nil)
+		e.associate(t, c, ns, "app", role)
+		proxy := refusingProxy(t, e)
+		e.idleDeployment(t, c, ns, "web", "app", corev1.EnvVar{Name: "HTTP_PROXY", Value: proxy}, corev1.EnvVar{Name: "NO_PROXY", Value: "10.96.0.0/12"})
+		r := e.wi(t, e.verifyArgs(ns, "deployment/web", e.stsEndpoint, "-o", "text")...)
+		l := lineOf(r.stdout, "podidentity.agent")
+		if r.code != 1 || !strings.Contains(l, "FAIL podidentity.agent  the proxy "+proxy) ||
+			!strings.Contains(r.stdout, "add 169.254.170.23 to NO_PROXY in the container's env") {
+			t.Fatalf("exit %d, want 1 naming the proxy and NO_PROXY\n%s", r.code, r.stdout)
+		}
+		noProbePods(t, c, ns)
+	})
+
+	t.Run("target role refuses the chain", func(t *testing.T) {
+		ns := e.namespace(t, c, nil)
+		role := e.addSTSRole(t, "pi-source-"+ns, trusted)
+		// The target trusts Pod Identity, not the association's role: EKS cannot chain to it.
+		target := e.addSTSRole(t, "pi-target-"+ns, trusted)
+		serviceAccount(t, c, ns, "app", nil)
+		e.associate(t, c, ns, "app", role, target)
+		r := e.wi(t, e.verifyArgs(ns, "app", e.stsEndpoint, "-o", "text")...)
+		l := lineOf(r.stdout, "podidentity.agent")
+		if r.code != 1 || !strings.Contains(l, "AccessDeniedException") || !strings.Contains(l, target) ||
+			!strings.Contains(r.stdout, "(a target role: the association's role, with both actions)") {
+			t.Fatalf("exit %d, want 1 with EKS Auth's refusal of the target role and its fix\n%s", r.code, r.stdout)
+		}
+		noProbePods(t, c, ns)
+	})
+
+	t.Run("both IRSA and Pod Identity", func(t *testing.T) {
+		ns := e.namespace(t, c, nil)
+		// Half way through a migration: one role, trusted by both, named by both.
+		trust := e.trustPolicyFor("StringEquals", "system:serviceaccount:"+ns+":app")
+		trust["Statement"] = append(trust["Statement"].([]any), trusted["Statement"].([]any)...)
+		role := e.addSTSRole(t, "both-"+ns, trust)
+		serviceAccount(t, c, ns, "app", map[string]string{"eks.amazonaws.com/role-arn": role})
+		e.associate(t, c, ns, "app", role)
+		r := e.wi(t, e.verifyArgs(ns, "app", e.stsEndpoint, "-o", "text")...)
+		got := checkLines(t, r.stdout)
+		if r.code != 0 || got["pod.both_identities"] != "WARN" || got["sts.caller_identity"] != "PASS" ||
+			!strings.Contains(lineOf(r.stdout, "pod.both_identities"), "Pod Identity wins, the webhook skips the role-arn injection") ||
+			!strings.Contains(r.stdout, "kubectl wi disable serviceaccount/app -n "+ns+" --restart=never") {
+			t.Fatalf("exit %d, want 0 with the both-identities warning and Pod Identity's role proven\n%s", r.code, r.stdout)
+		}
+		noProbePods(t, c, ns)
+	})
+}
+
+// refusingProxy is an HTTP proxy on the bridge gateway that refuses every request, as a
+// corporate proxy refuses a link-local address it cannot reach; it returns its URL.
+func refusingProxy(t *testing.T, e env) string {
+	t.Helper()
+	u, err := url.Parse(e.stsEndpoint) // the STS stand-in listens where pods reach the host
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := net.Listen("tcp", net.JoinHostPort(u.Hostname(), "0"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "proxy: destination not allowed", http.StatusForbidden)
+	})}
+	go func() { _ = srv.Serve(l) }()
+	t.Cleanup(func() { _ = srv.Shutdown(context.Background()) })
+	return fmt.Sprintf("http://%s", l.Addr())
+}
