@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -227,12 +228,19 @@ type stsRole struct {
 	TrustPolicy map[string]any `json:"trustPolicy"`
 }
 
-var stsConfigMu sync.Mutex
+var (
+	stsConfigMu sync.Mutex
+	iamRoleName = regexp.MustCompile(`^[\w+=,.@-]{1,64}$`)
+)
 
 // addSTSRole adds a role with a trust policy to the STS stand-in's configuration file, which
 // the stand-in reads again when it changes, and returns the role's ARN.
 func (e env) addSTSRole(t *testing.T, name string, trustPolicy map[string]any) string {
 	t.Helper()
+	// A name IAM refuses makes the stand-in refuse the whole file, and every later role with it.
+	if !iamRoleName.MatchString(name) {
+		t.Fatalf("role name %q is not one IAM takes (1 to 64 of [A-Za-z0-9+=,.@_-])", name)
+	}
 	stsConfigMu.Lock()
 	defer stsConfigMu.Unlock()
 	raw, err := os.ReadFile(e.stsConfig)

@@ -39,7 +39,7 @@ func TestPodIdentityDiagnoses(t *testing.T) {
 
 	t.Run("agent not listening", func(t *testing.T) {
 		ns := e.namespace(t, c, nil)
-		role := e.addSTSRole(t, "pi-port-"+ns, trusted)
+		role := e.addSTSRole(t, "pi-port-"+randSuffix(), trusted)
 		serviceAccount(t, c, ns, "app", nil)
 		e.associate(t, c, ns, "app", role)
 		// The container names the agent on a port where nothing listens, on the address the
@@ -58,7 +58,7 @@ func TestPodIdentityDiagnoses(t *testing.T) {
 
 	t.Run("proxy without NO_PROXY", func(t *testing.T) {
 		ns := e.namespace(t, c, nil)
-		role := e.addSTSRole(t, "pi-proxy-"+ns, trusted)
+		role := e.addSTSRole(t, "pi-proxy-"+randSuffix(), trusted)
 		serviceAccount(t, c, ns, "app", nil)
 		e.associate(t, c, ns, "app", role)
 		proxy := refusingProxy(t, e)
@@ -74,9 +74,9 @@ func TestPodIdentityDiagnoses(t *testing.T) {
 
 	t.Run("target role refuses the chain", func(t *testing.T) {
 		ns := e.namespace(t, c, nil)
-		role := e.addSTSRole(t, "pi-source-"+ns, trusted)
+		role := e.addSTSRole(t, "pi-source-"+randSuffix(), trusted)
 		// The target trusts Pod Identity, not the association's role: EKS cannot chain to it.
-		target := e.addSTSRole(t, "pi-target-"+ns, trusted)
+		target := e.addSTSRole(t, "pi-target-"+randSuffix(), trusted)
 		serviceAccount(t, c, ns, "app", nil)
 		e.associate(t, c, ns, "app", role, target)
 		r := e.wi(t, e.verifyArgs(ns, "app", e.stsEndpoint, "-o", "text")...)
@@ -93,7 +93,7 @@ func TestPodIdentityDiagnoses(t *testing.T) {
 		// Half way through a migration: one role, trusted by both, named by both.
 		trust := e.trustPolicyFor("StringEquals", "system:serviceaccount:"+ns+":app")
 		trust["Statement"] = append(trust["Statement"].([]any), trusted["Statement"].([]any)...)
-		role := e.addSTSRole(t, "both-"+ns, trust)
+		role := e.addSTSRole(t, "pi-both-"+randSuffix(), trust)
 		serviceAccount(t, c, ns, "app", map[string]string{"eks.amazonaws.com/role-arn": role})
 		e.associate(t, c, ns, "app", role)
 		r := e.wi(t, e.verifyArgs(ns, "app", e.stsEndpoint, "-o", "text")...)
