@@ -28,6 +28,17 @@ type account struct {
 	row     ServiceAccount
 	cfg     identity.Config
 	hasRole bool
+	// notPodIdentity are its live pods without Pod Identity's credentials. Once every pod is
+	// in, they are stale for Pod Identity when another pod of the account has them, and the
+	// stale ones among them are stale for IRSA otherwise.
+	notPodIdentity []livePod
+}
+
+// livePod is what report needs of a pod: where it is, and its IRSA staleness.
+type livePod struct {
+	namespace, name, owner string
+	stale                  bool
+	reason                 string
 }
 
 type findingKey struct {
@@ -234,30 +245,25 @@ func (c *collector) addPod(pod *corev1.Pod) {
 	}
 
 	acct := c.accounts[k]
-	if acct == nil && !id.Injected {
+	if acct == nil && !id.Injected && !id.PodIdentity {
 		return // an account without a role, and a pod without one: nothing to report
 	}
 	if acct == nil {
-		// The account no longer asks for a role (or never did) and the pod still has one.
+		// The account asks for no role (or no longer does) and the pod has one: through an
+		// association (Pod Identity) or left over from the annotation.
 		acct = &account{row: ServiceAccount{Namespace: k.namespace, Name: k.name}}
 		c.accounts[k] = acct
 	}
 
 	state, reason := identity.Staleness(pod, acct.cfg, acct.hasRole)
 	acct.row.Pods.Total++
+	if state != identity.PodPodIdentity {
+		acct.notPodIdentity = append(acct.notPodIdentity, livePod{namespace: pod.Namespace, name: pod.Name, owner: owner, stale: state == identity.PodStale, reason: reason})
+	}
 	switch state {
 	case identity.PodCurrent:
 		acct.row.Pods.Injected++
-	case identity.PodStale:
-		acct.row.Pods.Stale++
-		msg := fmt.Sprintf("pods run without the identity serviceaccount/%s asks: %s", k.name, reason)
-		if !acct.hasRole {
-			msg = fmt.Sprintf("serviceaccount/%s asks for no role, but the %s", k.name, reason)
-		}
-		f := pf(SeverityWarning, CheckStalePods, msg, "") // the fix comes in report
-		c.add(f)
-		k := findingKey{f.Check, f.Namespace, f.Object, f.Message}
-		c.stalePods[k] = append(c.stalePods[k], pod.Name)
+	case identity.PodStale: // counted in report, which knows whether the account is on Pod Identity
 	case identity.PodSkipped:
 		acct.row.Pods.Skipped++
 	case identity.PodPodIdentity:
@@ -265,7 +271,7 @@ func (c *collector) addPod(pod *corev1.Pod) {
 		if acct.hasRole {
 			c.add(pf(SeverityInfo, CheckPodIdentityWins,
 				fmt.Sprintf("serviceaccount/%s has both %s and an EKS Pod Identity association: its pods get Pod Identity's credentials, and the annotation's role %s is not used", k.name, identity.AnnotationRoleARN, acct.cfg.RoleARN),
-				fmt.Sprintf("keep one: remove the annotation (kubectl wi disable serviceaccount/%s -n %s), or delete the association to go back to the annotation's role", k.name, pod.Namespace)))
+				fmt.Sprintf("keep one: remove the annotation (kubectl wi disable serviceaccount/%s -n %s --restart=never), or delete the association to go back to the annotation's role (kubectl wi disable serviceaccount/%s -n %s --pod-identity)", k.name, pod.Namespace, k.name, pod.Namespace)))
 		}
 	case identity.PodNotAsked:
 	}
@@ -455,6 +461,44 @@ func quoteList(names []string) string {
 	return strings.Join(q, ", ")
 }
 
+// classify sets the account's identity and judges its pods without Pod Identity's
+// credentials: stale for Pod Identity when other pods of the account have them (the
+// association came after these pods), else stale for IRSA when Staleness said so.
+func (c *collector) classify(a *account) {
+	onPodIdentity := a.row.Pods.PodIdentity > 0
+	switch {
+	case a.hasRole && onPodIdentity:
+		a.row.Identity = IdentityBoth
+	case a.hasRole:
+		a.row.Identity = IdentityIRSA
+	case onPodIdentity:
+		a.row.Identity = IdentityPodIdentity
+	}
+	name := a.row.Name
+	for _, p := range a.notPodIdentity {
+		var f Finding
+		switch {
+		case onPodIdentity:
+			a.row.Pods.PodIdentityStale++
+			f = Finding{Severity: SeverityWarning, Check: CheckPodIdentityStale, Namespace: p.namespace, Object: p.owner, Pods: 1,
+				Message: fmt.Sprintf("pods run without the EKS Pod Identity credentials that new pods of serviceaccount/%s get: they were created before its association, and keep IRSA or no role until restarted", name)}
+		case p.stale:
+			a.row.Pods.Stale++
+			msg := fmt.Sprintf("pods run without the identity serviceaccount/%s asks: %s", name, p.reason)
+			if !a.hasRole {
+				msg = fmt.Sprintf("serviceaccount/%s asks for no role, but the %s", name, p.reason)
+			}
+			f = Finding{Severity: SeverityWarning, Check: CheckStalePods, Namespace: p.namespace, Object: p.owner, Pods: 1, Message: msg}
+		default:
+			continue
+		}
+		c.add(f) // the fix comes in report, from every pod the finding covers
+		k := findingKey{f.Check, f.Namespace, f.Object, f.Message}
+		c.stalePods[k] = append(c.stalePods[k], p.name)
+	}
+	a.notPodIdentity = nil
+}
+
 // report builds the sorted report. Call it once every LIST is done.
 func (c *collector) report() *Report {
 	c.mu.Lock()
@@ -462,6 +506,7 @@ func (c *collector) report() *Report {
 	r := &Report{ServiceAccounts: []ServiceAccount{}, Findings: []Finding{}, Warnings: c.warnings}
 	hasRole := false
 	for k, a := range c.accounts {
+		c.classify(a)
 		row := a.row
 		row.Workloads = slices.Clone(c.workloads[k])
 		if row.Workloads == nil {
@@ -479,7 +524,7 @@ func (c *collector) report() *Report {
 		})
 	}
 	for k, f := range c.findings {
-		if f.Check == CheckStalePods {
+		if f.Check == CheckStalePods || f.Check == CheckPodIdentityStale {
 			f.Fix = c.restartFix(f.Namespace, f.Object, c.stalePods[k])
 		}
 		r.Findings = append(r.Findings, *f)

@@ -325,3 +325,50 @@ func TestWebhookAsOnEKS(t *testing.T) {
 		t.Errorf("pod identity finding %+v", f)
 	}
 }
+
+// Each account says how its pods get a role, and which pods a restart would change: pods of
+// an account on Pod Identity that predate its association are stale for Pod Identity (their
+// IRSA state no longer matters); an account with only an association is listed too.
+func TestIdentityPerAccount(t *testing.T) {
+	c := newCollector()
+	c.addServiceAccount(sa("ns", "irsa", identity.AnnotationRoleARN, testRole))
+	c.addServiceAccount(sa("ns", "both", identity.AnnotationRoleARN, testRole))
+	c.addServiceAccount(sa("ns", "pi", "team", "a"))
+	onPodIdentity := func(p *corev1.Pod) *corev1.Pod {
+		p.Spec.Containers[0].Env = []corev1.EnvVar{{Name: identity.EnvPodIdentityURI, Value: "http://169.254.170.23/v1/credentials"}, {Name: identity.EnvPodIdentityToken, Value: "/t"}}
+		p.Spec.Volumes = append(p.Spec.Volumes, corev1.Volume{Name: identity.PodIdentityVolumeName, VolumeSource: corev1.VolumeSource{Projected: &corev1.ProjectedVolumeSource{
+			Sources: []corev1.VolumeProjection{{ServiceAccountToken: &corev1.ServiceAccountTokenProjection{Audience: identity.PodIdentityAudience, Path: identity.PodIdentityVolumeName}}}}}})
+		return p
+	}
+	c.addPod(pod("ns", "irsa-1", "irsa", true))
+	c.addPod(pod("ns", "irsa-old", "irsa", false))
+	c.addPod(onPodIdentity(pod("ns", "both-new", "both", false)))
+	c.addPod(pod("ns", "both-old", "both", true)) // IRSA current, but Pod Identity wins now
+	c.addPod(onPodIdentity(pod("ns", "pi-1", "pi", false)))
+	r := c.report()
+	got := map[string]ServiceAccount{}
+	for _, a := range r.ServiceAccounts {
+		got[a.Name] = a
+	}
+	for name, want := range map[string]struct {
+		identity string
+		pods     PodCounts
+	}{
+		"irsa": {IdentityIRSA, PodCounts{Total: 2, Injected: 1, Stale: 1}},
+		"both": {IdentityBoth, PodCounts{Total: 2, Injected: 1, PodIdentity: 1, PodIdentityStale: 1}},
+		"pi":   {IdentityPodIdentity, PodCounts{Total: 1, PodIdentity: 1}},
+	} {
+		if a := got[name]; a.Identity != want.identity || a.Pods != want.pods {
+			t.Errorf("%s: %s %+v, want %s %+v", name, a.Identity, a.Pods, want.identity, want.pods)
+		}
+	}
+	var stale []Finding
+	for _, f := range r.Findings {
+		if f.Check == CheckPodIdentityStale {
+			stale = append(stale, f)
+		}
+	}
+	if len(stale) != 1 || !strings.Contains(stale[0].Message, "created before its association") || !strings.Contains(stale[0].Fix, "both-old") {
+		t.Errorf("pod-identity-stale findings %+v", stale)
+	}
+}

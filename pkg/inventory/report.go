@@ -23,11 +23,15 @@ type Report struct {
 	Warnings []string `json:"warnings,omitempty"`
 }
 
-// ServiceAccount is one account that carries a role, or that no longer does while some of its
-// pods still carry one (RoleARN empty).
+// ServiceAccount is one account that carries a role, or whose pods run on EKS Pod Identity,
+// or that no longer carries a role while some of its pods still do (RoleARN empty).
 type ServiceAccount struct {
 	Namespace string `json:"namespace"`
 	Name      string `json:"name"`
+	// Identity is how its pods get a role: IdentityIRSA (the annotation), IdentityPodIdentity
+	// (an association, seen in the container credentials of its pods) or IdentityBoth; empty
+	// for an account that asks for none while pods still carry a role.
+	Identity string `json:"identity,omitempty"`
 	// RoleARN is the eks.amazonaws.com/role-arn annotation as written, valid or not.
 	RoleARN string `json:"roleARN"`
 	// Audience is the audience the webhook puts in the token (the default when unannotated).
@@ -59,7 +63,18 @@ type PodCounts struct {
 	// PodIdentity pods got EKS Pod Identity's container credentials: the account has an
 	// association, which wins over its role-arn annotation.
 	PodIdentity int `json:"podIdentity,omitempty"`
+	// PodIdentityStale pods of an account on Pod Identity run without its container
+	// credentials (created before the association): a restart gives them Pod Identity. Their
+	// IRSA staleness is not counted in Stale then, since Pod Identity wins in the new pods.
+	PodIdentityStale int `json:"podIdentityStale,omitempty"`
 }
+
+// How an account's pods get a role.
+const (
+	IdentityIRSA        = "IRSA"
+	IdentityPodIdentity = "PodIdentity"
+	IdentityBoth        = "IRSA+PodIdentity"
+)
 
 // Severity says how much a finding matters.
 type Severity string
@@ -93,6 +108,7 @@ const (
 	CheckRoleARNInvalid      Check = "role-arn-invalid"      // the role-arn annotation does not parse
 	CheckTokenExpiration     Check = "token-expiration"      // an annotation below 600 or above 86400
 	CheckStalePods           Check = "stale-pods"            // pods need a restart
+	CheckPodIdentityStale    Check = "pod-identity-stale"    // pods predate the account's association
 	CheckSelfSetEnv          Check = "self-set-env"          // containers set AWS_ROLE_ARN themselves
 	CheckPodIdentityWins     Check = "pod-identity-wins"     // role-arn and a Pod Identity association
 	CheckSkippedContainers   Check = "skipped-containers"    // skip-containers leaves containers out

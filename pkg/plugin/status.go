@@ -195,7 +195,7 @@ func (o *StatusOptions) printTable(r *inventory.Report) error {
 		if o.AllNamespaces {
 			head = append(head, "NAMESPACE")
 		}
-		head = append(head, "SERVICEACCOUNT", "ROLE", "PODS", "INJECTED", "STALE", "SKIPPED")
+		head = append(head, "SERVICEACCOUNT", "IDENTITY", "ROLE", "PODS", "INJECTED", "STALE", "SKIPPED")
 		if o.Output == "wide" {
 			head = append(head, "AUDIENCE", "EXPIRATION", "WORKLOADS")
 		}
@@ -205,8 +205,10 @@ func (o *StatusOptions) printTable(r *inventory.Report) error {
 			if o.AllNamespaces {
 				row = append(row, sa.Namespace)
 			}
-			row = append(row, sa.Name, statusOrNone(sa.RoleARN),
-				strconv.Itoa(sa.Pods.Total), strconv.Itoa(sa.Pods.Injected), strconv.Itoa(sa.Pods.Stale), strconv.Itoa(sa.Pods.Skipped))
+			// INJECTED: pods with the identity the account gives now (IRSA's injection or Pod
+			// Identity's credentials); STALE: pods a restart would change, for either.
+			row = append(row, sa.Name, statusOrNone(sa.Identity), statusOrNone(sa.RoleARN), strconv.Itoa(sa.Pods.Total),
+				strconv.Itoa(sa.Pods.Injected+sa.Pods.PodIdentity), strconv.Itoa(sa.Pods.Stale+sa.Pods.PodIdentityStale), strconv.Itoa(sa.Pods.Skipped))
 			if o.Output == "wide" {
 				exp := "<none>"
 				if sa.TokenExpiration != 0 {

@@ -9,10 +9,12 @@ import (
 	"github.com/go-logr/logr"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/klog/v2"
 
 	"github.com/kubectl-wi/kubectl-wi/pkg/apicall"
 	"github.com/kubectl-wi/kubectl-wi/pkg/identity"
+	"github.com/kubectl-wi/kubectl-wi/pkg/inventory"
 	"github.com/kubectl-wi/kubectl-wi/pkg/plugin/render"
 	"github.com/kubectl-wi/kubectl-wi/pkg/plugin/tui"
 	"github.com/kubectl-wi/kubectl-wi/pkg/verify"
@@ -42,8 +44,27 @@ func (o *VerifyOptions) fleetAccounts(ctx context.Context) (accounts []verify.Ac
 			return nil, "", InputErrorf("namespace %q not found: check -n or the kubeconfig's context", ns)
 		}
 	}
-	accounts, err = verify.IdentityAccounts(ctx, o.client, ns, o.Selector)
+	rows, err := identityAccounts(ctx, o.client, ns, o.Selector)
+	for _, r := range rows {
+		accounts = append(accounts, verify.Account{Namespace: r.Namespace, Name: r.Name})
+	}
 	return accounts, "kubectl wi verify " + scope, err
+}
+
+// identityAccounts are the accounts status finds with an identity (a role annotation, or Pod
+// Identity's credentials in their pods), sorted by namespace and name.
+func identityAccounts(ctx context.Context, c kubernetes.Interface, namespace, selector string) ([]inventory.ServiceAccount, error) {
+	report, err := inventory.CollectSelected(ctx, c, namespace, selector)
+	if err != nil {
+		return nil, err
+	}
+	var out []inventory.ServiceAccount
+	for _, r := range report.ServiceAccounts {
+		if r.Identity != "" {
+			out = append(out, r)
+		}
+	}
+	return out, nil
 }
 
 // customAccounts resolves a custom resource target to the service accounts its operator
@@ -88,18 +109,14 @@ func (o *VerifyOptions) customAccounts(ctx context.Context) ([]verify.Account, s
 		return nil, "", &customNotReady{msg: fmt.Sprintf("%s%s sets no role", ref, where),
 			fix: fmt.Sprintf("kubectl wi enable %s%s --role-arn <role ARN>", ref, where)}
 	}
-	all, err := verify.IdentityAccounts(ctx, o.client, ns, "")
+	all, err := identityAccounts(ctx, o.client, ns, "")
 	if err != nil {
 		return nil, "", err
 	}
 	var accounts []verify.Account
 	for _, a := range all {
-		sa, err := o.client.CoreV1().ServiceAccounts(a.Namespace).Get(ctx, a.Name, metav1.GetOptions{})
-		if err != nil {
-			return nil, "", apicall.Wrap(err, "get", "serviceaccounts", a.Namespace, a.Name)
-		}
-		if cfg, _ := identity.FromAnnotations(sa.Annotations); cfg.RoleARN == role {
-			accounts = append(accounts, a)
+		if a.RoleARN == role {
+			accounts = append(accounts, verify.Account{Namespace: a.Namespace, Name: a.Name})
 		}
 	}
 	if len(accounts) == 0 {

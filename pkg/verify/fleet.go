@@ -1,19 +1,11 @@
 package verify
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
-	"slices"
-	"strings"
 	"sync"
 
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
-
-	"github.com/kubectl-wi/kubectl-wi/pkg/apicall"
-	"github.com/kubectl-wi/kubectl-wi/pkg/identity"
 	"github.com/kubectl-wi/kubectl-wi/pkg/probe"
 )
 
@@ -126,27 +118,4 @@ func (r *accountReporter) Raw(line string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.rep.Raw(r.account, line)
-}
-
-// IdentityAccounts lists the service accounts in namespace ("" for all) matching selector
-// ("" for any) that carry a role, as status finds them, sorted by namespace and name: the
-// accounts a fleet run proves. It costs one paginated LIST.
-func IdentityAccounts(ctx context.Context, c kubernetes.Interface, namespace, selector string) ([]Account, error) {
-	var out []Account
-	err := apicall.EachPage(ctx, metav1.ListOptions{LabelSelector: selector}, func(ctx context.Context, opts metav1.ListOptions) (string, error) {
-		l, err := c.CoreV1().ServiceAccounts(namespace).List(ctx, opts)
-		if err != nil {
-			return "", apicall.Wrap(err, "list", "serviceaccounts", namespace, "")
-		}
-		for _, sa := range l.Items {
-			if _, ok := identity.FromAnnotations(sa.Annotations); ok {
-				out = append(out, Account{Namespace: sa.Namespace, Name: sa.Name})
-			}
-		}
-		return l.Continue, nil
-	})
-	slices.SortFunc(out, func(a, b Account) int {
-		return cmp.Or(strings.Compare(a.Namespace, b.Namespace), strings.Compare(a.Name, b.Name))
-	})
-	return out, err
 }

@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
@@ -125,4 +126,79 @@ func refusingProxy(t *testing.T, e env) string {
 	go func() { _ = srv.Serve(l) }()
 	t.Cleanup(func() { _ = srv.Shutdown(context.Background()) })
 	return fmt.Sprintf("http://%s", l.Addr())
+}
+
+// status says per account IRSA, Pod Identity or both, and counts the pods a restart would
+// change for each: a pod that predates the association is stale for Pod Identity.
+func TestStatusPodIdentity(t *testing.T) {
+	e := loadEnv(t)
+	if !e.eksProfile() {
+		t.Skip("Pod Identity: the webhook injects the agent's credentials only under the EKS profile")
+	}
+	c := e.client(t)
+	ns := e.namespace(t, c, nil)
+	role := e.addSTSRole(t, "status-"+randSuffix(), podIdentityTrust("sts:AssumeRole", "sts:TagSession"))
+	serviceAccount(t, c, ns, "irsa", map[string]string{"eks.amazonaws.com/role-arn": role})
+	serviceAccount(t, c, ns, "pi", nil)
+	serviceAccount(t, c, ns, "both", map[string]string{"eks.amazonaws.com/role-arn": role})
+	awaitWebhookRole(t, c, ns, "irsa", role)
+	awaitWebhookRole(t, c, ns, "both", role)
+	runPod(t, c, ns, e.idlePod("irsa-1", "irsa"))
+	runPod(t, c, ns, e.idlePod("both-old", "both")) // before the association: IRSA
+	e.associate(t, c, ns, "pi", role)
+	e.associate(t, c, ns, "both", role)
+	runPod(t, c, ns, e.idlePod("pi-1", "pi"))
+	runPod(t, c, ns, e.idlePod("both-new", "both"))
+
+	r := e.wi(t, "status", "-n", ns, "-o", "json")
+	var doc struct {
+		ServiceAccounts []struct {
+			Name     string `json:"name"`
+			Identity string `json:"identity"`
+			Pods     struct {
+				Total            int `json:"total"`
+				Injected         int `json:"injected"`
+				Stale            int `json:"stale"`
+				PodIdentity      int `json:"podIdentity"`
+				PodIdentityStale int `json:"podIdentityStale"`
+			} `json:"pods"`
+		} `json:"serviceAccounts"`
+		Findings []struct {
+			Check, Object, Message, Fix string
+		} `json:"findings"`
+	}
+	if r.code != 0 {
+		t.Fatalf("status: exit %d\n%s", r.code, r.stderr)
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &doc); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, a := range doc.ServiceAccounts {
+		got[a.Name] = fmt.Sprintf("%s total=%d injected=%d stale=%d pi=%d piStale=%d", a.Identity, a.Pods.Total, a.Pods.Injected, a.Pods.Stale, a.Pods.PodIdentity, a.Pods.PodIdentityStale)
+	}
+	want := map[string]string{
+		"irsa": "IRSA total=1 injected=1 stale=0 pi=0 piStale=0",
+		"pi":   "PodIdentity total=1 injected=0 stale=0 pi=1 piStale=0",
+		"both": "IRSA+PodIdentity total=2 injected=1 stale=0 pi=1 piStale=1",
+	}
+	for name, w := range want {
+		if got[name] != w {
+			t.Errorf("%s: %q, want %q", name, got[name], w)
+		}
+	}
+	found := false
+	for _, f := range doc.Findings {
+		if f.Check == "pod-identity-stale" && f.Object == "pod/both-old" && strings.Contains(f.Fix, "both-old") {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("no pod-identity-stale finding for pod/both-old: %+v", doc.Findings)
+	}
+
+	r = e.wi(t, "status", "-n", ns)
+	if !strings.Contains(r.stdout, "IRSA+PodIdentity") || !strings.Contains(r.stdout, "IDENTITY") {
+		t.Errorf("the table does not show the identities:\n%s", r.stdout)
+	}
 }
