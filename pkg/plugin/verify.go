@@ -219,7 +219,7 @@ func newCmdVerify(o *VerifyOptions, runF func(*VerifyOptions) error) *cobra.Comm
 	f.StringVar(&o.Audience, "audience", o.Audience, "Audience the token must carry (default: the service account's eks.amazonaws.com/audience, else sts.amazonaws.com)")
 	f.StringVar(&o.Image, "image", o.Image, "Probe image to run")
 	f.StringVar(&o.ImagePullPolicy, "image-pull-policy", o.ImagePullPolicy, "When the node pulls the probe image. One of: Always|IfNotPresent|Never")
-	f.DurationVar(&o.Timeout, "timeout", o.Timeout, "Bound on the whole run, and the probe pod's activeDeadlineSeconds")
+	f.DurationVar(&o.Timeout, "timeout", o.Timeout, "Bound on the whole run (the probe pod's activeDeadlineSeconds is 10s more, a backstop)")
 	f.BoolVar(&o.Keep, "keep", o.Keep, "Keep the probe pod after the run (it is deleted otherwise)")
 	f.StringVarP(&o.Output, "output", "o", o.Output, "Output format. One of: tui|text|json (default: tui on a terminal, text otherwise)")
 	f.StringVar(&o.STSEndpoint, "sts-endpoint", o.STSEndpoint, "STS endpoint URL for the probe (sets AWS_ENDPOINT_URL_STS in the probe pod; default $"+EnvSTSEndpoint+")")

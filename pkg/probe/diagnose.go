@@ -136,6 +136,11 @@ func diagnoseTransport(err error, dc DiagnosisContext, d Diagnosis) Diagnosis {
 		d.Message = dnsErr.Error()
 		d.Cause = fmt.Sprintf("the pod cannot resolve %s (STS endpoint %s)", dnsErr.Name, endpoint)
 		d.Fix = "check the cluster DNS and the pod's egress to STS" + regionalHint
+	case errors.Is(err, context.Canceled):
+		d.Code = "stopped"
+		d.Message = err.Error()
+		d.Cause = fmt.Sprintf("the probe was stopped (its pod's deadline, or verify ended) while it waited for STS at %s, which had not answered", endpoint)
+		d.Fix = fmt.Sprintf("raise --timeout if STS is slow to answer; if it never answers, allow egress to %s (NetworkPolicy, security group, proxy)", host) + regionalHint
 	case errors.Is(err, context.DeadlineExceeded) || isTimeout(err):
 		d.Code = "timeout"
 		d.Message = err.Error()

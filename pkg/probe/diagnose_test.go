@@ -210,6 +210,16 @@ func TestSTSNetworkErrors(t *testing.T) {
 			wantFix:  []string{"cluster DNS", "sts.us-west-2.amazonaws.com", "VPC endpoint"},
 		},
 		{
+			name:     "stopped while waiting",
+			endpoint: "https://sts.us-west-2.amazonaws.com",
+			client: &http.Client{Transport: &http.Transport{
+				DialContext: func(context.Context, string, string) (net.Conn, error) { return nil, context.Canceled },
+			}},
+			wantCode: "stopped",
+			wantMsg:  []string{"the probe was stopped (its pod's deadline, or verify ended) while it waited for STS at https://sts.us-west-2.amazonaws.com"},
+			wantFix:  []string{"raise --timeout"},
+		},
+		{
 			name:     "connection refused",
 			endpoint: closedURL,
 			client:   &http.Client{},

@@ -83,7 +83,7 @@ type Config struct {
 	// Container is the workload's container whose identity env the probe takes; empty:
 	// kubectl's default container.
 	Container string
-	// Timeout bounds the whole run and becomes the pod's activeDeadlineSeconds.
+	// Timeout bounds the whole run; the pod's activeDeadlineSeconds is a little longer.
 	Timeout time.Duration
 	Keep    bool
 	// STSEndpoint sets AWS_ENDPOINT_URL_STS in the probe container; Region is the probe's
@@ -93,6 +93,11 @@ type Config struct {
 	// handed over in a ConfigMap that lives as long as the pod; empty: none.
 	CABundle []byte
 }
+
+// deadlineGrace is how much later than the run's timeout the probe pod's own deadline falls:
+// the deadline is a backstop for a verify that dies, and verify's timeout, which says what it
+// was waiting for, must fire first.
+const deadlineGrace = 10 * time.Second
 
 // Deps is the cluster and the clock.
 type Deps struct {
@@ -224,7 +229,7 @@ func (r *runner) run(ctx context.Context) error {
 	r.podName = r.deps.PodName()
 	spec := PodSpec{
 		Name: r.podName, Namespace: ns, Image: r.cfg.Image, PullPolicy: r.cfg.PullPolicy,
-		Workload: w, Deadline: r.cfg.Timeout, STSEndpoint: r.cfg.STSEndpoint, CABundle: len(r.cfg.CABundle) > 0,
+		Workload: w, Deadline: r.cfg.Timeout + deadlineGrace, STSEndpoint: r.cfg.STSEndpoint, CABundle: len(r.cfg.CABundle) > 0,
 	}
 	podLabels := ProbePod(spec).Labels
 	var nsLabels map[string]string

@@ -49,7 +49,7 @@ func TestVerifyFaults(t *testing.T) {
 		e.happyServiceAccount(t, c, ns)
 		endpoint, _ := hangingSTS(t, e)
 		r := e.wi(t, e.verifyArgs(ns, "app", endpoint, "-o", "text", "--timeout", "15s")...)
-		if r.code != 3 || !strings.Contains(r.stdout+r.stderr, "timed out after 15s") {
+		if r.code != 3 || !strings.Contains(r.stdout+r.stderr, "timed out after 15s") || !strings.Contains(r.stdout, "raise --timeout") {
 			t.Fatalf("exit %d, want 3 saying it timed out\n%s\n%s", r.code, r.stdout, r.stderr)
 		}
 		noProbePods(t, c, ns)

@@ -201,7 +201,7 @@ func TestStatus(t *testing.T) {
 		if r.code != 0 {
 			t.Fatalf("status: exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
 		}
-		rows := stRows(t, r.stdout, []string{"SERVICEACCOUNT", "ROLE", "PODS", "INJECTED", "STALE", "SKIPPED"})
+		rows := stRows(t, r.stdout, []string{"SERVICEACCOUNT", "IDENTITY", "ROLE", "PODS", "INJECTED", "STALE", "SKIPPED"})
 		for name, want := range wantAccounts {
 			got, ok := rows[name]
 			if !ok {
@@ -209,7 +209,7 @@ func TestStatus(t *testing.T) {
 				continue
 			}
 			p := want.Pods
-			if w := []string{name, want.RoleARN, fmt.Sprint(p.Total), fmt.Sprint(p.Injected), fmt.Sprint(p.Stale), fmt.Sprint(p.Skipped)}; !slices.Equal(got, w) {
+			if w := []string{name, "IRSA", want.RoleARN, fmt.Sprint(p.Total), fmt.Sprint(p.Injected), fmt.Sprint(p.Stale), fmt.Sprint(p.Skipped)}; !slices.Equal(got, w) {
 				t.Errorf("row %v, want %v", got, w)
 			}
 		}
@@ -234,13 +234,13 @@ func TestStatus(t *testing.T) {
 		if r.code != 0 {
 			t.Fatalf("status -o wide: exit %d\nstderr:\n%s", r.code, r.stderr)
 		}
-		rows := stRows(t, r.stdout, []string{"SERVICEACCOUNT", "ROLE", "PODS", "INJECTED", "STALE", "SKIPPED", "AUDIENCE", "EXPIRATION", "WORKLOADS"})
+		rows := stRows(t, r.stdout, []string{"SERVICEACCOUNT", "IDENTITY", "ROLE", "PODS", "INJECTED", "STALE", "SKIPPED", "AUDIENCE", "EXPIRATION", "WORKLOADS"})
 		for name, want := range map[string][]string{
 			"web":   {"sts.amazonaws.com", "86400s", "deployment/web"},
 			"late":  {"sts.amazonaws.com", "86400s", "deployment/late"},
 			"short": {"sts.amazonaws.com", "600s", "<none>"},
 		} {
-			if got := rows[name]; len(got) != 9 || !slices.Equal(got[6:], want) {
+			if got := rows[name]; len(got) != 10 || !slices.Equal(got[7:], want) {
 				t.Errorf("wide row of %s: %v, want it to end with %v", name, got, want)
 			}
 		}
@@ -255,12 +255,12 @@ func TestStatus(t *testing.T) {
 		n := 0
 		for _, line := range strings.Split(r.stdout, "\n") {
 			f := strings.Fields(line)
-			if len(f) != 7 || f[0] != ns {
+			if len(f) != 8 || f[0] != ns {
 				continue
 			}
 			n++
 			want, ok := wantAccounts[f[1]]
-			if !ok || f[2] != want.RoleARN || f[3] != fmt.Sprint(want.Pods.Total) || f[5] != fmt.Sprint(want.Pods.Stale) {
+			if !ok || f[2] != "IRSA" || f[3] != want.RoleARN || f[4] != fmt.Sprint(want.Pods.Total) || f[6] != fmt.Sprint(want.Pods.Stale) {
 				t.Errorf("-A row %v does not match %+v", f, want)
 			}
 		}
