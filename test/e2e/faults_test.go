@@ -3,6 +3,8 @@
 package e2e
 
 import (
+	"context"
+	"fmt"
 	"net"
 	"net/url"
 	"os"
@@ -12,68 +14,128 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
 )
 
-// Faults of the world around verify, each with its diagnosis, its exit code, and no probe pod
-// left behind.
-func TestVerifyFaults(t *testing.T) {
+// fault is a failure of the world around a command, and what must hold after it.
+type fault struct {
+	name string
+	// run provokes the fault in namespace ns and says whether the command named it as it
+	// should (its diagnosis and exit code); writesLost counts the writes of the run that are
+	// not in the cluster afterwards.
+	run func(t *testing.T, ns string) (diagnosed bool, writesLost int)
+}
+
+// faults are the faults TestChaosFaults provokes; each one logs what it saw when it was not
+// diagnosed as expected.
+func (e env) faults(c kubernetes.Interface) []fault {
+	logUnless := func(t *testing.T, ok bool, r result) bool {
+		t.Helper()
+		if !ok {
+			t.Logf("not diagnosed as expected: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+		}
+		return ok
+	}
+	return []fault{
+		{"probe image not pullable", func(t *testing.T, ns string) (bool, int) {
+			e.happyServiceAccount(t, c, ns)
+			repo, _, _ := strings.Cut(e.probeImage, ":")
+			image := repo + ":no-such-tag-" + randSuffix()
+			r := e.wi(t, e.verifyArgs(ns, "app", e.stsEndpoint, "-o", "text", "--image", image)...)
+			l := lineOf(r.stdout, "pod.start")
+			return logUnless(t, r.code == 3 && strings.HasPrefix(l, "FAIL pod.start") && strings.Contains(l, image) && strings.Contains(r.stdout, "--image"), r), 0
+		}},
+		{"STS refusing connections", func(t *testing.T, ns string) (bool, int) {
+			e.happyServiceAccount(t, c, ns)
+			r := e.wi(t, e.verifyArgs(ns, "app", closedEndpoint(t, e), "-o", "text")...)
+			l := lineOf(r.stdout, "sts.assume_role")
+			return logUnless(t, r.code == 1 && strings.HasPrefix(l, "FAIL sts.assume_role") && strings.Contains(l, "connection refused"), r), 0
+		}},
+		{"STS slower than --timeout", func(t *testing.T, ns string) (bool, int) {
+			e.happyServiceAccount(t, c, ns)
+			endpoint, _ := hangingSTS(t, e)
+			r := e.wi(t, e.verifyArgs(ns, "app", endpoint, "-o", "text", "--timeout", "15s")...)
+			return logUnless(t, r.code == 3 && strings.Contains(r.stdout+r.stderr, "timed out after 15s") && strings.Contains(r.stdout, "raise --timeout"), r), 0
+		}},
+		// The webhook stopped (its process paused, so it holds the connection and answers
+		// nothing): the apiserver waits out the webhook's timeout, then admits the pod
+		// unmutated (failure policy Ignore). verify blames the webhook; resumed, it passes.
+		{"webhook not answering during verify", func(t *testing.T, ns string) (bool, int) {
+			e.happyServiceAccount(t, c, ns)
+			pause(t, e, "wi-webhook")
+			r := e.wi(t, e.verifyArgs(ns, "app", e.stsEndpoint, "-o", "text")...)
+			resume(t, e, "wi-webhook")
+			l := lineOf(r.stdout, "pod.mutation")
+			ok := logUnless(t, r.code == 1 && strings.HasPrefix(l, "FAIL pod.mutation") && strings.Contains(l, "webhook"), r)
+			r = e.wi(t, e.verifyArgs(ns, "app", e.stsEndpoint, "-o", "text")...)
+			return ok && logUnless(t, r.code == 0, r), 0
+		}},
+		// enable while the webhook answers nothing: the annotation is written (and stays), the
+		// admission check gives up with a warning, and --wait names the new pods that came up
+		// without the role. Once the webhook is back, a rerun writes nothing and restarts
+		// the workload into pods that have it.
+		{"webhook not answering during enable's restart", func(t *testing.T, ns string) (bool, int) {
+			role := e.addSTSRole(t, "fault-"+randSuffix(), e.trustPolicyFor("StringEquals", "system:serviceaccount:"+ns+":app"))
+			serviceAccount(t, c, ns, "app", nil)
+			e.idleDeployment(t, c, ns, "web", "app")
+			pause(t, e, "wi-webhook")
+			r := e.wi(t, "enable", "-n", ns, "serviceaccount/app", "--role-arn", role, "--wait", "--timeout", "2m")
+			resume(t, e, "wi-webhook")
+			ok := logUnless(t, r.code != 0 && strings.Contains(r.stderr, "restarting anyway") && strings.Contains(r.stdout+r.stderr, "deployment/web"), r)
+			lost := 0
+			if sa, err := c.CoreV1().ServiceAccounts(ns).Get(context.Background(), "app", metav1.GetOptions{}); err != nil || sa.Annotations["eks.amazonaws.com/role-arn"] != role {
+				lost++
+			}
+			awaitWebhookRole(t, c, ns, "app", role)
+			r = e.wi(t, "enable", "-n", ns, "serviceaccount/app", "--role-arn", role, "--wait", "--timeout", "2m")
+			ok = ok && logUnless(t, r.code == 0 && strings.Contains(r.stdout, "serviceaccount/app unchanged") && strings.Contains(r.stdout, "deployment.apps/web restarted"), r)
+			return ok, lost
+		}},
+	}
+}
+
+// TestChaosFaults provokes each fault WI_CHAOS_FAULT_RUNS times (once by default; make chaos
+// runs more) and prints, per fault: runs, diagnoses as expected, probe pods left behind and
+// writes lost, the last two expected 0.
+func TestChaosFaults(t *testing.T) {
 	e := loadEnv(t)
 	c := e.client(t)
-
-	t.Run("probe image not pullable", func(t *testing.T) {
-		ns := e.namespace(t, c, nil)
-		e.happyServiceAccount(t, c, ns)
-		repo, _, _ := strings.Cut(e.probeImage, ":")
-		image := repo + ":no-such-tag-" + randSuffix()
-		r := e.wi(t, e.verifyArgs(ns, "app", e.stsEndpoint, "-o", "text", "--image", image)...)
-		l := lineOf(r.stdout, "pod.start")
-		if r.code != 3 || !strings.HasPrefix(l, "FAIL pod.start") || !strings.Contains(l, image) || !strings.Contains(r.stdout, "--image") {
-			t.Fatalf("exit %d, want 3 naming the image and --image\n%s\n%s", r.code, r.stdout, r.stderr)
+	runs := 1
+	if v := os.Getenv("WI_CHAOS_FAULT_RUNS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			t.Fatalf("WI_CHAOS_FAULT_RUNS=%q: want a positive number", v)
 		}
-		noProbePods(t, c, ns)
-	})
-
-	t.Run("STS unreachable", func(t *testing.T) {
-		ns := e.namespace(t, c, nil)
-		e.happyServiceAccount(t, c, ns)
-		r := e.wi(t, e.verifyArgs(ns, "app", closedEndpoint(t, e), "-o", "text")...)
-		l := lineOf(r.stdout, "sts.assume_role")
-		if r.code != 1 || !strings.HasPrefix(l, "FAIL sts.assume_role") || !strings.Contains(l, "connection refused") {
-			t.Fatalf("exit %d, want 1 with the refused connection named\n%s\n%s", r.code, r.stdout, r.stderr)
-		}
-		noProbePods(t, c, ns)
-	})
-
-	t.Run("STS slower than --timeout", func(t *testing.T) {
-		ns := e.namespace(t, c, nil)
-		e.happyServiceAccount(t, c, ns)
-		endpoint, _ := hangingSTS(t, e)
-		r := e.wi(t, e.verifyArgs(ns, "app", endpoint, "-o", "text", "--timeout", "15s")...)
-		if r.code != 3 || !strings.Contains(r.stdout+r.stderr, "timed out after 15s") || !strings.Contains(r.stdout, "raise --timeout") {
-			t.Fatalf("exit %d, want 3 saying it timed out\n%s\n%s", r.code, r.stdout, r.stderr)
-		}
-		noProbePods(t, c, ns)
-	})
-
-	// The webhook stopped (its process paused, so it holds the connection and answers
-	// nothing): the apiserver waits out the webhook's timeout, then admits the pod unmutated
-	// (failure policy Ignore). verify names the webhook that did not answer; resumed, it passes.
-	t.Run("webhook not answering", func(t *testing.T) {
-		ns := e.namespace(t, c, nil)
-		e.happyServiceAccount(t, c, ns)
-		pause(t, e, "wi-webhook")
-		r := e.wi(t, e.verifyArgs(ns, "app", e.stsEndpoint, "-o", "text")...)
-		resume(t, e, "wi-webhook")
-		l := lineOf(r.stdout, "pod.mutation")
-		if r.code != 1 || !strings.HasPrefix(l, "FAIL pod.mutation") || !strings.Contains(l, "webhook") {
-			t.Fatalf("exit %d, want 1 blaming the webhook\n%s\n%s", r.code, r.stdout, r.stderr)
-		}
-		noProbePods(t, c, ns)
-		r = e.wi(t, e.verifyArgs(ns, "app", e.stsEndpoint, "-o", "text")...)
-		if r.code != 0 {
-			t.Fatalf("after the webhook came back: exit %d\n%s", r.code, r.stdout)
-		}
-	})
+		runs = n
+	}
+	type tally struct{ runs, diagnosed, podsLeft, writesLost int }
+	var table []string
+	for _, f := range e.faults(c) {
+		var got tally
+		t.Run(f.name, func(t *testing.T) {
+			for range runs {
+				ns := e.namespace(t, c, nil)
+				diagnosed, lost := f.run(t, ns)
+				got.runs++
+				if diagnosed {
+					got.diagnosed++
+				}
+				got.writesLost += lost
+				pods, err := c.CoreV1().Pods(ns).List(context.Background(), metav1.ListOptions{LabelSelector: probeSelector})
+				if err != nil {
+					t.Fatal(err)
+				}
+				got.podsLeft += len(pods.Items)
+			}
+			if got.diagnosed != got.runs || got.podsLeft != 0 || got.writesLost != 0 {
+				t.Errorf("%d runs: %d diagnosed as expected, %d probe pods left, %d writes lost", got.runs, got.diagnosed, got.podsLeft, got.writesLost)
+			}
+		})
+		table = append(table, fmt.Sprintf("%-48s %5d %10d %10d %12d", f.name, got.runs, got.diagnosed, got.podsLeft, got.writesLost))
+	}
+	fmt.Printf("\n%-48s %5s %10s %10s %12s\n%s\n", "FAULT", "RUNS", "DIAGNOSED", "PODS LEFT", "WRITES LOST", strings.Join(table, "\n"))
 }
 
 // closedEndpoint is an https URL on the host pods reach where nothing listens.
