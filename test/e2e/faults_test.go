@@ -83,7 +83,8 @@ func (e env) faults(c kubernetes.Interface) []fault {
 			pause(t, e, "wi-webhook")
 			r := e.wi(t, "enable", "-n", ns, "serviceaccount/app", "--role-arn", role, "--wait", "--timeout", "2m")
 			resume(t, e, "wi-webhook")
-			ok := logUnless(t, r.code != 0 && strings.Contains(r.stderr, "restarting anyway") && strings.Contains(r.stdout+r.stderr, "deployment/web"), r)
+			ok := logUnless(t, r.code == 1 && strings.Contains(r.stderr, "restarting anyway") && strings.Contains(r.stderr, "new pod web-") &&
+				strings.Contains(r.stderr, "did not get the identity"), r)
 			lost := 0
 			if sa, err := c.CoreV1().ServiceAccounts(ns).Get(context.Background(), "app", metav1.GetOptions{}); err != nil || sa.Annotations["eks.amazonaws.com/role-arn"] != role {
 				lost++
