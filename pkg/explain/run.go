@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -166,9 +165,9 @@ type runner struct {
 	inUseMu   sync.Mutex
 	inUse     map[string]string // ns/name -> its role annotation ("" none, "-" missing)
 
-	emitted          map[string]bool
-	fixes, warnFixes []string
-	stsCalls         atomic.Int64
+	emitted  map[string]bool
+	tally    verify.Tally
+	stsCalls atomic.Int64
 }
 
 func (r *runner) run(ctx context.Context) error {
@@ -264,49 +263,16 @@ func (r *runner) emit(ev probe.Event) {
 	if ev.Time.IsZero() {
 		ev.Time = r.deps.Now().UTC()
 	}
-	if ev.Type == probe.TypeCheck {
-		r.out.Checks++
-		switch ev.Status {
-		case probe.StatusFail:
-			r.out.Failed++
-			r.fixes = appendFix(r.fixes, ev.Fix)
-		case probe.StatusWarn:
-			r.out.Warned++
-			r.warnFixes = appendFix(r.warnFixes, ev.Fix)
-		case probe.StatusPass, probe.StatusSkip:
-		}
-	}
+	r.tally.Count(ev)
+	r.out.Checks, r.out.Failed, r.out.Warned = r.tally.Checks, r.tally.Failed, r.tally.Warned
 	r.rep.Event(ev)
-}
-
-func appendFix(fixes []string, fix string) []string {
-	for _, f := range strings.Split(fix, "\n") {
-		if f = strings.TrimSpace(f); f != "" && !slices.Contains(fixes, f) {
-			fixes = append(fixes, f)
-		}
-	}
-	return fixes
 }
 
 // verdict emits the result: every check counted, the fixes of the failed ones (of the warned
 // ones when none failed), and the calls made.
 func (r *runner) verdict() {
 	o := &r.out
-	status, fixes := probe.StatusPass, r.fixes
-	var msg string
-	switch {
-	case o.Failed > 0:
-		status = probe.StatusFail
-		msg = fmt.Sprintf("%d of %d checks failed", o.Failed, o.Checks)
-		if o.Warned > 0 {
-			msg += fmt.Sprintf(", %d warned", o.Warned)
-		}
-	case o.Warned > 0:
-		status, fixes = probe.StatusWarn, r.warnFixes
-		msg = fmt.Sprintf("%d checks passed or skipped, %d warned", o.Checks-o.Warned, o.Warned)
-	default:
-		msg = fmt.Sprintf("all %d checks passed", o.Checks)
-	}
+	status, msg, fix := r.tally.Verdict()
 	msg += fmt.Sprintf(" for %d service accounts", o.Accounts)
 	data := map[string]any{"checks": o.Checks, "failed": o.Failed, "warned": o.Warned, "accounts": o.Accounts}
 	if r.aws != nil {
@@ -323,7 +289,7 @@ func (r *runner) verdict() {
 		data["not_proven"] = exchangeNotProven
 	}
 	o.Status = status
-	r.emit(probe.Event{Type: probe.TypeResult, Status: status, Message: msg, Fix: strings.Join(fixes, "\n"), Data: data})
+	r.emit(probe.Event{Type: probe.TypeResult, Status: status, Message: msg, Fix: fix, Data: data})
 }
 
 func check(name string, status probe.Status, msg, fix string, data map[string]any) probe.Event {

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
@@ -193,12 +192,12 @@ type runner struct {
 	podName string
 	created *corev1.Pod
 
-	fixes, warnFixes []string
-	path             string
-	probeResult      *probe.Event
-	verdictDone      bool
-	refused          bool   // the probe's AssumeRoleWithWebIdentity was refused
-	caBundle         string // the --ca-bundle ConfigMap's name, once created
+	tally       Tally
+	path        string
+	probeResult *probe.Event
+	verdictDone bool
+	refused     bool   // the probe's AssumeRoleWithWebIdentity was refused
+	caBundle    string // the --ca-bundle ConfigMap's name, once created
 }
 
 func (r *runner) run(ctx context.Context) error {
@@ -423,28 +422,9 @@ func (r *runner) forward(ev probe.Event) {
 	if ev.Check == probe.CheckSTSAssumeRole && ev.Status == probe.StatusFail {
 		r.refused = true
 	}
-	if ev.Type == probe.TypeCheck {
-		r.out.Checks++
-		switch ev.Status {
-		case probe.StatusFail:
-			r.out.Failed++
-			r.fixes = appendFix(r.fixes, ev.Fix)
-		case probe.StatusWarn:
-			r.out.Warned++
-			r.warnFixes = appendFix(r.warnFixes, ev.Fix)
-		case probe.StatusPass, probe.StatusSkip:
-		}
-	}
+	r.tally.Count(ev)
+	r.out.Checks, r.out.Failed, r.out.Warned = r.tally.Checks, r.tally.Failed, r.tally.Warned
 	r.rep.Event(ev)
-}
-
-func appendFix(fixes []string, fix string) []string {
-	for _, f := range strings.Split(fix, "\n") {
-		if f = strings.TrimSpace(f); f != "" && !slices.Contains(fixes, f) {
-			fixes = append(fixes, f)
-		}
-	}
-	return fixes
 }
 
 // verdict emits the result event once: every check counted, the fixes of the failed ones (of
@@ -455,21 +435,7 @@ func (r *runner) verdict() {
 	}
 	r.verdictDone = true
 	o := &r.out
-	status, fixes := probe.StatusPass, r.fixes
-	var msg string
-	switch {
-	case o.Failed > 0:
-		status = probe.StatusFail
-		msg = fmt.Sprintf("%d of %d checks failed", o.Failed, o.Checks)
-		if o.Warned > 0 {
-			msg += fmt.Sprintf(", %d warned", o.Warned)
-		}
-	case o.Warned > 0:
-		status, fixes = probe.StatusWarn, r.warnFixes
-		msg = fmt.Sprintf("%d checks passed or skipped, %d warned", o.Checks-o.Warned, o.Warned)
-	default:
-		msg = fmt.Sprintf("all %d checks passed", o.Checks)
-	}
+	status, msg, fix := r.tally.Verdict()
 	data := map[string]any{"checks": o.Checks, "failed": o.Failed, "warned": o.Warned, "namespace": o.Namespace}
 	if o.Pod != "" {
 		data["pod"] = o.Pod
@@ -485,7 +451,7 @@ func (r *runner) verdict() {
 	}
 	o.Status = status
 	o.Timings.Verdict = r.deps.Now()
-	r.emit(probe.Event{Type: probe.TypeResult, Status: status, Message: msg, Fix: strings.Join(fixes, "\n"), Data: data})
+	r.emit(probe.Event{Type: probe.TypeResult, Status: status, Message: msg, Fix: fix, Data: data})
 }
 
 // waitRunning watches the pod until its container runs or has run, and says why when it will
