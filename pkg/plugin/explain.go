@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/go-logr/logr"
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -19,12 +18,10 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/kubernetes"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
-	"k8s.io/klog/v2"
 
 	"github.com/kubectl-wi/kubectl-wi/pkg/apicall"
 	"github.com/kubectl-wi/kubectl-wi/pkg/awsconfig"
 	"github.com/kubectl-wi/kubectl-wi/pkg/explain"
-	"github.com/kubectl-wi/kubectl-wi/pkg/plugin/render"
 	"github.com/kubectl-wi/kubectl-wi/pkg/plugin/tui"
 	"github.com/kubectl-wi/kubectl-wi/pkg/probe"
 	"github.com/kubectl-wi/kubectl-wi/pkg/targets"
@@ -312,25 +309,9 @@ func (o *ExplainOptions) Run(ctx context.Context) error {
 		out, runErr = explain.Run(ctx, o.config(), deps, rep)
 		return runErr
 	}
-	switch o.Output {
-	case "tui":
-		klog.SetLogger(logr.Discard())
-		defer klog.ClearLogger()
-		if err := tui.RunWith(ctx, o.In, o.Out, tui.Options{Title: o.title(), Steps: explainSteps(o.Exchange), Cancelling: "cancelling…"}, work); err != nil && runErr == nil {
-			return err
-		}
-	case "json":
-		j := render.NewJSON(o.Out, o.now)
-		_ = work(ctx, j)
-		if err := j.Err(); err != nil && runErr == nil {
-			return fmt.Errorf("failed to write the events: %w", err)
-		}
-	default:
-		t := render.NewText(o.Out)
-		_ = work(ctx, t)
-		if err := t.Err(); err != nil && runErr == nil {
-			return fmt.Errorf("failed to write the output: %w", err)
-		}
+	opts := tui.Options{Title: o.title(), Steps: explainSteps(o.Exchange), Cancelling: "cancelling…"}
+	if err := renderRun(ctx, o.IOStreams, o.Output, o.now, opts, work); err != nil && runErr == nil {
+		return err
 	}
 	switch {
 	case runErr != nil:

@@ -11,7 +11,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/go-logr/logr"
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 	corev1 "k8s.io/api/core/v1"
@@ -21,12 +20,10 @@ import (
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/klog/v2"
 
 	"github.com/kubectl-wi/kubectl-wi/pkg/apicall"
 	"github.com/kubectl-wi/kubectl-wi/pkg/cabundle"
 	"github.com/kubectl-wi/kubectl-wi/pkg/identity"
-	"github.com/kubectl-wi/kubectl-wi/pkg/plugin/render"
 	"github.com/kubectl-wi/kubectl-wi/pkg/plugin/tui"
 	"github.com/kubectl-wi/kubectl-wi/pkg/probe"
 	"github.com/kubectl-wi/kubectl-wi/pkg/targets"
@@ -434,27 +431,9 @@ func (o *VerifyOptions) Run(ctx context.Context) error {
 		out, runErr = verify.Run(ctx, o.config(), o.deps, rep)
 		return runErr
 	}
-	switch o.Output {
-	case "tui":
-		// klog would write over the UI.
-		klog.SetLogger(logr.Discard())
-		defer klog.ClearLogger()
-		title := fmt.Sprintf("kubectl wi verify %s -n %s", o.target, o.namespace)
-		if err := tui.Run(ctx, o.In, o.Out, title, work); err != nil && runErr == nil {
-			return err
-		}
-	case "json":
-		j := render.NewJSON(o.Out, o.now)
-		_ = work(ctx, j)
-		if err := j.Err(); err != nil && runErr == nil {
-			return fmt.Errorf("failed to write the events: %w", err)
-		}
-	default:
-		t := render.NewText(o.Out)
-		_ = work(ctx, t)
-		if err := t.Err(); err != nil && runErr == nil {
-			return fmt.Errorf("failed to write the output: %w", err)
-		}
+	title := fmt.Sprintf("kubectl wi verify %s -n %s", o.target, o.namespace)
+	if err := renderRun(ctx, o.IOStreams, o.Output, o.now, tui.Options{Title: title}, work); err != nil && runErr == nil {
+		return err
 	}
 	o.afterRun(out)
 	switch {

@@ -1,0 +1,42 @@
+package plugin
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/go-logr/logr"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/klog/v2"
+
+	"github.com/kubectl-wi/kubectl-wi/pkg/plugin/render"
+	"github.com/kubectl-wi/kubectl-wi/pkg/plugin/tui"
+	"github.com/kubectl-wi/kubectl-wi/pkg/verify"
+)
+
+// renderRun runs work with the reporter -o asks for: the terminal UI (with opts), JSON lines,
+// or text. The error is the rendering's (a write that failed, the UI that broke) or, with the
+// UI, work's own; the caller keeps work's error and prefers it.
+func renderRun(ctx context.Context, streams genericiooptions.IOStreams, output string, now func() time.Time, opts tui.Options,
+	work func(context.Context, verify.Reporter) error) error {
+	switch output {
+	case "tui":
+		// klog would write over the UI.
+		klog.SetLogger(logr.Discard())
+		defer klog.ClearLogger()
+		return tui.RunWith(ctx, streams.In, streams.Out, opts, work)
+	case "json":
+		j := render.NewJSON(streams.Out, now)
+		_ = work(ctx, j)
+		if err := j.Err(); err != nil {
+			return fmt.Errorf("failed to write the events: %w", err)
+		}
+	default:
+		t := render.NewText(streams.Out)
+		_ = work(ctx, t)
+		if err := t.Err(); err != nil {
+			return fmt.Errorf("failed to write the output: %w", err)
+		}
+	}
+	return nil
+}
