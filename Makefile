@@ -27,6 +27,7 @@ PROBE_SRC := 'dist/build/{os}_{arch}/kubectl-wi:/kubectl-wi'
 
 .PHONY: all build unit e2e e2e-default e2e-eks test fuzz fuzz-brief chaos lint demo cluster-up cluster-down deps verify tools
 .PHONY: bench-status
+.PHONY: bench-explain
 .PHONY: bench-verify
 .PHONY: bench-enable
 .PHONY: dist krew krew-test probe-image probe-image-push release release-dry-run lint-workflows
@@ -129,6 +130,11 @@ demo: build
 # Pending pods, and prints the wall time and peak RSS of five `status -A` runs. Not in `make test`.
 bench-status: build
 	hack/bench-status.sh
+
+# 200 service accounts on 20 roles of the AWS stand-in: explain's wall time and AWS calls
+# (about one per distinct role), then the same 200 proven by --exchange. Not in `make test`.
+bench-explain: build
+	hack/bench-explain.sh
 
 # Ten runs of verify on the local cluster (brought up when none runs): the median of each step,
 # create -> scheduled -> running -> first event -> verdict -> pod gone, the plugin's overhead

@@ -52,6 +52,7 @@ whose pods need it; verify proves the result from inside a real pod.
 		NewCmdVerify(cf, streams, nil),
 		NewCmdStatus(cf, streams),
 		NewCmdTrustPolicy(cf, streams),
+		NewCmdExplain(cf, streams),
 		NewCmdProbe(streams, nil),
 		NewCmdVersion(streams),
 	)

@@ -28,6 +28,7 @@ import (
 	"github.com/kubectl-wi/kubectl-wi/pkg/identity"
 	"github.com/kubectl-wi/kubectl-wi/pkg/plugin/render"
 	"github.com/kubectl-wi/kubectl-wi/pkg/plugin/tui"
+	"github.com/kubectl-wi/kubectl-wi/pkg/probe"
 	"github.com/kubectl-wi/kubectl-wi/pkg/targets"
 	"github.com/kubectl-wi/kubectl-wi/pkg/verify"
 )
@@ -63,6 +64,10 @@ endpoint, a TLS-inspecting proxy), handed to the probe in a ConfigMap deleted wi
 For a workload, the probe also carries its containers' HTTPS_PROXY, HTTP_PROXY and NO_PROXY,
 so it takes the network path the workload takes. --sts-endpoint and --ca-bundle default to
 $` + EnvSTSEndpoint + ` and $` + EnvCABundle + ` when they are set.
+
+When STS refuses the probe and AWS credentials are at hand (the environment or the shared
+config files), verify also reads the role's trust policy and the OIDC provider as
+kubectl wi explain does, so the refusal names the statement and condition at fault.
 
 A terminal gets a live checklist (q or Ctrl-C cancels and cleans up); otherwise one line per
 check and the verdict last. -o json writes the events as JSON lines. NO_COLOR is honoured.
@@ -141,6 +146,8 @@ type VerifyOptions struct {
 	logs       verify.LogFunc                                             // swapped in tests: the fake clientset cannot stream logs
 	now        func() time.Time
 	podName    func() string
+	// explainRefusal builds verify.Deps.Explain; nil in tests.
+	explainRefusal func(kubernetes.Interface, verify.DiscoveryFunc) func(context.Context, string, string) []probe.Event
 }
 
 // NewVerifyOptions returns the options with their defaults.
@@ -166,6 +173,9 @@ func NewVerifyOptions(cf *genericclioptions.ConfigFlags, streams genericiooption
 	o.isTerminal = func() bool {
 		f, ok := o.Out.(*os.File)
 		return ok && term.IsTerminal(int(f.Fd()))
+	}
+	o.explainRefusal = func(c kubernetes.Interface, d verify.DiscoveryFunc) func(context.Context, string, string) []probe.Event {
+		return explainRefusal(c, d)
 	}
 	return o
 }
@@ -288,6 +298,9 @@ func (o *VerifyOptions) connect() error {
 	}
 	o.client = c
 	o.deps = verify.Deps{Client: c, Discovery: discovery, Logs: o.logs, Now: o.now, PodName: o.podName}
+	if o.explainRefusal != nil {
+		o.deps.Explain = o.explainRefusal(c, discovery)
+	}
 	return nil
 }
 

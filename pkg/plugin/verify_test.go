@@ -62,6 +62,7 @@ func vfOptions(c kubernetes.Interface, terminal bool, stream string) (*VerifyOpt
 	cf := genericclioptions.NewConfigFlags(false)
 	cf.Namespace = ptr.To("shop")
 	o := NewVerifyOptions(cf, streams)
+	o.explainRefusal = nil // no AWS from a unit test
 	o.newClient = func() (kubernetes.Interface, verify.DiscoveryFunc, error) {
 		return c, func(context.Context) ([]byte, error) { return []byte(`{"issuer":"https://127.0.0.1:6443"}`), nil }, nil
 	}

@@ -38,14 +38,17 @@ const (
 // Event is one line of the probe's output. Adding fields is allowed; renaming or retyping one
 // is not.
 type Event struct {
-	V       int            `json:"v"`
-	Time    time.Time      `json:"time"`
-	Type    EventType      `json:"type"`
-	Check   string         `json:"check,omitempty"`
-	Status  Status         `json:"status,omitempty"`
-	Message string         `json:"message"`
-	Fix     string         `json:"fix,omitempty"`
-	Data    map[string]any `json:"data,omitempty"`
+	V       int       `json:"v"`
+	Time    time.Time `json:"time"`
+	Type    EventType `json:"type"`
+	Check   string    `json:"check,omitempty"`
+	Status  Status    `json:"status,omitempty"`
+	Message string    `json:"message"`
+	Fix     string    `json:"fix,omitempty"`
+	// Detail is lines shown under the check as they are, after its message: a corrected
+	// policy as a diff. A message never depends on it.
+	Detail string         `json:"detail,omitempty"`
+	Data   map[string]any `json:"data,omitempty"`
 	// Account is NAMESPACE/NAME of the service account the event is about, set on every event
 	// of a fleet run (verify over many accounts), so interleaved runs stay apart.
 	Account string `json:"account,omitempty"`

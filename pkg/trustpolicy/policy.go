@@ -1,8 +1,9 @@
 // Package trustpolicy builds the IAM role trust policies workload identity needs: the IRSA one,
 // which trusts the cluster's OIDC issuer for one service account (or one namespace), and the
-// EKS Pod Identity one. It is pure: no cluster, no AWS. The types marshal to the JSON IAM
-// expects, with a stable key order, and Policy.Allows evaluates a policy the way IAM does for
-// the few operators generated here, so tests can prove what a policy admits.
+// EKS Pod Identity one; and it evaluates any trust policy the way IAM does (Document.Evaluate),
+// says which statement and condition refuse a request and why, and corrects the policy
+// (Diagnose). It is pure: no cluster, no AWS. The generated types marshal to the JSON IAM
+// expects, with a stable key order.
 package trustpolicy
 
 import (
@@ -271,46 +272,28 @@ type WebIdentityRequest struct {
 	Audience    string
 }
 
-// Allows evaluates the policy for an AssumeRoleWithWebIdentity request: some Allow statement
-// must name the provider as Federated principal, the action, and have every condition hold.
-// It understands only what this package generates (Allow, StringEquals, StringLike); anything
-// else makes a statement not match, so it never admits more than IAM would.
+// Request is the request context AssumeRoleWithWebIdentity presents to a trust policy: the
+// provider as Federated principal, and the token's sub and aud under the issuer's keys.
+func (r WebIdentityRequest) Request() Request {
+	return Request{
+		Action: ActionWebIdentity,
+		Caller: Caller{Type: "Federated", ID: r.ProviderARN},
+		Keys:   map[string][]string{r.HostPath + ":sub": {r.Subject}, r.HostPath + ":aud": {r.Audience}},
+	}
+}
+
+// Allows evaluates the policy for an AssumeRoleWithWebIdentity request with the project's one
+// evaluator (Document.Evaluate). A policy IAM would not store admits nothing.
 func (p Policy) Allows(req WebIdentityRequest) bool {
-	claims := map[string]string{req.HostPath + ":sub": req.Subject, req.HostPath + ":aud": req.Audience}
-	for _, st := range p.Statement {
-		if st.Effect != "Allow" || st.Principal.Federated != req.ProviderARN || !hasAction(st.Action, ActionWebIdentity) {
-			continue
-		}
-		if st.Condition == nil || conditionHolds(st.Condition, claims) {
-			return true
-		}
+	b, err := json.Marshal(p)
+	if err != nil {
+		return false
 	}
-	return false
-}
-
-func hasAction(actions Actions, want string) bool {
-	for _, a := range actions {
-		if a == want || a == "sts:*" || a == "*" {
-			return true
-		}
+	doc, err := ParseDocument(string(b))
+	if err != nil {
+		return false
 	}
-	return false
-}
-
-func conditionHolds(c *Condition, claims map[string]string) bool {
-	for _, e := range c.StringEquals {
-		v, ok := claims[e.Key]
-		if !ok || v != e.Value {
-			return false
-		}
-	}
-	for _, e := range c.StringLike {
-		v, ok := claims[e.Key]
-		if !ok || !Glob(e.Value, v) {
-			return false
-		}
-	}
-	return true
+	return doc.Evaluate(req.Request()).Decision == Allowed
 }
 
 // Glob matches s against an IAM StringLike pattern: "*" matches any run of characters and

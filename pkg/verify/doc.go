@@ -22,4 +22,5 @@
 //	pod.start                the pod ran, or why it did not
 //	probe.exit               the probe ended without a verdict
 //	probe.output             info (-o json only): a log line that is not an event
+//	iam.*                    explain's findings for an STS refusal, when Deps.Explain is set
 package verify

@@ -114,6 +114,10 @@ type Deps struct {
 	// the probe pod unmutated although the account carries a role: its service account cache
 	// lags. Zero means 10s and 250ms.
 	LagBound, LagPoll time.Duration
+	// Explain, when set, reads the AWS side of an STS refusal of the probe (the role's trust
+	// policy, the OIDC provider) with the user's AWS credentials; its events go before the
+	// verdict, so the refusal names its clause. nil: a refusal is what STS said.
+	Explain func(ctx context.Context, namespace, serviceAccount string) []probe.Event
 }
 
 // Outcome is how a run ended.
@@ -188,6 +192,7 @@ type runner struct {
 	path             string
 	probeResult      *probe.Event
 	verdictDone      bool
+	refused          bool   // the probe's AssumeRoleWithWebIdentity was refused
 	caBundle         string // the --ca-bundle ConfigMap's name, once created
 }
 
@@ -340,6 +345,11 @@ func (r *runner) run(ctx context.Context) error {
 	if err := r.follow(ctx, running); err != nil {
 		return err
 	}
+	if r.refused && r.deps.Explain != nil {
+		for _, ev := range r.deps.Explain(ctx, ns, w.ServiceAccount) {
+			r.emit(ev)
+		}
+	}
 	r.step(StepProbe, StepDone, "")
 	r.verdict()
 	return nil
@@ -405,6 +415,9 @@ func (r *runner) emit(ev probe.Event) {
 
 // forward tallies and reports an event, the probe's as it came.
 func (r *runner) forward(ev probe.Event) {
+	if ev.Check == probe.CheckSTSAssumeRole && ev.Status == probe.StatusFail {
+		r.refused = true
+	}
 	if ev.Type == probe.TypeCheck {
 		r.out.Checks++
 		switch ev.Status {

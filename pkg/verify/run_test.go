@@ -818,3 +818,35 @@ func TestRunWebhookNotMutating(t *testing.T) {
 	}
 	podGone(t, cl)
 }
+
+// An STS refusal with Deps.Explain set: its IAM findings come before the verdict, and count;
+// a pass asks for none.
+func TestRunExplainsRefusal(t *testing.T) {
+	for _, stream := range []string{"probe-trust-policy.jsonl", "probe-pass.jsonl"} {
+		t.Run(stream, func(t *testing.T) {
+			cl := newCluster(t, map[string]string{roleAnnotation: testRole}, true)
+			logs, _ := logsFrom(t, stream)
+			deps := testDeps(cl, logs)
+			var asked []string
+			deps.Explain = func(_ context.Context, ns, sa string) []probe.Event {
+				asked = append(asked, ns+"/"+sa)
+				return []probe.Event{{Type: probe.TypeCheck, Check: "iam.trust", Status: probe.StatusFail,
+					Message: "shop/checkout: statement 0: a * inside StringEquals", Fix: "aws iam update-assume-role-policy --role-name checkout"}}
+			}
+			rec := &recorder{}
+			if _, err := Run(context.Background(), testConfig(), deps, rec); err != nil {
+				t.Fatal(err)
+			}
+			v := rec.verdict(t)
+			if stream == "probe-pass.jsonl" {
+				if len(asked) != 0 {
+					t.Fatalf("explain asked after a pass: %v", asked)
+				}
+				return
+			}
+			if !slices.Equal(asked, []string{"shop/checkout"}) || rec.checks()["iam.trust"] != probe.StatusFail || !strings.Contains(v.Fix, "aws iam update-assume-role-policy") {
+				t.Fatalf("asked %v, checks %v, verdict fix %q", asked, rec.checks(), v.Fix)
+			}
+		})
+	}
+}

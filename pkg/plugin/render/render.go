@@ -1,4 +1,4 @@
-// Package render writes a verify run as plain text (one line per check, for logs and pipes)
+// Package render writes a verify or explain run as plain text (one line per check, for logs and pipes)
 // or as JSON lines (the events themselves). Both implement verify.Reporter; the terminal UI
 // is pkg/plugin/tui.
 package render
@@ -35,6 +35,11 @@ func (t *Text) Event(ev probe.Event) {
 	switch ev.Type {
 	case probe.TypeCheck:
 		t.printf("%s %s  %s\n", Label(ev.Status), ev.Check, Clean(ev.Message))
+		for _, l := range strings.Split(strings.TrimRight(ev.Detail, "\n"), "\n") {
+			if l != "" {
+				t.printf("       %s\n", Clean(l))
+			}
+		}
 	case probe.TypeInfo:
 		t.printf("INFO %s  %s\n", ev.Check, Clean(ev.Message))
 	case probe.TypeResult:

@@ -29,6 +29,16 @@ type Options struct {
 	Renderer *lipgloss.Renderer
 	// Cancel is called on q or Ctrl-C: it cancels the run, which then cleans up and ends.
 	Cancel func()
+	// Steps are the run's steps in order, with what the checklist calls each; empty: verify's.
+	Steps []StepTitle
+	// Cancelling is what the view says while a cancelled run cleans up; empty: verify's.
+	Cancelling string
+}
+
+// StepTitle is a step of a run and what the checklist calls it.
+type StepTitle struct {
+	ID    verify.StepID
+	Title string
 }
 
 // stepTitles are what the checklist calls each step.
@@ -64,9 +74,11 @@ type Model struct {
 	width   int
 	height  int // 0: unknown, no limit
 
-	steps   []*step
-	current int // index of the step events attach to
-	verdict *probe.Event
+	steps      []*step
+	titles     map[verify.StepID]string
+	cancelNote string
+	current    int // index of the step events attach to
+	verdict    *probe.Event
 
 	cancelling bool
 	done       bool
@@ -90,8 +102,20 @@ func New(o Options) Model {
 		spinner: spinner.New(spinner.WithSpinner(dots), spinner.WithStyle(st.running)),
 		width:   80,
 	}
-	for _, id := range verify.Steps {
-		m.steps = append(m.steps, &step{id: id})
+	m.titles, m.cancelNote = stepTitles, "cancelling: deleting the probe pod…"
+	if len(o.Steps) > 0 {
+		m.titles = map[verify.StepID]string{}
+		for _, st := range o.Steps {
+			m.steps = append(m.steps, &step{id: st.ID})
+			m.titles[st.ID] = st.Title
+		}
+	} else {
+		for _, id := range verify.Steps {
+			m.steps = append(m.steps, &step{id: id})
+		}
+	}
+	if o.Cancelling != "" {
+		m.cancelNote = o.Cancelling
 	}
 	return m
 }
@@ -216,7 +240,7 @@ func (m Model) View() string {
 	}
 	tail.WriteString("\n")
 	if m.cancelling {
-		tail.WriteString(m.styles.faint.Render("cancelling: deleting the probe pod…") + "\n")
+		tail.WriteString(m.styles.faint.Render(m.cancelNote) + "\n")
 	} else {
 		tail.WriteString(m.styles.faint.Render("q: cancel") + "\n")
 	}
@@ -295,7 +319,7 @@ func (m Model) header(b *strings.Builder) {
 }
 
 func (m Model) stepLine(b *strings.Builder, s *step) {
-	title := stepTitles[s.id]
+	title := m.titles[s.id]
 	var mark string
 	switch {
 	case !s.started && m.done:
@@ -315,7 +339,7 @@ func (m Model) stepLine(b *strings.Builder, s *step) {
 	}
 	line := mark + " " + title
 	if s.detail != "" {
-		line += "  " + render(m.styles.faint, m.wrap(textrender.Clean(s.detail), ansi.StringWidth(stepTitles[s.id])+4, 4))
+		line += "  " + render(m.styles.faint, m.wrap(textrender.Clean(s.detail), ansi.StringWidth(m.titles[s.id])+4, 4))
 	}
 	b.WriteString(line + "\n")
 }
@@ -376,6 +400,12 @@ func (m Model) itemLines(b *strings.Builder, it item) {
 		msg = render(m.styles.faint, msg)
 	}
 	b.WriteString(strings.Repeat(" ", indent) + mark + " " + m.styles.name.Render(ev.Check) + "  " + msg + "\n")
+	if ev.Detail != "" && (m.report || ev.Status == probe.StatusFail || ev.Status == probe.StatusWarn) {
+		// As it is, unwrapped: a diff read line by line.
+		for _, l := range strings.Split(strings.TrimRight(ev.Detail, "\n"), "\n") {
+			b.WriteString(strings.Repeat(" ", indent+2) + render(m.styles.faint, textrender.Clean(l)) + "\n")
+		}
+	}
 	if ev.Fix != "" && (ev.Status == probe.StatusFail || ev.Status == probe.StatusWarn) {
 		for _, f := range strings.Split(ev.Fix, "\n") {
 			if f = strings.TrimSpace(f); f != "" {

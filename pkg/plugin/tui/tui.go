@@ -1,4 +1,4 @@
-// Package tui is the terminal UI of `kubectl wi verify`: a checklist of the run's steps with a
+// Package tui is the terminal UI of `kubectl wi verify` and `explain`: a checklist of the run's steps with a
 // spinner on the running one, the checks and their details under each step, and the verdict
 // with its fixes at the end. q or Ctrl-C cancels the run, which deletes the probe pod.
 //
@@ -51,9 +51,16 @@ func (r Reporter) Raw(line string) { r.Send(RawMsg(line)) }
 // work's context on q or Ctrl-C, waits for work to return (its cleanup included), prints the
 // report and returns work's error. The caller sends logs elsewhere meanwhile.
 func Run(ctx context.Context, in io.Reader, out io.Writer, title string, work func(context.Context, verify.Reporter) error) error {
+	return RunWith(ctx, in, out, Options{Title: title}, work)
+}
+
+// RunWith is Run with the run's own steps (Options.Steps) and cancel note; the renderer and
+// the cancel function are set here.
+func RunWith(ctx context.Context, in io.Reader, out io.Writer, o Options, work func(context.Context, verify.Reporter) error) error {
 	return runProgram(ctx, in, out,
 		func(cancel func()) tea.Model {
-			return New(Options{Title: title, Renderer: lipgloss.NewRenderer(out), Cancel: cancel})
+			o.Renderer, o.Cancel = lipgloss.NewRenderer(out), cancel
+			return New(o)
 		},
 		func(ctx context.Context, send func(tea.Msg)) error { return work(ctx, Reporter{Send: send}) },
 		func(final tea.Model) (string, bool) {

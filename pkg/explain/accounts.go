@@ -1,0 +1,387 @@
+package explain
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+
+	authenticationv1 "k8s.io/api/authentication/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+
+	"github.com/kubectl-wi/kubectl-wi/pkg/apicall"
+	"github.com/kubectl-wi/kubectl-wi/pkg/awsconfig"
+	"github.com/kubectl-wi/kubectl-wi/pkg/identity"
+	"github.com/kubectl-wi/kubectl-wi/pkg/probe"
+	"github.com/kubectl-wi/kubectl-wi/pkg/trustpolicy"
+)
+
+// What --exchange proves and does not, said in its output.
+var (
+	exchangeProven    = []string{"the role exists and its trust policy admits the account's token", "the IAM OIDC provider exists and lists the audience", "STS fetches the issuer's keys and accepts the token's signature"}
+	exchangeNotProven = []string{"that the pod identity webhook injects the role into the account's pods", "that the pods mount the projected token", "that the pods reach STS over their own network path (proxy, egress, DNS)"}
+	exchangeScope     = "--exchange proves the IAM side from this machine: a TokenRequest token per account, exchanged with AssumeRoleWithWebIdentity and checked with GetCallerIdentity, the credentials discarded unseen. " +
+		"It does not prove " + strings.Join(exchangeNotProven, ", ") + ": kubectl wi verify proves those, from inside a pod"
+)
+
+// irsa reads one IRSA account's AWS side: the role, the OIDC provider and the audience, and
+// the trust policy evaluated for the account's token.
+func (r *runner) irsa(ctx context.Context, a account) ([]item, error) {
+	sa := a.ref()
+	arn, err := identity.ParseRoleARN(a.cfg.RoleARN)
+	if err != nil {
+		return []item{{ev: check(CheckServiceAccount, probe.StatusFail, fmt.Sprintf("%s: %v", sa, err),
+			fmt.Sprintf("kubectl wi enable serviceaccount/%s -n %s --role-arn arn:aws:iam::<account>:role/<name> --overwrite", a.Name, a.Namespace),
+			map[string]any{"service_account": sa, "role_arn": a.cfg.RoleARN})}}, nil
+	}
+	aud := a.cfg.EffectiveAudience()
+	items, role, ok, err := r.role(ctx, arn, func() string { return r.irsaPolicy(arn, a, aud) })
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return append(items, item{ev: check(CheckTrust, probe.StatusSkip, fmt.Sprintf("%s: the trust policy of %s cannot be read", sa, arn), "", map[string]any{"service_account": sa, "role_arn": arn.String()})}), nil
+	}
+	if r.hostPath == "" {
+		return append(items, item{ev: check(CheckTrust, probe.StatusSkip, fmt.Sprintf("%s: the trust policy of %s is not evaluated: the cluster's issuer is unknown", sa, arn), "", map[string]any{"service_account": sa})}), nil
+	}
+	more, err := r.oidcProvider(ctx, arn, aud)
+	if err != nil {
+		return nil, err
+	}
+	items = append(items, more...)
+	doc, perr := trustpolicy.ParseDocument(role.TrustPolicy)
+	if perr != nil {
+		return append(items, item{ev: check(CheckTrust, probe.StatusFail, fmt.Sprintf("%s: the trust policy of %s is not a policy IAM would store: %v", sa, arn, perr), "", map[string]any{"service_account": sa, "role_arn": arn.String()})}), nil
+	}
+	provider := trustpolicy.ProviderARN(arn.Partition, arn.AccountID, r.hostPath)
+	want := trustpolicy.ExpectWebIdentity(trustpolicy.WebIdentityRequest{ProviderARN: provider, HostPath: r.hostPath, Subject: a.subject(), Audience: aud})
+	want.InUse = r.subjectInUse(ctx, a.cfg.RoleARN)
+	what := fmt.Sprintf("%s (aud %s) through the provider %s", a.subject(), aud, provider)
+	return append(items, r.judge(CheckTrust, sa, arn, doc, want, what)...), nil
+}
+
+// irsaPolicy is the trust policy a missing IRSA role is created with.
+func (r *runner) irsaPolicy(arn identity.RoleARN, a account, aud string) string {
+	if r.issuer == "" {
+		return ""
+	}
+	p, err := trustpolicy.ForIRSA(trustpolicy.IRSA{Partition: arn.Partition, AccountID: arn.AccountID, Issuer: r.issuer, Audience: aud, Namespace: a.Namespace, ServiceAccount: a.Name})
+	if err != nil {
+		return ""
+	}
+	b, err := p.JSON()
+	if err != nil {
+		return ""
+	}
+	d, err := trustpolicy.ParseDocument(string(b))
+	if err != nil {
+		return ""
+	}
+	return d.Compact()
+}
+
+// role reads a role once per run and says, once, whether it exists. ok is false when the chain
+// stops there: the role is missing, or in an account these credentials cannot read.
+func (r *runner) role(ctx context.Context, arn identity.RoleARN, createPolicy func() string) (items []item, role Role, ok bool, err error) {
+	role, err = r.roles.get(arn.Name, func() (Role, error) { return r.aws.GetRole(ctx, arn.Name) })
+	key := "role:" + arn.String()
+	data := map[string]any{"role_arn": arn.String()}
+	otherAccount := func(caller string) item {
+		return item{once: key, ev: check(CheckRole, probe.StatusSkip,
+			fmt.Sprintf("the role %s is in account %s, and your AWS credentials read account %s: explain reads no further; run it with credentials of %s (--profile)", arn, arn.AccountID, caller, arn.AccountID), "", data)}
+	}
+	switch {
+	case awsconfig.IsNotFound(err):
+		if c := r.caller(); c != "" && c != arn.AccountID {
+			return []item{otherAccount(c)}, Role{}, false, nil
+		}
+		path := ""
+		if arn.Path != "/" {
+			path = " --path " + shellQuote(arn.Path)
+		}
+		fix := fmt.Sprintf("create it: aws iam create-role --role-name %s%s --assume-role-policy-document %s", arn.Name, path, shellQuote(orPlaceholder(createPolicy(), "file://trust-policy.json")))
+		msg := fmt.Sprintf("the role %s does not exist: iam:GetRole answers NoSuchEntity for %s", arn, arn.Name)
+		if r.caller() == "" {
+			msg += " in the account of your AWS credentials (if that is not " + arn.AccountID + ", use credentials for it)"
+		}
+		return []item{{once: key, ev: check(CheckRole, probe.StatusFail, msg, fix, data)}}, Role{}, false, nil
+	case err != nil:
+		return nil, Role{}, false, err
+	}
+	acct := arnAccount(role.ARN)
+	r.learnAccount(acct)
+	if acct != arn.AccountID {
+		return []item{otherAccount(acct)}, Role{}, false, nil
+	}
+	if role.ARN != arn.String() {
+		data["iam_arn"] = role.ARN
+		return []item{{once: key, ev: check(CheckRole, probe.StatusWarn,
+			fmt.Sprintf("IAM names the role %s, not %s: the path differs", role.ARN, arn), "use the ARN IAM gives: kubectl wi enable ... --role-arn "+role.ARN+" --overwrite", data)}}, role, true, nil
+	}
+	return []item{{once: key, ev: check(CheckRole, probe.StatusPass, fmt.Sprintf("the role %s exists", arn), "", data)}}, role, true, nil
+}
+
+// oidcProvider checks, once per account and audience, that the role's account has an IAM
+// OIDC provider for the issuer and that it lists the audience as a client ID.
+func (r *runner) oidcProvider(ctx context.Context, arn identity.RoleARN, aud string) ([]item, error) {
+	want := trustpolicy.ProviderARN(arn.Partition, arn.AccountID, r.hostPath)
+	key := "provider:" + want
+	data := map[string]any{"provider_arn": want, "issuer": r.issuer}
+	arns, err := r.providers.get("", func() ([]string, error) { return r.aws.ListOpenIDConnectProviders(ctx) })
+	if err != nil {
+		return nil, err
+	}
+	missing := func() []item {
+		msg := fmt.Sprintf("there is no IAM OIDC provider for the issuer %s in account %s (%s): STS refuses every token of this cluster", r.issuer, arn.AccountID, want)
+		if others := providerHosts(arns); len(others) > 0 {
+			msg += "; the account has providers for " + strings.Join(others, ", ")
+		}
+		return []item{{once: key, ev: check(CheckOIDCProvider, probe.StatusFail, msg,
+			fmt.Sprintf("aws iam create-open-id-connect-provider --url %s --client-id-list %s", r.issuer, aud), data)}}
+	}
+	if !slices.Contains(arns, want) {
+		return missing(), nil
+	}
+	p, err := r.provider.get(want, func() (OIDCProvider, error) { return r.aws.GetOpenIDConnectProvider(ctx, want) })
+	switch {
+	case awsconfig.IsNotFound(err):
+		return missing(), nil
+	case err != nil:
+		return nil, err
+	}
+	items := []item{{once: key, ev: check(CheckOIDCProvider, probe.StatusPass, fmt.Sprintf("the IAM OIDC provider %s exists for the issuer %s", want, r.issuer), "", data)}}
+	adata := map[string]any{"provider_arn": want, "audience": aud, "client_ids": p.ClientIDs}
+	if slices.Contains(p.ClientIDs, aud) {
+		return append(items, item{once: key + ":aud:" + aud, ev: check(CheckOIDCAudience, probe.StatusPass, fmt.Sprintf("the IAM OIDC provider %s lists the audience %s as a client ID", want, aud), "", adata)}), nil
+	}
+	return append(items, item{once: key + ":aud:" + aud, ev: check(CheckOIDCAudience, probe.StatusFail,
+		fmt.Sprintf("the IAM OIDC provider %s does not list the audience %s as a client ID (it lists %s): STS refuses tokens of this audience (InvalidIdentityToken: Incorrect token audience)", want, aud, orNone(strings.Join(p.ClientIDs, ", "))),
+		fmt.Sprintf("aws iam add-client-id-to-open-id-connect-provider --open-id-connect-provider-arn %s --client-id %s", want, aud), adata)}), nil
+}
+
+func providerHosts(arns []string) []string {
+	var hosts []string
+	for _, a := range arns {
+		if _, host, ok := strings.Cut(a, ":oidc-provider/"); ok {
+			hosts = append(hosts, "https://"+host)
+		}
+	}
+	return hosts
+}
+
+// judge evaluates a role's trust policy for what the account needs, and words the verdict:
+// the statement and condition that refuse, the corrected policy as a diff, the command that
+// applies it, and the corrected policy's size against IAM's limit.
+func (r *runner) judge(name, sa string, arn identity.RoleARN, doc *trustpolicy.Document, want trustpolicy.Expect, what string) []item {
+	diag := trustpolicy.Diagnose(doc, want)
+	data := map[string]any{"service_account": sa, "role_arn": arn.String(), "decision": string(diag.Decision), "size": doc.Size()}
+	if diag.Decision == trustpolicy.Allowed {
+		return []item{{ev: check(name, probe.StatusPass, fmt.Sprintf("%s: the trust policy of %s admits %s", sa, arn, what), "", data)}}
+	}
+	msgs := make([]string, len(diag.Problems))
+	for i, p := range diag.Problems {
+		msgs[i] = p.Message
+	}
+	data["problems"] = diag.Problems
+	status, verb := probe.StatusFail, "does not admit"
+	if diag.Decision == trustpolicy.Undecided {
+		status, verb = probe.StatusWarn, "may not admit"
+	}
+	msg := fmt.Sprintf("%s: the trust policy of %s %s %s: %s", sa, arn, verb, what, strings.Join(msgs, "; "))
+	if diag.Corrected == nil {
+		return []item{{ev: check(name, status, msg, "edit the trust policy of "+arn.Name+" by hand: no change explain can make admits it", data)}}
+	}
+	corrected := diag.Corrected.Compact()
+	diff := trustpolicy.Diff(doc, diag.Corrected, "role/"+arn.Name)
+	data["corrected_policy"] = corrected
+	ev := check(name, status, msg, fmt.Sprintf("aws iam update-assume-role-policy --role-name %s --policy-document %s", arn.Name, shellQuote(corrected)), data)
+	ev.Detail = diff
+	return []item{{ev: ev}, {ev: sizeCheck(sa, arn, doc, diag.Corrected)}}
+}
+
+// sizeCheck weighs a corrected trust policy against IAM's limit on its length.
+func sizeCheck(sa string, arn identity.RoleARN, before, after *trustpolicy.Document) probe.Event {
+	n, was := after.Size(), before.Size()
+	data := map[string]any{"service_account": sa, "role_arn": arn.String(), "size": n, "size_before": was, "default_limit": TrustPolicyDefaultLimit, "max_limit": TrustPolicyMaxLimit}
+	switch {
+	case n > TrustPolicyMaxLimit:
+		return check(CheckTrustSize, probe.StatusFail,
+			fmt.Sprintf("%s: the corrected trust policy of %s is %d characters (now %d), over IAM's largest limit of %d: IAM refuses it (LimitExceeded)", sa, arn, n, was, TrustPolicyMaxLimit),
+			"admit the namespace with StringLike instead of listing its accounts (kubectl wi trust-policy --namespace-wide), or split the accounts across roles", data)
+	case n > TrustPolicyDefaultLimit:
+		return check(CheckTrustSize, probe.StatusWarn,
+			fmt.Sprintf("%s: the corrected trust policy of %s is %d characters (now %d), over IAM's default limit of %d: IAM refuses it (LimitExceeded) unless the account's quota was raised", sa, arn, n, was, TrustPolicyDefaultLimit),
+			fmt.Sprintf("raise the IAM quota \"Role trust policy length\" in Service Quotas (up to %d), or admit the namespace with StringLike instead of listing its accounts", TrustPolicyMaxLimit), data)
+	}
+	return check(CheckTrustSize, probe.StatusPass, fmt.Sprintf("%s: the corrected trust policy of %s is %d of IAM's %d characters", sa, arn, n, TrustPolicyDefaultLimit), "", data)
+}
+
+// podIdentity reads one Pod Identity association: the association, its role's trust for the
+// EKS Auth service, and its target role's trust for the role.
+func (r *runner) podIdentity(ctx context.Context, a account, ref AssociationRef) ([]item, error) {
+	sa := a.ref()
+	if r.aws == nil || r.cluster == nil {
+		return nil, nil
+	}
+	as, err := r.assoc.get(ref.ID, func() (Association, error) { return r.aws.DescribePodIdentityAssociation(ctx, r.cluster.Name, ref.ID) })
+	if err != nil {
+		return nil, err
+	}
+	data := map[string]any{"service_account": sa, "association_id": as.ID, "role_arn": as.RoleARN}
+	msg := fmt.Sprintf("%s: the Pod Identity association %s gives the role %s", sa, as.ID, as.RoleARN)
+	if as.TargetRoleARN != "" {
+		data["target_role_arn"] = as.TargetRoleARN
+		msg += ", which assumes the target role " + as.TargetRoleARN
+	}
+	if as.DisableSessionTags {
+		data["disable_session_tags"] = true
+		msg += " (session tags disabled)"
+	}
+	items := []item{{ev: check(CheckAssociation, probe.StatusPass, msg, "", data)}}
+	if !a.exists {
+		items = append(items, item{ev: check(CheckServiceAccount, probe.StatusFail,
+			fmt.Sprintf("%s: the Pod Identity association %s names a service account that does not exist", sa, as.ID),
+			fmt.Sprintf("kubectl create serviceaccount %s -n %s", a.Name, a.Namespace), map[string]any{"service_account": sa})})
+	}
+	arn, err := identity.ParseRoleARN(as.RoleARN)
+	if err != nil {
+		return append(items, item{ev: check(CheckPodIdentityTrust, probe.StatusFail, fmt.Sprintf("%s: %v", sa, err), "", data)}), nil
+	}
+	podPolicy := func() string {
+		d, _ := trustpolicy.ParseDocument(mustJSON(trustpolicy.ForPodIdentity()))
+		return d.Compact()
+	}
+	more, role, ok, err := r.role(ctx, arn, podPolicy)
+	items = append(items, more...)
+	if err != nil || !ok {
+		return items, err
+	}
+	doc, perr := trustpolicy.ParseDocument(role.TrustPolicy)
+	if perr != nil {
+		return append(items, item{ev: check(CheckPodIdentityTrust, probe.StatusFail, fmt.Sprintf("%s: the trust policy of %s is not a policy IAM would store: %v", sa, arn, perr), "", data)}), nil
+	}
+	pc := trustpolicy.PodIdentityContext{ClusterARN: r.cluster.ARN, Account: arnAccount(r.cluster.ARN), ClusterName: r.cluster.Name,
+		Namespace: a.Namespace, ServiceAccount: a.Name, SessionTags: !as.DisableSessionTags}
+	what := "the EKS Pod Identity service " + trustpolicy.PodIdentityService + " with sts:AssumeRole"
+	if pc.SessionTags {
+		what += " and sts:TagSession"
+	}
+	items = append(items, r.judge(CheckPodIdentityTrust, sa, arn, doc, trustpolicy.ExpectPodIdentity(pc), what)...)
+	if as.TargetRoleARN == "" {
+		return items, nil
+	}
+	tarn, err := identity.ParseRoleARN(as.TargetRoleARN)
+	if err != nil {
+		return append(items, item{ev: check(CheckTargetRoleTrust, probe.StatusFail, fmt.Sprintf("%s: %v", sa, err), "", data)}), nil
+	}
+	targetPolicy := func() string {
+		d := &trustpolicy.Document{Version: trustpolicy.PolicyVersion, Statements: []trustpolicy.Stmt{trustpolicy.ExpectTargetRole(arn.String(), arn.AccountID, as.ExternalID, pc).Statement}}
+		return d.Compact()
+	}
+	more, target, ok, err := r.role(ctx, tarn, targetPolicy)
+	items = append(items, more...)
+	if err != nil || !ok {
+		return items, err
+	}
+	tdoc, perr := trustpolicy.ParseDocument(target.TrustPolicy)
+	if perr != nil {
+		return append(items, item{ev: check(CheckTargetRoleTrust, probe.StatusFail, fmt.Sprintf("%s: the trust policy of %s is not a policy IAM would store: %v", sa, tarn, perr), "", data)}), nil
+	}
+	what = "the association's role " + arn.String() + " with sts:AssumeRole and sts:TagSession"
+	if as.ExternalID != "" {
+		what += " and sts:ExternalId " + as.ExternalID
+	}
+	return append(items, r.judge(CheckTargetRoleTrust, sa, tarn, tdoc, trustpolicy.ExpectTargetRole(arn.String(), arn.AccountID, as.ExternalID, pc), what)...), nil
+}
+
+func mustJSON(p trustpolicy.Policy) string {
+	b, err := p.JSON()
+	if err != nil {
+		panic(err) // a generated policy always renders
+	}
+	return string(b)
+}
+
+// exchange proves one IRSA account with a token exchange: a TokenRequest token with the
+// audience the webhook gives the account's pods, AssumeRoleWithWebIdentity, GetCallerIdentity.
+// A refusal is explained from IAM when AWS credentials are at hand.
+func (r *runner) exchange(ctx context.Context, a account) ([]item, error) {
+	sa := a.ref()
+	aud := a.cfg.EffectiveAudience()
+	data := map[string]any{"service_account": sa, "role_arn": a.cfg.RoleARN, "audience": aud}
+	tr, err := r.deps.Client.CoreV1().ServiceAccounts(a.Namespace).CreateToken(ctx, a.Name, &authenticationv1.TokenRequest{
+		Spec: authenticationv1.TokenRequestSpec{Audiences: []string{aud}, ExpirationSeconds: ptr.To[int64](TokenExpiration)},
+	}, metav1.CreateOptions{})
+	if err != nil {
+		return nil, apicall.Wrap(err, "create", "serviceaccounts/token", a.Namespace, a.Name)
+	}
+	items := []item{{ev: check(CheckExchangeToken, probe.StatusPass,
+		fmt.Sprintf("%s: the TokenRequest API issued a token for %s with audience %s, valid %ds (never shown)", sa, a.subject(), aud, TokenExpiration), "", data)}}
+	got, err := r.deps.STS.Exchange(ctx, a.cfg.RoleARN, tr.Status.Token)
+	r.stsCalls.Add(1)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		d := probe.DiagnoseSTSError(err, probe.DiagnosisContext{Op: "AssumeRoleWithWebIdentity", RoleARN: a.cfg.RoleARN, Issuer: r.issuer, Audience: []string{aud}, Subject: a.subject()})
+		data["code"] = d.Code
+		items = append(items,
+			item{ev: check(CheckExchangeAssume, probe.StatusFail, fmt.Sprintf("%s: STS refused to exchange the token for %s: %s (%s: %s)", sa, a.cfg.RoleARN, d.Cause, d.Code, d.Message), d.Fix, data)},
+			item{ev: check(CheckExchangeCaller, probe.StatusSkip, sa+": no session to ask GetCallerIdentity with", "", map[string]any{"service_account": sa})})
+		if r.aws != nil && awsconfig.Code(err) != "" {
+			// The refusal's clause, from IAM.
+			more, err := r.irsa(ctx, a)
+			if err != nil {
+				return nil, err
+			}
+			items = append(items, more...)
+		}
+		return items, nil
+	}
+	r.stsCalls.Add(1)
+	data["assumed_role_arn"] = got.AssumedRoleARN
+	items = append(items, item{ev: check(CheckExchangeAssume, probe.StatusPass,
+		fmt.Sprintf("%s: STS exchanged the token for the session %s (its credentials discarded)", sa, got.AssumedRoleARN), "", data)})
+	cdata := map[string]any{"service_account": sa, "caller_arn": got.CallerARN}
+	switch {
+	case got.CallerErr != nil:
+		items = append(items, item{ev: check(CheckExchangeCaller, probe.StatusWarn, fmt.Sprintf("%s: GetCallerIdentity with the session failed: %v", sa, got.CallerErr), "", cdata)})
+	case assumedRoleOf(got.CallerARN, a.cfg.RoleARN):
+		items = append(items, item{ev: check(CheckExchangeCaller, probe.StatusPass, fmt.Sprintf("%s: GetCallerIdentity says %s", sa, got.CallerARN), "", cdata)})
+	default:
+		items = append(items, item{ev: check(CheckExchangeCaller, probe.StatusFail,
+			fmt.Sprintf("%s: GetCallerIdentity says %s, not a session of %s", sa, got.CallerARN, a.cfg.RoleARN), "check the STS endpoint (AWS_ENDPOINT_URL_STS) the exchange went to", cdata)})
+	}
+	return items, nil
+}
+
+// assumedRoleOf: arn:P:sts::ACCOUNT:assumed-role/NAME/SESSION is a session of
+// arn:P:iam::ACCOUNT:role/PATH/NAME.
+func assumedRoleOf(caller, roleARN string) bool {
+	role, err := identity.ParseRoleARN(roleARN)
+	if err != nil {
+		return false
+	}
+	p := strings.SplitN(caller, ":", 6)
+	return len(p) == 6 && p[2] == "sts" && p[4] == role.AccountID && strings.HasPrefix(p[5], "assumed-role/"+role.Name+"/")
+}
+
+var shellSafe = regexp.MustCompile(`^[A-Za-z0-9_./:=@,+%-]+$`)
+
+// shellQuote quotes s for a POSIX shell when it holds anything beyond a safe set.
+func shellQuote(s string) string {
+	if shellSafe.MatchString(s) {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+func orPlaceholder(s, placeholder string) string {
+	if s == "" {
+		return placeholder
+	}
+	return s
+}

@@ -1,0 +1,458 @@
+package explain
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/smithy-go"
+	authenticationv1 "k8s.io/api/authentication/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/kubernetes/fake"
+	k8stesting "k8s.io/client-go/testing"
+
+	"github.com/kubectl-wi/kubectl-wi/pkg/awsconfig"
+	"github.com/kubectl-wi/kubectl-wi/pkg/probe"
+	"github.com/kubectl-wi/kubectl-wi/pkg/verify"
+)
+
+const (
+	issuer   = "https://oidc.example.com/id/ABC"
+	hostPath = "oidc.example.com/id/ABC"
+	acct     = "111122223333"
+	provider = "arn:aws:iam::" + acct + ":oidc-provider/" + hostPath
+	cluster  = "arn:aws:eks:us-west-2:" + acct + ":cluster/prod"
+	secret   = "eyJTOKEN-never-shown"
+)
+
+// fakeAWS answers from maps; a missing entry is AWS's NoSuchEntity.
+type fakeAWS struct {
+	mu        sync.Mutex
+	roles     map[string]string // name -> trust policy JSON
+	providers map[string][]string
+	assocs    []Association
+	deny      string // an action answered AccessDenied
+	calls     map[string]int
+}
+
+func apiErr(code string) error { return &smithy.GenericAPIError{Code: code, Message: code} }
+
+func (f *fakeAWS) call(action string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.calls == nil {
+		f.calls = map[string]int{}
+	}
+	f.calls[action]++
+	if f.deny == action {
+		return awsconfig.Wrap(apiErr("AccessDenied"), action, "")
+	}
+	return nil
+}
+
+func (f *fakeAWS) GetRole(_ context.Context, name string) (Role, error) {
+	if err := f.call(ActionGetRole); err != nil {
+		return Role{}, err
+	}
+	doc, ok := f.roles[name]
+	if !ok {
+		return Role{}, awsconfig.Wrap(apiErr("NoSuchEntity"), ActionGetRole, name)
+	}
+	return Role{ARN: "arn:aws:iam::" + acct + ":role/" + name, TrustPolicy: url.QueryEscape(doc)}, nil
+}
+
+func (f *fakeAWS) ListOpenIDConnectProviders(context.Context) ([]string, error) {
+	if err := f.call(ActionListOpenIDConnectProviders); err != nil {
+		return nil, err
+	}
+	var out []string
+	for arn := range f.providers {
+		out = append(out, arn)
+	}
+	return out, nil
+}
+
+func (f *fakeAWS) GetOpenIDConnectProvider(_ context.Context, arn string) (OIDCProvider, error) {
+	if err := f.call(ActionGetOpenIDConnectProvider); err != nil {
+		return OIDCProvider{}, err
+	}
+	ids, ok := f.providers[arn]
+	if !ok {
+		return OIDCProvider{}, awsconfig.Wrap(apiErr("NoSuchEntity"), ActionGetOpenIDConnectProvider, arn)
+	}
+	return OIDCProvider{ARN: arn, URL: hostPath, ClientIDs: ids}, nil
+}
+
+func (f *fakeAWS) DescribeCluster(_ context.Context, name string) (Cluster, error) {
+	if err := f.call(ActionDescribeCluster); err != nil {
+		return Cluster{}, err
+	}
+	if name != "prod" {
+		return Cluster{}, awsconfig.Wrap(apiErr("ResourceNotFoundException"), ActionDescribeCluster, name)
+	}
+	return Cluster{Name: name, ARN: cluster, Issuer: issuer}, nil
+}
+
+func (f *fakeAWS) ListPodIdentityAssociations(_ context.Context, _, namespace, serviceAccount string) ([]AssociationRef, error) {
+	if err := f.call(ActionListPodIdentityAssociations); err != nil {
+		return nil, err
+	}
+	var out []AssociationRef
+	for _, a := range f.assocs {
+		if (namespace == "" || a.Namespace == namespace) && (serviceAccount == "" || a.ServiceAccount == serviceAccount) {
+			out = append(out, AssociationRef{ID: a.ID, Namespace: a.Namespace, ServiceAccount: a.ServiceAccount})
+		}
+	}
+	return out, nil
+}
+
+func (f *fakeAWS) DescribePodIdentityAssociation(_ context.Context, _, id string) (Association, error) {
+	if err := f.call(ActionDescribePodIdentityAssociation); err != nil {
+		return Association{}, err
+	}
+	for _, a := range f.assocs {
+		if a.ID == id {
+			return a, nil
+		}
+	}
+	return Association{}, awsconfig.Wrap(apiErr("ResourceNotFoundException"), ActionDescribePodIdentityAssociation, id)
+}
+
+// recorder is a verify.Reporter that keeps the events.
+type recorder struct{ events []probe.Event }
+
+func (r *recorder) Step(verify.Step)     {}
+func (r *recorder) Event(ev probe.Event) { r.events = append(r.events, ev) }
+func (r *recorder) Raw(string)           {}
+func (r *recorder) checks(name string) []probe.Event {
+	var out []probe.Event
+	for _, ev := range r.events {
+		if ev.Check == name && ev.Type == probe.TypeCheck {
+			out = append(out, ev)
+		}
+	}
+	return out
+}
+
+func (r *recorder) json(t *testing.T) string {
+	t.Helper()
+	b, err := json.Marshal(r.events)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func irsaPolicy(op, sub string) string {
+	return `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Federated":"` + provider + `"},"Action":"sts:AssumeRoleWithWebIdentity","Condition":{"` + op + `":{"` + hostPath + `:aud":"sts.amazonaws.com","` + hostPath + `:sub":"` + sub + `"}}}]}`
+}
+
+const podPolicy = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"pods.eks.amazonaws.com"},"Action":["sts:AssumeRole","sts:TagSession"]}]}`
+
+func sa(ns, name, role string) *corev1.ServiceAccount { //nolint:unparam // one namespace today, the helper names it
+	s := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}}
+	if role != "" {
+		s.Annotations = map[string]string{"eks.amazonaws.com/role-arn": role}
+	}
+	return s
+}
+
+func roleARN(name string) string { return "arn:aws:iam::" + acct + ":role/" + name }
+
+func discovery(context.Context) ([]byte, error) {
+	return []byte(`{"issuer":"` + issuer + `","jwks_uri":"` + issuer + `/keys"}`), nil
+}
+
+func run(t *testing.T, cfg Config, aws *fakeAWS, objs ...runtime.Object) (*recorder, Outcome, error) {
+	t.Helper()
+	rec := &recorder{}
+	deps := Deps{Client: fake.NewClientset(objs...), Discovery: discovery, Now: func() time.Time { return time.Unix(0, 0) }}
+	if aws != nil {
+		deps.AWS = aws
+	}
+	out, err := Run(context.Background(), cfg, deps, rec)
+	return rec, out, err
+}
+
+func healthyAWS() *fakeAWS {
+	return &fakeAWS{
+		roles:     map[string]string{"app": irsaPolicy("StringEquals", "system:serviceaccount:team:app")},
+		providers: map[string][]string{provider: {"sts.amazonaws.com"}},
+	}
+}
+
+func TestHealthyAccountPasses(t *testing.T) {
+	aws := healthyAWS()
+	rec, out, err := run(t, Config{Namespace: "team", Target: &verify.Target{Kind: verify.KindServiceAccount, Name: "app"}}, aws, sa("team", "app", roleARN("app")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.Failed != 0 || out.Status != probe.StatusPass {
+		t.Fatalf("outcome %+v:\n%s", out, rec.json(t))
+	}
+	for _, name := range []string{CheckClusterIssuer, CheckRole, CheckOIDCProvider, CheckOIDCAudience, CheckTrust} {
+		if evs := rec.checks(name); len(evs) != 1 || evs[0].Status != probe.StatusPass {
+			t.Fatalf("%s: %+v", name, evs)
+		}
+	}
+	if got := aws.calls; got[ActionGetRole] != 1 || got[ActionListOpenIDConnectProviders] != 1 || got[ActionGetOpenIDConnectProvider] != 1 {
+		t.Fatalf("calls %v", got)
+	}
+	if last := rec.events[len(rec.events)-1]; last.Type != probe.TypeResult || last.Data["aws_calls_total"] != int64(3) {
+		t.Fatalf("verdict %+v", last)
+	}
+}
+
+// TestOneReadPerRole: many accounts on few roles read each role once, and say each shared
+// fact once.
+func TestOneReadPerRole(t *testing.T) {
+	aws := healthyAWS()
+	aws.roles["shared"] = irsaPolicy("StringLike", "system:serviceaccount:team:*")
+	objs := []runtime.Object{sa("team", "app", roleARN("app")), sa("team", "plain", "")}
+	for _, n := range []string{"a", "b", "c", "d", "e"} {
+		objs = append(objs, sa("team", n, roleARN("shared")))
+	}
+	rec, out, err := run(t, Config{Namespace: "team", Workers: 3}, aws, objs...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.Accounts != 6 || out.Failed != 0 {
+		t.Fatalf("outcome %+v\n%s", out, rec.json(t))
+	}
+	if aws.calls[ActionGetRole] != 2 || aws.calls[ActionListOpenIDConnectProviders] != 1 || aws.calls[ActionGetOpenIDConnectProvider] != 1 {
+		t.Fatalf("calls %v, want 2 GetRole and one of each provider read", aws.calls)
+	}
+	if n := len(rec.checks(CheckRole)); n != 2 {
+		t.Fatalf("%d iam.role checks, want one per role", n)
+	}
+	if n := len(rec.checks(CheckTrust)); n != 6 {
+		t.Fatalf("%d iam.trust checks, want one per account", n)
+	}
+	// In order, whatever the workers' timing.
+	trust := rec.checks(CheckTrust)
+	for i, want := range []string{"team/a:", "team/app:", "team/b:", "team/c:", "team/d:", "team/e:"} {
+		if !strings.HasPrefix(trust[i].Message, want) {
+			t.Fatalf("trust check %d is %q, want %s first", i, trust[i].Message, want)
+		}
+	}
+}
+
+func TestMisconfigurationsNamed(t *testing.T) {
+	tests := []struct {
+		name   string
+		aws    func(*fakeAWS)
+		check  string
+		inMsg  []string
+		inFix  string
+		detail string
+	}{
+		{name: "wildcard in StringEquals", aws: func(f *fakeAWS) { f.roles["app"] = irsaPolicy("StringEquals", "system:serviceaccount:team:*") },
+			check: CheckTrust, inMsg: []string{"statement 0", `"StringEquals": {"` + hostPath + `:sub": "system:serviceaccount:team:*"}`, "literal character"},
+			inFix: "aws iam update-assume-role-policy --role-name app --policy-document '", detail: `+        "StringLike": {`},
+		{name: "missing role", aws: func(f *fakeAWS) { delete(f.roles, "app") },
+			check: CheckRole, inMsg: []string{"does not exist", "NoSuchEntity"}, inFix: "aws iam create-role --role-name app --assume-role-policy-document '{"},
+		{name: "no provider", aws: func(f *fakeAWS) {
+			f.providers = map[string][]string{"arn:aws:iam::" + acct + ":oidc-provider/other.example.com": {"sts.amazonaws.com"}}
+		},
+			check: CheckOIDCProvider, inMsg: []string{"no IAM OIDC provider for the issuer " + issuer, "https://other.example.com"}, inFix: "aws iam create-open-id-connect-provider --url " + issuer},
+		{name: "audience not a client ID", aws: func(f *fakeAWS) { f.providers[provider] = []string{"vault"} },
+			check: CheckOIDCAudience, inMsg: []string{"does not list the audience sts.amazonaws.com", "vault"}, inFix: "aws iam add-client-id-to-open-id-connect-provider"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			aws := healthyAWS()
+			tt.aws(aws)
+			rec, out, err := run(t, Config{Namespace: "team", Target: &verify.Target{Kind: verify.KindServiceAccount, Name: "app"}}, aws, sa("team", "app", roleARN("app")))
+			if err != nil {
+				t.Fatal(err)
+			}
+			evs := rec.checks(tt.check)
+			if len(evs) != 1 || evs[0].Status != probe.StatusFail || out.Status != probe.StatusFail {
+				t.Fatalf("%s: %+v\n%s", tt.check, evs, rec.json(t))
+			}
+			for _, s := range tt.inMsg {
+				if !strings.Contains(evs[0].Message, s) {
+					t.Fatalf("message %q lacks %q", evs[0].Message, s)
+				}
+			}
+			if !strings.Contains(evs[0].Fix, tt.inFix) {
+				t.Fatalf("fix %q lacks %q", evs[0].Fix, tt.inFix)
+			}
+			if !strings.Contains(evs[0].Detail, tt.detail) {
+				t.Fatalf("detail %q lacks %q", evs[0].Detail, tt.detail)
+			}
+			if v := rec.events[len(rec.events)-1]; !strings.Contains(v.Fix, tt.inFix) {
+				t.Fatalf("the verdict's fixes lack the check's: %q", v.Fix)
+			}
+		})
+	}
+}
+
+func TestAccessDeniedNamesTheAction(t *testing.T) {
+	aws := healthyAWS()
+	aws.deny = ActionGetRole
+	_, _, err := run(t, Config{Namespace: "team"}, aws, sa("team", "app", roleARN("app")))
+	var ce *awsconfig.CallError
+	if !errors.As(err, &ce) || ce.Action != ActionGetRole || !strings.Contains(err.Error(), "ask for iam:GetRole") {
+		t.Fatalf("error %v, want a CallError naming iam:GetRole", err)
+	}
+}
+
+func TestRoleOfAnotherAccountIsSkipped(t *testing.T) {
+	aws := healthyAWS()
+	other := "arn:aws:iam::444455556666:role/app"
+	rec, out, err := run(t, Config{Namespace: "team", Cluster: "prod"}, aws, sa("team", "app", other))
+	if err != nil {
+		t.Fatal(err)
+	}
+	evs := rec.checks(CheckRole)
+	if len(evs) != 1 || evs[0].Status != probe.StatusSkip || !strings.Contains(evs[0].Message, "your AWS credentials read account "+acct) || out.Failed != 0 {
+		t.Fatalf("role check %+v\n%s", evs, rec.json(t))
+	}
+}
+
+func TestPodIdentity(t *testing.T) {
+	aws := healthyAWS()
+	aws.roles["pod"] = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"pods.eks.amazonaws.com"},"Action":"sts:AssumeRole"}]}`
+	aws.roles["good"] = podPolicy
+	aws.roles["target"] = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"` + roleARN("good") + `"},"Action":["sts:AssumeRole","sts:TagSession"],"Condition":{"StringEquals":{"sts:ExternalId":"wrong"}}}]}`
+	aws.assocs = []Association{
+		{ID: "a-1", Namespace: "team", ServiceAccount: "worker", RoleARN: roleARN("pod")},
+		{ID: "a-2", Namespace: "team", ServiceAccount: "chained", RoleARN: roleARN("good"), TargetRoleARN: roleARN("target"), ExternalID: "ext"},
+		{ID: "a-3", Namespace: "team", ServiceAccount: "ok", RoleARN: roleARN("good")},
+		{ID: "a-4", Namespace: "team", ServiceAccount: "ghost", RoleARN: roleARN("good")},
+	}
+	rec, out, err := run(t, Config{Namespace: "team", Cluster: "prod"}, aws,
+		sa("team", "worker", ""), sa("team", "chained", ""), sa("team", "ok", ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.Accounts != 4 {
+		t.Fatalf("accounts %d, want the 4 with associations\n%s", out.Accounts, rec.json(t))
+	}
+	byAccount := map[string]probe.Event{}
+	for _, ev := range rec.checks(CheckPodIdentityTrust) {
+		byAccount[ev.Data["service_account"].(string)] = ev
+	}
+	if ev := byAccount["team/worker"]; ev.Status != probe.StatusFail || !strings.Contains(ev.Message, "does not allow sts:TagSession") || !strings.Contains(ev.Detail, `+        "sts:TagSession"`) {
+		t.Fatalf("worker: %+v", ev)
+	}
+	if ev := byAccount["team/ok"]; ev.Status != probe.StatusPass {
+		t.Fatalf("ok: %+v", ev)
+	}
+	target := rec.checks(CheckTargetRoleTrust)
+	if len(target) != 1 || target[0].Status != probe.StatusFail || !strings.Contains(target[0].Message, "sts:ExternalId") {
+		t.Fatalf("target: %+v", target)
+	}
+	ghost := false
+	for _, ev := range rec.checks(CheckServiceAccount) {
+		ghost = ghost || ev.Status == probe.StatusFail && strings.HasPrefix(ev.Message, "team/ghost:")
+	}
+	if !ghost {
+		t.Fatalf("no finding for the association of a missing service account\n%s", rec.json(t))
+	}
+	if aws.calls[ActionGetRole] != 3 {
+		t.Fatalf("GetRole %d times for 3 roles", aws.calls[ActionGetRole])
+	}
+}
+
+// fakeSTS admits the tokens of the subjects in ok.
+type fakeSTS struct {
+	mu     sync.Mutex
+	tokens []string
+	refuse bool
+}
+
+func (f *fakeSTS) Exchange(_ context.Context, role, token string) (Exchanged, error) {
+	f.mu.Lock()
+	f.tokens = append(f.tokens, token)
+	f.mu.Unlock()
+	if f.refuse {
+		return Exchanged{}, awsconfig.Wrap(apiErr("AccessDenied"), ActionAssumeRoleWithWebIdentity, role)
+	}
+	name := role[strings.LastIndex(role, "/")+1:]
+	arn := "arn:aws:sts::" + acct + ":assumed-role/" + name + "/" + SessionName
+	return Exchanged{AssumedRoleARN: arn, CallerARN: arn}, nil
+}
+
+func tokenClient(objs ...runtime.Object) *fake.Clientset {
+	c := fake.NewClientset(objs...)
+	c.PrependReactor("create", "serviceaccounts", func(a k8stesting.Action) (bool, runtime.Object, error) {
+		if a.GetSubresource() != "token" {
+			return false, nil, nil
+		}
+		tr := a.(k8stesting.CreateAction).GetObject().(*authenticationv1.TokenRequest)
+		if tr.Spec.Audiences[0] == "forbidden" {
+			return true, nil, apierrors.NewForbidden(schema.GroupResource{Resource: "serviceaccounts/token"}, "app", errors.New(`User "x" cannot create resource "serviceaccounts/token"`))
+		}
+		tr.Status.Token = secret
+		return true, tr, nil
+	})
+	return c
+}
+
+func TestExchange(t *testing.T) {
+	for _, refuse := range []bool{false, true} {
+		sts := &fakeSTS{refuse: refuse}
+		rec := &recorder{}
+		aws := healthyAWS()
+		aws.roles["app"] = irsaPolicy("StringEquals", "system:serviceaccount:team:*")
+		client := tokenClient(sa("team", "app", roleARN("app")), sa("team", "b", roleARN("app")))
+		out, err := Run(context.Background(), Config{Namespace: "team", Exchange: true}, Deps{Client: client, Discovery: discovery, AWS: aws, STS: sts}, rec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		all := rec.json(t)
+		if strings.Contains(all, secret) {
+			t.Fatal("the token appears in the events")
+		}
+		if len(sts.tokens) != 2 || sts.tokens[0] != secret {
+			t.Fatalf("STS got %d tokens", len(sts.tokens))
+		}
+		if !strings.Contains(all, `"check":"exchange.scope"`) || !strings.Contains(all, "does not prove") {
+			t.Fatalf("no word of what the exchange does not prove:\n%s", all)
+		}
+		if !refuse {
+			if out.Failed != 0 || out.STSCalls != 4 || len(rec.checks(CheckExchangeCaller)) != 2 || aws.calls[ActionGetRole] != 0 {
+				t.Fatalf("admitted: %+v, AWS calls %v\n%s", out, aws.calls, all)
+			}
+			continue
+		}
+		// Refused, with AWS credentials at hand: the refusal names its clause.
+		if out.Failed == 0 || out.STSCalls != 2 {
+			t.Fatalf("refused: %+v", out)
+		}
+		trust := rec.checks(CheckTrust)
+		if len(trust) != 2 || !strings.Contains(trust[0].Message, "literal character") {
+			t.Fatalf("the refusal is not explained: %+v", trust)
+		}
+	}
+}
+
+func TestExchangeForbiddenTokenNamesThePermission(t *testing.T) {
+	client := tokenClient(&corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: "team", Name: "app",
+		Annotations: map[string]string{"eks.amazonaws.com/role-arn": roleARN("app"), "eks.amazonaws.com/audience": "forbidden"}}})
+	_, err := Run(context.Background(), Config{Namespace: "team", Exchange: true}, Deps{Client: client, Discovery: discovery, STS: &fakeSTS{}}, &recorder{})
+	if err == nil || !strings.Contains(err.Error(), `RBAC verb "create" on "serviceaccounts/token"`) {
+		t.Fatalf("error %v, want one naming create serviceaccounts/token", err)
+	}
+}
+
+func TestNoIdentity(t *testing.T) {
+	rec, out, err := run(t, Config{Namespace: "team", Target: &verify.Target{Kind: verify.KindServiceAccount, Name: "plain"}}, healthyAWS(), sa("team", "plain", ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if evs := rec.checks(CheckServiceAccount); len(evs) != 1 || evs[0].Status != probe.StatusFail || out.Failed != 1 {
+		t.Fatalf("%+v", evs)
+	}
+}
