@@ -1,4 +1,4 @@
-package podidentity
+package podidentity_test
 
 import (
 	"bytes"
@@ -18,7 +18,9 @@ import (
 
 	"github.com/kubectl-wi/kubectl-wi/pkg/explain"
 	"github.com/kubectl-wi/kubectl-wi/pkg/identity"
+	"github.com/kubectl-wi/kubectl-wi/pkg/internal/awstest"
 	kt "github.com/kubectl-wi/kubectl-wi/pkg/internal/kubetest"
+	"github.com/kubectl-wi/kubectl-wi/pkg/podidentity"
 	"github.com/kubectl-wi/kubectl-wi/pkg/probe"
 	"github.com/kubectl-wi/kubectl-wi/pkg/restart"
 	"github.com/kubectl-wi/kubectl-wi/pkg/targets"
@@ -30,7 +32,7 @@ const ns = "shop"
 // bed is a namespace of IRSA workloads, EKS and IAM in memory, and a prover.
 type bed struct {
 	client *fake.Clientset
-	aws    *fakeAWS
+	aws    *awstest.AWS
 	// refuse makes the prover fail these accounts.
 	refuse map[string]bool
 	mu     sync.Mutex
@@ -43,7 +45,7 @@ type bed struct {
 // admits now: on Pod Identity once the account has an association.
 func newBed(t *testing.T, accounts map[string]string, podTrust bool) *bed {
 	t.Helper()
-	b := &bed{aws: newFakeAWS(), refuse: map[string]bool{}}
+	b := &bed{aws: awstest.New(), refuse: map[string]bool{}}
 	var objs []runtime.Object
 	for name, role := range accounts {
 		objs = append(objs, kt.ServiceAccount(ns, name, map[string]string{identity.AnnotationRoleARN: role}))
@@ -54,13 +56,13 @@ func newBed(t *testing.T, accounts map[string]string, podTrust bool) *bed {
 			t.Fatal(err)
 		}
 		if podTrust {
-			b.aws.roles[arn.Name] = trustOf(irsaStatement, podIdentityStatement)
+			b.aws.Roles[arn.Name] = awstest.TrustOf(awstest.IRSAStatement, awstest.PodIdentityStatement)
 		} else {
-			b.aws.roles[arn.Name] = trustOf(irsaStatement)
+			b.aws.Roles[arn.Name] = awstest.TrustOf(awstest.IRSAStatement)
 		}
 	}
 	b.client = fake.NewClientset(append(objs, kt.Namespace(ns))...)
-	kt.WebhookWithAssociations(b.client, 0, b.aws.associated)
+	kt.WebhookWithAssociations(b.client, 0, b.aws.Associated)
 	b.client.PrependReactor("patch", "deployments", func(a clienttesting.Action) (bool, runtime.Object, error) {
 		p := a.(clienttesting.PatchActionImpl)
 		if len(p.GetPatchOptions().DryRun) > 0 {
@@ -80,7 +82,7 @@ func newBed(t *testing.T, accounts map[string]string, podTrust bool) *bed {
 			}
 		}
 		next := kt.PodOf(d, name+"-"+time.Now().Format("150405.000000000"), "")
-		if b.aws.associated(ns, d.Spec.Template.Spec.ServiceAccountName) {
+		if b.aws.Associated(ns, d.Spec.Template.Spec.ServiceAccountName) {
 			kt.InjectPodIdentity(next)
 		}
 		_ = b.client.Tracker().Add(next)
@@ -89,23 +91,23 @@ func newBed(t *testing.T, accounts map[string]string, podTrust bool) *bed {
 	return b
 }
 
-func (b *bed) prove(_ context.Context, _, sa, role string) Proof {
+func (b *bed) prove(_ context.Context, _, sa, role string) podidentity.Proof {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.proven = append(b.proven, sa)
 	if b.refuse[sa] {
-		return Proof{Why: "verify failed 1 of 12 checks", Events: []probe.Event{{Type: probe.TypeCheck, Check: "podidentity.agent", Status: probe.StatusFail, Message: "the agent at 169.254.170.23 refused the connection", Fix: "install the EKS Pod Identity Agent add-on"}}}
+		return podidentity.Proof{Why: "verify failed 1 of 12 checks", Events: []probe.Event{{Type: probe.TypeCheck, Check: "podidentity.agent", Status: probe.StatusFail, Message: "the agent at 169.254.170.23 refused the connection", Fix: "install the EKS Pod Identity Agent add-on"}}}
 	}
-	return Proof{Passed: true, Caller: strings.Replace(strings.Replace(role, ":iam:", ":sts:", 1), ":role/", ":assumed-role/", 1) + "/eks-prod-probe"}
+	return podidentity.Proof{Passed: true, Caller: strings.Replace(strings.Replace(role, ":iam:", ":sts:", 1), ":role/", ":assumed-role/", 1) + "/eks-prod-probe"}
 }
 
 // run migrates the namespace (or targets) with cfg's flags and returns what it printed.
-func (b *bed) run(t *testing.T, cfg Config) (Outcome, string, error) {
+func (b *bed) run(t *testing.T, cfg podidentity.Config) (podidentity.Outcome, string, error) {
 	t.Helper()
 	b.client.ClearActions()
-	cfg.Namespace, cfg.Cluster = ns, testCluster
+	cfg.Namespace, cfg.Cluster = ns, awstest.Cluster
 	var out, errOut bytes.Buffer
-	o, err := Run(context.Background(), cfg, Deps{
+	o, err := podidentity.Run(context.Background(), cfg, podidentity.Deps{
 		Client: b.client, AWS: b.aws, Prove: b.prove, Restarter: restart.DefaultRestarter(time.Now),
 		AdmissionTimeout: time.Second, AdmissionPoll: time.Millisecond, RolloutPoll: time.Millisecond,
 		Out: &out, ErrOut: &errOut,
@@ -139,24 +141,24 @@ func storedWrites(c *fake.Clientset) int {
 // before its workload is restarted, the restart, and pods on Pod Identity; a rerun writes
 // nothing anywhere and restarts nothing.
 func TestMigrateNamespace(t *testing.T) {
-	b := newBed(t, map[string]string{"api": testRole, "worker": otherRole}, true)
-	b.aws.roles["other"] = trustOf(podIdentityStatement)
-	o, out, err := b.run(t, Config{})
+	b := newBed(t, map[string]string{"api": awstest.Role, "worker": awstest.OtherRole}, true)
+	b.aws.Roles["other"] = awstest.TrustOf(awstest.PodIdentityStatement)
+	o, out, err := b.run(t, podidentity.Config{})
 	if err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}
-	if len(b.aws.assocs) != 2 || b.aws.writes() != 2 {
-		t.Fatalf("%d associations, %d AWS writes; want 2 and 2\n%s", len(b.aws.assocs), b.aws.writes(), out)
+	if len(b.aws.Assocs) != 2 || b.aws.Writes() != 2 {
+		t.Fatalf("%d associations, %d AWS writes; want 2 and 2\n%s", len(b.aws.Assocs), b.aws.Writes(), out)
 	}
 	if strings.Join(b.proven, ",") != "api,worker" && strings.Join(b.proven, ",") != "worker,api" {
 		t.Fatalf("proven %v", b.proven)
 	}
-	if o.Restarted != 2 || len(o.Accounts) != 2 || o.Accounts[0].Association != OpCreate || o.Accounts[0].Failed != "" {
+	if o.Restarted != 2 || len(o.Accounts) != 2 || o.Accounts[0].Association != podidentity.OpCreate || o.Accounts[0].Failed != "" {
 		t.Fatalf("outcome %+v\n%s", o, out)
 	}
 	for _, want := range []string{
-		"pre-flight: EKS cluster prod (" + testClusterARN + ")",
-		"pre-flight: the role " + testRole + " trusts pods.eks.amazonaws.com",
+		"pre-flight: EKS cluster prod (" + awstest.ClusterARN + ")",
+		"pre-flight: the role " + awstest.Role + " trusts pods.eks.amazonaws.com",
 		"pre-flight: the Pod Identity agent: no DaemonSet kube-system/eks-pod-identity-agent",
 		"serviceaccount/api: verified on EKS Pod Identity: a new pod gets credentials from the agent, the caller is arn:aws:sts::111122223333:assumed-role/app/eks-prod-probe",
 		"deployment.apps/api restarted: pod api-irsa lacks EKS Pod Identity's container credentials",
@@ -168,15 +170,15 @@ func TestMigrateNamespace(t *testing.T) {
 	}
 	// The role-arn annotation stays without --remove-irsa.
 	sa, _ := b.client.CoreV1().ServiceAccounts(ns).Get(context.Background(), "api", metav1.GetOptions{})
-	if sa.Annotations[identity.AnnotationRoleARN] != testRole {
+	if sa.Annotations[identity.AnnotationRoleARN] != awstest.Role {
 		t.Fatalf("annotations %v", sa.Annotations)
 	}
 
-	writes := b.aws.writes()
+	writes := b.aws.Writes()
 	b.proven = nil
-	o, out, err = b.run(t, Config{})
-	if err != nil || b.aws.writes() != writes || k8sWrites(b.client) != 0 || len(b.proven) != 0 || o.Restarted != 0 {
-		t.Fatalf("rerun: err %v, AWS writes %d, k8s writes %v, proven %v\n%s", err, b.aws.writes()-writes, kt.Count(b.client.Actions()), b.proven, out)
+	o, out, err = b.run(t, podidentity.Config{})
+	if err != nil || b.aws.Writes() != writes || k8sWrites(b.client) != 0 || len(b.proven) != 0 || o.Restarted != 0 {
+		t.Fatalf("rerun: err %v, AWS writes %d, k8s writes %v, proven %v\n%s", err, b.aws.Writes()-writes, kt.Count(b.client.Actions()), b.proven, out)
 	}
 	if !strings.Contains(out, "nothing to do: serviceaccount/api and serviceaccount/worker are on EKS Pod Identity already") {
 		t.Fatalf("rerun said:\n%s", out)
@@ -186,8 +188,8 @@ func TestMigrateNamespace(t *testing.T) {
 // TestMigrateRemoveIRSA: the annotation goes only after the pods are proven, alone (the other
 // annotations stay), and restarts nothing; a rerun finds the account by its association.
 func TestMigrateRemoveIRSA(t *testing.T) {
-	b := newBed(t, map[string]string{"api": testRole}, true)
-	_, out, err := b.run(t, Config{Targets: []targets.Ref{{Kind: targets.ServiceAccount, Name: "api"}}, RemoveIRSA: true})
+	b := newBed(t, map[string]string{"api": awstest.Role}, true)
+	_, out, err := b.run(t, podidentity.Config{Targets: []targets.Ref{{Kind: targets.ServiceAccount, Name: "api"}}, RemoveIRSA: true})
 	if err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}
@@ -199,10 +201,10 @@ func TestMigrateRemoveIRSA(t *testing.T) {
 	if restarts != 1 || strings.Index(out, "restarted:") > strings.Index(out, identity.AnnotationRoleARN+" removed") {
 		t.Fatalf("want one restart, before the annotation's removal:\n%s", out)
 	}
-	for _, cfg := range []Config{{RemoveIRSA: true}, {Targets: []targets.Ref{{Kind: targets.ServiceAccount, Name: "api"}}}} {
-		writes := b.aws.writes()
+	for _, cfg := range []podidentity.Config{{RemoveIRSA: true}, {Targets: []targets.Ref{{Kind: targets.ServiceAccount, Name: "api"}}}} {
+		writes := b.aws.Writes()
 		o, out, err := b.run(t, cfg)
-		if err != nil || b.aws.writes() != writes || k8sWrites(b.client) != 0 || o.Restarted != 0 || !strings.Contains(out, "nothing to do") {
+		if err != nil || b.aws.Writes() != writes || k8sWrites(b.client) != 0 || o.Restarted != 0 || !strings.Contains(out, "nothing to do") {
 			t.Fatalf("rerun %+v: %v\n%s", cfg, err, out)
 		}
 	}
@@ -212,14 +214,14 @@ func TestMigrateRemoveIRSA(t *testing.T) {
 // pre-flight, the corrected policy printed, nothing written; --write-trust writes it, the
 // role's web identity statement kept as it was.
 func TestMigrateTrustMissing(t *testing.T) {
-	b := newBed(t, map[string]string{"api": testRole}, false)
-	_, out, err := b.run(t, Config{})
-	var fe *FailedError
-	if !errors.As(err, &fe) || fe.Step != StepPreflight {
+	b := newBed(t, map[string]string{"api": awstest.Role}, false)
+	_, out, err := b.run(t, podidentity.Config{})
+	var fe *podidentity.FailedError
+	if !errors.As(err, &fe) || fe.Step != podidentity.StepPreflight {
 		t.Fatalf("err %v, want a pre-flight failure\n%s", err, out)
 	}
-	if b.aws.writes() != 0 || k8sWrites(b.client) != 0 || len(b.proven) != 0 {
-		t.Fatalf("the pre-flight wrote: AWS %d, k8s %v", b.aws.writes(), kt.Count(b.client.Actions()))
+	if b.aws.Writes() != 0 || k8sWrites(b.client) != 0 || len(b.proven) != 0 {
+		t.Fatalf("the pre-flight wrote: AWS %d, k8s %v", b.aws.Writes(), kt.Count(b.client.Actions()))
 	}
 	for _, want := range []string{"does not trust pods.eks.amazonaws.com", `"Service": "pods.eks.amazonaws.com"`, "aws iam update-assume-role-policy --role-name app", "--write-trust", "nothing was changed"} {
 		if !strings.Contains(out, want) {
@@ -227,46 +229,46 @@ func TestMigrateTrustMissing(t *testing.T) {
 		}
 	}
 
-	_, out, err = b.run(t, Config{WriteTrust: true})
+	_, out, err = b.run(t, podidentity.Config{WriteTrust: true})
 	if err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}
-	doc, err := trustpolicy.ParseDocument(b.aws.roles["app"])
+	doc, err := trustpolicy.ParseDocument(b.aws.Roles["app"])
 	if err != nil {
 		t.Fatal(err)
 	}
-	before, _ := trustpolicy.ParseDocument(trustOf(irsaStatement))
+	before, _ := trustpolicy.ParseDocument(awstest.TrustOf(awstest.IRSAStatement))
 	if len(doc.Statements) != 2 || doc.StatementJSON(0) != before.StatementJSON(0) {
 		t.Fatalf("written policy:\n%s", doc.JSON())
 	}
-	if b.aws.calls[ActionUpdateAssumeRolePolicy] != 1 || !strings.Contains(out, "trust policy updated") {
-		t.Fatalf("%d policy writes\n%s", b.aws.calls[ActionUpdateAssumeRolePolicy], out)
+	if b.aws.Calls[podidentity.ActionUpdateAssumeRolePolicy] != 1 || !strings.Contains(out, "trust policy updated") {
+		t.Fatalf("%d policy writes\n%s", b.aws.Calls[podidentity.ActionUpdateAssumeRolePolicy], out)
 	}
 }
 
 // TestMigrateDenyIsNotWritten: a correction that would drop a Deny is printed, never written.
 func TestMigrateDenyIsNotWritten(t *testing.T) {
-	b := newBed(t, map[string]string{"api": testRole}, false)
-	b.aws.roles["app"] = trustOf(irsaStatement, podIdentityStatement, `{"Effect":"Deny","Principal":{"Service":"pods.eks.amazonaws.com"},"Action":"sts:TagSession"}`)
-	_, out, err := b.run(t, Config{WriteTrust: true})
-	var fe *FailedError
-	if !errors.As(err, &fe) || b.aws.writes() != 0 || !strings.Contains(out, "which migrate does not do") {
-		t.Fatalf("err %v, %d writes\n%s", err, b.aws.writes(), out)
+	b := newBed(t, map[string]string{"api": awstest.Role}, false)
+	b.aws.Roles["app"] = awstest.TrustOf(awstest.IRSAStatement, awstest.PodIdentityStatement, `{"Effect":"Deny","Principal":{"Service":"pods.eks.amazonaws.com"},"Action":"sts:TagSession"}`)
+	_, out, err := b.run(t, podidentity.Config{WriteTrust: true})
+	var fe *podidentity.FailedError
+	if !errors.As(err, &fe) || b.aws.Writes() != 0 || !strings.Contains(out, "which migrate does not do") {
+		t.Fatalf("err %v, %d writes\n%s", err, b.aws.Writes(), out)
 	}
 }
 
 // TestMigrateVerifyFails: a probe that fails leaves the account as it was: its association
 // deleted again, its workload not restarted; the others go on.
 func TestMigrateVerifyFails(t *testing.T) {
-	b := newBed(t, map[string]string{"api": testRole, "worker": testRole}, true)
+	b := newBed(t, map[string]string{"api": awstest.Role, "worker": awstest.Role}, true)
 	b.refuse["worker"] = true
-	o, out, err := b.run(t, Config{RemoveIRSA: true})
-	var fe *FailedError
-	if !errors.As(err, &fe) || fe.Failed != 1 || fe.Step != StepVerify {
+	o, out, err := b.run(t, podidentity.Config{RemoveIRSA: true})
+	var fe *podidentity.FailedError
+	if !errors.As(err, &fe) || fe.Failed != 1 || fe.Step != podidentity.StepVerify {
 		t.Fatalf("err %v\n%s", err, out)
 	}
-	if b.aws.associated(ns, "worker") || !b.aws.associated(ns, "api") {
-		t.Fatalf("associations %v", b.aws.assocs)
+	if b.aws.Associated(ns, "worker") || !b.aws.Associated(ns, "api") {
+		t.Fatalf("associations %v", b.aws.Assocs)
 	}
 	for _, want := range []string{
 		"serviceaccount/worker: the verify step FAILED: verify failed 1 of 12 checks",
@@ -283,7 +285,7 @@ func TestMigrateVerifyFails(t *testing.T) {
 		t.Errorf("worker was restarted:\n%s", out)
 	}
 	sa, _ := b.client.CoreV1().ServiceAccounts(ns).Get(context.Background(), "worker", metav1.GetOptions{})
-	if sa.Annotations[identity.AnnotationRoleARN] != testRole {
+	if sa.Annotations[identity.AnnotationRoleARN] != awstest.Role {
 		t.Fatalf("worker's annotation: %v", sa.Annotations)
 	}
 	if !o.Accounts[1].RolledBack || o.Accounts[0].Failed != "" || !o.Accounts[0].IRSARemoved {
@@ -294,39 +296,39 @@ func TestMigrateVerifyFails(t *testing.T) {
 // TestMigratePreflightProblems: an association of another role, and an agent DaemonSet not
 // ready, each stop the run before any write.
 func TestMigratePreflightProblems(t *testing.T) {
-	b := newBed(t, map[string]string{"api": testRole}, true)
-	b.aws.assocs["a-0"] = &explain.Association{ID: "a-0", Namespace: ns, ServiceAccount: "api", RoleARN: otherRole}
-	_, out, err := b.run(t, Config{})
-	if !strings.Contains(out, "gives the role "+otherRole) || b.aws.writes() != 0 || !isFailed(err) {
+	b := newBed(t, map[string]string{"api": awstest.Role}, true)
+	b.aws.Assocs["a-0"] = &explain.Association{ID: "a-0", Namespace: ns, ServiceAccount: "api", RoleARN: awstest.OtherRole}
+	_, out, err := b.run(t, podidentity.Config{})
+	if !strings.Contains(out, "gives the role "+awstest.OtherRole) || b.aws.Writes() != 0 || !isFailed(err) {
 		t.Fatalf("err %v\n%s", err, out)
 	}
 
-	b = newBed(t, map[string]string{"api": testRole}, true)
-	_ = b.client.Tracker().Add(&appsv1.DaemonSet{ObjectMeta: metav1.ObjectMeta{Name: AgentDaemonSet, Namespace: AgentNamespace},
+	b = newBed(t, map[string]string{"api": awstest.Role}, true)
+	_ = b.client.Tracker().Add(&appsv1.DaemonSet{ObjectMeta: metav1.ObjectMeta{Name: podidentity.AgentDaemonSet, Namespace: podidentity.AgentNamespace},
 		Status: appsv1.DaemonSetStatus{DesiredNumberScheduled: 3, NumberReady: 2}})
-	_, out, err = b.run(t, Config{})
-	if !strings.Contains(out, "has 2 ready of 3 pods") || b.aws.writes() != 0 || !isFailed(err) {
+	_, out, err = b.run(t, podidentity.Config{})
+	if !strings.Contains(out, "has 2 ready of 3 pods") || b.aws.Writes() != 0 || !isFailed(err) {
 		t.Fatalf("err %v\n%s", err, out)
 	}
 }
 
 // TestMigrateBadInput: exit-2 cases, refused before any write.
 func TestMigrateBadInput(t *testing.T) {
-	b := newBed(t, map[string]string{"api": testRole}, true)
+	b := newBed(t, map[string]string{"api": awstest.Role}, true)
 	_ = b.client.Tracker().Add(kt.ServiceAccount(ns, "plain", nil))
-	for name, cfg := range map[string]Config{
+	for name, cfg := range map[string]podidentity.Config{
 		"missing account":         {Targets: []targets.Ref{{Kind: targets.ServiceAccount, Name: "nope"}}},
 		"no role, no association": {Targets: []targets.Ref{{Kind: targets.ServiceAccount, Name: "plain"}}},
 	} {
 		_, out, err := b.run(t, cfg)
-		var ie *InputError
-		if !errors.As(err, &ie) || b.aws.writes() != 0 {
+		var ie *podidentity.InputError
+		if !errors.As(err, &ie) || b.aws.Writes() != 0 {
 			t.Errorf("%s: err %v\n%s", name, err, out)
 		}
 	}
 	var out bytes.Buffer
-	_, err := Run(context.Background(), Config{Namespace: ns, Cluster: "nope"}, Deps{Client: b.client, AWS: b.aws, Out: &out})
-	var ie *InputError
+	_, err := podidentity.Run(context.Background(), podidentity.Config{Namespace: ns, Cluster: "nope"}, podidentity.Deps{Client: b.client, AWS: b.aws, Out: &out})
+	var ie *podidentity.InputError
 	if !errors.As(err, &ie) || !strings.Contains(err.Error(), `EKS cluster "nope" not found`) {
 		t.Fatalf("unknown cluster: %v", err)
 	}
@@ -335,12 +337,12 @@ func TestMigrateBadInput(t *testing.T) {
 // TestMigrateDryRun: a dry run shows the calls and restarts, and sends no write.
 func TestMigrateDryRun(t *testing.T) {
 	for _, mode := range []string{"client", "server"} {
-		b := newBed(t, map[string]string{"api": testRole}, true)
-		_, out, err := b.run(t, Config{DryRun: mode, RemoveIRSA: true})
-		if err != nil || b.aws.writes() != 0 || storedWrites(b.client) != 0 || len(b.proven) != 0 {
-			t.Fatalf("%s: err %v, AWS %d, k8s %v\n%s", mode, err, b.aws.writes(), kt.Count(b.client.Actions()), out)
+		b := newBed(t, map[string]string{"api": awstest.Role}, true)
+		_, out, err := b.run(t, podidentity.Config{DryRun: mode, RemoveIRSA: true})
+		if err != nil || b.aws.Writes() != 0 || storedWrites(b.client) != 0 || len(b.proven) != 0 {
+			t.Fatalf("%s: err %v, AWS %d, k8s %v\n%s", mode, err, b.aws.Writes(), kt.Count(b.client.Actions()), out)
 		}
-		for _, want := range []string{"aws eks create-pod-identity-association --cluster-name prod --namespace shop --service-account api --role-arn " + testRole, "deployment.apps/api restarted (", identity.AnnotationRoleARN + " removed ("} {
+		for _, want := range []string{"aws eks create-pod-identity-association --cluster-name prod --namespace shop --service-account api --role-arn " + awstest.Role, "deployment.apps/api restarted (", identity.AnnotationRoleARN + " removed ("} {
 			if !strings.Contains(out, want) {
 				t.Errorf("%s: output lacks %q:\n%s", mode, want, out)
 			}
@@ -354,15 +356,15 @@ func TestMigrateDryRun(t *testing.T) {
 // TestMigrateDenied: a write AWS refuses stops the run naming the action; nothing of the
 // account is left behind.
 func TestMigrateDenied(t *testing.T) {
-	b := newBed(t, map[string]string{"api": testRole}, true)
-	b.aws.deny = []string{ActionCreateAssociation}
-	_, out, err := b.run(t, Config{})
-	if err == nil || !strings.Contains(err.Error(), "ask for "+ActionCreateAssociation) || isFailed(err) || k8sWrites(b.client) != 0 {
+	b := newBed(t, map[string]string{"api": awstest.Role}, true)
+	b.aws.Deny = []string{podidentity.ActionCreateAssociation}
+	_, out, err := b.run(t, podidentity.Config{})
+	if err == nil || !strings.Contains(err.Error(), "ask for "+podidentity.ActionCreateAssociation) || isFailed(err) || k8sWrites(b.client) != 0 {
 		t.Fatalf("err %v\n%s", err, out)
 	}
 }
 
 func isFailed(err error) bool {
-	var fe *FailedError
+	var fe *podidentity.FailedError
 	return errors.As(err, &fe)
 }
