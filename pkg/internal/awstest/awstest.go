@@ -207,4 +207,5 @@ func (f *AWS) UpdateAssumeRolePolicy(_ context.Context, role, doc string) error 
 	f.Roles[role] = doc
 	return nil
 }
+
 var _ podidentity.AWS = (*AWS)(nil)
