@@ -2,7 +2,6 @@ package podidentity
 
 import (
 	"context"
-	"fmt"
 	"strings"
 
 	"github.com/kubectl-wi/kubectl-wi/pkg/awsconfig"
@@ -194,9 +193,4 @@ func shellArg(s string) string {
 		return `""`
 	}
 	return s
-}
-
-// ref names an account in messages: serviceaccount/NAME in namespace NS.
-func ref(namespace, name string) string {
-	return fmt.Sprintf("serviceaccount/%s in namespace %q", name, namespace)
 }

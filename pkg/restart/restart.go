@@ -75,6 +75,7 @@ func staleness(p *corev1.Pod, a *Account) (identity.PodState, string) {
 		return identity.PodIdentityStaleness(p, true)
 	case PodIdentityOff:
 		return identity.PodIdentityStaleness(p, false)
+	case PodIdentityUnjudged:
 	}
 	return identity.Staleness(p, wantOf(a), a.Want != nil)
 }
@@ -430,6 +431,7 @@ func matchText(a *Account, n int) string {
 		return verb + " EKS Pod Identity's container credentials"
 	case PodIdentityOff:
 		return verb + " no Pod Identity credentials"
+	case PodIdentityUnjudged:
 	}
 	if a.Want == nil {
 		return verb + " no injected identity"

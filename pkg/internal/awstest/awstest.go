@@ -89,6 +89,7 @@ func (f *AWS) Associated(ns, sa string) bool {
 	return false
 }
 
+// DescribeCluster implements podidentity.AWS.
 func (f *AWS) DescribeCluster(_ context.Context, name string) (explain.Cluster, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -101,6 +102,7 @@ func (f *AWS) DescribeCluster(_ context.Context, name string) (explain.Cluster, 
 	return explain.Cluster{Name: name, ARN: ClusterARN}, nil
 }
 
+// ListPodIdentityAssociations implements podidentity.AWS.
 func (f *AWS) ListPodIdentityAssociations(_ context.Context, cluster, ns, sa string) ([]explain.AssociationRef, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -119,6 +121,7 @@ func (f *AWS) ListPodIdentityAssociations(_ context.Context, cluster, ns, sa str
 	return out, nil
 }
 
+// DescribePodIdentityAssociation implements podidentity.AWS.
 func (f *AWS) DescribePodIdentityAssociation(_ context.Context, _, id string) (explain.Association, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -132,6 +135,7 @@ func (f *AWS) DescribePodIdentityAssociation(_ context.Context, _, id string) (e
 	return *a, nil
 }
 
+// GetRole implements podidentity.AWS.
 func (f *AWS) GetRole(_ context.Context, name string) (explain.Role, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -145,6 +149,7 @@ func (f *AWS) GetRole(_ context.Context, name string) (explain.Role, error) {
 	return explain.Role{ARN: "arn:aws:iam::111122223333:role/" + name, TrustPolicy: doc}, nil
 }
 
+// CreatePodIdentityAssociation implements podidentity.AWS.
 func (f *AWS) CreatePodIdentityAssociation(_ context.Context, _, ns, sa string, s podidentity.Spec) (explain.Association, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -162,6 +167,7 @@ func (f *AWS) CreatePodIdentityAssociation(_ context.Context, _, ns, sa string, 
 	return *a, nil
 }
 
+// UpdatePodIdentityAssociation implements podidentity.AWS.
 func (f *AWS) UpdatePodIdentityAssociation(_ context.Context, _, id string, s podidentity.Spec, fields []string) (explain.Association, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -185,6 +191,7 @@ func (f *AWS) UpdatePodIdentityAssociation(_ context.Context, _, id string, s po
 	return *a, nil
 }
 
+// DeletePodIdentityAssociation implements podidentity.AWS.
 func (f *AWS) DeletePodIdentityAssociation(_ context.Context, _, id string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -198,6 +205,7 @@ func (f *AWS) DeletePodIdentityAssociation(_ context.Context, _, id string) erro
 	return nil
 }
 
+// UpdateAssumeRolePolicy implements podidentity.AWS.
 func (f *AWS) UpdateAssumeRolePolicy(_ context.Context, role, doc string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
