@@ -348,6 +348,10 @@ func (r *runner) preflight(ctx context.Context) error {
 		byRole[want.RoleARN] = append(byRole[want.RoleARN], a)
 	}
 
+	clusterAccount := ""
+	if p := strings.SplitN(r.cluster.ARN, ":", 6); len(p) == 6 {
+		clusterAccount = p[4]
+	}
 	for _, role := range roles {
 		accs := byRole[role]
 		names := make([]string, len(accs))
@@ -355,6 +359,11 @@ func (r *runner) preflight(ctx context.Context) error {
 			names[i] = a.name
 		}
 		arn, _ := identity.ParseRoleARN(role)
+		if clusterAccount != "" && arn.AccountID != clusterAccount {
+			r.problems = append(r.problems, fmt.Sprintf("the role %s of %s is in account %s, and the cluster in %s: an association's role is one of the cluster's account, which may assume a role of another as its target role (kubectl wi enable --pod-identity --role-arn ROLE --target-role-arn %s)",
+				role, accountList(names), arn.AccountID, clusterAccount, role))
+			continue
+		}
 		t, err := JudgeTrust(ctx, r.deps.AWS, r.cluster, arn, ns, names, accs[0].change.Want.DisableSessionTags)
 		var ce *awsconfig.CallError
 		switch {
@@ -607,7 +616,12 @@ func (r *runner) prove(ctx context.Context) error {
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			proofs[i] = r.deps.Prove(ctx, r.cfg.Namespace, a.name, a.change.Want.RoleARN)
+			// The caller is the target role's session when the association chains to one.
+			expect := a.change.Want.RoleARN
+			if a.change.Want.TargetRoleARN != "" {
+				expect = a.change.Want.TargetRoleARN
+			}
+			proofs[i] = r.deps.Prove(ctx, r.cfg.Namespace, a.name, expect)
 		}()
 	}
 	wg.Wait()

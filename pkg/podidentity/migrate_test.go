@@ -303,6 +303,12 @@ func TestMigratePreflightProblems(t *testing.T) {
 		t.Fatalf("err %v\n%s", err, out)
 	}
 
+	b = newBed(t, map[string]string{"api": "arn:aws:iam::444455556666:role/app"}, true)
+	_, out, err = b.run(t, podidentity.Config{})
+	if !strings.Contains(out, "is in account 444455556666, and the cluster in 111122223333") || b.aws.Writes() != 0 || !isFailed(err) {
+		t.Fatalf("err %v\n%s", err, out)
+	}
+
 	b = newBed(t, map[string]string{"api": awstest.Role}, true)
 	_ = b.client.Tracker().Add(&appsv1.DaemonSet{ObjectMeta: metav1.ObjectMeta{Name: podidentity.AgentDaemonSet, Namespace: podidentity.AgentNamespace},
 		Status: appsv1.DaemonSetStatus{DesiredNumberScheduled: 3, NumberReady: 2}})
