@@ -373,3 +373,48 @@ func (e env) stsRoleTrust(t *testing.T, name string) string {
 	t.Fatalf("role %s is not in %s", name, e.stsConfig)
 	return ""
 }
+
+// TestMigrateVerifyFailsRollsBack: when the probe pod cannot prove the account (here its STS
+// endpoint is a closed port of the bridge gateway, so the caller is never confirmed), migrate
+// says the verify step failed, deletes the association it created, restarts nothing and
+// leaves the annotation: the workload is as it was.
+func TestMigrateVerifyFailsRollsBack(t *testing.T) {
+	e := loadEnv(t)
+	if !e.eksProfile() {
+		t.Skip("Pod Identity: the webhook injects the agent's credentials only under the EKS profile")
+	}
+	e.requireAgent(t)
+	c := e.client(t)
+	ns := e.namespace(t, c, nil)
+	e.forgetAssociations(t, ns)
+	name := "mig-rollback-" + ns
+	role := e.addSTSRole(t, name, e.irsaAndPodIdentityTrust(ns, "app"))
+	e.awaitRole(t, e.testUser(), name)
+	serviceAccount(t, c, ns, "app", map[string]string{"eks.amazonaws.com/role-arn": role})
+	e.idleDeployment(t, c, ns, "web", "app")
+
+	before := countWrites(e.awsRequests(t))
+	closed := "https://10.244.0.1:1" // the test bed's own address, where nothing listens
+	r := e.piWI(t, "migrate", "-n", ns, "--to", "pod-identity", "--cluster", e.eksCluster, "--sts-endpoint", closed, "--ca-bundle", e.caFile,
+		"--remove-irsa", "--verify-timeout", "60s")
+	piWant(t, r, 1)
+	for _, want := range []string{"serviceaccount/app: the verify step FAILED", "deleted: rolled back; its workloads were not restarted, so it is as it was",
+		"failed: serviceaccount/app at the verify step"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("stdout lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	if n := countWrites(e.awsRequests(t)) - before; n != 2 || len(e.associations(t, ns)) != 0 {
+		t.Fatalf("%d AWS writes (want the create and its roll-back), associations left %v", n, e.associations(t, ns))
+	}
+	sa, err := c.CoreV1().ServiceAccounts(ns).Get(context.Background(), "app", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if restartedAt(t, c, ns, "web") != "" || sa.Annotations["eks.amazonaws.com/role-arn"] != role {
+		t.Fatalf("the workload is not as it was: restartedAt %q, annotations %v", restartedAt(t, c, ns, "web"), sa.Annotations)
+	}
+	if pods := livePodsOf(t, c, ns, "web"); len(pods) != 1 || envOf(pods[0].Spec.Containers[0])["AWS_ROLE_ARN"] != role {
+		t.Fatalf("web's pod is not the IRSA one it was: %v", pods)
+	}
+}
