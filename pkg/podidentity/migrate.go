@@ -500,7 +500,8 @@ func (r *runner) dryRun(ctx context.Context) error {
 		r.nothingToDo()
 		return nil
 	}
-	for _, t := range r.trust {
+	for _, role := range sortedKeys(r.trust) {
+		t := r.trust[role]
 		r.printf("role %s: trust policy updated%s: aws iam update-assume-role-policy --role-name %s --policy-document '%s'", t.Role, suffix, t.Role.Name, t.Corrected.Compact())
 	}
 	for _, a := range r.accounts {
