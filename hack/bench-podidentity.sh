@@ -64,12 +64,31 @@ new_namespace() {
   until kubectl get serviceaccount default -n "$1" >/dev/null 2>&1; do sleep 0.2; done
 }
 
+# await_association NS SA: until the webhook admits a pod of NS/SA with the container
+# credentials (a server-side dry run: nothing is stored). EKS pushes an association to its
+# webhook seconds after the call; the stand-in's cache lags a second.
+await_association() {
+  local i
+  for i in $(seq 150); do
+    kubectl create -n "$1" --dry-run=server -o jsonpath='{.spec.containers[0].env[*].name}' -f - 2>/dev/null <<YAML |
+apiVersion: v1
+kind: Pod
+metadata: {generateName: bench-admission-}
+spec: {serviceAccountName: $2, containers: [{name: app, image: "$WI_IDLE_IMAGE"}]}
+YAML
+      grep -q AWS_CONTAINER_CREDENTIALS_FULL_URI && return 0
+    sleep 0.2
+  done
+  die "the webhook did not learn the association of $1/$2 in 30s"
+}
+
 out=$(mktemp -d)
 ns=wi-bench-pi-$(date +%s)
 new_namespace "$ns"
 add_roles "$ns" app
 kubectl create serviceaccount app -n "$ns" >/dev/null
 "$bin" enable app -n "$ns" --pod-identity --cluster "$WI_EKS_CLUSTER" --role-arn "arn:aws:iam::$WI_STS_ACCOUNT:role/bench-$ns-app" >/dev/null
+await_association "$ns" app
 log "verify through the Pod Identity agent, $RUNS runs"
 for i in $(seq "$RUNS"); do
   start=$(date +%s%N)
