@@ -715,6 +715,9 @@ func (r *runner) awaitRollouts(ctx context.Context) error {
 			r.fail(ctx, a, StepNewPods, "new pods of "+strings.Join(lacking, "; ")+" came without Pod Identity's container credentials; the association stays; check kubectl wi status and rerun kubectl wi migrate")
 			continue
 		}
+		if len(a.restarted) > 0 {
+			r.printf("serviceaccount/%s: the new pods of %s carry Pod Identity's container credentials", a.name, accountList(a.restarted))
+		}
 		r.warnContainers(inv, a)
 	}
 	return nil

@@ -162,6 +162,7 @@ func TestMigrateNamespace(t *testing.T) {
 		"pre-flight: the Pod Identity agent: no DaemonSet kube-system/eks-pod-identity-agent",
 		"serviceaccount/api: verified on EKS Pod Identity: a new pod gets credentials from the agent, the caller is arn:aws:sts::111122223333:assumed-role/app/eks-prod-probe",
 		"deployment.apps/api restarted: pod api-irsa lacks EKS Pod Identity's container credentials",
+		"serviceaccount/api: the new pods of deployment.apps/api carry Pod Identity's container credentials",
 		"2 of 2 service account(s) on EKS Pod Identity",
 	} {
 		if !strings.Contains(out, want) {
