@@ -505,6 +505,9 @@ func (o *identityOptions) run(ctx context.Context, want *identity.Config, create
 		fmt.Fprintln(o.ErrOut, "Warning: --restart=never: pods created before this change keep their old identity until they are restarted")
 	}
 
+	if o.DryRun == "none" {
+		o.awaitAdmission(ctx, client, actions)
+	}
 	restarted, err := o.restartAll(ctx, client, actions)
 	if err != nil {
 		return err
@@ -515,12 +518,8 @@ func (o *identityOptions) run(ctx context.Context, want *identity.Config, create
 	return o.waitRestarted(ctx, client, restartAccounts, restarted)
 }
 
-// restartAll restarts the workloads actions name, once the webhook admits the changed
-// accounts' new pods as they now ask (a real run), and prints a line per decision.
+// restartAll restarts the workloads actions name, and prints a line per decision.
 func (o *identityOptions) restartAll(ctx context.Context, client kubernetes.Interface, actions []restart.Action) ([]*restart.Action, error) {
-	if o.DryRun == "none" {
-		o.awaitAdmission(ctx, client, actions)
-	}
 	var restarted []*restart.Action
 	var errs []error
 	for i := range actions {
@@ -563,6 +562,11 @@ func (o *identityOptions) awaitAdmission(ctx context.Context, client kubernetes.
 			check = append(check, a)
 		}
 	}
+	o.awaitAccounts(ctx, client, check)
+}
+
+// awaitAccounts is awaitAdmission for the accounts given.
+func (o *identityOptions) awaitAccounts(ctx context.Context, client kubernetes.Interface, check []*restart.Account) {
 	if len(check) == 0 {
 		return
 	}

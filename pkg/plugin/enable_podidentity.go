@@ -48,8 +48,9 @@ type podIdentityOptions struct {
 const podIdentityHelp = `With --pod-identity, enable creates or updates the EKS Pod Identity association of each
 service account instead (eks:CreatePodIdentityAssociation, eks:UpdatePodIdentityAssociation,
 with your own AWS credentials: the SDK's configuration, --profile, --region), and restarts the
-workloads whose live pods lack its container credentials once the webhook admits new pods with
-them; disable --pod-identity deletes it and restarts those that still carry them. An
+workloads whose live pods lack its container credentials; disable --pod-identity deletes it and
+restarts those that still carry them. Either returns once the webhook admits new pods
+accordingly (EKS pushes an association to it seconds after the call), bounded at 30 s. An
 association that already gives the role makes no call; one that gives another role is updated,
 with --overwrite. The cluster is --cluster, else the kubeconfig's EKS cluster (its ARN, or its
 aws eks get-token arguments). --dry-run shows the AWS CLI command of each call: EKS has no dry
@@ -200,6 +201,17 @@ func (o *identityOptions) runPodIdentity(ctx context.Context, want *podidentity.
 	}
 	if o.mode == restart.Never && changed(changes) {
 		fmt.Fprintln(o.ErrOut, "Warning: --restart=never: pods created before this change keep their credentials until they are restarted")
+	}
+	if o.DryRun == "none" {
+		// Every changed account, restarts or not: EKS pushes an association to its webhook
+		// seconds after the call, and a pod created (or verified) before gets the old way.
+		var check []*restart.Account
+		for i := range restartAccounts {
+			if restartAccounts[i].Changed {
+				check = append(check, &restartAccounts[i])
+			}
+		}
+		o.awaitAccounts(ctx, client, check)
 	}
 	restarted, err := o.restartAll(ctx, client, actions)
 	if err != nil {

@@ -39,8 +39,8 @@ func TestMigrateExitCodes(t *testing.T) {
 	proofs := withProver(t)
 	web := kt.Deployment("shop", "web", "app")
 	objs := func() *fake.Clientset {
-		return fake.NewClientset(kt.Namespace("shop"), kt.ServiceAccount("shop", "app", map[string]string{identity.AnnotationRoleARN: roleARN}),
-			web, kt.Injected(web, "web-1", "", identity.Config{RoleARN: roleARN}))
+		return fake.NewClientset(kt.Namespace("shop"), kt.ServiceAccount("shop", "app", map[string]string{identity.AnnotationRoleARN: awstest.Role}),
+			web, kt.Injected(web, "web-1", "", identity.Config{RoleARN: awstest.Role}))
 	}
 	for _, tt := range []struct {
 		args []string
@@ -66,8 +66,8 @@ func TestMigrateExitCodes(t *testing.T) {
 	}
 
 	f.Roles["app"] = awstest.TrustOf(awstest.IRSAStatement, awstest.PodIdentityStatement)
-	f.Assocs["a-1"] = &explain.Association{ID: "a-1", Namespace: "shop", ServiceAccount: "app", RoleARN: roleARN}
-	done := fake.NewClientset(kt.Namespace("shop"), kt.ServiceAccount("shop", "app", map[string]string{identity.AnnotationRoleARN: roleARN}),
+	f.Assocs["a-1"] = &explain.Association{ID: "a-1", Namespace: "shop", ServiceAccount: "app", RoleARN: awstest.Role}
+	done := fake.NewClientset(kt.Namespace("shop"), kt.ServiceAccount("shop", "app", map[string]string{identity.AnnotationRoleARN: awstest.Role}),
 		web, kt.OnPodIdentity(web, "web-2", ""))
 	r = runWI(t, done, "migrate", "deploy/web", "-n", "shop", "--to", "pod-identity", "--cluster", "prod")
 	wantCode(t, r, ExitOK)
