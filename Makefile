@@ -30,6 +30,7 @@ PROBE_SRC := 'dist/build/{os}_{arch}/kubectl-wi:/kubectl-wi'
 .PHONY: bench-explain
 .PHONY: bench-verify
 .PHONY: bench-enable
+.PHONY: bench-podidentity
 .PHONY: dist krew krew-test probe-image probe-image-push release release-dry-run lint-workflows
 all: build
 
@@ -149,6 +150,12 @@ bench-verify: build
 # counts (LISTs also at N=100). Not in `make test`.
 bench-enable: build
 	hack/bench-enable.sh
+
+# EKS Pod Identity on the local cluster under the EKS profile (brought up when none runs): the
+# median of RUNS verify runs through the agent, and the wall time of migrating WORKLOADS IRSA
+# Deployments to Pod Identity, and of its rerun. Not in `make test`.
+bench-podidentity: build
+	hack/bench-podidentity.sh
 
 $(GOLANGCI_LINT):
 	GOBIN=$(TOOLS) go install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@v2.15.0

@@ -12,6 +12,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"regexp"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -79,11 +80,36 @@ func (e *CallError) Error() string {
 	}
 	switch {
 	case IsAccessDenied(e.Err):
-		return fmt.Sprintf("your AWS credentials may not call %s%s (%s): ask for %s, a read-only action", e.Action, on, apiMessage(e.Err), e.Action)
+		// The call may need another action than its own (EKS's CreatePodIdentityAssociation
+		// needs iam:PassRole on the role): AWS's message names the one denied.
+		denied := e.Action
+		if m := deniedActionRE.FindStringSubmatch(apiMessage(e.Err)); m != nil {
+			denied = m[1]
+		}
+		kind := ""
+		if readOnly(denied) {
+			kind = ", a read-only action"
+		}
+		return fmt.Sprintf("your AWS credentials may not call %s%s (%s): ask for %s%s", e.Action, on, apiMessage(e.Err), denied, kind)
 	case IsNoCredentials(e.Err):
 		return fmt.Sprintf("no AWS credentials for %s: set AWS_PROFILE or pass --profile, log in (aws sso login), or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (%v)", e.Action, e.Err)
 	}
 	return fmt.Sprintf("%s%s failed: %v", e.Action, on, e.Err)
+}
+
+// deniedActionRE finds the action in AWS's wording of a denial: "User: ARN is not authorized
+// to perform: iam:PassRole on resource: ...".
+var deniedActionRE = regexp.MustCompile(`not authorized to perform: ([A-Za-z0-9-]+:[A-Za-z0-9*]+)`)
+
+// readOnly is true for an action that only reads: IAM's and EKS's Get, List and Describe.
+func readOnly(action string) bool {
+	_, name, _ := strings.Cut(action, ":")
+	for _, verb := range []string{"Get", "List", "Describe"} {
+		if strings.HasPrefix(name, verb) {
+			return true
+		}
+	}
+	return false
 }
 
 // Unwrap returns the SDK's error.

@@ -240,6 +240,28 @@ func Staleness(pod *corev1.Pod, cfg Config, ok bool) (PodState, string) {
 	return PodCurrent, ""
 }
 
+// PodIdentityStaleness judges pod against an account's EKS Pod Identity association: want
+// true when the account has one (the pod must carry the container credentials), false when it
+// has none (the pod must not). The webhook injects them only when it admits a pod, so a pod
+// created before the association was made, or deleted, is stale until it is recreated. A pod
+// the webhook never mutates (the opt-out label) is skipped; a pod that lacks the credentials
+// though its containers are all skipped still gets the token volume on a restart, which is
+// what InspectPod reads, so it is stale too.
+func PodIdentityStaleness(pod *corev1.Pod, want bool) (PodState, string) {
+	id := InspectPod(pod)
+	switch {
+	case want && id.PodIdentity:
+		return PodCurrent, ""
+	case want && id.SkipLabel:
+		return PodSkipped, "pod has the " + LabelSkipPodIdentityWebhook + " label"
+	case want:
+		return PodStale, "pod lacks EKS Pod Identity's container credentials (created before the association, or the webhook did not mutate it)"
+	case id.PodIdentity:
+		return PodStale, "pod still carries EKS Pod Identity's container credentials"
+	}
+	return PodNotAsked, ""
+}
+
 // takesNoRole is true when every container is skipped or sets its own identity.
 func takesNoRole(pod *corev1.Pod, id PodIdentity) bool {
 	for _, c := range allContainers(pod) {

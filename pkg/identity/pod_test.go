@@ -187,3 +187,54 @@ func TestValidateTokenExpiration(t *testing.T) {
 		}
 	}
 }
+
+// podIdentityPod is a pod as the webhook leaves it for an account with an association.
+func podIdentityPod() *corev1.Pod {
+	return &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"eks.amazonaws.com/pod-identity": "enabled"}},
+		Spec: corev1.PodSpec{
+			Containers: []corev1.Container{{Name: "app", Env: []corev1.EnvVar{
+				{Name: EnvPodIdentityURI, Value: "http://169.254.170.23/v1/credentials"},
+				{Name: EnvPodIdentityToken, Value: "/var/run/secrets/pods.eks.amazonaws.com/serviceaccount/eks-pod-identity-token"},
+			}}},
+			Volumes: []corev1.Volume{{Name: PodIdentityVolumeName, VolumeSource: corev1.VolumeSource{Projected: &corev1.ProjectedVolumeSource{
+				Sources: []corev1.VolumeProjection{{ServiceAccountToken: &corev1.ServiceAccountTokenProjection{Audience: PodIdentityAudience, ExpirationSeconds: ptr.To[int64](80000), Path: PodIdentityVolumeName}}},
+			}}}},
+		},
+	}
+}
+
+func TestPodIdentityStaleness(t *testing.T) {
+	plain := &corev1.Pod{Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "app"}}}}
+	irsa := injectedPod(testRole, DefaultAudience, 86400)
+	optedOut := plain.DeepCopy()
+	optedOut.Labels = map[string]string{LabelSkipPodIdentityWebhook: "true"}
+	// Every container skipped: the webhook still adds the token volume, so the pod reads as
+	// on Pod Identity and a restart changes nothing more.
+	allSkipped := podIdentityPod()
+	allSkipped.Spec.Containers[0].Env = nil
+	tests := []struct {
+		name       string
+		pod        *corev1.Pod
+		want       bool
+		state      PodState
+		wantReason string
+	}{
+		{name: "associated, on Pod Identity", pod: podIdentityPod(), want: true, state: PodCurrent},
+		{name: "associated, every container skipped", pod: allSkipped, want: true, state: PodCurrent},
+		{name: "associated, pod created before", pod: plain, want: true, state: PodStale, wantReason: "lacks EKS Pod Identity"},
+		{name: "associated, pod on IRSA", pod: irsa, want: true, state: PodStale, wantReason: "lacks EKS Pod Identity"},
+		{name: "associated, opted out", pod: optedOut, want: true, state: PodSkipped, wantReason: LabelSkipPodIdentityWebhook},
+		{name: "no association, still on Pod Identity", pod: podIdentityPod(), want: false, state: PodStale, wantReason: "still carries"},
+		{name: "no association, on IRSA", pod: irsa, want: false, state: PodNotAsked},
+		{name: "no association, plain", pod: plain, want: false, state: PodNotAsked},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, reason := PodIdentityStaleness(tt.pod, tt.want)
+			if got != tt.state || !strings.Contains(reason, tt.wantReason) {
+				t.Fatalf("PodIdentityStaleness() = %s, %q; want %s, reason containing %q", got, reason, tt.state, tt.wantReason)
+			}
+		})
+	}
+}

@@ -18,7 +18,10 @@ const disableExample = `  # Remove the IAM role from service account app and res
   kubectl wi disable -l team=payments -A --restart=never
 
   # Remove the role from Portworx, keeping the other providers' credentials
-  kubectl wi disable storagecluster/px-cluster -n portworx`
+  kubectl wi disable storagecluster/px-cluster -n portworx
+
+  # Delete the EKS Pod Identity association of app, and restart what still runs on it
+  kubectl wi disable app --pod-identity --cluster prod --region us-west-2`
 
 // DisableOptions holds everything `kubectl wi disable` needs. Flags bind to fields.
 type DisableOptions struct {
@@ -48,6 +51,12 @@ is left alone. For a custom resource (storagecluster/NAME, deploymentruntimeconf
 kind from --targets FILE) only the role is removed: the aws credentials item, or the
 annotations in the service account template; its operator restarts its pods.
 
+With --pod-identity, disable deletes the EKS Pod Identity association of each service account
+instead (eks:DeletePodIdentityAssociation, with your own AWS credentials), once the other
+checks pass, and restarts the workloads whose live pods still carry its container credentials
+once the webhook admits new pods without them; an account without one is left alone. The
+cluster is --cluster, else the kubeconfig's EKS cluster. --dry-run shows the AWS CLI command.
+
 ` + exitCodesNoChecksHelp,
 		Example: disableExample,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -61,17 +70,31 @@ annotations in the service account template; its operator restarts its pods.
 		},
 	}
 	o.addFlags(cmd)
+	o.podIdentityOptions.addFlags(cmd, false)
 	cmd.ValidArgsFunction = completeTargets(cf, identityTargetKinds, 0)
 	return cmd
 }
 
 // Complete works out the namespace and which optional flags were given.
 func (o *DisableOptions) Complete(cmd *cobra.Command, args []string) error {
+	if err := o.checkPodIdentityFlags(cmd, nil); err != nil {
+		return err
+	}
 	return o.complete(cmd, args)
 }
 
 // Validate checks every flag and argument; it makes no API call.
-func (o *DisableOptions) Validate() error { return o.validate() }
+func (o *DisableOptions) Validate() error {
+	if o.PodIdentity {
+		return o.validatePodIdentity("")
+	}
+	return o.validate()
+}
 
-// Run removes the annotations and restarts what needs it.
-func (o *DisableOptions) Run(ctx context.Context) error { return o.run(ctx, nil, false) }
+// Run removes the annotations (or the association) and restarts what needs it.
+func (o *DisableOptions) Run(ctx context.Context) error {
+	if o.PodIdentity {
+		return o.runPodIdentity(ctx, nil)
+	}
+	return o.run(ctx, nil, false)
+}

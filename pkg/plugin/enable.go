@@ -25,6 +25,7 @@ import (
 
 	"github.com/kubectl-wi/kubectl-wi/pkg/apicall"
 	"github.com/kubectl-wi/kubectl-wi/pkg/identity"
+	"github.com/kubectl-wi/kubectl-wi/pkg/podidentity"
 	"github.com/kubectl-wi/kubectl-wi/pkg/restart"
 	"github.com/kubectl-wi/kubectl-wi/pkg/targets"
 )
@@ -66,7 +67,10 @@ const enableExample = `  # Give the pods of service account app the IAM role app
   kubectl wi enable deploymentruntimeconfig/aws --role-arn arn:aws:iam::123456789012:role/crossplane
 
   # Turn on workload identity in a Control Plane mk8s cluster manifest, then apply it
-  kubectl wi enable --manifest cluster.yaml`
+  kubectl wi enable --manifest cluster.yaml
+
+  # Give app the role through an EKS Pod Identity association instead, with your AWS credentials
+  kubectl wi enable app --pod-identity --role-arn arn:aws:iam::123456789012:role/app --cluster prod --region us-west-2`
 
 // EnableOptions holds everything `kubectl wi enable` needs. Flags bind to fields.
 type EnableOptions struct {
@@ -130,6 +134,8 @@ account before any write). Settings not named on the command line (--audience,
 --token-expiration, --sts-regional-endpoints) keep the account's values; --reset returns them
 to the webhook's defaults.
 
+` + podIdentityHelp + `
+
 With --restart=auto (the default) a workload is restarted when one of its live pods lacks the
 injection or carries another role, audience, expiration or STS setting than the account now
 asks. Paused Deployments, OnDelete update strategies, Jobs, CronJobs and bare pods are listed
@@ -157,6 +163,7 @@ with the command that restarts them.
 	f.BoolVar(&o.Reset, "reset", false, "Return the settings not named on the command line (audience, token expiration, STS endpoints) to the webhook's defaults; without it they are kept")
 	f.StringVar(&o.Manifest, "manifest", "", "Turn on workload identity in a Control Plane (cpln) mk8s cluster manifest FILE instead of in the cluster")
 	o.addFlags(cmd)
+	o.podIdentityOptions.addFlags(cmd, true)
 	cmd.ValidArgsFunction = completeTargets(cf, identityTargetKinds, 0)
 	return cmd
 }
@@ -166,6 +173,9 @@ func (o *EnableOptions) Complete(cmd *cobra.Command, args []string) error {
 	o.audienceSet = cmd.Flags().Changed("audience")
 	o.expirationSet = cmd.Flags().Changed("token-expiration")
 	o.stsRegionalSet = cmd.Flags().Changed("sts-regional-endpoints")
+	if err := o.checkPodIdentityFlags(cmd, []string{"audience", "token-expiration", "sts-regional-endpoints", "create", "reset", "manifest"}); err != nil {
+		return err
+	}
 	if o.Manifest != "" {
 		return o.completeManifest(cmd, args)
 	}
@@ -182,6 +192,10 @@ func (o *EnableOptions) Validate() error {
 	}
 	if o.RoleARN == "" {
 		return FlagErrorf("--role-arn is required: the IAM role the pods assume, e.g. --role-arn arn:aws:iam::123456789012:role/NAME")
+	}
+	if o.PodIdentity {
+		o.overwrite = o.Overwrite
+		return o.validatePodIdentity(o.RoleARN)
 	}
 	if _, err := identity.ParseRoleARN(o.RoleARN); err != nil {
 		return &FlagError{Err: fmt.Errorf("invalid --role-arn: %w", err)}
@@ -230,6 +244,9 @@ func (o *EnableOptions) Run(ctx context.Context) error {
 	if o.Manifest != "" {
 		return o.runManifest()
 	}
+	if o.PodIdentity {
+		return o.runPodIdentity(ctx, &podidentity.Spec{RoleARN: o.RoleARN, TargetRoleARN: o.TargetRoleARN, DisableSessionTags: o.DisableSessionTags})
+	}
 	return o.run(ctx, &o.cfg, o.Create)
 }
 
@@ -239,6 +256,7 @@ func (o *EnableOptions) Run(ctx context.Context) error {
 type identityOptions struct {
 	configFlags *genericclioptions.ConfigFlags
 	genericiooptions.IOStreams
+	podIdentityOptions
 
 	Restart       string
 	Wait          bool
@@ -490,6 +508,18 @@ func (o *identityOptions) run(ctx context.Context, want *identity.Config, create
 	if o.DryRun == "none" {
 		o.awaitAdmission(ctx, client, actions)
 	}
+	restarted, err := o.restartAll(ctx, client, actions)
+	if err != nil {
+		return err
+	}
+	if err := o.printAccounts(accounts, customObjects(custom)); err != nil {
+		return err
+	}
+	return o.waitRestarted(ctx, client, restartAccounts, restarted)
+}
+
+// restartAll restarts the workloads actions name, and prints a line per decision.
+func (o *identityOptions) restartAll(ctx context.Context, client kubernetes.Interface, actions []restart.Action) ([]*restart.Action, error) {
 	var restarted []*restart.Action
 	var errs []error
 	for i := range actions {
@@ -501,24 +531,22 @@ func (o *identityOptions) run(ctx context.Context, want *identity.Config, create
 			}
 			restarted = append(restarted, a)
 		}
-		fmt.Fprintln(summary, o.actionLine(a))
+		fmt.Fprintln(o.summaryOut(), o.actionLine(a))
 	}
-	if err := errors.Join(errs...); err != nil {
-		return err
-	}
+	return restarted, errors.Join(errs...)
+}
 
-	if err := o.printAccounts(accounts, customObjects(custom)); err != nil {
+// waitRestarted waits, with --wait, for the rollouts and checks the new pods.
+func (o *identityOptions) waitRestarted(ctx context.Context, client kubernetes.Interface, accounts []restart.Account, restarted []*restart.Action) error {
+	if !o.Wait || len(restarted) == 0 {
+		return nil
+	}
+	wctx, cancel := context.WithTimeout(ctx, o.Timeout)
+	defer cancel()
+	if err := restart.Wait(wctx, client, restarted, o.pollInterval, o.summaryOut(), o.ErrOut); err != nil {
 		return err
 	}
-	if o.Wait && len(restarted) > 0 {
-		wctx, cancel := context.WithTimeout(ctx, o.Timeout)
-		defer cancel()
-		if err := restart.Wait(wctx, client, restarted, o.pollInterval, summary, o.ErrOut); err != nil {
-			return err
-		}
-		return o.checkNewPods(ctx, client, restartAccounts, restarted)
-	}
-	return nil
+	return o.checkNewPods(ctx, client, accounts, restarted)
 }
 
 // awaitAdmission holds the restarts of accounts this run changed until the pod identity
@@ -534,6 +562,11 @@ func (o *identityOptions) awaitAdmission(ctx context.Context, client kubernetes.
 			check = append(check, a)
 		}
 	}
+	o.awaitAccounts(ctx, client, check)
+}
+
+// awaitAccounts is awaitAdmission for the accounts given.
+func (o *identityOptions) awaitAccounts(ctx context.Context, client kubernetes.Interface, check []*restart.Account) {
 	if len(check) == 0 {
 		return
 	}

@@ -42,6 +42,10 @@ type result struct {
 // calls tallies the API calls the run made.
 func (r result) calls() kt.Counts { return kt.Count(r.client.Actions()) }
 
+// testAssociated, when set, tells runWI's webhook which accounts have a Pod Identity
+// association: their dry-run pods get the container credentials.
+var testAssociated func(namespace, name string) bool
+
 // runWI runs `kubectl wi args...` through Main against client, as the binary would.
 // The client's dry-run pod creates are admitted as by a webhook whose cache is up to date.
 func runWI(t *testing.T, client *fake.Clientset, args ...string) result {
@@ -56,7 +60,7 @@ func runWILagging(t *testing.T, client *fake.Clientset, lag int, args ...string)
 	t.Setenv("KUBECONFIG", filepath.Join(t.TempDir(), "no-kubeconfig")) // never a real cluster
 	oldClient, oldPoll, oldNow := newIdentityClient, identityPollInterval, identityNow
 	oldAdmission, oldAdmissionPoll := identityAdmissionTimeout, identityAdmissionPoll
-	kt.Webhook(client, lag)
+	kt.WebhookWithAssociations(client, lag, testAssociated)
 	newIdentityClient = func(*genericclioptions.ConfigFlags) (kubernetes.Interface, error) { return client, nil }
 	identityPollInterval = time.Millisecond
 	identityAdmissionTimeout, identityAdmissionPoll = 300*time.Millisecond, time.Millisecond

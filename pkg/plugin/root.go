@@ -49,6 +49,7 @@ whose pods need it; verify proves the result from inside a real pod.
 	cmd.AddCommand(
 		NewCmdEnable(cf, streams),
 		NewCmdDisable(cf, streams),
+		NewCmdMigrate(cf, streams),
 		NewCmdVerify(cf, streams, nil),
 		NewCmdStatus(cf, streams),
 		NewCmdTrustPolicy(cf, streams),

@@ -75,7 +75,7 @@ func awaitOne(ctx context.Context, c kubernetes.Interface, a *Account, interval 
 		pod, err := c.CoreV1().Pods(a.Namespace).Create(ctx, AdmissionPod(a.Name), metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
 		switch {
 		case err == nil:
-			state, why := identity.Staleness(pod, wantOf(a), a.Want != nil)
+			state, why := staleness(pod, a)
 			if state != identity.PodStale {
 				return ""
 			}

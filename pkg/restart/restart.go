@@ -48,9 +48,36 @@ type Account struct {
 	Namespace, Name string
 	// Want is the identity the account asks for after this run; nil for none (disable).
 	Want *identity.Config
-	// Changed is true when this run changes the account's annotations. An unchanged account's
-	// workloads that are mid-rollout are not restarted again.
+	// Changed is true when this run changes the account's annotations (or its Pod Identity
+	// association). An unchanged account's workloads that are mid-rollout are not restarted
+	// again.
 	Changed bool
+	// PodIdentity, when set, judges the account's pods by EKS Pod Identity's container
+	// credentials instead of by Want.
+	PodIdentity PodIdentityWant
+}
+
+// PodIdentityWant is what an account's pods must carry of EKS Pod Identity.
+type PodIdentityWant string
+
+// What the pods must carry.
+const (
+	PodIdentityUnjudged PodIdentityWant = ""    // judged by the annotations (Want) alone
+	PodIdentityOn       PodIdentityWant = "on"  // the account has an association: the container credentials
+	PodIdentityOff      PodIdentityWant = "off" // the account has none: no container credentials
+)
+
+// staleness judges one pod of a as identity does: by the container credentials when a judges
+// Pod Identity, else by the annotations.
+func staleness(p *corev1.Pod, a *Account) (identity.PodState, string) {
+	switch a.PodIdentity {
+	case PodIdentityOn:
+		return identity.PodIdentityStaleness(p, true)
+	case PodIdentityOff:
+		return identity.PodIdentityStaleness(p, false)
+	case PodIdentityUnjudged:
+	}
+	return identity.Staleness(p, wantOf(a), a.Want != nil)
 }
 
 // Type is what Plan decided for one workload.
@@ -207,7 +234,7 @@ func Plan(inv *Inventory, mode Mode, accounts []Account) []Action {
 			g.owner = kind + "/" + ref.Name
 		}
 		g.live = append(g.live, p)
-		state, reason := identity.Staleness(p, wantOf(acc), acc.Want != nil)
+		state, reason := staleness(p, acc)
 		if state == identity.PodStale {
 			if len(g.stale) == 0 {
 				g.firstReason = podReason(p.Name, reason)
@@ -399,6 +426,13 @@ func wantOf(a *Account) identity.Config {
 
 func matchText(a *Account, n int) string {
 	verb := plural(n, "carries", "carry")
+	switch a.PodIdentity {
+	case PodIdentityOn:
+		return verb + " EKS Pod Identity's container credentials"
+	case PodIdentityOff:
+		return verb + " no Pod Identity credentials"
+	case PodIdentityUnjudged:
+	}
 	if a.Want == nil {
 		return verb + " no injected identity"
 	}

@@ -224,6 +224,63 @@ func TestPlanDisable(t *testing.T) {
 	}
 }
 
+// TestPlanPodIdentity: an account judged by its Pod Identity association restarts the
+// workloads whose pods lack the container credentials (IRSA pods among them), keeps those on
+// Pod Identity, and, once the association is gone, restarts those that still carry them.
+func TestPlanPodIdentity(t *testing.T) {
+	irsa := kt.Deployment("ns", "irsa", "app")
+	fresh := kt.Deployment("ns", "fresh", "app")
+	moved := kt.StatefulSet("ns", "moved", "app")
+	inv := &Inventory{
+		Pods: []corev1.Pod{
+			*kt.Injected(irsa, "irsa-1", "", want), *kt.PodOf(fresh, "fresh-1", ""),
+			*kt.OnPodIdentity(moved, "moved-0", ""),
+		},
+		Deployments:  []appsv1.Deployment{*irsa, *fresh},
+		StatefulSets: []appsv1.StatefulSet{*moved},
+	}
+	on := Plan(inv, Auto, []Account{{Namespace: "ns", Name: "app", Want: &want, PodIdentity: PodIdentityOn, Changed: true}})
+	if got := strings.Join(summarize(on), ","); got != "restart deployment.apps/fresh,restart deployment.apps/irsa,current statefulset.apps/moved" {
+		t.Fatalf("Plan(pod identity on) = %s", got)
+	}
+	if !strings.Contains(on[1].Reason, "pod irsa-1 lacks EKS Pod Identity's container credentials") || !strings.Contains(on[2].Reason, "carries EKS Pod Identity's container credentials") {
+		t.Fatalf("reasons: %q, %q", on[1].Reason, on[2].Reason)
+	}
+	off := Plan(inv, Auto, []Account{{Namespace: "ns", Name: "app", Want: &want, PodIdentity: PodIdentityOff, Changed: true}})
+	if got := strings.Join(summarize(off), ","); got != "current deployment.apps/fresh,current deployment.apps/irsa,restart statefulset.apps/moved" {
+		t.Fatalf("Plan(pod identity off) = %s", got)
+	}
+	if !strings.Contains(off[2].Reason, "pod moved-0 still carries EKS Pod Identity's container credentials") {
+		t.Fatalf("reason: %q", off[2].Reason)
+	}
+	// The same pods judged by the annotations alone: the IRSA pod is current.
+	irsaOnly := Plan(inv, Auto, []Account{{Namespace: "ns", Name: "app", Want: &want, Changed: true}})
+	if got := strings.Join(summarize(irsaOnly), ","); got != "restart deployment.apps/fresh,current deployment.apps/irsa,current statefulset.apps/moved" {
+		t.Fatalf("Plan(annotations) = %s", got)
+	}
+}
+
+// TestAwaitAdmissionPodIdentity: the wait for an association ends once a dry-run pod of the
+// account comes back with the container credentials, not before.
+func TestAwaitAdmissionPodIdentity(t *testing.T) {
+	client := fake.NewClientset(kt.ServiceAccount("ns", "app", map[string]string{identity.AnnotationRoleARN: kt.RoleARN}))
+	tries := 0
+	kt.WebhookWithAssociations(client, 0, func(_, _ string) bool { tries++; return tries > 2 })
+	acc := &Account{Namespace: "ns", Name: "app", Want: &want, PodIdentity: PodIdentityOn, Changed: true}
+	if unseen := AwaitAdmission(context.Background(), client, []*Account{acc}, 5*time.Second, time.Millisecond); len(unseen) != 0 {
+		t.Fatalf("unseen = %+v", unseen)
+	}
+	if tries != 3 {
+		t.Fatalf("%d dry runs; want 3 (two admitted on IRSA, the third on Pod Identity)", tries)
+	}
+	never := &Account{Namespace: "ns", Name: "app", Want: &want, PodIdentity: PodIdentityOff, Changed: true}
+	kt.WebhookWithAssociations(client, 0, func(_, _ string) bool { return true })
+	unseen := AwaitAdmission(context.Background(), client, []*Account{never}, 50*time.Millisecond, time.Millisecond)
+	if len(unseen) != 1 || !strings.Contains(unseen[0].Reason, "still carries EKS Pod Identity's container credentials") {
+		t.Fatalf("unseen = %+v", unseen)
+	}
+}
+
 func TestPlanManyAccountsAcrossNamespaces(t *testing.T) {
 	inv := &Inventory{}
 	var accounts []Account

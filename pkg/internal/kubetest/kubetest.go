@@ -192,11 +192,41 @@ func Count(actions []clienttesting.Action) Counts {
 	return c
 }
 
+// InjectPodIdentity mutates pod as the webhook does for an account with an EKS Pod Identity
+// association, and returns it.
+func InjectPodIdentity(pod *corev1.Pod) *corev1.Pod {
+	if pod.Labels == nil {
+		pod.Labels = map[string]string{}
+	}
+	pod.Labels["eks.amazonaws.com/pod-identity"] = "enabled"
+	pod.Spec.Volumes = append(pod.Spec.Volumes, corev1.Volume{Name: identity.PodIdentityVolumeName, VolumeSource: corev1.VolumeSource{
+		Projected: &corev1.ProjectedVolumeSource{Sources: []corev1.VolumeProjection{{ServiceAccountToken: &corev1.ServiceAccountTokenProjection{
+			Audience: identity.PodIdentityAudience, ExpirationSeconds: ptr.To[int64](80000), Path: identity.PodIdentityVolumeName,
+		}}}},
+	}})
+	for i := range pod.Spec.Containers {
+		c := &pod.Spec.Containers[i]
+		c.Env = append(c.Env,
+			corev1.EnvVar{Name: identity.EnvPodIdentityURI, Value: "http://169.254.170.23/v1/credentials"},
+			corev1.EnvVar{Name: identity.EnvPodIdentityToken, Value: "/var/run/secrets/pods.eks.amazonaws.com/serviceaccount/eks-pod-identity-token"})
+	}
+	return pod
+}
+
+// OnPodIdentity builds PodOf(owner, name, sa) carrying EKS Pod Identity's container credentials.
+func OnPodIdentity(owner any, name, sa string) *corev1.Pod {
+	return InjectPodIdentity(PodOf(owner, name, sa))
+}
+
 // Webhook makes client admit dry-run pod creates as the pod identity webhook does: a pod whose
 // service account (as stored in client now) carries a role comes back injected, and nothing is
 // stored. Lag, when positive, is how many dry runs of an account come back unmutated first, as
 // from a webhook whose cache has not caught up.
-func Webhook(client *fake.Clientset, lag int) {
+func Webhook(client *fake.Clientset, lag int) { WebhookWithAssociations(client, lag, nil) }
+
+// WebhookWithAssociations is Webhook in the webhook's EKS Pod Identity mode: a pod of an account
+// associated reports (namespace, name) gets the container credentials, which win over role-arn.
+func WebhookWithAssociations(client *fake.Clientset, lag int, associated func(namespace, name string) bool) {
 	seen := map[string]int{}
 	client.PrependReactor("create", "pods", func(a clienttesting.Action) (bool, runtime.Object, error) {
 		create, ok := a.(clienttesting.CreateActionImpl)
@@ -212,7 +242,9 @@ func Webhook(client *fake.Clientset, lag int) {
 		if seen[key]++; seen[key] <= lag {
 			return true, pod, nil
 		}
-		if cfg, ok := identity.FromAnnotations(sa.(*corev1.ServiceAccount).Annotations); ok {
+		if associated != nil && associated(create.GetNamespace(), identity.ServiceAccountName(&pod.Spec)) {
+			InjectPodIdentity(pod)
+		} else if cfg, ok := identity.FromAnnotations(sa.(*corev1.ServiceAccount).Annotations); ok {
 			Inject(pod, cfg)
 		}
 		return true, pod, nil

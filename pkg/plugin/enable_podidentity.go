@@ -1,0 +1,262 @@
+package plugin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/kubectl-wi/kubectl-wi/pkg/awsconfig"
+	"github.com/kubectl-wi/kubectl-wi/pkg/explain"
+	"github.com/kubectl-wi/kubectl-wi/pkg/identity"
+	"github.com/kubectl-wi/kubectl-wi/pkg/podidentity"
+	"github.com/kubectl-wi/kubectl-wi/pkg/restart"
+)
+
+// newPodIdentityAWS is the seam of the AWS calls (a fake in tests): the user's SDK
+// configuration, which must name a region, since EKS is regional.
+var newPodIdentityAWS = func(ctx context.Context, opts awsconfig.Options) (podidentity.AWS, error) {
+	cfg, err := awsconfig.Load(ctx, opts)
+	var pe *awsconfig.ProfileError
+	switch {
+	case errors.As(err, &pe):
+		return nil, &InputError{Err: err}
+	case err != nil:
+		return nil, err
+	case cfg.Region == "":
+		return nil, FlagErrorf("the EKS cluster's region is unknown: pass --region or set AWS_REGION")
+	}
+	return podidentity.NewSDK(cfg), nil
+}
+
+// podIdentityOptions are enable's and disable's --pod-identity flags: which cluster, which AWS
+// credentials, and for enable what the association gives.
+type podIdentityOptions struct {
+	PodIdentity        bool
+	TargetRoleARN      string
+	DisableSessionTags bool
+	Cluster            string
+	Profile            string
+	Region             string
+
+	clusterFrom string // "--cluster" or "the kubeconfig", for messages
+}
+
+const podIdentityHelp = `With --pod-identity, enable creates or updates the EKS Pod Identity association of each
+service account instead (eks:CreatePodIdentityAssociation, eks:UpdatePodIdentityAssociation,
+with your own AWS credentials: the SDK's configuration, --profile, --region), and restarts the
+workloads whose live pods lack its container credentials; disable --pod-identity deletes it and
+restarts those that still carry them. Either returns once the webhook admits new pods
+accordingly (EKS pushes an association to it seconds after the call), bounded at 30 s. An
+association that already gives the role makes no call; one that gives another role is updated,
+with --overwrite. The cluster is --cluster, else the kubeconfig's EKS cluster (its ARN, or its
+aws eks get-token arguments). --dry-run shows the AWS CLI command of each call: EKS has no dry
+run, so with --dry-run=server only the restarts go to the apiserver as dry runs.`
+
+func (o *podIdentityOptions) addFlags(cmd *cobra.Command, enable bool) {
+	f := cmd.Flags()
+	verb := "Create or update the EKS Pod Identity association of the service accounts, instead of annotating them"
+	if !enable {
+		verb = "Delete the EKS Pod Identity association of the service accounts, instead of their annotations"
+	}
+	f.BoolVar(&o.PodIdentity, "pod-identity", false, verb)
+	if enable {
+		f.StringVar(&o.TargetRoleARN, "target-role-arn", "", "With --pod-identity: a role the association's role assumes in turn (role chaining, e.g. into another account)")
+		f.BoolVar(&o.DisableSessionTags, "disable-session-tags", false, "With --pod-identity: EKS does not tag the sessions (the role's trust then needs no sts:TagSession)")
+	}
+	f.StringVar(&o.Cluster, "cluster", "", "With --pod-identity: the EKS cluster's name (default: from the kubeconfig's EKS cluster ARN or aws eks get-token arguments)")
+	f.StringVar(&o.Profile, "profile", "", "With --pod-identity: the AWS profile of the shared config files (default: AWS_PROFILE, else the default profile)")
+	f.StringVar(&o.Region, "region", "", "With --pod-identity: the EKS cluster's region (default: AWS_REGION or the profile's, else the kubeconfig's EKS cluster's)")
+}
+
+// podIdentityOnly are the flags that mean nothing without --pod-identity.
+var podIdentityOnly = []string{"target-role-arn", "disable-session-tags", "cluster", "profile", "region"}
+
+// checkPodIdentityFlags refuses the flags of one mode given in the other: the --pod-identity
+// flags without it, and with it the flags of IRSA's annotations and of -o.
+func (o *identityOptions) checkPodIdentityFlags(cmd *cobra.Command, annotationOnly []string) error {
+	if !o.PodIdentity {
+		for _, name := range podIdentityOnly {
+			if f := cmd.Flags().Lookup(name); f != nil && f.Changed {
+				return FlagErrorf("--%s only applies with --pod-identity", name)
+			}
+		}
+		return nil
+	}
+	for _, name := range append(annotationOnly, "output") {
+		if f := cmd.Flags().Lookup(name); f != nil && f.Changed {
+			return FlagErrorf("--%s does not apply with --pod-identity: the association sets no annotation", name)
+		}
+	}
+	return nil
+}
+
+// validatePodIdentity checks --pod-identity's input, with no API call: the role ARNs, the
+// targets, and the cluster's name from --cluster or the kubeconfig.
+func (o *identityOptions) validatePodIdentity(roleARN string) error {
+	if roleARN != "" {
+		if _, err := identity.ParseRoleARN(roleARN); err != nil {
+			return &FlagError{Err: fmt.Errorf("invalid --role-arn: %w", err)}
+		}
+	}
+	if o.TargetRoleARN != "" {
+		if _, err := identity.ParseRoleARN(o.TargetRoleARN); err != nil {
+			return &FlagError{Err: fmt.Errorf("invalid --target-role-arn: %w", err)}
+		}
+	}
+	if err := o.validate(); err != nil {
+		return err
+	}
+	if len(o.customRefs) > 0 {
+		return FlagErrorf("--pod-identity associates service accounts, and %s is a custom resource whose operator takes the role itself", o.customRefs[0])
+	}
+	return o.clusterName()
+}
+
+// clusterName fills Cluster from the kubeconfig's EKS context when --cluster is not given, and
+// the region from its ARN when nothing else names one.
+func (o *identityOptions) clusterName() error {
+	if o.Cluster != "" {
+		o.clusterFrom = "--cluster"
+		return nil
+	}
+	if o.configFlags != nil {
+		if raw, err := o.configFlags.ToRawKubeConfigLoader().RawConfig(); err == nil {
+			if name, region := eksClusterOf(raw); name != "" {
+				o.Cluster, o.clusterFrom = name, "the kubeconfig"
+				if o.Region == "" && os.Getenv("AWS_REGION") == "" && os.Getenv("AWS_DEFAULT_REGION") == "" {
+					o.Region = region
+				}
+				return nil
+			}
+		}
+	}
+	return FlagErrorf("--pod-identity needs the EKS cluster's name, and the kubeconfig's context names no EKS cluster: pass --cluster NAME")
+}
+
+// runPodIdentity brings the selected accounts' associations to want (nil: none), then
+// restarts the workloads whose pods do not match. Every read and check comes first.
+func (o *identityOptions) runPodIdentity(ctx context.Context, want *podidentity.Spec) error {
+	client, err := o.newClient()
+	if err != nil {
+		return err
+	}
+	accounts, err := o.resolve(ctx, client, false)
+	if err != nil {
+		return err
+	}
+	api, err := newPodIdentityAWS(ctx, awsconfig.Options{Profile: o.Profile, Region: o.Region})
+	if err != nil {
+		return err
+	}
+	cluster, err := api.DescribeCluster(ctx, o.Cluster)
+	if awsconfig.IsNotFound(err) {
+		return InputErrorf("EKS cluster %q (from %s) not found: check --cluster and --region", o.Cluster, o.clusterFrom)
+	}
+	if err != nil {
+		return err
+	}
+	changes := make([]podidentity.Change, len(accounts))
+	restartAccounts := make([]restart.Account, len(accounts))
+	var replaced []string
+	for i, a := range accounts {
+		have, err := podidentity.Read(ctx, api, cluster.Name, a.namespace, a.name)
+		if err != nil {
+			return err
+		}
+		changes[i] = podidentity.Plan(a.namespace, a.name, have, want)
+		if changes[i].ReplacesRole() {
+			replaced = append(replaced, fmt.Sprintf("serviceaccount/%s -n %s has %s (association %s)", a.name, a.namespace, have.RoleARN, have.ID))
+		}
+		judge := restart.PodIdentityOff
+		if want != nil {
+			judge = restart.PodIdentityOn
+		}
+		restartAccounts[i] = restart.Account{Namespace: a.namespace, Name: a.name, PodIdentity: judge, Changed: changes[i].Op != podidentity.OpNone}
+	}
+	if len(replaced) > 0 && !o.overwrite {
+		return InputErrorf("refusing to replace an existing role without --overwrite: %s; nothing was changed (add --overwrite to give %s %s)",
+			strings.Join(replaced, "; "), plural(len(replaced), "it", "them"), want.RoleARN)
+	}
+	var actions []restart.Action
+	if o.mode != restart.Never && len(accounts) > 0 {
+		inv, err := restart.Load(ctx, client, restart.Scope(restartAccounts), restartAccounts)
+		if err != nil {
+			return err
+		}
+		actions = restart.Plan(inv, o.mode, restartAccounts)
+	}
+
+	for i := range changes {
+		c := &changes[i]
+		if o.DryRun == "none" {
+			if err := podidentity.Apply(ctx, api, cluster.Name, c); err != nil {
+				return err
+			}
+		}
+		fmt.Fprintln(o.summaryOut(), o.associationLine(c, cluster))
+	}
+	if o.mode == restart.Never && changed(changes) {
+		fmt.Fprintln(o.ErrOut, "Warning: --restart=never: pods created before this change keep their credentials until they are restarted")
+	}
+	if o.DryRun == "none" {
+		// Every changed account, restarts or not: EKS pushes an association to its webhook
+		// seconds after the call, and a pod created (or verified) before gets the old way.
+		var check []*restart.Account
+		for i := range restartAccounts {
+			if restartAccounts[i].Changed {
+				check = append(check, &restartAccounts[i])
+			}
+		}
+		o.awaitAccounts(ctx, client, check)
+	}
+	restarted, err := o.restartAll(ctx, client, actions)
+	if err != nil {
+		return err
+	}
+	return o.waitRestarted(ctx, client, restartAccounts, restarted)
+}
+
+// associationLine is the summary of one account's association, kubectl style:
+// podidentityassociation a-1 created (serviceaccount/app, role R).
+func (o *identityOptions) associationLine(c *podidentity.Change, cluster explain.Cluster) string {
+	sa := o.ref("serviceaccount/"+c.ServiceAccount, c.Namespace)
+	id := ""
+	switch {
+	case c.Result != nil:
+		id = c.Result.ID
+	case c.Have != nil:
+		id = c.Have.ID
+	}
+	name := "podidentityassociation " + id
+	if id == "" {
+		name = "podidentityassociation of " + sa
+	}
+	switch {
+	case c.Op == podidentity.OpNone && c.Have == nil:
+		return sa + " has no Pod Identity association: unchanged"
+	case c.Op == podidentity.OpNone:
+		return fmt.Sprintf("%s unchanged (%s, %s)", name, sa, podidentity.Describe(podidentity.SpecOf(c.Have)))
+	case o.DryRun == "client":
+		return fmt.Sprintf("%s %s (dry run): %s", name, c.Op, c.Command(cluster.Name))
+	case o.DryRun == "server":
+		return fmt.Sprintf("%s %s (server dry run: EKS has no dry run, the call is shown, not sent): %s", name, c.Op, c.Command(cluster.Name))
+	case c.Op == podidentity.OpDelete:
+		return fmt.Sprintf("%s deleted (%s)", name, sa)
+	case c.Op == podidentity.OpUpdate:
+		return fmt.Sprintf("%s updated (%s, %s: %s)", name, sa, strings.Join(c.Fields, ", "), podidentity.Describe(*c.Want))
+	}
+	return fmt.Sprintf("%s created (%s, %s)", name, sa, podidentity.Describe(*c.Want))
+}
+
+func changed(changes []podidentity.Change) bool {
+	for _, c := range changes {
+		if c.Op != podidentity.OpNone {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,212 @@
+package plugin
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes/fake"
+
+	"github.com/kubectl-wi/kubectl-wi/pkg/awsconfig"
+	"github.com/kubectl-wi/kubectl-wi/pkg/explain"
+	"github.com/kubectl-wi/kubectl-wi/pkg/identity"
+	"github.com/kubectl-wi/kubectl-wi/pkg/internal/awstest"
+	kt "github.com/kubectl-wi/kubectl-wi/pkg/internal/kubetest"
+	"github.com/kubectl-wi/kubectl-wi/pkg/podidentity"
+)
+
+// withAWS makes the commands call f, and the webhook read its associations.
+func withAWS(t *testing.T, f *awstest.AWS) {
+	t.Helper()
+	old, oldAssociated := newPodIdentityAWS, testAssociated
+	newPodIdentityAWS = func(context.Context, awsconfig.Options) (podidentity.AWS, error) { return f, nil }
+	testAssociated = f.Associated
+	t.Cleanup(func() { newPodIdentityAWS, testAssociated = old, oldAssociated })
+}
+
+// TestEnablePodIdentity: the association is created with the user's credentials, the
+// Deployment whose pod lacks the container credentials restarted, the service account left
+// alone; a rerun once the pod is replaced makes no AWS write and no Kubernetes write.
+func TestEnablePodIdentity(t *testing.T) {
+	f := awstest.New()
+	withAWS(t, f)
+	web := kt.Deployment("shop", "web", "app")
+	client := fake.NewClientset(kt.Namespace("shop"), kt.ServiceAccount("shop", "app", nil), web, kt.PodOf(web, "web-1", ""))
+	args := []string{"enable", "deploy/web", "-n", "shop", "--pod-identity", "--role-arn", roleARN, "--cluster", awstest.Cluster}
+	r := runWI(t, client, args...)
+	wantCode(t, r, ExitOK)
+	if f.Calls[podidentity.ActionCreateAssociation] != 1 || f.Writes() != 1 || !f.Associated("shop", "app") {
+		t.Fatalf("AWS calls %v", f.Calls)
+	}
+	want := "podidentityassociation a-1 created (serviceaccount/app, role " + roleARN + ")\n" +
+		"deployment.apps/web restarted: pod web-1 lacks EKS Pod Identity's container credentials (created before the association, or the webhook did not mutate it)\n"
+	if r.out != want {
+		t.Fatalf("stdout =\n%s\nwant\n%s", r.out, want)
+	}
+	if c := r.calls(); c["patch serviceaccounts"] != 0 || c["patch deployments"] != 1 || c["dry-run create pods"] == 0 {
+		t.Fatalf("calls %v: want the Deployment restarted once the webhook admits the credentials, no service account written", c)
+	}
+
+	_ = client.Tracker().Delete(corev1.SchemeGroupVersion.WithResource("pods"), "shop", "web-1")
+	_ = client.Tracker().Add(kt.OnPodIdentity(web, "web-2", ""))
+	second := rerun(t, r, args...)
+	wantCode(t, second, ExitOK)
+	if f.Writes() != 1 || second.calls().Writes() != 0 {
+		t.Fatalf("rerun: AWS writes %d, calls %v", f.Writes()-1, second.calls())
+	}
+	if !strings.HasPrefix(second.out, "podidentityassociation a-1 unchanged (serviceaccount/app, role "+roleARN+")\n") ||
+		!strings.Contains(second.out, "deployment.apps/web unchanged: 1 live pod already carries EKS Pod Identity's container credentials") {
+		t.Fatalf("rerun stdout:\n%s", second.out)
+	}
+}
+
+// TestEnablePodIdentityOtherRole: another role is refused without --overwrite, before any
+// write; with it the association is updated in place, never deleted and created again.
+func TestEnablePodIdentityOtherRole(t *testing.T) {
+	f := awstest.New()
+	withAWS(t, f)
+	f.Assocs["a-7"] = &explain.Association{ID: "a-7", Namespace: "shop", ServiceAccount: "app", RoleARN: kt.OtherRoleARN}
+	client := fake.NewClientset(kt.Namespace("shop"), kt.ServiceAccount("shop", "app", nil))
+	args := []string{"enable", "app", "-n", "shop", "--pod-identity", "--role-arn", roleARN, "--cluster", awstest.Cluster}
+	r := runWI(t, client, args...)
+	wantCode(t, r, ExitUsage)
+	if f.Writes() != 0 || !strings.Contains(r.errOut, "has "+kt.OtherRoleARN+" (association a-7)") || !strings.Contains(r.errOut, "--overwrite") {
+		t.Fatalf("writes %d\n%s", f.Writes(), r.errOut)
+	}
+	r = runWI(t, client, append(args, "--overwrite", "--target-role-arn", kt.OtherRoleARN)...)
+	wantCode(t, r, ExitOK)
+	if f.Calls[podidentity.ActionUpdateAssociation] != 1 || f.Writes() != 1 || f.Assocs["a-7"].RoleARN != roleARN || f.Assocs["a-7"].TargetRoleARN != kt.OtherRoleARN {
+		t.Fatalf("calls %v, association %+v", f.Calls, f.Assocs["a-7"])
+	}
+	if !strings.Contains(r.out, "podidentityassociation a-7 updated (serviceaccount/app, roleArn, targetRoleArn: role "+roleARN+", target role "+kt.OtherRoleARN+")") {
+		t.Fatalf("stdout:\n%s", r.out)
+	}
+}
+
+// TestEnablePodIdentityDryRun: the AWS call is shown, not sent; with server, the restart goes
+// to the apiserver as a dry run.
+func TestEnablePodIdentityDryRun(t *testing.T) {
+	for _, mode := range []string{"client", "server"} {
+		f := awstest.New()
+		withAWS(t, f)
+		web := kt.Deployment("shop", "web", "app")
+		client := fake.NewClientset(kt.Namespace("shop"), kt.ServiceAccount("shop", "app", nil), web, kt.PodOf(web, "web-1", ""))
+		r := runWI(t, client, "enable", "app", "-n", "shop", "--pod-identity", "--role-arn", roleARN, "--cluster", awstest.Cluster, "--dry-run="+mode)
+		wantCode(t, r, ExitOK)
+		cmd := "aws eks create-pod-identity-association --cluster-name prod --namespace shop --service-account app --role-arn " + roleARN
+		if f.Writes() != 0 || !strings.Contains(r.out, cmd) {
+			t.Fatalf("%s: AWS writes %d\n%s", mode, f.Writes(), r.out)
+		}
+		ps := patches(client, "deployments")
+		switch mode {
+		case "client":
+			if len(ps) != 0 || !strings.Contains(r.out, "deployment.apps/web restarted (dry run)") {
+				t.Fatalf("client: patches %v\n%s", ps, r.out)
+			}
+		case "server":
+			if len(ps) != 1 || len(ps[0].GetPatchOptions().DryRun) != 1 || ps[0].GetPatchOptions().DryRun[0] != metav1.DryRunAll || !strings.Contains(r.out, "EKS has no dry run") {
+				t.Fatalf("server: patches %+v\n%s", ps, r.out)
+			}
+		}
+	}
+}
+
+// TestDisablePodIdentity: the association is deleted and the workload still on it restarted;
+// a rerun makes no write.
+func TestDisablePodIdentity(t *testing.T) {
+	f := awstest.New()
+	withAWS(t, f)
+	f.Assocs["a-3"] = &explain.Association{ID: "a-3", Namespace: "shop", ServiceAccount: "app", RoleARN: roleARN}
+	web := kt.Deployment("shop", "web", "app")
+	sa := kt.ServiceAccount("shop", "app", map[string]string{identity.AnnotationRoleARN: roleARN})
+	client := fake.NewClientset(kt.Namespace("shop"), sa, web, kt.OnPodIdentity(web, "web-1", ""))
+	args := []string{"disable", "app", "-n", "shop", "--pod-identity", "--cluster", awstest.Cluster}
+	r := runWI(t, client, args...)
+	wantCode(t, r, ExitOK)
+	want := "podidentityassociation a-3 deleted (serviceaccount/app)\ndeployment.apps/web restarted: pod web-1 still carries EKS Pod Identity's container credentials\n"
+	if r.out != want || f.Calls[podidentity.ActionDeleteAssociation] != 1 || len(f.Assocs) != 0 {
+		t.Fatalf("stdout =\n%s\nwant\n%s\ncalls %v", r.out, want, f.Calls)
+	}
+	if getSA(t, client, "shop", "app").Annotations[identity.AnnotationRoleARN] != roleARN {
+		t.Fatal("disable --pod-identity touched the role-arn annotation")
+	}
+	_ = client.Tracker().Delete(corev1.SchemeGroupVersion.WithResource("pods"), "shop", "web-1")
+	_ = client.Tracker().Add(kt.Injected(web, "web-2", "", identity.Config{RoleARN: roleARN}))
+	second := rerun(t, r, args...)
+	wantCode(t, second, ExitOK)
+	if f.Writes() != 1 || second.calls().Writes() != 0 || !strings.HasPrefix(second.out, "serviceaccount/app has no Pod Identity association: unchanged\n") {
+		t.Fatalf("rerun: AWS writes %d, calls %v\n%s", f.Writes()-1, second.calls(), second.out)
+	}
+}
+
+// TestPodIdentityBadInput: each is refused with exit 2, before any AWS write.
+func TestPodIdentityBadInput(t *testing.T) {
+	f := awstest.New()
+	withAWS(t, f)
+	base := []string{"-n", "shop", "--pod-identity", "--cluster", awstest.Cluster}
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{append([]string{"enable", "app", "--role-arn", "arn:aws:iam::12:role/x"}, base...), "invalid --role-arn"},
+		{append([]string{"enable", "app", "--role-arn", roleARN, "--target-role-arn", "nope"}, base...), "invalid --target-role-arn"},
+		{append([]string{"enable", "app", "--role-arn", roleARN, "--audience", "x"}, base...), "--audience does not apply with --pod-identity"},
+		{append([]string{"enable", "app", "--role-arn", roleARN, "-o", "yaml"}, base...), "--output does not apply with --pod-identity"},
+		{[]string{"enable", "app", "-n", "shop", "--role-arn", roleARN, "--cluster", "prod"}, "--cluster only applies with --pod-identity"},
+		{[]string{"enable", "app", "-n", "shop", "--role-arn", roleARN, "--pod-identity"}, "pass --cluster NAME"},
+		{[]string{"enable", "app", "-n", "shop", "--role-arn", roleARN, "--pod-identity", "--cluster", "nope"}, `EKS cluster "nope" (from --cluster) not found`},
+		{append([]string{"enable", "missing", "--role-arn", roleARN}, base...), `serviceaccount "missing" not found`},
+		{append([]string{"enable", "storagecluster/px", "--role-arn", roleARN}, base...), "is a custom resource"},
+	}
+	for _, tt := range tests {
+		r := runWI(t, fake.NewClientset(kt.Namespace("shop"), kt.ServiceAccount("shop", "app", nil)), tt.args...)
+		if r.code != ExitUsage || !strings.Contains(r.errOut, tt.want) || f.Writes() != 0 {
+			t.Errorf("%v: exit %d, writes %d, stderr:\n%s\nwant exit 2 and %q", tt.args, r.code, f.Writes(), r.errOut, tt.want)
+		}
+	}
+}
+
+// TestPodIdentityDenied: EKS refusing the write is exit 3 naming the action to ask for.
+func TestPodIdentityDenied(t *testing.T) {
+	f := awstest.New()
+	withAWS(t, f)
+	f.Deny = []string{podidentity.ActionCreateAssociation}
+	r := runWI(t, fake.NewClientset(kt.Namespace("shop"), kt.ServiceAccount("shop", "app", nil)),
+		"enable", "app", "-n", "shop", "--pod-identity", "--role-arn", roleARN, "--cluster", awstest.Cluster)
+	wantCode(t, r, ExitEnvironment)
+	if !strings.Contains(r.errOut, "ask for "+podidentity.ActionCreateAssociation) {
+		t.Fatalf("stderr:\n%s", r.errOut)
+	}
+}
+
+// TestPodIdentityClusterFromKubeconfig: an EKS context's cluster ARN names the cluster.
+func TestPodIdentityClusterFromKubeconfig(t *testing.T) {
+	f := awstest.New()
+	withAWS(t, f)
+	kubeconfig := filepath.Join(t.TempDir(), "config")
+	if err := os.WriteFile(kubeconfig, []byte(`apiVersion: v1
+kind: Config
+clusters:
+- name: `+awstest.ClusterARN+`
+  cluster: {server: "https://127.0.0.1:1"}
+contexts:
+- name: eks
+  context: {cluster: "`+awstest.ClusterARN+`", user: u}
+current-context: eks
+users:
+- name: u
+  user: {token: x}
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := runWI(t, fake.NewClientset(kt.Namespace("shop"), kt.ServiceAccount("shop", "app", nil)),
+		"enable", "app", "-n", "shop", "--pod-identity", "--role-arn", roleARN, "--kubeconfig", kubeconfig)
+	wantCode(t, r, ExitOK)
+	if !f.Associated("shop", "app") {
+		t.Fatalf("no association\n%s", r.out)
+	}
+}

@@ -1,0 +1,226 @@
+package plugin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"time"
+
+	"github.com/spf13/cobra"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+
+	"github.com/kubectl-wi/kubectl-wi/pkg/awsconfig"
+	"github.com/kubectl-wi/kubectl-wi/pkg/cabundle"
+	"github.com/kubectl-wi/kubectl-wi/pkg/podidentity"
+	"github.com/kubectl-wi/kubectl-wi/pkg/targets"
+	"github.com/kubectl-wi/kubectl-wi/pkg/verify"
+)
+
+// migrateProver is the seam of migrate's proofs: verify's probe pod, or a fake in tests.
+var migrateProver = podidentity.Prover
+
+const migrateLong = `Move service accounts from IRSA (the eks.amazonaws.com/role-arn annotation) to EKS Pod
+Identity, proving each step before the next, with your own AWS credentials.
+
+TARGET is NAME or serviceaccount/NAME, or deployment/NAME, statefulset/NAME or daemonset/NAME
+for its service account; with none, every service account of the namespace with a role-arn
+annotation. For each account, migrate:
+
+  1. pre-flight, reads only: the EKS cluster; the account's association; its role's trust
+     policy (iam:GetRole), evaluated for pods.eks.amazonaws.com with sts:AssumeRole and
+     sts:TagSession, and when it refuses, the corrected policy to apply, written
+     (iam:UpdateAssumeRolePolicy, a statement added, the rest kept) only with --write-trust;
+     the Pod Identity agent (the eks-pod-identity-agent DaemonSet of kube-system ready on
+     every node; an agent the cluster cannot show is proven in step 4); the workloads to
+     restart. Any problem stops the run here, nothing written;
+  2. creates the association, for the role its role-arn annotation names;
+  3. waits until the webhook admits new pods of the account with the container credentials;
+  4. proves it with a probe pod of the account, as kubectl wi verify does: the agent answers,
+     the role's trust admits EKS Auth, the caller is the role's session;
+  5. restarts exactly the workloads whose live pods lack the container credentials, waits for
+     their rollouts (--timeout) and checks that every new pod carries them;
+  6. with --remove-irsa, removes the role-arn annotation; Pod Identity wins over it, so
+     nothing is restarted for that.
+
+An account that fails at step 3 or 4 is left as it was: the association this run created is
+deleted, no workload restarted. One that fails later keeps its association, which its new pods
+use, and the output says what to do. A rerun finds the migrated accounts done: no AWS write, no
+restart. --dry-run shows the AWS CLI command of each AWS call (EKS and IAM have no dry run:
+with --dry-run=server only the Kubernetes writes go to the apiserver, as dry runs).
+
+The cluster is --cluster, else the kubeconfig's EKS cluster. The probe pod takes verify's
+--image, --sts-endpoint and --ca-bundle (and their environment defaults).
+
+` + exitCodesHelp
+
+const migrateExample = `  # Move every IRSA service account of the namespace shop to EKS Pod Identity
+  kubectl wi migrate -n shop --to pod-identity
+
+  # The service account of one Deployment, writing the role's trust for Pod Identity if missing,
+  # and removing the role-arn annotation once its pods are proven
+  kubectl wi migrate deployment/web -n shop --to pod-identity --write-trust --remove-irsa
+
+  # Show what would be done
+  kubectl wi migrate -n shop --to pod-identity --cluster prod --region us-west-2 --dry-run`
+
+// MigrateOptions holds everything `kubectl wi migrate` needs. Flags bind to fields.
+type MigrateOptions struct {
+	configFlags *genericclioptions.ConfigFlags
+	genericiooptions.IOStreams
+	ids identityOptions // the cluster's name and the AWS profile and region, as enable --pod-identity has them
+
+	To            string
+	RemoveIRSA    bool
+	WriteTrust    bool
+	DryRun        string
+	Timeout       time.Duration
+	Image         string
+	STSEndpoint   string
+	CABundle      string
+	VerifyTimeout time.Duration
+	Parallel      int
+
+	refs      []targets.Ref
+	namespace string
+	caBundle  []byte
+}
+
+// NewCmdMigrate builds `kubectl wi migrate`.
+func NewCmdMigrate(cf *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *cobra.Command {
+	o := &MigrateOptions{configFlags: cf, IOStreams: streams, ids: newIdentityOptions(cf, streams), DryRun: "none",
+		Timeout: 5 * time.Minute, Image: ProbeImage(), VerifyTimeout: 2 * time.Minute, Parallel: verify.DefaultParallel}
+	cmd := &cobra.Command{
+		Use:     "migrate [TARGET...] --to pod-identity",
+		Short:   "Move service accounts from IRSA to EKS Pod Identity, proving each step before the next",
+		Long:    migrateLong,
+		Example: migrateExample,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := o.Complete(cmd, args); err != nil {
+				return err
+			}
+			if err := o.Validate(); err != nil {
+				return err
+			}
+			return o.Run(cmd.Context())
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.To, "to", "", "What to move to: pod-identity (required)")
+	f.BoolVar(&o.RemoveIRSA, "remove-irsa", false, "Remove the role-arn annotation once the account's new pods are proven on Pod Identity")
+	f.BoolVar(&o.WriteTrust, "write-trust", false, "Add Pod Identity's statement to a role's trust policy that lacks it (iam:UpdateAssumeRolePolicy), instead of stopping with the policy to apply")
+	f.StringVar(&o.DryRun, "dry-run", o.DryRun, "Only show what would change: none, client, server (Kubernetes writes as server-side dry runs); --dry-run alone is client")
+	f.Lookup("dry-run").NoOptDefVal = "client"
+	f.DurationVar(&o.Timeout, "timeout", o.Timeout, "How long to wait for the restarted workloads' rollouts")
+	f.StringVar(&o.Image, "image", o.Image, "Probe image of the proof (see kubectl wi verify)")
+	f.StringVar(&o.STSEndpoint, "sts-endpoint", "", "STS endpoint URL for the probe (default $"+EnvSTSEndpoint+")")
+	f.StringVar(&o.CABundle, "ca-bundle", "", "PEM file of CA certificates the probe trusts beside the public roots (default $"+EnvCABundle+")")
+	f.DurationVar(&o.VerifyTimeout, "verify-timeout", o.VerifyTimeout, "Bound on each account's probe pod")
+	f.IntVar(&o.Parallel, "parallel", o.Parallel, "How many accounts to prove at once")
+	o.ids.podIdentityOptions.addFlags(cmd, false)
+	_ = f.MarkHidden("pod-identity") // migrate is always to Pod Identity
+	completeValues(cmd, "to", "pod-identity")
+	completeValues(cmd, "dry-run", "none", "client", "server")
+	cmd.ValidArgsFunction = completeTargets(cf, identityTargetKinds, 0)
+	return cmd
+}
+
+// Complete reads the namespace, the targets and the environment's defaults.
+func (o *MigrateOptions) Complete(cmd *cobra.Command, args []string) error {
+	ns, _, err := o.configFlags.ToRawKubeConfigLoader().Namespace()
+	if err != nil {
+		return fmt.Errorf("failed to read the namespace from the kubeconfig: %w", err)
+	}
+	o.namespace = ns
+	o.ids.namespace = ns
+	if err := targets.Builtin().CheckArgs(args); err != nil {
+		return &FlagError{Err: err}
+	}
+	for _, arg := range args {
+		ref, err := targets.Builtin().Parse(arg)
+		if err != nil {
+			return &FlagError{Err: err}
+		}
+		o.refs = append(o.refs, ref)
+	}
+	if v := os.Getenv(EnvSTSEndpoint); v != "" && !cmd.Flags().Changed("sts-endpoint") {
+		o.STSEndpoint = v
+	}
+	if v := os.Getenv(EnvCABundle); v != "" && !cmd.Flags().Changed("ca-bundle") {
+		o.CABundle = v
+	}
+	return nil
+}
+
+// Validate checks every flag with no API call, the cluster's name included.
+func (o *MigrateOptions) Validate() error {
+	switch {
+	case o.To == "":
+		return FlagErrorf("--to is required: --to pod-identity")
+	case o.To != "pod-identity":
+		return FlagErrorf("--to %q is not supported: migrate moves to pod-identity", o.To)
+	case o.DryRun != "none" && o.DryRun != "client" && o.DryRun != "server":
+		return FlagErrorf("--dry-run %q is not supported: must be none, client or server", o.DryRun)
+	case o.Parallel < 1:
+		return FlagErrorf("--parallel must be 1 or more, not %d", o.Parallel)
+	case o.Image == "":
+		return FlagErrorf("--image must not be empty")
+	}
+	for _, d := range []time.Duration{o.Timeout, o.VerifyTimeout} {
+		if err := checkTimeout(d); err != nil {
+			return err
+		}
+	}
+	if o.STSEndpoint != "" {
+		if u, err := url.Parse(o.STSEndpoint); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			return FlagErrorf("--sts-endpoint must be an http or https URL, got %q", o.STSEndpoint)
+		}
+	}
+	if o.CABundle != "" {
+		data, err := os.ReadFile(o.CABundle)
+		if err != nil {
+			return InputErrorf("--ca-bundle: cannot read %s: %w", o.CABundle, unwrapPath(err))
+		}
+		if _, err := cabundle.Parse(data); err != nil {
+			return InputErrorf("--ca-bundle: %s is not a PEM file of CA certificates: %w", o.CABundle, err)
+		}
+		o.caBundle = data
+	}
+	return o.ids.clusterName()
+}
+
+// Run migrates.
+func (o *MigrateOptions) Run(ctx context.Context) error {
+	client, err := newIdentityClient(o.configFlags)
+	if err != nil {
+		return err
+	}
+	api, err := newPodIdentityAWS(ctx, awsconfig.Options{Profile: o.ids.Profile, Region: o.ids.Region})
+	if err != nil {
+		return err
+	}
+	base := verify.Config{Image: o.Image, PullPolicy: corev1.PullIfNotPresent, Timeout: o.VerifyTimeout,
+		STSEndpoint: o.STSEndpoint, CABundle: o.caBundle, Region: o.ids.Region}
+	deps := podidentity.Deps{
+		Client: client, AWS: api, Restarter: o.ids.restarter, RolloutPoll: identityPollInterval,
+		Prove: migrateProver(base, verify.Deps{Client: client, Discovery: verify.APIServerDiscovery(client)}),
+		Out:   o.Out, ErrOut: o.ErrOut,
+	}
+	cfg := podidentity.Config{Namespace: o.namespace, Targets: o.refs, Cluster: o.ids.Cluster, RemoveIRSA: o.RemoveIRSA,
+		WriteTrust: o.WriteTrust, DryRun: o.DryRun, Timeout: o.Timeout, Parallel: o.Parallel}
+	_, err = podidentity.Run(ctx, cfg, deps)
+	var (
+		in     *podidentity.InputError
+		failed *podidentity.FailedError
+	)
+	switch {
+	case errors.As(err, &in):
+		return &InputError{Err: in.Err}
+	case errors.As(err, &failed):
+		return &ChecksFailedError{Failed: failed.Failed, Unit: "service account(s)"}
+	}
+	return err
+}

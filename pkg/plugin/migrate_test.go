@@ -1,0 +1,77 @@
+package plugin
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"k8s.io/client-go/kubernetes/fake"
+
+	"github.com/kubectl-wi/kubectl-wi/pkg/explain"
+	"github.com/kubectl-wi/kubectl-wi/pkg/identity"
+	"github.com/kubectl-wi/kubectl-wi/pkg/internal/awstest"
+	kt "github.com/kubectl-wi/kubectl-wi/pkg/internal/kubetest"
+	"github.com/kubectl-wi/kubectl-wi/pkg/podidentity"
+	"github.com/kubectl-wi/kubectl-wi/pkg/verify"
+)
+
+// withProver makes migrate's proofs pass without a probe pod, counting them.
+func withProver(t *testing.T) *int {
+	t.Helper()
+	n := new(int)
+	old := migrateProver
+	migrateProver = func(verify.Config, verify.Deps) podidentity.ProveFunc {
+		return func(context.Context, string, string, string) podidentity.Proof {
+			*n++
+			return podidentity.Proof{Passed: true, Caller: "arn:aws:sts::111122223333:assumed-role/app/eks-prod-x"}
+		}
+	}
+	t.Cleanup(func() { migrateProver = old })
+	return n
+}
+
+// TestMigrateExitCodes: the command's input and outcomes map to the exit codes: bad flags 2,
+// a pre-flight problem 1 with the policy printed and nothing written, done accounts 0 with
+// nothing written and nothing proven.
+func TestMigrateExitCodes(t *testing.T) {
+	f := awstest.New()
+	withAWS(t, f)
+	proofs := withProver(t)
+	web := kt.Deployment("shop", "web", "app")
+	objs := func() *fake.Clientset {
+		return fake.NewClientset(kt.Namespace("shop"), kt.ServiceAccount("shop", "app", map[string]string{identity.AnnotationRoleARN: awstest.Role}),
+			web, kt.Injected(web, "web-1", "", identity.Config{RoleARN: awstest.Role}))
+	}
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"migrate", "-n", "shop", "--cluster", "prod"}, "--to is required"},
+		{[]string{"migrate", "-n", "shop", "--to", "irsa", "--cluster", "prod"}, `--to "irsa" is not supported`},
+		{[]string{"migrate", "-n", "shop", "--to", "pod-identity"}, "pass --cluster NAME"},
+		{[]string{"migrate", "-n", "shop", "--to", "pod-identity", "--cluster", "prod", "--dry-run=maybe"}, "--dry-run"},
+		{[]string{"migrate", "deploy/nope", "-n", "shop", "--to", "pod-identity", "--cluster", "prod"}, `deployment.apps "nope" not found`},
+	} {
+		r := runWI(t, objs(), tt.args...)
+		if r.code != ExitUsage || !strings.Contains(r.errOut, tt.want) {
+			t.Errorf("%v: exit %d\n%s\nwant 2 and %q", tt.args, r.code, r.errOut, tt.want)
+		}
+	}
+
+	f.Roles["app"] = awstest.TrustOf(awstest.IRSAStatement)
+	r := runWI(t, objs(), "migrate", "-n", "shop", "--to", "pod-identity", "--cluster", "prod")
+	wantCode(t, r, ExitCheckFailed)
+	if f.Writes() != 0 || r.calls().Writes() != 0 || !strings.Contains(r.out, "aws iam update-assume-role-policy --role-name app") || *proofs != 0 {
+		t.Fatalf("AWS writes %d, calls %v\n%s", f.Writes(), r.calls(), r.out)
+	}
+
+	f.Roles["app"] = awstest.TrustOf(awstest.IRSAStatement, awstest.PodIdentityStatement)
+	f.Assocs["a-1"] = &explain.Association{ID: "a-1", Namespace: "shop", ServiceAccount: "app", RoleARN: awstest.Role}
+	done := fake.NewClientset(kt.Namespace("shop"), kt.ServiceAccount("shop", "app", map[string]string{identity.AnnotationRoleARN: awstest.Role}),
+		web, kt.OnPodIdentity(web, "web-2", ""))
+	r = runWI(t, done, "migrate", "deploy/web", "-n", "shop", "--to", "pod-identity", "--cluster", "prod")
+	wantCode(t, r, ExitOK)
+	if f.Writes() != 0 || r.calls().Writes() != 0 || *proofs != 0 || !strings.Contains(r.out, "nothing to do: serviceaccount/app is on EKS Pod Identity already") {
+		t.Fatalf("AWS writes %d, calls %v, proofs %d\n%s", f.Writes(), r.calls(), *proofs, r.out)
+	}
+}

@@ -1,0 +1,196 @@
+package podidentity
+
+import (
+	"context"
+	"strings"
+
+	"github.com/kubectl-wi/kubectl-wi/pkg/awsconfig"
+	"github.com/kubectl-wi/kubectl-wi/pkg/explain"
+)
+
+// Op is what a run does to one account's association.
+type Op string
+
+// Ops.
+const (
+	OpNone   Op = "unchanged"
+	OpCreate Op = "created"
+	OpUpdate Op = "updated"
+	OpDelete Op = "deleted"
+)
+
+// Change is one service account's association: as it is, as the run wants it, and what that
+// takes.
+type Change struct {
+	Namespace, ServiceAccount string
+	Have                      *explain.Association // nil: none
+	Want                      *Spec                // nil: none (disable)
+	Op                        Op
+	// Fields are the members an update changes, in EKS's order.
+	Fields []string
+	// Result is the association after Apply; nil when there is none.
+	Result *explain.Association
+}
+
+// Plan works out the change from have to want. Only what differs is written: the same role,
+// target role and session tags make no call, so a rerun writes nothing.
+func Plan(namespace, serviceAccount string, have *explain.Association, want *Spec) Change {
+	c := Change{Namespace: namespace, ServiceAccount: serviceAccount, Have: have, Want: want, Op: OpNone, Result: have}
+	switch {
+	case want == nil && have == nil:
+	case want == nil:
+		c.Op = OpDelete
+	case have == nil:
+		c.Op = OpCreate
+	default:
+		if have.RoleARN != want.RoleARN {
+			c.Fields = append(c.Fields, FieldRoleARN)
+		}
+		if have.TargetRoleARN != want.TargetRoleARN {
+			c.Fields = append(c.Fields, FieldTargetRoleARN)
+		}
+		if have.DisableSessionTags != want.DisableSessionTags {
+			c.Fields = append(c.Fields, FieldDisableSessionTags)
+		}
+		if len(c.Fields) > 0 {
+			c.Op = OpUpdate
+		}
+	}
+	return c
+}
+
+// ReplacesRole is true when the change gives the account another role than the one its
+// association names now.
+func (c Change) ReplacesRole() bool {
+	for _, f := range c.Fields {
+		if f == FieldRoleARN {
+			return true
+		}
+	}
+	return false
+}
+
+// Read finds the association of namespace/serviceAccount, nil when it has none: a filtered
+// list, then a describe. EKS keeps at most one per service account.
+func Read(ctx context.Context, a AWS, cluster, namespace, serviceAccount string) (*explain.Association, error) {
+	refs, err := a.ListPodIdentityAssociations(ctx, cluster, namespace, serviceAccount)
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range refs {
+		if r.Namespace != namespace || r.ServiceAccount != serviceAccount {
+			continue // a list that ignored its filters
+		}
+		as, err := a.DescribePodIdentityAssociation(ctx, cluster, r.ID)
+		if awsconfig.IsNotFound(err) {
+			continue // deleted since the list
+		}
+		if err != nil {
+			return nil, err
+		}
+		return &as, nil
+	}
+	return nil, nil
+}
+
+// Apply makes the change in cluster. A create that EKS refuses because an association was
+// made since Read (ResourceInUseException) reads it and plans again, once: a concurrent
+// creator's association is updated, not duplicated; a delete of one already gone is done.
+func Apply(ctx context.Context, a AWS, cluster string, c *Change) error {
+	switch c.Op {
+	case OpNone:
+		return nil
+	case OpCreate:
+		got, err := a.CreatePodIdentityAssociation(ctx, cluster, c.Namespace, c.ServiceAccount, *c.Want)
+		if awsconfig.Code(err) == "ResourceInUseException" {
+			have, rerr := Read(ctx, a, cluster, c.Namespace, c.ServiceAccount)
+			if rerr != nil || have == nil {
+				return err
+			}
+			*c = Plan(c.Namespace, c.ServiceAccount, have, c.Want)
+			if c.Op == OpCreate {
+				return err
+			}
+			return Apply(ctx, a, cluster, c)
+		}
+		if err != nil {
+			return err
+		}
+		c.Result = &got
+	case OpUpdate:
+		got, err := a.UpdatePodIdentityAssociation(ctx, cluster, c.Have.ID, *c.Want, c.Fields)
+		if err != nil {
+			return err
+		}
+		c.Result = &got
+	case OpDelete:
+		if err := a.DeletePodIdentityAssociation(ctx, cluster, c.Have.ID); err != nil && !awsconfig.IsNotFound(err) {
+			return err
+		}
+		c.Result = nil
+	}
+	return nil
+}
+
+// Command is the AWS CLI command that makes the change, for a dry run to show; "" for none.
+func (c Change) Command(cluster string) string {
+	args := []string{"aws", "eks"}
+	switch c.Op {
+	case OpCreate:
+		args = append(args, "create-pod-identity-association", "--cluster-name", cluster,
+			"--namespace", c.Namespace, "--service-account", c.ServiceAccount, "--role-arn", c.Want.RoleARN)
+		if c.Want.TargetRoleARN != "" {
+			args = append(args, "--target-role-arn", c.Want.TargetRoleARN)
+		}
+		if c.Want.DisableSessionTags {
+			args = append(args, "--disable-session-tags")
+		}
+	case OpUpdate:
+		args = append(args, "update-pod-identity-association", "--cluster-name", cluster, "--association-id", c.Have.ID)
+		for _, f := range c.Fields {
+			switch f {
+			case FieldRoleARN:
+				args = append(args, "--role-arn", c.Want.RoleARN)
+			case FieldTargetRoleARN:
+				args = append(args, "--target-role-arn", shellArg(c.Want.TargetRoleARN))
+			case FieldDisableSessionTags:
+				if c.Want.DisableSessionTags {
+					args = append(args, "--disable-session-tags")
+				} else {
+					args = append(args, "--no-disable-session-tags")
+				}
+			}
+		}
+	case OpDelete:
+		args = append(args, "delete-pod-identity-association", "--cluster-name", cluster, "--association-id", c.Have.ID)
+	default:
+		return ""
+	}
+	return strings.Join(args, " ")
+}
+
+// Describe says what the association gives, for a summary line: "role R" and its target role
+// and session tags when set.
+func Describe(s Spec) string {
+	out := "role " + s.RoleARN
+	if s.TargetRoleARN != "" {
+		out += ", target role " + s.TargetRoleARN
+	}
+	if s.DisableSessionTags {
+		out += ", session tags disabled"
+	}
+	return out
+}
+
+// SpecOf is what an association gives.
+func SpecOf(a *explain.Association) Spec {
+	return Spec{RoleARN: a.RoleARN, TargetRoleARN: a.TargetRoleARN, DisableSessionTags: a.DisableSessionTags}
+}
+
+// shellArg quotes an empty argument, which a shell would drop.
+func shellArg(s string) string {
+	if s == "" {
+		return `""`
+	}
+	return s
+}

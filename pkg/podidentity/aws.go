@@ -1,0 +1,136 @@
+package podidentity
+
+import (
+	"context"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/eks"
+	ekstypes "github.com/aws/aws-sdk-go-v2/service/eks/types"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+
+	"github.com/kubectl-wi/kubectl-wi/pkg/awsconfig"
+	"github.com/kubectl-wi/kubectl-wi/pkg/explain"
+)
+
+// The IAM and EKS actions that write, each named in an error when it is denied. The reads are
+// explain's (explain.ActionDescribeCluster and the others).
+const (
+	ActionCreateAssociation      = "eks:CreatePodIdentityAssociation"
+	ActionUpdateAssociation      = "eks:UpdatePodIdentityAssociation"
+	ActionDeleteAssociation      = "eks:DeletePodIdentityAssociation"
+	ActionUpdateAssumeRolePolicy = "iam:UpdateAssumeRolePolicy"
+)
+
+// Spec is what an association gives a service account: the role, a target role it chains to,
+// and whether EKS tags the sessions.
+type Spec struct {
+	RoleARN            string
+	TargetRoleARN      string
+	DisableSessionTags bool
+}
+
+// AWS is the IAM and EKS calls of Pod Identity's set-up, with the user's credentials: the
+// reads explain makes, and the writes. Errors are *awsconfig.CallError, naming the action.
+type AWS interface {
+	DescribeCluster(ctx context.Context, name string) (explain.Cluster, error)
+	ListPodIdentityAssociations(ctx context.Context, cluster, namespace, serviceAccount string) ([]explain.AssociationRef, error)
+	DescribePodIdentityAssociation(ctx context.Context, cluster, id string) (explain.Association, error)
+	GetRole(ctx context.Context, name string) (explain.Role, error)
+
+	CreatePodIdentityAssociation(ctx context.Context, cluster, namespace, serviceAccount string, s Spec) (explain.Association, error)
+	// UpdatePodIdentityAssociation sends only the members fields names (roleArn,
+	// targetRoleArn, disableSessionTags): EKS keeps the others.
+	UpdatePodIdentityAssociation(ctx context.Context, cluster, id string, s Spec, fields []string) (explain.Association, error)
+	DeletePodIdentityAssociation(ctx context.Context, cluster, id string) error
+	UpdateAssumeRolePolicy(ctx context.Context, roleName, document string) error
+}
+
+// SDK is AWS through the AWS SDK: explain's reads, and the writes on clients of the same
+// configuration.
+type SDK struct {
+	*explain.SDK
+	eks *eks.Client
+	iam *iam.Client
+}
+
+// NewSDK builds the clients from cfg. IAM is global: without a region it signs for
+// awsconfig.GlobalRegion.
+func NewSDK(cfg aws.Config) *SDK {
+	iamCfg := cfg.Copy()
+	if iamCfg.Region == "" {
+		iamCfg.Region = awsconfig.GlobalRegion
+	}
+	return &SDK{SDK: explain.NewSDK(cfg), eks: eks.NewFromConfig(cfg), iam: iam.NewFromConfig(iamCfg)}
+}
+
+// Association members, as UpdatePodIdentityAssociation names them.
+const (
+	FieldRoleARN            = "roleArn"
+	FieldTargetRoleARN      = "targetRoleArn"
+	FieldDisableSessionTags = "disableSessionTags"
+)
+
+// CreatePodIdentityAssociation implements AWS. The SDK fills the idempotency token, so a retry
+// of a request that did reach EKS creates nothing twice.
+func (s *SDK) CreatePodIdentityAssociation(ctx context.Context, cluster, namespace, serviceAccount string, spec Spec) (explain.Association, error) {
+	in := &eks.CreatePodIdentityAssociationInput{
+		ClusterName: aws.String(cluster), Namespace: aws.String(namespace), ServiceAccount: aws.String(serviceAccount),
+		RoleArn: aws.String(spec.RoleARN),
+	}
+	if spec.TargetRoleARN != "" {
+		in.TargetRoleArn = aws.String(spec.TargetRoleARN)
+	}
+	if spec.DisableSessionTags {
+		in.DisableSessionTags = aws.Bool(true)
+	}
+	out, err := s.eks.CreatePodIdentityAssociation(ctx, in)
+	if err != nil {
+		return explain.Association{}, awsconfig.Wrap(err, ActionCreateAssociation, "cluster "+cluster)
+	}
+	return association(out.Association), nil
+}
+
+// UpdatePodIdentityAssociation implements AWS.
+func (s *SDK) UpdatePodIdentityAssociation(ctx context.Context, cluster, id string, spec Spec, fields []string) (explain.Association, error) {
+	in := &eks.UpdatePodIdentityAssociationInput{ClusterName: aws.String(cluster), AssociationId: aws.String(id)}
+	for _, f := range fields {
+		switch f {
+		case FieldRoleARN:
+			in.RoleArn = aws.String(spec.RoleARN)
+		case FieldTargetRoleARN:
+			in.TargetRoleArn = aws.String(spec.TargetRoleARN) // "" removes it
+		case FieldDisableSessionTags:
+			in.DisableSessionTags = aws.Bool(spec.DisableSessionTags)
+		}
+	}
+	out, err := s.eks.UpdatePodIdentityAssociation(ctx, in)
+	if err != nil {
+		return explain.Association{}, awsconfig.Wrap(err, ActionUpdateAssociation, "association "+id+" of cluster "+cluster)
+	}
+	return association(out.Association), nil
+}
+
+// DeletePodIdentityAssociation implements AWS.
+func (s *SDK) DeletePodIdentityAssociation(ctx context.Context, cluster, id string) error {
+	_, err := s.eks.DeletePodIdentityAssociation(ctx, &eks.DeletePodIdentityAssociationInput{ClusterName: aws.String(cluster), AssociationId: aws.String(id)})
+	return awsconfig.Wrap(err, ActionDeleteAssociation, "association "+id+" of cluster "+cluster)
+}
+
+// UpdateAssumeRolePolicy implements AWS.
+func (s *SDK) UpdateAssumeRolePolicy(ctx context.Context, roleName, document string) error {
+	_, err := s.iam.UpdateAssumeRolePolicy(ctx, &iam.UpdateAssumeRolePolicyInput{RoleName: aws.String(roleName), PolicyDocument: aws.String(document)})
+	return awsconfig.Wrap(err, ActionUpdateAssumeRolePolicy, "role "+roleName)
+}
+
+// association is EKS's answer as explain keeps it.
+func association(a *ekstypes.PodIdentityAssociation) explain.Association {
+	if a == nil {
+		return explain.Association{}
+	}
+	return explain.Association{
+		ID: aws.ToString(a.AssociationId), ARN: aws.ToString(a.AssociationArn),
+		Namespace: aws.ToString(a.Namespace), ServiceAccount: aws.ToString(a.ServiceAccount),
+		RoleARN: aws.ToString(a.RoleArn), TargetRoleARN: aws.ToString(a.TargetRoleArn),
+		ExternalID: aws.ToString(a.ExternalId), DisableSessionTags: aws.ToBool(a.DisableSessionTags),
+	}
+}

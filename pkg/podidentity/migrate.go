@@ -1,0 +1,886 @@
+package podidentity
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/kubectl-wi/kubectl-wi/pkg/apicall"
+	"github.com/kubectl-wi/kubectl-wi/pkg/awsconfig"
+	"github.com/kubectl-wi/kubectl-wi/pkg/explain"
+	"github.com/kubectl-wi/kubectl-wi/pkg/identity"
+	"github.com/kubectl-wi/kubectl-wi/pkg/restart"
+	"github.com/kubectl-wi/kubectl-wi/pkg/targets"
+	"github.com/kubectl-wi/kubectl-wi/pkg/trustpolicy"
+	"github.com/kubectl-wi/kubectl-wi/pkg/verify"
+)
+
+// Step names a step of a migration; a failure says which one it stopped at.
+type Step string
+
+// Steps, in the order they run.
+const (
+	StepPreflight   Step = "pre-flight"  // reads only: the cluster, associations, trust, agent, workloads
+	StepTrust       Step = "trust"       // --write-trust: the corrected trust policy written
+	StepAssociation Step = "association" // the association created
+	StepAdmission   Step = "admission"   // the webhook admits new pods with the container credentials
+	StepVerify      Step = "verify"      // a probe pod of the account proves the path and the caller
+	StepRestart     Step = "restart"     // the workloads whose pods lack the credentials restarted
+	StepRollout     Step = "rollout"     // their rollouts finished
+	StepNewPods     Step = "new pods"    // every new pod carries the credentials
+	StepRemoveIRSA  Step = "remove-irsa" // --remove-irsa: the role-arn annotation removed
+)
+
+// Config is what the user asked for.
+type Config struct {
+	Namespace string
+	// Targets name service accounts or workloads of Namespace; none migrates every account of
+	// the namespace with a role-arn annotation (and those already on Pod Identity, so that a
+	// rerun finds them done).
+	Targets []targets.Ref
+	// Cluster is the EKS cluster's name.
+	Cluster    string
+	RemoveIRSA bool
+	WriteTrust bool
+	// DryRun is none, client (nothing sent but reads) or server (Kubernetes writes sent as
+	// server-side dry runs; EKS and IAM have none, so their calls are shown, not sent).
+	DryRun string
+	// Timeout bounds the rollouts; 0 means 5 minutes.
+	Timeout time.Duration
+	// Parallel is how many accounts are proven at once; 0 means verify.DefaultParallel.
+	Parallel int
+}
+
+// Deps is the cluster, AWS, the prover and where the run is told.
+type Deps struct {
+	Client    kubernetes.Interface
+	AWS       AWS
+	Prove     ProveFunc
+	Restarter restart.ObjectRestarterFunc
+	// AdmissionTimeout bounds the wait for the webhook to learn the associations (EKS pushes
+	// them to it seconds after the call); 0 means 60s. AdmissionPoll and RolloutPoll are the
+	// polls' intervals: 0 means 500ms and 1s.
+	AdmissionTimeout, AdmissionPoll, RolloutPoll time.Duration
+	// Out gets a line per fact and change; ErrOut progress and warnings.
+	Out, ErrOut io.Writer
+}
+
+// InputError is bad input, refused before any write.
+type InputError struct{ Err error }
+
+func (e *InputError) Error() string { return e.Err.Error() }
+func (e *InputError) Unwrap() error { return e.Err }
+
+func inputErrorf(format string, args ...any) error {
+	return &InputError{Err: fmt.Errorf(format, args...)}
+}
+
+// FailedError is a run that stopped at its pre-flight, or in which accounts failed a later
+// step; the run has printed why, and how each failed account was left.
+type FailedError struct {
+	Failed int
+	Step   Step // the first account's failed step
+}
+
+func (e *FailedError) Error() string {
+	return fmt.Sprintf("%d service account(s) failed, the first at the %s step", e.Failed, e.Step)
+}
+
+// Outcome is how each account ended.
+type Outcome struct {
+	Accounts []AccountOutcome
+	// AWSWrites counts the IAM and EKS writes made (roll-backs included).
+	AWSWrites int
+	Restarted int
+}
+
+// AccountOutcome is one account's migration.
+type AccountOutcome struct {
+	Name        string
+	Association Op
+	Restarted   []string // kind/name
+	IRSARemoved bool
+	RolledBack  bool // the association this run created was deleted again
+	Failed      Step // "" when it ended well
+}
+
+// account is one service account of the run.
+type account struct {
+	name       string
+	sa         *corev1.ServiceAccount
+	role       string // its role-arn annotation, "" when none is left
+	change     Change
+	restart    *restart.Account
+	actions    []*restart.Action
+	removeIRSA bool
+	restarted  []string // kind/name of the workloads this run restarted
+	created    bool     // this run created the association: rolled back if it fails before a restart
+	rolledBack bool
+	failed     Step
+	proof      *Proof
+}
+
+func (a *account) changes() bool {
+	return a.change.Op != OpNone || a.removeIRSA || a.restarts() > 0
+}
+
+func (a *account) restarts() int {
+	n := 0
+	for _, act := range a.actions {
+		if act.Type == restart.Restart {
+			n++
+		}
+	}
+	return n
+}
+
+type runner struct {
+	cfg      Config
+	deps     Deps
+	cluster  explain.Cluster
+	accounts []*account
+	actions  []restart.Action
+	trust    map[string]*Trust // by role ARN, those to write
+	out      Outcome
+	problems []string
+}
+
+// Run migrates cfg's accounts from IRSA to EKS Pod Identity: a pre-flight of reads (the
+// cluster, each account's association, its role's trust for pods.eks.amazonaws.com, the agent,
+// the workloads to restart), then for each account the association (the role its role-arn
+// annotation names), the webhook's admission of new pods with the container credentials, a
+// probe pod proving the agent, the role's trust and the caller, and only then the restart of
+// exactly the workloads whose pods lack the credentials, their rollout, a look at every new
+// pod, and with RemoveIRSA the annotation's removal (Pod Identity wins over it: nothing is
+// restarted for that). An account that fails before its workloads are restarted is left as it
+// was: an association this run created is deleted. One that fails later keeps its association,
+// which its new pods use. A rerun finds the done accounts done: no write, no restart.
+func Run(ctx context.Context, cfg Config, deps Deps) (Outcome, error) {
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = 5 * time.Minute
+	}
+	if cfg.Parallel <= 0 {
+		cfg.Parallel = verify.DefaultParallel
+	}
+	if cfg.DryRun == "" {
+		cfg.DryRun = "none"
+	}
+	if deps.AdmissionTimeout <= 0 {
+		deps.AdmissionTimeout = time.Minute
+	}
+	if deps.AdmissionPoll <= 0 {
+		deps.AdmissionPoll = 500 * time.Millisecond
+	}
+	if deps.RolloutPoll <= 0 {
+		deps.RolloutPoll = time.Second
+	}
+	if deps.ErrOut == nil {
+		deps.ErrOut = io.Discard
+	}
+	r := &runner{cfg: cfg, deps: deps, trust: map[string]*Trust{}}
+	err := r.run(ctx)
+	for _, a := range r.accounts {
+		o := AccountOutcome{Name: a.name, Association: a.change.Op, Restarted: a.restarted, Failed: a.failed, RolledBack: a.rolledBack}
+		if cfg.DryRun != "none" || a.failed == StepPreflight {
+			o.Association = OpNone
+		}
+		o.IRSARemoved = a.removeIRSA && a.failed == "" && cfg.DryRun == "none"
+		r.out.Accounts = append(r.out.Accounts, o)
+	}
+	return r.out, err
+}
+
+func (r *runner) printf(format string, args ...any) { fmt.Fprintf(r.deps.Out, format+"\n", args...) }
+
+func (r *runner) run(ctx context.Context) error {
+	if err := r.find(ctx); err != nil {
+		return err
+	}
+	if err := r.preflight(ctx); err != nil {
+		return err
+	}
+	if r.cfg.DryRun != "none" {
+		return r.dryRun(ctx)
+	}
+	if !r.anyChange() {
+		r.nothingToDo()
+		return nil
+	}
+	for _, step := range []func(context.Context) error{r.writeTrust, r.associate, r.awaitAdmission, r.prove, r.restartWorkloads, r.awaitRollouts, r.removeAnnotations} {
+		if err := step(ctx); err != nil {
+			r.rollBack(ctx, "the run stopped")
+			return err
+		}
+	}
+	return r.summary()
+}
+
+// find resolves the targets to service accounts, or lists the namespace's.
+func (r *runner) find(ctx context.Context) error {
+	c, ns := r.deps.Client, r.cfg.Namespace
+	if r.cfg.Cluster == "" {
+		return inputErrorf("no EKS cluster name: pass --cluster")
+	}
+	if len(r.cfg.Targets) > 0 {
+		seen := map[string]bool{}
+		for _, ref := range r.cfg.Targets {
+			name, err := targets.ServiceAccountName(ctx, c, ns, ref)
+			if apierrors.IsNotFound(err) {
+				return inputErrorf("%s %q not found in namespace %q", ref.Kind.Name, ref.Name, ns)
+			}
+			if err != nil {
+				return err
+			}
+			if name == "default" && !ref.IsServiceAccount() {
+				return inputErrorf("%s runs as serviceaccount/default, the account of every pod in namespace %q that names none: migrating it moves all of them; give the workload its own account, or name serviceaccount/default to mean it", ref, ns)
+			}
+			if seen[name] {
+				continue
+			}
+			seen[name] = true
+			sa, err := c.CoreV1().ServiceAccounts(ns).Get(ctx, name, metav1.GetOptions{})
+			if apierrors.IsNotFound(err) {
+				return inputErrorf("serviceaccount %q not found in namespace %q", name, ns)
+			}
+			if err != nil {
+				return apicall.Wrap(err, "get", "serviceaccounts", ns, name)
+			}
+			r.accounts = append(r.accounts, &account{name: name, sa: sa, role: sa.Annotations[identity.AnnotationRoleARN]})
+		}
+		return nil
+	}
+	items, err := apicall.ListAll(ctx, metav1.ListOptions{}, func(ctx context.Context, o metav1.ListOptions) ([]corev1.ServiceAccount, metav1.ListMeta, error) {
+		l, err := c.CoreV1().ServiceAccounts(ns).List(ctx, o)
+		if err != nil {
+			return nil, metav1.ListMeta{}, err
+		}
+		return l.Items, l.ListMeta, nil
+	})
+	if err != nil {
+		return apicall.Wrap(err, "list", "serviceaccounts", ns, "")
+	}
+	// Accounts already on Pod Identity without their annotation: a rerun after --remove-irsa.
+	assoc, err := r.deps.AWS.ListPodIdentityAssociations(ctx, r.cfg.Cluster, ns, "")
+	if err != nil {
+		return r.awsInput(err)
+	}
+	associated := map[string]bool{}
+	for _, a := range assoc {
+		associated[a.ServiceAccount] = true
+	}
+	sort.Slice(items, func(i, j int) bool { return items[i].Name < items[j].Name })
+	for i := range items {
+		sa := &items[i]
+		if role := sa.Annotations[identity.AnnotationRoleARN]; role != "" || associated[sa.Name] {
+			r.accounts = append(r.accounts, &account{name: sa.Name, sa: sa, role: role})
+		}
+	}
+	if len(r.accounts) == 0 {
+		return inputErrorf("no service account of namespace %q has an %s annotation: nothing to migrate", ns, identity.AnnotationRoleARN)
+	}
+	return nil
+}
+
+// awsInput turns EKS's answer that the cluster does not exist into bad input.
+func (r *runner) awsInput(err error) error {
+	var ce *awsconfig.CallError
+	if awsconfig.IsNotFound(err) && errors.As(err, &ce) && strings.HasPrefix(ce.Resource, "cluster ") {
+		return inputErrorf("EKS cluster %q not found in this region: check --cluster and --region (AWS_REGION)", r.cfg.Cluster)
+	}
+	return err
+}
+
+// preflight reads everything and judges it; it writes nothing. Bad input is an InputError;
+// a problem (a role whose trust refuses Pod Identity, an agent not ready, an association with
+// another role) fails the run here, all of them listed.
+func (r *runner) preflight(ctx context.Context) error {
+	ns := r.cfg.Namespace
+	var err error
+	if r.cluster, err = r.deps.AWS.DescribeCluster(ctx, r.cfg.Cluster); err != nil {
+		return r.awsInput(err)
+	}
+	r.printf("pre-flight: EKS cluster %s (%s)", r.cluster.Name, r.cluster.ARN)
+
+	byRole := map[string][]*account{}
+	var roles []string
+	for _, a := range r.accounts {
+		have, err := Read(ctx, r.deps.AWS, r.cluster.Name, ns, a.name)
+		if err != nil {
+			return err
+		}
+		var want *Spec
+		switch {
+		case a.role == "" && have == nil:
+			return inputErrorf("serviceaccount/%s in namespace %q has no %s annotation and no Pod Identity association: nothing to migrate (kubectl wi enable %s --pod-identity --role-arn ARN sets Pod Identity up)", a.name, ns, identity.AnnotationRoleARN, a.name)
+		case a.role == "":
+			want = ptrTo(SpecOf(have)) // migrated, its annotation removed
+		default:
+			if _, err := identity.ParseRoleARN(a.role); err != nil {
+				return inputErrorf("serviceaccount/%s in namespace %q: %s: %v", a.name, ns, identity.AnnotationRoleARN, err)
+			}
+			want = &Spec{RoleARN: a.role}
+			if have != nil && have.RoleARN == a.role {
+				want = ptrTo(SpecOf(have)) // its target role and session tags are the association's own
+			}
+		}
+		a.change = Plan(ns, a.name, have, want)
+		if have != nil && have.RoleARN != want.RoleARN {
+			r.problems = append(r.problems, fmt.Sprintf("serviceaccount/%s: its Pod Identity association %s gives the role %s, and its %s names %s: migrate moves an account to the role it has; make them agree first (kubectl wi enable %s --pod-identity --role-arn %s --overwrite, or change the annotation)",
+				a.name, have.ID, have.RoleARN, identity.AnnotationRoleARN, a.role, a.name, a.role))
+			continue
+		}
+		a.removeIRSA = r.cfg.RemoveIRSA && a.role != ""
+		if _, ok := byRole[want.RoleARN]; !ok {
+			roles = append(roles, want.RoleARN)
+		}
+		byRole[want.RoleARN] = append(byRole[want.RoleARN], a)
+	}
+
+	clusterAccount := ""
+	if p := strings.SplitN(r.cluster.ARN, ":", 6); len(p) == 6 {
+		clusterAccount = p[4]
+	}
+	for _, role := range roles {
+		accs := byRole[role]
+		names := make([]string, len(accs))
+		for i, a := range accs {
+			names[i] = a.name
+		}
+		arn, _ := identity.ParseRoleARN(role)
+		if clusterAccount != "" && arn.AccountID != clusterAccount {
+			r.problems = append(r.problems, fmt.Sprintf("the role %s of %s is in account %s, and the cluster in %s: an association's role is one of the cluster's account, which may assume a role of another as its target role (kubectl wi enable --pod-identity --role-arn ROLE --target-role-arn %s)",
+				role, accountList(names), arn.AccountID, clusterAccount, role))
+			continue
+		}
+		t, err := JudgeTrust(ctx, r.deps.AWS, r.cluster, arn, ns, names, accs[0].change.Want.DisableSessionTags)
+		var ce *awsconfig.CallError
+		switch {
+		case errors.As(err, &ce):
+			return err
+		case err != nil:
+			r.problems = append(r.problems, err.Error())
+			continue
+		}
+		r.judgeTrust(&t, names)
+	}
+
+	agent := CheckAgent(ctx, r.deps.Client)
+	switch agent.State {
+	case AgentReady, AgentUnseen:
+		r.printf("pre-flight: the Pod Identity agent: %s", agent.Message)
+	case AgentNotReady:
+		r.problems = append(r.problems, "the Pod Identity agent: "+agent.Message)
+	}
+
+	if err := r.planRestarts(ctx); err != nil {
+		return err
+	}
+	if len(r.problems) > 0 {
+		for _, p := range r.problems {
+			r.printf("pre-flight FAILED: %s", p)
+		}
+		r.printf("nothing was changed")
+		for _, a := range r.accounts {
+			a.failed = StepPreflight
+		}
+		return &FailedError{Failed: len(r.accounts), Step: StepPreflight}
+	}
+	return nil
+}
+
+// judgeTrust reports a role's trust for the accounts, and plans its correction's write.
+func (r *runner) judgeTrust(t *Trust, names []string) {
+	what := "sts:AssumeRole and sts:TagSession"
+	if t.Allowed {
+		r.printf("pre-flight: the role %s trusts %s with %s for %s", t.Role, trustpolicy.PodIdentityService, what, accountList(names))
+		return
+	}
+	var why []string
+	for _, p := range t.Problems {
+		why = append(why, p.Message)
+	}
+	switch {
+	case t.Corrected == nil:
+		r.problems = append(r.problems, fmt.Sprintf("the role %s does not trust %s with %s (%s), and no correction of its policy does: fix it by hand (kubectl wi explain shows the clause)",
+			t.Role, trustpolicy.PodIdentityService, what, strings.Join(why, "; ")))
+	case r.cfg.WriteTrust && t.Writable:
+		r.trust[t.Role.String()] = t
+		r.printf("pre-flight: the role %s does not trust %s with %s (%s): --write-trust adds it", t.Role, trustpolicy.PodIdentityService, what, strings.Join(why, "; "))
+	default:
+		how := "rerun with --write-trust to have migrate write it, or apply it yourself"
+		if !t.Writable {
+			how = "the correction removes or changes a statement of another principal, which migrate does not do: review it and apply it yourself"
+		}
+		r.problems = append(r.problems, fmt.Sprintf("the role %s does not trust %s with %s (%s). The policy to apply (the rest of it kept):\n%s%s; %s:\n  aws iam update-assume-role-policy --role-name %s --policy-document '%s'",
+			t.Role, trustpolicy.PodIdentityService, what, strings.Join(why, "; "), indent(t.Corrected.JSON()), trustpolicy.Diff(t.Current, t.Corrected, t.Role.Name), how, t.Role.Name, t.Corrected.Compact()))
+	}
+}
+
+// planRestarts decides, from one LIST per kind, which workloads of the accounts have pods
+// without the container credentials.
+func (r *runner) planRestarts(ctx context.Context) error {
+	accs := make([]restart.Account, len(r.accounts))
+	for i, a := range r.accounts {
+		cfg, ok := identity.FromAnnotations(a.sa.Annotations)
+		var want *identity.Config
+		if ok {
+			want = &cfg
+		}
+		accs[i] = restart.Account{Namespace: r.cfg.Namespace, Name: a.name, Want: want, PodIdentity: restart.PodIdentityOn, Changed: a.change.Op != OpNone}
+	}
+	inv, err := restart.Load(ctx, r.deps.Client, r.cfg.Namespace, accs)
+	if err != nil {
+		return err
+	}
+	r.actions = restart.Plan(inv, restart.Auto, accs)
+	index := map[string]*account{}
+	for i, a := range r.accounts {
+		a.restart = &accs[i]
+		index[a.name] = a
+	}
+	for i := range r.actions {
+		act := &r.actions[i]
+		a := index[act.Account.Name]
+		a.actions = append(a.actions, act)
+	}
+	return nil
+}
+
+func (r *runner) anyChange() bool {
+	if len(r.trust) > 0 {
+		return true
+	}
+	for _, a := range r.accounts {
+		if a.changes() {
+			return true
+		}
+	}
+	return false
+}
+
+// nothingToDo says that every account is on Pod Identity, and lists what no restart of this
+// tool fixes (bare pods, Jobs, paused Deployments) with its command.
+func (r *runner) nothingToDo() {
+	for i := range r.actions {
+		if act := &r.actions[i]; act.Type == restart.Manual || act.Type == restart.InProgress {
+			r.printf("%s", actionLine(act))
+		}
+	}
+	names := make([]string, len(r.accounts))
+	for i, a := range r.accounts {
+		names[i] = "serviceaccount/" + a.name
+	}
+	verb := " are"
+	if len(names) == 1 {
+		verb = " is"
+	}
+	r.printf("nothing to do: %s%s on EKS Pod Identity already", accountList(names), verb)
+}
+
+// dryRun shows the writes a run would make. Kubernetes checks its own as server-side dry
+// runs (--dry-run=server); EKS and IAM have no dry run, so their calls are shown, never sent.
+func (r *runner) dryRun(ctx context.Context) error {
+	suffix, k8sSuffix := " (dry run)", " (dry run)"
+	if r.cfg.DryRun == "server" {
+		suffix, k8sSuffix = " (server dry run; EKS and IAM have no dry run: the call is shown, not sent)", " (server dry run)"
+	}
+	if !r.anyChange() {
+		r.nothingToDo()
+		return nil
+	}
+	for _, role := range sortedKeys(r.trust) {
+		t := r.trust[role]
+		r.printf("role %s: trust policy updated%s: aws iam update-assume-role-policy --role-name %s --policy-document '%s'", t.Role, suffix, t.Role.Name, t.Corrected.Compact())
+	}
+	for _, a := range r.accounts {
+		if cmd := a.change.Command(r.cluster.Name); cmd != "" {
+			r.printf("serviceaccount/%s: podidentityassociation %s%s: %s", a.name, a.change.Op, suffix, cmd)
+		}
+		if a.changes() {
+			r.printf("serviceaccount/%s: a probe pod would prove the agent, the role's trust and the caller before any restart (not in a dry run)", a.name)
+		}
+		for _, act := range a.actions {
+			switch {
+			case act.Type == restart.Restart && r.cfg.DryRun == "server":
+				if err := restart.Do(ctx, r.deps.Client, act, r.deps.Restarter, []string{metav1.DryRunAll}); err != nil {
+					return err
+				}
+				r.printf("%s restarted (server dry run): %s", act.Ref(), act.Reason)
+			case act.Type == restart.Restart:
+				r.printf("%s restarted (dry run): %s", act.Ref(), act.Reason)
+			default:
+				r.printf("%s", actionLine(act))
+			}
+		}
+		if a.removeIRSA {
+			if r.cfg.DryRun == "server" {
+				if err := r.removeAnnotation(ctx, a, []string{metav1.DryRunAll}); err != nil {
+					return err
+				}
+			}
+			r.printf("serviceaccount/%s: %s removed%s, once its pods are proven on Pod Identity", a.name, identity.AnnotationRoleARN, k8sSuffix)
+		}
+	}
+	return nil
+}
+
+// writeTrust writes the corrected trust policies --write-trust planned.
+func (r *runner) writeTrust(ctx context.Context) error {
+	for _, role := range sortedKeys(r.trust) {
+		t := r.trust[role]
+		r.out.AWSWrites++
+		if err := r.deps.AWS.UpdateAssumeRolePolicy(ctx, t.Role.Name, t.Corrected.JSON()); err != nil {
+			r.failAll(StepTrust, func(a *account) bool { return a.change.Want.RoleARN == role })
+			return fmt.Errorf("the %s step: %w", StepTrust, err)
+		}
+		r.printf("role %s: trust policy updated: it now lets %s assume it and tag the session (the rest of it kept)", t.Role, trustpolicy.PodIdentityService)
+	}
+	return nil
+}
+
+// associate creates the associations.
+func (r *runner) associate(ctx context.Context) error {
+	for _, a := range r.live() {
+		if a.change.Op == OpNone {
+			continue
+		}
+		r.out.AWSWrites++
+		err := Apply(ctx, r.deps.AWS, r.cluster.Name, &a.change)
+		if err != nil {
+			a.failed = StepAssociation
+			return fmt.Errorf("the %s step, serviceaccount/%s: %w", StepAssociation, a.name, err)
+		}
+		a.created = a.change.Op == OpCreate
+		if a.change.Result != nil {
+			r.printf("podidentityassociation %s %s: serviceaccount/%s, %s", a.change.Result.ID, a.change.Op, a.name, Describe(*a.change.Want))
+		}
+	}
+	return nil
+}
+
+// awaitAdmission waits until the webhook admits a new pod of each changing account with the
+// container credentials: EKS pushes an association to it seconds after the call, and a pod
+// restarted before would come back without them.
+func (r *runner) awaitAdmission(ctx context.Context) error {
+	var check []*restart.Account
+	byName := map[string]*account{}
+	for _, a := range r.live() {
+		if a.changes() {
+			check = append(check, a.restart)
+			byName[a.name] = a
+		}
+	}
+	if len(check) == 0 {
+		return nil
+	}
+	fmt.Fprintf(r.deps.ErrOut, "waiting for the webhook to admit new pods of %d service account(s) with Pod Identity's container credentials\n", len(check))
+	for _, u := range restart.AwaitAdmission(ctx, r.deps.Client, check, r.deps.AdmissionTimeout, r.deps.AdmissionPoll) {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		a := byName[u.Account.Name]
+		r.fail(ctx, a, StepAdmission, fmt.Sprintf("%s (waited %s): the webhook has not learnt the association; on EKS it is pushed to the webhook within seconds", u.Reason, r.deps.AdmissionTimeout))
+	}
+	return ctx.Err()
+}
+
+// prove runs a probe pod of each changing account, at most Parallel at once: the agent, the
+// role's trust and the caller, proven before any of its workloads is restarted.
+func (r *runner) prove(ctx context.Context) error {
+	var todo []*account
+	for _, a := range r.live() {
+		if a.changes() {
+			todo = append(todo, a)
+		}
+	}
+	if len(todo) == 0 {
+		return nil
+	}
+	fmt.Fprintf(r.deps.ErrOut, "proving %d service account(s) with a probe pod each, before any restart\n", len(todo))
+	proofs := make([]Proof, len(todo))
+	sem := make(chan struct{}, r.cfg.Parallel)
+	var wg sync.WaitGroup
+	for i, a := range todo {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			// The caller is the target role's session when the association chains to one.
+			expect := a.change.Want.RoleARN
+			if a.change.Want.TargetRoleARN != "" {
+				expect = a.change.Want.TargetRoleARN
+			}
+			proofs[i] = r.deps.Prove(ctx, r.cfg.Namespace, a.name, expect)
+		}()
+	}
+	wg.Wait()
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	for i, a := range todo {
+		p := proofs[i]
+		a.proof = &p
+		if p.Passed {
+			r.printf("serviceaccount/%s: verified on EKS Pod Identity: a new pod gets credentials from the agent, the caller is %s", a.name, p.Caller)
+			continue
+		}
+		var b strings.Builder
+		b.WriteString(p.Why)
+		for _, ev := range p.Events {
+			fmt.Fprintf(&b, "\n  %s %s  %s", strings.ToUpper(string(ev.Status)), ev.Check, ev.Message)
+			if ev.Fix != "" {
+				fmt.Fprintf(&b, "\n    fix: %s", ev.Fix)
+			}
+		}
+		r.fail(ctx, a, StepVerify, b.String())
+	}
+	return nil
+}
+
+// restartWorkloads restarts the workloads of the accounts proven.
+func (r *runner) restartWorkloads(ctx context.Context) error {
+	for _, a := range r.live() {
+		for _, act := range a.actions {
+			if act.Type == restart.Restart {
+				if err := restart.Do(ctx, r.deps.Client, act, r.deps.Restarter, nil); err != nil {
+					a.failed = StepRestart
+					return fmt.Errorf("the %s step: %w", StepRestart, err)
+				}
+				r.out.Restarted++
+				a.restarted = append(a.restarted, act.Ref())
+			}
+			r.printf("%s", actionLine(act))
+		}
+	}
+	return nil
+}
+
+// awaitRollouts waits for the restarted workloads, then reads their new pods: each must carry
+// the container credentials.
+func (r *runner) awaitRollouts(ctx context.Context) error {
+	var restarted []*restart.Action
+	var accs []restart.Account
+	for _, a := range r.live() {
+		accs = append(accs, *a.restart)
+		for _, act := range a.actions {
+			if act.Type == restart.Restart {
+				restarted = append(restarted, act)
+			}
+		}
+	}
+	if len(restarted) == 0 {
+		return nil
+	}
+	wctx, cancel := context.WithTimeout(ctx, r.cfg.Timeout)
+	defer cancel()
+	if err := restart.Wait(wctx, r.deps.Client, restarted, r.deps.RolloutPoll, r.deps.Out, r.deps.ErrOut); err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		for _, a := range r.live() {
+			if a.restarts() > 0 {
+				r.fail(ctx, a, StepRollout, err.Error()+"; the association stays: the new pods use it; once the rollout is done, rerun kubectl wi migrate to check the pods and finish")
+			}
+		}
+		return nil
+	}
+	inv, err := restart.Load(ctx, r.deps.Client, r.cfg.Namespace, accs)
+	if err != nil {
+		return err
+	}
+	stale := map[string][]string{}
+	for _, s := range restart.StalePods(inv, accs, restarted) {
+		stale[s.Workload] = append(stale[s.Workload], s.Pod)
+	}
+	for _, a := range r.live() {
+		var lacking []string
+		for _, act := range a.actions {
+			if pods := stale[act.Ref()]; act.Type == restart.Restart && len(pods) > 0 {
+				lacking = append(lacking, fmt.Sprintf("%s (%s)", act.Ref(), strings.Join(pods, ", ")))
+			}
+		}
+		if len(lacking) > 0 {
+			r.fail(ctx, a, StepNewPods, "new pods of "+strings.Join(lacking, "; ")+" came without Pod Identity's container credentials; the association stays; check kubectl wi status and rerun kubectl wi migrate")
+			continue
+		}
+		if len(a.restarted) > 0 {
+			r.printf("serviceaccount/%s: the new pods of %s carry Pod Identity's container credentials", a.name, accountList(a.restarted))
+		}
+		r.warnContainers(inv, a)
+	}
+	return nil
+}
+
+// warnContainers names the containers of the account's new pods whose AWS SDK would find
+// other credentials before the container credentials: their own keys or role.
+func (r *runner) warnContainers(inv *restart.Inventory, a *account) {
+	for i := range inv.Pods {
+		p := &inv.Pods[i]
+		if p.DeletionTimestamp != nil || identity.ServiceAccountName(&p.Spec) != a.name {
+			continue
+		}
+		for _, c := range identity.ContainerCredentials(p) {
+			if c.Skipped || c.Source == identity.SourceContainer || c.Source == identity.SourceIMDS || c.Source == identity.SourceNone {
+				continue
+			}
+			fmt.Fprintf(r.deps.ErrOut, "Warning: pod %s, container %s: the AWS SDKs find %s credentials before the container credentials, so it does not use Pod Identity\n", p.Name, c.Container, c.Source)
+		}
+	}
+}
+
+// removeAnnotations removes the role-arn annotation of the accounts that ended well.
+func (r *runner) removeAnnotations(ctx context.Context) error {
+	for _, a := range r.live() {
+		if !a.removeIRSA {
+			continue
+		}
+		if err := r.removeAnnotation(ctx, a, nil); err != nil {
+			a.failed = StepRemoveIRSA
+			return fmt.Errorf("the %s step: %w", StepRemoveIRSA, err)
+		}
+		r.printf("serviceaccount/%s: %s removed; its pods run on Pod Identity, which wins over it, so nothing is restarted", a.name, identity.AnnotationRoleARN)
+	}
+	return nil
+}
+
+// removeAnnotation removes role-arn alone, with a merge patch: every other annotation stays.
+func (r *runner) removeAnnotation(ctx context.Context, a *account, dryRun []string) error {
+	patch, err := json.Marshal(map[string]any{"metadata": map[string]any{"annotations": map[string]any{identity.AnnotationRoleARN: nil}}})
+	if err != nil {
+		return err
+	}
+	_, err = r.deps.Client.CoreV1().ServiceAccounts(r.cfg.Namespace).Patch(ctx, a.name, types.MergePatchType, patch, metav1.PatchOptions{DryRun: dryRun})
+	return apicall.Wrap(err, "patch", "serviceaccounts", r.cfg.Namespace, a.name)
+}
+
+// fail records that a failed step, says so, and rolls its association back when this run
+// created it and no workload of the account was restarted yet.
+func (r *runner) fail(ctx context.Context, a *account, step Step, why string) {
+	a.failed = step
+	r.printf("serviceaccount/%s: the %s step FAILED: %s", a.name, step, why)
+	if a.created && (step == StepAdmission || step == StepVerify) {
+		r.undo(ctx, a, "its workloads were not restarted, so it is as it was")
+	}
+}
+
+// rollBack undoes the associations of the accounts created by this run and not yet proven,
+// when the run stops: no pod uses them, and a pod created later must not get an unproven one.
+func (r *runner) rollBack(ctx context.Context, why string) {
+	for _, a := range r.accounts {
+		if a.created && (a.proof == nil || !a.proof.Passed) {
+			r.undo(ctx, a, why+" before its workloads were restarted")
+		}
+	}
+}
+
+// undo deletes the association this run created for a, on a context that outlives an
+// interruption.
+func (r *runner) undo(ctx context.Context, a *account, why string) {
+	if !a.created || a.change.Result == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	id := a.change.Result.ID
+	r.out.AWSWrites++
+	if err := r.deps.AWS.DeletePodIdentityAssociation(ctx, r.cluster.Name, id); err != nil && !awsconfig.IsNotFound(err) {
+		r.printf("serviceaccount/%s: could not roll back podidentityassociation %s (%v): delete it: aws eks delete-pod-identity-association --cluster-name %s --association-id %s",
+			a.name, id, err, r.cluster.Name, id)
+		return
+	}
+	a.created, a.rolledBack = false, true
+	r.printf("podidentityassociation %s deleted: rolled back; %s", id, why)
+}
+
+func (r *runner) failAll(step Step, which func(*account) bool) {
+	for _, a := range r.accounts {
+		if a.failed == "" && which(a) {
+			a.failed = step
+		}
+	}
+}
+
+// live are the accounts that have not failed.
+func (r *runner) live() []*account {
+	var out []*account
+	for _, a := range r.accounts {
+		if a.failed == "" {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// summary says how the run ended; failed accounts make a FailedError.
+func (r *runner) summary() error {
+	var failed []string
+	first := Step("")
+	for _, a := range r.accounts {
+		if a.failed != "" {
+			failed = append(failed, fmt.Sprintf("serviceaccount/%s at the %s step", a.name, a.failed))
+			if first == "" {
+				first = a.failed
+			}
+		}
+	}
+	done := len(r.accounts) - len(failed)
+	r.printf("%d of %d service account(s) on EKS Pod Identity", done, len(r.accounts))
+	if len(failed) > 0 {
+		r.printf("failed: %s", strings.Join(failed, "; "))
+		return &FailedError{Failed: len(failed), Step: first}
+	}
+	return nil
+}
+
+// actionLine is one workload decision, as enable prints it.
+func actionLine(a *restart.Action) string {
+	switch a.Type {
+	case restart.Restart:
+		return fmt.Sprintf("%s restarted: %s", a.Ref(), a.Reason)
+	case restart.Manual:
+		return fmt.Sprintf("%s needs a manual restart: %s  # %s", a.Ref(), a.Command, a.Reason)
+	case restart.InProgress:
+		return fmt.Sprintf("%s not restarted: %s", a.Ref(), a.Reason)
+	case restart.Current, restart.NoPods:
+		return fmt.Sprintf("%s unchanged: %s", a.Ref(), a.Reason)
+	}
+	return a.Ref()
+}
+
+func accountList(names []string) string {
+	if len(names) < 2 {
+		return strings.Join(names, "")
+	}
+	return strings.Join(names[:len(names)-1], ", ") + " and " + names[len(names)-1]
+}
+
+func indent(s string) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	for i, l := range lines {
+		lines[i] = "  " + l
+	}
+	return strings.Join(lines, "\n") + "\n"
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+func ptrTo[T any](v T) *T { return &v }

@@ -1,0 +1,377 @@
+package podidentity_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/kubernetes/fake"
+	clienttesting "k8s.io/client-go/testing"
+
+	"github.com/kubectl-wi/kubectl-wi/pkg/explain"
+	"github.com/kubectl-wi/kubectl-wi/pkg/identity"
+	"github.com/kubectl-wi/kubectl-wi/pkg/internal/awstest"
+	kt "github.com/kubectl-wi/kubectl-wi/pkg/internal/kubetest"
+	"github.com/kubectl-wi/kubectl-wi/pkg/podidentity"
+	"github.com/kubectl-wi/kubectl-wi/pkg/probe"
+	"github.com/kubectl-wi/kubectl-wi/pkg/restart"
+	"github.com/kubectl-wi/kubectl-wi/pkg/targets"
+	"github.com/kubectl-wi/kubectl-wi/pkg/trustpolicy"
+)
+
+const ns = "shop"
+
+// bed is a namespace of IRSA workloads, EKS and IAM in memory, and a prover.
+type bed struct {
+	client *fake.Clientset
+	aws    *awstest.AWS
+	// refuse makes the prover fail these accounts.
+	refuse map[string]bool
+	mu     sync.Mutex
+	proven []string
+}
+
+// newBed builds a namespace whose accounts (name -> role) each run a Deployment named after
+// them with one pod on IRSA; every role trusts its account's web identity and, when podTrust,
+// Pod Identity. The fake controller replaces a restarted Deployment's pod with one the webhook
+// admits now: on Pod Identity once the account has an association.
+func newBed(t *testing.T, accounts map[string]string, podTrust bool) *bed {
+	t.Helper()
+	b := &bed{aws: awstest.New(), refuse: map[string]bool{}}
+	var objs []runtime.Object
+	for name, role := range accounts {
+		objs = append(objs, kt.ServiceAccount(ns, name, map[string]string{identity.AnnotationRoleARN: role}))
+		d := kt.Deployment(ns, name, name)
+		objs = append(objs, d, kt.Injected(d, name+"-irsa", "", identity.Config{RoleARN: role}))
+		arn, err := identity.ParseRoleARN(role)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if podTrust {
+			b.aws.Roles[arn.Name] = awstest.TrustOf(awstest.IRSAStatement, awstest.PodIdentityStatement)
+		} else {
+			b.aws.Roles[arn.Name] = awstest.TrustOf(awstest.IRSAStatement)
+		}
+	}
+	b.client = fake.NewClientset(append(objs, kt.Namespace(ns))...)
+	kt.WebhookWithAssociations(b.client, 0, b.aws.Associated)
+	b.client.PrependReactor("patch", "deployments", func(a clienttesting.Action) (bool, runtime.Object, error) {
+		p := a.(clienttesting.PatchActionImpl)
+		if len(p.GetPatchOptions().DryRun) > 0 {
+			return false, nil, nil
+		}
+		name := p.GetName()
+		obj, err := b.client.Tracker().Get(appsv1.SchemeGroupVersion.WithResource("deployments"), ns, name)
+		if err != nil {
+			return false, nil, nil
+		}
+		d := obj.(*appsv1.Deployment)
+		pods := corev1.SchemeGroupVersion.WithResource("pods")
+		list, _ := b.client.Tracker().List(pods, corev1.SchemeGroupVersion.WithKind("Pod"), ns)
+		for _, pod := range list.(*corev1.PodList).Items {
+			if pod.Labels["app"] == name {
+				_ = b.client.Tracker().Delete(pods, ns, pod.Name)
+			}
+		}
+		next := kt.PodOf(d, name+"-"+time.Now().Format("150405.000000000"), "")
+		if b.aws.Associated(ns, d.Spec.Template.Spec.ServiceAccountName) {
+			kt.InjectPodIdentity(next)
+		}
+		_ = b.client.Tracker().Add(next)
+		return false, nil, nil
+	})
+	return b
+}
+
+func (b *bed) prove(_ context.Context, _, sa, role string) podidentity.Proof {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.proven = append(b.proven, sa)
+	if b.refuse[sa] {
+		return podidentity.Proof{Why: "verify failed 1 of 12 checks", Events: []probe.Event{{Type: probe.TypeCheck, Check: "podidentity.agent", Status: probe.StatusFail, Message: "the agent at 169.254.170.23 refused the connection", Fix: "install the EKS Pod Identity Agent add-on"}}}
+	}
+	return podidentity.Proof{Passed: true, Caller: strings.Replace(strings.Replace(role, ":iam:", ":sts:", 1), ":role/", ":assumed-role/", 1) + "/eks-prod-probe"}
+}
+
+// run migrates the namespace (or targets) with cfg's flags and returns what it printed.
+func (b *bed) run(t *testing.T, cfg podidentity.Config) (podidentity.Outcome, string, error) {
+	t.Helper()
+	b.client.ClearActions()
+	cfg.Namespace, cfg.Cluster = ns, awstest.Cluster
+	var out, errOut bytes.Buffer
+	o, err := podidentity.Run(context.Background(), cfg, podidentity.Deps{
+		Client: b.client, AWS: b.aws, Prove: b.prove, Restarter: restart.DefaultRestarter(time.Now),
+		AdmissionTimeout: time.Second, AdmissionPoll: time.Millisecond, RolloutPoll: time.Millisecond,
+		Out: &out, ErrOut: &errOut,
+	})
+	return o, out.String() + errOut.String(), err
+}
+
+func k8sWrites(c *fake.Clientset) int { return kt.Count(c.Actions()).Writes() }
+
+// storedWrites counts the writes that were not server-side dry runs.
+func storedWrites(c *fake.Clientset) int {
+	n := 0
+	for _, a := range c.Actions() {
+		switch a := a.(type) {
+		case clienttesting.PatchActionImpl:
+			if len(a.GetPatchOptions().DryRun) == 0 {
+				n++
+			}
+		case clienttesting.CreateActionImpl:
+			if len(a.GetCreateOptions().DryRun) == 0 {
+				n++
+			}
+		case clienttesting.UpdateActionImpl, clienttesting.DeleteActionImpl:
+			n++
+		}
+	}
+	return n
+}
+
+// TestMigrateNamespace: every IRSA account of the namespace gets its association, a proof
+// before its workload is restarted, the restart, and pods on Pod Identity; a rerun writes
+// nothing anywhere and restarts nothing.
+func TestMigrateNamespace(t *testing.T) {
+	b := newBed(t, map[string]string{"api": awstest.Role, "worker": awstest.OtherRole}, true)
+	b.aws.Roles["other"] = awstest.TrustOf(awstest.PodIdentityStatement)
+	o, out, err := b.run(t, podidentity.Config{})
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if len(b.aws.Assocs) != 2 || b.aws.Writes() != 2 {
+		t.Fatalf("%d associations, %d AWS writes; want 2 and 2\n%s", len(b.aws.Assocs), b.aws.Writes(), out)
+	}
+	if strings.Join(b.proven, ",") != "api,worker" && strings.Join(b.proven, ",") != "worker,api" {
+		t.Fatalf("proven %v", b.proven)
+	}
+	if o.Restarted != 2 || len(o.Accounts) != 2 || o.Accounts[0].Association != podidentity.OpCreate || o.Accounts[0].Failed != "" {
+		t.Fatalf("outcome %+v\n%s", o, out)
+	}
+	for _, want := range []string{
+		"pre-flight: EKS cluster prod (" + awstest.ClusterARN + ")",
+		"pre-flight: the role " + awstest.Role + " trusts pods.eks.amazonaws.com",
+		"pre-flight: the Pod Identity agent: no DaemonSet kube-system/eks-pod-identity-agent",
+		"serviceaccount/api: verified on EKS Pod Identity: a new pod gets credentials from the agent, the caller is arn:aws:sts::111122223333:assumed-role/app/eks-prod-probe",
+		"deployment.apps/api restarted: pod api-irsa lacks EKS Pod Identity's container credentials",
+		"serviceaccount/api: the new pods of deployment.apps/api carry Pod Identity's container credentials",
+		"2 of 2 service account(s) on EKS Pod Identity",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	// The role-arn annotation stays without --remove-irsa.
+	sa, _ := b.client.CoreV1().ServiceAccounts(ns).Get(context.Background(), "api", metav1.GetOptions{})
+	if sa.Annotations[identity.AnnotationRoleARN] != awstest.Role {
+		t.Fatalf("annotations %v", sa.Annotations)
+	}
+
+	writes := b.aws.Writes()
+	b.proven = nil
+	o, out, err = b.run(t, podidentity.Config{})
+	if err != nil || b.aws.Writes() != writes || k8sWrites(b.client) != 0 || len(b.proven) != 0 || o.Restarted != 0 {
+		t.Fatalf("rerun: err %v, AWS writes %d, k8s writes %v, proven %v\n%s", err, b.aws.Writes()-writes, kt.Count(b.client.Actions()), b.proven, out)
+	}
+	if !strings.Contains(out, "nothing to do: serviceaccount/api and serviceaccount/worker are on EKS Pod Identity already") {
+		t.Fatalf("rerun said:\n%s", out)
+	}
+}
+
+// TestMigrateRemoveIRSA: the annotation goes only after the pods are proven, alone (the other
+// annotations stay), and restarts nothing; a rerun finds the account by its association.
+func TestMigrateRemoveIRSA(t *testing.T) {
+	b := newBed(t, map[string]string{"api": awstest.Role}, true)
+	_, out, err := b.run(t, podidentity.Config{Targets: []targets.Ref{{Kind: targets.ServiceAccount, Name: "api"}}, RemoveIRSA: true})
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	sa, _ := b.client.CoreV1().ServiceAccounts(ns).Get(context.Background(), "api", metav1.GetOptions{})
+	if _, ok := sa.Annotations[identity.AnnotationRoleARN]; ok || sa.Annotations["keep.example.com/note"] != "untouched" {
+		t.Fatalf("annotations %v", sa.Annotations)
+	}
+	restarts := strings.Count(out, " restarted:")
+	if restarts != 1 || strings.Index(out, "restarted:") > strings.Index(out, identity.AnnotationRoleARN+" removed") {
+		t.Fatalf("want one restart, before the annotation's removal:\n%s", out)
+	}
+	for _, cfg := range []podidentity.Config{{RemoveIRSA: true}, {Targets: []targets.Ref{{Kind: targets.ServiceAccount, Name: "api"}}}} {
+		writes := b.aws.Writes()
+		o, out, err := b.run(t, cfg)
+		if err != nil || b.aws.Writes() != writes || k8sWrites(b.client) != 0 || o.Restarted != 0 || !strings.Contains(out, "nothing to do") {
+			t.Fatalf("rerun %+v: %v\n%s", cfg, err, out)
+		}
+	}
+}
+
+// TestMigrateTrustMissing: a role that does not trust Pod Identity stops the run at the
+// pre-flight, the corrected policy printed, nothing written; --write-trust writes it, the
+// role's web identity statement kept as it was.
+func TestMigrateTrustMissing(t *testing.T) {
+	b := newBed(t, map[string]string{"api": awstest.Role}, false)
+	_, out, err := b.run(t, podidentity.Config{})
+	var fe *podidentity.FailedError
+	if !errors.As(err, &fe) || fe.Step != podidentity.StepPreflight {
+		t.Fatalf("err %v, want a pre-flight failure\n%s", err, out)
+	}
+	if b.aws.Writes() != 0 || k8sWrites(b.client) != 0 || len(b.proven) != 0 {
+		t.Fatalf("the pre-flight wrote: AWS %d, k8s %v", b.aws.Writes(), kt.Count(b.client.Actions()))
+	}
+	for _, want := range []string{"does not trust pods.eks.amazonaws.com", `"Service": "pods.eks.amazonaws.com"`, "aws iam update-assume-role-policy --role-name app", "--write-trust", "nothing was changed"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+
+	_, out, err = b.run(t, podidentity.Config{WriteTrust: true})
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	doc, err := trustpolicy.ParseDocument(b.aws.Roles["app"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	before, _ := trustpolicy.ParseDocument(awstest.TrustOf(awstest.IRSAStatement))
+	if len(doc.Statements) != 2 || doc.StatementJSON(0) != before.StatementJSON(0) {
+		t.Fatalf("written policy:\n%s", doc.JSON())
+	}
+	if b.aws.Calls[podidentity.ActionUpdateAssumeRolePolicy] != 1 || !strings.Contains(out, "trust policy updated") {
+		t.Fatalf("%d policy writes\n%s", b.aws.Calls[podidentity.ActionUpdateAssumeRolePolicy], out)
+	}
+}
+
+// TestMigrateDenyIsNotWritten: a correction that would drop a Deny is printed, never written.
+func TestMigrateDenyIsNotWritten(t *testing.T) {
+	b := newBed(t, map[string]string{"api": awstest.Role}, false)
+	b.aws.Roles["app"] = awstest.TrustOf(awstest.IRSAStatement, awstest.PodIdentityStatement, `{"Effect":"Deny","Principal":{"Service":"pods.eks.amazonaws.com"},"Action":"sts:TagSession"}`)
+	_, out, err := b.run(t, podidentity.Config{WriteTrust: true})
+	var fe *podidentity.FailedError
+	if !errors.As(err, &fe) || b.aws.Writes() != 0 || !strings.Contains(out, "which migrate does not do") {
+		t.Fatalf("err %v, %d writes\n%s", err, b.aws.Writes(), out)
+	}
+}
+
+// TestMigrateVerifyFails: a probe that fails leaves the account as it was: its association
+// deleted again, its workload not restarted; the others go on.
+func TestMigrateVerifyFails(t *testing.T) {
+	b := newBed(t, map[string]string{"api": awstest.Role, "worker": awstest.Role}, true)
+	b.refuse["worker"] = true
+	o, out, err := b.run(t, podidentity.Config{RemoveIRSA: true})
+	var fe *podidentity.FailedError
+	if !errors.As(err, &fe) || fe.Failed != 1 || fe.Step != podidentity.StepVerify {
+		t.Fatalf("err %v\n%s", err, out)
+	}
+	if b.aws.Associated(ns, "worker") || !b.aws.Associated(ns, "api") {
+		t.Fatalf("associations %v", b.aws.Assocs)
+	}
+	for _, want := range []string{
+		"serviceaccount/worker: the verify step FAILED: verify failed 1 of 12 checks",
+		"FAIL podidentity.agent  the agent at 169.254.170.23 refused the connection",
+		"fix: install the EKS Pod Identity Agent add-on",
+		"deleted: rolled back; its workloads were not restarted, so it is as it was",
+		"failed: serviceaccount/worker at the verify step",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "deployment.apps/worker restarted") {
+		t.Errorf("worker was restarted:\n%s", out)
+	}
+	sa, _ := b.client.CoreV1().ServiceAccounts(ns).Get(context.Background(), "worker", metav1.GetOptions{})
+	if sa.Annotations[identity.AnnotationRoleARN] != awstest.Role {
+		t.Fatalf("worker's annotation: %v", sa.Annotations)
+	}
+	if !o.Accounts[1].RolledBack || o.Accounts[0].Failed != "" || !o.Accounts[0].IRSARemoved {
+		t.Fatalf("outcome %+v", o.Accounts)
+	}
+}
+
+// TestMigratePreflightProblems: an association of another role, and an agent DaemonSet not
+// ready, each stop the run before any write.
+func TestMigratePreflightProblems(t *testing.T) {
+	b := newBed(t, map[string]string{"api": awstest.Role}, true)
+	b.aws.Assocs["a-0"] = &explain.Association{ID: "a-0", Namespace: ns, ServiceAccount: "api", RoleARN: awstest.OtherRole}
+	_, out, err := b.run(t, podidentity.Config{})
+	if !strings.Contains(out, "gives the role "+awstest.OtherRole) || b.aws.Writes() != 0 || !isFailed(err) {
+		t.Fatalf("err %v\n%s", err, out)
+	}
+
+	b = newBed(t, map[string]string{"api": "arn:aws:iam::444455556666:role/app"}, true)
+	_, out, err = b.run(t, podidentity.Config{})
+	if !strings.Contains(out, "is in account 444455556666, and the cluster in 111122223333") || b.aws.Writes() != 0 || !isFailed(err) {
+		t.Fatalf("err %v\n%s", err, out)
+	}
+
+	b = newBed(t, map[string]string{"api": awstest.Role}, true)
+	_ = b.client.Tracker().Add(&appsv1.DaemonSet{ObjectMeta: metav1.ObjectMeta{Name: podidentity.AgentDaemonSet, Namespace: podidentity.AgentNamespace},
+		Status: appsv1.DaemonSetStatus{DesiredNumberScheduled: 3, NumberReady: 2}})
+	_, out, err = b.run(t, podidentity.Config{})
+	if !strings.Contains(out, "has 2 ready of 3 pods") || b.aws.Writes() != 0 || !isFailed(err) {
+		t.Fatalf("err %v\n%s", err, out)
+	}
+}
+
+// TestMigrateBadInput: exit-2 cases, refused before any write.
+func TestMigrateBadInput(t *testing.T) {
+	b := newBed(t, map[string]string{"api": awstest.Role}, true)
+	_ = b.client.Tracker().Add(kt.ServiceAccount(ns, "plain", nil))
+	for name, cfg := range map[string]podidentity.Config{
+		"missing account":         {Targets: []targets.Ref{{Kind: targets.ServiceAccount, Name: "nope"}}},
+		"no role, no association": {Targets: []targets.Ref{{Kind: targets.ServiceAccount, Name: "plain"}}},
+	} {
+		_, out, err := b.run(t, cfg)
+		var ie *podidentity.InputError
+		if !errors.As(err, &ie) || b.aws.Writes() != 0 {
+			t.Errorf("%s: err %v\n%s", name, err, out)
+		}
+	}
+	var out bytes.Buffer
+	_, err := podidentity.Run(context.Background(), podidentity.Config{Namespace: ns, Cluster: "nope"}, podidentity.Deps{Client: b.client, AWS: b.aws, Out: &out})
+	var ie *podidentity.InputError
+	if !errors.As(err, &ie) || !strings.Contains(err.Error(), `EKS cluster "nope" not found`) {
+		t.Fatalf("unknown cluster: %v", err)
+	}
+}
+
+// TestMigrateDryRun: a dry run shows the calls and restarts, and sends no write.
+func TestMigrateDryRun(t *testing.T) {
+	for _, mode := range []string{"client", "server"} {
+		b := newBed(t, map[string]string{"api": awstest.Role}, true)
+		_, out, err := b.run(t, podidentity.Config{DryRun: mode, RemoveIRSA: true})
+		if err != nil || b.aws.Writes() != 0 || storedWrites(b.client) != 0 || len(b.proven) != 0 {
+			t.Fatalf("%s: err %v, AWS %d, k8s %v\n%s", mode, err, b.aws.Writes(), kt.Count(b.client.Actions()), out)
+		}
+		for _, want := range []string{"aws eks create-pod-identity-association --cluster-name prod --namespace shop --service-account api --role-arn " + awstest.Role, "deployment.apps/api restarted (", identity.AnnotationRoleARN + " removed ("} {
+			if !strings.Contains(out, want) {
+				t.Errorf("%s: output lacks %q:\n%s", mode, want, out)
+			}
+		}
+		if mode == "server" && (!strings.Contains(out, "EKS and IAM have no dry run") || kt.Count(b.client.Actions())["patch deployments"] != 1 || kt.Count(b.client.Actions())["patch serviceaccounts"] != 1) {
+			t.Errorf("server: %v\n%s", kt.Count(b.client.Actions()), out)
+		}
+	}
+}
+
+// TestMigrateDenied: a write AWS refuses stops the run naming the action; nothing of the
+// account is left behind.
+func TestMigrateDenied(t *testing.T) {
+	b := newBed(t, map[string]string{"api": awstest.Role}, true)
+	b.aws.Deny = []string{podidentity.ActionCreateAssociation}
+	_, out, err := b.run(t, podidentity.Config{})
+	if err == nil || !strings.Contains(err.Error(), "ask for "+podidentity.ActionCreateAssociation) || isFailed(err) || k8sWrites(b.client) != 0 {
+		t.Fatalf("err %v\n%s", err, out)
+	}
+}
+
+func isFailed(err error) bool {
+	var fe *podidentity.FailedError
+	return errors.As(err, &fe)
+}

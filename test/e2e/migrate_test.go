@@ -1,0 +1,420 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/eks"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"sigs.k8s.io/yaml"
+
+	"github.com/kubectl-wi/kubectl-wi/pkg/probe"
+)
+
+// piWI runs kubectl-wi as the AWS stand-in's test user: its key, the stand-in's endpoints and
+// CA, and nothing else (no profile, no instance metadata).
+func (e env) piWI(t *testing.T, args ...string) result {
+	t.Helper()
+	t.Logf("kubectl-wi %s", strings.Join(args, " "))
+	cmd := exec.Command(e.bin, args...)
+	cmd.Env = append(e.awsEnv(nil), "AWS_ACCESS_KEY_ID="+e.aws["AWS_ACCESS_KEY_ID"], "AWS_SECRET_ACCESS_KEY="+e.aws["AWS_SECRET_ACCESS_KEY"])
+	r := e.run(t, cmd)
+	for _, secret := range []string{e.aws["AWS_SECRET_ACCESS_KEY"]} {
+		if strings.Contains(r.stdout+r.stderr, secret) {
+			t.Fatalf("kubectl-wi %s printed the test user's secret access key", args[0])
+		}
+	}
+	return r
+}
+
+// piWant requires the exit code, showing the run when it differs.
+func piWant(t *testing.T, r result, code int) {
+	t.Helper()
+	if r.code != code {
+		t.Fatalf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s", r.code, code, r.stdout, r.stderr)
+	}
+}
+
+// forgetAssociations deletes, when the test ends, every association of the namespace that is
+// left: a failed test must not leave the webhook injecting for a namespace that is gone.
+func (e env) forgetAssociations(t *testing.T, ns string) {
+	t.Helper()
+	api := e.eksClient(t)
+	t.Cleanup(func() {
+		ctx := context.Background()
+		out, err := api.ListPodIdentityAssociations(ctx, &eks.ListPodIdentityAssociationsInput{ClusterName: aws.String(e.eksCluster), Namespace: aws.String(ns)})
+		if err != nil {
+			t.Errorf("ListPodIdentityAssociations: %v", err)
+			return
+		}
+		for _, a := range out.Associations {
+			_, _ = api.DeletePodIdentityAssociation(ctx, &eks.DeletePodIdentityAssociationInput{ClusterName: aws.String(e.eksCluster), AssociationId: a.AssociationId})
+		}
+	})
+}
+
+// associations lists the namespace's associations by service account, with their roles.
+func (e env) associations(t *testing.T, ns string) map[string]string {
+	t.Helper()
+	ctx := context.Background()
+	api := e.eksClient(t)
+	out, err := api.ListPodIdentityAssociations(ctx, &eks.ListPodIdentityAssociationsInput{ClusterName: aws.String(e.eksCluster), Namespace: aws.String(ns)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, a := range out.Associations {
+		d, err := api.DescribePodIdentityAssociation(ctx, &eks.DescribePodIdentityAssociationInput{ClusterName: aws.String(e.eksCluster), AssociationId: a.AssociationId})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got[aws.ToString(a.ServiceAccount)] = aws.ToString(d.Association.RoleArn)
+	}
+	return got
+}
+
+// livePodsOf are the running pods of the deployment app=name.
+func livePodsOf(t *testing.T, c kubernetes.Interface, ns, name string) []corev1.Pod {
+	t.Helper()
+	pods, err := c.CoreV1().Pods(ns).List(context.Background(), metav1.ListOptions{LabelSelector: "app=" + name})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []corev1.Pod
+	for _, p := range pods.Items {
+		if p.DeletionTimestamp == nil {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// onPodIdentity: the pod got the agent's container credentials and not the web identity role.
+func onPodIdentity(p *corev1.Pod) bool {
+	env := envOf(p.Spec.Containers[0])
+	return env["AWS_CONTAINER_CREDENTIALS_FULL_URI"] != "" && env["AWS_ROLE_ARN"] == ""
+}
+
+// restartedAt is the deployment's template restartedAt, "" before any restart.
+func restartedAt(t *testing.T, c kubernetes.Interface, ns, name string) string {
+	t.Helper()
+	d, err := c.AppsV1().Deployments(ns).Get(context.Background(), name, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d.Spec.Template.Annotations["kubectl.kubernetes.io/restartedAt"]
+}
+
+// irsaAndPodIdentityTrust trusts ns/sa's web identity, and Pod Identity.
+func (e env) irsaAndPodIdentityTrust(ns, sa string) map[string]any {
+	p := e.trustPolicyFor("StringEquals", "system:serviceaccount:"+ns+":"+sa)
+	p["Statement"] = append(p["Statement"].([]any), podIdentityTrust("sts:AssumeRole", "sts:TagSession")["Statement"].([]any)...)
+	return p
+}
+
+// testUser is the AWS stand-in's test user, whose key the plugin runs with.
+func (e env) testUser() awsUser {
+	return awsUser{AccessKeyID: e.aws["AWS_ACCESS_KEY_ID"], SecretAccessKey: e.aws["AWS_SECRET_ACCESS_KEY"]}
+}
+
+// TestEnablePodIdentity: enable --pod-identity creates the association through the EKS API and
+// restarts the workload onto the agent's credentials; verify then passes through the agent. A
+// second enable makes no AWS write and no restart. disable --pod-identity deletes it and
+// restarts the workload off it, and a second disable writes nothing.
+func TestEnablePodIdentity(t *testing.T) {
+	e := loadEnv(t)
+	if !e.eksProfile() {
+		t.Skip("Pod Identity: the webhook injects the agent's credentials only under the EKS profile")
+	}
+	e.requireAgent(t)
+	c := e.client(t)
+	ns := e.namespace(t, c, nil)
+	e.forgetAssociations(t, ns)
+	role := e.addSTSRole(t, "pi-enable-"+ns, podIdentityTrust("sts:AssumeRole", "sts:TagSession"))
+	e.awaitRole(t, e.testUser(), "pi-enable-"+ns)
+	serviceAccount(t, c, ns, "app", nil)
+	e.idleDeployment(t, c, ns, "web", "app")
+	common := []string{"-n", ns, "--pod-identity", "--cluster", e.eksCluster}
+
+	before := countWrites(e.awsRequests(t))
+	r := e.piWI(t, append([]string{"enable", "deployment/web", "--role-arn", role, "--wait"}, common...)...)
+	piWant(t, r, 0)
+	if !strings.Contains(r.stdout, "created (serviceaccount/app, role "+role+")") || !strings.Contains(r.stdout, "deployment.apps/web restarted: ") {
+		t.Fatalf("stdout:\n%s", r.stdout)
+	}
+	if n := countWrites(e.awsRequests(t)) - before; n != 1 || e.associations(t, ns)["app"] != role {
+		t.Fatalf("%d AWS writes, associations %v; want one CreatePodIdentityAssociation", n, e.associations(t, ns))
+	}
+	pods := livePodsOf(t, c, ns, "web")
+	if len(pods) != 1 || !onPodIdentity(&pods[0]) {
+		t.Fatalf("the restarted pod is not on Pod Identity: %v", pods)
+	}
+
+	stamp := restartedAt(t, c, ns, "web")
+	again := e.piWI(t, append([]string{"enable", "deployment/web", "--role-arn", role}, common...)...)
+	piWant(t, again, 0)
+	if n := countWrites(e.awsRequests(t)) - before; n != 1 || restartedAt(t, c, ns, "web") != stamp || !strings.Contains(again.stdout, "unchanged") {
+		t.Fatalf("second enable: %d AWS writes in all, restartedAt %q -> %q\n%s", n, stamp, restartedAt(t, c, ns, "web"), again.stdout)
+	}
+
+	v := e.wi(t, e.verifyArgs(ns, "deployment/web", e.stsEndpoint, "-o", "text")...)
+	piWant(t, v, 0)
+	got := checkLines(t, v.stdout)
+	if got["podidentity.agent"] != "PASS" || !strings.Contains(lineOf(v.stdout, "sts.caller_identity"), ":assumed-role/pi-enable-"+ns+"/eks-"+e.eksCluster+"-") {
+		t.Fatalf("verify did not pass through the agent:\n%s", v.stdout)
+	}
+
+	d := e.piWI(t, append([]string{"disable", "deployment/web", "--wait"}, common...)...)
+	piWant(t, d, 0)
+	if n := countWrites(e.awsRequests(t)) - before; n != 2 || len(e.associations(t, ns)) != 0 || !strings.Contains(d.stdout, "deleted (serviceaccount/app)") {
+		t.Fatalf("disable: %d AWS writes in all, associations %v\n%s", n, e.associations(t, ns), d.stdout)
+	}
+	if pods := livePodsOf(t, c, ns, "web"); len(pods) != 1 || envOf(pods[0].Spec.Containers[0])["AWS_CONTAINER_CREDENTIALS_FULL_URI"] != "" {
+		t.Fatalf("after disable the pod still carries the container credentials: %v", pods)
+	}
+	stamp = restartedAt(t, c, ns, "web")
+	d = e.piWI(t, append([]string{"disable", "deployment/web"}, common...)...)
+	piWant(t, d, 0)
+	if n := countWrites(e.awsRequests(t)) - before; n != 2 || restartedAt(t, c, ns, "web") != stamp || !strings.Contains(d.stdout, "has no Pod Identity association: unchanged") {
+		t.Fatalf("second disable: %d AWS writes in all\n%s", n, d.stdout)
+	}
+}
+
+// migrateArgs is migrate of the namespace on the local cluster, the probe's STS the stand-in.
+func (e env) migrateArgs(ns string, extra ...string) []string {
+	return append([]string{"migrate", "-n", ns, "--to", "pod-identity", "--cluster", e.eksCluster, "--sts-endpoint", e.stsEndpoint, "--ca-bundle", e.caFile}, extra...)
+}
+
+// TestMigrateNamespace: a namespace of five IRSA workloads, each its own account and role, is
+// migrated: five associations, each proven, five restarts, every new pod on Pod Identity, and
+// verify proves all five through the agent. A rerun writes nothing and restarts nothing;
+// --remove-irsa then removes the annotations without a restart, and a last rerun does nothing.
+func TestMigrateNamespace(t *testing.T) {
+	e := loadEnv(t)
+	if !e.eksProfile() {
+		t.Skip("Pod Identity: the webhook injects the agent's credentials only under the EKS profile")
+	}
+	e.requireAgent(t)
+	c := e.client(t)
+	ns := e.namespace(t, c, nil)
+	e.forgetAssociations(t, ns)
+	names := []string{"a", "b", "c", "d", "e"}
+	roles := map[string]string{}
+	for _, n := range names {
+		roles[n] = e.addSTSRole(t, "mig-"+ns+"-"+n, e.irsaAndPodIdentityTrust(ns, "sa-"+n))
+	}
+	e.awaitRole(t, e.testUser(), "mig-"+ns+"-e")
+	for _, n := range names {
+		serviceAccount(t, c, ns, "sa-"+n, map[string]string{"eks.amazonaws.com/role-arn": roles[n]})
+		e.idleDeployment(t, c, ns, "w-"+n, "sa-"+n)
+		if p := livePodsOf(t, c, ns, "w-"+n); len(p) != 1 || envOf(p[0].Spec.Containers[0])["AWS_ROLE_ARN"] != roles[n] {
+			t.Fatalf("w-%s is not on IRSA: %v", n, p)
+		}
+	}
+
+	before := countWrites(e.awsRequests(t))
+	r := e.piWI(t, e.migrateArgs(ns)...)
+	piWant(t, r, 0)
+	if !strings.Contains(r.stdout, "5 of 5 service account(s) on EKS Pod Identity") {
+		t.Fatalf("stdout:\n%s", r.stdout)
+	}
+	if n := countWrites(e.awsRequests(t)) - before; n != 5 {
+		t.Fatalf("%d AWS writes, want five CreatePodIdentityAssociation\n%s", n, r.stdout)
+	}
+	assoc := e.associations(t, ns)
+	stamps := map[string]string{}
+	for _, n := range names {
+		if assoc["sa-"+n] != roles[n] {
+			t.Errorf("sa-%s's association: %q, want %s", n, assoc["sa-"+n], roles[n])
+		}
+		if !strings.Contains(r.stdout, "serviceaccount/sa-"+n+": verified on EKS Pod Identity") || !strings.Contains(r.stdout, "deployment.apps/w-"+n+" restarted: ") {
+			t.Errorf("sa-%s was not proven and restarted:\n%s", n, r.stdout)
+		}
+		pods := livePodsOf(t, c, ns, "w-"+n)
+		if len(pods) != 1 || !onPodIdentity(&pods[0]) {
+			t.Errorf("w-%s's pod is not on Pod Identity: %v", n, pods)
+		}
+		stamps[n] = restartedAt(t, c, ns, "w-"+n)
+	}
+
+	// All five proven on Pod Identity, by verify's own fleet run.
+	v := e.wi(t, e.fleetArgs(e.stsEndpoint, "-n", ns, "-o", "json")...)
+	piWant(t, v, 0)
+	passed := map[string]bool{}
+	for _, ev := range explainEvents(t, v.stdout) {
+		if ev.Type == probe.TypeCheck && ev.Check == "pod.mutation" && ev.Data["path"] == probe.PathPodIdentity && ev.Status == probe.StatusPass {
+			passed[ev.Account] = true
+		}
+	}
+	if len(passed) != 5 {
+		t.Fatalf("verify proved %d accounts on Pod Identity, want 5: %v", len(passed), passed)
+	}
+
+	r = e.piWI(t, e.migrateArgs(ns)...)
+	piWant(t, r, 0)
+	e.migrateChangedNothing(t, c, ns, before+5, stamps, r)
+
+	r = e.piWI(t, e.migrateArgs(ns, "--remove-irsa")...)
+	piWant(t, r, 0)
+	if n := countWrites(e.awsRequests(t)) - before; n != 5 {
+		t.Fatalf("--remove-irsa made AWS writes: %d in all\n%s", n, r.stdout)
+	}
+	for _, n := range names {
+		sa, err := c.CoreV1().ServiceAccounts(ns).Get(context.Background(), "sa-"+n, metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := sa.Annotations["eks.amazonaws.com/role-arn"]; ok || restartedAt(t, c, ns, "w-"+n) != stamps[n] {
+			t.Errorf("sa-%s: annotations %v, restartedAt %q (was %q): want the annotation gone, no restart", n, sa.Annotations, restartedAt(t, c, ns, "w-"+n), stamps[n])
+		}
+	}
+	r = e.piWI(t, e.migrateArgs(ns, "--remove-irsa")...)
+	piWant(t, r, 0)
+	e.migrateChangedNothing(t, c, ns, before+5, stamps, r)
+}
+
+// migrateChangedNothing: the run said so, made no AWS write since writes, restarted nothing
+// and proved nothing.
+func (e env) migrateChangedNothing(t *testing.T, c kubernetes.Interface, ns string, writes int, stamps map[string]string, r result) {
+	t.Helper()
+	if n := countWrites(e.awsRequests(t)); n != writes {
+		t.Errorf("the rerun made %d AWS writes", n-writes)
+	}
+	for n, stamp := range stamps {
+		if got := restartedAt(t, c, ns, "w-"+n); got != stamp {
+			t.Errorf("the rerun restarted w-%s (%q -> %q)", n, stamp, got)
+		}
+	}
+	if !strings.Contains(r.stdout, "nothing to do") || strings.Contains(r.stdout, "verified") {
+		t.Errorf("the rerun did something:\n%s", r.stdout)
+	}
+}
+
+// TestMigrateTrustMissing: a role that trusts only the account's web identity stops the
+// migration at the pre-flight, with the policy to apply printed and nothing written; with
+// --write-trust the statement is added (the web identity statement kept) and the account
+// migrated.
+func TestMigrateTrustMissing(t *testing.T) {
+	e := loadEnv(t)
+	if !e.eksProfile() {
+		t.Skip("Pod Identity: the webhook injects the agent's credentials only under the EKS profile")
+	}
+	e.requireAgent(t)
+	c := e.client(t)
+	ns := e.namespace(t, c, nil)
+	e.forgetAssociations(t, ns)
+	name := "mig-notrust-" + ns
+	role := e.addSTSRole(t, name, e.trustPolicyFor("StringEquals", "system:serviceaccount:"+ns+":app"))
+	e.awaitRole(t, e.testUser(), name)
+	serviceAccount(t, c, ns, "app", map[string]string{"eks.amazonaws.com/role-arn": role})
+	e.idleDeployment(t, c, ns, "web", "app")
+
+	before := countWrites(e.awsRequests(t))
+	r := e.piWI(t, e.migrateArgs(ns)...)
+	piWant(t, r, 1)
+	for _, want := range []string{"pre-flight FAILED: the role " + role + " does not trust pods.eks.amazonaws.com", `"Service": "pods.eks.amazonaws.com"`,
+		"aws iam update-assume-role-policy --role-name " + name, "--write-trust", "nothing was changed"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("stdout lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	if n := countWrites(e.awsRequests(t)) - before; n != 0 || len(e.associations(t, ns)) != 0 || restartedAt(t, c, ns, "web") != "" {
+		t.Fatalf("the pre-flight wrote: %d AWS writes, associations %v, restartedAt %q", n, e.associations(t, ns), restartedAt(t, c, ns, "web"))
+	}
+
+	r = e.piWI(t, e.migrateArgs(ns, "--write-trust")...)
+	piWant(t, r, 0)
+	if n := countWrites(e.awsRequests(t)) - before; n != 2 || e.associations(t, ns)["app"] != role {
+		t.Fatalf("--write-trust: %d AWS writes (want the policy and the association)\n%s", n, r.stdout)
+	}
+	if pods := livePodsOf(t, c, ns, "web"); len(pods) != 1 || !onPodIdentity(&pods[0]) {
+		t.Fatalf("web is not on Pod Identity: %v", pods)
+	}
+	written := e.stsRoleTrust(t, name)
+	if !strings.Contains(written, `"Federated"`) || !strings.Contains(written, "system:serviceaccount:"+ns+":app") || !strings.Contains(written, "pods.eks.amazonaws.com") {
+		t.Fatalf("the written trust policy lost the web identity statement or lacks Pod Identity's:\n%s", written)
+	}
+}
+
+// stsRoleTrust is a role's trust policy as the AWS stand-in's configuration holds it now.
+func (e env) stsRoleTrust(t *testing.T, name string) string {
+	t.Helper()
+	raw, err := os.ReadFile(e.stsConfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cfg struct {
+		Roles []struct {
+			Name        string `json:"name"`
+			TrustPolicy any    `json:"trustPolicy"`
+		} `json:"roles"`
+	}
+	if err := yaml.Unmarshal(raw, &cfg); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range cfg.Roles {
+		if r.Name == name {
+			if s, ok := r.TrustPolicy.(string); ok {
+				return s
+			}
+			b, _ := json.Marshal(r.TrustPolicy)
+			return string(b)
+		}
+	}
+	t.Fatalf("role %s is not in %s", name, e.stsConfig)
+	return ""
+}
+
+// TestMigrateVerifyFailsRollsBack: when the probe pod cannot prove the account (here its STS
+// endpoint is a closed port of the bridge gateway, so the caller is never confirmed), migrate
+// says the verify step failed, deletes the association it created, restarts nothing and
+// leaves the annotation: the workload is as it was.
+func TestMigrateVerifyFailsRollsBack(t *testing.T) {
+	e := loadEnv(t)
+	if !e.eksProfile() {
+		t.Skip("Pod Identity: the webhook injects the agent's credentials only under the EKS profile")
+	}
+	e.requireAgent(t)
+	c := e.client(t)
+	ns := e.namespace(t, c, nil)
+	e.forgetAssociations(t, ns)
+	name := "mig-rollback-" + ns
+	role := e.addSTSRole(t, name, e.irsaAndPodIdentityTrust(ns, "app"))
+	e.awaitRole(t, e.testUser(), name)
+	serviceAccount(t, c, ns, "app", map[string]string{"eks.amazonaws.com/role-arn": role})
+	e.idleDeployment(t, c, ns, "web", "app")
+
+	before := countWrites(e.awsRequests(t))
+	closed := "https://10.244.0.1:1" // the test bed's own address, where nothing listens
+	r := e.piWI(t, "migrate", "-n", ns, "--to", "pod-identity", "--cluster", e.eksCluster, "--sts-endpoint", closed, "--ca-bundle", e.caFile,
+		"--remove-irsa", "--verify-timeout", "60s")
+	piWant(t, r, 1)
+	for _, want := range []string{"serviceaccount/app: the verify step FAILED", "deleted: rolled back; its workloads were not restarted, so it is as it was",
+		"failed: serviceaccount/app at the verify step"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("stdout lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	if n := countWrites(e.awsRequests(t)) - before; n != 2 || len(e.associations(t, ns)) != 0 {
+		t.Fatalf("%d AWS writes (want the create and its roll-back), associations left %v", n, e.associations(t, ns))
+	}
+	sa, err := c.CoreV1().ServiceAccounts(ns).Get(context.Background(), "app", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if restartedAt(t, c, ns, "web") != "" || sa.Annotations["eks.amazonaws.com/role-arn"] != role {
+		t.Fatalf("the workload is not as it was: restartedAt %q, annotations %v", restartedAt(t, c, ns, "web"), sa.Annotations)
+	}
+	if pods := livePodsOf(t, c, ns, "web"); len(pods) != 1 || envOf(pods[0].Spec.Containers[0])["AWS_ROLE_ARN"] != role {
+		t.Fatalf("web's pod is not the IRSA one it was: %v", pods)
+	}
+}
