@@ -4,9 +4,12 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/service/sts"
@@ -159,6 +162,19 @@ func TestPodIdentity(t *testing.T) {
 			wantRes:    StatusFail,
 			wantMsg:    map[string]string{CheckPodIdentityAgent: "nothing listens at http://127.0.0.1:1"},
 			wantFix:    "eks-pod-identity-agent add-on",
+			noSTSCalls: true,
+		},
+		{
+			name:   "no route to the agent",
+			status: http.StatusOK, body: agentOKBody,
+			env: func(env map[string]string, _ string) {
+				env[envContainerFullURI] = "http://" + PodIdentityAgentHost + testAgentPath
+			},
+			doerErr:    &net.OpError{Op: "dial", Net: "tcp", Err: os.NewSyscallError("connect", syscall.EHOSTUNREACH)},
+			want:       map[string]Status{CheckPodIdentityAgent: StatusFail, CheckSTSCallerIdentity: StatusSkip},
+			wantRes:    StatusFail,
+			wantMsg:    map[string]string{CheckPodIdentityAgent: "no route from this pod to http://169.254.170.23"},
+			wantFix:    "the pod network lets pods reach the node's link-local addresses",
 			noSTSCalls: true,
 		},
 		{
