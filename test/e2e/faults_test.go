@@ -4,13 +4,17 @@ package e2e
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -52,6 +56,15 @@ func (e env) faults(c kubernetes.Interface) []fault {
 			r := e.wi(t, e.verifyArgs(ns, "app", closedEndpoint(t, e), "-o", "text")...)
 			l := lineOf(r.stdout, "sts.assume_role")
 			return logUnless(t, r.code == 1 && strings.HasPrefix(l, "FAIL sts.assume_role") && strings.Contains(l, "connection refused"), r), 0
+		}},
+		{"STS throttling", func(t *testing.T, ns string) (bool, int) {
+			e.happyServiceAccount(t, c, ns)
+			endpoint, calls := throttlingSTS(t, e)
+			r := e.wi(t, e.verifyArgs(ns, "app", endpoint, "-o", "text")...)
+			l := lineOf(r.stdout, "sts.assume_role")
+			// The SDK retries a throttled call before it gives up.
+			return logUnless(t, r.code == 1 && strings.HasPrefix(l, "FAIL sts.assume_role") && strings.Contains(l, "STS throttled the call") &&
+				strings.Contains(r.stdout, "retry later") && calls.Load() >= 2, r), 0
 		}},
 		{"STS slower than --timeout", func(t *testing.T, ns string) (bool, int) {
 			e.happyServiceAccount(t, c, ns)
@@ -137,6 +150,35 @@ func TestChaosFaults(t *testing.T) {
 		table = append(table, fmt.Sprintf("%-48s %5d %10d %10d %12d", f.name, got.runs, got.diagnosed, got.podsLeft, got.writesLost))
 	}
 	fmt.Printf("\n%-48s %5s %10s %10s %12s\n%s\n", "FAULT", "RUNS", "DIAGNOSED", "PODS LEFT", "WRITES LOST", strings.Join(table, "\n"))
+}
+
+// throttlingSTS is an STS endpoint on the host pods reach, with the STS stand-in's own
+// certificate, that answers every call as STS does when it throttles; it counts the calls.
+func throttlingSTS(t *testing.T, e env) (string, *atomic.Int64) {
+	t.Helper()
+	u, err := url.Parse(e.stsEndpoint)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pki := filepath.Join(e.state, "pki")
+	cert, err := tls.LoadX509KeyPair(filepath.Join(pki, "sts.crt"), filepath.Join(pki, "sts.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := tls.Listen("tcp", net.JoinHostPort(u.Hostname(), "0"), &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
+	if err != nil {
+		t.Fatal(err)
+	}
+	calls := &atomic.Int64{}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		calls.Add(1)
+		w.Header().Set("Content-Type", "text/xml")
+		w.WriteHeader(http.StatusBadRequest)
+		_, _ = io.WriteString(w, `<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error><Type>Sender</Type><Code>Throttling</Code><Message>Rate exceeded</Message></Error><RequestId>`+randSuffix()+`</RequestId></ErrorResponse>`)
+	})}
+	go func() { _ = srv.Serve(l) }()
+	t.Cleanup(func() { _ = srv.Close() })
+	return "https://" + l.Addr().String(), calls
 }
 
 // closedEndpoint is an https URL on the host pods reach where nothing listens.

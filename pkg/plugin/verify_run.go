@@ -1,0 +1,157 @@
+package plugin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/kubectl-wi/kubectl-wi/pkg/apicall"
+	"github.com/kubectl-wi/kubectl-wi/pkg/plugin/tui"
+	"github.com/kubectl-wi/kubectl-wi/pkg/targets"
+	"github.com/kubectl-wi/kubectl-wi/pkg/verify"
+)
+
+// This file runs verify once its flags are checked (verify.go): the client, one target's run
+// and its rendering, what became of the pod, and the timings.
+
+// connect builds the client, after Validate: a bad flag is refused as such, whatever the
+// kubeconfig.
+func (o *VerifyOptions) connect() error {
+	c, discovery, err := o.newClient()
+	if err != nil {
+		return err
+	}
+	o.client = c
+	o.deps = verify.Deps{Client: c, Discovery: discovery, Logs: o.logs, Now: o.now, PodName: o.podName}
+	if o.explainRefusal != nil {
+		o.deps.Explain = o.explainRefusal(c, discovery)
+	}
+	return nil
+}
+
+func (o *VerifyOptions) config() verify.Config {
+	return verify.Config{
+		Namespace: o.namespace, Target: o.target, RoleARN: o.RoleARN, Audience: o.Audience,
+		Image: o.Image, PullPolicy: corev1.PullPolicy(o.ImagePullPolicy), Timeout: o.Timeout, Keep: o.Keep, Container: o.Container,
+		STSEndpoint: o.STSEndpoint, Region: o.Region, CABundle: o.caBundle,
+	}
+}
+
+// noteDevelopmentImage says which image a development build runs, since no release published
+// one for its version, and how to run another.
+func (o *VerifyOptions) noteDevelopmentImage() {
+	if !o.imageDefault || IsRelease(Version()) {
+		return
+	}
+	fmt.Fprintf(o.ErrOut, "note: kubectl-wi %s is a development build; the probe pod runs the image %s, which no release publishes: "+
+		"push it where the nodes pull from (make probe-image-push PUSH_REPO=...) or pass --image <registry>/kubectl-wi:<tag>\n", Version(), o.Image)
+}
+
+// Run verifies the target, rendering as asked. Failed checks give a *ChecksFailedError.
+func (o *VerifyOptions) Run(ctx context.Context) error {
+	if err := o.connect(); err != nil {
+		return err
+	}
+	o.noteDevelopmentImage()
+	if o.fleet() {
+		return o.runFleet(ctx)
+	}
+	var (
+		out    verify.Outcome
+		runErr error
+	)
+	work := func(ctx context.Context, rep verify.Reporter) error {
+		out, runErr = verify.Run(ctx, o.config(), o.deps, rep)
+		return runErr
+	}
+	title := fmt.Sprintf("kubectl wi verify %s -n %s", o.target, o.namespace)
+	if err := renderRun(ctx, o.IOStreams, o.Output, o.now, tui.Options{Title: title}, work); err != nil && runErr == nil {
+		return err
+	}
+	o.afterRun(out)
+	switch {
+	case runErr != nil:
+		return o.targetNotFound(ctx, runErr)
+	case out.Failed > 0:
+		return &ChecksFailedError{Failed: out.Failed}
+	case out.DeleteErr != nil:
+		return out.DeleteErr
+	}
+	return nil
+}
+
+// targetNotFound turns the API's answer for a missing target (or namespace) into the error
+// enable gives, with a close name that exists; any other error is returned as it is.
+func (o *VerifyOptions) targetNotFound(ctx context.Context, err error) error {
+	if errors.Is(err, verify.ErrNoSuchContainer) {
+		return &FlagError{Err: fmt.Errorf("--container: %w", err)}
+	}
+	var call *apicall.Error
+	if !errors.As(err, &call) || call.Verb != "get" || !apierrors.IsNotFound(err) {
+		return err
+	}
+	kind := targets.Builtin().Kind(string(o.target.Kind))
+	if kind == nil {
+		return err
+	}
+	if _, nsErr := o.client.CoreV1().Namespaces().Get(ctx, o.namespace, metav1.GetOptions{}); apierrors.IsNotFound(nsErr) {
+		return InputErrorf("namespace %q not found: check -n or the kubeconfig's context", o.namespace)
+	}
+	hint := ""
+	if names, lerr := kind.Names(ctx, o.client, o.namespace); lerr == nil {
+		if near := targets.Suggest(o.target.Name, names); near != "" {
+			hint = fmt.Sprintf("; did you mean %s/%s?", kind.Aliases[0], near)
+		}
+	}
+	return InputErrorf("%s %q not found in namespace %q%s", kind.Name, o.target.Name, o.namespace, hint)
+}
+
+// afterRun says what became of the pod, when the output did not, and prints the timings.
+func (o *VerifyOptions) afterRun(out verify.Outcome) {
+	if o.Output != "tui" {
+		switch {
+		case out.Kept:
+			fmt.Fprintf(o.ErrOut, "kept the probe pod %s/%s: kubectl delete pod -n %s %s\n", out.Namespace, out.Pod, out.Namespace, out.Pod)
+		case out.DeleteErr != nil && !errors.Is(out.DeleteErr, context.Canceled):
+			fmt.Fprintf(o.ErrOut, "warning: %v: kubectl delete pod -n %s %s\n", out.DeleteErr, out.Namespace, out.Pod)
+		}
+	}
+	if o.Timings {
+		writeTimings(o.ErrOut, out.Timings)
+	}
+}
+
+// writeTimings prints one line of milliseconds: each step from the previous milestone; the
+// probe's own run time (its first to its last event, on the node's clock); the plugin's own
+// overhead once the pod runs: from the later of "the kubelet says it runs" and "the probe wrote
+// its result" to the verdict, i.e. the time to read the log and decide; and the latency from the
+// probe's result to the verdict. The last two compare the node's clock with this machine's: on
+// the local cluster they are the same clock.
+func writeTimings(w io.Writer, t verify.Timings) {
+	ms := func(from, to time.Time) string {
+		if from.IsZero() || to.IsZero() {
+			return "-"
+		}
+		return fmt.Sprintf("%.1f", float64(to.Sub(from).Microseconds())/1000)
+	}
+	overhead, latency := "-", "-"
+	if !t.Running.IsZero() && !t.Verdict.IsZero() && !t.ProbeFirst.IsZero() {
+		from := t.Running
+		if t.ProbeLast.After(from) {
+			from = t.ProbeLast
+		}
+		d := max(t.Verdict.Sub(from), 0)
+		overhead = fmt.Sprintf("%.1f", float64(d.Microseconds())/1000)
+		latency = ms(t.ProbeLast, t.Verdict)
+	}
+	fmt.Fprintf(w, "timings outside_ms=%s create_ms=%s scheduled_ms=%s running_ms=%s first_event_ms=%s verdict_ms=%s gone_ms=%s total_ms=%s probe_ms=%s overhead_after_running_ms=%s log_latency_ms=%s\n",
+		ms(t.Start, t.OutsideDone), ms(t.OutsideDone, t.Created), ms(t.Created, t.Scheduled), ms(t.Scheduled, t.Running),
+		ms(t.Running, t.FirstEvent), ms(t.FirstEvent, t.Verdict), ms(t.Verdict, t.Gone), ms(t.Start, t.Gone),
+		ms(t.ProbeFirst, t.ProbeLast), overhead, latency)
+}
