@@ -53,6 +53,9 @@ func RunFleet(ctx context.Context, base Config, accounts []Account, parallel int
 	if parallel < 1 {
 		parallel = DefaultParallel
 	}
+	if deps.Discovery != nil {
+		deps.Discovery = onceDiscovery(deps.Discovery)
+	}
 	results := make([]AccountResult, len(accounts))
 	var mu sync.Mutex // serialises the reporter
 	sem := make(chan struct{}, parallel)
@@ -118,4 +121,25 @@ func (r *accountReporter) Raw(line string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.rep.Raw(r.account, line)
+}
+
+// onceDiscovery reads the cluster's issuer once for a whole fleet (every account's run asks);
+// a failed read is tried again by the next account.
+func onceDiscovery(read DiscoveryFunc) DiscoveryFunc {
+	var (
+		mu  sync.Mutex
+		doc []byte
+	)
+	return func(ctx context.Context) ([]byte, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if doc != nil {
+			return doc, nil
+		}
+		b, err := read(ctx)
+		if err == nil {
+			doc = b
+		}
+		return b, err
+	}
 }

@@ -127,6 +127,15 @@ func TestRunFleet(t *testing.T) {
 	c, deps, accounts := fleetCluster(t, 12, map[string]bool{"app-07": true})
 	rec := newFleetRecorder(t)
 	cfg := testConfig()
+	reads := 0
+	var readsMu sync.Mutex
+	discover := deps.Discovery
+	deps.Discovery = func(ctx context.Context) ([]byte, error) {
+		readsMu.Lock()
+		reads++
+		readsMu.Unlock()
+		return discover(ctx)
+	}
 	results, err := RunFleet(context.Background(), cfg, accounts, 4, deps, rec)
 	if err != nil {
 		t.Fatal(err)
@@ -146,6 +155,9 @@ func TestRunFleet(t *testing.T) {
 	}
 	if pods, _ := c.CoreV1().Pods("shop").List(context.Background(), metav1.ListOptions{}); len(pods.Items) != 0 {
 		t.Errorf("%d probe pods left", len(pods.Items))
+	}
+	if reads != 1 {
+		t.Errorf("the issuer was read %d times for %d accounts, want once", reads, len(accounts))
 	}
 }
 
