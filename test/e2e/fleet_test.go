@@ -3,12 +3,9 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -264,42 +261,17 @@ func TestVerifyFleetInterrupt(t *testing.T) {
 	ns, _ := e.fleetNamespace(t, c, 5, nil)
 	endpoint, connected := hangingSTS(t, e)
 
-	cmd := exec.Command(e.bin, e.fleetArgs(endpoint, "-n", ns, "-o", "text", "--parallel", "3")...)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	cmd.Env = append(os.Environ(), "KUBECONFIG="+e.kubeconfig, "NO_COLOR=1", "KUBECTL_WI_STS_ENDPOINT=", "KUBECTL_WI_CA_BUNDLE=")
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
+	r := e.interruptedRun(t, e.fleetArgs(endpoint, "-n", ns, "-o", "text", "--parallel", "3"), connected, func() {
+		pods, err := c.CoreV1().Pods(ns).List(context.Background(), metav1.ListOptions{LabelSelector: probeSelector})
+		if err != nil || len(pods.Items) == 0 {
+			t.Fatalf("no probe pod while a probe calls STS (err %v)", err)
+		}
+	})
+	if r.code != 130 {
+		t.Errorf("exit %d, want 130\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	select {
-	case <-connected:
-	case err := <-done:
-		t.Fatalf("verify ended before a probe called STS: %v\n%s\n%s", err, stdout.String(), stderr.String())
-	case <-time.After(90 * time.Second):
-		_ = cmd.Process.Kill()
-		t.Fatalf("no probe called STS\n%s", stdout.String())
-	}
-	pods, err := c.CoreV1().Pods(ns).List(context.Background(), metav1.ListOptions{LabelSelector: probeSelector})
-	if err != nil || len(pods.Items) == 0 {
-		t.Fatalf("no probe pod while a probe calls STS (err %v)", err)
-	}
-	if err := cmd.Process.Signal(os.Interrupt); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case err := <-done:
-		requireExited(t, err)
-	case <-time.After(60 * time.Second):
-		_ = cmd.Process.Kill()
-		t.Fatal("verify did not exit within 60s of SIGINT")
-	}
-	if code := cmd.ProcessState.ExitCode(); code != 130 {
-		t.Errorf("exit %d, want 130\n%s\n%s", code, stdout.String(), stderr.String())
-	}
-	if !strings.Contains(stdout.String(), "not proven: interrupted before its turn") {
-		t.Errorf("the summary does not name the accounts never started:\n%s", stdout.String())
+	if !strings.Contains(r.stdout, "not proven: interrupted before its turn") {
+		t.Errorf("the summary does not name the accounts never started:\n%s", r.stdout)
 	}
 	noProbePods(t, c, ns)
 }

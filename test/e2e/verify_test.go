@@ -359,7 +359,27 @@ func TestVerifyInterrupt(t *testing.T) {
 	e.happyServiceAccount(t, c, ns)
 	endpoint, connected := hangingSTS(t, e)
 
-	cmd := exec.Command(e.bin, e.verifyArgs(ns, "app", endpoint, "-o", "text")...)
+	r := e.interruptedRun(t, e.verifyArgs(ns, "app", endpoint, "-o", "text"), connected, func() {
+		// The kubelet reports the pod running a little after its container started.
+		waitFor(t, 30*time.Second, "the probe pod running", func(ctx context.Context) (bool, error) {
+			pods, err := c.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: probeSelector})
+			return err == nil && len(pods.Items) == 1 && pods.Items[0].Status.Phase == corev1.PodRunning, err
+		})
+	})
+	if r.code != 130 {
+		t.Errorf("exit %d, want 130\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+	}
+	if !strings.Contains(r.stderr, "interrupted") {
+		t.Errorf("stderr does not say it was interrupted: %s", r.stderr)
+	}
+	noProbePods(t, c, ns)
+}
+
+// interruptedRun starts kubectl-wi with args, waits until a probe has called STS (connected)
+// and ready has returned, sends SIGINT, and returns the run once the process has exited.
+func (e env) interruptedRun(t *testing.T, args []string, connected <-chan struct{}, ready func()) result {
+	t.Helper()
+	cmd := exec.Command(e.bin, args...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	cmd.Env = append(os.Environ(), "KUBECONFIG="+e.kubeconfig, "NO_COLOR=1", "KUBECTL_WI_STS_ENDPOINT=", "KUBECTL_WI_CA_BUNDLE=")
@@ -368,37 +388,26 @@ func TestVerifyInterrupt(t *testing.T) {
 	}
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
-	// The probe is in its STS call: the pod runs.
 	select {
 	case <-connected:
 	case err := <-done:
-		t.Fatalf("verify ended before the probe called STS: %v\nstdout:\n%s\nstderr:\n%s", err, stdout.String(), stderr.String())
+		t.Fatalf("kubectl-wi ended before a probe called STS: %v\nstdout:\n%s\nstderr:\n%s", err, stdout.String(), stderr.String())
 	case <-time.After(90 * time.Second):
 		_ = cmd.Process.Kill()
-		t.Fatalf("the probe never called STS\nstdout:\n%s", stdout.String())
+		t.Fatalf("no probe called STS\nstdout:\n%s", stdout.String())
 	}
-	// The kubelet reports the pod running a little after its container started.
-	waitFor(t, 30*time.Second, "the probe pod running", func(ctx context.Context) (bool, error) {
-		pods, err := c.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: probeSelector})
-		return err == nil && len(pods.Items) == 1 && pods.Items[0].Status.Phase == corev1.PodRunning, err
-	})
+	ready()
 	if err := cmd.Process.Signal(os.Interrupt); err != nil {
 		t.Fatal(err)
 	}
 	select {
 	case err := <-done:
 		requireExited(t, err)
-	case <-time.After(30 * time.Second):
+	case <-time.After(60 * time.Second):
 		_ = cmd.Process.Kill()
-		t.Fatal("verify did not exit within 30s of SIGINT")
+		t.Fatal("kubectl-wi did not exit within 60s of SIGINT")
 	}
-	if code := cmd.ProcessState.ExitCode(); code != 130 {
-		t.Errorf("exit %d, want 130\nstdout:\n%s\nstderr:\n%s", code, stdout.String(), stderr.String())
-	}
-	if !strings.Contains(stderr.String(), "interrupted") {
-		t.Errorf("stderr does not say it was interrupted: %s", stderr.String())
-	}
-	noProbePods(t, c, ns)
+	return result{stdout: stdout.String(), stderr: stderr.String(), code: cmd.ProcessState.ExitCode()}
 }
 
 // g) A namespace that enforces the restricted Pod Security profile admits the probe pod, which
