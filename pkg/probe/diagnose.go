@@ -31,6 +31,10 @@ type DiagnosisContext struct {
 	CABundle string   // AWS_CA_BUNDLE's path; empty when unset
 }
 
+// CodeStopped is the code of a call the probe gave up because a signal stopped it: its pod's
+// deadline, verify's end, or the pod's deletion. verify, reading it, asks what took the pod.
+const CodeStopped = "stopped"
+
 // Diagnosis is an STS failure explained: what went wrong and the one thing to do about it.
 type Diagnosis struct {
 	Code      string // the STS error code, or network or timeout
@@ -137,9 +141,9 @@ func diagnoseTransport(err error, dc DiagnosisContext, d Diagnosis) Diagnosis {
 		d.Cause = fmt.Sprintf("the pod cannot resolve %s (STS endpoint %s)", dnsErr.Name, endpoint)
 		d.Fix = "check the cluster DNS and the pod's egress to STS" + regionalHint
 	case errors.Is(err, context.Canceled):
-		d.Code = "stopped"
+		d.Code = CodeStopped
 		d.Message = err.Error()
-		d.Cause = fmt.Sprintf("the probe was stopped (its pod's deadline, or verify ended) while it waited for STS at %s, which had not answered", endpoint)
+		d.Cause = fmt.Sprintf("the probe was stopped (its pod's deadline, verify ended, or its pod was deleted) while it waited for STS at %s, which had not answered", endpoint)
 		d.Fix = fmt.Sprintf("raise --timeout if STS is slow to answer; if it never answers, allow egress to %s (NetworkPolicy, security group, proxy)", host) + regionalHint
 	case errors.Is(err, context.DeadlineExceeded) || isTimeout(err):
 		d.Code = "timeout"

@@ -216,7 +216,7 @@ func TestSTSNetworkErrors(t *testing.T) {
 				DialContext: func(context.Context, string, string) (net.Conn, error) { return nil, context.Canceled },
 			}},
 			wantCode: "stopped",
-			wantMsg:  []string{"the probe was stopped (its pod's deadline, or verify ended) while it waited for STS at https://sts.us-west-2.amazonaws.com"},
+			wantMsg:  []string{"the probe was stopped (its pod's deadline, verify ended, or its pod was deleted) while it waited for STS at https://sts.us-west-2.amazonaws.com"},
 			wantFix:  []string{"raise --timeout"},
 		},
 		{

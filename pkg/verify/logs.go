@@ -121,8 +121,16 @@ func (r *runner) follow(ctx context.Context, pod *corev1.Pod) error {
 		if r.probeResult != nil {
 			return nil
 		}
+		if r.fate != nil {
+			if msg, fix, ok := r.fate.disruption(ctx); ok {
+				return r.disrupted(CheckProbeExit, StepProbe, msg, fix)
+			}
+		}
 		cur, gerr := r.deps.Client.CoreV1().Pods(pod.Namespace).Get(ctx, pod.Name, metav1.GetOptions{})
 		if gerr == nil {
+			if msg, fix, ok := Killed(terminated(cur), cur.Spec.NodeName); ok {
+				return r.disrupted(CheckProbeExit, StepProbe, msg, fix)
+			}
 			if t := terminated(cur); t != nil {
 				msg := fmt.Sprintf("the probe ended without a verdict: its container exited with code %d (%s)", t.ExitCode, orNone(t.Reason))
 				return r.probeIncomplete(msg, map[string]any{"exit_code": t.ExitCode, "reason": t.Reason})

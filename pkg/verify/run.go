@@ -197,6 +197,8 @@ type runner struct {
 	probeResult *probe.Event
 	verdictDone bool
 	refused     bool   // the probe's AssumeRoleWithWebIdentity was refused
+	stopped     bool   // the probe said a signal stopped it: its pod may have been taken away
+	fate        *podFate
 	caBundle    string // the --ca-bundle ConfigMap's name, once created
 }
 
@@ -346,8 +348,16 @@ func (r *runner) run(ctx context.Context) error {
 	}
 
 	r.step(StepProbe, StepRunning, "")
+	r.fate = followFate(ctx, c, running)
+	defer r.fate.stop()
 	if err := r.follow(ctx, running); err != nil {
 		return err
+	}
+	if r.stopped {
+		// Its verdict is of a probe cut short: say who cut it, when something took the pod.
+		if msg, fix, ok := r.fate.disruption(ctx); ok {
+			return r.disrupted(CheckProbeExit, StepProbe, msg, fix)
+		}
 	}
 	if r.refused && r.deps.Explain != nil {
 		for _, ev := range r.deps.Explain(ctx, ns, w.ServiceAccount) {
@@ -421,6 +431,9 @@ func (r *runner) emit(ev probe.Event) {
 func (r *runner) forward(ev probe.Event) {
 	if ev.Check == probe.CheckSTSAssumeRole && ev.Status == probe.StatusFail {
 		r.refused = true
+	}
+	if code, _ := ev.Data["code"].(string); code == probe.CodeStopped {
+		r.stopped = true
 	}
 	r.tally.Count(ev)
 	r.out.Checks, r.out.Failed, r.out.Warned = r.tally.Checks, r.tally.Failed, r.tally.Warned
@@ -496,6 +509,9 @@ func (r *runner) waitRunning(ctx context.Context, pod *corev1.Pod) (*corev1.Pod,
 			unschedSince = time.Time{}
 		}
 		if st.Fatal {
+			if st.Unschedulable {
+				r.withNodeHealth(ctx, &st)
+			}
 			return nil, r.notRunning(st)
 		}
 		detail := st.Progress
@@ -530,10 +546,14 @@ func (r *runner) waitRunning(ctx context.Context, pod *corev1.Pod) (*corev1.Pod,
 				if p, isPod := ev.Object.(*corev1.Pod); isPod {
 					cur = p
 				}
+				if msg, fix, gone := Disruption(cur, cur.Namespace, cur.Name); gone {
+					return nil, r.disrupted(CheckPodStart, StepStart, msg, fix)
+				}
 				continue
 			}
 			if ok && ev.Type == watch.Deleted {
-				return nil, fmt.Errorf("the probe pod %s/%s was deleted while verify waited for it to run", cur.Namespace, cur.Name)
+				msg, fix, _ := Disruption(nil, cur.Namespace, cur.Name)
+				return nil, r.disrupted(CheckPodStart, StepStart, msg, fix)
 			}
 			// The watch ended or failed: read the pod again and watch from there.
 			w.Stop()
@@ -550,12 +570,36 @@ func (r *runner) waitRunning(ctx context.Context, pod *corev1.Pod) (*corev1.Pod,
 	}
 }
 
+// withNodeHealth adds to an unschedulable pod's state the nodes that are not Ready, when
+// there are any and verify may list nodes (a cluster-scoped read it does without).
+func (r *runner) withNodeHealth(ctx context.Context, st *StartState) {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	nodes, err := r.deps.Client.CoreV1().Nodes().List(ctx, metav1.ListOptions{Limit: 500})
+	if err != nil {
+		return
+	}
+	if bad := NodesNotReady(nodes.Items); len(bad) > 0 {
+		st.Message += "; " + strings.Join(bad, "; ")
+		st.Fix = notReadyFix
+	}
+}
+
 // notRunning reports a pod that will not run: a failed pod.start and the verdict.
 func (r *runner) notRunning(st StartState) error {
 	r.emit(check(CheckPodStart, probe.StatusFail, st.Message, st.Fix, map[string]any{"reason": st.Reason, "image": r.cfg.Image}))
 	r.step(StepStart, StepFailed, st.Reason)
 	r.verdict()
 	return fmt.Errorf("the probe pod %s/%s did not run: %s", r.cfg.Namespace, r.podName, st.Message)
+}
+
+// disrupted reports a probe pod that something other than verify took away: a failed check
+// that says what took it, and the verdict.
+func (r *runner) disrupted(id string, step StepID, msg, fix string) error {
+	r.emit(check(id, probe.StatusFail, msg, fix, map[string]any{"reason": "disrupted"}))
+	r.step(step, StepFailed, "disrupted")
+	r.verdict()
+	return errors.New(msg)
 }
 
 func (r *runner) waitCtxErr(ctx context.Context, last StartState) error {
@@ -566,6 +610,7 @@ func (r *runner) waitCtxErr(ctx context.Context, last StartState) error {
 	fix := "raise --timeout, or look at why the pod starts slowly: kubectl get events -n " + r.cfg.Namespace + " --field-selector involvedObject.name=" + r.podName
 	if last.Unschedulable {
 		// No node fits the pod: waiting longer does not help, making a node fit does.
+		r.withNodeHealth(context.WithoutCancel(ctx), &last)
 		why, fix = last.Message, last.Fix
 	}
 	r.emit(check(CheckPodStart, probe.StatusFail,

@@ -36,6 +36,46 @@ var createReasons = map[string]bool{
 	"PreCreateHookError": true, "PreStartHookError": true,
 }
 
+// The taints the node controller puts on a node whose kubelet stopped posting status.
+const (
+	notReadyTaint    = "node.kubernetes.io/not-ready"
+	unreachableTaint = "node.kubernetes.io/unreachable"
+)
+
+// notReadyFix is the fix when nodes are not Ready: no fit of the pod helps, a healthy node
+// does.
+const notReadyFix = "nodes are NotReady or unreachable (their kubelet stopped posting status): kubectl get nodes; kubectl describe node NAME; verify runs once a node is Ready"
+
+// NodesNotReady describes the nodes that are not Ready, with the node controller's taints,
+// for a pod the scheduler cannot place: schedulers since 1.32 say "untolerated taint(s)"
+// without naming them.
+func NodesNotReady(nodes []corev1.Node) []string {
+	var out []string
+	for _, n := range nodes {
+		ready := corev1.NodeCondition{Status: corev1.ConditionUnknown, Message: "no Ready condition"}
+		for _, c := range n.Status.Conditions {
+			if c.Type == corev1.NodeReady {
+				ready = c
+			}
+		}
+		var taints []string
+		for _, t := range n.Spec.Taints {
+			if t.Key == notReadyTaint || t.Key == unreachableTaint {
+				taints = append(taints, t.Key+":"+string(t.Effect))
+			}
+		}
+		if ready.Status == corev1.ConditionTrue && len(taints) == 0 {
+			continue
+		}
+		d := fmt.Sprintf("node %s is not Ready (%s: %s)", n.Name, ready.Status, strings.TrimSpace(ready.Message))
+		if len(taints) > 0 {
+			d += ", tainted " + strings.Join(taints, ", ")
+		}
+		out = append(out, d)
+	}
+	return out
+}
+
 // AssessStart reads a probe pod's status: whether it runs, will not run (and why), or is on its
 // way.
 func AssessStart(pod *corev1.Pod) StartState {
@@ -52,6 +92,9 @@ func AssessStart(pod *corev1.Pod) StartState {
 			st.Reason = corev1.PodReasonUnschedulable
 			st.Message = "the scheduler cannot place the probe pod: " + strings.TrimSpace(c.Message)
 			st.Fix = "the probe pod copies the workload's nodeSelector, tolerations and hostNetwork: make a node fit them (the scheduler's message says which part does not)"
+			if strings.Contains(c.Message, notReadyTaint) || strings.Contains(c.Message, unreachableTaint) {
+				st.Fix = notReadyFix
+			}
 		}
 	}
 	image := ""
