@@ -491,9 +491,14 @@ func (o *identityOptions) run(ctx context.Context, want *identity.Config, create
 		return err
 	}
 	changed := 0
-	for _, a := range accounts {
+	for i, a := range accounts {
 		if err := o.write(ctx, client, a, want); err != nil {
-			return err
+			if i == 0 {
+				return err
+			}
+			// A run stopped halfway (the apiserver went away): the next run plans from what is
+			// there, so it writes only the rest.
+			return fmt.Errorf("%w (stopped after %d of %d service accounts; rerun the same command to finish: the accounts done are left unchanged)", err, i, len(accounts))
 		}
 		if len(a.changes) > 0 {
 			changed++

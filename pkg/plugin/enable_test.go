@@ -448,6 +448,31 @@ func TestEnableForbidden(t *testing.T) {
 	}
 }
 
+// The apiserver gone halfway through: enable stops at the first failed write, says how far it
+// got, and a rerun writes only the rest.
+func TestEnableStoppedHalfway(t *testing.T) {
+	client := fake.NewClientset(kt.ServiceAccount("x", "a", nil), kt.ServiceAccount("x", "b", nil), kt.ServiceAccount("x", "c", nil))
+	down := false
+	client.PrependReactor("patch", "serviceaccounts", func(a clienttesting.Action) (bool, runtime.Object, error) {
+		if a.(clienttesting.PatchAction).GetName() == "b" && !down {
+			down = true
+			return true, nil, errors.New("connection refused")
+		}
+		return false, nil, nil
+	})
+	r := runWI(t, client, "enable", "a", "b", "c", "-n", "x", "--role-arn", roleARN, "--restart=never")
+	wantCode(t, r, ExitEnvironment)
+	if !strings.Contains(r.errOut, "connection refused (stopped after 1 of 3 service accounts; rerun the same command to finish") ||
+		r.out != "serviceaccount/a annotated (role-arn)\n" {
+		t.Fatalf("stdout %q\nstderr %q", r.out, r.errOut)
+	}
+	r = runWI(t, client, "enable", "a", "b", "c", "-n", "x", "--role-arn", roleARN, "--restart=never")
+	wantCode(t, r, ExitOK)
+	if want := "serviceaccount/a unchanged\nserviceaccount/b annotated (role-arn)\nserviceaccount/c annotated (role-arn)\n"; r.out != want {
+		t.Fatalf("rerun stdout %q, want %q", r.out, want)
+	}
+}
+
 func TestEnableRetriesConflict(t *testing.T) {
 	client := fake.NewClientset(kt.ServiceAccount("x", "app", nil))
 	conflicts := 0
