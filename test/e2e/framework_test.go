@@ -73,6 +73,8 @@ func (e env) client(t *testing.T) kubernetes.Interface {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Tests that build hundreds of objects would wait on client-go's default 5 per second.
+	cfg.QPS, cfg.Burst = 200, 400
 	c, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
 		t.Fatal(err)

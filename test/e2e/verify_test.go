@@ -379,6 +379,18 @@ func TestVerifyInterrupt(t *testing.T) {
 // and ready has returned, sends SIGINT, and returns the run once the process has exited.
 func (e env) interruptedRun(t *testing.T, args []string, connected <-chan struct{}, ready func()) result {
 	t.Helper()
+	return e.disruptedRun(t, args, connected, func(p *os.Process) {
+		ready()
+		if err := p.Signal(os.Interrupt); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+// disruptedRun starts kubectl-wi with args, waits until a probe has called STS (connected),
+// calls disrupt, and returns the run once the process has exited by itself.
+func (e env) disruptedRun(t *testing.T, args []string, connected <-chan struct{}, disrupt func(*os.Process)) result {
+	t.Helper()
 	cmd := exec.Command(e.bin, args...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -396,16 +408,13 @@ func (e env) interruptedRun(t *testing.T, args []string, connected <-chan struct
 		_ = cmd.Process.Kill()
 		t.Fatalf("no probe called STS\nstdout:\n%s", stdout.String())
 	}
-	ready()
-	if err := cmd.Process.Signal(os.Interrupt); err != nil {
-		t.Fatal(err)
-	}
+	disrupt(cmd.Process)
 	select {
 	case err := <-done:
 		requireExited(t, err)
 	case <-time.After(60 * time.Second):
 		_ = cmd.Process.Kill()
-		t.Fatal("kubectl-wi did not exit within 60s of SIGINT")
+		t.Fatal("kubectl-wi did not exit within 60s of the disruption")
 	}
 	return result{stdout: stdout.String(), stderr: stderr.String(), code: cmd.ProcessState.ExitCode()}
 }
