@@ -479,11 +479,15 @@ func TestExplainPermissions(t *testing.T) {
 	if res := e.run(t, cmd); res.code != 3 || !strings.Contains(res.stderr, "no AWS credentials for iam:GetRole") {
 		t.Fatalf("no credentials: exit %d\n%s", res.code, res.stderr)
 	}
-	// As a user bound to deploy/rbac/explain.yaml: --exchange proves the account; without
-	// create serviceaccounts/token it stops, naming that permission.
+	// As a user bound to deploy/rbac/explain.yaml, cluster-wide or in ns alone: --exchange
+	// proves the account; without create serviceaccounts/token it stops, naming that permission.
 	cr := loadClusterRole(t, "explain.yaml")
-	for _, drop := range []*permission{nil, {"create", "serviceaccounts/token"}} {
-		kubeconfig := e.userWithRole(t, c, ns, cr, drop)
+	for _, run := range []struct {
+		drop   *permission
+		bindIn string
+	}{{nil, ""}, {nil, ns}, {&permission{"create", "serviceaccounts/token"}, ""}} {
+		drop := run.drop
+		kubeconfig := e.userWithRole(t, c, ns, cr, drop, run.bindIn)
 		cmd = execWI(e, "explain", "app", "-n", ns, "--exchange", "-o", "text", "--kubeconfig", kubeconfig)
 		cmd.Env = e.awsEnv(nil)
 		res := e.run(t, cmd)

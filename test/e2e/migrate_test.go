@@ -222,7 +222,16 @@ func TestMigrateNamespace(t *testing.T) {
 	}
 
 	before := countWrites(e.awsRequests(t))
-	r := e.piWI(t, e.migrateArgs(ns)...)
+	// As a user bound, in ns alone, to deploy/rbac/migrate.yaml: it is enough. Without its
+	// first read, migrate stops before any write and names the permission.
+	migrateRole := loadClusterRole(t, "migrate.yaml")
+	kubeconfig := e.userWithRole(t, c, ns, migrateRole, &permission{"list", "serviceaccounts"}, ns)
+	r := e.piWI(t, e.migrateArgs(ns, "--kubeconfig", kubeconfig)...)
+	if r.code != 3 || !strings.Contains(r.stderr, `ask for RBAC verb "list" on "serviceaccounts"`) || countWrites(e.awsRequests(t)) != before {
+		t.Fatalf("without list serviceaccounts: exit %d\n%s", r.code, r.stderr)
+	}
+	kubeconfig = e.userWithRole(t, c, ns, migrateRole, nil, ns)
+	r = e.piWI(t, e.migrateArgs(ns, "--kubeconfig", kubeconfig)...)
 	piWant(t, r, 0)
 	if !strings.Contains(r.stdout, "5 of 5 service account(s) on EKS Pod Identity") {
 		t.Fatalf("stdout:\n%s", r.stdout)

@@ -3,6 +3,7 @@
 package e2e
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"os"
@@ -109,12 +110,21 @@ func TestLeastPrivilege(t *testing.T) {
 			run := func(t *testing.T, drop *permission) result {
 				t.Helper()
 				target := tt.setup(t)
-				kubeconfig := e.userWithRole(t, c, ns, cr, drop)
+				kubeconfig := e.userWithRole(t, c, ns, cr, drop, "")
 				return e.wi(t, append(tt.args(target), "--kubeconfig", kubeconfig)...)
 			}
 			t.Run("its role is enough", func(t *testing.T) {
 				if r := run(t, nil); r.code != 0 {
 					t.Fatalf("exit %d with only %s\nstdout:\n%s\nstderr:\n%s", r.code, tt.file, r.stdout, r.stderr)
+				}
+			})
+			// Bound in the one namespace it works in (a RoleBinding): the cluster-scoped reads
+			// are forbidden, and the command goes on without them.
+			t.Run("its role bound in the namespace is enough", func(t *testing.T) {
+				target := tt.setup(t)
+				kubeconfig := e.userWithRole(t, c, ns, cr, nil, target)
+				if r := e.wi(t, append(tt.args(target), "--kubeconfig", kubeconfig)...); r.code != 0 {
+					t.Fatalf("exit %d with %s bound in %s\nstdout:\n%s\nstderr:\n%s", r.code, tt.file, target, r.stdout, r.stderr)
 				}
 			})
 			for _, p := range tt.required {
@@ -166,10 +176,10 @@ func without(cr *rbacv1.ClusterRole, drop *permission) []rbacv1.PolicyRule {
 	return out
 }
 
-// userWithRole makes a service account bound (cluster-wide) to cr less drop, and returns a
-// kubeconfig that authenticates as it with a short-lived token. Everything is removed when the
-// test ends.
-func (e env) userWithRole(t *testing.T, c kubernetes.Interface, ns string, cr *rbacv1.ClusterRole, drop *permission) string {
+// userWithRole makes a service account bound to cr less drop, cluster-wide or, when bindIn
+// names a namespace, in that namespace only (a RoleBinding), and returns a kubeconfig that
+// authenticates as it with a short-lived token. Everything is removed when the test ends.
+func (e env) userWithRole(t *testing.T, c kubernetes.Interface, ns string, cr *rbacv1.ClusterRole, drop *permission, bindIn string) string {
 	t.Helper()
 	ctx := context.Background()
 	name := "wi-rbac-" + randSuffix()
@@ -178,16 +188,22 @@ func (e env) userWithRole(t *testing.T, c kubernetes.Interface, ns string, cr *r
 	if _, err := c.RbacV1().ClusterRoles().Create(ctx, role, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	binding := &rbacv1.ClusterRoleBinding{
-		ObjectMeta: metav1.ObjectMeta{Name: name},
-		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: name},
-		Subjects:   []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Name: name, Namespace: ns}},
+	roleRef := rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: name}
+	subjects := []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Name: name, Namespace: ns}}
+	var err error
+	if bindIn == "" {
+		_, err = c.RbacV1().ClusterRoleBindings().Create(ctx, &rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: name}, RoleRef: roleRef, Subjects: subjects}, metav1.CreateOptions{})
+	} else {
+		_, err = c.RbacV1().RoleBindings(bindIn).Create(ctx, &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: name}, RoleRef: roleRef, Subjects: subjects}, metav1.CreateOptions{})
 	}
-	if _, err := c.RbacV1().ClusterRoleBindings().Create(ctx, binding, metav1.CreateOptions{}); err != nil {
+	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
 		_ = c.RbacV1().ClusterRoleBindings().Delete(context.Background(), name, metav1.DeleteOptions{})
+		if bindIn != "" {
+			_ = c.RbacV1().RoleBindings(bindIn).Delete(context.Background(), name, metav1.DeleteOptions{})
+		}
 		_ = c.RbacV1().ClusterRoles().Delete(context.Background(), name, metav1.DeleteOptions{})
 	})
 	tr, err := c.CoreV1().ServiceAccounts(ns).CreateToken(ctx, name, &authenticationv1.TokenRequest{
@@ -218,7 +234,7 @@ func (e env) userWithRole(t *testing.T, c kubernetes.Interface, ns string, cr *r
 	user := kubernetes.NewForConfigOrDie(restCfg)
 	first := role.Rules[0]
 	waitFor(t, 30*time.Second, "the binding of "+name+" to take effect", func(ctx context.Context) (bool, error) {
-		ra := &authorizationv1.ResourceAttributes{Namespace: ns, Verb: first.Verbs[0], Group: first.APIGroups[0], Resource: first.Resources[0]}
+		ra := &authorizationv1.ResourceAttributes{Namespace: cmp.Or(bindIn, ns), Verb: first.Verbs[0], Group: first.APIGroups[0], Resource: first.Resources[0]}
 		review, err := user.AuthorizationV1().SelfSubjectAccessReviews().Create(ctx, &authorizationv1.SelfSubjectAccessReview{
 			Spec: authorizationv1.SelfSubjectAccessReviewSpec{ResourceAttributes: ra},
 		}, metav1.CreateOptions{})
