@@ -2,8 +2,12 @@ package apicall
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 )
 
@@ -19,4 +23,54 @@ func IssuerDiscovery(ctx context.Context, c kubernetes.Interface) ([]byte, error
 		return nil, errors.New("no REST client to read the cluster's issuer with")
 	}
 	return rc.Get().AbsPath(IssuerDiscoveryPath).DoRaw(ctx)
+}
+
+// ClusterIssuer reads the issuer from the apiserver's OIDC discovery document, or says why it
+// cannot and how to pass the issuer instead (--issuer URL).
+func ClusterIssuer(ctx context.Context, c kubernetes.Interface) (string, error) {
+	raw, err := IssuerDiscovery(ctx, c)
+	return IssuerFromDiscovery(raw, err)
+}
+
+// discoveryErrorMessage is the apiserver's own message for a failed discovery read. The
+// discovery REST client does not decode the Status the apiserver answers a non-resource path
+// with, so err says only "unknown" while raw holds the Status and its message ("User ...
+// cannot get path ..."); err's text is kept when raw holds none.
+func discoveryErrorMessage(raw []byte, err error) string {
+	var st metav1.Status
+	if json.Unmarshal(raw, &st) == nil && st.Kind == "Status" && st.Message != "" {
+		return st.Message
+	}
+	return err.Error()
+}
+
+// issuerDiscoveryDoc is the part of the OIDC discovery document used here.
+type issuerDiscoveryDoc struct {
+	Issuer string `json:"issuer"`
+}
+
+// IssuerFromDiscovery turns the discovery response (IssuerDiscovery's results) into the
+// issuer, or an error with the fix. API errors are formatted, not wrapped: a failed discovery
+// is the environment, and a wrapped 404 would read as a missing object.
+func IssuerFromDiscovery(raw []byte, err error) (string, error) {
+	const fix = "pass the issuer with --issuer URL (on EKS: aws eks describe-cluster --name CLUSTER --query cluster.identity.oidc.issuer --output text)"
+	switch {
+	case err == nil:
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return "", err
+	case apierrors.IsForbidden(err), apierrors.IsUnauthorized(err):
+		return "", fmt.Errorf("reading the cluster's issuer from %s is forbidden (%s): %s, or ask for the system:service-account-issuer-discovery ClusterRole", IssuerDiscoveryPath, discoveryErrorMessage(raw, err), fix)
+	case apierrors.IsNotFound(err):
+		return "", fmt.Errorf("the apiserver does not serve %s (404): its service account issuer discovery is off; %s", IssuerDiscoveryPath, fix)
+	default:
+		return "", fmt.Errorf("failed to read the cluster's issuer from %s: %s; %s", IssuerDiscoveryPath, discoveryErrorMessage(raw, err), fix)
+	}
+	var doc issuerDiscoveryDoc
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		return "", fmt.Errorf("the cluster's %s is not a JSON discovery document (%w); %s", IssuerDiscoveryPath, err, fix)
+	}
+	if doc.Issuer == "" {
+		return "", fmt.Errorf("the cluster's %s names no issuer; %s", IssuerDiscoveryPath, fix)
+	}
+	return doc.Issuer, nil
 }

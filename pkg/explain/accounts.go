@@ -3,7 +3,6 @@ package explain
 import (
 	"context"
 	"fmt"
-	"regexp"
 	"slices"
 	"strings"
 
@@ -15,6 +14,7 @@ import (
 	"github.com/kubectl-wi/kubectl-wi/pkg/awsconfig"
 	"github.com/kubectl-wi/kubectl-wi/pkg/identity"
 	"github.com/kubectl-wi/kubectl-wi/pkg/probe"
+	"github.com/kubectl-wi/kubectl-wi/pkg/shell"
 	"github.com/kubectl-wi/kubectl-wi/pkg/trustpolicy"
 )
 
@@ -100,9 +100,9 @@ func (r *runner) role(ctx context.Context, arn identity.RoleARN, createPolicy fu
 		}
 		path := ""
 		if arn.Path != "/" {
-			path = " --path " + shellQuote(arn.Path)
+			path = " --path " + shell.Quote(arn.Path)
 		}
-		fix := fmt.Sprintf("create it: aws iam create-role --role-name %s%s --assume-role-policy-document %s", arn.Name, path, shellQuote(orPlaceholder(createPolicy(), "file://trust-policy.json")))
+		fix := fmt.Sprintf("create it: aws iam create-role --role-name %s%s --assume-role-policy-document %s", arn.Name, path, shell.Quote(orPlaceholder(createPolicy(), "file://trust-policy.json")))
 		msg := fmt.Sprintf("the role %s does not exist: iam:GetRole answers NoSuchEntity for %s", arn, arn.Name)
 		if r.caller() == "" {
 			msg += " in the account of your AWS credentials (if that is not " + arn.AccountID + ", use credentials for it)"
@@ -197,7 +197,7 @@ func (r *runner) judge(name, sa string, arn identity.RoleARN, doc *trustpolicy.D
 	corrected := diag.Corrected.Compact()
 	diff := trustpolicy.Diff(doc, diag.Corrected, "role/"+arn.Name)
 	data["corrected_policy"] = corrected
-	ev := check(name, status, msg, fmt.Sprintf("aws iam update-assume-role-policy --role-name %s --policy-document %s", arn.Name, shellQuote(corrected)), data)
+	ev := check(name, status, msg, fmt.Sprintf("aws iam update-assume-role-policy --role-name %s --policy-document %s", arn.Name, shell.Quote(corrected)), data)
 	ev.Detail = diff
 	return []item{{ev: ev}, {ev: sizeCheck(sa, arn, doc, diag.Corrected)}}
 }
@@ -367,16 +367,6 @@ func assumedRoleOf(caller, roleARN string) bool {
 	}
 	p := strings.SplitN(caller, ":", 6)
 	return len(p) == 6 && p[2] == "sts" && p[4] == role.AccountID && strings.HasPrefix(p[5], "assumed-role/"+role.Name+"/")
-}
-
-var shellSafe = regexp.MustCompile(`^[A-Za-z0-9_./:=@,+%-]+$`)
-
-// shellQuote quotes s for a POSIX shell when it holds anything beyond a safe set.
-func shellQuote(s string) string {
-	if shellSafe.MatchString(s) {
-		return s
-	}
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 func orPlaceholder(s, placeholder string) string {

@@ -46,7 +46,7 @@ func ParseRoleARN(s string) (RoleARN, error) {
 	if region != "" {
 		return RoleARN{}, fmt.Errorf("role ARN %q has region %q: IAM is global, the region field must be empty (%s)", s, region, form)
 	}
-	if !accountRE.MatchString(account) {
+	if !ValidAccountID(account) {
 		return RoleARN{}, fmt.Errorf("role ARN %q has account %q: expected 12 digits", s, account)
 	}
 	rest, ok := strings.CutPrefix(resource, "role/")
@@ -77,3 +77,6 @@ func ParseRoleARN(s string) (RoleARN, error) {
 func (a RoleARN) String() string {
 	return fmt.Sprintf("arn:%s:iam::%s:role%s%s", a.Partition, a.AccountID, a.Path, a.Name)
 }
+
+// ValidAccountID reports whether s is an AWS account ID: 12 digits, as in a role ARN.
+func ValidAccountID(s string) bool { return accountRE.MatchString(s) }

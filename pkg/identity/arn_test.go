@@ -60,3 +60,11 @@ func TestParseRoleARN(t *testing.T) {
 		})
 	}
 }
+
+func TestValidAccountID(t *testing.T) {
+	for s, want := range map[string]bool{"123456789012": true, "12345678901": false, "1234567890123": false, "12345678901a": false, "": false} {
+		if got := ValidAccountID(s); got != want {
+			t.Errorf("ValidAccountID(%q) = %v, want %v", s, got, want)
+		}
+	}
+}

@@ -25,6 +25,7 @@ import (
 	"k8s.io/client-go/rest"
 	k8stesting "k8s.io/client-go/testing"
 
+	"github.com/kubectl-wi/kubectl-wi/pkg/apicall"
 	"github.com/kubectl-wi/kubectl-wi/pkg/identity"
 	kt "github.com/kubectl-wi/kubectl-wi/pkg/internal/kubetest"
 	"github.com/kubectl-wi/kubectl-wi/pkg/trustpolicy"
@@ -237,7 +238,7 @@ func TestTrustPolicyErrors(t *testing.T) {
 		{
 			name: "discovery forbidden", objs: []runtime.Object{tpServiceAccount("team", "app", role, "arn:aws:iam::111122223333:role/app")},
 			issuer: func(context.Context, kubernetes.Interface) (string, error) {
-				return parseIssuerDiscovery(nil, forbidden)
+				return apicall.IssuerFromDiscovery(nil, forbidden)
 			},
 			args: []string{"app", "-n", "team"}, wantCode: ExitEnvironment,
 			wantErr: []string{"is forbidden", "--issuer URL", "system:service-account-issuer-discovery"},
@@ -246,7 +247,7 @@ func TestTrustPolicyErrors(t *testing.T) {
 			name: "discovery not served",
 			objs: []runtime.Object{tpServiceAccount("team", "app", role, "arn:aws:iam::111122223333:role/app")},
 			issuer: func(context.Context, kubernetes.Interface) (string, error) {
-				return parseIssuerDiscovery(nil, apierrors.NewNotFound(schema.GroupResource{}, ""))
+				return apicall.IssuerFromDiscovery(nil, apierrors.NewNotFound(schema.GroupResource{}, ""))
 			},
 			// A 404 of the discovery path is the environment, not a missing object.
 			args: []string{"app", "-n", "team"}, wantCode: ExitEnvironment,
@@ -385,7 +386,7 @@ func TestReadClusterIssuer(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got, err := readClusterIssuer(context.Background(), client)
+			got, err := apicall.ClusterIssuer(context.Background(), client)
 			if len(tt.wantErr) == 0 {
 				if err != nil || got != tt.want {
 					t.Fatalf("readClusterIssuer() = %q, %v; want %q", got, err, tt.want)
@@ -404,21 +405,5 @@ func TestReadClusterIssuer(t *testing.T) {
 				t.Errorf("exit code %d, want %d", code, tt.wantCode)
 			}
 		})
-	}
-}
-
-func TestTpShellQuote(t *testing.T) {
-	for in, want := range map[string]string{
-		"sts.amazonaws.com":               "sts.amazonaws.com",
-		"https://a.example.com/id/X":      "https://a.example.com/id/X",
-		"arn:aws:iam::1:role/a/b":         "arn:aws:iam::1:role/a/b",
-		"has space":                       "'has space'",
-		"it's":                            `'it'\''s'`,
-		"$(rm -rf /)":                     "'$(rm -rf /)'",
-		"api://AzureADTokenExchange?x=1&": "'api://AzureADTokenExchange?x=1&'",
-	} {
-		if got := tpShellQuote(in); got != want {
-			t.Errorf("tpShellQuote(%q) = %s, want %s", in, got, want)
-		}
 	}
 }
