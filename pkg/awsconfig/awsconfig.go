@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
@@ -169,4 +170,17 @@ func IsNoCredentials(err error) bool {
 	msg := err.Error()
 	return strings.Contains(msg, "get identity:") || strings.Contains(msg, "failed to retrieve credentials") ||
 		strings.Contains(msg, "failed to refresh cached credentials")
+}
+
+// CredentialsAtHand is whether the SDK finds credentials in cfg, within a second: a caller that
+// can do without them should not wait for the instance metadata service of a machine that has
+// none.
+func CredentialsAtHand(ctx context.Context, cfg aws.Config) bool {
+	if cfg.Credentials == nil {
+		return false
+	}
+	ctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	c, err := cfg.Credentials.Retrieve(ctx)
+	return err == nil && c.HasKeys()
 }

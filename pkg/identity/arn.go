@@ -80,3 +80,12 @@ func (a RoleARN) String() string {
 
 // ValidAccountID reports whether s is an AWS account ID: 12 digits, as in a role ARN.
 func ValidAccountID(s string) bool { return accountRE.MatchString(s) }
+
+// ForeignRoleARN reports whether s has the shape of a role ARN outside AWS's partitions,
+// arn:P:iam:...:role/NAME with no space, as an STS-compatible service names its roles (MinIO:
+// arn:minio:iam:::role/ID). ParseRoleARN does not take those.
+func ForeignRoleARN(s string) bool {
+	parts := strings.SplitN(s, ":", 6)
+	return len(parts) == 6 && parts[0] == "arn" && !strings.HasPrefix(parts[1], "aws") &&
+		parts[2] == "iam" && strings.HasPrefix(parts[5], "role/") && !strings.ContainsAny(s, " \t\n")
+}

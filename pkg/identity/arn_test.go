@@ -68,3 +68,18 @@ func TestValidAccountID(t *testing.T) {
 		}
 	}
 }
+
+func TestForeignRoleARN(t *testing.T) {
+	for s, want := range map[string]bool{
+		"arn:minio:iam:::role/abc":           true,
+		"arn:aws:iam::123456789012:role/app": false,
+		"arn:minio:iam:::user/abc":           false,
+		"arn:minio:sts:::role/abc":           false,
+		"arn:minio:iam:::role/a b":           false,
+		"arn:minio:iam":                      false,
+	} {
+		if got := ForeignRoleARN(s); got != want {
+			t.Errorf("ForeignRoleARN(%q) = %v, want %v", s, got, want)
+		}
+	}
+}

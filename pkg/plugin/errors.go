@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"strings"
 	"time"
 
@@ -133,4 +134,13 @@ func ExitCode(err error) int {
 	default:
 		return ExitEnvironment
 	}
+}
+
+// unwrapPath drops the *fs.PathError's own path, which the message names already.
+func unwrapPath(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
 }

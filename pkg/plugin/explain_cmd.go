@@ -2,17 +2,13 @@ package plugin
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
-	"slices"
-	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
@@ -22,8 +18,6 @@ import (
 	"github.com/kubectl-wi/kubectl-wi/pkg/apicall"
 	"github.com/kubectl-wi/kubectl-wi/pkg/awsconfig"
 	"github.com/kubectl-wi/kubectl-wi/pkg/explain"
-	"github.com/kubectl-wi/kubectl-wi/pkg/plugin/tui"
-	"github.com/kubectl-wi/kubectl-wi/pkg/probe"
 	"github.com/kubectl-wi/kubectl-wi/pkg/targets"
 	"github.com/kubectl-wi/kubectl-wi/pkg/trustpolicy"
 	"github.com/kubectl-wi/kubectl-wi/pkg/verify"
@@ -217,31 +211,6 @@ func (o *ExplainOptions) Complete(cmd *cobra.Command, args []string) error {
 	return nil
 }
 
-// eksClusterOf reads the EKS cluster of the kubeconfig's current context: its cluster entry
-// named by ARN (aws eks update-kubeconfig names it so), or the --cluster-name and --region of
-// its aws eks get-token exec plugin.
-func eksClusterOf(raw clientcmdapi.Config) (name, region string) {
-	ctx := raw.Contexts[raw.CurrentContext]
-	if ctx == nil {
-		return "", ""
-	}
-	if p := strings.SplitN(ctx.Cluster, ":", 6); len(p) == 6 && p[0] == "arn" && p[2] == "eks" && strings.HasPrefix(p[5], "cluster/") {
-		return strings.TrimPrefix(p[5], "cluster/"), p[3]
-	}
-	if ai := raw.AuthInfos[ctx.AuthInfo]; ai != nil && ai.Exec != nil && slices.Contains(ai.Exec.Args, "get-token") {
-		args := ai.Exec.Args
-		for i := 0; i+1 < len(args); i++ {
-			switch args[i] {
-			case "--cluster-name", "-i", "--cluster-id":
-				name = args[i+1]
-			case "--region":
-				region = args[i+1]
-			}
-		}
-	}
-	return name, region
-}
-
 // Validate refuses flag values before anything is read.
 func (o *ExplainOptions) Validate() error {
 	switch o.Output {
@@ -267,147 +236,4 @@ func (o *ExplainOptions) Validate() error {
 		}
 	}
 	return checkTimeout(o.Timeout)
-}
-
-func (o *ExplainOptions) config() explain.Config {
-	return explain.Config{Namespace: o.namespace, Target: o.target, Selector: o.Selector, Cluster: o.Cluster, Issuer: o.Issuer, Exchange: o.Exchange}
-}
-
-// Run explains, rendering as asked. Failed checks give a *ChecksFailedError.
-func (o *ExplainOptions) Run(ctx context.Context) error {
-	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
-	defer cancel()
-	client, discovery, err := o.newClient()
-	if err != nil {
-		return err
-	}
-	awsCfg, err := o.newAWS(ctx)
-	if err != nil {
-		var pe *awsconfig.ProfileError
-		if errors.As(err, &pe) {
-			return &InputError{Err: err}
-		}
-		return err
-	}
-	if awsCfg.Region == "" && o.Issuer != "" {
-		awsCfg.Region = regionOfIssuer(o.Issuer)
-	}
-	if o.Cluster != "" && awsCfg.Region == "" {
-		return FlagErrorf("the EKS cluster %s (from %s) needs a region: pass --region or set AWS_REGION", o.Cluster, o.clusterFrom)
-	}
-	reads, sts := o.newDeps(awsCfg)
-	deps := explain.Deps{Client: client, Discovery: discovery, AWS: reads, STS: sts, Now: o.now}
-	if o.Exchange && !credentialsAtHand(ctx, awsCfg) {
-		deps.AWS = nil // the exchange needs none; a refusal is then not explained from IAM
-		fmt.Fprintln(o.ErrOut, "note: no AWS credentials at hand: a refused exchange is not explained from IAM (give AWS credentials to have it explained)")
-	}
-	var (
-		out    explain.Outcome
-		runErr error
-	)
-	work := func(ctx context.Context, rep verify.Reporter) error {
-		out, runErr = explain.Run(ctx, o.config(), deps, rep)
-		return runErr
-	}
-	opts := tui.Options{Title: o.title(), Steps: explainSteps(o.Exchange), Cancelling: "cancelling…"}
-	if err := renderRun(ctx, o.IOStreams, o.Output, o.now, opts, work); err != nil && runErr == nil {
-		return err
-	}
-	switch {
-	case runErr != nil:
-		return o.wordError(runErr)
-	case out.Failed > 0:
-		return &ChecksFailedError{Failed: out.Failed}
-	}
-	return nil
-}
-
-// wordError turns a missing target into exit 2, as verify does; the rest stays (exit 3).
-func (o *ExplainOptions) wordError(err error) error {
-	var call *apicall.Error
-	if errors.As(err, &call) && call.Verb == "get" && apierrors.IsNotFound(err) && o.target != nil {
-		return InputErrorf("%s %q not found in namespace %q", o.target.Kind, o.target.Name, o.namespace)
-	}
-	return err
-}
-
-func (o *ExplainOptions) title() string {
-	t := "kubectl wi explain"
-	if o.target != nil {
-		t += " " + o.target.String()
-	}
-	if o.namespace == "" {
-		t += " -A"
-	} else {
-		t += " -n " + o.namespace
-	}
-	if o.Exchange {
-		t += " --exchange"
-	}
-	return t
-}
-
-func explainSteps(exchange bool) []tui.StepTitle {
-	accounts := "Each service account: role, OIDC provider, trust policy"
-	if exchange {
-		accounts = "Each service account: token, STS exchange, caller"
-	}
-	return []tui.StepTitle{
-		{ID: explain.StepCluster, Title: "The cluster: issuer, EKS"},
-		{ID: explain.StepFind, Title: "Service accounts with an identity"},
-		{ID: explain.StepAccounts, Title: accounts},
-	}
-}
-
-// regionOfIssuer is the region of an EKS issuer, https://oidc.eks.REGION.amazonaws.com/id/X.
-func regionOfIssuer(issuer string) string {
-	host := strings.TrimPrefix(issuer, "https://")
-	if rest, ok := strings.CutPrefix(host, "oidc.eks."); ok {
-		if region, _, ok := strings.Cut(rest, "."); ok {
-			return region
-		}
-	}
-	return ""
-}
-
-// credentialsAtHand is whether the SDK finds credentials, within a second: an exchange does
-// not need them, and a machine without any should not wait for the instance metadata service.
-func credentialsAtHand(ctx context.Context, cfg aws.Config) bool {
-	if cfg.Credentials == nil {
-		return false
-	}
-	ctx, cancel := context.WithTimeout(ctx, time.Second)
-	defer cancel()
-	c, err := cfg.Credentials.Retrieve(ctx)
-	return err == nil && c.HasKeys()
-}
-
-// explainRefusal is verify's Deps.Explain: when the user has AWS credentials at hand (from the
-// environment or the shared files: the instance metadata service is not asked), explain reads
-// the refused account's role and provider, and its IAM findings join verify's.
-func explainRefusal(client kubernetes.Interface, discovery verify.DiscoveryFunc) func(context.Context, string, string) []probe.Event {
-	return func(ctx context.Context, ns, sa string) []probe.Event {
-		cfg, err := awsconfig.Load(ctx, awsconfig.Options{NoIMDS: true})
-		if err != nil || !credentialsAtHand(ctx, cfg) {
-			return nil
-		}
-		rec := &iamFindings{}
-		_, err = explain.Run(ctx, explain.Config{Namespace: ns, Target: &verify.Target{Kind: verify.KindServiceAccount, Name: sa}},
-			explain.Deps{Client: client, Discovery: discovery, AWS: explain.NewSDK(cfg)}, rec)
-		if err != nil {
-			return []probe.Event{{Type: probe.TypeInfo, Check: explain.CheckTrust, Message: "the refusal could not be explained from IAM: " + err.Error()}}
-		}
-		return rec.events
-	}
-}
-
-// iamFindings keeps explain's IAM checks: what verify adds to an STS refusal.
-type iamFindings struct{ events []probe.Event }
-
-func (f *iamFindings) Step(verify.Step) {}
-func (f *iamFindings) Raw(string)       {}
-func (f *iamFindings) Event(ev probe.Event) {
-	if ev.Type == probe.TypeCheck && strings.HasPrefix(ev.Check, "iam.") {
-		f.events = append(f.events, ev)
-	}
 }

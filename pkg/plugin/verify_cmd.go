@@ -2,24 +2,17 @@ package plugin
 
 import (
 	"context"
-	"errors"
-	"fmt"
-	"io/fs"
-	"net/url"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/kubernetes"
 
-	"github.com/kubectl-wi/kubectl-wi/pkg/cabundle"
-	"github.com/kubectl-wi/kubectl-wi/pkg/identity"
+	"github.com/kubectl-wi/kubectl-wi/pkg/explain"
 	"github.com/kubectl-wi/kubectl-wi/pkg/probe"
 	"github.com/kubectl-wi/kubectl-wi/pkg/targets"
 	"github.com/kubectl-wi/kubectl-wi/pkg/verify"
@@ -166,7 +159,7 @@ func NewVerifyOptions(cf *genericclioptions.ConfigFlags, streams genericiooption
 		f, ok := o.Out.(*os.File)
 		return ok && term.IsTerminal(int(f.Fd()))
 	}
-	o.explainRefusal = explainRefusal
+	o.explainRefusal = explain.Refusal
 	return o
 }
 
@@ -228,150 +221,4 @@ func newCmdVerify(o *VerifyOptions, runF func(*VerifyOptions) error) *cobra.Comm
 	completeValues(cmd, "output", "tui", "text", "json")
 	completeValues(cmd, "image-pull-policy", string(corev1.PullAlways), string(corev1.PullIfNotPresent), string(corev1.PullNever))
 	return cmd
-}
-
-// Complete parses the target and reads the namespace.
-func (o *VerifyOptions) Complete(cmd *cobra.Command, args []string) error {
-	o.Out, o.ErrOut = cmd.OutOrStdout(), cmd.ErrOrStderr()
-	o.audienceSet = cmd.Flags().Changed("audience")
-	if len(args) == 1 {
-		registry, err := loadRegistry(o.TargetsFile)
-		if err != nil {
-			return err
-		}
-		ref, err := registry.Parse(args[0])
-		if err != nil {
-			return &FlagError{Err: err}
-		}
-		if ref.Kind.Custom != nil {
-			o.custom = &ref
-		} else if o.target, err = verify.ParseTarget(args[0]); err != nil {
-			return &FlagError{Err: err}
-		}
-	}
-	o.imageDefault = !cmd.Flags().Changed("image")
-	o.from = map[string]string{}
-	for _, d := range []struct {
-		flag, env string
-		value     *string
-	}{{"sts-endpoint", EnvSTSEndpoint, &o.STSEndpoint}, {"ca-bundle", EnvCABundle, &o.CABundle}} {
-		if v := o.getenv(d.env); v != "" && !cmd.Flags().Changed(d.flag) {
-			*d.value = v
-			o.from[d.flag] = d.env
-		}
-	}
-	if o.configFlags != nil {
-		ns, _, err := o.configFlags.ToRawKubeConfigLoader().Namespace()
-		if err != nil {
-			return fmt.Errorf("failed to read the namespace from the kubeconfig: %w", err)
-		}
-		o.namespace = ns
-	}
-	if o.namespace == "" {
-		o.namespace = "default"
-	}
-	if o.Output == "" {
-		o.Output = "text"
-		if o.isTerminal() {
-			o.Output = "tui"
-		}
-	}
-	return nil
-}
-
-// Validate refuses flag values before anything is written to the cluster.
-func (o *VerifyOptions) Validate() error {
-	switch o.Output {
-	case "tui":
-		if !o.isTerminal() {
-			return FlagErrorf("-o tui needs a terminal: use -o text or -o json")
-		}
-	case "text", "json":
-	default:
-		return OutputError(o.Output, "tui", "text", "json")
-	}
-	if o.RoleARN != "" && !stsCompatibleRole(o.RoleARN, o.STSEndpoint) {
-		if _, err := identity.ParseRoleARN(o.RoleARN); err != nil {
-			return &FlagError{Err: fmt.Errorf("invalid --role-arn: %w", err)}
-		}
-	}
-	if err := checkTimeout(o.Timeout); err != nil {
-		return err
-	}
-	if o.Image == "" {
-		return FlagErrorf("--image must not be empty")
-	}
-	switch corev1.PullPolicy(o.ImagePullPolicy) {
-	case corev1.PullAlways, corev1.PullIfNotPresent, corev1.PullNever:
-	default:
-		return FlagErrorf("--image-pull-policy must be one of Always, IfNotPresent, Never, got %q", o.ImagePullPolicy)
-	}
-	if o.STSEndpoint != "" {
-		u, err := url.Parse(o.STSEndpoint)
-		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-			return FlagErrorf("%s must be an http or https URL, got %q", o.source("sts-endpoint"), o.STSEndpoint)
-		}
-	}
-	if o.CABundle != "" {
-		data, err := os.ReadFile(o.CABundle)
-		if err != nil {
-			return InputErrorf("%s: cannot read %s: %w", o.source("ca-bundle"), o.CABundle, unwrapPath(err))
-		}
-		if _, err := cabundle.Parse(data); err != nil {
-			return InputErrorf("%s: %s is not a PEM file of CA certificates: %w", o.source("ca-bundle"), o.CABundle, err)
-		}
-		o.caBundle = data
-	}
-	if err := checkAudience(o.ErrOut, o.Audience, o.audienceSet); err != nil {
-		return err
-	}
-	return o.validateFleet()
-}
-
-// validateFleet checks the flags that select many accounts, or one container.
-func (o *VerifyOptions) validateFleet() error {
-	one := !o.fleet()
-	switch {
-	case one && (o.AllNamespaces || o.Selector != ""):
-		return FlagErrorf("-A and -l select the service accounts to prove: give no TARGET with them, or drop them to prove %s", o.target)
-	case o.custom != nil && (o.AllNamespaces || o.Selector != ""):
-		return FlagErrorf("-A and -l select service accounts: %s names its operator's accounts already", o.custom)
-	case o.Container != "" && (!one || o.target.Kind == verify.KindServiceAccount):
-		return FlagErrorf("--container picks a container of a workload: give a TARGET deployment|statefulset|daemonset/NAME")
-	case o.fleet() && o.RoleARN != "":
-		return FlagErrorf("--role-arn is the role one account must have: give a TARGET with it; with many accounts, each is proven against its own annotation")
-	case o.Parallel < 1:
-		return FlagErrorf("--parallel must be 1 or more, not %d", o.Parallel)
-	}
-	if _, err := labels.Parse(o.Selector); err != nil {
-		return FlagErrorf("invalid -l %q: %v", o.Selector, err)
-	}
-	return nil
-}
-
-// source names where a flag's value came from, for an error: the flag, or the env var that
-// gave its default.
-func (o *VerifyOptions) source(flag string) string {
-	if env, ok := o.from[flag]; ok {
-		return "$" + env + " (the default of --" + flag + ")"
-	}
-	return "--" + flag
-}
-
-// unwrapPath drops the *fs.PathError's own path, which the message names already.
-func unwrapPath(err error) error {
-	var pe *fs.PathError
-	if errors.As(err, &pe) {
-		return pe.Err
-	}
-	return err
-}
-
-// stsCompatibleRole is true for the role of an STS-compatible service that --sts-endpoint
-// names, outside AWS's partitions (MinIO names its roles arn:minio:iam:::role/ID), which
-// ParseRoleARN does not take. It still has no space and the shape arn:P:iam:...:role/NAME.
-func stsCompatibleRole(arn, endpoint string) bool {
-	parts := strings.SplitN(arn, ":", 6)
-	return endpoint != "" && len(parts) == 6 && parts[0] == "arn" && !strings.HasPrefix(parts[1], "aws") &&
-		parts[2] == "iam" && strings.HasPrefix(parts[5], "role/") && !strings.ContainsAny(arn, " \t\n")
 }

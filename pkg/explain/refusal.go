@@ -1,0 +1,54 @@
+package explain
+
+import (
+	"context"
+	"strings"
+
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/kubectl-wi/kubectl-wi/pkg/awsconfig"
+	"github.com/kubectl-wi/kubectl-wi/pkg/probe"
+	"github.com/kubectl-wi/kubectl-wi/pkg/verify"
+)
+
+// Refusal is verify's Deps.Explain: when the user has AWS credentials at hand (from the
+// environment or the shared files: the instance metadata service is not asked), explain reads
+// the refused account's role and provider, and its IAM findings join verify's.
+func Refusal(client kubernetes.Interface, discovery verify.DiscoveryFunc) func(context.Context, string, string) []probe.Event {
+	return func(ctx context.Context, ns, sa string) []probe.Event {
+		cfg, err := awsconfig.Load(ctx, awsconfig.Options{NoIMDS: true})
+		if err != nil || !awsconfig.CredentialsAtHand(ctx, cfg) {
+			return nil
+		}
+		rec := &iamFindings{}
+		_, err = Run(ctx, Config{Namespace: ns, Target: &verify.Target{Kind: verify.KindServiceAccount, Name: sa}},
+			Deps{Client: client, Discovery: discovery, AWS: NewSDK(cfg)}, rec)
+		if err != nil {
+			return []probe.Event{{Type: probe.TypeInfo, Check: CheckTrust, Message: "the refusal could not be explained from IAM: " + err.Error()}}
+		}
+		return rec.events
+	}
+}
+
+// iamFindings keeps explain's IAM checks: what verify adds to an STS refusal.
+type iamFindings struct{ events []probe.Event }
+
+func (f *iamFindings) Step(verify.Step) {}
+func (f *iamFindings) Raw(string)       {}
+func (f *iamFindings) Event(ev probe.Event) {
+	if ev.Type == probe.TypeCheck && strings.HasPrefix(ev.Check, "iam.") {
+		f.events = append(f.events, ev)
+	}
+}
+
+// RegionOfIssuer is the region of an EKS issuer, https://oidc.eks.REGION.amazonaws.com/id/X;
+// "" for any other issuer.
+func RegionOfIssuer(issuer string) string {
+	host := strings.TrimPrefix(issuer, "https://")
+	if rest, ok := strings.CutPrefix(host, "oidc.eks."); ok {
+		if region, _, ok := strings.Cut(rest, "."); ok {
+			return region
+		}
+	}
+	return ""
+}
