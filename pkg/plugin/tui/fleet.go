@@ -9,7 +9,7 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
 
-	textrender "github.com/kubectl-wi/kubectl-wi/pkg/plugin/render"
+	"github.com/kubectl-wi/kubectl-wi/pkg/plugin/render"
 	"github.com/kubectl-wi/kubectl-wi/pkg/probe"
 	"github.com/kubectl-wi/kubectl-wi/pkg/verify"
 )
@@ -230,7 +230,7 @@ func (m FleetModel) rowLine(r *row) string {
 		if r.step.Detail != "" {
 			detail += ": " + r.step.Detail
 		}
-		return m.base.spinner.View() + " " + name + "  " + st.faint.Render(textrender.Clean(detail))
+		return m.base.spinner.View() + " " + name + "  " + st.faint.Render(render.Clean(detail))
 	}
 	msg := "stopped without a verdict"
 	if r.verdict != nil {
@@ -239,7 +239,7 @@ func (m FleetModel) rowLine(r *row) string {
 	if r.err != nil {
 		msg += ": " + r.err.Error()
 	}
-	return m.base.statusMark(r.status()) + " " + name + "  " + m.base.wrap(textrender.Clean(msg), 4+len(r.account.String()), 4)
+	return m.base.statusMark(r.status()) + " " + name + "  " + m.base.wrap(render.Clean(msg), 4+len(r.account.String()), 4)
 }
 
 // Report is the whole run, printed once at the end: every account's verdict, then each

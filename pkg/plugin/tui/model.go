@@ -12,7 +12,7 @@ import (
 	"github.com/charmbracelet/lipgloss"
 	"github.com/charmbracelet/x/ansi"
 
-	textrender "github.com/kubectl-wi/kubectl-wi/pkg/plugin/render"
+	"github.com/kubectl-wi/kubectl-wi/pkg/plugin/render"
 	"github.com/kubectl-wi/kubectl-wi/pkg/probe"
 	"github.com/kubectl-wi/kubectl-wi/pkg/verify"
 )
@@ -339,7 +339,7 @@ func (m Model) stepLine(b *strings.Builder, s *step) {
 	}
 	line := mark + " " + title
 	if s.detail != "" {
-		line += "  " + render(m.styles.faint, m.wrap(textrender.Clean(s.detail), ansi.StringWidth(m.titles[s.id])+4, 4))
+		line += "  " + styleLines(m.styles.faint, m.wrap(render.Clean(s.detail), ansi.StringWidth(m.titles[s.id])+4, 4))
 	}
 	b.WriteString(line + "\n")
 }
@@ -386,7 +386,7 @@ func (m Model) statusMark(s probe.Status) string {
 func (m Model) itemLines(b *strings.Builder, it item) {
 	const indent = 4
 	if it.ev == nil {
-		b.WriteString(strings.Repeat(" ", indent+2) + render(m.styles.faint, "| "+m.wrap(textrender.Clean(it.raw), indent+4, indent+4)) + "\n")
+		b.WriteString(strings.Repeat(" ", indent+2) + styleLines(m.styles.faint, "| "+m.wrap(render.Clean(it.raw), indent+4, indent+4)) + "\n")
 		return
 	}
 	ev := it.ev
@@ -395,21 +395,21 @@ func (m Model) itemLines(b *strings.Builder, it item) {
 		mark = m.statusMark(ev.Status)
 	}
 	head := ev.Check + "  "
-	msg := m.wrap(textrender.Clean(ev.Message), indent+2+ansi.StringWidth(head), indent+2)
+	msg := m.wrap(render.Clean(ev.Message), indent+2+ansi.StringWidth(head), indent+2)
 	if ev.Type == probe.TypeInfo || ev.Status == probe.StatusSkip || ev.Status == probe.StatusPass {
-		msg = render(m.styles.faint, msg)
+		msg = styleLines(m.styles.faint, msg)
 	}
 	b.WriteString(strings.Repeat(" ", indent) + mark + " " + m.styles.name.Render(ev.Check) + "  " + msg + "\n")
 	if ev.Detail != "" && (m.report || ev.Status == probe.StatusFail || ev.Status == probe.StatusWarn) {
 		// As it is, unwrapped: a diff read line by line.
 		for _, l := range strings.Split(strings.TrimRight(ev.Detail, "\n"), "\n") {
-			b.WriteString(strings.Repeat(" ", indent+2) + render(m.styles.faint, textrender.Clean(l)) + "\n")
+			b.WriteString(strings.Repeat(" ", indent+2) + styleLines(m.styles.faint, render.Clean(l)) + "\n")
 		}
 	}
 	if ev.Fix != "" && (ev.Status == probe.StatusFail || ev.Status == probe.StatusWarn) {
 		for _, f := range strings.Split(ev.Fix, "\n") {
 			if f = strings.TrimSpace(f); f != "" {
-				b.WriteString(strings.Repeat(" ", indent+2) + render(m.styles.fix, "fix: "+m.wrapFix(textrender.Clean(f), indent+7)) + "\n")
+				b.WriteString(strings.Repeat(" ", indent+2) + styleLines(m.styles.fix, "fix: "+m.wrapFix(render.Clean(f), indent+7)) + "\n")
 			}
 		}
 	}
@@ -426,10 +426,10 @@ func (m Model) verdictLines(b *strings.Builder, fixes bool) {
 		style = m.styles.warn
 	case probe.StatusPass, probe.StatusSkip:
 	}
-	b.WriteString("\n" + m.statusMark(v.Status) + " " + style.Render(label) + "  " + m.wrap(textrender.Clean(v.Message), 8, 8) + "\n")
+	b.WriteString("\n" + m.statusMark(v.Status) + " " + style.Render(label) + "  " + m.wrap(render.Clean(v.Message), 8, 8) + "\n")
 	for _, f := range strings.Split(v.Fix, "\n") {
 		if f = strings.TrimSpace(f); f != "" && fixes {
-			b.WriteString("  " + render(m.styles.fix, "fix: "+m.wrapFix(textrender.Clean(f), 7)) + "\n")
+			b.WriteString("  " + styleLines(m.styles.fix, "fix: "+m.wrapFix(render.Clean(f), 7)) + "\n")
 		}
 	}
 }
@@ -467,8 +467,8 @@ func (m Model) wrap(s string, first, hang int) string {
 	return strings.Join(out, "\n")
 }
 
-// render styles each line of s on its own: lipgloss pads a block of lines to one width.
-func render(st lipgloss.Style, s string) string {
+// styleLines styles each line of s on its own: lipgloss pads a block of lines to one width.
+func styleLines(st lipgloss.Style, s string) string {
 	lines := strings.Split(s, "\n")
 	for i, l := range lines {
 		lead := len(l) - len(strings.TrimLeft(l, " "))
