@@ -10,6 +10,7 @@ package restart
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -152,28 +153,23 @@ func Plan(inv *Inventory, mode Mode, accounts []Account) []Action {
 		return g
 	}
 
-	deployments := map[string]*appsv1.Deployment{}
-	for i := range inv.Deployments {
-		d := &inv.Deployments[i]
-		deployments[key(d.Namespace, d.Name)] = d
-		if acc := idx[key(d.Namespace, identity.ServiceAccountName(&d.Spec.Template.Spec))]; acc != nil {
-			add("deployment.apps", d.Namespace, d.Name, acc, d, 0)
-		}
-	}
-	statefulSets := map[string]*appsv1.StatefulSet{}
-	for i := range inv.StatefulSets {
-		s := &inv.StatefulSets[i]
-		statefulSets[key(s.Namespace, s.Name)] = s
-		if acc := idx[key(s.Namespace, identity.ServiceAccountName(&s.Spec.Template.Spec))]; acc != nil {
-			add("statefulset.apps", s.Namespace, s.Name, acc, s, 1)
-		}
-	}
-	daemonSets := map[string]*appsv1.DaemonSet{}
-	for i := range inv.DaemonSets {
-		d := &inv.DaemonSets[i]
-		daemonSets[key(d.Namespace, d.Name)] = d
-		if acc := idx[key(d.Namespace, identity.ServiceAccountName(&d.Spec.Template.Spec))]; acc != nil {
-			add("daemonset.apps", d.Namespace, d.Name, acc, d, 2)
+	// The workloads, by the kind and name a controller reference names them with; each one
+	// that uses an account is planned, whether or not it has live pods.
+	workloads := map[string]*workload{}
+	for _, w := range slices.Concat(
+		workloadsOf(inv.Deployments, "Deployment", 0, func(d *appsv1.Deployment) (*metav1.LabelSelector, *corev1.PodSpec) {
+			return d.Spec.Selector, &d.Spec.Template.Spec
+		}),
+		workloadsOf(inv.StatefulSets, "StatefulSet", 1, func(s *appsv1.StatefulSet) (*metav1.LabelSelector, *corev1.PodSpec) {
+			return s.Spec.Selector, &s.Spec.Template.Spec
+		}),
+		workloadsOf(inv.DaemonSets, "DaemonSet", 2, func(d *appsv1.DaemonSet) (*metav1.LabelSelector, *corev1.PodSpec) {
+			return d.Spec.Selector, &d.Spec.Template.Spec
+		}),
+	) {
+		workloads[w.refKind+"/"+key(w.namespace, w.name)] = w
+		if acc := idx[key(w.namespace, w.serviceAccount)]; acc != nil {
+			add(w.kind, w.namespace, w.name, acc, w.object, w.order)
 		}
 	}
 	jobOwner := map[string]string{}
@@ -191,33 +187,18 @@ func Plan(inv *Inventory, mode Mode, accounts []Account) []Action {
 			continue
 		}
 		var g *group
+		var w *workload // the Deployment, StatefulSet or DaemonSet the pod belongs to
 		ref := metav1.GetControllerOf(p)
 		switch {
 		case ref == nil:
 			g = add("pod", p.Namespace, p.Name, acc, nil, 5)
 		case ref.Kind == "ReplicaSet":
-			d := deploymentOf(p, ref.Name, deployments)
-			if d == nil {
+			if w = deploymentOf(p, ref.Name, workloads); w == nil {
 				g = add("replicaset.apps", p.Namespace, ref.Name, acc, nil, 6)
 				g.owner = "replicaset.apps/" + ref.Name
-				break
 			}
-			if identity.ServiceAccountName(&d.Spec.Template.Spec) != acc.Name {
-				continue // an old pod of a Deployment moving to another account: its rollout replaces it
-			}
-			g = add("deployment.apps", p.Namespace, d.Name, acc, d, 0)
-		case ref.Kind == "StatefulSet" && statefulSets[key(p.Namespace, ref.Name)] != nil:
-			s := statefulSets[key(p.Namespace, ref.Name)]
-			if identity.ServiceAccountName(&s.Spec.Template.Spec) != acc.Name {
-				continue
-			}
-			g = add("statefulset.apps", p.Namespace, s.Name, acc, s, 1)
-		case ref.Kind == "DaemonSet" && daemonSets[key(p.Namespace, ref.Name)] != nil:
-			d := daemonSets[key(p.Namespace, ref.Name)]
-			if identity.ServiceAccountName(&d.Spec.Template.Spec) != acc.Name {
-				continue
-			}
-			g = add("daemonset.apps", p.Namespace, d.Name, acc, d, 2)
+		case (ref.Kind == "StatefulSet" || ref.Kind == "DaemonSet") && workloads[ref.Kind+"/"+key(p.Namespace, ref.Name)] != nil:
+			w = workloads[ref.Kind+"/"+key(p.Namespace, ref.Name)]
 		case ref.Kind == "Job":
 			if cron := jobOwner[key(p.Namespace, ref.Name)]; cron != "" {
 				g = add("cronjob.batch", p.Namespace, cron, acc, nil, 4)
@@ -232,6 +213,12 @@ func Plan(inv *Inventory, mode Mode, accounts []Account) []Action {
 			}
 			g = add("pod", p.Namespace, p.Name, acc, nil, 6)
 			g.owner = kind + "/" + ref.Name
+		}
+		if w != nil {
+			if w.serviceAccount != acc.Name {
+				continue // an old pod of a workload moving to another account: its rollout replaces it
+			}
+			g = add(w.kind, p.Namespace, w.name, acc, w.object, w.order)
 		}
 		g.live = append(g.live, p)
 		state, reason := staleness(p, acc)
@@ -384,9 +371,37 @@ func podNames(g *group, mode Mode) []string {
 	return names
 }
 
+// workload is a Deployment, StatefulSet or DaemonSet as Plan sees it.
+type workload struct {
+	refKind         string // as a controller reference names the kind: Deployment
+	kind            string // as an Action names it: deployment.apps
+	order           int    // the kind's rank in the plan
+	object          runtime.Object
+	namespace, name string
+	selector        *metav1.LabelSelector
+	serviceAccount  string // its pod template's
+}
+
+// workloadsOf lists the items of one workload kind of the apps group; spec reads an item's
+// selector and pod template.
+func workloadsOf[T any, P interface {
+	*T
+	metav1.Object
+	runtime.Object
+}](items []T, refKind string, order int, spec func(P) (*metav1.LabelSelector, *corev1.PodSpec)) []*workload {
+	out := make([]*workload, len(items))
+	for i := range items {
+		obj := P(&items[i])
+		sel, pod := spec(obj)
+		out[i] = &workload{refKind: refKind, kind: strings.ToLower(refKind) + ".apps", order: order, object: obj,
+			namespace: obj.GetNamespace(), name: obj.GetName(), selector: sel, serviceAccount: identity.ServiceAccountName(pod)}
+	}
+	return out
+}
+
 // deploymentOf finds the Deployment whose ReplicaSet rsName owns p: the ReplicaSet is named
 // <deployment>-<pod-template-hash>, and the Deployment's selector must select the pod.
-func deploymentOf(p *corev1.Pod, rsName string, deployments map[string]*appsv1.Deployment) *appsv1.Deployment {
+func deploymentOf(p *corev1.Pod, rsName string, workloads map[string]*workload) *workload {
 	name := ""
 	if hash := p.Labels[appsv1.DefaultDeploymentUniqueLabelKey]; hash != "" {
 		name, _ = strings.CutSuffix(rsName, "-"+hash)
@@ -396,11 +411,11 @@ func deploymentOf(p *corev1.Pod, rsName string, deployments map[string]*appsv1.D
 			name = rsName[:i]
 		}
 	}
-	d := deployments[key(p.Namespace, name)]
-	if d == nil || d.Spec.Selector == nil {
+	d := workloads["Deployment/"+key(p.Namespace, name)]
+	if d == nil || d.selector == nil {
 		return nil
 	}
-	sel, err := metav1.LabelSelectorAsSelector(d.Spec.Selector)
+	sel, err := metav1.LabelSelectorAsSelector(d.selector)
 	if err != nil || sel.Empty() || !sel.Matches(labels.Set(p.Labels)) {
 		return nil
 	}
