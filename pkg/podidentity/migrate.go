@@ -725,7 +725,7 @@ func (r *runner) awaitRollouts(ctx context.Context) error {
 
 // warnContainers names the containers of the account's new pods whose AWS SDK would find
 // other credentials before the container credentials: their own keys or role.
-func (r *runner) warnContainers(inv *restart.Inventory, a *account) {
+func (r *runner) warnContainers(inv *restart.Snapshot, a *account) {
 	for i := range inv.Pods {
 		p := &inv.Pods[i]
 		if p.DeletionTimestamp != nil || identity.ServiceAccountName(&p.Spec) != a.name {

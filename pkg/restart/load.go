@@ -14,9 +14,9 @@ import (
 	"github.com/kubectl-wi/kubectl-wi/pkg/identity"
 )
 
-// Inventory is what may use the accounts in one scope (a namespace, or every namespace), read
+// Snapshot is what may use the accounts in one scope (a namespace, or every namespace), read
 // with one LIST per kind however many accounts and workloads there are.
-type Inventory struct {
+type Snapshot struct {
 	Pods         []corev1.Pod
 	Deployments  []appsv1.Deployment
 	StatefulSets []appsv1.StatefulSet
@@ -41,10 +41,10 @@ func Scope(accounts []Account) string {
 	return ns
 }
 
-// Load reads the inventory for accounts in namespace ("" for all): the live pods, the
+// Load reads the snapshot for accounts in namespace ("" for all): the live pods, the
 // Deployments, StatefulSets and DaemonSets, and the Jobs when a pod needs them.
-func Load(ctx context.Context, c kubernetes.Interface, namespace string, accounts []Account) (*Inventory, error) {
-	inv := &Inventory{}
+func Load(ctx context.Context, c kubernetes.Interface, namespace string, accounts []Account) (*Snapshot, error) {
+	snap := &Snapshot{}
 	var err error
 	// Live pods only; with a single account, only its pods. The selectors save bytes on the
 	// wire; Plan filters again, so a server (or fake) that ignores them is still right.
@@ -52,7 +52,7 @@ func Load(ctx context.Context, c kubernetes.Interface, namespace string, account
 	if names := accountNames(accounts); len(names) == 1 {
 		fields = append(fields, "spec.serviceAccountName="+names[0])
 	}
-	inv.Pods, err = apicall.ListAll(ctx, metav1.ListOptions{FieldSelector: strings.Join(fields, ",")},
+	snap.Pods, err = apicall.ListAll(ctx, metav1.ListOptions{FieldSelector: strings.Join(fields, ",")},
 		func(ctx context.Context, o metav1.ListOptions) ([]corev1.Pod, metav1.ListMeta, error) {
 			l, err := c.CoreV1().Pods(namespace).List(ctx, o)
 			if err != nil {
@@ -63,19 +63,19 @@ func Load(ctx context.Context, c kubernetes.Interface, namespace string, account
 	if err != nil {
 		return nil, apicall.Wrap(err, "list", "pods", namespace, "")
 	}
-	if inv.Deployments, err = listDeployments(ctx, c, namespace); err != nil {
+	if snap.Deployments, err = listDeployments(ctx, c, namespace); err != nil {
 		return nil, err
 	}
-	if inv.StatefulSets, err = listStatefulSets(ctx, c, namespace); err != nil {
+	if snap.StatefulSets, err = listStatefulSets(ctx, c, namespace); err != nil {
 		return nil, err
 	}
-	if inv.DaemonSets, err = listDaemonSets(ctx, c, namespace); err != nil {
+	if snap.DaemonSets, err = listDaemonSets(ctx, c, namespace); err != nil {
 		return nil, err
 	}
-	if !podsOwnedByJobs(inv.Pods, accounts) {
-		return inv, nil
+	if !podsOwnedByJobs(snap.Pods, accounts) {
+		return snap, nil
 	}
-	inv.Jobs, err = apicall.ListAll(ctx, metav1.ListOptions{},
+	snap.Jobs, err = apicall.ListAll(ctx, metav1.ListOptions{},
 		func(ctx context.Context, o metav1.ListOptions) ([]batchv1.Job, metav1.ListMeta, error) {
 			l, err := c.BatchV1().Jobs(namespace).List(ctx, o)
 			if err != nil {
@@ -86,7 +86,7 @@ func Load(ctx context.Context, c kubernetes.Interface, namespace string, account
 	if err != nil {
 		return nil, apicall.Wrap(err, "list", "jobs.batch", namespace, "")
 	}
-	return inv, nil
+	return snap, nil
 }
 
 func accountNames(accounts []Account) []string {

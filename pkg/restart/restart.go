@@ -135,7 +135,7 @@ type group struct {
 // Plan decides, for every Deployment, StatefulSet and DaemonSet using one of the accounts and
 // every other owner of live pods using one, what to do in mode. Never is not planned: it
 // returns nil. Actions come in account order, then kind, then name.
-func Plan(inv *Inventory, mode Mode, accounts []Account) []Action {
+func Plan(snap *Snapshot, mode Mode, accounts []Account) []Action {
 	if mode == Never {
 		return nil
 	}
@@ -157,13 +157,13 @@ func Plan(inv *Inventory, mode Mode, accounts []Account) []Action {
 	// that uses an account is planned, whether or not it has live pods.
 	workloads := map[string]*workload{}
 	for _, w := range slices.Concat(
-		workloadsOf(inv.Deployments, "Deployment", 0, func(d *appsv1.Deployment) (*metav1.LabelSelector, *corev1.PodSpec) {
+		workloadsOf(snap.Deployments, "Deployment", 0, func(d *appsv1.Deployment) (*metav1.LabelSelector, *corev1.PodSpec) {
 			return d.Spec.Selector, &d.Spec.Template.Spec
 		}),
-		workloadsOf(inv.StatefulSets, "StatefulSet", 1, func(s *appsv1.StatefulSet) (*metav1.LabelSelector, *corev1.PodSpec) {
+		workloadsOf(snap.StatefulSets, "StatefulSet", 1, func(s *appsv1.StatefulSet) (*metav1.LabelSelector, *corev1.PodSpec) {
 			return s.Spec.Selector, &s.Spec.Template.Spec
 		}),
-		workloadsOf(inv.DaemonSets, "DaemonSet", 2, func(d *appsv1.DaemonSet) (*metav1.LabelSelector, *corev1.PodSpec) {
+		workloadsOf(snap.DaemonSets, "DaemonSet", 2, func(d *appsv1.DaemonSet) (*metav1.LabelSelector, *corev1.PodSpec) {
 			return d.Spec.Selector, &d.Spec.Template.Spec
 		}),
 	) {
@@ -173,15 +173,15 @@ func Plan(inv *Inventory, mode Mode, accounts []Account) []Action {
 		}
 	}
 	jobOwner := map[string]string{}
-	for i := range inv.Jobs {
-		j := &inv.Jobs[i]
+	for i := range snap.Jobs {
+		j := &snap.Jobs[i]
 		if ref := metav1.GetControllerOf(j); ref != nil && ref.Kind == "CronJob" {
 			jobOwner[key(j.Namespace, j.Name)] = ref.Name
 		}
 	}
 
-	for i := range inv.Pods {
-		p := &inv.Pods[i]
+	for i := range snap.Pods {
+		p := &snap.Pods[i]
 		acc := idx[key(p.Namespace, identity.ServiceAccountName(&p.Spec))]
 		if acc == nil || !live(p) {
 			continue
@@ -312,14 +312,14 @@ type StalePod struct {
 	Reason    string // why the first stale pod of the workload is stale
 }
 
-// StalePods finds in inv the stale live pods of the restarted workloads.
-func StalePods(inv *Inventory, accounts []Account, restarted []*Action) []StalePod {
+// StalePods finds in snap the stale live pods of the restarted workloads.
+func StalePods(snap *Snapshot, accounts []Account, restarted []*Action) []StalePod {
 	want := map[string]bool{}
 	for _, a := range restarted {
 		want[a.Namespace+"/"+a.Ref()] = true
 	}
 	var out []StalePod
-	for _, a := range Plan(inv, Auto, accounts) {
+	for _, a := range Plan(snap, Auto, accounts) {
 		if !want[a.Namespace+"/"+a.Ref()] {
 			continue
 		}

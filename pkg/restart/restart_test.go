@@ -68,7 +68,7 @@ func TestPlan(t *testing.T) {
 	skipped := kt.PodOf(db, "db-1", "")
 	skipped.Labels[identity.LabelSkipPodIdentityWebhook] = "true"
 
-	inv := &Inventory{
+	snap := &Snapshot{
 		Pods: []corev1.Pod{
 			*kt.PodOf(web, "web-1", ""),
 			*kt.Injected(web, "web-2", "", want),
@@ -93,7 +93,7 @@ func TestPlan(t *testing.T) {
 	}
 	accounts := []Account{{Namespace: "ns", Name: "app", Want: &want, Changed: true}}
 
-	got := summarize(Plan(inv, Auto, accounts))
+	got := summarize(Plan(snap, Auto, accounts))
 	wantLines := []string{
 		"no-pods deployment.apps/empty",
 		"current deployment.apps/cur",
@@ -113,7 +113,7 @@ func TestPlan(t *testing.T) {
 	}
 
 	byRef := map[string]Action{}
-	for _, a := range Plan(inv, Auto, accounts) {
+	for _, a := range Plan(snap, Auto, accounts) {
 		byRef[a.Ref()] = a
 	}
 	checks := []struct{ ref, reason, command string }{
@@ -139,13 +139,13 @@ func TestPlan(t *testing.T) {
 		}
 	}
 
-	always := summarize(Plan(inv, Always, accounts))
+	always := summarize(Plan(snap, Always, accounts))
 	for _, w := range []string{"restart deployment.apps/cur", "restart deployment.apps/empty", "restart deployment.apps/web", "manual deployment.apps/paused", "manual statefulset.apps/legacy"} {
 		if !contains(always, w) {
 			t.Errorf("Plan(always) lacks %q: %v", w, always)
 		}
 	}
-	if got := Plan(inv, Never, accounts); got != nil {
+	if got := Plan(snap, Never, accounts); got != nil {
 		t.Errorf("Plan(never) = %v", got)
 	}
 }
@@ -188,17 +188,17 @@ func TestPlanUnchangedAccountSkipsRolloutInProgress(t *testing.T) {
 	rolling := kt.Deployment("ns", "rolling", "app")
 	rolling.Generation = 2 // the controller has not seen the restart yet
 	settled := kt.Deployment("ns", "settled", "app")
-	inv := &Inventory{
+	snap := &Snapshot{
 		Pods:        []corev1.Pod{*kt.PodOf(rolling, "rolling-old", ""), *kt.PodOf(settled, "settled-old", "")},
 		Deployments: []appsv1.Deployment{*rolling, *settled},
 	}
 	unchanged := []Account{{Namespace: "ns", Name: "app", Want: &want, Changed: false}}
-	got := summarize(Plan(inv, Auto, unchanged))
+	got := summarize(Plan(snap, Auto, unchanged))
 	if strings.Join(got, ",") != "in-progress deployment.apps/rolling,restart deployment.apps/settled" {
 		t.Fatalf("Plan(unchanged) = %v", got)
 	}
 	changed := []Account{{Namespace: "ns", Name: "app", Want: &want, Changed: true}}
-	got = summarize(Plan(inv, Auto, changed))
+	got = summarize(Plan(snap, Auto, changed))
 	if strings.Join(got, ",") != "restart deployment.apps/rolling,restart deployment.apps/settled" {
 		t.Fatalf("Plan(changed) = %v", got)
 	}
@@ -207,11 +207,11 @@ func TestPlanUnchangedAccountSkipsRolloutInProgress(t *testing.T) {
 func TestPlanDisable(t *testing.T) {
 	web := kt.Deployment("ns", "web", "app")
 	clean := kt.Deployment("ns", "clean", "app")
-	inv := &Inventory{
+	snap := &Snapshot{
 		Pods:        []corev1.Pod{*kt.Injected(web, "web-1", "", want), *kt.PodOf(clean, "clean-1", "")},
 		Deployments: []appsv1.Deployment{*web, *clean},
 	}
-	actions := Plan(inv, Auto, []Account{{Namespace: "ns", Name: "app", Want: nil, Changed: true}})
+	actions := Plan(snap, Auto, []Account{{Namespace: "ns", Name: "app", Want: nil, Changed: true}})
 	got := summarize(actions)
 	if strings.Join(got, ",") != "current deployment.apps/clean,restart deployment.apps/web" {
 		t.Fatalf("Plan(disable) = %v", got)
@@ -231,7 +231,7 @@ func TestPlanPodIdentity(t *testing.T) {
 	irsa := kt.Deployment("ns", "irsa", "app")
 	fresh := kt.Deployment("ns", "fresh", "app")
 	moved := kt.StatefulSet("ns", "moved", "app")
-	inv := &Inventory{
+	snap := &Snapshot{
 		Pods: []corev1.Pod{
 			*kt.Injected(irsa, "irsa-1", "", want), *kt.PodOf(fresh, "fresh-1", ""),
 			*kt.OnPodIdentity(moved, "moved-0", ""),
@@ -239,14 +239,14 @@ func TestPlanPodIdentity(t *testing.T) {
 		Deployments:  []appsv1.Deployment{*irsa, *fresh},
 		StatefulSets: []appsv1.StatefulSet{*moved},
 	}
-	on := Plan(inv, Auto, []Account{{Namespace: "ns", Name: "app", Want: &want, PodIdentity: PodIdentityOn, Changed: true}})
+	on := Plan(snap, Auto, []Account{{Namespace: "ns", Name: "app", Want: &want, PodIdentity: PodIdentityOn, Changed: true}})
 	if got := strings.Join(summarize(on), ","); got != "restart deployment.apps/fresh,restart deployment.apps/irsa,current statefulset.apps/moved" {
 		t.Fatalf("Plan(pod identity on) = %s", got)
 	}
 	if !strings.Contains(on[1].Reason, "pod irsa-1 lacks EKS Pod Identity's container credentials") || !strings.Contains(on[2].Reason, "carries EKS Pod Identity's container credentials") {
 		t.Fatalf("reasons: %q, %q", on[1].Reason, on[2].Reason)
 	}
-	off := Plan(inv, Auto, []Account{{Namespace: "ns", Name: "app", Want: &want, PodIdentity: PodIdentityOff, Changed: true}})
+	off := Plan(snap, Auto, []Account{{Namespace: "ns", Name: "app", Want: &want, PodIdentity: PodIdentityOff, Changed: true}})
 	if got := strings.Join(summarize(off), ","); got != "current deployment.apps/fresh,current deployment.apps/irsa,restart statefulset.apps/moved" {
 		t.Fatalf("Plan(pod identity off) = %s", got)
 	}
@@ -254,7 +254,7 @@ func TestPlanPodIdentity(t *testing.T) {
 		t.Fatalf("reason: %q", off[2].Reason)
 	}
 	// The same pods judged by the annotations alone: the IRSA pod is current.
-	irsaOnly := Plan(inv, Auto, []Account{{Namespace: "ns", Name: "app", Want: &want, Changed: true}})
+	irsaOnly := Plan(snap, Auto, []Account{{Namespace: "ns", Name: "app", Want: &want, Changed: true}})
 	if got := strings.Join(summarize(irsaOnly), ","); got != "restart deployment.apps/fresh,current deployment.apps/irsa,current statefulset.apps/moved" {
 		t.Fatalf("Plan(annotations) = %s", got)
 	}
@@ -282,20 +282,20 @@ func TestAwaitAdmissionPodIdentity(t *testing.T) {
 }
 
 func TestPlanManyAccountsAcrossNamespaces(t *testing.T) {
-	inv := &Inventory{}
+	snap := &Snapshot{}
 	var accounts []Account
 	for i := range 6 {
 		ns := fmt.Sprintf("ns-%d", i%3)
 		name := fmt.Sprintf("sa-%d", i)
 		d := kt.Deployment(ns, "web-"+name, name)
-		inv.Deployments = append(inv.Deployments, *d)
-		inv.Pods = append(inv.Pods, *kt.PodOf(d, "p-"+name, ""))
+		snap.Deployments = append(snap.Deployments, *d)
+		snap.Pods = append(snap.Pods, *kt.PodOf(d, "p-"+name, ""))
 		accounts = append(accounts, Account{Namespace: ns, Name: name, Want: &want, Changed: true})
 	}
 	if Scope(accounts) != "" || Scope(accounts[:1]) != "ns-0" {
 		t.Fatalf("Scope = %q, %q", Scope(accounts), Scope(accounts[:1]))
 	}
-	got := Plan(inv, Auto, accounts)
+	got := Plan(snap, Auto, accounts)
 	if len(got) != 6 {
 		t.Fatalf("Plan = %v", summarize(got))
 	}
@@ -329,12 +329,12 @@ func TestLoadListsOncePerKind(t *testing.T) {
 
 	// A pod owned by a Job makes Load read the Jobs, once.
 	client = fake.NewClientset(job, kt.PodOf(job, "migrate-1", ""))
-	inv, err := Load(context.Background(), client, "", append(accounts, Account{Namespace: "ns", Name: "other"}))
+	snap, err := Load(context.Background(), client, "", append(accounts, Account{Namespace: "ns", Name: "other"}))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n := kt.Count(client.Actions())["list jobs"]; n != 1 || len(inv.Jobs) != 1 {
-		t.Fatalf("list jobs = %d, jobs = %d", n, len(inv.Jobs))
+	if n := kt.Count(client.Actions())["list jobs"]; n != 1 || len(snap.Jobs) != 1 {
+		t.Fatalf("list jobs = %d, jobs = %d", n, len(snap.Jobs))
 	}
 	if fs := client.Actions()[0].(clienttesting.ListActionImpl).GetListOptions().FieldSelector; strings.Contains(fs, "serviceAccountName") {
 		t.Fatalf("two accounts, but the pod LIST selects one: %q", fs)
