@@ -1,6 +1,7 @@
-// Package apicall holds how kubectl-wi calls the Kubernetes API: LISTs read in pages, and
-// errors that name the verb, resource and namespace of the failed call, so an RBAC denial
-// says exactly which permission to ask for.
+// Package apicall holds how kubectl-wi calls the Kubernetes API: LISTs read in pages, errors
+// that name the verb, resource and namespace of the failed call, so an RBAC denial says
+// exactly which permission to ask for, and the cluster's issuer read from the apiserver's
+// discovery document.
 package apicall
 
 import (

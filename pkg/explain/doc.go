@@ -9,7 +9,8 @@
 // verify.Reporter (Step for progress, Event for each check or info and the verdict last), so
 // the same renderers show it. A fact several accounts share (a role exists, the provider
 // lists an audience) is reported once, by the first account that needs it, and read once:
-// AWS is called about once per distinct role, not per account.
+// AWS is called about once per distinct role, not per account. Refusal is the same reading
+// for one account, which verify adds to an STS refusal.
 //
 // Check names:
 //

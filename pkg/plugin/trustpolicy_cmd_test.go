@@ -389,12 +389,12 @@ func TestReadClusterIssuer(t *testing.T) {
 			got, err := apicall.ClusterIssuer(context.Background(), client)
 			if len(tt.wantErr) == 0 {
 				if err != nil || got != tt.want {
-					t.Fatalf("readClusterIssuer() = %q, %v; want %q", got, err, tt.want)
+					t.Fatalf("apicall.ClusterIssuer() = %q, %v; want %q", got, err, tt.want)
 				}
 				return
 			}
 			if err == nil {
-				t.Fatalf("readClusterIssuer() = %q, want an error", got)
+				t.Fatalf("apicall.ClusterIssuer() = %q, want an error", got)
 			}
 			for _, want := range tt.wantErr {
 				if !strings.Contains(err.Error(), want) {

@@ -17,7 +17,7 @@ import (
 	"github.com/kubectl-wi/kubectl-wi/pkg/verify"
 )
 
-// This file runs verify once its flags are checked (verify.go): the client, one target's run
+// This file runs verify once its flags are checked (verify_flags.go): the client, one target's run
 // and its rendering, what became of the pod, and the timings.
 
 // connect builds the client, after Validate: a bad flag is refused as such, whatever the

@@ -104,7 +104,7 @@ type PodIdentityContext struct {
 	SessionTags bool
 }
 
-// podIdentityKeys are the keys of the EKS Auth service's request; the pod's own tags vary by
+// keys are the condition keys of the EKS Auth service's request; the pod's own tags vary by
 // pod and are unknown.
 func (c PodIdentityContext) keys() (map[string][]string, []string) {
 	keys := map[string][]string{}
