@@ -61,25 +61,23 @@ func TestParseRoleARN(t *testing.T) {
 	}
 }
 
-func TestValidAccountID(t *testing.T) {
-	for s, want := range map[string]bool{"123456789012": true, "12345678901": false, "1234567890123": false, "12345678901a": false, "": false} {
-		if got := ValidAccountID(s); got != want {
-			t.Errorf("ValidAccountID(%q) = %v, want %v", s, got, want)
+// TestAccountIDAndForeignRoleARN: what the account-ID grammar and an STS-compatible service's
+// role ARN take, and what they refuse.
+func TestAccountIDAndForeignRoleARN(t *testing.T) {
+	if !ValidAccountID("123456789012") {
+		t.Error("ValidAccountID(123456789012) = false")
+	}
+	for _, s := range []string{"12345678901", "1234567890123", "12345678901a", ""} {
+		if ValidAccountID(s) {
+			t.Errorf("ValidAccountID(%q) = true", s)
 		}
 	}
-}
-
-func TestForeignRoleARN(t *testing.T) {
-	for s, want := range map[string]bool{
-		"arn:minio:iam:::role/abc":           true,
-		"arn:aws:iam::123456789012:role/app": false,
-		"arn:minio:iam:::user/abc":           false,
-		"arn:minio:sts:::role/abc":           false,
-		"arn:minio:iam:::role/a b":           false,
-		"arn:minio:iam":                      false,
-	} {
-		if got := ForeignRoleARN(s); got != want {
-			t.Errorf("ForeignRoleARN(%q) = %v, want %v", s, got, want)
+	if !ForeignRoleARN("arn:minio:iam:::role/abc") {
+		t.Error("ForeignRoleARN(arn:minio:iam:::role/abc) = false")
+	}
+	for _, s := range []string{"arn:aws:iam::123456789012:role/app", "arn:minio:iam:::user/abc", "arn:minio:sts:::role/abc", "arn:minio:iam:::role/a b", "arn:minio:iam"} {
+		if ForeignRoleARN(s) {
+			t.Errorf("ForeignRoleARN(%q) = true", s)
 		}
 	}
 }
