@@ -2,16 +2,12 @@ package plugin
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
-	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/charmbracelet/x/exp/golden"
 	"github.com/spf13/cobra"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -22,13 +18,10 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/fake"
-	"k8s.io/client-go/rest"
 	k8stesting "k8s.io/client-go/testing"
 
 	"github.com/kubectl-wi/kubectl-wi/pkg/apicall"
 	"github.com/kubectl-wi/kubectl-wi/pkg/identity"
-	kt "github.com/kubectl-wi/kubectl-wi/pkg/internal/kubetest"
-	"github.com/kubectl-wi/kubectl-wi/pkg/trustpolicy"
 )
 
 const (
@@ -90,112 +83,6 @@ func runTrustPolicy(t *testing.T, client kubernetes.Interface, issuerFn func(con
 		o.issuerFn = issuerFn
 		return newCmdTrustPolicy(o)
 	}, append([]string{"trust-policy"}, args...)...)
-}
-
-func TestTrustPolicyGolden(t *testing.T) {
-	noIssuer := func(context.Context, kubernetes.Interface) (string, error) {
-		t.Fatal("the issuer was read although it should not be needed")
-		return "", nil
-	}
-	tests := []struct {
-		name   string
-		objs   []runtime.Object
-		issuer func(context.Context, kubernetes.Interface) (string, error)
-		args   []string
-		// evaluate: the subject the policy must admit and one it must refuse; empty: not IRSA.
-		admit, refuse string
-		warn          string // the stderr of a run that warns
-		hostPath      string
-	}{
-		{
-			name:   "aws",
-			objs:   []runtime.Object{tpServiceAccount("team", "app", identity.AnnotationRoleARN, "arn:aws:iam::111122223333:role/app")},
-			issuer: tpStaticIssuer(tpTestIssuer),
-			args:   []string{"app", "-n", "team", "-o", "json"},
-			admit:  "system:serviceaccount:team:app", refuse: "system:serviceaccount:team:other", hostPath: tpTestHP,
-		},
-		{
-			name:   "aws-cn",
-			objs:   []runtime.Object{tpServiceAccount("team", "app", identity.AnnotationRoleARN, "arn:aws-cn:iam::111122223333:role/app")},
-			issuer: tpStaticIssuer("https://oidc.eks.cn-north-1.amazonaws.com.cn/id/EXAMPLED539D4633E53DE1B71EXAMPLE"),
-			args:   []string{"serviceaccount/app", "-n", "team", "-o", "json"},
-			admit:  "system:serviceaccount:team:app", refuse: "system:serviceaccount:other:app",
-			hostPath: "oidc.eks.cn-north-1.amazonaws.com.cn/id/EXAMPLED539D4633E53DE1B71EXAMPLE",
-		},
-		{
-			name:   "aws-us-gov",
-			issuer: tpStaticIssuer("https://oidc.eks.us-gov-west-1.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE"),
-			// The account does not exist yet: flags give the account and partition.
-			args:  []string{"sa/app", "-n", "team", "-o", "json", "--account-id", "111122223333", "--partition", "aws-us-gov"},
-			objs:  []runtime.Object{kt.Namespace("team")},
-			warn:  "Warning: service account team/app does not exist: the policy admits it once it is created (kubectl wi enable serviceaccount/app -n team --create --role-arn ARN)\n",
-			admit: "system:serviceaccount:team:app", refuse: "system:serviceaccount:team:app2",
-			hostPath: "oidc.eks.us-gov-west-1.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE",
-		},
-		{
-			name:   "namespace-wide",
-			issuer: tpStaticIssuer(tpTestIssuer),
-			args:   []string{"-n", "team", "--namespace-wide", "--account-id", "111122223333", "-o", "json"},
-			admit:  "system:serviceaccount:team:anything", refuse: "system:serviceaccount:team2:anything", hostPath: tpTestHP,
-		},
-		{
-			name:   "pod-identity",
-			issuer: noIssuer,
-			args:   []string{"app", "-n", "team", "--pod-identity", "-o", "json"},
-		},
-		{
-			name: "text",
-			objs: []runtime.Object{tpServiceAccount("team", "app",
-				identity.AnnotationRoleARN, "arn:aws:iam::111122223333:role/platform/app-reader",
-				identity.AnnotationAudience, "my-audience")},
-			issuer: tpStaticIssuer(tpTestIssuer),
-			args:   []string{"app", "-n", "team"},
-		},
-		{
-			name:   "text-namespace-wide",
-			issuer: tpStaticIssuer(tpTestIssuer),
-			args:   []string{"-n", "team", "--namespace-wide", "--account-id", "111122223333"},
-		},
-		{
-			name:   "text-pod-identity",
-			issuer: noIssuer,
-			args:   []string{"app", "-n", "team", "--pod-identity", "--account-id", "111122223333"},
-		},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			var client kubernetes.Interface
-			if !strings.Contains(strings.Join(tt.args, " "), "--pod-identity") {
-				client = fake.NewClientset(tt.objs...)
-			}
-			res := runTrustPolicy(t, client, tt.issuer, tt.args...)
-			if res.code != ExitOK || res.errOut != tt.warn {
-				t.Fatalf("exit %d, stderr:\n%s", res.code, res.errOut)
-			}
-			golden.RequireEqual(t, res.out)
-
-			if tt.admit == "" {
-				return
-			}
-			var p trustpolicy.Policy
-			if err := json.Unmarshal([]byte(res.out), &p); err != nil {
-				t.Fatalf("-o json is not a policy: %v", err)
-			}
-			provider := p.Statement[0].Principal.Federated
-			req := func(sub string) trustpolicy.WebIdentityRequest {
-				return trustpolicy.WebIdentityRequest{ProviderARN: provider, HostPath: tt.hostPath, Subject: sub, Audience: identity.DefaultAudience}
-			}
-			if !strings.HasSuffix(provider, ":oidc-provider/"+tt.hostPath) {
-				t.Fatalf("Federated = %s, want the provider of %s", provider, tt.hostPath)
-			}
-			if !p.Allows(req(tt.admit)) {
-				t.Errorf("policy refuses %s", tt.admit)
-			}
-			if p.Allows(req(tt.refuse)) {
-				t.Errorf("policy admits %s", tt.refuse)
-			}
-		})
-	}
 }
 
 func TestTrustPolicyErrors(t *testing.T) {
@@ -343,67 +230,5 @@ func TestTrustPolicyWarnsOnInClusterIssuer(t *testing.T) {
 	res := runTrustPolicy(t, client, tpStaticIssuer("https://kubernetes.default.svc.cluster.local"), "app", "-n", "team", "-o", "json")
 	if res.code != ExitOK || !strings.Contains(res.errOut, "in-cluster name") {
 		t.Fatalf("exit %d, stderr %q; want a warning about the in-cluster issuer", res.code, res.errOut)
-	}
-}
-
-// TestReadClusterIssuer drives the discovery read against an HTTP server standing in for the
-// apiserver, through a real clientset.
-func TestReadClusterIssuer(t *testing.T) {
-	tests := []struct {
-		name     string
-		status   int
-		body     string
-		want     string
-		wantErr  []string
-		wantCode int
-	}{
-		{name: "ok", status: 200, body: `{"issuer":"` + tpTestIssuer + `","jwks_uri":"` + tpTestIssuer + `/keys"}`, want: tpTestIssuer},
-		{
-			name: "forbidden", status: 403,
-			body: `{"kind":"Status","apiVersion":"v1","status":"Failure","message":"forbidden: User \"dev\" cannot get path \"/.well-known/openid-configuration\"","reason":"Forbidden","code":403}`,
-			// The apiserver's message, which the discovery client does not decode by itself.
-			wantErr: []string{"is forbidden", `User "dev" cannot get path`, "--issuer URL", "aws eks describe-cluster"}, wantCode: ExitEnvironment,
-		},
-		{name: "not found", status: 404, body: `404 page not found`, wantErr: []string{"does not serve", "--issuer"}, wantCode: ExitEnvironment},
-		{name: "server error", status: 500, body: `boom`, wantErr: []string{"failed to read the cluster's issuer", "--issuer"}, wantCode: ExitEnvironment},
-		{name: "not JSON", status: 200, body: `<html>`, wantErr: []string{"not a JSON discovery document"}, wantCode: ExitEnvironment},
-		{name: "no issuer", status: 200, body: `{}`, wantErr: []string{"names no issuer"}, wantCode: ExitEnvironment},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				if r.URL.Path != issuerDiscoveryPath || r.Method != http.MethodGet {
-					t.Errorf("request %s %s, want GET %s", r.Method, r.URL.Path, issuerDiscoveryPath)
-				}
-				if strings.HasPrefix(tt.body, "{") {
-					w.Header().Set("Content-Type", "application/json")
-				}
-				w.WriteHeader(tt.status)
-				_, _ = w.Write([]byte(tt.body))
-			}))
-			defer srv.Close()
-			client, err := kubernetes.NewForConfig(&rest.Config{Host: srv.URL})
-			if err != nil {
-				t.Fatal(err)
-			}
-			got, err := apicall.ClusterIssuer(context.Background(), client)
-			if len(tt.wantErr) == 0 {
-				if err != nil || got != tt.want {
-					t.Fatalf("apicall.ClusterIssuer() = %q, %v; want %q", got, err, tt.want)
-				}
-				return
-			}
-			if err == nil {
-				t.Fatalf("apicall.ClusterIssuer() = %q, want an error", got)
-			}
-			for _, want := range tt.wantErr {
-				if !strings.Contains(err.Error(), want) {
-					t.Errorf("error %q does not contain %q", err, want)
-				}
-			}
-			if code := ExitCode(err); code != tt.wantCode {
-				t.Errorf("exit code %d, want %d", code, tt.wantCode)
-			}
-		})
 	}
 }
