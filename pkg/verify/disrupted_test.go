@@ -134,7 +134,7 @@ func TestRunProbePodDeleted(t *testing.T) {
 	cl := newCluster(t, map[string]string{roleAnnotation: testRole}, true)
 	cl.status.Phase = corev1.PodRunning
 	cl.status.ContainerStatuses[0].State = corev1.ContainerState{Running: &corev1.ContainerStateRunning{}}
-	logs := func(ctx context.Context, ns, pod, _ string, _ bool) (io.ReadCloser, error) {
+	logs := func(_ context.Context, ns, pod, _ string, _ bool) (io.ReadCloser, error) {
 		_ = cl.client.Tracker().Delete(corev1.SchemeGroupVersion.WithResource("pods"), ns, pod)
 		return io.NopCloser(strings.NewReader(`{"v":1,"type":"check","check":"env.path","status":"pass","message":"ok"}` + "\n")), nil
 	}

@@ -196,8 +196,8 @@ type runner struct {
 	path        string
 	probeResult *probe.Event
 	verdictDone bool
-	refused     bool   // the probe's AssumeRoleWithWebIdentity was refused
-	stopped     bool   // the probe said a signal stopped it: its pod may have been taken away
+	refused     bool // the probe's AssumeRoleWithWebIdentity was refused
+	stopped     bool // the probe said a signal stopped it: its pod may have been taken away
 	fate        *podFate
 	caBundle    string // the --ca-bundle ConfigMap's name, once created
 }
