@@ -34,10 +34,13 @@ func chaosRuns(t *testing.T) int {
 	return 50
 }
 
-// TestChaosInterruptVerify sends SIGINT to verify at random moments, spread over a whole run
-// (outside checks, pod creation, the wait for the pod, the probe), and checks after each that
-// verify exited 130 (or 0, when it finished first) and left no probe pod. It prints one line per
-// phase that was interrupted, and the totals.
+// TestChaosInterruptVerify sends SIGINT to verify at moments spread over every phase of a run
+// (before its first event, the outside checks, pod creation and the wait for the pod, the
+// probe running, its events): run i is interrupted a random few milliseconds after the k-th event
+// of its JSON stream appears, k going round the events of a whole run, so each phase is hit
+// whatever the draw and however fast the machine. After each it checks that verify exited 130
+// (or 0, when it finished first) and left no probe pod, and it prints the runs per phase in
+// which verify was interrupted, and the totals.
 func TestChaosInterruptVerify(t *testing.T) {
 	e := loadEnv(t)
 	c := e.client(t)
@@ -45,54 +48,83 @@ func TestChaosInterruptVerify(t *testing.T) {
 	e.happyServiceAccount(t, c, ns)
 	runs := chaosRuns(t)
 
-	// One uninterrupted run measures how long a whole run takes.
+	// One uninterrupted run counts the events of a whole run.
 	start := time.Now()
-	if r := e.wi(t, e.verifyArgs(ns, "app", e.stsEndpoint, "-o", "json")...); r.code != 0 {
+	r := e.wi(t, e.verifyArgs(ns, "app", e.stsEndpoint, "-o", "json")...)
+	if r.code != 0 {
 		t.Fatalf("the uninterrupted run failed: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 	whole := time.Since(start)
+	started, probeTime := probeStart(t, r.stdout)
 
 	phases := map[string]int{}
 	codes := map[int]int{}
 	left := 0
 	for i := range runs {
-		// Spread over the whole run on a grid, each moment jittered within its slot, so every
-		// phase is reached whatever the draw.
-		slot := whole / time.Duration(runs)
-		delay := slot*time.Duration(i) + time.Duration(rand.Int64N(int64(slot)+1))
+		// after: interrupt once that many events are out (0: from the start), then wait a
+		// random 0-30 ms, inside the step the event opened. The probe's own events come in a
+		// burst at its end: the last target is pod.start, with a wait as long as the probe ran.
+		after := i % (started + 1)
+		jitter := time.Duration(rand.Int64N(int64(30 * time.Millisecond)))
+		if after == started {
+			jitter = time.Duration(rand.Int64N(int64(probeTime) + 1))
+		}
 		cmd := exec.Command(e.bin, e.verifyArgs(ns, "app", e.stsEndpoint, "-o", "json")...)
-		var stdout, stderr bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		stdout, err := cmd.StdoutPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
 		cmd.Env = append(os.Environ(), "KUBECONFIG="+e.kubeconfig, "NO_COLOR=1")
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		done := make(chan error, 1)
-		go func() { done <- cmd.Wait() }()
-		select {
-		case <-done:
-		case <-time.After(delay):
-			_ = cmd.Process.Signal(os.Interrupt)
-			select {
-			case <-done:
-			case <-time.After(60 * time.Second):
-				_ = cmd.Process.Kill()
-				t.Fatalf("run %d: verify did not exit within 60s of SIGINT", i)
+		var out bytes.Buffer
+		reached := make(chan struct{})
+		read := make(chan struct{})
+		go func() {
+			defer close(read)
+			sc := bufio.NewScanner(stdout)
+			sc.Buffer(make([]byte, 1<<20), 1<<20)
+			n := 0
+			for sc.Scan() {
+				out.Write(sc.Bytes())
+				out.WriteByte('\n')
+				if n++; n == after {
+					close(reached)
+				}
 			}
+		}()
+		if after == 0 {
+			close(reached)
 		}
+		select {
+		case <-read:
+		case <-reached:
+			time.Sleep(jitter)
+			_ = cmd.Process.Signal(os.Interrupt)
+		}
+		select {
+		case <-read:
+		case <-time.After(60 * time.Second):
+			_ = cmd.Process.Kill()
+			t.Fatalf("run %d: verify did not exit within 60s of SIGINT", i)
+		}
+		_ = cmd.Wait()
 		code := cmd.ProcessState.ExitCode()
-		phase := lastPhase(stdout.Bytes())
+		phase := lastPhase(out.Bytes())
 		// Killed by the signal itself (-1) only before verify set up its handler: nothing
 		// of it had started then.
 		if code != 130 && code != 0 && (code != -1 || phase != "none") {
-			t.Errorf("run %d, interrupted after %s in %s: exit %d, want 130 or 0\nstderr:\n%s", i, delay.Round(time.Millisecond), phase, code, stderr.String())
+			t.Errorf("run %d, interrupted after event %d in %s: exit %d, want 130 or 0\nstderr:\n%s", i, after, phase, code, stderr.String())
 		}
 		pods, err := c.CoreV1().Pods(ns).List(context.Background(), metav1.ListOptions{LabelSelector: probeSelector})
 		if err != nil {
 			t.Fatal(err)
 		}
 		if n := len(pods.Items); n > 0 {
-			t.Errorf("run %d, interrupted after %s in %s: %d probe pod(s) left behind", i, delay.Round(time.Millisecond), phase, n)
+			t.Errorf("run %d, interrupted after event %d in %s: %d probe pod(s) left behind", i, after, phase, n)
 			left += n
 		}
 		phases[phase]++
@@ -105,19 +137,48 @@ func TestChaosInterruptVerify(t *testing.T) {
 	}
 	sort.Strings(names)
 	var b strings.Builder
-	fmt.Fprintf(&b, "chaos: verify interrupted %d times (a whole run takes %s); pods left behind: %d (expected 0); exits %v\n", runs, whole.Round(time.Millisecond), left, codes)
+	fmt.Fprintf(&b, "chaos: verify interrupted %d times (a whole run: %s, pod.start its event %d, the probe %s after it); pods left behind: %d (expected 0); exits %v\n",
+		runs, whole.Round(time.Millisecond), started, probeTime.Round(time.Millisecond), left, codes)
 	for _, p := range names {
 		fmt.Fprintf(&b, "  %-28s %3d runs\n", p, phases[p])
 	}
 	t.Log(b.String())
-	if len(phases) < 2 {
-		t.Errorf("the interruptions hit only %v: want them spread over the run's phases", names)
+	for _, want := range []string{"outside", "pod", "probe running"} {
+		if phases[want] == 0 {
+			t.Errorf("no run was interrupted in phase %s (%v): want every phase hit", want, names)
+		}
 	}
 }
 
+// probeStart finds, in a whole run's JSON events, which event (from 1) is pod.start and how
+// long after it the verdict came: the time the probe ran.
+func probeStart(t *testing.T, stdout string) (int, time.Duration) {
+	t.Helper()
+	n, started, at := 0, 0, time.Time{}
+	for _, line := range strings.Split(strings.TrimSpace(stdout), "\n") {
+		var ev struct {
+			Type  string    `json:"type"`
+			Check string    `json:"check"`
+			Time  time.Time `json:"time"`
+		}
+		if err := json.Unmarshal([]byte(line), &ev); err != nil {
+			t.Fatalf("not an event: %q", line)
+		}
+		n++
+		switch {
+		case ev.Check == "pod.start":
+			started, at = n, ev.Time
+		case ev.Type == "result" && started > 0:
+			return started, ev.Time.Sub(at)
+		}
+	}
+	t.Fatalf("no pod.start and verdict in\n%s", stdout)
+	return 0, 0
+}
+
 // lastPhase names where a run was when it stopped, from its JSON events: the group of the last
-// check or info event seen (outside, pod, token, sts...), "none" before the first, "finished"
-// after the verdict.
+// check or info event seen (outside, pod, token, sts...), "probe running" once the probe pod
+// runs, "none" before the first event, "finished" after the verdict.
 func lastPhase(stdout []byte) string {
 	last := "none"
 	sc := bufio.NewScanner(bytes.NewReader(stdout))
@@ -131,6 +192,9 @@ func lastPhase(stdout []byte) string {
 			switch {
 			case ev.Type == "result":
 				last = "finished"
+			case ev.Check == "pod.start":
+				// The pod runs: verify waits for the probe's events.
+				last = "probe running"
 			case ev.Check != "":
 				last, _, _ = strings.Cut(ev.Check, ".")
 			}
