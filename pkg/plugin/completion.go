@@ -12,9 +12,6 @@ import (
 	"github.com/kubectl-wi/kubectl-wi/pkg/targets"
 )
 
-// newCompletionClient builds the client completion lists names with; tests swap it.
-var newCompletionClient = newClientset
-
 // completionTimeout bounds the API calls behind one TAB: a slow cluster completes nothing
 // rather than hang the shell.
 const completionTimeout = 5 * time.Second
@@ -44,7 +41,7 @@ func registerCompletions(root *cobra.Command, cf *genericclioptions.ConfigFlags)
 		return names, cobra.ShellCompDirectiveNoFileComp
 	})
 	_ = root.RegisterFlagCompletionFunc("namespace", func(c *cobra.Command, _ []string, _ string) ([]string, cobra.ShellCompDirective) {
-		client, err := newCompletionClient(cf)
+		client, err := depsOf(c.Context()).newClient(cf)
 		if err != nil {
 			return nil, cobra.ShellCompDirectiveNoFileComp
 		}
@@ -99,7 +96,7 @@ func completeTargets(cf *genericclioptions.ConfigFlags, kinds func(*targets.Regi
 		if err != nil {
 			registry = targets.Builtin()
 		}
-		client, err := newCompletionClient(cf)
+		client, err := depsOf(c.Context()).newClient(cf)
 		if err != nil {
 			return nil, none
 		}

@@ -18,11 +18,10 @@ import (
 func complete(t *testing.T, client kubernetes.Interface, args ...string) []string {
 	t.Helper()
 	t.Setenv("KUBECONFIG", filepath.Join(t.TempDir(), "no-kubeconfig"))
-	old := newCompletionClient
-	newCompletionClient = func(*genericclioptions.ConfigFlags) (kubernetes.Interface, error) { return client, nil }
-	t.Cleanup(func() { newCompletionClient = old })
+	d := defaultDeps()
+	d.newClient = func(*genericclioptions.ConfigFlags) (kubernetes.Interface, error) { return client, nil }
 	streams, _, out, _ := genericiooptions.NewTestIOStreams()
-	if code := Main(context.Background(), streams, append([]string{"__complete"}, args...)); code != 0 {
+	if code := run(context.Background(), streams, append([]string{"__complete"}, args...), d); code != 0 {
 		t.Fatalf("__complete %v: exit %d", args, code)
 	}
 	return strings.Split(strings.TrimSpace(out.String()), "\n")

@@ -29,13 +29,13 @@ type DisableOptions struct {
 }
 
 // NewDisableOptions returns the options with their defaults.
-func NewDisableOptions(cf *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *DisableOptions {
-	return &DisableOptions{identityOptions: newIdentityOptions(cf, streams)}
+func NewDisableOptions(cf *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams, d deps) *DisableOptions {
+	return &DisableOptions{identityOptions: newIdentityOptions(cf, streams, d)}
 }
 
 // NewCmdDisable builds `kubectl wi disable`.
-func NewCmdDisable(cf *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *cobra.Command {
-	o := NewDisableOptions(cf, streams)
+func NewCmdDisable(cf *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams, d deps) *cobra.Command {
+	o := NewDisableOptions(cf, streams, d)
 	cmd := &cobra.Command{
 		Use:   "disable [TARGET...]",
 		Short: "Remove the IAM role from service accounts and restart the workloads that still carry it",
@@ -96,5 +96,5 @@ func (o *DisableOptions) Run(ctx context.Context) error {
 	if o.PodIdentity {
 		return o.runPodIdentity(ctx, nil)
 	}
-	return o.run(ctx, nil, false)
+	return o.run(ctx)
 }

@@ -1,36 +1,15 @@
 package plugin
 
 import (
-	"context"
-	"errors"
 	"fmt"
 	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
 
-	"github.com/kubectl-wi/kubectl-wi/pkg/awsconfig"
-	"github.com/kubectl-wi/kubectl-wi/pkg/explain"
 	"github.com/kubectl-wi/kubectl-wi/pkg/identity"
 	"github.com/kubectl-wi/kubectl-wi/pkg/podidentity"
-	"github.com/kubectl-wi/kubectl-wi/pkg/restart"
 )
-
-// newPodIdentityAWS is the seam of the AWS calls (a fake in tests): the user's SDK
-// configuration, which must name a region, since EKS is regional.
-var newPodIdentityAWS = func(ctx context.Context, opts awsconfig.Options) (podidentity.AWS, error) {
-	cfg, err := awsconfig.Load(ctx, opts)
-	var pe *awsconfig.ProfileError
-	switch {
-	case errors.As(err, &pe):
-		return nil, &InputError{Err: err}
-	case err != nil:
-		return nil, err
-	case cfg.Region == "":
-		return nil, FlagErrorf("the EKS cluster's region is unknown: pass --region or set AWS_REGION")
-	}
-	return podidentity.NewSDK(cfg), nil
-}
 
 // podIdentityOptions are enable's and disable's --pod-identity flags: which cluster, which AWS
 // credentials, and for enable what the association gives.
@@ -137,92 +116,9 @@ func (o *identityOptions) clusterName() error {
 	return FlagErrorf("--pod-identity needs the EKS cluster's name, and the kubeconfig's context names no EKS cluster: pass --cluster NAME")
 }
 
-// runPodIdentity brings the selected accounts' associations to want (nil: none), then
-// restarts the workloads whose pods do not match. Every read and check comes first.
-func (o *identityOptions) runPodIdentity(ctx context.Context, want *podidentity.Spec) error {
-	client, err := o.newClient()
-	if err != nil {
-		return err
-	}
-	accounts, err := o.resolve(ctx, client, false)
-	if err != nil {
-		return err
-	}
-	api, err := newPodIdentityAWS(ctx, awsconfig.Options{Profile: o.Profile, Region: o.Region})
-	if err != nil {
-		return err
-	}
-	cluster, err := api.DescribeCluster(ctx, o.Cluster)
-	if awsconfig.IsNotFound(err) {
-		return InputErrorf("EKS cluster %q (from %s) not found: check --cluster and --region", o.Cluster, o.clusterFrom)
-	}
-	if err != nil {
-		return err
-	}
-	changes := make([]podidentity.Change, len(accounts))
-	restartAccounts := make([]restart.Account, len(accounts))
-	var replaced []string
-	for i, a := range accounts {
-		have, err := podidentity.Read(ctx, api, cluster.Name, a.namespace, a.name)
-		if err != nil {
-			return err
-		}
-		changes[i] = podidentity.Plan(a.namespace, a.name, have, want)
-		if changes[i].ReplacesRole() {
-			replaced = append(replaced, fmt.Sprintf("serviceaccount/%s -n %s has %s (association %s)", a.name, a.namespace, have.RoleARN, have.ID))
-		}
-		judge := restart.PodIdentityOff
-		if want != nil {
-			judge = restart.PodIdentityOn
-		}
-		restartAccounts[i] = restart.Account{Namespace: a.namespace, Name: a.name, PodIdentity: judge, Changed: changes[i].Op != podidentity.OpNone}
-	}
-	if len(replaced) > 0 && !o.overwrite {
-		return InputErrorf("refusing to replace an existing role without --overwrite: %s; nothing was changed (add --overwrite to give %s %s)",
-			strings.Join(replaced, "; "), plural(len(replaced), "it", "them"), want.RoleARN)
-	}
-	var actions []restart.Action
-	if o.mode != restart.Never && len(accounts) > 0 {
-		inv, err := restart.Load(ctx, client, restart.Scope(restartAccounts), restartAccounts)
-		if err != nil {
-			return err
-		}
-		actions = restart.Plan(inv, o.mode, restartAccounts)
-	}
-
-	for i := range changes {
-		c := &changes[i]
-		if o.DryRun == "none" {
-			if err := podidentity.Apply(ctx, api, cluster.Name, c); err != nil {
-				return err
-			}
-		}
-		fmt.Fprintln(o.summaryOut(), o.associationLine(c, cluster))
-	}
-	if o.mode == restart.Never && changed(changes) {
-		fmt.Fprintln(o.ErrOut, "Warning: --restart=never: pods created before this change keep their credentials until they are restarted")
-	}
-	if o.DryRun == "none" {
-		// Every changed account, restarts or not: EKS pushes an association to its webhook
-		// seconds after the call, and a pod created (or verified) before gets the old way.
-		var check []*restart.Account
-		for i := range restartAccounts {
-			if restartAccounts[i].Changed {
-				check = append(check, &restartAccounts[i])
-			}
-		}
-		o.awaitAccounts(ctx, client, check)
-	}
-	restarted, err := o.restartAll(ctx, client, actions)
-	if err != nil {
-		return err
-	}
-	return o.waitRestarted(ctx, client, restartAccounts, restarted)
-}
-
 // associationLine is the summary of one account's association, kubectl style:
 // podidentityassociation a-1 created (serviceaccount/app, role R).
-func (o *identityOptions) associationLine(c *podidentity.Change, cluster explain.Cluster) string {
+func (o *identityOptions) associationLine(c *podidentity.Change, cluster string) string {
 	sa := o.ref("serviceaccount/"+c.ServiceAccount, c.Namespace)
 	id := ""
 	switch {
@@ -241,22 +137,13 @@ func (o *identityOptions) associationLine(c *podidentity.Change, cluster explain
 	case c.Op == podidentity.OpNone:
 		return fmt.Sprintf("%s unchanged (%s, %s)", name, sa, podidentity.Describe(podidentity.SpecOf(c.Have)))
 	case o.DryRun == "client":
-		return fmt.Sprintf("%s %s (dry run): %s", name, c.Op, c.Command(cluster.Name))
+		return fmt.Sprintf("%s %s (dry run): %s", name, c.Op, c.Command(cluster))
 	case o.DryRun == "server":
-		return fmt.Sprintf("%s %s (server dry run: EKS has no dry run, the call is shown, not sent): %s", name, c.Op, c.Command(cluster.Name))
+		return fmt.Sprintf("%s %s (server dry run: EKS has no dry run, the call is shown, not sent): %s", name, c.Op, c.Command(cluster))
 	case c.Op == podidentity.OpDelete:
 		return fmt.Sprintf("%s deleted (%s)", name, sa)
 	case c.Op == podidentity.OpUpdate:
 		return fmt.Sprintf("%s updated (%s, %s: %s)", name, sa, strings.Join(c.Fields, ", "), podidentity.Describe(*c.Want))
 	}
 	return fmt.Sprintf("%s created (%s, %s)", name, sa, podidentity.Describe(*c.Want))
-}
-
-func changed(changes []podidentity.Change) bool {
-	for _, c := range changes {
-		if c.Op != podidentity.OpNone {
-			return true
-		}
-	}
-	return false
 }

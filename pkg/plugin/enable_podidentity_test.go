@@ -22,10 +22,12 @@ import (
 // withAWS makes the commands call f, and the webhook read its associations.
 func withAWS(t *testing.T, f *awstest.AWS) {
 	t.Helper()
-	old, oldAssociated := newPodIdentityAWS, testAssociated
-	newPodIdentityAWS = func(context.Context, awsconfig.Options) (podidentity.AWS, error) { return f, nil }
+	oldAssociated := testAssociated
+	withDeps(t, func(d *deps) {
+		d.newAWS = func(context.Context, awsconfig.Options) (podidentity.AWS, error) { return f, nil }
+	})
 	testAssociated = f.Associated
-	t.Cleanup(func() { newPodIdentityAWS, testAssociated = old, oldAssociated })
+	t.Cleanup(func() { testAssociated = oldAssociated })
 }
 
 // TestEnablePodIdentity: the association is created with the user's credentials, the

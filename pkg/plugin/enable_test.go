@@ -46,6 +46,18 @@ func (r result) calls() kt.Counts { return kt.Count(r.client.Actions()) }
 // association: their dry-run pods get the container credentials.
 var testAssociated func(namespace, name string) bool
 
+// testDeps are the fakes a test adds to the deps runWI builds (withDeps).
+var testDeps []func(*deps)
+
+// withDeps makes the runs of the rest of the test change their deps with f, after the fake
+// client and the fast timings.
+func withDeps(t *testing.T, f func(*deps)) {
+	t.Helper()
+	old := testDeps
+	testDeps = append(append([]func(*deps){}, old...), f)
+	t.Cleanup(func() { testDeps = old })
+}
+
 // runWI runs `kubectl wi args...` through Main against client, as the binary would.
 // The client's dry-run pod creates are admitted as by a webhook whose cache is up to date.
 func runWI(t *testing.T, client *fake.Clientset, args ...string) result {
@@ -58,19 +70,17 @@ func runWI(t *testing.T, client *fake.Clientset, args ...string) result {
 func runWILagging(t *testing.T, client *fake.Clientset, lag int, args ...string) result {
 	t.Helper()
 	t.Setenv("KUBECONFIG", filepath.Join(t.TempDir(), "no-kubeconfig")) // never a real cluster
-	oldClient, oldPoll, oldNow := newIdentityClient, identityPollInterval, identityNow
-	oldAdmission, oldAdmissionPoll := identityAdmissionTimeout, identityAdmissionPoll
 	kt.WebhookWithAssociations(client, lag, testAssociated)
-	newIdentityClient = func(*genericclioptions.ConfigFlags) (kubernetes.Interface, error) { return client, nil }
-	identityPollInterval = time.Millisecond
-	identityAdmissionTimeout, identityAdmissionPoll = 300*time.Millisecond, time.Millisecond
-	identityNow = func() time.Time { return time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC) }
-	t.Cleanup(func() {
-		newIdentityClient, identityPollInterval, identityNow = oldClient, oldPoll, oldNow
-		identityAdmissionTimeout, identityAdmissionPoll = oldAdmission, oldAdmissionPoll
-	})
+	d := defaultDeps()
+	d.newClient = func(*genericclioptions.ConfigFlags) (kubernetes.Interface, error) { return client, nil }
+	d.rolloutPoll = time.Millisecond
+	d.admissionTimeout, d.admissionPoll = 300*time.Millisecond, time.Millisecond
+	d.now = func() time.Time { return time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC) }
+	for _, f := range testDeps {
+		f(&d)
+	}
 	streams, _, out, errOut := genericiooptions.NewTestIOStreams()
-	code := Main(context.Background(), streams, args)
+	code := run(context.Background(), streams, args, d)
 	return result{code: code, out: out.String(), errOut: errOut.String(), client: client}
 }
 
@@ -725,7 +735,7 @@ func TestBadInputs(t *testing.T) {
 // TestNewCmdEnableFlags checks the flags and their defaults apart from Run.
 func TestNewCmdEnableFlags(t *testing.T) {
 	streams, _, _, _ := genericiooptions.NewTestIOStreams()
-	for _, cmd := range []*cobra.Command{NewCmdEnable(genericclioptions.NewConfigFlags(true), streams), NewCmdDisable(genericclioptions.NewConfigFlags(true), streams)} {
+	for _, cmd := range []*cobra.Command{NewCmdEnable(genericclioptions.NewConfigFlags(true), streams, defaultDeps()), NewCmdDisable(genericclioptions.NewConfigFlags(true), streams, defaultDeps())} {
 		for _, short := range []string{"l", "A", "o"} {
 			if cmd.Flags().ShorthandLookup(short) == nil {
 				t.Errorf("%s: no -%s", cmd.Name(), short)
@@ -737,7 +747,7 @@ func TestNewCmdEnableFlags(t *testing.T) {
 			}
 		}
 	}
-	enable := NewCmdEnable(genericclioptions.NewConfigFlags(true), streams)
+	enable := NewCmdEnable(genericclioptions.NewConfigFlags(true), streams, defaultDeps())
 	for _, name := range []string{"role-arn", "audience", "token-expiration", "sts-regional-endpoints", "create"} {
 		if enable.Flags().Lookup(name) == nil {
 			t.Errorf("enable: no --%s", name)

@@ -20,9 +20,6 @@ import (
 	"github.com/kubectl-wi/kubectl-wi/pkg/verify"
 )
 
-// migrateProver is the seam of migrate's proofs: verify's probe pod, or a fake in tests.
-var migrateProver = podidentity.Prover
-
 const migrateLong = `Move service accounts from IRSA (the eks.amazonaws.com/role-arn annotation) to EKS Pod
 Identity, proving each step before the next, with your own AWS credentials.
 
@@ -90,8 +87,8 @@ type MigrateOptions struct {
 }
 
 // NewCmdMigrate builds `kubectl wi migrate`.
-func NewCmdMigrate(cf *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *cobra.Command {
-	o := &MigrateOptions{configFlags: cf, IOStreams: streams, ids: newIdentityOptions(cf, streams), DryRun: "none",
+func NewCmdMigrate(cf *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams, d deps) *cobra.Command {
+	o := &MigrateOptions{configFlags: cf, IOStreams: streams, ids: newIdentityOptions(cf, streams, d), DryRun: "none",
 		Timeout: 5 * time.Minute, Image: ProbeImage(), VerifyTimeout: 2 * time.Minute, Parallel: verify.DefaultParallel}
 	cmd := &cobra.Command{
 		Use:     "migrate [TARGET...] --to pod-identity",
@@ -194,19 +191,20 @@ func (o *MigrateOptions) Validate() error {
 
 // Run migrates.
 func (o *MigrateOptions) Run(ctx context.Context) error {
-	client, err := newIdentityClient(o.configFlags)
+	d := o.ids.deps
+	client, err := d.newClient(o.configFlags)
 	if err != nil {
 		return err
 	}
-	api, err := newPodIdentityAWS(ctx, awsconfig.Options{Profile: o.ids.Profile, Region: o.ids.Region})
+	api, err := d.newAWS(ctx, awsconfig.Options{Profile: o.ids.Profile, Region: o.ids.Region})
 	if err != nil {
 		return err
 	}
 	base := verify.Config{Image: o.Image, PullPolicy: corev1.PullIfNotPresent, Timeout: o.VerifyTimeout,
 		STSEndpoint: o.STSEndpoint, CABundle: o.caBundle, Region: o.ids.Region}
 	deps := podidentity.Deps{
-		Client: client, AWS: api, Restarter: o.ids.restarter, RolloutPoll: identityPollInterval,
-		Prove: migrateProver(base, verify.Deps{Client: client, Discovery: verify.APIServerDiscovery(client)}),
+		Client: client, AWS: api, Restarter: d.restarter(), RolloutPoll: d.rolloutPoll,
+		Prove: d.prover(base, verify.Deps{Client: client, Discovery: verify.APIServerDiscovery(client)}),
 		Out:   o.Out, ErrOut: o.ErrOut,
 	}
 	cfg := podidentity.Config{Namespace: o.namespace, Targets: o.refs, Cluster: o.ids.Cluster, RemoveIRSA: o.RemoveIRSA,

@@ -19,14 +19,14 @@ import (
 func withProver(t *testing.T) *int {
 	t.Helper()
 	n := new(int)
-	old := migrateProver
-	migrateProver = func(verify.Config, verify.Deps) podidentity.ProveFunc {
-		return func(context.Context, string, string, string) podidentity.Proof {
-			*n++
-			return podidentity.Proof{Passed: true, Caller: "arn:aws:sts::111122223333:assumed-role/app/eks-prod-x"}
+	withDeps(t, func(d *deps) {
+		d.prover = func(verify.Config, verify.Deps) podidentity.ProveFunc {
+			return func(context.Context, string, string, string) podidentity.Proof {
+				*n++
+				return podidentity.Proof{Passed: true, Caller: "arn:aws:sts::111122223333:assumed-role/app/eks-prod-x"}
+			}
 		}
-	}
-	t.Cleanup(func() { migrateProver = old })
+	})
 	return n
 }
 

@@ -20,6 +20,11 @@ import (
 
 // NewCmdRoot builds `kubectl wi` with every kubectl connection flag and all subcommands.
 func NewCmdRoot(streams genericiooptions.IOStreams) *cobra.Command {
+	return newCmdRoot(streams, defaultDeps())
+}
+
+// newCmdRoot builds the root around d, the clients and timings of the commands.
+func newCmdRoot(streams genericiooptions.IOStreams, d deps) *cobra.Command {
 	cf := genericclioptions.NewConfigFlags(true)
 	cmd := &cobra.Command{
 		// The binary's name: `completion bash` registers the command that exists. Help and
@@ -47,9 +52,9 @@ whose pods need it; verify proves the result from inside a real pod.
 
 	// Every command, one file each.
 	cmd.AddCommand(
-		NewCmdEnable(cf, streams),
-		NewCmdDisable(cf, streams),
-		NewCmdMigrate(cf, streams),
+		NewCmdEnable(cf, streams, d),
+		NewCmdDisable(cf, streams, d),
+		NewCmdMigrate(cf, streams, d),
 		NewCmdVerify(cf, streams, nil),
 		NewCmdStatus(cf, streams),
 		NewCmdTrustPolicy(cf, streams),
@@ -98,7 +103,13 @@ func usageErrorsAreFlagErrors(cmd *cobra.Command) {
 // Main runs `kubectl wi` with args and returns the process exit code. It prints each error
 // once, as kubectl does, and the usage only after a flag error.
 func Main(ctx context.Context, streams genericiooptions.IOStreams, args []string) int {
-	cmd := NewCmdRoot(streams)
+	return run(ctx, streams, args, defaultDeps())
+}
+
+// run is Main with the deps given: tests run the commands with fakes.
+func run(ctx context.Context, streams genericiooptions.IOStreams, args []string, d deps) int {
+	ctx = context.WithValue(ctx, depsKey{}, d) // for the completion functions (depsOf)
+	cmd := newCmdRoot(streams, d)
 	cmd.SetArgs(args)
 	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &FlagError{Err: err} })
 	executed, err := cmd.ExecuteContextC(ctx)

@@ -147,7 +147,7 @@ func NewVerifyOptions(cf *genericclioptions.ConfigFlags, streams genericiooption
 		now:             time.Now,
 		getenv:          os.Getenv,
 	}
-	o.newCustom = func() (*customClients, error) { return newIdentityCustomClients(cf) }
+	o.newCustom = func() (*customClients, error) { return newCustomClients(cf) }
 	o.newClient = func() (kubernetes.Interface, verify.DiscoveryFunc, error) {
 		c, err := newClientset(cf)
 		if err != nil {

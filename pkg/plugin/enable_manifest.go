@@ -20,6 +20,7 @@ var manifestFlags = []string{"role-arn", "audience", "token-expiration", "sts-re
 // cluster, so nothing is read from the kubeconfig.
 func (o *EnableOptions) completeManifest(cmd *cobra.Command, args []string) error {
 	o.args = args
+	o.completeDryRun()
 	o.manifestConflicts = o.manifestConflicts[:0]
 	for _, name := range manifestFlags {
 		if cmd.Flags().Changed(name) {

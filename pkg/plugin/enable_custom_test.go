@@ -66,11 +66,11 @@ var allCRDs = map[schema.GroupVersionResource]string{stcGVR: "StorageCluster", d
 func runCR(t *testing.T, c *cluster, args ...string) result {
 	t.Helper()
 	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
-	old := newIdentityCustomClients
-	newIdentityCustomClients = func(*genericclioptions.ConfigFlags) (*customClients, error) {
-		return &customClients{discovery: c.client.Discovery(), dynamic: c.dyn}, nil
-	}
-	t.Cleanup(func() { newIdentityCustomClients = old })
+	withDeps(t, func(d *deps) {
+		d.newCustom = func(*genericclioptions.ConfigFlags) (*customClients, error) {
+			return &customClients{discovery: c.client.Discovery(), dynamic: c.dyn}, nil
+		}
+	})
 	c.dyn.ClearActions()
 	return runWI(t, c.client, args...)
 }
@@ -513,11 +513,11 @@ func TestTargetsFile(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(cfg, "kubectl-wi", "targets.yaml"), []byte(widgetKind), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	old := newIdentityCustomClients
-	newIdentityCustomClients = func(*genericclioptions.ConfigFlags) (*customClients, error) {
-		return &customClients{discovery: c.client.Discovery(), dynamic: c.dyn}, nil
-	}
-	t.Cleanup(func() { newIdentityCustomClients = old })
+	withDeps(t, func(d *deps) {
+		d.newCustom = func(*genericclioptions.ConfigFlags) (*customClients, error) {
+			return &customClients{discovery: c.client.Discovery(), dynamic: c.dyn}, nil
+		}
+	})
 	t.Setenv("XDG_CONFIG_HOME", cfg)
 	r = runWI(t, c.client, "disable", "widget/w")
 	wantCode(t, r, ExitOK)

@@ -1,0 +1,117 @@
+package plugin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/client-go/discovery"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/kubectl-wi/kubectl-wi/pkg/annotate"
+	"github.com/kubectl-wi/kubectl-wi/pkg/awsconfig"
+	"github.com/kubectl-wi/kubectl-wi/pkg/podidentity"
+	"github.com/kubectl-wi/kubectl-wi/pkg/verify"
+)
+
+// deps are what the commands reach outside the process through, and their timings: built
+// once by Main with the real clients (defaultDeps), and by tests with fakes. root.go hands
+// them to the commands that take them.
+type deps struct {
+	// newClient builds the kubernetes client from the kubectl flags (enable, disable, migrate,
+	// and the names completion lists).
+	newClient func(*genericclioptions.ConfigFlags) (kubernetes.Interface, error)
+	// newCustom builds the clients of custom resource targets.
+	newCustom func(*genericclioptions.ConfigFlags) (*customClients, error)
+	// newAWS builds the EKS and IAM client of --pod-identity and migrate.
+	newAWS func(context.Context, awsconfig.Options) (podidentity.AWS, error)
+	// prover builds migrate's proofs: verify's probe pod.
+	prover func(verify.Config, verify.Deps) podidentity.ProveFunc
+	// now is the clock of a restart's restartedAt.
+	now func() time.Time
+	// rolloutPoll is how often --wait polls the rollouts; admissionTimeout and admissionPoll
+	// how long and how often a restart asks the webhook whether it admits pods with the new
+	// identity (its cache lags by about a second on EKS).
+	rolloutPoll, admissionTimeout, admissionPoll time.Duration
+}
+
+// defaultDeps are the real clients and timings.
+func defaultDeps() deps {
+	return deps{
+		newClient:        newClientset,
+		newCustom:        newCustomClients,
+		newAWS:           newPodIdentityAWS,
+		prover:           podidentity.Prover,
+		now:              time.Now,
+		rolloutPoll:      time.Second,
+		admissionTimeout: 30 * time.Second,
+		admissionPoll:    250 * time.Millisecond,
+	}
+}
+
+// customClients are what custom resource targets need besides the typed client: discovery,
+// to tell a kind that is not installed, and the dynamic client, to read and write objects of
+// kinds this binary has no types for.
+type customClients struct {
+	discovery discovery.DiscoveryInterface
+	dynamic   dynamic.Interface
+}
+
+// engine is the form pkg/annotate takes them in.
+func (c *customClients) engine() *annotate.CustomClients {
+	return &annotate.CustomClients{Discovery: c.discovery, Dynamic: c.dynamic}
+}
+
+// newCustomClients builds them from the kubectl flags. Discovery is not cached: a CRD
+// installed a moment ago must be found.
+func newCustomClients(cf *genericclioptions.ConfigFlags) (*customClients, error) {
+	cfg, err := cf.ToRESTConfig()
+	if err != nil {
+		return nil, fmt.Errorf("failed to load kubeconfig: %w", err)
+	}
+	if cfg.QPS == 0 && cfg.RateLimiter == nil {
+		cfg.QPS = -1 // as newClientset: no client-side rate limiter
+	}
+	disc, err := discovery.NewDiscoveryClientForConfig(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("failed to build a discovery client: %w", err)
+	}
+	dyn, err := dynamic.NewForConfig(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("failed to build a dynamic client: %w", err)
+	}
+	return &customClients{discovery: disc, dynamic: dyn}, nil
+}
+
+// newPodIdentityAWS is the user's SDK configuration, which must name a region, since EKS is
+// regional.
+func newPodIdentityAWS(ctx context.Context, opts awsconfig.Options) (podidentity.AWS, error) {
+	cfg, err := awsconfig.Load(ctx, opts)
+	var pe *awsconfig.ProfileError
+	switch {
+	case errors.As(err, &pe):
+		return nil, &InputError{Err: err}
+	case err != nil:
+		return nil, err
+	case cfg.Region == "":
+		return nil, FlagErrorf("the EKS cluster's region is unknown: pass --region or set AWS_REGION")
+	}
+	return podidentity.NewSDK(cfg), nil
+}
+
+// depsKey is the context key of the deps: cobra's completion functions get only the command,
+// and its context is the one Main executes with.
+type depsKey struct{}
+
+// depsOf are the deps Main runs the command with; the defaults when it is run otherwise.
+func depsOf(ctx context.Context) deps {
+	if ctx != nil {
+		if d, ok := ctx.Value(depsKey{}).(deps); ok {
+			return d
+		}
+	}
+	return defaultDeps()
+}
