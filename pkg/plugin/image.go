@@ -15,27 +15,30 @@ const ImageRepository = "ghcr.io/kubectl-wi/kubectl-wi"
 var probeImage = ""
 
 // ProbeImage is the default of --image: the probe of this very version.
-func ProbeImage() string {
-	if probeImage != "" {
-		return probeImage
+func ProbeImage() string { return probeImageOf(probeImage, Version()) }
+
+// probeImageOf is the image stamped at link time, else version's in ImageRepository.
+func probeImageOf(stamped, version string) string {
+	if stamped != "" {
+		return stamped
 	}
-	return ImageRepository + ":" + Version()
+	return ImageRepository + ":" + version
 }
 
 // Version is the plugin's version: stamped at link time by make, else the module version
 // `go install ...@vX.Y.Z` records in the build info, else dev.
-func Version() string {
-	if version != "dev" {
-		return version
+func Version() string { return versionOf(version, debug.ReadBuildInfo) }
+
+// versionOf is Version with the stamp and the build info given.
+func versionOf(stamped string, buildInfo func() (*debug.BuildInfo, bool)) string {
+	if stamped != "dev" {
+		return stamped
 	}
-	if bi, ok := readBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+	if bi, ok := buildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
 		return bi.Main.Version
 	}
-	return version
+	return stamped
 }
-
-// readBuildInfo is swapped in tests.
-var readBuildInfo = debug.ReadBuildInfo
 
 // releaseVersion matches the tags a release publishes: vX.Y.Z, maybe a pre-release.
 var releaseVersion = regexp.MustCompile(`^v(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(-[0-9A-Za-z.-]+)?$`)

@@ -38,15 +38,14 @@ func TestVersionAndProbeImage(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			defer func(v, i string, r func() (*debug.BuildInfo, bool)) { version, probeImage, readBuildInfo = v, i, r }(version, probeImage, readBuildInfo)
-			version, probeImage = tt.stamped, tt.stampedImage
-			readBuildInfo = func() (*debug.BuildInfo, bool) {
+			buildInfo := func() (*debug.BuildInfo, bool) {
 				return &debug.BuildInfo{Main: debug.Module{Path: "github.com/kubectl-wi/kubectl-wi", Version: tt.module}}, true
 			}
-			if got := Version(); got != tt.wantVersion {
+			got := versionOf(tt.stamped, buildInfo)
+			if got != tt.wantVersion {
 				t.Errorf("Version() = %q, want %q", got, tt.wantVersion)
 			}
-			if got := ProbeImage(); got != tt.wantImage {
+			if got := probeImageOf(tt.stampedImage, got); got != tt.wantImage {
 				t.Errorf("ProbeImage() = %q, want %q", got, tt.wantImage)
 			}
 		})
