@@ -92,6 +92,9 @@ func (o *identityOptions) complete(cmd *cobra.Command, args []string) error {
 	if o.registry, err = loadRegistry(o.TargetsFile); err != nil {
 		return err
 	}
+	if o.PodIdentity {
+		o.completeCluster()
+	}
 	o.mode, _ = restart.ParseMode(o.Restart)
 	o.completeDryRun()
 	o.refs, o.customRefs = o.refs[:0], o.customRefs[:0]

@@ -92,28 +92,35 @@ func (o *identityOptions) validatePodIdentity(roleARN string) error {
 	if len(o.customRefs) > 0 {
 		return FlagErrorf("--pod-identity associates service accounts, and %s is a custom resource whose operator takes the role itself", o.customRefs[0])
 	}
-	return o.clusterName()
+	return o.checkCluster()
 }
 
-// clusterName fills Cluster from the kubeconfig's EKS context when --cluster is not given, and
-// the region from its ARN when nothing else names one.
-func (o *identityOptions) clusterName() error {
+// completeCluster fills Cluster from the kubeconfig's EKS context when --cluster is not given,
+// and the region from its ARN when nothing else names one.
+func (o *identityOptions) completeCluster() {
 	if o.Cluster != "" {
 		o.clusterFrom = "--cluster"
-		return nil
+		return
 	}
-	if o.configFlags != nil {
-		if raw, err := o.configFlags.ToRawKubeConfigLoader().RawConfig(); err == nil {
-			if name, region := eksClusterOf(raw); name != "" {
-				o.Cluster, o.clusterFrom = name, "the kubeconfig"
-				if o.Region == "" && os.Getenv("AWS_REGION") == "" && os.Getenv("AWS_DEFAULT_REGION") == "" {
-					o.Region = region
-				}
-				return nil
+	if o.configFlags == nil {
+		return
+	}
+	if raw, err := o.configFlags.ToRawKubeConfigLoader().RawConfig(); err == nil {
+		if name, region := eksClusterOf(raw); name != "" {
+			o.Cluster, o.clusterFrom = name, "the kubeconfig"
+			if o.Region == "" && os.Getenv("AWS_REGION") == "" && os.Getenv("AWS_DEFAULT_REGION") == "" {
+				o.Region = region
 			}
 		}
 	}
-	return FlagErrorf("--pod-identity needs the EKS cluster's name, and the kubeconfig's context names no EKS cluster: pass --cluster NAME")
+}
+
+// checkCluster refuses a run with no EKS cluster: neither --cluster nor the kubeconfig names one.
+func (o *identityOptions) checkCluster() error {
+	if o.Cluster == "" {
+		return FlagErrorf("--pod-identity needs the EKS cluster's name, and the kubeconfig's context names no EKS cluster: pass --cluster NAME")
+	}
+	return nil
 }
 
 // associationLine is the summary of one account's association, kubectl style:

@@ -81,9 +81,10 @@ type MigrateOptions struct {
 	VerifyTimeout time.Duration
 	Parallel      int
 
-	refs      []targets.Ref
-	namespace string
-	caBundle  []byte
+	refs        []targets.Ref
+	namespace   string
+	caBundle    []byte
+	caBundleErr error // why CABundle could not be read
 }
 
 // NewCmdMigrate builds `kubectl wi migrate`.
@@ -149,6 +150,10 @@ func (o *MigrateOptions) Complete(cmd *cobra.Command, args []string) error {
 	if v := os.Getenv(EnvCABundle); v != "" && !cmd.Flags().Changed("ca-bundle") {
 		o.CABundle = v
 	}
+	if o.CABundle != "" {
+		o.caBundle, o.caBundleErr = os.ReadFile(o.CABundle) // Validate says what is wrong with it
+	}
+	o.ids.completeCluster()
 	return nil
 }
 
@@ -177,16 +182,14 @@ func (o *MigrateOptions) Validate() error {
 		}
 	}
 	if o.CABundle != "" {
-		data, err := os.ReadFile(o.CABundle)
-		if err != nil {
-			return InputErrorf("--ca-bundle: cannot read %s: %w", o.CABundle, unwrapPath(err))
+		if o.caBundleErr != nil {
+			return InputErrorf("--ca-bundle: cannot read %s: %w", o.CABundle, unwrapPath(o.caBundleErr))
 		}
-		if _, err := cabundle.Parse(data); err != nil {
+		if _, err := cabundle.Parse(o.caBundle); err != nil {
 			return InputErrorf("--ca-bundle: %s is not a PEM file of CA certificates: %w", o.CABundle, err)
 		}
-		o.caBundle = data
 	}
-	return o.ids.clusterName()
+	return o.ids.checkCluster()
 }
 
 // Run migrates.
