@@ -59,6 +59,7 @@ type EnableOptions struct {
 	expirationSet     bool
 	stsRegionalSet    bool
 	manifestConflicts []string // flags given with --manifest that do not apply to it
+	manifest          manifestFile
 }
 
 // NewEnableOptions returns the options with their defaults.

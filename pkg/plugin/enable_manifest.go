@@ -16,8 +16,15 @@ import (
 var manifestFlags = []string{"role-arn", "audience", "token-expiration", "sts-regional-endpoints", "create", "overwrite", "reset",
 	"restart", "wait", "timeout", "selector", "all-namespaces", "targets"}
 
-// completeManifest notes the flags given with --manifest; the file is edited without a
-// cluster, so nothing is read from the kubeconfig.
+// manifestFile is the --manifest file as Complete read it.
+type manifestFile struct {
+	data []byte
+	mode os.FileMode
+	err  error // why it could not be read, for Validate to say
+}
+
+// completeManifest notes the flags given with --manifest and reads the file; it is edited
+// without a cluster, so nothing is read from the kubeconfig.
 func (o *EnableOptions) completeManifest(cmd *cobra.Command, args []string) error {
 	o.args = args
 	o.completeDryRun()
@@ -27,6 +34,13 @@ func (o *EnableOptions) completeManifest(cmd *cobra.Command, args []string) erro
 			o.manifestConflicts = append(o.manifestConflicts, "--"+name)
 		}
 	}
+	o.manifest = manifestFile{}
+	info, err := os.Stat(o.Manifest)
+	if err == nil {
+		o.manifest.mode = info.Mode().Perm()
+		o.manifest.data, err = os.ReadFile(o.Manifest)
+	}
+	o.manifest.err = err
 	return nil
 }
 
@@ -53,21 +67,16 @@ func (o *EnableOptions) validateManifest() error {
 	default:
 		return OutputError(o.Output, "yaml (with --manifest: the edited manifest on stdout, the file left as it is)")
 	}
+	if o.manifest.err != nil {
+		return InputErrorf("cannot read --manifest %s: %v", o.Manifest, errors.Unwrap(o.manifest.err))
+	}
 	return nil
 }
 
 // runManifest turns on spec.addOns.awsWorkloadIdentity in the manifest and writes it back, or
 // prints it for -o yaml and --dry-run=client.
 func (o *EnableOptions) runManifest() error {
-	info, err := os.Stat(o.Manifest)
-	if err != nil {
-		return InputErrorf("cannot read --manifest %s: %v", o.Manifest, errors.Unwrap(err))
-	}
-	data, err := os.ReadFile(o.Manifest)
-	if err != nil {
-		return InputErrorf("cannot read --manifest %s: %v", o.Manifest, errors.Unwrap(err))
-	}
-	res, err := mk8s.EnableAWSWorkloadIdentity(data)
+	res, err := mk8s.EnableAWSWorkloadIdentity(o.manifest.data)
 	if err != nil {
 		return InputErrorf("--manifest %s: %w", o.Manifest, err)
 	}
@@ -79,7 +88,7 @@ func (o *EnableOptions) runManifest() error {
 			return err
 		}
 	} else if len(res.Changed) > 0 {
-		if err := os.WriteFile(o.Manifest, res.Out, info.Mode().Perm()); err != nil {
+		if err := os.WriteFile(o.Manifest, res.Out, o.manifest.mode); err != nil {
 			return fmt.Errorf("failed to write --manifest %s: %w", o.Manifest, err)
 		}
 	}
