@@ -53,7 +53,7 @@ type EnableOptions struct {
 	Create          bool
 	Overwrite       bool
 	Reset           bool
-	Manifest        string // a cpln mk8s manifest to edit (manifest.go)
+	Manifest        string // a cpln mk8s manifest to edit (enable_manifest.go)
 
 	audienceSet       bool
 	expirationSet     bool
