@@ -50,13 +50,9 @@ func RunPodIdentity(ctx context.Context, cfg *Config, deps *Deps, rep Reporter, 
 	if len(replaced) > 0 && !cfg.Overwrite {
 		return RefuseReplace(replaced, want.RoleARN)
 	}
-	var actions []restart.Action
-	if cfg.Restart != restart.Never && len(accounts) > 0 {
-		inv, err := restart.Load(ctx, deps.Client, restart.Scope(restartAccounts), restartAccounts)
-		if err != nil {
-			return err
-		}
-		actions = restart.Plan(inv, cfg.Restart, restartAccounts)
+	actions, err := r.planRestarts(ctx, restartAccounts)
+	if err != nil {
+		return err
 	}
 
 	for i := range changes {

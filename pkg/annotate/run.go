@@ -13,7 +13,6 @@ import (
 // write. The Result is nil when the run stopped before its writes and restarts were done.
 func Run(ctx context.Context, cfg *Config, deps *Deps, rep Reporter) (*Result, error) {
 	r := &runner{cfg: cfg, deps: deps, rep: rep}
-	client := deps.Client
 	custom, err := r.planCustom(ctx)
 	if err != nil {
 		return nil, err
@@ -32,13 +31,9 @@ func Run(ctx context.Context, cfg *Config, deps *Deps, rep Reporter) (*Result, e
 	if err := r.refuseOverwrite(accounts, custom); err != nil {
 		return nil, err
 	}
-	var actions []restart.Action
-	if cfg.Restart != restart.Never && len(accounts) > 0 {
-		inv, err := restart.Load(ctx, client, restart.Scope(restartAccounts), restartAccounts)
-		if err != nil {
-			return nil, err
-		}
-		actions = restart.Plan(inv, cfg.Restart, restartAccounts)
+	actions, err := r.planRestarts(ctx, restartAccounts)
+	if err != nil {
+		return nil, err
 	}
 
 	if err := r.writeCustom(ctx, custom); err != nil {
@@ -82,6 +77,18 @@ type runner struct {
 	cfg  *Config
 	deps *Deps
 	rep  Reporter
+}
+
+// planRestarts reads the workloads of the accounts and decides which to restart.
+func (r *runner) planRestarts(ctx context.Context, accounts []restart.Account) ([]restart.Action, error) {
+	if r.cfg.Restart == restart.Never || len(accounts) == 0 {
+		return nil, nil
+	}
+	inv, err := restart.Load(ctx, r.deps.Client, restart.Scope(accounts), accounts)
+	if err != nil {
+		return nil, err
+	}
+	return restart.Plan(inv, r.cfg.Restart, accounts), nil
 }
 
 // restartAll restarts the workloads actions name, and reports each decision.
