@@ -1,5 +1,6 @@
-// Package plugin holds the cobra commands of `kubectl wi`, a file per verb (VERB.go, and
-// VERB_PART.go for its parts), each with an Options type following kubectl's
+// Package plugin holds the cobra commands of `kubectl wi`, a file per verb (VERB.go, or
+// VERB_cmd.go where an engine package has the verb's name, and VERB_PART.go for its parts;
+// docs/layout.md has the list), each with an Options type following kubectl's
 // Complete/Validate/Run convention: Complete builds the state, Validate only checks it, Run
 // calls the engine and prints. What the commands reach outside the process through is one
 // deps value (deps.go).
