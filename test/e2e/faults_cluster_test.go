@@ -20,6 +20,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes"
 )
@@ -197,10 +198,17 @@ func (e env) restartAPIServer(t *testing.T, c kubernetes.Interface) {
 	if err := os.WriteFile(filepath.Join(e.state, "run", "kube-apiserver.pid"), []byte(strconv.Itoa(cmd.Process.Pid)+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 120*time.Second, "kube-apiserver ready again", func(ctx context.Context) (bool, error) {
+	// A loaded machine has been seen to take over two minutes; the log's tail says why when
+	// it takes longer still.
+	err = wait.PollUntilContextTimeout(context.Background(), 500*time.Millisecond, 300*time.Second, true, func(ctx context.Context) (bool, error) {
 		b, err := c.Discovery().RESTClient().Get().AbsPath("/readyz").DoRaw(ctx)
 		return err == nil && string(b) == "ok", nil
 	})
+	if err != nil {
+		log, _ := os.ReadFile(logFile.Name())
+		lines := strings.Split(strings.TrimSpace(string(log)), "\n")
+		t.Fatalf("kube-apiserver (PID %d) not ready again: %v; its log ends:\n%s", cmd.Process.Pid, err, strings.Join(lines[max(0, len(lines)-30):], "\n"))
+	}
 }
 
 // enableLines are the accounts a run of enable reports, by what it did to them.
