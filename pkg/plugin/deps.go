@@ -25,7 +25,7 @@ type deps struct {
 	// and the names completion lists).
 	newClient func(*genericclioptions.ConfigFlags) (kubernetes.Interface, error)
 	// newCustom builds the clients of custom resource targets.
-	newCustom func(*genericclioptions.ConfigFlags) (*customClients, error)
+	newCustom func(*genericclioptions.ConfigFlags) (*annotate.CustomClients, error)
 	// newAWS builds the EKS and IAM client of --pod-identity and migrate.
 	newAWS func(context.Context, awsconfig.Options) (podidentity.AWS, error)
 	// prover builds migrate's proofs: verify's probe pod.
@@ -52,22 +52,9 @@ func defaultDeps() deps {
 	}
 }
 
-// customClients are what custom resource targets need besides the typed client: discovery,
-// to tell a kind that is not installed, and the dynamic client, to read and write objects of
-// kinds this binary has no types for.
-type customClients struct {
-	discovery discovery.DiscoveryInterface
-	dynamic   dynamic.Interface
-}
-
-// engine is the form pkg/annotate takes them in.
-func (c *customClients) engine() *annotate.CustomClients {
-	return &annotate.CustomClients{Discovery: c.discovery, Dynamic: c.dynamic}
-}
-
-// newCustomClients builds them from the kubectl flags. Discovery is not cached: a CRD
+// newCustomClients builds the clients of custom resource targets from the kubectl flags. Discovery is not cached: a CRD
 // installed a moment ago must be found.
-func newCustomClients(cf *genericclioptions.ConfigFlags) (*customClients, error) {
+func newCustomClients(cf *genericclioptions.ConfigFlags) (*annotate.CustomClients, error) {
 	cfg, err := cf.ToRESTConfig()
 	if err != nil {
 		return nil, fmt.Errorf("failed to load kubeconfig: %w", err)
@@ -83,7 +70,7 @@ func newCustomClients(cf *genericclioptions.ConfigFlags) (*customClients, error)
 	if err != nil {
 		return nil, fmt.Errorf("failed to build a dynamic client: %w", err)
 	}
-	return &customClients{discovery: disc, dynamic: dyn}, nil
+	return &annotate.CustomClients{Discovery: disc, Dynamic: dyn}, nil
 }
 
 // newPodIdentityAWS is the user's SDK configuration, which must name a region, since EKS is

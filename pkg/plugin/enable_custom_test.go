@@ -20,6 +20,7 @@ import (
 	clienttesting "k8s.io/client-go/testing"
 	"sigs.k8s.io/yaml"
 
+	"github.com/kubectl-wi/kubectl-wi/pkg/annotate"
 	"github.com/kubectl-wi/kubectl-wi/pkg/identity"
 	kt "github.com/kubectl-wi/kubectl-wi/pkg/internal/kubetest"
 )
@@ -67,8 +68,8 @@ func runCR(t *testing.T, c *cluster, args ...string) result {
 	t.Helper()
 	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
 	withDeps(t, func(d *deps) {
-		d.newCustom = func(*genericclioptions.ConfigFlags) (*customClients, error) {
-			return &customClients{discovery: c.client.Discovery(), dynamic: c.dyn}, nil
+		d.newCustom = func(*genericclioptions.ConfigFlags) (*annotate.CustomClients, error) {
+			return &annotate.CustomClients{Discovery: c.client.Discovery(), Dynamic: c.dyn}, nil
 		}
 	})
 	c.dyn.ClearActions()
@@ -514,8 +515,8 @@ func TestTargetsFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	withDeps(t, func(d *deps) {
-		d.newCustom = func(*genericclioptions.ConfigFlags) (*customClients, error) {
-			return &customClients{discovery: c.client.Discovery(), dynamic: c.dyn}, nil
+		d.newCustom = func(*genericclioptions.ConfigFlags) (*annotate.CustomClients, error) {
+			return &annotate.CustomClients{Discovery: c.client.Discovery(), Dynamic: c.dyn}, nil
 		}
 	})
 	t.Setenv("XDG_CONFIG_HOME", cfg)

@@ -24,7 +24,7 @@ func (o *identityOptions) run(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		d.Custom = cc.engine()
+		d.Custom = cc
 	}
 	_, err = annotate.Run(ctx, o.engineConfig(), d, &printer{o: o})
 	return fromEngine(err)

@@ -10,6 +10,7 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/kubectl-wi/kubectl-wi/pkg/annotate"
 	"github.com/kubectl-wi/kubectl-wi/pkg/inventory"
 	"github.com/kubectl-wi/kubectl-wi/pkg/targets"
 )
@@ -65,7 +66,7 @@ type StatusOptions struct {
 
 	newClient func() (kubernetes.Interface, error) // swapped in tests
 	// newCustom builds the clients that list custom resource targets; nil: not listed.
-	newCustom func() (*customClients, error)
+	newCustom func() (*annotate.CustomClients, error)
 }
 
 // NewStatusOptions returns the options with their defaults.
@@ -74,7 +75,7 @@ func NewStatusOptions(cf *genericclioptions.ConfigFlags, streams genericiooption
 		configFlags: cf,
 		IOStreams:   streams,
 		newClient:   func() (kubernetes.Interface, error) { return newClientset(cf) },
-		newCustom:   func() (*customClients, error) { return newCustomClients(cf) },
+		newCustom:   func() (*annotate.CustomClients, error) { return newCustomClients(cf) },
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 
+	"github.com/kubectl-wi/kubectl-wi/pkg/annotate"
 	"github.com/kubectl-wi/kubectl-wi/pkg/apicall"
 	"github.com/kubectl-wi/kubectl-wi/pkg/inventory"
 )
@@ -39,7 +40,7 @@ func (o *StatusOptions) collectCustom(ctx context.Context) ([]customStatus, erro
 	if o.newCustom == nil || o.registry == nil || o.Selector != "" {
 		return nil, nil
 	}
-	var cc *customClients
+	var cc *annotate.CustomClients
 	var out []customStatus
 	for _, k := range o.registry.CustomKinds() {
 		c := k.Custom
@@ -52,7 +53,7 @@ func (o *StatusOptions) collectCustom(ctx context.Context) ([]customStatus, erro
 				return nil, err
 			}
 		}
-		list, err := cc.discovery.ServerResourcesForGroupVersion(c.APIVersion())
+		list, err := cc.Discovery.ServerResourcesForGroupVersion(c.APIVersion())
 		if apierrors.IsNotFound(err) {
 			continue
 		}
@@ -67,7 +68,7 @@ func (o *StatusOptions) collectCustom(ctx context.Context) ([]customStatus, erro
 		if !installed {
 			continue
 		}
-		ri := cc.dynamic.Resource(c.GVR())
+		ri := cc.Dynamic.Resource(c.GVR())
 		ns := ""
 		if c.Namespaced() {
 			ns = o.namespace

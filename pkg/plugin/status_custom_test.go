@@ -10,6 +10,8 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/kubernetes"
 	clienttesting "k8s.io/client-go/testing"
+
+	"github.com/kubectl-wi/kubectl-wi/pkg/annotate"
 )
 
 func runStatusCR(t *testing.T, c *cluster, args ...string) tpResult {
@@ -19,8 +21,8 @@ func runStatusCR(t *testing.T, c *cluster, args ...string) tpResult {
 	return runSubcommand(t, func(cf *genericclioptions.ConfigFlags, s genericiooptions.IOStreams) *cobra.Command {
 		o := NewStatusOptions(cf, s)
 		o.newClient = func() (kubernetes.Interface, error) { return c.client, nil }
-		o.newCustom = func() (*customClients, error) {
-			return &customClients{discovery: c.client.Discovery(), dynamic: c.dyn}, nil
+		o.newCustom = func() (*annotate.CustomClients, error) {
+			return &annotate.CustomClients{Discovery: c.client.Discovery(), Dynamic: c.dyn}, nil
 		}
 		return newCmdStatus(o)
 	}, append([]string{"status"}, args...)...)

@@ -12,6 +12,7 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/kubectl-wi/kubectl-wi/pkg/annotate"
 	"github.com/kubectl-wi/kubectl-wi/pkg/explain"
 	"github.com/kubectl-wi/kubectl-wi/pkg/probe"
 	"github.com/kubectl-wi/kubectl-wi/pkg/targets"
@@ -126,7 +127,7 @@ type VerifyOptions struct {
 	getenv       func(string) string
 
 	newClient  func() (kubernetes.Interface, verify.DiscoveryFunc, error) // swapped in tests
-	newCustom  func() (*customClients, error)                             // swapped in tests
+	newCustom  func() (*annotate.CustomClients, error)                    // swapped in tests
 	isTerminal func() bool                                                // swapped in tests
 	logs       verify.LogFunc                                             // swapped in tests: the fake clientset cannot stream logs
 	now        func() time.Time
@@ -147,7 +148,7 @@ func NewVerifyOptions(cf *genericclioptions.ConfigFlags, streams genericiooption
 		now:             time.Now,
 		getenv:          os.Getenv,
 	}
-	o.newCustom = func() (*customClients, error) { return newCustomClients(cf) }
+	o.newCustom = func() (*annotate.CustomClients, error) { return newCustomClients(cf) }
 	o.newClient = func() (kubernetes.Interface, verify.DiscoveryFunc, error) {
 		c, err := newClientset(cf)
 		if err != nil {

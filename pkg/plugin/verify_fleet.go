@@ -76,14 +76,14 @@ func (o *VerifyOptions) customAccounts(ctx context.Context) ([]verify.Account, s
 	if err != nil {
 		return nil, "", err
 	}
-	if err := served(cc.discovery, c); err != nil {
+	if err := served(cc.Discovery, c); err != nil {
 		return nil, "", err
 	}
 	ns := ""
 	if c.Namespaced() {
 		ns = o.namespace
 	}
-	ri := cc.dynamic.Resource(c.GVR())
+	ri := cc.Dynamic.Resource(c.GVR())
 	get := ri.Get
 	if ns != "" {
 		get = ri.Namespace(ns).Get
