@@ -358,15 +358,14 @@ func (r *runner) exchange(ctx context.Context, a account) ([]item, error) {
 	return items, nil
 }
 
-// assumedRoleOf: arn:P:sts::ACCOUNT:assumed-role/NAME/SESSION is a session of
-// arn:P:iam::ACCOUNT:role/PATH/NAME.
+// assumedRoleOf reports whether caller is a session of the role roleARN.
 func assumedRoleOf(caller, roleARN string) bool {
 	role, err := identity.ParseRoleARN(roleARN)
 	if err != nil {
 		return false
 	}
-	p := strings.SplitN(caller, ":", 6)
-	return len(p) == 6 && p[2] == "sts" && p[4] == role.AccountID && strings.HasPrefix(p[5], "assumed-role/"+role.Name+"/")
+	session, ok := identity.ParseAssumedRoleARN(caller)
+	return ok && session.SessionOf(role)
 }
 
 func orPlaceholder(s, placeholder string) string {

@@ -81,11 +81,62 @@ func (a RoleARN) String() string {
 // ValidAccountID reports whether s is an AWS account ID: 12 digits, as in a role ARN.
 func ValidAccountID(s string) bool { return accountRE.MatchString(s) }
 
-// ForeignRoleARN reports whether s has the shape of a role ARN outside AWS's partitions,
-// arn:P:iam:...:role/NAME with no space, as an STS-compatible service names its roles (MinIO:
-// arn:minio:iam:::role/ID). ParseRoleARN does not take those.
+// ForeignRoleARN reports whether s has the shape of a role ARN outside AWS's partitions, as an
+// STS-compatible service names its roles; ParseForeignRoleARN says more.
 func ForeignRoleARN(s string) bool {
+	_, ok := ParseForeignRoleARN(s)
+	return ok
+}
+
+// ParseForeignRoleARN parses a role ARN outside AWS's partitions, arn:P:iam:...:role/NAME with
+// no space, as an STS-compatible service names its roles (MinIO: arn:minio:iam:::role/ID): the
+// account may be empty, and no AWS rule binds the name. ParseRoleARN does not take those; ok is
+// false for anything else.
+func ParseForeignRoleARN(s string) (RoleARN, bool) {
 	parts := strings.SplitN(s, ":", 6)
-	return len(parts) == 6 && parts[0] == "arn" && !strings.HasPrefix(parts[1], "aws") &&
-		parts[2] == "iam" && strings.HasPrefix(parts[5], "role/") && !strings.ContainsAny(s, " \t\n")
+	if len(parts) != 6 || parts[0] != "arn" || parts[1] == "" || strings.HasPrefix(parts[1], "aws") || parts[2] != "iam" || strings.ContainsAny(s, " \t\n") {
+		return RoleARN{}, false
+	}
+	rest, ok := strings.CutPrefix(parts[5], "role/")
+	if !ok || rest == "" || strings.HasSuffix(rest, "/") {
+		return RoleARN{}, false
+	}
+	path, name := "/", rest
+	if i := strings.LastIndexByte(rest, '/'); i >= 0 {
+		path, name = "/"+rest[:i+1], rest[i+1:]
+	}
+	return RoleARN{Partition: parts[1], AccountID: parts[4], Path: path, Name: name}, true
+}
+
+// AssumedRoleARN is the caller ARN of a role's session, as STS's GetCallerIdentity names it:
+// arn:<partition>:sts::<account>:assumed-role/<role name>/<session>.
+type AssumedRoleARN struct {
+	Partition string
+	AccountID string
+	Role      string // the role's name, without its path
+	Session   string
+}
+
+// ParseAssumedRoleARN parses a session's caller ARN, with the partitions, account IDs and role
+// names of ParseRoleARN; ok is false for anything else (a user, a root, a federated caller).
+func ParseAssumedRoleARN(s string) (AssumedRoleARN, bool) {
+	parts := strings.SplitN(s, ":", 6)
+	if len(parts) != 6 || parts[0] != "arn" || !partitions[parts[1]] || parts[2] != "sts" || parts[3] != "" || !ValidAccountID(parts[4]) {
+		return AssumedRoleARN{}, false
+	}
+	rest, ok := strings.CutPrefix(parts[5], "assumed-role/")
+	if !ok {
+		return AssumedRoleARN{}, false
+	}
+	role, session, ok := strings.Cut(rest, "/")
+	if !ok || !roleNameRE.MatchString(role) || session == "" {
+		return AssumedRoleARN{}, false
+	}
+	return AssumedRoleARN{Partition: parts[1], AccountID: parts[4], Role: role, Session: session}, true
+}
+
+// SessionOf reports whether the session is of the role: the same partition, account and name
+// (a session's ARN carries no path).
+func (a AssumedRoleARN) SessionOf(role RoleARN) bool {
+	return a.Partition == role.Partition && a.AccountID == role.AccountID && a.Role == role.Name
 }

@@ -81,3 +81,65 @@ func TestAccountIDAndForeignRoleARN(t *testing.T) {
 		}
 	}
 }
+
+// The ARNs the probe reads: role ARNs of every AWS partition, and the sessions STS names callers
+// by, whose partition, account and role name follow the role ARN's grammar.
+func TestParseRoleAndAssumedRoleARNs(t *testing.T) {
+	roles := []struct {
+		arn      string
+		wantOK   bool
+		wantName string
+	}{
+		{"arn:aws:iam::111122223333:role/app", true, "app"},
+		{"arn:aws:iam::111122223333:role/team/sub/app", true, "app"},
+		{"arn:aws-us-gov:iam::111122223333:role/app", true, "app"},
+		{"arn:aws-cn:iam::111122223333:role/app", true, "app"},
+		{"arn:aws:iam::11112222333:role/app", false, ""},
+		{"arn:aws:iam::111122223333:user/app", false, ""},
+		{"arn:aws:sts::111122223333:assumed-role/app/s", false, ""},
+		{"app", false, ""},
+	}
+	for _, tt := range roles {
+		got, err := ParseRoleARN(tt.arn)
+		if (err == nil) != tt.wantOK || got.Name != tt.wantName {
+			t.Errorf("ParseRoleARN(%q) = %+v, %v", tt.arn, got, err)
+		}
+	}
+	sessions := []struct {
+		arn  string
+		want AssumedRoleARN
+		ok   bool
+	}{
+		{"arn:aws:sts::111122223333:assumed-role/app/kubectl-wi-probe", AssumedRoleARN{"aws", "111122223333", "app", "kubectl-wi-probe"}, true},
+		{"arn:aws-cn:sts::111122223333:assumed-role/app/s/with/slashes", AssumedRoleARN{"aws-cn", "111122223333", "app", "s/with/slashes"}, true},
+		// A partition, account or name the role ARN grammar refuses, a user, no session.
+		{"arn:awsx:sts::111122223333:assumed-role/app/s", AssumedRoleARN{}, false},
+		{"arn:aws:sts::1111:assumed-role/app/s", AssumedRoleARN{}, false},
+		{"arn:aws:sts::111122223333:assumed-role/a b/s", AssumedRoleARN{}, false},
+		{"arn:aws:iam::111122223333:user/app", AssumedRoleARN{}, false},
+		{"arn:aws:sts::111122223333:assumed-role/app/", AssumedRoleARN{}, false},
+		{"arn:aws:sts:us-east-1:111122223333:assumed-role/app/s", AssumedRoleARN{}, false},
+	}
+	for _, tt := range sessions {
+		got, ok := ParseAssumedRoleARN(tt.arn)
+		if ok != tt.ok || got != tt.want {
+			t.Errorf("ParseAssumedRoleARN(%q) = %+v, %v; want %+v, %v", tt.arn, got, ok, tt.want, tt.ok)
+		}
+	}
+	role, _ := ParseRoleARN("arn:aws:iam::111122223333:role/path/app")
+	if s, _ := ParseAssumedRoleARN("arn:aws:sts::111122223333:assumed-role/app/x"); !s.SessionOf(role) {
+		t.Error("a session of the role's name, without its path, is not taken as the role's")
+	}
+	if s, _ := ParseAssumedRoleARN("arn:aws:sts::999922223333:assumed-role/app/x"); s.SessionOf(role) {
+		t.Error("another account's session is taken as the role's")
+	}
+	foreign, ok := ParseForeignRoleARN("arn:minio:iam:::role/team/abc")
+	if !ok || foreign != (RoleARN{Partition: "minio", Path: "/team/", Name: "abc"}) {
+		t.Errorf("ParseForeignRoleARN = %+v, %v", foreign, ok)
+	}
+	for _, s := range []string{"arn:aws:iam::111122223333:role/app", "arn:minio:iam:::role/", "arn:minio:sts:::role/x", "arn::iam:::role/x"} {
+		if _, ok := ParseForeignRoleARN(s); ok {
+			t.Errorf("ParseForeignRoleARN(%q) took it", s)
+		}
+	}
+}

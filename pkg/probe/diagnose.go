@@ -10,6 +10,8 @@ import (
 
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/smithy-go"
+
+	"github.com/kubectl-wi/kubectl-wi/pkg/identity"
 )
 
 // STS operation names, as the SDK reports them and as a diagnosis needs them.
@@ -170,8 +172,8 @@ func trustPolicyFix(dc DiagnosisContext) string {
 	if ns, name, ok := serviceAccountFromSubject(dc.Subject); ok {
 		cmd = fmt.Sprintf("kubectl wi trust-policy serviceaccount/%s -n %s", name, ns)
 	}
-	if r, ok := parseRoleARN(dc.RoleARN); ok {
-		cmd += " --account-id " + r.Account
+	if r, err := identity.ParseRoleARN(dc.RoleARN); err == nil {
+		cmd += " --account-id " + r.AccountID
 	}
 	hp := issuerHostPath(orPlaceholder(dc.Issuer, "<issuer>"))
 	return fmt.Sprintf("the role's trust policy must allow sts:AssumeRoleWithWebIdentity for Federated %s with %s:sub = %s and %s:aud = %s; print one with: %s",
@@ -181,8 +183,8 @@ func trustPolicyFix(dc DiagnosisContext) string {
 // oidcProviderARN is the ARN IAM gives the provider of dc's issuer, in the role's account.
 func oidcProviderARN(dc DiagnosisContext) string {
 	partition, account := "aws", "<account>"
-	if r, ok := parseRoleARN(dc.RoleARN); ok {
-		partition, account = r.Partition, r.Account
+	if r, err := identity.ParseRoleARN(dc.RoleARN); err == nil {
+		partition, account = r.Partition, r.AccountID
 	}
 	return fmt.Sprintf("arn:%s:iam::%s:oidc-provider/%s", partition, account, issuerHostPath(orPlaceholder(dc.Issuer, "<issuer>")))
 }

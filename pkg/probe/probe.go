@@ -226,8 +226,9 @@ func (r *runner) checkRoleEnv(got string) (ok bool) {
 	if want != "" {
 		data["expected_role_arn"] = want
 	}
-	_, valid := parseRoleARN(got)
-	other, isOther := parseOtherRoleARN(got)
+	_, err := identity.ParseRoleARN(got)
+	valid := err == nil
+	other, isOther := identity.ParseForeignRoleARN(got)
 	switch {
 	case got == "":
 		r.check(CheckEnvRoleARN, StatusFail, envRoleARN+" is not set",
@@ -382,13 +383,13 @@ func (r *runner) callerIdentity(creds aws.CredentialsProvider, wantRole string) 
 	if wantRole != "" {
 		data["expected_role_arn"] = wantRole
 	}
-	caller, ok := parseAssumedRoleARN(arn)
+	caller, ok := identity.ParseAssumedRoleARN(arn)
 	if !ok {
 		r.check(CheckSTSCallerIdentity, StatusFail, fmt.Sprintf("the caller is %s, not an assumed role", orPlaceholder(arn, "empty")),
 			"the credentials are not the role's: check what else in the pod sets AWS credentials (AWS_ACCESS_KEY_ID, a mounted ~/.aws)", data)
 		return
 	}
-	if caller.looksLikeNodeRole() && (wantRole == "" || !sameRole(caller, wantRole)) {
+	if looksLikeNodeRole(caller) && (wantRole == "" || !sameRole(caller, wantRole)) {
 		r.check(CheckSTSCallerIdentity, StatusFail, fmt.Sprintf("the caller is %s: a node (EC2 instance) role", arn),
 			"the workload's identity was not used; the SDK fell back to the node's instance profile: fix the failing checks above and restart the pod", data)
 		return
@@ -408,9 +409,9 @@ func (r *runner) callerIdentity(creds aws.CredentialsProvider, wantRole string) 
 }
 
 // sameRole reports whether the caller is an assumed session of role (an IAM role ARN).
-func sameRole(caller assumedRoleARN, role string) bool {
-	want, ok := parseRoleARN(role)
-	return ok && caller.Partition == want.Partition && caller.Account == want.Account && caller.Role == want.Name
+func sameRole(caller identity.AssumedRoleARN, role string) bool {
+	want, err := identity.ParseRoleARN(role)
+	return err == nil && caller.SessionOf(want)
 }
 
 // stsFailure turns an STS error into a failed check with its diagnosis.

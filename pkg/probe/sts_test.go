@@ -4,6 +4,8 @@ import (
 	"context"
 	"net/http"
 	"testing"
+
+	"github.com/kubectl-wi/kubectl-wi/pkg/identity"
 )
 
 func TestResolveSTSTarget(t *testing.T) {
@@ -135,35 +137,14 @@ func TestEndpointFromEnv(t *testing.T) {
 	}
 }
 
-func TestParseARNs(t *testing.T) {
-	tests := []struct {
-		arn      string
-		wantOK   bool
-		wantName string
-	}{
-		{"arn:aws:iam::111122223333:role/app", true, "app"},
-		{"arn:aws:iam::111122223333:role/team/sub/app", true, "app"},
-		{"arn:aws-us-gov:iam::111122223333:role/app", true, "app"},
-		{"arn:aws-cn:iam::111122223333:role/app", true, "app"},
-		{"arn:aws:iam::11112222333:role/app", false, ""},
-		{"arn:aws:iam::111122223333:user/app", false, ""},
-		{"arn:aws:sts::111122223333:assumed-role/app/s", false, ""},
-		{"app", false, ""},
-	}
-	for _, tt := range tests {
-		t.Run(tt.arn, func(t *testing.T) {
-			got, ok := parseRoleARN(tt.arn)
-			if ok != tt.wantOK || got.Name != tt.wantName {
-				t.Errorf("got %+v %v", got, ok)
-			}
-		})
-	}
-	a, ok := parseAssumedRoleARN("arn:aws:sts::111122223333:assumed-role/app/kubectl-wi-probe")
-	if !ok || !sameRole(a, "arn:aws:iam::111122223333:role/path/app") || sameRole(a, "arn:aws:iam::999922223333:role/app") || a.looksLikeNodeRole() {
+// The caller's session against the expected role, and a node's instance-profile session.
+func TestSameRoleAndNodeRole(t *testing.T) {
+	a, ok := identity.ParseAssumedRoleARN("arn:aws:sts::111122223333:assumed-role/app/kubectl-wi-probe")
+	if !ok || !sameRole(a, "arn:aws:iam::111122223333:role/path/app") || sameRole(a, "arn:aws:iam::999922223333:role/app") || looksLikeNodeRole(a) {
 		t.Errorf("assumed role %+v", a)
 	}
-	n, _ := parseAssumedRoleARN("arn:aws:sts::111122223333:assumed-role/nodes/i-0123456789abcdef0")
-	if !n.looksLikeNodeRole() {
+	n, _ := identity.ParseAssumedRoleARN("arn:aws:sts::111122223333:assumed-role/nodes/i-0123456789abcdef0")
+	if !looksLikeNodeRole(n) {
 		t.Errorf("node role not recognised: %+v", n)
 	}
 }
