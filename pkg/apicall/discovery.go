@@ -44,9 +44,23 @@ func discoveryErrorMessage(raw []byte, err error) string {
 	return err.Error()
 }
 
-// issuerDiscoveryDoc is the part of the OIDC discovery document used here.
-type issuerDiscoveryDoc struct {
-	Issuer string `json:"issuer"`
+// DiscoveryDoc is the part of the OIDC discovery document the commands read.
+type DiscoveryDoc struct {
+	Issuer  string `json:"issuer"`
+	JWKSURI string `json:"jwks_uri"`
+}
+
+// ParseDiscovery decodes the discovery document; the error says when it is not JSON or names
+// no issuer.
+func ParseDiscovery(raw []byte) (DiscoveryDoc, error) {
+	var doc DiscoveryDoc
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		return DiscoveryDoc{}, fmt.Errorf("the cluster's %s is not a JSON discovery document (%w)", IssuerDiscoveryPath, err)
+	}
+	if doc.Issuer == "" {
+		return DiscoveryDoc{}, fmt.Errorf("the cluster's %s names no issuer", IssuerDiscoveryPath)
+	}
+	return doc, nil
 }
 
 // IssuerFromDiscovery turns the discovery response (IssuerDiscovery's results) into the
@@ -65,12 +79,9 @@ func IssuerFromDiscovery(raw []byte, err error) (string, error) {
 	default:
 		return "", fmt.Errorf("failed to read the cluster's issuer from %s: %s; %s", IssuerDiscoveryPath, discoveryErrorMessage(raw, err), fix)
 	}
-	var doc issuerDiscoveryDoc
-	if err := json.Unmarshal(raw, &doc); err != nil {
-		return "", fmt.Errorf("the cluster's %s is not a JSON discovery document (%w); %s", IssuerDiscoveryPath, err, fix)
-	}
-	if doc.Issuer == "" {
-		return "", fmt.Errorf("the cluster's %s names no issuer; %s", IssuerDiscoveryPath, fix)
+	doc, err := ParseDiscovery(raw)
+	if err != nil {
+		return "", fmt.Errorf("%w; %s", err, fix)
 	}
 	return doc.Issuer, nil
 }

@@ -2,7 +2,6 @@ package explain
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
@@ -311,10 +310,8 @@ func (r *runner) clusterStep(ctx context.Context) error {
 		}
 		discErr = err
 		if err == nil {
-			var d struct {
-				Issuer string `json:"issuer"`
-			}
-			if jerr := json.Unmarshal(doc, &d); jerr != nil || d.Issuer == "" {
+			d, derr := apicall.ParseDiscovery(doc)
+			if derr != nil {
 				discErr = errors.New("the discovery document names no issuer")
 			}
 			discovered = d.Issuer

@@ -2,7 +2,6 @@ package verify
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strconv"
@@ -172,11 +171,8 @@ func CheckIssuer(doc []byte, err error) (ev probe.Event, issuer string) {
 		return check(CheckOutsideIssuer, probe.StatusSkip,
 			"the apiserver's /.well-known/openid-configuration is not readable ("+why+"): the probe will not compare the token's issuer", "", nil), ""
 	}
-	var d struct {
-		Issuer  string `json:"issuer"`
-		JWKSURI string `json:"jwks_uri"`
-	}
-	if err := json.Unmarshal(doc, &d); err != nil || d.Issuer == "" {
+	d, err := apicall.ParseDiscovery(doc)
+	if err != nil {
 		return check(CheckOutsideIssuer, probe.StatusSkip,
 			"the apiserver's /.well-known/openid-configuration names no issuer: the probe will not compare the token's issuer", "", nil), ""
 	}
