@@ -19,18 +19,18 @@ import (
 
 // deps are what the commands reach outside the process through, and their timings: built
 // once by Main with the real clients (defaultDeps), and by tests with fakes. root.go hands
-// them to the commands that take them.
+// them to every command that reaches the cluster or AWS.
 type deps struct {
-	// newClient builds the kubernetes client from the kubectl flags (enable, disable, migrate,
-	// and the names completion lists).
+	// newClient builds the kubernetes client from the kubectl flags, for every command and the
+	// names completion lists.
 	newClient func(*genericclioptions.ConfigFlags) (kubernetes.Interface, error)
-	// newCustom builds the clients of custom resource targets.
+	// newCustom builds the clients of custom resource targets (enable, disable, verify, status).
 	newCustom func(*genericclioptions.ConfigFlags) (*annotate.CustomClients, error)
 	// newAWS builds the EKS and IAM client of --pod-identity and migrate.
 	newAWS func(context.Context, awsconfig.Options) (podidentity.AWS, error)
 	// prover builds migrate's proofs: verify's probe pod.
 	prover func(verify.Config, verify.Deps) podidentity.ProveFunc
-	// now is the clock of a restart's restartedAt.
+	// now is the clock of a restart's restartedAt, and of verify's and explain's timings.
 	now func() time.Time
 	// rolloutPoll is how often --wait polls the rollouts; admissionTimeout and admissionPoll
 	// how long and how often a restart asks the webhook whether it admits pods with the new

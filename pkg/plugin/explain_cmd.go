@@ -103,9 +103,14 @@ type ExplainOptions struct {
 
 // NewExplainOptions returns the options with their defaults.
 func NewExplainOptions(cf *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *ExplainOptions {
-	o := &ExplainOptions{configFlags: cf, IOStreams: streams, Timeout: 5 * time.Minute, now: time.Now, getenv: os.Getenv}
+	return newExplainOptions(cf, streams, defaultDeps())
+}
+
+// newExplainOptions are the defaults with the client and clock of d.
+func newExplainOptions(cf *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams, d deps) *ExplainOptions {
+	o := &ExplainOptions{configFlags: cf, IOStreams: streams, Timeout: 5 * time.Minute, now: d.now, getenv: os.Getenv}
 	o.newClient = func() (kubernetes.Interface, verify.DiscoveryFunc, error) {
-		c, err := newClientset(cf)
+		c, err := d.newClient(cf)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -121,11 +126,6 @@ func NewExplainOptions(cf *genericclioptions.ConfigFlags, streams genericiooptio
 		return ok && term.IsTerminal(int(f.Fd()))
 	}
 	return o
-}
-
-// NewCmdExplain builds `kubectl wi explain`.
-func NewCmdExplain(cf *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *cobra.Command {
-	return newCmdExplain(NewExplainOptions(cf, streams))
 }
 
 func newCmdExplain(o *ExplainOptions) *cobra.Command {

@@ -71,17 +71,17 @@ type StatusOptions struct {
 
 // NewStatusOptions returns the options with their defaults.
 func NewStatusOptions(cf *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *StatusOptions {
+	return newStatusOptions(cf, streams, defaultDeps())
+}
+
+// newStatusOptions are the defaults with the clients of d.
+func newStatusOptions(cf *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams, d deps) *StatusOptions {
 	return &StatusOptions{
 		configFlags: cf,
 		IOStreams:   streams,
-		newClient:   func() (kubernetes.Interface, error) { return newClientset(cf) },
-		newCustom:   func() (*annotate.CustomClients, error) { return newCustomClients(cf) },
+		newClient:   func() (kubernetes.Interface, error) { return d.newClient(cf) },
+		newCustom:   func() (*annotate.CustomClients, error) { return d.newCustom(cf) },
 	}
-}
-
-// NewCmdStatus builds `kubectl wi status`.
-func NewCmdStatus(cf *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *cobra.Command {
-	return newCmdStatus(NewStatusOptions(cf, streams))
 }
 
 // newCmdStatus builds the command around o, so tests can swap o's client.

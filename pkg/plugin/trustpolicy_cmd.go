@@ -88,17 +88,17 @@ type TrustPolicyOptions struct {
 
 // NewTrustPolicyOptions returns the options with their defaults.
 func NewTrustPolicyOptions(cf *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *TrustPolicyOptions {
+	return newTrustPolicyOptions(cf, streams, defaultDeps())
+}
+
+// newTrustPolicyOptions are the defaults with the client of d.
+func newTrustPolicyOptions(cf *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams, d deps) *TrustPolicyOptions {
 	return &TrustPolicyOptions{
 		configFlags: cf,
 		IOStreams:   streams,
-		newClient:   func() (kubernetes.Interface, error) { return newClientset(cf) },
+		newClient:   func() (kubernetes.Interface, error) { return d.newClient(cf) },
 		issuerFn:    apicall.ClusterIssuer,
 	}
-}
-
-// NewCmdTrustPolicy builds `kubectl wi trust-policy`.
-func NewCmdTrustPolicy(cf *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *cobra.Command {
-	return newCmdTrustPolicy(NewTrustPolicyOptions(cf, streams))
 }
 
 // newCmdTrustPolicy builds the command around o, so tests can swap o's clients.

@@ -138,6 +138,11 @@ type VerifyOptions struct {
 
 // NewVerifyOptions returns the options with their defaults.
 func NewVerifyOptions(cf *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *VerifyOptions {
+	return newVerifyOptions(cf, streams, defaultDeps())
+}
+
+// newVerifyOptions are the defaults with the clients and clock of d.
+func newVerifyOptions(cf *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams, d deps) *VerifyOptions {
 	o := &VerifyOptions{
 		configFlags:     cf,
 		IOStreams:       streams,
@@ -145,12 +150,12 @@ func NewVerifyOptions(cf *genericclioptions.ConfigFlags, streams genericiooption
 		ImagePullPolicy: string(corev1.PullIfNotPresent),
 		Timeout:         2 * time.Minute,
 		Parallel:        verify.DefaultParallel,
-		now:             time.Now,
+		now:             d.now,
 		getenv:          os.Getenv,
 	}
-	o.newCustom = func() (*annotate.CustomClients, error) { return newCustomClients(cf) }
+	o.newCustom = func() (*annotate.CustomClients, error) { return d.newCustom(cf) }
 	o.newClient = func() (kubernetes.Interface, verify.DiscoveryFunc, error) {
-		c, err := newClientset(cf)
+		c, err := d.newClient(cf)
 		if err != nil {
 			return nil, nil, err
 		}
