@@ -59,15 +59,7 @@ cluster is --cluster, else the kubeconfig's EKS cluster. --dry-run shows the AWS
 
 ` + exitCodesNoChecksHelp,
 		Example: disableExample,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := o.Complete(cmd, args); err != nil {
-				return err
-			}
-			if err := o.Validate(); err != nil {
-				return err
-			}
-			return o.Run(cmd.Context())
-		},
+		RunE:    completeValidateRun(o),
 	}
 	o.addFlags(cmd)
 	o.podIdentityOptions.addFlags(cmd, false)

@@ -113,15 +113,7 @@ with the command that restarts them.
 
 ` + exitCodesNoChecksHelp,
 		Example: enableExample,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := o.Complete(cmd, args); err != nil {
-				return err
-			}
-			if err := o.Validate(); err != nil {
-				return err
-			}
-			return o.Run(cmd.Context())
-		},
+		RunE:    completeValidateRun(o),
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.RoleARN, "role-arn", "", "IAM role the pods assume, arn:PARTITION:iam::ACCOUNT:role/[PATH/]NAME (required)")

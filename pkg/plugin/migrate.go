@@ -96,15 +96,7 @@ func NewCmdMigrate(cf *genericclioptions.ConfigFlags, streams genericiooptions.I
 		Short:   "Move service accounts from IRSA to EKS Pod Identity, proving each step before the next",
 		Long:    migrateLong,
 		Example: migrateExample,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := o.Complete(cmd, args); err != nil {
-				return err
-			}
-			if err := o.Validate(); err != nil {
-				return err
-			}
-			return o.Run(cmd.Context())
-		},
+		RunE:    completeValidateRun(o),
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.To, "to", "", "What to move to: pod-identity (required)")

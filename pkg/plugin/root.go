@@ -110,6 +110,27 @@ func Main(ctx context.Context, streams genericiooptions.IOStreams, args []string
 	return run(ctx, streams, args, defaultDeps())
 }
 
+// options are a command's options in kubectl's convention: Complete builds the state from
+// the flags and arguments, Validate only checks it, Run does the work and prints.
+type options interface {
+	Complete(cmd *cobra.Command, args []string) error
+	Validate() error
+	Run(ctx context.Context) error
+}
+
+// completeValidateRun is the RunE of a command whose options follow that convention.
+func completeValidateRun(o options) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		if err := o.Complete(cmd, args); err != nil {
+			return err
+		}
+		if err := o.Validate(); err != nil {
+			return err
+		}
+		return o.Run(cmd.Context())
+	}
+}
+
 // run is Main with the deps given: tests run the commands with fakes.
 func run(ctx context.Context, streams genericiooptions.IOStreams, args []string, d deps) int {
 	ctx = context.WithValue(ctx, depsKey{}, d) // for the completion functions (depsOf)

@@ -117,15 +117,7 @@ func newCmdTrustPolicy(o *TrustPolicyOptions) *cobra.Command {
 			}
 			return nil
 		},
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := o.Complete(cmd, args); err != nil {
-				return err
-			}
-			if err := o.Validate(); err != nil {
-				return err
-			}
-			return o.Run(cmd.Context())
-		},
+		RunE: completeValidateRun(o),
 	}
 	f := cmd.Flags()
 	f.StringVarP(&o.Output, "output", "o", o.Output, "Output format. One of: text|json")
