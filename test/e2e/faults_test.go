@@ -206,9 +206,9 @@ func TestChaosFaults(t *testing.T) {
 		if got.runs == 0 {
 			continue // not selected by -run
 		}
-		table = append(table, fmt.Sprintf("%-48s %5d %10d %10d %12d", f.name, got.runs, got.diagnosed, got.podsLeft, got.writesLost))
+		table = append(table, fmt.Sprintf("%-52s %5d %10d %10d %12d", f.name, got.runs, got.diagnosed, got.podsLeft, got.writesLost))
 	}
-	fmt.Printf("\n%-48s %5s %10s %10s %12s\n%s\n", "FAULT", "RUNS", "DIAGNOSED", "PODS LEFT", "WRITES LOST", strings.Join(table, "\n"))
+	fmt.Printf("\n%-52s %5s %10s %10s %12s\n%s\n", "FAULT", "RUNS", "DIAGNOSED", "PODS LEFT", "WRITES LOST", strings.Join(table, "\n"))
 }
 
 // throttlingSTS is an STS endpoint on the host pods reach, with the STS stand-in's own
