@@ -194,25 +194,14 @@ func (o *ExplainOptions) Complete(cmd *cobra.Command, args []string) error {
 			}
 		}
 	}
-	if o.Output == "" {
-		o.Output = "text"
-		if o.isTerminal() {
-			o.Output = "tui"
-		}
-	}
+	o.Output = runOutput(o.Output, o.isTerminal)
 	return nil
 }
 
 // Validate refuses flag values before anything is read.
 func (o *ExplainOptions) Validate() error {
-	switch o.Output {
-	case "tui":
-		if !o.isTerminal() {
-			return FlagErrorf("-o tui needs a terminal: use -o text or -o json")
-		}
-	case "text", "json":
-	default:
-		return OutputError(o.Output, "tui", "text", "json")
+	if err := checkRunOutput(o.Output, o.isTerminal); err != nil {
+		return err
 	}
 	if o.target != nil && (o.AllNamespaces || o.Selector != "") {
 		return FlagErrorf("a TARGET names one service account: give no -A or -l with it")

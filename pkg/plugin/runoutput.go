@@ -14,6 +14,31 @@ import (
 	"github.com/kubectl-wi/kubectl-wi/pkg/verify"
 )
 
+// runOutput is -o of verify and explain, defaulted: the terminal UI on a terminal, else text.
+func runOutput(output string, isTerminal func() bool) string {
+	switch {
+	case output != "":
+		return output
+	case isTerminal():
+		return "tui"
+	}
+	return "text"
+}
+
+// checkRunOutput refuses an -o that verify and explain do not render, or the UI off a terminal.
+func checkRunOutput(output string, isTerminal func() bool) error {
+	switch output {
+	case "tui":
+		if !isTerminal() {
+			return FlagErrorf("-o tui needs a terminal: use -o text or -o json")
+		}
+	case "text", "json":
+	default:
+		return OutputError(output, "tui", "text", "json")
+	}
+	return nil
+}
+
 // renderRun runs work with the reporter -o asks for: the terminal UI (with opts), JSON lines,
 // or text. The error is the rendering's (a write that failed, the UI that broke) or, with the
 // UI, work's own; the caller keeps work's error and prefers it.

@@ -54,25 +54,14 @@ func (o *VerifyOptions) Complete(cmd *cobra.Command, args []string) error {
 	if o.namespace == "" {
 		o.namespace = "default"
 	}
-	if o.Output == "" {
-		o.Output = "text"
-		if o.isTerminal() {
-			o.Output = "tui"
-		}
-	}
+	o.Output = runOutput(o.Output, o.isTerminal)
 	return nil
 }
 
 // Validate refuses flag values before anything is written to the cluster.
 func (o *VerifyOptions) Validate() error {
-	switch o.Output {
-	case "tui":
-		if !o.isTerminal() {
-			return FlagErrorf("-o tui needs a terminal: use -o text or -o json")
-		}
-	case "text", "json":
-	default:
-		return OutputError(o.Output, "tui", "text", "json")
+	if err := checkRunOutput(o.Output, o.isTerminal); err != nil {
+		return err
 	}
 	if o.RoleARN != "" && (o.STSEndpoint == "" || !identity.ForeignRoleARN(o.RoleARN)) {
 		if _, err := identity.ParseRoleARN(o.RoleARN); err != nil {
