@@ -123,15 +123,17 @@ func followFate(ctx context.Context, c kubernetes.Interface, pod *corev1.Pod) *p
 }
 
 // disruption says what took the pod, if something did: from the pod as the apiserver has it,
-// or, once it is gone, as the watch saw it last.
-func (f *podFate) disruption(ctx context.Context) (msg, fix string, ok bool) {
+// or, once it is gone, as the watch saw it last. cur is the pod as read, nil when it is gone or
+// could not be read.
+func (f *podFate) disruption(ctx context.Context) (cur *corev1.Pod, msg, fix string, ok bool) {
 	ns, name := f.pod.Namespace, f.pod.Name
 	cur, err := f.client.CoreV1().Pods(ns).Get(ctx, name, metav1.GetOptions{})
 	switch {
 	case err == nil:
-		return Disruption(cur, ns, name)
+		msg, fix, ok = Disruption(cur, ns, name)
+		return cur, msg, fix, ok
 	case !apierrors.IsNotFound(err):
-		return "", "", false
+		return nil, "", "", false
 	}
 	if f.gone != nil {
 		select {
@@ -144,7 +146,8 @@ func (f *podFate) disruption(ctx context.Context) (msg, fix string, ok bool) {
 	last := f.last
 	f.mu.Unlock()
 	if msg, fix, ok := Disruption(last, ns, name); ok {
-		return msg, fix, ok
+		return nil, msg, fix, ok
 	}
-	return Disruption(nil, ns, name)
+	msg, fix, ok = Disruption(nil, ns, name)
+	return nil, msg, fix, ok
 }

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/kubectl-wi/kubectl-wi/pkg/probe"
@@ -121,13 +120,11 @@ func (r *runner) follow(ctx context.Context, pod *corev1.Pod) error {
 		if r.probeResult != nil {
 			return nil
 		}
-		if r.fate != nil {
-			if msg, fix, ok := r.fate.disruption(ctx); ok {
-				return r.disrupted(CheckProbeExit, StepProbe, msg, fix)
-			}
+		cur, msg, fix, taken := r.fate.disruption(ctx)
+		if taken {
+			return r.disrupted(CheckProbeExit, StepProbe, msg, fix)
 		}
-		cur, gerr := r.deps.Client.CoreV1().Pods(pod.Namespace).Get(ctx, pod.Name, metav1.GetOptions{})
-		if gerr == nil {
+		if cur != nil {
 			if msg, fix, ok := Killed(terminated(cur), cur.Spec.NodeName); ok {
 				return r.disrupted(CheckProbeExit, StepProbe, msg, fix)
 			}

@@ -355,7 +355,7 @@ func (r *runner) run(ctx context.Context) error {
 	}
 	if r.stopped {
 		// Its verdict is of a probe cut short: say who cut it, when something took the pod.
-		if msg, fix, ok := r.fate.disruption(ctx); ok {
+		if _, msg, fix, ok := r.fate.disruption(ctx); ok {
 			return r.disrupted(CheckProbeExit, StepProbe, msg, fix)
 		}
 	}
