@@ -104,21 +104,22 @@ func (a *appRoot) open(p string) (*os.File, string, error) {
 	return f, r, err
 }
 
-// readFile reads the file p names, refusing one larger than limit bytes.
-func (a *appRoot) readFile(p string, limit int64) ([]byte, error) {
-	f, _, err := a.open(p)
+// readFile reads the file p names, refusing one larger than limit bytes, and returns its
+// resolved path too.
+func (a *appRoot) readFile(p string, limit int64) ([]byte, string, error) {
+	f, r, err := a.open(p)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	defer f.Close()
 	b, err := io.ReadAll(io.LimitReader(f, limit+1))
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	if int64(len(b)) > limit {
-		return nil, fmt.Errorf("%s is larger than %d bytes", p, limit)
+		return nil, "", fmt.Errorf("%s is larger than %d bytes", r, limit)
 	}
-	return b, nil
+	return b, r, nil
 }
 
 // readlink reads the symlink p names itself (its parent directories resolved), as the app

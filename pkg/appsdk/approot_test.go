@@ -96,9 +96,9 @@ func TestAppRootResolve(t *testing.T) {
 			if tt.wantRead == "" {
 				return
 			}
-			b, err := a.readFile(tt.in, 1<<10)
-			if err != nil || string(b) != tt.wantRead {
-				t.Errorf("readFile(%q) = %q, %v, want %q", tt.in, b, err, tt.wantRead)
+			b, r, err := a.readFile(tt.in, 1<<10)
+			if err != nil || string(b) != tt.wantRead || r != tt.want {
+				t.Errorf("readFile(%q) = %q, %q, %v, want %q, %q", tt.in, b, r, err, tt.wantRead, tt.want)
 			}
 		})
 	}
@@ -112,10 +112,10 @@ func TestAppRootReadFileLimit(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer a.Close()
-	if _, err := a.readFile("/big", 9); err == nil {
+	if _, _, err := a.readFile("/big", 9); err == nil {
 		t.Error("readFile over the limit: no error")
 	}
-	if b, err := a.readFile("/big", 10); err != nil || string(b) != "0123456789" {
+	if b, _, err := a.readFile("/big", 10); err != nil || string(b) != "0123456789" {
 		t.Errorf("readFile at the limit = %q, %v", b, err)
 	}
 }

@@ -64,7 +64,7 @@ func TestJudge(t *testing.T) {
 			want: StatusOK, wantMinimum: "3.503.1", wantDoc: DocPodIdentity},
 		{name: "java v2 below", sdk: SDK{Name: SDKJavaV2, Module: ModuleJavaV2, Version: "2.21.29"}, id: PodIdentity,
 			want: StatusTooOld, wantMinimum: "2.21.30", wantFix: "upgrade software.amazon.awssdk:auth to 2.21.30 or later", wantDoc: DocPodIdentity},
-		{name: "java v2 sdk-core equal", sdk: SDK{Name: SDKJavaV2, Module: ModuleJavaV2Core, Version: "2.21.30"}, id: PodIdentity,
+		{name: "java v2 equal", sdk: SDK{Name: SDKJavaV2, Module: ModuleJavaV2, Version: "2.21.30"}, id: PodIdentity,
 			want: StatusOK, wantMinimum: "2.21.30", wantDoc: DocPodIdentity},
 		{name: "java v1 with pod identity", sdk: SDK{Name: SDKJava, Module: ModuleJava, Version: "1.12.797"}, id: PodIdentity,
 			want: StatusUnsupported, wantFix: "move to the AWS SDK for Java 2.x (software.amazon.awssdk) 2.21.30 or later", wantDoc: DocPodIdentity, wantReason: "does not support"},

@@ -40,7 +40,6 @@ const (
 	ModuleJSV3Chain  = "@aws-sdk/credential-provider-node" // the default credential chain
 	ModuleJava       = "com.amazonaws:aws-java-sdk-core"
 	ModuleJavaV2     = "software.amazon.awssdk:auth" // the credential providers
-	ModuleJavaV2Core = "software.amazon.awssdk:sdk-core"
 	ModuleNet        = "AWSSDK.Core"
 	ModuleRuby       = "aws-sdk-core"
 	ModulePHP        = "aws/aws-sdk-php"
@@ -92,7 +91,7 @@ var minimums = []Requirement{
 	{SDK: SDKJS, Identity: IRSA, Documented: "2.525.0", Minimums: one(ModuleJS, "2.525.0")},
 	// "Node – 2.525.0 and 3.27.0": the v3 packages carry the monorepo's release number.
 	{SDK: SDKJSV3, Identity: IRSA, Documented: "3.27.0", Minimums: one(ModuleJSV3Chain, "3.27.0")},
-	{SDK: SDKJavaV2, Identity: IRSA, Documented: "2.10.11", Minimums: []ModuleVersion{{ModuleJavaV2, "2.10.11"}, {ModuleJavaV2Core, "2.10.11"}},
+	{SDK: SDKJavaV2, Identity: IRSA, Documented: "2.10.11", Minimums: one(ModuleJavaV2, "2.10.11"),
 		Note: "the page also asks for the sts module on the classpath (software.amazon.awssdk:sts)"},
 	// The current page says 1.12.782; revisions up to 2024 said 1.11.704, the release that put
 	// web identity before instance metadata in the default chain.
@@ -123,8 +122,7 @@ var minimums = []Requirement{
 	// credential provider to default chain".
 	{SDK: SDKJSV3, Identity: PodIdentity, Documented: "v3.458.0", Minimums: one(ModuleJSV3Chain, "3.503.1"),
 		Note: "the default chain reaches the Pod Identity agent from @aws-sdk/credential-provider-node 3.503.1 (its CHANGELOG; aws-sdk-js-v3 issue 5709), not 3.458.0"},
-	{SDK: SDKJavaV2, Identity: PodIdentity, Documented: "2.21.30",
-		Minimums: []ModuleVersion{{ModuleJavaV2, "2.21.30"}, {ModuleJavaV2Core, "2.21.30"}}},
+	{SDK: SDKJavaV2, Identity: PodIdentity, Documented: "2.21.30", Minimums: one(ModuleJavaV2, "2.21.30")},
 	// The current page: "A previous version of the documentation was incorrect. The AWS SDK for
 	// Java v1 does not support EKS Pod Identity." (Earlier revisions listed 1.12.746.)
 	{SDK: SDKJava, Identity: PodIdentity, Unsupported: true,

@@ -1,0 +1,275 @@
+package appsdk
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"path"
+	"regexp"
+	"slices"
+	"strings"
+)
+
+// wellKnownDirs are where images put apps and their libraries. Every process's root is
+// searched there after the places its own command line names.
+var wellKnownDirs = []string{
+	"/app", "/srv", "/opt", "/usr/src/app", "/var/task", "/var/www", "/home", "/root",
+	"/usr/local/lib",     // pip's site-packages, npm's global node_modules, gems
+	"/usr/local/bundle",  // the ruby images' GEM_HOME
+	"/usr/local/aws-cli", // the AWS CLI v2 installer's default
+	"/usr/share/java",    // Debian's jars
+	"/var/lib/gems",      // Debian's gems
+}
+
+// systemLibDirs hold the distributions' Python (Debian's dist-packages), Ruby and global npm
+// packages, in entries matching systemLibEntry: only those are searched, not all of /usr/lib.
+var (
+	systemLibDirs  = []string{"/usr/lib", "/usr/lib64"}
+	systemLibEntry = regexp.MustCompile(`^(python[0-9.]*|ruby|node_modules)$`)
+)
+
+// systemBinDirs hold interpreters, not apps: an executable there does not make its directory
+// a place to search.
+var systemBinDirs = map[string]bool{
+	"/bin": true, "/sbin": true, "/usr/bin": true, "/usr/sbin": true, "/usr/local/bin": true, "/usr/local/sbin": true,
+}
+
+// skipDirs are never entered: version control, caches of package managers (what they hold is
+// not what the app loads), and the kernel's file systems.
+var skipDirs = map[string]bool{
+	".git": true, ".hg": true, ".svn": true, "__pycache__": true, ".cache": true, ".npm": true, ".m2": true,
+	"proc": true, "sys": true, "dev": true,
+}
+
+// searchFiles searches p's root: first what its command line names (jars, scripts, class
+// path entries), its working directory and its executable's directory, then wellKnownDirs.
+func (s *scan) searchFiles(p *proc) {
+	var places []string
+	places = append(places, commandLinePaths(p.args, p.cwd)...)
+	if p.cwd != "" && p.cwd != "/" {
+		places = append(places, p.cwd)
+	}
+	if exeDir := path.Dir(p.exe); path.IsAbs(exeDir) {
+		if !systemBinDirs[exeDir] {
+			places = append(places, exeDir)
+		}
+		// An interpreter in <prefix>/bin keeps its packages in <prefix>/lib: a virtualenv's,
+		// pyenv's, a node or ruby install's.
+		if prefix := path.Dir(exeDir); path.Base(exeDir) == "bin" && prefix != "/" && prefix != "/usr" {
+			places = append(places, prefix+"/lib")
+		}
+	}
+	places = append(places, wellKnownDirs...)
+	for _, dir := range systemLibDirs {
+		for _, e := range s.readDir(p, dir) {
+			if systemLibEntry.MatchString(e.Name()) {
+				places = append(places, path.Join(dir, e.Name()))
+			}
+		}
+	}
+	for _, place := range places {
+		if s.stopAt(p, place) {
+			return
+		}
+		s.search(p, place)
+	}
+}
+
+// commandLinePaths are the files and directories a command line names: scripts, jars and
+// assemblies (relative ones from the working directory), and a JVM's class path.
+func commandLinePaths(args []string, cwd string) []string {
+	var out []string
+	add := func(p string) {
+		if p == "" {
+			return
+		}
+		if !path.IsAbs(p) {
+			if cwd == "" {
+				return
+			}
+			p = path.Join(cwd, p)
+		}
+		out = append(out, path.Clean(p))
+	}
+	for i := 1; i < len(args); i++ {
+		a := args[i]
+		switch {
+		case (a == "-cp" || a == "-classpath" || a == "--class-path") && i+1 < len(args):
+			i++
+			for _, entry := range strings.Split(args[i], ":") {
+				add(strings.TrimSuffix(entry, "*"))
+			}
+		case strings.HasPrefix(a, "-"):
+		case strings.Contains(a, "/") || hasAnySuffix(a, ".py", ".js", ".mjs", ".cjs", ".jar", ".war", ".rb", ".php", ".dll"):
+			add(a)
+		}
+	}
+	return out
+}
+
+func hasAnySuffix(s string, suffixes ...string) bool {
+	for _, x := range suffixes {
+		if strings.HasSuffix(s, x) {
+			return true
+		}
+	}
+	return false
+}
+
+// search looks at one place: a directory is walked; an archive or .deps.json file is read; any
+// other file (a script) has its directory walked. A place that is not there is no finding.
+func (s *scan) search(p *proc, place string) {
+	fi, resolved, err := p.root.stat(place)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return
+	case err != nil:
+		s.skip(p.pid, place, unreadable(err, -1))
+		return
+	case fi.IsDir():
+		s.walkDir(p, resolved, 0, place)
+	case !s.examineFile(p, resolved):
+		dir, err := p.root.resolve(path.Dir(resolved))
+		if err == nil {
+			s.walkDir(p, dir, 0, dir)
+		}
+	}
+}
+
+// visit marks dir (resolved) of p's root as walked; false when it already was.
+func (s *scan) visit(p *proc, dir string) bool {
+	key := fmt.Sprintf("%d|%s", p.rootIndex, dir)
+	if s.visited[key] {
+		return false
+	}
+	s.visited[key] = true
+	return true
+}
+
+// deeper says whether depth is within the limit, reporting once per searched place when not.
+func (s *scan) deeper(p *proc, depth int, origin, dir string) bool {
+	if depth <= s.lim.MaxDepth {
+		return true
+	}
+	if !p.depthSkipped[origin] {
+		p.depthSkipped[origin] = true
+		s.skip(p.pid, dir, fmt.Sprintf("depth limit of %d reached below %s: deeper directories were not read", s.lim.MaxDepth, origin))
+	}
+	return false
+}
+
+// walkDir walks dir, a resolved directory depth levels below the searched place origin.
+func (s *scan) walkDir(p *proc, dir string, depth int, origin string) {
+	if !s.deeper(p, depth, origin, dir) || !s.visit(p, dir) || s.special(p, dir, depth, origin) {
+		return
+	}
+	for _, e := range s.readDir(p, dir) {
+		if s.stopAt(p, dir) {
+			return
+		}
+		name, child := e.Name(), path.Join(dir, e.Name())
+		switch t := e.Type(); {
+		case t.IsDir():
+			if skipDirs[name] {
+				continue
+			}
+			if m := pythonMetadata.FindStringSubmatch(name); m != nil {
+				s.pythonPackage(p, child, m)
+				continue
+			}
+			s.walkDir(p, child, depth+1, origin)
+		case t&fs.ModeSymlink != 0:
+			s.symlink(p, child, depth, origin)
+		case t.IsRegular():
+			s.examineFile(p, child)
+		}
+	}
+}
+
+// symlink follows a link met in a walk, within the root: a directory is walked (once, as
+// every directory), a file examined. A link that cannot be resolved is a Skip, unless it
+// merely points at nothing.
+func (s *scan) symlink(p *proc, link string, depth int, origin string) {
+	fi, resolved, err := p.root.stat(link)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+	case err != nil:
+		s.skip(p.pid, link, fmt.Sprintf("symlink not followed: %v", err))
+	case fi.IsDir():
+		if !skipDirs[path.Base(link)] {
+			s.walkDir(p, resolved, depth+1, origin)
+		}
+	case fi.Mode().IsRegular():
+		s.examineFile(p, resolved)
+	}
+}
+
+// special handles the directories that hold packages in a layout of their own, instead of
+// walking them; false for any other directory.
+func (s *scan) special(p *proc, dir string, depth int, origin string) bool {
+	switch path.Base(dir) {
+	case "node_modules":
+		s.nodeModules(p, dir, depth, origin)
+	case "site-packages", "dist-packages":
+		s.pythonPackages(p, dir)
+	case "aws-cli":
+		s.awsCLIv2(p, dir)
+	case "gems":
+		s.rubyGems(p, dir, depth, origin)
+	case "specifications":
+		s.rubySpecifications(p, dir)
+	case "vendor":
+		return s.composerVendor(p, dir, depth, origin)
+	default:
+		return false
+	}
+	return true
+}
+
+// examineFile reads a file that may name an SDK; false when its name is not one that can.
+func (s *scan) examineFile(p *proc, file string) bool {
+	name := path.Base(file)
+	switch {
+	case hasAnySuffix(name, ".jar", ".war", ".ear"):
+		s.count(1)
+		s.javaArchive(p, file)
+	case strings.HasSuffix(name, ".deps.json"):
+		s.count(1)
+		s.dotnetDeps(p, file)
+	case name == "installed.json" && path.Base(path.Dir(file)) == "composer":
+		s.count(1)
+		s.composerInstalled(p, file)
+	default:
+		return false
+	}
+	return true
+}
+
+// readDir lists dir (resolved or not) in p's root, sorted, counting every entry against the
+// scan's file limit; what the limit cuts off is not returned. A directory that is not there
+// lists nothing; one that cannot be read is a Skip.
+func (s *scan) readDir(p *proc, dir string) []fs.DirEntry {
+	f, _, err := p.root.open(dir)
+	if err != nil {
+		if !errors.Is(err, fs.ErrNotExist) {
+			s.skip(p.pid, dir, unreadable(err, -1))
+		}
+		return nil
+	}
+	defer f.Close()
+	var out []fs.DirEntry
+	for {
+		room := s.lim.MaxFiles - s.files
+		if room <= 0 {
+			break
+		}
+		batch, err := f.ReadDir(min(room, 256))
+		s.count(len(batch))
+		out = append(out, batch...)
+		if err != nil || len(batch) == 0 {
+			break
+		}
+	}
+	slices.SortFunc(out, func(a, b fs.DirEntry) int { return strings.Compare(a.Name(), b.Name()) })
+	return out
+}
