@@ -107,6 +107,11 @@ func (s *scan) pomProperties(p *proc, where string, zf *zip.File) {
 func (s *scan) nestedJar(p *proc, outer string, zf *zip.File) {
 	where := outer + "!/" + zf.Name
 	if zf.UncompressedSize64 > maxNestedJar {
+		// The 1.x SDK's names are its own; 2.x's bundle-X.jar could be anyone's.
+		if m := javaJarName.FindStringSubmatch(path.Base(zf.Name)); m != nil {
+			s.add(p, where, SDK{Name: SDKJava, Module: ModuleJava, Version: m[1], Path: where})
+			return
+		}
 		s.skip(p.pid, where, fmt.Sprintf("nested archive larger than %d MiB: not read", maxNestedJar>>20))
 		return
 	}

@@ -274,6 +274,15 @@ func TestScanProcessesSkips(t *testing.T) {
 			},
 		},
 		{
+			name: "nested jars too large to read: the 1.x SDK's own name is trusted",
+			procs: []fakeProcess{{pid: 20, exe: "/app/server", files: map[string]string{
+				"app/v1.jar": zipClaiming(t, "BOOT-INF/lib/aws-java-sdk-bundle-1.12.500.jar", 400<<20),
+				"app/v2.jar": zipClaiming(t, "BOOT-INF/lib/bundle-2.20.0.jar", 600<<20),
+			}}},
+			want:      []SDK{{Name: SDKJava, Module: ModuleJava, Version: "1.12.500", Path: "/app/v1.jar!/BOOT-INF/lib/aws-java-sdk-bundle-1.12.500.jar", PID: 20, Process: "server"}},
+			wantSkips: []Skip{{PID: 20, Path: "/app/v2.jar!/BOOT-INF/lib/bundle-2.20.0.jar", Reason: "nested archive larger than 32 MiB"}},
+		},
+		{
 			name: "depth limit",
 			lim:  Limits{MaxDepth: 2},
 			procs: []fakeProcess{{pid: 15, exe: "/app/server", files: map[string]string{

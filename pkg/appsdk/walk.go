@@ -204,9 +204,21 @@ func (s *scan) symlink(p *proc, link string, depth int, origin string) {
 	}
 }
 
+// pythonVersionDir is a Python installation's lib/pythonX.Y: its standard library, thousands of
+// files, and its site-packages.
+var pythonVersionDir = regexp.MustCompile(`^python\d+(\.\d+)?$`)
+
 // special handles the directories that hold packages in a layout of their own, instead of
 // walking them; false for any other directory.
 func (s *scan) special(p *proc, dir string, depth int, origin string) bool {
+	if pythonVersionDir.MatchString(path.Base(dir)) {
+		for _, sub := range []string{"site-packages", "dist-packages"} {
+			if fi, resolved, err := p.root.stat(path.Join(dir, sub)); err == nil && fi.IsDir() && s.visit(p, resolved) {
+				s.pythonPackages(p, resolved)
+			}
+		}
+		return true
+	}
 	switch path.Base(dir) {
 	case "node_modules":
 		s.nodeModules(p, dir, depth, origin)
