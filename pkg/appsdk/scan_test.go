@@ -46,6 +46,8 @@ func TestScanProcessesEcosystems(t *testing.T) {
 				"usr/lib/python3/dist-packages/awscli-1.16.0.egg-info":                       metadata("awscli", "1.16.0"),
 				"usr/lib/python3/dist-packages/botocore/__init__.py":                         "__version__ = '9.9.9'",
 				"usr/lib/python3.11/site-packages/boto3-1.9.0-py3.11.egg/EGG-INFO/PKG-INFO":  metadata("boto3", "1.9.0"),
+				// The standard library is not walked, only site-packages and dist-packages.
+				"usr/local/lib/python3.12/encodings/botocore-1.0.0.dist-info/METADATA": metadata("botocore", "1.0.0"),
 			}}},
 			want: []SDK{
 				{Name: SDKBotocore, Module: ModuleBotocore, Version: "1.34.40", Path: "/usr/local/lib/python3.12/site-packages/botocore-1.34.40.dist-info/METADATA", PID: 10, Process: "python3.12"},
