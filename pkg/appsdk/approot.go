@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path"
+	"slices"
 	"strings"
 )
 
@@ -52,7 +53,7 @@ func (a *appRoot) resolve(p string) (string, error) {
 			}
 			continue
 		}
-		cur := strings.Join(append(done, c), "/")
+		cur := path.Join(path.Join(done...), c)
 		fi, err := a.root.Lstat(cur)
 		if err != nil {
 			return "", err
@@ -71,7 +72,7 @@ func (a *appRoot) resolve(p string) (string, error) {
 		if path.IsAbs(target) {
 			done = done[:0]
 		}
-		todo = append(strings.Split(target, "/"), todo...)
+		todo = slices.Concat(strings.Split(target, "/"), todo)
 	}
 	return "/" + strings.Join(done, "/"), nil
 }

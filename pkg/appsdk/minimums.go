@@ -1,5 +1,7 @@
 package appsdk
 
+import "slices"
+
 // Identity is the way a pod gets its AWS role. The values are the probe's identity paths.
 type Identity string
 
@@ -140,6 +142,7 @@ func Minimum(sdk string, id Identity) (Requirement, bool) {
 	for _, r := range minimums {
 		if r.SDK == sdk && r.Identity == id {
 			r.Doc = docFor(id)
+			r.Minimums = slices.Clone(r.Minimums)
 			return r, true
 		}
 	}

@@ -15,11 +15,11 @@ const maxLockFile = 32 << 20
 // beside it; false when dir is no composer vendor directory.
 func (s *scan) composerVendor(p *proc, dir string, depth int, origin string) bool {
 	installed := path.Join(dir, "composer", "installed.json")
-	if _, _, err := p.root.stat(installed); err != nil {
+	_, resolved, err := p.root.stat(installed)
+	if err != nil {
 		return false
 	}
-	s.count(1)
-	s.composerInstalled(p, installed)
+	s.examineFile(p, resolved)
 	if fi, resolved, err := p.root.stat(path.Join(dir, "bundle")); err == nil && fi.IsDir() {
 		s.walkDir(p, resolved, depth+1, origin)
 	}

@@ -285,6 +285,14 @@ func TestScanProcessesSkips(t *testing.T) {
 			wantSkips: []Skip{{PID: 20, Path: "/app/v2.jar!/BOOT-INF/lib/bundle-2.20.0.jar", Reason: "nested archive larger than 32 MiB"}},
 		},
 		{
+			name: "a jar the command line names and a walk meets is read once",
+			procs: []fakeProcess{{pid: 21, exe: "/usr/bin/java", args: []string{"java", "-jar", "/opt/app/broken.jar"}, files: map[string]string{
+				"opt/app/broken.jar": "not a zip",
+				"app/lib":            "->/opt/app",
+			}}},
+			wantSkips: []Skip{{PID: 21, Path: "/opt/app/broken.jar", Reason: "not a readable archive"}},
+		},
+		{
 			name: "depth limit",
 			lim:  Limits{MaxDepth: 2},
 			procs: []fakeProcess{{pid: 15, exe: "/app/server", files: map[string]string{

@@ -136,7 +136,7 @@ func (s *scan) search(p *proc, place string) {
 	}
 }
 
-// visit marks dir (resolved) of p's root as walked; false when it already was.
+// visit marks a directory or file (resolved) of p's root as read; false when it already was.
 func (s *scan) visit(p *proc, dir string) bool {
 	key := fmt.Sprintf("%d|%s", p.rootIndex, dir)
 	if s.visited[key] {
@@ -238,23 +238,32 @@ func (s *scan) special(p *proc, dir string, depth int, origin string) bool {
 	return true
 }
 
-// examineFile reads a file that may name an SDK; false when its name is not one that can.
+// examineFile reads a file (resolved) that may name an SDK, once; false when its name is not
+// one that can.
 func (s *scan) examineFile(p *proc, file string) bool {
+	read := fileReader(file)
+	if read == nil {
+		return false
+	}
+	if s.visit(p, file) {
+		s.count(1)
+		read(s, p, file)
+	}
+	return true
+}
+
+// fileReader is the reader of the files whose name says they may name an SDK; nil for others.
+func fileReader(file string) func(*scan, *proc, string) {
 	name := path.Base(file)
 	switch {
 	case hasAnySuffix(name, ".jar", ".war", ".ear"):
-		s.count(1)
-		s.javaArchive(p, file)
+		return (*scan).javaArchive
 	case strings.HasSuffix(name, ".deps.json"):
-		s.count(1)
-		s.dotnetDeps(p, file)
+		return (*scan).dotnetDeps
 	case name == "installed.json" && path.Base(path.Dir(file)) == "composer":
-		s.count(1)
-		s.composerInstalled(p, file)
-	default:
-		return false
+		return (*scan).composerInstalled
 	}
-	return true
+	return nil
 }
 
 // readDir lists dir (resolved or not) in p's root, sorted, counting every entry against the
