@@ -50,8 +50,9 @@ type Report struct {
 // ScanProcesses finds the AWS SDKs of every process under procDir but self (kernel threads
 // and the pod's pause process aside, and processes that share the scanner's own root): the
 // Go build info of each executable, then the SDKs' files in the process's root near its
-// working directory, its script and jar arguments and the well-known app directories. What
-// it could not read is a Skip with the reason.
+// working directory, its script and jar arguments and the well-known app directories. Every
+// process's own places are searched before any well-known directory, so one large image
+// cannot use up the limits of the others. What it could not read is a Skip with the reason.
 func ScanProcesses(ctx context.Context, procDir string, self int, lim Limits) Report {
 	s := newScan(ctx, procDir, lim)
 	pids, err := listPIDs(procDir)
@@ -59,7 +60,12 @@ func ScanProcesses(ctx context.Context, procDir string, self int, lim Limits) Re
 		s.skip(0, procDir, fmt.Sprintf("cannot list processes: %v", err))
 		return s.report
 	}
-	scanned := 0
+	var procs []*proc
+	defer func() {
+		for _, p := range procs {
+			p.root.Close()
+		}
+	}()
 	for _, pid := range pids {
 		if pid == self {
 			continue
@@ -68,11 +74,19 @@ func ScanProcesses(ctx context.Context, procDir string, self int, lim Limits) Re
 			s.skip(pid, "", "not scanned: "+s.stopped)
 			continue
 		}
-		if s.process(pid, self) {
-			scanned++
+		if p := s.open(pid, self); p != nil {
+			procs = append(procs, p)
+			s.goBuildInfo(p, filepath.Join(procDir, strconv.Itoa(pid), "exe"))
+			s.searchOwnPlaces(p)
 		}
 	}
-	if scanned == 0 && len(s.report.Skipped) == 0 {
+	for _, p := range procs {
+		if s.stopAt(p, "") {
+			break
+		}
+		s.searchWellKnown(p)
+	}
+	if len(procs) == 0 && len(s.report.Skipped) == 0 {
 		s.skip(0, procDir, "no process to scan but the scanner itself: it does not share the app's process namespace")
 	}
 	return s.report
@@ -155,36 +169,36 @@ type proc struct {
 	depthSkipped map[string]bool
 }
 
-// process scans one process; false when it was not one to scan.
-func (s *scan) process(pid, self int) bool {
+// open reads what /proc says of one process and opens its root; nil when it is not one to
+// scan or cannot be.
+func (s *scan) open(pid, self int) *proc {
 	dir := filepath.Join(s.procDir, strconv.Itoa(pid))
 	exe, err := os.Readlink(filepath.Join(dir, "exe"))
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		return false // a kernel thread, or a process that has just exited
+		return nil // a kernel thread, or a process that has just exited
 	case err != nil:
 		s.skip(pid, filepath.Join(dir, "exe"), unreadable(err, processUID(dir)))
-		return false
+		return nil
 	}
 	exe = strings.TrimSuffix(exe, " (deleted)")
 	p := &proc{pid: pid, exe: exe, name: path.Base(exe), depthSkipped: map[string]bool{}}
 	if p.name == "pause" {
-		return false // the pod's sandbox
+		return nil // the pod's sandbox
 	}
 	rootDir := filepath.Join(dir, "root")
 	fi, err := os.Stat(rootDir)
 	if err != nil {
 		s.skip(pid, rootDir, unreadable(err, processUID(dir)))
-		return false
+		return nil
 	}
 	if own, err := os.Stat(filepath.Join(s.procDir, strconv.Itoa(self), "root")); err == nil && os.SameFile(fi, own) {
-		return false // a process of the scanner's own container
+		return nil // a process of the scanner's own container
 	}
 	if p.root, err = openAppRoot(rootDir); err != nil {
 		s.skip(pid, rootDir, unreadable(err, processUID(dir)))
-		return false
+		return nil
 	}
-	defer p.root.Close()
 	p.rootIndex = s.rootIndex(fi)
 	if cwd, err := os.Readlink(filepath.Join(dir, "cwd")); err == nil {
 		p.cwd = cwd
@@ -192,9 +206,7 @@ func (s *scan) process(pid, self int) bool {
 	if b, err := os.ReadFile(filepath.Join(dir, "cmdline")); err == nil {
 		p.args = splitCmdline(b)
 	}
-	s.goBuildInfo(p, filepath.Join(dir, "exe"))
-	s.searchFiles(p)
-	return true
+	return p
 }
 
 func (s *scan) rootIndex(fi fs.FileInfo) int {

@@ -312,6 +312,39 @@ func TestScanProcessesSkips(t *testing.T) {
 			wantSkips: []Skip{{PID: 16, Reason: "limit of 3 files was reached"}},
 		},
 		{
+			name: "every process's own places come before any well-known directory",
+			lim:  Limits{MaxFiles: 40},
+			procs: []fakeProcess{
+				{pid: 22, exe: "/usr/bin/server", cwd: "/", files: manyFiles("opt/data", 60)},
+				{pid: 23, exe: "/usr/bin/java", cwd: "/work", files: map[string]string{
+					"work/lib/aws-java-sdk-core-1.12.0.jar": zipOf(t, pomJava, pom("com.amazonaws", "aws-java-sdk-core", "1.12.0")),
+				}},
+			},
+			want:      []SDK{{Name: SDKJava, Module: ModuleJava, Version: "1.12.0", Path: "/work/lib/aws-java-sdk-core-1.12.0.jar", PID: 23, Process: "java"}},
+			wantSkips: []Skip{{PID: 22, Path: "/opt/data", Reason: "limit of 40 files was reached"}},
+		},
+		{
+			name: "caches of package managers and toolchains are not the app's",
+			procs: []fakeProcess{{pid: 24, exe: "/usr/bin/server", cwd: "/", files: map[string]string{
+				"root/go/pkg/mod/github.com/x/y@v1.0.0/aws-java-sdk-core-1.0.0.jar": zipOf(t, pomJava, pom("com.amazonaws", "aws-java-sdk-core", "1.0.0")),
+				"root/.gradle/caches/modules-2/aws-java-sdk-core-1.0.1.jar":         zipOf(t, pomJava, pom("com.amazonaws", "aws-java-sdk-core", "1.0.1")),
+				"home/dev/.m2/repository/com/amazonaws/aws-java-sdk-core-1.0.2.jar": zipOf(t, pomJava, pom("com.amazonaws", "aws-java-sdk-core", "1.0.2")),
+				"home/dev/.cache/pip/botocore-1.0.0.dist-info/METADATA":             metadata("botocore", "1.0.0"),
+				"home/dev/app/pkg/lib/aws-java-sdk-core-1.12.0.jar":                 zipOf(t, pomJava, pom("com.amazonaws", "aws-java-sdk-core", "1.12.0")),
+			}}},
+			want: []SDK{{Name: SDKJava, Module: ModuleJava, Version: "1.12.0", Path: "/home/dev/app/pkg/lib/aws-java-sdk-core-1.12.0.jar", PID: 24, Process: "server"}},
+		},
+		{
+			name: "the root and the system bin directories are no place to walk",
+			procs: []fakeProcess{{pid: 25, exe: "/bin/sh", cwd: "/", args: []string{"/bin/sh", "/entrypoint.sh", "/", "/usr/bin/env"}, files: map[string]string{
+				"entrypoint.sh":                       "exec java -jar /srv/app.jar",
+				"data/aws-java-sdk-core-1.0.0.jar":    zipOf(t, pomJava, pom("com.amazonaws", "aws-java-sdk-core", "1.0.0")),
+				"usr/bin/env":                         "x",
+				"usr/bin/aws-java-sdk-core-1.0.1.jar": zipOf(t, pomJava, pom("com.amazonaws", "aws-java-sdk-core", "1.0.1")),
+				"dev/shm/aws-java-sdk-core-1.0.2.jar": zipOf(t, pomJava, pom("com.amazonaws", "aws-java-sdk-core", "1.0.2")),
+			}}},
+		},
+		{
 			name: "deadline",
 			lim:  Limits{Deadline: past},
 			procs: []fakeProcess{
@@ -349,6 +382,15 @@ func TestScanProcessesSkips(t *testing.T) {
 			}
 		})
 	}
+}
+
+// manyFiles lays out n empty files in dir.
+func manyFiles(dir string, n int) map[string]string {
+	files := map[string]string{}
+	for i := range n {
+		files[fmt.Sprintf("%s/f%03d", dir, i)] = ""
+	}
+	return files
 }
 
 func TestUnreadable(t *testing.T) {

@@ -34,18 +34,27 @@ var systemBinDirs = map[string]bool{
 	"/bin": true, "/sbin": true, "/usr/bin": true, "/usr/sbin": true, "/usr/local/bin": true, "/usr/local/sbin": true,
 }
 
-// skipDirs are never entered: version control, caches of package managers (what they hold is
-// not what the app loads), and the kernel's file systems.
-var skipDirs = map[string]bool{
-	".git": true, ".hg": true, ".svn": true, "__pycache__": true, ".cache": true, ".npm": true, ".m2": true,
-	"proc": true, "sys": true, "dev": true,
+// skipDirs are never entered: version control, and the caches of package managers and
+// toolchains (what they hold is not what the app loads: a .NET app's deps.json, read instead,
+// names what it takes from ~/.nuget). Go's module cache, <GOPATH>/pkg/mod, is skipped too: a Go
+// program carries its modules in its build info. So are the kernel's file systems at the root.
+var (
+	skipDirs = map[string]bool{
+		".git": true, ".hg": true, ".svn": true, "__pycache__": true, ".cache": true, ".npm": true,
+		".m2": true, ".gradle": true, ".ivy2": true, ".sbt": true, ".nuget": true, ".rustup": true, ".cargo": true,
+	}
+	kernelDirs = map[string]bool{"proc": true, "sys": true, "dev": true}
+)
+
+// skipDir says whether the walk leaves out name, an entry of dir.
+func skipDir(dir, name string) bool {
+	return skipDirs[name] || (dir == "/" && kernelDirs[name]) || (name == "mod" && path.Base(dir) == "pkg")
 }
 
-// searchFiles searches p's root: first what its command line names (jars, scripts, class
-// path entries), its working directory and its executable's directory, then wellKnownDirs.
-func (s *scan) searchFiles(p *proc) {
-	var places []string
-	places = append(places, commandLinePaths(p.args, p.cwd)...)
+// searchOwnPlaces searches what p's own command line names (jars, scripts, class path
+// entries), its working directory and its executable's directory.
+func (s *scan) searchOwnPlaces(p *proc) {
+	places := commandLinePaths(p.args, p.cwd)
 	if p.cwd != "" && p.cwd != "/" {
 		places = append(places, p.cwd)
 	}
@@ -59,7 +68,13 @@ func (s *scan) searchFiles(p *proc) {
 			places = append(places, prefix+"/lib")
 		}
 	}
-	places = append(places, wellKnownDirs...)
+	s.searchAll(p, places)
+}
+
+// searchWellKnown searches wellKnownDirs and the distributions' library directories in p's
+// root.
+func (s *scan) searchWellKnown(p *proc) {
+	places := slices.Clone(wellKnownDirs)
 	for _, dir := range systemLibDirs {
 		for _, e := range s.readDir(p, dir) {
 			if systemLibEntry.MatchString(e.Name()) {
@@ -67,6 +82,10 @@ func (s *scan) searchFiles(p *proc) {
 			}
 		}
 	}
+	s.searchAll(p, places)
+}
+
+func (s *scan) searchAll(p *proc, places []string) {
 	for _, place := range places {
 		if s.stopAt(p, place) {
 			return
@@ -117,7 +136,9 @@ func hasAnySuffix(s string, suffixes ...string) bool {
 }
 
 // search looks at one place: a directory is walked; an archive or .deps.json file is read; any
-// other file (a script) has its directory walked. A place that is not there is no finding.
+// other file (a script) has its directory walked. A place that is not there is no finding. The
+// root directory and the system bin directories are no place: walking them (for /entrypoint.sh,
+// or a command's "/" argument) would walk the whole image or only its programs.
 func (s *scan) search(p *proc, place string) {
 	fi, resolved, err := p.root.stat(place)
 	switch {
@@ -127,10 +148,11 @@ func (s *scan) search(p *proc, place string) {
 		s.skip(p.pid, place, unreadable(err, -1))
 		return
 	case fi.IsDir():
-		s.walkDir(p, resolved, 0, place)
+		if resolved != "/" && !systemBinDirs[resolved] {
+			s.walkDir(p, resolved, 0, place)
+		}
 	case !s.examineFile(p, resolved):
-		dir, err := p.root.resolve(path.Dir(resolved))
-		if err == nil {
+		if dir := path.Dir(resolved); dir != "/" && !systemBinDirs[dir] {
 			s.walkDir(p, dir, 0, dir)
 		}
 	}
@@ -170,7 +192,7 @@ func (s *scan) walkDir(p *proc, dir string, depth int, origin string) {
 		name, child := e.Name(), path.Join(dir, e.Name())
 		switch t := e.Type(); {
 		case t.IsDir():
-			if skipDirs[name] {
+			if skipDir(dir, name) {
 				continue
 			}
 			if m := pythonMetadata.FindStringSubmatch(name); m != nil {
@@ -196,7 +218,7 @@ func (s *scan) symlink(p *proc, link string, depth int, origin string) {
 	case err != nil:
 		s.skip(p.pid, link, fmt.Sprintf("symlink not followed: %v", err))
 	case fi.IsDir():
-		if !skipDirs[path.Base(link)] {
+		if !skipDir(path.Dir(link), path.Base(link)) {
 			s.walkDir(p, resolved, depth+1, origin)
 		}
 	case fi.Mode().IsRegular():
