@@ -20,7 +20,13 @@
 //   - /proc/<pid>/root: the app's files there, then in the well-known directories /app, /srv,
 //     /opt, /usr/src/app, /var/task, /var/www, /home, /root, /usr/local/lib, /usr/local/bundle,
 //     /usr/local/aws-cli, /usr/share/java, /var/lib/gems, and the python*, ruby and
-//     node_modules entries of /usr/lib and /usr/lib64.
+//     node_modules entries of /usr/lib and /usr/lib64. Every process's own places are searched
+//     before any well-known directory, so one large image cannot use up the others' limits.
+//
+// The root directory and the system bin directories are never walked, nor are version
+// control directories, the caches of package managers and toolchains (~/.cache, ~/.npm,
+// ~/.m2, ~/.gradle, ~/.nuget, ~/.cargo, Go's pkg/mod, ...), whose contents the app does not
+// load, nor /dev, /proc and /sys. A symlinked directory is walked once, wherever it is met.
 //
 // In those places it reads:
 //

@@ -1,7 +1,6 @@
 package appsdk
 
 import (
-	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -95,7 +94,7 @@ func TestScanGoExecutable(t *testing.T) {
 		want = append(want, SDK{Name: SDKGoV2, Module: module, Version: v, Path: exe, PID: 3, Process: "goapp"})
 	}
 	procDir := fakeProc(t, fakeProcess{pid: 3, exe: exe, cwd: "/", files: map[string]string{}})
-	got := ScanProcesses(context.Background(), procDir, selfPID, Limits{})
+	got := ScanProcesses(t.Context(), procDir, selfPID, Limits{})
 	if g, w := sdkLines(got.SDKs), sdkLines(want); !slices.Equal(g, w) {
 		t.Errorf("SDKs:\ngot  %s\nwant %s", strings.Join(g, "\n     "), strings.Join(w, "\n     "))
 	}

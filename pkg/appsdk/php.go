@@ -38,14 +38,14 @@ func (s *scan) composerInstalled(p *proc, file string) {
 	}
 	type pkg struct{ Name, Version string }
 	var v2 struct{ Packages []pkg }
-	var pkgs []pkg
-	if err := json.Unmarshal(b, &v2); err == nil {
-		pkgs = v2.Packages
-	} else if err := json.Unmarshal(b, &pkgs); err != nil {
-		s.skip(p.pid, resolved, "installed.json does not parse: "+err.Error())
-		return
+	pkgs := &v2.Packages
+	if json.Unmarshal(b, &v2) != nil {
+		if err := json.Unmarshal(b, pkgs); err != nil {
+			s.skip(p.pid, resolved, "installed.json does not parse: "+err.Error())
+			return
+		}
 	}
-	for _, k := range pkgs {
+	for _, k := range *pkgs {
 		if k.Name == ModulePHP {
 			s.add(p, resolved, SDK{Name: SDKPHP, Module: ModulePHP, Version: k.Version, Path: resolved})
 		}

@@ -19,9 +19,10 @@ var (
 func (s *scan) rubyGems(p *proc, dir string, depth int, origin string) {
 	for _, e := range s.readDir(p, dir) {
 		child := path.Join(dir, e.Name())
-		if m := rubyCoreDir.FindStringSubmatch(e.Name()); m != nil {
+		switch m := rubyCoreDir.FindStringSubmatch(e.Name()); {
+		case m != nil:
 			s.addRubyCore(p, path.Dir(dir), child, m[1])
-		} else if e.IsDir() && rubyABI.MatchString(e.Name()) {
+		case e.IsDir() && rubyABI.MatchString(e.Name()):
 			s.walkDir(p, child, depth+1, origin)
 		}
 	}

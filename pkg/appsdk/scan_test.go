@@ -182,7 +182,7 @@ func TestScanProcessesEcosystems(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			procDir := fakeProc(t, tt.procs...)
-			got := ScanProcesses(context.Background(), procDir, selfPID, Limits{})
+			got := ScanProcesses(t.Context(), procDir, selfPID, Limits{})
 			if g, w := sdkLines(got.SDKs), sdkLines(tt.want); !slices.Equal(g, w) {
 				t.Errorf("SDKs:\ngot  %s\nwant %s", strings.Join(g, "\n     "), strings.Join(w, "\n     "))
 			}
@@ -202,7 +202,7 @@ func TestScanProcessesSymlinkOutOfRoot(t *testing.T) {
 		"app/node_modules/aws-sdk": "->" + host + "/aws-sdk",
 		"app/lib/a.jar":            "->" + host + "/aws-sdk/package.json",
 	}})
-	got := ScanProcesses(context.Background(), procDir, selfPID, Limits{})
+	got := ScanProcesses(t.Context(), procDir, selfPID, Limits{})
 	if len(got.SDKs) != 0 {
 		t.Errorf("SDKs = %v, want none: the links point outside the app's root", sdkLines(got.SDKs))
 	}
@@ -210,7 +210,7 @@ func TestScanProcessesSymlinkOutOfRoot(t *testing.T) {
 
 func TestScanProcessesSkips(t *testing.T) {
 	past := time.Now().Add(-time.Second)
-	cancelled, cancel := context.WithCancel(context.Background())
+	cancelled, cancel := context.WithCancel(t.Context())
 	cancel()
 	tests := []struct {
 		name      string
@@ -365,7 +365,7 @@ func TestScanProcessesSkips(t *testing.T) {
 			procDir := fakeProc(t, tt.procs...)
 			ctx := tt.ctx
 			if ctx == nil {
-				ctx = context.Background()
+				ctx = t.Context()
 			}
 			got := ScanProcesses(ctx, procDir, selfPID, tt.lim)
 			if g, w := sdkLines(got.SDKs), sdkLines(tt.want); !slices.Equal(g, w) {
