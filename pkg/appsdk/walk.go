@@ -54,7 +54,10 @@ func skipDir(dir, name string) bool {
 // searchOwnPlaces searches what p's own command line names (jars, scripts, class path
 // entries), its working directory and its executable's directory.
 func (s *scan) searchOwnPlaces(p *proc) {
-	places := commandLinePaths(p.args, p.cwd)
+	// An argument is only a candidate path: one that names nothing readable is no finding and
+	// no Skip, so no argument (a key, a token) reaches the report.
+	s.searchAll(p, commandLinePaths(p.args, p.cwd), false)
+	var places []string
 	if p.cwd != "" && p.cwd != "/" {
 		places = append(places, p.cwd)
 	}
@@ -68,7 +71,7 @@ func (s *scan) searchOwnPlaces(p *proc) {
 			places = append(places, prefix+"/lib")
 		}
 	}
-	s.searchAll(p, places)
+	s.searchAll(p, places, true)
 }
 
 // searchWellKnown searches wellKnownDirs and the distributions' library directories in p's
@@ -82,15 +85,17 @@ func (s *scan) searchWellKnown(p *proc) {
 			}
 		}
 	}
-	s.searchAll(p, places)
+	s.searchAll(p, places, true)
 }
 
-func (s *scan) searchAll(p *proc, places []string) {
+// searchAll searches places in turn; report says whether a place that cannot be read is a
+// Skip.
+func (s *scan) searchAll(p *proc, places []string, report bool) {
 	for _, place := range places {
 		if s.stopAt(p, place) {
 			return
 		}
-		s.search(p, place)
+		s.search(p, place, report)
 	}
 }
 
@@ -136,16 +141,19 @@ func hasAnySuffix(s string, suffixes ...string) bool {
 }
 
 // search looks at one place: a directory is walked; an archive or .deps.json file is read; any
-// other file (a script) has its directory walked. A place that is not there is no finding. The
-// root directory and the system bin directories are no place: walking them (for /entrypoint.sh,
-// or a command's "/" argument) would walk the whole image or only its programs.
-func (s *scan) search(p *proc, place string) {
+// other file (a script) has its directory walked. A place that is not there is no finding, and
+// one that cannot be read a Skip when report is true. The root directory and the system bin
+// directories are no place: walking them (for /entrypoint.sh, or a command's "/" argument)
+// would walk the whole image or only its programs.
+func (s *scan) search(p *proc, place string, report bool) {
 	fi, resolved, err := p.root.stat(place)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		return
 	case err != nil:
-		s.skip(p.pid, place, unreadable(err, -1))
+		if report {
+			s.skip(p.pid, place, unreadable(err, -1))
+		}
 		return
 	case fi.IsDir():
 		if resolved != "/" && !systemBinDirs[resolved] {
