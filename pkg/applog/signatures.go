@@ -14,7 +14,7 @@ import "regexp"
 // Class groups the signatures that have one cause and one fix.
 type Class string
 
-// Classes, in the order a reader should act on them.
+// Classes.
 const (
 	ClassOldSDK        Class = "old-sdk"              // the SDK refuses the Pod Identity agent's address
 	ClassNoCredentials Class = "no-credentials"       // the default chain found nothing
@@ -102,7 +102,7 @@ const (
 // old SDK's refusal wins over the chain's summary that quotes it.
 var signatures = []Signature{
 	{
-		ID: "go-v1-loopback-only", SDK: "aws-sdk-go (v1) before v1.47.11", Class: ClassOldSDK, Severity: Fail,
+		ID: "go-v1-loopback-only", SDK: "aws-sdk-go v1 before v1.47.11", Class: ClassOldSDK, Severity: Fail,
 		Cause: oldSDKCause, Fix: "upgrade github.com/aws/aws-sdk-go to v1.47.11 or later, or move to aws-sdk-go-v2 (" + podIdentityMinimums + ")",
 		Source: "aws/aws-sdk-go aws/defaults/defaults.go, localHTTPCredProvider, before commit a71bedc (v1.47.11)",
 		match:  withAgent(`only loopback hosts are allowed`),
@@ -114,7 +114,7 @@ var signatures = []Signature{
 		match:  withAgent(`only host resolving to loopback addresses are allowed`),
 	},
 	{
-		ID: "java-v1-host-list", SDK: "AWS SDK for Java 1.x before 1.12.746 (and the Kotlin SDK before v1.0.1)", Class: ClassOldSDK, Severity: Fail,
+		ID: "java-v1-host-list", SDK: "AWS SDK for Java 1.x before 1.12.746, or the Kotlin SDK before v1.0.1", Class: ClassOldSDK, Severity: Fail,
 		Cause: oldSDKCause, Fix: "upgrade the AWS SDK for Java to 1.12.746 or later, or to 2.21.30 or later (" + podIdentityMinimums + ")",
 		Source: "aws/aws-sdk-java aws-java-sdk-core/src/main/java/com/amazonaws/auth/ContainerCredentialsProvider.java, FullUriCredentialsEndpointProvider (allowed hosts localhost, 127.0.0.1)",
 		match:  withAgent(`has an invalid host\. Host can only be one of \[`),
@@ -138,7 +138,7 @@ var signatures = []Signature{
 		match:  withAgent(`is not a valid container metadata service hostname`),
 	},
 	{
-		ID: "botocore-unsupported-host", SDK: "botocore (boto3, AWS CLI v1) before EKS container credentials support", Class: ClassOldSDK, Severity: Fail,
+		ID: "botocore-unsupported-host", SDK: "botocore, boto3 and AWS CLI v1 before EKS container credentials support", Class: ClassOldSDK, Severity: Fail,
 		Cause: oldSDKCause, Fix: "upgrade boto3 and botocore to 1.34.41 or later (AWS CLI v1 1.30.0, v2 2.15.0)",
 		Source: "boto/botocore botocore/utils.py, ContainerMetadataFetcher._validate_allowed_url, before boto/botocore#3044",
 		match:  all(`Unsupported host '(169\.254\.170\.23|fd00:ec2::23)'`),
@@ -150,21 +150,21 @@ var signatures = []Signature{
 		match:  all(`URI did not refer to the loopback interface`),
 	},
 	{
-		ID: "sts-web-identity-denied", SDK: "AWS STS (any SDK)", Class: ClassWebIdentity, Severity: Fail,
+		ID: "sts-web-identity-denied", SDK: "AWS STS, through any SDK", Class: ClassWebIdentity, Severity: Fail,
 		Cause:  "STS refused AssumeRoleWithWebIdentity: the role's trust policy does not trust this service account's token (issuer, sub or aud), or the role does not exist",
 		Fix:    webIdentityFix,
 		Source: "STS's AccessDenied for AssumeRoleWithWebIdentity, as an SDK logs it (aws/aws-node-termination-handler#373)",
 		match:  all(`Not authorized to perform sts:AssumeRoleWithWebIdentity`),
 	},
 	{
-		ID: "sts-invalid-identity-token", SDK: "AWS STS (any SDK)", Class: ClassWebIdentity, Severity: Fail,
+		ID: "sts-invalid-identity-token", SDK: "AWS STS, through any SDK", Class: ClassWebIdentity, Severity: Fail,
 		Cause:  "STS could not validate the service account token: the account has no IAM OIDC provider for the cluster's issuer, or the provider's audience does not match the token's",
 		Fix:    webIdentityFix,
 		Source: "STS API reference, AssumeRoleWithWebIdentity, error InvalidIdentityToken",
 		match:  all(`\bInvalidIdentityToken(Exception)?\b`),
 	},
 	{
-		ID: "go-v1-web-identity", SDK: "aws-sdk-go (v1)", Class: ClassWebIdentity, Severity: Fail,
+		ID: "go-v1-web-identity", SDK: "aws-sdk-go v1", Class: ClassWebIdentity, Severity: Fail,
 		Cause:  "the web identity provider failed: it could not read the token file, or STS refused the token (the \"caused by\" part says which)",
 		Fix:    webIdentityFix + "; a token file the container cannot read needs the pod's fsGroup",
 		Source: "aws/aws-sdk-go aws/credentials/stscreds/web_identity_provider.go, ErrCodeWebIdentity",
@@ -178,14 +178,14 @@ var signatures = []Signature{
 		match:  all(`failed to retrieve credentials, operation error STS: AssumeRoleWithWebIdentity`),
 	},
 	{
-		ID: "node-role-denied", SDK: "any AWS service", Class: ClassNodeRole, Severity: Fail,
+		ID: "node-role-denied", SDK: "an AWS service, through any SDK", Class: ClassNodeRole, Severity: Fail,
 		Cause:  "AWS denied a call made as a session of the node's instance role (its session is named after the EC2 instance, i-...): the SDK found no pod identity and fell back to instance metadata",
 		Fix:    "give the container its identity (outside.credentials names what its env lacks, and the fix), and keep pods off instance metadata (IMDSv2 hop limit 1 on the nodes)",
 		Source: "IAM's denial names the caller's ARN; an instance profile's session is the instance ID (jtblin/kube2iam#19, aws/amazon-eks-pod-identity-webhook#228)",
 		match:  all(`assumed-role/[\w+=,.@-]+/i-[0-9a-f]{8}(?:[0-9a-f]{9})?\b`, `(?i)AccessDenied|not authorized to perform|UnauthorizedOperation`),
 	},
 	{
-		ID: "go-v1-endpoint-credentials", SDK: "aws-sdk-go (v1)", Class: ClassAgent, Severity: Warn,
+		ID: "go-v1-endpoint-credentials", SDK: "aws-sdk-go v1", Class: ClassAgent, Severity: Warn,
 		Cause: agentCause, Fix: agentFix,
 		Source: "aws/aws-sdk-go aws/credentials/endpointcreds/provider.go, CredentialsEndpointError",
 		match:  all(`CredentialsEndpointError: failed to load credentials`),
@@ -197,19 +197,19 @@ var signatures = []Signature{
 		match:  all(`failed to refresh cached credentials, failed to load credentials`),
 	},
 	{
-		ID: "botocore-container-role", SDK: "botocore (boto3, AWS CLI)", Class: ClassAgent, Severity: Warn,
+		ID: "botocore-container-role", SDK: "botocore, boto3 and the AWS CLI", Class: ClassAgent, Severity: Warn,
 		Cause: agentCause, Fix: agentFix,
 		Source: "boto/botocore botocore/credentials.py, ContainerProvider (METHOD container-role), and botocore/exceptions.py, CredentialRetrievalError",
 		match:  all(`Error when retrieving credentials from container-role`),
 	},
 	{
-		ID: "go-v1-no-providers", SDK: "aws-sdk-go (v1)", Class: ClassNoCredentials, Severity: Fail,
+		ID: "go-v1-no-providers", SDK: "aws-sdk-go v1", Class: ClassNoCredentials, Severity: Fail,
 		Cause: noCredentialsCause, Fix: noCredentialsFix,
 		Source: "aws/aws-sdk-go aws/credentials/chain_provider.go, ErrNoValidProvidersFoundInChain",
 		match:  all(`NoCredentialProviders: no valid providers in chain`),
 	},
 	{
-		ID: "go-v1-no-ec2-role", SDK: "aws-sdk-go (v1)", Class: ClassNoCredentials, Severity: Fail,
+		ID: "go-v1-no-ec2-role", SDK: "aws-sdk-go v1", Class: ClassNoCredentials, Severity: Fail,
 		Cause: imdsCause, Fix: noCredentialsFix,
 		Source: "aws/aws-sdk-go aws/credentials/ec2rolecreds/ec2_role_provider.go, requestCredList",
 		match:  all(`EC2RoleRequestError: no EC2 instance role found`),
@@ -245,7 +245,7 @@ var signatures = []Signature{
 		match:  all(`Could not load credentials from any providers`),
 	},
 	{
-		ID: "botocore-no-credentials", SDK: "botocore (boto3, AWS CLI)", Class: ClassNoCredentials, Severity: Fail,
+		ID: "botocore-no-credentials", SDK: "botocore, boto3 and the AWS CLI", Class: ClassNoCredentials, Severity: Fail,
 		Cause: noCredentialsCause, Fix: noCredentialsFix,
 		Source: "boto/botocore botocore/exceptions.py, NoCredentialsError",
 		match:  all(`Unable to locate credentials`),
@@ -258,7 +258,7 @@ var signatures = []Signature{
 		match:  all(`get identity: get credentials: |failed to refresh cached credentials`),
 	},
 	{
-		ID: "expired-token", SDK: "any AWS service", Class: ClassExpired, Severity: Warn,
+		ID: "expired-token", SDK: "an AWS service, through any SDK", Class: ClassExpired, Severity: Warn,
 		Cause:  "the app sent credentials, or a web identity token, past their expiry: it keeps credentials it fetched once instead of letting the SDK refresh them, reads a copy of the token file, or runs an SDK that does not refresh",
 		Fix:    "create clients with the SDK's default credential chain and let it refresh (do not cache credentials or the token yourself); upgrade an old SDK",
 		Source: "AWS common errors, ExpiredTokenException (\"The security token included in the request is expired\", HTTP 403); STS AssumeRoleWithWebIdentity, ExpiredTokenException; aws/aws-sdk-js lib/event_listeners.js treats ExpiredToken and ExpiredTokenException as expired credentials",
