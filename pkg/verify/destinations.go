@@ -46,8 +46,9 @@ func AgentDestinations(env map[string]string) []Destination {
 // as the SDKs read it (probe.ResolveSTSTarget: AWS_ENDPOINT_URL_STS, else AWS_ENDPOINT_URL;
 // AWS_STS_REGIONAL_ENDPOINTS; AWS_REGION, else AWS_DEFAULT_REGION), and resolves their hosts
 // with resolve. Without AWS_STS_REGIONAL_ENDPOINTS the SDKs disagree: some still default to
-// the legacy global endpoint sts.amazonaws.com (aws-sdk-go v1, JavaScript v2), others to the
-// region's (aws-sdk-go-v2 always, botocore since 1.40.0, JavaScript v3, Java 2.x), so with a
+// the legacy global endpoint sts.amazonaws.com in the legacy regions (aws-sdk-go v1;
+// JavaScript v2, whose lib/config.js defaults stsRegionalEndpoints to legacy), others to the
+// region's (aws-sdk-go-v2 always; botocore since 1.40.0, boto/botocore#3517), so with a
 // region in the env both are destinations. Addresses resolved here may differ from the
 // pod's (a VPC endpoint's private DNS answers inside the VPC only). The error names the
 // hosts that did not resolve; the destinations of the others are returned with it.
