@@ -13,6 +13,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/utils/ptr"
 
@@ -88,6 +89,9 @@ type Config struct {
 	// STSEndpoint sets AWS_ENDPOINT_URL_STS in the probe container; Region is the probe's
 	// --region.
 	STSEndpoint, Region string
+	// AppLogLines is how many of each app container's last log lines a workload target's
+	// log check reads; zero means DefaultAppLogLines.
+	AppLogLines int64
 	// CABundle is PEM CA certificates the probe trusts beside the public roots (--ca-bundle),
 	// handed over in a ConfigMap that lives as long as the pod; empty: none.
 	CABundle []byte
@@ -118,6 +122,12 @@ type Deps struct {
 	// the probe pod unmutated although the account carries a role: its service account cache
 	// lags. Zero means 10s and 250ms.
 	LagBound, LagPoll time.Duration
+	// PolicyDiscovery finds the policy APIs of network plugins beside NetworkPolicy, which the
+	// NetworkPolicy check names as not evaluated; nil: not looked for.
+	PolicyDiscovery discovery.DiscoveryInterface
+	// Resolve looks up the STS endpoint's host for the NetworkPolicy check; nil: STS is not
+	// judged, only the Pod Identity agent.
+	Resolve Resolver
 	// Explain, when set, reads the AWS side of an STS refusal of the probe (the role's trust
 	// policy, the OIDC provider) with the user's AWS credentials; its events go before the
 	// verdict, so the refusal names its clause. nil: a refusal is what STS said.
@@ -260,8 +270,12 @@ func (r *runner) run(ctx context.Context) error {
 			r.emit(ev)
 		}
 	}
-	for _, ev := range CheckWorkloadPods(ctx, c, ns, r.cfg.Target, w.ServiceAccount, saCfg, hasRole) {
+	workloadEvents, live := CheckWorkloadPods(ctx, c, ns, r.cfg.Target, w.ServiceAccount, saCfg, hasRole)
+	for _, ev := range append(workloadEvents, r.appChecks(ctx, w, live)...) {
 		r.emit(ev)
+	}
+	if r.cfg.Target.Kind != KindServiceAccount {
+		r.emit(notProved(r.cfg.Target))
 	}
 	r.step(StepOutside, StepDone, "")
 	r.out.Timings.OutsideDone = r.deps.Now()
