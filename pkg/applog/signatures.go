@@ -2,14 +2,20 @@
 // and AWS write when a pod does not get the credentials of its workload identity: an SDK too
 // old for EKS Pod Identity, a credential chain that found nothing, a call made as the node's
 // instance role, a refused web identity, an unreachable Pod Identity agent, an expired token.
-// Each signature says what it means, what to do and where the exact message comes from.
+// Each signature says what it means, what to do and where the exact message comes from. The
+// versions an old SDK's signature names are the minimums of appsdk's table, written only there.
 //
 // Log lines are untrusted and may carry secrets: Redact removes access key IDs, secret keys,
 // session tokens, JWTs, Authorization values and other token-like strings, and every Finding
 // holds only the redacted line.
 package applog
 
-import "regexp"
+import (
+	"regexp"
+	"strings"
+
+	"github.com/kubectl-wi/kubectl-wi/pkg/appsdk"
+)
 
 // Class groups the signatures that have one cause and one fix.
 type Class string
@@ -67,6 +73,9 @@ type Signature struct {
 	Source   string // where the exact message is produced or documented
 	// match holds patterns that must all be found in the line.
 	match []*regexp.Regexp
+	// sdks are the appsdk SDK ids of an old-SDK signature, whose Pod Identity minimums its
+	// SDK and Fix name.
+	sdks []string
 }
 
 // agentHost is the EKS Pod Identity agent's address, IPv4 or IPv6. A refusal of an address
@@ -86,6 +95,59 @@ func withAgent(pattern string) []*regexp.Regexp {
 	return append(all(pattern), agentHost)
 }
 
+// sdkName is an SDK of appsdk's table, with the name an old-SDK signature calls it by.
+type sdkName struct{ id, name string }
+
+// oldSDK completes the signature of SDKs too old for EKS Pod Identity from appsdk's table of
+// its minimums, the one place they are written: SDK says which versions write the message
+// and Fix what to upgrade to. A package with a minimum per major line (the AWS CLI) names
+// the line.
+func oldSDK(s Signature, sdks ...sdkName) Signature {
+	var before, fixes []string
+	for _, sdk := range sdks {
+		r, ok := appsdk.Minimum(sdk.id, appsdk.PodIdentity)
+		if !ok {
+			panic("applog: appsdk has no Pod Identity minimum for " + sdk.id)
+		}
+		s.sdks = append(s.sdks, sdk.id)
+		if r.Unsupported {
+			before = append(before, sdk.name+" (no version supports EKS Pod Identity)")
+			fixes = append(fixes, r.Instead)
+			continue
+		}
+		var versions, upgrades []string
+		for _, m := range r.Minimums {
+			target, version := m.Module, m.Version
+			if perLine(r.Minimums, m.Module) {
+				major, _, _ := strings.Cut(strings.TrimPrefix(m.Version, "v"), ".")
+				target, version = target+" "+major+".x", version+" ("+major+".x)"
+			}
+			if m.Module != sdk.name {
+				version = m.Module + " " + version
+			}
+			versions = append(versions, version)
+			upgrades = append(upgrades, target+" to "+m.Version+" or later")
+		}
+		before = append(before, sdk.name+" before "+strings.Join(versions, " and "))
+		fixes = append(fixes, "upgrade "+strings.Join(upgrades, ", "))
+	}
+	s.SDK = strings.Join(before, ", ")
+	s.Fix = strings.Join(fixes, "; ") + " (" + podIdentityMinimums + ")"
+	s.Class, s.Severity, s.Cause = ClassOldSDK, Fail, oldSDKCause
+	return s
+}
+
+// perLine says whether module has a minimum per major line.
+func perLine(mins []appsdk.ModuleVersion, module string) bool {
+	n := 0
+	for _, m := range mins {
+		if m.Module == module {
+			n++
+		}
+	}
+	return n > 1
+}
+
 // Fixes and causes shared by several signatures.
 const (
 	podIdentityMinimums = "the SDK versions EKS Pod Identity needs are listed in the EKS user guide, \"Use pod identity with the AWS SDK\""
@@ -101,54 +163,38 @@ const (
 // signatures is the table, most specific first: Match returns the first that matches, so an
 // old SDK's refusal wins over the chain's summary that quotes it.
 var signatures = []Signature{
-	{
-		ID: "go-v1-loopback-only", SDK: "aws-sdk-go v1 before v1.47.11", Class: ClassOldSDK, Severity: Fail,
-		Cause: oldSDKCause, Fix: "upgrade github.com/aws/aws-sdk-go to v1.47.11 or later, or move to aws-sdk-go-v2 (" + podIdentityMinimums + ")",
-		Source: "aws/aws-sdk-go aws/defaults/defaults.go, localHTTPCredProvider, before commit a71bedc (v1.47.11)",
-		match:  withAgent(`only loopback hosts are allowed`),
-	},
-	{
-		ID: "go-v2-loopback-only", SDK: "aws-sdk-go-v2 before release-2023-11-14", Class: ClassOldSDK, Severity: Fail,
-		Cause: oldSDKCause, Fix: "upgrade aws-sdk-go-v2 (github.com/aws/aws-sdk-go-v2/config and its modules) to release-2023-11-14 or later",
-		Source: "aws/aws-sdk-go-v2 config/local.go, validateLocalURL, which config applied to AWS_CONTAINER_CREDENTIALS_FULL_URI until release-2023-11-14",
-		match:  withAgent(`only host resolving to loopback addresses are allowed`),
-	},
-	{
-		ID: "java-v1-host-list", SDK: "AWS SDK for Java 1.x before 1.12.746, or the Kotlin SDK before v1.0.1", Class: ClassOldSDK, Severity: Fail,
-		Cause: oldSDKCause, Fix: "upgrade the AWS SDK for Java to 1.12.746 or later, or to 2.21.30 or later (" + podIdentityMinimums + ")",
+	oldSDK(Signature{ID: "go-v1-loopback-only",
+		Source: "aws/aws-sdk-go aws/defaults/defaults.go, localHTTPCredProvider, before commit a71bedc",
+		match:  withAgent(`only loopback hosts are allowed`)},
+		sdkName{appsdk.SDKGo, "aws-sdk-go v1"}),
+	oldSDK(Signature{ID: "go-v2-loopback-only",
+		Source: "aws/aws-sdk-go-v2 config/local.go, validateLocalURL, which config applied to AWS_CONTAINER_CREDENTIALS_FULL_URI until it accepted the EKS container host (config's CHANGELOG.md)",
+		match:  withAgent(`only host resolving to loopback addresses are allowed`)},
+		sdkName{appsdk.SDKGoV2, "aws-sdk-go-v2"}),
+	oldSDK(Signature{ID: "java-v1-host-list",
 		Source: "aws/aws-sdk-java aws-java-sdk-core/src/main/java/com/amazonaws/auth/ContainerCredentialsProvider.java, FullUriCredentialsEndpointProvider (allowed hosts localhost, 127.0.0.1)",
-		match:  withAgent(`has an invalid host\. Host can only be one of \[`),
-	},
-	{
-		ID: "java-v2-loopback-only", SDK: "AWS SDK for Java 2.x before 2.21.30", Class: ClassOldSDK, Severity: Fail,
-		Cause: oldSDKCause, Fix: "upgrade the AWS SDK for Java 2.x to 2.21.30 or later",
+		match:  withAgent(`has an invalid host\. Host can only be one of \[`)},
+		sdkName{appsdk.SDKJava, "AWS SDK for Java 1.x"}, sdkName{appsdk.SDKKotlin, "the Kotlin SDK"}),
+	oldSDK(Signature{ID: "java-v2-loopback-only",
 		Source: "aws/aws-sdk-java-v2 core/auth/src/main/java/software/amazon/awssdk/auth/credentials/ContainerCredentialsProvider.java, createGenericContainerUrl",
-		match:  withAgent(`Host should resolve to a loopback address`),
-	},
-	{
-		ID: "js-v2-unsupported-hostname", SDK: "AWS SDK for JavaScript v2 before 2.1550.0", Class: ClassOldSDK, Severity: Fail,
-		Cause: oldSDKCause, Fix: "upgrade aws-sdk (JavaScript v2) to 2.1550.0 or later, or move to v3 (3.458.0 or later)",
-		Source: "aws/aws-sdk-js lib/credentials/remote_credentials.js, FULL_URI_ALLOWED_HOSTNAMES before commit 1596ee4 (v2.1550.0)",
-		match:  withAgent(`Unsupported hostname: AWS\.RemoteCredentials only supports`),
-	},
-	{
-		ID: "js-v3-invalid-hostname", SDK: "AWS SDK for JavaScript v3 before 3.458.0", Class: ClassOldSDK, Severity: Fail,
-		Cause: oldSDKCause, Fix: "upgrade the @aws-sdk/* packages (credential-provider-node and its providers) to 3.458.0 or later",
-		Source: "aws/aws-sdk-js-v3 packages/credential-provider-imds/src/fromContainerMetadata.ts (GREENGRASS_HOSTS: localhost, 127.0.0.1)",
-		match:  withAgent(`is not a valid container metadata service hostname`),
-	},
-	{
-		ID: "botocore-unsupported-host", SDK: "botocore, boto3 and AWS CLI v1 before EKS container credentials support", Class: ClassOldSDK, Severity: Fail,
-		Cause: oldSDKCause, Fix: "upgrade boto3 and botocore to 1.34.41 or later (AWS CLI v1 1.30.0, v2 2.15.0)",
+		match:  withAgent(`Host should resolve to a loopback address`)},
+		sdkName{appsdk.SDKJavaV2, "AWS SDK for Java 2.x"}),
+	oldSDK(Signature{ID: "js-v2-unsupported-hostname",
+		Source: "aws/aws-sdk-js lib/credentials/remote_credentials.js, FULL_URI_ALLOWED_HOSTNAMES before commit 1596ee4",
+		match:  withAgent(`Unsupported hostname: AWS\.RemoteCredentials only supports`)},
+		sdkName{appsdk.SDKJS, "AWS SDK for JavaScript v2"}),
+	oldSDK(Signature{ID: "js-v3-invalid-hostname",
+		Source: "aws/aws-sdk-js-v3 packages/credential-provider-imds/src/fromContainerMetadata.ts (GREENGRASS_HOSTS: localhost, 127.0.0.1), which the default chain used until credential-provider-node added fromHttp (its CHANGELOG.md; aws/aws-sdk-js-v3#5709)",
+		match:  withAgent(`is not a valid container metadata service hostname`)},
+		sdkName{appsdk.SDKJSV3, "AWS SDK for JavaScript v3"}),
+	oldSDK(Signature{ID: "botocore-unsupported-host",
 		Source: "boto/botocore botocore/utils.py, ContainerMetadataFetcher._validate_allowed_url, before boto/botocore#3044",
-		match:  all(`Unsupported host '(169\.254\.170\.23|fd00:ec2::23)'`),
-	},
-	{
-		ID: "rust-not-loopback", SDK: "AWS SDK for Rust before release-2024-03-13", Class: ClassOldSDK, Severity: Fail,
-		Cause: oldSDKCause, Fix: "upgrade aws-config (AWS SDK for Rust) to release-2024-03-13 or later",
-		Source: "smithy-lang/smithy-rs aws/rust-runtime/aws-config/src/ecs.rs, InvalidFullUriErrorKind::NotLoopback",
-		match:  all(`URI did not refer to the loopback interface`),
-	},
+		match:  all(`Unsupported host '(169\.254\.170\.23|fd00:ec2::23)'`)},
+		sdkName{appsdk.SDKBotocore, "botocore"}, sdkName{appsdk.SDKBoto3, "boto3"}, sdkName{appsdk.SDKAWSCLI, "awscli"}),
+	oldSDK(Signature{ID: "rust-not-loopback",
+		Source: "smithy-lang/smithy-rs aws/rust-runtime/aws-config/src/ecs.rs, InvalidFullUriErrorKind::NotLoopback, before smithy-rs#3416",
+		match:  all(`URI did not refer to the loopback interface`)},
+		sdkName{appsdk.SDKRust, "the AWS SDK for Rust"}),
 	{
 		ID: "sts-web-identity-denied", SDK: "AWS STS, through any SDK", Class: ClassWebIdentity, Severity: Fail,
 		Cause:  "STS refused AssumeRoleWithWebIdentity: the role's trust policy does not trust this service account's token (issuer, sub or aud), or the role does not exist",

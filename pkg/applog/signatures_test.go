@@ -1,10 +1,16 @@
 package applog
 
 import (
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/kubectl-wi/kubectl-wi/pkg/appsdk"
 )
 
 // Each signature is matched by a line as its source writes it (the message built by the
@@ -157,5 +163,94 @@ func TestScan(t *testing.T) {
 				t.Errorf("Scan() = %v, want %v", got, tt.want)
 			}
 		})
+	}
+}
+
+// versionLike finds what reads as a version: 1.34.41, v1.47.11, release-2023-11-14.
+var versionLike = regexp.MustCompile(`\bv?\d+\.\d+(?:\.\d+)*\b|\brelease-\d{4}-\d{2}-\d{2}\b`)
+
+// versionsIn returns the versions text names; the Pod Identity agent's address is none.
+func versionsIn(text string) []string {
+	return versionLike.FindAllString(strings.ReplaceAll(text, "169.254.170.23", ""), -1)
+}
+
+// An old-SDK signature's SDK and Fix name exactly appsdk's Pod Identity minimums for the SDKs
+// it covers, and no other version; no other signature names a version.
+func TestOldSDKFollowsAppsdk(t *testing.T) {
+	for _, s := range Signatures() {
+		t.Run(s.ID, func(t *testing.T) {
+			if (s.Class == ClassOldSDK) != (len(s.sdks) > 0) {
+				t.Fatalf("class %s with appsdk SDKs %v: want SDKs exactly on old-SDK signatures", s.Class, s.sdks)
+			}
+			allowed := map[string]bool{}
+			for _, id := range s.sdks {
+				r, ok := appsdk.Minimum(id, appsdk.PodIdentity)
+				if !ok {
+					t.Fatalf("appsdk has no Pod Identity minimum for %s", id)
+				}
+				if r.Unsupported {
+					if !strings.Contains(s.Fix, r.Instead) {
+						t.Errorf("Fix %q lacks appsdk's %q for %s", s.Fix, r.Instead, id)
+					}
+					for _, v := range versionsIn(r.Instead) {
+						allowed[v] = true
+					}
+				}
+				for _, m := range r.Minimums {
+					allowed[m.Version] = true
+					if !strings.Contains(s.SDK, m.Version) {
+						t.Errorf("SDK %q lacks appsdk's minimum %s %s", s.SDK, m.Module, m.Version)
+					}
+					if !strings.Contains(s.Fix, m.Module) || !strings.Contains(s.Fix, " to "+m.Version+" or later") {
+						t.Errorf("Fix %q lacks the upgrade of %s to appsdk's %s", s.Fix, m.Module, m.Version)
+					}
+				}
+			}
+			for _, v := range versionsIn(s.SDK + "\n" + s.Fix) {
+				if !allowed[v] {
+					t.Errorf("version %s in SDK or Fix is none of appsdk's minimums for %v", v, s.sdks)
+				}
+			}
+		})
+	}
+}
+
+// signatures.go writes no version outside a Source: the minimums are appsdk's. A Source may
+// name where a message changed; the Pod Identity agent's address is no version.
+func TestSignaturesWriteNoVersion(t *testing.T) {
+	fset := token.NewFileSet()
+	file, err := parser.ParseFile(fset, "signatures.go", nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sources := map[ast.Expr]bool{}
+	ast.Inspect(file, func(n ast.Node) bool {
+		if kv, ok := n.(*ast.KeyValueExpr); ok {
+			if key, ok := kv.Key.(*ast.Ident); ok && key.Name == "Source" {
+				sources[kv.Value] = true
+			}
+		}
+		return true
+	})
+	var found []string
+	ast.Inspect(file, func(n ast.Node) bool {
+		if e, ok := n.(ast.Expr); ok && sources[e] {
+			return false
+		}
+		lit, ok := n.(*ast.BasicLit)
+		if !ok || lit.Kind != token.STRING {
+			return true
+		}
+		text, err := strconv.Unquote(lit.Value)
+		if err != nil {
+			t.Fatalf("%s: %v", fset.Position(lit.Pos()), err)
+		}
+		for _, v := range versionsIn(text) {
+			found = append(found, fset.Position(lit.Pos()).String()+": "+v)
+		}
+		return true
+	})
+	if len(found) > 0 {
+		t.Errorf("versions written in signatures.go, not taken from appsdk:\n%s", strings.Join(found, "\n"))
 	}
 }
