@@ -37,9 +37,11 @@ all: build
 build:
 	CGO_ENABLED=0 go build -trimpath -ldflags "$(LDFLAGS)" -o bin/kubectl-wi ./cmd/kubectl-wi
 
+# The test bed's Go apps are modules of their own (hack/testapps/README.md), which ./... skips.
 unit:
 	go vet ./...
 	$(GO_TEST) -race -count=1 ./...
+	cd hack/testapps/sdkapp && go vet ./... && $(GO_TEST) -race -count=1 ./...
 
 # e2e brings a fresh local cluster up, runs the e2e tests on it, and tears it down on any exit;
 # once with the pod identity webhook stand-in as the real webhook runs by default, once as EKS

@@ -35,6 +35,7 @@ mkdir -p "$bin" "$WI_STATE/images" "$RUN" "$LOGS" "$DATA"
 )
 "$bin/mkimage" -ref "$PAUSE_IMAGE" -out "$WI_STATE/images/pause.tar" -entrypoint /pause "$bin/pause:/pause"
 "$bin/mkimage" -ref "$IDLE_IMAGE" -out "$WI_STATE/images/idle.tar" -entrypoint /pause "$bin/pause:/pause"
+"$here/testapps-up.sh"
 
 "$here/pki.sh"
 pki=$WI_STATE/pki
@@ -135,5 +136,6 @@ export KUBECTL_WI_CA_BUNDLE=$pki/ca.crt
 # kubectl and the kubectl-wi under test, for the README's examples as printed.
 export PATH=$(dirname "$WI_BIN"):$K8S_BIN:\$PATH
 ENV
+cat "$WI_STATE/testapps.env" >>"$WI_STATE/env"
 log "control plane to Ready node: ${node_ready}s; whole cluster-up: $((SECONDS - t0))s"
 log "ready: source $WI_STATE/env (KUBECONFIG=$pki/admin.kubeconfig)"
