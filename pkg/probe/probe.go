@@ -282,7 +282,7 @@ func (r *runner) stsInfo() {
 		data["ca_bundle"] = t.CABundle
 		if t.CAErr == nil {
 			data["ca_bundle_certs"] = t.CACerts
-			msg += fmt.Sprintf("; trusting the public roots and %d CA certificate(s) from %s (%s)", t.CACerts, t.CABundle, EnvCABundle)
+			msg += fmt.Sprintf("; trusting the public roots and %d CA certificate(s) from %s (%s)", t.CACerts, t.CABundle, t.CAFrom)
 		}
 	}
 	if p := r.transport.Proxy(url); p != "" {
