@@ -86,6 +86,7 @@ func NewCmdProbe(streams genericiooptions.IOStreams, runF func(*ProbeOptions) er
 	f.StringVar(&o.Config.ExpectedRoleARN, "expected-role-arn", o.Config.ExpectedRoleARN, "Role the pod must get; empty compares with AWS_ROLE_ARN only")
 	f.StringVar(&o.Config.Region, "region", o.Config.Region, "STS region when the pod's AWS_REGION and AWS_DEFAULT_REGION are unset (default us-east-1)")
 	f.StringVar(&o.Config.SessionName, "session-name", o.Config.SessionName, "RoleSessionName of the AssumeRoleWithWebIdentity call")
+	f.BoolVar(&o.Config.InPod, "in-pod", o.Config.InPod, "Run in the app's own pod (verify --in-pod): also report the app's processes and their AWS SDKs")
 	return cmd
 }
 
