@@ -18,9 +18,11 @@ meant to be run by hand, though it works in any pod.
 
 It finds the identity path the pod got (IRSA or EKS Pod Identity), reads the projected token
 named by the env, checks its claims against the expected values, asks STS for the role (or the
-Pod Identity agent for credentials) and calls GetCallerIdentity with the result. Each check is
-one JSON line on stdout (see pkg/probe), then a result line. The token and the credentials
-never appear in the output.
+Pod Identity agent for credentials) and calls GetCallerIdentity with the result. With --in-pod
+(verify --in-pod runs it as an ephemeral container in the app's pod) it then finds the AWS
+SDKs of the app's processes and judges each against the minimum version AWS documents for the
+identity path. Each check is one JSON line on stdout (see pkg/probe), then a result line. The
+token and the credentials never appear in the output.
 
 ` + exitCodesHelp
 
@@ -52,6 +54,9 @@ func NewProbeOptions(streams genericiooptions.IOStreams) *ProbeOptions {
 			ReadFile: os.ReadFile,
 			Now:      time.Now,
 			Getuid:   os.Getuid,
+			// With --in-pod, the processes of the app's container, whose process namespace
+			// the ephemeral container shares.
+			App: probe.SDKScanner{ProcDir: "/proc", Self: os.Getpid()},
 		},
 	}
 }

@@ -3,12 +3,13 @@ package probe
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 )
 
 // Check names of the in-pod probe's look at the app (Config.InPod).
 const (
-	CheckAppProcesses = "app.processes" // info: the app's processes the probe sees
+	CheckAppProcesses = "app.processes" // info: the app's processes that carry an AWS SDK
 	CheckAppSDK       = "app.sdk"       // one per AWS SDK found, judged against the path's minimum
 )
 
@@ -17,39 +18,41 @@ type SDKStatus string
 
 // SDK statuses.
 const (
-	SDKOK      SDKStatus = "ok"       // at or above the minimum
-	SDKTooOld  SDKStatus = "too_old"  // below it: the SDK does not know the path's credentials
-	SDKUnknown SDKStatus = "unknown"  // the version could not be judged
-	SDKNoJudge SDKStatus = "no_judge" // the pod has no identity path to judge it against
+	SDKOK          SDKStatus = "ok"          // at or above the minimum
+	SDKTooOld      SDKStatus = "too_old"     // below it: the SDK does not know the path's credentials
+	SDKUnsupported SDKStatus = "unsupported" // no version of this SDK supports the path
+	SDKUnknown     SDKStatus = "unknown"     // the version could not be judged
+	SDKNoJudge     SDKStatus = "no_judge"    // the pod has no identity path to judge it against
 )
-
-// AppProcess is one process of the app.
-type AppProcess struct {
-	PID     int
-	Command string
-	UID     int // -1 when unknown
-}
 
 // AppSDK is one AWS SDK an app process carries, judged for the pod's identity path.
 type AppSDK struct {
-	Name    string // as the SDK calls itself: botocore, aws-sdk-go-v2, @aws-sdk/client-sts
+	Name    string // the SDK: botocore, aws-sdk-go-v2, aws-sdk-js-v3
+	Module  string // the package whose version was read: github.com/aws/aws-sdk-go-v2/config
 	Version string
 	PID     int
-	Command string // the process's command
-	Where   string // the file the version was read from
+	Process string // the process's executable's base name
+	Where   string // the file the version was read from, as the app sees it
 	Status  SDKStatus
-	// Minimum is the path's minimum version, Fix the upgrade, Doc where AWS documents the
-	// minimum; empty when not known.
-	Minimum, Fix, Doc string
+	// Minimum is the path's minimum version, Fix the upgrade (or what to move to), Doc where
+	// AWS documents the minimum, Reason why the status is unknown or what else the
+	// documentation asks; empty when not known.
+	Minimum, Fix, Doc, Reason string
+}
+
+// AppSkip is what a scan could not read, and why.
+type AppSkip struct {
+	PID    int // 0 when no one process
+	Path   string
+	Reason string
 }
 
 // AppReport is what an AppScanner found.
 type AppReport struct {
-	Processes []AppProcess
-	SDKs      []AppSDK
-	// Skipped says what could not be read, and why: a process of another user, one that
-	// ended, a limit reached.
-	Skipped []string
+	SDKs []AppSDK
+	// Skipped is what could not be read, and why: a process of another user, a file that
+	// does not parse, a limit reached.
+	Skipped []AppSkip
 }
 
 // AppScanner reads the app's processes, which the in-pod probe sees through the process
@@ -67,55 +70,101 @@ func (r *runner) app() {
 		return
 	}
 	rep := r.deps.App.Scan(r.ctx, r.sum.Path)
-	if len(rep.Processes) > 0 {
-		procs := make([]string, 0, len(rep.Processes))
-		data := make([]map[string]any, 0, len(rep.Processes))
-		for _, p := range rep.Processes {
-			procs = append(procs, fmt.Sprintf("%d (%s)", p.PID, p.Command))
-			data = append(data, map[string]any{"pid": p.PID, "command": p.Command, "uid": p.UID})
+	var procs []string
+	for _, s := range rep.SDKs {
+		if p := fmt.Sprintf("%d (%s)", s.PID, s.Process); !slices.Contains(procs, p) {
+			procs = append(procs, p)
 		}
-		r.info(CheckAppProcesses, fmt.Sprintf("%d process(es) of the app: %s", len(procs), strings.Join(procs, ", ")), map[string]any{"processes": data})
+	}
+	if len(procs) > 0 {
+		r.info(CheckAppProcesses, fmt.Sprintf("AWS SDKs found in %d process(es) of the app: %s", len(procs), strings.Join(procs, ", ")), map[string]any{"processes": procs})
 	}
 	for _, s := range rep.SDKs {
 		r.sdkCheck(s)
 	}
-	for _, why := range rep.Skipped {
-		r.check(CheckAppSDK, StatusSkip, "not read: "+why, "", map[string]any{"skipped": why})
+	for _, g := range groupSkips(rep.Skipped) {
+		r.check(CheckAppSDK, StatusSkip, "not read: "+g.text, "", map[string]any{"skipped": g.reason, "count": g.count})
 	}
 	if len(rep.SDKs) == 0 && len(rep.Skipped) == 0 {
-		r.check(CheckAppSDK, StatusSkip, fmt.Sprintf("no AWS SDK found in the app's %d process(es)", len(rep.Processes)), "", nil)
+		r.check(CheckAppSDK, StatusSkip, "no AWS SDK found in the app's processes", "", nil)
 	}
+}
+
+// skipGroup is the skips of one reason.
+type skipGroup struct {
+	reason, text string
+	count        int
+}
+
+// maxSkipWhere bounds the places one skip event names: the rest are counted.
+const maxSkipWhere = 3
+
+// groupSkips folds the skips of one reason into one, naming a few of their places: a scan
+// that meets a hundred processes of another user says so once.
+func groupSkips(skips []AppSkip) []skipGroup {
+	var order []string
+	where := map[string][]string{}
+	for _, s := range skips {
+		if _, seen := where[s.Reason]; !seen {
+			order = append(order, s.Reason)
+		}
+		w := s.Path
+		if s.PID > 0 {
+			w = strings.TrimSpace(fmt.Sprintf("process %d %s", s.PID, s.Path))
+		}
+		where[s.Reason] = append(where[s.Reason], w)
+	}
+	out := make([]skipGroup, 0, len(order))
+	for _, reason := range order {
+		ws := slices.DeleteFunc(slices.Clone(where[reason]), func(w string) bool { return w == "" })
+		text := reason
+		if len(ws) > 0 {
+			shown := ws[:min(len(ws), maxSkipWhere)]
+			text = strings.Join(shown, ", ")
+			if more := len(ws) - len(shown); more > 0 {
+				text += fmt.Sprintf(" and %d more", more)
+			}
+			text += ": " + reason
+		}
+		out = append(out, skipGroup{reason: reason, text: text, count: len(where[reason])})
+	}
+	return out
 }
 
 // sdkCheck is one SDK's app.sdk check.
 func (r *runner) sdkCheck(s AppSDK) {
-	who := fmt.Sprintf("process %d (%s) uses %s %s", s.PID, s.Command, s.Name, s.Version)
-	data := map[string]any{"sdk": s.Name, "version": s.Version, "pid": s.PID, "command": s.Command, "status": string(s.Status)}
-	if s.Where != "" {
-		data["file"] = s.Where
+	who := fmt.Sprintf("process %d (%s) uses %s %s", s.PID, s.Process, s.Name, s.Version)
+	if s.Module != "" && s.Module != s.Name {
+		who += " (" + s.Module + ")"
 	}
-	if s.Minimum != "" {
-		data["minimum"] = s.Minimum
-	}
-	if s.Doc != "" {
-		data["doc"] = s.Doc
+	data := map[string]any{"sdk": s.Name, "module": s.Module, "version": s.Version, "pid": s.PID, "process": s.Process, "status": string(s.Status)}
+	for k, v := range map[string]string{"file": s.Where, "minimum": s.Minimum, "doc": s.Doc, "reason": s.Reason} {
+		if v != "" {
+			data[k] = v
+		}
 	}
 	path := pathName(r.sum.Path)
+	doc := ""
+	if s.Doc != "" {
+		doc = " (" + s.Doc + ")"
+	}
 	switch s.Status {
 	case SDKOK:
 		msg := who
 		if s.Minimum != "" {
 			msg += fmt.Sprintf(", at or above %s, the minimum for %s", s.Minimum, path)
+		} else {
+			msg += ", which supports " + path
 		}
 		r.check(CheckAppSDK, StatusPass, msg, "", data)
 	case SDKTooOld:
-		msg := fmt.Sprintf("%s, below %s, the minimum for %s: it does not find the credentials %s gives the pod", who, s.Minimum, path, path)
-		if s.Doc != "" {
-			msg += " (" + s.Doc + ")"
-		}
-		r.check(CheckAppSDK, StatusFail, msg, s.Fix, data)
+		r.check(CheckAppSDK, StatusFail,
+			fmt.Sprintf("%s, below %s, the minimum for %s: it does not find the credentials %s gives the pod%s", who, s.Minimum, path, path, doc),
+			s.Fix+" in the app's image, then roll out the new image", data)
+	case SDKUnsupported:
+		r.check(CheckAppSDK, StatusFail, fmt.Sprintf("%s: no version of it supports %s%s", who, path, doc), s.Fix, data)
 	case SDKUnknown:
-		r.check(CheckAppSDK, StatusSkip, who+": its version cannot be judged against the minimum for "+path, "", data)
+		r.check(CheckAppSDK, StatusSkip, fmt.Sprintf("%s: not judged against the minimum for %s: %s", who, path, orPlaceholder(s.Reason, "unknown version")), "", data)
 	case SDKNoJudge:
 		r.check(CheckAppSDK, StatusSkip, who+": not judged, the pod has no identity path", "", data)
 	default:

@@ -14,10 +14,10 @@ func (f scannerFunc) Scan(ctx context.Context, path string) AppReport { return f
 
 func TestInPodApp(t *testing.T) {
 	token := signToken(t, goodClaims())
-	botocore := AppSDK{Name: "botocore", Version: "1.34.50", PID: 7, Command: "python app.py", Where: "/usr/lib/python3/site-packages/botocore-1.34.50.dist-info/METADATA", Status: SDKOK,
+	botocore := AppSDK{Name: "botocore", Module: "botocore", Version: "1.34.50", PID: 7, Process: "python3.12", Where: "/usr/lib/python3/site-packages/botocore-1.34.50.dist-info/METADATA", Status: SDKOK,
 		Minimum: "1.34.41", Doc: "https://docs.aws.amazon.com/eks/latest/userguide/pod-id-minimum-sdk.html"}
-	oldGo := AppSDK{Name: "github.com/aws/aws-sdk-go", Version: "v1.44.0", PID: 9, Command: "/app/server", Status: SDKTooOld,
-		Minimum: "v1.47.11", Fix: "upgrade github.com/aws/aws-sdk-go to v1.47.11 or later (go get github.com/aws/aws-sdk-go@v1.47.11) and rebuild the image",
+	oldGo := AppSDK{Name: "aws-sdk-go", Module: "github.com/aws/aws-sdk-go", Version: "v1.44.0", PID: 9, Process: "server", Status: SDKTooOld,
+		Minimum: "v1.47.11", Fix: "upgrade github.com/aws/aws-sdk-go to v1.47.11 or later",
 		Doc: "https://docs.aws.amazon.com/eks/latest/userguide/pod-id-minimum-sdk.html"}
 	tests := []struct {
 		name       string
@@ -49,44 +49,51 @@ func TestInPodApp(t *testing.T) {
 			name: "an SDK at the minimum and one below it, judged for the pod's path",
 			cfg:  inPodConfig,
 			scanner: scannerFunc(func(_ context.Context, path string) AppReport {
-				return AppReport{
-					Processes: []AppProcess{{PID: 7, Command: "python app.py", UID: 1000}, {PID: 9, Command: "/app/server", UID: 1000}},
-					SDKs:      []AppSDK{botocore, oldGo},
-				}
+				return AppReport{SDKs: []AppSDK{botocore, oldGo, botocore}}
 			}),
 			wantPath: PathIRSA,
-			wantSDK:  []Status{StatusPass, StatusFail},
+			wantSDK:  []Status{StatusPass, StatusFail, StatusPass},
 			wantInMsgs: []string{
-				"2 process(es) of the app: 7 (python app.py), 9 (/app/server)",
-				"process 7 (python app.py) uses botocore 1.34.50, at or above 1.34.41, the minimum for IRSA (web identity)",
-				"process 9 (/app/server) uses github.com/aws/aws-sdk-go v1.44.0, below v1.47.11, the minimum for IRSA (web identity)",
+				"AWS SDKs found in 2 process(es) of the app: 7 (python3.12), 9 (server)",
+				"process 7 (python3.12) uses botocore 1.34.50, at or above 1.34.41, the minimum for IRSA (web identity)",
+				"process 9 (server) uses aws-sdk-go v1.44.0 (github.com/aws/aws-sdk-go), below v1.47.11, the minimum for IRSA (web identity)",
 			},
-			wantFix:    "upgrade github.com/aws/aws-sdk-go to v1.47.11",
+			wantFix:    "upgrade github.com/aws/aws-sdk-go to v1.47.11 or later in the app's image, then roll out the new image",
 			wantResult: StatusFail,
 		},
 		{
 			name: "what could not be read is a skip naming why; an unknown version too",
 			cfg:  inPodConfig,
 			scanner: scannerFunc(func(context.Context, string) AppReport {
+				uid := "permission denied: the process runs as uid 101 and the scanner as uid 1000; run the scanner as uid 101"
 				return AppReport{
-					SDKs:    []AppSDK{{Name: "aws-sdk-java", Version: "2.x", PID: 3, Command: "java -jar app.jar", Status: SDKUnknown}},
-					Skipped: []string{"process 12 (nginx: worker) runs as another user (uid 101): its files cannot be read"},
+					SDKs: []AppSDK{{Name: "aws-java-sdk-v2", Module: "software.amazon.awssdk:auth", Version: "2.x", PID: 3, Process: "java", Status: SDKUnknown,
+						Reason: `version "2.x" of software.amazon.awssdk:auth cannot be compared`}},
+					Skipped: []AppSkip{
+						{PID: 12, Path: "/proc/12/exe", Reason: uid}, {PID: 13, Path: "/proc/13/exe", Reason: uid},
+						{PID: 14, Path: "/proc/14/exe", Reason: uid}, {PID: 15, Path: "/proc/15/exe", Reason: uid},
+						{Path: "/proc", Reason: "no process to scan but the scanner itself: it does not share the app's process namespace"},
+					},
 				}
 			}),
-			wantPath:   PathIRSA,
-			wantSDK:    []Status{StatusSkip, StatusSkip},
-			wantInMsgs: []string{"its version cannot be judged", "not read: process 12 (nginx: worker) runs as another user (uid 101)"},
+			wantPath: PathIRSA,
+			wantSDK:  []Status{StatusSkip, StatusSkip, StatusSkip},
+			wantInMsgs: []string{
+				`not judged against the minimum for IRSA (web identity): version "2.x" of software.amazon.awssdk:auth cannot be compared`,
+				"not read: process 12 /proc/12/exe, process 13 /proc/13/exe, process 14 /proc/14/exe and 1 more: permission denied: the process runs as uid 101",
+				"not read: /proc: no process to scan but the scanner itself",
+			},
 			wantResult: StatusPass,
 		},
 		{
 			name: "no SDK in any process",
 			cfg:  inPodConfig,
 			scanner: scannerFunc(func(context.Context, string) AppReport {
-				return AppReport{Processes: []AppProcess{{PID: 1, Command: "/pause", UID: 65535}}}
+				return AppReport{}
 			}),
 			wantPath:   PathIRSA,
 			wantSDK:    []Status{StatusSkip},
-			wantInMsgs: []string{"no AWS SDK found in the app's 1 process(es)"},
+			wantInMsgs: []string{"no AWS SDK found in the app's processes"},
 			wantResult: StatusPass,
 		},
 	}
@@ -171,7 +178,7 @@ func TestInPodScrubsTheAppsKeys(t *testing.T) {
 	deps := fakeDeps(env, files{testTokenPath: token}, okSTS())
 	deps.App = scannerFunc(func(context.Context, string) AppReport {
 		// A scanner that echoes what it found in the environment of a process.
-		return AppReport{Skipped: []string{"process 4 has AWS_SECRET_ACCESS_KEY=app-own-secret-key-value-0123456789 set"}}
+		return AppReport{Skipped: []AppSkip{{PID: 4, Reason: "has AWS_SECRET_ACCESS_KEY=app-own-secret-key-value-0123456789 set"}}}
 	})
 	_, out := jsonOutput(t, inPodConfig(), deps)
 	for _, s := range []string{"AKIAAPPOWNKEY1234567", "app-own-secret-key-value-0123456789"} {
