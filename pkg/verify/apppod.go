@@ -23,7 +23,7 @@ var ErrNotTargetPod = errors.New("not a pod of the target")
 // AppPod is the running pod of the app an in-pod run adds the probe to, and why that one.
 type AppPod struct {
 	Pod *corev1.Pod
-	// Why says how it was chosen: "the newest Ready pod of deployment/web (3 running)", "--pod".
+	// Why says how it was chosen: "the newest Ready pod of deployment/web, of 3 running", "--pod web-1".
 	Why string
 }
 
@@ -152,7 +152,7 @@ func ChoosePod(pods []corev1.Pod, t Target, name string) (AppPod, error) {
 	})
 	for _, p := range live {
 		if podReady(p) {
-			return AppPod{Pod: p, Why: fmt.Sprintf("the newest Ready pod of %s (%d running)", t, len(live))}, nil
+			return AppPod{Pod: p, Why: fmt.Sprintf("the newest Ready pod of %s, of %d running", t, len(live))}, nil
 		}
 	}
 	return AppPod{Pod: live[0], Why: fmt.Sprintf("the newest running pod of %s, none of its %d running pods is Ready", t, len(live))}, nil

@@ -198,16 +198,16 @@ func footprintEvent(app *corev1.Pod, ec corev1.EphemeralContainer, notes Ephemer
 	sc := ec.SecurityContext
 	user := "the probe image's user (neither the container nor the pod names one; the app runs as its image's user, which the spec does not say)"
 	if sc.RunAsUser != nil {
-		user = fmt.Sprintf("user %d, as the app", *sc.RunAsUser)
+		user = fmt.Sprintf("user %d as the app does", *sc.RunAsUser)
 		if sc.RunAsGroup != nil {
-			user = fmt.Sprintf("user %d group %d, as the app", *sc.RunAsUser, *sc.RunAsGroup)
+			user = fmt.Sprintf("user %d group %d as the app does", *sc.RunAsUser, *sc.RunAsGroup)
 		}
 	}
 	mounts := make([]string, len(ec.VolumeMounts))
 	for i, m := range ec.VolumeMounts {
 		mounts[i] = m.Name
 	}
-	msg := fmt.Sprintf("adding the ephemeral container %s (image %s) to the pod %s/%s, targeting its container %s, as %s, with its env and its mounts of %s; "+
+	msg := fmt.Sprintf("adding the ephemeral container %s (image %s) to the pod %s/%s, targeting its container %s, running as %s, with its env and its mounts of %s; "+
 		"it cannot be removed: it stays in the pod's spec, terminated once the probe ends, until the pod is replaced (%s)",
 		ec.Name, ec.Image, app.Namespace, app.Name, ec.TargetContainerName, user, orNone(strings.Join(mounts, ", ")), replaceHint(t, app))
 	data := map[string]any{"pod": app.Name, "namespace": app.Namespace, "container": ec.Name, "target_container": ec.TargetContainerName, "image": ec.Image, "mounts": mounts}

@@ -186,7 +186,7 @@ func TestRunInPodPasses(t *testing.T) {
 		t.Errorf("footprint at event %d, patch after %v events: want the footprint before the patch", footprint, k.before)
 	}
 	fp := rec.events[footprint]
-	for _, want := range []string{"adding the ephemeral container " + testPod, "to the pod shop/web-abc-2", "targeting its container app", "as user 1001 group 3000",
+	for _, want := range []string{"adding the ephemeral container " + testPod, "to the pod shop/web-abc-2", "targeting its container app", "running as user 1001 group 3000 as the app does",
 		"mounts of aws-iam-token", "it cannot be removed: it stays in the pod's spec", "kubectl rollout restart deployment/web -n shop"} {
 		if !strings.Contains(fp.Message, want) {
 			t.Errorf("footprint %q lacks %q", fp.Message, want)
