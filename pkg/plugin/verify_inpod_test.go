@@ -3,8 +3,12 @@ package plugin
 import (
 	"encoding/json"
 	"errors"
+	"io"
 	"strings"
 	"testing"
+
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -20,6 +24,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/kubectl-wi/kubectl-wi/pkg/identity"
+	"github.com/kubectl-wi/kubectl-wi/pkg/plugin/tui"
 	"github.com/kubectl-wi/kubectl-wi/pkg/verify"
 )
 
@@ -229,6 +234,51 @@ func TestVerifyInPodBadInput(t *testing.T) {
 			for _, v := range verbs(c) {
 				if !strings.HasPrefix(v, "get ") && !strings.HasPrefix(v, "list ") {
 					t.Errorf("wrote before refusing the input: %s", v)
+				}
+			}
+		})
+	}
+}
+
+// The checklist of an in-pod run: its own steps, the probe pod's never started when the app's
+// pod took the probe, and started when it refused it.
+func TestVerifyInPodChecklist(t *testing.T) {
+	rbac := apierrors.NewForbidden(schema.GroupResource{Resource: "pods"}, "web-abc-1",
+		errors.New(`User "alice" cannot patch resource "pods/ephemeralcontainers" in API group "" in the namespace "shop"`))
+	tests := []struct {
+		name   string
+		refuse error
+		want   []string
+	}{
+		{name: "the app's pod takes the probe", want: []string{
+			"✓ Add the probe to the app's pod (an ephemeral container)  wi-probe-abcde in shop/web-abc-1",
+			"– Create a probe pod instead (the app's pod refused)",
+			"✓ Clean up  nothing to delete: wi-probe-abcde stays in the pod's spec, terminated (exit code 0)",
+		}},
+		{name: "it refuses", refuse: rbac, want: []string{
+			"✗ Add the probe to the app's pod (an ephemeral container)  forbidden",
+			"✓ Create a probe pod instead (the app's pod refused)  shop/wi-probe-abcde",
+			"✓ Clean up  deleted shop/wi-probe-abcde",
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := vfInPodCluster(t, tt.refuse)
+			o, _, _ := vfOptions(c, false, "probe-pass.jsonl")
+			o.InPod, o.namespace, o.target = true, "shop", verify.Target{Kind: verify.KindDeployment, Name: "web"}
+			o.Image, o.DryRun = "wi.local/kubectl-wi:dev", "none"
+			if err := o.connect(); err != nil {
+				t.Fatal(err)
+			}
+			var m tea.Model = tui.New(tui.Options{Steps: inPodSteps, Renderer: lipgloss.NewRenderer(io.Discard)})
+			m, _ = m.Update(tea.WindowSizeMsg{Width: 400, Height: 100})
+			rep := tui.Reporter{Send: func(msg tea.Msg) { m, _ = m.Update(msg) }}
+			_, err := verify.Run(t.Context(), o.config(), o.deps, rep)
+			m, _ = m.Update(tui.DoneMsg{Err: err})
+			report := m.(tui.Model).Report()
+			for _, want := range tt.want {
+				if !strings.Contains(report, want) {
+					t.Errorf("the checklist lacks %q:\n%s", want, report)
 				}
 			}
 		})

@@ -79,6 +79,8 @@ type InPodOutcome struct {
 // container (r.refusal says why) and the run goes on with a probe pod.
 func (r *runner) inPod(ctx context.Context, w Workload, want Expected, saCfg identity.Config, hasRole bool) (done bool, err error) {
 	app, ns := r.app.Pod, r.cfg.Namespace
+	ref := ns + "/" + app.Name
+	r.step(StepAttach, StepRunning, ref)
 	r.emit(probe.Event{Type: probe.TypeInfo, Check: CheckInPodPod,
 		Message: fmt.Sprintf("the probe joins the pod %s/%s on node %s (%s), in the process and network namespaces of its container %s",
 			ns, app.Name, orNone(app.Spec.NodeName), r.app.Why, w.Container),
@@ -102,7 +104,6 @@ func (r *runner) inPod(ctx context.Context, w Workload, want Expected, saCfg ide
 	if err != nil {
 		return true, err
 	}
-	ref := ns + "/" + app.Name
 	r.step(StepAttach, StepRunning, ec.Name+" into "+ref)
 	r.emit(footprintEvent(app, ec, notes, r.cfg.Target))
 	patch, err := EphemeralPatch(ec)
