@@ -18,9 +18,11 @@ meant to be run by hand, though it works in any pod.
 
 It finds the identity path the pod got (IRSA or EKS Pod Identity), reads the projected token
 named by the env, checks its claims against the expected values, asks STS for the role (or the
-Pod Identity agent for credentials) and calls GetCallerIdentity with the result. Each check is
-one JSON line on stdout (see pkg/probe), then a result line. The token and the credentials
-never appear in the output.
+Pod Identity agent for credentials) and calls GetCallerIdentity with the result. With --in-pod
+(verify --in-pod runs it as an ephemeral container in the app's pod) it then finds the AWS
+SDKs of the app's processes and judges each against the minimum version AWS documents for the
+identity path. Each check is one JSON line on stdout (see pkg/probe), then a result line. The
+token and the credentials never appear in the output.
 
 ` + exitCodesHelp
 
@@ -52,6 +54,9 @@ func NewProbeOptions(streams genericiooptions.IOStreams) *ProbeOptions {
 			ReadFile: os.ReadFile,
 			Now:      time.Now,
 			Getuid:   os.Getuid,
+			// With --in-pod, the processes of the app's container, whose process namespace
+			// the ephemeral container shares.
+			App: probe.SDKScanner{ProcDir: "/proc", Self: os.Getpid()},
 		},
 	}
 }
@@ -86,6 +91,7 @@ func NewCmdProbe(streams genericiooptions.IOStreams, runF func(*ProbeOptions) er
 	f.StringVar(&o.Config.ExpectedRoleARN, "expected-role-arn", o.Config.ExpectedRoleARN, "Role the pod must get; empty compares with AWS_ROLE_ARN only")
 	f.StringVar(&o.Config.Region, "region", o.Config.Region, "STS region when the pod's AWS_REGION and AWS_DEFAULT_REGION are unset (default us-east-1)")
 	f.StringVar(&o.Config.SessionName, "session-name", o.Config.SessionName, "RoleSessionName of the AssumeRoleWithWebIdentity call")
+	f.BoolVar(&o.Config.InPod, "in-pod", o.Config.InPod, "Run in the app's own pod (verify --in-pod): also report the app's processes and their AWS SDKs")
 	return cmd
 }
 

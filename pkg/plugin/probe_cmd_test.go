@@ -48,6 +48,11 @@ func Test_NewCmdProbe(t *testing.T) {
 			},
 		},
 		{
+			name: "--in-pod",
+			args: []string{"--in-pod", "--expected-subject", "system:serviceaccount:shop:checkout"},
+			want: probe.Config{ExpectedAudience: "sts.amazonaws.com", SessionName: "kubectl-wi-probe", ExpectedSubject: "system:serviceaccount:shop:checkout", InPod: true},
+		},
+		{
 			name: "empty issuer and role are allowed",
 			args: []string{"--expected-issuer", "", "--expected-role-arn", ""},
 			want: probe.Config{ExpectedAudience: "sts.amazonaws.com", SessionName: "kubectl-wi-probe"},

@@ -55,6 +55,23 @@ When STS refuses the probe and AWS credentials are at hand (the environment or t
 config files), verify also reads the role's trust policy and the OIDC provider as
 kubectl wi explain does, so the refusal names the statement and condition at fault.
 
+With --in-pod, for a deployment, statefulset, daemonset or pod TARGET, the probe runs in the
+app's own pod instead: an ephemeral container (what kubectl debug adds, through the
+pods/ephemeralcontainers subresource) in the newest Ready pod of the app (--pod names another),
+in the process and network namespaces of its container (-c, else kubectl's default), with that
+container's env as stored, its mounts of the identity tokens and its user. It makes the probe
+pod's checks from there (the app's network path: a NetworkPolicy, a proxy, a mesh; a token the
+app's user cannot read), then finds the AWS SDKs of the app's processes and judges each against
+the minimum version AWS documents for the identity. It is opt-in because an ephemeral
+container cannot be removed: it stays in the pod's spec, terminated, until the pod is replaced
+(verify says so before it adds it). It needs RBAC verb patch on pods/ephemeralcontainers.
+--dry-run=client prints the patch and writes nothing. --ca-bundle travels as PEM in the
+container's env, since an ephemeral container cannot add a volume; CA certificates are
+public. When the cluster refuses the ephemeral container (RBAC, ephemeral containers not
+served, Pod Security or another admission policy) or the app's pod does not run, verify says
+why and runs a probe pod instead: its result follows, and verify exits 3 unless one of its
+checks failed (1), since the app's own pod was not proven.
+
 A terminal gets a live checklist (q or Ctrl-C cancels and cleans up); otherwise one line per
 check and the verdict last. -o json writes the events as JSON lines. NO_COLOR is honoured.
 The token and the credentials never appear in any output.
@@ -81,6 +98,12 @@ const verifyExample = `  # Prove the role of the service account checkout in the
 
   # Run the probe from a mirror of the probe image, and keep the pod to look at it
   kubectl wi verify checkout -n shop --image registry.example.com/kubectl-wi:v1.0.0 --keep
+
+  # Prove it from inside the newest Ready pod of the deployment, with its network, user and SDKs
+  kubectl wi verify deployment/checkout -n shop --in-pod
+
+  # Show the ephemeral container --in-pod would add to a given pod, and add nothing
+  kubectl wi verify deployment/checkout -n shop --in-pod --pod checkout-7d9f8-x2x7q --dry-run=client
 
   # A private STS endpoint whose certificate a private CA issued
   kubectl wi verify checkout -n shop --sts-endpoint https://sts.internal.example.com --ca-bundle corp-ca.pem`
@@ -113,6 +136,9 @@ type VerifyOptions struct {
 	Selector        string
 	Parallel        int
 	TargetsFile     string
+	InPod           bool
+	Pod             string
+	DryRun          string // "none" | "client"
 
 	audienceSet bool
 
@@ -150,6 +176,7 @@ func newVerifyOptions(cf *genericclioptions.ConfigFlags, streams genericiooption
 		ImagePullPolicy: string(corev1.PullIfNotPresent),
 		Timeout:         2 * time.Minute,
 		Parallel:        verify.DefaultParallel,
+		DryRun:          "none",
 		now:             d.now,
 		getenv:          os.Getenv,
 	}
@@ -178,7 +205,7 @@ func NewCmdVerify(cf *genericclioptions.ConfigFlags, streams genericiooptions.IO
 // newCmdVerify builds the command around o, whose seams a test has set.
 func newCmdVerify(o *VerifyOptions, runF func(*VerifyOptions) error) *cobra.Command {
 	cmd := &cobra.Command{
-		Use:     "verify [[serviceaccount/]NAME | deployment|statefulset|daemonset/NAME | KIND/NAME]",
+		Use:     "verify [[serviceaccount/]NAME | deployment|statefulset|daemonset|pod/NAME | KIND/NAME]",
 		Short:   "Prove from inside a pod that a service account can assume its IAM role",
 		Long:    verifyLong,
 		Example: verifyExample,
@@ -211,12 +238,15 @@ func newCmdVerify(o *VerifyOptions, runF func(*VerifyOptions) error) *cobra.Comm
 	f.StringVar(&o.Image, "image", o.Image, "Probe image to run")
 	f.StringVar(&o.ImagePullPolicy, "image-pull-policy", o.ImagePullPolicy, "When the node pulls the probe image. One of: Always|IfNotPresent|Never")
 	f.DurationVar(&o.Timeout, "timeout", o.Timeout, "Bound on the whole run (the probe pod's activeDeadlineSeconds is 10s more, a backstop)")
-	f.BoolVar(&o.Keep, "keep", o.Keep, "Keep the probe pod after the run (it is deleted otherwise)")
-	f.StringVarP(&o.Output, "output", "o", o.Output, "Output format. One of: tui|text|json (default: tui on a terminal, text otherwise)")
+	f.BoolVar(&o.Keep, "keep", o.Keep, "Keep the probe pod after the run (it is deleted otherwise; with --in-pod, the one that runs when the app's pod refuses the probe)")
+	f.StringVarP(&o.Output, "output", "o", o.Output, "Output format. One of: tui|text|json (default: tui on a terminal, text otherwise); with --dry-run=client, yaml (the default) or json")
 	f.StringVar(&o.STSEndpoint, "sts-endpoint", o.STSEndpoint, "STS endpoint URL for the probe (sets AWS_ENDPOINT_URL_STS in the probe pod; default $"+EnvSTSEndpoint+")")
 	f.StringVar(&o.CABundle, "ca-bundle", o.CABundle, "PEM file of CA certificates the probe trusts beside the public roots, for a private STS endpoint or a TLS-inspecting proxy (sets AWS_CA_BUNDLE in the probe pod; default $"+EnvCABundle+")")
 	f.StringVar(&o.Region, "region", o.Region, "STS region when the pod's env names none")
-	f.StringVarP(&o.Container, "container", "c", o.Container, "For a workload TARGET: the container whose identity env (AWS_*, proxies) the probe takes (default: kubectl's default container, else the first)")
+	f.StringVarP(&o.Container, "container", "c", o.Container, "For a workload or pod TARGET: the container whose identity env (AWS_*, proxies) the probe takes, or with --in-pod joins (default: kubectl's default container, else the first)")
+	f.BoolVar(&o.InPod, "in-pod", o.InPod, "For a workload or pod TARGET: run the probe as an ephemeral container in a running pod of the app, in its network and with its user, env and SDKs; it stays in the pod's spec, terminated, until the pod is replaced")
+	f.StringVar(&o.Pod, "pod", o.Pod, "With --in-pod: the pod of the app to join (default: its newest Ready pod)")
+	f.StringVar(&o.DryRun, "dry-run", o.DryRun, "With --in-pod: client prints the ephemeral container's patch (-o yaml or json) and writes nothing. One of: none|client")
 	f.BoolVarP(&o.AllNamespaces, "all-namespaces", "A", o.AllNamespaces, "With no TARGET: prove the service accounts with a role in every namespace")
 	f.StringVarP(&o.Selector, "selector", "l", o.Selector, "With no TARGET: prove only the service accounts with these labels (e.g. -l team=payments)")
 	f.IntVar(&o.Parallel, "parallel", o.Parallel, "With many service accounts: how many to prove at once")
@@ -224,7 +254,8 @@ func newCmdVerify(o *VerifyOptions, runF func(*VerifyOptions) error) *cobra.Comm
 	f.BoolVar(&o.Timings, "timings", o.Timings, "Print how long each step took to the error stream")
 	_ = f.MarkHidden("timings")
 	cmd.ValidArgsFunction = completeTargets(o.configFlags, workloadTargetKinds, 1)
-	completeValues(cmd, "output", "tui", "text", "json")
+	completeValues(cmd, "output", "tui", "text", "json", "yaml")
+	completeValues(cmd, "dry-run", "none", "client")
 	completeValues(cmd, "image-pull-policy", string(corev1.PullAlways), string(corev1.PullIfNotPresent), string(corev1.PullNever))
 	return cmd
 }

@@ -77,6 +77,11 @@ func Test_NewCmdVerify(t *testing.T) {
 	if err := os.WriteFile(notPEM, []byte("hello"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	// A bundle past what --in-pod puts in the pod's spec: the same CA, many times.
+	bigFile := filepath.Join(dir, "big.pem")
+	if err := os.WriteFile(bigFile, []byte(strings.Repeat(caPEM, verify.MaxInPodCABundle/len(caPEM)+1)), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name     string
 		args     []string
@@ -183,7 +188,82 @@ func Test_NewCmdVerify(t *testing.T) {
 		{name: "-A with a custom resource", args: []string{"storagecluster/px", "-A"}, wantErr: "storagecluster.core.libopenstorage.org/px names its operator's accounts already"},
 		{name: "zero parallel", args: []string{"--parallel", "0"}, wantErr: "--parallel must be 1 or more, not 0"},
 		{name: "KIND NAME", args: []string{"deployment", "web"}, wantErr: `"deployment web": TARGET is KIND/NAME or NAME, not KIND NAME: write deployment/web`},
-		{name: "bad target", args: []string{"pod/web"}, wantErr: `unknown kind "pod"`},
+		{name: "bad target", args: []string{"pods/web/x"}, wantErr: `target "pods/web/x" has more than one slash`},
+		{name: "bad kind", args: []string{"podz/web"}, wantErr: `unknown kind "podz"`},
+		{
+			name: "--in-pod", args: []string{"deploy/web", "--in-pod", "--pod", "web-5d8f-x2x7q", "-c", "api"},
+			check: func(t *testing.T, o *VerifyOptions) {
+				t.Helper()
+				c := o.config()
+				if !c.InPod || c.Pod != "web-5d8f-x2x7q" || c.Container != "api" || c.Target != (verify.Target{Kind: verify.KindDeployment, Name: "web"}) || o.Output != "text" || o.DryRun != "none" {
+					t.Errorf("config %+v output %q dry-run %q", c, o.Output, o.DryRun)
+				}
+			},
+		},
+		{
+			name: "--in-pod of a pod, with its container", args: []string{"pod/web-5d8f-x2x7q", "--in-pod", "-c", "api"},
+			check: func(t *testing.T, o *VerifyOptions) {
+				t.Helper()
+				if c := o.config(); !c.InPod || c.Target != (verify.Target{Kind: verify.KindPod, Name: "web-5d8f-x2x7q"}) || c.Container != "api" {
+					t.Errorf("config %+v", c)
+				}
+			},
+		},
+		{
+			name: "a pod without --in-pod: a probe pod made from its spec", args: []string{"po/web-5d8f-x2x7q"},
+			check: func(t *testing.T, o *VerifyOptions) {
+				t.Helper()
+				if c := o.config(); c.InPod || c.Target != (verify.Target{Kind: verify.KindPod, Name: "web-5d8f-x2x7q"}) {
+					t.Errorf("config %+v", c)
+				}
+			},
+		},
+		{
+			name: "--dry-run=client prints YAML by default", args: []string{"deployment/web", "--in-pod", "--dry-run=client"},
+			check: func(t *testing.T, o *VerifyOptions) {
+				t.Helper()
+				if o.DryRun != "client" || o.Output != "yaml" {
+					t.Errorf("dry-run %q output %q", o.DryRun, o.Output)
+				}
+			},
+		},
+		{
+			name: "--dry-run=client -o json", args: []string{"deployment/web", "--in-pod", "--dry-run=client", "-o", "json"},
+			check: func(t *testing.T, o *VerifyOptions) {
+				t.Helper()
+				if o.Output != "json" {
+					t.Errorf("output %q", o.Output)
+				}
+			},
+		},
+		{
+			name: "--ca-bundle with --in-pod", args: []string{"deployment/web", "--in-pod", "--ca-bundle", caFile},
+			check: func(t *testing.T, o *VerifyOptions) {
+				t.Helper()
+				if string(o.config().CABundle) != caPEM {
+					t.Error("the bundle is not passed on")
+				}
+			},
+		},
+		{
+			name: "a big --ca-bundle without --in-pod", args: []string{"deployment/web", "--ca-bundle", bigFile},
+			check: func(t *testing.T, o *VerifyOptions) {
+				t.Helper()
+				if len(o.config().CABundle) <= verify.MaxInPodCABundle {
+					t.Error("the bundle is not passed on")
+				}
+			},
+		},
+		{name: "a big --ca-bundle with --in-pod", args: []string{"deployment/web", "--in-pod", "--ca-bundle", bigFile}, wantErr: "with --in-pod the bundle travels in the ephemeral container's env, which stays in the pod's spec: give at most 64 KiB"},
+		{name: "--in-pod of an account", args: []string{"checkout", "--in-pod"}, wantErr: "--in-pod joins a running pod of the app, and serviceaccount/checkout is a service account"},
+		{name: "--in-pod of a fleet", args: []string{"-A", "--in-pod"}, wantErr: "--in-pod joins one pod of one app: give a TARGET"},
+		{name: "--pod without --in-pod", args: []string{"deployment/web", "--pod", "web-1"}, wantErr: "--pod picks the app's pod the probe joins: it goes with --in-pod"},
+		{name: "--pod of a pod target", args: []string{"pod/web-1", "--in-pod", "--pod", "web-2"}, wantErr: "the TARGET pod/web-1 is a pod already"},
+		{name: "--pod not a name", args: []string{"deployment/web", "--in-pod", "--pod", "Web_1"}, wantErr: `--pod "Web_1" is not a valid pod name`},
+		{name: "--dry-run without --in-pod", args: []string{"deployment/web", "--dry-run=client"}, wantErr: "--dry-run=client prints the ephemeral container of --in-pod"},
+		{name: "--dry-run=server", args: []string{"deployment/web", "--in-pod", "--dry-run=server"}, wantErr: `--dry-run must be none or client, not "server"`},
+		{name: "--dry-run -o text", args: []string{"deployment/web", "--in-pod", "--dry-run=client", "-o", "text"}, wantErr: `--output "text" is not supported: allowed formats are yaml, json`},
+		{name: "--container of a pod without --in-pod is allowed, of an account not", args: []string{"sa/checkout", "-c", "api"}, wantErr: "give a TARGET deployment|statefulset|daemonset|pod/NAME"},
 		{name: "role not an ARN", args: []string{"checkout", "--role-arn", "checkout"}, wantErr: `invalid --role-arn: role ARN "checkout" is not an ARN`},
 		{name: "role with a trailing space", args: []string{"checkout", "--role-arn", "arn:aws:iam::123456789012:role/app "}, wantErr: `invalid --role-arn: role ARN "arn:aws:iam::123456789012:role/app " has role name "app "`},
 		{name: "role of another service's partition without its endpoint", args: []string{"checkout", "--role-arn", "arn:minio:iam:::role/x"}, wantErr: `has unknown partition "minio"`},

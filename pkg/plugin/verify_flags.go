@@ -11,6 +11,7 @@ import (
 
 	"github.com/kubectl-wi/kubectl-wi/pkg/cabundle"
 	"github.com/kubectl-wi/kubectl-wi/pkg/identity"
+	"github.com/kubectl-wi/kubectl-wi/pkg/targets"
 	"github.com/kubectl-wi/kubectl-wi/pkg/verify"
 )
 
@@ -18,7 +19,15 @@ import (
 func (o *VerifyOptions) Complete(cmd *cobra.Command, args []string) error {
 	o.Out, o.ErrOut = cmd.OutOrStdout(), cmd.ErrOrStderr()
 	o.audienceSet = cmd.Flags().Changed("audience")
-	if len(args) == 1 {
+	switch {
+	case len(args) == 1 && verify.IsPodTarget(args[0]):
+		// A pod is verify's own kind, not one of the targets every command shares.
+		t, err := verify.ParseTarget(args[0])
+		if err != nil {
+			return &FlagError{Err: err}
+		}
+		o.target = t
+	case len(args) == 1:
 		registry, err := loadRegistry(o.TargetsFile)
 		if err != nil {
 			return err
@@ -54,13 +63,23 @@ func (o *VerifyOptions) Complete(cmd *cobra.Command, args []string) error {
 	if o.namespace == "" {
 		o.namespace = "default"
 	}
+	if o.DryRun == "client" && o.Output == "" {
+		o.Output = "yaml"
+	}
 	o.Output = runOutput(o.Output, o.isTerminal)
 	return nil
 }
 
 // Validate refuses flag values before anything is written to the cluster.
 func (o *VerifyOptions) Validate() error {
-	if err := checkRunOutput(o.Output, o.isTerminal); err != nil {
+	if err := o.validateInPod(); err != nil {
+		return err
+	}
+	if o.DryRun == "client" {
+		if o.Output != "yaml" && o.Output != "json" {
+			return OutputError(o.Output, "yaml", "json")
+		}
+	} else if err := checkRunOutput(o.Output, o.isTerminal); err != nil {
 		return err
 	}
 	if o.RoleARN != "" && (o.STSEndpoint == "" || !identity.ForeignRoleARN(o.RoleARN)) {
@@ -94,6 +113,10 @@ func (o *VerifyOptions) Validate() error {
 			return InputErrorf("%s: %s is not a PEM file of CA certificates: %w", o.source("ca-bundle"), o.CABundle, err)
 		}
 		o.caBundle = data
+		if o.InPod && len(data) > verify.MaxInPodCABundle {
+			return InputErrorf("%s: %s is %d KiB; with --in-pod the bundle travels in the ephemeral container's env, which stays in the pod's spec: give at most %d KiB (the CAs the STS endpoint or the proxy needs)",
+				o.source("ca-bundle"), o.CABundle, len(data)>>10, verify.MaxInPodCABundle>>10)
+		}
 	}
 	if err := checkAudience(o.ErrOut, o.Audience, o.audienceSet); err != nil {
 		return err
@@ -110,7 +133,7 @@ func (o *VerifyOptions) validateFleet() error {
 	case o.custom != nil && (o.AllNamespaces || o.Selector != ""):
 		return FlagErrorf("-A and -l select service accounts: %s names its operator's accounts already", o.custom)
 	case o.Container != "" && (!one || o.target.Kind == verify.KindServiceAccount):
-		return FlagErrorf("--container picks a container of a workload: give a TARGET deployment|statefulset|daemonset/NAME")
+		return FlagErrorf("--container picks a container of a workload or a pod: give a TARGET deployment|statefulset|daemonset|pod/NAME")
 	case o.fleet() && o.RoleARN != "":
 		return FlagErrorf("--role-arn is the role one account must have: give a TARGET with it; with many accounts, each is proven against its own annotation")
 	case o.Parallel < 1:
@@ -118,6 +141,32 @@ func (o *VerifyOptions) validateFleet() error {
 	}
 	if _, err := labels.Parse(o.Selector); err != nil {
 		return FlagErrorf("invalid -l %q: %v", o.Selector, err)
+	}
+	return nil
+}
+
+// validateInPod checks --in-pod and the flags only it takes: --pod and --dry-run.
+func (o *VerifyOptions) validateInPod() error {
+	switch {
+	case o.DryRun != "none" && o.DryRun != "client":
+		return FlagErrorf("--dry-run must be none or client, not %q", o.DryRun)
+	case !o.InPod && o.Pod != "":
+		return FlagErrorf("--pod picks the app's pod the probe joins: it goes with --in-pod")
+	case !o.InPod && o.DryRun == "client":
+		return FlagErrorf("--dry-run=client prints the ephemeral container of --in-pod: a probe pod run writes its pod and deletes it, which there is nothing to print of")
+	case !o.InPod:
+		return nil
+	case o.fleet():
+		return FlagErrorf("--in-pod joins one pod of one app: give a TARGET deployment|statefulset|daemonset|pod/NAME")
+	case o.target.Kind == verify.KindServiceAccount:
+		return FlagErrorf("--in-pod joins a running pod of the app, and %s is a service account: give the workload that runs as it, deployment|statefulset|daemonset/NAME, or pod/NAME", o.target)
+	case o.Pod != "" && o.target.Kind == verify.KindPod:
+		return FlagErrorf("--pod picks a pod of a workload, and the TARGET %s is a pod already", o.target)
+	}
+	if o.Pod != "" {
+		if msgs := targets.ValidName(o.Pod); msgs != "" {
+			return FlagErrorf("--pod %q is not a valid pod name: %s", o.Pod, msgs)
+		}
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package plugin
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -41,6 +42,7 @@ func (o *VerifyOptions) config() verify.Config {
 		Namespace: o.namespace, Target: o.target, RoleARN: o.RoleARN, Audience: o.Audience,
 		Image: o.Image, PullPolicy: corev1.PullPolicy(o.ImagePullPolicy), Timeout: o.Timeout, Keep: o.Keep, Container: o.Container,
 		STSEndpoint: o.STSEndpoint, Region: o.Region, CABundle: o.caBundle,
+		InPod: o.InPod, Pod: o.Pod,
 	}
 }
 
@@ -50,7 +52,7 @@ func (o *VerifyOptions) noteDevelopmentImage() {
 	if !o.imageDefault || IsRelease(Version()) {
 		return
 	}
-	fmt.Fprintf(o.ErrOut, "note: kubectl-wi %s is a development build; the probe pod runs the image %s, which no release publishes: "+
+	fmt.Fprintf(o.ErrOut, "note: kubectl-wi %s is a development build; the probe runs the image %s, which no release publishes: "+
 		"push it where the nodes pull from (make probe-image-push PUSH_REPO=...) or pass --image <registry>/kubectl-wi:<tag>\n", Version(), o.Image)
 }
 
@@ -63,6 +65,9 @@ func (o *VerifyOptions) Run(ctx context.Context) error {
 	if o.fleet() {
 		return o.runFleet(ctx)
 	}
+	if o.DryRun == "client" {
+		return o.planInPod(ctx)
+	}
 	var (
 		out    verify.Outcome
 		runErr error
@@ -72,7 +77,12 @@ func (o *VerifyOptions) Run(ctx context.Context) error {
 		return runErr
 	}
 	title := fmt.Sprintf("kubectl wi verify %s -n %s", o.target, o.namespace)
-	if err := renderRun(ctx, o.IOStreams, o.Output, o.now, tui.Options{Title: title}, work); err != nil && runErr == nil {
+	opts := tui.Options{Title: title}
+	if o.InPod {
+		opts.Title += " --in-pod"
+		opts.Steps, opts.Cancelling = inPodSteps, "cancelling: the probe in the app's pod ends by itself…"
+	}
+	if err := renderRun(ctx, o.IOStreams, o.Output, o.now, opts, work); err != nil && runErr == nil {
 		return err
 	}
 	o.afterRun(out)
@@ -81,8 +91,50 @@ func (o *VerifyOptions) Run(ctx context.Context) error {
 		return o.targetNotFound(ctx, runErr)
 	case out.Failed > 0:
 		return &ChecksFailedError{Failed: out.Failed}
+	case out.InPod.Refusal != nil:
+		// The probe pod's result was shown, but it is not what --in-pod asked to prove.
+		return fmt.Errorf("--in-pod: the probe could not join the app's pod (%s): %s", out.InPod.Refusal.Reason, out.InPod.Refusal.Fix)
 	case out.DeleteErr != nil:
 		return out.DeleteErr
+	}
+	return nil
+}
+
+// inPodSteps are the checklist of an in-pod run: the probe pod's steps show only when the
+// cluster refused the ephemeral container.
+var inPodSteps = []tui.StepTitle{
+	{ID: verify.StepOutside, Title: "Outside the pod: service account, webhook, issuer"},
+	{ID: verify.StepAttach, Title: "Add the probe to the app's pod (an ephemeral container)"},
+	{ID: verify.StepCreate, Title: "Create a probe pod instead (the app's pod refused)"},
+	{ID: verify.StepStored, Title: "The probe pod as stored, after admission"},
+	{ID: verify.StepStart, Title: "Wait for the probe to run"},
+	{ID: verify.StepProbe, Title: "Checks inside the pod"},
+	{ID: verify.StepCleanup, Title: "Clean up"},
+}
+
+// planInPod prints the ephemeral container --in-pod would add, as the patch it would send,
+// and writes nothing.
+func (o *VerifyOptions) planInPod(ctx context.Context) error {
+	plan, err := verify.PlanInPod(ctx, o.config(), o.deps)
+	var refusal *verify.Refusal
+	switch {
+	case errors.As(err, &refusal):
+		return fmt.Errorf("--in-pod: %s; fix: %s", refusal.Message, refusal.Fix)
+	case err != nil:
+		return o.targetNotFound(ctx, err)
+	}
+	var doc any
+	if err := json.Unmarshal(plan.Patch, &doc); err != nil {
+		return err
+	}
+	if err := printDocument(o.Out, o.Output, doc); err != nil {
+		return err
+	}
+	p := plan.Pod.Pod
+	fmt.Fprintf(o.ErrOut, "dry run: nothing was written. Without --dry-run, verify adds this ephemeral container to the pod %s/%s (%s), patching its %s subresource; "+
+		"it cannot be removed, and stays in the pod's spec, terminated, until the pod is replaced\n", p.Namespace, p.Name, plan.Pod.Why, verify.EphemeralSubresource)
+	if plan.Notes.Root {
+		fmt.Fprintln(o.ErrOut, "note: the app runs as root (runAsUser 0), so the probe does too: Pod Security's restricted profile refuses a root container, so a namespace that enforces it refuses this one")
 	}
 	return nil
 }
@@ -90,12 +142,18 @@ func (o *VerifyOptions) Run(ctx context.Context) error {
 // targetNotFound turns the API's answer for a missing target (or namespace) into the error
 // enable gives, with a close name that exists; any other error is returned as it is.
 func (o *VerifyOptions) targetNotFound(ctx context.Context, err error) error {
-	if errors.Is(err, verify.ErrNoSuchContainer) {
+	switch {
+	case errors.Is(err, verify.ErrNoSuchContainer):
 		return &FlagError{Err: fmt.Errorf("--container: %w", err)}
+	case errors.Is(err, verify.ErrNotTargetPod):
+		return &FlagError{Err: err}
 	}
 	var call *apicall.Error
 	if !errors.As(err, &call) || call.Verb != "get" || !apierrors.IsNotFound(err) {
 		return err
+	}
+	if o.target.Kind == verify.KindPod && call.Resource == "pods" {
+		return InputErrorf("pod %q not found in namespace %q", o.target.Name, o.namespace)
 	}
 	kind := targets.Builtin().Kind(string(o.target.Kind))
 	if kind == nil {

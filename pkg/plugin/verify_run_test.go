@@ -158,8 +158,8 @@ func TestVerifyDevelopmentBuildNote(t *testing.T) {
 		args          []string
 		want          string
 	}{
-		{"development build", "dev", nil, "note: kubectl-wi dev is a development build; the probe pod runs the image " + ImageRepository + ":dev, which no release publishes"},
-		{"a commit", "v1.2.3-4-gabcdef0-dirty", nil, "the probe pod runs the image " + ImageRepository + ":v1.2.3-4-gabcdef0-dirty"},
+		{"development build", "dev", nil, "note: kubectl-wi dev is a development build; the probe runs the image " + ImageRepository + ":dev, which no release publishes"},
+		{"a commit", "v1.2.3-4-gabcdef0-dirty", nil, "the probe runs the image " + ImageRepository + ":v1.2.3-4-gabcdef0-dirty"},
 		{"release", "v1.2.3", nil, ""},
 		{"--image given", "dev", []string{"--image", "registry.example.com/kubectl-wi:v1.0.0"}, ""},
 	}

@@ -37,6 +37,14 @@
 //	                              when the STS does not implement the call (MinIO)
 //	podidentity.env, podidentity.token_file, podidentity.token_format, podidentity.audience,
 //	podidentity.expiry, podidentity.issuer, podidentity.subject, podidentity.agent
+//	app.processes                 info (in-pod): the app's processes the probe sees
+//	app.sdk                       (in-pod) one per AWS SDK found: pass, or fail naming the SDK,
+//	                              its version, the path's minimum and the upgrade; a skip for
+//	                              what could not be read or judged
+//
+// In-pod (Config.InPod: verify --in-pod runs the probe as an ephemeral container in the app's
+// pod, with its env and user, in its network and process namespaces) the same checks run from
+// the app's own pod, then the app.* ones.
 //
 // A check that cannot run because an earlier one failed is emitted with status skip. The
 // result's message is "N of M checks failed" (M counts every check event) and its Fix joins

@@ -75,6 +75,10 @@ type Config struct {
 	Region             string // STS region when the pod's env names none
 	SessionName        string // RoleSessionName; empty means kubectl-wi-probe
 	StepTimeout        time.Duration
+	// InPod is true when the probe runs in the app's own pod (verify --in-pod, an ephemeral
+	// container with the app's env and user): after the identity checks it reports the app's
+	// processes and their AWS SDKs (Deps.App).
+	InPod bool
 }
 
 func (c Config) withDefaults() Config {
@@ -106,6 +110,9 @@ type Deps struct {
 	// Nil means a plain http.Client for the agent and, for STS, the SDK's default client with
 	// the pod's AWS_CA_BUNDLE and proxy env (STSTransport).
 	HTTPClient HTTPDoer
+
+	// App reads the app's processes and SDKs when Config.InPod; nil: app.sdk is skipped.
+	App AppScanner
 }
 
 // Summary is the verdict of a run: what the result event says.
@@ -128,7 +135,16 @@ func Run(ctx context.Context, cfg Config, deps Deps, sink Sink) (Summary, error)
 		return Summary{}, errors.New("probe: no sink")
 	}
 	r := &runner{ctx: ctx, cfg: cfg.withDefaults(), deps: deps, sink: sink}
+	if cfg.InPod {
+		// The app's env may hold keys of its own, which no event may show.
+		for _, name := range identity.SecretEnv {
+			r.addSecret(deps.Getenv(name))
+		}
+	}
 	r.run()
+	if cfg.InPod {
+		r.app()
+	}
 	r.result()
 	return r.sum, r.err
 }
@@ -282,7 +298,7 @@ func (r *runner) stsInfo() {
 		data["ca_bundle"] = t.CABundle
 		if t.CAErr == nil {
 			data["ca_bundle_certs"] = t.CACerts
-			msg += fmt.Sprintf("; trusting the public roots and %d CA certificate(s) from %s (%s)", t.CACerts, t.CABundle, EnvCABundle)
+			msg += fmt.Sprintf("; trusting the public roots and %d CA certificate(s) from %s (%s)", t.CACerts, t.CABundle, t.CAFrom)
 		}
 	}
 	if p := r.transport.Proxy(url); p != "" {

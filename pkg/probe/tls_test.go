@@ -150,6 +150,7 @@ func TestSTSOverTLS(t *testing.T) {
 		env      map[string]string
 		files    files
 		wantPass bool
+		wantFrom string // with wantPass: where sts.endpoint says the bundle came from
 		wantMsg  []string
 		wantFix  []string
 	}{
@@ -159,6 +160,27 @@ func TestSTSOverTLS(t *testing.T) {
 			env:      map[string]string{EnvCABundle: bundlePath},
 			files:    files{bundlePath: private.pem},
 			wantPass: true,
+			wantFrom: bundlePath + " (" + EnvCABundle + ")",
+		},
+		{
+			name:     "private CA in the env, as verify --in-pod passes --ca-bundle",
+			endpoint: privateSTS.URL,
+			env:      map[string]string{EnvCABundlePEM: private.pem},
+			wantPass: true,
+			wantFrom: "--ca-bundle (" + EnvCABundlePEM + ")",
+		},
+		{
+			name:     "the env's PEM wins over the app's AWS_CA_BUNDLE, a file the probe does not have",
+			endpoint: privateSTS.URL,
+			env:      map[string]string{EnvCABundlePEM: private.pem, EnvCABundle: "/etc/app/ca.pem"},
+			wantPass: true,
+			wantFrom: "--ca-bundle (" + EnvCABundlePEM + ")",
+		},
+		{
+			name:     "the env's PEM is not certificates",
+			endpoint: privateSTS.URL,
+			env:      map[string]string{EnvCABundlePEM: "not a certificate"},
+			wantMsg:  []string{"the --ca-bundle PEM in " + EnvCABundlePEM + " cannot be used: no PEM certificate"},
 		},
 		{
 			name:     "unknown authority",
@@ -249,7 +271,7 @@ func TestSTSOverTLS(t *testing.T) {
 					t.Fatalf("%s: %s", ev.Status, ev.Message)
 				}
 				info := rec.find(t, TypeInfo, CheckSTSEndpoint)
-				if !strings.Contains(info.Message, "trusting the public roots and 1 CA certificate(s) from "+bundlePath) {
+				if !strings.Contains(info.Message, "trusting the public roots and 1 CA certificate(s) from "+tt.wantFrom) {
 					t.Errorf("sts.endpoint does not name the bundle: %s", info.Message)
 				}
 				return

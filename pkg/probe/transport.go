@@ -19,6 +19,12 @@ import (
 // roots, as the AWS SDKs read it. verify --ca-bundle mounts one in the probe pod.
 const EnvCABundle = "AWS_CA_BUNDLE"
 
+// EnvCABundlePEM holds PEM CA certificates themselves, which STS calls trust beside the
+// public roots, before AWS_CA_BUNDLE's file: verify --in-pod passes --ca-bundle so, since an
+// ephemeral container cannot add the volume the probe pod mounts the file from. CA
+// certificates are public: the env, which stays in the pod's spec, holds no secret.
+const EnvCABundlePEM = "KUBECTL_WI_PROBE_CA_BUNDLE_PEM"
+
 // ProxyEnv lists the env that routes HTTP through a proxy, in every spelling Go's net/http
 // and the SDKs read: verify copies these from the workload so the probe takes its path.
 var ProxyEnv = []string{"HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "NO_PROXY", "no_proxy"}
@@ -26,7 +32,8 @@ var ProxyEnv = []string{"HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy"
 // STSTransport is how STS calls leave the pod: the roots they trust and the proxy they take,
 // read from the pod's env as the SDK's default client reads it.
 type STSTransport struct {
-	CABundle string         // AWS_CA_BUNDLE's path; empty when unset
+	CABundle string         // AWS_CA_BUNDLE's path, or "--ca-bundle" for EnvCABundlePEM; empty when unset
+	CAFrom   string         // the env that named it: EnvCABundle or EnvCABundlePEM
 	CACerts  int            // certificates in it
 	CAErr    error          // why the bundle cannot be used; STS calls fail with it
 	roots    *x509.CertPool // nil: the system's roots (the embedded public roots in the image)
@@ -48,26 +55,39 @@ func ResolveSTSTransport(getenv func(string) string, readFile func(string) ([]by
 		HTTPSProxy: first("HTTPS_PROXY", "https_proxy"),
 		NoProxy:    first("NO_PROXY", "no_proxy"),
 	}}
+	if pem := getenv(EnvCABundlePEM); pem != "" {
+		t.CABundle, t.CAFrom = "--ca-bundle", EnvCABundlePEM
+		var err error
+		if t.roots, t.CACerts, err = cabundle.Pool([]byte(pem)); err != nil {
+			t.CAErr = &CABundleError{Env: EnvCABundlePEM, Path: t.CABundle, Err: err}
+		}
+		return t
+	}
 	if path := getenv(EnvCABundle); path != "" {
-		t.CABundle = path
+		t.CABundle, t.CAFrom = path, EnvCABundle
 		data, err := readFile(path)
 		if err == nil {
 			t.roots, t.CACerts, err = cabundle.Pool(data)
 		}
 		if err != nil {
-			t.CAErr = &CABundleError{Path: path, Err: err}
+			t.CAErr = &CABundleError{Env: EnvCABundle, Path: path, Err: err}
 		}
 	}
 	return t
 }
 
-// CABundleError says AWS_CA_BUNDLE names a file the probe cannot use.
+// CABundleError says AWS_CA_BUNDLE names a file the probe cannot use, or EnvCABundlePEM holds
+// no CA certificate.
 type CABundleError struct {
+	Env  string // EnvCABundle, or EnvCABundlePEM; empty means EnvCABundle
 	Path string
 	Err  error
 }
 
 func (e *CABundleError) Error() string {
+	if e.Env == EnvCABundlePEM {
+		return fmt.Sprintf("the --ca-bundle PEM in %s cannot be used: %v", EnvCABundlePEM, e.Err)
+	}
 	return fmt.Sprintf("%s %s cannot be used: %v", EnvCABundle, e.Path, e.Err)
 }
 

@@ -332,7 +332,7 @@ func (r *Registry) Parse(arg string) (Ref, error) {
 	if strings.Contains(name, "/") {
 		return Ref{}, fmt.Errorf("target %q has more than one slash: expected NAME or TYPE/NAME", arg)
 	}
-	if msgs := validName(name); msgs != "" {
+	if msgs := ValidName(name); msgs != "" {
 		return Ref{}, fmt.Errorf("target %q: %q is not a valid object name: %s", arg, name, msgs)
 	}
 	kind := r.lookup(kindText)

@@ -152,9 +152,10 @@ func Parse(arg string) (Ref, error) { return defaultRegistry.Parse(arg) }
 // KindList names the built-in kinds for error messages: serviceaccount (sa), deployment (deploy), ...
 func KindList() string { return defaultRegistry.KindList() }
 
-// validName checks a DNS subdomain name, which every kind here uses, without importing the
-// apimachinery validation package (and its init work) for one regular expression.
-func validName(name string) string {
+// ValidName checks a DNS subdomain name, which every kind here uses (verify's pod/NAME too):
+// what is wrong with it, "" when nothing is. It does without the apimachinery validation
+// package (and its init work) for one regular expression.
+func ValidName(name string) string {
 	if len(name) > 253 {
 		return "must be no more than 253 characters"
 	}

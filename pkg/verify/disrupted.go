@@ -19,10 +19,16 @@ import (
 // preempted, deleted by the taint manager or the kubelet, or deleted by someone. ok is false
 // for a pod that nothing is taking away. pod is nil when the pod is already gone.
 func Disruption(pod *corev1.Pod, namespace, name string) (msg, fix string, ok bool) {
+	return disruptionOf(pod, namespace, name, "the probe pod")
+}
+
+// disruptionOf is Disruption of a pod the messages call what: "the probe pod", or "the app's
+// pod" that an in-pod probe runs in.
+func disruptionOf(pod *corev1.Pod, namespace, name, what string) (msg, fix string, ok bool) {
 	rerun := "rerun verify"
 	events := "kubectl get events -n " + namespace
 	if pod == nil {
-		return fmt.Sprintf("the probe pod %s/%s was deleted before the probe finished (not by verify)", namespace, name),
+		return fmt.Sprintf("%s %s/%s was deleted before the probe finished (not by verify)", what, namespace, name),
 			rerun + "; if it is deleted again, find what deletes pods in " + namespace + " (a controller, a policy engine, a cleanup job): " + events, true
 	}
 	node := orNone(pod.Spec.NodeName)
@@ -33,26 +39,26 @@ func Disruption(pod *corev1.Pod, namespace, name string) (msg, fix string, ok bo
 		why := strings.TrimSpace(c.Message)
 		switch c.Reason {
 		case "EvictionByEvictionAPI": // the eviction API's reason; k8s.io/api has no constant for it
-			return fmt.Sprintf("the probe pod %s/%s was evicted through the Eviction API before the probe finished (%s)", namespace, name, why),
+			return fmt.Sprintf("%s %s/%s was evicted through the Eviction API before the probe finished (%s)", what, namespace, name, why),
 				"a node drain or a tool that evicts pods took it: " + rerun + " once the drain is over, or on another node", true
 		case "DeletionByTaintManager":
-			return fmt.Sprintf("the probe pod %s/%s was deleted by the taint manager: node %s has a NoExecute taint the pod does not tolerate (%s)", namespace, name, node, why),
+			return fmt.Sprintf("%s %s/%s was deleted by the taint manager: node %s has a NoExecute taint the pod does not tolerate (%s)", what, namespace, name, node, why),
 				"kubectl describe node " + node + "; the probe pod copies the workload's tolerations: " + rerun + " once the node is healthy", true
 		case corev1.PodReasonPreemptionByScheduler:
-			return fmt.Sprintf("the probe pod %s/%s was preempted by a pod of higher priority (%s)", namespace, name, why),
+			return fmt.Sprintf("%s %s/%s was preempted by a pod of higher priority (%s)", what, namespace, name, why),
 				rerun + " when the cluster has room, or free capacity on a node", true
 		case corev1.PodReasonTerminationByKubelet:
-			return fmt.Sprintf("the kubelet on node %s terminated the probe pod %s/%s (%s)", node, namespace, name, why),
+			return fmt.Sprintf("the kubelet on node %s terminated %s %s/%s (%s)", node, what, namespace, name, why),
 				"kubectl describe node " + node + " (memory or disk pressure, a node shutdown): " + rerun + " on a healthy node", true
 		}
-		return fmt.Sprintf("the probe pod %s/%s is being disrupted (%s: %s)", namespace, name, c.Reason, why), rerun, true
+		return fmt.Sprintf("%s %s/%s is being disrupted (%s: %s)", what, namespace, name, c.Reason, why), rerun, true
 	}
 	if pod.Status.Reason == "Evicted" {
-		return fmt.Sprintf("the kubelet on node %s evicted the probe pod %s/%s (%s)", node, namespace, name, strings.TrimSpace(pod.Status.Message)),
+		return fmt.Sprintf("the kubelet on node %s evicted %s %s/%s (%s)", node, what, namespace, name, strings.TrimSpace(pod.Status.Message)),
 			"kubectl describe node " + node + " (memory or disk pressure): " + rerun + " on a healthy node", true
 	}
 	if pod.DeletionTimestamp != nil {
-		return fmt.Sprintf("the probe pod %s/%s was deleted before the probe finished (not by verify)", namespace, name),
+		return fmt.Sprintf("%s %s/%s was deleted before the probe finished (not by verify)", what, namespace, name),
 			rerun + "; if it is deleted again, find what deletes pods in " + namespace + " (a controller, a policy engine, a cleanup job): " + events, true
 	}
 	return "", "", false
@@ -82,6 +88,7 @@ const fateWait = 2 * time.Second
 type podFate struct {
 	client kubernetes.Interface
 	pod    *corev1.Pod
+	what   string // what messages call the pod: "the probe pod", "the app's pod"
 
 	mu   sync.Mutex
 	last *corev1.Pod   // the pod as last seen by the watch
@@ -91,8 +98,8 @@ type podFate struct {
 
 // followFate watches the pod from its resourceVersion until stop; without a watch it still
 // answers, from a GET.
-func followFate(ctx context.Context, c kubernetes.Interface, pod *corev1.Pod) *podFate {
-	f := &podFate{client: c, pod: pod, last: pod, stop: func() {}}
+func followFate(ctx context.Context, c kubernetes.Interface, pod *corev1.Pod, what string) *podFate {
+	f := &podFate{client: c, pod: pod, what: what, last: pod, stop: func() {}}
 	w, err := c.CoreV1().Pods(pod.Namespace).Watch(ctx, metav1.ListOptions{
 		FieldSelector:   fields.OneTermEqualSelector("metadata.name", pod.Name).String(),
 		ResourceVersion: pod.ResourceVersion,
@@ -130,7 +137,7 @@ func (f *podFate) disruption(ctx context.Context) (cur *corev1.Pod, msg, fix str
 	cur, err := f.client.CoreV1().Pods(ns).Get(ctx, name, metav1.GetOptions{})
 	switch {
 	case err == nil:
-		msg, fix, ok = Disruption(cur, ns, name)
+		msg, fix, ok = disruptionOf(cur, ns, name, f.what)
 		return cur, msg, fix, ok
 	case !apierrors.IsNotFound(err):
 		return nil, "", "", false
@@ -145,9 +152,9 @@ func (f *podFate) disruption(ctx context.Context) (cur *corev1.Pod, msg, fix str
 	f.mu.Lock()
 	last := f.last
 	f.mu.Unlock()
-	if msg, fix, ok := Disruption(last, ns, name); ok {
+	if msg, fix, ok := disruptionOf(last, ns, name, f.what); ok {
 		return nil, msg, fix, ok
 	}
-	msg, fix, ok = Disruption(nil, ns, name)
+	msg, fix, ok = disruptionOf(nil, ns, name, f.what)
 	return nil, msg, fix, ok
 }

@@ -113,7 +113,7 @@ func (r *runner) follow(ctx context.Context, pod *corev1.Pod) error {
 			return r.probeCtxErr(ctx)
 		}
 		if streamErr != nil && attempt == 0 && seen == 0 {
-			return fmt.Errorf("failed to read the log of the probe pod %s/%s: %w", pod.Namespace, pod.Name, streamErr)
+			return fmt.Errorf("failed to read the log of %s: %w", r.where(), streamErr)
 		}
 		// The stream ended without a verdict: did the container end, or the stream break?
 		r.snapshot(ctx, pod, take)
@@ -125,10 +125,10 @@ func (r *runner) follow(ctx context.Context, pod *corev1.Pod) error {
 			return r.disrupted(CheckProbeExit, StepProbe, msg, fix)
 		}
 		if cur != nil {
-			if msg, fix, ok := Killed(terminated(cur), cur.Spec.NodeName); ok {
+			if msg, fix, ok := Killed(containerTerminated(cur, r.container), cur.Spec.NodeName); ok {
 				return r.disrupted(CheckProbeExit, StepProbe, msg, fix)
 			}
-			if t := terminated(cur); t != nil {
+			if t := containerTerminated(cur, r.container); t != nil {
 				msg := fmt.Sprintf("the probe ended without a verdict: its container exited with code %d (%s)", t.ExitCode, orNone(t.Reason))
 				return r.probeIncomplete(msg, map[string]any{"exit_code": t.ExitCode, "reason": t.Reason})
 			}
@@ -153,7 +153,7 @@ func (r *runner) stream(ctx context.Context, pod *corev1.Pod, out chan<- numbere
 			return false
 		}
 	}
-	rc, err := r.deps.Logs(ctx, pod.Namespace, pod.Name, ContainerName, true)
+	rc, err := r.deps.Logs(ctx, pod.Namespace, pod.Name, r.container, true)
 	if err != nil {
 		send(numbered{end: true, err: err})
 		return
@@ -175,7 +175,7 @@ func (r *runner) stream(ctx context.Context, pod *corev1.Pod, out chan<- numbere
 
 // snapshot reads the log as it is now, once, and hands each complete line to take.
 func (r *runner) snapshot(ctx context.Context, pod *corev1.Pod, take func(int, probe.Line)) {
-	rc, err := r.deps.Logs(ctx, pod.Namespace, pod.Name, ContainerName, false)
+	rc, err := r.deps.Logs(ctx, pod.Namespace, pod.Name, r.container, false)
 	if err != nil {
 		return
 	}

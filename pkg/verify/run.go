@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -36,6 +37,7 @@ type StepID string
 // Steps of a run.
 const (
 	StepOutside StepID = "outside" // the service account, the webhook, the issuer
+	StepAttach  StepID = "attach"  // in-pod: the probe is added to the app's pod
 	StepCreate  StepID = "create"  // the probe pod is created
 	StepStored  StepID = "stored"  // the pod as stored, after admission
 	StepStart   StepID = "start"   // waiting for the pod to run
@@ -43,8 +45,12 @@ const (
 	StepCleanup StepID = "cleanup" // the pod is deleted, or kept
 )
 
-// Steps lists every step in order.
+// Steps lists every step of a run with a probe pod, in order.
 var Steps = []StepID{StepOutside, StepCreate, StepStored, StepStart, StepProbe, StepCleanup}
+
+// InPodSteps lists every step of an in-pod run, in order: the probe pod's steps follow the
+// attach step only when the cluster refuses the ephemeral container.
+var InPodSteps = []StepID{StepOutside, StepAttach, StepCreate, StepStored, StepStart, StepProbe, StepCleanup}
 
 // StepState is where a step is.
 type StepState string
@@ -93,8 +99,14 @@ type Config struct {
 	// log check reads; zero means DefaultAppLogLines.
 	AppLogLines int64
 	// CABundle is PEM CA certificates the probe trusts beside the public roots (--ca-bundle),
-	// handed over in a ConfigMap that lives as long as the pod; empty: none.
+	// handed over in a ConfigMap that lives as long as the pod; empty: none. In-pod, it
+	// travels in the ephemeral container's env instead.
 	CABundle []byte
+	// InPod runs the probe as an ephemeral container in a running pod of the target (a
+	// workload or a pod) instead of in a probe pod: see RunInPod's doc in inpod.go.
+	InPod bool
+	// Pod names the app's pod for InPod; empty: the newest Ready pod of the target.
+	Pod string
 }
 
 // deadlineGrace is how much later than the run's timeout the probe pod's own deadline falls:
@@ -142,6 +154,8 @@ type Outcome struct {
 	Kept, Deleted          bool
 	DeleteErr              error
 	Timings                Timings
+	// InPod is what an in-pod run did to the app's pod, or why it could not.
+	InPod InPodOutcome
 }
 
 // Timings are the moments of a run, as verify saw them; ProbeFirst and ProbeLast are the
@@ -180,7 +194,7 @@ func Run(ctx context.Context, cfg Config, deps Deps, rep Reporter) (Outcome, err
 	if deps.LagPoll <= 0 {
 		deps.LagPoll = 250 * time.Millisecond
 	}
-	r := &runner{cfg: cfg, deps: deps, rep: rep, steps: map[StepID]Step{}}
+	r := &runner{cfg: cfg, deps: deps, rep: rep, steps: map[StepID]Step{}, container: ContainerName}
 	r.out.Namespace = cfg.Namespace
 	r.out.Timings.Start = deps.Now()
 	if cfg.Timeout > 0 {
@@ -210,13 +224,35 @@ type runner struct {
 	stopped     bool // the probe said a signal stopped it: its pod may have been taken away
 	fate        *podFate
 	caBundle    string // the --ca-bundle ConfigMap's name, once created
+
+	container string // the probe's container: ContainerName, or the ephemeral probe's name
+	app       AppPod // in-pod: the app's pod, nil Pod otherwise
+	attached  bool   // in-pod: the ephemeral probe was added to the app's pod
+	// beforeVerdict, when set, runs once before the verdict: what the run still has to say.
+	beforeVerdict func()
+	refusal       *Refusal // in-pod: why the probe could not join the app's pod
 }
 
 func (r *runner) run(ctx context.Context) error {
 	c, ns := r.deps.Client, r.cfg.Namespace
-	w, err := Resolve(ctx, c, ns, r.cfg.Target, r.cfg.Container)
+	w, own, err := resolve(ctx, c, ns, r.cfg.Target, r.cfg.Container)
 	if err != nil {
 		return err
+	}
+	if r.cfg.InPod {
+		// Chosen before the outside checks, so a --pod that is not the target's is refused
+		// before anything runs; one that does not run is said where the probe would join it.
+		app, err := findAppPod(ctx, c, ns, r.cfg.Target, own, r.cfg.Pod)
+		var refusal *Refusal
+		switch {
+		case errors.As(err, &refusal):
+			r.refusal = refusal
+		case err != nil:
+			return r.ctxOr(ctx, err)
+		default:
+			r.app = app
+			r.out.InPod.Pod, r.out.InPod.Container = app.Pod.Name, w.Container
+		}
 	}
 
 	r.step(StepOutside, StepRunning, "")
@@ -243,6 +279,10 @@ func (r *runner) run(ctx context.Context) error {
 		Workload: w, Deadline: r.cfg.Timeout + deadlineGrace, STSEndpoint: r.cfg.STSEndpoint, CABundle: len(r.cfg.CABundle) > 0,
 	}
 	podLabels := ProbePod(spec).Labels
+	if r.app.Pod != nil {
+		// The webhook admitted the app's pod already, or not: with its labels.
+		podLabels = r.app.Pod.Labels
+	}
 	var nsLabels map[string]string
 	if nsObj, err := c.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{}); err == nil {
 		nsLabels = nsObj.Labels
@@ -280,23 +320,16 @@ func (r *runner) run(ctx context.Context) error {
 	r.step(StepOutside, StepDone, "")
 	r.out.Timings.OutsideDone = r.deps.Now()
 
-	want := Expected{
-		ServiceAccount: ns + "/" + w.ServiceAccount,
-		Subject:        "system:serviceaccount:" + ns + ":" + w.ServiceAccount,
-		RoleARN:        r.cfg.RoleARN,
-		Audience:       r.cfg.Audience,
-		Expiration:     saCfg.EffectiveExpiration(w.Annotations),
-		Issuer:         issuer,
-		Region:         r.cfg.Region,
-	}
-	if want.RoleARN == "" {
-		// A container that sets its own role uses it: the probe, with that env, proves it.
-		want.RoleARN = cmp.Or(w.OwnRoleARN(), saCfg.RoleARN)
-	}
-	if want.Audience == "" {
-		want.Audience = saCfg.EffectiveAudience()
-	}
+	want := expectedFor(r.cfg, w, saCfg, w.Annotations, issuer)
 	spec.Args = ProbeArgs(want)
+	if r.app.Pod != nil {
+		if done, err := r.inPod(ctx, w, want, saCfg, hasRole); done {
+			return err
+		}
+	}
+	if r.refusal != nil {
+		r.reportRefusal(r.refusal)
+	}
 	pod := ProbePod(spec)
 
 	r.step(StepCreate, StepRunning, ns+"/"+r.podName)
@@ -362,7 +395,7 @@ func (r *runner) run(ctx context.Context) error {
 	}
 
 	r.step(StepProbe, StepRunning, "")
-	r.fate = followFate(ctx, c, running)
+	r.fate = followFate(ctx, c, running, "the probe pod")
 	defer r.fate.stop()
 	if err := r.follow(ctx, running); err != nil {
 		return err
@@ -381,6 +414,29 @@ func (r *runner) run(ctx context.Context) error {
 	r.step(StepProbe, StepDone, "")
 	r.verdict()
 	return nil
+}
+
+// expectedFor is what the probe expects of a pod of w with podAnnotations: the flags' values,
+// else the service account's.
+func expectedFor(cfg Config, w Workload, saCfg identity.Config, podAnnotations map[string]string, issuer string) Expected {
+	ns := cfg.Namespace
+	want := Expected{
+		ServiceAccount: ns + "/" + w.ServiceAccount,
+		Subject:        "system:serviceaccount:" + ns + ":" + w.ServiceAccount,
+		RoleARN:        cfg.RoleARN,
+		Audience:       cfg.Audience,
+		Expiration:     saCfg.EffectiveExpiration(podAnnotations),
+		Issuer:         issuer,
+		Region:         cfg.Region,
+	}
+	if want.RoleARN == "" {
+		// A container that sets its own role uses it: the probe, with that env, proves it.
+		want.RoleARN = cmp.Or(w.OwnRoleARN(), saCfg.RoleARN)
+	}
+	if want.Audience == "" {
+		want.Audience = saCfg.EffectiveAudience()
+	}
+	return want
 }
 
 // createdEvent says which pod verify created, from what, and what it carries of the
@@ -459,6 +515,10 @@ func (r *runner) forward(ev probe.Event) {
 func (r *runner) verdict() {
 	if r.verdictDone {
 		return
+	}
+	if f := r.beforeVerdict; f != nil {
+		r.beforeVerdict = nil
+		f()
 	}
 	r.verdictDone = true
 	o := &r.out
@@ -642,7 +702,7 @@ func (r *runner) probeIncomplete(msg string, data map[string]any) error {
 			"(the default is the release image of this version)", data))
 	r.step(StepProbe, StepFailed, "")
 	r.verdict()
-	return fmt.Errorf("the probe pod %s/%s ended without a verdict (image %s)", r.cfg.Namespace, r.podName, r.cfg.Image)
+	return fmt.Errorf("%s ended without a verdict (image %s)", r.where(), r.cfg.Image)
 }
 
 func (r *runner) probeCtxErr(ctx context.Context) error {
@@ -656,13 +716,24 @@ func (r *runner) probeCtxErr(ctx context.Context) error {
 	return fmt.Errorf("timed out after %s while the probe ran: %w", r.cfg.Timeout, ctx.Err())
 }
 
-func terminated(pod *corev1.Pod) *corev1.ContainerStateTerminated {
-	for _, cs := range pod.Status.ContainerStatuses {
-		if cs.Name == ContainerName && cs.State.Terminated != nil {
+// containerTerminated is how the container name of pod (the probe pod's, or the ephemeral
+// probe in the app's pod) ended; nil while it has not.
+func containerTerminated(pod *corev1.Pod, name string) *corev1.ContainerStateTerminated {
+	for _, cs := range append(slices.Clone(pod.Status.ContainerStatuses), pod.Status.EphemeralContainerStatuses...) {
+		if cs.Name == name && cs.State.Terminated != nil {
 			return cs.State.Terminated
 		}
 	}
 	return nil
+}
+
+// where names the probe for messages: the probe pod, or the ephemeral container in the app's
+// pod.
+func (r *runner) where() string {
+	if r.attached {
+		return fmt.Sprintf("the probe %s in the pod %s/%s", r.container, r.app.Pod.Namespace, r.app.Pod.Name)
+	}
+	return fmt.Sprintf("the probe pod %s/%s", r.cfg.Namespace, r.podName)
 }
 
 // line handles one line of the probe's log.

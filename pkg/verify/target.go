@@ -9,6 +9,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/kubectl-wi/kubectl-wi/pkg/apicall"
@@ -26,7 +27,19 @@ const (
 	KindDeployment     Kind = "deployment"
 	KindStatefulSet    Kind = "statefulset"
 	KindDaemonSet      Kind = "daemonset"
+	// KindPod is one running pod, verify's own kind: enable and disable have no use for it,
+	// since a bare pod cannot be restarted.
+	KindPod Kind = "pod"
 )
+
+// podAliases are what a user may type before the slash for a pod, as kubectl takes them.
+var podAliases = []string{"pod", "pods", "po"}
+
+// IsPodTarget reports whether arg names a pod: pod/NAME, pods/NAME or po/NAME.
+func IsPodTarget(arg string) bool {
+	kind, _, ok := strings.Cut(arg, "/")
+	return ok && slices.Contains(podAliases, strings.ToLower(kind))
+}
 
 // verifyKinds maps the kinds of pkg/targets that verify can prove to its own: a
 // service account, or a workload whose pods run under one. TARGET parsing itself (aliases,
@@ -38,7 +51,8 @@ var verifyKinds = map[string]Kind{
 	"daemonset.apps":   KindDaemonSet,
 }
 
-// Target is a parsed TARGET: [serviceaccount/]NAME or deployment|statefulset|daemonset/NAME.
+// Target is a parsed TARGET: [serviceaccount/]NAME, deployment|statefulset|daemonset/NAME or
+// pod/NAME.
 type Target struct {
 	Kind Kind
 	Name string
@@ -49,6 +63,19 @@ func (t Target) String() string { return string(t.Kind) + "/" + t.Name }
 
 // ParseTarget reads NAME or TYPE/NAME, with an error that says which forms are accepted.
 func ParseTarget(arg string) (Target, error) {
+	if IsPodTarget(arg) {
+		_, name, _ := strings.Cut(arg, "/")
+		switch {
+		case name == "":
+			return Target{}, fmt.Errorf("target %q has no name: expected pod/NAME", arg)
+		case strings.Contains(name, "/"):
+			return Target{}, fmt.Errorf("target %q has more than one slash: expected pod/NAME", arg)
+		}
+		if msgs := targets.ValidName(name); msgs != "" {
+			return Target{}, fmt.Errorf("target %q: %q is not a valid object name: %s", arg, name, msgs)
+		}
+		return Target{Kind: KindPod, Name: name}, nil
+	}
 	ref, err := targets.Parse(arg)
 	if err != nil {
 		return Target{}, err
@@ -94,37 +121,60 @@ func (w Workload) OwnRoleARN() string {
 }
 
 // Resolve reads the target's pod template (one GET) or, for a service account, nothing: the
-// probe then runs with the defaults. A missing workload is an error apierrors.IsNotFound
-// recognises.
+// probe then runs with the defaults. For a pod, its own spec stands for the template. A missing
+// workload is an error apierrors.IsNotFound recognises.
 func Resolve(ctx context.Context, c kubernetes.Interface, namespace string, t Target, container string) (Workload, error) {
-	var tmpl *corev1.PodTemplateSpec
+	w, _, err := resolve(ctx, c, namespace, t, container)
+	return w, err
+}
+
+// owner is the object a target names, as far as finding its pods needs: its UID and pod
+// selector, or the pod itself for a pod target.
+type owner struct {
+	uid      types.UID
+	selector *metav1.LabelSelector
+	pod      *corev1.Pod
+}
+
+// resolve is Resolve, with the object read.
+func resolve(ctx context.Context, c kubernetes.Interface, namespace string, t Target, container string) (Workload, owner, error) {
+	var (
+		tmpl *corev1.PodTemplateSpec
+		own  owner
+	)
 	switch t.Kind {
 	case KindServiceAccount:
-		return Workload{ServiceAccount: t.Name}, nil
+		return Workload{ServiceAccount: t.Name}, owner{}, nil
 	case KindDeployment:
 		obj, err := c.AppsV1().Deployments(namespace).Get(ctx, t.Name, metav1.GetOptions{})
 		if err != nil {
-			return Workload{}, apicall.Wrap(err, "get", "deployments.apps", namespace, t.Name)
+			return Workload{}, owner{}, apicall.Wrap(err, "get", "deployments.apps", namespace, t.Name)
 		}
-		tmpl = &obj.Spec.Template
+		tmpl, own = &obj.Spec.Template, owner{uid: obj.UID, selector: obj.Spec.Selector}
 	case KindStatefulSet:
 		obj, err := c.AppsV1().StatefulSets(namespace).Get(ctx, t.Name, metav1.GetOptions{})
 		if err != nil {
-			return Workload{}, apicall.Wrap(err, "get", "statefulsets.apps", namespace, t.Name)
+			return Workload{}, owner{}, apicall.Wrap(err, "get", "statefulsets.apps", namespace, t.Name)
 		}
-		tmpl = &obj.Spec.Template
+		tmpl, own = &obj.Spec.Template, owner{uid: obj.UID, selector: obj.Spec.Selector}
 	case KindDaemonSet:
 		obj, err := c.AppsV1().DaemonSets(namespace).Get(ctx, t.Name, metav1.GetOptions{})
 		if err != nil {
-			return Workload{}, apicall.Wrap(err, "get", "daemonsets.apps", namespace, t.Name)
+			return Workload{}, owner{}, apicall.Wrap(err, "get", "daemonsets.apps", namespace, t.Name)
 		}
-		tmpl = &obj.Spec.Template
+		tmpl, own = &obj.Spec.Template, owner{uid: obj.UID, selector: obj.Spec.Selector}
+	case KindPod:
+		obj, err := c.CoreV1().Pods(namespace).Get(ctx, t.Name, metav1.GetOptions{})
+		if err != nil {
+			return Workload{}, owner{}, apicall.Wrap(err, "get", "pods", namespace, t.Name)
+		}
+		tmpl, own = &corev1.PodTemplateSpec{ObjectMeta: obj.ObjectMeta, Spec: obj.Spec}, owner{uid: obj.UID, pod: obj}
 	default:
-		return Workload{}, fmt.Errorf("unknown target kind %q", t.Kind)
+		return Workload{}, owner{}, fmt.Errorf("unknown target kind %q", t.Kind)
 	}
 	ct, err := pickContainer(tmpl, t, container)
 	if err != nil {
-		return Workload{}, err
+		return Workload{}, owner{}, err
 	}
 	w := Workload{
 		ServiceAccount:  identity.ServiceAccountName(&tmpl.Spec),
@@ -134,6 +184,9 @@ func Resolve(ctx context.Context, c kubernetes.Interface, namespace string, t Ta
 		HostNetwork:     tmpl.Spec.HostNetwork,
 		Container:       ct.Name,
 	}
+	if own.pod != nil {
+		ct = withoutInjection(own.pod, ct)
+	}
 	w.Env, w.NotCopied = probeEnv(ct)
 	if v, ok := tmpl.Annotations[identity.AnnotationTokenExpiration]; ok {
 		w.Annotations = map[string]string{identity.AnnotationTokenExpiration: v}
@@ -141,7 +194,23 @@ func Resolve(ctx context.Context, c kubernetes.Interface, namespace string, t Ta
 	if v, ok := tmpl.Labels[identity.LabelSkipPodIdentityWebhook]; ok {
 		w.Labels = map[string]string{identity.LabelSkipPodIdentityWebhook: v}
 	}
-	return w, nil
+	return w, own, nil
+}
+
+// withoutInjection is a running pod's container without the env the webhook injected into
+// it, so a probe pod made from it is admitted as the pod was: with its own injection, not
+// with a role the container seems to set itself.
+func withoutInjection(pod *corev1.Pod, c corev1.Container) corev1.Container {
+	id := identity.InspectPod(pod)
+	var drop []string
+	if slices.Contains(id.InjectedContainers, c.Name) {
+		drop = append(drop, identity.EnvRoleARN, identity.EnvTokenFile)
+	}
+	if id.PodIdentity {
+		drop = append(drop, identity.EnvPodIdentityURI, identity.EnvPodIdentityToken)
+	}
+	c.Env = slices.DeleteFunc(slices.Clone(c.Env), func(e corev1.EnvVar) bool { return slices.Contains(drop, e.Name) })
+	return c
 }
 
 // ErrNoSuchContainer is --container naming no container of the workload.

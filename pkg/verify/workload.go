@@ -29,7 +29,8 @@ const (
 // costs one LIST each of the account's pods and of the namespace's deployments, statefulsets
 // and daemonsets. It also returns the workload's live pods, for the checks of the app itself.
 func CheckWorkloadPods(ctx context.Context, c kubernetes.Interface, namespace string, t Target, account string, cfg identity.Config, hasRole bool) ([]probe.Event, []*corev1.Pod) {
-	if t.Kind == KindServiceAccount {
+	if t.Kind == KindServiceAccount || t.Kind == KindPod {
+		// A pod target's own identity is inpod.identity's, or the probe pod's copy's.
 		return nil, nil
 	}
 	var want *identity.Config
