@@ -156,8 +156,8 @@ done
 img_sdkv1old=$(image go-sdkv1-old -entrypoint /go-sdkv1-old "$sdkv1old:/go-sdkv1-old")
 img_sdkv1=$(image go-sdkv1 -entrypoint /go-sdkv1 "$sdkv1:/go-sdkv1")
 img_sdkv2=$(image go-sdkv2 -entrypoint /go-sdkv2 "$sdkv2:/go-sdkv2")
-img_node=$(image node-sdk -entrypoint /pause -workdir "$NODE_APP_DIR" "$pause:/pause" "$node_app:$NODE_APP_DIR")
-img_python=$(image python-botocore -entrypoint /pause "$pause:/pause" "$botocore_meta:$botocore_meta")
+img_node=$(image node-sdk -entrypoint /app-idle -workdir "$NODE_APP_DIR" "$pause:/app-idle" "$node_app:$NODE_APP_DIR")
+img_python=$(image python-botocore -entrypoint /app-idle "$pause:/app-idle" "$botocore_meta:$botocore_meta")
 img_logapp=$(image logapp -entrypoint /wi-logapp "$logapp:/wi-logapp")
 
 cat >"$WI_STATE/testapps.env" <<ENV
