@@ -95,9 +95,11 @@ func (s *Server) writeJSON(w http.ResponseWriter, r *http.Request, status int, v
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("X-Amzn-Requestid", requestID)
 	w.Header().Set("Content-Length", strconv.Itoa(len(out)))
+	// Logged before the answer goes out: a client that reads the log once it has its answer
+	// finds its request there.
+	s.logRequest(r, requestID, status, "OK", *entry)
 	w.WriteHeader(status)
 	_, _ = w.Write(out)
-	s.logRequest(r, requestID, status, "OK", *entry)
 }
 
 // writeJSONError writes a REST JSON error as EKS sends it: the code in X-Amzn-ErrorType, the
@@ -112,7 +114,7 @@ func (s *Server) writeJSONError(w http.ResponseWriter, r *http.Request, e *apiEr
 	w.Header().Set("X-Amzn-Requestid", requestID)
 	w.Header().Set("X-Amzn-Errortype", e.code)
 	w.Header().Set("Content-Length", strconv.Itoa(len(out)))
+	s.logRequest(r, requestID, e.status, e.code, *entry) // before the answer, as writeJSON
 	w.WriteHeader(e.status)
 	_, _ = w.Write(out)
-	s.logRequest(r, requestID, e.status, e.code, *entry)
 }

@@ -221,9 +221,11 @@ func (s *Server) writeXML(w http.ResponseWriter, r *http.Request, doc any, reque
 	w.Header().Set("Content-Type", "text/xml")
 	w.Header().Set("X-Amzn-Requestid", requestID)
 	w.Header().Set("Content-Length", strconv.Itoa(len(out)))
+	// Logged before the answer goes out: a client that reads the log once it has its answer
+	// finds its request there.
+	s.logRequest(r, requestID, status, code, *entry)
 	w.WriteHeader(status)
 	_, _ = w.Write(out)
-	s.logRequest(r, requestID, status, code, *entry)
 }
 
 // serve dispatches the request; it returns either a response document or an error.
