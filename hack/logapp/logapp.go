@@ -161,7 +161,7 @@ func Lines() []Line {
 			"com.amazonaws.SdkClientException: Unable to load AWS credentials from any provider in the chain: [" +
 				"EnvironmentVariableCredentialsProvider: Unable to load AWS credentials from environment variables (AWS_ACCESS_KEY_ID (or AWS_ACCESS_KEY) and AWS_SECRET_KEY (or AWS_SECRET_ACCESS_KEY)), " +
 				"WebIdentityTokenCredentialsProvider: You must specify a value for roleArn and roleSessionName, " +
-				"com.amazonaws.auth.EC2ContainerCredentialsProviderWrapper@5d3411d: The full URI (" + PodIdentityAgentURI + ") contained withing environment variable " +
+				"com.amazonaws.auth.EC2ContainerCredentialsProviderWrapper@5d3411d: The full URI (" + PodIdentityAgentURI + ") contained withing environment variable " + //nolint:misspell // "withing" is the SDK's own wording, verbatim
 				"AWS_CONTAINER_CREDENTIALS_FULL_URI has an invalid host. Host can only be one of [localhost, 127.0.0.1]]"},
 
 		{NotLoopback, notLoopback, srcRust,

@@ -47,12 +47,12 @@ func goSDKs(bi *debug.BuildInfo) []SDK {
 				v = "replaced by " + d.Replace.Path
 			}
 		}
-		switch {
-		case d.Path == ModuleGo:
+		switch d.Path {
+		case ModuleGo:
 			out = append(out, SDK{Name: SDKGo, Module: d.Path, Version: v})
-		case d.Path == ModuleGoV2Config, d.Path == ModuleGoV2Creds:
+		case ModuleGoV2Config, ModuleGoV2Creds:
 			out = append(out, SDK{Name: SDKGoV2, Module: d.Path, Version: v})
-		case d.Path == ModuleGoV2:
+		case ModuleGoV2:
 			core = &SDK{Name: SDKGoV2, Module: d.Path, Version: v}
 		}
 	}

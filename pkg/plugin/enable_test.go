@@ -73,7 +73,7 @@ func runWILagging(t *testing.T, client *fake.Clientset, lag int, args ...string)
 }
 
 // runWIContext is runWILagging under ctx, which a test may cancel as Ctrl-C would.
-func runWIContext(t *testing.T, ctx context.Context, client *fake.Clientset, lag int, args ...string) result {
+func runWIContext(t *testing.T, ctx context.Context, client *fake.Clientset, lag int, args ...string) result { //nolint:revive // t first, as thelper wants of a test helper
 	t.Helper()
 	t.Setenv("KUBECONFIG", filepath.Join(t.TempDir(), "no-kubeconfig")) // never a real cluster
 	kt.WebhookWithAssociations(client, lag, testAssociated)
