@@ -130,6 +130,9 @@ type Deps struct {
 	// the probe pod unmutated although the account carries a role: its service account cache
 	// lags. Zero means 10s and 250ms.
 	LagBound, LagPoll time.Duration
+	// EndWait bounds how long an in-pod run waits, after the probe's result, for the kubelet
+	// to report the ephemeral probe ended, to say so. Zero means 3s.
+	EndWait time.Duration
 	// Explain, when set, reads the AWS side of an STS refusal of the probe (the role's trust
 	// policy, the OIDC provider) with the user's AWS credentials; its events go before the
 	// verdict, so the refusal names its clause. nil: a refusal is what STS said.
@@ -183,6 +186,9 @@ func Run(ctx context.Context, cfg Config, deps Deps, rep Reporter) (Outcome, err
 	}
 	if deps.LagPoll <= 0 {
 		deps.LagPoll = 250 * time.Millisecond
+	}
+	if deps.EndWait <= 0 {
+		deps.EndWait = 3 * time.Second
 	}
 	r := &runner{cfg: cfg, deps: deps, rep: rep, steps: map[StepID]Step{}, container: ContainerName}
 	r.out.Namespace = cfg.Namespace

@@ -145,10 +145,21 @@ func ipRequire(t *testing.T, r result, want map[string]string) {
 // unless the pod has exactly one ephemeral container, the probe's.
 func ipEphemeral(t *testing.T, c kubernetes.Interface, pod *corev1.Pod) (*corev1.Pod, corev1.EphemeralContainer, *corev1.ContainerStateTerminated) {
 	t.Helper()
-	cur, err := c.CoreV1().Pods(pod.Namespace).Get(context.Background(), pod.Name, metav1.GetOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	var cur *corev1.Pod
+	// The kubelet reports the probe's end a moment after it wrote its result.
+	waitFor(t, 30*time.Second, "the ephemeral probe of "+pod.Name+" to end", func(ctx context.Context) (bool, error) {
+		var err error
+		cur, err = c.CoreV1().Pods(pod.Namespace).Get(ctx, pod.Name, metav1.GetOptions{})
+		if err != nil {
+			return false, err
+		}
+		for _, s := range cur.Status.EphemeralContainerStatuses {
+			if s.State.Terminated != nil {
+				return true, nil
+			}
+		}
+		return false, nil
+	})
 	if cur.UID != pod.UID {
 		t.Fatalf("the pod %s was replaced", pod.Name)
 	}
