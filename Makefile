@@ -25,7 +25,7 @@ PROBE_IMAGE_TAR := dist/kubectl-wi-image_$(VERSION).tar
 MKIMAGE_OCI = go run ./hack/cmd/mkimage -format oci -platform linux/amd64,linux/arm64 -entrypoint /kubectl-wi
 PROBE_SRC := 'dist/build/{os}_{arch}/kubectl-wi:/kubectl-wi'
 
-.PHONY: all build unit e2e e2e-default e2e-eks test fuzz fuzz-brief chaos lint demo cluster-up cluster-down deps verify tools
+.PHONY: all build unit e2e e2e-default e2e-eks e2e-after-demo preflight test fuzz fuzz-brief chaos lint demo cluster-up cluster-down deps verify tools
 .PHONY: bench-status
 .PHONY: bench-explain
 .PHONY: bench-verify
@@ -37,9 +37,11 @@ all: build
 build:
 	CGO_ENABLED=0 go build -trimpath -ldflags "$(LDFLAGS)" -o bin/kubectl-wi ./cmd/kubectl-wi
 
+# The test bed's Go apps are modules of their own (hack/testapps/README.md), which ./... skips.
 unit:
 	go vet ./...
 	$(GO_TEST) -race -count=1 ./...
+	cd hack/testapps/sdkapp && go vet ./... && $(GO_TEST) -race -count=1 ./...
 
 # e2e brings a fresh local cluster up, runs the e2e tests on it, and tears it down on any exit;
 # once with the pod identity webhook stand-in as the real webhook runs by default, once as EKS
@@ -51,7 +53,15 @@ e2e: e2e-default e2e-eks
 e2e-default e2e-eks: e2e-%: build
 	WI_WEBHOOK_PROFILE=$* hack/e2e.sh $(GOTEST_ARGS)
 
-test: lint lint-workflows unit fuzz-brief krew-test e2e
+# preflight refuses in its first second what would stop the e2e tests later; the e2e run under
+# the default profile starts after make demo, as a newcomer runs the README's two commands.
+test: preflight lint lint-workflows unit fuzz-brief krew-test e2e-after-demo e2e-eks
+
+preflight:
+	hack/preflight.sh
+
+e2e-after-demo: build
+	hack/demo-then-e2e.sh $(GOTEST_ARGS)
 
 # Every fuzz target for FUZZTIME each (make fuzz FUZZTIME=5m for longer); make test runs each
 # for a few seconds. Crashers stay in the package's testdata/fuzz as regression cases.

@@ -11,19 +11,13 @@ repo=$(cd "$here/.." && pwd)
 . "$here/lib.sh"
 
 [[ $(id -u) == 0 ]] || die "the local cluster runs a kubelet and containerd: run as root"
-if [[ -f $RUN/kube-apiserver.pid ]] && alive kube-apiserver; then
+if cluster_running; then
   die "a local cluster is already running (state in $WI_STATE): run 'make cluster-down' first"
 fi
 t0=$SECONDS
 [[ -x $WI_BIN ]] || die "$WI_BIN is missing: run make build (its default probe image is the one the node pulls)"
 "$here/deps.sh"
-need_cmd ss
-for p in $APISERVER_PORT $ETCD_PORT $ETCD_PEER_PORT 10250 10248 10257 10259 $WEBHOOK_PORT $STS_PORT $MINIO_PORT 9001 $REGISTRY_PORT 80; do
-  port_free 127.0.0.1 "$p"
-done
-if ip route show | grep -v "dev $BRIDGE" | grep -q "^${POD_CIDR%.*}"; then
-  die "the pod network $POD_CIDR is already routed on this host: free it or change POD_CIDR"
-fi
+host_free
 "$here/build-k8s.sh"
 "$here/build-minio.sh"
 
@@ -41,6 +35,7 @@ mkdir -p "$bin" "$WI_STATE/images" "$RUN" "$LOGS" "$DATA"
 )
 "$bin/mkimage" -ref "$PAUSE_IMAGE" -out "$WI_STATE/images/pause.tar" -entrypoint /pause "$bin/pause:/pause"
 "$bin/mkimage" -ref "$IDLE_IMAGE" -out "$WI_STATE/images/idle.tar" -entrypoint /pause "$bin/pause:/pause"
+"$here/testapps-up.sh"
 
 "$here/pki.sh"
 pki=$WI_STATE/pki
@@ -141,5 +136,6 @@ export KUBECTL_WI_CA_BUNDLE=$pki/ca.crt
 # kubectl and the kubectl-wi under test, for the README's examples as printed.
 export PATH=$(dirname "$WI_BIN"):$K8S_BIN:\$PATH
 ENV
+cat "$WI_STATE/testapps.env" >>"$WI_STATE/env"
 log "control plane to Ready node: ${node_ready}s; whole cluster-up: $((SECONDS - t0))s"
 log "ready: source $WI_STATE/env (KUBECONFIG=$pki/admin.kubeconfig)"

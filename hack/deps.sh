@@ -5,6 +5,11 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 packages=(etcd-server containerd runc containernetworking-plugins iptables iproute2 openssl curl tmux procps util-linux time)
+# The test bed's app images (hack/testapps-up.sh): botocore's metadata for the Python layout,
+# and npm to fetch the Node layout's packages. npm only when the command is missing: a Node
+# from elsewhere brings its own, which Debian's npm would conflict with.
+packages+=(python3-botocore)
+command -v npm >/dev/null 2>&1 || packages+=(npm)
 # WI_PACKAGES replaces the list: the preflight test uses it to prove a package that cannot be
 # installed stops cluster-up with its name.
 [[ -n ${WI_PACKAGES:-} ]] && read -r -a packages <<<"$WI_PACKAGES"

@@ -5,8 +5,14 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
-# A cluster someone started by hand is theirs: refuse rather than tear it down on exit.
-alive kube-apiserver && die "a local cluster is already running (state in $WI_STATE): run 'make cluster-down' first"
+# The tests need a fresh cluster: one still running from $WI_STATE (make demo's, make
+# cluster-up's) is replaced, and so are the leftovers of one that did not stop cleanly.
+# Everything else that would stop cluster-up is refused before anything is torn down.
+host_free
+if cluster_running; then
+  log "replacing the local cluster running from $WI_STATE with a fresh one for the e2e tests; 'make demo' brings the demo back afterwards"
+fi
+[[ ! -d $WI_STATE ]] || "$here/cluster-down.sh"
 # E2E_KEEP_LOGS=DIR: a copy of the cluster's logs (the stand-ins', the registry's, the
 # apiserver's audit log) survives the teardown there.
 keep_logs() { [[ -z ${E2E_KEEP_LOGS:-} || ! -d $LOGS ]] || { mkdir -p "$E2E_KEEP_LOGS" && cp -r "$LOGS/." "$E2E_KEEP_LOGS/"; }; }

@@ -95,9 +95,46 @@ wait_for() {
     sleep 0.2
   done
 }
-# port_free ADDR PORT: refuse to start when something already listens there.
+# cluster_running: a process of the local cluster started from $WI_STATE still runs.
+cluster_running() {
+  local f
+  for f in "$RUN"/*.pid; do
+    [[ -f $f ]] && kill -0 "$(cat "$f")" 2>/dev/null && return 0
+  done
+  return 1
+}
+# ours PID: PID is a process this state dir's cluster started (cluster-down stops it).
+ours() {
+  local f
+  for f in "$RUN"/*.pid; do
+    [[ -f $f && $(cat "$f") == "$1" ]] && return 0
+  done
+  return 1
+}
+# port_free ADDR PORT: refuse to start when something that is not this state dir's own cluster
+# (which is torn down before a new one starts) listens there.
 port_free() {
-  if ss -Hltn "sport = :$2" 2>/dev/null | grep -q .; then
-    die "port $2 is in use ($(ss -Hltnp "sport = :$2" | sed -n 's/.*users:((\("[^"]*"\).*/\1/p' | head -1)): stop that process or run 'make cluster-down'"
+  local pids p why
+  ss -Hltn "sport = :$2" 2>/dev/null | grep -q . || return 0
+  why="port $2 is in use ($(ss -Hltnp "sport = :$2" | sed -n 's/.*users:((\("[^"]*"\).*/\1/p' | head -1)): stop that process or run 'make cluster-down'"
+  pids=$(ss -Hltnp "sport = :$2" 2>/dev/null | grep -o 'pid=[0-9]*' | cut -d= -f2 | sort -u)
+  [[ -n $pids ]] || die "$why"
+  for p in $pids; do ours "$p" || die "$why"; done
+}
+# host_free: refuse at once what would stop cluster-up after its builds: not root, a port, the
+# pod network or the Pod Identity agent's address taken by something other than this test bed.
+host_free() {
+  [[ $(id -u) == 0 ]] || die "the local cluster runs a kubelet and containerd: run as root"
+  local p
+  # Before hack/deps.sh has run, ss may be missing: cluster-up checks the ports again after it.
+  command -v ss >/dev/null 2>&1 && for p in $APISERVER_PORT $ETCD_PORT $ETCD_PEER_PORT 10250 10248 10257 10259 $WEBHOOK_PORT $STS_PORT $MINIO_PORT 9001 $REGISTRY_PORT 80; do
+    port_free 127.0.0.1 "$p"
+  done
+  if ip route show | grep -v "dev $BRIDGE" | grep -q "^${POD_CIDR%.*}"; then
+    die "the pod network $POD_CIDR is already routed on this host: free it or change POD_CIDR"
   fi
+  case $(agent_addr_owner) in
+  "" | "$POD_IDENTITY_AGENT_LABEL") ;;
+  *) die "$POD_IDENTITY_AGENT_ADDR is already an address of this host ($(agent_addr_owner)), not the test bed's: free it first" ;;
+  esac
 }

@@ -77,7 +77,8 @@
 //   - Which copy a process loaded: it reports what is installed where the process can load it
 //     from, so two versions of one SDK may both be reported.
 //   - The SDKs for Kotlin, Rust, C++ and PowerShell, whose minimums the guide also lists: it
-//     does not look for them.
+//     does not look for them. (The table still holds Kotlin's and Rust's Pod Identity
+//     minimums, for the app log signatures of their old versions.)
 //
 // # The minimums
 //
@@ -89,4 +90,7 @@
 // and the default chain first reaches the Pod Identity agent in
 // @aws-sdk/credential-provider-node 3.503.1, which the table uses and says so. A version that
 // does not parse is Unknown, never OK.
+//
+// The table is also where pkg/applog takes the versions its old-SDK log signatures name, so
+// a minimum is written once.
 package appsdk

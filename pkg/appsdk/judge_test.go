@@ -66,6 +66,12 @@ func TestJudge(t *testing.T) {
 			want: StatusTooOld, wantMinimum: "2.21.30", wantFix: "upgrade software.amazon.awssdk:auth to 2.21.30 or later", wantDoc: DocPodIdentity},
 		{name: "java v2 equal", sdk: SDK{Name: SDKJavaV2, Module: ModuleJavaV2, Version: "2.21.30"}, id: PodIdentity,
 			want: StatusOK, wantMinimum: "2.21.30", wantDoc: DocPodIdentity},
+		{name: "rust before the release with pod identity", sdk: SDK{Name: SDKRust, Module: ModuleRust, Version: "1.1.7"}, id: PodIdentity,
+			want: StatusTooOld, wantMinimum: "1.1.8", wantFix: "upgrade aws-config to 1.1.8 or later", wantDoc: DocPodIdentity, wantReason: "release-2024-03-13"},
+		{name: "kotlin at the documented release", sdk: SDK{Name: SDKKotlin, Module: ModuleKotlin, Version: "1.0.1"}, id: PodIdentity,
+			want: StatusOK, wantMinimum: "1.0.1", wantDoc: DocPodIdentity},
+		{name: "kotlin with irsa, which the page does not list", sdk: SDK{Name: SDKKotlin, Module: ModuleKotlin, Version: "1.0.1"}, id: IRSA,
+			want: StatusUnknown, wantReason: "no documented minimum"},
 		{name: "java v1 with pod identity", sdk: SDK{Name: SDKJava, Module: ModuleJava, Version: "1.12.797"}, id: PodIdentity,
 			want: StatusUnsupported, wantFix: "move to the AWS SDK for Java 2.x (software.amazon.awssdk) 2.21.30 or later", wantDoc: DocPodIdentity, wantReason: "does not support"},
 		{name: "java v1 irsa below", sdk: SDK{Name: SDKJava, Module: ModuleJava, Version: "1.12.781"}, id: IRSA,
@@ -98,12 +104,25 @@ func TestJudge(t *testing.T) {
 	}
 }
 
-// TestMinimumsTable proves the table whole: every SDK has an entry per identity, every
-// compared version parses, and each entry says how it is judged.
+// TestMinimumsTable proves the table whole: every SDK the scan finds has an entry per
+// identity, Kotlin and Rust (which the IRSA page does not list) one for Pod Identity only,
+// every compared version parses, and each entry says how it is judged.
 func TestMinimumsTable(t *testing.T) {
-	sdks := []string{SDKGo, SDKGoV2, SDKBotocore, SDKBoto3, SDKAWSCLI, SDKJS, SDKJSV3, SDKJava, SDKJavaV2, SDKNet, SDKRuby, SDKPHP}
-	for _, sdk := range sdks {
-		for _, id := range []Identity{IRSA, PodIdentity} {
+	both := []Identity{IRSA, PodIdentity}
+	identities := map[string][]Identity{
+		SDKGo: both, SDKGoV2: both, SDKBotocore: both, SDKBoto3: both, SDKAWSCLI: both, SDKJS: both, SDKJSV3: both,
+		SDKJava: both, SDKJavaV2: both, SDKNet: both, SDKRuby: both, SDKPHP: both,
+		SDKKotlin: {PodIdentity}, SDKRust: {PodIdentity},
+	}
+	entries := 0
+	for sdk, ids := range identities {
+		if len(ids) == 1 {
+			if _, ok := Minimum(sdk, IRSA); ok {
+				t.Errorf("Minimum(%s, %s) found; the page lists none", sdk, IRSA)
+			}
+		}
+		for _, id := range ids {
+			entries++
 			t.Run(sdk+"/"+string(id), func(t *testing.T) {
 				r, ok := Minimum(sdk, id)
 				if !ok {
@@ -135,7 +154,7 @@ func TestMinimumsTable(t *testing.T) {
 			})
 		}
 	}
-	if len(minimums) != 2*len(sdks) {
-		t.Errorf("table has %d entries, want %d: one per SDK and identity", len(minimums), 2*len(sdks))
+	if len(minimums) != entries {
+		t.Errorf("table has %d entries, want %d: one per SDK and identity listed", len(minimums), entries)
 	}
 }

@@ -25,6 +25,10 @@ const (
 	SDKNet      = "aws-sdk-net"     // .NET: the AWSSDK.* NuGet packages
 	SDKRuby     = "aws-sdk-ruby"    // Ruby: the aws-sdk-* gems
 	SDKPHP      = "aws-sdk-php"     // PHP: the composer package aws/aws-sdk-php
+	// The scan does not look for these two; their Pod Identity minimums are here for the app
+	// log signatures (pkg/applog) of their old versions.
+	SDKKotlin = "aws-sdk-kotlin" // Kotlin: the aws.sdk.kotlin artifacts
+	SDKRust   = "aws-sdk-rust"   // Rust: the aws-config crate and the aws-sdk-* crates
 )
 
 // The packages (Go modules, npm, Maven group:artifact, NuGet, gem and composer names) whose
@@ -45,6 +49,8 @@ const (
 	ModuleNet        = "AWSSDK.Core"
 	ModuleRuby       = "aws-sdk-core"
 	ModulePHP        = "aws/aws-sdk-php"
+	ModuleKotlin     = "aws.sdk.kotlin:aws-config" // the default credential chain
+	ModuleRust       = "aws-config"                // the default credential chain
 )
 
 // Where AWS documents the minimums, in the EKS user guide.
@@ -133,6 +139,14 @@ var minimums = []Requirement{
 	{SDK: SDKNet, Identity: PodIdentity, Documented: "3.7.734.0", Minimums: one(ModuleNet, "3.7.734.0")},
 	{SDK: SDKRuby, Identity: PodIdentity, Documented: "3.188.0", Minimums: one(ModuleRuby, "3.188.0")},
 	{SDK: SDKPHP, Identity: PodIdentity, Documented: "3.287.1", Minimums: one(ModulePHP, "3.287.1")},
+	// The Kotlin SDK releases all its artifacts under one version: tag v1.0.1 is 1.0.1.
+	{SDK: SDKKotlin, Identity: PodIdentity, Documented: "v1.0.1", Minimums: one(ModuleKotlin, "1.0.1")},
+	// release-2024-03-13 of aws-sdk-rust carried aws-config 1.1.8 (its CHANGELOG.md, "Crate
+	// Versions"; the release before had 1.1.7): "EKS Pod Identity is now supported as part of
+	// the default ECS credential provider" (smithy-rs#3416).
+	{SDK: SDKRust, Identity: PodIdentity, Documented: "release-2024-03-13", Minimums: one(ModuleRust, "1.1.8"),
+		Note: "release-2024-03-13 shipped aws-config 1.1.8"},
+	// The IRSA page lists neither Kotlin nor Rust: Minimum has no IRSA entry for them.
 }
 
 func one(module, v string) []ModuleVersion { return []ModuleVersion{{module, v}} }

@@ -28,8 +28,10 @@ const podIdentityHelp = `With --pod-identity, enable creates or updates the EKS 
 service account instead (eks:CreatePodIdentityAssociation, eks:UpdatePodIdentityAssociation,
 with your own AWS credentials: the SDK's configuration, --profile, --region), and restarts the
 workloads whose live pods lack its container credentials; disable --pod-identity deletes it and
-restarts those that still carry them. Either returns once the webhook admits new pods
-accordingly (EKS pushes an association to it seconds after the call), bounded at 30 s. An
+restarts those that still carry them. Either restarts only once the webhook admits new pods
+accordingly (EKS pushes an association to it seconds after the call); when it does not within
+30 s, or on Ctrl-C, nothing is restarted and the command fails (exit 1, or 130), naming the
+association it wrote and how to finish or undo. An
 association that already gives the role makes no call; one that gives another role is updated,
 with --overwrite. The cluster is --cluster, else the kubeconfig's EKS cluster (its ARN, or its
 aws eks get-token arguments). --dry-run shows the AWS CLI command of each call: EKS has no dry

@@ -9,6 +9,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes/fake"
 
 	"github.com/kubectl-wi/kubectl-wi/pkg/awsconfig"
@@ -63,6 +64,76 @@ func TestEnablePodIdentity(t *testing.T) {
 	if !strings.HasPrefix(second.out, "podidentityassociation a-1 unchanged (serviceaccount/app, role "+roleARN+")\n") ||
 		!strings.Contains(second.out, "deployment.apps/web unchanged: 1 live pod already carries EKS Pod Identity's container credentials") {
 		t.Fatalf("rerun stdout:\n%s", second.out)
+	}
+}
+
+// TestEnablePodIdentityNotAdmitted: a webhook that never admits pods with the container
+// credentials (a self-managed one without its Pod Identity configuration) stops the run before
+// any restart, exit 1, naming the association written, how to finish and how to undo; the
+// same with --restart=never and for an account with no workload, never "restarting anyway".
+func TestEnablePodIdentityNotAdmitted(t *testing.T) {
+	tests := []struct {
+		name         string
+		extra        []string
+		withWorkload bool
+		wantRestart  string
+	}{
+		{name: "workload to restart", withWorkload: true, wantRestart: "nothing was restarted (deployment.apps/web -n shop would have been, and its new pods would have got the old credentials)"},
+		{name: "restart never", extra: []string{"--restart=never"}, withWorkload: true},
+		{name: "no workload"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := awstest.New()
+			withAWS(t, f)
+			testAssociated = func(string, string) bool { return false }
+			objs := []runtime.Object{kt.Namespace("shop"), kt.ServiceAccount("shop", "app", nil)}
+			if tt.withWorkload {
+				web := kt.Deployment("shop", "web", "app")
+				objs = append(objs, web, kt.PodOf(web, "web-1", ""))
+			}
+			client := fake.NewClientset(objs...)
+			args := append([]string{"enable", "app", "-n", "shop", "--pod-identity", "--role-arn", roleARN, "--cluster", awstest.Cluster}, tt.extra...)
+			r := runWI(t, client, args...)
+			wantCode(t, r, ExitCheckFailed)
+			if c := r.calls(); c["patch deployments"] != 0 {
+				t.Fatalf("calls %v: restarted although the webhook never admitted the credentials", c)
+			}
+			for _, want := range []string{
+				"does not admit new pods with the association's container credentials",
+				"Written and left in place: association a-1 of serviceaccount/app -n shop created in EKS cluster " + awstest.Cluster,
+				"run the same command again", "kubectl wi disable --pod-identity",
+				tt.wantRestart,
+			} {
+				if !strings.Contains(r.errOut, want) {
+					t.Errorf("stderr lacks %q:\n%s", want, r.errOut)
+				}
+			}
+			if strings.Contains(r.errOut, "restarting anyway") {
+				t.Errorf("stderr says it restarts anyway:\n%s", r.errOut)
+			}
+		})
+	}
+}
+
+// TestEnablePodIdentityInterruptedWait: Ctrl-C while waiting for the webhook is exit 130 at
+// once, with no restart, and a line naming what was written and left.
+func TestEnablePodIdentityInterruptedWait(t *testing.T) {
+	f := awstest.New()
+	withAWS(t, f)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	// Ctrl-C as the webhook admits the first dry-run pod of the wait, without the credentials.
+	testAssociated = func(string, string) bool { cancel(); return false }
+	web := kt.Deployment("shop", "web", "app")
+	client := fake.NewClientset(kt.Namespace("shop"), kt.ServiceAccount("shop", "app", nil), web, kt.PodOf(web, "web-1", ""))
+	r := runWIContext(t, ctx, client, 0, "enable", "app", "-n", "shop", "--pod-identity", "--role-arn", roleARN, "--cluster", awstest.Cluster)
+	wantCode(t, r, ExitInterrupted)
+	if c := r.calls(); c["patch deployments"] != 0 {
+		t.Fatalf("calls %v: restarted after Ctrl-C", c)
+	}
+	if !strings.Contains(r.errOut, "nothing was restarted") || !strings.Contains(r.errOut, "association a-1 of serviceaccount/app -n shop created") {
+		t.Fatalf("stderr:\n%s", r.errOut)
 	}
 }
 

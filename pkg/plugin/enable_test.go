@@ -69,6 +69,12 @@ func runWI(t *testing.T, client *fake.Clientset, args ...string) result {
 // each account come back unmutated.
 func runWILagging(t *testing.T, client *fake.Clientset, lag int, args ...string) result {
 	t.Helper()
+	return runWIContext(t, context.Background(), client, lag, args...)
+}
+
+// runWIContext is runWILagging under ctx, which a test may cancel as Ctrl-C would.
+func runWIContext(t *testing.T, ctx context.Context, client *fake.Clientset, lag int, args ...string) result {
+	t.Helper()
 	t.Setenv("KUBECONFIG", filepath.Join(t.TempDir(), "no-kubeconfig")) // never a real cluster
 	kt.WebhookWithAssociations(client, lag, testAssociated)
 	d := defaultDeps()
@@ -80,7 +86,7 @@ func runWILagging(t *testing.T, client *fake.Clientset, lag int, args ...string)
 		f(&d)
 	}
 	streams, _, out, errOut := genericiooptions.NewTestIOStreams()
-	code := run(context.Background(), streams, args, d)
+	code := run(ctx, streams, args, d)
 	return result{code: code, out: out.String(), errOut: errOut.String(), client: client}
 }
 

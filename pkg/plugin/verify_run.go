@@ -29,7 +29,8 @@ func (o *VerifyOptions) connect() error {
 		return err
 	}
 	o.client = c
-	o.deps = verify.Deps{Client: c, Discovery: discovery, Logs: o.logs, Now: o.now, PodName: o.podName}
+	o.deps = verify.Deps{Client: c, Discovery: discovery, Logs: o.logs, Now: o.now, PodName: o.podName,
+		PolicyDiscovery: c.Discovery(), Resolve: verify.LookupHost}
 	if o.explainRefusal != nil {
 		o.deps.Explain = o.explainRefusal(c, discovery)
 	}

@@ -15,6 +15,10 @@
 //	outside.serviceaccount   the service account exists and names a role
 //	outside.webhook          a mutating webhook on pods CREATE is registered and selects the pod
 //	outside.issuer           the cluster's issuer, from /.well-known/openid-configuration
+//	outside.workload_pods, outside.credentials   a workload target's running pods and their credential source
+//	outside.app_logs         a workload target's app containers log no AWS SDK credential failure (pkg/applog)
+//	outside.network_policy   the NetworkPolicies selecting its pods let them reach the agent and STS (pkg/netpolicy)
+//	outside.not_proved       info: what the probe pod does not prove of the app (its SDK, its pod's network)
 //	pod.create               info: the probe pod, its image and service account
 //	pod.mutation             the stored pod carries the identity the webhook injects
 //	pod.role_arn, pod.token_file, pod.token_mount, pod.token_audience, pod.token_expiration

@@ -14,6 +14,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/utils/ptr"
 
@@ -94,6 +95,9 @@ type Config struct {
 	// STSEndpoint sets AWS_ENDPOINT_URL_STS in the probe container; Region is the probe's
 	// --region.
 	STSEndpoint, Region string
+	// AppLogLines is how many of each app container's last log lines a workload target's
+	// log check reads; zero means DefaultAppLogLines.
+	AppLogLines int64
 	// CABundle is PEM CA certificates the probe trusts beside the public roots (--ca-bundle),
 	// handed over in a ConfigMap that lives as long as the pod; empty: none. In-pod, it
 	// travels in the ephemeral container's env instead.
@@ -133,6 +137,12 @@ type Deps struct {
 	// EndWait bounds how long an in-pod run waits, after the probe's result, for the kubelet
 	// to report the ephemeral probe ended, to say so. Zero means 3s.
 	EndWait time.Duration
+	// PolicyDiscovery finds the policy APIs of network plugins beside NetworkPolicy, which the
+	// NetworkPolicy check names as not evaluated; nil: not looked for.
+	PolicyDiscovery discovery.DiscoveryInterface
+	// Resolve looks up the STS endpoint's host for the NetworkPolicy check; nil: STS is not
+	// judged, only the Pod Identity agent.
+	Resolve Resolver
 	// Explain, when set, reads the AWS side of an STS refusal of the probe (the role's trust
 	// policy, the OIDC provider) with the user's AWS credentials; its events go before the
 	// verdict, so the refusal names its clause. nil: a refusal is what STS said.
@@ -306,8 +316,16 @@ func (r *runner) run(ctx context.Context) error {
 			r.emit(ev)
 		}
 	}
-	for _, ev := range CheckWorkloadPods(ctx, c, ns, r.cfg.Target, w.ServiceAccount, saCfg, hasRole) {
+	workloadEvents, live := CheckWorkloadPods(ctx, c, ns, r.cfg.Target, w.ServiceAccount, saCfg, hasRole)
+	if own.pod != nil && running(own.pod) {
+		live = []*corev1.Pod{own.pod} // a pod target is its own app
+	}
+	for _, ev := range append(workloadEvents, r.appChecks(ctx, w, live)...) {
 		r.emit(ev)
+	}
+	if r.cfg.Target.Kind != KindServiceAccount && !r.cfg.InPod {
+		// In-pod, the probe proves it, or inpod.refused says it could not.
+		r.emit(notProved(r.cfg.Target))
 	}
 	r.step(StepOutside, StepDone, "")
 	r.out.Timings.OutsideDone = r.deps.Now()

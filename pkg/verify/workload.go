@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/kubectl-wi/kubectl-wi/pkg/identity"
@@ -26,11 +27,11 @@ const (
 // what they got), and for each container, the credential source the AWS SDKs' default chain
 // picks there and the role it names. The fixes are the commands enable and status give. It
 // costs one LIST each of the account's pods and of the namespace's deployments, statefulsets
-// and daemonsets.
-func CheckWorkloadPods(ctx context.Context, c kubernetes.Interface, namespace string, t Target, account string, cfg identity.Config, hasRole bool) []probe.Event {
+// and daemonsets. It also returns the workload's live pods, for the checks of the app itself.
+func CheckWorkloadPods(ctx context.Context, c kubernetes.Interface, namespace string, t Target, account string, cfg identity.Config, hasRole bool) ([]probe.Event, []*corev1.Pod) {
 	if t.Kind == KindServiceAccount || t.Kind == KindPod {
 		// A pod target's own identity is inpod.identity's, or the probe pod's copy's.
-		return nil
+		return nil, nil
 	}
 	var want *identity.Config
 	if hasRole {
@@ -39,7 +40,7 @@ func CheckWorkloadPods(ctx context.Context, c kubernetes.Interface, namespace st
 	acc := []restart.Account{{Namespace: namespace, Name: account, Want: want, Changed: true}}
 	inv, err := restart.Load(ctx, c, namespace, acc)
 	if err != nil {
-		return []probe.Event{check(CheckOutsideWorkloadPods, probe.StatusSkip, "cannot read the workload's pods: "+err.Error(), "", nil)}
+		return []probe.Event{check(CheckOutsideWorkloadPods, probe.StatusSkip, "cannot read the workload's pods: "+err.Error(), "", nil)}, nil
 	}
 	ref := t.String()
 	for _, a := range restart.Plan(inv, restart.Auto, acc) {
@@ -61,11 +62,11 @@ func CheckWorkloadPods(ctx context.Context, c kubernetes.Interface, namespace st
 		case restart.Current:
 			ev = check(CheckOutsideWorkloadPods, probe.StatusPass, fmt.Sprintf("the %d live pods of %s carry the identity serviceaccount/%s asks", a.Live, ref, account), "", data)
 		default:
-			return []probe.Event{check(CheckOutsideWorkloadPods, probe.StatusPass, ref+" has no live pods", "", data)}
+			return []probe.Event{check(CheckOutsideWorkloadPods, probe.StatusPass, ref+" has no live pods", "", data)}, nil
 		}
-		return append([]probe.Event{ev}, credentialChecks(a, namespace, ref, want, restartFix)...)
+		return append([]probe.Event{ev}, credentialChecks(a, namespace, ref, want, restartFix)...), a.LivePods
 	}
-	return []probe.Event{check(CheckOutsideWorkloadPods, probe.StatusPass, ref+" has no live pods", "", nil)}
+	return []probe.Event{check(CheckOutsideWorkloadPods, probe.StatusPass, ref+" has no live pods", "", nil)}, nil
 }
 
 // sourceUse is one credential source seen in a container of the workload's pods.

@@ -65,7 +65,7 @@ func TestCheckWorkloadPodsCredentials(t *testing.T) {
 				objs = append(objs, p)
 			}
 			c := fake.NewClientset(objs...)
-			evs := CheckWorkloadPods(context.Background(), c, "shop", Target{KindDeployment, "web"}, "checkout", cfg, true)
+			evs, _ := CheckWorkloadPods(context.Background(), c, "shop", Target{KindDeployment, "web"}, "checkout", cfg, true)
 			var got *probe.Event
 			for i := range evs {
 				if evs[i].Check == CheckOutsideCredentials {

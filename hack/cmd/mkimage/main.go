@@ -3,6 +3,12 @@
 //
 //	mkimage -ref wi.local/kubectl-wi:dev -out probe.tar -entrypoint /kubectl-wi bin/kubectl-wi:/kubectl-wi
 //
+// A SRC that is a directory is copied with everything under it, so one image holds a program
+// and the files an app would have (the test bed's app images, hack/testapps-up.sh):
+//
+//	mkimage -ref wi.local/node-sdk:v1 -out node.tar -entrypoint /pause -workdir /app \
+//	  bin/pause:/pause layout/app:/app
+//
 // With -format oci it builds one image per -platform (comma-separated) and an OCI image index
 // over them, written as a tarball of an OCI image layout; {os} and {arch} in a SRC stand for
 // each platform's. -push REF also pushes that index to a registry, with the credentials of
@@ -35,9 +41,10 @@ func main() {
 	format := flag.String("format", "docker", "docker (docker-archive, one platform) or oci (OCI layout tarball of an image index)")
 	push := flag.String("push", "", "with -format oci, also push the index to this registry reference")
 	user := flag.String("user", "65532:65532", "numeric user the image runs as")
+	workdir := flag.String("workdir", "", "working directory of the image's process (default: the runtime's, /)")
 	flag.Parse()
 	if *entrypoint == "" || flag.NArg() == 0 || (*out == "" && *push == "") || (*out != "" && *ref == "") {
-		log.Fatal("usage: mkimage [-format docker|oci] [-platform OS/ARCH[,...]] -ref REF -out FILE [-push REF] -entrypoint PATH SRC[:DST]...")
+		log.Fatal("usage: mkimage [-format docker|oci] [-platform OS/ARCH[,...]] -ref REF -out FILE [-push REF] -entrypoint PATH [-workdir DIR] SRC[:DST]...")
 	}
 	plats := strings.Split(*platforms, ",")
 	specs := make([]image.Spec, 0, len(plats))
@@ -50,6 +57,7 @@ func main() {
 			Files:      files(flag.Args(), osName, arch),
 			Entrypoint: []string{*entrypoint},
 			User:       *user,
+			WorkingDir: *workdir,
 			OS:         osName,
 			Arch:       arch,
 		})
@@ -67,7 +75,8 @@ func main() {
 	}
 }
 
-// files turns SRC[:DST] arguments into image files; DST defaults to /basename(SRC).
+// files turns SRC[:DST] arguments (a file or a directory each) into image files; DST defaults
+// to /basename(SRC).
 func files(args []string, osName, arch string) []image.File {
 	r := strings.NewReplacer("{os}", osName, "{arch}", arch)
 	fs := make([]image.File, 0, len(args))
