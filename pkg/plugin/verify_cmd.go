@@ -70,7 +70,10 @@ container's env, since an ephemeral container cannot add a volume; CA certificat
 public. When the cluster refuses the ephemeral container (RBAC, ephemeral containers not
 served, Pod Security or another admission policy) or the app's pod does not run, verify says
 why and runs a probe pod instead: its result follows, and verify exits 3 unless one of its
-checks failed (1), since the app's own pod was not proven.
+checks failed (1), since the app's own pod was not proven. With no TARGET, --in-pod proves
+each deployment, statefulset and daemonset of the accounts it selects, in one of its pods,
+--parallel at a time; one with no running pod is proven by a probe pod, and does not make
+verify exit 3.
 
 A terminal gets a live checklist (q or Ctrl-C cancels and cleans up); otherwise one line per
 check and the verdict last. -o json writes the events as JSON lines. NO_COLOR is honoured.
@@ -244,7 +247,7 @@ func newCmdVerify(o *VerifyOptions, runF func(*VerifyOptions) error) *cobra.Comm
 	f.StringVar(&o.CABundle, "ca-bundle", o.CABundle, "PEM file of CA certificates the probe trusts beside the public roots, for a private STS endpoint or a TLS-inspecting proxy (sets AWS_CA_BUNDLE in the probe pod; default $"+EnvCABundle+")")
 	f.StringVar(&o.Region, "region", o.Region, "STS region when the pod's env names none")
 	f.StringVarP(&o.Container, "container", "c", o.Container, "For a workload or pod TARGET: the container whose identity env (AWS_*, proxies) the probe takes, or with --in-pod joins (default: kubectl's default container, else the first)")
-	f.BoolVar(&o.InPod, "in-pod", o.InPod, "For a workload or pod TARGET: run the probe as an ephemeral container in a running pod of the app, in its network and with its user, env and SDKs; it stays in the pod's spec, terminated, until the pod is replaced")
+	f.BoolVar(&o.InPod, "in-pod", o.InPod, "For a workload or pod TARGET: run the probe as an ephemeral container in a running pod of the app, in its network and with its user, env and SDKs; it stays in the pod's spec, terminated, until the pod is replaced. With no TARGET: in one pod of each running workload of the accounts")
 	f.StringVar(&o.Pod, "pod", o.Pod, "With --in-pod: the pod of the app to join (default: its newest Ready pod)")
 	f.StringVar(&o.DryRun, "dry-run", o.DryRun, "With --in-pod: client prints the ephemeral container's patch (-o yaml or json) and writes nothing. One of: none|client")
 	f.BoolVarP(&o.AllNamespaces, "all-namespaces", "A", o.AllNamespaces, "With no TARGET: prove the service accounts with a role in every namespace")

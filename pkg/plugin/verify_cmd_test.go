@@ -256,7 +256,18 @@ func Test_NewCmdVerify(t *testing.T) {
 		},
 		{name: "a big --ca-bundle with --in-pod", args: []string{"deployment/web", "--in-pod", "--ca-bundle", bigFile}, wantErr: "with --in-pod the bundle travels in the ephemeral container's env, which stays in the pod's spec: give at most 64 KiB"},
 		{name: "--in-pod of an account", args: []string{"checkout", "--in-pod"}, wantErr: "--in-pod joins a running pod of the app, and serviceaccount/checkout is a service account"},
-		{name: "--in-pod of a fleet", args: []string{"-A", "--in-pod"}, wantErr: "--in-pod joins one pod of one app: give a TARGET"},
+		{
+			name: "--in-pod of a fleet", args: []string{"-A", "--in-pod", "--parallel", "4"},
+			check: func(t *testing.T, o *VerifyOptions) {
+				t.Helper()
+				if !o.InPod || !o.fleet() || o.Parallel != 4 {
+					t.Errorf("in-pod %v fleet %v parallel %d", o.InPod, o.fleet(), o.Parallel)
+				}
+			},
+		},
+		{name: "--in-pod of a custom resource", args: []string{"storagecluster/px", "--in-pod"}, wantErr: "is a custom resource whose operator runs its own"},
+		{name: "--pod of a fleet", args: []string{"--in-pod", "--pod", "web-1"}, wantErr: "--pod picks the pod of one workload"},
+		{name: "--dry-run of a fleet", args: []string{"--in-pod", "--dry-run=client"}, wantErr: "--dry-run=client prints the ephemeral container of one pod"},
 		{name: "--pod without --in-pod", args: []string{"deployment/web", "--pod", "web-1"}, wantErr: "--pod picks the app's pod the probe joins: it goes with --in-pod"},
 		{name: "--pod of a pod target", args: []string{"pod/web-1", "--in-pod", "--pod", "web-2"}, wantErr: "the TARGET pod/web-1 is a pod already"},
 		{name: "--pod not a name", args: []string{"deployment/web", "--in-pod", "--pod", "Web_1"}, wantErr: `--pod "Web_1" is not a valid pod name`},

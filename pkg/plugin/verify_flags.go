@@ -156,8 +156,14 @@ func (o *VerifyOptions) validateInPod() error {
 		return FlagErrorf("--dry-run=client prints the ephemeral container of --in-pod: a probe pod run writes its pod and deletes it, which there is nothing to print of")
 	case !o.InPod:
 		return nil
+	case o.custom != nil:
+		return FlagErrorf("--in-pod joins the pods of a workload, and %s is a custom resource whose operator runs its own: give the operator's deployment, or no TARGET with -n", o.custom)
+	case o.fleet() && o.Pod != "":
+		return FlagErrorf("--pod picks the pod of one workload: give its TARGET, deployment|statefulset|daemonset/NAME")
+	case o.fleet() && o.DryRun == "client":
+		return FlagErrorf("--dry-run=client prints the ephemeral container of one pod: give a TARGET deployment|statefulset|daemonset|pod/NAME")
 	case o.fleet():
-		return FlagErrorf("--in-pod joins one pod of one app: give a TARGET deployment|statefulset|daemonset|pod/NAME")
+		return nil
 	case o.target.Kind == verify.KindServiceAccount:
 		return FlagErrorf("--in-pod joins a running pod of the app, and %s is a service account: give the workload that runs as it, deployment|statefulset|daemonset/NAME, or pod/NAME", o.target)
 	case o.Pod != "" && o.target.Kind == verify.KindPod:

@@ -46,9 +46,35 @@ func (o *VerifyOptions) fleetAccounts(ctx context.Context) (accounts []verify.Ac
 	}
 	rows, err := identityAccounts(ctx, o.client, ns, o.Selector)
 	for _, r := range rows {
-		accounts = append(accounts, verify.Account{Namespace: r.Namespace, Name: r.Name})
+		if !o.InPod {
+			accounts = append(accounts, verify.Account{Namespace: r.Namespace, Name: r.Name})
+			continue
+		}
+		accounts = append(accounts, inPodAccounts(r)...)
+	}
+	if o.InPod {
+		scope += " --in-pod"
 	}
 	return accounts, "kubectl wi verify " + scope, err
+}
+
+// inPodAccounts are the workloads of an account an in-pod fleet run proves, one pod each: its
+// deployments, statefulsets and daemonsets. Jobs run to their end, and their pods are not
+// there to join.
+func inPodAccounts(r inventory.ServiceAccount) []verify.Account {
+	var out []verify.Account
+	for _, w := range r.Workloads {
+		t, err := verify.ParseTarget(w)
+		if err != nil {
+			continue // a kind verify does not prove: a job, a cronjob
+		}
+		switch t.Kind {
+		case verify.KindDeployment, verify.KindStatefulSet, verify.KindDaemonSet:
+			out = append(out, verify.Account{Namespace: r.Namespace, Name: r.Name, Workload: t})
+		case verify.KindServiceAccount, verify.KindPod:
+		}
+	}
+	return out
 }
 
 // identityAccounts are the accounts status finds with an identity (a role annotation, or Pod
@@ -149,8 +175,12 @@ func (o *VerifyOptions) runFleet(ctx context.Context) error {
 		return err
 	}
 	if len(accounts) == 0 {
-		fmt.Fprintf(o.ErrOut, "No service account with an %s annotation found (%s): nothing to verify. kubectl wi status lists what carries a role.\n",
-			identity.AnnotationRoleARN, strings.TrimPrefix(title, "kubectl wi verify "))
+		what := "service account with an " + identity.AnnotationRoleARN + " annotation"
+		if o.InPod {
+			what = "running workload of a service account with an identity"
+		}
+		fmt.Fprintf(o.ErrOut, "No %s found (%s): nothing to verify. kubectl wi status lists what carries a role.\n",
+			what, strings.TrimPrefix(title, "kubectl wi verify "))
 		return nil
 	}
 	base := o.config()
@@ -185,13 +215,26 @@ func (o *VerifyOptions) runFleet(ctx context.Context) error {
 		return runErr
 	}
 	failed := 0
+	var refused []string
 	for _, r := range results {
 		if !r.Passed() {
 			failed++
 		}
+		// A workload with no running pod has no app to prove: its probe pod's result stands.
+		if ref := r.Outcome.InPod.Refusal; ref != nil && ref.Reason != verify.RefusedNotRunning {
+			refused = append(refused, fmt.Sprintf("%s (%s)", r.Account, ref.Reason))
+		}
 	}
-	if failed > 0 {
-		return &ChecksFailedError{Failed: failed, Unit: "service account(s)"}
+	unit := "service account(s)"
+	if o.InPod {
+		unit = "workload(s)"
+	}
+	switch {
+	case failed > 0:
+		return &ChecksFailedError{Failed: failed, Unit: unit}
+	case len(refused) > 0:
+		// Their probe pods passed, but --in-pod asked for their own pods.
+		return fmt.Errorf("--in-pod: %d workload(s) did not take the probe, and a probe pod proved them instead: %s", len(refused), strings.Join(refused, ", "))
 	}
 	return nil
 }

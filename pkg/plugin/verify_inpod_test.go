@@ -3,8 +3,10 @@ package plugin
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	tea "github.com/charmbracelet/bubbletea"
@@ -39,7 +41,7 @@ func vfInPodCluster(t *testing.T, refuse error) *fake.Clientset {
 		return []metav1.OwnerReference{{APIVersion: "apps/v1", Kind: kind, Name: name, UID: types.UID(uid), Controller: ptr.To(true)}}
 	}
 	pod := &corev1.Pod{
-		ObjectMeta: metav1.ObjectMeta{Name: "web-abc-1", Namespace: "shop", Labels: map[string]string{"app": "web"}, OwnerReferences: controller("ReplicaSet", "web-abc", "rs-web")},
+		ObjectMeta: metav1.ObjectMeta{Name: "web-abc-1", Namespace: "shop", Labels: map[string]string{"app": "web", "pod-template-hash": "abc"}, OwnerReferences: controller("ReplicaSet", "web-abc", "rs-web")},
 		Spec: corev1.PodSpec{ServiceAccountName: "checkout", NodeName: "node-1", Containers: []corev1.Container{{
 			Name: "app", Image: "shop/web:1",
 			Env:             []corev1.EnvVar{{Name: identity.EnvRoleARN, Value: vfRole}, {Name: identity.EnvTokenFile, Value: identity.TokenFile}},
@@ -279,6 +281,92 @@ func TestVerifyInPodChecklist(t *testing.T) {
 			for _, want := range tt.want {
 				if !strings.Contains(report, want) {
 					t.Errorf("the checklist lacks %q:\n%s", want, report)
+				}
+			}
+		})
+	}
+}
+
+// With no TARGET, --in-pod proves each workload of the accounts in one of its pods, each line
+// led by its workload. One with no running pod is proven by a probe pod and does not make the
+// run exit 3; one whose pod refuses the probe does.
+func TestVerifyInPodFleet(t *testing.T) {
+	tests := []struct {
+		name     string
+		refuse   string // the pod whose ephemeralcontainers are forbidden
+		wantCode int
+		wantErr  string
+		wantOut  []string
+	}{
+		{
+			name: "every pod takes the probe",
+			wantOut: []string{
+				"shop/deployment/web  PASS inpod.start  the ephemeral probe wi-probe-fleet",
+				"runs in the pod shop/web-abc-1",
+				"shop/deployment/api  PASS inpod.start  the ephemeral probe wi-probe-fleet",
+				"runs in the pod shop/api-def-1",
+				"shop/deployment/idle  WARN inpod.refused  deployment/idle has no pods",
+				"\n3 of 3 workloads passed\n",
+			},
+		},
+		{
+			name: "one pod refuses it", refuse: "api-def-1", wantCode: ExitEnvironment,
+			wantErr: "--in-pod: 1 workload(s) did not take the probe, and a probe pod proved them instead: shop/deployment/api (forbidden)",
+			wantOut: []string{"shop/deployment/api  WARN inpod.refused  RBAC does not let you add an ephemeral container to shop/api-def-1"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := vfInPodCluster(t, nil)
+			web, err := c.CoreV1().Pods("shop").Get(t.Context(), "web-abc-1", metav1.GetOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, app := range []struct{ name, hash string }{{"api", "def"}, {"idle", ""}} {
+				d, err := c.AppsV1().Deployments("shop").Get(t.Context(), "web", metav1.GetOptions{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				d = d.DeepCopy()
+				d.Name, d.UID, d.ResourceVersion = app.name, types.UID("d-"+app.name), ""
+				d.Spec.Selector = &metav1.LabelSelector{MatchLabels: map[string]string{"app": app.name}}
+				d.Spec.Template.Labels = map[string]string{"app": app.name}
+				objs := []runtime.Object{d}
+				if app.hash != "" {
+					rs := &appsv1.ReplicaSet{ObjectMeta: metav1.ObjectMeta{Name: app.name + "-" + app.hash, Namespace: "shop", UID: types.UID("rs-" + app.name),
+						Labels: map[string]string{"app": app.name}, OwnerReferences: []metav1.OwnerReference{{APIVersion: "apps/v1", Kind: "Deployment", Name: app.name, UID: d.UID, Controller: ptr.To(true)}}}}
+					p := web.DeepCopy()
+					p.Name, p.UID, p.ResourceVersion = app.name+"-"+app.hash+"-1", types.UID("uid-"+app.name), ""
+					p.Labels = map[string]string{"app": app.name, "pod-template-hash": app.hash}
+					p.OwnerReferences = []metav1.OwnerReference{{APIVersion: "apps/v1", Kind: "ReplicaSet", Name: rs.Name, UID: rs.UID, Controller: ptr.To(true)}}
+					objs = append(objs, rs, p)
+				}
+				for _, obj := range objs {
+					if err := c.Tracker().Add(obj); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			if tt.refuse != "" {
+				c.PrependReactor("patch", "pods", func(a k8stesting.Action) (bool, runtime.Object, error) {
+					if a.GetSubresource() == verify.EphemeralSubresource && a.(k8stesting.PatchAction).GetName() == tt.refuse {
+						return true, nil, apierrors.NewForbidden(schema.GroupResource{Resource: "pods"}, tt.refuse,
+							errors.New(`User "alice" cannot patch resource "pods/ephemeralcontainers" in API group "" in the namespace "shop"`))
+					}
+					return false, nil, nil
+				})
+			}
+			o, out, _ := vfOptions(c, false, "probe-pass.jsonl")
+			var n atomic.Int32 // names unique among the runs, as NewPodName's are
+			o.podName = func() string { return fmt.Sprintf("wi-probe-fleet%d", n.Add(1)) }
+
+			err = vfRun(t, o, "--in-pod", "--parallel", "2")
+			if ExitCode(err) != tt.wantCode || !strings.Contains(errString(err), tt.wantErr) {
+				t.Errorf("exit %d (%v), want %d and %q", ExitCode(err), err, tt.wantCode, tt.wantErr)
+			}
+			for _, want := range tt.wantOut {
+				if !strings.Contains(out.String(), want) {
+					t.Errorf("output lacks %q:\n%s", want, out.String())
 				}
 			}
 		})

@@ -186,7 +186,8 @@ func (o *VerifyOptions) afterRun(out verify.Outcome) {
 	}
 }
 
-// writeTimings prints one line of milliseconds: each step from the previous milestone; the
+// writeTimings prints one line of milliseconds: each step from the previous milestone (for an
+// in-pod run, created is when the ephemeral probe was added, and total ends at the verdict); the
 // probe's own run time (its first to its last event, on the node's clock); the plugin's own
 // overhead once the pod runs: from the later of "the kubelet says it runs" and "the probe wrote
 // its result" to the verdict, i.e. the time to read the log and decide; and the latency from the
@@ -209,8 +210,12 @@ func writeTimings(w io.Writer, t verify.Timings) {
 		overhead = fmt.Sprintf("%.1f", float64(d.Microseconds())/1000)
 		latency = ms(t.ProbeLast, t.Verdict)
 	}
+	end := t.Gone
+	if end.IsZero() {
+		end = t.Verdict // an in-pod run deletes nothing
+	}
 	fmt.Fprintf(w, "timings outside_ms=%s create_ms=%s scheduled_ms=%s running_ms=%s first_event_ms=%s verdict_ms=%s gone_ms=%s total_ms=%s probe_ms=%s overhead_after_running_ms=%s log_latency_ms=%s\n",
 		ms(t.Start, t.OutsideDone), ms(t.OutsideDone, t.Created), ms(t.Created, t.Scheduled), ms(t.Scheduled, t.Running),
-		ms(t.Running, t.FirstEvent), ms(t.FirstEvent, t.Verdict), ms(t.Verdict, t.Gone), ms(t.Start, t.Gone),
+		ms(t.Running, t.FirstEvent), ms(t.FirstEvent, t.Verdict), ms(t.Verdict, t.Gone), ms(t.Start, end),
 		ms(t.ProbeFirst, t.ProbeLast), overhead, latency)
 }

@@ -235,4 +235,14 @@ func TestWriteTimings(t *testing.T) {
 	if buf.String() != want {
 		t.Errorf("got\n%s\nwant\n%s", buf.String(), want)
 	}
+	// In-pod: nothing is deleted, so the total ends at the verdict.
+	buf.Reset()
+	writeTimings(&buf, verify.Timings{
+		Start: t0, OutsideDone: at(30), Created: at(50), Scheduled: at(50), Running: at(900),
+		FirstEvent: at(920), Verdict: at(940), ProbeFirst: at(910), ProbeLast: at(930),
+	})
+	want = "timings outside_ms=30.0 create_ms=20.0 scheduled_ms=0.0 running_ms=850.0 first_event_ms=20.0 verdict_ms=20.0 gone_ms=- total_ms=940.0 probe_ms=20.0 overhead_after_running_ms=10.0 log_latency_ms=10.0\n"
+	if buf.String() != want {
+		t.Errorf("in-pod: got\n%s\nwant\n%s", buf.String(), want)
+	}
 }

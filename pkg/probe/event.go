@@ -50,7 +50,8 @@ type Event struct {
 	Detail string         `json:"detail,omitempty"`
 	Data   map[string]any `json:"data,omitempty"`
 	// Account is NAMESPACE/NAME of the service account the event is about, set on every event
-	// of a fleet run (verify over many accounts), so interleaved runs stay apart.
+	// of a fleet run (verify over many accounts), so interleaved runs stay apart; in a fleet of
+	// in-pod runs (verify --in-pod with no TARGET), NAMESPACE/KIND/NAME of the workload.
 	Account string `json:"account,omitempty"`
 }
 

@@ -15,11 +15,29 @@ import (
 // CPU, 16Mi each) do not crowd a node.
 const DefaultParallel = 16
 
-// Account is one service account of a fleet run.
-type Account struct{ Namespace, Name string }
+// Account is one service account of a fleet run, or, in a fleet of in-pod runs, one
+// workload of a service account.
+type Account struct {
+	Namespace, Name string
+	// Workload, when set, is the workload of the account an in-pod run joins a pod of.
+	Workload Target
+}
 
-// String is NAMESPACE/NAME.
-func (a Account) String() string { return a.Namespace + "/" + a.Name }
+// Noun is what a fleet of accounts like a proves: "service accounts", or "workloads".
+func (a Account) Noun() string {
+	if a.Workload.Name != "" {
+		return "workloads"
+	}
+	return "service accounts"
+}
+
+// String is NAMESPACE/NAME, or NAMESPACE/KIND/NAME of a workload.
+func (a Account) String() string {
+	if a.Workload.Name != "" {
+		return a.Namespace + "/" + a.Workload.String()
+	}
+	return a.Namespace + "/" + a.Name
+}
 
 // FleetReporter receives a fleet run as it happens. Calls come one at a time (the fleet
 // serialises them), each naming its account; Start comes first for every account, then its
@@ -46,7 +64,8 @@ func (r AccountResult) Passed() bool {
 }
 
 // RunFleet proves every account with base's settings, at most parallel at a time, and returns
-// their results in the order given. Each run is Run's: its probe pod is deleted before it
+// their results in the order given. An account with a Workload is proven through that workload
+// (base.InPod: in one of its pods). Each run is Run's: its probe pod is deleted before it
 // returns, so once RunFleet returns no probe pod is left, whatever ended it. The error is
 // context.Canceled wrapped when ctx ended before every account was proven.
 func RunFleet(ctx context.Context, base Config, accounts []Account, parallel int, deps Deps, rep FleetReporter) ([]AccountResult, error) {
@@ -76,6 +95,9 @@ func RunFleet(ctx context.Context, base Config, accounts []Account, parallel int
 			defer func() { <-sem }()
 			cfg := base
 			cfg.Namespace, cfg.Target = a.Namespace, Target{Kind: KindServiceAccount, Name: a.Name}
+			if a.Workload.Name != "" {
+				cfg.Target = a.Workload
+			}
 			ar := &accountReporter{mu: &mu, rep: rep, account: a}
 			mu.Lock()
 			rep.Start(a)

@@ -68,7 +68,7 @@ func fleetCluster(t *testing.T, n int, failing map[string]bool) (*fake.Clientset
 	var accounts []Account
 	for i := range n {
 		name := fmt.Sprintf("app-%02d", i)
-		accounts = append(accounts, Account{"shop", name})
+		accounts = append(accounts, Account{Namespace: "shop", Name: name})
 		objs = append(objs, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "shop",
 			Annotations: map[string]string{roleAnnotation: "arn:aws:iam::111122223333:role/" + name}}})
 	}

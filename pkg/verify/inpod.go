@@ -172,16 +172,41 @@ func (r *runner) remains(app *corev1.Pod, name string) {
 	defer cancel()
 	state := "terminated once the probe ends"
 	data := map[string]any{"pod": app.Name, "namespace": app.Namespace, "container": name}
-	if cur, err := r.deps.Client.CoreV1().Pods(app.Namespace).Get(ctx, app.Name, metav1.GetOptions{}); err == nil {
-		if t := containerTerminated(cur, name); t != nil {
-			state = fmt.Sprintf("terminated (exit code %d)", t.ExitCode)
-			data["exit_code"] = t.ExitCode
-		}
+	if t := r.awaitEnd(ctx, app, name); t != nil {
+		state = fmt.Sprintf("terminated (exit code %d)", t.ExitCode)
+		data["exit_code"] = t.ExitCode
 	}
 	msg := fmt.Sprintf("the ephemeral container %s stays in the spec of the pod %s/%s, %s, until the pod is replaced (%s): an ephemeral container cannot be removed",
 		name, app.Namespace, app.Name, state, replaceHint(r.cfg.Target, app))
 	r.emit(probe.Event{Type: probe.TypeInfo, Check: CheckInPodRemains, Message: msg, Data: data})
 	r.step(StepCleanup, StepDone, "nothing to delete: "+name+" stays in the pod's spec, "+state)
+}
+
+// awaitEnd reads the app's pod until the ephemeral probe name has ended, for at most
+// Deps.EndWait: the probe exits right after its result, and the kubelet reports it within a
+// second or so. nil when it has not ended by then (or the run was interrupted before the probe
+// ran to its end).
+func (r *runner) awaitEnd(ctx context.Context, app *corev1.Pod, name string) *corev1.ContainerStateTerminated {
+	wait := r.deps.EndWait
+	if r.out.Timings.Running.IsZero() {
+		wait = 0 // it never ran: one read says how it stands
+	}
+	deadline := time.Now().Add(wait)
+	for {
+		if cur, err := r.deps.Client.CoreV1().Pods(app.Namespace).Get(ctx, app.Name, metav1.GetOptions{}); err == nil {
+			if t := containerTerminated(cur, name); t != nil {
+				return t
+			}
+		}
+		if time.Now().After(deadline) {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
 }
 
 // replaceHint is how the user replaces the app's pod: the workload's restart, or deleting a

@@ -20,6 +20,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/strategicpatch"
+	"k8s.io/apimachinery/pkg/watch"
 	k8stesting "k8s.io/client-go/testing"
 	"k8s.io/utils/ptr"
 
@@ -216,9 +217,9 @@ func TestRunInPodPasses(t *testing.T) {
 	if v := rec.verdict(t); v.Status != probe.StatusPass {
 		t.Errorf("verdict %+v", v)
 	}
-	for _, c := range []string{CheckPodMutation, CheckPodStart, CheckPodCreate} {
+	for _, c := range []string{CheckPodMutation, CheckPodStart, CheckPodCreate, CheckNotProved} {
 		if slices.Contains(names, "check:"+c) || slices.Contains(names, "info:"+c) {
-			t.Errorf("a probe pod's %s in an in-pod run", c)
+			t.Errorf("%s, of a probe pod's run, in an in-pod run", c)
 		}
 	}
 	// The ephemeral container as stored: the probe's command and the app's identity.
@@ -456,5 +457,40 @@ func TestPlanInPodWritesNothing(t *testing.T) {
 	}
 	if envOf(ec.Env, probe.EnvCABundlePEM) == nil {
 		t.Error("no CA bundle in the env")
+	}
+}
+
+// Ctrl-C while the ephemeral probe waits to start: the error is context.Canceled, nothing is
+// deleted (nothing can be), and the run still says the container stays in the pod's spec.
+func TestRunInPodInterrupted(t *testing.T) {
+	cl := newCluster(t, map[string]string{roleAnnotation: testRole}, true, append(webDeployment(), webPods()...)...)
+	rec := &recorder{}
+	k := &kubelet{state: corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "ContainerCreating"}}}
+	k.install(cl, rec)
+	cl.watcher = watch.NewFake()
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		<-cl.watched
+		cancel()
+	}()
+
+	out, err := Run(ctx, inPodConfig(), testDeps(cl, nil), rec)
+	if !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "interrupted while waiting for the probe "+testPod+" in the pod shop/web-abc-2 to run") {
+		t.Fatalf("error %v", err)
+	}
+	if out.InPod.Ephemeral != testPod {
+		t.Errorf("outcome %+v: the ephemeral container was added", out.InPod)
+	}
+	if w := writes(cl); !slices.Equal(w, []string{"patch pods/ephemeralcontainers"}) {
+		t.Errorf("writes %q: want the patch alone", w)
+	}
+	ev := rec.find(t, CheckInPodRemains)
+	if !strings.Contains(ev.Message, "the ephemeral container "+testPod+" stays in the spec of the pod shop/web-abc-2, terminated once the probe ends") {
+		t.Errorf("inpod.remains %q", ev.Message)
+	}
+	for _, ev := range rec.events {
+		if ev.Type == probe.TypeResult {
+			t.Error("a verdict after an interruption")
+		}
 	}
 }

@@ -134,6 +134,9 @@ type Deps struct {
 	// the probe pod unmutated although the account carries a role: its service account cache
 	// lags. Zero means 10s and 250ms.
 	LagBound, LagPoll time.Duration
+	// EndWait bounds how long an in-pod run waits, after the probe's result, for the kubelet
+	// to report the ephemeral probe ended, to say so. Zero means 3s.
+	EndWait time.Duration
 	// PolicyDiscovery finds the policy APIs of network plugins beside NetworkPolicy, which the
 	// NetworkPolicy check names as not evaluated; nil: not looked for.
 	PolicyDiscovery discovery.DiscoveryInterface
@@ -193,6 +196,9 @@ func Run(ctx context.Context, cfg Config, deps Deps, rep Reporter) (Outcome, err
 	}
 	if deps.LagPoll <= 0 {
 		deps.LagPoll = 250 * time.Millisecond
+	}
+	if deps.EndWait <= 0 {
+		deps.EndWait = 3 * time.Second
 	}
 	r := &runner{cfg: cfg, deps: deps, rep: rep, steps: map[StepID]Step{}, container: ContainerName}
 	r.out.Namespace = cfg.Namespace
@@ -311,10 +317,14 @@ func (r *runner) run(ctx context.Context) error {
 		}
 	}
 	workloadEvents, live := CheckWorkloadPods(ctx, c, ns, r.cfg.Target, w.ServiceAccount, saCfg, hasRole)
+	if own.pod != nil && running(own.pod) {
+		live = []*corev1.Pod{own.pod} // a pod target is its own app
+	}
 	for _, ev := range append(workloadEvents, r.appChecks(ctx, w, live)...) {
 		r.emit(ev)
 	}
-	if r.cfg.Target.Kind != KindServiceAccount {
+	if r.cfg.Target.Kind != KindServiceAccount && !r.cfg.InPod {
+		// In-pod, the probe proves it, or inpod.refused says it could not.
 		r.emit(notProved(r.cfg.Target))
 	}
 	r.step(StepOutside, StepDone, "")

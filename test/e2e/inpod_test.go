@@ -145,10 +145,21 @@ func ipRequire(t *testing.T, r result, want map[string]string) {
 // unless the pod has exactly one ephemeral container, the probe's.
 func ipEphemeral(t *testing.T, c kubernetes.Interface, pod *corev1.Pod) (*corev1.Pod, corev1.EphemeralContainer, *corev1.ContainerStateTerminated) {
 	t.Helper()
-	cur, err := c.CoreV1().Pods(pod.Namespace).Get(context.Background(), pod.Name, metav1.GetOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	var cur *corev1.Pod
+	// The kubelet reports the probe's end a moment after it wrote its result.
+	waitFor(t, 30*time.Second, "the ephemeral probe of "+pod.Name+" to end", func(ctx context.Context) (bool, error) {
+		var err error
+		cur, err = c.CoreV1().Pods(pod.Namespace).Get(ctx, pod.Name, metav1.GetOptions{})
+		if err != nil {
+			return false, err
+		}
+		for _, s := range cur.Status.EphemeralContainerStatuses {
+			if s.State.Terminated != nil {
+				return true, nil
+			}
+		}
+		return false, nil
+	})
 	if cur.UID != pod.UID {
 		t.Fatalf("the pod %s was replaced", pod.Name)
 	}
@@ -452,4 +463,97 @@ func TestVerifyInPodNetworkAgent(t *testing.T) {
 	if l := lineOf(r.stdout, "podidentity.agent"); !strings.Contains(l, "no route from this pod to http://"+e.agentAddr) {
 		t.Errorf("podidentity.agent does not name the network path: %s", l)
 	}
+}
+
+// Pod Security: in a namespace that enforces the restricted profile, the ephemeral probe of a
+// compliant app is admitted. An app that runs as root gets a root probe, which the footprint
+// says the profile refuses; once the namespace enforces it, admission refuses the probe, verify
+// says so with the fix, and a probe pod proves the account instead (exit 3).
+func TestVerifyInPodRestricted(t *testing.T) {
+	e := loadEnv(t)
+	c := e.client(t)
+	const enforce = "pod-security.kubernetes.io/enforce"
+
+	t.Run("a compliant app", func(t *testing.T) {
+		ns := e.namespace(t, c, map[string]string{enforce: "restricted"})
+		e.happyServiceAccount(t, c, ns)
+		pod := e.ipDeployment(t, c, ns, "web", "app", nil)
+		r := e.wi(t, e.ipArgs(ns, "deployment/web")...)
+		if r.code != 0 {
+			t.Fatalf("exit %d, want 0\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+		}
+		ipRequire(t, r, map[string]string{"inpod.start": "PASS", "sts.caller_identity": "PASS"})
+		ipEphemeral(t, c, pod)
+	})
+
+	t.Run("an app that runs as root", func(t *testing.T) {
+		ns := e.namespace(t, c, nil)
+		e.happyServiceAccount(t, c, ns)
+		pod := e.ipDeployment(t, c, ns, "web", "app", func(s *corev1.PodSpec) {
+			s.SecurityContext = nil
+			s.Containers[0].SecurityContext.RunAsUser = ptr.To[int64](0)
+		})
+		r := e.wi(t, e.ipArgs(ns, "deployment/web")...)
+		if r.code != 0 {
+			t.Fatalf("exit %d, want 0\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+		}
+		if l := lineOf(r.stdout, "inpod.footprint"); !strings.Contains(l, "running as user 0 as the app does") ||
+			!strings.Contains(l, "the app runs as root (runAsUser 0), so the probe does too: Pod Security's restricted profile refuses a root container") {
+			t.Errorf("the footprint does not say the probe runs as root: %s", l)
+		}
+
+		ns2, err := c.CoreV1().Namespaces().Get(context.Background(), ns, metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ns2.Labels[enforce] = "restricted"
+		if _, err := c.CoreV1().Namespaces().Update(context.Background(), ns2, metav1.UpdateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		r = e.wi(t, e.ipArgs(ns, "deployment/web")...)
+		if r.code != 3 {
+			t.Fatalf("exit %d, want 3\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+		}
+		ipRequire(t, r, map[string]string{"inpod.refused": "WARN", "pod.start": "PASS", "sts.caller_identity": "PASS"})
+		l := lineOf(r.stdout, "inpod.refused")
+		if !strings.Contains(l, "Pod Security admission refused the ephemeral container") || !strings.Contains(l, `violates PodSecurity "restricted`) {
+			t.Errorf("inpod.refused: %s", l)
+		}
+		if !strings.Contains(r.stdout, "the app runs as root, and the probe must run as the app's user to read what it reads") {
+			t.Errorf("no fix for a root app:\n%s", r.stdout)
+		}
+		cur, err := c.CoreV1().Pods(ns).Get(context.Background(), pod.Name, metav1.GetOptions{})
+		if err != nil || len(cur.Spec.EphemeralContainers) != 1 {
+			t.Errorf("the pod has %d ephemeral containers, want the first run's alone (%v)", len(cur.Spec.EphemeralContainers), err)
+		}
+		noProbePods(t, c, ns)
+	})
+}
+
+// With no TARGET, --in-pod proves each deployment of the namespace's accounts from inside one
+// of its pods, --parallel at a time, each line led by its workload.
+func TestVerifyInPodFleet(t *testing.T) {
+	e := loadEnv(t)
+	c := e.client(t)
+	ns := e.namespace(t, c, nil)
+	e.happyServiceAccount(t, c, ns)
+	web := e.ipDeployment(t, c, ns, "web", "app", nil)
+	api := e.ipDeployment(t, c, ns, "api", "app", nil)
+
+	r := e.wi(t, e.fleetArgs(e.stsEndpoint, "-n", ns, "--in-pod", "--parallel", "2", "-o", "text")...)
+	if r.code != 0 {
+		t.Fatalf("exit %d, want 0\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+	}
+	for _, want := range []string{
+		ns + "/deployment/web  PASS inpod.start  ", ns + "/deployment/api  PASS inpod.start  ",
+		ns + "/deployment/web  PASS app.sdk  ", ns + "/deployment/api  PASS sts.caller_identity  ",
+		"\n2 of 2 workloads passed\n",
+	} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("output lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	ipEphemeral(t, c, web)
+	ipEphemeral(t, c, api)
+	noProbePods(t, c, ns)
 }

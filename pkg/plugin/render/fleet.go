@@ -75,7 +75,11 @@ func (f *FleetText) Summary(results []verify.AccountResult) {
 			passed++
 		}
 	}
-	f.printf("\n%d of %d service accounts passed\n", passed, len(results))
+	noun := verify.Account{}.Noun()
+	if len(results) > 0 {
+		noun = results[0].Account.Noun()
+	}
+	f.printf("\n%d of %d %s passed\n", passed, len(results), noun)
 }
 
 func summaryLine(r verify.AccountResult) string {

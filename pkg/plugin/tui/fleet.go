@@ -265,7 +265,11 @@ func (m FleetModel) Report() string {
 		}
 	}
 	waiting, _, passed, warned, failed := m.tally()
-	fmt.Fprintf(&b, "\n%d of %d service accounts passed", passed+warned, len(m.rows))
+	noun := verify.Account{}.Noun()
+	if len(m.rows) > 0 {
+		noun = m.rows[0].account.Noun()
+	}
+	fmt.Fprintf(&b, "\n%d of %d %s passed", passed+warned, len(m.rows), noun)
 	if warned > 0 {
 		fmt.Fprintf(&b, " (%d with warnings)", warned)
 	}
