@@ -4,13 +4,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"strings"
 	"sync/atomic"
 	"testing"
-
-	tea "github.com/charmbracelet/bubbletea"
-	"github.com/charmbracelet/lipgloss"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -272,12 +268,10 @@ func TestVerifyInPodChecklist(t *testing.T) {
 			if err := o.connect(); err != nil {
 				t.Fatal(err)
 			}
-			var m tea.Model = tui.New(tui.Options{Steps: inPodSteps, Renderer: lipgloss.NewRenderer(io.Discard)})
-			m, _ = m.Update(tea.WindowSizeMsg{Width: 400, Height: 100})
-			rep := tui.Reporter{Send: func(msg tea.Msg) { m, _ = m.Update(msg) }}
-			_, err := verify.Run(t.Context(), o.config(), o.deps, rep)
-			m, _ = m.Update(tui.DoneMsg{Err: err})
-			report := m.(tui.Model).Report()
+			report := tui.Checklist(tui.Options{Steps: inPodSteps}, func(rep verify.Reporter) error {
+				_, err := verify.Run(t.Context(), o.config(), o.deps, rep)
+				return err
+			})
 			for _, want := range tt.want {
 				if !strings.Contains(report, want) {
 					t.Errorf("the checklist lacks %q:\n%s", want, report)

@@ -48,7 +48,7 @@ func TestInPodApp(t *testing.T) {
 		{
 			name: "an SDK at the minimum and one below it, judged for the pod's path",
 			cfg:  inPodConfig,
-			scanner: scannerFunc(func(_ context.Context, path string) AppReport {
+			scanner: scannerFunc(func(context.Context, string) AppReport {
 				return AppReport{SDKs: []AppSDK{botocore, oldGo, botocore}}
 			}),
 			wantPath: PathIRSA,

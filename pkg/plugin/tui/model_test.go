@@ -79,7 +79,7 @@ func runMsgs(t *testing.T, stream string) []tea.Msg {
 			detail = pod
 		case verify.StepStart:
 			detail = "on node localhost"
-		case verify.StepOutside, verify.StepStored, verify.StepProbe, verify.StepCleanup:
+		case verify.StepOutside, verify.StepAttach, verify.StepStored, verify.StepProbe, verify.StepCleanup:
 		}
 		msgs = append(msgs, StepMsg{ID: cur, State: verify.StepDone, Detail: detail})
 	}

@@ -102,3 +102,16 @@ func runProgram(ctx context.Context, in io.Reader, out io.Writer, newModel func(
 	}
 	return nil
 }
+
+// Checklist drives a model with what work reports, with no terminal, and returns its final
+// report: the checklist a run leaves, for the tests of the commands that feed it.
+func Checklist(o Options, work func(verify.Reporter) error) string {
+	if o.Renderer == nil {
+		o.Renderer = lipgloss.NewRenderer(io.Discard)
+	}
+	var m tea.Model = New(o)
+	m, _ = m.Update(tea.WindowSizeMsg{Width: 400, Height: 100})
+	err := work(Reporter{Send: func(msg tea.Msg) { m, _ = m.Update(msg) }})
+	m, _ = m.Update(DoneMsg{Err: err})
+	return m.(Model).Report()
+}
