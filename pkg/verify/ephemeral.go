@@ -53,12 +53,17 @@ type EphemeralNotes struct {
 	// SkippedMounts are identity mounts of the app container the probe cannot have: subPath
 	// mounts, which ephemeral containers do not take.
 	SkippedMounts []string
+	// NotCopied are the app's credentials written literally in its env (AWS_ACCESS_KEY_ID and
+	// the like): the probe proves the pod's identity, not keys, and a copy would put them in
+	// one more place and in --dry-run's output. References to a Secret are copied.
+	NotCopied []string
 }
 
 // EphemeralProbe builds the probe as an ephemeral container of the app's pod: the probe
 // image's `kubectl-wi probe --in-pod` with the expected values, in the process namespace of
 // the app container (targetContainerName), with that container's env as stored (the webhook's
-// injection, valueFrom and envFrom included), its mounts of the identity volumes and its user,
+// injection, valueFrom and envFrom included; literal keys left out), its mounts of the
+// identity volumes and its user,
 // so it reads what the app reads, as the app. Its securityContext meets the restricted Pod
 // Security profile unless the app runs as root. An app container that is not in the pod is an
 // error wrapping ErrNoSuchContainer.
@@ -79,6 +84,9 @@ func EphemeralProbe(s EphemeralSpec) (corev1.EphemeralContainer, EphemeralNotes,
 		case s.STSEndpoint != "" && e.Name == EnvSTSEndpoint:
 			continue // --sts-endpoint wins, as in the probe pod
 		case len(s.CABundle) > 0 && e.Name == probe.EnvCABundlePEM:
+			continue
+		case slices.Contains(identity.SecretEnv, e.Name) && e.ValueFrom == nil:
+			notes.NotCopied = append(notes.NotCopied, e.Name)
 			continue
 		}
 		e := *e.DeepCopy()

@@ -168,6 +168,28 @@ func TestEphemeralProbe(t *testing.T) {
 			},
 		},
 		{
+			name: "keys written in the app's env are left out; a Secret's are referenced, as stored",
+			spec: spec(func(s *EphemeralSpec) {
+				c := &s.Pod.Spec.Containers[1]
+				c.Env = append(c.Env,
+					corev1.EnvVar{Name: identity.EnvAccessKeyID, ValueFrom: &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{LocalObjectReference: corev1.LocalObjectReference{Name: "aws"}, Key: "id"}}},
+					corev1.EnvVar{Name: identity.EnvSecretAccessKey, Value: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"},
+					corev1.EnvVar{Name: identity.EnvSessionToken, Value: "FwoGZXIvYXdzEXAMPLETOKEN"})
+			}),
+			wantEnv: []string{"AWS_REGION", "HTTPS_PROXY", "MEM_LIMIT", "DB_PASSWORD", EnvSTSEndpoint,
+				identity.EnvSTSRegional, identity.EnvRoleARN, identity.EnvTokenFile, identity.EnvAccessKeyID},
+			wantUser: ptr.To[int64](1001), wantGroup: ptr.To[int64](3000), nonRoot: ptr.To(true),
+			wantNotes: EphemeralNotes{NotCopied: []string{identity.EnvSecretAccessKey, identity.EnvSessionToken}},
+			check: func(t *testing.T, ec corev1.EphemeralContainer) {
+				t.Helper()
+				for _, secret := range []string{"wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "FwoGZXIvYXdzEXAMPLETOKEN"} {
+					if strings.Contains(mustJSON(t, ec), secret) {
+						t.Errorf("the ephemeral container holds the secret %.8s...", secret)
+					}
+				}
+			},
+		},
+		{
 			name: "the pod's user when the container names none",
 			spec: spec(func(s *EphemeralSpec) { s.Pod.Spec.Containers[1].SecurityContext = nil }),
 			wantEnv: []string{"AWS_REGION", "HTTPS_PROXY", "MEM_LIMIT", "DB_PASSWORD", EnvSTSEndpoint,
@@ -259,7 +281,8 @@ func TestEphemeralProbe(t *testing.T) {
 				t.Errorf("user %v group %v nonRoot %v, want %v %v %v", deref(sc.RunAsUser), deref(sc.RunAsGroup), deref(sc.RunAsNonRoot),
 					deref(tt.wantUser), deref(tt.wantGroup), deref(tt.nonRoot))
 			}
-			if notes.Root != tt.wantNotes.Root || notes.UserFromImage != tt.wantNotes.UserFromImage || !slices.Equal(notes.SkippedMounts, tt.wantNotes.SkippedMounts) {
+			if notes.Root != tt.wantNotes.Root || notes.UserFromImage != tt.wantNotes.UserFromImage || !slices.Equal(notes.SkippedMounts, tt.wantNotes.SkippedMounts) ||
+				!slices.Equal(notes.NotCopied, tt.wantNotes.NotCopied) {
 				t.Errorf("notes %+v, want %+v", notes, tt.wantNotes)
 			}
 			if tt.check != nil {
