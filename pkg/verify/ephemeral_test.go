@@ -255,6 +255,48 @@ func TestEphemeralProbe(t *testing.T) {
 			},
 		},
 		{
+			name: "the app's AWS_CA_BUNDLE: the mount that holds it comes along, unless --ca-bundle gives one",
+			spec: spec(func(s *EphemeralSpec) {
+				c := &s.Pod.Spec.Containers[1]
+				c.Env = []corev1.EnvVar{{Name: probe.EnvCABundle, Value: "/etc/corp-ca/ca.pem"}}
+				c.VolumeMounts = append(c.VolumeMounts,
+					corev1.VolumeMount{Name: "corp-ca", MountPath: "/etc/corp-ca"},
+					corev1.VolumeMount{Name: "corp", MountPath: "/etc/corp"}) // a prefix of the name, not of the path
+			}),
+			wantEnv:  []string{probe.EnvCABundle},
+			wantUser: ptr.To[int64](1001), wantGroup: ptr.To[int64](3000), nonRoot: ptr.To(true),
+			check: func(t *testing.T, ec corev1.EphemeralContainer) {
+				t.Helper()
+				var names []string
+				for _, m := range ec.VolumeMounts {
+					names = append(names, m.Name)
+					if !m.ReadOnly {
+						t.Errorf("mount %s is writable", m.Name)
+					}
+				}
+				if !slices.Equal(names, []string{identity.TokenVolumeName, "corp-ca"}) {
+					t.Errorf("mounts %q, want the token and corp-ca, in the app's order", names)
+				}
+			},
+		},
+		{
+			name: "--ca-bundle given: the app's bundle is not mounted",
+			spec: spec(func(s *EphemeralSpec) {
+				c := &s.Pod.Spec.Containers[1]
+				c.Env = []corev1.EnvVar{{Name: probe.EnvCABundle, Value: "/etc/corp-ca/ca.pem"}}
+				c.VolumeMounts = append(c.VolumeMounts, corev1.VolumeMount{Name: "corp-ca", MountPath: "/etc/corp-ca"})
+				s.CABundle = []byte("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n")
+			}),
+			wantEnv:  []string{probe.EnvCABundle, probe.EnvCABundlePEM},
+			wantUser: ptr.To[int64](1001), wantGroup: ptr.To[int64](3000), nonRoot: ptr.To(true),
+			check: func(t *testing.T, ec corev1.EphemeralContainer) {
+				t.Helper()
+				if len(ec.VolumeMounts) != 1 || ec.VolumeMounts[0].Name != identity.TokenVolumeName {
+					t.Errorf("mounts %+v", ec.VolumeMounts)
+				}
+			},
+		},
+		{
 			name:    "a container the pod does not have",
 			spec:    spec(func(s *EphemeralSpec) { s.Container = "worker" }),
 			wantErr: ErrNoSuchContainer,
