@@ -135,6 +135,16 @@ func TestVerifyInPodDryRun(t *testing.T) {
 	for _, output := range []string{"", "json"} {
 		t.Run("-o "+output, func(t *testing.T) {
 			c := vfInPodCluster(t, nil)
+			// The app writes a key in its env: the patch leaves it out, so the output never shows it.
+			const secret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+			pod, err := c.CoreV1().Pods("shop").Get(t.Context(), "web-abc-1", metav1.GetOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			pod.Spec.Containers[0].Env = append(pod.Spec.Containers[0].Env, corev1.EnvVar{Name: identity.EnvSecretAccessKey, Value: secret})
+			if err := c.Tracker().Update(schema.GroupVersionResource{Version: "v1", Resource: "pods"}, pod, "shop"); err != nil {
+				t.Fatal(err)
+			}
 			o, out, errOut := vfOptions(c, false, "probe-pass.jsonl")
 			args := []string{"deployment/web", "--in-pod", "--dry-run=client", "--image", "wi.local/kubectl-wi:dev"}
 			if output != "" {
@@ -153,7 +163,9 @@ func TestVerifyInPodDryRun(t *testing.T) {
 					EphemeralContainers []corev1.EphemeralContainer `json:"ephemeralContainers"`
 				} `json:"spec"`
 			}
-			var err error
+			if strings.Contains(out.String()+errOut.String(), secret) {
+				t.Errorf("the output holds the app's secret key:\n%s", out.String())
+			}
 			if output == "json" {
 				err = json.Unmarshal(out.Bytes(), &patch)
 			} else {

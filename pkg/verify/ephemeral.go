@@ -3,7 +3,9 @@ package verify
 import (
 	"encoding/json"
 	"fmt"
+	"path/filepath"
 	"slices"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/utils/ptr"
@@ -50,15 +52,21 @@ type EphemeralNotes struct {
 	// UserFromImage is true when neither the container nor the pod names a user: the app runs
 	// as its image's user, which the spec does not say, and the probe as the probe image's.
 	UserFromImage bool
-	// SkippedMounts are identity mounts of the app container the probe cannot have: subPath
-	// mounts, which ephemeral containers do not take.
+	// SkippedMounts are mounts of the app container the probe needs and cannot have: subPath
+	// mounts (of the identity tokens, or of the app's AWS_CA_BUNDLE), which ephemeral
+	// containers do not take.
 	SkippedMounts []string
+	// NotCopied are the app's credentials written literally in its env (AWS_ACCESS_KEY_ID and
+	// the like): the probe proves the pod's identity, not keys, and a copy would put them in
+	// one more place and in --dry-run's output. References to a Secret are copied.
+	NotCopied []string
 }
 
 // EphemeralProbe builds the probe as an ephemeral container of the app's pod: the probe
 // image's `kubectl-wi probe --in-pod` with the expected values, in the process namespace of
 // the app container (targetContainerName), with that container's env as stored (the webhook's
-// injection, valueFrom and envFrom included), its mounts of the identity volumes and its user,
+// injection, valueFrom and envFrom included; literal keys left out), its mounts of the
+// identity volumes (and of the file its AWS_CA_BUNDLE names) and its user,
 // so it reads what the app reads, as the app. Its securityContext meets the restricted Pod
 // Security profile unless the app runs as root. An app container that is not in the pod is an
 // error wrapping ErrNoSuchContainer.
@@ -80,6 +88,9 @@ func EphemeralProbe(s EphemeralSpec) (corev1.EphemeralContainer, EphemeralNotes,
 			continue // --sts-endpoint wins, as in the probe pod
 		case len(s.CABundle) > 0 && e.Name == probe.EnvCABundlePEM:
 			continue
+		case slices.Contains(identity.SecretEnv, e.Name) && e.ValueFrom == nil:
+			notes.NotCopied = append(notes.NotCopied, e.Name)
+			continue
 		}
 		e := *e.DeepCopy()
 		if f := e.ValueFrom; f != nil && f.ResourceFieldRef != nil && f.ResourceFieldRef.ContainerName == "" {
@@ -93,9 +104,15 @@ func EphemeralProbe(s EphemeralSpec) (corev1.EphemeralContainer, EphemeralNotes,
 		env = append(env, corev1.EnvVar{Name: probe.EnvCABundlePEM, Value: string(s.CABundle)})
 	}
 
+	// The app's AWS_CA_BUNDLE names a file of one of its volumes: the probe reads it there too,
+	// unless --ca-bundle gives its own.
+	caFile := ""
+	if len(s.CABundle) == 0 {
+		caFile = literalEnv(app.Env, probe.EnvCABundle)
+	}
 	var mounts []corev1.VolumeMount
 	for _, m := range app.VolumeMounts {
-		if !slices.Contains(identityVolumes, m.Name) {
+		if !slices.Contains(identityVolumes, m.Name) && !within(caFile, m.MountPath) {
 			continue
 		}
 		if m.SubPath != "" || m.SubPathExpr != "" {
@@ -144,6 +161,26 @@ func EphemeralProbe(s EphemeralSpec) (corev1.EphemeralContainer, EphemeralNotes,
 		TargetContainerName: app.Name,
 	}
 	return ec, notes, nil
+}
+
+// literalEnv is the value env gives name literally; "" when it does not, or from a reference.
+func literalEnv(env []corev1.EnvVar, name string) string {
+	v := ""
+	for _, e := range env {
+		if e.Name == name && e.ValueFrom == nil {
+			v = e.Value
+		}
+	}
+	return v
+}
+
+// within is true when file is dir or below it.
+func within(file, dir string) bool {
+	if file == "" || dir == "" {
+		return false
+	}
+	rel, err := filepath.Rel(dir, file)
+	return err == nil && rel != ".." && !strings.HasPrefix(rel, "../")
 }
 
 // appUser is the user and group the app container runs as, by its securityContext, else the

@@ -168,6 +168,28 @@ func TestEphemeralProbe(t *testing.T) {
 			},
 		},
 		{
+			name: "keys written in the app's env are left out; a Secret's are referenced, as stored",
+			spec: spec(func(s *EphemeralSpec) {
+				c := &s.Pod.Spec.Containers[1]
+				c.Env = append(c.Env,
+					corev1.EnvVar{Name: identity.EnvAccessKeyID, ValueFrom: &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{LocalObjectReference: corev1.LocalObjectReference{Name: "aws"}, Key: "id"}}},
+					corev1.EnvVar{Name: identity.EnvSecretAccessKey, Value: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"},
+					corev1.EnvVar{Name: identity.EnvSessionToken, Value: "FwoGZXIvYXdzEXAMPLETOKEN"})
+			}),
+			wantEnv: []string{"AWS_REGION", "HTTPS_PROXY", "MEM_LIMIT", "DB_PASSWORD", EnvSTSEndpoint,
+				identity.EnvSTSRegional, identity.EnvRoleARN, identity.EnvTokenFile, identity.EnvAccessKeyID},
+			wantUser: ptr.To[int64](1001), wantGroup: ptr.To[int64](3000), nonRoot: ptr.To(true),
+			wantNotes: EphemeralNotes{NotCopied: []string{identity.EnvSecretAccessKey, identity.EnvSessionToken}},
+			check: func(t *testing.T, ec corev1.EphemeralContainer) {
+				t.Helper()
+				for _, secret := range []string{"wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "FwoGZXIvYXdzEXAMPLETOKEN"} {
+					if strings.Contains(mustJSON(t, ec), secret) {
+						t.Errorf("the ephemeral container holds the secret %.8s...", secret)
+					}
+				}
+			},
+		},
+		{
 			name: "the pod's user when the container names none",
 			spec: spec(func(s *EphemeralSpec) { s.Pod.Spec.Containers[1].SecurityContext = nil }),
 			wantEnv: []string{"AWS_REGION", "HTTPS_PROXY", "MEM_LIMIT", "DB_PASSWORD", EnvSTSEndpoint,
@@ -233,6 +255,48 @@ func TestEphemeralProbe(t *testing.T) {
 			},
 		},
 		{
+			name: "the app's AWS_CA_BUNDLE: the mount that holds it comes along, unless --ca-bundle gives one",
+			spec: spec(func(s *EphemeralSpec) {
+				c := &s.Pod.Spec.Containers[1]
+				c.Env = []corev1.EnvVar{{Name: probe.EnvCABundle, Value: "/etc/corp-ca/ca.pem"}}
+				c.VolumeMounts = append(c.VolumeMounts,
+					corev1.VolumeMount{Name: "corp-ca", MountPath: "/etc/corp-ca"},
+					corev1.VolumeMount{Name: "corp", MountPath: "/etc/corp"}) // a prefix of the name, not of the path
+			}),
+			wantEnv:  []string{probe.EnvCABundle},
+			wantUser: ptr.To[int64](1001), wantGroup: ptr.To[int64](3000), nonRoot: ptr.To(true),
+			check: func(t *testing.T, ec corev1.EphemeralContainer) {
+				t.Helper()
+				var names []string
+				for _, m := range ec.VolumeMounts {
+					names = append(names, m.Name)
+					if !m.ReadOnly {
+						t.Errorf("mount %s is writable", m.Name)
+					}
+				}
+				if !slices.Equal(names, []string{identity.TokenVolumeName, "corp-ca"}) {
+					t.Errorf("mounts %q, want the token and corp-ca, in the app's order", names)
+				}
+			},
+		},
+		{
+			name: "--ca-bundle given: the app's bundle is not mounted",
+			spec: spec(func(s *EphemeralSpec) {
+				c := &s.Pod.Spec.Containers[1]
+				c.Env = []corev1.EnvVar{{Name: probe.EnvCABundle, Value: "/etc/corp-ca/ca.pem"}}
+				c.VolumeMounts = append(c.VolumeMounts, corev1.VolumeMount{Name: "corp-ca", MountPath: "/etc/corp-ca"})
+				s.CABundle = []byte("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n")
+			}),
+			wantEnv:  []string{probe.EnvCABundle, probe.EnvCABundlePEM},
+			wantUser: ptr.To[int64](1001), wantGroup: ptr.To[int64](3000), nonRoot: ptr.To(true),
+			check: func(t *testing.T, ec corev1.EphemeralContainer) {
+				t.Helper()
+				if len(ec.VolumeMounts) != 1 || ec.VolumeMounts[0].Name != identity.TokenVolumeName {
+					t.Errorf("mounts %+v", ec.VolumeMounts)
+				}
+			},
+		},
+		{
 			name:    "a container the pod does not have",
 			spec:    spec(func(s *EphemeralSpec) { s.Container = "worker" }),
 			wantErr: ErrNoSuchContainer,
@@ -259,7 +323,8 @@ func TestEphemeralProbe(t *testing.T) {
 				t.Errorf("user %v group %v nonRoot %v, want %v %v %v", deref(sc.RunAsUser), deref(sc.RunAsGroup), deref(sc.RunAsNonRoot),
 					deref(tt.wantUser), deref(tt.wantGroup), deref(tt.nonRoot))
 			}
-			if notes.Root != tt.wantNotes.Root || notes.UserFromImage != tt.wantNotes.UserFromImage || !slices.Equal(notes.SkippedMounts, tt.wantNotes.SkippedMounts) {
+			if notes.Root != tt.wantNotes.Root || notes.UserFromImage != tt.wantNotes.UserFromImage || !slices.Equal(notes.SkippedMounts, tt.wantNotes.SkippedMounts) ||
+				!slices.Equal(notes.NotCopied, tt.wantNotes.NotCopied) {
 				t.Errorf("notes %+v, want %+v", notes, tt.wantNotes)
 			}
 			if tt.check != nil {

@@ -241,6 +241,10 @@ func footprintEvent(app *corev1.Pod, ec corev1.EphemeralContainer, notes Ephemer
 		msg += "; the app runs as root (runAsUser 0), so the probe does too: Pod Security's restricted profile refuses a root container, so a namespace that enforces it refuses this one"
 		data["root"] = true
 	}
+	if len(notes.NotCopied) > 0 {
+		msg += fmt.Sprintf("; not copied: %s, credentials written in the app's env, which the probe does not use", strings.Join(notes.NotCopied, ", "))
+		data["env_not_copied"] = notes.NotCopied
+	}
 	if len(notes.SkippedMounts) > 0 {
 		msg += fmt.Sprintf("; the app mounts %s with subPath, which an ephemeral container cannot have: the probe does not see what it holds", strings.Join(notes.SkippedMounts, ", "))
 		data["skipped_mounts"] = notes.SkippedMounts
