@@ -7,8 +7,7 @@
 # proven one verify after another, against one fleet run (`verify -n NS`, --parallel
 # PARALLEL, verify's default unless set), with both wall times and the ratio; and, on a
 # deployment of the account, verify --in-pod against the probe pod (median wall time of RUNS
-# runs each). Not a test: it
-# prints figures, and fails only when verify does.
+# runs each). Not a test: it prints figures, and fails only when verify does.
 #
 #   make bench-verify            # or: RUNS=20 FLEET=50 PARALLEL=16 hack/bench-verify.sh
 set -euo pipefail
