@@ -5,8 +5,9 @@
 # once the pod runs; and the probe image's size. Uses the running cluster, or brings one up and
 # takes it down again. Then the fleet: FLEET service accounts (default 30) of one namespace
 # proven one verify after another, against one fleet run (`verify -n NS`, --parallel
-# PARALLEL, verify's default unless set), with both wall times and the ratio. Not a test: it
-# prints figures, and fails only when verify does.
+# PARALLEL, verify's default unless set), with both wall times and the ratio; and, on a
+# deployment of the account, verify --in-pod against the probe pod (median wall time of RUNS
+# runs each). Not a test: it prints figures, and fails only when verify does.
 #
 #   make bench-verify            # or: RUNS=20 FLEET=50 PARALLEL=16 hack/bench-verify.sh
 set -euo pipefail
@@ -101,6 +102,29 @@ printf '  %-26s %8s\n' \
 size=$(sed -n 's/^linux\/amd64: \([0-9]*\) bytes compressed$/\1/p' "$WI_STATE/logs/probe-push.log")
 printf '  %-26s %8s bytes (%.1f MiB)\n' "probe image, compressed" "$size" "$(echo "$size" | awk '{print $1/1048576}')"
 printf '\nraw timings: %s/timings\n' "$out"
+
+# --in-pod against the probe pod, on one deployment of the same account: the wall time of each,
+# RUNS runs, one after the other (each in-pod run leaves a terminated ephemeral container in
+# the same pod, as it says).
+kubectl create deployment web -n "$ns" --image="$WI_IDLE_IMAGE" --dry-run=client -o yaml |
+  sed 's/      containers:/      serviceAccountName: app\n      containers:/' | kubectl apply -f - >/dev/null
+kubectl rollout status deployment/web -n "$ns" --timeout=120s >/dev/null
+for mode in probe-pod in-pod; do
+  flags=()
+  [[ $mode == in-pod ]] && flags=(--in-pod)
+  log "verify deployment/web ($mode), $RUNS runs"
+  for i in $(seq "$RUNS"); do
+    start=$(date +%s%N)
+    "$bin" verify -n "$ns" deployment/web "${flags[@]}" --sts-endpoint "$WI_STS_ENDPOINT" --ca-bundle "$WI_CA_FILE" -o json \
+      >"$out/$mode-$i.jsonl" 2>"$out/$mode-$i.err" || { cat "$out/$mode-$i.err" >&2; die "$mode run $i failed (events in $out/$mode-$i.jsonl)"; }
+    echo "wall_ms=$((($(date +%s%N) - start) / 1000000))" >>"$out/$mode.wall"
+  done
+done
+printf '
+kubectl wi verify deployment/web: median wall time of %d runs
+' "$RUNS"
+printf '  %-26s %8s ms
+' "probe pod" "$(median wall_ms "$out/probe-pod.wall")" "--in-pod" "$(median wall_ms "$out/in-pod.wall")"
 
 fleet_ns=wi-bench-fleet-$(date +%s)
 kubectl create namespace "$fleet_ns" >/dev/null
