@@ -27,7 +27,7 @@ policy=$(kubectl wi trust-policy -n $ns serviceaccount/app --account-id "$WI_STS
   sed 's/^/    /' <<<"$policy"
 } >"$WI_STS_CONFIG.demo" && mv "$WI_STS_CONFIG.demo" "$WI_STS_CONFIG"
 
-show kubectl wi enable -n $ns serviceaccount/app --role-arn "$role"
+show kubectl wi enable -n $ns serviceaccount/app --role-arn "$role" --wait
 show kubectl wi enable -n $ns serviceaccount/app --role-arn "$role"
 show kubectl wi status -n $ns
 show kubectl wi trust-policy -n $ns serviceaccount/app
