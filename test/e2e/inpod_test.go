@@ -5,14 +5,12 @@ package e2e
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -31,45 +29,15 @@ func (e env) ipArgs(ns, target string, extra ...string) []string {
 	return e.verifyArgs(ns, target, e.stsEndpoint, append([]string{"--in-pod", "-o", "text"}, extra...)...)
 }
 
-var (
-	ipImageOnce sync.Once
-	ipImageRef  string
-	ipImageErr  error
-)
-
-// ipSDKImage builds, once per test binary, the image of testdata/sdkapp (a Go program linking
-// the AWS SDK for Go v2's default chain, from the module cache: nothing is downloaded) with
-// the test bed's mkimage, and imports it into the node's containerd, as cluster-up imports the
-// idle image. It returns the image's reference.
-func (e env) ipSDKImage(t *testing.T) string {
+// ipSDKImage is the test bed's Go app linking aws-sdk-go-v2's default chain
+// (hack/testapps, built and imported by cluster-up).
+func ipSDKImage(t *testing.T) string {
 	t.Helper()
-	ipImageOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "wi-sdkapp-")
-		if err != nil {
-			ipImageErr = err
-			return
-		}
-		defer os.RemoveAll(dir)
-		bin, tar := filepath.Join(dir, "sdkapp"), filepath.Join(dir, "sdkapp.tar")
-		ref := "wi.local/sdkapp:e2e-" + randSuffix()
-		for _, cmd := range []*exec.Cmd{
-			exec.Command("go", "build", "-trimpath", "-o", bin, "./testdata/sdkapp"),
-			exec.Command(filepath.Join(e.state, "bin", "mkimage"), "-ref", ref, "-out", tar, "-entrypoint", "/sdkapp", bin+":/sdkapp"),
-			exec.Command("ctr", "--address", filepath.Join(e.state, "run", "containerd", "containerd.sock"), "-n", "k8s.io", "images", "import", tar),
-		} {
-			// GOPROXY=off: the SDK is in the module cache, as a dependency of kubectl-wi.
-			cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOPROXY=off")
-			if out, err := cmd.CombinedOutput(); err != nil {
-				ipImageErr = fmt.Errorf("%v: %v\n%s", cmd.Args, err, out)
-				return
-			}
-		}
-		ipImageRef = ref
-	})
-	if ipImageErr != nil {
-		t.Fatalf("building the SDK app's image: %v", ipImageErr)
+	ref := os.Getenv("WI_APP_IMAGE_GO_SDKV2")
+	if ref == "" {
+		t.Fatal("WI_APP_IMAGE_GO_SDKV2 is not set: the test bed builds the app images (hack/testapps-up.sh, from cluster-up)")
 	}
-	return ipImageRef
+	return ref
 }
 
 // ipDeployment runs one replica of the SDK app as deployment name under sa, with edit applied
@@ -82,7 +50,7 @@ func (e env) ipDeployment(t *testing.T, c kubernetes.Interface, ns, name, sa str
 		TerminationGracePeriodSeconds: ptr.To[int64](0),
 		SecurityContext:               &corev1.PodSecurityContext{RunAsNonRoot: ptr.To(true), RunAsUser: ptr.To[int64](1000), RunAsGroup: ptr.To[int64](1000)},
 		Containers: []corev1.Container{{
-			Name: "app", Image: e.ipSDKImage(t), ImagePullPolicy: corev1.PullNever,
+			Name: "app", Image: ipSDKImage(t), ImagePullPolicy: corev1.PullIfNotPresent,
 			SecurityContext: &corev1.SecurityContext{
 				AllowPrivilegeEscalation: ptr.To(false), ReadOnlyRootFilesystem: ptr.To(true),
 				Capabilities:   &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
@@ -201,7 +169,7 @@ func TestVerifyInPodIRSA(t *testing.T) {
 			}
 		}
 	}
-	if l := lineOf(r.stdout, "app.sdk"); !strings.Contains(l, "(sdkapp) uses aws-sdk-go-v2") {
+	if l := lineOf(r.stdout, "app.sdk"); !strings.Contains(l, "(go-sdkv2) uses aws-sdk-go-v2") {
 		t.Errorf("app.sdk does not name the app's SDK: %s", l)
 	}
 	for _, want := range []string{"INFO inpod.footprint  adding the ephemeral container wi-probe-", "to the pod " + ns + "/" + pod.Name,
