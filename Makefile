@@ -22,8 +22,8 @@ IMAGE_REPO := $(shell bash -c '. hack/lib.sh && image_repository')
 export PROBE_REPO ?=
 LDFLAGS  = $(shell VERSION=$(VERSION) PROBE_REPO=$(PROBE_REPO) hack/ldflags.sh)
 PROBE_IMAGE_TAR := dist/kubectl-wi-image_$(VERSION).tar
-MKIMAGE_OCI = go run ./hack/cmd/mkimage -format oci -platform linux/amd64,linux/arm64 -entrypoint /kubectl-wi
-PROBE_SRC := 'dist/build/{os}_{arch}/kubectl-wi:/kubectl-wi'
+MKIMAGE_OCI = go run ./hack/cmd/mkimage -format oci -platform linux/amd64,linux/arm64 -entrypoint /wi-probe
+PROBE_SRC := 'dist/build/{os}_{arch}/wi-probe:/wi-probe'
 
 .PHONY: all build unit e2e e2e-default e2e-eks e2e-after-demo preflight test fuzz fuzz-brief chaos lint demo cluster-up cluster-down deps verify tools
 .PHONY: bench-status
@@ -34,8 +34,10 @@ PROBE_SRC := 'dist/build/{os}_{arch}/kubectl-wi:/kubectl-wi'
 .PHONY: dist krew krew-test probe-image probe-image-push release release-dry-run lint-workflows
 all: build
 
+# bin/wi-probe is the probe of the image (cmd/wi-probe): the local cluster's registry serves it.
 build:
 	CGO_ENABLED=0 go build -trimpath -ldflags "$(LDFLAGS)" -o bin/kubectl-wi ./cmd/kubectl-wi
+	CGO_ENABLED=0 go build -trimpath -ldflags "$(LDFLAGS)" -o bin/wi-probe ./cmd/wi-probe
 
 # The test bed's Go apps are modules of their own (hack/testapps/README.md), which ./... skips.
 unit:

@@ -5,7 +5,7 @@
 # each holding the static binary (kubectl-wi, or kubectl-wi.exe on windows), the completion
 # script kubectl runs for `kubectl wi <TAB>` (kubectl_complete-wi, or kubectl_complete-wi.cmd on
 # windows), LICENSE (krew requires it inside) and README.md. The binaries stay in $DIST_DIR/build/<os>_<arch>/ for the
-# probe image. Archives are reproducible for a given tree and Go: entries sorted, owner 0:0,
+# probe image, with wi-probe (cmd/wi-probe, the image's probe) on linux, which no archive holds. Archives are reproducible for a given tree and Go: entries sorted, owner 0:0,
 # the last commit's time, gzip without a name or time.
 #
 #   VERSION=v1.2.3 hack/dist.sh                  # the five release platforms
@@ -38,6 +38,10 @@ for p in $PLATFORMS; do
   mkdir -p "$stage"
   CGO_ENABLED=0 GOOS=$goos GOARCH=$goarch go build -trimpath \
     -ldflags "$(VERSION=$VERSION "$here/ldflags.sh")" -o "$stage/$exe" ./cmd/kubectl-wi
+  if [[ $goos == linux ]]; then
+    CGO_ENABLED=0 GOOS=$goos GOARCH=$goarch go build -trimpath \
+      -ldflags "$(VERSION=$VERSION "$here/ldflags.sh")" -o "$stage/wi-probe" ./cmd/wi-probe
+  fi
   cp LICENSE README.md "completion/$comp" "$stage/"
   tar -C "$stage" --sort=name --owner=0 --group=0 --numeric-owner --mtime="@$epoch" \
     --mode='u+rwX,go+rX,go-w' --format=gnu -cf - "$exe" "$comp" LICENSE README.md |

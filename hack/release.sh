@@ -27,8 +27,8 @@ rm -f "$DIST_DIR"/kubectl-wi_"$VERSION"_* "$DIST_DIR/kubectl-wi-image_$VERSION.t
 "$here/dist.sh"
 archives=("$DIST_DIR"/kubectl-wi_"$VERSION"_*.tar.gz)
 image_tar=$DIST_DIR/kubectl-wi-image_$VERSION.tar
-mkimage=(go run ./hack/cmd/mkimage -format oci -platform linux/amd64,linux/arm64 -entrypoint /kubectl-wi)
-src="$DIST_DIR/build/{os}_{arch}/kubectl-wi:/kubectl-wi"
+mkimage=(go run ./hack/cmd/mkimage -format oci -platform linux/amd64,linux/arm64 -entrypoint /wi-probe)
+src="$DIST_DIR/build/{os}_{arch}/wi-probe:/wi-probe"
 log "writing $image_tar ($IMAGE_REPO:$VERSION)"
 "${mkimage[@]}" -ref "$IMAGE_REPO:$VERSION" -out "$image_tar" "$src"
 

@@ -12,17 +12,18 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 
+	"github.com/kubectl-wi/kubectl-wi/pkg/exitcode"
 	"github.com/kubectl-wi/kubectl-wi/pkg/identity"
 	"github.com/kubectl-wi/kubectl-wi/pkg/targets"
 )
 
-// Exit codes, the same for every command (README.md, "Exit codes").
+// Exit codes, the same for every command (pkg/exitcode).
 const (
-	ExitOK          = 0   // success: every check passed
-	ExitCheckFailed = 1   // a verification check failed
-	ExitUsage       = 2   // usage or bad input, refused before any write
-	ExitEnvironment = 3   // the environment failed: cluster unreachable, forbidden, timeout
-	ExitInterrupted = 130 // interrupted by SIGINT or SIGTERM
+	ExitOK          = exitcode.OK
+	ExitCheckFailed = exitcode.CheckFailed
+	ExitUsage       = exitcode.Usage
+	ExitEnvironment = exitcode.Environment
+	ExitInterrupted = exitcode.Interrupted
 )
 
 // exitCodesHelp is appended to the help of the root and of the commands that run checks.

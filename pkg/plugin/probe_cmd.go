@@ -3,9 +3,6 @@ package plugin
 import (
 	"context"
 	"fmt"
-	"os"
-	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
@@ -45,19 +42,8 @@ type ProbeOptions struct {
 func NewProbeOptions(streams genericiooptions.IOStreams) *ProbeOptions {
 	return &ProbeOptions{
 		IOStreams: streams,
-		Config: probe.Config{
-			ExpectedAudience: probe.DefaultAudience,
-			SessionName:      probe.DefaultSessionName,
-		},
-		deps: probe.Deps{
-			Getenv:   os.Getenv,
-			ReadFile: os.ReadFile,
-			Now:      time.Now,
-			Getuid:   os.Getuid,
-			// With --in-pod, the processes of the app's container, whose process namespace
-			// the ephemeral container shares.
-			App: probe.SDKScanner{ProcDir: "/proc", Self: os.Getpid()},
-		},
+		Config:    probe.DefaultConfig(),
+		deps:      probe.ProcessDeps(),
 	}
 }
 
@@ -83,15 +69,7 @@ func NewCmdProbe(streams genericiooptions.IOStreams, runF func(*ProbeOptions) er
 			return o.Run(cmd.Context())
 		},
 	}
-	f := cmd.Flags()
-	f.StringVar(&o.Config.ExpectedAudience, "expected-audience", o.Config.ExpectedAudience, "Audience the IRSA token must carry")
-	f.Int64Var(&o.Config.ExpectedExpiration, "expected-expiration", o.Config.ExpectedExpiration, "Seconds between the token's iat and exp (the projected expirationSeconds); 0 skips the check")
-	f.StringVar(&o.Config.ExpectedIssuer, "expected-issuer", o.Config.ExpectedIssuer, "Issuer the token must carry (the cluster's); empty skips the check")
-	f.StringVar(&o.Config.ExpectedSubject, "expected-subject", o.Config.ExpectedSubject, "Subject the token must carry: system:serviceaccount:NAMESPACE:NAME")
-	f.StringVar(&o.Config.ExpectedRoleARN, "expected-role-arn", o.Config.ExpectedRoleARN, "Role the pod must get; empty compares with AWS_ROLE_ARN only")
-	f.StringVar(&o.Config.Region, "region", o.Config.Region, "STS region when the pod's AWS_REGION and AWS_DEFAULT_REGION are unset (default us-east-1)")
-	f.StringVar(&o.Config.SessionName, "session-name", o.Config.SessionName, "RoleSessionName of the AssumeRoleWithWebIdentity call")
-	f.BoolVar(&o.Config.InPod, "in-pod", o.Config.InPod, "Run in the app's own pod (verify --in-pod): also report the app's processes and their AWS SDKs")
+	o.Config.AddFlags(cmd.Flags())
 	return cmd
 }
 
@@ -102,21 +80,8 @@ func (o *ProbeOptions) Complete(cmd *cobra.Command) {
 
 // Validate refuses flag values the checks could never match.
 func (o *ProbeOptions) Validate() error {
-	c := o.Config
-	if c.ExpectedExpiration < 0 {
-		return FlagErrorf("--expected-expiration must be 0 or more seconds, got %d", c.ExpectedExpiration)
-	}
-	if c.ExpectedSubject != "" {
-		parts := strings.Split(c.ExpectedSubject, ":")
-		if len(parts) != 4 || parts[0] != "system" || parts[1] != "serviceaccount" || parts[2] == "" || parts[3] == "" {
-			return FlagErrorf("--expected-subject must be system:serviceaccount:NAMESPACE:NAME, got %q", c.ExpectedSubject)
-		}
-	}
-	if c.ExpectedRoleARN != "" && !strings.HasPrefix(c.ExpectedRoleARN, "arn:") {
-		return FlagErrorf("--expected-role-arn must be an IAM role ARN, got %q", c.ExpectedRoleARN)
-	}
-	if c.ExpectedAudience == "" {
-		return FlagErrorf("--expected-audience must not be empty")
+	if err := o.Config.Validate(); err != nil {
+		return FlagErrorf("%v", err)
 	}
 	return nil
 }

@@ -35,7 +35,7 @@ type EphemeralSpec struct {
 	// its mounts of the identity volumes and its user, and the target of its process namespace.
 	Pod       *corev1.Pod
 	Container string
-	// Args follow `/kubectl-wi probe --in-pod`: the expected values (ProbeArgs).
+	// Args follow `/wi-probe --in-pod`: the expected values (ProbeArgs).
 	Args []string
 	// STSEndpoint sets AWS_ENDPOINT_URL_STS, as in the probe pod.
 	STSEndpoint string
@@ -63,7 +63,7 @@ type EphemeralNotes struct {
 }
 
 // EphemeralProbe builds the probe as an ephemeral container of the app's pod: the probe
-// image's `kubectl-wi probe --in-pod` with the expected values, in the process namespace of
+// image's `wi-probe --in-pod` with the expected values, in the process namespace of
 // the app container (targetContainerName), with that container's env as stored (the webhook's
 // injection, valueFrom and envFrom included; literal keys left out), its mounts of the
 // identity volumes (and of the file its AWS_CA_BUNDLE names) and its user,
@@ -151,7 +151,7 @@ func EphemeralProbe(s EphemeralSpec) (corev1.EphemeralContainer, EphemeralNotes,
 			Name:                     s.Name,
 			Image:                    s.Image,
 			ImagePullPolicy:          s.PullPolicy,
-			Command:                  append([]string{Entrypoint, "probe", "--in-pod"}, s.Args...),
+			Command:                  append([]string{Entrypoint, "--in-pod"}, s.Args...),
 			Env:                      env,
 			EnvFrom:                  deepCopyEnvFrom(app.EnvFrom),
 			VolumeMounts:             mounts,

@@ -109,7 +109,7 @@ func TestEphemeralProbe(t *testing.T) {
 				if ec.Name != testPod || ec.TargetContainerName != "app" || ec.Image != "wi.local/kubectl-wi:dev" || ec.ImagePullPolicy != corev1.PullIfNotPresent {
 					t.Errorf("name %s, target %s, image %s %s", ec.Name, ec.TargetContainerName, ec.Image, ec.ImagePullPolicy)
 				}
-				want := []string{Entrypoint, "probe", "--in-pod", "--expected-subject", "system:serviceaccount:shop:checkout", "--expected-audience", "sts.amazonaws.com"}
+				want := []string{Entrypoint, "--in-pod", "--expected-subject", "system:serviceaccount:shop:checkout", "--expected-audience", "sts.amazonaws.com"}
 				if !slices.Equal(ec.Command, want) {
 					t.Errorf("command %q, want %q", ec.Command, want)
 				}

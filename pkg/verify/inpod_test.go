@@ -229,7 +229,7 @@ func TestRunInPodPasses(t *testing.T) {
 	}
 	ec := p.Spec.EphemeralContainers[0]
 	cmd := strings.Join(ec.Command, " ")
-	for _, want := range []string{"/kubectl-wi probe --in-pod", "--expected-role-arn " + testRole, "--expected-issuer " + testIssuer, "--expected-expiration 86400"} {
+	for _, want := range []string{"/wi-probe --in-pod", "--expected-role-arn " + testRole, "--expected-issuer " + testIssuer, "--expected-expiration 86400"} {
 		if !strings.Contains(cmd, want) {
 			t.Errorf("command %q lacks %q", cmd, want)
 		}

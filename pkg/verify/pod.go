@@ -22,8 +22,9 @@ const (
 	LabelValue = "kubectl-wi-probe"
 	// ContainerName is the probe pod's only container.
 	ContainerName = "probe"
-	// Entrypoint is the plugin binary inside the probe image.
-	Entrypoint = "/kubectl-wi"
+	// Entrypoint is the probe binary inside the probe image (cmd/wi-probe): it takes the
+	// flags of `kubectl wi probe`.
+	Entrypoint = "/wi-probe"
 	// ProbeUser is the user the probe runs as unless the workload's securityContext names one:
 	// the image's own nonroot user.
 	ProbeUser int64 = 65532
@@ -41,7 +42,7 @@ type PodSpec struct {
 	Image           string
 	PullPolicy      corev1.PullPolicy
 	Workload        Workload
-	// Args follow `/kubectl-wi probe`: the expected values as the probe's flags.
+	// Args follow `/wi-probe`: the expected values as the probe's flags.
 	Args []string
 	// Deadline becomes activeDeadlineSeconds, rounded up to a whole second.
 	Deadline    time.Duration
@@ -126,7 +127,7 @@ func ProbePod(s PodSpec) *corev1.Pod {
 				Name:            ContainerName,
 				Image:           s.Image,
 				ImagePullPolicy: s.PullPolicy,
-				Command:         append([]string{Entrypoint, "probe"}, s.Args...),
+				Command:         append([]string{Entrypoint}, s.Args...),
 				Env:             env,
 				// The CPU limit is not 100m: under CFS throttling the probe binary's start
 				// and its STS calls took 0.4-0.6s longer on the local cluster. It runs for

@@ -57,7 +57,7 @@ func TestProbePod(t *testing.T) {
 	if c.Resources.Limits.Memory().Cmp(resource.MustParse("128Mi")) > 0 {
 		t.Errorf("memory limit %s is not small", c.Resources.Limits.Memory())
 	}
-	wantCmd := []string{"/kubectl-wi", "probe",
+	wantCmd := []string{"/wi-probe",
 		"--expected-subject", "system:serviceaccount:shop:checkout", "--expected-audience", "sts.amazonaws.com",
 		"--expected-expiration", "86400", "--expected-issuer", "https://127.0.0.1:6443",
 		"--expected-role-arn", "arn:minio:iam:::role/abc", "--region", "eu-west-1"}

@@ -1,7 +1,7 @@
 // Command mkimage builds a one-layer image from static binaries, with no container engine and
 // no registry, and writes it as a docker-archive tarball that `ctr images import` loads.
 //
-//	mkimage -ref wi.local/kubectl-wi:dev -out probe.tar -entrypoint /kubectl-wi bin/kubectl-wi:/kubectl-wi
+//	mkimage -ref wi.local/kubectl-wi:dev -out probe.tar -entrypoint /wi-probe bin/wi-probe:/wi-probe
 //
 // A SRC that is a directory is copied with everything under it, so one image holds a program
 // and the files an app would have (the test bed's app images, hack/testapps-up.sh):
@@ -15,7 +15,7 @@
 // the docker config (release use only):
 //
 //	mkimage -format oci -platform linux/amd64,linux/arm64 -ref wi.local/kubectl-wi:v1.2.3 \
-//	  -out dist/kubectl-wi-image_v1.2.3.tar -entrypoint /kubectl-wi 'dist/build/{os}_{arch}/kubectl-wi:/kubectl-wi'
+//	  -out dist/kubectl-wi-image_v1.2.3.tar -entrypoint /wi-probe 'dist/build/{os}_{arch}/wi-probe:/wi-probe'
 package main
 
 import (
