@@ -10,6 +10,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
 
+	"github.com/kubectl-wi/kubectl-wi/pkg/apicall"
 	"github.com/kubectl-wi/kubectl-wi/pkg/probe"
 )
 
@@ -51,7 +52,7 @@ func (r *runner) createCABundle(ctx context.Context) error {
 	cm := caBundleConfigMap(r.podName, r.cfg.Namespace, r.cfg.CABundle)
 	_, err := r.deps.Client.CoreV1().ConfigMaps(r.cfg.Namespace).Create(ctx, cm, metav1.CreateOptions{})
 	if err != nil {
-		return r.ctxOr(ctx, fmt.Errorf("failed to create the ConfigMap %s/%s for --ca-bundle: %w", r.cfg.Namespace, r.podName, err))
+		return r.ctxOr(ctx, fmt.Errorf("failed to create the ConfigMap %s/%s for --ca-bundle: %w", r.cfg.Namespace, r.podName, apicall.Wrap(err, "create", "configmaps", r.cfg.Namespace, r.podName)))
 	}
 	r.caBundle = cm.Name
 	return nil

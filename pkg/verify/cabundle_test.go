@@ -140,14 +140,22 @@ func TestRunCABundleFailures(t *testing.T) {
 		cl.client.PrependReactor("create", "configmaps", func(k8stesting.Action) (bool, runtime.Object, error) {
 			return true, nil, apierrors.NewForbidden(corev1.Resource("configmaps"), testPod, errors.New("no"))
 		})
+		// Who may not create ConfigMaps often may not delete pods either: no pod was asked
+		// for, so none is deleted and no failure to delete one is reported.
+		cl.client.PrependReactor("delete", "pods", func(k8stesting.Action) (bool, runtime.Object, error) {
+			return true, nil, apierrors.NewForbidden(corev1.Resource("pods"), testPod, errors.New("no"))
+		})
 		cfg := testConfig()
 		cfg.CABundle = []byte(testBundle)
-		_, err := Run(context.Background(), cfg, testDeps(cl, nil), &recorder{})
+		out, err := Run(context.Background(), cfg, testDeps(cl, nil), &recorder{})
 		if !apierrors.IsForbidden(err) || !strings.Contains(err.Error(), "failed to create the ConfigMap shop/"+testPod+" for --ca-bundle") {
 			t.Fatalf("error %v", err)
 		}
-		if got := verbs(cl); slices.Contains(got, "create pods") {
-			t.Errorf("a pod was created: %v", got)
+		if got := verbs(cl); slices.Contains(got, "create pods") || slices.Contains(got, "delete pods") {
+			t.Errorf("a pod was created or deleted: %v", got)
+		}
+		if out.DeleteErr != nil {
+			t.Errorf("a failure to delete what was never created: %v", out.DeleteErr)
 		}
 	})
 }

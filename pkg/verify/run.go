@@ -221,6 +221,9 @@ type runner struct {
 	steps   map[StepID]Step
 	podName string
 	created *corev1.Pod
+	// podAsked is true once the pod's Create was sent: from then on a pod may exist even if
+	// the request failed on our side, and cleanup deletes it.
+	podAsked bool
 
 	tally       Tally
 	path        string
@@ -352,6 +355,7 @@ func (r *runner) run(ctx context.Context) error {
 			return err
 		}
 	}
+	r.podAsked = true
 	created, err := c.CoreV1().Pods(ns).Create(ctx, pod, metav1.CreateOptions{})
 	if err != nil {
 		r.step(StepCreate, StepFailed, err.Error())
@@ -766,9 +770,16 @@ func (r *runner) line(l probe.Line) {
 	r.forward(ev)
 }
 
-// cleanup deletes the probe pod, on a fresh context, and waits until it is gone.
+// cleanup deletes the probe pod, on a fresh context, and waits until it is gone. A run
+// stopped before the pod was asked for deletes only what it made before (the ConfigMap).
 func (r *runner) cleanup() {
 	if r.podName == "" {
+		return
+	}
+	if !r.podAsked {
+		ctx, cancel := context.WithTimeout(context.Background(), r.deps.CleanupTimeout)
+		defer cancel()
+		r.out.DeleteErr = r.deleteCABundle(ctx)
 		return
 	}
 	ref := r.cfg.Namespace + "/" + r.podName

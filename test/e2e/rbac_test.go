@@ -263,3 +263,27 @@ func rbacDeployment(t *testing.T, c kubernetes.Interface, ns, image string) {
 		t.Fatal(err)
 	}
 }
+
+// TestVerifyRefusedBeforeThePod: a user with verify's role but neither "create configmaps" nor
+// "delete pods" runs verify with --ca-bundle. The ConfigMap is refused first, so no probe pod
+// was ever asked for: the run exits 3 naming what was refused, and warns of no pod it failed
+// to delete.
+func TestVerifyRefusedBeforeThePod(t *testing.T) {
+	e := loadEnv(t)
+	c := e.client(t)
+	ns := e.namespace(t, c, nil)
+	serviceAccount(t, c, ns, "app", map[string]string{"eks.amazonaws.com/role-arn": "arn:aws:iam::111122223333:role/refused"})
+	cr := loadClusterRole(t, "verify.yaml")
+	cr.Rules = without(cr, &permission{"delete", "pods"})
+	kubeconfig := e.userWithRole(t, c, ns, cr, &permission{"create", "configmaps"}, "")
+
+	r := e.wi(t, append(e.verifyArgs(ns, "serviceaccount/app", e.stsEndpoint), "--kubeconfig", kubeconfig)...)
+	if r.code != 3 || !strings.Contains(r.stderr, `ask for RBAC verb "create" on "configmaps"`) {
+		t.Fatalf("exit %d, want 3 naming create configmaps\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+	}
+	for _, out := range []string{r.stdout, r.stderr} {
+		if strings.Contains(out, "failed to delete") || strings.Contains(out, "could not delete") {
+			t.Errorf("warns about deleting what was never created:\n%s", out)
+		}
+	}
+}
