@@ -135,7 +135,22 @@ export KUBECTL_WI_STS_ENDPOINT=https://$BRIDGE_GW:$STS_PORT
 export KUBECTL_WI_CA_BUNDLE=$pki/ca.crt
 # kubectl and the kubectl-wi under test, for the README's examples as printed.
 export PATH=$(dirname "$WI_BIN"):$K8S_BIN:\$PATH
+# No process of the test bed reaches for instance metadata, which is not the test bed's.
+export AWS_EC2_METADATA_DISABLED=true
 ENV
 cat "$WI_STATE/testapps.env" >>"$WI_STATE/env"
+
+# What a user sources to run the README's commands as printed: the tests' env, the AWS
+# stand-in as the user's own AWS (keys, endpoints, region), and a kubeconfig whose cluster is
+# named by its EKS ARN, as aws eks update-kubeconfig names it, so commands that need the EKS
+# cluster's name find it there as they would on EKS.
+eks_arn=arn:aws:eks:$AWS_REGION_:111122223333:cluster/$EKS_CLUSTER
+sed "s|kubectl-wi-local|\"$eks_arn\"|g" "$pki/admin.kubeconfig" >"$pki/demo.kubeconfig"
+cat >"$WI_STATE/demo.env" <<ENV
+# Written by hack/cluster-up.sh: source it to run the README's commands on the local cluster.
+. $WI_STATE/env
+. $WI_STATE/aws.env
+export KUBECONFIG=$pki/demo.kubeconfig
+ENV
 log "control plane to Ready node: ${node_ready}s; whole cluster-up: $((SECONDS - t0))s"
 log "ready: source $WI_STATE/env (KUBECONFIG=$pki/admin.kubeconfig)"

@@ -34,4 +34,4 @@ show kubectl wi trust-policy -n $ns serviceaccount/app
 # No flags: the env file sets KUBECTL_WI_STS_ENDPOINT and KUBECTL_WI_CA_BUNDLE, and the node
 # pulls the default probe image from the local registry.
 show kubectl wi verify deployment/web -n $ns -o text
-printf '\nThe cluster is still up: source %s/env to use it (and %s/aws.env for the AWS stand-in: IAM, EKS, STS); make cluster-down removes it.\n' "$WI_STATE" "$WI_STATE"
+printf '\nThe cluster is still up: source %s/demo.env to run the README'"'"'s commands on it as printed (kubectl, kubectl-wi, the AWS stand-in as your AWS); make cluster-down removes it.\n' "$WI_STATE"

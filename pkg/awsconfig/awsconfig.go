@@ -20,6 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/feature/ec2/imds"
 	"github.com/aws/smithy-go"
+	"github.com/aws/smithy-go/logging"
 )
 
 // Options are the user's choices on top of the SDK's defaults.
@@ -40,7 +41,9 @@ func (e *ProfileError) Unwrap() error { return e.Err }
 // Load reads the SDK's default configuration with the options on top. It makes no call: the
 // credentials are resolved by the first request.
 func Load(ctx context.Context, o Options) (aws.Config, error) {
-	var opts []func(*config.LoadOptions) error
+	// The SDK's own logger writes to stderr (IMDS falling back to IMDSv1, a retry): its words
+	// are not the command's, and a failure reaches the user as the call's error instead.
+	opts := []func(*config.LoadOptions) error{config.WithLogger(logging.Nop{})}
 	if o.Profile != "" {
 		opts = append(opts, config.WithSharedConfigProfile(o.Profile))
 	}

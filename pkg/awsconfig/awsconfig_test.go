@@ -1,11 +1,13 @@
 package awsconfig
 
 import (
+	"context"
 	"errors"
 	"strings"
 	"testing"
 
 	"github.com/aws/smithy-go"
+	"github.com/aws/smithy-go/logging"
 )
 
 func TestCallErrorNamesTheDeniedAction(t *testing.T) {
@@ -36,5 +38,20 @@ func TestCallErrorNamesTheDeniedAction(t *testing.T) {
 				t.Fatalf("the SDK's error is not kept: %v", err)
 			}
 		})
+	}
+}
+
+// The SDK's logger would write its own lines to the user's terminal (a fallback to IMDSv1, a
+// retry); Load replaces it with one that drops them, whatever the environment asks for.
+func TestLoadSilencesTheSDKLogger(t *testing.T) {
+	t.Setenv("AWS_CONFIG_FILE", "/dev/null")
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+	t.Setenv("AWS_PROFILE", "")
+	cfg, err := Load(context.Background(), Options{Region: "us-west-2", NoIMDS: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := cfg.Logger.(logging.Nop); !ok {
+		t.Errorf("the SDK logs through %T, which writes to the terminal", cfg.Logger)
 	}
 }

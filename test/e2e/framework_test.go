@@ -304,8 +304,10 @@ func (e env) run(t *testing.T, cmd *exec.Cmd) result {
 		cmd.Env = os.Environ()
 	}
 	// appended: the last value of a duplicate key wins, so a caller's own settings stay. verify's
-	// defaults from the environment are cleared: each test passes what it means.
+	// defaults from the environment are cleared: each test passes what it means. No AWS SDK of
+	// the test bed reaches for instance metadata, whatever a caller's env says.
 	cmd.Env = append(cmd.Env, "KUBECONFIG="+e.kubeconfig, "NO_COLOR=1", "KUBECTL_WI_STS_ENDPOINT=", "KUBECTL_WI_CA_BUNDLE=")
+	cmd.Env = append(cmd.Env, "AWS_EC2_METADATA_DISABLED=true")
 	err := cmd.Run()
 	code := 0
 	if err != nil {
