@@ -78,13 +78,23 @@ for i in $(seq 1 "$runs"); do
 done
 
 # What the last run reported for the bench namespaces, against what the seeder created.
-read -r accounts total injected stale skipped < <(awk '$1 ~ /^bench-status-/ && NF == 7 {
-  n++; t += $4; i += $5; s += $6; k += $7 } END { printf "%d %d %d %d %d\n", n, t, i, s, k }' "$tmp/out.$runs")
+# Columns are found by their header, so a new column cannot silently zero the counts; a row
+# with another number of fields than the header (an empty cell) is an error.
+read -r accounts total injected stale skipped < <(awk '
+  NR == 1 { for (c = 1; c <= NF; c++) col[$c] = c; width = NF
+    if (!col["PODS"] || !col["INJECTED"] || !col["STALE"] || !col["SKIPPED"]) { print "header " $0 > "/dev/stderr"; exit 1 }
+    next }
+  $1 ~ /^bench-status-/ { if (NF != width) { print "row of " NF " fields: " $0 > "/dev/stderr"; exit 1 }
+    n++; t += $col["PODS"]; i += $col["INJECTED"]; s += $col["STALE"]; k += $col["SKIPPED"] }
+  END { printf "%d %d %d %d %d\n", n, t, i, s, k }' "$tmp/out.$runs")
+[[ -n $accounts ]] || die "could not read the counts from status -A's table: $tmp/out.$runs"
 expect=$(sed -n 's/^expected from status: //p' "$tmp/seed.out")
 
 echo
 echo "kubectl wi status -A on $(grep -c . "$tmp/out.$runs") output lines; seeded namespaces: accounts=$accounts pods=$total injected=$injected stale=$stale skipped=$skipped"
 echo "                                            expected: $expect"
+got="accounts=$accounts pods=$total injected=$injected stale=$stale skipped=$skipped"
+[[ $got == "${expect%% findings:*}" ]] || die "status -A counted $got in the seeded namespaces; the seeder expects ${expect%% findings:*}"
 echo
 # The CPU time (user + sys) of the plugin shows how much of the wall time was waiting, for the
 # apiserver or for a CPU on a busy machine: the load average is printed with it.

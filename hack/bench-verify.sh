@@ -41,22 +41,18 @@ ns=wi-bench-$(date +%s)
 kubectl create namespace "$ns" >/dev/null
 until kubectl get serviceaccount default -n "$ns" >/dev/null 2>&1; do sleep 0.2; done
 
-# A role of the STS stand-in that trusts the service account: appended to its configuration
-# (roles is its last key), which it reads again when the file changes.
-grep -q '^roles:' "$WI_STATE/sts.yaml" && [[ $(grep -n '^[a-z]' "$WI_STATE/sts.yaml" | tail -1) == *roles:* ]] ||
-  die "unexpected layout of $WI_STATE/sts.yaml: roles is not its last key"
+# A role of the STS stand-in that trusts the service account, added to its configuration as
+# data (hack/cmd/sts-role): the stand-in reads the file again when it changes.
 host=${WI_ISSUER#https://}
 # add_roles NS NAME...: a role bench-NS-NAME per account NS/NAME, trusting it, in one write.
 add_roles() {
-  local ns=$1 tmp=$WI_STATE/sts.yaml.bench name
+  local ns=$1 name args=()
   shift
-  # an empty flow list takes no block items after it
-  sed 's/^roles: \[\]$/roles:/' "$WI_STATE/sts.yaml" >"$tmp"
   for name in "$@"; do
-    printf -- "- name: %s\n  trustPolicy: '%s'\n" "bench-$ns-$name" \
-      "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Principal\":{\"Federated\":\"arn:aws:iam::$WI_STS_ACCOUNT:oidc-provider/$host\"},\"Action\":\"sts:AssumeRoleWithWebIdentity\",\"Condition\":{\"StringEquals\":{\"$host:sub\":\"system:serviceaccount:$ns:$name\",\"$host:aud\":\"sts.amazonaws.com\"}}}]}" >>"$tmp"
+    args+=("bench-$ns-$name"
+      "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Principal\":{\"Federated\":\"arn:aws:iam::$WI_STS_ACCOUNT:oidc-provider/$host\"},\"Action\":\"sts:AssumeRoleWithWebIdentity\",\"Condition\":{\"StringEquals\":{\"$host:sub\":\"system:serviceaccount:$ns:$name\",\"$host:aud\":\"sts.amazonaws.com\"}}}]}")
   done
-  mv "$tmp" "$WI_STATE/sts.yaml"
+  sts_role "${args[@]}"
   for name in "$@"; do
     kubectl create serviceaccount "$name" -n "$ns" >/dev/null
     kubectl annotate serviceaccount "$name" -n "$ns" "eks.amazonaws.com/role-arn=arn:aws:iam::$WI_STS_ACCOUNT:role/bench-$ns-$name" >/dev/null

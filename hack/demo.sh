@@ -18,14 +18,7 @@ kubectl -n $ns create deployment web --image="$WI_IDLE_IMAGE" --dry-run=client -
   sed 's/      containers:/      serviceAccountName: app\n      containers:/' | kubectl apply -f - >/dev/null
 # The STS stand-in gets the role, trusting exactly what `kubectl wi trust-policy` generates.
 policy=$(kubectl wi trust-policy -n $ns serviceaccount/app --account-id "$WI_STS_ACCOUNT" -o json)
-# Every key but roles is kept, wherever it stands (the stand-in writes the file back sorted).
-{
-  awk '/^roles:/{skip=1; next} skip && /^[^ -]/{skip=0} !skip' "$WI_STS_CONFIG"
-  echo "roles:"
-  echo "- name: demo-app"
-  echo "  trustPolicy: |"
-  sed 's/^/    /' <<<"$policy"
-} >"$WI_STS_CONFIG.demo" && mv "$WI_STS_CONFIG.demo" "$WI_STS_CONFIG"
+sts_role demo-app "$policy"
 
 show kubectl wi enable -n $ns serviceaccount/app --role-arn "$role" --wait
 show kubectl wi enable -n $ns serviceaccount/app --role-arn "$role"

@@ -51,6 +51,13 @@ IDLE_IMAGE=wi.local/idle:v1
 # The kubectl-wi under test (make build's). Its default probe image is what the node pulls,
 # by that very reference, from the local registry (hack/registry-up.sh).
 WI_BIN=${WI_BIN:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/bin/kubectl-wi}
+# sts_role NAME TRUST_POLICY_JSON...: adds (or replaces) roles of the AWS stand-in, editing its
+# configuration as data (hack/cmd/sts-role), built on first use.
+sts_role() {
+  [[ -x $WI_STATE/bin/sts-role ]] ||
+    (cd "$(dirname "${BASH_SOURCE[0]}")/.." && go build -o "$WI_STATE/bin/sts-role" ./hack/cmd/sts-role)
+  "$WI_STATE/bin/sts-role" -config "$WI_STATE/sts.yaml" "$@"
+}
 probe_image() { "$WI_BIN" version | sed -n 's/^probe image: //p'; }
 # image_repository: where releases publish the probe image, from its one definition.
 image_repository() {
