@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/kubectl-wi/kubectl-wi/pkg/restart"
 )
@@ -59,7 +60,7 @@ func Run(ctx context.Context, cfg *Config, deps *Deps, rep Reporter) (*Result, e
 	}
 
 	if cfg.DryRun == DryRunNone {
-		r.awaitAdmission(ctx, actions)
+		r.awaitAdmission(ctx, restartAccounts, actions)
 	}
 	restarted, err := r.restartAll(ctx, actions)
 	if err != nil {
@@ -125,27 +126,33 @@ func (r *runner) waitRestarted(ctx context.Context, accounts []restart.Account, 
 
 // awaitAdmission holds the restarts of accounts this run changed until the pod identity
 // webhook admits new pods of theirs with the new identity: its service account cache lags, and
-// a pod created before it catches up gets no identity at all. The wait is bounded; an account
-// it could not confirm is restarted anyway, with a warning that says why.
-func (r *runner) awaitAdmission(ctx context.Context, actions []restart.Action) {
-	seen := map[*restart.Account]bool{}
-	var check []*restart.Account
+// a pod created before it catches up gets no identity at all. The accounts were written one
+// after the other in the order of written, which lets the wait check the last one only
+// (restart.AwaitAdmissionWritten). The wait is bounded; an account it could not confirm is
+// restarted anyway, with a warning that says why.
+func (r *runner) awaitAdmission(ctx context.Context, written []restart.Account, actions []restart.Action) {
+	restarts := map[*restart.Account]bool{}
 	for i := range actions {
-		if a := actions[i].Account; actions[i].Type == restart.Restart && a.Changed && !seen[a] {
-			seen[a] = true
+		if actions[i].Type == restart.Restart {
+			restarts[actions[i].Account] = true
+		}
+	}
+	var check []*restart.Account
+	for i := range written {
+		if a := &written[i]; a.Changed && restarts[a] {
 			check = append(check, a)
 		}
 	}
-	r.awaitAccounts(ctx, check)
-}
-
-// awaitAccounts is awaitAdmission for the accounts given.
-func (r *runner) awaitAccounts(ctx context.Context, check []*restart.Account) {
 	if len(check) == 0 {
 		return
 	}
 	bound := min(r.cfg.Timeout, r.deps.AdmissionTimeout)
-	for _, u := range restart.AwaitAdmission(ctx, r.deps.Client, check, bound, r.deps.AdmissionPoll) {
+	r.warnUnseen(restart.AwaitAdmissionWritten(ctx, r.deps.Client, check, bound, r.deps.AdmissionPoll), bound)
+}
+
+// warnUnseen warns of each account the wait could not confirm, which is restarted anyway.
+func (r *runner) warnUnseen(unseen []restart.Unseen, bound time.Duration) {
+	for _, u := range unseen {
 		r.rep.Warn(fmt.Sprintf("Warning: serviceaccount/%s in namespace %q: %s (waited up to %s); restarting anyway: check the new pods with kubectl wi status -n %s",
 			u.Account.Name, u.Account.Namespace, u.Reason, bound, u.Account.Namespace))
 	}

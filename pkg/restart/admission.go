@@ -67,6 +67,47 @@ func AwaitAdmission(ctx context.Context, c kubernetes.Interface, accounts []*Acc
 	return unseen
 }
 
+// AwaitAdmissionWritten is AwaitAdmission for accounts whose annotations this run wrote one
+// after the other, in the order given (each write acknowledged before the next was sent), with
+// far fewer dry runs: it waits for the last one only. The webhook reads service accounts from
+// one informer, whose watch delivers changes in the order etcd committed them; once a dry-run
+// pod of the account written last comes back with its new identity, the webhook instance that
+// answered has every earlier write in its cache too. That is the guarantee AwaitAdmission gives
+// account by account (some instance admits each account's new identity; with several
+// instances, each a dry run may reach, neither proves them all).
+//
+// What the ordering does not cover is checked account by account, as AwaitAdmission does:
+// accounts judged by EKS Pod Identity (its associations do not come from service accounts),
+// and every account when the last one is not confirmed in half the time (its namespace may
+// not be the webhook's, for one), in the time that is left.
+func AwaitAdmissionWritten(ctx context.Context, c kubernetes.Interface, written []*Account, timeout, interval time.Duration) []Unseen {
+	var byAnnotation, others []*Account
+	for _, a := range written {
+		if a.PodIdentity == PodIdentityUnjudged {
+			byAnnotation = append(byAnnotation, a)
+		} else {
+			others = append(others, a)
+		}
+	}
+	if len(byAnnotation) < 2 {
+		return AwaitAdmission(ctx, c, written, timeout, interval)
+	}
+	// Half the time for the last account: when it is never confirmed (its namespace is not
+	// the webhook's, say), the other half goes to checking each account.
+	deadline := time.Now().Add(timeout)
+	last := byAnnotation[len(byAnnotation)-1]
+	lastCtx, cancel := context.WithTimeout(ctx, timeout/2)
+	reason := awaitOne(lastCtx, c, last, interval)
+	cancel()
+	if reason != "" {
+		others = written // nothing is shown for the earlier ones: each is checked
+	}
+	if len(others) == 0 {
+		return nil
+	}
+	return AwaitAdmission(ctx, c, others, max(time.Until(deadline), 0), interval)
+}
+
 // awaitOne dry-runs a pod of a until the webhook admits it with a's identity; it returns "" then,
 // else why not.
 func awaitOne(ctx context.Context, c kubernetes.Interface, a *Account, interval time.Duration) string {

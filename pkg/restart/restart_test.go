@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -278,6 +279,78 @@ func TestAwaitAdmissionPodIdentity(t *testing.T) {
 	unseen := AwaitAdmission(context.Background(), client, []*Account{never}, 50*time.Millisecond, time.Millisecond)
 	if len(unseen) != 1 || !strings.Contains(unseen[0].Reason, "still carries EKS Pod Identity's container credentials") {
 		t.Fatalf("unseen = %+v", unseen)
+	}
+}
+
+// TestAwaitAdmissionWritten: accounts written one after the other are confirmed by the last
+// one's dry runs alone; what the ordering does not cover is checked account by account.
+func TestAwaitAdmissionWritten(t *testing.T) {
+	dryRuns := func(client *fake.Clientset) map[string]int {
+		n := map[string]int{}
+		for _, a := range client.Actions() {
+			if c, ok := a.(clienttesting.CreateActionImpl); ok && len(c.GetCreateOptions().DryRun) > 0 {
+				n[c.GetObject().(*corev1.Pod).Spec.ServiceAccountName]++
+			}
+		}
+		return n
+	}
+	accounts := func(names ...string) ([]runtime.Object, []*Account) {
+		var objs []runtime.Object
+		var accs []*Account
+		for _, n := range names {
+			objs = append(objs, kt.ServiceAccount("ns", n, map[string]string{identity.AnnotationRoleARN: kt.RoleARN}))
+			accs = append(accs, &Account{Namespace: "ns", Name: n, Want: &want, Changed: true})
+		}
+		return objs, accs
+	}
+	tests := []struct {
+		name        string
+		lag         int
+		podIdentity string // an account judged by its association
+		unjudged    string // an account the webhook never injects (its role annotation is gone)
+		wantRuns    map[string]int
+		wantUnseen  []string
+	}{
+		{name: "the last account confirms every earlier one", lag: 2, wantRuns: map[string]int{"c": 3}},
+		{name: "an account on Pod Identity is checked on its own", lag: 0, podIdentity: "b", wantRuns: map[string]int{"b": 1, "c": 1}},
+		{name: "the last account never confirmed: each is checked", lag: 0, unjudged: "c", wantRuns: map[string]int{"a": 1, "b": 1}, wantUnseen: []string{"c"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			objs, accs := accounts("a", "b", "c")
+			client := fake.NewClientset(objs...)
+			kt.WebhookWithAssociations(client, tt.lag, func(_, name string) bool { return name == tt.podIdentity })
+			for _, a := range accs {
+				if a.Name == tt.podIdentity {
+					a.PodIdentity = PodIdentityOn
+				}
+				if a.Name == tt.unjudged {
+					sa := kt.ServiceAccount("ns", a.Name, nil)
+					if err := client.Tracker().Update(corev1.SchemeGroupVersion.WithResource("serviceaccounts"), sa, "ns"); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			unseen := AwaitAdmissionWritten(context.Background(), client, accs, 200*time.Millisecond, time.Millisecond)
+			var names []string
+			for _, u := range unseen {
+				names = append(names, u.Account.Name)
+			}
+			if !slices.Equal(names, tt.wantUnseen) {
+				t.Errorf("unseen %v, want %v", names, tt.wantUnseen)
+			}
+			got := dryRuns(client)
+			for name, n := range tt.wantRuns {
+				if got[name] != n {
+					t.Errorf("%d dry runs of %s, want %d (all: %v)", got[name], name, n, got)
+				}
+			}
+			for name := range got {
+				if _, ok := tt.wantRuns[name]; !ok && !slices.Contains(tt.wantUnseen, name) {
+					t.Errorf("dry runs of %s, which the last account's confirmation covers (all: %v)", name, got)
+				}
+			}
+		})
 	}
 }
 
