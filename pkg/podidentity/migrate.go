@@ -599,7 +599,7 @@ func (r *runner) dryRun(ctx context.Context) error {
 		r.nothingToDo()
 		return nil
 	}
-	r.printf("plan%s: %d service account(s) of namespace %s: %d to migrate, %d on EKS Pod Identity already, %d skipped", suffix, len(r.accounts), r.cfg.Namespace, migrating, done, len(skipped))
+	r.printf("plan%s: %d service account(s) of namespace %s: %d to migrate, %d on EKS Pod Identity already, %d skipped", k8sSuffix, len(r.accounts), r.cfg.Namespace, migrating, done, len(skipped))
 	for _, role := range sortedKeys(r.trust) {
 		t := r.trust[role]
 		r.printf("role %s: trust policy updated%s: aws iam update-assume-role-policy --role-name %s --policy-document '%s'", t.Role, suffix, t.Role.Name, t.Corrected.Compact())
@@ -795,13 +795,16 @@ func (r *runner) awaitAdmission(ctx context.Context) error {
 		return nil
 	}
 	fmt.Fprintf(r.deps.ErrOut, "waiting for the webhook to admit new pods of %d service account(s) with Pod Identity's container credentials\n", len(check))
+	var failed []*account
 	for _, u := range restart.AwaitAdmission(ctx, r.deps.Client, check, r.deps.AdmissionTimeout, r.deps.AdmissionPoll) {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
 		a := byName[u.Account.Name]
-		r.fail(ctx, a, StepAdmission, fmt.Sprintf("%s (waited %s): the webhook has not learnt the association; on EKS it is pushed to the webhook within seconds", u.Reason, r.deps.AdmissionTimeout))
+		r.fail(a, StepAdmission, fmt.Sprintf("%s (waited %s): the webhook has not learnt the association; on EKS it is pushed to the webhook within seconds", u.Reason, r.deps.AdmissionTimeout))
+		failed = append(failed, a)
 	}
+	r.rollBackFailed(ctx, failed)
 	return ctx.Err()
 }
 
@@ -838,6 +841,8 @@ func (r *runner) prove(ctx context.Context) error {
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
+	var failed []*account
+	defer func() { r.rollBackFailed(ctx, failed) }()
 	for i, a := range todo {
 		p := proofs[i]
 		a.proof = &p
@@ -853,7 +858,8 @@ func (r *runner) prove(ctx context.Context) error {
 				fmt.Fprintf(&b, "\n    fix: %s", ev.Fix)
 			}
 		}
-		r.fail(ctx, a, StepVerify, b.String())
+		r.fail(a, StepVerify, b.String())
+		failed = append(failed, a)
 	}
 	return nil
 }
@@ -900,7 +906,7 @@ func (r *runner) awaitRollouts(ctx context.Context) error {
 		}
 		for _, a := range r.live() {
 			if a.restarts() > 0 {
-				r.fail(ctx, a, StepRollout, err.Error()+"; the association stays: the new pods use it; once the rollout is done, rerun kubectl wi migrate to check the pods and finish")
+				r.fail(a, StepRollout, err.Error()+"; the association stays: the new pods use it; once the rollout is done, rerun kubectl wi migrate to check the pods and finish")
 			}
 		}
 		return nil
@@ -921,7 +927,7 @@ func (r *runner) awaitRollouts(ctx context.Context) error {
 			}
 		}
 		if len(lacking) > 0 {
-			r.fail(ctx, a, StepNewPods, "new pods of "+strings.Join(lacking, "; ")+" came without Pod Identity's container credentials; the association stays; check kubectl wi status and rerun kubectl wi migrate")
+			r.fail(a, StepNewPods, "new pods of "+strings.Join(lacking, "; ")+" came without Pod Identity's container credentials; the association stays; check kubectl wi status and rerun kubectl wi migrate")
 			continue
 		}
 		if len(a.restarted) > 0 {
@@ -974,35 +980,53 @@ func (r *runner) removeAnnotation(ctx context.Context, a *account, dryRun []stri
 	return apicall.Wrap(err, "patch", "serviceaccounts", r.cfg.Namespace, a.name)
 }
 
-// fail records that a failed step, says so, and rolls its association back when this run
-// created it and no workload of the account was restarted yet; with it, the trust policy this
-// run wrote for its role, once no other account of the run needs it.
-func (r *runner) fail(ctx context.Context, a *account, step Step, why string) {
+// fail records that a failed step, and says so.
+func (r *runner) fail(a *account, step Step, why string) {
 	a.failed = step
 	r.printf("serviceaccount/%s: the %s step FAILED: %s", a.name, step, why)
-	if step != StepAdmission && step != StepVerify {
-		return
-	}
-	id, undone := "", false
-	if a.created {
-		if id, undone = r.undo(ctx, a); !undone {
-			return
+}
+
+// rollBackFailed leaves the accounts that failed before any of their workloads was restarted
+// as they were: the association this run created is deleted, then the trust policy this run
+// wrote for their role is restored once no other account of the run needs it. Each account's
+// line says what was undone, and what stays changed.
+func (r *runner) rollBackFailed(ctx context.Context, failed []*account) {
+	ids := map[*account]string{}
+	for _, a := range failed {
+		if id, ok := r.undo(ctx, a); ok {
+			ids[a] = id
 		}
 	}
-	role := a.change.Want.RoleARN
-	said, restored, needs := r.releaseTrust(ctx, role, false)
-	switch {
-	case !undone && said != "":
-		r.printf("serviceaccount/%s: %s", a.name, said)
-	case !undone:
-	case restored:
-		r.printf("podidentityassociation %s deleted: rolled back; its workloads were not restarted, and %s, so it is as it was", id, said)
-	case said != "":
-		r.printf("podidentityassociation %s deleted: rolled back; its workloads were not restarted; %s", id, said)
-	case len(needs) > 0:
-		r.printf("podidentityassociation %s deleted: rolled back; its workloads were not restarted; the trust policy of %s keeps the statement this run added for %s, which %s still needs", id, r.written[role].trust.Role, trustpolicy.PodIdentityService, accountList(needs))
-	default:
-		r.printf("podidentityassociation %s deleted: rolled back; its workloads were not restarted, so it is as it was", id)
+	type release struct {
+		said     string
+		restored bool
+		needs    []string
+	}
+	roles := map[string]release{}
+	for _, a := range failed {
+		role := a.change.Want.RoleARN
+		if _, ok := roles[role]; !ok && !a.created {
+			said, restored, needs := r.releaseTrust(ctx, role, false)
+			roles[role] = release{said, restored, needs}
+		}
+	}
+	for _, a := range failed {
+		id, undone := ids[a]
+		role := a.change.Want.RoleARN
+		rel := roles[role]
+		switch {
+		case !undone && rel.said != "":
+			r.printf("serviceaccount/%s: %s", a.name, rel.said)
+		case !undone:
+		case rel.restored:
+			r.printf("podidentityassociation %s deleted: rolled back; its workloads were not restarted, and %s, so it is as it was", id, rel.said)
+		case rel.said != "":
+			r.printf("podidentityassociation %s deleted: rolled back; its workloads were not restarted; %s", id, rel.said)
+		case len(rel.needs) > 0:
+			r.printf("podidentityassociation %s deleted: rolled back; its workloads were not restarted; the trust policy of %s keeps the statement this run added for %s, which %s still needs", id, r.written[role].trust.Role, trustpolicy.PodIdentityService, accountList(rel.needs))
+		default:
+			r.printf("podidentityassociation %s deleted: rolled back; its workloads were not restarted, so it is as it was", id)
+		}
 	}
 }
 
