@@ -1043,9 +1043,9 @@ func (r *runner) rollBack(ctx context.Context, why string) {
 	}
 	for _, role := range sortedKeys(r.written) {
 		if said, _, needs := r.releaseTrust(ctx, role, true); said != "" {
-			r.printf("role %s: %s", r.written[role].trust.Role, said)
+			r.printf("%s", said)
 		} else if len(needs) > 0 {
-			r.printf("role %s: its trust policy keeps the statement this run added for %s, which %s uses", r.written[role].trust.Role, trustpolicy.PodIdentityService, accountList(needs))
+			r.printf("the trust policy of %s keeps the statement this run added for %s, which %s uses", r.written[role].trust.Role, trustpolicy.PodIdentityService, accountList(needs))
 		}
 	}
 }

@@ -37,8 +37,10 @@ type bed struct {
 	refuse map[string]bool
 	// duringProof, when set, runs once while the accounts are proven: what others do meanwhile.
 	duringProof func(*awstest.AWS)
-	mu          sync.Mutex
-	proven      []string
+	// ctx is the run's, Background when nil.
+	ctx    context.Context
+	mu     sync.Mutex
+	proven []string
 }
 
 // newBed builds a namespace whose accounts (name -> role) each run a Deployment named after
@@ -113,7 +115,11 @@ func (b *bed) run(t *testing.T, cfg podidentity.Config) (podidentity.Outcome, st
 	b.client.ClearActions()
 	cfg.Namespace, cfg.Cluster = ns, awstest.Cluster
 	var out, errOut bytes.Buffer
-	o, err := podidentity.Run(context.Background(), cfg, podidentity.Deps{
+	ctx := b.ctx
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	o, err := podidentity.Run(ctx, cfg, podidentity.Deps{
 		Client: b.client, AWS: b.aws, Prove: b.prove, Restarter: restart.DefaultRestarter(time.Now),
 		AdmissionTimeout: time.Second, AdmissionPoll: time.Millisecond, RolloutPoll: time.Millisecond,
 		Out: &out, ErrOut: &errOut,
@@ -481,6 +487,7 @@ func TestMigrateTrustRollBack(t *testing.T) {
 		accounts, refuse []string
 		// duringProof runs while the accounts are proven: what others do meanwhile
 		duringProof func(a *awstest.AWS)
+		interrupt   bool   // Ctrl-C while the accounts are proven
 		wantPolicy  string // the role's trust policy after the run; "" means as migrate wrote it
 		wantWrites  int    // iam:UpdateAssumeRolePolicy calls
 		want        []string
@@ -499,6 +506,11 @@ func TestMigrateTrustRollBack(t *testing.T) {
 			name: "another account keeps it", accounts: []string{"api", "worker"}, refuse: []string{"worker"},
 			wantWrites: 1,
 			want:       []string{"deleted: rolled back; its workloads were not restarted; the trust policy of " + awstest.Role + " keeps the statement this run added for pods.eks.amazonaws.com, which serviceaccount/api still needs"},
+		},
+		{
+			name: "interrupted", accounts: []string{"api"}, interrupt: true,
+			wantPolicy: original, wantWrites: 2,
+			want: []string{"deleted: rolled back; the run stopped before its workloads were restarted", "the trust policy of " + awstest.Role + " restored to the one it had before this run"},
 		},
 		{
 			name: "changed meanwhile", accounts: []string{"api"}, refuse: []string{"api"},
@@ -524,9 +536,13 @@ func TestMigrateTrustRollBack(t *testing.T) {
 				b.refuse[a] = true
 			}
 			b.duringProof = tt.duringProof
+			if tt.interrupt {
+				ctx, cancel := context.WithCancel(context.Background())
+				b.ctx, b.duringProof = ctx, func(*awstest.AWS) { cancel() }
+			}
 			_, out, err := b.run(t, podidentity.Config{WriteTrust: true})
-			if !isFailed(err) {
-				t.Fatalf("err %v, want a failed run\n%s", err, out)
+			if tt.interrupt != errors.Is(err, context.Canceled) || (!tt.interrupt && !isFailed(err)) {
+				t.Fatalf("err %v, want a failed run, or an interrupted one when interrupted\n%s", err, out)
 			}
 			for _, want := range tt.want {
 				if !strings.Contains(out, want) {
