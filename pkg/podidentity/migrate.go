@@ -669,24 +669,23 @@ type trustWrite struct {
 func (r *runner) writeTrust(ctx context.Context) error {
 	for _, role := range sortedKeys(r.trust) {
 		t := r.trust[role]
-		ofRole := func(a *account) bool { return a.change.Want.RoleARN == role }
 		got, err := r.deps.AWS.GetRole(ctx, t.Role.Name)
 		if err != nil {
-			r.failAll(StepTrust, ofRole)
+			r.failTrust(role)
 			return fmt.Errorf("the %s step: %w", StepTrust, err)
 		}
 		before, err := policyText(got.TrustPolicy)
 		if err != nil {
-			r.failAll(StepTrust, ofRole)
+			r.failTrust(role)
 			return fmt.Errorf("the %s step: the trust policy of %s: %w", StepTrust, t.Role, err)
 		}
 		if now, err := trustpolicy.ParseDocument(before); err != nil || now.Compact() != t.Current.Compact() {
-			r.failAll(StepTrust, ofRole)
+			r.failTrust(role)
 			return fmt.Errorf("the %s step: the trust policy of %s changed since the pre-flight read it: it is not overwritten; rerun kubectl wi migrate to judge it again", StepTrust, t.Role)
 		}
 		r.out.AWSWrites++
 		if err := r.deps.AWS.UpdateAssumeRolePolicy(ctx, t.Role.Name, t.Corrected.JSON()); err != nil {
-			r.failAll(StepTrust, ofRole)
+			r.failTrust(role)
 			return fmt.Errorf("the %s step: %w", StepTrust, err)
 		}
 		r.written[role] = &trustWrite{trust: t, before: before, wrote: t.Corrected}
@@ -1073,10 +1072,12 @@ func (r *runner) undo(ctx context.Context, a *account) (string, bool) {
 	return id, true
 }
 
-func (r *runner) failAll(step Step, which func(*account) bool) {
+// failTrust marks the accounts of role, whose trust policy could not be written, failed at
+// the trust step.
+func (r *runner) failTrust(role string) {
 	for _, a := range r.accounts {
-		if a.failed == "" && which(a) {
-			a.failed = step
+		if a.failed == "" && a.change.Want.RoleARN == role {
+			a.failed = StepTrust
 		}
 	}
 }
