@@ -33,7 +33,10 @@ annotation. For each account, migrate:
      (iam:UpdateAssumeRolePolicy, a statement added, the rest kept) only with --write-trust;
      the Pod Identity agent (the eks-pod-identity-agent DaemonSet of kube-system ready on
      every node; an agent the cluster cannot show is proven in step 4); the workloads to
-     restart. Any problem stops the run here, nothing written;
+     restart. A problem leaves the accounts it concerns untouched, each named with why and
+     the fix; the other accounts go on. Bad input (an account not found, or with neither a
+     role-arn annotation nor an association; an unknown EKS cluster) stops the whole run
+     here, exit 2, nothing written;
   2. creates the association, for the role its role-arn annotation names;
   3. waits until the webhook admits new pods of the account with the container credentials;
   4. proves it with a probe pod of the account, as kubectl wi verify does: the agent answers,
@@ -44,10 +47,22 @@ annotation. For each account, migrate:
      nothing is restarted for that.
 
 An account that fails at step 3 or 4 is left as it was: the association this run created is
-deleted, no workload restarted. One that fails later keeps its association, which its new pods
-use, and the output says what to do. A rerun finds the migrated accounts done: no AWS write, no
-restart. --dry-run shows the AWS CLI command of each AWS call (EKS and IAM have no dry run:
-with --dry-run=server only the Kubernetes writes go to the apiserver, as dry runs).
+deleted, no workload restarted, and the trust policy --write-trust wrote for its role is put
+back as IAM had it once no other account of the run needs it. A policy someone changed after
+migrate wrote it is left alone; then, or when the restore fails, the output says what stays
+changed and the command that restores it. One that fails later keeps its association, which
+its new pods use, and the output says what to do. A rerun finds the migrated accounts done: no
+AWS write, no restart.
+
+--dry-run prints the plan, as eksctl's utils migrate-to-pod-identity does before --approve:
+every account with its tasks in order (the trust policy, the association as the AWS CLI
+command that creates it, the proof, each restart, the annotation's removal), or SKIPPED with
+why and the fix. EKS and IAM have no dry run: with --dry-run=server only the Kubernetes writes
+go to the apiserver, as dry runs.
+
+Exit 0 when every account is on Pod Identity (or, with --dry-run, would be); 1 when an account
+was skipped at the pre-flight or failed a later step, the others migrated (a dry run that
+skips an account exits 1 too, so that CI sees it before the run); 2 for bad input.
 
 The cluster is --cluster, else the kubeconfig's EKS cluster. The probe pod takes verify's
 --image, --sts-endpoint and --ca-bundle (and their environment defaults).
@@ -61,7 +76,7 @@ const migrateExample = `  # Move every IRSA service account of the namespace sho
   # and removing the role-arn annotation once its pods are proven
   kubectl wi migrate deployment/web -n shop --to pod-identity --write-trust --remove-irsa
 
-  # Show what would be done
+  # Show the plan: each account's tasks, and the accounts the pre-flight would skip, and why
   kubectl wi migrate -n shop --to pod-identity --cluster prod --region us-west-2 --dry-run`
 
 // MigrateOptions holds everything `kubectl wi migrate` needs. Flags bind to fields.

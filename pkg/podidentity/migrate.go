@@ -1,11 +1,13 @@
 package podidentity
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"sort"
 	"strings"
 	"sync"
@@ -130,6 +132,25 @@ type account struct {
 	rolledBack bool
 	failed     Step
 	proof      *Proof
+	// problems are why the pre-flight leaves this account untouched (failed is then
+	// StepPreflight); the other accounts of the run go on.
+	problems []*problem
+}
+
+// problem is a pre-flight finding that leaves its accounts untouched: what is wrong, the
+// detail printed once (a policy, its diff), and the fix, in full and in short for the
+// account's line of the plan and the summary.
+type problem struct {
+	reason, detail, fix, hint string
+	accounts                  []string
+}
+
+func (p *problem) String() string {
+	s := p.reason + p.detail
+	if p.fix != "" {
+		s += "; " + p.fix
+	}
+	return s
 }
 
 func (a *account) changes() bool {
@@ -153,8 +174,9 @@ type runner struct {
 	accounts []*account
 	actions  []restart.Action
 	trust    map[string]*Trust // by role ARN, those to write
+	written  map[string]*trustWrite
 	out      Outcome
-	problems []string
+	problems []*problem // the pre-flight's, in the order found
 }
 
 // Run migrates cfg's accounts from IRSA to EKS Pod Identity: a pre-flight of reads (the
@@ -189,7 +211,7 @@ func Run(ctx context.Context, cfg Config, deps Deps) (Outcome, error) {
 	if deps.ErrOut == nil {
 		deps.ErrOut = io.Discard
 	}
-	r := &runner{cfg: cfg, deps: deps, trust: map[string]*Trust{}}
+	r := &runner{cfg: cfg, deps: deps, trust: map[string]*Trust{}, written: map[string]*trustWrite{}}
 	err := r.run(ctx)
 	for _, a := range r.accounts {
 		o := AccountOutcome{Name: a.name, Association: a.change.Op, Restarted: a.restarted, Failed: a.failed, RolledBack: a.rolledBack}
@@ -212,11 +234,23 @@ func (r *runner) run(ctx context.Context) error {
 		return err
 	}
 	if r.cfg.DryRun != "none" {
-		return r.dryRun(ctx)
+		if err := r.dryRun(ctx); err != nil {
+			return err
+		}
+		return r.skipped()
+	}
+	if len(r.live()) == 0 {
+		r.printf("nothing was changed")
+		return r.skipped()
 	}
 	if !r.anyChange() {
 		r.nothingToDo()
-		return nil
+		return r.skipped()
+	}
+	for _, a := range r.accounts {
+		if a.failed == StepPreflight {
+			r.printf("serviceaccount/%s: skipped, left untouched: %s", a.name, a.why())
+		}
 	}
 	for _, step := range []func(context.Context) error{r.writeTrust, r.associate, r.awaitAdmission, r.prove, r.restartWorkloads, r.awaitRollouts, r.removeAnnotations} {
 		if err := step(ctx); err != nil {
@@ -225,6 +259,33 @@ func (r *runner) run(ctx context.Context) error {
 		}
 	}
 	return r.summary()
+}
+
+// why is an account's pre-flight problems, each with its short fix.
+func (a *account) why() string {
+	var out []string
+	for _, p := range a.problems {
+		s := p.reason
+		if hint := cmp.Or(p.hint, p.fix); hint != "" {
+			s += " (fix: " + hint + ")"
+		}
+		out = append(out, s)
+	}
+	return strings.Join(out, "; ")
+}
+
+// skipped is the FailedError of the accounts the pre-flight left untouched, nil when none.
+func (r *runner) skipped() error {
+	n := 0
+	for _, a := range r.accounts {
+		if a.failed == StepPreflight {
+			n++
+		}
+	}
+	if n == 0 {
+		return nil
+	}
+	return &FailedError{Failed: n, Step: StepPreflight}
 }
 
 // find resolves the targets to service accounts, or lists the namespace's.
@@ -337,8 +398,10 @@ func (r *runner) preflight(ctx context.Context) error {
 		}
 		a.change = Plan(ns, a.name, have, want)
 		if have != nil && have.RoleARN != want.RoleARN {
-			r.problems = append(r.problems, fmt.Sprintf("serviceaccount/%s: its Pod Identity association %s gives the role %s, and its %s names %s: migrate moves an account to the role it has; make them agree first (kubectl wi enable %s --pod-identity --role-arn %s --overwrite, or change the annotation)",
-				a.name, have.ID, have.RoleARN, identity.AnnotationRoleARN, a.role, a.name, a.role))
+			r.problem(&problem{
+				reason: fmt.Sprintf("its Pod Identity association %s gives the role %s, and its %s names %s: migrate moves an account to the role it has", have.ID, have.RoleARN, identity.AnnotationRoleARN, a.role),
+				fix:    fmt.Sprintf("make them agree first (kubectl wi enable %s --pod-identity --role-arn %s --overwrite, or change the annotation)", a.name, a.role),
+			}, a)
 			continue
 		}
 		a.removeIRSA = r.cfg.RemoveIRSA && a.role != ""
@@ -360,8 +423,10 @@ func (r *runner) preflight(ctx context.Context) error {
 		}
 		arn, _ := identity.ParseRoleARN(role)
 		if clusterAccount != "" && arn.AccountID != clusterAccount {
-			r.problems = append(r.problems, fmt.Sprintf("the role %s of %s is in account %s, and the cluster in %s: an association's role is one of the cluster's account, which may assume a role of another as its target role (kubectl wi enable --pod-identity --role-arn ROLE --target-role-arn %s)",
-				role, accountList(names), arn.AccountID, clusterAccount, role))
+			r.problem(&problem{
+				reason: fmt.Sprintf("the role %s of %s is in account %s, and the cluster in %s: an association's role is one of the cluster's account, which may assume a role of another as its target role", role, accountList(names), arn.AccountID, clusterAccount),
+				fix:    fmt.Sprintf("kubectl wi enable --pod-identity --role-arn ROLE --target-role-arn %s", role),
+			}, accs...)
 			continue
 		}
 		t, err := JudgeTrust(ctx, r.deps.AWS, r.cluster, arn, ns, names, accs[0].change.Want.DisableSessionTags)
@@ -370,10 +435,10 @@ func (r *runner) preflight(ctx context.Context) error {
 		case errors.As(err, &ce):
 			return err
 		case err != nil:
-			r.problems = append(r.problems, err.Error())
+			r.problem(&problem{reason: err.Error()}, accs...)
 			continue
 		}
-		r.judgeTrust(&t, names)
+		r.judgeTrust(&t, accs)
 	}
 
 	agent := CheckAgent(ctx, r.deps.Client)
@@ -381,27 +446,35 @@ func (r *runner) preflight(ctx context.Context) error {
 	case AgentReady, AgentUnseen:
 		r.printf("pre-flight: the Pod Identity agent: %s", agent.Message)
 	case AgentNotReady:
-		r.problems = append(r.problems, "the Pod Identity agent: "+agent.Message)
+		r.problem(&problem{reason: "the Pod Identity agent: " + agent.Message}, r.accounts...)
 	}
 
 	if err := r.planRestarts(ctx); err != nil {
 		return err
 	}
-	if len(r.problems) > 0 {
-		for _, p := range r.problems {
-			r.printf("pre-flight FAILED: %s", p)
-		}
-		r.printf("nothing was changed")
-		for _, a := range r.accounts {
-			a.failed = StepPreflight
-		}
-		return &FailedError{Failed: len(r.accounts), Step: StepPreflight}
+	for _, p := range r.problems {
+		r.printf("pre-flight FAILED for %s: %s", accountList(p.accounts), p)
 	}
 	return nil
 }
 
+// problem records a pre-flight problem of the accounts: each is left untouched, the others
+// of the run go on.
+func (r *runner) problem(p *problem, accs ...*account) {
+	for _, a := range accs {
+		a.failed = StepPreflight
+		a.problems = append(a.problems, p)
+		p.accounts = append(p.accounts, "serviceaccount/"+a.name)
+	}
+	r.problems = append(r.problems, p)
+}
+
 // judgeTrust reports a role's trust for the accounts, and plans its correction's write.
-func (r *runner) judgeTrust(t *Trust, names []string) {
+func (r *runner) judgeTrust(t *Trust, accs []*account) {
+	names := make([]string, len(accs))
+	for i, a := range accs {
+		names[i] = a.name
+	}
 	what := "sts:AssumeRole and sts:TagSession"
 	if t.Allowed {
 		r.printf("pre-flight: the role %s trusts %s with %s for %s", t.Role, trustpolicy.PodIdentityService, what, accountList(names))
@@ -413,8 +486,10 @@ func (r *runner) judgeTrust(t *Trust, names []string) {
 	}
 	switch {
 	case t.Corrected == nil:
-		r.problems = append(r.problems, fmt.Sprintf("the role %s does not trust %s with %s (%s), and no correction of its policy does: fix it by hand (kubectl wi explain shows the clause)",
-			t.Role, trustpolicy.PodIdentityService, what, strings.Join(why, "; ")))
+		r.problem(&problem{
+			reason: fmt.Sprintf("the role %s does not trust %s with %s (%s), and no correction of its policy does", t.Role, trustpolicy.PodIdentityService, what, strings.Join(why, "; ")),
+			fix:    "fix it by hand (kubectl wi explain shows the clause)",
+		}, accs...)
 	case r.cfg.WriteTrust && t.Writable:
 		r.trust[t.Role.String()] = t
 		r.printf("pre-flight: the role %s does not trust %s with %s (%s): --write-trust adds it", t.Role, trustpolicy.PodIdentityService, what, strings.Join(why, "; "))
@@ -423,8 +498,16 @@ func (r *runner) judgeTrust(t *Trust, names []string) {
 		if !t.Writable {
 			how = "the correction removes or changes a statement of another principal, which migrate does not do: review it and apply it yourself"
 		}
-		r.problems = append(r.problems, fmt.Sprintf("the role %s does not trust %s with %s (%s). The policy to apply (the rest of it kept):\n%s%s; %s:\n  aws iam update-assume-role-policy --role-name %s --policy-document '%s'",
-			t.Role, trustpolicy.PodIdentityService, what, strings.Join(why, "; "), indent(t.Corrected.JSON()), trustpolicy.Diff(t.Current, t.Corrected, t.Role.Name), how, t.Role.Name, t.Corrected.Compact()))
+		hint := "rerun with --write-trust, or apply the policy the pre-flight printed"
+		if !t.Writable {
+			hint = "review the policy the pre-flight printed and apply it yourself"
+		}
+		r.problem(&problem{
+			reason: fmt.Sprintf("the role %s does not trust %s with %s (%s)", t.Role, trustpolicy.PodIdentityService, what, strings.Join(why, "; ")),
+			detail: fmt.Sprintf(". The policy to apply (the rest of it kept):\n%s%s", indent(t.Corrected.JSON()), trustpolicy.Diff(t.Current, t.Corrected, t.Role.Name)),
+			fix:    fmt.Sprintf("%s:\n  aws iam update-assume-role-policy --role-name %s --policy-document '%s'", how, t.Role.Name, t.Corrected.Compact()),
+			hint:   hint,
+		}, accs...)
 	}
 }
 
@@ -458,11 +541,12 @@ func (r *runner) planRestarts(ctx context.Context) error {
 	return nil
 }
 
+// anyChange is true when the accounts the pre-flight passed have anything to write.
 func (r *runner) anyChange() bool {
 	if len(r.trust) > 0 {
 		return true
 	}
-	for _, a := range r.accounts {
+	for _, a := range r.live() {
 		if a.changes() {
 			return true
 		}
@@ -470,17 +554,19 @@ func (r *runner) anyChange() bool {
 	return false
 }
 
-// nothingToDo says that every account is on Pod Identity, and lists what no restart of this
-// tool fixes (bare pods, Jobs, paused Deployments) with its command.
+// nothingToDo says that every account the pre-flight passed is on Pod Identity, and lists
+// what no restart of this tool fixes (bare pods, Jobs, paused Deployments) with its command.
 func (r *runner) nothingToDo() {
+	live := map[string]bool{}
+	var names []string
+	for _, a := range r.live() {
+		live[a.name] = true
+		names = append(names, "serviceaccount/"+a.name)
+	}
 	for i := range r.actions {
-		if act := &r.actions[i]; act.Type == restart.Manual || act.Type == restart.InProgress {
+		if act := &r.actions[i]; live[act.Account.Name] && (act.Type == restart.Manual || act.Type == restart.InProgress) {
 			r.printf("%s", actionLine(act))
 		}
-	}
-	names := make([]string, len(r.accounts))
-	for i, a := range r.accounts {
-		names[i] = "serviceaccount/" + a.name
 	}
 	verb := " are"
 	if len(names) == 1 {
@@ -489,27 +575,46 @@ func (r *runner) nothingToDo() {
 	r.printf("nothing to do: %s%s on EKS Pod Identity already", accountList(names), verb)
 }
 
-// dryRun shows the writes a run would make. Kubernetes checks its own as server-side dry
-// runs (--dry-run=server); EKS and IAM have no dry run, so their calls are shown, never sent.
+// dryRun prints the plan: for every account, the tasks a run would make in order, or why the
+// pre-flight leaves it untouched. Kubernetes checks its own writes as server-side dry runs
+// (--dry-run=server); EKS and IAM have no dry run, so their calls are shown, never sent.
 func (r *runner) dryRun(ctx context.Context) error {
 	suffix, k8sSuffix := " (dry run)", " (dry run)"
 	if r.cfg.DryRun == "server" {
 		suffix, k8sSuffix = " (server dry run; EKS and IAM have no dry run: the call is shown, not sent)", " (server dry run)"
 	}
-	if !r.anyChange() {
+	var migrating, done int
+	var skipped []string
+	for _, a := range r.accounts {
+		switch {
+		case a.failed == StepPreflight:
+			skipped = append(skipped, "serviceaccount/"+a.name)
+		case a.changes():
+			migrating++
+		default:
+			done++
+		}
+	}
+	if len(skipped) == 0 && !r.anyChange() {
 		r.nothingToDo()
 		return nil
 	}
+	r.printf("plan%s: %d service account(s) of namespace %s: %d to migrate, %d on EKS Pod Identity already, %d skipped", k8sSuffix, len(r.accounts), r.cfg.Namespace, migrating, done, len(skipped))
 	for _, role := range sortedKeys(r.trust) {
 		t := r.trust[role]
 		r.printf("role %s: trust policy updated%s: aws iam update-assume-role-policy --role-name %s --policy-document '%s'", t.Role, suffix, t.Role.Name, t.Corrected.Compact())
 	}
 	for _, a := range r.accounts {
+		if a.failed == StepPreflight {
+			r.printf("serviceaccount/%s: SKIPPED, left untouched: %s", a.name, a.why())
+			continue
+		}
+		var tasks, notes []string
 		if cmd := a.change.Command(r.cluster.Name); cmd != "" {
-			r.printf("serviceaccount/%s: podidentityassociation %s%s: %s", a.name, a.change.Op, suffix, cmd)
+			tasks = append(tasks, fmt.Sprintf("podidentityassociation %s%s: %s", a.change.Op, suffix, cmd))
 		}
 		if a.changes() {
-			r.printf("serviceaccount/%s: a probe pod would prove the agent, the role's trust and the caller before any restart (not in a dry run)", a.name)
+			tasks = append(tasks, "a probe pod proves the agent, the role's trust and the caller before any restart (not in a dry run)")
 		}
 		for _, act := range a.actions {
 			switch {
@@ -517,11 +622,11 @@ func (r *runner) dryRun(ctx context.Context) error {
 				if err := restart.Do(ctx, r.deps.Client, act, r.deps.Restarter, []string{metav1.DryRunAll}); err != nil {
 					return err
 				}
-				r.printf("%s restarted (server dry run): %s", act.Ref(), act.Reason)
+				tasks = append(tasks, fmt.Sprintf("%s restarted (server dry run): %s", act.Ref(), act.Reason))
 			case act.Type == restart.Restart:
-				r.printf("%s restarted (dry run): %s", act.Ref(), act.Reason)
+				tasks = append(tasks, fmt.Sprintf("%s restarted (dry run): %s", act.Ref(), act.Reason))
 			default:
-				r.printf("%s", actionLine(act))
+				notes = append(notes, actionLine(act))
 			}
 		}
 		if a.removeIRSA {
@@ -530,24 +635,127 @@ func (r *runner) dryRun(ctx context.Context) error {
 					return err
 				}
 			}
-			r.printf("serviceaccount/%s: %s removed%s, once its pods are proven on Pod Identity", a.name, identity.AnnotationRoleARN, k8sSuffix)
+			tasks = append(tasks, fmt.Sprintf("%s removed%s, once its pods are proven on Pod Identity", identity.AnnotationRoleARN, k8sSuffix))
 		}
+		if len(tasks) == 0 {
+			r.printf("serviceaccount/%s: nothing to do: on EKS Pod Identity already", a.name)
+		} else {
+			r.printf("serviceaccount/%s: %d task(s):", a.name, len(tasks))
+		}
+		for i, t := range tasks {
+			r.printf("  %d. %s", i+1, t)
+		}
+		for _, n := range notes {
+			r.printf("  - %s", n)
+		}
+	}
+	if len(skipped) > 0 {
+		r.printf("skipped at the pre-flight: %s; a run without --dry-run migrates the others, leaves these untouched and exits 1", accountList(skipped))
 	}
 	return nil
 }
 
-// writeTrust writes the corrected trust policies --write-trust planned.
+// trustWrite is a role's trust policy as this run found it and as it wrote it: what a
+// roll-back restores, and how it knows that nobody changed the policy since.
+type trustWrite struct {
+	trust  *Trust
+	before string                // the policy document IAM had, as it had it (decoded)
+	wrote  *trustpolicy.Document // the document this run wrote
+	done   bool                  // restored, or found changed by someone else: not touched again
+}
+
+// writeTrust writes the corrected trust policies --write-trust planned. It reads each role
+// again first: a policy changed since the pre-flight read it is not overwritten.
 func (r *runner) writeTrust(ctx context.Context) error {
 	for _, role := range sortedKeys(r.trust) {
 		t := r.trust[role]
-		r.out.AWSWrites++
-		if err := r.deps.AWS.UpdateAssumeRolePolicy(ctx, t.Role.Name, t.Corrected.JSON()); err != nil {
-			r.failAll(StepTrust, func(a *account) bool { return a.change.Want.RoleARN == role })
+		got, err := r.deps.AWS.GetRole(ctx, t.Role.Name)
+		if err != nil {
+			r.failTrust(role)
 			return fmt.Errorf("the %s step: %w", StepTrust, err)
 		}
+		before, err := policyText(got.TrustPolicy)
+		if err != nil {
+			r.failTrust(role)
+			return fmt.Errorf("the %s step: the trust policy of %s: %w", StepTrust, t.Role, err)
+		}
+		if now, err := trustpolicy.ParseDocument(before); err != nil || now.Compact() != t.Current.Compact() {
+			r.failTrust(role)
+			return fmt.Errorf("the %s step: the trust policy of %s changed since the pre-flight read it: it is not overwritten; rerun kubectl wi migrate to judge it again", StepTrust, t.Role)
+		}
+		r.out.AWSWrites++
+		if err := r.deps.AWS.UpdateAssumeRolePolicy(ctx, t.Role.Name, t.Corrected.JSON()); err != nil {
+			r.failTrust(role)
+			return fmt.Errorf("the %s step: %w", StepTrust, err)
+		}
+		r.written[role] = &trustWrite{trust: t, before: before, wrote: t.Corrected}
 		r.printf("role %s: trust policy updated: it now lets %s assume it and tag the session (the rest of it kept)", t.Role, trustpolicy.PodIdentityService)
 	}
 	return nil
+}
+
+// policyText is a policy document as IAM's GetRole returns it, URL-decoded when encoded.
+func policyText(doc string) (string, error) {
+	s := strings.TrimSpace(doc)
+	if !strings.HasPrefix(s, "%7B") && !strings.HasPrefix(s, "%7b") {
+		return doc, nil
+	}
+	u, err := url.QueryUnescape(s)
+	if err != nil {
+		return "", fmt.Errorf("the policy document is URL-encoded but does not decode: %w", err)
+	}
+	return u, nil
+}
+
+// releaseTrust restores the trust policy this run wrote for role once no account of the run
+// needs it any more: none keeps an association of this run or a restarted workload, and,
+// unless the run stopped, none is still on its way. It says what it did, or exactly what
+// stays changed and the command that restores it; "" when this run wrote no policy for role
+// or another account still needs it (then in needs). restored is true when the policy is the
+// one it was again.
+func (r *runner) releaseTrust(ctx context.Context, role string, stopping bool) (said string, restored bool, needs []string) {
+	w := r.written[role]
+	if w == nil || w.done {
+		return "", false, nil
+	}
+	for _, a := range r.accounts {
+		if a.change.Want == nil || a.change.Want.RoleARN != role {
+			continue
+		}
+		if a.created || len(a.restarted) > 0 || (!stopping && a.failed == "") {
+			needs = append(needs, "serviceaccount/"+a.name)
+		}
+	}
+	if len(needs) > 0 {
+		return "", false, needs
+	}
+	w.done = true
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	restore := fmt.Sprintf("aws iam update-assume-role-policy --role-name %s --policy-document '%s'", w.trust.Role.Name, compactText(w.before))
+	got, err := r.deps.AWS.GetRole(ctx, w.trust.Role.Name)
+	if err != nil {
+		return fmt.Sprintf("could not read the role %s to restore its trust policy (%v): it still has the statement this run added for %s; to restore the policy it had: %s", w.trust.Role, err, trustpolicy.PodIdentityService, restore), false, nil
+	}
+	now, err := trustpolicy.ParseDocument(got.TrustPolicy)
+	before, _ := trustpolicy.ParseDocument(w.before)
+	// IAM's reads may lag its writes: a read that still shows the policy as it was is ours too.
+	if err != nil || (now.Compact() != w.wrote.Compact() && (before == nil || now.Compact() != before.Compact())) {
+		return fmt.Sprintf("the trust policy of %s changed after this run wrote it, so it is left as it is, and may still have the statement this run added for %s; to restore the policy it had before this run: %s", w.trust.Role, trustpolicy.PodIdentityService, restore), false, nil
+	}
+	r.out.AWSWrites++
+	if err := r.deps.AWS.UpdateAssumeRolePolicy(ctx, w.trust.Role.Name, w.before); err != nil {
+		return fmt.Sprintf("could not restore the trust policy of %s (%v): it still has the statement this run added for %s; to restore the policy it had: %s", w.trust.Role, err, trustpolicy.PodIdentityService, restore), false, nil
+	}
+	return fmt.Sprintf("the trust policy of %s restored to the one it had before this run (the statement --write-trust added for %s removed)", w.trust.Role, trustpolicy.PodIdentityService), true, nil
+}
+
+// compactText is a policy document on one line for a command, as it was when it does not parse.
+func compactText(doc string) string {
+	if d, err := trustpolicy.ParseDocument(doc); err == nil {
+		return d.Compact()
+	}
+	return doc
 }
 
 // associate creates the associations.
@@ -586,13 +794,16 @@ func (r *runner) awaitAdmission(ctx context.Context) error {
 		return nil
 	}
 	fmt.Fprintf(r.deps.ErrOut, "waiting for the webhook to admit new pods of %d service account(s) with Pod Identity's container credentials\n", len(check))
+	var failed []*account
 	for _, u := range restart.AwaitAdmission(ctx, r.deps.Client, check, r.deps.AdmissionTimeout, r.deps.AdmissionPoll) {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
 		a := byName[u.Account.Name]
-		r.fail(ctx, a, StepAdmission, fmt.Sprintf("%s (waited %s): the webhook has not learnt the association; on EKS it is pushed to the webhook within seconds", u.Reason, r.deps.AdmissionTimeout))
+		r.fail(a, StepAdmission, fmt.Sprintf("%s (waited %s): the webhook has not learnt the association; on EKS it is pushed to the webhook within seconds", u.Reason, r.deps.AdmissionTimeout))
+		failed = append(failed, a)
 	}
+	r.rollBackFailed(ctx, failed)
 	return ctx.Err()
 }
 
@@ -629,6 +840,8 @@ func (r *runner) prove(ctx context.Context) error {
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
+	var failed []*account
+	defer func() { r.rollBackFailed(ctx, failed) }()
 	for i, a := range todo {
 		p := proofs[i]
 		a.proof = &p
@@ -644,7 +857,8 @@ func (r *runner) prove(ctx context.Context) error {
 				fmt.Fprintf(&b, "\n    fix: %s", ev.Fix)
 			}
 		}
-		r.fail(ctx, a, StepVerify, b.String())
+		r.fail(a, StepVerify, b.String())
+		failed = append(failed, a)
 	}
 	return nil
 }
@@ -691,7 +905,7 @@ func (r *runner) awaitRollouts(ctx context.Context) error {
 		}
 		for _, a := range r.live() {
 			if a.restarts() > 0 {
-				r.fail(ctx, a, StepRollout, err.Error()+"; the association stays: the new pods use it; once the rollout is done, rerun kubectl wi migrate to check the pods and finish")
+				r.fail(a, StepRollout, err.Error()+"; the association stays: the new pods use it; once the rollout is done, rerun kubectl wi migrate to check the pods and finish")
 			}
 		}
 		return nil
@@ -712,7 +926,7 @@ func (r *runner) awaitRollouts(ctx context.Context) error {
 			}
 		}
 		if len(lacking) > 0 {
-			r.fail(ctx, a, StepNewPods, "new pods of "+strings.Join(lacking, "; ")+" came without Pod Identity's container credentials; the association stays; check kubectl wi status and rerun kubectl wi migrate")
+			r.fail(a, StepNewPods, "new pods of "+strings.Join(lacking, "; ")+" came without Pod Identity's container credentials; the association stays; check kubectl wi status and rerun kubectl wi migrate")
 			continue
 		}
 		if len(a.restarted) > 0 {
@@ -765,49 +979,105 @@ func (r *runner) removeAnnotation(ctx context.Context, a *account, dryRun []stri
 	return apicall.Wrap(err, "patch", "serviceaccounts", r.cfg.Namespace, a.name)
 }
 
-// fail records that a failed step, says so, and rolls its association back when this run
-// created it and no workload of the account was restarted yet.
-func (r *runner) fail(ctx context.Context, a *account, step Step, why string) {
+// fail records that a failed step, and says so.
+func (r *runner) fail(a *account, step Step, why string) {
 	a.failed = step
 	r.printf("serviceaccount/%s: the %s step FAILED: %s", a.name, step, why)
-	if a.created && (step == StepAdmission || step == StepVerify) {
-		r.undo(ctx, a, "its workloads were not restarted, so it is as it was")
+}
+
+// rollBackFailed leaves the accounts that failed before any of their workloads was restarted
+// as they were: the association this run created is deleted, then the trust policy this run
+// wrote for their role is restored once no other account of the run needs it. Each account's
+// line says what was undone, and what stays changed.
+func (r *runner) rollBackFailed(ctx context.Context, failed []*account) {
+	ids := map[*account]string{}
+	for _, a := range failed {
+		if id, ok := r.undo(ctx, a); ok {
+			ids[a] = id
+		}
+	}
+	type release struct {
+		said     string
+		restored bool
+		needs    []string
+	}
+	roles := map[string]release{}
+	for _, a := range failed {
+		role := a.change.Want.RoleARN
+		if _, ok := roles[role]; !ok && !a.created {
+			said, restored, needs := r.releaseTrust(ctx, role, false)
+			roles[role] = release{said, restored, needs}
+		}
+	}
+	for _, a := range failed {
+		id, undone := ids[a]
+		role := a.change.Want.RoleARN
+		rel := roles[role]
+		switch {
+		case !undone && rel.said != "":
+			r.printf("serviceaccount/%s: %s", a.name, rel.said)
+		case !undone:
+		case rel.restored:
+			r.printf("podidentityassociation %s deleted: rolled back; its workloads were not restarted, and %s, so it is as it was", id, rel.said)
+		case rel.said != "":
+			r.printf("podidentityassociation %s deleted: rolled back; its workloads were not restarted; %s", id, rel.said)
+		case len(rel.needs) > 0:
+			r.printf("podidentityassociation %s deleted: rolled back; its workloads were not restarted; the trust policy of %s keeps the statement this run added for %s, which %s still needs", id, r.written[role].trust.Role, trustpolicy.PodIdentityService, accountList(rel.needs))
+		default:
+			r.printf("podidentityassociation %s deleted: rolled back; its workloads were not restarted, so it is as it was", id)
+		}
 	}
 }
 
 // rollBack undoes the associations of the accounts created by this run and not yet proven,
 // when the run stops: no pod uses them, and a pod created later must not get an unproven one.
+// Then it restores the trust policies this run wrote that no account keeps using.
 func (r *runner) rollBack(ctx context.Context, why string) {
 	for _, a := range r.accounts {
 		if a.created && (a.proof == nil || !a.proof.Passed) {
-			r.undo(ctx, a, why+" before its workloads were restarted")
+			if id, ok := r.undo(ctx, a); ok {
+				r.printf("podidentityassociation %s deleted: rolled back; %s before its workloads were restarted", id, why)
+			}
+		}
+	}
+	for _, role := range sortedKeys(r.written) {
+		if said, _, needs := r.releaseTrust(ctx, role, true); said != "" {
+			r.printf("%s", said)
+		} else if len(needs) > 0 {
+			r.printf("the trust policy of %s keeps the statement this run added for %s, which %s uses", r.written[role].trust.Role, trustpolicy.PodIdentityService, accountList(needs))
 		}
 	}
 }
 
 // undo deletes the association this run created for a, on a context that outlives an
-// interruption.
-func (r *runner) undo(ctx context.Context, a *account, why string) {
+// interruption, and returns its id; when it cannot, it says what is left and how to delete it.
+func (r *runner) undo(ctx context.Context, a *account) (string, bool) {
 	if !a.created || a.change.Result == nil {
-		return
+		return "", false
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
 	id := a.change.Result.ID
 	r.out.AWSWrites++
 	if err := r.deps.AWS.DeletePodIdentityAssociation(ctx, r.cluster.Name, id); err != nil && !awsconfig.IsNotFound(err) {
-		r.printf("serviceaccount/%s: could not roll back podidentityassociation %s (%v): delete it: aws eks delete-pod-identity-association --cluster-name %s --association-id %s",
-			a.name, id, err, r.cluster.Name, id)
-		return
+		left := ""
+		if w := r.written[a.change.Want.RoleARN]; w != nil {
+			left = fmt.Sprintf("; the trust policy of %s keeps the statement this run added for %s while the association is there", w.trust.Role, trustpolicy.PodIdentityService)
+		}
+		r.printf("serviceaccount/%s: could not roll back podidentityassociation %s (%v): delete it: aws eks delete-pod-identity-association --cluster-name %s --association-id %s%s",
+			a.name, id, err, r.cluster.Name, id, left)
+		return "", false
 	}
 	a.created, a.rolledBack = false, true
-	r.printf("podidentityassociation %s deleted: rolled back; %s", id, why)
+	return id, true
 }
 
-func (r *runner) failAll(step Step, which func(*account) bool) {
+// failTrust marks the accounts of role, whose trust policy could not be written, failed at
+// the trust step.
+func (r *runner) failTrust(role string) {
 	for _, a := range r.accounts {
-		if a.failed == "" && which(a) {
-			a.failed = step
+		if a.failed == "" && a.change.Want.RoleARN == role {
+			a.failed = StepTrust
 		}
 	}
 }
@@ -829,7 +1099,11 @@ func (r *runner) summary() error {
 	first := Step("")
 	for _, a := range r.accounts {
 		if a.failed != "" {
-			failed = append(failed, fmt.Sprintf("serviceaccount/%s at the %s step", a.name, a.failed))
+			f := fmt.Sprintf("serviceaccount/%s at the %s step", a.name, a.failed)
+			if a.failed == StepPreflight {
+				f += ", left untouched: " + a.why()
+			}
+			failed = append(failed, f)
 			if first == "" {
 				first = a.failed
 			}

@@ -35,6 +35,10 @@ type bed struct {
 	aws    *awstest.AWS
 	// refuse makes the prover fail these accounts.
 	refuse map[string]bool
+	// duringProof, when set, runs once while the accounts are proven: what others do meanwhile.
+	duringProof func(*awstest.AWS)
+	// ctx is the run's, Background when nil.
+	ctx    context.Context
 	mu     sync.Mutex
 	proven []string
 }
@@ -95,6 +99,10 @@ func (b *bed) prove(_ context.Context, _, sa, role string) podidentity.Proof {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.proven = append(b.proven, sa)
+	if b.duringProof != nil {
+		b.duringProof(b.aws)
+		b.duringProof = nil
+	}
 	if b.refuse[sa] {
 		return podidentity.Proof{Why: "verify failed 1 of 12 checks", Events: []probe.Event{{Type: probe.TypeCheck, Check: "podidentity.agent", Status: probe.StatusFail, Message: "the agent at 169.254.170.23 refused the connection", Fix: "install the EKS Pod Identity Agent add-on"}}}
 	}
@@ -107,7 +115,11 @@ func (b *bed) run(t *testing.T, cfg podidentity.Config) (podidentity.Outcome, st
 	b.client.ClearActions()
 	cfg.Namespace, cfg.Cluster = ns, awstest.Cluster
 	var out, errOut bytes.Buffer
-	o, err := podidentity.Run(context.Background(), cfg, podidentity.Deps{
+	ctx := b.ctx
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	o, err := podidentity.Run(ctx, cfg, podidentity.Deps{
 		Client: b.client, AWS: b.aws, Prove: b.prove, Restarter: restart.DefaultRestarter(time.Now),
 		AdmissionTimeout: time.Second, AdmissionPoll: time.Millisecond, RolloutPoll: time.Millisecond,
 		Out: &out, ErrOut: &errOut,
@@ -326,10 +338,13 @@ func TestMigrateBadInput(t *testing.T) {
 	for name, cfg := range map[string]podidentity.Config{
 		"missing account":         {Targets: []targets.Ref{{Kind: targets.ServiceAccount, Name: "nope"}}},
 		"no role, no association": {Targets: []targets.Ref{{Kind: targets.ServiceAccount, Name: "plain"}}},
+		// Bad input stays all or nothing: the good account beside it is not migrated either.
+		"a good account and a bad one": {Targets: []targets.Ref{{Kind: targets.ServiceAccount, Name: "api"}, {Kind: targets.ServiceAccount, Name: "plain"}}},
+		"a dry run of them":            {Targets: []targets.Ref{{Kind: targets.ServiceAccount, Name: "api"}, {Kind: targets.ServiceAccount, Name: "plain"}}, DryRun: "client"},
 	} {
 		_, out, err := b.run(t, cfg)
 		var ie *podidentity.InputError
-		if !errors.As(err, &ie) || b.aws.Writes() != 0 {
+		if !errors.As(err, &ie) || b.aws.Writes() != 0 || k8sWrites(b.client) != 0 || strings.Contains(out, "plan") {
 			t.Errorf("%s: err %v\n%s", name, err, out)
 		}
 	}
@@ -374,4 +389,188 @@ func TestMigrateDenied(t *testing.T) {
 func isFailed(err error) bool {
 	var fe *podidentity.FailedError
 	return errors.As(err, &fe)
+}
+
+// TestMigrateOneBadAccount: an account whose role does not trust Pod Identity is left
+// untouched, with its reason and fix, and no longer holds the others back: a dry run prints the
+// plan of both, a run migrates the good one; both exit as a failure naming the bad one.
+func TestMigrateOneBadAccount(t *testing.T) {
+	tests := []struct {
+		name     string
+		dryRun   string
+		want     []string
+		wantGood bool // api has its association and its workload was restarted
+	}{
+		{
+			name:   "client dry run",
+			dryRun: "client",
+			want: []string{
+				"plan (dry run): 2 service account(s) of namespace shop: 1 to migrate, 0 on EKS Pod Identity already, 1 skipped",
+				"serviceaccount/api: 3 task(s):",
+				"  1. podidentityassociation created (dry run): aws eks create-pod-identity-association --cluster-name prod --namespace shop --service-account api --role-arn " + awstest.Role,
+				"  2. a probe pod proves the agent, the role's trust and the caller before any restart (not in a dry run)",
+				"  3. deployment.apps/api restarted (dry run): pod api-irsa lacks EKS Pod Identity's container credentials",
+				"serviceaccount/worker: SKIPPED, left untouched: the role " + awstest.OtherRole + " does not trust pods.eks.amazonaws.com",
+				"(fix: rerun with --write-trust, or apply the policy the pre-flight printed)",
+				"skipped at the pre-flight: serviceaccount/worker; a run without --dry-run migrates the others, leaves these untouched and exits 1",
+			},
+		},
+		{
+			name:   "server dry run",
+			dryRun: "server",
+			want: []string{
+				"serviceaccount/api: 3 task(s):",
+				"deployment.apps/api restarted (server dry run)",
+				"serviceaccount/worker: SKIPPED, left untouched: the role " + awstest.OtherRole + " does not trust pods.eks.amazonaws.com",
+			},
+		},
+		{
+			name:     "run",
+			wantGood: true,
+			want: []string{
+				"pre-flight FAILED for serviceaccount/worker: the role " + awstest.OtherRole + " does not trust pods.eks.amazonaws.com",
+				"serviceaccount/worker: skipped, left untouched: the role " + awstest.OtherRole,
+				"serviceaccount/api: verified on EKS Pod Identity",
+				"deployment.apps/api restarted: ",
+				"1 of 2 service account(s) on EKS Pod Identity",
+				"failed: serviceaccount/worker at the pre-flight step, left untouched: the role " + awstest.OtherRole + " does not trust pods.eks.amazonaws.com",
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b := newBed(t, map[string]string{"api": awstest.Role, "worker": awstest.OtherRole}, true)
+			b.aws.Roles["other"] = awstest.TrustOf(awstest.IRSAStatement)
+			o, out, err := b.run(t, podidentity.Config{DryRun: tt.dryRun})
+			var fe *podidentity.FailedError
+			if !errors.As(err, &fe) || fe.Failed != 1 || fe.Step != podidentity.StepPreflight {
+				t.Fatalf("err %v, want the pre-flight failure of one account\n%s", err, out)
+			}
+			for _, want := range tt.want {
+				if !strings.Contains(out, want) {
+					t.Errorf("output lacks %q:\n%s", want, out)
+				}
+			}
+			if b.aws.Associated(ns, "worker") || strings.Contains(out, "deployment.apps/worker restarted") || b.aws.Calls[podidentity.ActionUpdateAssumeRolePolicy] != 0 {
+				t.Errorf("worker was touched: associations %v\n%s", b.aws.Assocs, out)
+			}
+			if got := b.aws.Associated(ns, "api"); got != tt.wantGood || (o.Restarted == 1) != tt.wantGood {
+				t.Errorf("api associated %v, %d restarted; want migrated %v\n%s", got, o.Restarted, tt.wantGood, out)
+			}
+			if wantWrites := map[bool]int{true: 1, false: 0}[tt.wantGood]; b.aws.Writes() != wantWrites || (!tt.wantGood && storedWrites(b.client) != 0) {
+				t.Errorf("%d AWS writes, k8s %v; want %d AWS writes", b.aws.Writes(), kt.Count(b.client.Actions()), wantWrites)
+			}
+			if o.Accounts[1].Name != "worker" || o.Accounts[1].Failed != podidentity.StepPreflight || o.Accounts[1].Association != podidentity.OpNone {
+				t.Errorf("worker's outcome %+v", o.Accounts[1])
+			}
+		})
+	}
+}
+
+// TestMigrateTrustRollBack: when the account whose role --write-trust corrected fails its
+// proof, the association is deleted and the role's trust policy put back as IAM had it, unless
+// another account of the run still needs it or someone changed the policy since; when it cannot
+// be put back, the output says what stays changed and the command that restores it.
+func TestMigrateTrustRollBack(t *testing.T) {
+	original := awstest.TrustOf(awstest.IRSAStatement)
+	concurrent := awstest.TrustOf(awstest.IRSAStatement, awstest.PodIdentityStatement, `{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:root"},"Action":"sts:AssumeRole"}`)
+	compact := func(doc string) string {
+		d, err := trustpolicy.ParseDocument(doc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d.Compact()
+	}
+	tests := []struct {
+		name string
+		// accounts on the role app, and those whose proof fails
+		accounts, refuse []string
+		// duringProof runs while the accounts are proven: what others do meanwhile
+		duringProof func(a *awstest.AWS)
+		interrupt   bool   // Ctrl-C while the accounts are proven
+		wantPolicy  string // the role's trust policy after the run; "" means as migrate wrote it
+		wantWrites  int    // iam:UpdateAssumeRolePolicy calls
+		want        []string
+	}{
+		{
+			name: "restored", accounts: []string{"api"}, refuse: []string{"api"},
+			wantPolicy: original, wantWrites: 2,
+			want: []string{"deleted: rolled back; its workloads were not restarted, and the trust policy of " + awstest.Role + " restored to the one it had before this run (the statement --write-trust added for pods.eks.amazonaws.com removed), so it is as it was"},
+		},
+		{
+			name: "every account of the role fails", accounts: []string{"api", "worker"}, refuse: []string{"api", "worker"},
+			wantPolicy: original, wantWrites: 2,
+			want: []string{"restored to the one it had before this run", "failed: serviceaccount/api at the verify step; serviceaccount/worker at the verify step"},
+		},
+		{
+			name: "another account keeps it", accounts: []string{"api", "worker"}, refuse: []string{"worker"},
+			wantWrites: 1,
+			want:       []string{"deleted: rolled back; its workloads were not restarted; the trust policy of " + awstest.Role + " keeps the statement this run added for pods.eks.amazonaws.com, which serviceaccount/api still needs"},
+		},
+		{
+			name: "interrupted", accounts: []string{"api"}, interrupt: true,
+			wantPolicy: original, wantWrites: 2,
+			want: []string{"deleted: rolled back; the run stopped before its workloads were restarted", "the trust policy of " + awstest.Role + " restored to the one it had before this run"},
+		},
+		{
+			name: "changed meanwhile", accounts: []string{"api"}, refuse: []string{"api"},
+			duringProof: func(a *awstest.AWS) { a.Roles["app"] = concurrent },
+			wantPolicy:  concurrent, wantWrites: 1,
+			want: []string{"the trust policy of " + awstest.Role + " changed after this run wrote it, so it is left as it is, and may still have the statement this run added for pods.eks.amazonaws.com; to restore the policy it had before this run: aws iam update-assume-role-policy --role-name app --policy-document '" + compact(original) + "'"},
+		},
+		{
+			name: "restore denied", accounts: []string{"api"}, refuse: []string{"api"},
+			duringProof: func(a *awstest.AWS) { a.Deny = []string{podidentity.ActionUpdateAssumeRolePolicy} },
+			wantWrites:  2,
+			want:        []string{"could not restore the trust policy of " + awstest.Role + " (", "it still has the statement this run added for pods.eks.amazonaws.com; to restore the policy it had: aws iam update-assume-role-policy --role-name app --policy-document '" + compact(original) + "'"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			accounts := map[string]string{}
+			for _, a := range tt.accounts {
+				accounts[a] = awstest.Role
+			}
+			b := newBed(t, accounts, false)
+			for _, a := range tt.refuse {
+				b.refuse[a] = true
+			}
+			b.duringProof = tt.duringProof
+			if tt.interrupt {
+				ctx, cancel := context.WithCancel(context.Background())
+				b.ctx, b.duringProof = ctx, func(*awstest.AWS) { cancel() }
+			}
+			_, out, err := b.run(t, podidentity.Config{WriteTrust: true})
+			if tt.interrupt != errors.Is(err, context.Canceled) || (!tt.interrupt && !isFailed(err)) {
+				t.Fatalf("err %v, want a failed run, or an interrupted one when interrupted\n%s", err, out)
+			}
+			for _, want := range tt.want {
+				if !strings.Contains(out, want) {
+					t.Errorf("output lacks %q:\n%s", want, out)
+				}
+			}
+			if strings.Contains(out, "so it is as it was") && tt.wantPolicy != original {
+				t.Errorf("says the account is as it was while its role's trust stays changed:\n%s", out)
+			}
+			got := b.aws.Roles["app"]
+			switch tt.wantPolicy {
+			case "":
+				if d, err := trustpolicy.ParseDocument(got); err != nil || len(d.Statements) != 2 {
+					t.Errorf("policy %s, want the one migrate wrote", got)
+				}
+			default:
+				if got != tt.wantPolicy {
+					t.Errorf("policy\n%s\nwant, byte for byte,\n%s", got, tt.wantPolicy)
+				}
+			}
+			if n := b.aws.Calls[podidentity.ActionUpdateAssumeRolePolicy]; n != tt.wantWrites {
+				t.Errorf("%d policy writes, want %d\n%s", n, tt.wantWrites, out)
+			}
+			for _, a := range tt.refuse {
+				if b.aws.Associated(ns, a) {
+					t.Errorf("%s keeps its association", a)
+				}
+			}
+		})
+	}
 }

@@ -3,10 +3,13 @@
 package e2e
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"os"
 	"os/exec"
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -330,7 +333,7 @@ func TestMigrateTrustMissing(t *testing.T) {
 	before := countWrites(e.awsRequests(t))
 	r := e.piWI(t, e.migrateArgs(ns)...)
 	piWant(t, r, 1)
-	for _, want := range []string{"pre-flight FAILED: the role " + role + " does not trust pods.eks.amazonaws.com", `"Service": "pods.eks.amazonaws.com"`,
+	for _, want := range []string{"pre-flight FAILED for serviceaccount/app: the role " + role + " does not trust pods.eks.amazonaws.com", `"Service": "pods.eks.amazonaws.com"`,
 		"aws iam update-assume-role-policy --role-name " + name, "--write-trust", "nothing was changed"} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("stdout lacks %q:\n%s", want, r.stdout)
@@ -425,5 +428,185 @@ func TestMigrateVerifyFailsRollsBack(t *testing.T) {
 	}
 	if pods := livePodsOf(t, c, ns, "web"); len(pods) != 1 || envOf(pods[0].Spec.Containers[0])["AWS_ROLE_ARN"] != role {
 		t.Fatalf("web's pod is not the IRSA one it was: %v", pods)
+	}
+}
+
+// migrateWrite is one AWS write of the stand-in's request log.
+type migrateWrite struct {
+	Action, Outcome, Role, Association, Namespace, ServiceAccount string
+}
+
+// migrateWrites are the AWS writes the request log holds for the namespace's associations (the
+// creates naming it, and the deletes of the associations they made) and for the roles named:
+// the log has every test's requests, so each counts its own.
+func (e env) migrateWrites(t *testing.T, ns string, roles ...string) []migrateWrite {
+	t.Helper()
+	b, err := os.ReadFile(e.awsRequestLog)
+	if err != nil {
+		t.Fatalf("the AWS stand-in's request log: %v", err)
+	}
+	var out []migrateWrite
+	mine := map[string]bool{}
+	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		var r struct {
+			migrateWrite
+			Write bool
+		}
+		if line == "" || json.Unmarshal([]byte(line), &r) != nil || !r.Write {
+			continue
+		}
+		switch {
+		case r.Action == "CreatePodIdentityAssociation" && r.Namespace == ns:
+			mine[r.Association] = true
+		case r.Action == "UpdateAssumeRolePolicy" && slices.Contains(roles, r.Role):
+		case r.Association != "" && mine[r.Association]:
+		default:
+			continue
+		}
+		out = append(out, r.migrateWrite)
+	}
+	return out
+}
+
+// writeList is the writes as "Action subject" lines, to compare and to show.
+func writeList(ws []migrateWrite) []string {
+	out := make([]string, len(ws))
+	for i, w := range ws {
+		out[i] = w.Action + " " + cmp.Or(w.ServiceAccount, w.Role, w.Association)
+		if w.Action == "DeletePodIdentityAssociation" {
+			out[i] = w.Action
+		}
+	}
+	return out
+}
+
+// TestMigrateOneBadAccount: a namespace of two IRSA accounts, one whose role does not trust Pod
+// Identity. The dry run prints the plan of both, the good one's tasks and the bad one's reason,
+// and exits 1 with no write. The run leaves the bad one untouched and goes on with the good one:
+// under the EKS profile it is migrated (its association, its workload restarted onto it); under
+// the default profile, whose webhook cannot inject Pod Identity, the good one gets as far as
+// the admission step and is rolled back. Either way exit 1, naming the bad account and why.
+func TestMigrateOneBadAccount(t *testing.T) {
+	e := loadEnv(t)
+	c := e.client(t)
+	ns := e.namespace(t, c, nil)
+	e.forgetAssociations(t, ns)
+	good, bad := "mob-g-"+ns, "mob-b-"+ns
+	goodRole := e.addSTSRole(t, good, e.irsaAndPodIdentityTrust(ns, "good"))
+	badRole := e.addSTSRole(t, bad, e.trustPolicyFor("StringEquals", "system:serviceaccount:"+ns+":bad"))
+	e.awaitRole(t, e.testUser(), bad)
+	e.awaitRole(t, e.testUser(), good)
+	serviceAccount(t, c, ns, "good", map[string]string{"eks.amazonaws.com/role-arn": goodRole})
+	serviceAccount(t, c, ns, "bad", map[string]string{"eks.amazonaws.com/role-arn": badRole})
+	e.idleDeployment(t, c, ns, "w-good", "good")
+	e.idleDeployment(t, c, ns, "w-bad", "bad")
+
+	r := e.piWI(t, e.migrateArgs(ns, "--dry-run")...)
+	piWant(t, r, 1)
+	for _, want := range []string{
+		"plan (dry run): 2 service account(s) of namespace " + ns + ": 1 to migrate, 0 on EKS Pod Identity already, 1 skipped",
+		"serviceaccount/good: 3 task(s):",
+		"1. podidentityassociation created (dry run): aws eks create-pod-identity-association --cluster-name " + e.eksCluster + " --namespace " + ns + " --service-account good --role-arn " + goodRole,
+		"3. deployment.apps/w-good restarted (dry run): ",
+		"serviceaccount/bad: SKIPPED, left untouched: the role " + badRole + " does not trust pods.eks.amazonaws.com",
+		"(fix: rerun with --write-trust, or apply the policy the pre-flight printed)",
+		"skipped at the pre-flight: serviceaccount/bad",
+	} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("dry run: stdout lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	if strings.Contains(r.stdout, "deployment.apps/w-bad restarted") {
+		t.Errorf("the dry run plans a restart of the bad account's workload:\n%s", r.stdout)
+	}
+	if ws := e.migrateWrites(t, ns, good, bad); len(ws) != 0 || restartedAt(t, c, ns, "w-good") != "" {
+		t.Fatalf("the dry run wrote: %v, w-good restartedAt %q", writeList(ws), restartedAt(t, c, ns, "w-good"))
+	}
+
+	r = e.piWI(t, e.migrateArgs(ns)...)
+	piWant(t, r, 1)
+	for _, want := range []string{
+		"pre-flight FAILED for serviceaccount/bad: the role " + badRole + " does not trust pods.eks.amazonaws.com",
+		"serviceaccount/bad: skipped, left untouched: the role " + badRole,
+		"podidentityassociation ", // the good one's, created
+		"failed: serviceaccount/bad at the pre-flight step, left untouched: the role " + badRole + " does not trust pods.eks.amazonaws.com",
+	} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("run: stdout lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	ws := writeList(e.migrateWrites(t, ns, good, bad))
+	if _, ok := e.associations(t, ns)["bad"]; ok || restartedAt(t, c, ns, "w-bad") != "" || slices.Contains(ws, "CreatePodIdentityAssociation bad") {
+		t.Errorf("the bad account was touched: writes %v, w-bad restartedAt %q", ws, restartedAt(t, c, ns, "w-bad"))
+	}
+	if e.eksProfile() {
+		if !slices.Equal(ws, []string{"CreatePodIdentityAssociation good"}) || e.associations(t, ns)["good"] != goodRole || restartedAt(t, c, ns, "w-good") == "" {
+			t.Fatalf("the good account was not migrated: writes %v, associations %v\n%s", ws, e.associations(t, ns), r.stdout)
+		}
+		if pods := livePodsOf(t, c, ns, "w-good"); len(pods) != 1 || !onPodIdentity(&pods[0]) {
+			t.Fatalf("w-good's pod is not on Pod Identity: %v", pods)
+		}
+		if !strings.Contains(r.stdout, "1 of 2 service account(s) on EKS Pod Identity") {
+			t.Errorf("stdout:\n%s", r.stdout)
+		}
+		return
+	}
+	// This webhook cannot inject Pod Identity: the good account got past the pre-flight, its
+	// association was created, and rolled back when no new pod came with the credentials.
+	if !slices.Equal(ws, []string{"CreatePodIdentityAssociation good", "DeletePodIdentityAssociation"}) || len(e.associations(t, ns)) != 0 || restartedAt(t, c, ns, "w-good") != "" {
+		t.Fatalf("the good account did not go on alone: writes %v, associations %v, w-good restartedAt %q\n%s", ws, e.associations(t, ns), restartedAt(t, c, ns, "w-good"), r.stdout)
+	}
+	for _, want := range []string{"serviceaccount/good: the admission step FAILED", "its workloads were not restarted, so it is as it was",
+		"0 of 2 service account(s) on EKS Pod Identity", "serviceaccount/good at the admission step"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("run: stdout lacks %q:\n%s", want, r.stdout)
+		}
+	}
+}
+
+// TestMigrateWriteTrustRollsBack: --write-trust adds Pod Identity's statement to a role that
+// lacks it; when the account then fails before its restart (its proof, the STS endpoint being a
+// closed port, under the EKS profile; the admission, under the default profile whose webhook
+// cannot inject Pod Identity), migrate deletes the association and puts the role's trust policy
+// back as it was, and says so: exit 1, four writes (the policy, the association, and both undone).
+func TestMigrateWriteTrustRollsBack(t *testing.T) {
+	e := loadEnv(t)
+	c := e.client(t)
+	ns := e.namespace(t, c, nil)
+	e.forgetAssociations(t, ns)
+	name := "mig-wt-" + ns
+	original := e.trustPolicyFor("StringEquals", "system:serviceaccount:"+ns+":app")
+	role := e.addSTSRole(t, name, original)
+	e.awaitRole(t, e.testUser(), name)
+	serviceAccount(t, c, ns, "app", map[string]string{"eks.amazonaws.com/role-arn": role})
+	e.idleDeployment(t, c, ns, "web", "app")
+
+	closed := "https://10.244.0.1:1" // the test bed's own address, where nothing listens
+	r := e.piWI(t, "migrate", "-n", ns, "--to", "pod-identity", "--cluster", e.eksCluster, "--sts-endpoint", closed, "--ca-bundle", e.caFile,
+		"--write-trust", "--verify-timeout", "60s")
+	piWant(t, r, 1)
+	for _, want := range []string{
+		"role " + role + ": trust policy updated: it now lets pods.eks.amazonaws.com assume it",
+		"deleted: rolled back; its workloads were not restarted, and the trust policy of " + role + " restored to the one it had before this run (the statement --write-trust added for pods.eks.amazonaws.com removed), so it is as it was",
+	} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("stdout lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	ws := writeList(e.migrateWrites(t, ns, name))
+	if want := []string{"UpdateAssumeRolePolicy " + name, "CreatePodIdentityAssociation app", "DeletePodIdentityAssociation", "UpdateAssumeRolePolicy " + name}; !slices.Equal(ws, want) {
+		t.Errorf("writes %v, want %v", ws, want)
+	}
+	if len(e.associations(t, ns)) != 0 || restartedAt(t, c, ns, "web") != "" {
+		t.Errorf("associations %v, web restartedAt %q: want none, and no restart", e.associations(t, ns), restartedAt(t, c, ns, "web"))
+	}
+	var got, want any
+	if err := json.Unmarshal([]byte(e.stsRoleTrust(t, name)), &got); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := json.Marshal(original)
+	_ = json.Unmarshal(b, &want)
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("the role's trust policy is not the original again:\n%s\nwant\n%s", e.stsRoleTrust(t, name), b)
 	}
 }
