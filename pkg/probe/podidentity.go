@@ -198,4 +198,3 @@ func agentUnreachable(uri, proxy string, err error, claims TokenClaims) (cause, 
 	}
 	return CauseAgentUnreachable, fmt.Sprintf("cannot reach the EKS Pod Identity Agent at %s: %v", uri, err), agentInstallFix
 }
-

@@ -114,4 +114,3 @@ func TestReadAgentAnswer(t *testing.T) {
 		})
 	}
 }
-
