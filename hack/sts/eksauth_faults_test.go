@@ -88,7 +88,7 @@ func TestEKSAuthFaults(t *testing.T) {
 		{FaultNodeUnknown, []int{403}, "UnrecognizedClientException", msgInvalidClientID},
 		{FaultNodeExpired, []int{403}, "ExpiredTokenException", msgExpiredClientID},
 		{FaultNodeSignature, []int{403}, "InvalidSignatureException", "The request signature we calculated"},
-		{FaultRoleMissing, []int{400}, "AccessDeniedException", trustRefusal(roleARN("pod-app"), "the service principal pods.eks.amazonaws.com", "sts:AssumeRole and sts:TagSession")},
+		{FaultRoleMissing, []int{400}, "AccessDeniedException", trustRefusal(roleARN("pod-app"), "the service principal pods.eks.amazonaws.com")},
 	}
 	for _, tt := range tests {
 		t.Run(tt.fault, func(t *testing.T) {

@@ -74,7 +74,7 @@ type agentDiagnosis struct {
 // it names, never by the wording of the rest of the message.
 func (r *runner) diagnoseAgentAnswer(resp *http.Response, body []byte, proxy string, claims TokenClaims) (agentDiagnosis, bool) {
 	ans := readAgentAnswer(body)
-	if resp.StatusCode == http.StatusOK && !(ans.fromEKSAuthClient && ans.code == "") {
+	if resp.StatusCode == http.StatusOK && (!ans.fromEKSAuthClient || ans.code != "") {
 		return agentDiagnosis{}, false // credentials, or not: the caller reads them
 	}
 	who := "the agent"
