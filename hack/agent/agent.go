@@ -13,8 +13,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	jose "github.com/go-jose/go-jose/v4"
-	"github.com/go-jose/go-jose/v4/jwt"
 	"golang.org/x/sync/singleflight"
 	"golang.org/x/time/rate"
 )
@@ -34,14 +32,11 @@ const (
 	renewalTTL = 3 * time.Hour
 	// maxCacheSize bounds the cache.
 	maxCacheSize = 2000
-	// eksAuthTimeout bounds one EKS Auth call.
-	eksAuthTimeout = 5 * time.Second
+	// attemptTimeout and dialTimeout bound one EKS Auth attempt, as the real agent's HTTP
+	// client does (internal/cloud/eksauth/service.go).
+	attemptTimeout = time.Second
+	dialTimeout    = 500 * time.Millisecond
 )
-
-// signatureAlgorithms are those a service account token may be signed with.
-var signatureAlgorithms = []jose.SignatureAlgorithm{
-	jose.RS256, jose.RS384, jose.RS512, jose.ES256, jose.ES384, jose.ES512, jose.PS256, jose.PS384, jose.PS512,
-}
 
 // Config is what the agent needs: its cluster and how to reach EKS Auth.
 type Config struct {
@@ -62,6 +57,8 @@ type Config struct {
 	Now func() time.Time
 	// Log gets one line per request; io.Discard when nil.
 	Log io.Writer
+	// AttemptTimeout bounds one EKS Auth attempt; the real agent's 1 s when zero.
+	AttemptTimeout time.Duration
 }
 
 // Agent is the Pod Identity agent stand-in, an http.Handler.
@@ -70,6 +67,7 @@ type Agent struct {
 	auth    *eksAuth
 	limiter *rate.Limiter
 	now     func() time.Time
+	mux     *http.ServeMux
 
 	inflight singleflight.Group
 
@@ -108,27 +106,44 @@ func New(cfg Config) (*Agent, error) {
 		cfg.HTTPClient = &http.Client{}
 	}
 	client := *cfg.HTTPClient
-	client.Timeout = eksAuthTimeout
+	client.Timeout = cfg.AttemptTimeout
+	if client.Timeout == 0 {
+		client.Timeout = attemptTimeout
+	}
+	if t, ok := client.Transport.(*http.Transport); ok || client.Transport == nil {
+		if !ok {
+			t = http.DefaultTransport.(*http.Transport)
+		}
+		t = t.Clone()
+		t.DialContext = (&net.Dialer{Timeout: dialTimeout}).DialContext
+		client.Transport = t
+	}
 	if cfg.RequestsPerSecond == 0 {
 		cfg.RequestsPerSecond, cfg.Burst = requestRate, requestRate/2
 	}
-	return &Agent{
+	a := &Agent{
 		cluster: cfg.ClusterName,
 		auth: &eksAuth{endpoint: strings.TrimRight(cfg.Endpoint, "/"), region: cfg.Region,
-			credentials: cfg.Credentials, client: &client, now: cfg.Now},
+			credentials: cfg.Credentials, client: &client, now: cfg.Now, sleep: sleepContext, tokens: retryQuota},
 		limiter: rate.NewLimiter(cfg.RequestsPerSecond, cfg.Burst),
 		now:     cfg.Now,
 		cache:   map[string]*entry{},
 		log:     cfg.Log,
-	}, nil
+		mux:     http.NewServeMux(),
+	}
+	// A ServeMux, as the real agent's (pkg/server/server.go): another path is 404, a path
+	// that is not clean ("//v1/credentials") is a 307 to the clean one; the rate limit guards
+	// the handler only.
+	a.mux.HandleFunc("/v1/credentials", a.serveCredentials)
+	return a, nil
 }
 
 // ServeHTTP serves /v1/credentials.
 func (a *Agent) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.URL.Path != "/v1/credentials" {
-		http.NotFound(w, r)
-		return
-	}
+	a.mux.ServeHTTP(w, r)
+}
+
+func (a *Agent) serveCredentials(w http.ResponseWriter, r *http.Request) {
 	if !a.limiter.Allow() {
 		a.fail(w, r, "Too Many Requests", http.StatusTooManyRequests)
 		return
@@ -138,18 +153,18 @@ func (a *Agent) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	token := r.Header.Get("Authorization")
-	if msg := a.checkToken(token); msg != "" {
+	if msg := checkToken(token, a.now()); msg != "" {
 		a.fail(w, r, msg, http.StatusBadRequest)
 		return
 	}
 	creds, cached, err := a.credentials(r.Context(), token)
+	if errors.Is(err, errDropConnection) {
+		a.logf("%s GET %s dropped the connection without an answer: %v", r.RemoteAddr, r.URL.Path, err)
+		panic(http.ErrAbortHandler) // as the real agent's nil dereference ends the request
+	}
 	if err != nil {
-		status := http.StatusInternalServerError
-		var e *apiError
-		if errors.As(err, &e) {
-			status = e.status
-		}
-		a.fail(w, r, err.Error(), status)
+		msg, status := answerFor(err)
+		a.fail(w, r, msg, status)
 		return
 	}
 	out, err := json.Marshal(struct {
@@ -173,28 +188,24 @@ func targetHost(h string) string {
 	return strings.TrimSuffix(strings.TrimPrefix(h, "["), "]")
 }
 
-// checkToken makes the real agent's checks before it calls EKS Auth: a JWT that parses, within
-// exp and nbf. The message never quotes the token.
-func (a *Agent) checkToken(token string) string {
-	if token == "" {
-		return "Service account token cannot be empty"
+// answerFor is the real agent's text and status for a failed fetch (pkg/errors/errors.go):
+// for an SDK error, "[REQUEST-ID]" and, when the answer decoded as an API error,
+// ": (CODE): MESSAGE, fault: FAULT", with the answer's status (500 when none came); for any
+// other error its text and 500.
+func answerFor(err error) (string, int) {
+	var e *callError
+	if !errors.As(err, &e) {
+		return err.Error(), http.StatusInternalServerError
 	}
-	tok, err := jwt.ParseSigned(token, signatureAlgorithms)
-	if err != nil {
-		return "Service account token cannot be parsed: token is malformed"
+	status := e.status
+	if status == 0 {
+		status = http.StatusInternalServerError
 	}
-	var c jwt.Claims
-	if err := tok.UnsafeClaimsWithoutVerification(&c); err != nil {
-		return "Service account token cannot be parsed: token is malformed"
+	msg := "[" + e.requestID + "]"
+	if e.code != "" {
+		msg += fmt.Sprintf(": (%s): %s, fault: %s", e.code, e.message, e.fault)
 	}
-	now := a.now()
-	switch {
-	case c.Expiry != nil && !now.Before(c.Expiry.Time()):
-		return "Service account token failed basic claim validations: token has invalid claims: token is expired"
-	case c.NotBefore != nil && now.Before(c.NotBefore.Time()):
-		return "Service account token failed basic claim validations: token has invalid claims: token is not valid yet"
-	}
-	return ""
+	return msg, status
 }
 
 // credentials serves a token from the cache or from EKS Auth; concurrent requests for one

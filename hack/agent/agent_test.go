@@ -222,13 +222,16 @@ func TestErrors(t *testing.T) {
 		{"another address", "10.244.0.1:8901", b.token(t, "app", time.Now()), 403,
 			"Access Denied. Called agent through invalid address, please use either [169.254.170.23 fd00:ec2::23] address not 10.244.0.1"},
 		{"no token", "169.254.170.23", "", 400, "Service account token cannot be empty"},
-		{"not a JWT", "169.254.170.23", "not-a-token", 400, "Service account token cannot be parsed: token is malformed"},
+		{"not a JWT", "169.254.170.23", "not-a-token", 400, "Service account token cannot be parsed: token is malformed: token contains an invalid number of segments"},
+		{"header not base64", "169.254.170.23", "a!.b.c", 400, "Service account token cannot be parsed: token is malformed: could not base64 decode header: illegal base64 data at input byte 1"},
+		{"no alg", "169.254.170.23", "e30.e30.c2ln", 400, "Service account token cannot be parsed: token is unverifiable: signing method (alg) is unspecified"},
+		{"aud not strings", "169.254.170.23", "eyJhbGciOiJSUzI1NiJ9.eyJhdWQiOjF9.c2ln", 400, "Service account token cannot be parsed: token is malformed: could not JSON decode claim: invalid type for claim"},
 		{"expired", "169.254.170.23", b.token(t, "app", time.Now().Add(-2*time.Hour)), 400,
-			"Service account token failed basic claim validations: token has invalid claims: token is expired"},
+			"Service account token failed basic claim validations: token is expired"},
 		{"no association", "169.254.170.23", b.token(t, "app", time.Now()), 404,
 			"(ResourceNotFoundException): No Pod Identity Association found for service account app in namespace demo of cluster local., fault: client"},
 		{"trust without sts:TagSession", "169.254.170.23", b.token(t, "notag", time.Now()), 400,
-			"(AccessDeniedException): Failed to assume role arn:aws:iam::111122223333:role/pod-notag: its trust policy does not allow the service principal pods.eks.amazonaws.com to perform sts:TagSession., fault: client"},
+			"(AccessDeniedException): Unable to assume role arn:aws:iam::111122223333:role/pod-notag for the service principal pods.eks.amazonaws.com: the role does not exist or its trust policy does not allow sts:AssumeRole and sts:TagSession., fault: client"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, body := b.get(t, a, tc.host, tc.token)

@@ -24,6 +24,11 @@ func authorize(p *principal, action, resource string) *apiError {
 	if allowed {
 		return nil
 	}
+	return denied(p, action, resource)
+}
+
+// denied is IAM's refusal of an action the caller's policies do not allow.
+func denied(p *principal, action, resource string) *apiError {
 	msg := "User: " + p.arn + " is not authorized to perform: " + action
 	if resource != "" {
 		msg += " on resource: " + resource

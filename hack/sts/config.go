@@ -38,6 +38,10 @@ import (
 //	  region: us-west-2
 //	  issuer: https://127.0.0.1:6443
 //	  associationsFile: /path/pod-identity-associations.json  # optional: the webhook's file
+//	eksAuthFaults:                    # optional: EKS Auth fails for these pods
+//	- namespace: demo
+//	  serviceAccount: app             # optional: only this service account
+//	  fault: throttle-once            # see the Fault* constants
 type Config struct {
 	// Account is the 12-digit AWS account id of every role and provider.
 	Account string `json:"account"`
@@ -51,6 +55,8 @@ type Config struct {
 	Users []User `json:"users,omitempty"`
 	// Clusters are the EKS clusters of the account.
 	Clusters []Cluster `json:"clusters,omitempty"`
+	// EKSAuthFaults make EKS Auth fail for chosen pods (eksauth_faults.go).
+	EKSAuthFaults []EKSAuthFault `json:"eksAuthFaults,omitempty"`
 }
 
 // User is an IAM user with one access key. Every action is allowed but those in Deny, so a
@@ -204,6 +210,7 @@ func (c *Config) Validate() error {
 	}
 	errs = append(errs, c.validateUsers()...)
 	errs = append(errs, c.validateClusters()...)
+	errs = append(errs, c.validateFaults()...)
 	return errors.Join(errs...)
 }
 

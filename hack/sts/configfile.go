@@ -109,5 +109,6 @@ func (c *Config) clone() *Config {
 	out.Roles = append([]Role(nil), c.Roles...)
 	out.Users = append([]User(nil), c.Users...)
 	out.Clusters = append([]Cluster(nil), c.Clusters...)
+	out.EKSAuthFaults = append([]EKSAuthFault(nil), c.EKSAuthFaults...)
 	return &out
 }

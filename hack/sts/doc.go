@@ -45,12 +45,22 @@
 // service principal pods.eks.amazonaws.com both sts:AssumeRole and sts:TagSession (only the
 // former when the association disables session tags); with a targetRoleArn the target role's
 // trust must allow the association's role (AWS principal) the same, with sts:ExternalId set to
-// the association's externalId. AccessDeniedException names the role, the principal and the
-// missing actions. The credentials answer GetCallerIdentity as
+// the association's externalId. A refusal is AccessDeniedException (400) naming the role, the
+// principal and the actions it needs, in the same words whether the role is missing or its
+// trust refuses, as EKS Auth does not tell the two apart. The credentials answer GetCallerIdentity as
 // assumed-role/ROLE/eks-CLUSTER-POD-UUID; the six session tags (eks-cluster-arn,
 // eks-cluster-name, kubernetes-namespace, kubernetes-service-account, kubernetes-pod-name,
 // kubernetes-pod-uid, from the token's kubernetes.io claims) are kept on the session and
 // written to the request log.
+//
+// The configuration's eksAuthFaults make EKS Auth fail for the pods of one namespace (and
+// service account), read from the token before anything else (eksauth_faults.go): no answer
+// (down, hang), InternalServerException, ServiceUnavailableException or ThrottlingException
+// once or always, a proxy's 502 page, a 2xx that is not JSON or lacks a field, the node
+// refused (AccessDeniedException naming it and eks-auth:AssumeRoleForPodIdentity), unknown
+// (UnrecognizedClientException), expired (ExpiredTokenException) or mis-signed
+// (InvalidSignatureException), the association's role taken as missing. Tests add and remove
+// them in the file while the server runs.
 //
 // WithRequestLog adds a JSON log, one line per request (service, action, principal, outcome,
 // whether it was a write; for EKS the cluster, association, namespace and service account), so

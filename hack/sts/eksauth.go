@@ -36,6 +36,14 @@ var tokenPatternRE = regexp.MustCompile(`^[A-Za-z0-9-_=]+\.[A-Za-z0-9-_=]+\.[A-Z
 
 // serveEKSAuth answers one EKS Auth request.
 func (s *Server) serveEKSAuth(w http.ResponseWriter, r *http.Request, body []byte, entry *logEntry) {
+	st := s.config.Load()
+	fault, ns, sa := st.faultFor(body)
+	if fault != "" {
+		entry.namespace, entry.serviceAccount = ns, sa
+		if s.serveFaultBeforeAuth(w, r, fault, body, entry) {
+			return
+		}
+	}
 	p, apiErr := s.authenticate(r, body, "eks-auth")
 	if p != nil {
 		entry.principal, entry.accessKeyID = p.arn, p.accessKeyID
@@ -53,9 +61,18 @@ func (s *Server) serveEKSAuth(w http.ResponseWriter, r *http.Request, body []byt
 		return
 	}
 	entry.action, entry.cluster = "AssumeRoleForPodIdentity", parts[1]
-	out, apiErr := s.assumeRoleForPodIdentity(r.Context(), p, parts[1], body, entry)
+	if fault == FaultNodeDenied {
+		// IAM's authorization of the caller, as if the node's policy lacked the action
+		clusterARN := st.cfg.clusterARN(Cluster{Name: parts[1], Region: p.region})
+		s.writeJSONError(w, r, eksError(denied(p, "eks-auth:AssumeRoleForPodIdentity", clusterARN)), entry)
+		return
+	}
+	out, apiErr := s.assumeRoleForPodIdentity(r.Context(), p, parts[1], body, fault, entry)
 	if apiErr != nil {
 		s.writeJSONError(w, r, apiErr, entry)
+		return
+	}
+	if s.writeFaultAnswer(w, r, fault, out, entry) {
 		return
 	}
 	s.writeJSON(w, r, http.StatusOK, out, entry)
@@ -138,7 +155,7 @@ func (s *Server) verifyPodToken(ctx context.Context, c Cluster, raw string) (*po
 	return &claims, nil
 }
 
-func (s *Server) assumeRoleForPodIdentity(ctx context.Context, p *principal, clusterName string, body []byte, entry *logEntry) (any, *apiError) {
+func (s *Server) assumeRoleForPodIdentity(ctx context.Context, p *principal, clusterName string, body []byte, fault string, entry *logEntry) (map[string]any, *apiError) {
 	st := s.config.Load()
 	clusterARN := st.cfg.clusterARN(Cluster{Name: clusterName, Region: p.region})
 	if e := authorize(p, "eks-auth:AssumeRoleForPodIdentity", clusterARN); e != nil {
@@ -200,7 +217,7 @@ func (s *Server) assumeRoleForPodIdentity(ctx context.Context, p *principal, clu
 	sessionName := podSessionName(clusterName, pod.Name)
 	entry.session = sessionName
 
-	role, apiErr := s.assumeForPod(st, as.RoleARN, sessionName, tags, RequestContext{Service: podIdentityService}, "the service principal "+podIdentityService)
+	role, apiErr := s.assumeForPod(st, as.RoleARN, sessionName, tags, RequestContext{Service: podIdentityService}, "the service principal "+podIdentityService, fault == FaultRoleMissing)
 	if apiErr != nil {
 		return nil, apiErr
 	}
@@ -212,7 +229,7 @@ func (s *Server) assumeRoleForPodIdentity(ctx context.Context, p *principal, clu
 		if as.ExternalID != "" {
 			keys["sts:ExternalId"] = []string{as.ExternalID}
 		}
-		role, apiErr = s.assumeForPod(st, as.TargetRoleARN, sessionName, tags, RequestContext{AWS: names, Keys: keys}, "the role "+as.RoleARN)
+		role, apiErr = s.assumeForPod(st, as.TargetRoleARN, sessionName, tags, RequestContext{AWS: names, Keys: keys}, "the role "+as.RoleARN, false)
 		if apiErr != nil {
 			return nil, apiErr
 		}
@@ -238,11 +255,21 @@ func (s *Server) assumeRoleForPodIdentity(ctx context.Context, p *principal, clu
 }
 
 // assumeForPod checks that roleARN's trust lets who (rc) assume it and, when tags are set,
-// tag the session; the error names what the trust policy lacks.
-func (s *Server) assumeForPod(st *configState, roleARN, sessionName string, tags map[string]string, rc RequestContext, who string) (*roleState, *apiError) {
+// tag the session. A role that does not exist (or is taken as missing) is refused with the
+// same words as a trust that refuses: EKS Auth does not tell the two apart.
+func (s *Server) assumeForPod(st *configState, roleARN, sessionName string, tags map[string]string, rc RequestContext, who string, missing bool) (*roleState, *apiError) {
+	actions := []string{"sts:AssumeRole"}
+	if len(tags) > 0 {
+		actions = append(actions, "sts:TagSession")
+	}
+	refused := eksAuthDenied("Unable to assume role %s for %s: the role does not exist or its trust policy does not allow %s.", roleARN, who, strings.Join(actions, " and "))
 	role, ok := st.roles[roleARN]
-	if !ok {
-		return nil, eksAuthDenied("Failed to assume role %s for %s: the role does not exist.", roleARN, who)
+	if !ok || missing {
+		refused.detail = "the role does not exist"
+		if missing {
+			refused.detail = "injected fault " + FaultRoleMissing
+		}
+		return nil, refused
 	}
 	keys := map[string][]string{"sts:RoleSessionName": {sessionName}}
 	for k, v := range rc.Keys {
@@ -259,19 +286,16 @@ func (s *Server) assumeForPod(st *configState, roleARN, sessionName string, tags
 		keys["aws:TagKeys"] = tagKeys
 	}
 	rc.Keys = keys
-	var missing []string
-	actions := []string{"sts:AssumeRole"}
-	if len(tags) > 0 {
-		actions = append(actions, "sts:TagSession")
-	}
+	var lacking []string
 	for _, action := range actions {
 		rc.Action = action
 		if !role.policy.Allows(rc) {
-			missing = append(missing, action)
+			lacking = append(lacking, action)
 		}
 	}
-	if len(missing) > 0 {
-		return nil, eksAuthDenied("Failed to assume role %s: its trust policy does not allow %s to perform %s.", roleARN, who, strings.Join(missing, " and "))
+	if len(lacking) > 0 {
+		refused.detail = "the trust policy does not allow " + strings.Join(lacking, " and ")
+		return nil, refused
 	}
 	return role, nil
 }

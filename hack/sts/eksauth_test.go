@@ -154,7 +154,7 @@ func TestAssumeRoleForPodIdentity(t *testing.T) {
 
 	// the trust must allow sts:TagSession too, unless the association turns the tags off
 	a.assumeForPod(t, agentKeyID, agentSecret, testCluster, token("demo", "notag")).wantError(t, 400, "AccessDeniedException",
-		"Failed to assume role "+roleARN("pod-notag")+": its trust policy does not allow the service principal pods.eks.amazonaws.com to perform sts:TagSession.")
+		trustRefusal(roleARN("pod-notag"), "the service principal pods.eks.amazonaws.com"))
 	if ans := a.assumeForPod(t, agentKeyID, agentSecret, testCluster, token("demo", "notag-untagged")); ans.status != 200 {
 		t.Errorf("session tags off, trust without sts:TagSession: %d %s", ans.status, ans.body.Message)
 	}
@@ -168,7 +168,12 @@ func TestAssumeRoleForPodIdentity(t *testing.T) {
 		t.Errorf("chained credentials expire at %v: a chained session lasts at most an hour", exp)
 	}
 	a.assumeForPod(t, agentKeyID, agentSecret, testCluster, token("demo", "chained-notag")).wantError(t, 400, "AccessDeniedException",
-		"Failed to assume role "+roleARN("pod-target-notag")+": its trust policy does not allow the role "+roleARN("pod-app")+" to perform sts:TagSession.")
+		trustRefusal(roleARN("pod-target-notag"), "the role "+roleARN("pod-app")))
+	// a role that does not exist is refused in the same words as a trust that refuses
+	associate("demo", "gone", "pod-app", "", false)
+	a.setFaults(t, EKSAuthFault{Namespace: "demo", ServiceAccount: "gone", Fault: FaultRoleMissing})
+	a.assumeForPod(t, agentKeyID, agentSecret, testCluster, token("demo", "gone")).wantError(t, 400, "AccessDeniedException",
+		trustRefusal(roleARN("pod-app"), "the service principal pods.eks.amazonaws.com"))
 
 	// the token
 	a.assumeForPod(t, agentKeyID, agentSecret, testCluster, token("demo", "none")).wantError(t, 404, "ResourceNotFoundException",
@@ -188,4 +193,10 @@ func TestAssumeRoleForPodIdentity(t *testing.T) {
 	a.assumeForPod(t, limitedKeyID, limitedSecret, testCluster, token("demo", "app")).wantError(t, 403, "AccessDeniedException",
 		"User: arn:aws:iam::111122223333:user/team/limited is not authorized to perform: eks-auth:AssumeRoleForPodIdentity on resource: "+testClusterARN)
 	a.assumeForPod(t, agentKeyID, agentSecret, "other", token("demo", "app")).wantError(t, 404, "ResourceNotFoundException", "No cluster found for name: other.")
+}
+
+// trustRefusal is EKS Auth's refusal of a role (session tags on), the same whether the role
+// is missing or its trust refuses.
+func trustRefusal(role, who string) string {
+	return "Unable to assume role " + role + " for " + who + ": the role does not exist or its trust policy does not allow sts:AssumeRole and sts:TagSession."
 }

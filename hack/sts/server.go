@@ -44,6 +44,8 @@ type Server struct {
 	configFile configFile
 	// assoc holds the EKS Pod Identity associations.
 	assoc associations
+	// once remembers the tokens that had their one injected EKS Auth failure.
+	once onceFaults
 	// requests, when set, gets one JSON line per request (reqlog.go).
 	requests *requestLog
 

@@ -94,7 +94,8 @@ func (r *runner) agent(uri, token string, claims TokenClaims) (aws.CredentialsPr
 	}
 	resp, err := doer.Do(req)
 	if err != nil {
-		msg, fix := agentUnreachable(uri, proxy, err, claims)
+		cause, msg, fix := agentUnreachable(uri, proxy, err, claims)
+		data["cause"] = cause
 		r.check(CheckPodIdentityAgent, StatusFail, msg, fix, data)
 		return nil, false
 	}
@@ -106,18 +107,12 @@ func (r *runner) agent(uri, token string, claims TokenClaims) (aws.CredentialsPr
 			"check the eks-pod-identity-agent logs: kubectl -n kube-system logs ds/eks-pod-identity-agent", data)
 		return nil, false
 	}
-	if resp.StatusCode != http.StatusOK {
-		who := "the agent"
-		if proxy != "" {
-			who = "the proxy " + proxy + " (or the agent behind it)"
+	if d, failed := r.diagnoseAgentAnswer(resp, body, proxy, claims); failed {
+		for k, v := range d.data {
+			data[k] = v
 		}
-		code := agentErrorCode(body)
-		if code != "" {
-			data["error_code"] = code
-		}
-		r.check(CheckPodIdentityAgent, StatusFail,
-			fmt.Sprintf("%s answered %s: %s", who, resp.Status, agentErrorText(body)),
-			agentFix(resp.StatusCode, code, proxy, claims), data)
+		data["cause"] = d.cause
+		r.check(CheckPodIdentityAgent, StatusFail, d.msg, d.fix, data)
 		return nil, false
 	}
 	var c agentCredentials
@@ -184,57 +179,22 @@ func workloadOf(claims TokenClaims) string {
 const agentInstallFix = "install the eks-pod-identity-agent add-on (aws eks create-addon --cluster-name <cluster> --addon-name eks-pod-identity-agent) and check that its DaemonSet has a ready pod on this node: kubectl -n kube-system get pods -l app.kubernetes.io/name=eks-pod-identity-agent -o wide"
 
 // agentUnreachable words a request that got no answer: through a proxy, refused (no agent on
-// this node), or no route to the link-local address.
-func agentUnreachable(uri, proxy string, err error, claims TokenClaims) (msg, fix string) {
+// this node), no route to the link-local address, or a connection the agent accepted and
+// closed without an answer; it returns the cause too.
+func agentUnreachable(uri, proxy string, err error, claims TokenClaims) (cause, msg, fix string) {
 	switch {
 	case proxy != "":
-		return fmt.Sprintf("the request for %s went through the proxy %s (HTTP_PROXY, and NO_PROXY does not name %s), which did not answer: %v", uri, proxy, PodIdentityAgentHost, err), noProxyFix(claims)
+		return CauseAgentProxy, fmt.Sprintf("the request for %s went through the proxy %s (HTTP_PROXY, and NO_PROXY does not name %s), which did not answer: %v", uri, proxy, PodIdentityAgentHost, err), noProxyFix(claims)
 	case errors.Is(err, syscall.ECONNREFUSED):
-		return fmt.Sprintf("nothing listens at %s on this node: the EKS Pod Identity Agent does not run here (%v)", uri, err), agentInstallFix
+		return CauseAgentNotRunning, fmt.Sprintf("nothing listens at %s on this node: the EKS Pod Identity Agent does not run here (%v)", uri, err), agentInstallFix
 	case errors.Is(err, syscall.EHOSTUNREACH), errors.Is(err, syscall.ENETUNREACH), errors.Is(err, context.DeadlineExceeded), os.IsTimeout(err):
-		return fmt.Sprintf("no route from this pod to %s: %v", uri, err),
+		return CauseAgentNoRoute, fmt.Sprintf("no route from this pod to %s: %v", uri, err),
 			"the agent listens on the node's link-local address " + PodIdentityAgentHost + ": check that it runs on this node (" + agentInstallFix + ") and that the pod network lets pods reach the node's link-local addresses"
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, syscall.ECONNRESET):
+		// The real agent's handler panics on an EKS Auth answer that lacks a field
+		// (internal/cloud/eksauth/service.go dereferences it); net/http then closes the
+		// connection with no answer.
+		return CauseAgentClosed, fmt.Sprintf("the agent at %s accepted the connection and closed it without an answer: %v", uri, err), agentClosedFix
 	}
-	return fmt.Sprintf("cannot reach the EKS Pod Identity Agent at %s: %v", uri, err), agentInstallFix
-}
-
-// agentErrorCode is the EKS Auth error code the agent passes on in its body, "(CODE)" as
-// the agent words it, or "".
-func agentErrorCode(body []byte) string {
-	for _, code := range []string{"ResourceNotFoundException", "AccessDeniedException", "InvalidTokenException", "ExpiredTokenException",
-		"InvalidParameterException", "ThrottlingException"} {
-		if strings.Contains(string(body), code) {
-			return code
-		}
-	}
-	return ""
-}
-
-func agentFix(status int, code, proxy string, claims TokenClaims) string {
-	ns, sa, known := serviceAccountFromSubject(claims.Subject)
-	target := "serviceaccount/<name> -n <namespace>"
-	if known {
-		target = "serviceaccount/" + sa + " -n " + ns
-	}
-	switch {
-	case proxy != "":
-		return noProxyFix(claims)
-	case code == "ResourceNotFoundException":
-		return "no EKS Pod Identity association names this service account: create one with kubectl wi enable " + target + " --pod-identity --role-arn <role ARN> " +
-			"(the agent caches credentials for up to 3 hours: a pod started before the association may need a restart)"
-	case code == "AccessDeniedException":
-		return "the association's role (or its target role) does not let EKS assume it: its trust policy must allow the principal pods.eks.amazonaws.com " +
-			"sts:AssumeRole and sts:TagSession (a target role: the association's role, with both actions); kubectl wi trust-policy " + target +
-			" --pod-identity prints it, and kubectl wi explain " + target + " names the clause that refuses"
-	case code == "InvalidTokenException", code == "ExpiredTokenException":
-		return "EKS did not take the pod's token: its audience must be " + PodIdentityAudience + " and it must not have expired (check the node's clock); the webhook projects it, so recreate the pod"
-	case status == http.StatusForbidden:
-		return "the agent refuses requests not sent to " + PodIdentityAgentHost + ": " + envContainerFullURI + " must be http://" + PodIdentityAgentHost + "/v1/credentials, as the webhook sets it"
-	case status == http.StatusTooManyRequests || code == "ThrottlingException":
-		return "the agent or EKS Auth throttled the request: retry; many pods starting at once share the agent's rate limit"
-	case status >= 500:
-		return "the agent could not get credentials from EKS: check its logs (kubectl -n kube-system logs ds/eks-pod-identity-agent), the node role's permission eks-auth:AssumeRoleForPodIdentity, and that the association's role trusts pods.eks.amazonaws.com with sts:AssumeRole and sts:TagSession"
-	}
-	return "the agent refused the token or found no Pod Identity association for this service account: check kubectl wi explain " + target +
-		", and that the association's role trusts pods.eks.amazonaws.com with sts:AssumeRole and sts:TagSession"
+	return CauseAgentUnreachable, fmt.Sprintf("cannot reach the EKS Pod Identity Agent at %s: %v", uri, err), agentInstallFix
 }

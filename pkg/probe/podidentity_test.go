@@ -134,7 +134,7 @@ func TestPodIdentity(t *testing.T) {
 			status: http.StatusBadRequest, body: "[a1b2]: (AccessDeniedException): Failed to assume role, fault: client\n",
 			want:       map[string]Status{CheckPodIdentityAgent: StatusFail, CheckSTSCallerIdentity: StatusSkip},
 			wantRes:    StatusFail,
-			wantFix:    "its trust policy must allow the principal pods.eks.amazonaws.com sts:AssumeRole and sts:TagSession",
+			wantFix:    "its trust policy must allow the principal pods.eks.amazonaws.com sts:AssumeRole and sts:TagSession (a target role: the association's role, with both actions); EKS Auth does not say which: kubectl wi explain serviceaccount/checkout -n shop",
 			noSTSCalls: true,
 		},
 		{

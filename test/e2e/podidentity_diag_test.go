@@ -80,12 +80,12 @@ func TestPodIdentityDiagnoses(t *testing.T) {
 		target := e.addSTSRole(t, "pi-target-"+randSuffix(), trusted)
 		serviceAccount(t, c, ns, "app", nil)
 		e.associate(t, c, ns, "app", role, target)
-		r := e.wi(t, e.verifyArgs(ns, "app", e.stsEndpoint, "-o", "text")...)
-		l := lineOf(r.stdout, "podidentity.agent")
-		if r.code != 1 || !strings.Contains(l, "AccessDeniedException") || !strings.Contains(l, target) ||
-			!strings.Contains(r.stdout, "(a target role: the association's role, with both actions)") {
-			t.Fatalf("exit %d, want 1 with EKS Auth's refusal of the target role and its fix\n%s", r.code, r.stdout)
-		}
+		r := e.wi(t, e.verifyArgs(ns, "app", e.stsEndpoint, "-o", "json")...)
+		// EKS Auth's AccessDeniedException, told as a role refused (missing, or its trust),
+		// whatever words the stand-in used
+		agentRow{wantCode: 1, wantStatus: "FAIL", wantCause: "role-refused",
+			wantFix: []string{"(a target role: the association's role, with both actions)", "kubectl wi explain serviceaccount/app -n " + ns}}.
+			assert(t, r.code, checkEvent(r.stdout, "podidentity.agent"), r.stdout+r.stderr)
 		noProbePods(t, c, ns)
 	})
 
