@@ -179,7 +179,8 @@ func (r *runner) judge(name, sa string, arn identity.RoleARN, doc *trustpolicy.D
 	diag := trustpolicy.Diagnose(doc, want)
 	data := map[string]any{"service_account": sa, "role_arn": arn.String(), "decision": string(diag.Decision), "size": doc.Size()}
 	if diag.Decision == trustpolicy.Allowed {
-		return []item{{ev: check(name, probe.StatusPass, fmt.Sprintf("%s: the trust policy of %s admits %s", sa, arn, what), "", data)}}
+		return append([]item{{ev: check(name, probe.StatusPass, fmt.Sprintf("%s: the trust policy of %s admits %s", sa, arn, what), "", data)}},
+			breadth(sa, arn, doc, want)...)
 	}
 	msgs := make([]string, len(diag.Problems))
 	for i, p := range diag.Problems {
@@ -200,6 +201,37 @@ func (r *runner) judge(name, sa string, arn identity.RoleARN, doc *trustpolicy.D
 	ev := check(name, status, msg, fmt.Sprintf("aws iam update-assume-role-policy --role-name %s --policy-document %s", arn.Name, shell.Quote(corrected)), data)
 	ev.Detail = diff
 	return []item{{ev: ev}, {ev: sizeCheck(sa, arn, doc, diag.Corrected)}}
+}
+
+// breadth warns, one finding each, of what else an admitting IRSA trust policy admits: the
+// statement and clause, who else in words, the finding's tightening as a diff, and the
+// command that applies every tightening of the policy.
+func breadth(sa string, arn identity.RoleARN, doc *trustpolicy.Document, want trustpolicy.Expect) []item {
+	b := trustpolicy.CheckBreadth(doc, want)
+	if len(b.Findings) == 0 {
+		return nil
+	}
+	tightened := b.Tightened.Compact()
+	fix := fmt.Sprintf("aws iam update-assume-role-policy --role-name %s --policy-document %s", arn.Name, shell.Quote(tightened))
+	items := make([]item, 0, len(b.Findings))
+	for _, f := range b.Findings {
+		msg := fmt.Sprintf("%s: the trust policy of %s admits the account, but %s", sa, arn, f.Message)
+		if f.Admits != "" {
+			msg += "; it also admits " + f.Admits
+		}
+		data := map[string]any{"service_account": sa, "role_arn": arn.String(), "code": f.Code, "statement": f.Statement,
+			"element": f.Element, "tightened_policy": tightened}
+		if f.Sid != "" {
+			data["sid"] = f.Sid
+		}
+		if f.Admits != "" {
+			data["admits"] = f.Admits
+		}
+		ev := check(CheckTrustBreadth, probe.StatusWarn, msg, fix, data)
+		ev.Detail = trustpolicy.Diff(doc, f.Tightened, "role/"+arn.Name)
+		items = append(items, item{ev: ev})
+	}
+	return items
 }
 
 // sizeCheck weighs a corrected trust policy against IAM's limit on its length.

@@ -24,6 +24,12 @@
 //	iam.trust                the trust policy admits the account's sub and aud through the provider;
 //	                         otherwise the statement and condition that refuse, why, and the
 //	                         corrected policy (the event's Detail is the diff, its Fix the command)
+//	iam.trust_breadth        warn, one per finding: a trust policy that admits the account
+//	                         admits more (no aud or sub condition, a sub pattern over other
+//	                         namespaces, a void IfExists clause, a set operator on sub, a key
+//	                         in another case, no Condition): the statement and clause, who
+//	                         else it admits, the tightening as a diff (Detail), the command
+//	                         that applies every tightening (Fix). Warnings exit 0
 //	iam.trust_size           the corrected policy's length against IAM's limit
 //	eks.association          the account's Pod Identity association, its role and target role
 //	iam.podidentity_trust    the association's role trusts pods.eks.amazonaws.com with

@@ -34,6 +34,7 @@ const (
 	CheckOIDCAudience     = "iam.oidc_audience"
 	CheckTrust            = "iam.trust"
 	CheckTrustSize        = "iam.trust_size"
+	CheckTrustBreadth     = "iam.trust_breadth"
 	CheckAssociation      = "eks.association"
 	CheckPodIdentityTrust = "iam.podidentity_trust"
 	CheckTargetRoleTrust  = "iam.target_role_trust"

@@ -297,6 +297,60 @@ func TestMisconfigurationsNamed(t *testing.T) {
 	}
 }
 
+// TestBreadthWarned: a trust policy that admits the account and more passes iam.trust and
+// warns of each finding in iam.trust_breadth, with the clause, who else, a diff and the
+// command; the run's status is warn, not fail. A tight policy draws no warning.
+func TestBreadthWarned(t *testing.T) {
+	noSub := `{"Version":"2012-10-17","Statement":[{"Sid":"Cluster","Effect":"Allow","Principal":{"Federated":"` + provider + `"},"Action":"sts:AssumeRoleWithWebIdentity","Condition":{"StringEquals":{"` + hostPath + `:aud":"sts.amazonaws.com"}}}]}`
+	tests := []struct {
+		name     string
+		policy   string
+		wantWarn []string // in the warning's message, one warning
+		detail   string
+	}{
+		{name: "tight", policy: irsaPolicy("StringEquals", "system:serviceaccount:team:app")},
+		{name: "namespace-wide in the account's namespace", policy: irsaPolicy("StringLike", "system:serviceaccount:team:*")},
+		{name: "no sub", policy: noSub,
+			wantWarn: []string{`statement 0 ("Cluster")`, "no condition on " + hostPath + ":sub", "it also admits every service account of the cluster"},
+			detail:   `+          "` + hostPath + `:sub": "system:serviceaccount:team:app"`},
+		{name: "a wildcard over the namespaces", policy: irsaPolicy("StringLike", "system:serviceaccount:*:app"),
+			wantWarn: []string{`"StringLike": {"` + hostPath + `:sub": "system:serviceaccount:*:app"}`, "it also admits the service account app of other namespaces"},
+			detail:   `+        "StringEquals": {`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			aws := healthyAWS()
+			aws.roles["app"] = tt.policy
+			rec, out, err := run(t, Config{Namespace: "team", Target: &verify.Target{Kind: verify.KindServiceAccount, Name: "app"}}, aws, sa("team", "app", roleARN("app")))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tr := rec.checks(CheckTrust); len(tr) != 1 || tr[0].Status != probe.StatusPass {
+				t.Fatalf("iam.trust: %+v", tr)
+			}
+			warns := rec.checks(CheckTrustBreadth)
+			if tt.wantWarn == nil {
+				if len(warns) != 0 || out.Status != probe.StatusPass {
+					t.Fatalf("a tight policy warned: %+v", warns)
+				}
+				return
+			}
+			if len(warns) != 1 || warns[0].Status != probe.StatusWarn || out.Status != probe.StatusWarn || out.Failed != 0 {
+				t.Fatalf("outcome %+v, warnings %+v", out, warns)
+			}
+			w := warns[0]
+			for _, s := range tt.wantWarn {
+				if !strings.Contains(w.Message, s) {
+					t.Errorf("message %q lacks %q", w.Message, s)
+				}
+			}
+			if !strings.Contains(w.Detail, tt.detail) || !strings.HasPrefix(w.Fix, "aws iam update-assume-role-policy --role-name app --policy-document '") {
+				t.Errorf("detail %q fix %q", w.Detail, w.Fix)
+			}
+		})
+	}
+}
+
 func TestAccessDeniedNamesTheAction(t *testing.T) {
 	aws := healthyAWS()
 	aws.deny = ActionGetRole
