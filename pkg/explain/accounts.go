@@ -136,7 +136,13 @@ func (r *runner) oidcProvider(ctx context.Context, arn identity.RoleARN, aud str
 	}
 	missing := func() []item {
 		msg := fmt.Sprintf("there is no IAM OIDC provider for the issuer %s in account %s (%s): STS refuses every token of this cluster", r.issuer, arn.AccountID, want)
-		if others := providerHosts(arns); len(others) > 0 {
+		if other, ok := identity.OtherEKSIssuerForm(r.hostPath); ok && slices.Contains(arns, trustpolicy.ProviderARN(arn.Partition, arn.AccountID, other)) {
+			// The cause, not one provider among others: the same cluster's issuer under
+			// its other host, which the tokens do not carry.
+			data["other_form_provider_arn"] = trustpolicy.ProviderARN(arn.Partition, arn.AccountID, other)
+			msg = fmt.Sprintf("the account %s has an IAM OIDC provider for https://%s, the other host EKS serves this cluster's issuer under, but the tokens carry iss %s, "+
+				"and STS finds a provider by the token's iss: that provider never matches, and STS refuses every token of this cluster (no IAM OIDC provider %s)", arn.AccountID, other, r.issuer, want)
+		} else if others := providerHosts(arns); len(others) > 0 {
 			msg += "; the account has providers for " + strings.Join(others, ", ")
 		}
 		return []item{{once: key, ev: check(CheckOIDCProvider, probe.StatusFail, msg,

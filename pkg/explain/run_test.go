@@ -351,6 +351,40 @@ func TestBreadthWarned(t *testing.T) {
 	}
 }
 
+// TestProviderForTheOtherIssuerHost: an account whose only provider is for the dual-stack
+// host of the EKS issuer the tokens carry (or the reverse) is told that this is the cause.
+func TestProviderForTheOtherIssuerHost(t *testing.T) {
+	tests := []struct{ name, tokens, registered string }{
+		{name: "tokens IPv4, provider dual-stack", tokens: "oidc.eks.us-west-2.amazonaws.com/id/ABC", registered: "oidc-eks.us-west-2.api.aws/id/ABC"},
+		{name: "tokens dual-stack, provider IPv4", tokens: "oidc-eks.us-west-2.api.aws/id/ABC", registered: "oidc.eks.us-west-2.amazonaws.com/id/ABC"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			other := "arn:aws:iam::" + acct + ":oidc-provider/" + tt.registered
+			aws := &fakeAWS{
+				roles:     map[string]string{"app": strings.ReplaceAll(irsaPolicy("StringEquals", "system:serviceaccount:team:app"), hostPath, tt.tokens)},
+				providers: map[string][]string{other: {"sts.amazonaws.com"}},
+			}
+			rec, _, err := run(t, Config{Namespace: "team", Issuer: "https://" + tt.tokens, Target: &verify.Target{Kind: verify.KindServiceAccount, Name: "app"}}, aws, sa("team", "app", roleARN("app")))
+			if err != nil {
+				t.Fatal(err)
+			}
+			evs := rec.checks(CheckOIDCProvider)
+			if len(evs) != 1 || evs[0].Status != probe.StatusFail {
+				t.Fatalf("iam.oidc_provider: %+v", evs)
+			}
+			for _, want := range []string{"has an IAM OIDC provider for https://" + tt.registered, "the other host EKS serves this cluster's issuer under", "the tokens carry iss https://" + tt.tokens} {
+				if !strings.Contains(evs[0].Message, want) {
+					t.Errorf("message %q lacks %q", evs[0].Message, want)
+				}
+			}
+			if !strings.Contains(evs[0].Fix, "--url https://"+tt.tokens) || evs[0].Data["other_form_provider_arn"] != other {
+				t.Errorf("fix %q data %v", evs[0].Fix, evs[0].Data)
+			}
+		})
+	}
+}
+
 func TestAccessDeniedNamesTheAction(t *testing.T) {
 	aws := healthyAWS()
 	aws.deny = ActionGetRole
