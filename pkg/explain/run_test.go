@@ -453,6 +453,77 @@ func TestPodIdentity(t *testing.T) {
 	}
 }
 
+// TestAssociationRestrictions: the association's external ID and inline session policy are
+// shown with what they restrict; a target role whose trust admits the association's role
+// without the external ID is warned of, with the condition to add; one that requires it passes.
+func TestAssociationRestrictions(t *testing.T) {
+	target := func(cond string) string {
+		return `{"Version":"2012-10-17","Statement":[{"Sid":"FromPods","Effect":"Allow","Principal":{"AWS":"` + roleARN("good") + `"},"Action":["sts:AssumeRole","sts:TagSession"]` + cond + `}]}`
+	}
+	const session = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:GetObject","s3:ListBucket"],"Resource":["arn:aws:s3:::reports","arn:aws:s3:::reports/*"]}]}`
+	tests := []struct {
+		name       string
+		assoc      Association
+		target     string
+		assocState probe.Status
+		assocMsg   []string
+		extState   probe.Status // "" when the check must not be there
+		extDetail  string
+	}{
+		{name: "external ID required", target: target(`,"Condition":{"StringEquals":{"sts:ExternalId":"ext-1"}}`),
+			assoc:      Association{ID: "a-1", Namespace: "team", ServiceAccount: "app", RoleARN: roleARN("good"), TargetRoleARN: roleARN("target"), ExternalID: "ext-1"},
+			assocState: probe.StatusPass, assocMsg: []string{"with the external ID ext-1 (sts:ExternalId)"}, extState: probe.StatusPass},
+		{name: "external ID not required", target: target(""),
+			assoc:      Association{ID: "a-1", Namespace: "team", ServiceAccount: "app", RoleARN: roleARN("good"), TargetRoleARN: roleARN("target"), ExternalID: "ext-1"},
+			assocState: probe.StatusPass, extState: probe.StatusWarn, extDetail: `+          "sts:ExternalId": "ext-1"`},
+		{name: "a session policy on the target role", target: target(`,"Condition":{"StringEquals":{"sts:ExternalId":"ext-1"}}`),
+			assoc: Association{ID: "a-1", Namespace: "team", ServiceAccount: "app", RoleARN: roleARN("good"), TargetRoleARN: roleARN("target"), ExternalID: "ext-1",
+				DisableSessionTags: true, Policy: session},
+			assocState: probe.StatusPass, extState: probe.StatusPass,
+			assocMsg: []string{"inline session policy narrows the pods' credentials to what both the target role " + roleARN("target") + " (EKS applies it to the target role's session only)",
+				"Allow s3:GetObject, s3:ListBucket on arn:aws:s3:::reports, arn:aws:s3:::reports/*", "session tags disabled"}},
+		{name: "a session policy with session tags",
+			assoc:      Association{ID: "a-1", Namespace: "team", ServiceAccount: "app", RoleARN: roleARN("good"), Policy: session},
+			assocState: probe.StatusWarn, assocMsg: []string{"what both the role " + roleARN("good") + "'s permissions and it allow", "EKS takes a session policy only with disableSessionTags set"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			aws := healthyAWS()
+			aws.roles["good"] = podPolicy
+			if tt.target != "" {
+				aws.roles["target"] = tt.target
+			}
+			aws.assocs = []Association{tt.assoc}
+			rec, _, err := run(t, Config{Namespace: "team", Cluster: "prod"}, aws, sa("team", "app", ""))
+			if err != nil {
+				t.Fatal(err)
+			}
+			as := rec.checks(CheckAssociation)
+			if len(as) != 1 || as[0].Status != tt.assocState {
+				t.Fatalf("eks.association: %+v", as)
+			}
+			for _, want := range tt.assocMsg {
+				if !strings.Contains(as[0].Message, want) {
+					t.Errorf("eks.association %q lacks %q", as[0].Message, want)
+				}
+			}
+			ext := rec.checks(CheckTargetRoleExternalID)
+			if tt.extState == "" {
+				if len(ext) != 0 {
+					t.Fatalf("an external ID check without a target role: %+v", ext)
+				}
+				return
+			}
+			if len(ext) != 1 || ext[0].Status != tt.extState || !strings.Contains(ext[0].Detail, tt.extDetail) {
+				t.Fatalf("%s: %+v", CheckTargetRoleExternalID, ext)
+			}
+			if tt.extState == probe.StatusWarn && (!strings.Contains(ext[0].Message, `statement 0 ("FromPods") has no sts:ExternalId condition`) || !strings.Contains(ext[0].Fix, "--role-name target")) {
+				t.Errorf("the warning does not name the statement and the fix: %+v", ext[0])
+			}
+		})
+	}
+}
+
 // fakeSTS admits the tokens of the subjects in ok.
 type fakeSTS struct {
 	mu     sync.Mutex
