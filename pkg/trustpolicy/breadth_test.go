@@ -163,3 +163,41 @@ func TestGeneratedPoliciesAreTight(t *testing.T) {
 		})
 	}
 }
+
+// FuzzCheckBreadth: for any trust policy that admits the account, CheckBreadth does not
+// fail, each finding names its statement and carries a tightening that still admits the
+// account, and the policy with every finding tightened draws none.
+func FuzzCheckBreadth(f *testing.F) {
+	f.Add(`{"StringEquals":{"` + hp + `:aud":"` + sts + `"}}`)
+	f.Add(`{"StringLike":{"` + hp + `:sub":"system:serviceaccount:*:app"}}`)
+	f.Add(`{"StringEqualsIfExists":{"https://` + hp + `:sub":"x"},"ForAnyValue:StringLike":{"` + strings.ToUpper(hp) + `:SUB":"*"}}`)
+	f.Add(`{"StringNotLike":{"` + hp + `:sub":"system:serviceaccount:kube-system:*"},"Null":{"` + hp + `:groups":"true"}}`)
+	f.Add(``)
+	f.Fuzz(func(t *testing.T, cond string) {
+		d, err := ParseDocument(stmt(allowWeb(cond)))
+		if err != nil {
+			return
+		}
+		want := webWant()
+		if dec, _ := d.Judge(want); dec != Allowed {
+			return
+		}
+		b := CheckBreadth(d, want)
+		for _, f := range b.Findings {
+			if f.Statement != 0 || f.Tightened == nil {
+				t.Fatalf("finding %+v", f)
+			}
+			if dec, _ := f.Tightened.Judge(want); dec != Allowed {
+				t.Fatalf("%s: the tightening refuses the account:\n%s", f.Code, f.Tightened.JSON())
+			}
+		}
+		if b.Tightened != nil {
+			if dec, _ := b.Tightened.Judge(want); dec != Allowed {
+				t.Fatalf("the tightened policy refuses the account:\n%s", b.Tightened.JSON())
+			}
+			if again := CheckBreadth(b.Tightened, want); len(again.Findings) > 0 {
+				t.Fatalf("the tightened policy still draws %+v:\n%s", again.Findings, b.Tightened.JSON())
+			}
+		}
+	})
+}
