@@ -135,10 +135,10 @@ func TestExplainIssuerOtherHost(t *testing.T) {
 	}
 	var provider, trust *probe.Event
 	for _, ev := range explainEvents(t, res.stdout) {
-		switch {
-		case ev.Check == "iam.oidc_provider":
+		switch ev.Check {
+		case "iam.oidc_provider":
 			provider = &ev
-		case ev.Check == "iam.trust":
+		case "iam.trust":
 			trust = &ev
 		}
 	}
