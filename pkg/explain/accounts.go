@@ -136,7 +136,13 @@ func (r *runner) oidcProvider(ctx context.Context, arn identity.RoleARN, aud str
 	}
 	missing := func() []item {
 		msg := fmt.Sprintf("there is no IAM OIDC provider for the issuer %s in account %s (%s): STS refuses every token of this cluster", r.issuer, arn.AccountID, want)
-		if others := providerHosts(arns); len(others) > 0 {
+		if other, ok := identity.OtherEKSIssuerForm(r.hostPath); ok && slices.Contains(arns, trustpolicy.ProviderARN(arn.Partition, arn.AccountID, other)) {
+			// The cause, not one provider among others: the same cluster's issuer under
+			// its other host, which the tokens do not carry.
+			data["other_form_provider_arn"] = trustpolicy.ProviderARN(arn.Partition, arn.AccountID, other)
+			msg = fmt.Sprintf("the account %s has an IAM OIDC provider for https://%s, the other host EKS serves this cluster's issuer under, but the tokens carry iss %s, "+
+				"and STS finds a provider by the token's iss: that provider never matches, and STS refuses every token of this cluster (no IAM OIDC provider %s)", arn.AccountID, other, r.issuer, want)
+		} else if others := providerHosts(arns); len(others) > 0 {
 			msg += "; the account has providers for " + strings.Join(others, ", ")
 		}
 		return []item{{once: key, ev: check(CheckOIDCProvider, probe.StatusFail, msg,
@@ -179,7 +185,8 @@ func (r *runner) judge(name, sa string, arn identity.RoleARN, doc *trustpolicy.D
 	diag := trustpolicy.Diagnose(doc, want)
 	data := map[string]any{"service_account": sa, "role_arn": arn.String(), "decision": string(diag.Decision), "size": doc.Size()}
 	if diag.Decision == trustpolicy.Allowed {
-		return []item{{ev: check(name, probe.StatusPass, fmt.Sprintf("%s: the trust policy of %s admits %s", sa, arn, what), "", data)}}
+		return append([]item{{ev: check(name, probe.StatusPass, fmt.Sprintf("%s: the trust policy of %s admits %s", sa, arn, what), "", data)}},
+			breadth(sa, arn, doc, want)...)
 	}
 	msgs := make([]string, len(diag.Problems))
 	for i, p := range diag.Problems {
@@ -200,6 +207,37 @@ func (r *runner) judge(name, sa string, arn identity.RoleARN, doc *trustpolicy.D
 	ev := check(name, status, msg, fmt.Sprintf("aws iam update-assume-role-policy --role-name %s --policy-document %s", arn.Name, shell.Quote(corrected)), data)
 	ev.Detail = diff
 	return []item{{ev: ev}, {ev: sizeCheck(sa, arn, doc, diag.Corrected)}}
+}
+
+// breadth warns, one finding each, of what else an admitting IRSA trust policy admits: the
+// statement and clause, who else in words, the finding's tightening as a diff, and the
+// command that applies every tightening of the policy.
+func breadth(sa string, arn identity.RoleARN, doc *trustpolicy.Document, want trustpolicy.Expect) []item {
+	b := trustpolicy.CheckBreadth(doc, want)
+	if len(b.Findings) == 0 {
+		return nil
+	}
+	tightened := b.Tightened.Compact()
+	fix := fmt.Sprintf("aws iam update-assume-role-policy --role-name %s --policy-document %s", arn.Name, shell.Quote(tightened))
+	items := make([]item, 0, len(b.Findings))
+	for _, f := range b.Findings {
+		msg := fmt.Sprintf("%s: the trust policy of %s admits the account, but %s", sa, arn, f.Message)
+		if f.Admits != "" {
+			msg += "; it also admits " + f.Admits
+		}
+		data := map[string]any{"service_account": sa, "role_arn": arn.String(), "code": f.Code, "statement": f.Statement,
+			"element": f.Element, "tightened_policy": tightened}
+		if f.Sid != "" {
+			data["sid"] = f.Sid
+		}
+		if f.Admits != "" {
+			data["admits"] = f.Admits
+		}
+		ev := check(CheckTrustBreadth, probe.StatusWarn, msg, fix, data)
+		ev.Detail = trustpolicy.Diff(doc, f.Tightened, "role/"+arn.Name)
+		items = append(items, item{ev: ev})
+	}
+	return items
 }
 
 // sizeCheck weighs a corrected trust policy against IAM's limit on its length.
@@ -236,11 +274,35 @@ func (r *runner) podIdentity(ctx context.Context, a account, ref AssociationRef)
 		data["target_role_arn"] = as.TargetRoleARN
 		msg += ", which assumes the target role " + as.TargetRoleARN
 	}
+	if as.ExternalID != "" {
+		data["external_id"] = as.ExternalID
+		msg += fmt.Sprintf(" with the external ID %s (sts:ExternalId), which the target role's trust policy requires so that only this association may assume it", as.ExternalID)
+	}
 	if as.DisableSessionTags {
 		data["disable_session_tags"] = true
-		msg += " (session tags disabled)"
+		msg += " (session tags disabled: the credentials carry none of the six tags, and the roles' trust need not allow sts:TagSession)"
 	}
-	items := []item{{ev: check(CheckAssociation, probe.StatusPass, msg, "", data)}}
+	status, fix := probe.StatusPass, ""
+	if as.Policy != "" {
+		data["policy"] = as.Policy
+		whose := "the role " + as.RoleARN
+		if as.TargetRoleARN != "" {
+			whose = "the target role " + as.TargetRoleARN + " (EKS applies it to the target role's session only)"
+		}
+		summary, err := summarizeSessionPolicy(as.Policy)
+		if err != nil {
+			summary = err.Error()
+			status = probe.StatusWarn
+		}
+		data["policy_allows"] = summary
+		msg += fmt.Sprintf("; its inline session policy narrows the pods' credentials to what both %s's permissions and it allow: %s", whose, summary)
+		if !as.DisableSessionTags {
+			status = probe.StatusWarn
+			msg += "; EKS takes a session policy only with disableSessionTags set, and this association has session tags"
+			fix = fmt.Sprintf("aws eks update-pod-identity-association --cluster-name %s --association-id %s --disable-session-tags", r.cluster.Name, as.ID)
+		}
+	}
+	items := []item{{ev: check(CheckAssociation, status, msg, fix, data)}}
 	if !a.exists {
 		items = append(items, item{ev: check(CheckServiceAccount, probe.StatusFail,
 			fmt.Sprintf("%s: the Pod Identity association %s names a service account that does not exist", sa, as.ID),
@@ -294,7 +356,44 @@ func (r *runner) podIdentity(ctx context.Context, a account, ref AssociationRef)
 	if as.ExternalID != "" {
 		what += " and sts:ExternalId " + as.ExternalID
 	}
-	return append(items, r.judge(CheckTargetRoleTrust, sa, tarn, tdoc, trustpolicy.ExpectTargetRole(arn.String(), arn.AccountID, as.ExternalID, pc), what)...), nil
+	want := trustpolicy.ExpectTargetRole(arn.String(), arn.AccountID, as.ExternalID, pc)
+	items = append(items, r.judge(CheckTargetRoleTrust, sa, tarn, tdoc, want, what)...)
+	if dec, _ := tdoc.Judge(want); dec == trustpolicy.Allowed && as.ExternalID != "" {
+		items = append(items, item{ev: externalIDCheck(sa, tarn, arn, tdoc, as.ExternalID, trustpolicy.ExpectTargetRole(arn.String(), arn.AccountID, "", pc))})
+	}
+	return items, nil
+}
+
+// externalIDCheck says whether the target role's trust policy, which admits the association,
+// requires its external ID: without it any session of the association's role (another
+// association, anything else that role runs) may assume the target role, the confused deputy
+// the external ID is for (EKS API, PodIdentityAssociation.externalId).
+func externalIDCheck(sa string, tarn, arn identity.RoleARN, doc *trustpolicy.Document, externalID string, without trustpolicy.Expect) probe.Event {
+	data := map[string]any{"service_account": sa, "role_arn": tarn.String(), "external_id": externalID}
+	dec, results := doc.Judge(without)
+	if dec != trustpolicy.Allowed {
+		return check(CheckTargetRoleExternalID, probe.StatusPass,
+			fmt.Sprintf("%s: the trust policy of the target role %s requires the association's external ID %s", sa, tarn, externalID), "", data)
+	}
+	// The statements that admit without it get the condition.
+	fix := doc.Clone()
+	var where []string
+	for _, sr := range results[0].Statements {
+		st := &fix.Statements[sr.Index]
+		if st.Effect != "Allow" || sr.Applies != trustpolicy.True {
+			continue
+		}
+		st.Conditions = append(st.Conditions, trustpolicy.Clause{Operator: "StringEquals", Key: "sts:ExternalId", Values: trustpolicy.NewValues(externalID)})
+		where = append(where, trustpolicy.Problem{Statement: sr.Index, Sid: st.Sid}.Where())
+	}
+	tightened := fix.Compact()
+	data["tightened_policy"] = tightened
+	ev := check(CheckTargetRoleExternalID, probe.StatusWarn,
+		fmt.Sprintf("%s: the trust policy of the target role %s admits the association's role %s without its external ID %s (%s has no sts:ExternalId condition): any session of %s may assume the target role, not only this association's",
+			sa, tarn, arn, externalID, strings.Join(where, ", "), arn.Name),
+		fmt.Sprintf("aws iam update-assume-role-policy --role-name %s --policy-document %s", tarn.Name, shell.Quote(tightened)), data)
+	ev.Detail = trustpolicy.Diff(doc, fix, "role/"+tarn.Name)
+	return ev
 }
 
 func mustJSON(p trustpolicy.Policy) string {

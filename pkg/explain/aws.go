@@ -49,6 +49,8 @@ type Association struct {
 	RoleARN, TargetRoleARN    string
 	ExternalID                string
 	DisableSessionTags        bool
+	// Policy is the association's inline session policy (JSON), "" when it has none.
+	Policy string
 }
 
 // AssociationRef is an association as ListPodIdentityAssociations lists it.
@@ -164,6 +166,7 @@ func (s *SDK) DescribePodIdentityAssociation(ctx context.Context, cluster, id st
 		Namespace: aws.ToString(a.Namespace), ServiceAccount: aws.ToString(a.ServiceAccount),
 		RoleARN: aws.ToString(a.RoleArn), TargetRoleARN: aws.ToString(a.TargetRoleArn),
 		ExternalID: aws.ToString(a.ExternalId), DisableSessionTags: aws.ToBool(a.DisableSessionTags),
+		Policy: aws.ToString(a.Policy),
 	}, nil
 }
 

@@ -24,11 +24,22 @@
 //	iam.trust                the trust policy admits the account's sub and aud through the provider;
 //	                         otherwise the statement and condition that refuse, why, and the
 //	                         corrected policy (the event's Detail is the diff, its Fix the command)
+//	iam.trust_breadth        warn, one per finding: a trust policy that admits the account
+//	                         admits more (no aud or sub condition, a sub pattern over other
+//	                         namespaces, a void IfExists clause, a set operator on sub, a key
+//	                         in another case, no Condition): the statement and clause, who
+//	                         else it admits, the tightening as a diff (Detail), the command
+//	                         that applies every tightening (Fix). Warnings exit 0
 //	iam.trust_size           the corrected policy's length against IAM's limit
-//	eks.association          the account's Pod Identity association, its role and target role
+//	eks.association          the account's Pod Identity association, its role and target role,
+//	                         its external ID and its inline session policy with what it allows
+//	                         (warn: a session policy without disableSessionTags)
 //	iam.podidentity_trust    the association's role trusts pods.eks.amazonaws.com with
 //	                         sts:AssumeRole and sts:TagSession
 //	iam.target_role_trust    the target role trusts the association's role
+//	iam.target_role_external_id
+//	                         the target role's trust requires the association's external ID
+//	                         (warn when it admits the role without it)
 //	exchange.scope           info (--exchange): what the exchange proves and what it does not
 //	exchange.token           the TokenRequest API issued the account a token
 //	exchange.assume_role     STS exchanged it for a session of the role

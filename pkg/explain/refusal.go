@@ -7,6 +7,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/kubectl-wi/kubectl-wi/pkg/awsconfig"
+	"github.com/kubectl-wi/kubectl-wi/pkg/identity"
 	"github.com/kubectl-wi/kubectl-wi/pkg/probe"
 	"github.com/kubectl-wi/kubectl-wi/pkg/verify"
 )
@@ -41,14 +42,6 @@ func (f *iamFindings) Event(ev probe.Event) {
 	}
 }
 
-// RegionOfIssuer is the region of an EKS issuer, https://oidc.eks.REGION.amazonaws.com/id/X;
-// "" for any other issuer.
-func RegionOfIssuer(issuer string) string {
-	host := strings.TrimPrefix(issuer, "https://")
-	if rest, ok := strings.CutPrefix(host, "oidc.eks."); ok {
-		if region, _, ok := strings.Cut(rest, "."); ok {
-			return region
-		}
-	}
-	return ""
-}
+// RegionOfIssuer is the region of an EKS issuer, https://oidc.eks.REGION.amazonaws.com/id/X
+// or its dual-stack form https://oidc-eks.REGION.api.aws/id/X; "" for any other issuer.
+func RegionOfIssuer(issuer string) string { return identity.EKSIssuerRegion(issuer) }

@@ -34,13 +34,17 @@ const (
 	CheckOIDCAudience     = "iam.oidc_audience"
 	CheckTrust            = "iam.trust"
 	CheckTrustSize        = "iam.trust_size"
+	CheckTrustBreadth     = "iam.trust_breadth"
 	CheckAssociation      = "eks.association"
 	CheckPodIdentityTrust = "iam.podidentity_trust"
 	CheckTargetRoleTrust  = "iam.target_role_trust"
-	CheckExchangeScope    = "exchange.scope"
-	CheckExchangeToken    = "exchange.token"
-	CheckExchangeAssume   = "exchange.assume_role"
-	CheckExchangeCaller   = "exchange.caller_identity"
+	// CheckTargetRoleExternalID is whether the target role's trust requires the association's
+	// external ID.
+	CheckTargetRoleExternalID = "iam.target_role_external_id"
+	CheckExchangeScope        = "exchange.scope"
+	CheckExchangeToken        = "exchange.token"
+	CheckExchangeAssume       = "exchange.assume_role"
+	CheckExchangeCaller       = "exchange.caller_identity"
 )
 
 // Steps of a run, in order.

@@ -297,6 +297,94 @@ func TestMisconfigurationsNamed(t *testing.T) {
 	}
 }
 
+// TestBreadthWarned: a trust policy that admits the account and more passes iam.trust and
+// warns of each finding in iam.trust_breadth, with the clause, who else, a diff and the
+// command; the run's status is warn, not fail. A tight policy draws no warning.
+func TestBreadthWarned(t *testing.T) {
+	noSub := `{"Version":"2012-10-17","Statement":[{"Sid":"Cluster","Effect":"Allow","Principal":{"Federated":"` + provider + `"},"Action":"sts:AssumeRoleWithWebIdentity","Condition":{"StringEquals":{"` + hostPath + `:aud":"sts.amazonaws.com"}}}]}`
+	tests := []struct {
+		name     string
+		policy   string
+		wantWarn []string // in the warning's message, one warning
+		detail   string
+	}{
+		{name: "tight", policy: irsaPolicy("StringEquals", "system:serviceaccount:team:app")},
+		{name: "namespace-wide in the account's namespace", policy: irsaPolicy("StringLike", "system:serviceaccount:team:*")},
+		{name: "no sub", policy: noSub,
+			wantWarn: []string{`statement 0 ("Cluster")`, "no condition on " + hostPath + ":sub", "it also admits every service account of the cluster"},
+			detail:   `+          "` + hostPath + `:sub": "system:serviceaccount:team:app"`},
+		{name: "a wildcard over the namespaces", policy: irsaPolicy("StringLike", "system:serviceaccount:*:app"),
+			wantWarn: []string{`"StringLike": {"` + hostPath + `:sub": "system:serviceaccount:*:app"}`, "it also admits the service account app of other namespaces"},
+			detail:   `+        "StringEquals": {`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			aws := healthyAWS()
+			aws.roles["app"] = tt.policy
+			rec, out, err := run(t, Config{Namespace: "team", Target: &verify.Target{Kind: verify.KindServiceAccount, Name: "app"}}, aws, sa("team", "app", roleARN("app")))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tr := rec.checks(CheckTrust); len(tr) != 1 || tr[0].Status != probe.StatusPass {
+				t.Fatalf("iam.trust: %+v", tr)
+			}
+			warns := rec.checks(CheckTrustBreadth)
+			if tt.wantWarn == nil {
+				if len(warns) != 0 || out.Status != probe.StatusPass {
+					t.Fatalf("a tight policy warned: %+v", warns)
+				}
+				return
+			}
+			if len(warns) != 1 || warns[0].Status != probe.StatusWarn || out.Status != probe.StatusWarn || out.Failed != 0 {
+				t.Fatalf("outcome %+v, warnings %+v", out, warns)
+			}
+			w := warns[0]
+			for _, s := range tt.wantWarn {
+				if !strings.Contains(w.Message, s) {
+					t.Errorf("message %q lacks %q", w.Message, s)
+				}
+			}
+			if !strings.Contains(w.Detail, tt.detail) || !strings.HasPrefix(w.Fix, "aws iam update-assume-role-policy --role-name app --policy-document '") {
+				t.Errorf("detail %q fix %q", w.Detail, w.Fix)
+			}
+		})
+	}
+}
+
+// TestProviderForTheOtherIssuerHost: an account whose only provider is for the dual-stack
+// host of the EKS issuer the tokens carry (or the reverse) is told that this is the cause.
+func TestProviderForTheOtherIssuerHost(t *testing.T) {
+	tests := []struct{ name, tokens, registered string }{
+		{name: "tokens IPv4, provider dual-stack", tokens: "oidc.eks.us-west-2.amazonaws.com/id/ABC", registered: "oidc-eks.us-west-2.api.aws/id/ABC"},
+		{name: "tokens dual-stack, provider IPv4", tokens: "oidc-eks.us-west-2.api.aws/id/ABC", registered: "oidc.eks.us-west-2.amazonaws.com/id/ABC"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			other := "arn:aws:iam::" + acct + ":oidc-provider/" + tt.registered
+			aws := &fakeAWS{
+				roles:     map[string]string{"app": strings.ReplaceAll(irsaPolicy("StringEquals", "system:serviceaccount:team:app"), hostPath, tt.tokens)},
+				providers: map[string][]string{other: {"sts.amazonaws.com"}},
+			}
+			rec, _, err := run(t, Config{Namespace: "team", Issuer: "https://" + tt.tokens, Target: &verify.Target{Kind: verify.KindServiceAccount, Name: "app"}}, aws, sa("team", "app", roleARN("app")))
+			if err != nil {
+				t.Fatal(err)
+			}
+			evs := rec.checks(CheckOIDCProvider)
+			if len(evs) != 1 || evs[0].Status != probe.StatusFail {
+				t.Fatalf("iam.oidc_provider: %+v", evs)
+			}
+			for _, want := range []string{"has an IAM OIDC provider for https://" + tt.registered, "the other host EKS serves this cluster's issuer under", "the tokens carry iss https://" + tt.tokens} {
+				if !strings.Contains(evs[0].Message, want) {
+					t.Errorf("message %q lacks %q", evs[0].Message, want)
+				}
+			}
+			if !strings.Contains(evs[0].Fix, "--url https://"+tt.tokens) || evs[0].Data["other_form_provider_arn"] != other {
+				t.Errorf("fix %q data %v", evs[0].Fix, evs[0].Data)
+			}
+		})
+	}
+}
+
 func TestAccessDeniedNamesTheAction(t *testing.T) {
 	aws := healthyAWS()
 	aws.deny = ActionGetRole
@@ -362,6 +450,77 @@ func TestPodIdentity(t *testing.T) {
 	}
 	if aws.calls[ActionGetRole] != 3 {
 		t.Fatalf("GetRole %d times for 3 roles", aws.calls[ActionGetRole])
+	}
+}
+
+// TestAssociationRestrictions: the association's external ID and inline session policy are
+// shown with what they restrict; a target role whose trust admits the association's role
+// without the external ID is warned of, with the condition to add; one that requires it passes.
+func TestAssociationRestrictions(t *testing.T) {
+	target := func(cond string) string {
+		return `{"Version":"2012-10-17","Statement":[{"Sid":"FromPods","Effect":"Allow","Principal":{"AWS":"` + roleARN("good") + `"},"Action":["sts:AssumeRole","sts:TagSession"]` + cond + `}]}`
+	}
+	const session = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:GetObject","s3:ListBucket"],"Resource":["arn:aws:s3:::reports","arn:aws:s3:::reports/*"]}]}`
+	tests := []struct {
+		name       string
+		assoc      Association
+		target     string
+		assocState probe.Status
+		assocMsg   []string
+		extState   probe.Status // "" when the check must not be there
+		extDetail  string
+	}{
+		{name: "external ID required", target: target(`,"Condition":{"StringEquals":{"sts:ExternalId":"ext-1"}}`),
+			assoc:      Association{ID: "a-1", Namespace: "team", ServiceAccount: "app", RoleARN: roleARN("good"), TargetRoleARN: roleARN("target"), ExternalID: "ext-1"},
+			assocState: probe.StatusPass, assocMsg: []string{"with the external ID ext-1 (sts:ExternalId)"}, extState: probe.StatusPass},
+		{name: "external ID not required", target: target(""),
+			assoc:      Association{ID: "a-1", Namespace: "team", ServiceAccount: "app", RoleARN: roleARN("good"), TargetRoleARN: roleARN("target"), ExternalID: "ext-1"},
+			assocState: probe.StatusPass, extState: probe.StatusWarn, extDetail: `+          "sts:ExternalId": "ext-1"`},
+		{name: "a session policy on the target role", target: target(`,"Condition":{"StringEquals":{"sts:ExternalId":"ext-1"}}`),
+			assoc: Association{ID: "a-1", Namespace: "team", ServiceAccount: "app", RoleARN: roleARN("good"), TargetRoleARN: roleARN("target"), ExternalID: "ext-1",
+				DisableSessionTags: true, Policy: session},
+			assocState: probe.StatusPass, extState: probe.StatusPass,
+			assocMsg: []string{"inline session policy narrows the pods' credentials to what both the target role " + roleARN("target") + " (EKS applies it to the target role's session only)",
+				"Allow s3:GetObject, s3:ListBucket on arn:aws:s3:::reports, arn:aws:s3:::reports/*", "session tags disabled"}},
+		{name: "a session policy with session tags",
+			assoc:      Association{ID: "a-1", Namespace: "team", ServiceAccount: "app", RoleARN: roleARN("good"), Policy: session},
+			assocState: probe.StatusWarn, assocMsg: []string{"what both the role " + roleARN("good") + "'s permissions and it allow", "EKS takes a session policy only with disableSessionTags set"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			aws := healthyAWS()
+			aws.roles["good"] = podPolicy
+			if tt.target != "" {
+				aws.roles["target"] = tt.target
+			}
+			aws.assocs = []Association{tt.assoc}
+			rec, _, err := run(t, Config{Namespace: "team", Cluster: "prod"}, aws, sa("team", "app", ""))
+			if err != nil {
+				t.Fatal(err)
+			}
+			as := rec.checks(CheckAssociation)
+			if len(as) != 1 || as[0].Status != tt.assocState {
+				t.Fatalf("eks.association: %+v", as)
+			}
+			for _, want := range tt.assocMsg {
+				if !strings.Contains(as[0].Message, want) {
+					t.Errorf("eks.association %q lacks %q", as[0].Message, want)
+				}
+			}
+			ext := rec.checks(CheckTargetRoleExternalID)
+			if tt.extState == "" {
+				if len(ext) != 0 {
+					t.Fatalf("an external ID check without a target role: %+v", ext)
+				}
+				return
+			}
+			if len(ext) != 1 || ext[0].Status != tt.extState || !strings.Contains(ext[0].Detail, tt.extDetail) {
+				t.Fatalf("%s: %+v", CheckTargetRoleExternalID, ext)
+			}
+			if tt.extState == probe.StatusWarn && (!strings.Contains(ext[0].Message, `statement 0 ("FromPods") has no sts:ExternalId condition`) || !strings.Contains(ext[0].Fix, "--role-name target")) {
+				t.Errorf("the warning does not name the statement and the fix: %+v", ext[0])
+			}
+		})
 	}
 }
 

@@ -96,8 +96,7 @@ func diagnoseAPIError(code, msg string, dc DiagnosisContext) (cause, fix string)
 			"check the token's claims against the IAM OIDC provider's configuration"
 	case "AccessDenied", "AccessDeniedException":
 		if dc.Op == opAssumeRoleWithWebIdentity {
-			return fmt.Sprintf("the trust policy of %s does not admit %s", orPlaceholder(dc.RoleARN, "the role"), orPlaceholder(dc.Subject, "this service account")),
-				trustPolicyFix(dc)
+			return refusalCauses(dc), explainFix(dc) + "; if it is the trust policy: " + trustPolicyFix(dc)
 		}
 		return "STS denied the call", "check the role's permissions and any service control policy that denies sts:GetCallerIdentity"
 	case "ExpiredTokenException", "ExpiredToken":
@@ -164,6 +163,29 @@ func diagnoseTransport(err error, dc DiagnosisContext, d Diagnosis) Diagnosis {
 func isTimeout(err error) bool {
 	var ne net.Error
 	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// refusalCauses words an AccessDenied of AssumeRoleWithWebIdentity. STS gives the same answer
+// for every cause below, and only IAM, read with credentials, tells them apart: the probe,
+// which has none, never claims one of them.
+func refusalCauses(dc DiagnosisContext) string {
+	role := orPlaceholder(dc.RoleARN, "the role")
+	sub := orPlaceholder(dc.Subject, "this service account")
+	return fmt.Sprintf("STS refused to let %s assume %s, and its AccessDenied does not say why; it answers the same for each of: "+
+		"(1) the role %s does not exist; "+
+		"(2) the role's trust policy names an IAM OIDC provider that is not registered for the issuer %s in the role's account (%s); "+
+		"(3) the role's trust policy does not admit %s (its principal, action or a condition on sub or aud)",
+		sub, role, role, orPlaceholder(dc.Issuer, "<issuer>"), oidcProviderARN(dc), sub)
+}
+
+// explainFix points at the command that tells the causes of a refusal apart from IAM.
+func explainFix(dc DiagnosisContext) string {
+	cmd := "kubectl wi explain serviceaccount/<name> -n <namespace>"
+	if ns, name, ok := serviceAccountFromSubject(dc.Subject); ok {
+		cmd = fmt.Sprintf("kubectl wi explain serviceaccount/%s -n %s", name, ns)
+	}
+	return "find which with AWS credentials that may read IAM (iam:GetRole, iam:ListOpenIDConnectProviders): " + cmd +
+		" (verify runs it itself when such credentials are at hand)"
 }
 
 func trustPolicyFix(dc DiagnosisContext) string {

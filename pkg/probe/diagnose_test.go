@@ -24,6 +24,7 @@ func TestSTSErrorClassification(t *testing.T) {
 		check     string // the failing check
 		wantCode  string
 		wantMsg   []string
+		notMsg    []string // what the message must not claim
 		wantFix   []string
 		wantReqID string
 	}{
@@ -58,12 +59,20 @@ func TestSTSErrorClassification(t *testing.T) {
 			wantFix:  []string{"aws iam update-open-id-connect-provider-thumbprint"},
 		},
 		{
-			name:     "trust policy does not admit the service account",
+			name:     "an AccessDenied names every cause STS does not tell apart, none as a fact",
 			assume:   stsReply{"access-denied.xml", http.StatusForbidden},
 			check:    CheckSTSAssumeRole,
 			wantCode: "AccessDenied",
-			wantMsg:  []string{"the trust policy of " + testRoleARN + " does not admit " + testSubject},
+			wantMsg: []string{
+				"(AccessDenied: Not authorized to perform sts:AssumeRoleWithWebIdentity)",
+				"does not say why",
+				"(1) the role " + testRoleARN + " does not exist",
+				"(2) the role's trust policy names an IAM OIDC provider that is not registered for the issuer",
+				"(3) the role's trust policy does not admit " + testSubject,
+			},
+			notMsg: []string{"the trust policy of " + testRoleARN + " does not admit"},
 			wantFix: []string{
+				"kubectl wi explain serviceaccount/checkout -n shop",
 				"oidc.eks.us-west-2.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE:sub = " + testSubject,
 				"kubectl wi trust-policy serviceaccount/checkout -n shop --account-id 111122223333",
 			},
@@ -160,6 +169,11 @@ func TestSTSErrorClassification(t *testing.T) {
 			for _, s := range tt.wantMsg {
 				if !strings.Contains(ev.Message, s) {
 					t.Errorf("message %q does not contain %q", ev.Message, s)
+				}
+			}
+			for _, s := range tt.notMsg {
+				if strings.Contains(ev.Message, s) {
+					t.Errorf("message %q claims %q", ev.Message, s)
 				}
 			}
 			for _, s := range tt.wantFix {

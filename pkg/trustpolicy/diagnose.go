@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/aymanbagabas/go-udiff"
+
+	"github.com/kubectl-wi/kubectl-wi/pkg/identity"
 )
 
 // Problem codes: what Diagnose found wrong, stable for scripts and tests.
@@ -510,6 +512,9 @@ func principalProblem(p *Principals, c Caller, e Expect) (code, msg string) {
 				host := strings.TrimPrefix(arn[5], "oidc-provider/")
 				if host == e.HostPath && len(want) == 6 && arn[4] != want[4] {
 					return ProblemOtherAccount, fmt.Sprintf("Principal Federated %s is this issuer's provider in account %s, but the token is checked against the provider in the role's own account: %s", v, arn[4], c.ID)
+				}
+				if other, ok := identity.OtherEKSIssuerForm(e.HostPath); ok && host == other {
+					return ProblemOtherProvider, fmt.Sprintf("Principal Federated %s is the provider of this cluster's issuer under its other host (https://%s), but the tokens carry iss https://%s, whose provider is %s: STS matches the provider by the token's iss", v, host, e.HostPath, c.ID)
 				}
 				if host != e.HostPath {
 					return ProblemOtherProvider, fmt.Sprintf("Principal Federated %s is the provider of another issuer (https://%s), not of this cluster's (https://%s, provider %s)", v, host, e.HostPath, c.ID)

@@ -35,6 +35,8 @@ func TestDiagnoseWebIdentity(t *testing.T) {
 			code: ProblemSwapped, added: `+          "` + hp + `:sub": "` + subApp + `"`},
 		{name: "another cluster's provider", doc: stmt(strings.Replace(allowWeb(both(sts, subApp)), "/id/ABC\"", "/id/OTHER\"", 1)),
 			code: ProblemOtherProvider, element: "oidc-provider/oidc.eks.us-west-2.amazonaws.com/id/OTHER", added: `+        "Federated": "` + provider + `"`},
+		{name: "the provider of the issuer's other EKS host", doc: stmt(strings.Replace(allowWeb(both(sts, subApp)), "oidc-provider/"+hp, "oidc-provider/oidc-eks.us-west-2.api.aws/id/ABC", 1)),
+			code: ProblemOtherProvider, element: "oidc-provider/oidc-eks.us-west-2.api.aws/id/ABC", added: `+        "Federated": "` + provider + `"`},
 		{name: "the provider of another account", doc: stmt(strings.Replace(allowWeb(both(sts, subApp)), "111122223333", "999999999999", 1)),
 			code: ProblemOtherAccount, element: "999999999999", added: `+        "Federated": "` + provider + `"`},
 		{name: "another namespace", doc: stmt(allowWeb(both(sts, "system:serviceaccount:prod:app"))),

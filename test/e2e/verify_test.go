@@ -23,6 +23,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/utils/ptr"
+
+	"github.com/kubectl-wi/kubectl-wi/pkg/probe"
 )
 
 const probeSelector = "app.kubernetes.io/name=kubectl-wi-probe"
@@ -207,8 +209,11 @@ func TestVerifyTrustPolicyOtherServiceAccount(t *testing.T) {
 	}
 	sub := "system:serviceaccount:" + ns + ":app"
 	l := lineOf(r.stdout, "sts.assume_role")
-	if !strings.HasPrefix(l, "FAIL ") || !strings.Contains(l, "the trust policy of "+role+" does not admit "+sub) {
-		t.Errorf("no trust policy diagnosis: %s", l)
+	// Without AWS credentials the probe cannot know which cause it is: it names the trust
+	// policy among the causes, and explain as the way to tell.
+	if !strings.HasPrefix(l, "FAIL ") || !strings.Contains(l, "the role's trust policy does not admit "+sub) ||
+		!strings.Contains(l, "(AccessDenied: Not authorized to perform sts:AssumeRoleWithWebIdentity)") {
+		t.Errorf("no trust policy among the causes: %s", l)
 	}
 	host := strings.TrimPrefix(e.issuer, "https://")
 	if !strings.Contains(r.stdout, host+":sub = "+sub) || !strings.Contains(r.stdout, "kubectl wi trust-policy serviceaccount/app -n "+ns) {
@@ -218,6 +223,96 @@ func TestVerifyTrustPolicyOtherServiceAccount(t *testing.T) {
 		t.Errorf("sts.caller_identity is %s, want SKIP after the failed assume", got)
 	}
 	noProbePods(t, c, ns)
+}
+
+// TestVerifyRefusalCauses: STS's AccessDenied for AssumeRoleWithWebIdentity is the same for a
+// missing role, a missing provider and a refusing trust policy. Without AWS credentials verify
+// says what STS said, lists the causes and names explain, claiming none; with credentials at
+// hand it adds explain's finding: the role does not exist.
+func TestVerifyRefusalCauses(t *testing.T) {
+	e := loadEnv(t)
+	c := e.client(t)
+	ns := e.namespace(t, c, nil)
+	missing := fmt.Sprintf("arn:aws:iam::%s:role/absent-%s", e.stsAccount, randSuffix())
+	serviceAccount(t, c, ns, "app", map[string]string{"eks.amazonaws.com/role-arn": missing})
+	sub := "system:serviceaccount:" + ns + ":app"
+
+	t.Run("without credentials: the causes, none as a fact", func(t *testing.T) {
+		cmd := execWI(e, e.verifyArgs(ns, "app", e.stsEndpoint, "-o", "json")...)
+		cmd.Env = e.awsEnv(nil)
+		res := e.run(t, cmd)
+		if res.code != 1 {
+			t.Fatalf("exit %d, want 1:\n%s\n%s", res.code, res.stdout, res.stderr)
+		}
+		evs := verifyEvents(t, res.stdout)
+		assume := eventOf(evs, "sts.assume_role")
+		if assume == nil || assume.Status != probe.StatusFail || assume.Data["code"] != "AccessDenied" {
+			t.Fatalf("sts.assume_role: %+v", assume)
+		}
+		for _, want := range []string{
+			"Not authorized to perform sts:AssumeRoleWithWebIdentity", // what STS said
+			"(1) the role " + missing + " does not exist",
+			"(2) the role's trust policy names an IAM OIDC provider that is not registered for the issuer " + e.issuer,
+			"(3) the role's trust policy does not admit " + sub,
+		} {
+			if !strings.Contains(assume.Message, want) {
+				t.Errorf("sts.assume_role does not say %q: %s", want, assume.Message)
+			}
+		}
+		if !strings.Contains(assume.Fix, "kubectl wi explain serviceaccount/app -n "+ns) {
+			t.Errorf("the fix does not name explain: %s", assume.Fix)
+		}
+		for _, ev := range evs {
+			if strings.HasPrefix(ev.Check, "iam.") {
+				t.Errorf("an IAM finding without credentials to read IAM: %+v", ev)
+			}
+			if strings.Contains(ev.Message, "the trust policy of "+missing+" does not admit") || strings.Contains(ev.Message, "does not exist: iam:GetRole") {
+				t.Errorf("a cause claimed as a fact without IAM: %s", ev.Message)
+			}
+		}
+	})
+
+	t.Run("with credentials: explain's finding, the role does not exist", func(t *testing.T) {
+		user := e.newAWSUser(t)
+		cmd := execWI(e, e.verifyArgs(ns, "app", e.stsEndpoint, "-o", "json")...)
+		cmd.Env = e.awsEnv(&user)
+		res := e.run(t, cmd)
+		if res.code != 1 {
+			t.Fatalf("exit %d, want 1:\n%s\n%s", res.code, res.stdout, res.stderr)
+		}
+		evs := verifyEvents(t, res.stdout)
+		role := eventOf(evs, "iam.role")
+		if role == nil || role.Status != probe.StatusFail || !strings.Contains(role.Message, "the role "+missing+" does not exist") ||
+			!strings.Contains(role.Fix, "aws iam create-role --role-name "+strings.TrimPrefix(missing, "arn:aws:iam::"+e.stsAccount+":role/")) {
+			t.Fatalf("iam.role: %+v\n%s", role, res.stdout)
+		}
+		if strings.Contains(res.stdout+res.stderr, user.SecretAccessKey) {
+			t.Error("the secret key appears in the output")
+		}
+	})
+}
+
+// verifyEvents parses verify's -o json output: the events, raw lines skipped.
+func verifyEvents(t *testing.T, out string) []probe.Event {
+	t.Helper()
+	var evs []probe.Event
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		var ev probe.Event
+		if err := json.Unmarshal([]byte(line), &ev); err == nil && ev.Valid() == nil {
+			evs = append(evs, ev)
+		}
+	}
+	return evs
+}
+
+// eventOf is the first check event of that name, nil when there is none.
+func eventOf(evs []probe.Event, check string) *probe.Event {
+	for i := range evs {
+		if evs[i].Type == probe.TypeCheck && evs[i].Check == check {
+			return &evs[i]
+		}
+	}
+	return nil
 }
 
 // e) A service account without a role: the stored pod alone says the webhook injected nothing
