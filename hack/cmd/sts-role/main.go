@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"sigs.k8s.io/yaml"
 )
@@ -49,13 +50,11 @@ func run(path string, args []string) error {
 		if !json.Valid([]byte(policy)) {
 			return fmt.Errorf("the trust policy of %s is not JSON", name)
 		}
-		kept := roles[:0]
-		for _, r := range roles {
-			if m, ok := r.(map[string]any); !ok || m["name"] != name {
-				kept = append(kept, r)
-			}
-		}
-		roles = append(kept, role{Name: name, TrustPolicy: json.RawMessage(policy)})
+		roles = slices.DeleteFunc(roles, func(r any) bool {
+			m, ok := r.(map[string]any)
+			return ok && m["name"] == name
+		})
+		roles = append(roles, role{Name: name, TrustPolicy: json.RawMessage(policy)})
 	}
 	cfg["roles"] = roles
 	out, err := yaml.Marshal(cfg)
