@@ -324,7 +324,7 @@ func (r *runner) clusterStep(ctx context.Context) error {
 		switch {
 		case awsconfig.IsNotFound(err):
 			r.emit(check(CheckEKSCluster, probe.StatusFail, fmt.Sprintf("there is no EKS cluster %s in the region of your AWS configuration", r.cfg.Cluster),
-				"check --cluster and --region (aws eks list-clusters --region REGION)", map[string]any{"cluster": r.cfg.Cluster}))
+				"check --eks-cluster and --region (aws eks list-clusters --region REGION)", map[string]any{"cluster": r.cfg.Cluster}))
 		case err != nil:
 			return err
 		default:
@@ -336,7 +336,7 @@ func (r *runner) clusterStep(ctx context.Context) error {
 				r.emit(check(CheckEKSCluster, probe.StatusWarn, fmt.Sprintf("the EKS cluster %s (%s) has no OIDC issuer", c.Name, c.ARN), "", data))
 			case discovered != "" && trimSlash(discovered) != trimSlash(c.Issuer):
 				r.emit(check(CheckEKSCluster, probe.StatusWarn, fmt.Sprintf("the EKS cluster %s has the issuer %s, but the apiserver's tokens carry %s: is the kubeconfig's cluster %s?", c.Name, c.Issuer, discovered, c.Name),
-					"check --cluster against the kubeconfig's context (kubectl config current-context)", data))
+					"check --eks-cluster against the kubeconfig's context (kubectl config current-context)", data))
 			default:
 				r.emit(check(CheckEKSCluster, probe.StatusPass, fmt.Sprintf("the EKS cluster %s (%s), issuer %s", c.Name, c.ARN, orNone(c.Issuer)), "", data))
 			}
@@ -356,7 +356,7 @@ func (r *runner) clusterStep(ctx context.Context) error {
 			}
 		}
 		r.emit(check(CheckClusterIssuer, probe.StatusFail, "the cluster's issuer is unknown: the apiserver's "+apicall.IssuerDiscoveryPath+" is not readable ("+why+")",
-			"pass --issuer URL (on EKS: aws eks describe-cluster --name CLUSTER --query cluster.identity.oidc.issuer --output text), or --cluster NAME", nil))
+			"pass --issuer URL (on EKS: aws eks describe-cluster --name CLUSTER --query cluster.identity.oidc.issuer --output text), or --eks-cluster NAME", nil))
 		return nil
 	}
 	hp, err := trustpolicy.ProviderHostPath(discovered)

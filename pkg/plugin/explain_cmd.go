@@ -38,7 +38,7 @@ eks:ListPodIdentityAssociations, eks:DescribePodIdentityAssociation) and checks:
     applies it;
   - the role's account has an IAM OIDC provider for the cluster's issuer, listing the
     account's audience as a client ID;
-  - for Pod Identity (--cluster): the association, its role's trust for
+  - for Pod Identity (--eks-cluster): the association, its role's trust for
     pods.eks.amazonaws.com with sts:AssumeRole and sts:TagSession, and a target role's trust;
   - a corrected policy's length against IAM's limit.
 
@@ -64,7 +64,7 @@ const explainExample = `  # Explain the service account app of the namespace sho
   kubectl wi explain app -n shop
 
   # Every identity service account of the cluster, Pod Identity included, as a CI log
-  kubectl wi explain -A --cluster prod --region us-west-2 -o text
+  kubectl wi explain -A --eks-cluster prod --region us-west-2 -o text
 
   # The accounts labelled team=payments, with the AWS profile of their account
   kubectl wi explain -A -l team=payments --profile payments
@@ -89,7 +89,7 @@ type ExplainOptions struct {
 
 	target    *verify.Target
 	namespace string
-	// clusterFrom says where Cluster came from, for messages: "--cluster" or the kubeconfig.
+	// clusterFrom says where Cluster came from, for messages: "--eks-cluster" or the kubeconfig.
 	clusterFrom string
 
 	newClient  func() (kubernetes.Interface, verify.DiscoveryFunc, error) // swapped in tests
@@ -150,7 +150,7 @@ func newCmdExplain(o *ExplainOptions) *cobra.Command {
 	f.StringVarP(&o.Selector, "selector", "l", "", "Explain the service accounts with these labels only (e.g. -l team=payments)")
 	f.StringVar(&o.Profile, "profile", "", "AWS profile of the shared config files (default: AWS_PROFILE, else the default profile)")
 	f.StringVar(&o.Region, "region", "", "AWS region of the EKS cluster and of STS (default: AWS_REGION or the profile's, else the kubeconfig's EKS cluster's)")
-	f.StringVar(&o.Cluster, "cluster", "", "EKS cluster name, to read its issuer and Pod Identity associations (default: from the kubeconfig's EKS cluster ARN or aws eks get-token arguments)")
+	f.StringVar(&o.Cluster, "eks-cluster", "", "The EKS cluster's name, to read its issuer and Pod Identity associations ("+eksClusterHelp+"). --cluster is kubectl's: a cluster of the kubeconfig")
 	f.StringVar(&o.Issuer, "issuer", "", "OIDC issuer URL (default: read from the apiserver's "+apicall.IssuerDiscoveryPath+", else from EKS)")
 	f.BoolVar(&o.Exchange, "exchange", false, "Prove each IRSA account with a TokenRequest token exchanged with STS from this machine, instead of reading IAM")
 	f.StringVarP(&o.Output, "output", "o", "", "Output format. One of: tui|text|json (default: tui on a terminal, text otherwise)")
@@ -184,9 +184,9 @@ func (o *ExplainOptions) Complete(cmd *cobra.Command, args []string) error {
 		o.namespace = ""
 	}
 	if o.Cluster != "" {
-		o.clusterFrom = "--cluster"
+		o.clusterFrom = "--eks-cluster"
 	} else if raw, err := o.rawConfig(); err == nil {
-		name, region := eksClusterOf(raw)
+		name, region := eksClusterOf(selectedContext(raw, o.configFlags))
 		if name != "" {
 			o.Cluster, o.clusterFrom = name, "the kubeconfig"
 			if o.Region == "" && o.getenv("AWS_REGION") == "" && o.getenv("AWS_DEFAULT_REGION") == "" {

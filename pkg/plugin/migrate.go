@@ -49,7 +49,9 @@ use, and the output says what to do. A rerun finds the migrated accounts done: n
 restart. --dry-run shows the AWS CLI command of each AWS call (EKS and IAM have no dry run:
 with --dry-run=server only the Kubernetes writes go to the apiserver, as dry runs).
 
-The cluster is --cluster, else the kubeconfig's EKS cluster. The probe pod takes verify's
+The EKS cluster is --eks-cluster, else the kubeconfig's (the cluster of its context named by
+ARN, or its aws eks get-token --cluster-name); --cluster stays kubectl's, a cluster of the
+kubeconfig. The probe pod takes verify's
 --image, --sts-endpoint and --ca-bundle (and their environment defaults).
 
 ` + exitCodesHelp
@@ -62,7 +64,7 @@ const migrateExample = `  # Move every IRSA service account of the namespace sho
   kubectl wi migrate deployment/web -n shop --to pod-identity --write-trust --remove-irsa
 
   # Show what would be done
-  kubectl wi migrate -n shop --to pod-identity --cluster prod --region us-west-2 --dry-run`
+  kubectl wi migrate -n shop --to pod-identity --eks-cluster prod --region us-west-2 --dry-run=client`
 
 // MigrateOptions holds everything `kubectl wi migrate` needs. Flags bind to fields.
 type MigrateOptions struct {

@@ -46,7 +46,12 @@ whose pods need it; verify proves the result from inside a real pod.
 		SilenceErrors: true,
 		// The connection flags are checked before any command runs, so a bad one is a usage
 		// error (exit 2) rather than a failure to load the kubeconfig (exit 3).
-		PersistentPreRunE: func(*cobra.Command, []string) error { return validateConfigFlags(cf) },
+		PersistentPreRunE: func(c *cobra.Command, _ []string) error {
+			if err := validateConfigFlags(cf); err != nil {
+				return err
+			}
+			return checkClusterFlag(c, cf)
+		},
 	}
 	cmd.SetIn(streams.In)
 	cmd.SetOut(streams.Out)
@@ -67,6 +72,7 @@ whose pods need it; verify proves the result from inside a real pod.
 		NewCmdVersion(streams),
 	)
 	initCompletionCommand(cmd)
+	completeEKSCluster(cmd, cf)
 	usageErrorsAreFlagErrors(cmd)
 	return cmd
 }
