@@ -104,8 +104,7 @@ func NewCmdMigrate(cf *genericclioptions.ConfigFlags, streams genericiooptions.I
 	f.StringVar(&o.To, "to", "", "What to move to: pod-identity (required)")
 	f.BoolVar(&o.RemoveIRSA, "remove-irsa", false, "Remove the role-arn annotation once the account's new pods are proven on Pod Identity")
 	f.BoolVar(&o.WriteTrust, "write-trust", false, "Add Pod Identity's statement to a role's trust policy that lacks it (iam:UpdateAssumeRolePolicy), instead of stopping with the policy to apply")
-	f.StringVar(&o.DryRun, "dry-run", o.DryRun, "Only show what would change: none, client, server (Kubernetes writes as server-side dry runs); --dry-run alone is client")
-	f.Lookup("dry-run").NoOptDefVal = "client"
+	addDryRunFlag(cmd, &o.DryRun, "Only show what would change: client sends nothing, server sends the Kubernetes writes as server-side dry runs; the AWS calls are shown, never sent", "none", "client", "server")
 	f.DurationVar(&o.Timeout, "timeout", o.Timeout, "How long to wait for the restarted workloads' rollouts")
 	f.StringVar(&o.Image, "image", o.Image, "Probe image of the proof (see kubectl wi verify)")
 	f.StringVar(&o.STSEndpoint, "sts-endpoint", "", "STS endpoint URL for the probe (default $"+EnvSTSEndpoint+")")
@@ -115,7 +114,6 @@ func NewCmdMigrate(cf *genericclioptions.ConfigFlags, streams genericiooptions.I
 	o.ids.podIdentityOptions.addFlags(cmd, false)
 	_ = f.MarkHidden("pod-identity") // migrate is always to Pod Identity
 	completeValues(cmd, "to", "pod-identity")
-	completeValues(cmd, "dry-run", "none", "client", "server")
 	cmd.ValidArgsFunction = completeTargets(cf, identityTargetKinds, 0)
 	return cmd
 }
@@ -148,6 +146,7 @@ func (o *MigrateOptions) Complete(cmd *cobra.Command, args []string) error {
 		o.caBundle, o.caBundleErr = os.ReadFile(o.CABundle) // Validate says what is wrong with it
 	}
 	o.ids.completeCluster()
+	completeDryRunFlag(o.ErrOut, &o.DryRun)
 	return nil
 }
 
@@ -158,12 +157,13 @@ func (o *MigrateOptions) Validate() error {
 		return FlagErrorf("--to is required: --to pod-identity")
 	case o.To != "pod-identity":
 		return FlagErrorf("--to %q is not supported: migrate moves to pod-identity", o.To)
-	case o.DryRun != "none" && o.DryRun != "client" && o.DryRun != "server":
-		return FlagErrorf("--dry-run %q is not supported: must be none, client or server", o.DryRun)
 	case o.Parallel < 1:
 		return FlagErrorf("--parallel must be 1 or more, not %d", o.Parallel)
 	case o.Image == "":
 		return FlagErrorf("--image must not be empty")
+	}
+	if err := checkDryRun(o.DryRun, "none", "client", "server"); err != nil {
+		return err
 	}
 	for _, d := range []time.Duration{o.Timeout, o.VerifyTimeout} {
 		if err := checkTimeout(d); err != nil {

@@ -63,6 +63,7 @@ func (o *VerifyOptions) Complete(cmd *cobra.Command, args []string) error {
 	if o.namespace == "" {
 		o.namespace = "default"
 	}
+	completeDryRunFlag(o.ErrOut, &o.DryRun)
 	if o.DryRun == "client" && o.Output == "" {
 		o.Output = "yaml"
 	}
@@ -147,9 +148,10 @@ func (o *VerifyOptions) validateFleet() error {
 
 // validateInPod checks --in-pod and the flags only it takes: --pod and --dry-run.
 func (o *VerifyOptions) validateInPod() error {
+	if err := checkDryRun(o.DryRun, "none", "client"); err != nil {
+		return err
+	}
 	switch {
-	case o.DryRun != "none" && o.DryRun != "client":
-		return FlagErrorf("--dry-run must be none or client, not %q", o.DryRun)
 	case !o.InPod && o.Pod != "":
 		return FlagErrorf("--pod picks the app's pod the probe joins: it goes with --in-pod")
 	case !o.InPod && o.DryRun == "client":
