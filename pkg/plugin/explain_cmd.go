@@ -86,6 +86,7 @@ type ExplainOptions struct {
 	Exchange      bool
 	Output        string
 	Timeout       time.Duration
+	AllowEmpty    bool
 
 	target    *verify.Target
 	namespace string
@@ -155,6 +156,7 @@ func newCmdExplain(o *ExplainOptions) *cobra.Command {
 	f.BoolVar(&o.Exchange, "exchange", false, "Prove each IRSA account with a TokenRequest token exchanged with STS from this machine, instead of reading IAM")
 	f.StringVarP(&o.Output, "output", "o", "", "Output format. One of: tui|text|json (default: tui on a terminal, text otherwise)")
 	f.DurationVar(&o.Timeout, "timeout", o.Timeout, "Bound on the whole run")
+	f.BoolVar(&o.AllowEmpty, "allow-empty", false, "With no TARGET: exit 0 when no service account is selected (default: exit 1, as a gate that checked nothing has not passed)")
 	cmd.ValidArgsFunction = completeTargets(o.configFlags, workloadTargetKinds, 1)
 	completeValues(cmd, "output", "tui", "text", "json")
 	return cmd
@@ -205,6 +207,9 @@ func (o *ExplainOptions) Validate() error {
 	}
 	if o.target != nil && (o.AllNamespaces || o.Selector != "") {
 		return FlagErrorf("a TARGET names one service account: give no -A or -l with it")
+	}
+	if o.target != nil && o.AllowEmpty {
+		return FlagErrorf("--allow-empty lets a selection of no service account pass: it applies with no TARGET")
 	}
 	if o.Selector != "" {
 		if _, err := labels.Parse(o.Selector); err != nil {

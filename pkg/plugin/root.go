@@ -154,7 +154,11 @@ func run(ctx context.Context, streams genericiooptions.IOStreams, args []string,
 	if ctx.Err() != nil {
 		code = ExitInterrupted
 	}
-	if silent := new(*ChecksFailedError); !errors.As(err, silent) {
+	silent, empty := new(*ChecksFailedError), new(*EmptySelectionError)
+	switch {
+	case errors.As(err, empty):
+		fmt.Fprintln(streams.ErrOut, (*empty).Message)
+	case !errors.As(err, silent):
 		fmt.Fprintf(streams.ErrOut, "error: %v\n", err)
 	}
 	if isFlag := new(*FlagError); errors.As(err, isFlag) && executed != nil {

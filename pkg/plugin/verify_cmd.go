@@ -142,6 +142,7 @@ type VerifyOptions struct {
 	InPod           bool
 	Pod             string
 	DryRun          string // "none" | "client"
+	AllowEmpty      bool
 
 	audienceSet bool
 
@@ -253,6 +254,7 @@ func newCmdVerify(o *VerifyOptions, runF func(*VerifyOptions) error) *cobra.Comm
 	f.BoolVarP(&o.AllNamespaces, "all-namespaces", "A", o.AllNamespaces, "With no TARGET: prove the service accounts with a role in every namespace")
 	f.StringVarP(&o.Selector, "selector", "l", o.Selector, "With no TARGET: prove only the service accounts with these labels (e.g. -l team=payments)")
 	f.IntVar(&o.Parallel, "parallel", o.Parallel, "With many service accounts: how many to prove at once")
+	f.BoolVar(&o.AllowEmpty, "allow-empty", o.AllowEmpty, "With no TARGET: exit 0 when no service account is selected (default: exit 1, as a gate that checked nothing has not passed)")
 	f.StringVar(&o.TargetsFile, "targets", o.TargetsFile, "A targets file of more custom resource kinds (see kubectl wi enable --help)")
 	f.BoolVar(&o.Timings, "timings", o.Timings, "Print how long each step took to the error stream")
 	_ = f.MarkHidden("timings")

@@ -135,6 +135,8 @@ func (o *VerifyOptions) validateFleet() error {
 		return FlagErrorf("-A and -l select service accounts: %s names its operator's accounts already", o.custom)
 	case o.Container != "" && (!one || o.target.Kind == verify.KindServiceAccount):
 		return FlagErrorf("--container picks a container of a workload or a pod: give a TARGET deployment|statefulset|daemonset|pod/NAME")
+	case o.AllowEmpty && (!o.fleet() || o.custom != nil):
+		return FlagErrorf("--allow-empty lets a selection of no service account pass: it applies with no TARGET")
 	case o.fleet() && o.RoleARN != "":
 		return FlagErrorf("--role-arn is the role one account must have: give a TARGET with it; with many accounts, each is proven against its own annotation")
 	case o.Parallel < 1:
