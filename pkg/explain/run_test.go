@@ -477,7 +477,7 @@ func TestAssociationsNotRead(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			aws := healthyAWS()
 			aws.assocs = []Association{{ID: "a-1", Namespace: "team", ServiceAccount: "plain", RoleARN: roleARN("good")}}
-			deps := func(rec *recorder) Deps {
+			deps := func() Deps {
 				d := Deps{Client: tokenClient(sa("team", "app", roleARN("app")), sa("team", "plain", "")), Discovery: discovery, STS: &fakeSTS{}}
 				if !tt.noAWS {
 					d.AWS = aws
@@ -487,7 +487,7 @@ func TestAssociationsNotRead(t *testing.T) {
 
 			// The namespace: the count names what was read only.
 			rec := &recorder{}
-			out, err := Run(context.Background(), tt.cfg, deps(rec), rec)
+			out, err := Run(context.Background(), tt.cfg, deps(), rec)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -512,7 +512,7 @@ func TestAssociationsNotRead(t *testing.T) {
 			rec = &recorder{}
 			cfg := tt.cfg
 			cfg.Target = plainTarget
-			out, err = Run(context.Background(), cfg, deps(rec), rec)
+			out, err = Run(context.Background(), cfg, deps(), rec)
 			if err != nil {
 				t.Fatal(err)
 			}

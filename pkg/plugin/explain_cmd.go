@@ -42,6 +42,11 @@ eks:ListPodIdentityAssociations, eks:DescribePodIdentityAssociation) and checks:
     pods.eks.amazonaws.com with sts:AssumeRole and sts:TagSession, and a target role's trust;
   - a corrected policy's length against IAM's limit.
 
+With no TARGET, a selection of no account exits 1 (No service accounts found, on stderr;
+--allow-empty makes that exit 0). What explain could not read (the associations, with no EKS
+cluster or no AWS credentials) it says it did not read, and an account it therefore cannot
+judge fails.
+
 explain makes no STS call and creates no pod. AWS is read about once per distinct role.
 The AWS SDK's configuration applies (AWS_PROFILE, AWS_REGION, the shared config files, SSO,
 AWS_CA_BUNDLE, AWS_ENDPOINT_URL_IAM / _EKS / _STS); --profile and --region override it. IAM

@@ -43,7 +43,8 @@ role the object sets, in its namespace (any namespace for a cluster-scoped kind)
 With no TARGET, verify proves every service account with a role in the namespace, in every
 namespace (-A), or those matching -l, --parallel at a time: one live row per account in a
 terminal, each line or JSON event led by its account otherwise, a summary, and exit 1 when any
-account failed.
+account failed, or when none is selected (No service accounts found, on stderr; --allow-empty
+makes that exit 0).
 
 The probe trusts the public CA roots it embeds; --ca-bundle adds private ones (a private STS
 endpoint, a TLS-inspecting proxy), handed to the probe in a ConfigMap deleted with the pod.
