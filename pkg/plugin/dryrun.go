@@ -20,7 +20,7 @@ const dryRunBareHelp = "--dry-run alone means client, with kubectl's warning tha
 // that has it: what says what the modes do there.
 func addDryRunFlag(cmd *cobra.Command, p *string, what string, modes ...string) {
 	f := cmd.Flags()
-	f.StringVar(p, "dry-run", *p, fmt.Sprintf("Must be %s. %s; %s", strings.Join(quoted(modes), ", "), what, dryRunBareHelp))
+	f.StringVar(p, "dry-run", *p, fmt.Sprintf("Must be %s. %s; %s", orList(quoted(modes)), what, dryRunBareHelp))
 	f.Lookup("dry-run").NoOptDefVal = dryRunBare
 	completeValues(cmd, "dry-run", modes...)
 }
