@@ -22,7 +22,7 @@ cleanup() {
   for ns in "${namespaces[@]}"; do
     # the associations first: the stand-in keeps them after the namespace is gone
     mapfile -t accounts < <(kubectl get serviceaccounts -n "$ns" -o name 2>/dev/null | grep -v '/default$' || true)
-    [[ ${#accounts[@]} -eq 0 ]] || "$bin" disable "${accounts[@]}" -n "$ns" --pod-identity --cluster "$WI_EKS_CLUSTER" --restart=never >/dev/null 2>&1 || true
+    [[ ${#accounts[@]} -eq 0 ]] || "$bin" disable "${accounts[@]}" -n "$ns" --pod-identity --eks-cluster "$WI_EKS_CLUSTER" --restart=never >/dev/null 2>&1 || true
     kubectl delete namespace "$ns" --wait=false >/dev/null 2>&1 || true
   done
   [[ -z $started ]] || "$here/cluster-down.sh"
@@ -87,7 +87,7 @@ ns=wi-bench-pi-$(date +%s)
 new_namespace "$ns"
 add_roles "$ns" app
 kubectl create serviceaccount app -n "$ns" >/dev/null
-"$bin" enable app -n "$ns" --pod-identity --cluster "$WI_EKS_CLUSTER" --role-arn "arn:aws:iam::$WI_STS_ACCOUNT:role/bench-$ns-app" >/dev/null
+"$bin" enable app -n "$ns" --pod-identity --eks-cluster "$WI_EKS_CLUSTER" --role-arn "arn:aws:iam::$WI_STS_ACCOUNT:role/bench-$ns-app" >/dev/null
 await_association "$ns" app
 log "verify through the Pod Identity agent, $RUNS runs"
 for i in $(seq "$RUNS"); do
@@ -145,7 +145,7 @@ done
 for name in "${names[@]}"; do
   kubectl rollout status deployment "w-$name" -n "$mig" --timeout 120s >/dev/null
 done
-common=(-n "$mig" --to pod-identity --cluster "$WI_EKS_CLUSTER" --sts-endpoint "$WI_STS_ENDPOINT" --ca-bundle "$WI_CA_FILE")
+common=(-n "$mig" --to pod-identity --eks-cluster "$WI_EKS_CLUSTER" --sts-endpoint "$WI_STS_ENDPOINT" --ca-bundle "$WI_CA_FILE")
 log "migrate of $WORKLOADS IRSA workloads to Pod Identity"
 start=$(date +%s%N)
 "$bin" migrate "${common[@]}" >"$out/migrate.out" 2>"$out/migrate.err" || { cat "$out/migrate.out" "$out/migrate.err" >&2; die "migrate failed"; }

@@ -25,7 +25,7 @@ func RunPodIdentity(ctx context.Context, cfg *Config, deps *Deps, rep Reporter, 
 	}
 	cluster, err := api.DescribeCluster(ctx, cfg.Cluster)
 	if awsconfig.IsNotFound(err) {
-		return inputErrorf("EKS cluster %q (from %s) not found: check --cluster and --region", cfg.Cluster, cfg.ClusterFrom)
+		return inputErrorf("EKS cluster %q (from %s) not found: check --eks-cluster and --region", cfg.Cluster, cfg.ClusterFrom)
 	}
 	if err != nil {
 		return err

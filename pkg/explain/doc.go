@@ -15,7 +15,7 @@
 // Check names:
 //
 //	cluster.issuer           the cluster's issuer (--issuer, the apiserver's discovery document, or EKS)
-//	eks.cluster              the EKS cluster --cluster names, and that its issuer is the apiserver's
+//	eks.cluster              the EKS cluster --eks-cluster names, and that its issuer is the apiserver's
 //	explain.accounts         info: the service accounts explained
 //	explain.serviceaccount   the account names a valid role or has an association
 //	iam.role                 the role exists, in the account the credentials read (once per role)

@@ -103,6 +103,9 @@ type Outcome struct {
 	Status                 probe.Status
 	Checks, Failed, Warned int
 	Accounts               int
+	// AssociationsNotRead says why the EKS Pod Identity associations were not read, and how
+	// to have them read; "" when they were. Accounts then counts no account by them.
+	AssociationsNotRead string
 	// AWSCalls counts the IAM and EKS calls by action; STSCalls the exchange's.
 	AWSCalls map[string]int64
 	STSCalls int64
@@ -181,6 +184,7 @@ func (r *runner) run(ctx context.Context) error {
 	}
 	r.step(StepCluster, verify.StepDone, r.issuer)
 
+	r.out.AssociationsNotRead = r.associationsNotRead()
 	r.step(StepFind, verify.StepRunning, "")
 	accounts, err := r.find(ctx)
 	if err != nil {
@@ -277,7 +281,14 @@ func (r *runner) verdict() {
 	o := &r.out
 	status, msg, fix := r.tally.Verdict()
 	msg += fmt.Sprintf(" for %d service accounts", o.Accounts)
+	if o.Accounts == 0 && status != probe.StatusFail {
+		// The cluster's checks passed, and no account was judged: nothing is proven.
+		status, msg = probe.StatusSkip, "no service account judged: "+msg
+	}
 	data := map[string]any{"checks": o.Checks, "failed": o.Failed, "warned": o.Warned, "accounts": o.Accounts}
+	if o.AssociationsNotRead != "" {
+		data["associations"] = o.AssociationsNotRead
+	}
 	if r.aws != nil {
 		calls := r.aws.Calls()
 		var n int64
@@ -328,7 +339,7 @@ func (r *runner) clusterStep(ctx context.Context) error {
 		switch {
 		case awsconfig.IsNotFound(err):
 			r.emit(check(CheckEKSCluster, probe.StatusFail, fmt.Sprintf("there is no EKS cluster %s in the region of your AWS configuration", r.cfg.Cluster),
-				"check --cluster and --region (aws eks list-clusters --region REGION)", map[string]any{"cluster": r.cfg.Cluster}))
+				"check --eks-cluster and --region (aws eks list-clusters --region REGION)", map[string]any{"cluster": r.cfg.Cluster}))
 		case err != nil:
 			return err
 		default:
@@ -340,7 +351,7 @@ func (r *runner) clusterStep(ctx context.Context) error {
 				r.emit(check(CheckEKSCluster, probe.StatusWarn, fmt.Sprintf("the EKS cluster %s (%s) has no OIDC issuer", c.Name, c.ARN), "", data))
 			case discovered != "" && trimSlash(discovered) != trimSlash(c.Issuer):
 				r.emit(check(CheckEKSCluster, probe.StatusWarn, fmt.Sprintf("the EKS cluster %s has the issuer %s, but the apiserver's tokens carry %s: is the kubeconfig's cluster %s?", c.Name, c.Issuer, discovered, c.Name),
-					"check --cluster against the kubeconfig's context (kubectl config current-context)", data))
+					"check --eks-cluster against the kubeconfig's context (kubectl config current-context)", data))
 			default:
 				r.emit(check(CheckEKSCluster, probe.StatusPass, fmt.Sprintf("the EKS cluster %s (%s), issuer %s", c.Name, c.ARN, orNone(c.Issuer)), "", data))
 			}
@@ -349,7 +360,7 @@ func (r *runner) clusterStep(ctx context.Context) error {
 			}
 		}
 	} else if r.cfg.Cluster == "" && !r.cfg.Exchange {
-		r.emit(check(CheckEKSCluster, probe.StatusSkip, "no EKS cluster named: Pod Identity associations are not read (pass --cluster NAME)", "", nil))
+		r.emit(check(CheckEKSCluster, probe.StatusSkip, "no EKS cluster named: Pod Identity associations are not read (pass --eks-cluster NAME)", "", nil))
 	}
 	if discovered == "" {
 		why := "unknown"
@@ -360,7 +371,7 @@ func (r *runner) clusterStep(ctx context.Context) error {
 			}
 		}
 		r.emit(check(CheckClusterIssuer, probe.StatusFail, "the cluster's issuer is unknown: the apiserver's "+apicall.IssuerDiscoveryPath+" is not readable ("+why+")",
-			"pass --issuer URL (on EKS: aws eks describe-cluster --name CLUSTER --query cluster.identity.oidc.issuer --output text), or --cluster NAME", nil))
+			"pass --issuer URL (on EKS: aws eks describe-cluster --name CLUSTER --query cluster.identity.oidc.issuer --output text), or --eks-cluster NAME", nil))
 		return nil
 	}
 	hp, err := trustpolicy.ProviderHostPath(discovered)
@@ -415,11 +426,27 @@ func (r *runner) caller() string {
 	return r.callerAccount
 }
 
+// associationsNotRead says why the Pod Identity associations cannot be read, and the flag or
+// the credentials that read them; "" when they can: the EKS cluster is known and the user's
+// AWS credentials are at hand.
+func (r *runner) associationsNotRead() string {
+	switch {
+	case r.aws == nil:
+		return "not read: no AWS credentials at hand (give credentials allowed eks:ListPodIdentityAssociations: AWS_PROFILE, --profile)"
+	case r.cfg.Cluster == "":
+		return "not read: no EKS cluster named (pass --eks-cluster NAME, or use a kubeconfig context of the EKS cluster)"
+	case r.cluster == nil:
+		return fmt.Sprintf("not read: there is no EKS cluster %s in this region (check --eks-cluster and --region)", r.cfg.Cluster)
+	}
+	return ""
+}
+
 // find lists the accounts to explain: TARGET's, or those of the namespace (every namespace)
 // that carry a role annotation or have a Pod Identity association.
 func (r *runner) find(ctx context.Context) ([]account, error) {
 	c, ns := r.deps.Client, r.cfg.Namespace
-	readAssoc := r.cfg.Cluster != "" && r.cluster != nil && r.aws != nil
+	notRead := r.out.AssociationsNotRead
+	readAssoc := notRead == ""
 	if r.cfg.Target != nil {
 		w, err := verify.Resolve(ctx, c, ns, *r.cfg.Target, "")
 		if err != nil {
@@ -438,8 +465,8 @@ func (r *runner) find(ctx context.Context) ([]account, error) {
 			}
 			a.assocs = refs
 		}
-		r.emit(probe.Event{Type: probe.TypeInfo, Check: CheckAccounts, Message: fmt.Sprintf("the service account %s%s", a.ref(), describeIdentity(a)),
-			Data: map[string]any{"service_accounts": []string{a.ref()}}})
+		r.emit(probe.Event{Type: probe.TypeInfo, Check: CheckAccounts, Message: fmt.Sprintf("the service account %s%s", a.ref(), describeIdentity(a, notRead)),
+			Data: map[string]any{"service_accounts": []string{a.ref()}, "associations_read": readAssoc}})
 		return []account{a}, nil
 	}
 	byKey := map[string]*account{}
@@ -504,14 +531,17 @@ func (r *runner) find(ctx context.Context) ([]account, error) {
 		where += " matching -l " + r.cfg.Selector
 	}
 	msg := fmt.Sprintf("%d service accounts with an identity %s: %d with a role annotation (IRSA), %d with a Pod Identity association", len(accounts), where, irsa, pod)
-	if !readAssoc && !r.cfg.Exchange {
-		msg += " (associations not read: no EKS cluster)"
+	if !readAssoc {
+		// Never a count of what was not read: an account with only an association is not listed.
+		msg = fmt.Sprintf("%d service accounts with a role annotation (IRSA) %s; Pod Identity associations %s", len(accounts), where, notRead)
 	}
-	r.emit(probe.Event{Type: probe.TypeInfo, Check: CheckAccounts, Message: msg, Data: map[string]any{"service_accounts": names}})
+	r.emit(probe.Event{Type: probe.TypeInfo, Check: CheckAccounts, Message: msg, Data: map[string]any{"service_accounts": names, "associations_read": readAssoc}})
 	return accounts, nil
 }
 
-func describeIdentity(a account) string {
+// describeIdentity is what the account has, for the line that names TARGET's account; notRead
+// says why its associations were not read, if they were not.
+func describeIdentity(a account, notRead string) string {
 	var parts []string
 	if a.hasRole {
 		parts = append(parts, "names the role "+a.cfg.RoleARN)
@@ -519,7 +549,12 @@ func describeIdentity(a account) string {
 	if len(a.assocs) > 0 {
 		parts = append(parts, fmt.Sprintf("has %d Pod Identity association(s)", len(a.assocs)))
 	}
-	if len(parts) == 0 {
+	switch {
+	case notRead != "" && len(parts) == 0:
+		return " has no " + identity.AnnotationRoleARN + " annotation; its Pod Identity associations were " + notRead
+	case notRead != "":
+		return " " + strings.Join(parts, " and ") + "; its Pod Identity associations were " + notRead
+	case len(parts) == 0:
 		return " has no identity"
 	}
 	return " " + strings.Join(parts, " and ")
@@ -564,6 +599,13 @@ func (r *runner) subjectInUse(ctx context.Context, roleARN string) func(string) 
 // explain is one account's checks, computed concurrently with the others'.
 func (r *runner) explain(ctx context.Context, a account) ([]item, error) {
 	var items []item
+	if notRead := r.out.AssociationsNotRead; !a.hasRole && notRead != "" {
+		// Not judged: an association, if any, was not read. Not a pass, and not "none".
+		return []item{{ev: check(CheckServiceAccount, probe.StatusFail,
+			fmt.Sprintf("%s: not judged: the service account has no %s annotation, and its Pod Identity associations were %s", a.ref(), identity.AnnotationRoleARN, notRead),
+			fmt.Sprintf("have its Pod Identity associations read (kubectl wi explain serviceaccount/%s -n %s --eks-cluster NAME, with AWS credentials), or give it a role: kubectl wi enable serviceaccount/%s -n %s --role-arn <role ARN>", a.Name, a.Namespace, a.Name, a.Namespace),
+			map[string]any{"service_account": a.ref(), "judged": false})}}, nil
+	}
 	if !a.hasRole && len(a.assocs) == 0 {
 		return []item{{ev: check(CheckServiceAccount, probe.StatusFail,
 			fmt.Sprintf("%s: the service account has no %s annotation and no Pod Identity association", a.ref(), identity.AnnotationRoleARN),

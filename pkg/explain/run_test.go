@@ -615,3 +615,105 @@ func TestNoIdentity(t *testing.T) {
 		t.Fatalf("%+v", evs)
 	}
 }
+
+// TestAssociationsNotRead: when the Pod Identity associations are not read, the output says
+// so, why, and what reads them, never "no association" or a count of 0; an account without a
+// role annotation is then not judged, which fails rather than passes.
+func TestAssociationsNotRead(t *testing.T) {
+	plainTarget := &verify.Target{Kind: verify.KindServiceAccount, Name: "plain"}
+	tests := []struct {
+		name    string
+		cfg     Config
+		noAWS   bool
+		wantWhy string
+	}{
+		{name: "no EKS cluster named", cfg: Config{Namespace: "team"}, wantWhy: "not read: no EKS cluster named (pass --eks-cluster NAME"},
+		{name: "the EKS cluster is not found", cfg: Config{Namespace: "team", Cluster: "nope"}, wantWhy: "not read: there is no EKS cluster nope in this region (check --eks-cluster and --region)"},
+		{name: "--exchange with no AWS credentials", cfg: Config{Namespace: "team", Cluster: "prod", Exchange: true}, noAWS: true, wantWhy: "not read: no AWS credentials at hand"},
+		{name: "--exchange with no EKS cluster", cfg: Config{Namespace: "team", Exchange: true}, wantWhy: "not read: no EKS cluster named"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			aws := healthyAWS()
+			aws.assocs = []Association{{ID: "a-1", Namespace: "team", ServiceAccount: "plain", RoleARN: roleARN("good")}}
+			deps := func() Deps {
+				d := Deps{Client: tokenClient(sa("team", "app", roleARN("app")), sa("team", "plain", "")), Discovery: discovery, STS: &fakeSTS{}}
+				if !tt.noAWS {
+					d.AWS = aws
+				}
+				return d
+			}
+
+			// The namespace: the count names what was read only.
+			rec := &recorder{}
+			out, err := Run(context.Background(), tt.cfg, deps(), rec)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.HasPrefix(out.AssociationsNotRead, tt.wantWhy) {
+				t.Fatalf("AssociationsNotRead %q, want %q", out.AssociationsNotRead, tt.wantWhy)
+			}
+			var found probe.Event
+			for _, ev := range rec.events {
+				if ev.Check == CheckAccounts {
+					found = ev
+				}
+			}
+			if !strings.Contains(found.Message, "Pod Identity associations "+tt.wantWhy) || strings.Contains(found.Message, "with a Pod Identity association") ||
+				found.Data["associations_read"] != false {
+				t.Fatalf("the accounts line claims what was not read: %+v", found)
+			}
+			if aws.calls[ActionListPodIdentityAssociations] != 0 {
+				t.Fatal("the associations were read")
+			}
+
+			// TARGET without a role annotation: not judged, failed, the reason named.
+			rec = &recorder{}
+			cfg := tt.cfg
+			cfg.Target = plainTarget
+			out, err = Run(context.Background(), cfg, deps(), rec)
+			if err != nil {
+				t.Fatal(err)
+			}
+			evs := rec.checks(CheckServiceAccount)
+			if len(evs) != 1 || evs[0].Status != probe.StatusFail || out.Status != probe.StatusFail ||
+				!strings.Contains(evs[0].Message, "team/plain: not judged: the service account has no eks.amazonaws.com/role-arn annotation, and its Pod Identity associations were "+tt.wantWhy) ||
+				evs[0].Data["judged"] != false {
+				t.Fatalf("the account not judged: %+v, outcome %+v", evs, out)
+			}
+			if all := rec.json(t); strings.Contains(all, "no Pod Identity association") || strings.Contains(all, "and no Pod Identity association") {
+				t.Fatalf("an unread source is called none:\n%s", all)
+			}
+		})
+	}
+	t.Run("read, and none: said as none", func(t *testing.T) {
+		rec, out, err := run(t, Config{Namespace: "team", Cluster: "prod", Target: plainTarget}, healthyAWS(), sa("team", "plain", ""))
+		if err != nil {
+			t.Fatal(err)
+		}
+		evs := rec.checks(CheckServiceAccount)
+		if out.AssociationsNotRead != "" || len(evs) != 1 || evs[0].Status != probe.StatusFail ||
+			!strings.Contains(evs[0].Message, "has no eks.amazonaws.com/role-arn annotation and no Pod Identity association") {
+			t.Fatalf("%+v %+v", out, evs)
+		}
+	})
+}
+
+// TestEmptySelectionIsNotAPass: a selection of no account judges nothing, and its verdict is
+// not a pass.
+func TestEmptySelectionIsNotAPass(t *testing.T) {
+	rec, out, err := run(t, Config{Namespace: "team", Cluster: "prod", Selector: "x=y"}, healthyAWS(), sa("team", "app", roleARN("app")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var result probe.Event
+	for _, ev := range rec.events {
+		if ev.Type == probe.TypeResult {
+			result = ev
+		}
+	}
+	if out.Accounts != 0 || out.Status != probe.StatusSkip || result.Status != probe.StatusSkip ||
+		!strings.HasPrefix(result.Message, "no service account judged: all 2 checks passed for 0 service accounts") {
+		t.Fatalf("outcome %+v, result %+v", out, result)
+	}
+}

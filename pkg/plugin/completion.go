@@ -25,9 +25,16 @@ load kubectl's own completion (kubectl completion bash) and put the kubectl_comp
 of the release archive on PATH next to kubectl-wi (with krew: link it from the plugin's
 directory, as kubectl krew info wi says); kubectl v1.26 and later then ask kubectl-wi.`
 
-// registerCompletions completes --namespace and --context from the kubeconfig and the
-// cluster, the way kubectl does. Failures complete nothing rather than print errors.
+// registerCompletions completes --namespace, --context and --cluster from the kubeconfig and
+// the cluster, the way kubectl does. Failures complete nothing rather than print errors.
 func registerCompletions(root *cobra.Command, cf *genericclioptions.ConfigFlags) {
+	_ = root.RegisterFlagCompletionFunc("cluster", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+		cfg, err := cf.ToRawKubeConfigLoader().RawConfig()
+		if err != nil {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		return kubeconfigClusters(cfg), cobra.ShellCompDirectiveNoFileComp
+	})
 	_ = root.RegisterFlagCompletionFunc("context", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
 		cfg, err := cf.ToRawKubeConfigLoader().RawConfig()
 		if err != nil {

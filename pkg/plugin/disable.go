@@ -21,7 +21,7 @@ const disableExample = `  # Remove the IAM role from service account app and res
   kubectl wi disable storagecluster/px-cluster -n portworx
 
   # Delete the EKS Pod Identity association of app, and restart what still runs on it
-  kubectl wi disable app --pod-identity --cluster prod --region us-west-2`
+  kubectl wi disable app --pod-identity --eks-cluster prod --region us-west-2`
 
 // DisableOptions holds everything `kubectl wi disable` needs. Flags bind to fields.
 type DisableOptions struct {
@@ -55,7 +55,9 @@ With --pod-identity, disable deletes the EKS Pod Identity association of each se
 instead (eks:DeletePodIdentityAssociation, with your own AWS credentials), once the other
 checks pass, and restarts the workloads whose live pods still carry its container credentials
 once the webhook admits new pods without them; an account without one is left alone. The
-cluster is --cluster, else the kubeconfig's EKS cluster. --dry-run shows the AWS CLI command.
+EKS cluster is --eks-cluster, else the kubeconfig's (the cluster of its context named by ARN,
+or its aws eks get-token --cluster-name); --cluster stays kubectl's. --dry-run shows the AWS
+CLI command.
 
 ` + exitCodesNoChecksHelp,
 		Example: disableExample,

@@ -40,7 +40,7 @@ const enableExample = `  # Give the pods of service account app the IAM role app
   kubectl wi enable --manifest cluster.yaml
 
   # Give app the role through an EKS Pod Identity association instead, with your AWS credentials
-  kubectl wi enable app --pod-identity --role-arn arn:aws:iam::123456789012:role/app --cluster prod --region us-west-2`
+  kubectl wi enable app --pod-identity --role-arn arn:aws:iam::123456789012:role/app --eks-cluster prod --region us-west-2`
 
 // EnableOptions holds everything `kubectl wi enable` needs. Flags bind to fields.
 type EnableOptions struct {

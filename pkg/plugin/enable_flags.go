@@ -67,14 +67,12 @@ func (o *identityOptions) addFlags(cmd *cobra.Command) {
 	f.StringVar(&o.Restart, "restart", o.Restart, "Which workloads using the service accounts to restart: auto (those with stale pods), always, never")
 	f.BoolVar(&o.Wait, "wait", false, "Wait for the restarted workloads to finish rolling out")
 	f.DurationVar(&o.Timeout, "timeout", o.Timeout, "How long --wait waits for the rollouts")
-	f.StringVar(&o.DryRun, "dry-run", o.DryRun, "Only show what would change: none, client (send nothing), server (the server validates, nothing is stored); --dry-run alone is client, as in kubectl")
-	f.Lookup("dry-run").NoOptDefVal = dryRunBare
+	addDryRunFlag(cmd, &o.DryRun, "Only show what would change: client sends nothing, server has the server validate and store nothing", "none", "client", "server")
 	f.StringVarP(&o.Output, "output", "o", "", "Print the resulting service accounts: yaml, json, name or jsonpath=TEMPLATE; the summary then goes to stderr")
 	f.StringVarP(&o.Selector, "selector", "l", "", "Select service accounts by label instead of naming them (e.g. -l team=payments)")
 	f.BoolVarP(&o.AllNamespaces, "all-namespaces", "A", false, "With -l, select service accounts in every namespace")
 	f.StringVar(&o.TargetsFile, "targets", "", "A targets file adding custom resource kinds TARGET may name (default: kubectl-wi/targets.yaml under the user's config directory, if it exists)")
 	completeValues(cmd, "restart", string(restart.Auto), string(restart.Always), string(restart.Never))
-	completeValues(cmd, "dry-run", "none", "client", "server")
 	completeValues(cmd, "output", "yaml", "json", "name", "jsonpath=")
 }
 
@@ -157,21 +155,10 @@ func (o *identityOptions) validate() error {
 	return o.validateCustom()
 }
 
-// dryRunBare is what --dry-run with no value sets, as kubectl's AddDryRunFlag does.
-const dryRunBare = "unchanged"
-
-// completeDryRun reads --dry-run the way kubectl does: none, client or server; alone or as a
-// boolean it is deprecated in kubectl and means client (true) or none (false), with a warning
-// that dryRunStrategy gives.
+// completeDryRun reads --dry-run as every command does (readDryRun), keeping the warning of a
+// deprecated form for dryRunStrategy to give.
 func (o *identityOptions) completeDryRun() {
-	switch o.DryRun {
-	case dryRunBare, "true":
-		o.dryRunWarning = "Warning: --dry-run is deprecated and can be replaced with --dry-run=client."
-		o.DryRun = "client"
-	case "false":
-		o.dryRunWarning = "Warning: --dry-run=false is deprecated (boolean value) and can be replaced with --dry-run=none."
-		o.DryRun = "none"
-	}
+	o.DryRun, o.dryRunWarning = readDryRun(o.DryRun)
 }
 
 // dryRunStrategy checks --dry-run, and warns about the deprecated form completeDryRun read.
@@ -179,11 +166,7 @@ func (o *identityOptions) dryRunStrategy() error {
 	if o.dryRunWarning != "" {
 		fmt.Fprintln(o.ErrOut, o.dryRunWarning)
 	}
-	switch o.DryRun {
-	case "none", "client", "server":
-		return nil
-	}
-	return FlagErrorf("--dry-run %q is not supported: must be none, client or server", o.DryRun)
+	return checkDryRun(o.DryRun, "none", "client", "server")
 }
 
 // targetRegistry is the kinds TARGET may name: the built-in ones until complete loads the

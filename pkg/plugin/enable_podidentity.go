@@ -21,7 +21,7 @@ type podIdentityOptions struct {
 	Profile            string
 	Region             string
 
-	clusterFrom string // "--cluster" or "the kubeconfig", for messages
+	clusterFrom string // "--eks-cluster" or "the kubeconfig", for messages
 }
 
 const podIdentityHelp = `With --pod-identity, enable creates or updates the EKS Pod Identity association of each
@@ -33,8 +33,9 @@ accordingly (EKS pushes an association to it seconds after the call); when it do
 30 s, or on Ctrl-C, nothing is restarted and the command fails (exit 1, or 130), naming the
 association it wrote and how to finish or undo. An
 association that already gives the role makes no call; one that gives another role is updated,
-with --overwrite. The cluster is --cluster, else the kubeconfig's EKS cluster (its ARN, or its
-aws eks get-token arguments). --dry-run shows the AWS CLI command of each call: EKS has no dry
+with --overwrite. The EKS cluster is --eks-cluster, else the kubeconfig's (the cluster of its
+context named by ARN, or its aws eks get-token --cluster-name); --cluster stays kubectl's, a
+cluster of the kubeconfig. --dry-run shows the AWS CLI command of each call: EKS has no dry
 run, so with --dry-run=server only the restarts go to the apiserver as dry runs.`
 
 func (o *podIdentityOptions) addFlags(cmd *cobra.Command, enable bool) {
@@ -48,13 +49,13 @@ func (o *podIdentityOptions) addFlags(cmd *cobra.Command, enable bool) {
 		f.StringVar(&o.TargetRoleARN, "target-role-arn", "", "With --pod-identity: a role the association's role assumes in turn (role chaining, e.g. into another account)")
 		f.BoolVar(&o.DisableSessionTags, "disable-session-tags", false, "With --pod-identity: EKS does not tag the sessions (the role's trust then needs no sts:TagSession)")
 	}
-	f.StringVar(&o.Cluster, "cluster", "", "With --pod-identity: the EKS cluster's name (default: from the kubeconfig's EKS cluster ARN or aws eks get-token arguments)")
+	f.StringVar(&o.Cluster, "eks-cluster", "", "With --pod-identity: the EKS cluster's name ("+eksClusterHelp+")")
 	f.StringVar(&o.Profile, "profile", "", "With --pod-identity: the AWS profile of the shared config files (default: AWS_PROFILE, else the default profile)")
 	f.StringVar(&o.Region, "region", "", "With --pod-identity: the EKS cluster's region (default: AWS_REGION or the profile's, else the kubeconfig's EKS cluster's)")
 }
 
 // podIdentityOnly are the flags that mean nothing without --pod-identity.
-var podIdentityOnly = []string{"target-role-arn", "disable-session-tags", "cluster", "profile", "region"}
+var podIdentityOnly = []string{"target-role-arn", "disable-session-tags", "eks-cluster", "profile", "region"}
 
 // checkPodIdentityFlags refuses the flags of one mode given in the other: the --pod-identity
 // flags without it, and with it the flags of IRSA's annotations and of -o.
@@ -76,7 +77,7 @@ func (o *identityOptions) checkPodIdentityFlags(cmd *cobra.Command, annotationOn
 }
 
 // validatePodIdentity checks --pod-identity's input, with no API call: the role ARNs, the
-// targets, and the cluster's name from --cluster or the kubeconfig.
+// targets, and the cluster's name from --eks-cluster or the kubeconfig.
 func (o *identityOptions) validatePodIdentity(roleARN string) error {
 	if roleARN != "" {
 		if _, err := identity.ParseRoleARN(roleARN); err != nil {
@@ -97,18 +98,19 @@ func (o *identityOptions) validatePodIdentity(roleARN string) error {
 	return o.checkCluster()
 }
 
-// completeCluster fills Cluster from the kubeconfig's EKS context when --cluster is not given,
-// and the region from its ARN when nothing else names one.
+// completeCluster fills Cluster from the kubeconfig's EKS context (as kubectl's --context,
+// --cluster and --user select it) when --eks-cluster is not given, and the region from its ARN
+// when nothing else names one.
 func (o *identityOptions) completeCluster() {
 	if o.Cluster != "" {
-		o.clusterFrom = "--cluster"
+		o.clusterFrom = "--eks-cluster"
 		return
 	}
 	if o.configFlags == nil {
 		return
 	}
 	if raw, err := o.configFlags.ToRawKubeConfigLoader().RawConfig(); err == nil {
-		if name, region := eksClusterOf(raw); name != "" {
+		if name, region := eksClusterOf(selectedContext(raw, o.configFlags)); name != "" {
 			o.Cluster, o.clusterFrom = name, "the kubeconfig"
 			if o.Region == "" && os.Getenv("AWS_REGION") == "" && os.Getenv("AWS_DEFAULT_REGION") == "" {
 				o.Region = region
@@ -117,10 +119,10 @@ func (o *identityOptions) completeCluster() {
 	}
 }
 
-// checkCluster refuses a run with no EKS cluster: neither --cluster nor the kubeconfig names one.
+// checkCluster refuses a run with no EKS cluster: neither --eks-cluster nor the kubeconfig names one.
 func (o *identityOptions) checkCluster() error {
 	if o.Cluster == "" {
-		return FlagErrorf("--pod-identity needs the EKS cluster's name, and the kubeconfig's context names no EKS cluster: pass --cluster NAME")
+		return FlagErrorf("--pod-identity needs the EKS cluster's name, and the kubeconfig's context names no EKS cluster: pass --eks-cluster NAME")
 	}
 	return nil
 }

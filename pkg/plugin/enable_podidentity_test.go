@@ -39,7 +39,7 @@ func TestEnablePodIdentity(t *testing.T) {
 	withAWS(t, f)
 	web := kt.Deployment("shop", "web", "app")
 	client := fake.NewClientset(kt.Namespace("shop"), kt.ServiceAccount("shop", "app", nil), web, kt.PodOf(web, "web-1", ""))
-	args := []string{"enable", "deploy/web", "-n", "shop", "--pod-identity", "--role-arn", roleARN, "--cluster", awstest.Cluster}
+	args := []string{"enable", "deploy/web", "-n", "shop", "--pod-identity", "--role-arn", roleARN, "--eks-cluster", awstest.Cluster}
 	r := runWI(t, client, args...)
 	wantCode(t, r, ExitOK)
 	if f.Calls[podidentity.ActionCreateAssociation] != 1 || f.Writes() != 1 || !f.Associated("shop", "app") {
@@ -93,7 +93,7 @@ func TestEnablePodIdentityNotAdmitted(t *testing.T) {
 				objs = append(objs, web, kt.PodOf(web, "web-1", ""))
 			}
 			client := fake.NewClientset(objs...)
-			args := append([]string{"enable", "app", "-n", "shop", "--pod-identity", "--role-arn", roleARN, "--cluster", awstest.Cluster}, tt.extra...)
+			args := append([]string{"enable", "app", "-n", "shop", "--pod-identity", "--role-arn", roleARN, "--eks-cluster", awstest.Cluster}, tt.extra...)
 			r := runWI(t, client, args...)
 			wantCode(t, r, ExitCheckFailed)
 			if c := r.calls(); c["patch deployments"] != 0 {
@@ -127,7 +127,7 @@ func TestEnablePodIdentityInterruptedWait(t *testing.T) {
 	testAssociated = func(string, string) bool { cancel(); return false }
 	web := kt.Deployment("shop", "web", "app")
 	client := fake.NewClientset(kt.Namespace("shop"), kt.ServiceAccount("shop", "app", nil), web, kt.PodOf(web, "web-1", ""))
-	r := runWIContext(t, ctx, client, 0, "enable", "app", "-n", "shop", "--pod-identity", "--role-arn", roleARN, "--cluster", awstest.Cluster)
+	r := runWIContext(t, ctx, client, 0, "enable", "app", "-n", "shop", "--pod-identity", "--role-arn", roleARN, "--eks-cluster", awstest.Cluster)
 	wantCode(t, r, ExitInterrupted)
 	if c := r.calls(); c["patch deployments"] != 0 {
 		t.Fatalf("calls %v: restarted after Ctrl-C", c)
@@ -144,7 +144,7 @@ func TestEnablePodIdentityOtherRole(t *testing.T) {
 	withAWS(t, f)
 	f.Assocs["a-7"] = &explain.Association{ID: "a-7", Namespace: "shop", ServiceAccount: "app", RoleARN: kt.OtherRoleARN}
 	client := fake.NewClientset(kt.Namespace("shop"), kt.ServiceAccount("shop", "app", nil))
-	args := []string{"enable", "app", "-n", "shop", "--pod-identity", "--role-arn", roleARN, "--cluster", awstest.Cluster}
+	args := []string{"enable", "app", "-n", "shop", "--pod-identity", "--role-arn", roleARN, "--eks-cluster", awstest.Cluster}
 	r := runWI(t, client, args...)
 	wantCode(t, r, ExitUsage)
 	if f.Writes() != 0 || !strings.Contains(r.errOut, "has "+kt.OtherRoleARN+" (association a-7)") || !strings.Contains(r.errOut, "--overwrite") {
@@ -168,7 +168,7 @@ func TestEnablePodIdentityDryRun(t *testing.T) {
 		withAWS(t, f)
 		web := kt.Deployment("shop", "web", "app")
 		client := fake.NewClientset(kt.Namespace("shop"), kt.ServiceAccount("shop", "app", nil), web, kt.PodOf(web, "web-1", ""))
-		r := runWI(t, client, "enable", "app", "-n", "shop", "--pod-identity", "--role-arn", roleARN, "--cluster", awstest.Cluster, "--dry-run="+mode)
+		r := runWI(t, client, "enable", "app", "-n", "shop", "--pod-identity", "--role-arn", roleARN, "--eks-cluster", awstest.Cluster, "--dry-run="+mode)
 		wantCode(t, r, ExitOK)
 		cmd := "aws eks create-pod-identity-association --cluster-name prod --namespace shop --service-account app --role-arn " + roleARN
 		if f.Writes() != 0 || !strings.Contains(r.out, cmd) {
@@ -197,7 +197,7 @@ func TestDisablePodIdentity(t *testing.T) {
 	web := kt.Deployment("shop", "web", "app")
 	sa := kt.ServiceAccount("shop", "app", map[string]string{identity.AnnotationRoleARN: roleARN})
 	client := fake.NewClientset(kt.Namespace("shop"), sa, web, kt.OnPodIdentity(web, "web-1", ""))
-	args := []string{"disable", "app", "-n", "shop", "--pod-identity", "--cluster", awstest.Cluster}
+	args := []string{"disable", "app", "-n", "shop", "--pod-identity", "--eks-cluster", awstest.Cluster}
 	r := runWI(t, client, args...)
 	wantCode(t, r, ExitOK)
 	want := "podidentityassociation a-3 deleted (serviceaccount/app)\ndeployment.apps/web restarted: pod web-1 still carries EKS Pod Identity's container credentials\n"
@@ -220,7 +220,7 @@ func TestDisablePodIdentity(t *testing.T) {
 func TestPodIdentityBadInput(t *testing.T) {
 	f := awstest.New()
 	withAWS(t, f)
-	base := []string{"-n", "shop", "--pod-identity", "--cluster", awstest.Cluster}
+	base := []string{"-n", "shop", "--pod-identity", "--eks-cluster", awstest.Cluster}
 	tests := []struct {
 		args []string
 		want string
@@ -229,9 +229,9 @@ func TestPodIdentityBadInput(t *testing.T) {
 		{append([]string{"enable", "app", "--role-arn", roleARN, "--target-role-arn", "nope"}, base...), "invalid --target-role-arn"},
 		{append([]string{"enable", "app", "--role-arn", roleARN, "--audience", "x"}, base...), "--audience does not apply with --pod-identity"},
 		{append([]string{"enable", "app", "--role-arn", roleARN, "-o", "yaml"}, base...), "--output does not apply with --pod-identity"},
-		{[]string{"enable", "app", "-n", "shop", "--role-arn", roleARN, "--cluster", "prod"}, "--cluster only applies with --pod-identity"},
-		{[]string{"enable", "app", "-n", "shop", "--role-arn", roleARN, "--pod-identity"}, "pass --cluster NAME"},
-		{[]string{"enable", "app", "-n", "shop", "--role-arn", roleARN, "--pod-identity", "--cluster", "nope"}, `EKS cluster "nope" (from --cluster) not found`},
+		{[]string{"enable", "app", "-n", "shop", "--role-arn", roleARN, "--eks-cluster", "prod"}, "--eks-cluster only applies with --pod-identity"},
+		{[]string{"enable", "app", "-n", "shop", "--role-arn", roleARN, "--pod-identity"}, "pass --eks-cluster NAME"},
+		{[]string{"enable", "app", "-n", "shop", "--role-arn", roleARN, "--pod-identity", "--eks-cluster", "nope"}, `EKS cluster "nope" (from --eks-cluster) not found`},
 		{append([]string{"enable", "missing", "--role-arn", roleARN}, base...), `serviceaccount "missing" not found`},
 		{append([]string{"enable", "storagecluster/px", "--role-arn", roleARN}, base...), "is a custom resource"},
 	}
@@ -249,7 +249,7 @@ func TestPodIdentityDenied(t *testing.T) {
 	withAWS(t, f)
 	f.Deny = []string{podidentity.ActionCreateAssociation}
 	r := runWI(t, fake.NewClientset(kt.Namespace("shop"), kt.ServiceAccount("shop", "app", nil)),
-		"enable", "app", "-n", "shop", "--pod-identity", "--role-arn", roleARN, "--cluster", awstest.Cluster)
+		"enable", "app", "-n", "shop", "--pod-identity", "--role-arn", roleARN, "--eks-cluster", awstest.Cluster)
 	wantCode(t, r, ExitEnvironment)
 	if !strings.Contains(r.errOut, "ask for "+podidentity.ActionCreateAssociation) {
 		t.Fatalf("stderr:\n%s", r.errOut)

@@ -114,12 +114,45 @@ func (e *ChecksFailedError) Error() string {
 	return fmt.Sprintf("%d %s failed", e.Failed, cmp.Or(e.Unit, "check(s)"))
 }
 
+// EmptySelectionError reports that a command that judges service accounts (explain, verify)
+// found none to judge: exit 1, since a gate that checked nothing has not passed; --allow-empty
+// makes it exit 0. Main prints Message as it is, as kubectl prints "No resources found".
+type EmptySelectionError struct{ Message string }
+
+func (e *EmptySelectionError) Error() string { return e.Message }
+
+// emptySelection is the EmptySelectionError of the command verb that found none of what it
+// judges (noun: "service accounts", "workloads", as judged describes them) where
+// (selectionWhere); with --allow-empty, nil, after the same words on warn.
+func emptySelection(warn io.Writer, allowEmpty bool, verb, noun, where, judged string) error {
+	msg := fmt.Sprintf("No %s found %s.\n%s checked nothing: it judges the %s %s", noun, where, verb, noun, judged)
+	if allowEmpty {
+		fmt.Fprintln(warn, msg+" (--allow-empty: exit 0).")
+		return nil
+	}
+	return &EmptySelectionError{Message: msg + "; a gate that checked nothing fails (exit 1): --allow-empty lets an empty selection pass."}
+}
+
+// selectionWhere names a selection in kubectl's words: "in shop namespace", "in any
+// namespace", and the selector.
+func selectionWhere(namespace, selector string) string {
+	where := "in " + namespace + " namespace"
+	if namespace == "" {
+		where = "in any namespace"
+	}
+	if selector != "" {
+		where += " matching -l " + selector
+	}
+	return where
+}
+
 // ExitCode maps an error returned by a command to the process exit code.
 func ExitCode(err error) int {
 	var (
 		flagErr   *FlagError
 		inputErr  *InputError
 		failedErr *ChecksFailedError
+		emptyErr  *EmptySelectionError
 	)
 	switch {
 	case err == nil:
@@ -128,7 +161,7 @@ func ExitCode(err error) int {
 		return ExitInterrupted
 	case errors.As(err, &flagErr), errors.As(err, &inputErr):
 		return ExitUsage
-	case errors.As(err, &failedErr):
+	case errors.As(err, &failedErr), errors.As(err, &emptyErr):
 		return ExitCheckFailed
 	case apierrors.IsNotFound(err), apierrors.IsInvalid(err), apierrors.IsBadRequest(err):
 		return ExitUsage

@@ -38,9 +38,14 @@ eks:ListPodIdentityAssociations, eks:DescribePodIdentityAssociation) and checks:
     applies it;
   - the role's account has an IAM OIDC provider for the cluster's issuer, listing the
     account's audience as a client ID;
-  - for Pod Identity (--cluster): the association, its role's trust for
+  - for Pod Identity (--eks-cluster): the association, its role's trust for
     pods.eks.amazonaws.com with sts:AssumeRole and sts:TagSession, and a target role's trust;
   - a corrected policy's length against IAM's limit.
+
+With no TARGET, a selection of no account exits 1 (No service accounts found, on stderr;
+--allow-empty makes that exit 0). What explain could not read (the associations, with no EKS
+cluster or no AWS credentials) it says it did not read, and an account it therefore cannot
+judge fails.
 
 explain makes no STS call and creates no pod. AWS is read about once per distinct role.
 The AWS SDK's configuration applies (AWS_PROFILE, AWS_REGION, the shared config files, SSO,
@@ -64,7 +69,7 @@ const explainExample = `  # Explain the service account app of the namespace sho
   kubectl wi explain app -n shop
 
   # Every identity service account of the cluster, Pod Identity included, as a CI log
-  kubectl wi explain -A --cluster prod --region us-west-2 -o text
+  kubectl wi explain -A --eks-cluster prod --region us-west-2 -o text
 
   # The accounts labelled team=payments, with the AWS profile of their account
   kubectl wi explain -A -l team=payments --profile payments
@@ -86,10 +91,11 @@ type ExplainOptions struct {
 	Exchange      bool
 	Output        string
 	Timeout       time.Duration
+	AllowEmpty    bool
 
 	target    *verify.Target
 	namespace string
-	// clusterFrom says where Cluster came from, for messages: "--cluster" or the kubeconfig.
+	// clusterFrom says where Cluster came from, for messages: "--eks-cluster" or the kubeconfig.
 	clusterFrom string
 
 	newClient  func() (kubernetes.Interface, verify.DiscoveryFunc, error) // swapped in tests
@@ -150,11 +156,12 @@ func newCmdExplain(o *ExplainOptions) *cobra.Command {
 	f.StringVarP(&o.Selector, "selector", "l", "", "Explain the service accounts with these labels only (e.g. -l team=payments)")
 	f.StringVar(&o.Profile, "profile", "", "AWS profile of the shared config files (default: AWS_PROFILE, else the default profile)")
 	f.StringVar(&o.Region, "region", "", "AWS region of the EKS cluster and of STS (default: AWS_REGION or the profile's, else the kubeconfig's EKS cluster's)")
-	f.StringVar(&o.Cluster, "cluster", "", "EKS cluster name, to read its issuer and Pod Identity associations (default: from the kubeconfig's EKS cluster ARN or aws eks get-token arguments)")
+	f.StringVar(&o.Cluster, "eks-cluster", "", "The EKS cluster's name, to read its issuer and Pod Identity associations ("+eksClusterHelp+"). --cluster is kubectl's: a cluster of the kubeconfig")
 	f.StringVar(&o.Issuer, "issuer", "", "OIDC issuer URL (default: read from the apiserver's "+apicall.IssuerDiscoveryPath+", else from EKS)")
 	f.BoolVar(&o.Exchange, "exchange", false, "Prove each IRSA account with a TokenRequest token exchanged with STS from this machine, instead of reading IAM")
 	f.StringVarP(&o.Output, "output", "o", "", "Output format. One of: tui|text|json (default: tui on a terminal, text otherwise)")
 	f.DurationVar(&o.Timeout, "timeout", o.Timeout, "Bound on the whole run")
+	f.BoolVar(&o.AllowEmpty, "allow-empty", false, "With no TARGET: exit 0 when no service account is selected (default: exit 1, as a gate that checked nothing has not passed)")
 	cmd.ValidArgsFunction = completeTargets(o.configFlags, workloadTargetKinds, 1)
 	completeValues(cmd, "output", "tui", "text", "json")
 	return cmd
@@ -184,9 +191,9 @@ func (o *ExplainOptions) Complete(cmd *cobra.Command, args []string) error {
 		o.namespace = ""
 	}
 	if o.Cluster != "" {
-		o.clusterFrom = "--cluster"
+		o.clusterFrom = "--eks-cluster"
 	} else if raw, err := o.rawConfig(); err == nil {
-		name, region := eksClusterOf(raw)
+		name, region := eksClusterOf(selectedContext(raw, o.configFlags))
 		if name != "" {
 			o.Cluster, o.clusterFrom = name, "the kubeconfig"
 			if o.Region == "" && o.getenv("AWS_REGION") == "" && o.getenv("AWS_DEFAULT_REGION") == "" {
@@ -205,6 +212,9 @@ func (o *ExplainOptions) Validate() error {
 	}
 	if o.target != nil && (o.AllNamespaces || o.Selector != "") {
 		return FlagErrorf("a TARGET names one service account: give no -A or -l with it")
+	}
+	if o.target != nil && o.AllowEmpty {
+		return FlagErrorf("--allow-empty lets a selection of no service account pass: it applies with no TARGET")
 	}
 	if o.Selector != "" {
 		if _, err := labels.Parse(o.Selector); err != nil {

@@ -10,6 +10,7 @@ import (
 	"github.com/kubectl-wi/kubectl-wi/pkg/apicall"
 	"github.com/kubectl-wi/kubectl-wi/pkg/awsconfig"
 	"github.com/kubectl-wi/kubectl-wi/pkg/explain"
+	"github.com/kubectl-wi/kubectl-wi/pkg/identity"
 	"github.com/kubectl-wi/kubectl-wi/pkg/plugin/tui"
 	"github.com/kubectl-wi/kubectl-wi/pkg/verify"
 )
@@ -63,6 +64,12 @@ func (o *ExplainOptions) Run(ctx context.Context) error {
 		return o.wordError(runErr)
 	case out.Failed > 0:
 		return &ChecksFailedError{Failed: out.Failed}
+	case o.target == nil && out.Accounts == 0:
+		judged := "with an " + identity.AnnotationRoleARN + " annotation or an EKS Pod Identity association"
+		if out.AssociationsNotRead != "" {
+			judged += "; Pod Identity associations " + out.AssociationsNotRead
+		}
+		return emptySelection(o.ErrOut, o.AllowEmpty, "explain", "service accounts", selectionWhere(o.namespace, o.Selector), judged)
 	}
 	return nil
 }

@@ -64,7 +64,9 @@ Exit 0 when every account is on Pod Identity (or, with --dry-run, would be); 1 w
 was skipped at the pre-flight or failed a later step, the others migrated (a dry run that
 skips an account exits 1 too, so that CI sees it before the run); 2 for bad input.
 
-The cluster is --cluster, else the kubeconfig's EKS cluster. The probe pod takes verify's
+The EKS cluster is --eks-cluster, else the kubeconfig's (the cluster of its context named by
+ARN, or its aws eks get-token --cluster-name); --cluster stays kubectl's, a cluster of the
+kubeconfig. The probe pod takes verify's
 --image, --sts-endpoint and --ca-bundle (and their environment defaults).
 
 ` + exitCodesHelp
@@ -77,7 +79,7 @@ const migrateExample = `  # Move every IRSA service account of the namespace sho
   kubectl wi migrate deployment/web -n shop --to pod-identity --write-trust --remove-irsa
 
   # Show the plan: each account's tasks, and the accounts the pre-flight would skip, and why
-  kubectl wi migrate -n shop --to pod-identity --cluster prod --region us-west-2 --dry-run`
+  kubectl wi migrate -n shop --to pod-identity --eks-cluster prod --region us-west-2 --dry-run=client`
 
 // MigrateOptions holds everything `kubectl wi migrate` needs. Flags bind to fields.
 type MigrateOptions struct {
@@ -117,8 +119,7 @@ func NewCmdMigrate(cf *genericclioptions.ConfigFlags, streams genericiooptions.I
 	f.StringVar(&o.To, "to", "", "What to move to: pod-identity (required)")
 	f.BoolVar(&o.RemoveIRSA, "remove-irsa", false, "Remove the role-arn annotation once the account's new pods are proven on Pod Identity")
 	f.BoolVar(&o.WriteTrust, "write-trust", false, "Add Pod Identity's statement to a role's trust policy that lacks it (iam:UpdateAssumeRolePolicy), instead of stopping with the policy to apply")
-	f.StringVar(&o.DryRun, "dry-run", o.DryRun, "Only show what would change: none, client, server (Kubernetes writes as server-side dry runs); --dry-run alone is client")
-	f.Lookup("dry-run").NoOptDefVal = "client"
+	addDryRunFlag(cmd, &o.DryRun, "Only show what would change: client sends nothing, server sends the Kubernetes writes as server-side dry runs; the AWS calls are shown, never sent", "none", "client", "server")
 	f.DurationVar(&o.Timeout, "timeout", o.Timeout, "How long to wait for the restarted workloads' rollouts")
 	f.StringVar(&o.Image, "image", o.Image, "Probe image of the proof (see kubectl wi verify)")
 	f.StringVar(&o.STSEndpoint, "sts-endpoint", "", "STS endpoint URL for the probe (default $"+EnvSTSEndpoint+")")
@@ -128,7 +129,6 @@ func NewCmdMigrate(cf *genericclioptions.ConfigFlags, streams genericiooptions.I
 	o.ids.podIdentityOptions.addFlags(cmd, false)
 	_ = f.MarkHidden("pod-identity") // migrate is always to Pod Identity
 	completeValues(cmd, "to", "pod-identity")
-	completeValues(cmd, "dry-run", "none", "client", "server")
 	cmd.ValidArgsFunction = completeTargets(cf, identityTargetKinds, 0)
 	return cmd
 }
@@ -161,6 +161,7 @@ func (o *MigrateOptions) Complete(cmd *cobra.Command, args []string) error {
 		o.caBundle, o.caBundleErr = os.ReadFile(o.CABundle) // Validate says what is wrong with it
 	}
 	o.ids.completeCluster()
+	completeDryRunFlag(o.ErrOut, &o.DryRun)
 	return nil
 }
 
@@ -171,12 +172,13 @@ func (o *MigrateOptions) Validate() error {
 		return FlagErrorf("--to is required: --to pod-identity")
 	case o.To != "pod-identity":
 		return FlagErrorf("--to %q is not supported: migrate moves to pod-identity", o.To)
-	case o.DryRun != "none" && o.DryRun != "client" && o.DryRun != "server":
-		return FlagErrorf("--dry-run %q is not supported: must be none, client or server", o.DryRun)
 	case o.Parallel < 1:
 		return FlagErrorf("--parallel must be 1 or more, not %d", o.Parallel)
 	case o.Image == "":
 		return FlagErrorf("--image must not be empty")
+	}
+	if err := checkDryRun(o.DryRun, "none", "client", "server"); err != nil {
+		return err
 	}
 	for _, d := range []time.Duration{o.Timeout, o.VerifyTimeout} {
 		if err := checkTimeout(d); err != nil {

@@ -46,11 +46,11 @@ func TestMigrateExitCodes(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"migrate", "-n", "shop", "--cluster", "prod"}, "--to is required"},
-		{[]string{"migrate", "-n", "shop", "--to", "irsa", "--cluster", "prod"}, `--to "irsa" is not supported`},
-		{[]string{"migrate", "-n", "shop", "--to", "pod-identity"}, "pass --cluster NAME"},
-		{[]string{"migrate", "-n", "shop", "--to", "pod-identity", "--cluster", "prod", "--dry-run=maybe"}, "--dry-run"},
-		{[]string{"migrate", "deploy/nope", "-n", "shop", "--to", "pod-identity", "--cluster", "prod"}, `deployment.apps "nope" not found`},
+		{[]string{"migrate", "-n", "shop", "--eks-cluster", "prod"}, "--to is required"},
+		{[]string{"migrate", "-n", "shop", "--to", "irsa", "--eks-cluster", "prod"}, `--to "irsa" is not supported`},
+		{[]string{"migrate", "-n", "shop", "--to", "pod-identity"}, "pass --eks-cluster NAME"},
+		{[]string{"migrate", "-n", "shop", "--to", "pod-identity", "--eks-cluster", "prod", "--dry-run=maybe"}, "--dry-run"},
+		{[]string{"migrate", "deploy/nope", "-n", "shop", "--to", "pod-identity", "--eks-cluster", "prod"}, `deployment.apps "nope" not found`},
 	} {
 		r := runWI(t, objs(), tt.args...)
 		if r.code != ExitUsage || !strings.Contains(r.errOut, tt.want) {
@@ -59,7 +59,7 @@ func TestMigrateExitCodes(t *testing.T) {
 	}
 
 	f.Roles["app"] = awstest.TrustOf(awstest.IRSAStatement)
-	r := runWI(t, objs(), "migrate", "-n", "shop", "--to", "pod-identity", "--cluster", "prod")
+	r := runWI(t, objs(), "migrate", "-n", "shop", "--to", "pod-identity", "--eks-cluster", "prod")
 	wantCode(t, r, ExitCheckFailed)
 	if f.Writes() != 0 || r.calls().Writes() != 0 || !strings.Contains(r.out, "aws iam update-assume-role-policy --role-name app") || *proofs != 0 {
 		t.Fatalf("AWS writes %d, calls %v\n%s", f.Writes(), r.calls(), r.out)
@@ -69,7 +69,7 @@ func TestMigrateExitCodes(t *testing.T) {
 	f.Assocs["a-1"] = &explain.Association{ID: "a-1", Namespace: "shop", ServiceAccount: "app", RoleARN: awstest.Role}
 	done := fake.NewClientset(kt.Namespace("shop"), kt.ServiceAccount("shop", "app", map[string]string{identity.AnnotationRoleARN: awstest.Role}),
 		web, kt.OnPodIdentity(web, "web-2", ""))
-	r = runWI(t, done, "migrate", "deploy/web", "-n", "shop", "--to", "pod-identity", "--cluster", "prod")
+	r = runWI(t, done, "migrate", "deploy/web", "-n", "shop", "--to", "pod-identity", "--eks-cluster", "prod")
 	wantCode(t, r, ExitOK)
 	if f.Writes() != 0 || r.calls().Writes() != 0 || *proofs != 0 || !strings.Contains(r.out, "nothing to do: serviceaccount/app is on EKS Pod Identity already") {
 		t.Fatalf("AWS writes %d, calls %v, proofs %d\n%s", f.Writes(), r.calls(), *proofs, r.out)

@@ -46,7 +46,12 @@ whose pods need it; verify proves the result from inside a real pod.
 		SilenceErrors: true,
 		// The connection flags are checked before any command runs, so a bad one is a usage
 		// error (exit 2) rather than a failure to load the kubeconfig (exit 3).
-		PersistentPreRunE: func(*cobra.Command, []string) error { return validateConfigFlags(cf) },
+		PersistentPreRunE: func(c *cobra.Command, _ []string) error {
+			if err := validateConfigFlags(cf); err != nil {
+				return err
+			}
+			return checkClusterFlag(c, cf)
+		},
 	}
 	cmd.SetIn(streams.In)
 	cmd.SetOut(streams.Out)
@@ -67,6 +72,7 @@ whose pods need it; verify proves the result from inside a real pod.
 		NewCmdVersion(streams),
 	)
 	initCompletionCommand(cmd)
+	completeEKSCluster(cmd, cf)
 	usageErrorsAreFlagErrors(cmd)
 	return cmd
 }
@@ -148,7 +154,11 @@ func run(ctx context.Context, streams genericiooptions.IOStreams, args []string,
 	if ctx.Err() != nil {
 		code = ExitInterrupted
 	}
-	if silent := new(*ChecksFailedError); !errors.As(err, silent) {
+	silent, empty := new(*ChecksFailedError), new(*EmptySelectionError)
+	switch {
+	case errors.As(err, empty):
+		fmt.Fprintln(streams.ErrOut, (*empty).Message)
+	case !errors.As(err, silent):
 		fmt.Fprintf(streams.ErrOut, "error: %v\n", err)
 	}
 	if isFlag := new(*FlagError); errors.As(err, isFlag) && executed != nil {

@@ -17,14 +17,13 @@ const statusMaxWorkloads = 3
 func (o *StatusOptions) printTable(r *inventory.Report) error {
 	var b bytes.Buffer
 	if len(r.ServiceAccounts) == 0 {
-		where := fmt.Sprintf("in namespace %s", o.namespace)
+		// kubectl get's words for an empty listing (pkg/cmd/get), and its exit 0: status is a
+		// listing, not a gate.
 		if o.AllNamespaces {
-			where = "in any namespace"
+			fmt.Fprintln(o.ErrOut, "No resources found")
+		} else {
+			fmt.Fprintf(o.ErrOut, "No resources found in %s namespace.\n", o.namespace)
 		}
-		if o.Selector != "" {
-			where = "matching -l " + o.Selector + " " + where
-		}
-		fmt.Fprintf(o.ErrOut, "No service accounts with an IAM role found %s.\n", where)
 	} else {
 		// kubectl's table layout (printers.GetNewTabWriter): min width 6, padding 3.
 		tw := tabwriter.NewWriter(&b, 6, 4, 3, ' ', 0)

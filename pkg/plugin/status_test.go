@@ -207,7 +207,7 @@ func TestStatusGolden(t *testing.T) {
 				t.Fatalf("exit %d (status is a report: findings do not fail it); stderr:\n%s", res.code, res.errOut)
 			}
 			golden.RequireEqual(t, res.out)
-			if tt.name == "empty-namespace" && !strings.Contains(res.errOut, "No service accounts with an IAM role found in namespace nobody") {
+			if tt.name == "empty-namespace" && res.errOut != "No resources found in nobody namespace.\n" {
 				t.Errorf("stderr = %q", res.errOut)
 			}
 			stAssertOnlyLists(t, client)
@@ -344,5 +344,25 @@ func TestStatusWebhookForbiddenSkipsTheWebhookFinding(t *testing.T) {
 	res := runStatus(t, client, "-n", "team", "-o", "json")
 	if strings.Contains(res.out, string(inventory.CheckWebhookMissing)) {
 		t.Fatalf("webhook reported missing although it could not be checked:\n%s", res.out)
+	}
+}
+
+// TestStatusEmptyIsAListing: status over nothing says so in kubectl get's words, on stderr,
+// and exits 0: it is a listing, not a gate.
+func TestStatusEmptyIsAListing(t *testing.T) {
+	tests := []struct {
+		name, wantErrOut string
+		args             []string
+	}{
+		{name: "a namespace", args: []string{"-n", "team", "-l", "x=y"}, wantErrOut: "No resources found in team namespace.\n"},
+		{name: "every namespace", args: []string{"-A", "-l", "x=y"}, wantErrOut: "No resources found\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res := runStatus(t, fake.NewClientset(statusSeed()...), tt.args...)
+			if res.code != ExitOK || res.out != "" || res.errOut != tt.wantErrOut {
+				t.Fatalf("exit %d, stdout %q, stderr %q; want 0, nothing, %q", res.code, res.out, res.errOut, tt.wantErrOut)
+			}
+		})
 	}
 }

@@ -43,7 +43,8 @@ role the object sets, in its namespace (any namespace for a cluster-scoped kind)
 With no TARGET, verify proves every service account with a role in the namespace, in every
 namespace (-A), or those matching -l, --parallel at a time: one live row per account in a
 terminal, each line or JSON event led by its account otherwise, a summary, and exit 1 when any
-account failed.
+account failed, or when none is selected (No service accounts found, on stderr; --allow-empty
+makes that exit 0).
 
 The probe trusts the public CA roots it embeds; --ca-bundle adds private ones (a private STS
 endpoint, a TLS-inspecting proxy), handed to the probe in a ConfigMap deleted with the pod.
@@ -142,6 +143,7 @@ type VerifyOptions struct {
 	InPod           bool
 	Pod             string
 	DryRun          string // "none" | "client"
+	AllowEmpty      bool
 
 	audienceSet bool
 
@@ -249,16 +251,16 @@ func newCmdVerify(o *VerifyOptions, runF func(*VerifyOptions) error) *cobra.Comm
 	f.StringVarP(&o.Container, "container", "c", o.Container, "For a workload or pod TARGET: the container whose identity env (AWS_*, proxies) the probe takes, or with --in-pod joins (default: kubectl's default container, else the first)")
 	f.BoolVar(&o.InPod, "in-pod", o.InPod, "For a workload or pod TARGET: run the probe as an ephemeral container in a running pod of the app, in its network and with its user, env and SDKs; it stays in the pod's spec, terminated, until the pod is replaced. With no TARGET: in one pod of each running workload of the accounts")
 	f.StringVar(&o.Pod, "pod", o.Pod, "With --in-pod: the pod of the app to join (default: its newest Ready pod)")
-	f.StringVar(&o.DryRun, "dry-run", o.DryRun, "With --in-pod: client prints the ephemeral container's patch (-o yaml or json) and writes nothing. One of: none|client")
+	addDryRunFlag(cmd, &o.DryRun, "With --in-pod: client prints the ephemeral container's patch (-o yaml or json) and writes nothing", "none", "client")
 	f.BoolVarP(&o.AllNamespaces, "all-namespaces", "A", o.AllNamespaces, "With no TARGET: prove the service accounts with a role in every namespace")
 	f.StringVarP(&o.Selector, "selector", "l", o.Selector, "With no TARGET: prove only the service accounts with these labels (e.g. -l team=payments)")
 	f.IntVar(&o.Parallel, "parallel", o.Parallel, "With many service accounts: how many to prove at once")
+	f.BoolVar(&o.AllowEmpty, "allow-empty", o.AllowEmpty, "With no TARGET: exit 0 when no service account is selected (default: exit 1, as a gate that checked nothing has not passed)")
 	f.StringVar(&o.TargetsFile, "targets", o.TargetsFile, "A targets file of more custom resource kinds (see kubectl wi enable --help)")
 	f.BoolVar(&o.Timings, "timings", o.Timings, "Print how long each step took to the error stream")
 	_ = f.MarkHidden("timings")
 	cmd.ValidArgsFunction = completeTargets(o.configFlags, workloadTargetKinds, 1)
 	completeValues(cmd, "output", "tui", "text", "json", "yaml")
-	completeValues(cmd, "dry-run", "none", "client")
 	completeValues(cmd, "image-pull-policy", string(corev1.PullAlways), string(corev1.PullIfNotPresent), string(corev1.PullNever))
 	return cmd
 }

@@ -272,7 +272,7 @@ func Test_NewCmdVerify(t *testing.T) {
 		{name: "--pod of a pod target", args: []string{"pod/web-1", "--in-pod", "--pod", "web-2"}, wantErr: "the TARGET pod/web-1 is a pod already"},
 		{name: "--pod not a name", args: []string{"deployment/web", "--in-pod", "--pod", "Web_1"}, wantErr: `--pod "Web_1" is not a valid pod name`},
 		{name: "--dry-run without --in-pod", args: []string{"deployment/web", "--dry-run=client"}, wantErr: "--dry-run=client prints the ephemeral container of --in-pod"},
-		{name: "--dry-run=server", args: []string{"deployment/web", "--in-pod", "--dry-run=server"}, wantErr: `--dry-run must be none or client, not "server"`},
+		{name: "--dry-run=server", args: []string{"deployment/web", "--in-pod", "--dry-run=server"}, wantErr: `--dry-run "server" is not supported: must be none or client`},
 		{name: "--dry-run -o text", args: []string{"deployment/web", "--in-pod", "--dry-run=client", "-o", "text"}, wantErr: `--output "text" is not supported: allowed formats are yaml, json`},
 		{name: "--container of a pod without --in-pod is allowed, of an account not", args: []string{"sa/checkout", "-c", "api"}, wantErr: "give a TARGET deployment|statefulset|daemonset|pod/NAME"},
 		{name: "role not an ARN", args: []string{"checkout", "--role-arn", "checkout"}, wantErr: `invalid --role-arn: role ARN "checkout" is not an ARN`},

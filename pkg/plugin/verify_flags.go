@@ -63,6 +63,7 @@ func (o *VerifyOptions) Complete(cmd *cobra.Command, args []string) error {
 	if o.namespace == "" {
 		o.namespace = "default"
 	}
+	completeDryRunFlag(o.ErrOut, &o.DryRun)
 	if o.DryRun == "client" && o.Output == "" {
 		o.Output = "yaml"
 	}
@@ -134,6 +135,8 @@ func (o *VerifyOptions) validateFleet() error {
 		return FlagErrorf("-A and -l select service accounts: %s names its operator's accounts already", o.custom)
 	case o.Container != "" && (!one || o.target.Kind == verify.KindServiceAccount):
 		return FlagErrorf("--container picks a container of a workload or a pod: give a TARGET deployment|statefulset|daemonset|pod/NAME")
+	case o.AllowEmpty && (!o.fleet() || o.custom != nil):
+		return FlagErrorf("--allow-empty lets a selection of no service account pass: it applies with no TARGET")
 	case o.fleet() && o.RoleARN != "":
 		return FlagErrorf("--role-arn is the role one account must have: give a TARGET with it; with many accounts, each is proven against its own annotation")
 	case o.Parallel < 1:
@@ -147,9 +150,10 @@ func (o *VerifyOptions) validateFleet() error {
 
 // validateInPod checks --in-pod and the flags only it takes: --pod and --dry-run.
 func (o *VerifyOptions) validateInPod() error {
+	if err := checkDryRun(o.DryRun, "none", "client"); err != nil {
+		return err
+	}
 	switch {
-	case o.DryRun != "none" && o.DryRun != "client":
-		return FlagErrorf("--dry-run must be none or client, not %q", o.DryRun)
 	case !o.InPod && o.Pod != "":
 		return FlagErrorf("--pod picks the app's pod the probe joins: it goes with --in-pod")
 	case !o.InPod && o.DryRun == "client":

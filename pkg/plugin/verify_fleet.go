@@ -175,13 +175,16 @@ func (o *VerifyOptions) runFleet(ctx context.Context) error {
 		return err
 	}
 	if len(accounts) == 0 {
-		what := "service account with an " + identity.AnnotationRoleARN + " annotation"
-		if o.InPod {
-			what = "running workload of a service account with an identity"
+		ns := o.namespace
+		if o.AllNamespaces {
+			ns = ""
 		}
-		fmt.Fprintf(o.ErrOut, "No %s found (%s): nothing to verify. kubectl wi status lists what carries a role.\n",
-			what, strings.TrimPrefix(title, "kubectl wi verify "))
-		return nil
+		verb, noun, judged := "verify", "service accounts", "with an identity: an "+identity.AnnotationRoleARN+
+			" annotation, or pods with EKS Pod Identity's container credentials (kubectl wi status lists them)"
+		if o.InPod {
+			verb, noun, judged = "verify --in-pod", "workloads", "that run as a service account with an identity: deployments, statefulsets and daemonsets (kubectl wi status lists them)"
+		}
+		return emptySelection(o.ErrOut, o.AllowEmpty, verb, noun, selectionWhere(ns, o.Selector), judged)
 	}
 	base := o.config()
 	base.Target, base.Container = verify.Target{}, ""

@@ -292,7 +292,7 @@ func (r *runner) skipped() error {
 func (r *runner) find(ctx context.Context) error {
 	c, ns := r.deps.Client, r.cfg.Namespace
 	if r.cfg.Cluster == "" {
-		return inputErrorf("no EKS cluster name: pass --cluster")
+		return inputErrorf("no EKS cluster name: pass --eks-cluster")
 	}
 	if len(r.cfg.Targets) > 0 {
 		seen := map[string]bool{}
@@ -358,7 +358,7 @@ func (r *runner) find(ctx context.Context) error {
 func (r *runner) awsInput(err error) error {
 	var ce *awsconfig.CallError
 	if awsconfig.IsNotFound(err) && errors.As(err, &ce) && strings.HasPrefix(ce.Resource, "cluster ") {
-		return inputErrorf("EKS cluster %q not found in this region: check --cluster and --region (AWS_REGION)", r.cfg.Cluster)
+		return inputErrorf("EKS cluster %q not found in this region: check --eks-cluster and --region (AWS_REGION)", r.cfg.Cluster)
 	}
 	return err
 }

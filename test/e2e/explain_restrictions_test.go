@@ -67,7 +67,7 @@ func TestExplainAssociationRestrictions(t *testing.T) {
 	e.addSTSRole(t, tightTarget, targetPolicy(map[string]any{"StringEquals": map[string]any{"sts:ExternalId": tightID}}))
 	e.awaitRole(t, user, tightTarget)
 
-	cmd := execWI(e, "explain", "-n", ns, "--cluster", clusterName, "-o", "json")
+	cmd := execWI(e, "explain", "-n", ns, "--eks-cluster", clusterName, "-o", "json")
 	cmd.Env = e.awsEnv(&user)
 	res := e.run(t, cmd)
 	if res.code != 0 {

@@ -329,7 +329,7 @@ func TestExplainCatalogue(t *testing.T) {
 
 	audit := e.enAuditMark(t)
 	reqs := e.stsLogMark(t)
-	cmd := execWI(e, "explain", "-n", ns, "--cluster", clusterName, "-o", "json")
+	cmd := execWI(e, "explain", "-n", ns, "--eks-cluster", clusterName, "-o", "json")
 	cmd.Env = e.awsEnv(&user)
 	res := e.run(t, cmd)
 	if res.code != 1 {

@@ -146,7 +146,7 @@ func TestEnablePodIdentity(t *testing.T) {
 	e.awaitRole(t, e.testUser(), "pi-enable-"+ns)
 	serviceAccount(t, c, ns, "app", nil)
 	e.idleDeployment(t, c, ns, "web", "app")
-	common := []string{"-n", ns, "--pod-identity", "--cluster", e.eksCluster}
+	common := []string{"-n", ns, "--pod-identity", "--eks-cluster", e.eksCluster}
 
 	before := countWrites(e.awsRequests(t))
 	r := e.piWI(t, append([]string{"enable", "deployment/web", "--role-arn", role, "--wait"}, common...)...)
@@ -194,7 +194,7 @@ func TestEnablePodIdentity(t *testing.T) {
 
 // migrateArgs is migrate of the namespace on the local cluster, the probe's STS the stand-in.
 func (e env) migrateArgs(ns string, extra ...string) []string {
-	return append([]string{"migrate", "-n", ns, "--to", "pod-identity", "--cluster", e.eksCluster, "--sts-endpoint", e.stsEndpoint, "--ca-bundle", e.caFile}, extra...)
+	return append([]string{"migrate", "-n", ns, "--to", "pod-identity", "--eks-cluster", e.eksCluster, "--sts-endpoint", e.stsEndpoint, "--ca-bundle", e.caFile}, extra...)
 }
 
 // TestMigrateNamespace: a namespace of five IRSA workloads, each its own account and role, is
@@ -407,7 +407,7 @@ func TestMigrateVerifyFailsRollsBack(t *testing.T) {
 
 	before := countWrites(e.awsRequests(t))
 	closed := "https://10.244.0.1:1" // the test bed's own address, where nothing listens
-	r := e.piWI(t, "migrate", "-n", ns, "--to", "pod-identity", "--cluster", e.eksCluster, "--sts-endpoint", closed, "--ca-bundle", e.caFile,
+	r := e.piWI(t, "migrate", "-n", ns, "--to", "pod-identity", "--eks-cluster", e.eksCluster, "--sts-endpoint", closed, "--ca-bundle", e.caFile,
 		"--remove-irsa", "--verify-timeout", "60s")
 	piWant(t, r, 1)
 	for _, want := range []string{"serviceaccount/app: the verify step FAILED", "deleted: rolled back; its workloads were not restarted, so it is as it was",
@@ -582,7 +582,7 @@ func TestMigrateWriteTrustRollsBack(t *testing.T) {
 	e.idleDeployment(t, c, ns, "web", "app")
 
 	closed := "https://10.244.0.1:1" // the test bed's own address, where nothing listens
-	r := e.piWI(t, "migrate", "-n", ns, "--to", "pod-identity", "--cluster", e.eksCluster, "--sts-endpoint", closed, "--ca-bundle", e.caFile,
+	r := e.piWI(t, "migrate", "-n", ns, "--to", "pod-identity", "--eks-cluster", e.eksCluster, "--sts-endpoint", closed, "--ca-bundle", e.caFile,
 		"--write-trust", "--verify-timeout", "60s")
 	piWant(t, r, 1)
 	for _, want := range []string{

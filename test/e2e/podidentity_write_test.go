@@ -32,7 +32,7 @@ func TestEnablePodIdentityWebhookCannotInject(t *testing.T) {
 	serviceAccount(t, c, ns, "other", nil)
 	e.idleDeployment(t, c, ns, "web", "app")
 	e.idleDeployment(t, c, ns, "api", "other")
-	common := []string{"-n", ns, "--pod-identity", "--cluster", e.eksCluster, "--role-arn", role}
+	common := []string{"-n", ns, "--pod-identity", "--eks-cluster", e.eksCluster, "--role-arn", role}
 
 	r := e.piWI(t, append([]string{"enable", "deployment/web"}, common...)...)
 	piWant(t, r, 1)

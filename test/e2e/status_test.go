@@ -296,7 +296,7 @@ func TestStatus(t *testing.T) {
 	t.Run("no role in the namespace", func(t *testing.T) {
 		empty := e.namespace(t, c, nil)
 		r := e.wi(t, "status", "-n", empty)
-		if r.code != 0 || r.stdout != "" || !strings.Contains(r.stderr, "No service accounts with an IAM role found in namespace "+empty) {
+		if r.code != 0 || r.stdout != "" || r.stderr != "No resources found in "+empty+" namespace.\n" {
 			t.Fatalf("status in a namespace without roles: exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
 		}
 	})
