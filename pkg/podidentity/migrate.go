@@ -348,10 +348,6 @@ func (r *runner) preflight(ctx context.Context) error {
 		byRole[want.RoleARN] = append(byRole[want.RoleARN], a)
 	}
 
-	clusterAccount := ""
-	if p := strings.SplitN(r.cluster.ARN, ":", 6); len(p) == 6 {
-		clusterAccount = p[4]
-	}
 	for _, role := range roles {
 		accs := byRole[role]
 		names := make([]string, len(accs))
@@ -359,9 +355,8 @@ func (r *runner) preflight(ctx context.Context) error {
 			names[i] = a.name
 		}
 		arn, _ := identity.ParseRoleARN(role)
-		if clusterAccount != "" && arn.AccountID != clusterAccount {
-			r.problems = append(r.problems, fmt.Sprintf("the role %s of %s is in account %s, and the cluster in %s: an association's role is one of the cluster's account, which may assume a role of another as its target role (kubectl wi enable --pod-identity --role-arn ROLE --target-role-arn %s)",
-				role, accountList(names), arn.AccountID, clusterAccount, role))
+		if problem := RoleAccountProblem(r.cluster, arn, accountList(names)); problem != "" {
+			r.problems = append(r.problems, problem)
 			continue
 		}
 		t, err := JudgeTrust(ctx, r.deps.AWS, r.cluster, arn, ns, names, accs[0].change.Want.DisableSessionTags)
@@ -402,9 +397,8 @@ func (r *runner) preflight(ctx context.Context) error {
 
 // judgeTrust reports a role's trust for the accounts, and plans its correction's write.
 func (r *runner) judgeTrust(t *Trust, names []string) {
-	what := "sts:AssumeRole and sts:TagSession"
 	if t.Allowed {
-		r.printf("pre-flight: the role %s trusts %s with %s for %s", t.Role, trustpolicy.PodIdentityService, what, accountList(names))
+		r.printf("pre-flight: the role %s trusts %s with %s for %s", t.Role, trustpolicy.PodIdentityService, t.Actions(), accountList(names))
 		return
 	}
 	var why []string
@@ -413,18 +407,16 @@ func (r *runner) judgeTrust(t *Trust, names []string) {
 	}
 	switch {
 	case t.Corrected == nil:
-		r.problems = append(r.problems, fmt.Sprintf("the role %s does not trust %s with %s (%s), and no correction of its policy does: fix it by hand (kubectl wi explain shows the clause)",
-			t.Role, trustpolicy.PodIdentityService, what, strings.Join(why, "; ")))
+		r.problems = append(r.problems, t.Refusal(""))
 	case r.cfg.WriteTrust && t.Writable:
 		r.trust[t.Role.String()] = t
-		r.printf("pre-flight: the role %s does not trust %s with %s (%s): --write-trust adds it", t.Role, trustpolicy.PodIdentityService, what, strings.Join(why, "; "))
+		r.printf("pre-flight: the role %s does not trust %s with %s (%s): --write-trust adds it", t.Role, trustpolicy.PodIdentityService, t.Actions(), strings.Join(why, "; "))
 	default:
 		how := "rerun with --write-trust to have migrate write it, or apply it yourself"
 		if !t.Writable {
 			how = "the correction removes or changes a statement of another principal, which migrate does not do: review it and apply it yourself"
 		}
-		r.problems = append(r.problems, fmt.Sprintf("the role %s does not trust %s with %s (%s). The policy to apply (the rest of it kept):\n%s%s; %s:\n  aws iam update-assume-role-policy --role-name %s --policy-document '%s'",
-			t.Role, trustpolicy.PodIdentityService, what, strings.Join(why, "; "), indent(t.Corrected.JSON()), trustpolicy.Diff(t.Current, t.Corrected, t.Role.Name), how, t.Role.Name, t.Corrected.Compact()))
+		r.problems = append(r.problems, t.Refusal(how))
 	}
 }
 
