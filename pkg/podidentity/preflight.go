@@ -119,22 +119,22 @@ func CheckSpec(ctx context.Context, a AWS, c kubernetes.Interface, cfg Preflight
 		namespaces = append(namespaces, ns)
 	}
 	sort.Strings(namespaces)
-	if problem := RoleAccountProblem(cfg.Cluster, role, accountsOf(byNamespace, namespaces)); problem != "" {
+	problem := RoleAccountProblem(cfg.Cluster, role, accountsOf(byNamespace, namespaces))
+	switch {
+	case problem != "":
+		// As migrate: the role of another account is not read, its trust is beside the point.
 		p.Problems = append(p.Problems, problem)
-	} else {
+	case cfg.SkipIAM:
 		p.Passed = append(p.Passed, fmt.Sprintf("the role %s is in the account of EKS cluster %s", role, cfg.Cluster.Name))
-	}
-
-	if cfg.SkipIAM {
 		note := fmt.Sprintf("not read (--skip-preflight): whether the role %s exists and trusts %s", role, trustpolicy.PodIdentityService)
 		if cfg.Spec.TargetRoleARN != "" {
 			note += ", and whether the target role " + cfg.Spec.TargetRoleARN + " trusts it"
 		}
 		p.Notes = append(p.Notes, note)
-	} else {
+	default:
+		p.Passed = append(p.Passed, fmt.Sprintf("the role %s is in the account of EKS cluster %s", role, cfg.Cluster.Name))
 		for _, ns := range namespaces {
-			names := byNamespace[ns]
-			if err := p.judgeRole(ctx, a, cfg, role, ns, names); err != nil {
+			if err := p.judgeRole(ctx, a, cfg, role, ns, byNamespace[ns]); err != nil {
 				return p, err
 			}
 		}
