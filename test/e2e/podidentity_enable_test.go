@@ -5,6 +5,7 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os/exec"
 	"strings"
 	"testing"
@@ -58,8 +59,6 @@ func TestEnablePodIdentityPreflight(t *testing.T) {
 		e.awaitRole(t, reader, r)
 	}
 	typoARN := strings.TrimSuffix(goodARN, good) + "pi-pre-okk-" + ns
-	serviceAccount(t, c, ns, "app", nil)
-	e.idleDeployment(t, c, ns, "web", "app")
 
 	tests := []struct {
 		name     string
@@ -79,10 +78,18 @@ func TestEnablePodIdentityPreflight(t *testing.T) {
 		{name: "iam:GetRole denied", args: []string{"--role-arn", goodARN}, user: denied, wantCode: 3,
 			want: []string{"the pre-flight cannot read IAM, so nothing was written", "iam:GetRole", "--skip-preflight"}},
 	}
-	for _, tt := range tests {
+	// Each case its own account and workload, so that one case's write (on a binary without the
+	// pre-flight) does not decide the next.
+	for i := range tests {
+		sa, web := fmt.Sprintf("app-%d", i), fmt.Sprintf("web-%d", i)
+		serviceAccount(t, c, ns, sa, nil)
+		e.idleDeployment(t, c, ns, web, sa)
+	}
+	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			sa, web := fmt.Sprintf("app-%d", i), fmt.Sprintf("web-%d", i)
 			before := len(e.awsRequests(t))
-			args := append([]string{"enable", "deployment/web", "-n", ns, "--pod-identity", "--cluster", e.eksCluster}, tt.args...)
+			args := append([]string{"enable", "deployment/" + web, "-n", ns, "--pod-identity", "--cluster", e.eksCluster}, tt.args...)
 			t.Logf("kubectl-wi %s", strings.Join(args, " "))
 			cmd := exec.Command(e.bin, args...)
 			cmd.Env = e.awsEnv(&tt.user)
@@ -98,14 +105,14 @@ func TestEnablePodIdentityPreflight(t *testing.T) {
 			if w := piWritesOf(e.awsRequests(t)[before:], ns, goodARN, irsaARN, targetARN, typoARN); len(w) != 0 {
 				t.Errorf("AWS writes: %+v; want none", w)
 			}
-			if got := e.associations(t, ns); len(got) != 0 {
-				t.Errorf("associations %v; want none", got)
+			if got := e.associations(t, ns)[sa]; got != "" {
+				t.Errorf("serviceaccount/%s has an association with %s; want none", sa, got)
 			}
-			if got := restartedAt(t, c, ns, "web"); got != "" {
-				t.Errorf("deployment/web restarted (restartedAt %q)", got)
+			if got := restartedAt(t, c, ns, web); got != "" {
+				t.Errorf("deployment/%s restarted (restartedAt %q)", web, got)
 			}
-			if sa, err := c.CoreV1().ServiceAccounts(ns).Get(context.Background(), "app", metav1.GetOptions{}); err != nil || len(sa.Annotations) != 0 {
-				t.Errorf("serviceaccount/app: %v, annotations %v", err, sa.Annotations)
+			if got, err := c.CoreV1().ServiceAccounts(ns).Get(context.Background(), sa, metav1.GetOptions{}); err != nil || len(got.Annotations) != 0 {
+				t.Errorf("serviceaccount/%s: %v, annotations %v", sa, err, got.Annotations)
 			}
 		})
 	}
