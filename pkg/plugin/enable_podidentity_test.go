@@ -31,10 +31,10 @@ func piAWS() *awstest.AWS {
 	return f
 }
 
-// targetTrust is a target role's trust statement for the association's role, with the
+// targetTrust is a target role's trust statement for the association's role piRole, with the
 // association's external ID when one is given.
-func targetTrust(role, externalID string) string {
-	st := `{"Effect":"Allow","Principal":{"AWS":"` + role + `"},"Action":["sts:AssumeRole","sts:TagSession"]`
+func targetTrust(externalID string) string {
+	st := `{"Effect":"Allow","Principal":{"AWS":"` + piRole + `"},"Action":["sts:AssumeRole","sts:TagSession"]`
 	if externalID != "" {
 		st += `,"Condition":{"StringEquals":{"sts:ExternalId":"` + externalID + `"}}`
 	}
@@ -164,7 +164,7 @@ func TestEnablePodIdentityOtherRole(t *testing.T) {
 	f := piAWS()
 	withAWS(t, f)
 	f.Assocs["a-7"] = &explain.Association{ID: "a-7", Namespace: "shop", ServiceAccount: "app", RoleARN: awstest.OtherRole}
-	f.Roles["other"] = awstest.TrustOf(awstest.PodIdentityStatement, targetTrust(piRole, ""))
+	f.Roles["other"] = awstest.TrustOf(awstest.PodIdentityStatement, targetTrust(""))
 	client := fake.NewClientset(kt.Namespace("shop"), kt.ServiceAccount("shop", "app", nil))
 	args := []string{"enable", "app", "-n", "shop", "--pod-identity", "--role-arn", piRole, "--cluster", awstest.Cluster}
 	r := runWI(t, client, args...)

@@ -47,9 +47,9 @@ func TestEnablePodIdentityPreflight(t *testing.T) {
 			wantErr: []string{"is in account 444455556666, and the cluster in 111122223333", "--target-role-arn arn:aws:iam::444455556666:role/app"}},
 		{name: "target role refuses the role", extra: []string{"--target-role-arn", awstest.OtherRole}, wantCode: ExitCheckFailed,
 			wantErr: []string{"the role " + awstest.OtherRole + " does not trust the association's role " + piRole, "--role-name other"}},
-		{name: "target role trusts the role", roles: map[string]string{"app": awstest.TrustOf(awstest.PodIdentityStatement), "other": awstest.TrustOf(targetTrust(piRole, ""))},
+		{name: "target role trusts the role", roles: map[string]string{"app": awstest.TrustOf(awstest.PodIdentityStatement), "other": awstest.TrustOf(targetTrust(""))},
 			extra: []string{"--target-role-arn", awstest.OtherRole}, wantCode: ExitOK, wantWrites: 1},
-		{name: "target role wants the external ID EKS has not given yet", roles: map[string]string{"app": awstest.TrustOf(awstest.PodIdentityStatement), "other": awstest.TrustOf(targetTrust(piRole, "ext-a-1"))},
+		{name: "target role wants the external ID EKS has not given yet", roles: map[string]string{"app": awstest.TrustOf(awstest.PodIdentityStatement), "other": awstest.TrustOf(targetTrust("ext-a-1"))},
 			extra: []string{"--target-role-arn", awstest.OtherRole}, wantCode: ExitOK, wantWrites: 1, wantErr: []string{"only with the association's external ID (sts:ExternalId)"}},
 		{name: "target role of another account is not read", extra: []string{"--target-role-arn", "arn:aws:iam::444455556666:role/data"}, wantCode: ExitOK, wantWrites: 1,
 			wantErr: []string{"the target role arn:aws:iam::444455556666:role/data is in account 444455556666", "its trust policy was not read"}},
@@ -171,7 +171,7 @@ func TestEnablePodIdentityOutput(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f := piAWS()
-			f.Roles["other"] = awstest.TrustOf(awstest.PodIdentityStatement, targetTrust(piRole, ""))
+			f.Roles["other"] = awstest.TrustOf(awstest.PodIdentityStatement, targetTrust(""))
 			if tt.have != nil {
 				f.Assocs[tt.have.ID] = tt.have
 			}
