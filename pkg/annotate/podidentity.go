@@ -116,9 +116,9 @@ func (r *runner) preflight(ctx context.Context, api podidentity.AWS, cluster exp
 	for i, a := range accounts {
 		sa := podidentity.ServiceAccount{Namespace: a.Namespace, Name: a.Name}
 		pc.Accounts = append(pc.Accounts, sa)
-		// An association kept (not created) keeps its external ID, which the target role's
-		// trust may require.
-		if h := changes[i].Have; h != nil && h.ExternalID != "" {
+		// An association that keeps its target role keeps its external ID, which the target
+		// role's trust may require; otherwise it is not known before EKS answers.
+		if h := changes[i].Have; h != nil && h.ExternalID != "" && h.TargetRoleARN == want.TargetRoleARN {
 			pc.ExternalIDs[sa] = h.ExternalID
 		}
 	}

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 
+	appsv1 "k8s.io/api/apps/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes/fake"
 	"sigs.k8s.io/yaml"
@@ -28,6 +30,8 @@ func TestEnablePodIdentityPreflight(t *testing.T) {
 		name       string
 		roles      map[string]string // name -> trust policy; nil: piAWS's
 		deny       []string
+		have       *explain.Association // an association there before the run
+		objs       []runtime.Object     // more objects in the cluster
 		extra      []string
 		wantCode   int
 		wantErr    []string // on stderr
@@ -51,6 +55,14 @@ func TestEnablePodIdentityPreflight(t *testing.T) {
 			extra: []string{"--target-role-arn", awstest.OtherRole}, wantCode: ExitOK, wantWrites: 1},
 		{name: "target role wants the external ID EKS has not given yet", roles: map[string]string{"app": awstest.TrustOf(awstest.PodIdentityStatement), "other": awstest.TrustOf(targetTrust("ext-a-1"))},
 			extra: []string{"--target-role-arn", awstest.OtherRole}, wantCode: ExitOK, wantWrites: 1, wantErr: []string{"only with the association's external ID (sts:ExternalId)"}},
+		{name: "target role wants the external ID of the association there", roles: map[string]string{"app": awstest.TrustOf(awstest.PodIdentityStatement), "other": awstest.TrustOf(targetTrust("ext-9"))},
+			have:  &explain.Association{ID: "a-9", Namespace: "shop", ServiceAccount: "app", RoleARN: piRole, TargetRoleARN: awstest.OtherRole, ExternalID: "ext-9"},
+			extra: []string{"--target-role-arn", awstest.OtherRole, "--dry-run=client"}, wantCode: ExitOK,
+			wantOut: []string{"pre-flight: the target role " + awstest.OtherRole + " trusts the role " + piRole + " with sts:AssumeRole and sts:TagSession for serviceaccount/app -n shop"}},
+		{name: "target role wants another external ID than the association's", roles: map[string]string{"app": awstest.TrustOf(awstest.PodIdentityStatement), "other": awstest.TrustOf(targetTrust("ext-1"))},
+			have:  &explain.Association{ID: "a-9", Namespace: "shop", ServiceAccount: "app", RoleARN: piRole, TargetRoleARN: awstest.OtherRole, ExternalID: "ext-9"},
+			extra: []string{"--target-role-arn", awstest.OtherRole}, wantCode: ExitCheckFailed,
+			wantErr: []string{"does not trust the association's role " + piRole, "--role-name other"}},
 		{name: "target role of another account is not read", extra: []string{"--target-role-arn", "arn:aws:iam::444455556666:role/data"}, wantCode: ExitOK, wantWrites: 1,
 			wantErr: []string{"the target role arn:aws:iam::444455556666:role/data is in account 444455556666", "its trust policy was not read"}},
 		{name: "iam:GetRole denied", deny: []string{explain.ActionGetRole}, wantCode: ExitEnvironment,
@@ -59,6 +71,9 @@ func TestEnablePodIdentityPreflight(t *testing.T) {
 			wantErr: []string{"pre-flight: not read (--skip-preflight): whether the role " + piRole + " exists and trusts pods.eks.amazonaws.com"}},
 		{name: "skip-preflight still refuses a role of another account", extra: []string{"--skip-preflight", "--role-arn", "arn:aws:iam::444455556666:role/app"}, wantCode: ExitCheckFailed,
 			wantErr: []string{"is in account 444455556666"}},
+		{name: "agent not ready", objs: []runtime.Object{&appsv1.DaemonSet{ObjectMeta: metav1.ObjectMeta{Namespace: podidentity.AgentNamespace, Name: podidentity.AgentDaemonSet},
+			Status: appsv1.DaemonSetStatus{DesiredNumberScheduled: 2, NumberReady: 1}}}, wantCode: ExitCheckFailed,
+			wantErr: []string{"pre-flight FAILED: the Pod Identity agent: DaemonSet kube-system/eks-pod-identity-agent has 1 ready of 2 pods"}},
 		{name: "dry run shows the checks", extra: []string{"--dry-run=client"}, wantCode: ExitOK,
 			wantOut: []string{"pre-flight: the role " + piRole + " is in the account of EKS cluster prod", "pre-flight: the role " + piRole + " trusts pods.eks.amazonaws.com with sts:AssumeRole and sts:TagSession for serviceaccount/app -n shop"}},
 		{name: "dry run refused", extra: []string{"--dry-run=client", "--role-arn", "arn:aws:iam::111122223333:role/ap"}, wantCode: ExitCheckFailed,
@@ -71,9 +86,12 @@ func TestEnablePodIdentityPreflight(t *testing.T) {
 				f.Roles = tt.roles
 			}
 			f.Deny = tt.deny
+			if tt.have != nil {
+				f.Assocs[tt.have.ID] = tt.have
+			}
 			withAWS(t, f)
 			web := kt.Deployment("shop", "web", "app")
-			client := fake.NewClientset(kt.Namespace("shop"), kt.ServiceAccount("shop", "app", nil), web, kt.PodOf(web, "web-1", ""))
+			client := fake.NewClientset(append([]runtime.Object{kt.Namespace("shop"), kt.ServiceAccount("shop", "app", nil), web, kt.PodOf(web, "web-1", "")}, tt.objs...)...)
 			args := append([]string{"enable", "deploy/web", "-n", "shop", "--pod-identity", "--role-arn", piRole, "--cluster", awstest.Cluster}, tt.extra...)
 			r := runWI(t, client, args...)
 			wantCode(t, r, tt.wantCode)
