@@ -60,6 +60,9 @@ type Config struct {
 
 	// Cluster is the EKS cluster of RunPodIdentity, and ClusterFrom where its name came from.
 	Cluster, ClusterFrom string
+	// SkipPreflight leaves out the IAM reads of RunPodIdentity's pre-flight (the role, its
+	// trust, the target role's), for credentials that may not read IAM.
+	SkipPreflight bool
 }
 
 // CustomClients are what custom resource targets need besides the typed client: discovery,
@@ -99,6 +102,8 @@ type Reporter interface {
 	Restart(a *restart.Action)
 	// Written is every write and restart done, before the wait for the rollouts.
 	Written(res *Result) error
+	// Checked is a line of a pre-flight check that passed, for a dry run to show.
+	Checked(line string)
 	// Warn is a line for the error stream: a warning, or why a check failed.
 	Warn(line string)
 	// Streams are where the rollout wait writes its lines and its progress.
@@ -109,6 +114,10 @@ type Reporter interface {
 type Result struct {
 	Accounts []*Account
 	Custom   []*CustomTarget
+	// Associations are RunPodIdentity's changes, applied (or planned, for a dry run), in the
+	// EKS cluster Cluster.
+	Associations []podidentity.Change
+	Cluster      string
 }
 
 // InputError is bad input found in the cluster (a missing object, a role held): exit 2.

@@ -35,6 +35,7 @@ func (r *recorder) Restart(a *restart.Action) {
 	r.lines = append(r.lines, fmt.Sprintf("restart %s %s", a.Ref(), a.Type))
 }
 func (r *recorder) Written(res *Result) error      { r.written = res; return nil }
+func (r *recorder) Checked(line string)            { r.lines = append(r.lines, "checked "+line) }
 func (r *recorder) Warn(line string)               { r.lines = append(r.lines, "warn "+line) }
 func (r *recorder) Streams() (out, errs io.Writer) { return io.Discard, io.Discard }
 

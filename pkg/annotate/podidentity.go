@@ -6,16 +6,22 @@ import (
 	"strings"
 
 	"github.com/kubectl-wi/kubectl-wi/pkg/awsconfig"
+	"github.com/kubectl-wi/kubectl-wi/pkg/explain"
+	"github.com/kubectl-wi/kubectl-wi/pkg/identity"
 	"github.com/kubectl-wi/kubectl-wi/pkg/podidentity"
 	"github.com/kubectl-wi/kubectl-wi/pkg/restart"
+	"github.com/kubectl-wi/kubectl-wi/pkg/trustpolicy"
 )
 
 // RunPodIdentity brings the selected accounts' EKS Pod Identity associations to want (nil:
 // none), then restarts the workloads whose pods do not match. Every read and check comes
-// first. cfg.Want is not used: the association carries the role.
+// first: for enable, the pre-flight of the role and its trust (podidentity.CheckSpec), which
+// refuses the run, nothing written, when it finds a problem. cfg.Want is not used: the
+// association carries the role. With cfg.Create a missing account TARGET names is created
+// first, with no annotation.
 func RunPodIdentity(ctx context.Context, cfg *Config, deps *Deps, rep Reporter, want *podidentity.Spec) error {
 	r := &runner{cfg: cfg, deps: deps, rep: rep}
-	accounts, err := r.resolve(ctx, false)
+	accounts, err := r.resolve(ctx, cfg.Create && want != nil)
 	if err != nil {
 		return err
 	}
@@ -51,11 +57,25 @@ func RunPodIdentity(ctx context.Context, cfg *Config, deps *Deps, rep Reporter, 
 	if len(replaced) > 0 && !cfg.Overwrite {
 		return RefuseReplace(replaced, want.RoleARN)
 	}
+	if want != nil {
+		if err := r.preflight(ctx, api, cluster, accounts, changes, want); err != nil {
+			return err
+		}
+	}
 	actions, err := r.planRestarts(ctx, restartAccounts)
 	if err != nil {
 		return err
 	}
 
+	for _, a := range accounts {
+		if a.SA != nil {
+			continue
+		}
+		if _, err := r.create(ctx, a, nil); err != nil {
+			return err
+		}
+		rep.Account(a)
+	}
 	for i := range changes {
 		c := &changes[i]
 		if cfg.DryRun == DryRunNone {
@@ -64,6 +84,12 @@ func RunPodIdentity(ctx context.Context, cfg *Config, deps *Deps, rep Reporter, 
 			}
 		}
 		rep.Association(c, cluster.Name)
+		if want != nil {
+			r.keptAnnotation(accounts[i])
+		}
+	}
+	if err := rep.Written(&Result{Associations: changes, Cluster: cluster.Name}); err != nil {
+		return err
 	}
 	if cfg.Restart == restart.Never && changed(changes) {
 		rep.Warn("Warning: --restart=never: pods created before this change keep their credentials until they are restarted")
@@ -78,6 +104,67 @@ func RunPodIdentity(ctx context.Context, cfg *Config, deps *Deps, rep Reporter, 
 		return err
 	}
 	return r.waitRestarted(ctx, restartAccounts, restarted)
+}
+
+// preflight makes migrate's checks before enable's first write (podidentity.CheckSpec): the
+// role in the cluster's account, its trust for EKS Auth, the target role's trust for it, the
+// agent. A dry run shows the checks passed; a problem refuses the run, nothing written
+// (FailedError, with each problem and its fix told). An IAM read the credentials may not make
+// is an error that says so and names the way around it.
+func (r *runner) preflight(ctx context.Context, api podidentity.AWS, cluster explain.Cluster, accounts []*Account, changes []podidentity.Change, want *podidentity.Spec) error {
+	pc := podidentity.PreflightConfig{Cluster: cluster, Spec: *want, SkipIAM: r.cfg.SkipPreflight, ExternalIDs: map[podidentity.ServiceAccount]string{}}
+	for i, a := range accounts {
+		sa := podidentity.ServiceAccount{Namespace: a.Namespace, Name: a.Name}
+		pc.Accounts = append(pc.Accounts, sa)
+		// An association that keeps its target role keeps its external ID, which the target
+		// role's trust may require; otherwise it is not known before EKS answers.
+		if h := changes[i].Have; h != nil && h.ExternalID != "" && h.TargetRoleARN == want.TargetRoleARN {
+			pc.ExternalIDs[sa] = h.ExternalID
+		}
+	}
+	p, err := podidentity.CheckSpec(ctx, api, r.deps.Client, pc)
+	if awsconfig.IsAccessDenied(err) {
+		return fmt.Errorf("the pre-flight cannot read IAM, so nothing was written: %w; "+
+			"or pass --skip-preflight to write without checking that the role exists and that its trust admits %s (and the target role's the role)", err, trustpolicy.PodIdentityService)
+	}
+	if err != nil {
+		return err
+	}
+	if r.cfg.DryRun != DryRunNone {
+		for _, line := range p.Passed {
+			r.rep.Checked("pre-flight: " + line)
+		}
+	}
+	for _, line := range p.Notes {
+		r.rep.Warn("pre-flight: " + line)
+	}
+	if len(p.Problems) == 0 {
+		return nil
+	}
+	for _, line := range p.Problems {
+		r.rep.Warn("pre-flight FAILED: " + line)
+	}
+	r.rep.Warn("Nothing was written: no association, no service account, no restart.")
+	return &FailedError{Failed: len(p.Problems)}
+}
+
+// keptAnnotation says, for an account that keeps its role-arn annotation, that the association
+// now takes precedence for new pods, and how to remove the annotation.
+func (r *runner) keptAnnotation(a *Account) {
+	if a.SA == nil {
+		return
+	}
+	role := a.SA.Annotations[identity.AnnotationRoleARN]
+	if role == "" {
+		return
+	}
+	verb := "now takes"
+	if r.cfg.DryRun != DryRunNone {
+		verb = "would take"
+	}
+	r.rep.Warn(fmt.Sprintf("Warning: serviceaccount/%s -n %s keeps its %s annotation (%s): the Pod Identity association %s precedence over it for new pods "+
+		"(the pod identity webhook gives them the association's container credentials and skips the annotation's role); to remove it: kubectl wi disable serviceaccount/%s -n %s --restart=never",
+		a.Name, a.Namespace, identity.AnnotationRoleARN, role, verb, a.Name, a.Namespace))
 }
 
 // awaitAssociations holds every restart until the webhook admits new pods of each changed

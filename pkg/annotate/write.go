@@ -103,25 +103,16 @@ func (r *runner) write(ctx context.Context, a *Account) error {
 		return nil
 	}
 	if a.SA == nil {
-		sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: a.Name, Namespace: a.Namespace, Annotations: want.Annotations()}}
-		if r.cfg.DryRun == DryRunClient {
-			a.Result = sa
-			return nil
+		raced, err := r.create(ctx, a, want.Annotations())
+		if err != nil || !raced {
+			return err
 		}
-		got, err := c.CoreV1().ServiceAccounts(a.Namespace).Create(ctx, sa, metav1.CreateOptions{DryRun: r.serverDryRun()})
-		if apierrors.IsAlreadyExists(err) {
-			// Created since we looked: annotate the one that is there.
-			if a.SA, err = c.CoreV1().ServiceAccounts(a.Namespace).Get(ctx, a.Name, metav1.GetOptions{}); err != nil {
-				return apicall.Wrap(err, "get", "serviceaccounts", a.Namespace, a.Name)
-			}
-			r.plan(a)
-			if err := r.refuseOverwrite([]*Account{a}, nil); err != nil {
-				return err
-			}
-			return r.write(ctx, a)
+		// Created since we looked: annotate the one that is there.
+		r.plan(a)
+		if err := r.refuseOverwrite([]*Account{a}, nil); err != nil {
+			return err
 		}
-		a.Result = got
-		return apicall.Wrap(err, "create", "serviceaccounts", a.Namespace, "")
+		return r.write(ctx, a)
 	}
 	if r.cfg.DryRun == DryRunClient {
 		a.Result = applyChanges(a.SA, a.Changes)
@@ -141,6 +132,27 @@ func (r *runner) write(ctx context.Context, a *Account) error {
 		return err
 	})
 	return apicall.Wrap(err, "patch", "serviceaccounts", a.Namespace, a.Name)
+}
+
+// create creates a's missing service account with the annotations (--create), or for a client
+// dry run only sets Result to it. raced is true when the account was created by someone else
+// since it was found missing: a.SA is then the one there, and nothing was created.
+func (r *runner) create(ctx context.Context, a *Account, annotations map[string]string) (raced bool, err error) {
+	c := r.deps.Client
+	sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: a.Name, Namespace: a.Namespace, Annotations: annotations}}
+	if r.cfg.DryRun == DryRunClient {
+		a.Result = sa
+		return false, nil
+	}
+	got, err := c.CoreV1().ServiceAccounts(a.Namespace).Create(ctx, sa, metav1.CreateOptions{DryRun: r.serverDryRun()})
+	if apierrors.IsAlreadyExists(err) {
+		if a.SA, err = c.CoreV1().ServiceAccounts(a.Namespace).Get(ctx, a.Name, metav1.GetOptions{}); err != nil {
+			return false, apicall.Wrap(err, "get", "serviceaccounts", a.Namespace, a.Name)
+		}
+		return true, nil
+	}
+	a.Result = got
+	return false, apicall.Wrap(err, "create", "serviceaccounts", a.Namespace, "")
 }
 
 func applyChanges(sa *corev1.ServiceAccount, changes map[string]*string) *corev1.ServiceAccount {

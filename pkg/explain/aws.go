@@ -4,9 +4,11 @@ import (
 	"context"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/eks"
+	ekstypes "github.com/aws/aws-sdk-go-v2/service/eks/types"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 
 	"github.com/kubectl-wi/kubectl-wi/pkg/awsconfig"
@@ -45,12 +47,31 @@ type Cluster struct {
 // Association is an EKS Pod Identity association.
 type Association struct {
 	ID, ARN                   string
+	ClusterName               string
 	Namespace, ServiceAccount string
 	RoleARN, TargetRoleARN    string
 	ExternalID                string
 	DisableSessionTags        bool
 	// Policy is the association's inline session policy (JSON), "" when it has none.
-	Policy string
+	Policy                string
+	Tags                  map[string]string
+	CreatedAt, ModifiedAt time.Time
+	OwnerARN              string // the EKS add-on that owns it, "" when none does
+}
+
+// AssociationOf is EKS's answer (CreatePodIdentityAssociation's, Describe's, Update's) as
+// Association.
+func AssociationOf(a *ekstypes.PodIdentityAssociation) Association {
+	if a == nil {
+		return Association{}
+	}
+	return Association{
+		ID: aws.ToString(a.AssociationId), ARN: aws.ToString(a.AssociationArn), ClusterName: aws.ToString(a.ClusterName),
+		Namespace: aws.ToString(a.Namespace), ServiceAccount: aws.ToString(a.ServiceAccount),
+		RoleARN: aws.ToString(a.RoleArn), TargetRoleARN: aws.ToString(a.TargetRoleArn),
+		ExternalID: aws.ToString(a.ExternalId), DisableSessionTags: aws.ToBool(a.DisableSessionTags),
+		Policy: aws.ToString(a.Policy), Tags: a.Tags, CreatedAt: aws.ToTime(a.CreatedAt), ModifiedAt: aws.ToTime(a.ModifiedAt), OwnerARN: aws.ToString(a.OwnerArn),
+	}
 }
 
 // AssociationRef is an association as ListPodIdentityAssociations lists it.
@@ -160,14 +181,7 @@ func (s *SDK) DescribePodIdentityAssociation(ctx context.Context, cluster, id st
 	if err != nil {
 		return Association{}, awsconfig.Wrap(err, ActionDescribePodIdentityAssociation, "association "+id+" of cluster "+cluster)
 	}
-	a := out.Association
-	return Association{
-		ID: aws.ToString(a.AssociationId), ARN: aws.ToString(a.AssociationArn),
-		Namespace: aws.ToString(a.Namespace), ServiceAccount: aws.ToString(a.ServiceAccount),
-		RoleARN: aws.ToString(a.RoleArn), TargetRoleARN: aws.ToString(a.TargetRoleArn),
-		ExternalID: aws.ToString(a.ExternalId), DisableSessionTags: aws.ToBool(a.DisableSessionTags),
-		Policy: aws.ToString(a.Policy),
-	}, nil
+	return AssociationOf(out.Association), nil
 }
 
 // counted counts the calls made through an AWS, by action.

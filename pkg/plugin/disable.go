@@ -71,7 +71,7 @@ CLI command.
 
 // Complete works out the namespace and which optional flags were given.
 func (o *DisableOptions) Complete(cmd *cobra.Command, args []string) error {
-	if err := o.checkPodIdentityFlags(cmd, nil); err != nil {
+	if err := o.checkPodIdentityFlags(cmd, []string{"output"}); err != nil {
 		return err
 	}
 	return o.complete(cmd, args)

@@ -82,7 +82,7 @@ func TestBareDryRun(t *testing.T) {
 	}{
 		{name: "enable", args: []string{"enable", "app", "--role-arn", roleARN, "--overwrite"}, wantOut: "(dry run)"},
 		{name: "disable", args: []string{"disable", "app"}, wantOut: "(dry run)"},
-		{name: "enable --pod-identity", args: []string{"enable", "app", "--pod-identity", "--role-arn", roleARN, "--eks-cluster", awstest.Cluster}, wantOut: "aws eks create-pod-identity-association"},
+		{name: "enable --pod-identity", args: []string{"enable", "app", "--pod-identity", "--role-arn", piRole, "--eks-cluster", awstest.Cluster}, wantOut: "aws eks create-pod-identity-association"},
 		{name: "migrate", args: []string{"migrate", "app", "--to", "pod-identity", "--eks-cluster", awstest.Cluster}, wantOut: "aws eks create-pod-identity-association"},
 	}
 	for _, tt := range tests {

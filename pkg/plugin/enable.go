@@ -136,7 +136,7 @@ func (o *EnableOptions) Complete(cmd *cobra.Command, args []string) error {
 	o.audienceSet = cmd.Flags().Changed("audience")
 	o.expirationSet = cmd.Flags().Changed("token-expiration")
 	o.stsRegionalSet = cmd.Flags().Changed("sts-regional-endpoints")
-	if err := o.checkPodIdentityFlags(cmd, []string{"audience", "token-expiration", "sts-regional-endpoints", "create", "reset", "manifest"}); err != nil {
+	if err := o.checkPodIdentityFlags(cmd, []string{"audience", "token-expiration", "sts-regional-endpoints", "reset", "manifest"}); err != nil {
 		return err
 	}
 	if o.Manifest != "" {
@@ -173,6 +173,9 @@ func (o *EnableOptions) Validate() error {
 	if o.RoleARN == "" {
 		return FlagErrorf("--role-arn is required: the IAM role the pods assume, e.g. --role-arn arn:aws:iam::123456789012:role/NAME")
 	}
+	if o.Create && o.Selector != "" {
+		return FlagErrorf("--create creates the service accounts TARGET names, and -l selects existing ones: name the accounts to create")
+	}
 	if o.PodIdentity {
 		return o.validatePodIdentity(o.RoleARN)
 	}
@@ -189,9 +192,6 @@ func (o *EnableOptions) Validate() error {
 	}
 	if err := o.validate(); err != nil {
 		return err
-	}
-	if o.Create && o.Selector != "" {
-		return FlagErrorf("--create creates the service accounts TARGET names, and -l selects existing ones: name the accounts to create")
 	}
 	for _, ref := range o.customRefs {
 		if o.Create {

@@ -20,6 +20,7 @@ type podIdentityOptions struct {
 	Cluster            string
 	Profile            string
 	Region             string
+	SkipPreflight      bool
 
 	clusterFrom string // "--eks-cluster" or "the kubeconfig", for messages
 }
@@ -36,7 +37,17 @@ association that already gives the role makes no call; one that gives another ro
 with --overwrite. The EKS cluster is --eks-cluster, else the kubeconfig's (the cluster of its
 context named by ARN, or its aws eks get-token --cluster-name); --cluster stays kubectl's, a
 cluster of the kubeconfig. --dry-run shows the AWS CLI command of each call: EKS has no dry
-run, so with --dry-run=server only the restarts go to the apiserver as dry runs.`
+run, so with --dry-run=server only the restarts go to the apiserver as dry runs.
+
+Before any write, enable --pod-identity makes the pre-flight checks migrate makes, with your
+credentials' reads (iam:GetRole): the role exists, is in the cluster's account, and its trust
+lets pods.eks.amazonaws.com call sts:AssumeRole and sts:TagSession (sts:AssumeRole alone with
+--disable-session-tags); a --target-role-arn's trust lets the role assume it; the Pod Identity
+agent's DaemonSet, when there is one, is ready. A problem refuses the run with exit 1, nothing
+written, and gives the fix; --dry-run shows the checks too. --skip-preflight is for
+credentials that may not read IAM. --create creates a missing service account TARGET names, as
+without --pod-identity; -o json|yaml prints the association as the EKS API returns it (with
+--dry-run, the association as it would be).`
 
 func (o *podIdentityOptions) addFlags(cmd *cobra.Command, enable bool) {
 	f := cmd.Flags()
@@ -48,6 +59,7 @@ func (o *podIdentityOptions) addFlags(cmd *cobra.Command, enable bool) {
 	if enable {
 		f.StringVar(&o.TargetRoleARN, "target-role-arn", "", "With --pod-identity: a role the association's role assumes in turn (role chaining, e.g. into another account)")
 		f.BoolVar(&o.DisableSessionTags, "disable-session-tags", false, "With --pod-identity: EKS does not tag the sessions (the role's trust then needs no sts:TagSession)")
+		f.BoolVar(&o.SkipPreflight, "skip-preflight", false, "With --pod-identity: do not read IAM before writing, for credentials without iam:GetRole; then nothing checks that the role exists, that its trust admits pods.eks.amazonaws.com, or that the target role's trust admits the role, until pods get no credentials")
 	}
 	f.StringVar(&o.Cluster, "eks-cluster", "", "With --pod-identity: the EKS cluster's name ("+eksClusterHelp+")")
 	f.StringVar(&o.Profile, "profile", "", "With --pod-identity: the AWS profile of the shared config files (default: AWS_PROFILE, else the default profile)")
@@ -55,10 +67,10 @@ func (o *podIdentityOptions) addFlags(cmd *cobra.Command, enable bool) {
 }
 
 // podIdentityOnly are the flags that mean nothing without --pod-identity.
-var podIdentityOnly = []string{"target-role-arn", "disable-session-tags", "eks-cluster", "profile", "region"}
+var podIdentityOnly = []string{"target-role-arn", "disable-session-tags", "skip-preflight", "eks-cluster", "profile", "region"}
 
 // checkPodIdentityFlags refuses the flags of one mode given in the other: the --pod-identity
-// flags without it, and with it the flags of IRSA's annotations and of -o.
+// flags without it, and with it the flags of IRSA's annotations (annotationOnly).
 func (o *identityOptions) checkPodIdentityFlags(cmd *cobra.Command, annotationOnly []string) error {
 	if !o.PodIdentity {
 		for _, name := range podIdentityOnly {
@@ -68,7 +80,7 @@ func (o *identityOptions) checkPodIdentityFlags(cmd *cobra.Command, annotationOn
 		}
 		return nil
 	}
-	for _, name := range append(annotationOnly, "output") {
+	for _, name := range annotationOnly {
 		if f := cmd.Flags().Lookup(name); f != nil && f.Changed {
 			return FlagErrorf("--%s does not apply with --pod-identity: the association sets no annotation", name)
 		}
@@ -91,6 +103,9 @@ func (o *identityOptions) validatePodIdentity(roleARN string) error {
 	}
 	if err := o.validate(); err != nil {
 		return err
+	}
+	if o.Output == "name" {
+		return FlagErrorf("-o name names Kubernetes objects, and an association is an EKS object: use -o jsonpath={.associationId}")
 	}
 	if len(o.customRefs) > 0 {
 		return FlagErrorf("--pod-identity associates service accounts, and %s is a custom resource whose operator takes the role itself", o.customRefs[0])

@@ -20,6 +20,27 @@ import (
 	"github.com/kubectl-wi/kubectl-wi/pkg/podidentity"
 )
 
+// piRole is the role the Pod Identity tests give, in the cluster's account.
+const piRole = awstest.Role
+
+// piAWS is EKS and IAM in memory with the roles app and other, each trusting Pod Identity.
+func piAWS() *awstest.AWS {
+	f := awstest.New()
+	f.Roles["app"] = awstest.TrustOf(awstest.PodIdentityStatement)
+	f.Roles["other"] = awstest.TrustOf(awstest.PodIdentityStatement)
+	return f
+}
+
+// targetTrust is a target role's trust statement for the association's role piRole, with the
+// association's external ID when one is given.
+func targetTrust(externalID string) string {
+	st := `{"Effect":"Allow","Principal":{"AWS":"` + piRole + `"},"Action":["sts:AssumeRole","sts:TagSession"]`
+	if externalID != "" {
+		st += `,"Condition":{"StringEquals":{"sts:ExternalId":"` + externalID + `"}}`
+	}
+	return st + "}"
+}
+
 // withAWS makes the commands call f, and the webhook read its associations.
 func withAWS(t *testing.T, f *awstest.AWS) {
 	t.Helper()
@@ -35,17 +56,17 @@ func withAWS(t *testing.T, f *awstest.AWS) {
 // Deployment whose pod lacks the container credentials restarted, the service account left
 // alone; a rerun once the pod is replaced makes no AWS write and no Kubernetes write.
 func TestEnablePodIdentity(t *testing.T) {
-	f := awstest.New()
+	f := piAWS()
 	withAWS(t, f)
 	web := kt.Deployment("shop", "web", "app")
 	client := fake.NewClientset(kt.Namespace("shop"), kt.ServiceAccount("shop", "app", nil), web, kt.PodOf(web, "web-1", ""))
-	args := []string{"enable", "deploy/web", "-n", "shop", "--pod-identity", "--role-arn", roleARN, "--eks-cluster", awstest.Cluster}
+	args := []string{"enable", "deploy/web", "-n", "shop", "--pod-identity", "--role-arn", piRole, "--eks-cluster", awstest.Cluster}
 	r := runWI(t, client, args...)
 	wantCode(t, r, ExitOK)
 	if f.Calls[podidentity.ActionCreateAssociation] != 1 || f.Writes() != 1 || !f.Associated("shop", "app") {
 		t.Fatalf("AWS calls %v", f.Calls)
 	}
-	want := "podidentityassociation a-1 created (serviceaccount/app, role " + roleARN + ")\n" +
+	want := "podidentityassociation a-1 created (serviceaccount/app, role " + piRole + ")\n" +
 		"deployment.apps/web restarted: pod web-1 lacks EKS Pod Identity's container credentials (created before the association, or the webhook did not mutate it)\n"
 	if r.out != want {
 		t.Fatalf("stdout =\n%s\nwant\n%s", r.out, want)
@@ -61,7 +82,7 @@ func TestEnablePodIdentity(t *testing.T) {
 	if f.Writes() != 1 || second.calls().Writes() != 0 {
 		t.Fatalf("rerun: AWS writes %d, calls %v", f.Writes()-1, second.calls())
 	}
-	if !strings.HasPrefix(second.out, "podidentityassociation a-1 unchanged (serviceaccount/app, role "+roleARN+")\n") ||
+	if !strings.HasPrefix(second.out, "podidentityassociation a-1 unchanged (serviceaccount/app, role "+piRole+")\n") ||
 		!strings.Contains(second.out, "deployment.apps/web unchanged: 1 live pod already carries EKS Pod Identity's container credentials") {
 		t.Fatalf("rerun stdout:\n%s", second.out)
 	}
@@ -84,7 +105,7 @@ func TestEnablePodIdentityNotAdmitted(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f := awstest.New()
+			f := piAWS()
 			withAWS(t, f)
 			testAssociated = func(string, string) bool { return false }
 			objs := []runtime.Object{kt.Namespace("shop"), kt.ServiceAccount("shop", "app", nil)}
@@ -93,7 +114,7 @@ func TestEnablePodIdentityNotAdmitted(t *testing.T) {
 				objs = append(objs, web, kt.PodOf(web, "web-1", ""))
 			}
 			client := fake.NewClientset(objs...)
-			args := append([]string{"enable", "app", "-n", "shop", "--pod-identity", "--role-arn", roleARN, "--eks-cluster", awstest.Cluster}, tt.extra...)
+			args := append([]string{"enable", "app", "-n", "shop", "--pod-identity", "--role-arn", piRole, "--eks-cluster", awstest.Cluster}, tt.extra...)
 			r := runWI(t, client, args...)
 			wantCode(t, r, ExitCheckFailed)
 			if c := r.calls(); c["patch deployments"] != 0 {
@@ -119,7 +140,7 @@ func TestEnablePodIdentityNotAdmitted(t *testing.T) {
 // TestEnablePodIdentityInterruptedWait: Ctrl-C while waiting for the webhook is exit 130 at
 // once, with no restart, and a line naming what was written and left.
 func TestEnablePodIdentityInterruptedWait(t *testing.T) {
-	f := awstest.New()
+	f := piAWS()
 	withAWS(t, f)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -127,7 +148,7 @@ func TestEnablePodIdentityInterruptedWait(t *testing.T) {
 	testAssociated = func(string, string) bool { cancel(); return false }
 	web := kt.Deployment("shop", "web", "app")
 	client := fake.NewClientset(kt.Namespace("shop"), kt.ServiceAccount("shop", "app", nil), web, kt.PodOf(web, "web-1", ""))
-	r := runWIContext(t, ctx, client, 0, "enable", "app", "-n", "shop", "--pod-identity", "--role-arn", roleARN, "--eks-cluster", awstest.Cluster)
+	r := runWIContext(t, ctx, client, 0, "enable", "app", "-n", "shop", "--pod-identity", "--role-arn", piRole, "--eks-cluster", awstest.Cluster)
 	wantCode(t, r, ExitInterrupted)
 	if c := r.calls(); c["patch deployments"] != 0 {
 		t.Fatalf("calls %v: restarted after Ctrl-C", c)
@@ -140,22 +161,23 @@ func TestEnablePodIdentityInterruptedWait(t *testing.T) {
 // TestEnablePodIdentityOtherRole: another role is refused without --overwrite, before any
 // write; with it the association is updated in place, never deleted and created again.
 func TestEnablePodIdentityOtherRole(t *testing.T) {
-	f := awstest.New()
+	f := piAWS()
 	withAWS(t, f)
-	f.Assocs["a-7"] = &explain.Association{ID: "a-7", Namespace: "shop", ServiceAccount: "app", RoleARN: kt.OtherRoleARN}
+	f.Assocs["a-7"] = &explain.Association{ID: "a-7", Namespace: "shop", ServiceAccount: "app", RoleARN: awstest.OtherRole}
+	f.Roles["other"] = awstest.TrustOf(awstest.PodIdentityStatement, targetTrust(""))
 	client := fake.NewClientset(kt.Namespace("shop"), kt.ServiceAccount("shop", "app", nil))
-	args := []string{"enable", "app", "-n", "shop", "--pod-identity", "--role-arn", roleARN, "--eks-cluster", awstest.Cluster}
+	args := []string{"enable", "app", "-n", "shop", "--pod-identity", "--role-arn", piRole, "--eks-cluster", awstest.Cluster}
 	r := runWI(t, client, args...)
 	wantCode(t, r, ExitUsage)
-	if f.Writes() != 0 || !strings.Contains(r.errOut, "has "+kt.OtherRoleARN+" (association a-7)") || !strings.Contains(r.errOut, "--overwrite") {
+	if f.Writes() != 0 || !strings.Contains(r.errOut, "has "+awstest.OtherRole+" (association a-7)") || !strings.Contains(r.errOut, "--overwrite") {
 		t.Fatalf("writes %d\n%s", f.Writes(), r.errOut)
 	}
-	r = runWI(t, client, append(args, "--overwrite", "--target-role-arn", kt.OtherRoleARN)...)
+	r = runWI(t, client, append(args, "--overwrite", "--target-role-arn", awstest.OtherRole)...)
 	wantCode(t, r, ExitOK)
-	if f.Calls[podidentity.ActionUpdateAssociation] != 1 || f.Writes() != 1 || f.Assocs["a-7"].RoleARN != roleARN || f.Assocs["a-7"].TargetRoleARN != kt.OtherRoleARN {
+	if f.Calls[podidentity.ActionUpdateAssociation] != 1 || f.Writes() != 1 || f.Assocs["a-7"].RoleARN != piRole || f.Assocs["a-7"].TargetRoleARN != awstest.OtherRole {
 		t.Fatalf("calls %v, association %+v", f.Calls, f.Assocs["a-7"])
 	}
-	if !strings.Contains(r.out, "podidentityassociation a-7 updated (serviceaccount/app, roleArn, targetRoleArn: role "+roleARN+", target role "+kt.OtherRoleARN+")") {
+	if !strings.Contains(r.out, "podidentityassociation a-7 updated (serviceaccount/app, roleArn, targetRoleArn: role "+piRole+", target role "+awstest.OtherRole+")") {
 		t.Fatalf("stdout:\n%s", r.out)
 	}
 }
@@ -164,13 +186,13 @@ func TestEnablePodIdentityOtherRole(t *testing.T) {
 // to the apiserver as a dry run.
 func TestEnablePodIdentityDryRun(t *testing.T) {
 	for _, mode := range []string{"client", "server"} {
-		f := awstest.New()
+		f := piAWS()
 		withAWS(t, f)
 		web := kt.Deployment("shop", "web", "app")
 		client := fake.NewClientset(kt.Namespace("shop"), kt.ServiceAccount("shop", "app", nil), web, kt.PodOf(web, "web-1", ""))
-		r := runWI(t, client, "enable", "app", "-n", "shop", "--pod-identity", "--role-arn", roleARN, "--eks-cluster", awstest.Cluster, "--dry-run="+mode)
+		r := runWI(t, client, "enable", "app", "-n", "shop", "--pod-identity", "--role-arn", piRole, "--eks-cluster", awstest.Cluster, "--dry-run="+mode)
 		wantCode(t, r, ExitOK)
-		cmd := "aws eks create-pod-identity-association --cluster-name prod --namespace shop --service-account app --role-arn " + roleARN
+		cmd := "aws eks create-pod-identity-association --cluster-name prod --namespace shop --service-account app --role-arn " + piRole
 		if f.Writes() != 0 || !strings.Contains(r.out, cmd) {
 			t.Fatalf("%s: AWS writes %d\n%s", mode, f.Writes(), r.out)
 		}
@@ -191,11 +213,11 @@ func TestEnablePodIdentityDryRun(t *testing.T) {
 // TestDisablePodIdentity: the association is deleted and the workload still on it restarted;
 // a rerun makes no write.
 func TestDisablePodIdentity(t *testing.T) {
-	f := awstest.New()
+	f := piAWS()
 	withAWS(t, f)
-	f.Assocs["a-3"] = &explain.Association{ID: "a-3", Namespace: "shop", ServiceAccount: "app", RoleARN: roleARN}
+	f.Assocs["a-3"] = &explain.Association{ID: "a-3", Namespace: "shop", ServiceAccount: "app", RoleARN: piRole}
 	web := kt.Deployment("shop", "web", "app")
-	sa := kt.ServiceAccount("shop", "app", map[string]string{identity.AnnotationRoleARN: roleARN})
+	sa := kt.ServiceAccount("shop", "app", map[string]string{identity.AnnotationRoleARN: piRole})
 	client := fake.NewClientset(kt.Namespace("shop"), sa, web, kt.OnPodIdentity(web, "web-1", ""))
 	args := []string{"disable", "app", "-n", "shop", "--pod-identity", "--eks-cluster", awstest.Cluster}
 	r := runWI(t, client, args...)
@@ -204,11 +226,11 @@ func TestDisablePodIdentity(t *testing.T) {
 	if r.out != want || f.Calls[podidentity.ActionDeleteAssociation] != 1 || len(f.Assocs) != 0 {
 		t.Fatalf("stdout =\n%s\nwant\n%s\ncalls %v", r.out, want, f.Calls)
 	}
-	if getSA(t, client, "shop", "app").Annotations[identity.AnnotationRoleARN] != roleARN {
+	if getSA(t, client, "shop", "app").Annotations[identity.AnnotationRoleARN] != piRole {
 		t.Fatal("disable --pod-identity touched the role-arn annotation")
 	}
 	_ = client.Tracker().Delete(corev1.SchemeGroupVersion.WithResource("pods"), "shop", "web-1")
-	_ = client.Tracker().Add(kt.Injected(web, "web-2", "", identity.Config{RoleARN: roleARN}))
+	_ = client.Tracker().Add(kt.Injected(web, "web-2", "", identity.Config{RoleARN: piRole}))
 	second := rerun(t, r, args...)
 	wantCode(t, second, ExitOK)
 	if f.Writes() != 1 || second.calls().Writes() != 0 || !strings.HasPrefix(second.out, "serviceaccount/app has no Pod Identity association: unchanged\n") {
@@ -218,7 +240,7 @@ func TestDisablePodIdentity(t *testing.T) {
 
 // TestPodIdentityBadInput: each is refused with exit 2, before any AWS write.
 func TestPodIdentityBadInput(t *testing.T) {
-	f := awstest.New()
+	f := piAWS()
 	withAWS(t, f)
 	base := []string{"-n", "shop", "--pod-identity", "--eks-cluster", awstest.Cluster}
 	tests := []struct {
@@ -226,14 +248,17 @@ func TestPodIdentityBadInput(t *testing.T) {
 		want string
 	}{
 		{append([]string{"enable", "app", "--role-arn", "arn:aws:iam::12:role/x"}, base...), "invalid --role-arn"},
-		{append([]string{"enable", "app", "--role-arn", roleARN, "--target-role-arn", "nope"}, base...), "invalid --target-role-arn"},
-		{append([]string{"enable", "app", "--role-arn", roleARN, "--audience", "x"}, base...), "--audience does not apply with --pod-identity"},
-		{append([]string{"enable", "app", "--role-arn", roleARN, "-o", "yaml"}, base...), "--output does not apply with --pod-identity"},
-		{[]string{"enable", "app", "-n", "shop", "--role-arn", roleARN, "--eks-cluster", "prod"}, "--eks-cluster only applies with --pod-identity"},
-		{[]string{"enable", "app", "-n", "shop", "--role-arn", roleARN, "--pod-identity"}, "pass --eks-cluster NAME"},
-		{[]string{"enable", "app", "-n", "shop", "--role-arn", roleARN, "--pod-identity", "--eks-cluster", "nope"}, `EKS cluster "nope" (from --eks-cluster) not found`},
-		{append([]string{"enable", "missing", "--role-arn", roleARN}, base...), `serviceaccount "missing" not found`},
-		{append([]string{"enable", "storagecluster/px", "--role-arn", roleARN}, base...), "is a custom resource"},
+		{append([]string{"enable", "app", "--role-arn", piRole, "--target-role-arn", "nope"}, base...), "invalid --target-role-arn"},
+		{append([]string{"enable", "app", "--role-arn", piRole, "--audience", "x"}, base...), "--audience does not apply with --pod-identity"},
+		{append([]string{"enable", "app", "--role-arn", piRole, "-o", "name"}, base...), "an association is an EKS object: use -o jsonpath={.associationId}"},
+		{append([]string{"enable", "-l", "team=a", "--create", "--role-arn", piRole}, base...), "--create creates the service accounts TARGET names"},
+		{append([]string{"disable", "app", "-o", "yaml"}, base...), "--output does not apply with --pod-identity"},
+		{[]string{"enable", "app", "-n", "shop", "--role-arn", piRole, "--skip-preflight"}, "--skip-preflight only applies with --pod-identity"},
+		{[]string{"enable", "app", "-n", "shop", "--role-arn", piRole, "--eks-cluster", "prod"}, "--eks-cluster only applies with --pod-identity"},
+		{[]string{"enable", "app", "-n", "shop", "--role-arn", piRole, "--pod-identity"}, "pass --eks-cluster NAME"},
+		{[]string{"enable", "app", "-n", "shop", "--role-arn", piRole, "--pod-identity", "--eks-cluster", "nope"}, `EKS cluster "nope" (from --eks-cluster) not found`},
+		{append([]string{"enable", "missing", "--role-arn", piRole}, base...), `serviceaccount "missing" not found`},
+		{append([]string{"enable", "storagecluster/px", "--role-arn", piRole}, base...), "is a custom resource"},
 	}
 	for _, tt := range tests {
 		r := runWI(t, fake.NewClientset(kt.Namespace("shop"), kt.ServiceAccount("shop", "app", nil)), tt.args...)
@@ -245,11 +270,11 @@ func TestPodIdentityBadInput(t *testing.T) {
 
 // TestPodIdentityDenied: EKS refusing the write is exit 3 naming the action to ask for.
 func TestPodIdentityDenied(t *testing.T) {
-	f := awstest.New()
+	f := piAWS()
 	withAWS(t, f)
 	f.Deny = []string{podidentity.ActionCreateAssociation}
 	r := runWI(t, fake.NewClientset(kt.Namespace("shop"), kt.ServiceAccount("shop", "app", nil)),
-		"enable", "app", "-n", "shop", "--pod-identity", "--role-arn", roleARN, "--eks-cluster", awstest.Cluster)
+		"enable", "app", "-n", "shop", "--pod-identity", "--role-arn", piRole, "--eks-cluster", awstest.Cluster)
 	wantCode(t, r, ExitEnvironment)
 	if !strings.Contains(r.errOut, "ask for "+podidentity.ActionCreateAssociation) {
 		t.Fatalf("stderr:\n%s", r.errOut)
@@ -258,7 +283,7 @@ func TestPodIdentityDenied(t *testing.T) {
 
 // TestPodIdentityClusterFromKubeconfig: an EKS context's cluster ARN names the cluster.
 func TestPodIdentityClusterFromKubeconfig(t *testing.T) {
-	f := awstest.New()
+	f := piAWS()
 	withAWS(t, f)
 	kubeconfig := filepath.Join(t.TempDir(), "config")
 	if err := os.WriteFile(kubeconfig, []byte(`apiVersion: v1
@@ -277,7 +302,7 @@ users:
 		t.Fatal(err)
 	}
 	r := runWI(t, fake.NewClientset(kt.Namespace("shop"), kt.ServiceAccount("shop", "app", nil)),
-		"enable", "app", "-n", "shop", "--pod-identity", "--role-arn", roleARN, "--kubeconfig", kubeconfig)
+		"enable", "app", "-n", "shop", "--pod-identity", "--role-arn", piRole, "--kubeconfig", kubeconfig)
 	wantCode(t, r, ExitOK)
 	if !f.Associated("shop", "app") {
 		t.Fatalf("no association\n%s", r.out)

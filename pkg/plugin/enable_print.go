@@ -36,8 +36,13 @@ func (p *printer) Association(c *podidentity.Change, cluster string) {
 func (p *printer) Restart(a *restart.Action) { fmt.Fprintln(p.o.summaryOut(), p.o.actionLine(a)) }
 
 func (p *printer) Written(res *annotate.Result) error {
+	if p.o.PodIdentity {
+		return p.o.printAssociations(res.Associations, res.Cluster)
+	}
 	return p.o.printAccounts(res.Accounts, customObjects(res.Custom))
 }
+
+func (p *printer) Checked(line string) { fmt.Fprintln(p.o.summaryOut(), line) }
 
 func (p *printer) Warn(line string) { fmt.Fprintln(p.o.ErrOut, line) }
 
@@ -70,7 +75,10 @@ func (o *identityOptions) ref(kindName, namespace string) string {
 // serviceaccount/app annotated (role-arn, audience-).
 func (o *identityOptions) accountLine(a *annotate.Account) string {
 	ref := o.ref("serviceaccount/"+a.Name, a.Namespace)
-	if len(a.Changes) == 0 {
+	switch {
+	case a.SA == nil && len(a.Changes) == 0: // --pod-identity --create: an account with no annotation
+		return ref + " created" + o.dryRunSuffix()
+	case len(a.Changes) == 0:
 		return ref + " unchanged"
 	}
 	keys := identity.ChangedKeys(a.Changes)
@@ -159,6 +167,32 @@ func (o *identityOptions) printAccounts(accounts []*annotate.Account, custom []r
 		list.Items = append(list.Items, runtime.RawExtension{Object: obj})
 	}
 	return p.PrintObj(list, o.Out)
+}
+
+// printAssociations prints the resulting associations for -o, as the EKS API returns them
+// (podidentity.Document): the association alone, or {"associations": [...]} when a selector
+// or several targets were used. A dry run prints them as they would be.
+func (o *identityOptions) printAssociations(changes []podidentity.Change, cluster string) error {
+	if o.Output == "" {
+		return nil
+	}
+	docs := []podidentity.Document{}
+	for _, c := range changes {
+		switch {
+		case o.DryRun != "none":
+			if d := c.Planned(cluster); d != nil {
+				docs = append(docs, *d)
+			}
+		case c.Result != nil:
+			docs = append(docs, podidentity.DocumentOf(c.Result, cluster))
+		}
+	}
+	if len(docs) == 1 && o.Selector == "" && len(o.args) == 1 {
+		return printDocument(o.Out, o.Output, docs[0])
+	}
+	return printDocument(o.Out, o.Output, struct {
+		Associations []podidentity.Document `json:"associations"`
+	}{docs})
 }
 
 // customObjects are the resulting custom resources, for -o.

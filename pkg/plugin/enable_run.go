@@ -49,7 +49,7 @@ func (o *identityOptions) engineConfig() *annotate.Config {
 		Namespace: o.namespace, AllNamespaces: o.AllNamespaces, Selector: o.Selector, Refs: o.refs, CustomRefs: o.customRefs,
 		Want: o.want, Keep: o.keep, Create: o.create, Overwrite: o.overwrite, CanCreate: o.canCreate,
 		Restart: o.mode, Wait: o.Wait, Timeout: o.Timeout, DryRun: o.DryRun,
-		Cluster: o.Cluster, ClusterFrom: o.clusterFrom,
+		Cluster: o.Cluster, ClusterFrom: o.clusterFrom, SkipPreflight: o.SkipPreflight,
 	}
 }
 

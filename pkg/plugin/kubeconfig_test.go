@@ -107,7 +107,7 @@ users:
 // lacks is refused as kubectl refuses it, with a pointer to --eks-cluster in the commands
 // that take an EKS cluster's name; a kubeconfig cluster named by ARN gives the EKS cluster.
 func TestClusterFlagIsKubectls(t *testing.T) {
-	f := awstest.New()
+	f := piAWS()
 	withAWS(t, f)
 	kubeconfig := writeKubeconfig(t)
 	const notThere = `cluster "prod" does not exist in the kubeconfig: --cluster names a kubeconfig cluster, as in kubectl`
@@ -122,17 +122,17 @@ func TestClusterFlagIsKubectls(t *testing.T) {
 		{name: "status takes no EKS cluster", args: []string{"status", "--cluster", "prod"}, wantCode: ExitUsage, want: notThere},
 		{name: "verify takes no EKS cluster", args: []string{"verify", "app", "--cluster", "prod"}, wantCode: ExitUsage, want: notThere},
 		{name: "explain", args: []string{"explain", "app", "--cluster", "prod"}, wantCode: ExitUsage, want: notThere, wantHint: true},
-		{name: "enable --pod-identity", args: []string{"enable", "app", "--pod-identity", "--role-arn", roleARN, "--cluster", "prod"}, wantCode: ExitUsage, want: notThere, wantHint: true},
+		{name: "enable --pod-identity", args: []string{"enable", "app", "--pod-identity", "--role-arn", piRole, "--cluster", "prod"}, wantCode: ExitUsage, want: notThere, wantHint: true},
 		{name: "disable --pod-identity", args: []string{"disable", "app", "--pod-identity", "--cluster", "prod"}, wantCode: ExitUsage, want: notThere, wantHint: true},
 		{name: "migrate", args: []string{"migrate", "--to", "pod-identity", "--cluster", "prod"}, wantCode: ExitUsage, want: notThere, wantHint: true},
 		{name: "a kubeconfig cluster", args: []string{"status", "--cluster", "kubectl-wi-local"}, wantCode: ExitOK},
-		{name: "the EKS cluster's name is --eks-cluster", args: []string{"enable", "app", "--pod-identity", "--role-arn", roleARN, "--eks-cluster", awstest.Cluster, "--dry-run=client"},
+		{name: "the EKS cluster's name is --eks-cluster", args: []string{"enable", "app", "--pod-identity", "--role-arn", piRole, "--eks-cluster", awstest.Cluster, "--dry-run=client"},
 			wantCode: ExitOK, want: "aws eks create-pod-identity-association --cluster-name prod"},
-		{name: "--eks-cluster's default follows --cluster", args: []string{"enable", "app", "--pod-identity", "--role-arn", roleARN, "--cluster", awstest.ClusterARN, "--dry-run=client"},
+		{name: "--eks-cluster's default follows --cluster", args: []string{"enable", "app", "--pod-identity", "--role-arn", piRole, "--cluster", awstest.ClusterARN, "--dry-run=client"},
 			wantCode: ExitOK, want: "aws eks create-pod-identity-association --cluster-name prod"},
-		{name: "--eks-cluster's default follows --context", args: []string{"enable", "app", "--pod-identity", "--role-arn", roleARN, "--context", "eks", "--dry-run=client"},
+		{name: "--eks-cluster's default follows --context", args: []string{"enable", "app", "--pod-identity", "--role-arn", piRole, "--context", "eks", "--dry-run=client"},
 			wantCode: ExitOK, want: "aws eks create-pod-identity-association --cluster-name prod"},
-		{name: "the current context is not EKS", args: []string{"enable", "app", "--pod-identity", "--role-arn", roleARN},
+		{name: "the current context is not EKS", args: []string{"enable", "app", "--pod-identity", "--role-arn", piRole},
 			wantCode: ExitUsage, want: "the kubeconfig's context names no EKS cluster: pass --eks-cluster NAME"},
 	}
 	for _, tt := range tests {

@@ -3,6 +3,7 @@ package podidentity
 import (
 	"context"
 	"strings"
+	"time"
 
 	"github.com/kubectl-wi/kubectl-wi/pkg/awsconfig"
 	"github.com/kubectl-wi/kubectl-wi/pkg/explain"
@@ -193,4 +194,60 @@ func shellArg(s string) string {
 		return `""`
 	}
 	return s
+}
+
+// Document is an association as the EKS API returns it: the association member of the answers
+// of CreatePodIdentityAssociation and DescribePodIdentityAssociation, its members named and
+// ordered as the EKS API Reference's PodIdentityAssociation data type has them, for -o json
+// and yaml. Timestamps are RFC 3339, as the AWS CLI prints them; members EKS has not given
+// (before the association exists) are left out.
+type Document struct {
+	ClusterName        string            `json:"clusterName"`
+	Namespace          string            `json:"namespace"`
+	ServiceAccount     string            `json:"serviceAccount"`
+	RoleARN            string            `json:"roleArn"`
+	AssociationARN     string            `json:"associationArn,omitempty"`
+	AssociationID      string            `json:"associationId,omitempty"`
+	Tags               map[string]string `json:"tags,omitempty"`
+	CreatedAt          *time.Time        `json:"createdAt,omitempty"`
+	ModifiedAt         *time.Time        `json:"modifiedAt,omitempty"`
+	OwnerARN           string            `json:"ownerArn,omitempty"`
+	DisableSessionTags bool              `json:"disableSessionTags"`
+	TargetRoleARN      string            `json:"targetRoleArn,omitempty"`
+	ExternalID         string            `json:"externalId,omitempty"`
+}
+
+// DocumentOf is the association a as EKS returns it; cluster names its cluster when EKS's
+// answer did not.
+func DocumentOf(a *explain.Association, cluster string) Document {
+	d := Document{
+		ClusterName: a.ClusterName, Namespace: a.Namespace, ServiceAccount: a.ServiceAccount, RoleARN: a.RoleARN,
+		AssociationARN: a.ARN, AssociationID: a.ID, Tags: a.Tags, OwnerARN: a.OwnerARN,
+		DisableSessionTags: a.DisableSessionTags, TargetRoleARN: a.TargetRoleARN, ExternalID: a.ExternalID,
+	}
+	if d.ClusterName == "" {
+		d.ClusterName = cluster
+	}
+	if !a.CreatedAt.IsZero() {
+		d.CreatedAt = ptrTo(a.CreatedAt.UTC())
+	}
+	if !a.ModifiedAt.IsZero() {
+		d.ModifiedAt = ptrTo(a.ModifiedAt.UTC())
+	}
+	return d
+}
+
+// Planned is the association as the change would leave it, for a dry run: the one there with
+// the members the change sets, or for a create what the request gives (EKS fills the ARN, the
+// ID and the times when it creates it); nil when the change deletes it or there is none.
+func (c Change) Planned(cluster string) *Document {
+	if c.Want == nil {
+		return nil
+	}
+	d := Document{ClusterName: cluster, Namespace: c.Namespace, ServiceAccount: c.ServiceAccount}
+	if c.Have != nil {
+		d = DocumentOf(c.Have, cluster)
+	}
+	d.RoleARN, d.TargetRoleARN, d.DisableSessionTags = c.Want.RoleARN, c.Want.TargetRoleARN, c.Want.DisableSessionTags
+	return &d
 }

@@ -5,7 +5,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/eks"
-	ekstypes "github.com/aws/aws-sdk-go-v2/service/eks/types"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 
 	"github.com/kubectl-wi/kubectl-wi/pkg/awsconfig"
@@ -87,7 +86,7 @@ func (s *SDK) CreatePodIdentityAssociation(ctx context.Context, cluster, namespa
 	if err != nil {
 		return explain.Association{}, awsconfig.Wrap(err, ActionCreateAssociation, "cluster "+cluster)
 	}
-	return association(out.Association), nil
+	return explain.AssociationOf(out.Association), nil
 }
 
 // UpdatePodIdentityAssociation implements AWS.
@@ -107,7 +106,7 @@ func (s *SDK) UpdatePodIdentityAssociation(ctx context.Context, cluster, id stri
 	if err != nil {
 		return explain.Association{}, awsconfig.Wrap(err, ActionUpdateAssociation, "association "+id+" of cluster "+cluster)
 	}
-	return association(out.Association), nil
+	return explain.AssociationOf(out.Association), nil
 }
 
 // DeletePodIdentityAssociation implements AWS.
@@ -120,17 +119,4 @@ func (s *SDK) DeletePodIdentityAssociation(ctx context.Context, cluster, id stri
 func (s *SDK) UpdateAssumeRolePolicy(ctx context.Context, roleName, document string) error {
 	_, err := s.iam.UpdateAssumeRolePolicy(ctx, &iam.UpdateAssumeRolePolicyInput{RoleName: aws.String(roleName), PolicyDocument: aws.String(document)})
 	return awsconfig.Wrap(err, ActionUpdateAssumeRolePolicy, "role "+roleName)
-}
-
-// association is EKS's answer as explain keeps it.
-func association(a *ekstypes.PodIdentityAssociation) explain.Association {
-	if a == nil {
-		return explain.Association{}
-	}
-	return explain.Association{
-		ID: aws.ToString(a.AssociationId), ARN: aws.ToString(a.AssociationArn),
-		Namespace: aws.ToString(a.Namespace), ServiceAccount: aws.ToString(a.ServiceAccount),
-		RoleARN: aws.ToString(a.RoleArn), TargetRoleARN: aws.ToString(a.TargetRoleArn),
-		ExternalID: aws.ToString(a.ExternalId), DisableSessionTags: aws.ToBool(a.DisableSessionTags),
-	}
 }

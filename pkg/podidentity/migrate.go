@@ -411,10 +411,6 @@ func (r *runner) preflight(ctx context.Context) error {
 		byRole[want.RoleARN] = append(byRole[want.RoleARN], a)
 	}
 
-	clusterAccount := ""
-	if p := strings.SplitN(r.cluster.ARN, ":", 6); len(p) == 6 {
-		clusterAccount = p[4]
-	}
 	for _, role := range roles {
 		accs := byRole[role]
 		names := make([]string, len(accs))
@@ -422,11 +418,8 @@ func (r *runner) preflight(ctx context.Context) error {
 			names[i] = a.name
 		}
 		arn, _ := identity.ParseRoleARN(role)
-		if clusterAccount != "" && arn.AccountID != clusterAccount {
-			r.problem(&problem{
-				reason: fmt.Sprintf("the role %s of %s is in account %s, and the cluster in %s: an association's role is one of the cluster's account, which may assume a role of another as its target role", role, accountList(names), arn.AccountID, clusterAccount),
-				fix:    fmt.Sprintf("kubectl wi enable --pod-identity --role-arn ROLE --target-role-arn %s", role),
-			}, accs...)
+		if reason := RoleAccountProblem(r.cluster, arn, accountList(names)); reason != "" {
+			r.problem(&problem{reason: reason}, accs...)
 			continue
 		}
 		t, err := JudgeTrust(ctx, r.deps.AWS, r.cluster, arn, ns, names, accs[0].change.Want.DisableSessionTags)
@@ -475,7 +468,7 @@ func (r *runner) judgeTrust(t *Trust, accs []*account) {
 	for i, a := range accs {
 		names[i] = a.name
 	}
-	what := "sts:AssumeRole and sts:TagSession"
+	what := t.Actions()
 	if t.Allowed {
 		r.printf("pre-flight: the role %s trusts %s with %s for %s", t.Role, trustpolicy.PodIdentityService, what, accountList(names))
 		return

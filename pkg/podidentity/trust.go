@@ -28,28 +28,52 @@ type Trust struct {
 	// clauses of the statement for pods.eks.amazonaws.com): a correction that drops a Deny or
 	// changes another statement is left to a person.
 	Writable bool
+	// SessionTags is true when the requests tag the session (sts:TagSession).
+	SessionTags bool
+	// Source is the association's role when Role is its target role; "" for the role itself.
+	Source string
+	// Undecided is true when the verdict for some account depends on a value not known before
+	// the association exists (a target role's sts:ExternalId); such an account is not refused.
+	Undecided bool
 }
 
 // JudgeTrust reads the role with iam:GetRole and evaluates its trust policy, as IAM does, for
 // the Pod Identity requests of the accounts (namespace/name) in cluster, session tags on
 // unless disabled.
 func JudgeTrust(ctx context.Context, a AWS, cluster explain.Cluster, role identity.RoleARN, namespace string, accounts []string, disableSessionTags bool) (Trust, error) {
-	t := Trust{Role: role}
 	r, err := a.GetRole(ctx, role.Name)
 	if err != nil {
 		if awsconfig.IsNotFound(err) {
-			return t, fmt.Errorf("the role %s does not exist in the account of your AWS credentials: create it, or check its name", role)
+			return Trust{Role: role}, fmt.Errorf("the role %s does not exist in the account of your AWS credentials: create it, or check its name", role)
 		}
-		return t, err
+		return Trust{Role: role}, err
 	}
-	if t.Current, err = trustpolicy.ParseDocument(r.TrustPolicy); err != nil {
+	t, err := judgeDocument(role, r.TrustPolicy, accounts, func(trustpolicy.Decision) bool { return false }, func(sa string) trustpolicy.Expect {
+		return trustpolicy.ExpectPodIdentity(podIdentityContext(cluster, namespace, sa, disableSessionTags))
+	})
+	t.SessionTags = !disableSessionTags
+	return t, err
+}
+
+// judgeDocument evaluates a role's trust policy (as iam:GetRole returns it) for each account's
+// requests: a decision other than Allowed refuses, unless pass accepts it. The correction
+// admits every account refused.
+func judgeDocument(role identity.RoleARN, policy string, accounts []string, pass func(trustpolicy.Decision) bool, expect func(sa string) trustpolicy.Expect) (Trust, error) {
+	t := Trust{Role: role}
+	var err error
+	if t.Current, err = trustpolicy.ParseDocument(policy); err != nil {
 		return t, fmt.Errorf("the trust policy of %s is not a policy IAM would store: %w", role, err)
 	}
 	doc := t.Current
 	t.Allowed = true
 	for _, sa := range accounts {
-		e := trustpolicy.ExpectPodIdentity(podIdentityContext(cluster, namespace, sa, disableSessionTags))
-		if dec, _ := doc.Judge(e); dec == trustpolicy.Allowed {
+		e := expect(sa)
+		dec, _ := doc.Judge(e)
+		if dec == trustpolicy.Allowed {
+			continue
+		}
+		if pass(dec) {
+			t.Undecided = true
 			continue
 		}
 		d := trustpolicy.Diagnose(doc, e)
@@ -68,14 +92,43 @@ func JudgeTrust(ctx context.Context, a AWS, cluster explain.Cluster, role identi
 	return t, nil
 }
 
+// Actions are what the trust must allow its principal, for a sentence.
+func (t *Trust) Actions() string {
+	if t.SessionTags {
+		return trustpolicy.ActionAssumeRole + " and " + trustpolicy.ActionTagSession
+	}
+	return trustpolicy.ActionAssumeRole
+}
+
+// Refusal says why the trust refuses, and its fix: the corrected policy, its diff and the AWS
+// CLI command that applies it, then how, what the caller offers to do with it; without a
+// correction, to fix it by hand.
+func (t *Trust) Refusal(how string) string {
+	var why []string
+	for _, p := range t.Problems {
+		why = append(why, p.Message)
+	}
+	if t.Corrected == nil {
+		return fmt.Sprintf("the role %s does not trust %s with %s (%s), and no correction of its policy does: fix it by hand (kubectl wi explain shows the clause)",
+			t.Role, t.principal(), t.Actions(), strings.Join(why, "; "))
+	}
+	return fmt.Sprintf("the role %s does not trust %s with %s (%s). The policy to apply (the rest of it kept):\n%s%s; %s:\n  aws iam update-assume-role-policy --role-name %s --policy-document '%s'",
+		t.Role, t.principal(), t.Actions(), strings.Join(why, "; "), indent(t.Corrected.JSON()), trustpolicy.Diff(t.Current, t.Corrected, t.Role.Name), how, t.Role.Name, t.Corrected.Compact())
+}
+
+// principal is whom the trust must admit: the EKS Auth service, or for a target role the
+// association's role.
+func (t *Trust) principal() string {
+	if t.Source != "" {
+		return "the association's role " + t.Source
+	}
+	return trustpolicy.PodIdentityService
+}
+
 // podIdentityContext is what EKS Auth's request carries for namespace/sa of cluster: the
 // cluster as aws:SourceArn, its account as aws:SourceAccount, and the session tags.
 func podIdentityContext(cluster explain.Cluster, namespace, sa string, disableSessionTags bool) trustpolicy.PodIdentityContext {
-	account := ""
-	if p := strings.SplitN(cluster.ARN, ":", 6); len(p) == 6 && p[0] == "arn" {
-		account = p[4]
-	}
-	return trustpolicy.PodIdentityContext{ClusterARN: cluster.ARN, Account: account, ClusterName: cluster.Name,
+	return trustpolicy.PodIdentityContext{ClusterARN: cluster.ARN, Account: ClusterAccount(cluster), ClusterName: cluster.Name,
 		Namespace: namespace, ServiceAccount: sa, SessionTags: !disableSessionTags}
 }
 

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/aws/smithy-go"
 
@@ -23,6 +24,9 @@ const (
 	Role       = "arn:aws:iam::111122223333:role/app"
 	OtherRole  = "arn:aws:iam::111122223333:role/other"
 )
+
+// Now is when the associations made here are created and modified.
+var Now = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 
 // IRSAStatement is a role's trust for one service account's web identity: what migrate must
 // keep as it is.
@@ -162,7 +166,13 @@ func (f *AWS) CreatePodIdentityAssociation(_ context.Context, _, ns, sa string, 
 		}
 	}
 	f.next++
-	a := &explain.Association{ID: fmt.Sprintf("a-%d", f.next), Namespace: ns, ServiceAccount: sa, RoleARN: s.RoleARN, TargetRoleARN: s.TargetRoleARN, DisableSessionTags: s.DisableSessionTags}
+	id := fmt.Sprintf("a-%d", f.next)
+	a := &explain.Association{ID: id, ARN: "arn:aws:eks:us-west-2:111122223333:podidentityassociation/" + Cluster + "/" + id, ClusterName: Cluster,
+		Namespace: ns, ServiceAccount: sa, RoleARN: s.RoleARN, TargetRoleARN: s.TargetRoleARN, DisableSessionTags: s.DisableSessionTags,
+		CreatedAt: Now, ModifiedAt: Now}
+	if s.TargetRoleARN != "" {
+		a.ExternalID = "ext-" + id // EKS gives an association with a target role an external ID
+	}
 	f.Assocs[a.ID] = a
 	return *a, nil
 }
