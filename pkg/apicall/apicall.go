@@ -6,6 +6,7 @@ package apicall
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -32,6 +33,15 @@ func (e *Error) Error() string {
 	if e.Namespace == "" {
 		where = "at the cluster scope"
 	}
+	target := e.Resource
+	if e.Name != "" {
+		target = fmt.Sprintf("%s %q", e.Resource, e.Name)
+	}
+	if errors.Is(e.Err, context.Canceled) {
+		// client-go's error is the request's URL (with a continue token mid-LIST): the user
+		// pressed Ctrl-C, and what was being read is all there is to say.
+		return fmt.Sprintf("interrupted during the %s of %s %s", e.Verb, target, where)
+	}
 	if rbacDenied(e.Err) {
 		hint := ""
 		if e.Namespace == "" {
@@ -42,10 +52,6 @@ func (e *Error) Error() string {
 	}
 	if e.Verb == "list" && apierrors.IsResourceExpired(e.Err) {
 		return fmt.Sprintf("the list of %s %s expired while it was read in pages (the cluster changed a lot meanwhile); run the command again", e.Resource, where)
-	}
-	target := e.Resource
-	if e.Name != "" {
-		target = fmt.Sprintf("%s %q", e.Resource, e.Name)
 	}
 	return fmt.Sprintf("failed to %s %s %s: %v", e.Verb, target, where, e.Err)
 }

@@ -10,13 +10,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/go-logr/logr"
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/klog/v2"
 
 	// Auth plugins (exec, oidc) for kubeconfigs that use them, as kubectl has.
 	_ "k8s.io/client-go/plugin/pkg/client/auth"
@@ -137,6 +140,14 @@ func run(ctx context.Context, streams genericiooptions.IOStreams, args []string,
 	cmd := newCmdRoot(streams, d)
 	cmd.SetArgs(args)
 	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &FlagError{Err: err} })
+	// Once interrupted, client-go's logs of the requests it abandons (klog, to stderr) are
+	// noise after the command's own line: they are dropped from then on.
+	quiet := context.AfterFunc(ctx, func() { klog.SetLogger(logr.Discard()) })
+	defer func() {
+		if !quiet() {
+			klog.ClearLogger()
+		}
+	}()
 	executed, err := cmd.ExecuteContextC(ctx)
 	if err == nil {
 		return ExitOK
@@ -147,6 +158,9 @@ func run(ctx context.Context, streams genericiooptions.IOStreams, args []string,
 	code := ExitCode(err)
 	if ctx.Err() != nil {
 		code = ExitInterrupted
+	}
+	if urlErr := new(*url.Error); code == ExitInterrupted && errors.As(err, urlErr) && strings.Contains(err.Error(), (*urlErr).URL) {
+		err = errors.New("interrupted") // not the URL of the request it cut short
 	}
 	if silent := new(*ChecksFailedError); !errors.As(err, silent) {
 		fmt.Fprintf(streams.ErrOut, "error: %v\n", err)

@@ -200,6 +200,7 @@ func (o *VerifyOptions) runFleet(ctx context.Context) error {
 	case "json":
 		j := render.NewFleetJSON(o.Out, o.now)
 		runErr = work(ctx, j)
+		j.Summary(results) // the verdict last, as text's summary; interrupted too
 		if err := j.Err(); err != nil && runErr == nil {
 			return fmt.Errorf("failed to write the events: %w", err)
 		}
