@@ -286,3 +286,30 @@ func pidOf(t *testing.T, e env, name string) int {
 	}
 	return pid
 }
+
+// A workload whose HTTPS_PROXY cannot be reached: its STS calls never leave for STS, so the
+// failure names the proxy (and the env that set it) first, not egress to STS.
+func TestVerifySTSThroughUnreachableProxy(t *testing.T) {
+	e := loadEnv(t)
+	c := e.client(t)
+	ns := e.namespace(t, c, nil)
+	role := e.happyServiceAccount(t, c, ns)
+	awaitWebhookRole(t, c, ns, "app", role)
+	proxy := "http://" + strings.TrimPrefix(closedEndpoint(t, e), "https://")
+	e.idleDeployment(t, c, ns, "web", "app", corev1.EnvVar{Name: "HTTPS_PROXY", Value: proxy})
+
+	r := e.wi(t, e.verifyArgs(ns, "deployment/web", e.stsEndpoint, "-o", "text")...)
+	l := lineOf(r.stdout, "sts.assume_role")
+	if r.code != 1 || !strings.HasPrefix(l, "FAIL sts.assume_role") ||
+		!strings.Contains(l, "the pod cannot reach its proxy "+proxy+" (HTTPS_PROXY)") {
+		t.Fatalf("exit %d, want 1 with sts.assume_role naming the proxy\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	if strings.Contains(l, "cannot reach STS") || strings.Contains(l, "no answer from STS") {
+		t.Errorf("sts.assume_role blames STS's egress although the proxy failed: %s", l)
+	}
+	host := strings.TrimPrefix(e.stsEndpoint, "https://")
+	if !strings.Contains(r.stdout, "add "+host+" to NO_PROXY in the container's env") {
+		t.Errorf("the fix does not offer NO_PROXY for %s:\n%s", host, r.stdout)
+	}
+	noProbePods(t, c, ns)
+}
