@@ -21,6 +21,8 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/klog/v2"
 
+	"github.com/kubectl-wi/kubectl-wi/pkg/apicall"
+
 	// Auth plugins (exec, oidc) for kubeconfigs that use them, as kubectl has.
 	_ "k8s.io/client-go/plugin/pkg/client/auth"
 )
@@ -159,8 +161,8 @@ func run(ctx context.Context, streams genericiooptions.IOStreams, args []string,
 	if ctx.Err() != nil {
 		code = ExitInterrupted
 	}
-	if urlErr := new(*url.Error); code == ExitInterrupted && errors.As(err, urlErr) && strings.Contains(err.Error(), (*urlErr).URL) {
-		err = errors.New("interrupted") // not the URL of the request it cut short
+	if code == ExitInterrupted {
+		err = interruptedError(err)
 	}
 	if silent := new(*ChecksFailedError); !errors.As(err, silent) {
 		fmt.Fprintf(streams.ErrOut, "error: %v\n", err)
@@ -169,4 +171,16 @@ func run(ctx context.Context, streams genericiooptions.IOStreams, args []string,
 		fmt.Fprintf(streams.ErrOut, "See '%s --help' for usage.\n", executed.CommandPath())
 	}
 	return code
+}
+
+// interruptedError is what an interrupted run says: the call it cut short, not client-go's
+// error, which is the request's URL (with its continue token mid-LIST) and the signal.
+func interruptedError(err error) error {
+	if call := new(*apicall.Error); errors.As(err, call) {
+		return errors.New((*call).Interrupted())
+	}
+	if urlErr := new(*url.Error); errors.As(err, urlErr) && strings.Contains(err.Error(), (*urlErr).URL) {
+		return errors.New("interrupted")
+	}
+	return err
 }

@@ -2,6 +2,7 @@ package plugin
 
 import (
 	"context"
+	"errors"
 	"net/url"
 	"strings"
 	"testing"
@@ -130,12 +131,17 @@ func TestConventions(t *testing.T) {
 // continue token; the user sees the project's own line, exit 130.
 func TestMainInterruptedMidListPrintsNoURL(t *testing.T) {
 	const pageURL = "https://127.0.0.1:6443/api/v1/namespaces/team/pods?continue=eyJ2IjoibWV0YS5rOHMuaW8vdjEifQ&limit=500"
+	// signal.NotifyContext's cause: client-go's error then holds it, not context.Canceled.
+	signalCause := errors.New("interrupt signal received")
 	tests := []struct {
-		name string
-		args []string
+		name  string
+		args  []string
+		cause error
 	}{
-		{name: "status", args: []string{"status", "-n", "team"}},
-		{name: "fleet verify", args: []string{"verify", "-n", "team", "-o", "text"}},
+		{name: "status", args: []string{"status", "-n", "team"}, cause: context.Canceled},
+		{name: "status, the signal's cause", args: []string{"status", "-n", "team"}, cause: signalCause},
+		{name: "fleet verify", args: []string{"verify", "-n", "team", "-o", "text"}, cause: context.Canceled},
+		{name: "fleet verify json, the signal's cause", args: []string{"verify", "-n", "team", "-o", "json"}, cause: signalCause},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -144,7 +150,7 @@ func TestMainInterruptedMidListPrintsNoURL(t *testing.T) {
 			client := fake.NewClientset(kt.Namespace("team"))
 			client.PrependReactor("list", "pods", func(k8stesting.Action) (bool, runtime.Object, error) {
 				cancel() // SIGINT arrives while the pods are read
-				return true, nil, &url.Error{Op: "Get", URL: pageURL, Err: context.Canceled}
+				return true, nil, &url.Error{Op: "Get", URL: pageURL, Err: tt.cause}
 			})
 			d := defaultDeps()
 			d.newClient = func(*genericclioptions.ConfigFlags) (kubernetes.Interface, error) { return client, nil }

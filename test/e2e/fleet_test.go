@@ -326,3 +326,37 @@ spec:
 		t.Fatalf("exit %d, want 1 saying the operator has not applied the role\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
 }
+
+// A fleet run's JSON ends with the fleet's verdict, as its text does with the summary: a
+// result event without an account, the tally its message, each account's status its data.
+func TestVerifyFleetJSONSummary(t *testing.T) {
+	e := loadEnv(t)
+	c := e.client(t)
+	ns, _ := e.fleetNamespace(t, c, 2, nil)
+
+	r := e.wi(t, e.fleetArgs(e.stsEndpoint, "-n", ns, "-o", "json")...)
+	if r.code != 1 {
+		t.Fatalf("exit %d, want 1 (broken fails)\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
+	var last probe.Event
+	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &last); err != nil {
+		t.Fatalf("the last line is not an event: %v\n%s", err, lines[len(lines)-1])
+	}
+	if last.Type != probe.TypeResult || last.Account != "" || last.Status != probe.StatusFail ||
+		last.Message != "2 of 3 service accounts passed" || last.Data["total"] != float64(3) || last.Data["passed"] != float64(2) {
+		t.Fatalf("the last line is not the fleet's verdict: %+v", last)
+	}
+	status := map[string]any{}
+	for _, a := range last.Data["accounts"].([]any) {
+		m := a.(map[string]any)
+		status[m["account"].(string)] = m["status"]
+	}
+	want := map[string]any{ns + "/app-00": "pass", ns + "/app-01": "pass", ns + "/broken": "fail"}
+	for k, v := range want {
+		if status[k] != v {
+			t.Errorf("the verdict gives %s %v, want %v (all: %v)", k, status[k], v, status)
+		}
+	}
+	noProbePods(t, c, ns)
+}
