@@ -3,6 +3,7 @@ package plugin
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -20,6 +21,7 @@ import (
 	"github.com/kubectl-wi/kubectl-wi/pkg/internal/awstest"
 	kt "github.com/kubectl-wi/kubectl-wi/pkg/internal/kubetest"
 	"github.com/kubectl-wi/kubectl-wi/pkg/podidentity"
+	"github.com/kubectl-wi/kubectl-wi/pkg/verify"
 )
 
 // fakeAssociationReads read f with credentials, or find none (creds false).
@@ -123,6 +125,55 @@ func TestStatusAssociations(t *testing.T) {
 			}
 			if tt.wantFinding != "" && !found {
 				t.Errorf("no %s finding: %+v", tt.wantFinding, doc.Findings)
+			}
+		})
+	}
+}
+
+// A fleet run proves the accounts of the associations it read, whatever their pods carry, and
+// each run knows its account's association; not read, it says so and proves what pods show.
+func TestVerifyFleetAssociations(t *testing.T) {
+	tests := []struct {
+		name         string
+		creds        bool
+		wantAccounts string
+		wantLookup   verify.AssociationLookup
+		wantErrOut   string
+	}{
+		{name: "read", creds: true, wantAccounts: "[shop/irsa shop/pi]",
+			wantLookup: verify.AssociationLookup{Read: true, Cluster: awstest.Cluster, ID: "a-1", RoleARN: awstest.Role}},
+		{name: "not read", wantAccounts: "[shop/irsa]",
+			wantLookup: verify.AssociationLookup{Cluster: awstest.Cluster, NotRead: "no AWS credentials at hand to read those of the EKS cluster prod: set AWS_PROFILE, log in (aws sso login) or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, with eks:ListPodIdentityAssociations and eks:DescribePodIdentityAssociation"},
+			wantErrOut: "note: EKS Pod Identity associations were not read (no AWS credentials at hand"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := awstest.New()
+			f.Assocs["a-1"] = &explain.Association{ID: "a-1", Namespace: "shop", ServiceAccount: "pi", RoleARN: awstest.Role}
+			client := fake.NewClientset(kt.Namespace("shop"), kt.ServiceAccount("shop", "pi", nil),
+				kt.ServiceAccount("shop", "irsa", map[string]string{"eks.amazonaws.com/role-arn": awstest.OtherRole}))
+			o, _, errOut := vfOptions(client, false, "probe-pass.jsonl")
+			o.reads = fakeAssociationReads(f, tt.creds)
+			o.rawConfig = eksKubeconfig
+			o.namespace = "shop"
+			if err := o.connect(); err != nil {
+				t.Fatal(err)
+			}
+			accounts, _, err := o.fleetAccounts(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := fmt.Sprint(accounts); got != tt.wantAccounts {
+				t.Errorf("accounts %s, want %s", got, tt.wantAccounts)
+			}
+			if got := o.deps.Association(context.Background(), "shop", "pi"); got != tt.wantLookup {
+				t.Errorf("lookup %+v, want %+v", got, tt.wantLookup)
+			}
+			if !strings.Contains(errOut.String(), tt.wantErrOut) {
+				t.Errorf("stderr lacks %q:\n%s", tt.wantErrOut, errOut)
+			}
+			if calls := f.Calls[explain.ActionListPodIdentityAssociations]; tt.creds && calls != 1 {
+				t.Errorf("%d ListPodIdentityAssociations calls, want 1 for the whole fleet", calls)
 			}
 		})
 	}
