@@ -10,16 +10,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/url"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/go-logr/logr"
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/klog/v2"
+	"k8s.io/klog/v2/textlogger"
 
 	"github.com/kubectl-wi/kubectl-wi/pkg/apicall"
 
@@ -142,14 +143,11 @@ func run(ctx context.Context, streams genericiooptions.IOStreams, args []string,
 	cmd := newCmdRoot(streams, d)
 	cmd.SetArgs(args)
 	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &FlagError{Err: err} })
-	// Once interrupted, client-go's logs of the requests it abandons (klog, to stderr) are
-	// noise after the command's own line: they are dropped from then on.
-	quiet := context.AfterFunc(ctx, func() { klog.SetLogger(logr.Discard()) })
-	defer func() {
-		if !quiet() {
-			klog.ClearLogger()
-		}
-	}()
+	// client-go logs through klog; once interrupted, its lines about the requests it abandons
+	// are noise after the command's own line, so they are dropped from then on. The logger is
+	// set here, before any goroutine logs: klog's SetLogger is not safe for concurrent use.
+	klog.SetLogger(textlogger.NewLogger(textlogger.NewConfig(textlogger.Output(untilInterrupted{ctx: ctx, w: streams.ErrOut}))))
+	defer klog.ClearLogger()
 	executed, err := cmd.ExecuteContextC(ctx)
 	if err == nil {
 		return ExitOK
@@ -183,4 +181,17 @@ func interruptedError(err error) error {
 		return errors.New("interrupted")
 	}
 	return err
+}
+
+// untilInterrupted writes to w until ctx ends, then drops what it is given.
+type untilInterrupted struct {
+	ctx context.Context // the run's: its end is the interruption
+	w   io.Writer
+}
+
+func (u untilInterrupted) Write(p []byte) (int, error) {
+	if u.ctx.Err() != nil {
+		return len(p), nil
+	}
+	return u.w.Write(p)
 }
