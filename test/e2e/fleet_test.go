@@ -360,3 +360,34 @@ func TestVerifyFleetJSONSummary(t *testing.T) {
 	}
 	noProbePods(t, c, ns)
 }
+
+// A fleet run over a namespace whose only identity is an association that the webhook never
+// injects (the default profile): with AWS credentials and --eks-cluster, the account is
+// proven (and fails, naming the webhook); without, one line says the associations were not
+// read.
+func TestVerifyFleetReadsAssociations(t *testing.T) {
+	e := loadEnv(t)
+	if e.eksProfile() {
+		t.Skip("the EKS profile's webhook injects Pod Identity: its pods show the association themselves")
+	}
+	c := e.client(t)
+	ns := e.namespace(t, c, nil)
+	e.forgetAssociations(t, ns)
+	role := e.addSTSRole(t, "fl-pi-"+ns, podIdentityTrust("sts:AssumeRole", "sts:TagSession"))
+	serviceAccount(t, c, ns, "pi", nil)
+	e.associate(t, c, ns, "pi", role)
+	e.idleDeployment(t, c, ns, "web", "pi")
+
+	r := e.piWI(t, e.fleetArgs(e.stsEndpoint, "-n", ns, "-o", "text", "--eks-cluster", e.eksCluster)...)
+	piWant(t, r, 1)
+	if !strings.Contains(r.stdout, ns+"/pi  FAIL pod.mutation") || !strings.Contains(r.stdout, "the webhook does not inject Pod Identity for it") ||
+		!strings.Contains(r.stdout, "0 of 1 service accounts passed") || strings.Contains(r.stderr, "not read") {
+		t.Fatalf("the associated account is not proven, naming the webhook\n%s\n%s", r.stdout, r.stderr)
+	}
+	noProbePods(t, c, ns)
+
+	r = e.wi(t, e.fleetArgs(e.stsEndpoint, "-n", ns, "-o", "text")...)
+	if !strings.Contains(r.stderr, "note: EKS Pod Identity associations were not read (no EKS cluster known") || strings.Contains(r.stdout, ns+"/pi") {
+		t.Fatalf("exit %d: want the one line that says the associations were not read\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+}
