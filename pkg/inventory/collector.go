@@ -575,6 +575,7 @@ func (c *collector) report() *Report {
 		case CheckPodIdentityUninjected:
 			f.Fix = fmt.Sprintf("prove first that new pods get them (a probe pod): kubectl wi verify serviceaccount/%s -n %s; once it passes, %s",
 				c.accountOf[k], f.Namespace, c.restartFix(f.Namespace, f.Object, c.stalePods[k]))
+		default: // its fix was written with it
 		}
 		r.Findings = append(r.Findings, *f)
 	}
