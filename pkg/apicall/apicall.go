@@ -6,6 +6,7 @@ package apicall
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -32,6 +33,13 @@ func (e *Error) Error() string {
 	if e.Namespace == "" {
 		where = "at the cluster scope"
 	}
+	target := e.Resource
+	if e.Name != "" {
+		target = fmt.Sprintf("%s %q", e.Resource, e.Name)
+	}
+	if errors.Is(e.Err, context.Canceled) {
+		return e.Interrupted()
+	}
 	if rbacDenied(e.Err) {
 		hint := ""
 		if e.Namespace == "" {
@@ -43,11 +51,23 @@ func (e *Error) Error() string {
 	if e.Verb == "list" && apierrors.IsResourceExpired(e.Err) {
 		return fmt.Sprintf("the list of %s %s expired while it was read in pages (the cluster changed a lot meanwhile); run the command again", e.Resource, where)
 	}
+	return fmt.Sprintf("failed to %s %s %s: %v", e.Verb, target, where, e.Err)
+}
+
+// Interrupted is what to say of the call when the run was interrupted (Ctrl-C) while it was
+// in flight: client-go's error is the request's URL (with a continue token mid-LIST), and
+// its cause may be the signal's rather than context.Canceled; which call was cut short is all
+// there is to say.
+func (e *Error) Interrupted() string {
+	where := fmt.Sprintf("in namespace %q", e.Namespace)
+	if e.Namespace == "" {
+		where = "at the cluster scope"
+	}
 	target := e.Resource
 	if e.Name != "" {
 		target = fmt.Sprintf("%s %q", e.Resource, e.Name)
 	}
-	return fmt.Sprintf("failed to %s %s %s: %v", e.Verb, target, where, e.Err)
+	return fmt.Sprintf("interrupted during the %s of %s %s", e.Verb, target, where)
 }
 
 // rbacDenied is true for a 403 from the authorizer ("User ... cannot create resource ...").

@@ -3,6 +3,7 @@ package apicall
 import (
 	"context"
 	"errors"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -29,6 +30,8 @@ func TestErrorMessage(t *testing.T) {
 			want: `failed to create pods "p" in namespace "x": pods "p" is forbidden: violates PodSecurity "restricted:latest": runAsNonRoot != true`},
 		{name: "a paged list that expired", err: Wrap(apierrors.NewResourceExpired("too old"), "list", "pods", "", ""),
 			want: `the list of pods at the cluster scope expired while it was read in pages (the cluster changed a lot meanwhile); run the command again`},
+		{name: "interrupted mid-list: no URL, no continue token", err: Wrap(&url.Error{Op: "Get", URL: "https://127.0.0.1:6443/api/v1/pods?continue=eyJ2IjoibWV0YS5rOHMuaW8vdjEifQ&limit=500", Err: context.Canceled}, "list", "pods", "x", ""),
+			want: `interrupted during the list of pods in namespace "x"`},
 		{name: "other error", err: Wrap(errors.New("boom"), "get", "deployments.apps", "x", "web"),
 			want: `failed to get deployments.apps "web" in namespace "x": boom`},
 	}
@@ -41,6 +44,9 @@ func TestErrorMessage(t *testing.T) {
 	}
 	if !apierrors.IsForbidden(Wrap(forbidden, "patch", "serviceaccounts", "x", "app")) {
 		t.Fatal("a wrapped forbidden error is no longer IsForbidden")
+	}
+	if err := Wrap(&url.Error{Op: "Get", URL: "https://x", Err: context.Canceled}, "list", "pods", "", ""); !errors.Is(err, context.Canceled) {
+		t.Fatal("an interrupted call no longer unwraps to context.Canceled, so its exit code is not 130")
 	}
 	if Wrap(nil, "get", "pods", "", "") != nil {
 		t.Fatal("Wrap(nil) != nil")

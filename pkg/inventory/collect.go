@@ -38,8 +38,36 @@ func Collect(ctx context.Context, client kubernetes.Interface, namespace string)
 // CollectSelected is Collect for the service accounts that match a label selector ("" for
 // every one): their pods, and no other account's, are counted and checked.
 func CollectSelected(ctx context.Context, client kubernetes.Interface, namespace, selector string) (*Report, error) {
+	return CollectScope(ctx, client, Scope{Namespace: namespace, Selector: selector})
+}
+
+// Scope is what CollectScope reports on.
+type Scope struct {
+	Namespace string // "" for every namespace
+	Selector  string // a label selector of service accounts; "" for every one
+	// Cluster and Associations are the EKS cluster's Pod Identity associations, when they
+	// were read: each account of one (in Namespace) is reported, its pods judged against it,
+	// whether or not they carry its credentials. Nil: only pods show Pod Identity.
+	Cluster      string
+	Associations []Association
+}
+
+// Association is an EKS Pod Identity association, as the report uses it.
+type Association struct {
+	ID, Namespace, ServiceAccount, RoleARN string
+}
+
+// CollectScope is Collect for a Scope.
+func CollectScope(ctx context.Context, client kubernetes.Interface, scope Scope) (*Report, error) {
+	namespace, selector := scope.Namespace, scope.Selector
 	c := newCollector()
 	c.selective = selector != ""
+	c.cluster = scope.Cluster
+	for _, a := range scope.Associations {
+		if namespace == "" || a.Namespace == namespace {
+			c.addAssociation(a)
+		}
+	}
 	g, ctx := errgroup.WithContext(ctx)
 
 	g.Go(func() error {

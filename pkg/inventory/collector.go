@@ -32,6 +32,9 @@ type account struct {
 	// in, they are stale for Pod Identity when another pod of the account has them, and the
 	// stale ones among them are stale for IRSA otherwise.
 	notPodIdentity []livePod
+	// association is its EKS Pod Identity association, when the associations were read.
+	association *Association
+	exists      bool // the service account was listed
 }
 
 // livePod is what report needs of a pod: where it is, and its IRSA staleness.
@@ -63,12 +66,16 @@ type collector struct {
 	restarts  map[string]restartfix.Workload
 	cronJobOf map[string]string
 	stalePods map[findingKey][]string
+	// accountOf is the account of a pod-identity-uninjected finding, whose fix proves it.
+	accountOf map[findingKey]string
 	// selective: only the pods of the listed accounts (selected) count, for status -l.
 	selective bool
 	selected  map[saKey]bool
 
 	webhooksChecked bool
 	podWebhooks     []string // configurations with a webhook on pods CREATE
+
+	cluster string // the EKS cluster whose associations were read
 }
 
 func newCollector() *collector {
@@ -79,6 +86,7 @@ func newCollector() *collector {
 		restarts:  map[string]restartfix.Workload{},
 		cronJobOf: map[string]string{},
 		stalePods: map[findingKey][]string{},
+		accountOf: map[findingKey]string{},
 		selected:  map[saKey]bool{},
 	}
 }
@@ -104,6 +112,10 @@ func (c *collector) addServiceAccount(sa *corev1.ServiceAccount) {
 	defer c.mu.Unlock()
 	if c.selective {
 		c.selected[saKey{sa.Namespace, sa.Name}] = true
+	}
+	prev := c.accounts[saKey{sa.Namespace, sa.Name}] // its association's, when read
+	if prev != nil {
+		prev.exists = true
 	}
 	cfg, ok := identity.FromAnnotations(sa.Annotations)
 	if !ok {
@@ -142,7 +154,25 @@ func (c *collector) addServiceAccount(sa *corev1.ServiceAccount) {
 		},
 		cfg:     cfg,
 		hasRole: true,
+		exists:  true,
 	}
+	if prev != nil {
+		c.accounts[saKey{sa.Namespace, sa.Name}].association = prev.association
+	}
+}
+
+// addAssociation records an association before the service accounts are listed: its account
+// is reported whatever its pods carry.
+func (c *collector) addAssociation(a Association) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	k := saKey{a.Namespace, a.ServiceAccount}
+	acct := c.accounts[k]
+	if acct == nil {
+		acct = &account{row: ServiceAccount{Namespace: a.Namespace, Name: a.ServiceAccount}}
+		c.accounts[k] = acct
+	}
+	acct.association = &a
 }
 
 // expirationProblem says what is wrong with a token-expiration annotation value, or "".
@@ -465,7 +495,10 @@ func quoteList(names []string) string {
 // credentials: stale for Pod Identity when other pods of the account have them (the
 // association came after these pods), else stale for IRSA when Staleness said so.
 func (c *collector) classify(a *account) {
-	onPodIdentity := a.row.Pods.PodIdentity > 0
+	onPodIdentity := a.row.Pods.PodIdentity > 0 || a.association != nil
+	if as := a.association; as != nil {
+		a.row.PodIdentityAssociation, a.row.PodIdentityRoleARN = as.ID, as.RoleARN
+	}
 	switch {
 	case a.hasRole && onPodIdentity:
 		a.row.Identity = IdentityBoth
@@ -478,6 +511,13 @@ func (c *collector) classify(a *account) {
 	for _, p := range a.notPodIdentity {
 		var f Finding
 		switch {
+		case onPodIdentity && a.row.Pods.PodIdentity == 0:
+			// No pod of the account has them: created before the association, or the
+			// webhook does not inject Pod Identity at all, which a restart would not change.
+			a.row.Pods.PodIdentityStale++
+			f = Finding{Severity: SeverityWarning, Check: CheckPodIdentityUninjected, Namespace: p.namespace, Object: p.owner, Pods: 1,
+				Message: fmt.Sprintf("pods run without the EKS Pod Identity credentials of serviceaccount/%s's association %s (role %s), and no pod of the account has them: they were created before it, or the pod identity webhook does not inject Pod Identity (on EKS: the eks-pod-identity-agent add-on; a self-managed webhook: its container-credentials configuration)",
+					name, a.association.ID, a.association.RoleARN)}
 		case onPodIdentity:
 			a.row.Pods.PodIdentityStale++
 			f = Finding{Severity: SeverityWarning, Check: CheckPodIdentityStale, Namespace: p.namespace, Object: p.owner, Pods: 1,
@@ -495,6 +535,7 @@ func (c *collector) classify(a *account) {
 		c.add(f) // the fix comes in report, from every pod the finding covers
 		k := findingKey{f.Check, f.Namespace, f.Object, f.Message}
 		c.stalePods[k] = append(c.stalePods[k], p.name)
+		c.accountOf[k] = name
 	}
 	a.notPodIdentity = nil
 }
@@ -506,7 +547,11 @@ func (c *collector) report() *Report {
 	r := &Report{ServiceAccounts: []ServiceAccount{}, Findings: []Finding{}, Warnings: c.warnings}
 	hasRole := false
 	for k, a := range c.accounts {
+		if a.association != nil && c.selective && !c.selected[k] {
+			continue // an association of an account -l did not select
+		}
 		c.classify(a)
+		c.associationFindings(a)
 		row := a.row
 		row.Workloads = slices.Clone(c.workloads[k])
 		if row.Workloads == nil {
@@ -514,7 +559,7 @@ func (c *collector) report() *Report {
 		}
 		slices.Sort(row.Workloads)
 		r.ServiceAccounts = append(r.ServiceAccounts, row)
-		hasRole = hasRole || a.hasRole
+		hasRole = hasRole || a.hasRole || a.association != nil
 	}
 	if c.webhooksChecked && len(c.podWebhooks) == 0 && hasRole {
 		r.Findings = append(r.Findings, Finding{
@@ -524,11 +569,41 @@ func (c *collector) report() *Report {
 		})
 	}
 	for k, f := range c.findings {
-		if f.Check == CheckStalePods || f.Check == CheckPodIdentityStale {
+		switch f.Check {
+		case CheckStalePods, CheckPodIdentityStale:
 			f.Fix = c.restartFix(f.Namespace, f.Object, c.stalePods[k])
+		case CheckPodIdentityUninjected:
+			f.Fix = fmt.Sprintf("prove first that new pods get them (a probe pod): kubectl wi verify serviceaccount/%s -n %s; once it passes, %s",
+				c.accountOf[k], f.Namespace, c.restartFix(f.Namespace, f.Object, c.stalePods[k]))
+		default: // its fix was written with it
 		}
 		r.Findings = append(r.Findings, *f)
 	}
 	sortReport(r)
 	return r
+}
+
+// associationFindings flags an association no pod can use or none uses: its account does not
+// exist, or runs no pod.
+func (c *collector) associationFindings(a *account) {
+	as := a.association
+	if as == nil {
+		return
+	}
+	obj := "serviceaccount/" + as.ServiceAccount
+	switch {
+	case !a.exists:
+		cluster := c.cluster
+		if cluster == "" {
+			cluster = "CLUSTER"
+		}
+		c.add(Finding{Severity: SeverityWarning, Check: CheckPodIdentityNoAccount, Namespace: as.Namespace, Object: obj,
+			Message: fmt.Sprintf("the EKS Pod Identity association %s (role %s) names %s, which does not exist: no pod can use it", as.ID, as.RoleARN, obj),
+			Fix: fmt.Sprintf("create it (kubectl create serviceaccount %s -n %s), or delete the association (aws eks delete-pod-identity-association --cluster-name %s --association-id %s)",
+				as.ServiceAccount, as.Namespace, cluster, as.ID)})
+	case a.row.Pods.Total == 0:
+		c.add(Finding{Severity: SeverityInfo, Check: CheckPodIdentityNoPods, Namespace: as.Namespace, Object: obj,
+			Message: fmt.Sprintf("%s has the EKS Pod Identity association %s (role %s) and no running pod: nothing shows yet that its pods get the role", obj, as.ID, as.RoleARN),
+			Fix:     fmt.Sprintf("prove it from a probe pod: kubectl wi verify %s -n %s", obj, as.Namespace)})
+	}
 }

@@ -372,3 +372,98 @@ func TestIdentityPerAccount(t *testing.T) {
 		t.Errorf("pod-identity-stale findings %+v", stale)
 	}
 }
+
+// An account with an association read from EKS is reported whatever its pods carry: its pods
+// without the credentials, its lack of pods, its missing service account.
+func TestCollectScopeAssociations(t *testing.T) {
+	piRole := "arn:aws:iam::111122223333:role/pi"
+	assoc := func(name string) Association {
+		return Association{ID: "a-" + name, Namespace: "ns", ServiceAccount: name, RoleARN: piRole}
+	}
+	labelled := sa("ns", "picked")
+	labelled.Labels = map[string]string{"team": "x"}
+	tests := []struct {
+		name         string
+		objs         []runtime.Object
+		selector     string
+		associations []Association
+		wantRows     map[string]string // name -> identity podIdentityRoleARN pods piStale
+		wantChecks   map[Check]string  // check -> object
+		wantFix      map[Check]string  // check -> a part of its fix
+	}{
+		{
+			name:         "not read: an account whose pods lack the credentials is invisible",
+			objs:         []runtime.Object{sa("ns", "app"), pod("ns", "p1", "app", false)},
+			associations: nil,
+			wantRows:     map[string]string{},
+			wantChecks:   map[Check]string{},
+		},
+		{
+			name:         "read: pods without the credentials",
+			objs:         []runtime.Object{sa("ns", "app"), pod("ns", "p1", "app", false)},
+			associations: []Association{assoc("app")},
+			wantRows:     map[string]string{"app": "PodIdentity " + piRole + " pods=1 piStale=1"},
+			wantChecks:   map[Check]string{CheckPodIdentityUninjected: "pod/p1"},
+			wantFix:      map[Check]string{CheckPodIdentityUninjected: "kubectl wi verify serviceaccount/app -n ns; once it passes, "},
+		},
+		{
+			name:         "read: no pod",
+			objs:         []runtime.Object{sa("ns", "idle")},
+			associations: []Association{assoc("idle")},
+			wantRows:     map[string]string{"idle": "PodIdentity " + piRole + " pods=0 piStale=0"},
+			wantChecks:   map[Check]string{CheckPodIdentityNoPods: "serviceaccount/idle"},
+			wantFix:      map[Check]string{CheckPodIdentityNoPods: "kubectl wi verify serviceaccount/idle -n ns"},
+		},
+		{
+			name:         "read: no service account",
+			associations: []Association{assoc("gone")},
+			wantRows:     map[string]string{"gone": "PodIdentity " + piRole + " pods=0 piStale=0"},
+			wantChecks:   map[Check]string{CheckPodIdentityNoAccount: "serviceaccount/gone"},
+			wantFix:      map[Check]string{CheckPodIdentityNoAccount: "aws eks delete-pod-identity-association --cluster-name prod --association-id a-gone"},
+		},
+		{
+			name:         "read, with IRSA too: both",
+			objs:         []runtime.Object{sa("ns", "both", identity.AnnotationRoleARN, testRole), pod("ns", "p1", "both", true)},
+			associations: []Association{assoc("both")},
+			wantRows:     map[string]string{"both": "IRSA+PodIdentity " + piRole + " pods=1 piStale=1"},
+			wantChecks:   map[Check]string{CheckPodIdentityUninjected: "pod/p1"},
+		},
+		{
+			name:         "-l leaves out the associations of accounts it does not select",
+			objs:         []runtime.Object{labelled, sa("ns", "other")},
+			selector:     "team=x",
+			associations: []Association{assoc("picked"), assoc("other"), assoc("gone")},
+			wantRows:     map[string]string{"picked": "PodIdentity " + piRole + " pods=0 piStale=0"},
+			wantChecks:   map[Check]string{CheckPodIdentityNoPods: "serviceaccount/picked"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			client := fake.NewClientset(tt.objs...)
+			r, err := CollectScope(context.Background(), client, Scope{Namespace: "ns", Selector: tt.selector, Cluster: "prod", Associations: tt.associations})
+			if err != nil {
+				t.Fatal(err)
+			}
+			rows := map[string]string{}
+			for _, a := range r.ServiceAccounts {
+				rows[a.Name] = fmt.Sprintf("%s %s pods=%d piStale=%d", a.Identity, a.PodIdentityRoleARN, a.Pods.Total, a.Pods.PodIdentityStale)
+			}
+			if fmt.Sprint(rows) != fmt.Sprint(tt.wantRows) {
+				t.Errorf("rows %v, want %v", rows, tt.wantRows)
+			}
+			checks := map[Check]string{}
+			for _, f := range r.Findings {
+				if f.Check == CheckWebhookMissing {
+					continue
+				}
+				checks[f.Check] = f.Object
+				if want := tt.wantFix[f.Check]; want != "" && !strings.Contains(f.Fix, want) {
+					t.Errorf("%s fix %q lacks %q", f.Check, f.Fix, want)
+				}
+			}
+			if fmt.Sprint(checks) != fmt.Sprint(tt.wantChecks) {
+				t.Errorf("findings %v, want %v", checks, tt.wantChecks)
+			}
+		})
+	}
+}

@@ -21,6 +21,19 @@ type Report struct {
 	Findings []Finding `json:"findings"`
 	// Warnings say what could not be checked (a forbidden LIST of an optional kind).
 	Warnings []string `json:"warnings,omitempty"`
+	// PodIdentityAssociations says whether the EKS cluster's associations were read (set by
+	// the caller that read them, or could not); nil when not asked.
+	PodIdentityAssociations *AssociationsRead `json:"podIdentityAssociations,omitempty"`
+}
+
+// AssociationsRead says whether the EKS Pod Identity associations were read, and if not why:
+// an account on Pod Identity whose pods lack its credentials shows only when they were.
+type AssociationsRead struct {
+	Read    bool   `json:"read"`
+	Cluster string `json:"cluster,omitempty"`
+	Count   int    `json:"count"`
+	// NotRead says why they were not read, and the flag or credentials that read them.
+	NotRead string `json:"notRead,omitempty"`
 }
 
 // ServiceAccount is one account that carries a role, or whose pods run on EKS Pod Identity,
@@ -44,6 +57,10 @@ type ServiceAccount struct {
 	// Workloads run their pods as this account: kind/name, sorted. Never null.
 	Workloads []string  `json:"workloads"`
 	Pods      PodCounts `json:"pods"`
+	// PodIdentityAssociation and PodIdentityRoleARN are its EKS Pod Identity association and
+	// the role it gives, when the cluster's associations were read.
+	PodIdentityAssociation string `json:"podIdentityAssociation,omitempty"`
+	PodIdentityRoleARN     string `json:"podIdentityRoleARN,omitempty"`
 }
 
 // PodCounts classifies the account's running pods (terminated pods are not counted) with
@@ -104,16 +121,21 @@ type Check string
 
 // Checks.
 const (
-	CheckWebhookMissing      Check = "webhook-missing"       // no mutating webhook for pods CREATE
-	CheckRoleARNInvalid      Check = "role-arn-invalid"      // the role-arn annotation does not parse
-	CheckTokenExpiration     Check = "token-expiration"      // an annotation below 600 or above 86400
-	CheckStalePods           Check = "stale-pods"            // pods need a restart
-	CheckPodIdentityStale    Check = "pod-identity-stale"    // pods predate the account's association
-	CheckSelfSetEnv          Check = "self-set-env"          // containers set AWS_ROLE_ARN themselves
-	CheckPodIdentityWins     Check = "pod-identity-wins"     // role-arn and a Pod Identity association
-	CheckSkippedContainers   Check = "skipped-containers"    // skip-containers leaves containers out
-	CheckTokenReadability    Check = "token-readability"     // non-root containers, no fsGroup
-	CheckHostNetworkIdentity Check = "host-network-identity" // hostNetwork pod on the Pod Identity path
+	CheckWebhookMissing   Check = "webhook-missing"    // no mutating webhook for pods CREATE
+	CheckRoleARNInvalid   Check = "role-arn-invalid"   // the role-arn annotation does not parse
+	CheckTokenExpiration  Check = "token-expiration"   // an annotation below 600 or above 86400
+	CheckStalePods        Check = "stale-pods"         // pods need a restart
+	CheckPodIdentityStale Check = "pod-identity-stale" // pods predate the account's association
+	// Of an association read from EKS: no pod of the account has its credentials, the account
+	// does not exist, or it runs no pod.
+	CheckPodIdentityUninjected Check = "pod-identity-uninjected"
+	CheckPodIdentityNoAccount  Check = "pod-identity-no-account"
+	CheckPodIdentityNoPods     Check = "pod-identity-no-pods"
+	CheckSelfSetEnv            Check = "self-set-env"          // containers set AWS_ROLE_ARN themselves
+	CheckPodIdentityWins       Check = "pod-identity-wins"     // role-arn and a Pod Identity association
+	CheckSkippedContainers     Check = "skipped-containers"    // skip-containers leaves containers out
+	CheckTokenReadability      Check = "token-readability"     // non-root containers, no fsGroup
+	CheckHostNetworkIdentity   Check = "host-network-identity" // hostNetwork pod on the Pod Identity path
 )
 
 // Finding is one thing wrong or worth knowing, with the fix.

@@ -28,6 +28,8 @@ type deps struct {
 	newCustom func(*genericclioptions.ConfigFlags) (*annotate.CustomClients, error)
 	// newAWS builds the EKS and IAM client of --pod-identity and migrate.
 	newAWS func(context.Context, awsconfig.Options) (podidentity.AWS, error)
+	// associations read an EKS cluster's Pod Identity associations for status and verify.
+	associations associationReads
 	// prover builds migrate's proofs: verify's probe pod.
 	prover func(verify.Config, verify.Deps) podidentity.ProveFunc
 	// now is the clock of a restart's restartedAt, and of verify's and explain's timings.
@@ -44,6 +46,7 @@ func defaultDeps() deps {
 		newClient:        newClientset,
 		newCustom:        newCustomClients,
 		newAWS:           newPodIdentityAWS,
+		associations:     defaultAssociationReads(),
 		prover:           podidentity.Prover,
 		now:              time.Now,
 		rolloutPoll:      time.Second,

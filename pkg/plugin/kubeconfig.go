@@ -137,3 +137,18 @@ func completeEKSCluster(root *cobra.Command, cf *genericclioptions.ConfigFlags) 
 		}
 	}
 }
+
+// selectedConfig reads the kubeconfig as kubectl's flags select its context (selectedContext),
+// for commands that find the EKS cluster there; empty without flags (tests).
+func selectedConfig(cf *genericclioptions.ConfigFlags) func() (clientcmdapi.Config, error) {
+	return func() (clientcmdapi.Config, error) {
+		if cf == nil {
+			return clientcmdapi.Config{}, nil
+		}
+		raw, err := cf.ToRawKubeConfigLoader().RawConfig()
+		if err != nil {
+			return raw, err
+		}
+		return selectedContext(raw, cf), nil
+	}
+}

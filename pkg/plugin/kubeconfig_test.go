@@ -119,8 +119,8 @@ func TestClusterFlagIsKubectls(t *testing.T) {
 		want     string
 		wantHint bool
 	}{
-		{name: "status takes no EKS cluster", args: []string{"status", "--cluster", "prod"}, wantCode: ExitUsage, want: notThere},
-		{name: "verify takes no EKS cluster", args: []string{"verify", "app", "--cluster", "prod"}, wantCode: ExitUsage, want: notThere},
+		{name: "status", args: []string{"status", "--cluster", "prod"}, wantCode: ExitUsage, want: notThere, wantHint: true},
+		{name: "verify", args: []string{"verify", "app", "--cluster", "prod"}, wantCode: ExitUsage, want: notThere, wantHint: true},
 		{name: "explain", args: []string{"explain", "app", "--cluster", "prod"}, wantCode: ExitUsage, want: notThere, wantHint: true},
 		{name: "enable --pod-identity", args: []string{"enable", "app", "--pod-identity", "--role-arn", piRole, "--cluster", "prod"}, wantCode: ExitUsage, want: notThere, wantHint: true},
 		{name: "disable --pod-identity", args: []string{"disable", "app", "--pod-identity", "--cluster", "prod"}, wantCode: ExitUsage, want: notThere, wantHint: true},
@@ -168,7 +168,7 @@ func TestEKSClusterFlag(t *testing.T) {
 			}
 		}
 	}
-	if got := strings.Join(withEKS, ","); got != "disable,enable,explain,migrate" {
+	if got := strings.Join(withEKS, ","); got != "disable,enable,explain,migrate,status,verify" {
 		t.Fatalf("commands with --eks-cluster: %s", got)
 	}
 }

@@ -10,6 +10,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -17,6 +19,10 @@ import (
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/klog/v2"
+	"k8s.io/klog/v2/textlogger"
+
+	"github.com/kubectl-wi/kubectl-wi/pkg/apicall"
 
 	// Auth plugins (exec, oidc) for kubeconfigs that use them, as kubectl has.
 	_ "k8s.io/client-go/plugin/pkg/client/auth"
@@ -143,6 +149,11 @@ func run(ctx context.Context, streams genericiooptions.IOStreams, args []string,
 	cmd := newCmdRoot(streams, d)
 	cmd.SetArgs(args)
 	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &FlagError{Err: err} })
+	// client-go logs through klog; once interrupted, its lines about the requests it abandons
+	// are noise after the command's own line, so they are dropped from then on. The logger is
+	// set here, before any goroutine logs: klog's SetLogger is not safe for concurrent use.
+	klog.SetLogger(textlogger.NewLogger(textlogger.NewConfig(textlogger.Output(untilInterrupted{ctx: ctx, w: streams.ErrOut}))))
+	defer klog.ClearLogger()
 	executed, err := cmd.ExecuteContextC(ctx)
 	if err == nil {
 		return ExitOK
@@ -153,6 +164,9 @@ func run(ctx context.Context, streams genericiooptions.IOStreams, args []string,
 	code := ExitCode(err)
 	if ctx.Err() != nil {
 		code = ExitInterrupted
+	}
+	if code == ExitInterrupted {
+		err = interruptedError(err)
 	}
 	silent, empty := new(*ChecksFailedError), new(*EmptySelectionError)
 	switch {
@@ -165,4 +179,29 @@ func run(ctx context.Context, streams genericiooptions.IOStreams, args []string,
 		fmt.Fprintf(streams.ErrOut, "See '%s --help' for usage.\n", executed.CommandPath())
 	}
 	return code
+}
+
+// interruptedError is what an interrupted run says: the call it cut short, not client-go's
+// error, which is the request's URL (with its continue token mid-LIST) and the signal.
+func interruptedError(err error) error {
+	if call := new(*apicall.Error); errors.As(err, call) {
+		return errors.New((*call).Interrupted())
+	}
+	if urlErr := new(*url.Error); errors.As(err, urlErr) && strings.Contains(err.Error(), (*urlErr).URL) {
+		return errors.New("interrupted")
+	}
+	return err
+}
+
+// untilInterrupted writes to w until ctx ends, then drops what it is given.
+type untilInterrupted struct {
+	ctx context.Context // the run's: its end is the interruption
+	w   io.Writer
+}
+
+func (u untilInterrupted) Write(p []byte) (int, error) {
+	if u.ctx.Err() != nil {
+		return len(p), nil
+	}
+	return u.w.Write(p)
 }

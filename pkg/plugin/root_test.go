@@ -2,11 +2,17 @@ package plugin
 
 import (
 	"context"
+	"errors"
+	"net/url"
 	"strings"
 	"testing"
 
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/fake"
+	k8stesting "k8s.io/client-go/testing"
 
 	kt "github.com/kubectl-wi/kubectl-wi/pkg/internal/kubetest"
 )
@@ -119,4 +125,52 @@ func TestConventions(t *testing.T) {
 			}
 		}
 	})
+}
+
+// Ctrl-C while a LIST is read in pages: the error is client-go's, the request's URL with its
+// continue token; the user sees the project's own line, exit 130.
+func TestMainInterruptedMidListPrintsNoURL(t *testing.T) {
+	const pageURL = "https://127.0.0.1:6443/api/v1/namespaces/team/pods?continue=eyJ2IjoibWV0YS5rOHMuaW8vdjEifQ&limit=500"
+	// signal.NotifyContext's cause: client-go's error then holds it, not context.Canceled.
+	signalCause := errors.New("interrupt signal received")
+	tests := []struct {
+		name  string
+		args  []string
+		cause error
+	}{
+		{name: "status", args: []string{"status", "-n", "team"}, cause: context.Canceled},
+		{name: "status, the signal's cause", args: []string{"status", "-n", "team"}, cause: signalCause},
+		{name: "fleet verify", args: []string{"verify", "-n", "team", "-o", "text"}, cause: context.Canceled},
+		{name: "fleet verify json, the signal's cause", args: []string{"verify", "-n", "team", "-o", "json"}, cause: signalCause},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			client := fake.NewClientset(kt.Namespace("team"))
+			client.PrependReactor("list", "pods", func(k8stesting.Action) (bool, runtime.Object, error) {
+				cancel() // SIGINT arrives while the pods are read
+				return true, nil, &url.Error{Op: "Get", URL: pageURL, Err: tt.cause}
+			})
+			d := defaultDeps()
+			d.newClient = func(*genericclioptions.ConfigFlags) (kubernetes.Interface, error) { return client, nil }
+			streams, _, out, errOut := genericiooptions.NewTestIOStreams()
+			got := run(ctx, streams, tt.args, d)
+			if got != ExitInterrupted {
+				t.Errorf("exit %d, want %d", got, ExitInterrupted)
+			}
+			var lines []string
+			for _, l := range strings.Split(strings.TrimSpace(errOut.String()), "\n") {
+				if !strings.HasPrefix(l, "note: kubectl-wi dev is a development build") {
+					lines = append(lines, l)
+				}
+			}
+			if want := `error: interrupted during the list of pods in namespace "team"`; len(lines) != 1 || lines[0] != want {
+				t.Errorf("stderr %q, want only %q", errOut, want)
+			}
+			if strings.Contains(out.String()+errOut.String(), "continue=") {
+				t.Errorf("the output names the request's URL:\n%s%s", out, errOut)
+			}
+		})
+	}
 }

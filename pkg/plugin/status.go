@@ -9,9 +9,9 @@ import (
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/kubernetes"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
 	"github.com/kubectl-wi/kubectl-wi/pkg/annotate"
-	"github.com/kubectl-wi/kubectl-wi/pkg/inventory"
 	"github.com/kubectl-wi/kubectl-wi/pkg/targets"
 )
 
@@ -33,6 +33,13 @@ on the EKS Pod Identity path, and token-expiration annotations outside 600..8640
 Then the custom resources that carry a role for their operator (Portworx StorageClusters,
 Crossplane DeploymentRuntimeConfigs, and the kinds of a targets file, --targets); with -A,
 cluster-scoped ones too.
+
+Accounts on EKS Pod Identity show through the container credentials of their pods and, with
+your AWS credentials at hand and the EKS cluster known (--eks-cluster, else the kubeconfig's),
+through the cluster's associations (eks:ListPodIdentityAssociations, every page, and
+eks:DescribePodIdentityAssociation for each role): an account with an association is listed
+whatever its pods carry, with what is wrong (pods without the credentials, no pod, no such
+service account). When the associations were not read, status says so and why.
 
 Each kind is read with one paginated LIST, never a GET per object. status is a report: it
 exits 0 whatever it finds, and 3 when the cluster cannot be read.
@@ -60,9 +67,13 @@ type StatusOptions struct {
 	AllNamespaces bool
 	Selector      string
 	TargetsFile   string
+	EKSCluster    string
 
 	namespace string // "" with -A
 	registry  *targets.Registry
+
+	reads     associationReads
+	rawConfig func() (clientcmdapi.Config, error)
 
 	newClient func() (kubernetes.Interface, error) // swapped in tests
 	// newCustom builds the clients that list custom resource targets; nil: not listed.
@@ -81,6 +92,8 @@ func newStatusOptions(cf *genericclioptions.ConfigFlags, streams genericiooption
 		IOStreams:   streams,
 		newClient:   func() (kubernetes.Interface, error) { return d.newClient(cf) },
 		newCustom:   func() (*annotate.CustomClients, error) { return d.newCustom(cf) },
+		reads:       d.associations,
+		rawConfig:   selectedConfig(cf),
 	}
 }
 
@@ -103,6 +116,7 @@ func newCmdStatus(o *StatusOptions) *cobra.Command {
 	cmd.Flags().BoolVarP(&o.AllNamespaces, "all-namespaces", "A", false, "Report on every namespace")
 	cmd.Flags().StringVarP(&o.Selector, "selector", "l", "", "Report on the service accounts with these labels only (e.g. -l team=payments); custom resources are left out")
 	completeValues(cmd, "output", "wide", "json", "yaml", "jsonpath=")
+	cmd.Flags().StringVar(&o.EKSCluster, "eks-cluster", "", eksClusterFlagHelp)
 	cmd.Flags().StringVar(&o.TargetsFile, "targets", "", "A targets file adding custom resource kinds to report on (default: kubectl-wi/targets.yaml under the user's config directory, if it exists)")
 	return cmd
 }
@@ -141,12 +155,16 @@ func (o *StatusOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	report, err := inventory.CollectSelected(ctx, client, o.namespace, o.Selector)
+	assoc := readAssociations(ctx, o.reads, o.EKSCluster, o.rawConfig, o.namespace, "")
+	report, err := collectWithAssociations(ctx, client, o.namespace, o.Selector, assoc)
 	if err != nil {
 		return err
 	}
 	for _, w := range report.Warnings {
 		fmt.Fprintf(o.ErrOut, "Warning: %s\n", w)
+	}
+	if !assoc.Read {
+		fmt.Fprintln(o.ErrOut, associationsNotReadNote(assoc))
 	}
 	custom, err := o.collectCustom(ctx)
 	if err != nil {

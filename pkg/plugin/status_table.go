@@ -43,7 +43,11 @@ func (o *StatusOptions) printTable(r *inventory.Report) error {
 			}
 			// INJECTED: pods with the identity the account gives now (IRSA's injection or Pod
 			// Identity's credentials); STALE: pods a restart would change, for either.
-			row = append(row, sa.Name, statusOrNone(sa.Identity), statusOrNone(sa.RoleARN), strconv.Itoa(sa.Pods.Total),
+			role := sa.RoleARN
+			if role == "" {
+				role = sa.PodIdentityRoleARN // an account of an association read from EKS
+			}
+			row = append(row, sa.Name, statusOrNone(sa.Identity), statusOrNone(role), strconv.Itoa(sa.Pods.Total),
 				strconv.Itoa(sa.Pods.Injected+sa.Pods.PodIdentity), strconv.Itoa(sa.Pods.Stale+sa.Pods.PodIdentityStale), strconv.Itoa(sa.Pods.Skipped))
 			if o.Output == "wide" {
 				exp := "<none>"

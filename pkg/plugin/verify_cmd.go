@@ -11,6 +11,7 @@ import (
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/kubernetes"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
 	"github.com/kubectl-wi/kubectl-wi/pkg/annotate"
 	"github.com/kubectl-wi/kubectl-wi/pkg/explain"
@@ -51,6 +52,13 @@ endpoint, a TLS-inspecting proxy), handed to the probe in a ConfigMap deleted wi
 For a workload, the probe also carries its containers' HTTPS_PROXY, HTTP_PROXY and NO_PROXY,
 so it takes the network path the workload takes. --sts-endpoint and --ca-bundle default to
 $` + EnvSTSEndpoint + ` and $` + EnvCABundle + ` when they are set.
+
+EKS Pod Identity associations are not visible in the cluster: with AWS credentials at hand and
+the EKS cluster known (--eks-cluster, else the kubeconfig's), verify reads them
+(eks:ListPodIdentityAssociations, eks:DescribePodIdentityAssociation). With no TARGET, every
+account with an association is then proven, whatever its pods carry; for an account whose
+probe pod gets no container credentials, it tells an account without an association from a
+webhook that does not inject Pod Identity. When they were not read, verify says so.
 
 When STS refuses the probe and AWS credentials are at hand (the environment or the shared
 config files), verify also reads the role's trust policy and the OIDC provider as
@@ -144,6 +152,7 @@ type VerifyOptions struct {
 	Pod             string
 	DryRun          string // "none" | "client"
 	AllowEmpty      bool
+	EKSCluster      string
 
 	audienceSet bool
 
@@ -163,6 +172,9 @@ type VerifyOptions struct {
 	logs       verify.LogFunc                                             // swapped in tests: the fake clientset cannot stream logs
 	now        func() time.Time
 	podName    func() string
+	// reads and rawConfig read the EKS cluster's Pod Identity associations (associations.go).
+	reads     associationReads
+	rawConfig func() (clientcmdapi.Config, error)
 	// explainRefusal builds verify.Deps.Explain; nil in tests.
 	explainRefusal func(kubernetes.Interface, verify.DiscoveryFunc) func(context.Context, string, string) []probe.Event
 }
@@ -198,6 +210,8 @@ func newVerifyOptions(cf *genericclioptions.ConfigFlags, streams genericiooption
 		return ok && term.IsTerminal(int(f.Fd()))
 	}
 	o.explainRefusal = explain.Refusal
+	o.reads = d.associations
+	o.rawConfig = selectedConfig(cf)
 	return o
 }
 
@@ -256,6 +270,7 @@ func newCmdVerify(o *VerifyOptions, runF func(*VerifyOptions) error) *cobra.Comm
 	f.StringVarP(&o.Selector, "selector", "l", o.Selector, "With no TARGET: prove only the service accounts with these labels (e.g. -l team=payments)")
 	f.IntVar(&o.Parallel, "parallel", o.Parallel, "With many service accounts: how many to prove at once")
 	f.BoolVar(&o.AllowEmpty, "allow-empty", o.AllowEmpty, "With no TARGET: exit 0 when no service account is selected (default: exit 1, as a gate that checked nothing has not passed)")
+	f.StringVar(&o.EKSCluster, "eks-cluster", o.EKSCluster, eksClusterFlagHelp)
 	f.StringVar(&o.TargetsFile, "targets", o.TargetsFile, "A targets file of more custom resource kinds (see kubectl wi enable --help)")
 	f.BoolVar(&o.Timings, "timings", o.Timings, "Print how long each step took to the error stream")
 	_ = f.MarkHidden("timings")

@@ -24,6 +24,7 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/fake"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 	"k8s.io/utils/ptr"
 
 	"github.com/kubectl-wi/kubectl-wi/pkg/verify"
@@ -54,7 +55,8 @@ func vfOptions(c kubernetes.Interface, terminal bool, stream string) (*VerifyOpt
 	cf := genericclioptions.NewConfigFlags(false)
 	cf.Namespace = ptr.To("shop")
 	o := NewVerifyOptions(cf, streams)
-	o.explainRefusal = nil // no AWS from a unit test
+	o.explainRefusal = nil                                                                  // no AWS from a unit test
+	o.rawConfig = func() (clientcmdapi.Config, error) { return clientcmdapi.Config{}, nil } // no EKS cluster from this machine's kubeconfig
 	o.newClient = func() (kubernetes.Interface, verify.DiscoveryFunc, error) {
 		return c, func(context.Context) ([]byte, error) { return []byte(`{"issuer":"https://127.0.0.1:6443"}`), nil }, nil
 	}

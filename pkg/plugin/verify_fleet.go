@@ -17,6 +17,7 @@ import (
 	"github.com/kubectl-wi/kubectl-wi/pkg/inventory"
 	"github.com/kubectl-wi/kubectl-wi/pkg/plugin/render"
 	"github.com/kubectl-wi/kubectl-wi/pkg/plugin/tui"
+	"github.com/kubectl-wi/kubectl-wi/pkg/podidentity"
 	"github.com/kubectl-wi/kubectl-wi/pkg/verify"
 )
 
@@ -44,7 +45,14 @@ func (o *VerifyOptions) fleetAccounts(ctx context.Context) (accounts []verify.Ac
 			return nil, "", InputErrorf("namespace %q not found: check -n or the kubeconfig's context", ns)
 		}
 	}
-	rows, err := identityAccounts(ctx, o.client, ns, o.Selector)
+	// The cluster's associations, read once: their accounts are proven whatever their pods
+	// carry, and each run knows its account's.
+	assoc := readAssociations(ctx, o.reads, o.EKSCluster, o.rawConfig, ns, "")
+	o.deps.Association = func(_ context.Context, ns, sa string) verify.AssociationLookup { return lookupOf(assoc, ns, sa) }
+	rows, err := identityAccounts(ctx, o.client, ns, o.Selector, assoc)
+	if err == nil && !assoc.Read {
+		fmt.Fprintln(o.ErrOut, associationsNotReadNote(assoc))
+	}
 	for _, r := range rows {
 		if !o.InPod {
 			accounts = append(accounts, verify.Account{Namespace: r.Namespace, Name: r.Name})
@@ -77,10 +85,11 @@ func inPodAccounts(r inventory.ServiceAccount) []verify.Account {
 	return out
 }
 
-// identityAccounts are the accounts status finds with an identity (a role annotation, or Pod
-// Identity's credentials in their pods), sorted by namespace and name.
-func identityAccounts(ctx context.Context, c kubernetes.Interface, namespace, selector string) ([]inventory.ServiceAccount, error) {
-	report, err := inventory.CollectSelected(ctx, c, namespace, selector)
+// identityAccounts are the accounts status finds with an identity (a role annotation, Pod
+// Identity's credentials in their pods, or an association when they were read), sorted by
+// namespace and name.
+func identityAccounts(ctx context.Context, c kubernetes.Interface, namespace, selector string, assoc podidentity.ClusterAssociations) ([]inventory.ServiceAccount, error) {
+	report, err := collectWithAssociations(ctx, c, namespace, selector, assoc)
 	if err != nil {
 		return nil, err
 	}
@@ -135,7 +144,7 @@ func (o *VerifyOptions) customAccounts(ctx context.Context) ([]verify.Account, s
 		return nil, "", &customNotReady{msg: fmt.Sprintf("%s%s sets no role", ref, where),
 			fix: fmt.Sprintf("kubectl wi enable %s%s --role-arn <role ARN>", ref, where)}
 	}
-	all, err := identityAccounts(ctx, o.client, ns, "")
+	all, err := identityAccounts(ctx, o.client, ns, "", podidentity.ClusterAssociations{})
 	if err != nil {
 		return nil, "", err
 	}
@@ -203,6 +212,7 @@ func (o *VerifyOptions) runFleet(ctx context.Context) error {
 	case "json":
 		j := render.NewFleetJSON(o.Out, o.now)
 		runErr = work(ctx, j)
+		j.Summary(results) // the verdict last, as text's summary; interrupted too
 		if err := j.Err(); err != nil && runErr == nil {
 			return fmt.Errorf("failed to write the events: %w", err)
 		}

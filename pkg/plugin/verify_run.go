@@ -14,6 +14,7 @@ import (
 
 	"github.com/kubectl-wi/kubectl-wi/pkg/apicall"
 	"github.com/kubectl-wi/kubectl-wi/pkg/plugin/tui"
+	"github.com/kubectl-wi/kubectl-wi/pkg/podidentity"
 	"github.com/kubectl-wi/kubectl-wi/pkg/targets"
 	"github.com/kubectl-wi/kubectl-wi/pkg/verify"
 )
@@ -34,7 +35,21 @@ func (o *VerifyOptions) connect() error {
 	if o.explainRefusal != nil {
 		o.deps.Explain = o.explainRefusal(c, discovery)
 	}
+	// One account's association, read when its probe pod needs it (no role-arn annotation);
+	// a fleet run replaces it with the cluster's, read once (associationsOf).
+	o.deps.Association = func(ctx context.Context, ns, sa string) verify.AssociationLookup {
+		return lookupOf(readAssociations(ctx, o.reads, o.EKSCluster, o.rawConfig, ns, sa), ns, sa)
+	}
 	return nil
+}
+
+// lookupOf is what verify knows of ns/sa's association from the cluster's.
+func lookupOf(assoc podidentity.ClusterAssociations, ns, sa string) verify.AssociationLookup {
+	l := verify.AssociationLookup{Read: assoc.Read, Cluster: assoc.Cluster, NotRead: assoc.NotRead}
+	if a, ok := assoc.Of(ns, sa); ok {
+		l.ID, l.RoleARN = a.ID, a.RoleARN
+	}
+	return l
 }
 
 func (o *VerifyOptions) config() verify.Config {

@@ -30,7 +30,9 @@ type DiagnosisContext struct {
 	Audience []string // the token's aud claim
 	Subject  string   // the token's sub claim
 	Proxy    string   // the proxy STS calls go through; empty when direct
-	CABundle string   // AWS_CA_BUNDLE's path; empty when unset
+	// ProxyFrom is the env that named Proxy: HTTPS_PROXY, https_proxy, HTTP_PROXY, http_proxy.
+	ProxyFrom string
+	CABundle  string // AWS_CA_BUNDLE's path; empty when unset
 }
 
 // CodeStopped is the code of a call the probe gave up because a signal stopped it: its pod's
@@ -135,6 +137,9 @@ func diagnoseTransport(err error, dc DiagnosisContext, d Diagnosis) Diagnosis {
 		d.Code, d.Message, d.Cause, d.Fix = codeTLS, err.Error(), cause, fix
 		return d
 	}
+	if dc.Proxy != "" {
+		return diagnoseProxy(err, dc, d, endpoint, host)
+	}
 	switch {
 	case errors.As(err, &dnsErr):
 		d.Code = "network"
@@ -156,6 +161,34 @@ func diagnoseTransport(err error, dc DiagnosisContext, d Diagnosis) Diagnosis {
 		d.Message = err.Error()
 		d.Cause = fmt.Sprintf("the pod cannot reach STS at %s", endpoint)
 		d.Fix = fmt.Sprintf("allow egress to %s (NetworkPolicy, security group, proxy)", host) + regionalHint
+	}
+	return d
+}
+
+// diagnoseProxy explains a failure of an STS call that went through a proxy: the proxy is
+// named first, since the pod never spoke to STS itself. Go's transport wraps a failure to
+// reach the proxy (its dial, its name, its TLS) as a net.OpError "proxyconnect"
+// (net/http.Transport.dialConn); a proxy that refuses the CONNECT answers with a status.
+func diagnoseProxy(err error, dc DiagnosisContext, d Diagnosis, endpoint, host string) Diagnosis {
+	from := orPlaceholder(dc.ProxyFrom, "the proxy env")
+	bypass := fmt.Sprintf("or, if STS is reachable without it, add %s to NO_PROXY in the container's env", host)
+	d.Code, d.Message = "network", err.Error()
+	var opErr *net.OpError
+	switch {
+	case errors.As(err, &opErr) && opErr.Op == "proxyconnect":
+		d.Cause = fmt.Sprintf("the pod cannot reach its proxy %s (%s), which its STS calls to %s go through", dc.Proxy, from, endpoint)
+		d.Fix = fmt.Sprintf("check that the proxy %s runs and that the pod may reach it (NetworkPolicy egress, the proxy's address in %s), %s", dc.Proxy, from, bypass)
+	case errors.Is(err, context.Canceled):
+		d.Code = CodeStopped
+		d.Cause = fmt.Sprintf("the probe was stopped (its pod's deadline, verify ended, or its pod was deleted) while it waited for STS at %s through the proxy %s (%s), which had not answered", endpoint, dc.Proxy, from)
+		d.Fix = fmt.Sprintf("check that the proxy %s answers and lets CONNECT to %s through, %s", dc.Proxy, host, bypass)
+	case errors.Is(err, context.DeadlineExceeded) || isTimeout(err):
+		d.Code = "timeout"
+		d.Cause = fmt.Sprintf("no answer in time from the proxy %s (%s), which the pod's STS calls to %s go through", dc.Proxy, from, endpoint)
+		d.Fix = fmt.Sprintf("check that the proxy %s answers and lets CONNECT to %s through, %s", dc.Proxy, host, bypass)
+	default:
+		d.Cause = fmt.Sprintf("the proxy %s (%s) did not carry the pod's STS call to %s: %s", dc.Proxy, from, endpoint, err.Error())
+		d.Fix = fmt.Sprintf("allow %s through the proxy %s, %s", host, dc.Proxy, bypass)
 	}
 	return d
 }

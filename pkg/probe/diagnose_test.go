@@ -288,3 +288,104 @@ func TestDiagnoseSTSErrorNotAPIError(t *testing.T) {
 		t.Errorf("%+v", d)
 	}
 }
+
+// An STS call that goes through the container's proxy names the proxy first, and the env that
+// set it: the pod never spoke to STS itself. NO_PROXY that covers STS leaves the proxy out.
+func TestSTSThroughProxyErrors(t *testing.T) {
+	closed := httptest.NewServer(http.NotFoundHandler())
+	closedURL := closed.URL
+	closed.Close()
+	refusing := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		http.Error(w, "destination not allowed", http.StatusForbidden)
+	}))
+	t.Cleanup(refusing.Close)
+	hang := make(chan struct{})
+	hanging := httptest.NewServer(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
+		select {
+		case <-hang:
+		case <-r.Context().Done():
+		}
+	}))
+	t.Cleanup(func() { close(hang); hanging.Close() })
+
+	const stsURL = "https://sts.us-west-2.amazonaws.com"
+	tests := []struct {
+		name     string
+		endpoint string
+		proxyEnv map[string]string
+		wantCode string
+		wantMsg  []string
+		wantFix  []string
+		notMsg   string
+	}{
+		{
+			name: "HTTPS_PROXY unreachable", endpoint: stsURL, proxyEnv: map[string]string{"HTTPS_PROXY": closedURL},
+			wantCode: "network",
+			wantMsg:  []string{"the pod cannot reach its proxy " + closedURL + " (HTTPS_PROXY), which its STS calls to " + stsURL + " go through"},
+			wantFix:  []string{"check that the proxy " + closedURL + " runs", "add sts.us-west-2.amazonaws.com to NO_PROXY in the container's env"},
+			notMsg:   "the pod cannot reach STS",
+		},
+		{
+			name: "https_proxy refuses the CONNECT", endpoint: stsURL, proxyEnv: map[string]string{"https_proxy": refusing.URL},
+			wantCode: "network",
+			wantMsg:  []string{"the proxy " + refusing.URL + " (https_proxy) did not carry the pod's STS call to " + stsURL, "Forbidden"},
+			wantFix:  []string{"allow sts.us-west-2.amazonaws.com through the proxy " + refusing.URL},
+		},
+		{
+			name: "proxy does not answer", endpoint: stsURL, proxyEnv: map[string]string{"HTTPS_PROXY": hanging.URL},
+			wantCode: "timeout",
+			wantMsg:  []string{"no answer in time from the proxy " + hanging.URL + " (HTTPS_PROXY)"},
+			wantFix:  []string{"lets CONNECT to sts.us-west-2.amazonaws.com through"},
+			notMsg:   "no answer from STS",
+		},
+		{
+			name: "HTTP_PROXY for an http endpoint", endpoint: "http://sts.internal.example", proxyEnv: map[string]string{"HTTP_PROXY": closedURL, "HTTPS_PROXY": hanging.URL},
+			wantCode: "network",
+			wantMsg:  []string{"the pod cannot reach its proxy " + closedURL + " (HTTP_PROXY)"},
+		},
+		{
+			name: "NO_PROXY covers STS: no proxy in the path", endpoint: closedURL, proxyEnv: map[string]string{"HTTPS_PROXY": hanging.URL, "HTTP_PROXY": hanging.URL, "NO_PROXY": "127.0.0.1"},
+			wantCode: "network",
+			wantMsg:  []string{"the pod cannot reach STS at " + closedURL},
+			notMsg:   "proxy",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			token := signToken(t, goodClaims())
+			env := irsaEnv()
+			env["AWS_ENDPOINT_URL_STS"] = tt.endpoint
+			for k, v := range tt.proxyEnv {
+				env[k] = v
+			}
+			deps := fakeDeps(env, files{testTokenPath: token}, nil)
+			// The probe's own client: the SDK's default with the pod's proxy env.
+			deps.NewSTS = func(target STSTarget, creds aws.CredentialsProvider) STSClient {
+				return NewSTSClient(target, creds, ResolveSTSTransport(envFunc(env), files{}.ReadFile).Client(), func(o *sts.Options) { o.RetryMaxAttempts = 1 })
+			}
+			cfg := testConfig()
+			cfg.StepTimeout = 500 * time.Millisecond
+			rec := &recorder{}
+			if _, err := Run(context.Background(), cfg, deps, rec); err != nil {
+				t.Fatal(err)
+			}
+			ev := rec.find(t, TypeCheck, CheckSTSAssumeRole)
+			if ev.Status != StatusFail || ev.Data["code"] != tt.wantCode {
+				t.Fatalf("got %s %v: %s", ev.Status, ev.Data["code"], ev.Message)
+			}
+			for _, s := range tt.wantMsg {
+				if !strings.Contains(ev.Message, s) {
+					t.Errorf("message %q does not contain %q", ev.Message, s)
+				}
+			}
+			for _, s := range tt.wantFix {
+				if !strings.Contains(ev.Fix, s) {
+					t.Errorf("fix %q does not contain %q", ev.Fix, s)
+				}
+			}
+			if tt.notMsg != "" && strings.Contains(ev.Message, tt.notMsg) {
+				t.Errorf("message %q contains %q", ev.Message, tt.notMsg)
+			}
+		})
+	}
+}

@@ -13,6 +13,11 @@
 // last line: the verdict). Status is one of pass, warn, fail and skip. A failing check carries
 // a Fix: one line the user can act on.
 //
+// A fleet run (verify over many accounts) writes every account's events, each with its
+// Account, then one result event without an Account, last: the fleet's verdict (fail unless
+// every account passed), its message the tally ("1 of 4 service accounts passed"), its data
+// passed, total and accounts (each account's account, status and message).
+//
 // Compatibility: adding fields is allowed; renaming or retyping one is not. A line that does
 // not decode as an Event is shown to the user as raw output, never dropped.
 //

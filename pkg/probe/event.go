@@ -51,7 +51,8 @@ type Event struct {
 	Data   map[string]any `json:"data,omitempty"`
 	// Account is NAMESPACE/NAME of the service account the event is about, set on every event
 	// of a fleet run (verify over many accounts), so interleaved runs stay apart; in a fleet of
-	// in-pod runs (verify --in-pod with no TARGET), NAMESPACE/KIND/NAME of the workload.
+	// in-pod runs (verify --in-pod with no TARGET), NAMESPACE/KIND/NAME of the workload. The
+	// fleet's own verdict, its last line, is a result event without one.
 	Account string `json:"account,omitempty"`
 }
 

@@ -433,7 +433,7 @@ func sameRole(caller identity.AssumedRoleARN, role string) bool {
 // stsFailure turns an STS error into a failed check with its diagnosis.
 func (r *runner) stsFailure(check string, err error, dc DiagnosisContext) {
 	dc.Endpoint, dc.Region = r.endpointURL(), r.target.Region
-	dc.Proxy, dc.CABundle = r.transport.Proxy(dc.Endpoint), r.transport.CABundle
+	dc.Proxy, dc.ProxyFrom, dc.CABundle = r.transport.Proxy(dc.Endpoint), r.transport.ProxyFrom(dc.Endpoint), r.transport.CABundle
 	d := DiagnoseSTSError(err, dc)
 	data := map[string]any{"code": d.Code, "endpoint": dc.Endpoint}
 	if d.RequestID != "" {

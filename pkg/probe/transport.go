@@ -38,23 +38,28 @@ type STSTransport struct {
 	CAErr    error          // why the bundle cannot be used; STS calls fail with it
 	roots    *x509.CertPool // nil: the system's roots (the embedded public roots in the image)
 	proxy    *httpproxy.Config
+	// httpsFrom and httpFrom name the env each proxy came from, in the spelling the pod set.
+	httpsFrom, httpFrom string
 }
 
 // ResolveSTSTransport reads AWS_CA_BUNDLE (with readFile) and the proxy env.
 func ResolveSTSTransport(getenv func(string) string, readFile func(string) ([]byte, error)) STSTransport {
-	first := func(names ...string) string {
+	first := func(names ...string) (value, name string) {
 		for _, n := range names {
 			if v := getenv(n); v != "" {
-				return v
+				return v, n
 			}
 		}
-		return ""
+		return "", ""
 	}
-	t := STSTransport{proxy: &httpproxy.Config{
-		HTTPProxy:  first("HTTP_PROXY", "http_proxy"),
-		HTTPSProxy: first("HTTPS_PROXY", "https_proxy"),
-		NoProxy:    first("NO_PROXY", "no_proxy"),
-	}}
+	// The upper case first, as golang.org/x/net/http/httpproxy.FromEnvironment reads them.
+	httpProxy, httpFrom := first("HTTP_PROXY", "http_proxy")
+	httpsProxy, httpsFrom := first("HTTPS_PROXY", "https_proxy")
+	noProxy, _ := first("NO_PROXY", "no_proxy")
+	t := STSTransport{
+		proxy:     &httpproxy.Config{HTTPProxy: httpProxy, HTTPSProxy: httpsProxy, NoProxy: noProxy},
+		httpsFrom: httpsFrom, httpFrom: httpFrom,
+	}
 	if pem := getenv(EnvCABundlePEM); pem != "" {
 		t.CABundle, t.CAFrom = "--ca-bundle", EnvCABundlePEM
 		var err error
@@ -105,6 +110,19 @@ func (t STSTransport) Proxy(endpoint string) string {
 		return ""
 	}
 	return p.Redacted()
+}
+
+// ProxyFrom names the env that sends a request to endpoint through a proxy (HTTPS_PROXY for
+// an https endpoint, HTTP_PROXY for an http one, as the pod spelled it); empty when it goes
+// direct, NO_PROXY included.
+func (t STSTransport) ProxyFrom(endpoint string) string {
+	if t.Proxy(endpoint) == "" {
+		return ""
+	}
+	if u, err := url.Parse(endpoint); err == nil && u.Scheme == "http" {
+		return t.httpFrom
+	}
+	return t.httpsFrom
 }
 
 // Client is the HTTP client for STS: the SDK's default, with these roots and this proxy.

@@ -143,6 +143,9 @@ type Deps struct {
 	// Resolve looks up the STS endpoint's host for the NetworkPolicy check; nil: STS is not
 	// judged, only the Pod Identity agent.
 	Resolve Resolver
+	// Association, when set, looks up the EKS Pod Identity association of an account that
+	// has no role-arn annotation, with the user's AWS credentials; nil: not read.
+	Association func(ctx context.Context, namespace, serviceAccount string) AssociationLookup
 	// Explain, when set, reads the AWS side of an STS refusal of the probe (the role's trust
 	// policy, the OIDC provider) with the user's AWS credentials; its events go before the
 	// verdict, so the refusal names its clause. nil: a refusal is what STS said.
@@ -275,6 +278,13 @@ func (r *runner) run(ctx context.Context) error {
 		return r.ctxOr(ctx, apicall.Wrap(err, "get", "serviceaccounts", ns, w.ServiceAccount))
 	}
 	ev, saCfg, hasRole := CheckServiceAccount(sa, ns, w.ServiceAccount, r.cfg.RoleARN)
+	var assoc AssociationLookup
+	if sa != nil && !hasRole {
+		if r.deps.Association != nil {
+			assoc = r.deps.Association(ctx, ns, w.ServiceAccount)
+		}
+		ev = describeAssociation(ev, ns+"/"+w.ServiceAccount, assoc)
+	}
 	r.emit(ev)
 	if sa == nil {
 		r.step(StepOutside, StepFailed, "")
@@ -301,7 +311,7 @@ func (r *runner) run(ctx context.Context) error {
 		return r.ctxOr(ctx, listErr)
 	}
 	ev, cl := CheckWebhooks(list, listErr, nsLabels, podLabels)
-	cl.HasRoleAnnotation = hasRole
+	cl.HasRoleAnnotation, cl.Association = hasRole, assoc
 	r.emit(ev)
 	issuer := ""
 	if r.deps.Discovery != nil {

@@ -328,6 +328,106 @@ func TestRunNotMutated(t *testing.T) {
 	podGone(t, cl)
 }
 
+// An account with no role-arn annotation whose probe pod comes back unmutated: what verify
+// says depends on what it knows of the account's association. With one, the webhook is at
+// fault, and enable (which the user already ran) is not proposed; read and none, enable; not
+// read, both causes and the command that tells them apart.
+func TestRunNotMutatedAssociation(t *testing.T) {
+	const role = "arn:aws:iam::111122223333:role/pi"
+	tests := []struct {
+		name        string
+		lookup      *AssociationLookup // nil: Deps.Association unset
+		wantSA      probe.Status
+		wantSAMsg   string
+		wantCause   []string
+		wantFix     []string
+		wantNoFix   string
+		wantAssocID string
+	}{
+		{
+			name:        "association exists: the webhook",
+			lookup:      &AssociationLookup{Read: true, Cluster: "prod", ID: "a-1", RoleARN: role},
+			wantSA:      probe.StatusPass,
+			wantSAMsg:   "its EKS Pod Identity association a-1 in cluster prod gives the role " + role,
+			wantCause:   []string{"has the EKS Pod Identity association a-1 (cluster prod, role " + role + "), yet the pod identity webhook did not inject its container credentials"},
+			wantFix:     []string{"aws eks describe-addon --cluster-name prod --addon-name eks-pod-identity-agent", "--watch-container-credentials-config"},
+			wantNoFix:   "kubectl wi enable serviceaccount/checkout",
+			wantAssocID: "a-1",
+		},
+		{
+			name:      "read, none: enable",
+			lookup:    &AssociationLookup{Read: true, Cluster: "prod"},
+			wantSA:    probe.StatusSkip,
+			wantSAMsg: "no eks.amazonaws.com/role-arn annotation and no EKS Pod Identity association in cluster prod",
+			wantCause: []string{"no eks.amazonaws.com/role-arn annotation and no EKS Pod Identity association in cluster prod"},
+			wantFix:   []string{"kubectl wi enable serviceaccount/checkout -n shop --pod-identity --role-arn <role ARN>"},
+			wantNoFix: "eks-pod-identity-agent",
+		},
+		{
+			name:      "not read: both causes, and how to tell them apart",
+			lookup:    &AssociationLookup{NotRead: "no AWS credentials at hand"},
+			wantSA:    probe.StatusSkip,
+			wantSAMsg: "its EKS Pod Identity association, if any, was not read (no AWS credentials at hand)",
+			wantCause: []string{"was not read (no AWS credentials at hand): either it has none, or it has one and the pod identity webhook does not inject Pod Identity"},
+			wantFix: []string{"aws eks list-pod-identity-associations --cluster-name <EKS cluster> --namespace shop --service-account checkout",
+				"kubectl wi enable serviceaccount/checkout -n shop --pod-identity", "eks-pod-identity-agent"},
+		},
+		{
+			name:      "no lookup at all: both causes",
+			wantSA:    probe.StatusSkip,
+			wantSAMsg: "was not read",
+			wantCause: []string{"either it has none, or it has one"},
+			wantFix:   []string{"aws eks list-pod-identity-associations"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cl := newCluster(t, nil, true)
+			logs, _ := logsFrom(t, "probe-pass.jsonl")
+			deps := testDeps(cl, logs)
+			var asked []string
+			if tt.lookup != nil {
+				deps.Association = func(_ context.Context, ns, sa string) AssociationLookup {
+					asked = append(asked, ns+"/"+sa)
+					return *tt.lookup
+				}
+			}
+			rec := &recorder{}
+			out, err := Run(context.Background(), testConfig(), deps, rec)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tt.lookup != nil && (len(asked) != 1 || asked[0] != "shop/checkout") {
+				t.Errorf("association looked up for %v, want once for shop/checkout", asked)
+			}
+			if out.Status != probe.StatusFail {
+				t.Errorf("outcome %+v, want a failure", out)
+			}
+			sa := rec.find(t, CheckOutsideServiceAccount)
+			if sa.Status != tt.wantSA || !strings.Contains(sa.Message, tt.wantSAMsg) {
+				t.Errorf("outside.serviceaccount %s %q, want %s with %q", sa.Status, sa.Message, tt.wantSA, tt.wantSAMsg)
+			}
+			ev := rec.find(t, CheckPodMutation)
+			for _, c := range tt.wantCause {
+				if !strings.Contains(ev.Message, c) {
+					t.Errorf("pod.mutation %q lacks %q", ev.Message, c)
+				}
+			}
+			for _, f := range tt.wantFix {
+				if !strings.Contains(ev.Fix, f) {
+					t.Errorf("pod.mutation's fix %q lacks %q", ev.Fix, f)
+				}
+			}
+			if tt.wantNoFix != "" && strings.Contains(ev.Fix, tt.wantNoFix) {
+				t.Errorf("pod.mutation's fix %q proposes %q", ev.Fix, tt.wantNoFix)
+			}
+			if got, _ := ev.Data["association_id"].(string); got != tt.wantAssocID {
+				t.Errorf("association_id %q, want %q", got, tt.wantAssocID)
+			}
+		})
+	}
+}
+
 // No webhook is registered at all: both the outside check and the stored pod say so.
 func TestRunNoWebhook(t *testing.T) {
 	cl := newCluster(t, map[string]string{roleAnnotation: testRole}, false)

@@ -41,6 +41,9 @@ type Expected struct {
 type Cluster struct {
 	// HasRoleAnnotation is true when the service account carries eks.amazonaws.com/role-arn.
 	HasRoleAnnotation bool
+	// Association is what is known of its EKS Pod Identity association, when it has no
+	// role-arn annotation.
+	Association AssociationLookup
 	// WebhooksKnown is true when the webhook configurations could be listed.
 	WebhooksKnown bool
 	// Webhooks are the registered webhooks on pods CREATE that select the probe pod.
@@ -81,9 +84,26 @@ func notMutated(pod *corev1.Pod, id identity.PodIdentity, want Expected, cl Clus
 		causes = append(causes, "containers "+strings.Join(id.SelfSetContainers, ", ")+" set "+identity.EnvRoleARN+" or "+identity.EnvTokenFile+" themselves, so the webhook leaves them alone")
 		fixes = append(fixes, "remove those env vars from the container spec")
 	}
-	if !cl.HasRoleAnnotation {
-		causes = append(causes, fmt.Sprintf("the service account %s has no %s annotation", sa, identity.AnnotationRoleARN))
-		fixes = append(fixes, fmt.Sprintf("kubectl wi enable serviceaccount/%[1]s -n %[2]s --role-arn <role ARN> (IRSA), or kubectl wi enable serviceaccount/%[1]s -n %[2]s --pod-identity --role-arn <role ARN> (EKS Pod Identity: an association)", saName, pod.Namespace))
+	enable := fmt.Sprintf("kubectl wi enable serviceaccount/%[1]s -n %[2]s --role-arn <role ARN> (IRSA), or kubectl wi enable serviceaccount/%[1]s -n %[2]s --pod-identity --role-arn <role ARN> (EKS Pod Identity: an association)", saName, pod.Namespace)
+	a := cl.Association
+	switch {
+	case cl.HasRoleAnnotation:
+	case a.ID != "":
+		causes = append(causes, fmt.Sprintf("the service account %s has the EKS Pod Identity association %s (cluster %s, role %s), yet the pod identity webhook did not inject its container credentials: the webhook does not inject Pod Identity for it",
+			sa, a.ID, a.Cluster, a.RoleARN))
+		fixes = append(fixes, webhookNoPodIdentity(a.Cluster))
+	case a.Read:
+		causes = append(causes, fmt.Sprintf("the service account %s has no %s annotation and no EKS Pod Identity association in cluster %s", sa, identity.AnnotationRoleARN, a.Cluster))
+		fixes = append(fixes, enable)
+	default:
+		cluster := a.Cluster
+		if cluster == "" {
+			cluster = "<EKS cluster>"
+		}
+		causes = append(causes, fmt.Sprintf("the service account %s has no %s annotation, and its EKS Pod Identity association was not read (%s): either it has none, or it has one and the pod identity webhook does not inject Pod Identity",
+			sa, identity.AnnotationRoleARN, a.NotRead))
+		fixes = append(fixes, fmt.Sprintf("tell them apart: aws eks list-pod-identity-associations --cluster-name %s --namespace %s --service-account %s (or verify again with --eks-cluster and AWS credentials); with none: %s; with one: %s",
+			cluster, pod.Namespace, saName, enable, webhookNoPodIdentity(cluster)))
 	}
 	if cl.WebhooksKnown && len(cl.Webhooks) == 0 {
 		causes = append(causes, "no mutating webhook on pods CREATE selects this pod (the pod identity webhook is not registered)")
@@ -104,7 +124,15 @@ func notMutated(pod *corev1.Pod, id identity.PodIdentity, want Expected, cl Clus
 	return check(CheckPodMutation, probe.StatusFail,
 		"the probe pod was not mutated: no "+identity.EnvRoleARN+", no "+identity.TokenVolumeName+" volume, no Pod Identity env: "+strings.Join(causes, "; "),
 		strings.Join(fixes, "; "),
-		map[string]any{"pod": pod.Name, "service_account": sa, "role_annotation": cl.HasRoleAnnotation, "webhooks": cl.Webhooks})
+		mutationData(pod, sa, cl))
+}
+
+func mutationData(pod *corev1.Pod, sa string, cl Cluster) map[string]any {
+	data := map[string]any{"pod": pod.Name, "service_account": sa, "role_annotation": cl.HasRoleAnnotation, "webhooks": cl.Webhooks}
+	if id := cl.Association.ID; id != "" {
+		data["association_id"] = id
+	}
+	return data
 }
 
 func irsaChecks(pod *corev1.Pod, id identity.PodIdentity, want Expected) []probe.Event {

@@ -5,15 +5,18 @@ package e2e
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -22,6 +25,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
 )
 
 // fault is a failure of the world around a command, and what must hold after it.
@@ -285,4 +289,141 @@ func pidOf(t *testing.T, e env, name string) int {
 		t.Fatal(err)
 	}
 	return pid
+}
+
+// A workload whose HTTPS_PROXY cannot be reached: its STS calls never leave for STS, so the
+// failure names the proxy (and the env that set it) first, not egress to STS.
+func TestVerifySTSThroughUnreachableProxy(t *testing.T) {
+	e := loadEnv(t)
+	c := e.client(t)
+	ns := e.namespace(t, c, nil)
+	role := e.happyServiceAccount(t, c, ns)
+	awaitWebhookRole(t, c, ns, "app", role)
+	proxy := "http://" + strings.TrimPrefix(closedEndpoint(t, e), "https://")
+	e.idleDeployment(t, c, ns, "web", "app", corev1.EnvVar{Name: "HTTPS_PROXY", Value: proxy})
+
+	r := e.wi(t, e.verifyArgs(ns, "deployment/web", e.stsEndpoint, "-o", "text")...)
+	l := lineOf(r.stdout, "sts.assume_role")
+	if r.code != 1 || !strings.HasPrefix(l, "FAIL sts.assume_role") ||
+		!strings.Contains(l, "the pod cannot reach its proxy "+proxy+" (HTTPS_PROXY)") {
+		t.Fatalf("exit %d, want 1 with sts.assume_role naming the proxy\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	if strings.Contains(l, "cannot reach STS") || strings.Contains(l, "no answer from STS") {
+		t.Errorf("sts.assume_role blames STS's egress although the proxy failed: %s", l)
+	}
+	host := strings.TrimPrefix(e.stsEndpoint, "https://")
+	if !strings.Contains(r.stdout, "add "+host+" to NO_PROXY in the container's env") {
+		t.Errorf("the fix does not offer NO_PROXY for %s:\n%s", host, r.stdout)
+	}
+	noProbePods(t, c, ns)
+}
+
+// Ctrl-C while a command reads the cluster: the apiserver is reached through a link that
+// stops carrying bytes, so the LIST is in flight when SIGINT comes. The run exits 130 at once
+// with the project's own interrupted line: no request URL, no client-go log line.
+func TestInterruptWhileListing(t *testing.T) {
+	e := loadEnv(t)
+	c := e.client(t)
+	ns := e.namespace(t, c, nil)
+	kubeconfig, accepted := stalledAPIServer(t, e)
+	for _, args := range [][]string{
+		{"status", "-n", ns},
+		{"verify", "-n", ns, "-o", "text"},
+		{"verify", "-n", ns, "-o", "json"},
+	} {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			cmd := exec.Command(e.bin, append(args, "--kubeconfig", kubeconfig)...)
+			var stdout, stderr strings.Builder
+			cmd.Stdout, cmd.Stderr = &stdout, &stderr
+			cmd.Env = append(os.Environ(), "NO_COLOR=1", "KUBECONFIG=")
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			select {
+			case <-accepted:
+			case <-time.After(30 * time.Second):
+				_ = cmd.Process.Kill()
+				t.Fatal("kubectl-wi never reached the apiserver")
+			}
+			time.Sleep(300 * time.Millisecond) // the request is on the wire, stalled
+			sent := time.Now()
+			if err := cmd.Process.Signal(os.Interrupt); err != nil {
+				t.Fatal(err)
+			}
+			err := cmd.Wait()
+			var exit *exec.ExitError
+			if !errors.As(err, &exit) || exit.ExitCode() != 130 {
+				t.Fatalf("exit %v after Ctrl-C, want 130\nstdout:\n%s\nstderr:\n%s", err, stdout.String(), stderr.String())
+			}
+			if took := time.Since(sent); took > 5*time.Second {
+				t.Errorf("exit came %s after Ctrl-C, want it at once", took)
+			}
+			var lines []string
+			for _, l := range strings.Split(strings.TrimSpace(stderr.String()), "\n") {
+				if !strings.HasPrefix(l, "note: kubectl-wi ") { // the development build's note
+					lines = append(lines, l)
+				}
+			}
+			if len(lines) != 1 || !strings.HasPrefix(lines[0], "error: interrupted") {
+				t.Errorf("stderr is not the one interrupted line:\n%s", stderr.String())
+			}
+			if out := stdout.String() + stderr.String(); strings.Contains(out, "https://") || strings.Contains(out, "continue=") || strings.Contains(out, "limit=") {
+				t.Errorf("the output names the request's URL:\n%s", out)
+			}
+		})
+	}
+}
+
+// stalledAPIServer is a kubeconfig whose apiserver is reached through a forwarder on this host
+// that accepts connections and carries no byte: each request hangs in its TLS handshake, as
+// on a link that stopped. accepted gets a value per connection.
+func stalledAPIServer(t *testing.T, e env) (kubeconfig string, accepted <-chan struct{}) {
+	t.Helper()
+	cfg, err := clientcmd.LoadFromFile(e.kubeconfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	conns := make(chan struct{}, 64)
+	var held []net.Conn
+	var mu sync.Mutex
+	go func() {
+		for {
+			conn, err := l.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			held = append(held, conn)
+			mu.Unlock()
+			select {
+			case conns <- struct{}{}:
+			default:
+			}
+		}
+	}()
+	t.Cleanup(func() {
+		_ = l.Close()
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range held {
+			_ = c.Close()
+		}
+	})
+	for _, cl := range cfg.Clusters {
+		u, err := url.Parse(cl.Server)
+		if err != nil {
+			t.Fatal(err)
+		}
+		u.Host = l.Addr().String() // the certificate names 127.0.0.1: the port does not matter to TLS
+		cl.Server = u.String()
+	}
+	path := filepath.Join(t.TempDir(), "stalled.kubeconfig")
+	if err := clientcmd.WriteToFile(*cfg, path); err != nil {
+		t.Fatal(err)
+	}
+	return path, conns
 }

@@ -205,10 +205,14 @@ func TestVerifyFleet(t *testing.T) {
 		t.Fatalf("exit %d, want 1 (one account fails)\n%s", r.code, r.stderr)
 	}
 	verdicts := map[string]probe.Status{}
-	for _, line := range strings.Split(strings.TrimSpace(r.stdout), "\n") {
+	lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
+	for i, line := range lines {
 		var ev probe.Event
 		if err := json.Unmarshal([]byte(line), &ev); err != nil {
 			t.Fatalf("line %q: %v", line, err)
+		}
+		if i == len(lines)-1 && ev.Type == probe.TypeResult && ev.Account == "" {
+			continue // the fleet's verdict, last (TestVerifyFleetJSONSummary)
 		}
 		if !strings.HasPrefix(ev.Account, ns+"/") {
 			t.Fatalf("an event without its account: %s", line)
@@ -324,5 +328,70 @@ spec:
 	if r.code != 1 || !strings.Contains(r.stdout, "no service account in any namespace carries the role arn:aws:iam::111122223333:role/crossplane-"+ns) ||
 		!strings.Contains(r.stdout, "Crossplane has not applied it") {
 		t.Fatalf("exit %d, want 1 saying the operator has not applied the role\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+}
+
+// A fleet run's JSON ends with the fleet's verdict, as its text does with the summary: a
+// result event without an account, the tally its message, each account's status its data.
+func TestVerifyFleetJSONSummary(t *testing.T) {
+	e := loadEnv(t)
+	c := e.client(t)
+	ns, _ := e.fleetNamespace(t, c, 2, nil)
+
+	r := e.wi(t, e.fleetArgs(e.stsEndpoint, "-n", ns, "-o", "json")...)
+	if r.code != 1 {
+		t.Fatalf("exit %d, want 1 (broken fails)\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
+	var last probe.Event
+	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &last); err != nil {
+		t.Fatalf("the last line is not an event: %v\n%s", err, lines[len(lines)-1])
+	}
+	if last.Type != probe.TypeResult || last.Account != "" || last.Status != probe.StatusFail ||
+		last.Message != "2 of 3 service accounts passed" || last.Data["total"] != float64(3) || last.Data["passed"] != float64(2) {
+		t.Fatalf("the last line is not the fleet's verdict: %+v", last)
+	}
+	status := map[string]any{}
+	for _, a := range last.Data["accounts"].([]any) {
+		m := a.(map[string]any)
+		status[m["account"].(string)] = m["status"]
+	}
+	want := map[string]any{ns + "/app-00": "pass", ns + "/app-01": "pass", ns + "/broken": "fail"}
+	for k, v := range want {
+		if status[k] != v {
+			t.Errorf("the verdict gives %s %v, want %v (all: %v)", k, status[k], v, status)
+		}
+	}
+	noProbePods(t, c, ns)
+}
+
+// A fleet run over a namespace whose only identity is an association that the webhook never
+// injects (the default profile): with AWS credentials and --eks-cluster, the account is
+// proven (and fails, naming the webhook); without, one line says the associations were not
+// read.
+func TestVerifyFleetReadsAssociations(t *testing.T) {
+	e := loadEnv(t)
+	if e.eksProfile() {
+		t.Skip("the EKS profile's webhook injects Pod Identity: its pods show the association themselves")
+	}
+	c := e.client(t)
+	ns := e.namespace(t, c, nil)
+	e.forgetAssociations(t, ns)
+	role := e.addSTSRole(t, "fl-pi-"+ns, podIdentityTrust("sts:AssumeRole", "sts:TagSession"))
+	serviceAccount(t, c, ns, "pi", nil)
+	e.associate(t, c, ns, "pi", role)
+	e.idleDeployment(t, c, ns, "web", "pi")
+
+	r := e.piWI(t, e.fleetArgs(e.stsEndpoint, "-n", ns, "-o", "text", "--eks-cluster", e.eksCluster)...)
+	piWant(t, r, 1)
+	if !strings.Contains(r.stdout, ns+"/pi  FAIL pod.mutation") || !strings.Contains(r.stdout, "the webhook does not inject Pod Identity for it") ||
+		!strings.Contains(r.stdout, "0 of 1 service accounts passed") || strings.Contains(r.stderr, "not read") {
+		t.Fatalf("the associated account is not proven, naming the webhook\n%s\n%s", r.stdout, r.stderr)
+	}
+	noProbePods(t, c, ns)
+
+	r = e.wi(t, e.fleetArgs(e.stsEndpoint, "-n", ns, "-o", "text")...)
+	if !strings.Contains(r.stderr, "note: EKS Pod Identity associations were not read (no EKS cluster known") || strings.Contains(r.stdout, ns+"/pi") {
+		t.Fatalf("exit %d: want the one line that says the associations were not read\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
 }

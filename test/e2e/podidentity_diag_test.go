@@ -202,3 +202,48 @@ func TestStatusPodIdentity(t *testing.T) {
 		t.Errorf("the table does not show the identities:\n%s", r.stdout)
 	}
 }
+
+// The default profile's webhook is a self-managed one without its container-credentials
+// configuration: it never injects Pod Identity. verify on an account whose association exists
+// then names the webhook (with AWS credentials), or both causes and the command that tells
+// them apart (without); it never proposes the enable --pod-identity the user already ran.
+func TestVerifyPodIdentityWebhookCannotInject(t *testing.T) {
+	e := loadEnv(t)
+	if e.eksProfile() {
+		t.Skip("the EKS profile's webhook injects Pod Identity")
+	}
+	c := e.client(t)
+	ns := e.namespace(t, c, nil)
+	e.forgetAssociations(t, ns)
+	role := e.addSTSRole(t, "pi-noinj-"+ns, podIdentityTrust("sts:AssumeRole", "sts:TagSession"))
+	serviceAccount(t, c, ns, "pi", nil)
+	id := e.associate(t, c, ns, "pi", role)
+
+	r := e.piWI(t, e.verifyArgs(ns, "pi", e.stsEndpoint, "-o", "text", "--eks-cluster", e.eksCluster)...)
+	got := checkLines(t, r.stdout)
+	mutation := lineOf(r.stdout, "pod.mutation")
+	if r.code != 1 || got["outside.serviceaccount"] != "PASS" || got["pod.mutation"] != "FAIL" ||
+		!strings.Contains(lineOf(r.stdout, "outside.serviceaccount"), "its EKS Pod Identity association "+id+" in cluster "+e.eksCluster+" gives the role "+role) ||
+		!strings.Contains(mutation, "has the EKS Pod Identity association "+id) ||
+		!strings.Contains(mutation, "the webhook does not inject Pod Identity for it") ||
+		!strings.Contains(r.stdout, "--watch-container-credentials-config") ||
+		!strings.Contains(r.stdout, "aws eks describe-addon --cluster-name "+e.eksCluster+" --addon-name eks-pod-identity-agent") {
+		t.Fatalf("exit %d, want 1 naming the webhook for the association %s\n%s\n%s", r.code, id, r.stdout, r.stderr)
+	}
+	if strings.Contains(r.stdout, "kubectl wi enable serviceaccount/pi") {
+		t.Errorf("proposes enable, which the user already ran:\n%s", r.stdout)
+	}
+	noProbePods(t, c, ns)
+
+	// Without AWS credentials (no EKS cluster known either): both causes, and how to tell them apart.
+	r = e.wi(t, e.verifyArgs(ns, "pi", e.stsEndpoint, "-o", "text")...)
+	mutation = lineOf(r.stdout, "pod.mutation")
+	if r.code != 1 || checkLines(t, r.stdout)["pod.mutation"] != "FAIL" ||
+		!strings.Contains(mutation, "its EKS Pod Identity association was not read (no EKS cluster known") ||
+		!strings.Contains(mutation, "either it has none, or it has one and the pod identity webhook does not inject Pod Identity") ||
+		!strings.Contains(r.stdout, "aws eks list-pod-identity-associations --cluster-name <EKS cluster> --namespace "+ns+" --service-account pi") ||
+		!strings.Contains(r.stdout, "kubectl wi enable serviceaccount/pi -n "+ns+" --pod-identity --role-arn <role ARN>") {
+		t.Fatalf("exit %d, want 1 naming both causes\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	noProbePods(t, c, ns)
+}

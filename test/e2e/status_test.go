@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -377,4 +378,86 @@ func stRows(t *testing.T, out string, header []string) map[string][]string {
 		rows[f[0]] = f
 	}
 	return rows
+}
+
+// Accounts on Pod Identity whose pods lack the container credentials (the default profile's
+// webhook never injects them): with AWS credentials and --eks-cluster, status reads the
+// cluster's associations and lists each associated account with what is wrong; without, one
+// line says they were not read.
+func TestStatusReadsAssociations(t *testing.T) {
+	e := loadEnv(t)
+	if e.eksProfile() {
+		t.Skip("the EKS profile's webhook injects Pod Identity: its pods show the association themselves")
+	}
+	c := e.client(t)
+	ns := e.namespace(t, c, nil)
+	e.forgetAssociations(t, ns)
+	role := e.addSTSRole(t, "st-pi-"+ns, podIdentityTrust("sts:AssumeRole", "sts:TagSession"))
+	serviceAccount(t, c, ns, "pi", nil)
+	serviceAccount(t, c, ns, "idle", nil)
+	e.associate(t, c, ns, "pi", role)
+	e.associate(t, c, ns, "idle", role)
+	e.associate(t, c, ns, "ghost", role) // no such service account
+	e.idleDeployment(t, c, ns, "web", "pi")
+
+	r := e.piWI(t, "status", "-n", ns, "--eks-cluster", e.eksCluster, "-o", "json")
+	piWant(t, r, 0)
+	var doc struct {
+		ServiceAccounts []struct {
+			Name, Identity, PodIdentityRoleARN string
+			Pods                               struct{ Total, PodIdentityStale int }
+		} `json:"serviceAccounts"`
+		Findings []struct{ Check, Object, Message, Fix string } `json:"findings"`
+		Read     struct {
+			Read  bool
+			Count int
+		} `json:"podIdentityAssociations"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &doc); err != nil {
+		t.Fatal(err)
+	}
+	if !doc.Read.Read || doc.Read.Count != 3 {
+		t.Errorf("podIdentityAssociations %+v, want read, 3", doc.Read)
+	}
+	rows := map[string]string{}
+	for _, a := range doc.ServiceAccounts {
+		rows[a.Name] = fmt.Sprintf("%s %s total=%d piStale=%d", a.Identity, a.PodIdentityRoleARN, a.Pods.Total, a.Pods.PodIdentityStale)
+	}
+	for name, want := range map[string]string{
+		"pi": "PodIdentity " + role + " total=1 piStale=1", "idle": "PodIdentity " + role + " total=0 piStale=0", "ghost": "PodIdentity " + role + " total=0 piStale=0",
+	} {
+		if rows[name] != want {
+			t.Errorf("%s: %q, want %q", name, rows[name], want)
+		}
+	}
+	checks := map[string]string{}
+	for _, f := range doc.Findings {
+		checks[f.Check+" "+f.Object] = f.Fix
+	}
+	for finding, fix := range map[string]string{
+		"pod-identity-uninjected deployment/web":       "kubectl wi verify serviceaccount/pi -n " + ns,
+		"pod-identity-no-pods serviceaccount/idle":     "kubectl wi verify serviceaccount/idle -n " + ns,
+		"pod-identity-no-account serviceaccount/ghost": "aws eks delete-pod-identity-association --cluster-name " + e.eksCluster,
+	} {
+		if got, ok := checks[finding]; !ok || !strings.Contains(got, fix) {
+			t.Errorf("finding %s: fix %q, want one with %q (findings %v)", finding, got, fix, checks)
+		}
+	}
+	r = e.piWI(t, "status", "-n", ns, "--eks-cluster", e.eksCluster)
+	piWant(t, r, 0)
+	if !regexp.MustCompile(`(?m)^pi\s+PodIdentity\s+`+regexp.QuoteMeta(role)+`\s+1\s+0\s+1\s+0$`).MatchString(r.stdout) || strings.Contains(r.stderr, "not read") {
+		t.Errorf("the table does not list pi with its role and its stale pod:\n%s\n%s", r.stdout, r.stderr)
+	}
+
+	// Without AWS credentials or an EKS cluster: one line says they were not read, and how.
+	r = e.wi(t, "status", "-n", ns)
+	if r.code != 0 || !strings.Contains(r.stderr, "note: EKS Pod Identity associations were not read (no EKS cluster known") ||
+		!strings.Contains(r.stderr, "pass --eks-cluster NAME") || strings.Contains(r.stdout, "PodIdentity") {
+		t.Errorf("exit %d, want 0 saying the associations were not read\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	for _, req := range e.awsRequests(t) {
+		if req.Write && req.Namespace == ns && req.Action != "CreatePodIdentityAssociation" {
+			t.Errorf("an AWS write in %s: %+v", ns, req)
+		}
+	}
 }

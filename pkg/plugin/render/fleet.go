@@ -61,16 +61,29 @@ func (f *FleetText) lines(a verify.Account, render func(*Text)) {
 // Summary writes one line per account and the tally.
 func (f *FleetText) Summary(results []verify.AccountResult) {
 	f.printf("\n")
+	for _, r := range results {
+		status, line := accountSummary(r)
+		f.printf("%s %s  %s\n", Label(status), r.Account, line)
+	}
+	f.printf("\n%s\n", tally(results))
+}
+
+// accountSummary is how one account's run ended, as a status and a line.
+func accountSummary(r verify.AccountResult) (probe.Status, string) {
+	switch {
+	case !r.Started:
+		return probe.StatusSkip, "not proven: interrupted before its turn"
+	case r.Outcome.Status == "":
+		return probe.StatusFail, Clean(errText(r.Err))
+	default:
+		return r.Outcome.Status, summaryLine(r)
+	}
+}
+
+// tally is the fleet's verdict in words: "1 of 4 service accounts passed".
+func tally(results []verify.AccountResult) string {
 	passed := 0
 	for _, r := range results {
-		switch {
-		case !r.Started:
-			f.printf("SKIP %s  not proven: interrupted before its turn\n", r.Account)
-		case r.Outcome.Status == "":
-			f.printf("FAIL %s  %s\n", r.Account, Clean(errText(r.Err)))
-		default:
-			f.printf("%s %s  %s\n", Label(r.Outcome.Status), r.Account, summaryLine(r))
-		}
 		if r.Passed() {
 			passed++
 		}
@@ -79,7 +92,7 @@ func (f *FleetText) Summary(results []verify.AccountResult) {
 	if len(results) > 0 {
 		noun = results[0].Account.Noun()
 	}
-	f.printf("\n%d of %d %s passed\n", passed, len(results), noun)
+	return fmt.Sprintf("%d of %d %s passed", passed, len(results), noun)
 }
 
 func summaryLine(r verify.AccountResult) string {
@@ -137,6 +150,27 @@ func (f *FleetJSON) Done(a verify.Account, _ verify.Outcome, err error) {
 	if err != nil {
 		f.Event(a, probe.Event{V: probe.ProtocolVersion, Time: f.j.now().UTC(), Type: probe.TypeInfo, Check: CheckRunError, Message: err.Error()})
 	}
+}
+
+// Summary writes the fleet's verdict, the last line: a result event with no account, pass
+// only when every account passed, its data the tally and each account's status and line, as
+// the text summary has them.
+func (f *FleetJSON) Summary(results []verify.AccountResult) {
+	status, passed := probe.StatusPass, 0
+	accounts := make([]map[string]any, 0, len(results))
+	for _, r := range results {
+		st, line := accountSummary(r)
+		if r.Passed() {
+			passed++
+		} else {
+			status = probe.StatusFail
+		}
+		accounts = append(accounts, map[string]any{"account": r.Account.String(), "status": st, "message": line})
+	}
+	f.j.Event(probe.Event{
+		V: probe.ProtocolVersion, Time: f.j.now().UTC(), Type: probe.TypeResult, Status: status, Message: tally(results),
+		Data: map[string]any{"passed": passed, "total": len(results), "accounts": accounts},
+	})
 }
 
 // CheckRunError names the info event of a fleet run's account whose run stopped on an error.

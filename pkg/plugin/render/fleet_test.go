@@ -76,3 +76,48 @@ func TestFleetJSON(t *testing.T) {
 		t.Errorf("the run's error is not an event: %s", lines[4])
 	}
 }
+
+// The fleet's verdict is the last JSON line, as the text summary is: a result event with no
+// account, failed when any account did not pass, with the tally and each account's status.
+func TestFleetJSONSummary(t *testing.T) {
+	pass := verify.AccountResult{Account: accA, Started: true, Outcome: verify.Outcome{Status: probe.StatusPass, Checks: 9}}
+	tests := []struct {
+		name        string
+		results     []verify.AccountResult
+		wantStatus  probe.Status
+		wantMessage string
+		wantPassed  float64
+	}{
+		{name: "every account passed", results: []verify.AccountResult{pass}, wantStatus: probe.StatusPass, wantMessage: "1 of 1 service accounts passed", wantPassed: 1},
+		{name: "failed, errored and never started", results: fleetEvents(NewFleetJSON(&bytes.Buffer{}, nil)), wantStatus: probe.StatusFail, wantMessage: "1 of 4 service accounts passed", wantPassed: 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var buf bytes.Buffer
+			f := NewFleetJSON(&buf, func() time.Time { return time.Unix(0, 0) })
+			f.Summary(tt.results)
+			lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+			var ev probe.Event
+			if err := json.Unmarshal([]byte(lines[len(lines)-1]), &ev); err != nil {
+				t.Fatal(err)
+			}
+			if err := ev.Valid(); err != nil {
+				t.Errorf("the summary is not a valid event: %v", err)
+			}
+			if ev.Type != probe.TypeResult || ev.Account != "" || ev.Status != tt.wantStatus || ev.Message != tt.wantMessage ||
+				ev.Data["passed"] != tt.wantPassed || ev.Data["total"] != float64(len(tt.results)) {
+				t.Errorf("summary %+v, want a %s result %q with no account", ev, tt.wantStatus, tt.wantMessage)
+			}
+			accounts, _ := ev.Data["accounts"].([]any)
+			if len(accounts) != len(tt.results) {
+				t.Fatalf("accounts %v, want one per result", ev.Data["accounts"])
+			}
+			for i, a := range accounts {
+				m, _ := a.(map[string]any)
+				if m["account"] != tt.results[i].Account.String() {
+					t.Errorf("accounts[%d] = %v, want %s", i, m, tt.results[i].Account)
+				}
+			}
+		})
+	}
+}
