@@ -20,7 +20,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"sigs.k8s.io/yaml"
 
 	"github.com/kubectl-wi/kubectl-wi/pkg/probe"
 )
@@ -45,29 +44,10 @@ const explainRegion = "us-west-2"
 // clusters), which it reads again when the file changes.
 func (e env) addSTSEntries(t *testing.T, list string, entries ...any) {
 	t.Helper()
-	stsConfigMu.Lock()
-	defer stsConfigMu.Unlock()
-	raw, err := os.ReadFile(e.stsConfig)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var cfg map[string]any
-	if err := yaml.Unmarshal(raw, &cfg); err != nil {
-		t.Fatal(err)
-	}
-	have, _ := cfg[list].([]any)
-	cfg[list] = append(have, entries...)
-	out, err := yaml.Marshal(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmp := e.stsConfig + ".tmp"
-	if err := os.WriteFile(tmp, out, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Rename(tmp, e.stsConfig); err != nil {
-		t.Fatal(err)
-	}
+	e.editSTSConfig(t, func(cfg map[string]any) {
+		have, _ := cfg[list].([]any)
+		cfg[list] = append(have, entries...)
+	})
 }
 
 // newAWSUser adds a user (denied the given actions) and returns it.

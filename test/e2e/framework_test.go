@@ -243,6 +243,14 @@ func (e env) addSTSRole(t *testing.T, name string, trustPolicy map[string]any) s
 	if !iamRoleName.MatchString(name) {
 		t.Fatalf("role name %q is not one IAM takes (1 to 64 of [A-Za-z0-9+=,.@_-])", name)
 	}
+	e.addSTSEntries(t, "roles", stsRole{Name: name, TrustPolicy: trustPolicy})
+	return fmt.Sprintf("arn:aws:iam::%s:role/%s", e.stsAccount, name)
+}
+
+// editSTSConfig changes the stand-in's configuration as data, under the lock every test takes
+// for it, and writes it back 0600 (it holds keys); the stand-in reads it again.
+func (e env) editSTSConfig(t *testing.T, change func(map[string]any)) {
+	t.Helper()
 	stsConfigMu.Lock()
 	defer stsConfigMu.Unlock()
 	raw, err := os.ReadFile(e.stsConfig)
@@ -253,8 +261,7 @@ func (e env) addSTSRole(t *testing.T, name string, trustPolicy map[string]any) s
 	if err := yaml.Unmarshal(raw, &cfg); err != nil {
 		t.Fatal(err)
 	}
-	roles, _ := cfg["roles"].([]any)
-	cfg["roles"] = append(roles, stsRole{Name: name, TrustPolicy: trustPolicy})
+	change(cfg)
 	out, err := yaml.Marshal(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -266,7 +273,6 @@ func (e env) addSTSRole(t *testing.T, name string, trustPolicy map[string]any) s
 	if err := os.Rename(tmp, e.stsConfig); err != nil {
 		t.Fatal(err)
 	}
-	return fmt.Sprintf("arn:aws:iam::%s:role/%s", e.stsAccount, name)
 }
 
 // trustPolicyFor is the trust policy that admits exactly one service account.

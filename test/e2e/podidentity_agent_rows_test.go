@@ -18,7 +18,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/utils/ptr"
-	"sigs.k8s.io/yaml"
 )
 
 // agentEvent is a check event of the probe's or verify's JSON stream.
@@ -64,32 +63,6 @@ func (e env) setEKSAuthFault(t *testing.T, ns, sa, fault string) {
 			}
 		})
 	})
-}
-
-func (e env) editSTSConfig(t *testing.T, change func(map[string]any)) {
-	t.Helper()
-	stsConfigMu.Lock()
-	defer stsConfigMu.Unlock()
-	raw, err := os.ReadFile(e.stsConfig)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var cfg map[string]any
-	if err := yaml.Unmarshal(raw, &cfg); err != nil {
-		t.Fatal(err)
-	}
-	change(cfg)
-	out, err := yaml.Marshal(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmp := e.stsConfig + ".tmp"
-	if err := os.WriteFile(tmp, out, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Rename(tmp, e.stsConfig); err != nil {
-		t.Fatal(err)
-	}
 }
 
 // podIdentityToken is a Pod Identity token of ns/sa as the kubelet projects it: audience
