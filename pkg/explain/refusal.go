@@ -14,15 +14,16 @@ import (
 
 // Refusal is verify's Deps.Explain: when the user has AWS credentials at hand (from the
 // environment or the shared files: the instance metadata service is not asked), explain reads
-// the refused account's role and provider, and its IAM findings join verify's.
-func Refusal(client kubernetes.Interface, discovery verify.DiscoveryFunc) func(context.Context, string, string) []probe.Event {
-	return func(ctx context.Context, ns, sa string) []probe.Event {
+// the refused account's role and provider, or with eksCluster its association's role and
+// target role, and its IAM findings join verify's.
+func Refusal(client kubernetes.Interface, discovery verify.DiscoveryFunc) func(context.Context, string, string, string) []probe.Event {
+	return func(ctx context.Context, ns, sa, eksCluster string) []probe.Event {
 		cfg, err := awsconfig.Load(ctx, awsconfig.Options{NoIMDS: true})
 		if err != nil || !awsconfig.CredentialsAtHand(ctx, cfg) {
 			return nil
 		}
 		rec := &iamFindings{}
-		_, err = Run(ctx, Config{Namespace: ns, Target: &verify.Target{Kind: verify.KindServiceAccount, Name: sa}},
+		_, err = Run(ctx, Config{Namespace: ns, Target: &verify.Target{Kind: verify.KindServiceAccount, Name: sa}, Cluster: eksCluster},
 			Deps{Client: client, Discovery: discovery, AWS: NewSDK(cfg)}, rec)
 		if err != nil {
 			return []probe.Event{{Type: probe.TypeInfo, Check: CheckTrust, Message: "the refusal could not be explained from IAM: " + err.Error()}}

@@ -176,7 +176,7 @@ type VerifyOptions struct {
 	reads     associationReads
 	rawConfig func() (clientcmdapi.Config, error)
 	// explainRefusal builds verify.Deps.Explain; nil in tests.
-	explainRefusal func(kubernetes.Interface, verify.DiscoveryFunc) func(context.Context, string, string) []probe.Event
+	explainRefusal func(kubernetes.Interface, verify.DiscoveryFunc) func(context.Context, string, string, string) []probe.Event
 }
 
 // NewVerifyOptions returns the options with their defaults.

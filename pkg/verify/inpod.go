@@ -147,11 +147,7 @@ func (r *runner) inPod(ctx context.Context, w Workload, want Expected, saCfg ide
 	if err := r.follow(ctx, running); err != nil {
 		return true, err
 	}
-	if r.refused && r.deps.Explain != nil {
-		for _, ev := range r.deps.Explain(ctx, ns, w.ServiceAccount) {
-			r.emit(ev)
-		}
-	}
+	r.explainRefusal(ctx, ns, w.ServiceAccount)
 	r.step(StepProbe, StepDone, "")
 	r.verdict()
 	return true, nil

@@ -146,10 +146,12 @@ type Deps struct {
 	// Association, when set, looks up the EKS Pod Identity association of an account that
 	// has no role-arn annotation, with the user's AWS credentials; nil: not read.
 	Association func(ctx context.Context, namespace, serviceAccount string) AssociationLookup
-	// Explain, when set, reads the AWS side of an STS refusal of the probe (the role's trust
-	// policy, the OIDC provider) with the user's AWS credentials; its events go before the
-	// verdict, so the refusal names its clause. nil: a refusal is what STS said.
-	Explain func(ctx context.Context, namespace, serviceAccount string) []probe.Event
+	// Explain, when set, reads the AWS side of a refusal of the probe with the user's AWS
+	// credentials: STS's (the role's trust policy, the OIDC provider), or EKS Auth's of the
+	// association's role (eksCluster: the cluster the association was read from, "" for STS's).
+	// Its events go before the verdict, so the refusal names its cause. nil: a refusal is what
+	// STS or EKS Auth said, with its possible causes.
+	Explain func(ctx context.Context, namespace, serviceAccount, eksCluster string) []probe.Event
 }
 
 // Outcome is how a run ended.
@@ -233,6 +235,9 @@ type runner struct {
 	probeResult *probe.Event
 	verdictDone bool
 	refused     bool // the probe's AssumeRoleWithWebIdentity was refused
+	// piRefused: EKS Auth refused the association's role (missing, or its trust refuses).
+	piRefused bool
+	assoc     AssociationLookup // the account's association, when it has no role annotation
 	stopped     bool // the probe said a signal stopped it: its pod may have been taken away
 	fate        *podFate
 	caBundle    string // the --ca-bundle ConfigMap's name, once created
@@ -284,6 +289,7 @@ func (r *runner) run(ctx context.Context) error {
 			assoc = r.deps.Association(ctx, ns, w.ServiceAccount)
 		}
 		ev = describeAssociation(ev, ns+"/"+w.ServiceAccount, assoc)
+		r.assoc = assoc
 	}
 	r.emit(ev)
 	if sa == nil {
@@ -430,14 +436,26 @@ func (r *runner) run(ctx context.Context) error {
 			return r.disrupted(CheckProbeExit, StepProbe, msg, fix)
 		}
 	}
-	if r.refused && r.deps.Explain != nil {
-		for _, ev := range r.deps.Explain(ctx, ns, w.ServiceAccount) {
-			r.emit(ev)
-		}
-	}
+	r.explainRefusal(ctx, ns, w.ServiceAccount)
 	r.step(StepProbe, StepDone, "")
 	r.verdict()
 	return nil
+}
+
+// explainRefusal adds explain's IAM findings (Deps.Explain, with the user's credentials) to a
+// refusal the probe could only hedge: STS refusing the web identity, or EKS Auth refusing the
+// association's role, of the EKS cluster its association was read from.
+func (r *runner) explainRefusal(ctx context.Context, ns, sa string) {
+	if r.deps.Explain == nil || !r.refused && !r.piRefused {
+		return
+	}
+	cluster := ""
+	if r.piRefused {
+		cluster = r.assoc.Cluster
+	}
+	for _, ev := range r.deps.Explain(ctx, ns, sa, cluster) {
+		r.emit(ev)
+	}
 }
 
 // expectedFor is what the probe expects of a pod of w with podAnnotations: the flags' values,
@@ -525,6 +543,9 @@ func (r *runner) emit(ev probe.Event) {
 func (r *runner) forward(ev probe.Event) {
 	if ev.Check == probe.CheckSTSAssumeRole && ev.Status == probe.StatusFail {
 		r.refused = true
+	}
+	if cause, _ := ev.Data["cause"].(string); ev.Check == probe.CheckPodIdentityAgent && ev.Status == probe.StatusFail && cause == probe.CauseRoleRefused {
+		r.piRefused = true
 	}
 	if code, _ := ev.Data["code"].(string); code == probe.CodeStopped {
 		r.stopped = true

@@ -919,6 +919,45 @@ func TestRunWebhookNotMutating(t *testing.T) {
 	podGone(t, cl)
 }
 
+// EKS Auth refusing the association's role (missing, or its trust refuses) with Deps.Explain
+// set: explain is asked about the account in the cluster its association was read from, and
+// its finding decides what the probe could only hedge. Without the association's cluster, it
+// is asked about IRSA's side only ("").
+func TestRunExplainsPodIdentityRefusal(t *testing.T) {
+	for _, tt := range []struct {
+		name        string
+		lookup      AssociationLookup
+		wantCluster string
+	}{
+		{name: "association read", lookup: AssociationLookup{Read: true, Cluster: "prod", ID: "a-1", RoleARN: testRole}, wantCluster: "prod"},
+		{name: "association not read", lookup: AssociationLookup{NotRead: "no AWS credentials at hand"}, wantCluster: ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			cl := newCluster(t, nil, true)
+			cl.mutate = func(pod *corev1.Pod) { kt.InjectPodIdentity(pod) }
+			logs, _ := logsFrom(t, "probe-podidentity-role-refused.jsonl")
+			deps := testDeps(cl, logs)
+			deps.Association = func(context.Context, string, string) AssociationLookup { return tt.lookup }
+			var asked []string
+			deps.Explain = func(_ context.Context, ns, sa, cluster string) []probe.Event {
+				asked = append(asked, ns+"/"+sa+"@"+cluster)
+				return []probe.Event{{Type: probe.TypeCheck, Check: "iam.podidentity_trust", Status: probe.StatusFail,
+					Message: "shop/checkout: the role checkout does not exist", Fix: "create the role"}}
+			}
+			rec := &recorder{}
+			if _, err := Run(context.Background(), testConfig(), deps, rec); err != nil {
+				t.Fatal(err)
+			}
+			if want := []string{"shop/checkout@" + tt.wantCluster}; !slices.Equal(asked, want) {
+				t.Fatalf("explain asked %v, want %v; checks %v", asked, want, rec.checks())
+			}
+			if rec.checks()["iam.podidentity_trust"] != probe.StatusFail {
+				t.Fatalf("explain's finding is not reported: %v", rec.checks())
+			}
+		})
+	}
+}
+
 // An STS refusal with Deps.Explain set: its IAM findings come before the verdict, and count;
 // a pass asks for none.
 func TestRunExplainsRefusal(t *testing.T) {
@@ -928,7 +967,7 @@ func TestRunExplainsRefusal(t *testing.T) {
 			logs, _ := logsFrom(t, stream)
 			deps := testDeps(cl, logs)
 			var asked []string
-			deps.Explain = func(_ context.Context, ns, sa string) []probe.Event {
+			deps.Explain = func(_ context.Context, ns, sa, _ string) []probe.Event {
 				asked = append(asked, ns+"/"+sa)
 				return []probe.Event{{Type: probe.TypeCheck, Check: "iam.trust", Status: probe.StatusFail,
 					Message: "shop/checkout: statement 0: a * inside StringEquals", Fix: "aws iam update-assume-role-policy --role-name checkout"}}

@@ -6,6 +6,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -178,6 +179,40 @@ func TestPodIdentityVerifyRows(t *testing.T) {
 			noProbePods(t, c, ns)
 		})
 	}
+}
+
+// TestPodIdentityVerifyExplainsMissingRole: EKS Auth refuses an association whose role does
+// not exist, in the same words as a trust refusal. Without AWS credentials verify can only
+// hedge (the role may not exist, or its trust refuses: explain tells which); with them, it
+// reads the association and the role, and says the role does not exist.
+func TestPodIdentityVerifyExplainsMissingRole(t *testing.T) {
+	e := loadEnv(t)
+	if !e.eksProfile() {
+		t.Skip("Pod Identity: the webhook injects the agent's credentials only under the EKS profile")
+	}
+	e.requireAgent(t)
+	c := e.client(t)
+	ns := e.namespace(t, c, nil)
+	missing := fmt.Sprintf("arn:aws:iam::%s:role/pi-missing-%s", e.stsAccount, randSuffix())
+	serviceAccount(t, c, ns, "app", nil)
+	e.associate(t, c, ns, "app", missing)
+	args := e.verifyArgs(ns, "serviceaccount/app", e.stsEndpoint, "-o", "json", "--eks-cluster", e.eksCluster)
+
+	hedged := e.wi(t, args...)
+	agent := checkEvent(hedged.stdout, "podidentity.agent")
+	if hedged.code != 1 || agent == nil || agent.Data["cause"] != "role-refused" || !strings.Contains(agent.Fix, "kubectl wi explain") {
+		t.Fatalf("without credentials: exit %d, podidentity.agent %+v\n%s%s", hedged.code, agent, hedged.stdout, hedged.stderr)
+	}
+	if ev := checkEvent(hedged.stdout, "iam.role"); ev != nil {
+		t.Errorf("without credentials, an IAM finding: %+v", ev)
+	}
+
+	known := e.piWI(t, args...)
+	role := checkEvent(known.stdout, "iam.role")
+	if known.code != 1 || role == nil || role.Status != "fail" || !strings.Contains(role.Message, "does not exist") {
+		t.Fatalf("with credentials: exit %d, iam.role %+v\n%s%s", known.code, role, known.stdout, known.stderr)
+	}
+	noProbePods(t, c, ns)
 }
 
 // agentRow is one way the agent's call goes: the fault, and the exit code, check status,
