@@ -238,9 +238,9 @@ type runner struct {
 	// piRefused: EKS Auth refused the association's role (missing, or its trust refuses).
 	piRefused bool
 	assoc     AssociationLookup // the account's association, when it has no role annotation
-	stopped     bool // the probe said a signal stopped it: its pod may have been taken away
-	fate        *podFate
-	caBundle    string // the --ca-bundle ConfigMap's name, once created
+	stopped   bool              // the probe said a signal stopped it: its pod may have been taken away
+	fate      *podFate
+	caBundle  string // the --ca-bundle ConfigMap's name, once created
 
 	container string // the probe's container: ContainerName, or the ephemeral probe's name
 	app       AppPod // in-pod: the app's pod, nil Pod otherwise
