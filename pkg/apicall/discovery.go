@@ -22,7 +22,9 @@ func IssuerDiscovery(ctx context.Context, c kubernetes.Interface) ([]byte, error
 	if rc == nil {
 		return nil, errors.New("no REST client to read the cluster's issuer with")
 	}
-	return rc.Get().AbsPath(IssuerDiscoveryPath).DoRaw(ctx)
+	// JSON, whatever the client prefers for API objects: the document is JSON, and a refusal's
+	// Status decodes (and names the user and the path) only from JSON on a path outside the API.
+	return rc.Get().AbsPath(IssuerDiscoveryPath).SetHeader("Accept", "application/json").DoRaw(ctx)
 }
 
 // ClusterIssuer reads the issuer from the apiserver's OIDC discovery document, or says why it

@@ -80,7 +80,7 @@ func killContainer(t *testing.T, pod *corev1.Pod) {
 		}
 		dir := filepath.Dir(f)
 		cmdline, err := os.ReadFile(filepath.Join(dir, "cmdline"))
-		if err != nil || !bytes.Contains(cmdline, []byte("\x00probe\x00")) {
+		if err != nil || !bytes.HasPrefix(cmdline, []byte("/wi-probe\x00")) {
 			continue
 		}
 		pid, err := strconv.Atoi(filepath.Base(dir))

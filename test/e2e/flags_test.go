@@ -98,8 +98,8 @@ func TestEKSClusterFlag(t *testing.T) {
 		{name: "enable --pod-identity", args: []string{"enable", "pi", "-n", ns, "--pod-identity", "--role-arn", role}, hint: true},
 		{name: "disable --pod-identity", args: []string{"disable", "pi", "-n", ns, "--pod-identity"}, hint: true},
 		{name: "migrate", args: []string{"migrate", "-n", ns, "--to", "pod-identity"}, hint: true},
-		{name: "status", args: []string{"status", "-n", ns}},
-		{name: "verify", args: []string{"verify", "pi", "-n", ns}},
+		{name: "status", args: []string{"status", "-n", ns}, hint: true},
+		{name: "verify", args: []string{"verify", "pi", "-n", ns}, hint: true},
 	} {
 		t.Run("--cluster "+e.eksCluster+" on "+tt.name, func(t *testing.T) {
 			audit := e.enAuditMark(t)
