@@ -6,7 +6,8 @@
 # none. Seeds the namespaces bench-status-0..9 with hack/cmd/seed (the pods stay Pending: no
 # node matches them and no scheduler is asked to place them), runs status -A five times under
 # /usr/bin/time, prints each run and the median, and deletes the namespaces, waiting until they
-# are gone. It prints figures; it fails only when it cannot measure.
+# are gone. It prints figures, and fails when it cannot measure or when status -A's counts of
+# the seeded namespaces differ from what the seeder made.
 #
 # Environment: BENCH_RUNS (5), BENCH_SERVICEACCOUNTS (1000), BENCH_PODS (5000),
 # BENCH_NAMESPACES (10), BENCH_WORKERS (8); WI_BIN (bin/kubectl-wi, built by `make bench-status`).

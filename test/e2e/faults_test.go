@@ -336,6 +336,15 @@ func TestInterruptWhileListing(t *testing.T) {
 			var stdout, stderr strings.Builder
 			cmd.Stdout, cmd.Stderr = &stdout, &stderr
 			cmd.Env = append(os.Environ(), "NO_COLOR=1", "KUBECONFIG=")
+			// A connection an earlier run left must not stand for this one's: the signal would
+			// then reach a process that has not yet set up its handler.
+			for drained := false; !drained; {
+				select {
+				case <-accepted:
+				default:
+					drained = true
+				}
+			}
 			if err := cmd.Start(); err != nil {
 				t.Fatal(err)
 			}
