@@ -105,6 +105,16 @@ func (e env) associate(t *testing.T, c kubernetes.Interface, ns, sa, role string
 	return id
 }
 
+// requirePodIdentity skips a test outside the EKS profile, where the webhook does not inject
+// the agent's credentials, and fails it when the agent's address is not this host's.
+func (e env) requirePodIdentity(t *testing.T) {
+	t.Helper()
+	if !e.eksProfile() {
+		t.Skip("Pod Identity: the webhook injects the agent's credentials only under the EKS profile")
+	}
+	e.requireAgent(t)
+}
+
 // requireAgent fails the test unless the Pod Identity agent's address is an address of this
 // host and the agent answers there: a request without a token gets the agent's own 400.
 func (e env) requireAgent(t *testing.T) {

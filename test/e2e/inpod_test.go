@@ -196,10 +196,7 @@ func TestVerifyInPodIRSA(t *testing.T) {
 // the app's pod, and judges the app's SDK for Pod Identity.
 func TestVerifyInPodPodIdentity(t *testing.T) {
 	e := loadEnv(t)
-	if !e.eksProfile() {
-		t.Skip("Pod Identity: the webhook injects the agent's credentials only under the EKS profile")
-	}
-	e.requireAgent(t)
+	e.requirePodIdentity(t)
 	c := e.client(t)
 	ns := e.namespace(t, c, nil)
 	role := e.addSTSRole(t, "pi-"+ns, podIdentityTrust("sts:AssumeRole", "sts:TagSession"))
@@ -408,10 +405,7 @@ func TestVerifyInPodNetworkSTS(t *testing.T) {
 // the probe pod passes, the in-pod probe fails naming the agent's address.
 func TestVerifyInPodNetworkAgent(t *testing.T) {
 	e := loadEnv(t)
-	if !e.eksProfile() {
-		t.Skip("Pod Identity: the webhook injects the agent's credentials only under the EKS profile")
-	}
-	e.requireAgent(t)
+	e.requirePodIdentity(t)
 	c := e.client(t)
 	ns := e.namespace(t, c, nil)
 	role := e.addSTSRole(t, "pi-"+ns, podIdentityTrust("sts:AssumeRole", "sts:TagSession"))

@@ -135,10 +135,7 @@ func (e env) testUser() awsUser {
 // restarts the workload off it, and a second disable writes nothing.
 func TestEnablePodIdentity(t *testing.T) {
 	e := loadEnv(t)
-	if !e.eksProfile() {
-		t.Skip("Pod Identity: the webhook injects the agent's credentials only under the EKS profile")
-	}
-	e.requireAgent(t)
+	e.requirePodIdentity(t)
 	c := e.client(t)
 	ns := e.namespace(t, c, nil)
 	e.forgetAssociations(t, ns)
@@ -203,10 +200,7 @@ func (e env) migrateArgs(ns string, extra ...string) []string {
 // --remove-irsa then removes the annotations without a restart, and a last rerun does nothing.
 func TestMigrateNamespace(t *testing.T) {
 	e := loadEnv(t)
-	if !e.eksProfile() {
-		t.Skip("Pod Identity: the webhook injects the agent's credentials only under the EKS profile")
-	}
-	e.requireAgent(t)
+	e.requirePodIdentity(t)
 	c := e.client(t)
 	ns := e.namespace(t, c, nil)
 	e.forgetAssociations(t, ns)
@@ -317,10 +311,7 @@ func (e env) migrateChangedNothing(t *testing.T, c kubernetes.Interface, ns stri
 // migrated.
 func TestMigrateTrustMissing(t *testing.T) {
 	e := loadEnv(t)
-	if !e.eksProfile() {
-		t.Skip("Pod Identity: the webhook injects the agent's credentials only under the EKS profile")
-	}
-	e.requireAgent(t)
+	e.requirePodIdentity(t)
 	c := e.client(t)
 	ns := e.namespace(t, c, nil)
 	e.forgetAssociations(t, ns)
@@ -392,10 +383,7 @@ func (e env) stsRoleTrust(t *testing.T, name string) string {
 // leaves the annotation: the workload is as it was.
 func TestMigrateVerifyFailsRollsBack(t *testing.T) {
 	e := loadEnv(t)
-	if !e.eksProfile() {
-		t.Skip("Pod Identity: the webhook injects the agent's credentials only under the EKS profile")
-	}
-	e.requireAgent(t)
+	e.requirePodIdentity(t)
 	c := e.client(t)
 	ns := e.namespace(t, c, nil)
 	e.forgetAssociations(t, ns)

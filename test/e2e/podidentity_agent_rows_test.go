@@ -155,10 +155,7 @@ func TestPodIdentityAgentRows(t *testing.T) {
 // Identity env and token from the webhook (eks profile).
 func TestPodIdentityVerifyRows(t *testing.T) {
 	e := loadEnv(t)
-	if !e.eksProfile() {
-		t.Skip("Pod Identity: the webhook injects the agent's credentials only under the EKS profile")
-	}
-	e.requireAgent(t)
+	e.requirePodIdentity(t)
 	c := e.client(t)
 	ns := e.namespace(t, c, nil)
 	trusted := e.addSTSRole(t, "pi-vrows-"+randSuffix(), podIdentityTrust("sts:AssumeRole", "sts:TagSession"))
@@ -187,10 +184,7 @@ func TestPodIdentityVerifyRows(t *testing.T) {
 // reads the association and the role, and says the role does not exist.
 func TestPodIdentityVerifyExplainsMissingRole(t *testing.T) {
 	e := loadEnv(t)
-	if !e.eksProfile() {
-		t.Skip("Pod Identity: the webhook injects the agent's credentials only under the EKS profile")
-	}
-	e.requireAgent(t)
+	e.requirePodIdentity(t)
 	c := e.client(t)
 	ns := e.namespace(t, c, nil)
 	missing := fmt.Sprintf("arn:aws:iam::%s:role/pi-missing-%s", e.stsAccount, randSuffix())

@@ -20,10 +20,7 @@ import (
 // whose trust refuses the chain, and an account with both IRSA and Pod Identity.
 func TestPodIdentityDiagnoses(t *testing.T) {
 	e := loadEnv(t)
-	if !e.eksProfile() {
-		t.Skip("Pod Identity: the webhook injects the agent's credentials only under the EKS profile")
-	}
-	e.requireAgent(t)
+	e.requirePodIdentity(t)
 	c := e.client(t)
 	trusted := podIdentityTrust("sts:AssumeRole", "sts:TagSession")
 

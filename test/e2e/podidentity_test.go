@@ -36,10 +36,7 @@ func countWrites(reqs []awsRequest) int {
 // proves them with STS, every check passes; verify writes nothing to AWS.
 func TestPodIdentityVerify(t *testing.T) {
 	e := loadEnv(t)
-	if !e.eksProfile() {
-		t.Skip("Pod Identity: the webhook injects the agent's credentials only under the EKS profile")
-	}
-	e.requireAgent(t)
+	e.requirePodIdentity(t)
 	c := e.client(t)
 	ns := e.namespace(t, c, nil)
 	role := e.addSTSRole(t, "pi-"+ns, podIdentityTrust("sts:AssumeRole", "sts:TagSession"))
@@ -88,10 +85,7 @@ func TestPodIdentityVerify(t *testing.T) {
 // verify fails the agent check as a refused role, with the fix.
 func TestPodIdentityVerifyNoTagSession(t *testing.T) {
 	e := loadEnv(t)
-	if !e.eksProfile() {
-		t.Skip("Pod Identity: the webhook injects the agent's credentials only under the EKS profile")
-	}
-	e.requireAgent(t)
+	e.requirePodIdentity(t)
 	c := e.client(t)
 	ns := e.namespace(t, c, nil)
 	role := e.addSTSRole(t, "pi-notag-"+ns, podIdentityTrust("sts:AssumeRole"))
