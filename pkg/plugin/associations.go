@@ -52,7 +52,10 @@ func readAssociations(ctx context.Context, reads associationReads, eksCluster st
 	notRead := func(why string) podidentity.ClusterAssociations {
 		return podidentity.ClusterAssociations{Cluster: cluster, NotRead: why}
 	}
-	cfg, err := reads.loadAWS(ctx, awsconfig.Options{})
+	// Without the instance metadata service: status and verify do without associations, and
+	// must not wait for, or reach, an address a laptop does not have on every run (as
+	// explain.Refusal does not). explain, which needs AWS, takes the whole chain.
+	cfg, err := reads.loadAWS(ctx, awsconfig.Options{NoIMDS: true})
 	if err != nil {
 		return notRead(err.Error())
 	}

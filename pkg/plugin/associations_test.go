@@ -178,3 +178,23 @@ func TestVerifyFleetAssociations(t *testing.T) {
 		})
 	}
 }
+
+// The associations are read without the instance metadata service: a run without credentials
+// on a machine that has none must not wait a second for it on every status.
+func TestReadAssociationsWithoutIMDS(t *testing.T) {
+	var asked []awsconfig.Options
+	reads := associationReads{
+		loadAWS: func(_ context.Context, o awsconfig.Options) (aws.Config, error) {
+			asked = append(asked, o)
+			return aws.Config{Region: "us-west-2"}, nil
+		},
+		reader: func(aws.Config) podidentity.AssociationReader { return awstest.New() },
+	}
+	got := readAssociations(context.Background(), reads, awstest.Cluster, nil, "shop", "")
+	if len(asked) != 1 || !asked[0].NoIMDS {
+		t.Fatalf("AWS configuration loaded with %+v, want once with NoIMDS", asked)
+	}
+	if got.Read || !strings.Contains(got.NotRead, "no AWS credentials at hand") {
+		t.Fatalf("without credentials: %+v", got)
+	}
+}
