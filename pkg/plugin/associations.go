@@ -40,12 +40,7 @@ func defaultAssociationReads() associationReads {
 // error: the answer says so (NotRead), with the flag or credentials that read them.
 func readAssociations(ctx context.Context, reads associationReads, eksCluster string, raw func() (clientcmdapi.Config, error), namespace, serviceAccount string) podidentity.ClusterAssociations {
 	const how = "pass --eks-cluster NAME, with AWS credentials that may call eks:ListPodIdentityAssociations and eks:DescribePodIdentityAssociation"
-	cluster, region := eksCluster, ""
-	if cluster == "" && raw != nil {
-		if cfg, err := raw(); err == nil {
-			cluster, region = eksClusterOf(cfg)
-		}
-	}
+	cluster, region, _ := eksClusterDefault(eksCluster, raw)
 	if cluster == "" {
 		return podidentity.ClusterAssociations{NotRead: "no EKS cluster known (the kubeconfig's context names none): " + how}
 	}

@@ -117,20 +117,10 @@ func (o *identityOptions) validatePodIdentity(roleARN string) error {
 // --cluster and --user select it) when --eks-cluster is not given, and the region from its ARN
 // when nothing else names one.
 func (o *identityOptions) completeCluster() {
-	if o.Cluster != "" {
-		o.clusterFrom = "--eks-cluster"
-		return
-	}
-	if o.configFlags == nil {
-		return
-	}
-	if raw, err := o.configFlags.ToRawKubeConfigLoader().RawConfig(); err == nil {
-		if name, region := eksClusterOf(selectedContext(raw, o.configFlags)); name != "" {
-			o.Cluster, o.clusterFrom = name, "the kubeconfig"
-			if o.Region == "" && os.Getenv("AWS_REGION") == "" && os.Getenv("AWS_DEFAULT_REGION") == "" {
-				o.Region = region
-			}
-		}
+	var region string
+	o.Cluster, region, o.clusterFrom = eksClusterDefault(o.Cluster, selectedConfig(o.configFlags))
+	if o.Region == "" && os.Getenv("AWS_REGION") == "" && os.Getenv("AWS_DEFAULT_REGION") == "" {
+		o.Region = region
 	}
 }
 

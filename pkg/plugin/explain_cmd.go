@@ -126,7 +126,7 @@ func newExplainOptions(cf *genericclioptions.ConfigFlags, streams genericiooptio
 		return awsconfig.Load(ctx, awsconfig.Options{Profile: o.Profile, Region: o.Region})
 	}
 	o.newDeps = func(cfg aws.Config) (explain.AWS, explain.STS) { return explain.NewSDK(cfg), explain.NewSTS(cfg) }
-	o.rawConfig = func() (clientcmdapi.Config, error) { return cf.ToRawKubeConfigLoader().RawConfig() }
+	o.rawConfig = selectedConfig(cf)
 	o.isTerminal = func() bool {
 		f, ok := o.Out.(*os.File)
 		return ok && term.IsTerminal(int(f.Fd()))
@@ -190,16 +190,10 @@ func (o *ExplainOptions) Complete(cmd *cobra.Command, args []string) error {
 	if o.AllNamespaces {
 		o.namespace = ""
 	}
-	if o.Cluster != "" {
-		o.clusterFrom = "--eks-cluster"
-	} else if raw, err := o.rawConfig(); err == nil {
-		name, region := eksClusterOf(selectedContext(raw, o.configFlags))
-		if name != "" {
-			o.Cluster, o.clusterFrom = name, "the kubeconfig"
-			if o.Region == "" && o.getenv("AWS_REGION") == "" && o.getenv("AWS_DEFAULT_REGION") == "" {
-				o.Region = region
-			}
-		}
+	var region string
+	o.Cluster, region, o.clusterFrom = eksClusterDefault(o.Cluster, o.rawConfig)
+	if o.Region == "" && o.getenv("AWS_REGION") == "" && o.getenv("AWS_DEFAULT_REGION") == "" {
+		o.Region = region
 	}
 	o.Output = runOutput(o.Output, o.isTerminal)
 	return nil

@@ -152,3 +152,23 @@ func selectedConfig(cf *genericclioptions.ConfigFlags) func() (clientcmdapi.Conf
 		return selectedContext(raw, cf), nil
 	}
 }
+
+// eksClusterDefault is the EKS cluster a command works on: --eks-cluster (flag), else the one
+// the kubeconfig's selected context names (eksClusterOf), with the region that names; from
+// says which, for messages. All empty when neither names one.
+func eksClusterDefault(flag string, raw func() (clientcmdapi.Config, error)) (name, region, from string) {
+	if flag != "" {
+		return flag, "", "--eks-cluster"
+	}
+	if raw == nil {
+		return "", "", ""
+	}
+	cfg, err := raw()
+	if err != nil {
+		return "", "", ""
+	}
+	if name, region = eksClusterOf(cfg); name == "" {
+		return "", "", ""
+	}
+	return name, region, "the kubeconfig"
+}
