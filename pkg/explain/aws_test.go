@@ -99,9 +99,3 @@ func TestNoCredentialsAndProfiles(t *testing.T) {
 		t.Fatalf("no credentials: %v", err)
 	}
 }
-
-func TestRegionOfIssuer(t *testing.T) {
-	if r := RegionOfIssuer("https://oidc.eks.ap-south-1.amazonaws.com/id/ABC"); r != "ap-south-1" {
-		t.Fatalf("region of issuer %q", r)
-	}
-}

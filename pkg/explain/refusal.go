@@ -7,7 +7,6 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/kubectl-wi/kubectl-wi/pkg/awsconfig"
-	"github.com/kubectl-wi/kubectl-wi/pkg/identity"
 	"github.com/kubectl-wi/kubectl-wi/pkg/probe"
 	"github.com/kubectl-wi/kubectl-wi/pkg/verify"
 )
@@ -42,7 +41,3 @@ func (f *iamFindings) Event(ev probe.Event) {
 		f.events = append(f.events, ev)
 	}
 }
-
-// RegionOfIssuer is the region of an EKS issuer, https://oidc.eks.REGION.amazonaws.com/id/X
-// or its dual-stack form https://oidc-eks.REGION.api.aws/id/X; "" for any other issuer.
-func RegionOfIssuer(issuer string) string { return identity.EKSIssuerRegion(issuer) }

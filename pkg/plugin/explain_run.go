@@ -36,7 +36,7 @@ func (o *ExplainOptions) Run(ctx context.Context) error {
 		return err
 	}
 	if awsCfg.Region == "" && o.Issuer != "" {
-		awsCfg.Region = explain.RegionOfIssuer(o.Issuer)
+		awsCfg.Region = identity.EKSIssuerRegion(o.Issuer)
 	}
 	if o.Cluster != "" && awsCfg.Region == "" {
 		return FlagErrorf("the EKS cluster %s (from %s) needs a region: pass --region or set AWS_REGION", o.Cluster, o.clusterFrom)
