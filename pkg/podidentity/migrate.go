@@ -479,28 +479,20 @@ func (r *runner) judgeTrust(t *Trust, accs []*account) {
 	}
 	switch {
 	case t.Corrected == nil:
-		r.problem(&problem{
-			reason: fmt.Sprintf("the role %s does not trust %s with %s (%s), and no correction of its policy does", t.Role, trustpolicy.PodIdentityService, what, strings.Join(why, "; ")),
-			fix:    "fix it by hand (kubectl wi explain shows the clause)",
-		}, accs...)
+		reason, _, fix := t.refusal("")
+		r.problem(&problem{reason: reason, fix: fix}, accs...)
 	case r.cfg.WriteTrust && t.Writable:
 		r.trust[t.Role.String()] = t
 		r.printf("pre-flight: the role %s does not trust %s with %s (%s): --write-trust adds it", t.Role, trustpolicy.PodIdentityService, what, strings.Join(why, "; "))
 	default:
 		how := "rerun with --write-trust to have migrate write it, or apply it yourself"
-		if !t.Writable {
-			how = "the correction removes or changes a statement of another principal, which migrate does not do: review it and apply it yourself"
-		}
 		hint := "rerun with --write-trust, or apply the policy the pre-flight printed"
 		if !t.Writable {
+			how = "the correction removes or changes a statement of another principal, which migrate does not do: review it and apply it yourself"
 			hint = "review the policy the pre-flight printed and apply it yourself"
 		}
-		r.problem(&problem{
-			reason: fmt.Sprintf("the role %s does not trust %s with %s (%s)", t.Role, trustpolicy.PodIdentityService, what, strings.Join(why, "; ")),
-			detail: fmt.Sprintf(". The policy to apply (the rest of it kept):\n%s%s", indent(t.Corrected.JSON()), trustpolicy.Diff(t.Current, t.Corrected, t.Role.Name)),
-			fix:    fmt.Sprintf("%s:\n  aws iam update-assume-role-policy --role-name %s --policy-document '%s'", how, t.Role.Name, t.Corrected.Compact()),
-			hint:   hint,
-		}, accs...)
+		reason, detail, fix := t.refusal(how)
+		r.problem(&problem{reason: reason, detail: detail, fix: fix, hint: hint}, accs...)
 	}
 }
 

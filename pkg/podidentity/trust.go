@@ -104,16 +104,24 @@ func (t *Trust) Actions() string {
 // CLI command that applies it, then how, what the caller offers to do with it; without a
 // correction, to fix it by hand.
 func (t *Trust) Refusal(how string) string {
+	reason, detail, fix := t.refusal(how)
+	return reason + detail + "; " + fix
+}
+
+// refusal is Refusal in its parts, which migrate's plan shows apart: the reason, the
+// corrected policy with its diff ("" without a correction), and the fix.
+func (t *Trust) refusal(how string) (reason, detail, fix string) {
 	var why []string
 	for _, p := range t.Problems {
 		why = append(why, p.Message)
 	}
+	reason = fmt.Sprintf("the role %s does not trust %s with %s (%s)", t.Role, t.principal(), t.Actions(), strings.Join(why, "; "))
 	if t.Corrected == nil {
-		return fmt.Sprintf("the role %s does not trust %s with %s (%s), and no correction of its policy does: fix it by hand (kubectl wi explain shows the clause)",
-			t.Role, t.principal(), t.Actions(), strings.Join(why, "; "))
+		return reason + ", and no correction of its policy does", "", "fix it by hand (kubectl wi explain shows the clause)"
 	}
-	return fmt.Sprintf("the role %s does not trust %s with %s (%s). The policy to apply (the rest of it kept):\n%s%s; %s:\n  aws iam update-assume-role-policy --role-name %s --policy-document '%s'",
-		t.Role, t.principal(), t.Actions(), strings.Join(why, "; "), indent(t.Corrected.JSON()), trustpolicy.Diff(t.Current, t.Corrected, t.Role.Name), how, t.Role.Name, t.Corrected.Compact())
+	detail = fmt.Sprintf(". The policy to apply (the rest of it kept):\n%s%s", indent(t.Corrected.JSON()), trustpolicy.Diff(t.Current, t.Corrected, t.Role.Name))
+	fix = fmt.Sprintf("%s:\n  aws iam update-assume-role-policy --role-name %s --policy-document '%s'", how, t.Role.Name, t.Corrected.Compact())
+	return reason, detail, fix
 }
 
 // principal is whom the trust must admit: the EKS Auth service, or for a target role the
