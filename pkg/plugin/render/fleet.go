@@ -1,10 +1,8 @@
 package render
 
 import (
-	"bytes"
 	"fmt"
 	"io"
-	"strings"
 	"time"
 
 	"github.com/kubectl-wi/kubectl-wi/pkg/probe"
@@ -13,16 +11,13 @@ import (
 
 // FleetText writes a fleet run as Text writes one account's, each line led by its account,
 // so interleaved runs can be told apart (and grepped); then a summary, a line per account.
-type FleetText struct {
-	w   io.Writer
-	err error
-}
+type FleetText struct{ out *writer }
 
 // NewFleetText writes to w.
-func NewFleetText(w io.Writer) *FleetText { return &FleetText{w: w} }
+func NewFleetText(w io.Writer) *FleetText { return &FleetText{out: &writer{w: w}} }
 
 // Err is the first write error.
-func (f *FleetText) Err() error { return f.err }
+func (f *FleetText) Err() error { return f.out.err }
 
 // Start implements verify.FleetReporter.
 func (f *FleetText) Start(verify.Account) {}
@@ -31,41 +26,29 @@ func (f *FleetText) Start(verify.Account) {}
 func (f *FleetText) Step(verify.Account, verify.Step) {}
 
 // Event implements verify.FleetReporter.
-func (f *FleetText) Event(a verify.Account, ev probe.Event) {
-	f.lines(a, func(t *Text) { t.Event(ev) })
-}
+func (f *FleetText) Event(a verify.Account, ev probe.Event) { f.of(a).Event(ev) }
 
 // Raw implements verify.FleetReporter.
-func (f *FleetText) Raw(a verify.Account, line string) {
-	f.lines(a, func(t *Text) { t.Raw(line) })
-}
+func (f *FleetText) Raw(a verify.Account, line string) { f.of(a).Raw(line) }
 
 // Done implements verify.FleetReporter: what stopped a run before its verdict.
 func (f *FleetText) Done(a verify.Account, _ verify.Outcome, err error) {
 	if err != nil {
-		f.printf("%s  ERROR %s\n", a, Clean(err.Error()))
+		f.of(a).line("ERROR %s", Clean(err.Error()))
 	}
 }
 
-// lines renders with Text, then writes each non-empty line after the account.
-func (f *FleetText) lines(a verify.Account, render func(*Text)) {
-	var buf bytes.Buffer
-	render(NewText(&buf))
-	for _, l := range strings.Split(strings.TrimRight(buf.String(), "\n"), "\n") {
-		if l != "" {
-			f.printf("%s  %s\n", a, l)
-		}
-	}
-}
+// of is the Text of account a's lines: each led by the account.
+func (f *FleetText) of(a verify.Account) *Text { return &Text{out: f.out, lead: a.String() + "  "} }
 
 // Summary writes one line per account and the tally.
 func (f *FleetText) Summary(results []verify.AccountResult) {
-	f.printf("\n")
+	f.out.printf("\n")
 	for _, r := range results {
 		status, line := accountSummary(r)
-		f.printf("%s %s  %s\n", Label(status), r.Account, line)
+		f.out.printf("%s %s  %s\n", Label(status), r.Account, line)
 	}
-	f.printf("\n%s\n", tally(results))
+	f.out.printf("\n%s\n", tally(results))
 }
 
 // accountSummary is how one account's run ended, as a status and a line.
@@ -109,12 +92,6 @@ func errText(err error) string {
 		return "no verdict"
 	}
 	return err.Error()
-}
-
-func (f *FleetText) printf(format string, args ...any) {
-	if f.err == nil {
-		_, f.err = fmt.Fprintf(f.w, format, args...)
-	}
 }
 
 // FleetJSON writes a fleet run's events as JSON lines, each carrying its account.

@@ -17,15 +17,16 @@ import (
 // line of the probe's output that is not an event indented, and the verdict last with its
 // fixes. It writes no colour or other control codes, whatever the terminal.
 type Text struct {
-	w   io.Writer
-	err error
+	out *writer
+	// lead starts every line; a fleet's Text leads with the account, and writes no blank line.
+	lead string
 }
 
 // NewText writes to w.
-func NewText(w io.Writer) *Text { return &Text{w: w} }
+func NewText(w io.Writer) *Text { return &Text{out: &writer{w: w}} }
 
 // Err is the first write error.
-func (t *Text) Err() error { return t.err }
+func (t *Text) Err() error { return t.out.err }
 
 // Step implements verify.Reporter: plain text shows the results, not the progress.
 func (t *Text) Step(verify.Step) {}
@@ -34,30 +35,43 @@ func (t *Text) Step(verify.Step) {}
 func (t *Text) Event(ev probe.Event) {
 	switch ev.Type {
 	case probe.TypeCheck:
-		t.printf("%s %s  %s\n", Label(ev.Status), ev.Check, Clean(ev.Message))
+		t.line("%s %s  %s", Label(ev.Status), ev.Check, Clean(ev.Message))
 		for _, l := range strings.Split(strings.TrimRight(ev.Detail, "\n"), "\n") {
 			if l != "" {
-				t.printf("       %s\n", Clean(l))
+				t.line("       %s", Clean(l))
 			}
 		}
 	case probe.TypeInfo:
-		t.printf("INFO %s  %s\n", ev.Check, Clean(ev.Message))
+		t.line("INFO %s  %s", ev.Check, Clean(ev.Message))
 	case probe.TypeResult:
-		t.printf("\n%s %s\n", Label(ev.Status), Clean(ev.Message))
+		if t.lead == "" {
+			t.out.printf("\n")
+		}
+		t.line("%s %s", Label(ev.Status), Clean(ev.Message))
 		for _, fix := range Fixes(ev.Fix) {
-			t.printf("  fix: %s\n", fix)
+			t.line("  fix: %s", fix)
 		}
 	}
 }
 
 // Raw implements verify.Reporter.
-func (t *Text) Raw(line string) { t.printf("     %s\n", Clean(line)) }
+func (t *Text) Raw(line string) { t.line("     %s", Clean(line)) }
 
-func (t *Text) printf(format string, args ...any) {
-	if t.err != nil {
-		return
+// line writes one line after the lead.
+func (t *Text) line(format string, args ...any) {
+	t.out.printf("%s%s\n", t.lead, fmt.Sprintf(format, args...))
+}
+
+// writer is where the text writers write, keeping the first error and writing nothing after it.
+type writer struct {
+	w   io.Writer
+	err error
+}
+
+func (w *writer) printf(format string, args ...any) {
+	if w.err == nil {
+		_, w.err = fmt.Fprintf(w.w, format, args...)
 	}
-	_, t.err = fmt.Fprintf(t.w, format, args...)
 }
 
 // Label is a status in capitals, four letters wide: PASS WARN FAIL SKIP.
