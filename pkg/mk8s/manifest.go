@@ -20,6 +20,8 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/kubectl-wi/kubectl-wi/pkg/internal/yamlnode"
 )
 
 // Kind is the kind of a Control Plane managed Kubernetes cluster.
@@ -143,7 +145,7 @@ func asCluster(doc *yaml.Node) (*cluster, string, error) {
 	if root.Kind != yaml.MappingNode {
 		return nil, fmt.Sprintf("a YAML %s at line %d", nodeKind(root), root.Line), nil
 	}
-	kind, apiVersion := scalar(mapValue(root, "kind")), scalar(mapValue(root, "apiVersion"))
+	kind, apiVersion := scalar(yamlnode.Value(root, "kind")), scalar(yamlnode.Value(root, "apiVersion"))
 	switch {
 	case kind == "" && apiVersion == "":
 		return nil, fmt.Sprintf("a mapping with no kind at line %d", root.Line), nil
@@ -152,20 +154,20 @@ func asCluster(doc *yaml.Node) (*cluster, string, error) {
 	case kind != Kind:
 		return nil, fmt.Sprintf("kind: %s at line %d", kind, root.Line), nil
 	}
-	c := &cluster{name: scalar(mapValue(root, "name")), root: root}
+	c := &cluster{name: scalar(yamlnode.Value(root, "name")), root: root}
 	if c.name == "" {
 		c.name = "(no name)"
 	}
-	spec := mapValue(root, "spec")
+	spec := yamlnode.Value(root, "spec")
 	if spec == nil || spec.Kind != yaml.MappingNode {
 		return nil, "", fmt.Errorf("mk8s %s at line %d has no spec mapping: a cluster manifest has spec.version, spec.provider and so on", c.name, root.Line)
 	}
 	c.spec = spec
-	c.addOns = mapValue(spec, "addOns")
+	c.addOns = yamlnode.Value(spec, "addOns")
 	switch {
 	case c.addOns == nil, c.addOns.Kind == yaml.ScalarNode && c.addOns.Tag == "!!null":
 	case c.addOns.Kind == yaml.MappingNode:
-		c.has = mapValue(c.addOns, AddOn) != nil
+		c.has = yamlnode.Value(c.addOns, AddOn) != nil
 	default:
 		return nil, "", fmt.Errorf("mk8s %s: spec.addOns at line %d is a %s, not a mapping", c.name, c.addOns.Line, nodeKind(c.addOns))
 	}
@@ -456,18 +458,6 @@ func writeString(b *bytes.Buffer, s string) {
 	enc.SetEscapeHTML(false)
 	_ = enc.Encode(s)
 	b.Truncate(b.Len() - 1) // Encode's newline
-}
-
-func mapValue(n *yaml.Node, key string) *yaml.Node {
-	if n == nil || n.Kind != yaml.MappingNode {
-		return nil
-	}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		if n.Content[i].Value == key {
-			return n.Content[i+1]
-		}
-	}
-	return nil
 }
 
 func scalar(n *yaml.Node) string {

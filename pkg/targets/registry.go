@@ -14,6 +14,8 @@ import (
 
 	"go.yaml.in/yaml/v3"
 	corev1 "k8s.io/api/core/v1"
+
+	"github.com/kubectl-wi/kubectl-wi/pkg/internal/yamlnode"
 )
 
 // builtinYAML holds the built-in custom resource kinds and Helm charts, in the format of a user
@@ -403,7 +405,7 @@ func parseFile(name string, b []byte) (*File, error) {
 		}
 		return nil, &FileError{File: name, Line: doc.Line, Msg: "expected a mapping with kinds and charts"}
 	}
-	kindNodes := seqItems(mapValue(doc, "kinds"))
+	kindNodes := seqItems(yamlnode.Value(doc, "kinds"))
 	for i, c := range f.Kinds {
 		n := nodeAt(kindNodes, i, doc)
 		if c == nil {
@@ -424,7 +426,7 @@ func parseFile(name string, b []byte) (*File, error) {
 		}
 		seen[c.Name] = i
 	}
-	chartNodes := seqItems(mapValue(doc, "charts"))
+	chartNodes := seqItems(yamlnode.Value(doc, "charts"))
 	for i, c := range f.Charts {
 		n := nodeAt(chartNodes, i, doc)
 		if c == nil {
@@ -573,7 +575,7 @@ func checkCustom(c *Custom, n *yaml.Node) *checkError {
 			return err
 		}
 	}
-	refNodes := seqItems(mapValue(n, "referencedBy"))
+	refNodes := seqItems(yamlnode.Value(n, "referencedBy"))
 	for i := range c.ReferencedBy {
 		r := &c.ReferencedBy[i]
 		rn := nodeAt(refNodes, i, n)
@@ -691,19 +693,6 @@ func keyNode(n *yaml.Node, path ...string) *yaml.Node {
 		cur = next
 	}
 	return best
-}
-
-// mapValue is the value node of key in a mapping node, or nil.
-func mapValue(n *yaml.Node, key string) *yaml.Node {
-	if n == nil || n.Kind != yaml.MappingNode {
-		return nil
-	}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		if n.Content[i].Value == key {
-			return n.Content[i+1]
-		}
-	}
-	return nil
 }
 
 func seqItems(n *yaml.Node) []*yaml.Node {
