@@ -61,7 +61,7 @@ CLI command.
 
 ` + exitCodesNoChecksHelp,
 		Example: disableExample,
-		RunE:    completeValidateRun(o),
+		RunE:    completeValidateRun(o, nil),
 	}
 	o.addFlags(cmd)
 	o.podIdentityOptions.addFlags(cmd, false)

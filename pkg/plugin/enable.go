@@ -113,7 +113,7 @@ with the command that restarts them.
 
 ` + exitCodesNoChecksHelp,
 		Example: enableExample,
-		RunE:    completeValidateRun(o),
+		RunE:    completeValidateRun(o, nil),
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.RoleARN, "role-arn", "", "IAM role the pods assume, arn:PARTITION:iam::ACCOUNT:role/[PATH/]NAME (required)")

@@ -149,7 +149,7 @@ func newCmdExplain(o *ExplainOptions) *cobra.Command {
 			}
 			return nil
 		},
-		RunE: completeValidateRun(o),
+		RunE: completeValidateRun(o, nil),
 	}
 	f := cmd.Flags()
 	f.BoolVarP(&o.AllNamespaces, "all-namespaces", "A", false, "Explain the identity service accounts of every namespace")

@@ -113,7 +113,7 @@ func NewCmdMigrate(cf *genericclioptions.ConfigFlags, streams genericiooptions.I
 		Short:   "Move service accounts from IRSA to EKS Pod Identity, proving each step before the next",
 		Long:    migrateLong,
 		Example: migrateExample,
-		RunE:    completeValidateRun(o),
+		RunE:    completeValidateRun(o, nil),
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.To, "to", "", "What to move to: pod-identity (required)")

@@ -58,24 +58,16 @@ func NewCmdProbe(streams genericiooptions.IOStreams, runF func(*ProbeOptions) er
 		Example: probeExample,
 		Hidden:  true,
 		Args:    cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			o.Complete(cmd)
-			if err := o.Validate(); err != nil {
-				return err
-			}
-			if runF != nil {
-				return runF(o)
-			}
-			return o.Run(cmd.Context())
-		},
+		RunE:    completeValidateRun(o, runF),
 	}
 	o.Config.AddFlags(cmd.Flags())
 	return cmd
 }
 
 // Complete takes the output stream from the command, so it honours cmd.SetOut.
-func (o *ProbeOptions) Complete(cmd *cobra.Command) {
+func (o *ProbeOptions) Complete(cmd *cobra.Command, _ []string) error {
 	o.Out = cmd.OutOrStdout()
+	return nil
 }
 
 // Validate refuses flag values the checks could never match.

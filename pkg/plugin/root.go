@@ -130,14 +130,19 @@ type options interface {
 	Run(ctx context.Context) error
 }
 
-// completeValidateRun is the RunE of a command whose options follow that convention.
-func completeValidateRun(o options) func(*cobra.Command, []string) error {
+// completeValidateRun is the RunE of a command whose options follow that convention. runF,
+// when not nil, replaces Run after Complete and Validate, so a test can look at the parsed
+// options.
+func completeValidateRun[O options](o O, runF func(O) error) func(*cobra.Command, []string) error {
 	return func(cmd *cobra.Command, args []string) error {
 		if err := o.Complete(cmd, args); err != nil {
 			return err
 		}
 		if err := o.Validate(); err != nil {
 			return err
+		}
+		if runF != nil {
+			return runF(o)
 		}
 		return o.Run(cmd.Context())
 	}

@@ -110,7 +110,7 @@ func newCmdStatus(o *StatusOptions) *cobra.Command {
 			}
 			return nil
 		},
-		RunE: completeValidateRun(o),
+		RunE: completeValidateRun(o, nil),
 	}
 	cmd.Flags().StringVarP(&o.Output, "output", "o", o.Output, "Output format. One of: wide|json|yaml|jsonpath=TEMPLATE")
 	cmd.Flags().BoolVarP(&o.AllNamespaces, "all-namespaces", "A", false, "Report on every namespace")

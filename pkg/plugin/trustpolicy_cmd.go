@@ -117,7 +117,7 @@ func newCmdTrustPolicy(o *TrustPolicyOptions) *cobra.Command {
 			}
 			return nil
 		},
-		RunE: completeValidateRun(o),
+		RunE: completeValidateRun(o, nil),
 	}
 	f := cmd.Flags()
 	f.StringVarP(&o.Output, "output", "o", o.Output, "Output format. One of: text|json")

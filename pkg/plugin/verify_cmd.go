@@ -238,18 +238,7 @@ func newCmdVerify(o *VerifyOptions, runF func(*VerifyOptions) error) *cobra.Comm
 			}
 			return nil
 		},
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := o.Complete(cmd, args); err != nil {
-				return err
-			}
-			if err := o.Validate(); err != nil {
-				return err
-			}
-			if runF != nil {
-				return runF(o)
-			}
-			return o.Run(cmd.Context())
-		},
+		RunE: completeValidateRun(o, runF),
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.RoleARN, "role-arn", o.RoleARN, "Role the pods must get (default: the service account's eks.amazonaws.com/role-arn)")
