@@ -18,54 +18,74 @@ const dryRunBareHelp = "--dry-run alone means client, with kubectl's warning tha
 
 // addDryRunFlag registers --dry-run as kubectl does, one of modes, the same in every command
 // that has it: what says what the modes do there.
-func addDryRunFlag(cmd *cobra.Command, p *string, what string, modes ...string) {
+func addDryRunFlag(cmd *cobra.Command, p *string, what string, modes ...dryRun) {
+	names := make([]string, len(modes))
+	for i, m := range modes {
+		names[i] = string(m)
+	}
+	*p = string(dryRunNone)
 	f := cmd.Flags()
-	f.StringVar(p, "dry-run", *p, fmt.Sprintf("Must be %s. %s; %s", orList(quoted(modes)), what, dryRunBareHelp))
+	f.StringVar(p, "dry-run", *p, fmt.Sprintf("Must be %s. %s; %s", orList(quoted(names)), what, dryRunBareHelp))
 	f.Lookup("dry-run").NoOptDefVal = dryRunBare
-	completeValues(cmd, "dry-run", modes...)
+	completeValues(cmd, "dry-run", names...)
 }
+
+// dryRun is a --dry-run strategy, kubectl's cmdutil.DryRunStrategy: read once from the flag
+// by parseDryRun, in Complete, and compared as these constants from then on.
+type dryRun string
+
+// The strategies: the values --dry-run takes, which the engines take as strings.
+const (
+	dryRunNone   dryRun = "none"   // write
+	dryRunClient dryRun = "client" // send nothing
+	dryRunServer dryRun = "server" // send the writes as the server's dry runs: validated, not stored
+)
 
 // readDryRun reads --dry-run as kubectl's cmdutil.GetDryRunStrategy does: none, client or
 // server as given; alone, it means client; a boolean (strconv.ParseBool's forms) means client
 // (true) or none (false). The last two are deprecated in kubectl, and warning is its warning
 // for them, "" for the others. A value of none of these forms is returned as it is, for
 // checkDryRun to refuse.
-func readDryRun(value string) (mode, warning string) {
+func readDryRun(value string) (mode dryRun, warning string) {
 	if value == dryRunBare {
-		return "client", "Warning: --dry-run is deprecated and can be replaced with --dry-run=client."
+		return dryRunClient, "Warning: --dry-run is deprecated and can be replaced with --dry-run=client."
 	}
-	switch value {
-	case "none", "client", "server":
-		return value, ""
+	switch mode := dryRun(value); mode {
+	case dryRunNone, dryRunClient, dryRunServer:
+		return mode, ""
 	}
 	b, err := strconv.ParseBool(value)
 	switch {
 	case err != nil:
-		return value, ""
+		return dryRun(value), ""
 	case b:
-		mode = "client"
+		mode = dryRunClient
 	default:
-		mode = "none"
+		mode = dryRunNone
 	}
 	return mode, fmt.Sprintf("Warning: --dry-run=%s is deprecated (boolean value) and can be replaced with --dry-run=%s.", value, mode)
 }
 
-// completeDryRunFlag reads *value as readDryRun does, sets it to the mode and prints the
-// warning, if any, to warn: kubectl warns as it reads the flag.
-func completeDryRunFlag(warn io.Writer, value *string) {
-	mode, warning := readDryRun(*value)
-	*value = mode
+// parseDryRun reads value as readDryRun does and prints the warning, if any, to warn: kubectl
+// warns as it reads the flag, in Complete.
+func parseDryRun(warn io.Writer, value string) dryRun {
+	mode, warning := readDryRun(value)
 	if warning != "" && warn != nil {
 		fmt.Fprintln(warn, warning)
 	}
+	return mode
 }
 
-// checkDryRun refuses a --dry-run mode the command does not take.
-func checkDryRun(mode string, modes ...string) error {
+// checkDryRun refuses a --dry-run strategy the command does not take.
+func checkDryRun(mode dryRun, modes ...dryRun) error {
 	if slices.Contains(modes, mode) {
 		return nil
 	}
-	return FlagErrorf("--dry-run %q is not supported: must be %s", mode, orList(modes))
+	names := make([]string, len(modes))
+	for i, m := range modes {
+		names[i] = string(m)
+	}
+	return FlagErrorf("--dry-run %q is not supported: must be %s", mode, orList(names))
 }
 
 func quoted(values []string) []string {

@@ -17,7 +17,9 @@ import (
 // warnings for the deprecated forms.
 func TestReadDryRun(t *testing.T) {
 	tests := []struct {
-		value, wantMode, wantWarning string
+		value       string
+		wantMode    dryRun
+		wantWarning string
 	}{
 		{"none", "none", ""},
 		{"client", "client", ""},

@@ -24,7 +24,7 @@ type identityOptions struct {
 	Restart       string
 	Wait          bool
 	Timeout       time.Duration
-	DryRun        string
+	DryRun        string // the flag; dryRun is what Complete read from it
 	Output        string
 	Selector      string
 	AllNamespaces bool
@@ -45,7 +45,7 @@ type identityOptions struct {
 	customRefs        []targets.Ref // custom resources that take the role themselves
 	registry          *targets.Registry
 	mode              restart.Mode
-	dryRunWarning     string // what a deprecated form of --dry-run was read as, for Validate to say
+	dryRun            dryRun
 	canCreate         bool   // the command has --create (enable), so a missing account's error suggests it
 
 	deps deps
@@ -57,7 +57,6 @@ func newIdentityOptions(cf *genericclioptions.ConfigFlags, streams genericioopti
 		IOStreams:   streams,
 		Restart:     string(restart.Auto),
 		Timeout:     5 * time.Minute,
-		DryRun:      "none",
 		deps:        d,
 	}
 }
@@ -67,7 +66,7 @@ func (o *identityOptions) addFlags(cmd *cobra.Command) {
 	f.StringVar(&o.Restart, "restart", o.Restart, "Which workloads using the service accounts to restart: auto (those with stale pods), always, never")
 	f.BoolVar(&o.Wait, "wait", false, "Wait for the restarted workloads to finish rolling out")
 	f.DurationVar(&o.Timeout, "timeout", o.Timeout, "How long --wait waits for the rollouts")
-	addDryRunFlag(cmd, &o.DryRun, "Only show what would change: client sends nothing, server has the server validate and store nothing", "none", "client", "server")
+	addDryRunFlag(cmd, &o.DryRun, "Only show what would change: client sends nothing, server has the server validate and store nothing", dryRunNone, dryRunClient, dryRunServer)
 	f.StringVarP(&o.Output, "output", "o", "", "Print the resulting service accounts: yaml, json, name or jsonpath=TEMPLATE; the summary then goes to stderr")
 	f.StringVarP(&o.Selector, "selector", "l", "", "Select service accounts by label instead of naming them (e.g. -l team=payments)")
 	f.BoolVarP(&o.AllNamespaces, "all-namespaces", "A", false, "With -l, select service accounts in every namespace")
@@ -94,7 +93,7 @@ func (o *identityOptions) complete(cmd *cobra.Command, args []string) error {
 		o.completeCluster()
 	}
 	o.mode, _ = restart.ParseMode(o.Restart)
-	o.completeDryRun()
+	o.dryRun = parseDryRun(o.ErrOut, o.DryRun)
 	o.refs, o.customRefs = o.refs[:0], o.customRefs[:0]
 	for _, arg := range args {
 		ref, err := o.registry.Parse(arg)
@@ -113,7 +112,7 @@ func (o *identityOptions) validate() error {
 	if _, err := restart.ParseMode(o.Restart); err != nil {
 		return &FlagError{Err: err}
 	}
-	if err := o.dryRunStrategy(); err != nil {
+	if err := checkDryRun(o.dryRun, dryRunNone, dryRunClient, dryRunServer); err != nil {
 		return err
 	}
 	if err := checkOutput(o.Output, "", "yaml", "json", "name"); err != nil {
@@ -128,7 +127,7 @@ func (o *identityOptions) validate() error {
 	if o.Wait && o.mode == restart.Never {
 		return FlagErrorf("--wait waits for restarts, and --restart=never makes none")
 	}
-	if o.Wait && o.DryRun != "none" {
+	if o.Wait && o.dryRun != dryRunNone {
 		return FlagErrorf("--wait cannot be combined with --dry-run: nothing rolls out")
 	}
 	switch {
@@ -153,20 +152,6 @@ func (o *identityOptions) validate() error {
 		}
 	}
 	return o.validateCustom()
-}
-
-// completeDryRun reads --dry-run as every command does (readDryRun), keeping the warning of a
-// deprecated form for dryRunStrategy to give.
-func (o *identityOptions) completeDryRun() {
-	o.DryRun, o.dryRunWarning = readDryRun(o.DryRun)
-}
-
-// dryRunStrategy checks --dry-run, and warns about the deprecated form completeDryRun read.
-func (o *identityOptions) dryRunStrategy() error {
-	if o.dryRunWarning != "" {
-		fmt.Fprintln(o.ErrOut, o.dryRunWarning)
-	}
-	return checkDryRun(o.DryRun, "none", "client", "server")
 }
 
 // targetRegistry is the kinds TARGET may name: the built-in ones until complete loads the

@@ -27,7 +27,7 @@ type manifestFile struct {
 // without a cluster, so nothing is read from the kubeconfig.
 func (o *EnableOptions) completeManifest(cmd *cobra.Command, args []string) error {
 	o.args = args
-	o.completeDryRun()
+	o.dryRun = parseDryRun(o.ErrOut, o.DryRun)
 	o.manifestConflicts = o.manifestConflicts[:0]
 	for _, name := range manifestFlags {
 		if cmd.Flags().Changed(name) {
@@ -52,15 +52,11 @@ func (o *EnableOptions) validateManifest() error {
 		return FlagErrorf("%s cannot be combined with --manifest: the awsWorkloadIdentity add-on of a Control Plane cluster takes no role; once the cluster runs it, give service accounts their roles with kubectl wi enable TARGET --role-arn ARN",
 			strings.Join(o.manifestConflicts, ", "))
 	}
-	if err := o.dryRunStrategy(); err != nil {
+	if err := checkDryRun(o.dryRun, dryRunNone, dryRunClient, dryRunServer); err != nil {
 		return err
 	}
-	switch o.DryRun {
-	case "none", "client":
-	case "server":
+	if o.dryRun == dryRunServer {
 		return FlagErrorf("--dry-run=server needs a server, and --manifest edits a file: use --dry-run=client to print the edited manifest")
-	default:
-		return FlagErrorf("--dry-run must be one of none, client, not %q", o.DryRun)
 	}
 	switch o.Output {
 	case "", "yaml":
@@ -80,7 +76,7 @@ func (o *EnableOptions) runManifest() error {
 	if err != nil {
 		return InputErrorf("--manifest %s: %w", o.Manifest, err)
 	}
-	toStdout := o.Output == "yaml" || o.DryRun == "client"
+	toStdout := o.Output == "yaml" || o.dryRun == dryRunClient
 	summary := o.Out
 	if toStdout {
 		summary = o.ErrOut
@@ -95,7 +91,7 @@ func (o *EnableOptions) runManifest() error {
 
 	suffix := ""
 	switch {
-	case o.DryRun == "client":
+	case o.dryRun == dryRunClient:
 		suffix = " (dry run)"
 	case toStdout:
 		suffix = " (on stdout; " + o.Manifest + " not written)"
@@ -110,7 +106,7 @@ func (o *EnableOptions) runManifest() error {
 	case len(res.Changed) == 0:
 		fmt.Fprintf(summary, "Nothing to write. If the cluster does not run the add-on yet: cpln apply --file %s\n", o.Manifest)
 		return nil
-	case o.DryRun == "client":
+	case o.dryRun == dryRunClient:
 		fmt.Fprintf(summary, "Next: run again without --dry-run to write %s, then apply it: cpln apply --file %s\n", o.Manifest, o.Manifest)
 	case toStdout:
 		fmt.Fprintln(summary, "Next: save the manifest and apply it: cpln apply --file FILE")

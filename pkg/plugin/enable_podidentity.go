@@ -152,9 +152,9 @@ func (o *identityOptions) associationLine(c *podidentity.Change, cluster string)
 		return sa + " has no Pod Identity association: unchanged"
 	case c.Op == podidentity.OpNone:
 		return fmt.Sprintf("%s unchanged (%s, %s)", name, sa, podidentity.Describe(podidentity.SpecOf(c.Have)))
-	case o.DryRun == "client":
+	case o.dryRun == dryRunClient:
 		return fmt.Sprintf("%s %s (dry run): %s", name, c.Op, c.Command(cluster))
-	case o.DryRun == "server":
+	case o.dryRun == dryRunServer:
 		return fmt.Sprintf("%s %s (server dry run: EKS has no dry run, the call is shown, not sent): %s", name, c.Op, c.Command(cluster))
 	case c.Op == podidentity.OpDelete:
 		return fmt.Sprintf("%s deleted (%s)", name, sa)

@@ -49,11 +49,12 @@ func (p *printer) Warn(line string) { fmt.Fprintln(p.o.ErrOut, line) }
 func (p *printer) Streams() (out, progress io.Writer) { return p.o.summaryOut(), p.o.ErrOut }
 
 func (o *identityOptions) dryRunSuffix() string {
-	switch o.DryRun {
-	case "client":
+	switch o.dryRun {
+	case dryRunClient:
 		return " (dry run)"
-	case "server":
+	case dryRunServer:
 		return " (server dry run)"
+	case dryRunNone:
 	}
 	return ""
 }
@@ -90,7 +91,7 @@ func (o *identityOptions) accountLine(a *annotate.Account) string {
 			parts[i] = short + "-"
 		case v == nil:
 			parts[i] = short
-		case o.DryRun != "none":
+		case o.dryRun != dryRunNone:
 			parts[i] = short + "=" + *v
 		default:
 			parts[i] = short
@@ -179,7 +180,7 @@ func (o *identityOptions) printAssociations(changes []podidentity.Change, cluste
 	docs := []podidentity.Document{}
 	for _, c := range changes {
 		switch {
-		case o.DryRun != "none":
+		case o.dryRun != dryRunNone:
 			if d := c.Planned(cluster); d != nil {
 				docs = append(docs, *d)
 			}

@@ -90,7 +90,7 @@ type MigrateOptions struct {
 	To            string
 	RemoveIRSA    bool
 	WriteTrust    bool
-	DryRun        string
+	DryRun        string // the flag; dryRun is what Complete read from it
 	Timeout       time.Duration
 	Image         string
 	STSEndpoint   string
@@ -102,11 +102,12 @@ type MigrateOptions struct {
 	namespace   string
 	caBundle    []byte
 	caBundleErr error // why CABundle could not be read
+	dryRun      dryRun
 }
 
 // NewCmdMigrate builds `kubectl wi migrate`.
 func NewCmdMigrate(cf *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams, d deps) *cobra.Command {
-	o := &MigrateOptions{configFlags: cf, IOStreams: streams, ids: newIdentityOptions(cf, streams, d), DryRun: "none",
+	o := &MigrateOptions{configFlags: cf, IOStreams: streams, ids: newIdentityOptions(cf, streams, d),
 		Timeout: 5 * time.Minute, Image: ProbeImage(), VerifyTimeout: 2 * time.Minute, Parallel: verify.DefaultParallel}
 	cmd := &cobra.Command{
 		Use:     "migrate [TARGET...] --to pod-identity",
@@ -119,7 +120,7 @@ func NewCmdMigrate(cf *genericclioptions.ConfigFlags, streams genericiooptions.I
 	f.StringVar(&o.To, "to", "", "What to move to: pod-identity (required)")
 	f.BoolVar(&o.RemoveIRSA, "remove-irsa", false, "Remove the role-arn annotation once the account's new pods are proven on Pod Identity")
 	f.BoolVar(&o.WriteTrust, "write-trust", false, "Add Pod Identity's statement to a role's trust policy that lacks it (iam:UpdateAssumeRolePolicy), instead of stopping with the policy to apply")
-	addDryRunFlag(cmd, &o.DryRun, "Only show what would change: client sends nothing, server sends the Kubernetes writes as server-side dry runs; the AWS calls are shown, never sent", "none", "client", "server")
+	addDryRunFlag(cmd, &o.DryRun, "Only show what would change: client sends nothing, server sends the Kubernetes writes as server-side dry runs; the AWS calls are shown, never sent", dryRunNone, dryRunClient, dryRunServer)
 	f.DurationVar(&o.Timeout, "timeout", o.Timeout, "How long to wait for the restarted workloads' rollouts")
 	f.StringVar(&o.Image, "image", o.Image, "Probe image of the proof (see kubectl wi verify)")
 	f.StringVar(&o.STSEndpoint, "sts-endpoint", "", "STS endpoint URL for the probe (default $"+EnvSTSEndpoint+")")
@@ -161,7 +162,7 @@ func (o *MigrateOptions) Complete(cmd *cobra.Command, args []string) error {
 		o.caBundle, o.caBundleErr = os.ReadFile(o.CABundle) // Validate says what is wrong with it
 	}
 	o.ids.completeCluster()
-	completeDryRunFlag(o.ErrOut, &o.DryRun)
+	o.dryRun = parseDryRun(o.ErrOut, o.DryRun)
 	return nil
 }
 
@@ -177,7 +178,7 @@ func (o *MigrateOptions) Validate() error {
 	case o.Image == "":
 		return FlagErrorf("--image must not be empty")
 	}
-	if err := checkDryRun(o.DryRun, "none", "client", "server"); err != nil {
+	if err := checkDryRun(o.dryRun, dryRunNone, dryRunClient, dryRunServer); err != nil {
 		return err
 	}
 	for _, d := range []time.Duration{o.Timeout, o.VerifyTimeout} {
@@ -220,7 +221,7 @@ func (o *MigrateOptions) Run(ctx context.Context) error {
 		Out:   o.Out, ErrOut: o.ErrOut,
 	}
 	cfg := podidentity.Config{Namespace: o.namespace, Targets: o.refs, Cluster: o.ids.Cluster, RemoveIRSA: o.RemoveIRSA,
-		WriteTrust: o.WriteTrust, DryRun: o.DryRun, Timeout: o.Timeout, Parallel: o.Parallel}
+		WriteTrust: o.WriteTrust, DryRun: string(o.dryRun), Timeout: o.Timeout, Parallel: o.Parallel}
 	_, err = podidentity.Run(ctx, cfg, deps)
 	var (
 		in     *podidentity.InputError

@@ -150,11 +150,12 @@ type VerifyOptions struct {
 	TargetsFile     string
 	InPod           bool
 	Pod             string
-	DryRun          string // "none" | "client"
+	DryRun          string // the flag; dryRun is what Complete read from it
 	AllowEmpty      bool
 	EKSCluster      string
 
 	audienceSet bool
+	dryRun      dryRun // none, or client with --in-pod
 
 	target       verify.Target // zero for a fleet run
 	custom       *targets.Ref  // a custom resource target
@@ -193,7 +194,6 @@ func newVerifyOptions(cf *genericclioptions.ConfigFlags, streams genericiooption
 		ImagePullPolicy: string(corev1.PullIfNotPresent),
 		Timeout:         2 * time.Minute,
 		Parallel:        verify.DefaultParallel,
-		DryRun:          "none",
 		now:             d.now,
 		getenv:          os.Getenv,
 	}
@@ -254,7 +254,7 @@ func newCmdVerify(o *VerifyOptions, runF func(*VerifyOptions) error) *cobra.Comm
 	f.StringVarP(&o.Container, "container", "c", o.Container, "For a workload or pod TARGET: the container whose identity env (AWS_*, proxies) the probe takes, or with --in-pod joins (default: kubectl's default container, else the first)")
 	f.BoolVar(&o.InPod, "in-pod", o.InPod, "For a workload or pod TARGET: run the probe as an ephemeral container in a running pod of the app, in its network and with its user, env and SDKs; it stays in the pod's spec, terminated, until the pod is replaced. With no TARGET: in one pod of each running workload of the accounts")
 	f.StringVar(&o.Pod, "pod", o.Pod, "With --in-pod: the pod of the app to join (default: its newest Ready pod)")
-	addDryRunFlag(cmd, &o.DryRun, "With --in-pod: client prints the ephemeral container's patch (-o yaml or json) and writes nothing", "none", "client")
+	addDryRunFlag(cmd, &o.DryRun, "With --in-pod: client prints the ephemeral container's patch (-o yaml or json) and writes nothing", dryRunNone, dryRunClient)
 	f.BoolVarP(&o.AllNamespaces, "all-namespaces", "A", o.AllNamespaces, "With no TARGET: prove the service accounts with a role in every namespace")
 	f.StringVarP(&o.Selector, "selector", "l", o.Selector, "With no TARGET: prove only the service accounts with these labels (e.g. -l team=payments)")
 	f.IntVar(&o.Parallel, "parallel", o.Parallel, "With many service accounts: how many to prove at once")

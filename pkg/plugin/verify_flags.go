@@ -63,8 +63,8 @@ func (o *VerifyOptions) Complete(cmd *cobra.Command, args []string) error {
 	if o.namespace == "" {
 		o.namespace = "default"
 	}
-	completeDryRunFlag(o.ErrOut, &o.DryRun)
-	if o.DryRun == "client" && o.Output == "" {
+	o.dryRun = parseDryRun(o.ErrOut, o.DryRun)
+	if o.dryRun == dryRunClient && o.Output == "" {
 		o.Output = "yaml"
 	}
 	o.Output = runOutput(o.Output, o.isTerminal)
@@ -76,7 +76,7 @@ func (o *VerifyOptions) Validate() error {
 	if err := o.validateInPod(); err != nil {
 		return err
 	}
-	if o.DryRun == "client" {
+	if o.dryRun == dryRunClient {
 		if o.Output != "yaml" && o.Output != "json" {
 			return OutputError(o.Output, "yaml", "json")
 		}
@@ -150,13 +150,13 @@ func (o *VerifyOptions) validateFleet() error {
 
 // validateInPod checks --in-pod and the flags only it takes: --pod and --dry-run.
 func (o *VerifyOptions) validateInPod() error {
-	if err := checkDryRun(o.DryRun, "none", "client"); err != nil {
+	if err := checkDryRun(o.dryRun, dryRunNone, dryRunClient); err != nil {
 		return err
 	}
 	switch {
 	case !o.InPod && o.Pod != "":
 		return FlagErrorf("--pod picks the app's pod the probe joins: it goes with --in-pod")
-	case !o.InPod && o.DryRun == "client":
+	case !o.InPod && o.dryRun == dryRunClient:
 		return FlagErrorf("--dry-run=client prints the ephemeral container of --in-pod: a probe pod run writes its pod and deletes it, which there is nothing to print of")
 	case !o.InPod:
 		return nil
@@ -164,7 +164,7 @@ func (o *VerifyOptions) validateInPod() error {
 		return FlagErrorf("--in-pod joins the pods of a workload, and %s is a custom resource whose operator runs its own: give the operator's deployment, or no TARGET with -n", o.custom)
 	case o.fleet() && o.Pod != "":
 		return FlagErrorf("--pod picks the pod of one workload: give its TARGET, deployment|statefulset|daemonset/NAME")
-	case o.fleet() && o.DryRun == "client":
+	case o.fleet() && o.dryRun == dryRunClient:
 		return FlagErrorf("--dry-run=client prints the ephemeral container of one pod: give a TARGET deployment|statefulset|daemonset|pod/NAME")
 	case o.fleet():
 		return nil

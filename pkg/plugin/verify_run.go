@@ -80,7 +80,7 @@ func (o *VerifyOptions) Run(ctx context.Context) error {
 	if o.fleet() {
 		return o.runFleet(ctx)
 	}
-	if o.DryRun == "client" {
+	if o.dryRun == dryRunClient {
 		return o.planInPod(ctx)
 	}
 	var (
