@@ -107,7 +107,7 @@ func completeTargets(cf *genericclioptions.ConfigFlags, kinds func(*targets.Regi
 		if err != nil {
 			return nil, none
 		}
-		ns, _, err := cf.ToRawKubeConfigLoader().Namespace()
+		ns, err := namespaceOf(cf, false)
 		if err != nil {
 			return nil, none
 		}

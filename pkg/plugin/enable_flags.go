@@ -1,7 +1,6 @@
 package plugin
 
 import (
-	"fmt"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -81,11 +80,10 @@ func (o *identityOptions) addFlags(cmd *cobra.Command) {
 func (o *identityOptions) complete(cmd *cobra.Command, args []string) error {
 	o.args = args
 	o.timeoutSet = cmd.Flags().Changed("timeout")
-	ns, _, err := o.configFlags.ToRawKubeConfigLoader().Namespace()
-	if err != nil {
-		return fmt.Errorf("failed to read the namespace from the kubeconfig: %w", err)
+	var err error
+	if o.namespace, err = namespaceOf(o.configFlags, false); err != nil {
+		return err
 	}
-	o.namespace = ns
 	if o.registry, err = loadRegistry(o.TargetsFile); err != nil {
 		return err
 	}

@@ -2,7 +2,6 @@ package plugin
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"time"
 
@@ -177,18 +176,9 @@ func (o *ExplainOptions) Complete(cmd *cobra.Command, args []string) error {
 		}
 		o.target = &t
 	}
-	if o.configFlags != nil {
-		ns, _, err := o.configFlags.ToRawKubeConfigLoader().Namespace()
-		if err != nil {
-			return fmt.Errorf("failed to read the namespace from the kubeconfig: %w", err)
-		}
-		o.namespace = ns
-	}
-	if o.namespace == "" {
-		o.namespace = "default"
-	}
-	if o.AllNamespaces {
-		o.namespace = ""
+	var err error
+	if o.namespace, err = namespaceOf(o.configFlags, o.AllNamespaces); err != nil {
+		return err
 	}
 	var region string
 	o.Cluster, region, o.clusterFrom = eksClusterDefault(o.Cluster, o.rawConfig)

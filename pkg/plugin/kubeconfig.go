@@ -15,6 +15,22 @@ import (
 const eksClusterHelp = "default: the EKS cluster of the kubeconfig's context, as --context, --cluster and --user select it: " +
 	"its cluster named by ARN (aws eks update-kubeconfig names it so), else the --cluster-name of its aws eks get-token command"
 
+// namespaceOf is the namespace a command works in, as kubectl reads it: -n, else the
+// kubeconfig context's, else default; "" for every namespace (-A), with no kubeconfig read.
+func namespaceOf(cf *genericclioptions.ConfigFlags, allNamespaces bool) (string, error) {
+	if allNamespaces {
+		return "", nil
+	}
+	ns, _, err := cf.ToRawKubeConfigLoader().Namespace()
+	if err != nil {
+		return "", fmt.Errorf("failed to read the namespace from the kubeconfig: %w", err)
+	}
+	if ns == "" {
+		ns = "default"
+	}
+	return ns, nil
+}
+
 // eksClusterOf reads the EKS cluster of the kubeconfig's current context: its cluster entry
 // named by ARN (aws eks update-kubeconfig names it so), or the --cluster-name and --region of
 // its aws eks get-token exec plugin.

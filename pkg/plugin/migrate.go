@@ -3,7 +3,6 @@ package plugin
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/url"
 	"os"
 	"time"
@@ -136,12 +135,11 @@ func NewCmdMigrate(cf *genericclioptions.ConfigFlags, streams genericiooptions.I
 
 // Complete reads the namespace, the targets and the environment's defaults.
 func (o *MigrateOptions) Complete(cmd *cobra.Command, args []string) error {
-	ns, _, err := o.configFlags.ToRawKubeConfigLoader().Namespace()
+	ns, err := namespaceOf(o.configFlags, false)
 	if err != nil {
-		return fmt.Errorf("failed to read the namespace from the kubeconfig: %w", err)
+		return err
 	}
-	o.namespace = ns
-	o.ids.namespace = ns
+	o.namespace, o.ids.namespace = ns, ns
 	if err := targets.Builtin().CheckArgs(args); err != nil {
 		return &FlagError{Err: err}
 	}

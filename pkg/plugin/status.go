@@ -127,16 +127,8 @@ func (o *StatusOptions) Complete(_ *cobra.Command, _ []string) error {
 	if o.registry, err = loadRegistry(o.TargetsFile); err != nil {
 		return err
 	}
-	if o.AllNamespaces {
-		o.namespace = ""
-		return nil
-	}
-	ns, _, err := o.configFlags.ToRawKubeConfigLoader().Namespace()
-	if err != nil {
-		return fmt.Errorf("failed to read the namespace from the kubeconfig: %w", err)
-	}
-	o.namespace = ns
-	return nil
+	o.namespace, err = namespaceOf(o.configFlags, o.AllNamespaces)
+	return err
 }
 
 // Validate checks the flags.

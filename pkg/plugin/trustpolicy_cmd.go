@@ -146,12 +146,9 @@ func (o *TrustPolicyOptions) Complete(_ *cobra.Command, args []string) error {
 			o.workload = &ref
 		}
 	}
-	ns, _, err := o.configFlags.ToRawKubeConfigLoader().Namespace()
-	if err != nil {
-		return fmt.Errorf("failed to read the namespace from the kubeconfig: %w", err)
-	}
-	o.namespace = ns
-	return nil
+	var err error
+	o.namespace, err = namespaceOf(o.configFlags, false)
+	return err
 }
 
 // Validate checks the flags without touching the cluster.

@@ -53,15 +53,9 @@ func (o *VerifyOptions) Complete(cmd *cobra.Command, args []string) error {
 			o.from[d.flag] = d.env
 		}
 	}
-	if o.configFlags != nil {
-		ns, _, err := o.configFlags.ToRawKubeConfigLoader().Namespace()
-		if err != nil {
-			return fmt.Errorf("failed to read the namespace from the kubeconfig: %w", err)
-		}
-		o.namespace = ns
-	}
-	if o.namespace == "" {
-		o.namespace = "default"
+	var err error
+	if o.namespace, err = namespaceOf(o.configFlags, false); err != nil {
+		return err
 	}
 	o.dryRun = parseDryRun(o.ErrOut, o.DryRun)
 	if o.dryRun == dryRunClient && o.Output == "" {
