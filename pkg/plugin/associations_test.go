@@ -12,7 +12,6 @@ import (
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/fake"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
@@ -75,15 +74,12 @@ func TestStatusAssociations(t *testing.T) {
 			client := fake.NewClientset(kt.Namespace("team"), kt.ServiceAccount("team", "pi", nil))
 			run := func(args ...string) tpResult {
 				return runSubcommand(t, func(cf *genericclioptions.ConfigFlags, s genericiooptions.IOStreams) *cobra.Command {
-					o := NewStatusOptions(cf, s)
-					o.newClient = func() (kubernetes.Interface, error) { return client, nil }
-					o.newCustom = nil
-					o.reads = fakeAssociationReads(f, tt.creds)
-					o.rawConfig = func() (clientcmdapi.Config, error) { return clientcmdapi.Config{}, nil }
+					d := fakeDeps(client)
+					d.associations = fakeAssociationReads(f, tt.creds)
 					if tt.kubeconfig != nil {
-						o.rawConfig = tt.kubeconfig
+						d.kubeconfig = kubeconfigOf(tt.kubeconfig)
 					}
-					return newCmdStatus(o)
+					return newCmdStatus(newStatusOptions(cf, s, d))
 				}, append([]string{"status", "-n", "team"}, args...)...)
 			}
 			res := run(tt.args...)
@@ -152,9 +148,10 @@ func TestVerifyFleetAssociations(t *testing.T) {
 			f.Assocs["a-1"] = &explain.Association{ID: "a-1", Namespace: "shop", ServiceAccount: "pi", RoleARN: awstest.Role}
 			client := fake.NewClientset(kt.Namespace("shop"), kt.ServiceAccount("shop", "pi", nil),
 				kt.ServiceAccount("shop", "irsa", map[string]string{"eks.amazonaws.com/role-arn": awstest.OtherRole}))
-			o, _, errOut := vfOptions(client, false, "probe-pass.jsonl")
-			o.reads = fakeAssociationReads(f, tt.creds)
-			o.rawConfig = eksKubeconfig
+			o, _, errOut := vfOptions(client, false, "probe-pass.jsonl", func(d *deps) {
+				d.associations = fakeAssociationReads(f, tt.creds)
+				d.kubeconfig = kubeconfigOf(eksKubeconfig)
+			})
 			o.namespace = "shop"
 			if err := o.connect(); err != nil {
 				t.Fatal(err)
@@ -166,7 +163,7 @@ func TestVerifyFleetAssociations(t *testing.T) {
 			if got := fmt.Sprint(accounts); got != tt.wantAccounts {
 				t.Errorf("accounts %s, want %s", got, tt.wantAccounts)
 			}
-			if got := o.deps.Association(context.Background(), "shop", "pi"); got != tt.wantLookup {
+			if got := o.engine.Association(context.Background(), "shop", "pi"); got != tt.wantLookup {
 				t.Errorf("lookup %+v, want %+v", got, tt.wantLookup)
 			}
 			if !strings.Contains(errOut.String(), tt.wantErrOut) {

@@ -27,7 +27,7 @@ directory, as kubectl krew info wi says); kubectl v1.26 and later then ask kubec
 
 // registerCompletions completes --namespace, --context and --cluster from the kubeconfig and
 // the cluster, the way kubectl does. Failures complete nothing rather than print errors.
-func registerCompletions(root *cobra.Command, cf *genericclioptions.ConfigFlags) {
+func registerCompletions(root *cobra.Command, cf *genericclioptions.ConfigFlags, d deps) {
 	_ = root.RegisterFlagCompletionFunc("cluster", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
 		cfg, err := cf.ToRawKubeConfigLoader().RawConfig()
 		if err != nil {
@@ -48,7 +48,7 @@ func registerCompletions(root *cobra.Command, cf *genericclioptions.ConfigFlags)
 		return names, cobra.ShellCompDirectiveNoFileComp
 	})
 	_ = root.RegisterFlagCompletionFunc("namespace", func(c *cobra.Command, _ []string, _ string) ([]string, cobra.ShellCompDirective) {
-		client, err := depsOf(c.Context()).newClient(cf)
+		client, err := d.newClient(cf)
 		if err != nil {
 			return nil, cobra.ShellCompDirectiveNoFileComp
 		}
@@ -92,8 +92,9 @@ func completeValues(cmd *cobra.Command, flag string, values ...string) {
 
 // completeTargets completes TARGET from the cluster: with no slash typed yet, the service
 // accounts of the namespace and the KIND/ prefixes of kinds; after KIND/, the names of that
-// kind. kinds picks the kinds the command takes; maxArgs is how many TARGETs it takes (0: any).
-func completeTargets(cf *genericclioptions.ConfigFlags, kinds func(*targets.Registry) []*targets.Kind, maxArgs int) cobra.CompletionFunc {
+// kind, read with d's client. kinds picks the kinds the command takes; maxArgs is how many
+// TARGETs it takes (0: any).
+func completeTargets(cf *genericclioptions.ConfigFlags, d deps, kinds func(*targets.Registry) []*targets.Kind, maxArgs int) cobra.CompletionFunc {
 	return func(c *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
 		const none = cobra.ShellCompDirectiveNoFileComp
 		if cf == nil || maxArgs > 0 && len(args) >= maxArgs {
@@ -103,7 +104,7 @@ func completeTargets(cf *genericclioptions.ConfigFlags, kinds func(*targets.Regi
 		if err != nil {
 			registry = targets.Builtin()
 		}
-		client, err := depsOf(c.Context()).newClient(cf)
+		client, err := d.newClient(cf)
 		if err != nil {
 			return nil, none
 		}

@@ -4,16 +4,25 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"os"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"golang.org/x/term"
 
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
 	"github.com/kubectl-wi/kubectl-wi/pkg/annotate"
+	"github.com/kubectl-wi/kubectl-wi/pkg/apicall"
 	"github.com/kubectl-wi/kubectl-wi/pkg/awsconfig"
+	"github.com/kubectl-wi/kubectl-wi/pkg/explain"
 	"github.com/kubectl-wi/kubectl-wi/pkg/podidentity"
+	"github.com/kubectl-wi/kubectl-wi/pkg/probe"
 	"github.com/kubectl-wi/kubectl-wi/pkg/verify"
 )
 
@@ -24,7 +33,8 @@ type deps struct {
 	// newClient builds the kubernetes client from the kubectl flags, for every command and the
 	// names completion lists.
 	newClient func(*genericclioptions.ConfigFlags) (kubernetes.Interface, error)
-	// newCustom builds the clients of custom resource targets (enable, disable, verify, status).
+	// newCustom builds the clients of custom resource targets (enable, disable, verify, status;
+	// nil: status lists none).
 	newCustom func(*genericclioptions.ConfigFlags) (*annotate.CustomClients, error)
 	// newAWS builds the EKS and IAM client of --pod-identity and migrate.
 	newAWS func(context.Context, awsconfig.Options) (podidentity.AWS, error)
@@ -32,6 +42,27 @@ type deps struct {
 	associations associationReads
 	// prover builds migrate's proofs: verify's probe pod.
 	prover func(verify.Config, verify.Deps) podidentity.ProveFunc
+	// loadAWS is the user's AWS SDK configuration, and explainClients explain's IAM and EKS
+	// reads and its STS on it.
+	loadAWS        func(context.Context, awsconfig.Options) (aws.Config, error)
+	explainClients func(aws.Config) (explain.AWS, explain.STS)
+	// kubeconfig reads the kubeconfig as the kubectl flags select its context: the EKS
+	// cluster's default (--eks-cluster) comes from it.
+	kubeconfig func(*genericclioptions.ConfigFlags) func() (clientcmdapi.Config, error)
+	// discovery reads the apiserver's OIDC discovery document for verify and explain, and
+	// issuer the cluster's issuer for trust-policy.
+	discovery func(kubernetes.Interface) verify.DiscoveryFunc
+	issuer    func(context.Context, kubernetes.Interface) (string, error)
+	// explainRefusal explains a probe's STS refusal from IAM in verify; nil: not explained.
+	explainRefusal func(kubernetes.Interface, verify.DiscoveryFunc) func(context.Context, string, string, string) []probe.Event
+	// logs streams a probe's log (nil: through the apiserver); podName names probe pods (nil:
+	// wi-probe- and random letters).
+	logs    verify.LogFunc
+	podName func() string
+	// isTerminal tells whether w is a terminal, where the default output is the TUI.
+	isTerminal func(w io.Writer) bool
+	// env is what the commands take from the environment, read once.
+	env environment
 	// now is the clock of a restart's restartedAt, and of verify's and explain's timings.
 	now func() time.Time
 	// rolloutPoll is how often --wait polls the rollouts; admissionTimeout and admissionPoll
@@ -48,6 +79,14 @@ func defaultDeps() deps {
 		newAWS:           newPodIdentityAWS,
 		associations:     defaultAssociationReads(),
 		prover:           podidentity.Prover,
+		loadAWS:          awsconfig.Load,
+		explainClients:   func(cfg aws.Config) (explain.AWS, explain.STS) { return explain.NewSDK(cfg), explain.NewSTS(cfg) },
+		kubeconfig:       selectedConfig,
+		discovery:        verify.APIServerDiscovery,
+		issuer:           apicall.ClusterIssuer,
+		explainRefusal:   explain.Refusal,
+		isTerminal:       isTerminal,
+		env:              readEnvironment(os.Getenv),
 		now:              time.Now,
 		rolloutPoll:      time.Second,
 		admissionTimeout: 30 * time.Second,
@@ -92,16 +131,35 @@ func newPodIdentityAWS(ctx context.Context, opts awsconfig.Options) (podidentity
 	return podidentity.NewSDK(cfg), nil
 }
 
-// depsKey is the context key of the deps: cobra's completion functions get only the command,
-// and its context is the one Main executes with.
-type depsKey struct{}
+// environment is what the commands take from the process's environment (the AWS SDK reads
+// its own): read once, by defaultDeps.
+type environment struct {
+	// stsEndpoint and caBundle are the defaults of verify's and migrate's --sts-endpoint and
+	// --ca-bundle.
+	stsEndpoint, caBundle string
+	// regionSet: AWS_REGION or AWS_DEFAULT_REGION names a region, which then wins over the
+	// region of the kubeconfig's EKS cluster.
+	regionSet bool
+}
 
-// depsOf are the deps Main runs the command with; the defaults when it is run otherwise.
-func depsOf(ctx context.Context) deps {
-	if ctx != nil {
-		if d, ok := ctx.Value(depsKey{}).(deps); ok {
-			return d
-		}
+// The environment that gives verify's and migrate's flags their defaults: set once, for a
+// private STS endpoint or a proxy's CA, instead of on every run.
+const (
+	EnvSTSEndpoint = "KUBECTL_WI_STS_ENDPOINT"
+	EnvCABundle    = "KUBECTL_WI_CA_BUNDLE"
+)
+
+// readEnvironment reads the environment through getenv.
+func readEnvironment(getenv func(string) string) environment {
+	return environment{
+		stsEndpoint: getenv(EnvSTSEndpoint),
+		caBundle:    getenv(EnvCABundle),
+		regionSet:   getenv("AWS_REGION") != "" || getenv("AWS_DEFAULT_REGION") != "",
 	}
-	return defaultDeps()
+}
+
+// isTerminal reports whether w is a terminal.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
 }

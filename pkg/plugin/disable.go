@@ -65,7 +65,7 @@ CLI command.
 	}
 	o.addFlags(cmd)
 	o.podIdentityOptions.addFlags(cmd, false)
-	cmd.ValidArgsFunction = completeTargets(cf, identityTargetKinds, 0)
+	cmd.ValidArgsFunction = completeTargets(cf, d, identityTargetKinds, 0)
 	return cmd
 }
 

@@ -126,7 +126,7 @@ with the command that restarts them.
 	f.StringVar(&o.Manifest, "manifest", "", "Turn on workload identity in a Control Plane (cpln) mk8s cluster manifest FILE instead of in the cluster")
 	o.addFlags(cmd)
 	o.podIdentityOptions.addFlags(cmd, true)
-	cmd.ValidArgsFunction = completeTargets(cf, identityTargetKinds, 0)
+	cmd.ValidArgsFunction = completeTargets(cf, d, identityTargetKinds, 0)
 	return cmd
 }
 

@@ -45,7 +45,7 @@ type identityOptions struct {
 	registry          *targets.Registry
 	mode              restart.Mode
 	dryRun            dryRun
-	canCreate         bool   // the command has --create (enable), so a missing account's error suggests it
+	canCreate         bool // the command has --create (enable), so a missing account's error suggests it
 
 	deps deps
 }

@@ -2,7 +2,6 @@ package plugin
 
 import (
 	"fmt"
-	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -118,8 +117,8 @@ func (o *identityOptions) validatePodIdentity(roleARN string) error {
 // when nothing else names one.
 func (o *identityOptions) completeCluster() {
 	var region string
-	o.Cluster, region, o.clusterFrom = eksClusterDefault(o.Cluster, selectedConfig(o.configFlags))
-	if o.Region == "" && os.Getenv("AWS_REGION") == "" && os.Getenv("AWS_DEFAULT_REGION") == "" {
+	o.Cluster, region, o.clusterFrom = eksClusterDefault(o.Cluster, o.deps.kubeconfig(o.configFlags))
+	if o.Region == "" && !o.deps.env.regionSet {
 		o.Region = region
 	}
 }

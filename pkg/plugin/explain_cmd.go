@@ -1,22 +1,14 @@
 package plugin
 
 import (
-	"context"
-	"os"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/spf13/cobra"
-	"golang.org/x/term"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
-	"k8s.io/client-go/kubernetes"
-	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
 	"github.com/kubectl-wi/kubectl-wi/pkg/apicall"
-	"github.com/kubectl-wi/kubectl-wi/pkg/awsconfig"
-	"github.com/kubectl-wi/kubectl-wi/pkg/explain"
 	"github.com/kubectl-wi/kubectl-wi/pkg/targets"
 	"github.com/kubectl-wi/kubectl-wi/pkg/trustpolicy"
 	"github.com/kubectl-wi/kubectl-wi/pkg/verify"
@@ -96,41 +88,14 @@ type ExplainOptions struct {
 	namespace string
 	// clusterFrom says where Cluster came from, for messages: "--eks-cluster" or the kubeconfig.
 	clusterFrom string
+	terminal    bool // Out is a terminal
 
-	newClient  func() (kubernetes.Interface, verify.DiscoveryFunc, error) // swapped in tests
-	newAWS     func(ctx context.Context) (aws.Config, error)              // swapped in tests
-	newDeps    func(cfg aws.Config) (explain.AWS, explain.STS)            // swapped in tests
-	rawConfig  func() (clientcmdapi.Config, error)
-	isTerminal func() bool
-	now        func() time.Time
-	getenv     func(string) string
+	deps deps
 }
 
-// NewExplainOptions returns the options with their defaults.
-func NewExplainOptions(cf *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *ExplainOptions {
-	return newExplainOptions(cf, streams, defaultDeps())
-}
-
-// newExplainOptions are the defaults with the client and clock of d.
+// newExplainOptions are the defaults, reaching outside through d.
 func newExplainOptions(cf *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams, d deps) *ExplainOptions {
-	o := &ExplainOptions{configFlags: cf, IOStreams: streams, Timeout: 5 * time.Minute, now: d.now, getenv: os.Getenv}
-	o.newClient = func() (kubernetes.Interface, verify.DiscoveryFunc, error) {
-		c, err := d.newClient(cf)
-		if err != nil {
-			return nil, nil, err
-		}
-		return c, verify.APIServerDiscovery(c), nil
-	}
-	o.newAWS = func(ctx context.Context) (aws.Config, error) {
-		return awsconfig.Load(ctx, awsconfig.Options{Profile: o.Profile, Region: o.Region})
-	}
-	o.newDeps = func(cfg aws.Config) (explain.AWS, explain.STS) { return explain.NewSDK(cfg), explain.NewSTS(cfg) }
-	o.rawConfig = selectedConfig(cf)
-	o.isTerminal = func() bool {
-		f, ok := o.Out.(*os.File)
-		return ok && term.IsTerminal(int(f.Fd()))
-	}
-	return o
+	return &ExplainOptions{configFlags: cf, IOStreams: streams, Timeout: 5 * time.Minute, deps: d}
 }
 
 func newCmdExplain(o *ExplainOptions) *cobra.Command {
@@ -161,7 +126,7 @@ func newCmdExplain(o *ExplainOptions) *cobra.Command {
 	f.StringVarP(&o.Output, "output", "o", "", "Output format. One of: tui|text|json (default: tui on a terminal, text otherwise)")
 	f.DurationVar(&o.Timeout, "timeout", o.Timeout, "Bound on the whole run")
 	f.BoolVar(&o.AllowEmpty, "allow-empty", false, "With no TARGET: exit 0 when no service account is selected (default: exit 1, as a gate that checked nothing has not passed)")
-	cmd.ValidArgsFunction = completeTargets(o.configFlags, workloadTargetKinds, 1)
+	cmd.ValidArgsFunction = completeTargets(o.configFlags, o.deps, workloadTargetKinds, 1)
 	completeValues(cmd, "output", "tui", "text", "json")
 	return cmd
 }
@@ -181,17 +146,18 @@ func (o *ExplainOptions) Complete(cmd *cobra.Command, args []string) error {
 		return err
 	}
 	var region string
-	o.Cluster, region, o.clusterFrom = eksClusterDefault(o.Cluster, o.rawConfig)
-	if o.Region == "" && o.getenv("AWS_REGION") == "" && o.getenv("AWS_DEFAULT_REGION") == "" {
+	o.Cluster, region, o.clusterFrom = eksClusterDefault(o.Cluster, o.deps.kubeconfig(o.configFlags))
+	if o.Region == "" && !o.deps.env.regionSet {
 		o.Region = region
 	}
-	o.Output = runOutput(o.Output, o.isTerminal)
+	o.terminal = o.deps.isTerminal(o.Out)
+	o.Output = runOutput(o.Output, o.terminal)
 	return nil
 }
 
 // Validate refuses flag values before anything is read.
 func (o *ExplainOptions) Validate() error {
-	if err := checkRunOutput(o.Output, o.isTerminal); err != nil {
+	if err := checkRunOutput(o.Output, o.terminal); err != nil {
 		return err
 	}
 	if o.target != nil && (o.AllNamespaces || o.Selector != "") {

@@ -15,7 +15,6 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/fake"
-	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 	"k8s.io/utils/ptr"
 
 	"github.com/kubectl-wi/kubectl-wi/pkg/awsconfig"
@@ -62,17 +61,17 @@ func runExplain(t *testing.T, reads explain.AWS, args ...string) (stdout, stderr
 	streams, _, out, errOut := genericiooptions.NewTestIOStreams()
 	cf := genericclioptions.NewConfigFlags(false)
 	cf.Namespace = ptr.To("shop")
-	o := NewExplainOptions(cf, streams)
 	c := fake.NewClientset(&corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "app",
 		Annotations: map[string]string{"eks.amazonaws.com/role-arn": "arn:aws:iam::111122223333:role/app"}}})
-	o.newClient = func() (kubernetes.Interface, verify.DiscoveryFunc, error) {
-		return c, func(context.Context) ([]byte, error) { return []byte(`{"issuer":"https://` + exHost + `"}`), nil }, nil
+	d := fakeDeps(c)
+	d.discovery = func(kubernetes.Interface) verify.DiscoveryFunc {
+		return func(context.Context) ([]byte, error) { return []byte(`{"issuer":"https://` + exHost + `"}`), nil }
 	}
-	o.newAWS = func(context.Context) (aws.Config, error) { return aws.Config{Region: "us-west-2"}, nil }
-	o.newDeps = func(aws.Config) (explain.AWS, explain.STS) { return reads, nil }
-	o.rawConfig = func() (clientcmdapi.Config, error) { return clientcmdapi.Config{}, nil }
-	o.isTerminal = func() bool { return false }
-	cmd := newCmdExplain(o)
+	d.loadAWS = func(context.Context, awsconfig.Options) (aws.Config, error) {
+		return aws.Config{Region: "us-west-2"}, nil
+	}
+	d.explainClients = func(aws.Config) (explain.AWS, explain.STS) { return reads, nil }
+	cmd := newCmdExplain(newExplainOptions(cf, streams, d))
 	cmd.SetArgs(args)
 	cmd.SetOut(out)
 	cmd.SetErr(errOut)

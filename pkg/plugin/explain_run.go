@@ -23,11 +23,12 @@ func (o *ExplainOptions) config() explain.Config {
 func (o *ExplainOptions) Run(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
 	defer cancel()
-	client, discovery, err := o.newClient()
+	client, err := o.deps.newClient(o.configFlags)
 	if err != nil {
 		return err
 	}
-	awsCfg, err := o.newAWS(ctx)
+	discovery := o.deps.discovery(client)
+	awsCfg, err := o.deps.loadAWS(ctx, awsconfig.Options{Profile: o.Profile, Region: o.Region})
 	if err != nil {
 		var pe *awsconfig.ProfileError
 		if errors.As(err, &pe) {
@@ -41,8 +42,8 @@ func (o *ExplainOptions) Run(ctx context.Context) error {
 	if o.Cluster != "" && awsCfg.Region == "" {
 		return FlagErrorf("the EKS cluster %s (from %s) needs a region: pass --region or set AWS_REGION", o.Cluster, o.clusterFrom)
 	}
-	reads, sts := o.newDeps(awsCfg)
-	deps := explain.Deps{Client: client, Discovery: discovery, AWS: reads, STS: sts, Now: o.now}
+	reads, sts := o.deps.explainClients(awsCfg)
+	deps := explain.Deps{Client: client, Discovery: discovery, AWS: reads, STS: sts, Now: o.deps.now}
 	if o.Exchange && !awsconfig.CredentialsAtHand(ctx, awsCfg) {
 		deps.AWS = nil // the exchange needs none; a refusal is then not explained from IAM
 		fmt.Fprintln(o.ErrOut, "note: no AWS credentials at hand: a refused exchange is not explained from IAM (give AWS credentials to have it explained)")
@@ -56,7 +57,7 @@ func (o *ExplainOptions) Run(ctx context.Context) error {
 		return runErr
 	}
 	opts := tui.Options{Title: o.title(), Steps: explainSteps(o.Exchange), Cancelling: "cancelling…"}
-	if err := renderRun(ctx, o.IOStreams, o.Output, o.now, opts, work); err != nil && runErr == nil {
+	if err := renderRun(ctx, o.IOStreams, o.Output, o.deps.now, opts, work); err != nil && runErr == nil {
 		return err
 	}
 	switch {

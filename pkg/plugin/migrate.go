@@ -3,8 +3,6 @@ package plugin
 import (
 	"context"
 	"errors"
-	"net/url"
-	"os"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -13,7 +11,6 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/kubectl-wi/kubectl-wi/pkg/awsconfig"
-	"github.com/kubectl-wi/kubectl-wi/pkg/cabundle"
 	"github.com/kubectl-wi/kubectl-wi/pkg/podidentity"
 	"github.com/kubectl-wi/kubectl-wi/pkg/targets"
 	"github.com/kubectl-wi/kubectl-wi/pkg/verify"
@@ -86,22 +83,19 @@ type MigrateOptions struct {
 	genericiooptions.IOStreams
 	ids identityOptions // the cluster's name and the AWS profile and region, as enable --pod-identity has them
 
-	To            string
-	RemoveIRSA    bool
-	WriteTrust    bool
-	DryRun        string // the flag; dryRun is what Complete read from it
-	Timeout       time.Duration
-	Image         string
-	STSEndpoint   string
-	CABundle      string
+	To         string
+	RemoveIRSA bool
+	WriteTrust bool
+	DryRun     string // the flag; dryRun is what Complete read from it
+	Timeout    time.Duration
+	Image      string
+	stsFlags
 	VerifyTimeout time.Duration
 	Parallel      int
 
-	refs        []targets.Ref
-	namespace   string
-	caBundle    []byte
-	caBundleErr error // why CABundle could not be read
-	dryRun      dryRun
+	refs      []targets.Ref
+	namespace string
+	dryRun    dryRun
 }
 
 // NewCmdMigrate builds `kubectl wi migrate`.
@@ -129,7 +123,7 @@ func NewCmdMigrate(cf *genericclioptions.ConfigFlags, streams genericiooptions.I
 	o.ids.podIdentityOptions.addFlags(cmd, false)
 	_ = f.MarkHidden("pod-identity") // migrate is always to Pod Identity
 	completeValues(cmd, "to", "pod-identity")
-	cmd.ValidArgsFunction = completeTargets(cf, identityTargetKinds, 0)
+	cmd.ValidArgsFunction = completeTargets(cf, d, identityTargetKinds, 0)
 	return cmd
 }
 
@@ -150,15 +144,7 @@ func (o *MigrateOptions) Complete(cmd *cobra.Command, args []string) error {
 		}
 		o.refs = append(o.refs, ref)
 	}
-	if v := os.Getenv(EnvSTSEndpoint); v != "" && !cmd.Flags().Changed("sts-endpoint") {
-		o.STSEndpoint = v
-	}
-	if v := os.Getenv(EnvCABundle); v != "" && !cmd.Flags().Changed("ca-bundle") {
-		o.CABundle = v
-	}
-	if o.CABundle != "" {
-		o.caBundle, o.caBundleErr = os.ReadFile(o.CABundle) // Validate says what is wrong with it
-	}
+	o.stsFlags.complete(cmd, o.ids.deps.env)
 	o.ids.completeCluster()
 	o.dryRun = parseDryRun(o.ErrOut, o.DryRun)
 	return nil
@@ -184,18 +170,8 @@ func (o *MigrateOptions) Validate() error {
 			return err
 		}
 	}
-	if o.STSEndpoint != "" {
-		if u, err := url.Parse(o.STSEndpoint); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-			return FlagErrorf("--sts-endpoint must be an http or https URL, got %q", o.STSEndpoint)
-		}
-	}
-	if o.CABundle != "" {
-		if o.caBundleErr != nil {
-			return InputErrorf("--ca-bundle: cannot read %s: %w", o.CABundle, unwrapPath(o.caBundleErr))
-		}
-		if _, err := cabundle.Parse(o.caBundle); err != nil {
-			return InputErrorf("--ca-bundle: %s is not a PEM file of CA certificates: %w", o.CABundle, err)
-		}
+	if err := o.stsFlags.validate(); err != nil {
+		return err
 	}
 	return o.ids.checkCluster()
 }

@@ -63,7 +63,7 @@ whose pods need it; verify proves the result from inside a real pod.
 	cmd.SetOut(streams.Out)
 	cmd.SetErr(streams.ErrOut)
 	cf.AddFlags(cmd.PersistentFlags())
-	registerCompletions(cmd, cf)
+	registerCompletions(cmd, cf, d)
 
 	// Every command, one file each.
 	cmd.AddCommand(
@@ -150,7 +150,6 @@ func completeValidateRun[O options](o O, runF func(O) error) func(*cobra.Command
 
 // run is Main with the deps given: tests run the commands with fakes.
 func run(ctx context.Context, streams genericiooptions.IOStreams, args []string, d deps) int {
-	ctx = context.WithValue(ctx, depsKey{}, d) // for the completion functions (depsOf)
 	cmd := newCmdRoot(streams, d)
 	cmd.SetArgs(args)
 	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &FlagError{Err: err} })

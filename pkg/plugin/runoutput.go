@@ -14,22 +14,22 @@ import (
 	"github.com/kubectl-wi/kubectl-wi/pkg/verify"
 )
 
-// runOutput is -o of verify and explain, defaulted: the terminal UI on a terminal, else text.
-func runOutput(output string, isTerminal func() bool) string {
+// runOutput is -o of verify and explain, defaulted (terminal: Out is one): the terminal UI on a terminal, else text.
+func runOutput(output string, terminal bool) string {
 	switch {
 	case output != "":
 		return output
-	case isTerminal():
+	case terminal:
 		return "tui"
 	}
 	return "text"
 }
 
 // checkRunOutput refuses an -o that verify and explain do not render, or the UI off a terminal.
-func checkRunOutput(output string, isTerminal func() bool) error {
+func checkRunOutput(output string, terminal bool) error {
 	switch output {
 	case "tui":
-		if !isTerminal() {
+		if !terminal {
 			return FlagErrorf("-o tui needs a terminal: use -o text or -o json")
 		}
 	case "text", "json":

@@ -8,10 +8,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
-	"k8s.io/client-go/kubernetes"
-	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
-	"github.com/kubectl-wi/kubectl-wi/pkg/annotate"
 	"github.com/kubectl-wi/kubectl-wi/pkg/targets"
 )
 
@@ -72,32 +69,15 @@ type StatusOptions struct {
 	namespace string // "" with -A
 	registry  *targets.Registry
 
-	reads     associationReads
-	rawConfig func() (clientcmdapi.Config, error)
-
-	newClient func() (kubernetes.Interface, error) // swapped in tests
-	// newCustom builds the clients that list custom resource targets; nil: not listed.
-	newCustom func() (*annotate.CustomClients, error)
+	deps deps
 }
 
-// NewStatusOptions returns the options with their defaults.
-func NewStatusOptions(cf *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *StatusOptions {
-	return newStatusOptions(cf, streams, defaultDeps())
-}
-
-// newStatusOptions are the defaults with the clients of d.
+// newStatusOptions are the defaults, reaching outside through d.
 func newStatusOptions(cf *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams, d deps) *StatusOptions {
-	return &StatusOptions{
-		configFlags: cf,
-		IOStreams:   streams,
-		newClient:   func() (kubernetes.Interface, error) { return d.newClient(cf) },
-		newCustom:   func() (*annotate.CustomClients, error) { return d.newCustom(cf) },
-		reads:       d.associations,
-		rawConfig:   selectedConfig(cf),
-	}
+	return &StatusOptions{configFlags: cf, IOStreams: streams, deps: d}
 }
 
-// newCmdStatus builds the command around o, so tests can swap o's client.
+// newCmdStatus builds `kubectl wi status` around o.
 func newCmdStatus(o *StatusOptions) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:     "status",
@@ -143,11 +123,11 @@ func (o *StatusOptions) Validate() error {
 
 // Run reads the cluster and prints the report.
 func (o *StatusOptions) Run(ctx context.Context) error {
-	client, err := o.newClient()
+	client, err := o.deps.newClient(o.configFlags)
 	if err != nil {
 		return err
 	}
-	assoc := readAssociations(ctx, o.reads, o.EKSCluster, o.rawConfig, o.namespace, "")
+	assoc := readAssociations(ctx, o.deps.associations, o.EKSCluster, o.deps.kubeconfig(o.configFlags), o.namespace, "")
 	report, err := collectWithAssociations(ctx, client, o.namespace, o.Selector, assoc)
 	if err != nil {
 		return err

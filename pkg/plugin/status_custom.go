@@ -37,7 +37,7 @@ type customStatus struct {
 // that is not installed is skipped; one that cannot be listed becomes a warning, as status
 // is a report.
 func (o *StatusOptions) collectCustom(ctx context.Context) ([]customStatus, error) {
-	if o.newCustom == nil || o.registry == nil || o.Selector != "" {
+	if o.deps.newCustom == nil || o.registry == nil || o.Selector != "" {
 		return nil, nil
 	}
 	var cc *annotate.CustomClients
@@ -49,7 +49,7 @@ func (o *StatusOptions) collectCustom(ctx context.Context) ([]customStatus, erro
 		}
 		if cc == nil {
 			var err error
-			if cc, err = o.newCustom(); err != nil {
+			if cc, err = o.deps.newCustom(o.configFlags); err != nil {
 				return nil, err
 			}
 		}

@@ -8,7 +8,6 @@ import (
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
-	"k8s.io/client-go/kubernetes"
 	clienttesting "k8s.io/client-go/testing"
 
 	"github.com/kubectl-wi/kubectl-wi/pkg/annotate"
@@ -19,12 +18,11 @@ func runStatusCR(t *testing.T, c *cluster, args ...string) tpResult {
 	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
 	c.dyn.ClearActions()
 	return runSubcommand(t, func(cf *genericclioptions.ConfigFlags, s genericiooptions.IOStreams) *cobra.Command {
-		o := NewStatusOptions(cf, s)
-		o.newClient = func() (kubernetes.Interface, error) { return c.client, nil }
-		o.newCustom = func() (*annotate.CustomClients, error) {
+		d := fakeDeps(c.client)
+		d.newCustom = func(*genericclioptions.ConfigFlags) (*annotate.CustomClients, error) {
 			return &annotate.CustomClients{Discovery: c.client.Discovery(), Dynamic: c.dyn}, nil
 		}
-		return newCmdStatus(o)
+		return newCmdStatus(newStatusOptions(cf, s, d))
 	}, append([]string{"status"}, args...)...)
 }
 

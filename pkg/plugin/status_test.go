@@ -181,10 +181,7 @@ func stPodWebhook() *admissionregistrationv1.MutatingWebhookConfiguration {
 func runStatus(t *testing.T, client kubernetes.Interface, args ...string) tpResult {
 	t.Helper()
 	return runSubcommand(t, func(cf *genericclioptions.ConfigFlags, s genericiooptions.IOStreams) *cobra.Command {
-		o := NewStatusOptions(cf, s)
-		o.newClient = func() (kubernetes.Interface, error) { return client, nil }
-		o.newCustom = nil // custom resources: status_custom_test.go
-		return newCmdStatus(o)
+		return newCmdStatus(newStatusOptions(cf, s, fakeDeps(client))) // custom resources: status_custom_test.go
 	}, append([]string{"status"}, args...)...)
 }
 

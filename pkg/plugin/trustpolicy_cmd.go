@@ -1,14 +1,12 @@
 package plugin
 
 import (
-	"context"
 	"fmt"
 	"strings"
 
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
-	"k8s.io/client-go/kubernetes"
 
 	"github.com/kubectl-wi/kubectl-wi/pkg/apicall"
 	"github.com/kubectl-wi/kubectl-wi/pkg/identity"
@@ -80,28 +78,15 @@ type TrustPolicyOptions struct {
 	workload  *targets.Ref // a workload TARGET: name is its pod template's account, read in Run
 	namespace string
 
-	newClient func() (kubernetes.Interface, error) // swapped in tests
-	// issuerFn reads the cluster's issuer; swapped in tests, since the fake clientset has no
-	// discovery REST client.
-	issuerFn func(ctx context.Context, client kubernetes.Interface) (string, error)
+	deps deps
 }
 
-// NewTrustPolicyOptions returns the options with their defaults.
-func NewTrustPolicyOptions(cf *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *TrustPolicyOptions {
-	return newTrustPolicyOptions(cf, streams, defaultDeps())
-}
-
-// newTrustPolicyOptions are the defaults with the client of d.
+// newTrustPolicyOptions are the defaults, reaching outside through d.
 func newTrustPolicyOptions(cf *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams, d deps) *TrustPolicyOptions {
-	return &TrustPolicyOptions{
-		configFlags: cf,
-		IOStreams:   streams,
-		newClient:   func() (kubernetes.Interface, error) { return d.newClient(cf) },
-		issuerFn:    apicall.ClusterIssuer,
-	}
+	return &TrustPolicyOptions{configFlags: cf, IOStreams: streams, deps: d}
 }
 
-// newCmdTrustPolicy builds the command around o, so tests can swap o's clients.
+// newCmdTrustPolicy builds `kubectl wi trust-policy` around o.
 func newCmdTrustPolicy(o *TrustPolicyOptions) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:     "trust-policy [serviceaccount/]NAME | deployment|statefulset|daemonset/NAME",
@@ -127,7 +112,7 @@ func newCmdTrustPolicy(o *TrustPolicyOptions) *cobra.Command {
 	f.StringVar(&o.Issuer, "issuer", "", "OIDC issuer URL (default: read from the cluster's "+issuerDiscoveryPath+")")
 	f.StringVar(&o.Audience, "audience", "", "Token audience the role accepts (default: the service account's, else "+identity.DefaultAudience+")")
 	f.BoolVar(&o.PodIdentity, "pod-identity", false, "Print the EKS Pod Identity trust policy instead")
-	cmd.ValidArgsFunction = completeTargets(o.configFlags, func(*targets.Registry) []*targets.Kind { return []*targets.Kind{targets.ServiceAccount} }, 1)
+	cmd.ValidArgsFunction = completeTargets(o.configFlags, o.deps, func(*targets.Registry) []*targets.Kind { return []*targets.Kind{targets.ServiceAccount} }, 1)
 	completeValues(cmd, "output", "text", "json")
 	completeValues(cmd, "partition", identity.Partitions()...)
 	return cmd

@@ -73,15 +73,15 @@ func runSubcommand(t *testing.T, build func(*genericclioptions.ConfigFlags, gene
 func runTrustPolicy(t *testing.T, client kubernetes.Interface, issuerFn func(context.Context, kubernetes.Interface) (string, error), args ...string) tpResult {
 	t.Helper()
 	return runSubcommand(t, func(cf *genericclioptions.ConfigFlags, s genericiooptions.IOStreams) *cobra.Command {
-		o := NewTrustPolicyOptions(cf, s)
-		o.newClient = func() (kubernetes.Interface, error) {
+		d := fakeDeps(client)
+		d.newClient = func(*genericclioptions.ConfigFlags) (kubernetes.Interface, error) {
 			if client == nil {
 				t.Fatal("trust-policy built a client it should not need")
 			}
 			return client, nil
 		}
-		o.issuerFn = issuerFn
-		return newCmdTrustPolicy(o)
+		d.issuer = issuerFn
+		return newCmdTrustPolicy(newTrustPolicyOptions(cf, s, d))
 	}, append([]string{"trust-policy"}, args...)...)
 }
 

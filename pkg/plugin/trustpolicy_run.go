@@ -69,7 +69,7 @@ func (o *TrustPolicyOptions) plan(ctx context.Context) (*trustPolicyPlan, error)
 		return plan, nil
 	}
 
-	client, err := o.newClient()
+	client, err := o.deps.newClient(o.configFlags)
 	if err != nil {
 		return nil, err
 	}
@@ -108,7 +108,7 @@ func (o *TrustPolicyOptions) plan(ctx context.Context) (*trustPolicyPlan, error)
 	}
 	plan.issuer = o.Issuer
 	if plan.issuer == "" {
-		iss, err := o.issuerFn(ctx, client)
+		iss, err := o.deps.issuer(ctx, client)
 		if err != nil {
 			return nil, err
 		}

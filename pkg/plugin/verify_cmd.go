@@ -1,21 +1,14 @@
 package plugin
 
 import (
-	"context"
-	"os"
 	"time"
 
 	"github.com/spf13/cobra"
-	"golang.org/x/term"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/kubernetes"
-	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
-	"github.com/kubectl-wi/kubectl-wi/pkg/annotate"
-	"github.com/kubectl-wi/kubectl-wi/pkg/explain"
-	"github.com/kubectl-wi/kubectl-wi/pkg/probe"
 	"github.com/kubectl-wi/kubectl-wi/pkg/targets"
 	"github.com/kubectl-wi/kubectl-wi/pkg/verify"
 )
@@ -120,13 +113,6 @@ const verifyExample = `  # Prove the role of the service account checkout in the
   # A private STS endpoint whose certificate a private CA issued
   kubectl wi verify checkout -n shop --sts-endpoint https://sts.internal.example.com --ca-bundle corp-ca.pem`
 
-// The environment that gives verify's flags their defaults: set once, for a private STS
-// endpoint or a proxy's CA, instead of on every run.
-const (
-	EnvSTSEndpoint = "KUBECTL_WI_STS_ENDPOINT"
-	EnvCABundle    = "KUBECTL_WI_CA_BUNDLE"
-)
-
 // VerifyOptions holds everything `kubectl wi verify` needs. Flags bind to fields.
 type VerifyOptions struct {
 	configFlags *genericclioptions.ConfigFlags
@@ -139,20 +125,19 @@ type VerifyOptions struct {
 	Timeout         time.Duration
 	Keep            bool
 	Output          string // "tui" | "text" | "json"; empty: tui on a terminal, text otherwise
-	STSEndpoint     string
-	CABundle        string // a PEM file's path
-	Region          string
-	Timings         bool // hidden: print the run's timings to ErrOut
-	Container       string
-	AllNamespaces   bool
-	Selector        string
-	Parallel        int
-	TargetsFile     string
-	InPod           bool
-	Pod             string
-	DryRun          string // the flag; dryRun is what Complete read from it
-	AllowEmpty      bool
-	EKSCluster      string
+	stsFlags
+	Region        string
+	Timings       bool // hidden: print the run's timings to ErrOut
+	Container     string
+	AllNamespaces bool
+	Selector      string
+	Parallel      int
+	TargetsFile   string
+	InPod         bool
+	Pod           string
+	DryRun        string // the flag; dryRun is what Complete read from it
+	AllowEmpty    bool
+	EKSCluster    string
 
 	audienceSet bool
 	dryRun      dryRun // none, or client with --in-pod
@@ -160,68 +145,31 @@ type VerifyOptions struct {
 	target       verify.Target // zero for a fleet run
 	custom       *targets.Ref  // a custom resource target
 	namespace    string
-	client       kubernetes.Interface
-	deps         verify.Deps
-	caBundle     []byte            // CABundle's contents, once validated
-	from         map[string]string // flag -> the env var its value came from
-	imageDefault bool              // --image was not given
-	getenv       func(string) string
+	imageDefault bool // --image was not given
+	terminal     bool // Out is a terminal
 
-	newClient  func() (kubernetes.Interface, verify.DiscoveryFunc, error) // swapped in tests
-	newCustom  func() (*annotate.CustomClients, error)                    // swapped in tests
-	isTerminal func() bool                                                // swapped in tests
-	logs       verify.LogFunc                                             // swapped in tests: the fake clientset cannot stream logs
-	now        func() time.Time
-	podName    func() string
-	// reads and rawConfig read the EKS cluster's Pod Identity associations (associations.go).
-	reads     associationReads
-	rawConfig func() (clientcmdapi.Config, error)
-	// explainRefusal builds verify.Deps.Explain; nil in tests.
-	explainRefusal func(kubernetes.Interface, verify.DiscoveryFunc) func(context.Context, string, string, string) []probe.Event
+	deps deps
+	// client and engine are what Run builds from deps: the cluster's client, and the engine's
+	// deps on it.
+	client kubernetes.Interface
+	engine verify.Deps
 }
 
-// NewVerifyOptions returns the options with their defaults.
-func NewVerifyOptions(cf *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams) *VerifyOptions {
-	return newVerifyOptions(cf, streams, defaultDeps())
-}
-
-// newVerifyOptions are the defaults with the clients and clock of d.
+// newVerifyOptions are the defaults, reaching outside through d.
 func newVerifyOptions(cf *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams, d deps) *VerifyOptions {
-	o := &VerifyOptions{
+	return &VerifyOptions{
 		configFlags:     cf,
 		IOStreams:       streams,
 		Image:           ProbeImage(),
 		ImagePullPolicy: string(corev1.PullIfNotPresent),
 		Timeout:         2 * time.Minute,
 		Parallel:        verify.DefaultParallel,
-		now:             d.now,
-		getenv:          os.Getenv,
+		deps:            d,
 	}
-	o.newCustom = func() (*annotate.CustomClients, error) { return d.newCustom(cf) }
-	o.newClient = func() (kubernetes.Interface, verify.DiscoveryFunc, error) {
-		c, err := d.newClient(cf)
-		if err != nil {
-			return nil, nil, err
-		}
-		return c, verify.APIServerDiscovery(c), nil
-	}
-	o.isTerminal = func() bool {
-		f, ok := o.Out.(*os.File)
-		return ok && term.IsTerminal(int(f.Fd()))
-	}
-	o.explainRefusal = explain.Refusal
-	o.reads = d.associations
-	o.rawConfig = selectedConfig(cf)
-	return o
 }
 
-// NewCmdVerify builds `kubectl wi verify`. runF, when not nil, replaces Run after Complete and
-// Validate, so tests can look at the parsed options.
-func NewCmdVerify(cf *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams, runF func(*VerifyOptions) error) *cobra.Command {
-	return newCmdVerify(NewVerifyOptions(cf, streams), runF)
-}
-
-// newCmdVerify builds the command around o, whose seams a test has set.
+// newCmdVerify builds `kubectl wi verify` around o. runF, when not nil, replaces Run after
+// Complete and Validate, so tests can look at the parsed options.
 func newCmdVerify(o *VerifyOptions, runF func(*VerifyOptions) error) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:     "verify [[serviceaccount/]NAME | deployment|statefulset|daemonset|pod/NAME | KIND/NAME]",
@@ -263,7 +211,7 @@ func newCmdVerify(o *VerifyOptions, runF func(*VerifyOptions) error) *cobra.Comm
 	f.StringVar(&o.TargetsFile, "targets", o.TargetsFile, "A targets file of more custom resource kinds (see kubectl wi enable --help)")
 	f.BoolVar(&o.Timings, "timings", o.Timings, "Print how long each step took to the error stream")
 	_ = f.MarkHidden("timings")
-	cmd.ValidArgsFunction = completeTargets(o.configFlags, workloadTargetKinds, 1)
+	cmd.ValidArgsFunction = completeTargets(o.configFlags, o.deps, workloadTargetKinds, 1)
 	completeValues(cmd, "output", "tui", "text", "json", "yaml")
 	completeValues(cmd, "image-pull-policy", string(corev1.PullAlways), string(corev1.PullIfNotPresent), string(corev1.PullNever))
 	return cmd

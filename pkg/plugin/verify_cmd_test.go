@@ -24,7 +24,6 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/fake"
-	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 	"k8s.io/utils/ptr"
 
 	"github.com/kubectl-wi/kubectl-wi/pkg/verify"
@@ -32,8 +31,6 @@ import (
 
 const vfRole = "arn:aws:iam::111122223333:role/checkout"
 
-// vfOptions are verify's options on a fake cluster: client, terminal, logs and pod name are
-// the test's.
 // testCAPEM is a self-signed CA certificate in PEM.
 func testCAPEM(t *testing.T) string {
 	t.Helper()
@@ -50,23 +47,26 @@ func testCAPEM(t *testing.T) string {
 	return string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}))
 }
 
-func vfOptions(c kubernetes.Interface, terminal bool, stream string) (*VerifyOptions, *bytes.Buffer, *bytes.Buffer) {
+// vfOptions are verify's options on a fake cluster (fakeDeps): client, terminal, logs and
+// pod name are the test's; more changes to the deps, in order.
+func vfOptions(c kubernetes.Interface, terminal bool, stream string, more ...func(*deps)) (*VerifyOptions, *bytes.Buffer, *bytes.Buffer) {
 	streams, _, out, errOut := genericiooptions.NewTestIOStreams()
 	cf := genericclioptions.NewConfigFlags(false)
 	cf.Namespace = ptr.To("shop")
-	o := NewVerifyOptions(cf, streams)
-	o.explainRefusal = nil                                                                  // no AWS from a unit test
-	o.rawConfig = func() (clientcmdapi.Config, error) { return clientcmdapi.Config{}, nil } // no EKS cluster from this machine's kubeconfig
-	o.newClient = func() (kubernetes.Interface, verify.DiscoveryFunc, error) {
-		return c, func(context.Context) ([]byte, error) { return []byte(`{"issuer":"https://127.0.0.1:6443"}`), nil }, nil
+	d := fakeDeps(c)
+	d.discovery = func(kubernetes.Interface) verify.DiscoveryFunc {
+		return func(context.Context) ([]byte, error) { return []byte(`{"issuer":"https://127.0.0.1:6443"}`), nil }
 	}
-	o.isTerminal = func() bool { return terminal }
-	o.podName = func() string { return "wi-probe-abcde" }
-	o.logs = func(context.Context, string, string, string, bool) (io.ReadCloser, error) {
+	d.isTerminal = func(io.Writer) bool { return terminal }
+	d.podName = func() string { return "wi-probe-abcde" }
+	d.logs = func(context.Context, string, string, string, bool) (io.ReadCloser, error) {
 		b, err := os.ReadFile("../../testdata/streams/" + stream)
 		return io.NopCloser(bytes.NewReader(b)), err
 	}
-	return o, out, errOut
+	for _, f := range more {
+		f(&d)
+	}
+	return newVerifyOptions(cf, streams, d), out, errOut
 }
 
 func Test_NewCmdVerify(t *testing.T) {
@@ -290,8 +290,9 @@ func Test_NewCmdVerify(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			o, _, _ := vfOptions(fake.NewClientset(), tt.terminal, "probe-pass.jsonl")
-			o.getenv = func(k string) string { return tt.env[k] }
+			o, _, _ := vfOptions(fake.NewClientset(), tt.terminal, "probe-pass.jsonl", func(d *deps) {
+				d.env = readEnvironment(func(k string) string { return tt.env[k] })
+			})
 			var got *VerifyOptions
 			cmd := newCmdVerify(o, func(o *VerifyOptions) error { got = o; return nil })
 			cmd.SetArgs(tt.args)

@@ -2,14 +2,11 @@ package plugin
 
 import (
 	"fmt"
-	"net/url"
-	"os"
 
 	"github.com/spf13/cobra"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/labels"
 
-	"github.com/kubectl-wi/kubectl-wi/pkg/cabundle"
 	"github.com/kubectl-wi/kubectl-wi/pkg/identity"
 	"github.com/kubectl-wi/kubectl-wi/pkg/targets"
 	"github.com/kubectl-wi/kubectl-wi/pkg/verify"
@@ -43,16 +40,7 @@ func (o *VerifyOptions) Complete(cmd *cobra.Command, args []string) error {
 		}
 	}
 	o.imageDefault = !cmd.Flags().Changed("image")
-	o.from = map[string]string{}
-	for _, d := range []struct {
-		flag, env string
-		value     *string
-	}{{"sts-endpoint", EnvSTSEndpoint, &o.STSEndpoint}, {"ca-bundle", EnvCABundle, &o.CABundle}} {
-		if v := o.getenv(d.env); v != "" && !cmd.Flags().Changed(d.flag) {
-			*d.value = v
-			o.from[d.flag] = d.env
-		}
-	}
+	o.stsFlags.complete(cmd, o.deps.env)
 	var err error
 	if o.namespace, err = namespaceOf(o.configFlags, false); err != nil {
 		return err
@@ -61,7 +49,8 @@ func (o *VerifyOptions) Complete(cmd *cobra.Command, args []string) error {
 	if o.dryRun == dryRunClient && o.Output == "" {
 		o.Output = "yaml"
 	}
-	o.Output = runOutput(o.Output, o.isTerminal)
+	o.terminal = o.deps.isTerminal(o.Out)
+	o.Output = runOutput(o.Output, o.terminal)
 	return nil
 }
 
@@ -74,7 +63,7 @@ func (o *VerifyOptions) Validate() error {
 		if o.Output != "yaml" && o.Output != "json" {
 			return OutputError(o.Output, "yaml", "json")
 		}
-	} else if err := checkRunOutput(o.Output, o.isTerminal); err != nil {
+	} else if err := checkRunOutput(o.Output, o.terminal); err != nil {
 		return err
 	}
 	if o.RoleARN != "" && (o.STSEndpoint == "" || !identity.ForeignRoleARN(o.RoleARN)) {
@@ -93,25 +82,12 @@ func (o *VerifyOptions) Validate() error {
 	default:
 		return FlagErrorf("--image-pull-policy must be one of Always, IfNotPresent, Never, got %q", o.ImagePullPolicy)
 	}
-	if o.STSEndpoint != "" {
-		u, err := url.Parse(o.STSEndpoint)
-		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-			return FlagErrorf("%s must be an http or https URL, got %q", o.source("sts-endpoint"), o.STSEndpoint)
-		}
+	if err := o.stsFlags.validate(); err != nil {
+		return err
 	}
-	if o.CABundle != "" {
-		data, err := os.ReadFile(o.CABundle)
-		if err != nil {
-			return InputErrorf("%s: cannot read %s: %w", o.source("ca-bundle"), o.CABundle, unwrapPath(err))
-		}
-		if _, err := cabundle.Parse(data); err != nil {
-			return InputErrorf("%s: %s is not a PEM file of CA certificates: %w", o.source("ca-bundle"), o.CABundle, err)
-		}
-		o.caBundle = data
-		if o.InPod && len(data) > verify.MaxInPodCABundle {
-			return InputErrorf("%s: %s is %d KiB; with --in-pod the bundle travels in the ephemeral container's env, which stays in the pod's spec: give at most %d KiB (the CAs the STS endpoint or the proxy needs)",
-				o.source("ca-bundle"), o.CABundle, len(data)>>10, verify.MaxInPodCABundle>>10)
-		}
+	if o.InPod && len(o.caBundle) > verify.MaxInPodCABundle {
+		return InputErrorf("%s: %s is %d KiB; with --in-pod the bundle travels in the ephemeral container's env, which stays in the pod's spec: give at most %d KiB (the CAs the STS endpoint or the proxy needs)",
+			o.source("ca-bundle"), o.CABundle, len(o.caBundle)>>10, verify.MaxInPodCABundle>>10)
 	}
 	if err := checkAudience(o.ErrOut, o.Audience, o.audienceSet); err != nil {
 		return err
@@ -173,13 +149,4 @@ func (o *VerifyOptions) validateInPod() error {
 		}
 	}
 	return nil
-}
-
-// source names where a flag's value came from, for an error: the flag, or the env var that
-// gave its default.
-func (o *VerifyOptions) source(flag string) string {
-	if env, ok := o.from[flag]; ok {
-		return "$" + env + " (the default of --" + flag + ")"
-	}
-	return "--" + flag
 }

@@ -47,8 +47,8 @@ func (o *VerifyOptions) fleetAccounts(ctx context.Context) (accounts []verify.Ac
 	}
 	// The cluster's associations, read once: their accounts are proven whatever their pods
 	// carry, and each run knows its account's.
-	assoc := readAssociations(ctx, o.reads, o.EKSCluster, o.rawConfig, ns, "")
-	o.deps.Association = func(_ context.Context, ns, sa string) verify.AssociationLookup { return lookupOf(assoc, ns, sa) }
+	assoc := readAssociations(ctx, o.deps.associations, o.EKSCluster, o.deps.kubeconfig(o.configFlags), ns, "")
+	o.engine.Association = func(_ context.Context, ns, sa string) verify.AssociationLookup { return lookupOf(assoc, ns, sa) }
 	rows, err := identityAccounts(ctx, o.client, ns, o.Selector, assoc)
 	if err == nil && !assoc.Read {
 		fmt.Fprintln(o.ErrOut, associationsNotReadNote(assoc))
@@ -107,7 +107,7 @@ func identityAccounts(ctx context.Context, c kubernetes.Interface, namespace, se
 // namespace for a cluster-scoped kind), since the operator copies the role onto them.
 func (o *VerifyOptions) customAccounts(ctx context.Context) ([]verify.Account, string, error) {
 	ref, c := *o.custom, o.custom.Kind.Custom
-	cc, err := o.newCustom()
+	cc, err := o.deps.newCustom(o.configFlags)
 	if err != nil {
 		return nil, "", err
 	}
@@ -200,7 +200,7 @@ func (o *VerifyOptions) runFleet(ctx context.Context) error {
 	var results []verify.AccountResult
 	work := func(ctx context.Context, rep verify.FleetReporter) error {
 		var err error
-		results, err = verify.RunFleet(ctx, base, accounts, o.Parallel, o.deps, rep)
+		results, err = verify.RunFleet(ctx, base, accounts, o.Parallel, o.engine, rep)
 		return err
 	}
 	var runErr error
@@ -210,7 +210,7 @@ func (o *VerifyOptions) runFleet(ctx context.Context) error {
 		defer klog.ClearLogger()
 		runErr = tui.RunFleet(ctx, o.In, o.Out, title, accounts, work)
 	case "json":
-		j := render.NewFleetJSON(o.Out, o.now)
+		j := render.NewFleetJSON(o.Out, o.deps.now)
 		runErr = work(ctx, j)
 		j.Summary(results) // the verdict last, as text's summary; interrupted too
 		if err := j.Err(); err != nil && runErr == nil {

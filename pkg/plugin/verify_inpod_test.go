@@ -281,7 +281,7 @@ func TestVerifyInPodChecklist(t *testing.T) {
 				t.Fatal(err)
 			}
 			report := tui.Checklist(tui.Options{Steps: inPodSteps}, func(rep verify.Reporter) error {
-				_, err := verify.Run(t.Context(), o.config(), o.deps, rep)
+				_, err := verify.Run(t.Context(), o.config(), o.engine, rep)
 				return err
 			})
 			for _, want := range tt.want {
@@ -362,9 +362,10 @@ func TestVerifyInPodFleet(t *testing.T) {
 					return false, nil, nil
 				})
 			}
-			o, out, _ := vfOptions(c, false, "probe-pass.jsonl")
 			var n atomic.Int32 // names unique among the runs, as NewPodName's are
-			o.podName = func() string { return fmt.Sprintf("wi-probe-fleet%d", n.Add(1)) }
+			o, out, _ := vfOptions(c, false, "probe-pass.jsonl", func(d *deps) {
+				d.podName = func() string { return fmt.Sprintf("wi-probe-fleet%d", n.Add(1)) }
+			})
 
 			err = vfRun(t, o, "--in-pod", "--parallel", "2")
 			if ExitCode(err) != tt.wantCode || !strings.Contains(errString(err), tt.wantErr) {

@@ -25,20 +25,22 @@ import (
 // connect builds the client, after Validate: a bad flag is refused as such, whatever the
 // kubeconfig.
 func (o *VerifyOptions) connect() error {
-	c, discovery, err := o.newClient()
+	d := o.deps
+	c, err := d.newClient(o.configFlags)
 	if err != nil {
 		return err
 	}
+	discovery := d.discovery(c)
 	o.client = c
-	o.deps = verify.Deps{Client: c, Discovery: discovery, Logs: o.logs, Now: o.now, PodName: o.podName,
+	o.engine = verify.Deps{Client: c, Discovery: discovery, Logs: d.logs, Now: d.now, PodName: d.podName,
 		PolicyDiscovery: c.Discovery(), Resolve: verify.LookupHost}
-	if o.explainRefusal != nil {
-		o.deps.Explain = o.explainRefusal(c, discovery)
+	if d.explainRefusal != nil {
+		o.engine.Explain = d.explainRefusal(c, discovery)
 	}
 	// One account's association, read when its probe pod needs it (no role-arn annotation);
 	// a fleet run replaces it with the cluster's, read once (associationsOf).
-	o.deps.Association = func(ctx context.Context, ns, sa string) verify.AssociationLookup {
-		return lookupOf(readAssociations(ctx, o.reads, o.EKSCluster, o.rawConfig, ns, sa), ns, sa)
+	o.engine.Association = func(ctx context.Context, ns, sa string) verify.AssociationLookup {
+		return lookupOf(readAssociations(ctx, d.associations, o.EKSCluster, d.kubeconfig(o.configFlags), ns, sa), ns, sa)
 	}
 	return nil
 }
@@ -88,7 +90,7 @@ func (o *VerifyOptions) Run(ctx context.Context) error {
 		runErr error
 	)
 	work := func(ctx context.Context, rep verify.Reporter) error {
-		out, runErr = verify.Run(ctx, o.config(), o.deps, rep)
+		out, runErr = verify.Run(ctx, o.config(), o.engine, rep)
 		return runErr
 	}
 	title := fmt.Sprintf("kubectl wi verify %s -n %s", o.target, o.namespace)
@@ -97,7 +99,7 @@ func (o *VerifyOptions) Run(ctx context.Context) error {
 		opts.Title += " --in-pod"
 		opts.Steps, opts.Cancelling = inPodSteps, "cancelling: the probe in the app's pod ends by itself…"
 	}
-	if err := renderRun(ctx, o.IOStreams, o.Output, o.now, opts, work); err != nil && runErr == nil {
+	if err := renderRun(ctx, o.IOStreams, o.Output, o.deps.now, opts, work); err != nil && runErr == nil {
 		return err
 	}
 	o.afterRun(out)
@@ -130,7 +132,7 @@ var inPodSteps = []tui.StepTitle{
 // planInPod prints the ephemeral container --in-pod would add, as the patch it would send,
 // and writes nothing.
 func (o *VerifyOptions) planInPod(ctx context.Context) error {
-	plan, err := verify.PlanInPod(ctx, o.config(), o.deps)
+	plan, err := verify.PlanInPod(ctx, o.config(), o.engine)
 	var refusal *verify.Refusal
 	switch {
 	case errors.As(err, &refusal):
