@@ -71,16 +71,17 @@ CLI command.
 
 // Complete works out the namespace and which optional flags were given.
 func (o *DisableOptions) Complete(cmd *cobra.Command, args []string) error {
-	if err := o.checkPodIdentityFlags(cmd, []string{"output"}); err != nil {
-		return err
-	}
+	o.modeErr = o.checkPodIdentityFlags(cmd, []string{"output"})
 	return o.complete(cmd, args)
 }
 
 // Validate checks every flag and argument; it makes no API call.
 func (o *DisableOptions) Validate() error {
+	if o.modeErr != nil {
+		return o.modeErr
+	}
 	if o.PodIdentity {
-		return o.validatePodIdentity("")
+		return o.validatePodIdentity(nil)
 	}
 	return o.validate()
 }

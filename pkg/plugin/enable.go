@@ -2,7 +2,6 @@ package plugin
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
@@ -55,11 +54,15 @@ type EnableOptions struct {
 	Reset           bool
 	Manifest        string // a cpln mk8s manifest to edit (enable_manifest.go)
 
-	audienceSet       bool
-	expirationSet     bool
-	stsRegionalSet    bool
-	manifestConflicts []string // flags given with --manifest that do not apply to it
-	manifest          manifestFile
+	audienceSet    bool
+	expirationSet  bool
+	stsRegionalSet bool
+	// role is --role-arn as Complete parsed it, and roleErr why it did not parse, for Validate
+	// to say.
+	role    identity.RoleARN
+	roleErr error
+	// mode is what the run does, chosen once by Complete from --manifest and --pod-identity.
+	mode enableMode
 }
 
 // NewEnableOptions returns the options with their defaults.
@@ -130,23 +133,35 @@ with the command that restarts them.
 	return cmd
 }
 
-// Complete works out the namespace, the targets, which optional flags were given, and from
-// them what the run writes.
+// Complete works out the namespace, the targets, which optional flags were given, the role,
+// and from them the mode of the run and what it writes.
 func (o *EnableOptions) Complete(cmd *cobra.Command, args []string) error {
 	o.audienceSet = cmd.Flags().Changed("audience")
 	o.expirationSet = cmd.Flags().Changed("token-expiration")
 	o.stsRegionalSet = cmd.Flags().Changed("sts-regional-endpoints")
-	if err := o.checkPodIdentityFlags(cmd, []string{"audience", "token-expiration", "sts-regional-endpoints", "reset", "manifest"}); err != nil {
-		return err
-	}
+	o.modeErr = o.checkPodIdentityFlags(cmd, []string{"audience", "token-expiration", "sts-regional-endpoints", "reset", "manifest"})
 	if o.Manifest != "" {
-		return o.completeManifest(cmd, args)
+		m := &manifestMode{EnableOptions: o}
+		m.complete(cmd, args)
+		o.mode = m
+		return nil
 	}
 	if err := o.complete(cmd, args); err != nil {
 		return err
 	}
-	o.want = &identity.Config{RoleARN: o.RoleARN, Audience: o.Audience, TokenExpiration: o.TokenExpiration, STSRegional: o.STSRegional}
+	o.role, o.roleErr = parseRoleFlag("role-arn", o.RoleARN)
 	o.overwrite, o.create = o.Overwrite, o.Create
+	if o.PodIdentity {
+		// The association carries the role: no annotation is wanted.
+		o.want, o.keep = nil, nil
+		spec := podidentity.Spec{RoleARN: o.role.String(), DisableSessionTags: o.DisableSessionTags}
+		if o.TargetRoleARN != "" {
+			spec.TargetRoleARN = o.targetRole.String()
+		}
+		o.mode = &podIdentityMode{EnableOptions: o, spec: spec}
+		return nil
+	}
+	o.want = &identity.Config{RoleARN: o.role.String(), Audience: o.Audience, TokenExpiration: o.TokenExpiration, STSRegional: o.STSRegional}
 	o.keep = o.keep[:0]
 	if !o.Reset {
 		for key, named := range map[string]bool{
@@ -159,58 +174,19 @@ func (o *EnableOptions) Complete(cmd *cobra.Command, args []string) error {
 			}
 		}
 	}
+	warnAudience(o.ErrOut, o.Audience, o.audienceSet)
+	o.mode = annotationMode{o}
 	return nil
 }
 
-// Validate checks every flag and argument; it makes no API call.
+// Validate checks every flag and argument, as the mode takes them; it makes no API call.
 func (o *EnableOptions) Validate() error {
-	if o.Manifest != "" {
-		return o.validateManifest()
+	if o.modeErr != nil {
+		return o.modeErr
 	}
-	if err := o.targetRegistry().CheckArgs(o.args); err != nil {
-		return &FlagError{Err: err} // before the flags: the form of TARGET is the first mistake
-	}
-	if o.RoleARN == "" {
-		return FlagErrorf("--role-arn is required: the IAM role the pods assume, e.g. --role-arn arn:aws:iam::123456789012:role/NAME")
-	}
-	if o.Create && o.Selector != "" {
-		return FlagErrorf("--create creates the service accounts TARGET names, and -l selects existing ones: name the accounts to create")
-	}
-	if o.PodIdentity {
-		return o.validatePodIdentity(o.RoleARN)
-	}
-	if _, err := identity.ParseRoleARN(o.RoleARN); err != nil {
-		return &FlagError{Err: fmt.Errorf("invalid --role-arn: %w", err)}
-	}
-	if err := checkAudience(o.ErrOut, o.Audience, o.audienceSet); err != nil {
-		return err
-	}
-	if o.expirationSet {
-		if err := identity.ValidateTokenExpiration(o.TokenExpiration); err != nil {
-			return &FlagError{Err: fmt.Errorf("invalid --token-expiration: %w", err)}
-		}
-	}
-	if err := o.validate(); err != nil {
-		return err
-	}
-	for _, ref := range o.customRefs {
-		if o.Create {
-			return FlagErrorf("--create creates service accounts, and %s is a custom resource", ref)
-		}
-		if err := ref.Kind.Custom.CheckConfig(*o.want); err != nil {
-			return &FlagError{Err: fmt.Errorf("%s: %w", ref, err)}
-		}
-	}
-	return nil
+	return o.mode.validate()
 }
 
-// Run annotates the service accounts and restarts what needs it.
-func (o *EnableOptions) Run(ctx context.Context) error {
-	if o.Manifest != "" {
-		return o.runManifest()
-	}
-	if o.PodIdentity {
-		return o.runPodIdentity(ctx, &podidentity.Spec{RoleARN: o.RoleARN, TargetRoleARN: o.TargetRoleARN, DisableSessionTags: o.DisableSessionTags})
-	}
-	return o.run(ctx)
-}
+// Run annotates the service accounts (or writes their associations, or edits the manifest)
+// and restarts what needs it.
+func (o *EnableOptions) Run(ctx context.Context) error { return o.mode.run(ctx) }

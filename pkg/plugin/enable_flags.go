@@ -46,6 +46,9 @@ type identityOptions struct {
 	mode              restart.Mode
 	dryRun            dryRun
 	canCreate         bool // the command has --create (enable), so a missing account's error suggests it
+	// modeErr is a flag of one mode given in the other (checkPodIdentityFlags), for Validate
+	// to refuse first.
+	modeErr error
 
 	deps deps
 }
@@ -89,6 +92,7 @@ func (o *identityOptions) complete(cmd *cobra.Command, args []string) error {
 	}
 	if o.PodIdentity {
 		o.completeCluster()
+		o.targetRole, o.targetRoleErr = parseRoleFlag("target-role-arn", o.TargetRoleARN)
 	}
 	o.mode, _ = restart.ParseMode(o.Restart)
 	o.dryRun = parseDryRun(o.ErrOut, o.DryRun)
@@ -156,7 +160,7 @@ func (o *identityOptions) validate() error {
 // user's.
 func (o *identityOptions) targetRegistry() *targets.Registry {
 	if o.registry == nil {
-		o.registry = targets.Builtin()
+		return targets.Builtin()
 	}
 	return o.registry
 }

@@ -1,6 +1,7 @@
 package plugin
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -23,34 +24,32 @@ type manifestFile struct {
 	err  error // why it could not be read, for Validate to say
 }
 
-// completeManifest notes the flags given with --manifest and reads the file; it is edited
-// without a cluster, so nothing is read from the kubeconfig.
-func (o *EnableOptions) completeManifest(cmd *cobra.Command, args []string) error {
-	o.args = args
-	o.dryRun = parseDryRun(o.ErrOut, o.DryRun)
-	o.manifestConflicts = o.manifestConflicts[:0]
+// complete notes the flags given with --manifest and reads the file; it is edited without a
+// cluster, so nothing is read from the kubeconfig.
+func (m *manifestMode) complete(cmd *cobra.Command, args []string) {
+	m.args = args
+	m.dryRun = parseDryRun(m.ErrOut, m.DryRun)
 	for _, name := range manifestFlags {
 		if cmd.Flags().Changed(name) {
-			o.manifestConflicts = append(o.manifestConflicts, "--"+name)
+			m.conflicts = append(m.conflicts, "--"+name)
 		}
 	}
-	o.manifest = manifestFile{}
-	info, err := os.Stat(o.Manifest)
+	info, err := os.Stat(m.Manifest)
 	if err == nil {
-		o.manifest.mode = info.Mode().Perm()
-		o.manifest.data, err = os.ReadFile(o.Manifest)
+		m.file.mode = info.Mode().Perm()
+		m.file.data, err = os.ReadFile(m.Manifest)
 	}
-	o.manifest.err = err
-	return nil
+	m.file.err = err
 }
 
-func (o *EnableOptions) validateManifest() error {
+func (m *manifestMode) validate() error {
+	o := m.EnableOptions
 	if len(o.args) > 0 {
 		return FlagErrorf("--manifest edits a file and takes no TARGET, got %q", o.args)
 	}
-	if len(o.manifestConflicts) > 0 {
+	if len(m.conflicts) > 0 {
 		return FlagErrorf("%s cannot be combined with --manifest: the awsWorkloadIdentity add-on of a Control Plane cluster takes no role; once the cluster runs it, give service accounts their roles with kubectl wi enable TARGET --role-arn ARN",
-			strings.Join(o.manifestConflicts, ", "))
+			strings.Join(m.conflicts, ", "))
 	}
 	if err := checkDryRun(o.dryRun, dryRunNone, dryRunClient, dryRunServer); err != nil {
 		return err
@@ -63,16 +62,17 @@ func (o *EnableOptions) validateManifest() error {
 	default:
 		return OutputError(o.Output, "yaml (with --manifest: the edited manifest on stdout, the file left as it is)")
 	}
-	if o.manifest.err != nil {
-		return InputErrorf("cannot read --manifest %s: %v", o.Manifest, errors.Unwrap(o.manifest.err))
+	if m.file.err != nil {
+		return InputErrorf("cannot read --manifest %s: %v", o.Manifest, errors.Unwrap(m.file.err))
 	}
 	return nil
 }
 
-// runManifest turns on spec.addOns.awsWorkloadIdentity in the manifest and writes it back, or
-// prints it for -o yaml and --dry-run=client.
-func (o *EnableOptions) runManifest() error {
-	res, err := mk8s.EnableAWSWorkloadIdentity(o.manifest.data)
+// run turns on spec.addOns.awsWorkloadIdentity in the manifest and writes it back, or prints it
+// for -o yaml and --dry-run=client.
+func (m *manifestMode) run(context.Context) error {
+	o := m.EnableOptions
+	res, err := mk8s.EnableAWSWorkloadIdentity(m.file.data)
 	if err != nil {
 		return InputErrorf("--manifest %s: %w", o.Manifest, err)
 	}
@@ -84,7 +84,7 @@ func (o *EnableOptions) runManifest() error {
 			return err
 		}
 	} else if len(res.Changed) > 0 {
-		if err := os.WriteFile(o.Manifest, res.Out, o.manifest.mode); err != nil {
+		if err := os.WriteFile(o.Manifest, res.Out, m.file.mode); err != nil {
 			return fmt.Errorf("failed to write --manifest %s: %w", o.Manifest, err)
 		}
 	}

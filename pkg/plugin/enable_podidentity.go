@@ -22,6 +22,10 @@ type podIdentityOptions struct {
 	SkipPreflight      bool
 
 	clusterFrom string // "--eks-cluster" or "the kubeconfig", for messages
+	// targetRole is --target-role-arn as Complete parsed it, and targetRoleErr why it did not
+	// parse, for Validate to say.
+	targetRole    identity.RoleARN
+	targetRoleErr error
 }
 
 const podIdentityHelp = `With --pod-identity, enable creates or updates the EKS Pod Identity association of each
@@ -87,18 +91,15 @@ func (o *identityOptions) checkPodIdentityFlags(cmd *cobra.Command, annotationOn
 	return nil
 }
 
-// validatePodIdentity checks --pod-identity's input, with no API call: the role ARNs, the
-// targets, and the cluster's name from --eks-cluster or the kubeconfig.
-func (o *identityOptions) validatePodIdentity(roleARN string) error {
-	if roleARN != "" {
-		if _, err := identity.ParseRoleARN(roleARN); err != nil {
-			return &FlagError{Err: fmt.Errorf("invalid --role-arn: %w", err)}
-		}
+// validatePodIdentity checks --pod-identity's input, with no API call: the role ARNs as
+// Complete parsed them (roleErr: --role-arn's error, enable's), the targets, and the cluster's
+// name from --eks-cluster or the kubeconfig.
+func (o *identityOptions) validatePodIdentity(roleErr error) error {
+	if roleErr != nil {
+		return roleErr
 	}
-	if o.TargetRoleARN != "" {
-		if _, err := identity.ParseRoleARN(o.TargetRoleARN); err != nil {
-			return &FlagError{Err: fmt.Errorf("invalid --target-role-arn: %w", err)}
-		}
+	if o.targetRoleErr != nil {
+		return o.targetRoleErr
 	}
 	if err := o.validate(); err != nil {
 		return err

@@ -44,7 +44,7 @@ const exitCodesNoChecksHelp = `Exit codes:
 
 // checkAudience is the one check of --audience, for every command that takes it: given
 // (set), it is not empty and has no surrounding spaces, which no OIDC provider lists.
-func checkAudience(warn io.Writer, value string, set bool) error {
+func checkAudience(value string, set bool) error {
 	switch {
 	case !set:
 		return nil
@@ -53,10 +53,18 @@ func checkAudience(warn io.Writer, value string, set bool) error {
 	case strings.TrimSpace(value) != value:
 		return FlagErrorf("--audience %q has leading or trailing spaces", value)
 	}
-	if w := audienceWarning(value); w != "" && warn != nil {
+	return nil
+}
+
+// warnAudience prints the audienceWarning of an --audience given, to warn; Complete calls it,
+// as the flag is read, so that Validate only checks.
+func warnAudience(warn io.Writer, value string, set bool) {
+	if !set || warn == nil || checkAudience(value, set) != nil {
+		return
+	}
+	if w := audienceWarning(value); w != "" {
 		fmt.Fprint(warn, w)
 	}
-	return nil
 }
 
 // audienceWarning is "did you mean" for an audience a typo away from a known one, "" for

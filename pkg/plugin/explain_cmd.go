@@ -85,6 +85,7 @@ type ExplainOptions struct {
 	AllowEmpty    bool
 
 	target    *verify.Target
+	targetErr error // why TARGET did not parse, for Validate to say
 	namespace string
 	// clusterFrom says where Cluster came from, for messages: "--eks-cluster" or the kubeconfig.
 	clusterFrom string
@@ -137,7 +138,7 @@ func (o *ExplainOptions) Complete(cmd *cobra.Command, args []string) error {
 	if len(args) == 1 {
 		t, err := verify.ParseTarget(args[0])
 		if err != nil {
-			return &FlagError{Err: err}
+			o.targetErr = &FlagError{Err: err}
 		}
 		o.target = &t
 	}
@@ -157,6 +158,9 @@ func (o *ExplainOptions) Complete(cmd *cobra.Command, args []string) error {
 
 // Validate refuses flag values before anything is read.
 func (o *ExplainOptions) Validate() error {
+	if o.targetErr != nil {
+		return o.targetErr
+	}
 	if err := checkRunOutput(o.Output, o.terminal); err != nil {
 		return err
 	}

@@ -94,6 +94,7 @@ type MigrateOptions struct {
 	Parallel      int
 
 	refs      []targets.Ref
+	targetErr error // why TARGET did not parse, for Validate to say
 	namespace string
 	dryRun    dryRun
 }
@@ -134,13 +135,14 @@ func (o *MigrateOptions) Complete(cmd *cobra.Command, args []string) error {
 		return err
 	}
 	o.namespace, o.ids.namespace = ns, ns
+	o.targetErr = nil
 	if err := targets.Builtin().CheckArgs(args); err != nil {
-		return &FlagError{Err: err}
+		o.targetErr = &FlagError{Err: err}
 	}
 	for _, arg := range args {
 		ref, err := targets.Builtin().Parse(arg)
-		if err != nil {
-			return &FlagError{Err: err}
+		if err != nil && o.targetErr == nil {
+			o.targetErr = &FlagError{Err: err}
 		}
 		o.refs = append(o.refs, ref)
 	}
@@ -153,6 +155,8 @@ func (o *MigrateOptions) Complete(cmd *cobra.Command, args []string) error {
 // Validate checks every flag with no API call, the cluster's name included.
 func (o *MigrateOptions) Validate() error {
 	switch {
+	case o.targetErr != nil:
+		return o.targetErr
 	case o.To == "":
 		return FlagErrorf("--to is required: --to pod-identity")
 	case o.To != "pod-identity":

@@ -77,6 +77,7 @@ type TrustPolicyOptions struct {
 	name      string       // the service account; "" with --namespace-wide or --pod-identity
 	workload  *targets.Ref // a workload TARGET: name is its pod template's account, read in Run
 	namespace string
+	targetErr error // why TARGET did not parse, for Validate to say
 
 	deps deps
 }
@@ -122,14 +123,17 @@ func newCmdTrustPolicy(o *TrustPolicyOptions) *cobra.Command {
 func (o *TrustPolicyOptions) Complete(_ *cobra.Command, args []string) error {
 	if len(args) == 1 {
 		ref, err := parseTrustPolicyTarget(args[0])
-		if err != nil {
-			return &FlagError{Err: err}
-		}
-		if ref.IsServiceAccount() {
+		switch {
+		case err != nil:
+			o.targetErr = &FlagError{Err: err}
+		case ref.IsServiceAccount():
 			o.name = ref.Name
-		} else {
+		default:
 			o.workload = &ref
 		}
+	}
+	if !o.PodIdentity {
+		warnAudience(o.ErrOut, o.Audience, o.Audience != "")
 	}
 	var err error
 	o.namespace, err = namespaceOf(o.configFlags, false)
@@ -138,6 +142,9 @@ func (o *TrustPolicyOptions) Complete(_ *cobra.Command, args []string) error {
 
 // Validate checks the flags without touching the cluster.
 func (o *TrustPolicyOptions) Validate() error {
+	if o.targetErr != nil {
+		return o.targetErr
+	}
 	if err := checkOutput(o.Output, "", "text", "json", "yaml"); err != nil {
 		return err
 	}
@@ -171,7 +178,7 @@ func (o *TrustPolicyOptions) Validate() error {
 			return FlagErrorf("invalid --issuer: %w", err)
 		}
 	}
-	if err := checkAudience(o.ErrOut, o.Audience, o.Audience != ""); err != nil {
+	if err := checkAudience(o.Audience, o.Audience != ""); err != nil {
 		return err
 	}
 	if o.Audience != "" && strings.ContainsAny(o.Audience, "*?") {

@@ -144,6 +144,7 @@ type VerifyOptions struct {
 
 	target       verify.Target // zero for a fleet run
 	custom       *targets.Ref  // a custom resource target
+	targetErr    error         // why TARGET did not parse, for Validate to say
 	namespace    string
 	imageDefault bool // --image was not given
 	terminal     bool // Out is a terminal

@@ -21,7 +21,7 @@ func (o *VerifyOptions) Complete(cmd *cobra.Command, args []string) error {
 		// A pod is verify's own kind, not one of the targets every command shares.
 		t, err := verify.ParseTarget(args[0])
 		if err != nil {
-			return &FlagError{Err: err}
+			o.targetErr = &FlagError{Err: err}
 		}
 		o.target = t
 	case len(args) == 1:
@@ -30,15 +30,18 @@ func (o *VerifyOptions) Complete(cmd *cobra.Command, args []string) error {
 			return err
 		}
 		ref, err := registry.Parse(args[0])
-		if err != nil {
-			return &FlagError{Err: err}
-		}
-		if ref.Kind.Custom != nil {
+		switch {
+		case err != nil:
+			o.targetErr = &FlagError{Err: err}
+		case ref.Kind.Custom != nil:
 			o.custom = &ref
-		} else if o.target, err = verify.ParseTarget(args[0]); err != nil {
-			return &FlagError{Err: err}
+		default:
+			if o.target, err = verify.ParseTarget(args[0]); err != nil {
+				o.targetErr = &FlagError{Err: err}
+			}
 		}
 	}
+	warnAudience(o.ErrOut, o.Audience, o.audienceSet)
 	o.imageDefault = !cmd.Flags().Changed("image")
 	o.stsFlags.complete(cmd, o.deps.env)
 	var err error
@@ -56,6 +59,9 @@ func (o *VerifyOptions) Complete(cmd *cobra.Command, args []string) error {
 
 // Validate refuses flag values before anything is written to the cluster.
 func (o *VerifyOptions) Validate() error {
+	if o.targetErr != nil {
+		return o.targetErr
+	}
 	if err := o.validateInPod(); err != nil {
 		return err
 	}
@@ -89,7 +95,7 @@ func (o *VerifyOptions) Validate() error {
 		return InputErrorf("%s: %s is %d KiB; with --in-pod the bundle travels in the ephemeral container's env, which stays in the pod's spec: give at most %d KiB (the CAs the STS endpoint or the proxy needs)",
 			o.source("ca-bundle"), o.CABundle, len(o.caBundle)>>10, verify.MaxInPodCABundle>>10)
 	}
-	if err := checkAudience(o.ErrOut, o.Audience, o.audienceSet); err != nil {
+	if err := checkAudience(o.Audience, o.audienceSet); err != nil {
 		return err
 	}
 	return o.validateFleet()
