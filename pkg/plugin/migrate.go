@@ -146,7 +146,7 @@ func (o *MigrateOptions) Complete(cmd *cobra.Command, args []string) error {
 		}
 		o.refs = append(o.refs, ref)
 	}
-	o.stsFlags.complete(cmd, o.ids.deps.env)
+	o.complete(cmd, o.ids.deps.env)
 	o.ids.completeCluster()
 	o.dryRun = parseDryRun(o.ErrOut, o.DryRun)
 	return nil
@@ -174,7 +174,7 @@ func (o *MigrateOptions) Validate() error {
 			return err
 		}
 	}
-	if err := o.stsFlags.validate(); err != nil {
+	if err := o.validate(); err != nil {
 		return err
 	}
 	return o.ids.checkCluster()

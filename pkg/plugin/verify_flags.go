@@ -43,7 +43,7 @@ func (o *VerifyOptions) Complete(cmd *cobra.Command, args []string) error {
 	}
 	warnAudience(o.ErrOut, o.Audience, o.audienceSet)
 	o.imageDefault = !cmd.Flags().Changed("image")
-	o.stsFlags.complete(cmd, o.deps.env)
+	o.complete(cmd, o.deps.env)
 	var err error
 	if o.namespace, err = namespaceOf(o.configFlags, false); err != nil {
 		return err
@@ -88,7 +88,7 @@ func (o *VerifyOptions) Validate() error {
 	default:
 		return FlagErrorf("--image-pull-policy must be one of Always, IfNotPresent, Never, got %q", o.ImagePullPolicy)
 	}
-	if err := o.stsFlags.validate(); err != nil {
+	if err := o.validate(); err != nil {
 		return err
 	}
 	if o.InPod && len(o.caBundle) > verify.MaxInPodCABundle {
