@@ -176,14 +176,7 @@ func (e env) faults(c kubernetes.Interface) []fault {
 func TestChaosFaults(t *testing.T) {
 	e := loadEnv(t)
 	c := e.client(t)
-	runs := 1
-	if v := os.Getenv("WI_CHAOS_FAULT_RUNS"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 {
-			t.Fatalf("WI_CHAOS_FAULT_RUNS=%q: want a positive number", v)
-		}
-		runs = n
-	}
+	runs := envCount(t, "WI_CHAOS_FAULT_RUNS", 1)
 	type tally struct{ runs, diagnosed, podsLeft, writesLost int }
 	var table []string
 	for _, f := range e.faults(c) {

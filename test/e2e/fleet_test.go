@@ -371,9 +371,7 @@ func TestVerifyFleetJSONSummary(t *testing.T) {
 // read.
 func TestVerifyFleetReadsAssociations(t *testing.T) {
 	e := loadEnv(t)
-	if e.eksProfile() {
-		t.Skip("the EKS profile's webhook injects Pod Identity: its pods show the association themselves")
-	}
+	e.requireProfile(t, "default", "the EKS profile's webhook injects Pod Identity: its pods show the association themselves")
 	c := e.client(t)
 	ns := e.namespace(t, c, nil)
 	e.forgetAssociations(t, ns)

@@ -33,11 +33,7 @@ func (e env) ipArgs(ns, target string, extra ...string) []string {
 // (hack/testapps, built and imported by cluster-up).
 func ipSDKImage(t *testing.T) string {
 	t.Helper()
-	ref := os.Getenv("WI_APP_IMAGE_GO_SDKV2")
-	if ref == "" {
-		t.Fatal("WI_APP_IMAGE_GO_SDKV2 is not set: the test bed builds the app images (hack/testapps-up.sh, from cluster-up)")
-	}
-	return ref
+	return requireEnv(t, "WI_APP_IMAGE_GO_SDKV2")
 }
 
 // ipDeployment runs one replica of the SDK app as deployment name under sa, with edit applied

@@ -129,9 +129,7 @@ func refusingProxy(t *testing.T, e env) string {
 // change for each: a pod that predates the association is stale for Pod Identity.
 func TestStatusPodIdentity(t *testing.T) {
 	e := loadEnv(t)
-	if !e.eksProfile() {
-		t.Skip("Pod Identity: the webhook injects the agent's credentials only under the EKS profile")
-	}
+	e.requireProfile(t, "eks", "the webhook injects the agent's credentials only under it")
 	c := e.client(t)
 	ns := e.namespace(t, c, nil)
 	role := e.addSTSRole(t, "status-"+randSuffix(), podIdentityTrust("sts:AssumeRole", "sts:TagSession"))
@@ -206,9 +204,7 @@ func TestStatusPodIdentity(t *testing.T) {
 // them apart (without); it never proposes the enable --pod-identity the user already ran.
 func TestVerifyPodIdentityWebhookCannotInject(t *testing.T) {
 	e := loadEnv(t)
-	if e.eksProfile() {
-		t.Skip("the EKS profile's webhook injects Pod Identity")
-	}
+	e.requireProfile(t, "default", "the EKS profile's webhook injects Pod Identity")
 	c := e.client(t)
 	ns := e.namespace(t, c, nil)
 	e.forgetAssociations(t, ns)

@@ -388,9 +388,7 @@ func stRows(t *testing.T, out string, header []string) map[string][]string {
 // line says they were not read.
 func TestStatusReadsAssociations(t *testing.T) {
 	e := loadEnv(t)
-	if e.eksProfile() {
-		t.Skip("the EKS profile's webhook injects Pod Identity: its pods show the association themselves")
-	}
+	e.requireProfile(t, "default", "the EKS profile's webhook injects Pod Identity: its pods show the association themselves")
 	c := e.client(t)
 	ns := e.namespace(t, c, nil)
 	e.forgetAssociations(t, ns)

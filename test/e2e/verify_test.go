@@ -766,7 +766,7 @@ func TestVerifyRightAfterEnable(t *testing.T) {
 	ns := e.namespace(t, c, nil)
 	role := e.addSTSRole(t, "verify-"+ns, e.trustPolicyFor("StringEquals", "system:serviceaccount:"+ns+":app"))
 	serviceAccount(t, c, ns, "app", nil)
-	time.Sleep(2 * time.Second) // the webhook's cache knows the account, without a role
+	awaitWebhookSeen(t, c, ns) // the webhook's cache knows the account, without a role
 
 	if r := e.wi(t, "enable", "app", "-n", ns, "--role-arn", role); r.code != 0 {
 		t.Fatalf("enable: exit %d\n%s%s", r.code, r.stdout, r.stderr)

@@ -5,7 +5,6 @@ package e2e
 import (
 	"context"
 	"testing"
-	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -47,7 +46,7 @@ func TestWebhookCacheLag(t *testing.T) {
 	const role = "arn:aws:iam::111122223333:role/lag"
 	serviceAccount(t, c, ns, "app", nil)
 	// Let the cache see the account without a role first, as for an account that exists.
-	time.Sleep(2 * time.Second)
+	awaitWebhookSeen(t, c, ns)
 	patch := []byte(`{"metadata":{"annotations":{"eks.amazonaws.com/role-arn":"` + role + `"}}}`)
 	if _, err := c.CoreV1().ServiceAccounts(ns).Patch(ctx, "app", "application/merge-patch+json", patch, metav1.PatchOptions{}); err != nil {
 		t.Fatal(err)
