@@ -31,6 +31,9 @@ cd "$here/.."
 # Pod Identity tests not run. The events are kept in $LOGS/e2e-tests.json.
 go build -o "$WI_STATE/bin/e2e-report" ./hack/cmd/e2e-report
 t0=$SECONDS
-go test -tags e2e -count=1 -timeout 40m -json "$@" ./test/e2e/... |
+# The tests wait on pods, the apiserver and the stand-ins far more than they compute: four at
+# a time (those that call t.Parallel; the ones that change shared state run alone first)
+# keep a 2-core machine busy without starving the cluster.
+go test -tags e2e -count=1 -timeout 40m -parallel 4 -json "$@" ./test/e2e/... |
   "$WI_STATE/bin/e2e-report" -forbid-skip "needs webhook profile $profile (" -events "$LOGS/e2e-tests.json"
 log "e2e tests under webhook profile $profile: $((SECONDS - t0))s"

@@ -22,6 +22,7 @@ import (
 // every container with its failure, and none of the fake secrets is printed. An app that logs
 // nothing of the kind passes the check, which says what that does not prove.
 func TestVerifyAppLogs(t *testing.T) {
+	t.Parallel()
 	e := loadEnv(t)
 	image := requireEnv(t, "WI_APP_IMAGE_LOGAPP")
 	c := e.client(t)

@@ -18,6 +18,7 @@ import (
 // SDK, naming it, its version and the documented minimum. Under the default profile the
 // account uses IRSA, whose minimums they all meet: --in-pod passes them.
 func TestVerifyInPodAppSDKs(t *testing.T) {
+	t.Parallel()
 	e := loadEnv(t)
 	tests := []struct {
 		name, imageEnv string

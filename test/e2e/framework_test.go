@@ -3,6 +3,12 @@
 // Package e2e holds the end-to-end tests of kubectl-wi. They run against the local cluster that
 // hack/cluster-up.sh starts (hack/e2e.sh does both) and read its addresses from the
 // environment that cluster-up writes to $WI_STATE/env.
+//
+// A top-level test calls t.Parallel first unless it changes or reads what other tests share:
+// it pauses or faults a stand-in, the node or the apiserver; it counts writes in the whole
+// AWS request log without a filter of its own; it installs cluster-wide definitions; or it
+// asserts a timing (an interrupt answered at once, the webhook's cache lag) that a busy machine
+// would blur. Everything else works in a namespace, with roles and users of its own names.
 package e2e
 
 import (

@@ -28,6 +28,7 @@ const tpAccessDenied = "AccessDenied: Not authorized to perform sts:AssumeRoleWi
 // token of the service account it was generated for and refuses every other one; the
 // namespace-wide variant admits the namespace and nothing outside it.
 func TestTrustPolicy(t *testing.T) {
+	t.Parallel()
 	e := loadEnv(t)
 	c := e.client(t)
 	ctx := context.Background()

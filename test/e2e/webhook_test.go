@@ -14,6 +14,7 @@ import (
 // webhook's behaviour that differ between its own defaults and the way EKS runs it, so that a
 // suite run under either profile is known to run under that one.
 func TestWebhookProfile(t *testing.T) {
+	t.Parallel()
 	e := loadEnv(t)
 	c := e.client(t)
 	ns := e.namespace(t, c, nil)
@@ -62,6 +63,7 @@ func TestWebhookCacheLag(t *testing.T) {
 // TestWebhookOwnRole: a container that sets its own AWS_ROLE_ARN keeps it, and still gets the
 // token mount (and, under EKS, the region variables); its neighbour gets the account's role.
 func TestWebhookOwnRole(t *testing.T) {
+	t.Parallel()
 	e := loadEnv(t)
 	c := e.client(t)
 	ns := e.namespace(t, c, nil)
@@ -93,6 +95,7 @@ func TestWebhookOwnRole(t *testing.T) {
 // the container credentials and not its role-arn; with the defaults (no associations file) the
 // same account gets IRSA. The pods are dry runs: nothing calls the agent.
 func TestWebhookPodIdentity(t *testing.T) {
+	t.Parallel()
 	e := loadEnv(t)
 	c := e.client(t)
 	ns := e.namespace(t, c, nil)
