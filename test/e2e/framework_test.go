@@ -222,7 +222,7 @@ func awaitWebhookRole(t *testing.T, c kubernetes.Interface, ns, serviceAccount, 
 
 // viewerMay asks the apiserver whether the viewer (WI_VIEWER_KUBECONFIG's user, with its
 // groups) may do what spec names, with a SelfSubjectAccessReview made as the viewer.
-func (e env) viewerMay(t *testing.T, ctx context.Context, spec authorizationv1.SelfSubjectAccessReviewSpec) bool {
+func (e env) viewerMay(t *testing.T, spec authorizationv1.SelfSubjectAccessReviewSpec) bool {
 	t.Helper()
 	cfg, err := clientcmd.BuildConfigFromFlags("", e.viewerKubeconfig)
 	if err != nil {
@@ -232,7 +232,7 @@ func (e env) viewerMay(t *testing.T, ctx context.Context, spec authorizationv1.S
 	if err != nil {
 		t.Fatal(err)
 	}
-	review, err := viewer.AuthorizationV1().SelfSubjectAccessReviews().Create(ctx, &authorizationv1.SelfSubjectAccessReview{Spec: spec}, metav1.CreateOptions{})
+	review, err := viewer.AuthorizationV1().SelfSubjectAccessReviews().Create(context.Background(), &authorizationv1.SelfSubjectAccessReview{Spec: spec}, metav1.CreateOptions{})
 	if err != nil {
 		t.Fatalf("SelfSubjectAccessReview as the viewer: %v", err)
 	}

@@ -225,13 +225,13 @@ func TestTrustPolicy(t *testing.T) {
 			return e.wi(t, append([]string{"--kubeconfig", e.viewerKubeconfig}, args...)...)
 		}
 		// RBAC reaches the authorizer's cache a moment after the binding is created.
-		waitFor(t, 30*time.Second, "the viewer's binding to take effect", func(ctx context.Context) (bool, error) {
-			return e.viewerMay(t, ctx, authorizationv1.SelfSubjectAccessReviewSpec{ResourceAttributes: &authorizationv1.ResourceAttributes{
+		waitFor(t, 30*time.Second, "the viewer's binding to take effect", func(context.Context) (bool, error) {
+			return e.viewerMay(t, authorizationv1.SelfSubjectAccessReviewSpec{ResourceAttributes: &authorizationv1.ResourceAttributes{
 				Namespace: ns, Verb: "get", Resource: "serviceaccounts", Name: "app"}}), nil
 		})
 		// What the test is about must hold before the command runs: were the viewer allowed
 		// the discovery document, there would be nothing to refuse.
-		if e.viewerMay(t, context.Background(), authorizationv1.SelfSubjectAccessReviewSpec{NonResourceAttributes: &authorizationv1.NonResourceAttributes{
+		if e.viewerMay(t, authorizationv1.SelfSubjectAccessReviewSpec{NonResourceAttributes: &authorizationv1.NonResourceAttributes{
 			Path: issuerDiscoveryPathForTest, Verb: "get"}}) {
 			t.Fatalf("the viewer may get %s on this cluster: the test bed grants it to service accounts only", issuerDiscoveryPathForTest)
 		}

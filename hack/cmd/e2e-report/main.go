@@ -22,7 +22,10 @@ import (
 	"strings"
 )
 
-func main() {
+func main() { os.Exit(run()) }
+
+// run is main's work; its result is the exit status.
+func run() int {
 	forbid := flag.String("forbid-skip", "", "fail when a test skipped with a message holding this text")
 	events := flag.String("events", "", "write the events read to this file")
 	flag.Parse()
@@ -31,7 +34,7 @@ func main() {
 		f, err := os.Create(*events)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "e2e-report:", err)
-			os.Exit(2)
+			return 2
 		}
 		defer f.Close()
 		in = io.TeeReader(os.Stdin, f)
@@ -39,11 +42,12 @@ func main() {
 	ok, err := report(in, os.Stdout, *forbid)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "e2e-report:", err)
-		os.Exit(2)
+		return 2
 	}
 	if !ok {
-		os.Exit(1)
+		return 1
 	}
+	return 0
 }
 
 // event is one line of `go test -json` (cmd/test2json's TestEvent).
