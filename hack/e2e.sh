@@ -28,12 +28,15 @@ cd "$here/.."
 # The run is read through e2e-report: a line per test, the output of those that failed or
 # skipped, and a failure when a test that needs this run's webhook profile skipped (the
 # prefix of requireProfile's message in test/e2e), so that make e2e-eks cannot pass with its
-# Pod Identity tests not run. The events are kept in $LOGS/e2e-tests.json.
+# Pod Identity tests not run. The events are kept in $LOGS/e2e-tests.json; with -v (make
+# chaos) the output of the tests that passed is printed too.
 go build -o "$WI_STATE/bin/e2e-report" ./hack/cmd/e2e-report
+report_args=(-forbid-skip "needs webhook profile $profile (" -events "$LOGS/e2e-tests.json")
+for a in "$@"; do [[ $a != -v && $a != -test.v ]] || report_args+=(-v); done
 t0=$SECONDS
 # The tests wait on pods, the apiserver and the stand-ins far more than they compute: four at
 # a time (those that call t.Parallel; the ones that change shared state run alone first)
 # keep a 2-core machine busy without starving the cluster.
 go test -tags e2e -count=1 -timeout 40m -parallel 4 -json "$@" ./test/e2e/... |
-  "$WI_STATE/bin/e2e-report" -forbid-skip "needs webhook profile $profile (" -events "$LOGS/e2e-tests.json"
+  "$WI_STATE/bin/e2e-report" "${report_args[@]}"
 log "e2e tests under webhook profile $profile: $((SECONDS - t0))s"

@@ -5,9 +5,10 @@
 //
 // -forbid-skip TEXT also fails the run when a test skipped with a message holding TEXT: a
 // run of the eks webhook profile forbids the skip of the tests that need that profile, so the
-// Pod Identity tests cannot pass by not running. -events FILE keeps the events as read.
+// Pod Identity tests cannot pass by not running. -events FILE keeps the events as read; -v
+// prints the output of the tests that passed too (make chaos's summaries are logged there).
 //
-//	go test -json ./test/e2e/... | e2e-report [-forbid-skip TEXT] [-events FILE]
+//	go test -json ./test/e2e/... | e2e-report [-v] [-forbid-skip TEXT] [-events FILE]
 //
 // It exits 1 when a test or a package failed or a forbidden skip happened, 0 otherwise.
 package main
@@ -28,6 +29,7 @@ func main() { os.Exit(run()) }
 func run() int {
 	forbid := flag.String("forbid-skip", "", "fail when a test skipped with a message holding this text")
 	events := flag.String("events", "", "write the events read to this file")
+	verbose := flag.Bool("v", false, "print the output of the tests that passed too")
 	flag.Parse()
 	in := io.Reader(os.Stdin)
 	if *events != "" {
@@ -39,7 +41,7 @@ func run() int {
 		defer f.Close()
 		in = io.TeeReader(os.Stdin, f)
 	}
-	ok, err := report(in, os.Stdout, *forbid)
+	ok, err := report(in, os.Stdout, *forbid, *verbose)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "e2e-report:", err)
 		return 2
@@ -60,8 +62,9 @@ type event struct {
 }
 
 // report prints the run read from in to out and says whether it passed: no test or package
-// failed and no test skipped with a message holding forbid ("" forbids nothing).
-func report(in io.Reader, out io.Writer, forbid string) (bool, error) {
+// failed and no test skipped with a message holding forbid ("" forbids nothing). verbose
+// prints the output of the tests that passed as well.
+func report(in io.Reader, out io.Writer, forbid string, verbose bool) (bool, error) {
 	var (
 		buffered  = map[string][]string{} // the output of each running top-level test, subtests' included
 		tally     = map[string]int{}
@@ -100,7 +103,7 @@ func report(in io.Reader, out io.Writer, forbid string) (bool, error) {
 			fmt.Fprintf(out, "--- %s: %s (%.2fs)\n", strings.ToUpper(ev.Action), top, ev.Elapsed)
 			text := strings.Join(buffered[top], "")
 			delete(buffered, top)
-			if ev.Action != "pass" {
+			if ev.Action != "pass" || verbose {
 				fmt.Fprint(out, withoutResult(text, top))
 			}
 			if ev.Action == "fail" {

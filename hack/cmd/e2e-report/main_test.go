@@ -15,7 +15,7 @@ import (
 func TestReport(t *testing.T) {
 	tests := []struct {
 		name, events, forbid string
-		wantOK               bool
+		verbose, wantOK      bool
 		want, notWant        []string
 	}{
 		{
@@ -25,7 +25,8 @@ func TestReport(t *testing.T) {
 		},
 		{
 			name: "skips pass when none is forbidden", events: "skipped.json", wantOK: true,
-			want: []string{"--- SKIP: TestC (", "needs webhook profile eks (this run: default): why", "--- SKIP: TestD (", "other reason", "1 passed, 0 failed, 2 skipped"},
+			notWant: []string{"hello"},
+			want:    []string{"--- SKIP: TestC (", "needs webhook profile eks (this run: default): why", "--- SKIP: TestD (", "other reason", "1 passed, 0 failed, 2 skipped"},
 		},
 		{
 			name: "a forbidden skip fails the run and is named", events: "skipped.json", forbid: "needs webhook profile eks (",
@@ -35,6 +36,10 @@ func TestReport(t *testing.T) {
 		{
 			name: "a skip of the other profile is not forbidden", events: "skipped.json", forbid: "needs webhook profile default (", wantOK: true,
 			notWant: []string{"must run"},
+		},
+		{
+			name: "-v shows the output of a test that passed", events: "skipped.json", verbose: true, wantOK: true,
+			want: []string{"--- PASS: TestA (", "x_test.go:3: hello"},
 		},
 		{
 			name: "a build error fails the run and is shown", events: "build-error.json",
@@ -49,7 +54,7 @@ func TestReport(t *testing.T) {
 			}
 			defer in.Close()
 			var out bytes.Buffer
-			ok, err := report(in, &out, tt.forbid)
+			ok, err := report(in, &out, tt.forbid, tt.verbose)
 			if err != nil {
 				t.Fatal(err)
 			}
