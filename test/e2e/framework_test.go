@@ -24,6 +24,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -334,11 +335,22 @@ func (e env) addSTSRole(t *testing.T, name string, trustPolicy map[string]any) s
 }
 
 // editSTSConfig changes the stand-in's configuration as data, under the lock every test takes
-// for it, and writes it back 0600 (it holds keys); the stand-in reads it again.
+// for it, and writes it back 0600 (it holds keys); the stand-in reads it again. The lock is
+// this process's mutex and an flock of a file beside the configuration: another test process
+// on the same cluster reads and writes it too, and two unlocked edits lose one of them.
 func (e env) editSTSConfig(t *testing.T, change func(map[string]any)) {
 	t.Helper()
 	stsConfigMu.Lock()
 	defer stsConfigMu.Unlock()
+	lock, err := os.OpenFile(e.stsConfig+".lock", os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lock.Close()
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
+		t.Fatalf("locking %s: %v", lock.Name(), err)
+	}
+	defer func() { _ = syscall.Flock(int(lock.Fd()), syscall.LOCK_UN) }()
 	raw, err := os.ReadFile(e.stsConfig)
 	if err != nil {
 		t.Fatal(err)
