@@ -4,7 +4,6 @@ package e2e
 
 import (
 	"context"
-	"os"
 	"strings"
 	"testing"
 
@@ -23,11 +22,9 @@ import (
 // every container with its failure, and none of the fake secrets is printed. An app that logs
 // nothing of the kind passes the check, which says what that does not prove.
 func TestVerifyAppLogs(t *testing.T) {
+	t.Parallel()
 	e := loadEnv(t)
-	image := os.Getenv("WI_APP_IMAGE_LOGAPP")
-	if image == "" {
-		t.Fatal("WI_APP_IMAGE_LOGAPP is not set: the test bed builds the log app (hack/testapps-up.sh, from cluster-up)")
-	}
+	image := requireEnv(t, "WI_APP_IMAGE_LOGAPP")
 	c := e.client(t)
 	ns := e.namespace(t, c, nil)
 	role := e.addSTSRole(t, "logs-"+ns, e.trustPolicyFor("StringEquals", "system:serviceaccount:"+ns+":app"))

@@ -22,6 +22,7 @@ import (
 // the app's own pods: one that isolates them for egress fails the run naming the policy; one
 // that allows the STS endpoint the app calls (and under the EKS profile the agent) passes.
 func TestVerifyNetworkPolicy(t *testing.T) {
+	t.Parallel()
 	e := loadEnv(t)
 	c := e.client(t)
 	ctx := context.Background()

@@ -3,7 +3,7 @@
 package e2e
 
 import (
-	"os"
+	"slices"
 	"strings"
 	"testing"
 
@@ -18,24 +18,28 @@ import (
 // SDK, naming it, its version and the documented minimum. Under the default profile the
 // account uses IRSA, whose minimums they all meet: --in-pod passes them.
 func TestVerifyInPodAppSDKs(t *testing.T) {
+	t.Parallel()
 	e := loadEnv(t)
 	tests := []struct {
 		name, imageEnv string
-		// piFails are the texts of the app.sdk FAIL under Pod Identity; none: it passes.
-		piFails []string
+		// piFails are the texts of the app.sdk FAIL under Pod Identity, the SDK's version
+		// read from versionEnv in place of "": none, it passes.
+		piFails    []string
+		versionEnv string
 	}{
-		{name: "go-v1-old", imageEnv: "WI_APP_IMAGE_GO_SDKV1_OLD", piFails: []string{"aws-sdk-go", os.Getenv("WI_APP_SDKV1_OLD_VERSION"), "1.47.11"}},
+		{name: "go-v1-old", imageEnv: "WI_APP_IMAGE_GO_SDKV1_OLD", piFails: []string{"aws-sdk-go", "", "1.47.11"}, versionEnv: "WI_APP_SDKV1_OLD_VERSION"},
 		{name: "go-v1", imageEnv: "WI_APP_IMAGE_GO_SDKV1"},
 		{name: "go-v2", imageEnv: "WI_APP_IMAGE_GO_SDKV2"},
-		{name: "node", imageEnv: "WI_APP_IMAGE_NODE", piFails: []string{"aws-sdk", os.Getenv("WI_APP_NODE_AWS_SDK_VERSION"), "2.1550.0"}},
-		{name: "python", imageEnv: "WI_APP_IMAGE_PYTHON", piFails: []string{"botocore", os.Getenv("WI_APP_PYTHON_BOTOCORE_VERSION"), "1.34.41"}},
+		{name: "node", imageEnv: "WI_APP_IMAGE_NODE", piFails: []string{"aws-sdk", "", "2.1550.0"}, versionEnv: "WI_APP_NODE_AWS_SDK_VERSION"},
+		{name: "python", imageEnv: "WI_APP_IMAGE_PYTHON", piFails: []string{"botocore", "", "1.34.41"}, versionEnv: "WI_APP_PYTHON_BOTOCORE_VERSION"},
 	}
 	c := e.client(t)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			image := os.Getenv(tt.imageEnv)
-			if image == "" {
-				t.Fatalf("%s is not set: the test bed builds the app images (hack/testapps-up.sh, from cluster-up)", tt.imageEnv)
+			image := requireEnv(t, tt.imageEnv)
+			piFails := slices.Clone(tt.piFails)
+			if tt.versionEnv != "" {
+				piFails[1] = requireEnv(t, tt.versionEnv)
 			}
 			ns := e.namespace(t, c, nil)
 			if e.eksProfile() {
@@ -73,7 +77,7 @@ func TestVerifyInPodAppSDKs(t *testing.T) {
 			if in.code != 1 || failed == "" {
 				t.Fatalf("--in-pod: exit %d, want 1 with an app.sdk FAIL\nstdout:\n%s\nstderr:\n%s", in.code, in.stdout, in.stderr)
 			}
-			for _, want := range tt.piFails {
+			for _, want := range piFails {
 				if !strings.Contains(failed, want) {
 					t.Errorf("the app.sdk failure does not name %q:\n%s", want, failed)
 				}

@@ -109,9 +109,7 @@ func (e env) associate(t *testing.T, c kubernetes.Interface, ns, sa, role string
 // the agent's credentials, and fails it when the agent's address is not this host's.
 func (e env) requirePodIdentity(t *testing.T) {
 	t.Helper()
-	if !e.eksProfile() {
-		t.Skip("Pod Identity: the webhook injects the agent's credentials only under the EKS profile")
-	}
+	e.requireProfile(t, "eks", "the webhook injects the agent's credentials only under it")
 	e.requireAgent(t)
 }
 

@@ -12,7 +12,6 @@ import (
 	"os"
 	"os/exec"
 	"sort"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -24,14 +23,7 @@ import (
 // changes it.
 func chaosRuns(t *testing.T) int {
 	t.Helper()
-	if v := os.Getenv("WI_CHAOS_RUNS"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 {
-			t.Fatalf("WI_CHAOS_RUNS=%q: want a positive number", v)
-		}
-		return n
-	}
-	return 50
+	return envCount(t, "WI_CHAOS_RUNS", 50)
 }
 
 // TestChaosInterruptVerify sends SIGINT to verify at moments spread over every phase of a run

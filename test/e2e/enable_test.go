@@ -47,7 +47,7 @@ var enWorkloadNames = []string{"web", "db", "agent"}
 // second identical enable makes no write and no restart.
 func TestEnableWorkloads(t *testing.T) {
 	t.Parallel()
-	e := enEnv(t)
+	e := loadEnv(t)
 	c := e.client(t)
 	ns := e.namespace(t, c, nil)
 	enAccount(t, c, ns, nil)
@@ -109,7 +109,7 @@ func TestEnableWorkloads(t *testing.T) {
 
 	// Writes: one patch of the account and one restart per workload, nothing else; before the
 	// restarts, dry-run pods until the webhook admits them with the role (its cache lags).
-	events := mark.since(t, c, ns)
+	events := mark.by(t, c, ns, agent)
 	if dry := len(enWrites(events, agent)) - len(enStored(events, agent)); dry < 1 {
 		t.Errorf("no dry-run pod before the restarts: the webhook's cache was not waited for")
 	}
@@ -143,10 +143,7 @@ func TestEnableWorkloads(t *testing.T) {
 		if strings.Contains(r.stdout, "restarted") {
 			t.Errorf("second enable restarted something:\n%s", r.stdout)
 		}
-		events := enByAgent(mark.since(t, c, ns), agent)
-		if len(events) == 0 {
-			t.Fatalf("the audit log shows no request of %s: the filter is wrong", agent)
-		}
+		events := mark.by(t, c, ns, agent)
 		if writes := enWrites(events, agent); len(writes) > 0 {
 			t.Errorf("second enable made %d writes, want 0: %v", len(writes), writes)
 		}
@@ -169,7 +166,7 @@ func TestEnableWorkloads(t *testing.T) {
 // nothing: every write request carries dryRun=All.
 func TestEnableDryRunServer(t *testing.T) {
 	t.Parallel()
-	e := enEnv(t)
+	e := loadEnv(t)
 	c := e.client(t)
 	ctx := context.Background()
 	ns := e.namespace(t, c, nil)
@@ -226,7 +223,7 @@ func TestEnableDryRunServer(t *testing.T) {
 	}
 
 	// The server saw the writes, each marked dryRun=All.
-	writes := enWrites(mark.since(t, c, ns), agent)
+	writes := enWrites(mark.by(t, c, ns, agent), agent)
 	enWantWrites(t, writes, []string{"patch serviceaccounts " + ns + "/app", "patch deployments " + ns + "/web"})
 	// No dry-run pod: nothing is stored, so there is no new identity for the webhook to admit.
 	for _, w := range writes {
@@ -240,7 +237,7 @@ func TestEnableDryRunServer(t *testing.T) {
 // run of the table sends a single write to the server.
 func TestEnableBadInputs(t *testing.T) {
 	t.Parallel()
-	e := enEnv(t)
+	e := loadEnv(t)
 	c := e.client(t)
 	ctx := context.Background()
 	ns := e.namespace(t, c, nil)
@@ -304,7 +301,7 @@ func TestEnableBadInputs(t *testing.T) {
 			t.Errorf("%s: stderr lacks %q:\n%s", tc.name, tc.want, r.stderr)
 		}
 	}
-	events := enByAgent(mark.since(t, c, ns), agent)
+	events := mark.by(t, c, ns, agent)
 	if writes := enWrites(events, agent); len(writes) > 0 {
 		t.Errorf("the bad inputs made %d writes, want 0: %v", len(writes), writes)
 	}
@@ -322,7 +319,7 @@ func TestEnableBadInputs(t *testing.T) {
 // writes nothing.
 func TestDisable(t *testing.T) {
 	t.Parallel()
-	e := enEnv(t)
+	e := loadEnv(t)
 	c := e.client(t)
 	ns := e.namespace(t, c, nil)
 	enAccount(t, c, ns, map[string]string{
@@ -370,7 +367,7 @@ func TestDisable(t *testing.T) {
 			t.Errorf("%s: new pod %s still carries the injection: AWS_ROLE_ARN %q, volume %t", app, p.Name, role, vol)
 		}
 	}
-	enWantWrites(t, enStored(mark.since(t, c, ns), agent), []string{
+	enWantWrites(t, enStored(mark.by(t, c, ns, agent), agent), []string{
 		"patch serviceaccounts " + ns + "/app",
 		"patch deployments " + ns + "/web",
 		"patch statefulsets " + ns + "/db",
@@ -387,7 +384,7 @@ func TestDisable(t *testing.T) {
 		if !strings.Contains(r.stdout, "serviceaccount/app unchanged") || strings.Contains(r.stdout, "restarted") {
 			t.Errorf("second disable output:\n%s", r.stdout)
 		}
-		if writes := enWrites(mark.since(t, c, ns), agent); len(writes) > 0 {
+		if writes := enWrites(mark.by(t, c, ns, agent), agent); len(writes) > 0 {
 			t.Errorf("second disable made %d writes, want 0: %v", len(writes), writes)
 		}
 	})
@@ -397,17 +394,14 @@ func TestDisable(t *testing.T) {
 // accounts gets exit 3 and an error naming the missing verb and resource; nothing is written.
 func TestEnableForbidden(t *testing.T) {
 	t.Parallel()
-	e := enEnv(t)
-	if e.viewerKubeconfig == "" {
-		t.Fatal("WI_VIEWER_KUBECONFIG is not set")
-	}
+	e := loadEnv(t)
 	c := e.client(t)
 	ctx := context.Background()
 	ns := e.namespace(t, c, nil)
 	enAccount(t, c, ns, nil)
 	e.enDeployment(t, c, ns)
 	enWaitPodRunning(t, c, ns)
-	enGrantReadOnly(t, c, ns)
+	e.enGrantReadOnly(t, c, ns)
 	saBefore := enGetSA(t, c, ns)
 	depBefore, err := c.AppsV1().Deployments(ns).Get(ctx, "web", metav1.GetOptions{})
 	if err != nil {
@@ -430,7 +424,7 @@ func TestEnableForbidden(t *testing.T) {
 		t.Errorf("deployment restarted although the account could not be annotated (err %v)", err)
 	}
 	// The run went out as the viewer, and its one write attempt was refused.
-	events := enByAgent(mark.since(t, c, ns), agent)
+	events := mark.by(t, c, ns, agent)
 	var denied []string
 	for _, ev := range events {
 		if ev.User.Username != "kubectl-wi-viewer" {
@@ -449,15 +443,6 @@ func TestEnableForbidden(t *testing.T) {
 }
 
 // --- helpers -----------------------------------------------------------------------------
-
-func enEnv(t *testing.T) env {
-	t.Helper()
-	e := loadEnv(t)
-	if e.bin == "" || e.auditLog == "" || e.idleImage == "" {
-		t.Fatal("WI_BIN, WI_AUDIT_LOG and WI_IDLE_IMAGE must be set (hack/e2e.sh sets them)")
-	}
-	return e
-}
 
 // enAgent is a program name unique to one run of the plugin. client-go puts the base name of
 // argv[0] first in the User-Agent, so the audit log tells this run's requests from those of
@@ -726,7 +711,7 @@ func equalMaps(a, b map[string]string) bool {
 
 // enGrantReadOnly lets the viewer get and list service accounts, pods and the three workload
 // kinds in ns, and nothing else, and waits until the authorizer knows it.
-func enGrantReadOnly(t *testing.T, c kubernetes.Interface, ns string) {
+func (e env) enGrantReadOnly(t *testing.T, c kubernetes.Interface, ns string) {
 	t.Helper()
 	ctx := context.Background()
 	read := []string{"get", "list"}
@@ -746,7 +731,7 @@ func enGrantReadOnly(t *testing.T, c kubernetes.Interface, ns string) {
 	}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := clientcmd.BuildConfigFromFlags("", os.Getenv("WI_VIEWER_KUBECONFIG"))
+	cfg, err := clientcmd.BuildConfigFromFlags("", e.viewerKubeconfig)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -838,6 +823,19 @@ func (a *enAudit) since(t *testing.T, c kubernetes.Interface, ns string) []enEve
 	events, err := a.read()
 	if err != nil {
 		t.Fatal(err)
+	}
+	return events
+}
+
+// by returns the events since the mark of the requests made by the program named agent (its
+// User-Agent), and fails the test when there is none: every run a test counts writes of reads
+// something first, so an empty result means the filter matched nothing, and "no writes" would
+// hold of any run.
+func (a *enAudit) by(t *testing.T, c kubernetes.Interface, ns, agent string) []enEvent {
+	t.Helper()
+	events := enByAgent(a.since(t, c, ns), agent)
+	if len(events) == 0 {
+		t.Fatalf("the audit log shows no request with user agent %s/...: the filter matches nothing", agent)
 	}
 	return events
 }

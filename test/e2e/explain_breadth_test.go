@@ -25,6 +25,7 @@ type breadthCase struct {
 // iam.trust_breadth with the statement, the clause, who else it admits and the tightened
 // policy as a diff, and says nothing more of the tight ones.
 func TestExplainTrustBreadth(t *testing.T) {
+	t.Parallel()
 	e := loadEnv(t)
 	c := e.client(t)
 	ns := e.namespace(t, c, nil)

@@ -19,6 +19,7 @@ import (
 // admits the association's role without the external ID, with the condition to add; a
 // target role that requires it passes.
 func TestExplainAssociationRestrictions(t *testing.T) {
+	t.Parallel()
 	e := loadEnv(t)
 	c := e.client(t)
 	ns := e.namespace(t, c, nil)
@@ -108,6 +109,7 @@ func TestExplainAssociationRestrictions(t *testing.T) {
 // IAM OIDC provider, like the role's trust policy, is for the dual-stack host of the same
 // issuer: explain names that as the cause, in the provider check and in the trust check.
 func TestExplainIssuerOtherHost(t *testing.T) {
+	t.Parallel()
 	e := loadEnv(t)
 	c := e.client(t)
 	ns := e.namespace(t, c, nil)

@@ -174,6 +174,7 @@ type explainCase struct {
 // accounts, creates no pod and makes no STS call; then that --exchange proves the healthy ones
 // and explains the refusals.
 func TestExplainCatalogue(t *testing.T) {
+	t.Parallel()
 	e := loadEnv(t)
 	c := e.client(t)
 	ns := e.namespace(t, c, nil)
@@ -438,6 +439,7 @@ func TestExplainCatalogue(t *testing.T) {
 // TestExplainPermissions: a denied IAM read and a denied TokenRequest are exit 3, naming the
 // permission.
 func TestExplainPermissions(t *testing.T) {
+	t.Parallel()
 	e := loadEnv(t)
 	c := e.client(t)
 	ns := e.namespace(t, c, nil)
@@ -492,6 +494,7 @@ func execWI(e env, args ...string) *exec.Cmd { return exec.Command(e.bin, args..
 // TestVerifyExplainsRefusal: verify, with AWS credentials at hand, adds explain's finding to
 // the STS refusal of its probe: the statement and clause, and the corrected policy.
 func TestVerifyExplainsRefusal(t *testing.T) {
+	t.Parallel()
 	e := loadEnv(t)
 	c := e.client(t)
 	ns := e.namespace(t, c, nil)

@@ -176,14 +176,7 @@ func (e env) faults(c kubernetes.Interface) []fault {
 func TestChaosFaults(t *testing.T) {
 	e := loadEnv(t)
 	c := e.client(t)
-	runs := 1
-	if v := os.Getenv("WI_CHAOS_FAULT_RUNS"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 {
-			t.Fatalf("WI_CHAOS_FAULT_RUNS=%q: want a positive number", v)
-		}
-		runs = n
-	}
+	runs := envCount(t, "WI_CHAOS_FAULT_RUNS", 1)
 	type tally struct{ runs, diagnosed, podsLeft, writesLost int }
 	var table []string
 	for _, f := range e.faults(c) {
@@ -294,6 +287,7 @@ func pidOf(t *testing.T, e env, name string) int {
 // A workload whose HTTPS_PROXY cannot be reached: its STS calls never leave for STS, so the
 // failure names the proxy (and the env that set it) first, not egress to STS.
 func TestVerifySTSThroughUnreachableProxy(t *testing.T) {
+	t.Parallel()
 	e := loadEnv(t)
 	c := e.client(t)
 	ns := e.namespace(t, c, nil)
@@ -325,7 +319,7 @@ func TestInterruptWhileListing(t *testing.T) {
 	e := loadEnv(t)
 	c := e.client(t)
 	ns := e.namespace(t, c, nil)
-	kubeconfig, accepted := stalledAPIServer(t, e)
+	kubeconfig, sent := stalledAPIServer(t, e)
 	for _, args := range [][]string{
 		{"status", "-n", ns},
 		{"verify", "-n", ns, "-o", "text"},
@@ -340,7 +334,7 @@ func TestInterruptWhileListing(t *testing.T) {
 			// then reach a process that has not yet set up its handler.
 			for drained := false; !drained; {
 				select {
-				case <-accepted:
+				case <-sent:
 				default:
 					drained = true
 				}
@@ -349,13 +343,12 @@ func TestInterruptWhileListing(t *testing.T) {
 				t.Fatal(err)
 			}
 			select {
-			case <-accepted:
+			case <-sent:
 			case <-time.After(30 * time.Second):
 				_ = cmd.Process.Kill()
 				t.Fatal("kubectl-wi never reached the apiserver")
 			}
-			time.Sleep(300 * time.Millisecond) // the request is on the wire, stalled
-			sent := time.Now()
+			signalled := time.Now()
 			if err := cmd.Process.Signal(os.Interrupt); err != nil {
 				t.Fatal(err)
 			}
@@ -364,7 +357,7 @@ func TestInterruptWhileListing(t *testing.T) {
 			if !errors.As(err, &exit) || exit.ExitCode() != 130 {
 				t.Fatalf("exit %v after Ctrl-C, want 130\nstdout:\n%s\nstderr:\n%s", err, stdout.String(), stderr.String())
 			}
-			if took := time.Since(sent); took > 5*time.Second {
+			if took := time.Since(signalled); took > 5*time.Second {
 				t.Errorf("exit came %s after Ctrl-C, want it at once", took)
 			}
 			var lines []string
@@ -385,8 +378,9 @@ func TestInterruptWhileListing(t *testing.T) {
 
 // stalledAPIServer is a kubeconfig whose apiserver is reached through a forwarder on this host
 // that accepts connections and carries no byte: each request hangs in its TLS handshake, as
-// on a link that stopped. accepted gets a value per connection.
-func stalledAPIServer(t *testing.T, e env) (kubeconfig string, accepted <-chan struct{}) {
+// on a link that stopped. sent gets a value per connection once the client's first bytes (its
+// TLS hello) have arrived: the request is on the wire and will never be answered.
+func stalledAPIServer(t *testing.T, e env) (kubeconfig string, sent <-chan struct{}) {
 	t.Helper()
 	cfg, err := clientcmd.LoadFromFile(e.kubeconfig)
 	if err != nil {
@@ -408,10 +402,15 @@ func stalledAPIServer(t *testing.T, e env) (kubeconfig string, accepted <-chan s
 			mu.Lock()
 			held = append(held, conn)
 			mu.Unlock()
-			select {
-			case conns <- struct{}{}:
-			default:
-			}
+			go func() {
+				if _, err := conn.Read(make([]byte, 1)); err != nil {
+					return
+				}
+				select {
+				case conns <- struct{}{}:
+				default:
+				}
+			}()
 		}
 	}()
 	t.Cleanup(func() {

@@ -24,7 +24,7 @@ import (
 // as printed by a shell with real kubectl, give both workloads pods that carry the role.
 func TestStatusFixesAreTheOnesThatWork(t *testing.T) {
 	t.Parallel()
-	e := enEnv(t)
+	e := loadEnv(t)
 	if e.k8s == "" {
 		t.Fatal("WI_K8S_BIN must be set (hack/e2e.sh sets it)")
 	}
@@ -114,7 +114,7 @@ func TestStatusFixesAreTheOnesThatWork(t *testing.T) {
 // TestConventions: what a kubectl user reaches for works as in kubectl, against the cluster.
 func TestConventions(t *testing.T) {
 	t.Parallel()
-	e := enEnv(t)
+	e := loadEnv(t)
 	c := e.client(t)
 	ns := e.namespace(t, c, nil)
 	sfAccount(t, c, ns, "app", map[string]string{enRoleKey: enRole}, map[string]string{"team": "payments"})
@@ -148,7 +148,7 @@ func TestConventions(t *testing.T) {
 	if r.code != 0 || !strings.Contains(r.stdout, "(dry run)") || !strings.Contains(r.stderr, "--dry-run is deprecated and can be replaced with --dry-run=client") {
 		t.Errorf("bare --dry-run: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
 	}
-	if writes := enWrites(mark.since(t, c, ns), agent); len(writes) > 0 {
+	if writes := enWrites(mark.by(t, c, ns, agent), agent); len(writes) > 0 {
 		t.Errorf("%d writes, want 0: %v", len(writes), writes)
 	}
 	if pods, err := c.CoreV1().Pods(ns).List(context.Background(), metav1.ListOptions{}); err != nil || len(pods.Items) > 0 {

@@ -59,6 +59,7 @@ func (e env) noAWSCredsWI(t *testing.T, args ...string) result {
 // --eks-cluster, and --cluster given it instead is refused as kubectl refuses it, pointing to
 // --eks-cluster.
 func TestEKSClusterFlag(t *testing.T) {
+	t.Parallel()
 	e := loadEnv(t)
 	c := e.client(t)
 	ns := e.namespace(t, c, nil)
@@ -124,6 +125,7 @@ func TestEKSClusterFlag(t *testing.T) {
 // TestBareDryRun (issue 27, item 8): --dry-run alone means client in every command that takes
 // it, with kubectl's one warning, and writes nothing.
 func TestBareDryRun(t *testing.T) {
+	t.Parallel()
 	e := loadEnv(t)
 	c := e.client(t)
 	ns := e.namespace(t, c, nil)
@@ -172,6 +174,7 @@ func TestBareDryRun(t *testing.T) {
 // is not one) or no AWS credentials, the associations are "not read", with why and what reads
 // them, never none; an account explain cannot judge fails.
 func TestExplainSaysWhatItDidNotRead(t *testing.T) {
+	t.Parallel()
 	e := loadEnv(t)
 	c := e.client(t)
 	ns := e.namespace(t, c, nil)
@@ -199,6 +202,7 @@ func TestExplainSaysWhatItDidNotRead(t *testing.T) {
 // no account says so on stderr, as kubectl says "No resources found", and exits 1, or 0 with
 // --allow-empty; status is a listing, with kubectl get's words and exit 0.
 func TestEmptySelectionGates(t *testing.T) {
+	t.Parallel()
 	e := loadEnv(t)
 	c := e.client(t)
 	ns := e.namespace(t, c, nil)

@@ -71,6 +71,7 @@ func awaitRollout(t *testing.T, c kubernetes.Interface, ns, name string) {
 // A deployment whose pods predate the role: verify fails naming the node-role fallback of its
 // running container and the restart; after the restart it passes.
 func TestVerifyWorkloadStalePods(t *testing.T) {
+	t.Parallel()
 	e := loadEnv(t)
 	c := e.client(t)
 	ns := e.namespace(t, c, nil)
@@ -111,6 +112,7 @@ func TestVerifyWorkloadStalePods(t *testing.T) {
 // A container that sets AWS_ROLE_ARN itself: verify warns that the account's role goes unused
 // there, and the probe, run with that container's env, proves the container's own role.
 func TestVerifyWorkloadOwnRole(t *testing.T) {
+	t.Parallel()
 	e := loadEnv(t)
 	c := e.client(t)
 	ns := e.namespace(t, c, nil)
@@ -142,6 +144,7 @@ func TestVerifyWorkloadOwnRole(t *testing.T) {
 
 // What the annotations ask that the webhook does not give as asked, and a missing namespace.
 func TestVerifyMessages(t *testing.T) {
+	t.Parallel()
 	e := loadEnv(t)
 	c := e.client(t)
 	ns := e.namespace(t, c, nil)
@@ -196,6 +199,7 @@ func (e env) fleetNamespace(t *testing.T, c kubernetes.Interface, n int, labels 
 // Every account with a role in the namespace, proven in one run: one failing among many,
 // JSON lines each carrying its account, exit 1, no probe pod left; -l narrows the run.
 func TestVerifyFleet(t *testing.T) {
+	t.Parallel()
 	e := loadEnv(t)
 	c := e.client(t)
 	ns, good := e.fleetNamespace(t, c, 6, map[string]string{"team": "a"})
@@ -260,6 +264,7 @@ func TestVerifyFleet(t *testing.T) {
 
 // Ctrl-C in the middle of a fleet run: every started probe pod is deleted, exit 130.
 func TestVerifyFleetInterrupt(t *testing.T) {
+	t.Parallel()
 	e := loadEnv(t)
 	c := e.client(t)
 	ns, _ := e.fleetNamespace(t, c, 5, nil)
@@ -334,6 +339,7 @@ spec:
 // A fleet run's JSON ends with the fleet's verdict, as its text does with the summary: a
 // result event without an account, the tally its message, each account's status its data.
 func TestVerifyFleetJSONSummary(t *testing.T) {
+	t.Parallel()
 	e := loadEnv(t)
 	c := e.client(t)
 	ns, _ := e.fleetNamespace(t, c, 2, nil)
@@ -370,10 +376,9 @@ func TestVerifyFleetJSONSummary(t *testing.T) {
 // proven (and fails, naming the webhook); without, one line says the associations were not
 // read.
 func TestVerifyFleetReadsAssociations(t *testing.T) {
+	t.Parallel()
 	e := loadEnv(t)
-	if e.eksProfile() {
-		t.Skip("the EKS profile's webhook injects Pod Identity: its pods show the association themselves")
-	}
+	e.requireProfile(t, "default", "the EKS profile's webhook injects Pod Identity: its pods show the association themselves")
 	c := e.client(t)
 	ns := e.namespace(t, c, nil)
 	e.forgetAssociations(t, ns)

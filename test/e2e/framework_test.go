@@ -3,6 +3,12 @@
 // Package e2e holds the end-to-end tests of kubectl-wi. They run against the local cluster that
 // hack/cluster-up.sh starts (hack/e2e.sh does both) and read its addresses from the
 // environment that cluster-up writes to $WI_STATE/env.
+//
+// A top-level test calls t.Parallel first unless it changes or reads what other tests share:
+// it pauses or faults a stand-in, the node or the apiserver; it counts writes in the whole
+// AWS request log without a filter of its own; it installs cluster-wide definitions; or it
+// asserts a timing (an interrupt answered at once, the webhook's cache lag) that a busy machine
+// would blur. Everything else works in a namespace, with roles and users of its own names.
 package e2e
 
 import (
@@ -15,11 +21,14 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
+	authorizationv1 "k8s.io/api/authorization/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
@@ -46,25 +55,60 @@ type env struct {
 
 func loadEnv(t *testing.T) env {
 	t.Helper()
+	var missing []string
+	need := func(name string) string {
+		v := os.Getenv(name)
+		if v == "" {
+			missing = append(missing, name)
+		}
+		return v
+	}
 	e := env{
-		kubeconfig: os.Getenv("KUBECONFIG"), state: os.Getenv("WI_STATE"), issuer: os.Getenv("WI_ISSUER"),
-		caFile: os.Getenv("WI_CA_FILE"), probeImage: os.Getenv("WI_PROBE_IMAGE"), idleImage: os.Getenv("WI_IDLE_IMAGE"),
-		stsEndpoint: os.Getenv("WI_STS_ENDPOINT"), stsConfig: os.Getenv("WI_STS_CONFIG"), stsAccount: os.Getenv("WI_STS_ACCOUNT"),
-		minioEndpoint: os.Getenv("WI_MINIO_ENDPOINT"), minioRoleARN: os.Getenv("WI_MINIO_ROLE_ARN"),
-		auditLog: os.Getenv("WI_AUDIT_LOG"), bin: os.Getenv("WI_BIN"), viewerKubeconfig: os.Getenv("WI_VIEWER_KUBECONFIG"),
-		k8s: os.Getenv("WI_K8S_BIN"), webhookProfile: os.Getenv("WI_WEBHOOK_PROFILE"),
-		podIdentityAssociations: os.Getenv("WI_POD_IDENTITY_ASSOCIATIONS"),
-		awsRequestLog:           os.Getenv("WI_AWS_REQUEST_LOG"), eksCluster: os.Getenv("WI_EKS_CLUSTER"),
-		agentAddr: os.Getenv("WI_POD_IDENTITY_AGENT"),
+		kubeconfig: need("KUBECONFIG"), state: need("WI_STATE"), issuer: need("WI_ISSUER"),
+		caFile: need("WI_CA_FILE"), probeImage: need("WI_PROBE_IMAGE"), idleImage: need("WI_IDLE_IMAGE"),
+		stsEndpoint: need("WI_STS_ENDPOINT"), stsConfig: need("WI_STS_CONFIG"), stsAccount: need("WI_STS_ACCOUNT"),
+		minioEndpoint: need("WI_MINIO_ENDPOINT"), minioRoleARN: need("WI_MINIO_ROLE_ARN"),
+		auditLog: need("WI_AUDIT_LOG"), bin: need("WI_BIN"), viewerKubeconfig: need("WI_VIEWER_KUBECONFIG"),
+		k8s: need("WI_K8S_BIN"), webhookProfile: need("WI_WEBHOOK_PROFILE"),
+		podIdentityAssociations: need("WI_POD_IDENTITY_ASSOCIATIONS"),
+		awsRequestLog:           need("WI_AWS_REQUEST_LOG"), eksCluster: need("WI_EKS_CLUSTER"),
+		agentAddr: need("WI_POD_IDENTITY_AGENT"),
 	}
-	if e.kubeconfig == "" || e.state == "" || e.stsEndpoint == "" {
-		t.Fatal("the local cluster's environment is not set: run through hack/e2e.sh (make e2e), or source $WI_STATE/env after make cluster-up")
+	awsEnv := need("WI_AWS_ENV")
+	if len(missing) > 0 {
+		t.Fatalf("the local cluster's environment lacks %s: run through hack/e2e.sh (make e2e), or source $WI_STATE/env after make cluster-up and set WI_BIN", strings.Join(missing, ", "))
 	}
-	if !strings.HasPrefix(e.stsEndpoint, "https://") || !strings.HasPrefix(e.minioEndpoint, "https://") || e.caFile == "" {
-		t.Fatalf("the STS endpoints %s and %s are not HTTPS with a CA file: the test bed serves STS over TLS only", e.stsEndpoint, e.minioEndpoint)
+	if !strings.HasPrefix(e.stsEndpoint, "https://") || !strings.HasPrefix(e.minioEndpoint, "https://") {
+		t.Fatalf("the STS endpoints %s and %s are not HTTPS: the test bed serves STS over TLS only", e.stsEndpoint, e.minioEndpoint)
 	}
-	e.aws = loadAWSEnv(t, os.Getenv("WI_AWS_ENV"))
+	e.aws = loadAWSEnv(t, awsEnv)
 	return e
+}
+
+// requireEnv returns the test bed's variable name, failing the test when it is unset. Every
+// variable a test reads is one cluster-up writes (or hack/e2e.sh sets): a missing one is a
+// broken test bed, which fails the test, never a reason to skip it.
+func requireEnv(t *testing.T, name string) string {
+	t.Helper()
+	v := os.Getenv(name)
+	if v == "" {
+		t.Fatalf("%s is not set: the test bed sets it (hack/cluster-up.sh writes $WI_STATE/env; hack/e2e.sh sources it)", name)
+	}
+	return v
+}
+
+// envCount is the positive number in the optional variable name, def when it is unset.
+func envCount(t *testing.T, name string, def int) int {
+	t.Helper()
+	v := os.Getenv(name)
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 {
+		t.Fatalf("%s=%q: want a positive number", name, v)
+	}
+	return n
 }
 
 func (e env) client(t *testing.T) kubernetes.Interface {
@@ -177,6 +221,49 @@ func awaitWebhookRole(t *testing.T, c kubernetes.Interface, ns, serviceAccount, 
 	})
 }
 
+// viewerMay asks the apiserver whether the viewer (WI_VIEWER_KUBECONFIG's user, with its
+// groups) may do what spec names, with a SelfSubjectAccessReview made as the viewer.
+func (e env) viewerMay(t *testing.T, spec authorizationv1.SelfSubjectAccessReviewSpec) bool {
+	t.Helper()
+	cfg, err := clientcmd.BuildConfigFromFlags("", e.viewerKubeconfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	viewer, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	review, err := viewer.AuthorizationV1().SelfSubjectAccessReviews().Create(context.Background(), &authorizationv1.SelfSubjectAccessReview{Spec: spec}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatalf("SelfSubjectAccessReview as the viewer: %v", err)
+	}
+	return review.Status.Allowed
+}
+
+// awaitWebhookSeen waits until the webhook's service account cache holds every account created
+// in ns so far: it creates a marker account with a role of its own and waits until the webhook
+// admits pods of it with that role. The cache is fed by one watch, which delivers changes in
+// the order the apiserver made them, and each change lags the same time before it applies, so
+// once the marker is seen every account created before it is too, with or without a role.
+func awaitWebhookSeen(t *testing.T, c kubernetes.Interface, ns string) {
+	t.Helper()
+	serviceAccount(t, c, ns, "webhook-seen", map[string]string{"eks.amazonaws.com/role-arn": "arn:aws:iam::111122223333:role/webhook-seen"})
+}
+
+// needsProfile begins the message of a test skipped for the webhook profile: hack/e2e.sh fails
+// a run of profile P in which a test skipped with needsProfile+P+" (", which would mean the
+// tests did not see the profile make asked for.
+const needsProfile = "needs webhook profile "
+
+// requireProfile skips the test unless the webhook stand-in runs under profile (default or
+// eks); why says what the other profile does that the test cannot use.
+func (e env) requireProfile(t *testing.T, profile, why string) {
+	t.Helper()
+	if e.webhookProfile != profile {
+		t.Skipf("%s%s (this run: %s): %s", needsProfile, profile, e.webhookProfile, why)
+	}
+}
+
 // eksProfile is true when the webhook stand-in runs as EKS runs the real one.
 func (e env) eksProfile() bool { return e.webhookProfile == "eks" }
 
@@ -248,11 +335,22 @@ func (e env) addSTSRole(t *testing.T, name string, trustPolicy map[string]any) s
 }
 
 // editSTSConfig changes the stand-in's configuration as data, under the lock every test takes
-// for it, and writes it back 0600 (it holds keys); the stand-in reads it again.
+// for it, and writes it back 0600 (it holds keys); the stand-in reads it again. The lock is
+// this process's mutex and an flock of a file beside the configuration: another test process
+// on the same cluster reads and writes it too, and two unlocked edits lose one of them.
 func (e env) editSTSConfig(t *testing.T, change func(map[string]any)) {
 	t.Helper()
 	stsConfigMu.Lock()
 	defer stsConfigMu.Unlock()
+	lock, err := os.OpenFile(e.stsConfig+".lock", os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lock.Close()
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
+		t.Fatalf("locking %s: %v", lock.Name(), err)
+	}
+	defer func() { _ = syscall.Flock(int(lock.Fd()), syscall.LOCK_UN) }()
 	raw, err := os.ReadFile(e.stsConfig)
 	if err != nil {
 		t.Fatal(err)

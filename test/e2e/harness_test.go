@@ -60,6 +60,7 @@ func apiErrorCode(err error) string {
 // real node, was mutated by the webhook stand-in, and its projected token is accepted by the
 // STS stand-in and by MinIO; a token of another service account is refused by the trust policy.
 func TestHarness(t *testing.T) {
+	t.Parallel()
 	e := loadEnv(t)
 	c := e.client(t)
 	ctx := context.Background()

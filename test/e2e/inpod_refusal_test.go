@@ -15,6 +15,7 @@ import (
 // so, with the fix, proves the account with a probe pod instead (which passes) and exits 3,
 // since the app's own pod was not proven; no probe pod is left.
 func TestVerifyInPodNoRunningPod(t *testing.T) {
+	t.Parallel()
 	e := loadEnv(t)
 	c := e.client(t)
 	ns := e.namespace(t, c, nil)

@@ -33,11 +33,7 @@ func (e env) ipArgs(ns, target string, extra ...string) []string {
 // (hack/testapps, built and imported by cluster-up).
 func ipSDKImage(t *testing.T) string {
 	t.Helper()
-	ref := os.Getenv("WI_APP_IMAGE_GO_SDKV2")
-	if ref == "" {
-		t.Fatal("WI_APP_IMAGE_GO_SDKV2 is not set: the test bed builds the app images (hack/testapps-up.sh, from cluster-up)")
-	}
-	return ref
+	return requireEnv(t, "WI_APP_IMAGE_GO_SDKV2")
 }
 
 // ipDeployment runs one replica of the SDK app as deployment name under sa, with edit applied
@@ -147,6 +143,7 @@ func ipEphemeral(t *testing.T, c kubernetes.Interface, pod *corev1.Pod) (*corev1
 // and it names the app's SDK, new enough; nothing is created or deleted, and the ephemeral
 // container stays in the pod's spec, terminated, as the run says.
 func TestVerifyInPodIRSA(t *testing.T) {
+	t.Parallel()
 	e := loadEnv(t)
 	c := e.client(t)
 	ns := e.namespace(t, c, nil)
@@ -195,6 +192,7 @@ func TestVerifyInPodIRSA(t *testing.T) {
 // EKS Pod Identity, under the EKS profile: the probe gets the agent's credentials from inside
 // the app's pod, and judges the app's SDK for Pod Identity.
 func TestVerifyInPodPodIdentity(t *testing.T) {
+	t.Parallel()
 	e := loadEnv(t)
 	e.requirePodIdentity(t)
 	c := e.client(t)
@@ -227,6 +225,7 @@ func TestVerifyInPodPodIdentity(t *testing.T) {
 // writes the token as root, mode 0400, and the app's user cannot read it. A probe pod, with the
 // webhook's own volume, passes; the in-pod probe, as the app's user, finds what the app finds.
 func TestVerifyInPodTokenOfAnotherUser(t *testing.T) {
+	t.Parallel()
 	e := loadEnv(t)
 	c := e.client(t)
 	ns := e.namespace(t, c, nil)
@@ -265,6 +264,7 @@ func TestVerifyInPodTokenOfAnotherUser(t *testing.T) {
 // resource, runs a probe pod instead (which passes) and exits 3; the app's pod is untouched.
 // With verify.yaml's optional rule, the same user's in-pod run passes.
 func TestVerifyInPodForbidden(t *testing.T) {
+	t.Parallel()
 	e := loadEnv(t)
 	c := e.client(t)
 	ns := e.namespace(t, c, nil)
@@ -300,6 +300,7 @@ func TestVerifyInPodForbidden(t *testing.T) {
 // --dry-run=client prints the patch and writes nothing: the pod is as it was, no probe pod,
 // even for a user who may not patch pods/ephemeralcontainers.
 func TestVerifyInPodDryRun(t *testing.T) {
+	t.Parallel()
 	e := loadEnv(t)
 	c := e.client(t)
 	ns := e.namespace(t, c, nil)
@@ -372,6 +373,7 @@ func ipRejectEgress(t *testing.T, pod *corev1.Pod, ip, port string) {
 // The app's own pod cannot reach STS (its network namespace refuses the endpoint): the probe
 // pod passes, the in-pod probe fails naming the endpoint and the egress to allow.
 func TestVerifyInPodNetworkSTS(t *testing.T) {
+	t.Parallel()
 	e := loadEnv(t)
 	c := e.client(t)
 	ns := e.namespace(t, c, nil)
@@ -404,6 +406,7 @@ func TestVerifyInPodNetworkSTS(t *testing.T) {
 // Under the EKS profile, the app's pod cannot reach the Pod Identity agent on 169.254.170.23:
 // the probe pod passes, the in-pod probe fails naming the agent's address.
 func TestVerifyInPodNetworkAgent(t *testing.T) {
+	t.Parallel()
 	e := loadEnv(t)
 	e.requirePodIdentity(t)
 	c := e.client(t)
@@ -432,6 +435,7 @@ func TestVerifyInPodNetworkAgent(t *testing.T) {
 // says the profile refuses; once the namespace enforces it, admission refuses the probe, verify
 // says so with the fix, and a probe pod proves the account instead (exit 3).
 func TestVerifyInPodRestricted(t *testing.T) {
+	t.Parallel()
 	e := loadEnv(t)
 	c := e.client(t)
 	const enforce = "pod-security.kubernetes.io/enforce"
@@ -495,6 +499,7 @@ func TestVerifyInPodRestricted(t *testing.T) {
 // With no TARGET, --in-pod proves each deployment of the namespace's accounts from inside one
 // of its pods, --parallel at a time, each line led by its workload.
 func TestVerifyInPodFleet(t *testing.T) {
+	t.Parallel()
 	e := loadEnv(t)
 	c := e.client(t)
 	ns := e.namespace(t, c, nil)

@@ -475,6 +475,7 @@ func writeList(ws []migrateWrite) []string {
 // the default profile, whose webhook cannot inject Pod Identity, the good one gets as far as
 // the admission step and is rolled back. Either way exit 1, naming the bad account and why.
 func TestMigrateOneBadAccount(t *testing.T) {
+	t.Parallel()
 	e := loadEnv(t)
 	c := e.client(t)
 	ns := e.namespace(t, c, nil)
@@ -558,6 +559,7 @@ func TestMigrateOneBadAccount(t *testing.T) {
 // cannot inject Pod Identity), migrate deletes the association and puts the role's trust policy
 // back as it was, and says so: exit 1, four writes (the policy, the association, and both undone).
 func TestMigrateWriteTrustRollsBack(t *testing.T) {
+	t.Parallel()
 	e := loadEnv(t)
 	c := e.client(t)
 	ns := e.namespace(t, c, nil)

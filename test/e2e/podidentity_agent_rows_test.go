@@ -125,6 +125,7 @@ func runProbe(t *testing.T, e env, ns, sa, token string) (int, string) {
 // this host against the agent's address, as in its pod: the webhook's default profile
 // injects no Pod Identity env (TestPodIdentityVerifyRows does it through verify under eks).
 func TestPodIdentityAgentRows(t *testing.T) {
+	t.Parallel()
 	e := loadEnv(t)
 	e.requireAgent(t)
 	c := e.client(t)
@@ -154,6 +155,7 @@ func TestPodIdentityAgentRows(t *testing.T) {
 // TestPodIdentityVerifyRows: the same rows through verify, its probe pod getting the Pod
 // Identity env and token from the webhook (eks profile).
 func TestPodIdentityVerifyRows(t *testing.T) {
+	t.Parallel()
 	e := loadEnv(t)
 	e.requirePodIdentity(t)
 	c := e.client(t)
@@ -183,6 +185,7 @@ func TestPodIdentityVerifyRows(t *testing.T) {
 // hedge (the role may not exist, or its trust refuses: explain tells which); with them, it
 // reads the association and the role, and says the role does not exist.
 func TestPodIdentityVerifyExplainsMissingRole(t *testing.T) {
+	t.Parallel()
 	e := loadEnv(t)
 	e.requirePodIdentity(t)
 	c := e.client(t)

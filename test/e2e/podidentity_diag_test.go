@@ -19,6 +19,7 @@ import (
 // association, the agent not listening, a proxy that takes the agent's request, a target role
 // whose trust refuses the chain, and an account with both IRSA and Pod Identity.
 func TestPodIdentityDiagnoses(t *testing.T) {
+	t.Parallel()
 	e := loadEnv(t)
 	e.requirePodIdentity(t)
 	c := e.client(t)
@@ -128,10 +129,9 @@ func refusingProxy(t *testing.T, e env) string {
 // status says per account IRSA, Pod Identity or both, and counts the pods a restart would
 // change for each: a pod that predates the association is stale for Pod Identity.
 func TestStatusPodIdentity(t *testing.T) {
+	t.Parallel()
 	e := loadEnv(t)
-	if !e.eksProfile() {
-		t.Skip("Pod Identity: the webhook injects the agent's credentials only under the EKS profile")
-	}
+	e.requireProfile(t, "eks", "the webhook injects the agent's credentials only under it")
 	c := e.client(t)
 	ns := e.namespace(t, c, nil)
 	role := e.addSTSRole(t, "status-"+randSuffix(), podIdentityTrust("sts:AssumeRole", "sts:TagSession"))
@@ -205,10 +205,9 @@ func TestStatusPodIdentity(t *testing.T) {
 // then names the webhook (with AWS credentials), or both causes and the command that tells
 // them apart (without); it never proposes the enable --pod-identity the user already ran.
 func TestVerifyPodIdentityWebhookCannotInject(t *testing.T) {
+	t.Parallel()
 	e := loadEnv(t)
-	if e.eksProfile() {
-		t.Skip("the EKS profile's webhook injects Pod Identity")
-	}
+	e.requireProfile(t, "default", "the EKS profile's webhook injects Pod Identity")
 	c := e.client(t)
 	ns := e.namespace(t, c, nil)
 	e.forgetAssociations(t, ns)

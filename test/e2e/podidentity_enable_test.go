@@ -44,6 +44,7 @@ func piWritesOf(reqs []awsRequest, ns string, roles ...string) []awsRequest {
 // namespace or the roles, no restart). Credentials that may not call iam:GetRole get an error
 // that says so and names --skip-preflight, again with nothing written.
 func TestEnablePodIdentityPreflight(t *testing.T) {
+	t.Parallel()
 	e := loadEnv(t)
 	c := e.client(t)
 	ns := e.namespace(t, c, nil)
@@ -124,6 +125,7 @@ func TestEnablePodIdentityPreflight(t *testing.T) {
 // Under the default profile the webhook never injects Pod Identity, so the real run ends
 // with exit 1 after writing (item 1); the association and the account are written all the same.
 func TestEnablePodIdentityCreateOutput(t *testing.T) {
+	t.Parallel()
 	e := loadEnv(t)
 	c := e.client(t)
 	ns := e.namespace(t, c, nil)
@@ -200,6 +202,7 @@ func TestEnablePodIdentityCreateOutput(t *testing.T) {
 // that the association takes precedence over the annotation for new pods, and how to remove
 // it. Shown with a dry run: exit 0, no AWS write, the annotation untouched.
 func TestEnablePodIdentityKeptAnnotation(t *testing.T) {
+	t.Parallel()
 	e := loadEnv(t)
 	c := e.client(t)
 	ns := e.namespace(t, c, nil)

@@ -84,6 +84,7 @@ func TestPodIdentityVerify(t *testing.T) {
 // sts:AssumeRole but not sts:TagSession. EKS Auth refuses, the agent passes its error on, and
 // verify fails the agent check as a refused role, with the fix.
 func TestPodIdentityVerifyNoTagSession(t *testing.T) {
+	t.Parallel()
 	e := loadEnv(t)
 	e.requirePodIdentity(t)
 	c := e.client(t)

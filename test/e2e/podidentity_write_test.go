@@ -19,10 +19,9 @@ import (
 // and then restarts nothing: exit 1, naming the association it left and how to finish or undo.
 // Ctrl-C during that wait is exit 130 at once, with no restart either.
 func TestEnablePodIdentityWebhookCannotInject(t *testing.T) {
+	t.Parallel()
 	e := loadEnv(t)
-	if e.eksProfile() {
-		t.Skip("the EKS profile's webhook injects Pod Identity: TestEnablePodIdentity covers it")
-	}
+	e.requireProfile(t, "default", "the EKS profile's webhook injects Pod Identity: TestEnablePodIdentity covers it")
 	c := e.client(t)
 	ns := e.namespace(t, c, nil)
 	e.forgetAssociations(t, ns)

@@ -16,6 +16,7 @@ import (
 // its ports are taken, and it must stop at once with a message naming the port, not hang. A
 // package that cannot be installed must stop it the same way, naming the package.
 func TestClusterUpRefusesABadEnvironment(t *testing.T) {
+	t.Parallel()
 	e := loadEnv(t)
 	hack, err := filepath.Abs(filepath.Join("..", "..", "hack"))
 	if err != nil {

@@ -34,6 +34,7 @@ type permission struct{ verb, resource string }
 // deploy/rbac, and then, for each permission the command cannot do without, as a user whose
 // role lacks just that one: the command exits 3 and names the verb and the resource.
 func TestLeastPrivilege(t *testing.T) {
+	t.Parallel()
 	e := loadEnv(t)
 	c := e.client(t)
 	ns := e.namespace(t, c, nil)
@@ -269,6 +270,7 @@ func rbacDeployment(t *testing.T, c kubernetes.Interface, ns, image string) {
 // was ever asked for: the run exits 3 naming what was refused, and warns of no pod it failed
 // to delete.
 func TestVerifyRefusedBeforeThePod(t *testing.T) {
+	t.Parallel()
 	e := loadEnv(t)
 	c := e.client(t)
 	ns := e.namespace(t, c, nil)

@@ -47,6 +47,7 @@ func readmeCommands(t *testing.T) []string {
 // no AWS SDK may write its own lines. The namespace is the test's own rather than demo, and -A
 // is that namespace too: other tests' accounts run beside this one.
 func TestReadmeCommandsRunAsPrinted(t *testing.T) {
+	t.Parallel()
 	e := loadEnv(t)
 	envFile := filepath.Join(e.state, "demo.env")
 	if _, err := os.Stat(envFile); err != nil {

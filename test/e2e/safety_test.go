@@ -21,7 +21,7 @@ import (
 // would drop settings or replace a role (also across -l -A), a KIND NAME or misspelt target.
 func TestEnableSafeByDefault(t *testing.T) {
 	t.Parallel()
-	e := enEnv(t)
+	e := loadEnv(t)
 	c := e.client(t)
 	ctx := context.Background()
 	ns := e.namespace(t, c, nil)
@@ -81,7 +81,7 @@ func TestEnableSafeByDefault(t *testing.T) {
 	if r.code != 0 || r.stdout != "serviceaccount/app unchanged\n" {
 		t.Errorf("rerun naming only the role: exit %d, stdout %q, stderr %q; want 0 and unchanged", r.code, r.stdout, r.stderr)
 	}
-	if writes := enWrites(mark.since(t, c, ns), agent); len(writes) > 0 {
+	if writes := enWrites(mark.by(t, c, ns, agent), agent); len(writes) > 0 {
 		t.Errorf("the refused runs made %d writes, want 0: %v", len(writes), writes)
 	}
 	if after := sfAnnotations(t, c, ns, ns2); after != before {

@@ -60,6 +60,7 @@ type stFinding struct {
 // got one, pods that opted out, a container that sets AWS_ROLE_ARN itself (so the webhook leaves
 // it alone), and a token-expiration annotation below what the webhook honours.
 func TestStatus(t *testing.T) {
+	t.Parallel()
 	e := loadEnv(t)
 	c := e.client(t)
 	ctx := context.Background()
@@ -387,10 +388,9 @@ func stRows(t *testing.T, out string, header []string) map[string][]string {
 // cluster's associations and lists each associated account with what is wrong; without, one
 // line says they were not read.
 func TestStatusReadsAssociations(t *testing.T) {
+	t.Parallel()
 	e := loadEnv(t)
-	if e.eksProfile() {
-		t.Skip("the EKS profile's webhook injects Pod Identity: its pods show the association themselves")
-	}
+	e.requireProfile(t, "default", "the EKS profile's webhook injects Pod Identity: its pods show the association themselves")
 	c := e.client(t)
 	ns := e.namespace(t, c, nil)
 	e.forgetAssociations(t, ns)

@@ -23,6 +23,7 @@ import (
 // cluster's CA it refuses the STS stand-in's certificate, and says so as a TLS diagnosis with
 // the fix.
 func TestVerifyRefusesAnUntrustedCertificate(t *testing.T) {
+	t.Parallel()
 	e := loadEnv(t)
 	c := e.client(t)
 	ns := e.namespace(t, c, nil)
@@ -56,6 +57,7 @@ func TestVerifyRefusesAnUntrustedCertificate(t *testing.T) {
 // With --ca-bundle the bundle reaches the probe (sts.endpoint names it), and its ConfigMap is
 // gone with the pod.
 func TestVerifyCABundleReachesTheProbe(t *testing.T) {
+	t.Parallel()
 	e := loadEnv(t)
 	c := e.client(t)
 	ns := e.namespace(t, c, nil)
@@ -146,6 +148,7 @@ func startConnectProxy(t *testing.T, e env, allowed string) *connectProxy {
 // For a workload, the probe takes the workload's proxy: a deployment whose container sets
 // https_proxy reaches STS through that proxy, and verify says so.
 func TestVerifyTakesTheWorkloadsProxy(t *testing.T) {
+	t.Parallel()
 	e := loadEnv(t)
 	c := e.client(t)
 	ns := e.namespace(t, c, nil)

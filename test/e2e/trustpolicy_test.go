@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+	authorizationv1 "k8s.io/api/authorization/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
@@ -27,6 +28,7 @@ const tpAccessDenied = "AccessDenied: Not authorized to perform sts:AssumeRoleWi
 // token of the service account it was generated for and refuses every other one; the
 // namespace-wide variant admits the namespace and nothing outside it.
 func TestTrustPolicy(t *testing.T) {
+	t.Parallel()
 	e := loadEnv(t)
 	c := e.client(t)
 	ctx := context.Background()
@@ -216,9 +218,6 @@ func TestTrustPolicy(t *testing.T) {
 	})
 
 	t.Run("issuer discovery forbidden", func(t *testing.T) {
-		if e.viewerKubeconfig == "" {
-			t.Skip("no viewer kubeconfig")
-		}
 		// The viewer may read service accounts here, but not the discovery document (the
 		// default binding grants it to service accounts only).
 		tpGrantViewer(t, c, ns)
@@ -226,21 +225,17 @@ func TestTrustPolicy(t *testing.T) {
 			return e.wi(t, append([]string{"--kubeconfig", e.viewerKubeconfig}, args...)...)
 		}
 		// RBAC reaches the authorizer's cache a moment after the binding is created.
-		waitForViewer := func() result {
-			var r result
-			for range 50 {
-				r = viewer("trust-policy", "-n", ns, "app", "-o", "json")
-				if !strings.Contains(r.stderr, `serviceaccounts "app" is forbidden`) {
-					break
-				}
-				time.Sleep(200 * time.Millisecond)
-			}
-			return r
+		waitFor(t, 30*time.Second, "the viewer's binding to take effect", func(context.Context) (bool, error) {
+			return e.viewerMay(t, authorizationv1.SelfSubjectAccessReviewSpec{ResourceAttributes: &authorizationv1.ResourceAttributes{
+				Namespace: ns, Verb: "get", Resource: "serviceaccounts", Name: "app"}}), nil
+		})
+		// What the test is about must hold before the command runs: were the viewer allowed
+		// the discovery document, there would be nothing to refuse.
+		if e.viewerMay(t, authorizationv1.SelfSubjectAccessReviewSpec{NonResourceAttributes: &authorizationv1.NonResourceAttributes{
+			Path: issuerDiscoveryPathForTest, Verb: "get"}}) {
+			t.Fatalf("the viewer may get %s on this cluster: the test bed grants it to service accounts only", issuerDiscoveryPathForTest)
 		}
-		r := waitForViewer()
-		if r.code == 0 {
-			t.Skipf("the viewer may read %s on this cluster; nothing to test", issuerDiscoveryPathForTest)
-		}
+		r := viewer("trust-policy", "-n", ns, "app", "-o", "json")
 		if r.code != 3 || !strings.Contains(r.stderr, `User "kubectl-wi-viewer" cannot get path`) || !strings.Contains(r.stderr, "--issuer") {
 			t.Fatalf("discovery forbidden: exit %d, want 3 with a message naming --issuer\nstderr:\n%s", r.code, r.stderr)
 		}

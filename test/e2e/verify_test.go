@@ -114,6 +114,7 @@ func (e env) happyServiceAccount(t *testing.T, c kubernetes.Interface, ns string
 
 // a) Happy path with the STS stand-in: every check passes, exit 0, no pod left.
 func TestVerifyHappyPath(t *testing.T) {
+	t.Parallel()
 	e := loadEnv(t)
 	c := e.client(t)
 	ns := e.namespace(t, c, nil)
@@ -140,6 +141,7 @@ func TestVerifyHappyPath(t *testing.T) {
 // "Unsupported action GetCallerIdentity"), so that check is a warn that says so, everything
 // else passes, and the run exits 0.
 func TestVerifyMinIO(t *testing.T) {
+	t.Parallel()
 	e := loadEnv(t)
 	c := e.client(t)
 	ns := e.namespace(t, c, nil)
@@ -166,6 +168,7 @@ func TestVerifyMinIO(t *testing.T) {
 // c) An audience the OIDC provider does not list: STS refuses the token, exit 1, and the
 // diagnosis names the audience and both ways to fix it.
 func TestVerifyAudienceNotListed(t *testing.T) {
+	t.Parallel()
 	e := loadEnv(t)
 	c := e.client(t)
 	ns := e.namespace(t, c, nil)
@@ -197,6 +200,7 @@ func TestVerifyAudienceNotListed(t *testing.T) {
 // d) A role whose trust policy admits another service account: exit 1, and the diagnosis
 // names the sub the role must admit.
 func TestVerifyTrustPolicyOtherServiceAccount(t *testing.T) {
+	t.Parallel()
 	e := loadEnv(t)
 	c := e.client(t)
 	ns := e.namespace(t, c, nil)
@@ -230,6 +234,7 @@ func TestVerifyTrustPolicyOtherServiceAccount(t *testing.T) {
 // says what STS said, lists the causes and names explain, claiming none; with credentials at
 // hand it adds explain's finding: the role does not exist.
 func TestVerifyRefusalCauses(t *testing.T) {
+	t.Parallel()
 	e := loadEnv(t)
 	c := e.client(t)
 	ns := e.namespace(t, c, nil)
@@ -318,6 +323,7 @@ func eventOf(evs []probe.Event, check string) *probe.Event {
 // e) A service account without a role: the stored pod alone says the webhook injected nothing
 // and names the missing annotation; verify exits 1 without waiting for the pod to run.
 func TestVerifyServiceAccountWithoutRole(t *testing.T) {
+	t.Parallel()
 	e := loadEnv(t)
 	c := e.client(t)
 	ns := e.namespace(t, c, nil)
@@ -361,6 +367,7 @@ func TestVerifyServiceAccountWithoutRole(t *testing.T) {
 // is not mutated. A cluster with no webhook registered at all is covered by the unit tests
 // (pkg/verify), with a fake clientset.
 func TestVerifyWebhookNotApplied(t *testing.T) {
+	t.Parallel()
 	e := loadEnv(t)
 	c := e.client(t)
 	ns := e.namespace(t, c, nil)
@@ -450,6 +457,7 @@ func requireExited(t *testing.T, err error) {
 
 // f) SIGINT while the probe pod runs: verify deletes it and exits 130.
 func TestVerifyInterrupt(t *testing.T) {
+	t.Parallel()
 	e := loadEnv(t)
 	c := e.client(t)
 	ns := e.namespace(t, c, nil)
@@ -519,6 +527,7 @@ func (e env) disruptedRun(t *testing.T, args []string, connected <-chan struct{}
 // g) A namespace that enforces the restricted Pod Security profile admits the probe pod, which
 // then passes.
 func TestVerifyRestrictedNamespace(t *testing.T) {
+	t.Parallel()
 	e := loadEnv(t)
 	c := e.client(t)
 	ns := e.namespace(t, c, map[string]string{
@@ -663,6 +672,7 @@ func TestVerifyTUI(t *testing.T) {
 // parts) and the session credentials STS issued appear in none of stdout, stderr and the pod
 // log.
 func TestVerifyNoSecrets(t *testing.T) {
+	t.Parallel()
 	e := loadEnv(t)
 	c := e.client(t)
 	ns := e.namespace(t, c, nil)
@@ -766,7 +776,7 @@ func TestVerifyRightAfterEnable(t *testing.T) {
 	ns := e.namespace(t, c, nil)
 	role := e.addSTSRole(t, "verify-"+ns, e.trustPolicyFor("StringEquals", "system:serviceaccount:"+ns+":app"))
 	serviceAccount(t, c, ns, "app", nil)
-	time.Sleep(2 * time.Second) // the webhook's cache knows the account, without a role
+	awaitWebhookSeen(t, c, ns) // the webhook's cache knows the account, without a role
 
 	if r := e.wi(t, "enable", "app", "-n", ns, "--role-arn", role); r.code != 0 {
 		t.Fatalf("enable: exit %d\n%s%s", r.code, r.stdout, r.stderr)

@@ -5,7 +5,6 @@ package e2e
 import (
 	"context"
 	"testing"
-	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -15,6 +14,7 @@ import (
 // webhook's behaviour that differ between its own defaults and the way EKS runs it, so that a
 // suite run under either profile is known to run under that one.
 func TestWebhookProfile(t *testing.T) {
+	t.Parallel()
 	e := loadEnv(t)
 	c := e.client(t)
 	ns := e.namespace(t, c, nil)
@@ -47,7 +47,7 @@ func TestWebhookCacheLag(t *testing.T) {
 	const role = "arn:aws:iam::111122223333:role/lag"
 	serviceAccount(t, c, ns, "app", nil)
 	// Let the cache see the account without a role first, as for an account that exists.
-	time.Sleep(2 * time.Second)
+	awaitWebhookSeen(t, c, ns)
 	patch := []byte(`{"metadata":{"annotations":{"eks.amazonaws.com/role-arn":"` + role + `"}}}`)
 	if _, err := c.CoreV1().ServiceAccounts(ns).Patch(ctx, "app", "application/merge-patch+json", patch, metav1.PatchOptions{}); err != nil {
 		t.Fatal(err)
@@ -63,6 +63,7 @@ func TestWebhookCacheLag(t *testing.T) {
 // TestWebhookOwnRole: a container that sets its own AWS_ROLE_ARN keeps it, and still gets the
 // token mount (and, under EKS, the region variables); its neighbour gets the account's role.
 func TestWebhookOwnRole(t *testing.T) {
+	t.Parallel()
 	e := loadEnv(t)
 	c := e.client(t)
 	ns := e.namespace(t, c, nil)
@@ -94,6 +95,7 @@ func TestWebhookOwnRole(t *testing.T) {
 // the container credentials and not its role-arn; with the defaults (no associations file) the
 // same account gets IRSA. The pods are dry runs: nothing calls the agent.
 func TestWebhookPodIdentity(t *testing.T) {
+	t.Parallel()
 	e := loadEnv(t)
 	c := e.client(t)
 	ns := e.namespace(t, c, nil)
