@@ -7,7 +7,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/kubectl-wi/kubectl-wi/pkg/awsconfig"
-	"github.com/kubectl-wi/kubectl-wi/pkg/probe"
+	"github.com/kubectl-wi/kubectl-wi/pkg/check"
 	"github.com/kubectl-wi/kubectl-wi/pkg/verify"
 )
 
@@ -15,8 +15,8 @@ import (
 // environment or the shared files: the instance metadata service is not asked), explain reads
 // the refused account's role and provider, or with eksCluster its association's role and
 // target role, and its IAM findings join verify's.
-func Refusal(client kubernetes.Interface, discovery verify.DiscoveryFunc) func(context.Context, string, string, string) []probe.Event {
-	return func(ctx context.Context, ns, sa, eksCluster string) []probe.Event {
+func Refusal(client kubernetes.Interface, discovery verify.DiscoveryFunc) func(context.Context, string, string, string) []check.Event {
+	return func(ctx context.Context, ns, sa, eksCluster string) []check.Event {
 		cfg, err := awsconfig.Load(ctx, awsconfig.Options{NoIMDS: true})
 		if err != nil || !awsconfig.CredentialsAtHand(ctx, cfg) {
 			return nil
@@ -25,19 +25,19 @@ func Refusal(client kubernetes.Interface, discovery verify.DiscoveryFunc) func(c
 		_, err = Run(ctx, Config{Namespace: ns, Target: &verify.Target{Kind: verify.KindServiceAccount, Name: sa}, Cluster: eksCluster},
 			Deps{Client: client, Discovery: discovery, AWS: NewSDK(cfg)}, rec)
 		if err != nil {
-			return []probe.Event{{Type: probe.TypeInfo, Check: CheckTrust, Message: "the refusal could not be explained from IAM: " + err.Error()}}
+			return []check.Event{{Type: check.TypeInfo, Check: CheckTrust, Message: "the refusal could not be explained from IAM: " + err.Error()}}
 		}
 		return rec.events
 	}
 }
 
 // iamFindings keeps explain's IAM checks: what verify adds to an STS refusal.
-type iamFindings struct{ events []probe.Event }
+type iamFindings struct{ events []check.Event }
 
 func (f *iamFindings) Step(verify.Step) {}
 func (f *iamFindings) Raw(string)       {}
-func (f *iamFindings) Event(ev probe.Event) {
-	if ev.Type == probe.TypeCheck && strings.HasPrefix(ev.Check, "iam.") {
+func (f *iamFindings) Event(ev check.Event) {
+	if ev.Type == check.TypeCheck && strings.HasPrefix(ev.Check, "iam.") {
 		f.events = append(f.events, ev)
 	}
 }

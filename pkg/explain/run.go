@@ -17,8 +17,8 @@ import (
 
 	"github.com/kubectl-wi/kubectl-wi/pkg/apicall"
 	"github.com/kubectl-wi/kubectl-wi/pkg/awsconfig"
+	"github.com/kubectl-wi/kubectl-wi/pkg/check"
 	"github.com/kubectl-wi/kubectl-wi/pkg/identity"
-	"github.com/kubectl-wi/kubectl-wi/pkg/probe"
 	"github.com/kubectl-wi/kubectl-wi/pkg/trustpolicy"
 	"github.com/kubectl-wi/kubectl-wi/pkg/verify"
 )
@@ -100,7 +100,7 @@ type Deps struct {
 
 // Outcome is how a run ended.
 type Outcome struct {
-	Status                 probe.Status
+	Status                 check.Status
 	Checks, Failed, Warned int
 	Accounts               int
 	// AssociationsNotRead says why the EKS Pod Identity associations were not read, and how
@@ -126,7 +126,7 @@ func (a account) subject() string { return trustpolicy.Subject(a.Namespace, a.Na
 // item is an event to emit; once, when set, emits it only the first time: a fact several
 // accounts share (a role exists, the provider lists an audience) is said once.
 type item struct {
-	ev   probe.Event
+	ev   check.Event
 	once string
 }
 
@@ -172,7 +172,7 @@ type runner struct {
 	inUse     map[string]string // ns/name -> its role annotation ("" none, "-" missing)
 
 	emitted  map[string]bool
-	tally    verify.Tally
+	tally    check.Tally
 	stsCalls atomic.Int64
 }
 
@@ -196,7 +196,7 @@ func (r *runner) run(ctx context.Context) error {
 
 	r.step(StepAccounts, verify.StepRunning, "")
 	if r.cfg.Exchange {
-		r.emit(probe.Event{Type: probe.TypeInfo, Check: CheckExchangeScope, Message: exchangeScope,
+		r.emit(check.Event{Type: check.TypeInfo, Check: CheckExchangeScope, Message: exchangeScope,
 			Data: map[string]any{"proven": exchangeProven, "not_proven": exchangeNotProven}})
 	}
 	results := make([][]item, len(accounts))
@@ -265,8 +265,8 @@ func (r *runner) step(id verify.StepID, state verify.StepState, detail string) {
 }
 
 // emit stamps, tallies and reports an event.
-func (r *runner) emit(ev probe.Event) {
-	ev.V = probe.ProtocolVersion
+func (r *runner) emit(ev check.Event) {
+	ev.V = check.ProtocolVersion
 	if ev.Time.IsZero() {
 		ev.Time = r.deps.Now().UTC()
 	}
@@ -281,9 +281,9 @@ func (r *runner) verdict() {
 	o := &r.out
 	status, msg, fix := r.tally.Verdict()
 	msg += fmt.Sprintf(" for %d service accounts", o.Accounts)
-	if o.Accounts == 0 && status != probe.StatusFail {
+	if o.Accounts == 0 && status != check.StatusFail {
 		// The cluster's checks passed, and no account was judged: nothing is proven.
-		status, msg = probe.StatusSkip, "no service account judged: "+msg
+		status, msg = check.StatusSkip, "no service account judged: "+msg
 	}
 	data := map[string]any{"checks": o.Checks, "failed": o.Failed, "warned": o.Warned, "accounts": o.Accounts}
 	if o.AssociationsNotRead != "" {
@@ -303,11 +303,7 @@ func (r *runner) verdict() {
 		data["not_proven"] = exchangeNotProven
 	}
 	o.Status = status
-	r.emit(probe.Event{Type: probe.TypeResult, Status: status, Message: msg, Fix: fix, Data: data})
-}
-
-func check(name string, status probe.Status, msg, fix string, data map[string]any) probe.Event {
-	return probe.Event{Type: probe.TypeCheck, Check: name, Status: status, Message: msg, Fix: fix, Data: data}
+	r.emit(check.Event{Type: check.TypeResult, Status: status, Message: msg, Fix: fix, Data: data})
 }
 
 // clusterStep finds the issuer (--issuer, else the apiserver's discovery document, else EKS)
@@ -338,7 +334,7 @@ func (r *runner) clusterStep(ctx context.Context) error {
 		c, err := r.aws.DescribeCluster(ctx, r.cfg.Cluster)
 		switch {
 		case awsconfig.IsNotFound(err):
-			r.emit(check(CheckEKSCluster, probe.StatusFail, fmt.Sprintf("there is no EKS cluster %s in the region of your AWS configuration", r.cfg.Cluster),
+			r.emit(check.New(CheckEKSCluster, check.StatusFail, fmt.Sprintf("there is no EKS cluster %s in the region of your AWS configuration", r.cfg.Cluster),
 				"check --eks-cluster and --region (aws eks list-clusters --region REGION)", map[string]any{"cluster": r.cfg.Cluster}))
 		case err != nil:
 			return err
@@ -348,19 +344,19 @@ func (r *runner) clusterStep(ctx context.Context) error {
 			data := map[string]any{"cluster": c.Name, "arn": c.ARN, "issuer": c.Issuer}
 			switch {
 			case c.Issuer == "":
-				r.emit(check(CheckEKSCluster, probe.StatusWarn, fmt.Sprintf("the EKS cluster %s (%s) has no OIDC issuer", c.Name, c.ARN), "", data))
+				r.emit(check.New(CheckEKSCluster, check.StatusWarn, fmt.Sprintf("the EKS cluster %s (%s) has no OIDC issuer", c.Name, c.ARN), "", data))
 			case discovered != "" && trimSlash(discovered) != trimSlash(c.Issuer):
-				r.emit(check(CheckEKSCluster, probe.StatusWarn, fmt.Sprintf("the EKS cluster %s has the issuer %s, but the apiserver's tokens carry %s: is the kubeconfig's cluster %s?", c.Name, c.Issuer, discovered, c.Name),
+				r.emit(check.New(CheckEKSCluster, check.StatusWarn, fmt.Sprintf("the EKS cluster %s has the issuer %s, but the apiserver's tokens carry %s: is the kubeconfig's cluster %s?", c.Name, c.Issuer, discovered, c.Name),
 					"check --eks-cluster against the kubeconfig's context (kubectl config current-context)", data))
 			default:
-				r.emit(check(CheckEKSCluster, probe.StatusPass, fmt.Sprintf("the EKS cluster %s (%s), issuer %s", c.Name, c.ARN, orNone(c.Issuer)), "", data))
+				r.emit(check.New(CheckEKSCluster, check.StatusPass, fmt.Sprintf("the EKS cluster %s (%s), issuer %s", c.Name, c.ARN, orNone(c.Issuer)), "", data))
 			}
 			if discovered == "" {
 				discovered = c.Issuer
 			}
 		}
 	} else if r.cfg.Cluster == "" && !r.cfg.Exchange {
-		r.emit(check(CheckEKSCluster, probe.StatusSkip, "no EKS cluster named: Pod Identity associations are not read (pass --eks-cluster NAME)", "", nil))
+		r.emit(check.New(CheckEKSCluster, check.StatusSkip, "no EKS cluster named: Pod Identity associations are not read (pass --eks-cluster NAME)", "", nil))
 	}
 	if discovered == "" {
 		why := "unknown"
@@ -370,14 +366,14 @@ func (r *runner) clusterStep(ctx context.Context) error {
 				why = "forbidden"
 			}
 		}
-		r.emit(check(CheckClusterIssuer, probe.StatusFail, "the cluster's issuer is unknown: the apiserver's "+apicall.IssuerDiscoveryPath+" is not readable ("+why+")",
+		r.emit(check.New(CheckClusterIssuer, check.StatusFail, "the cluster's issuer is unknown: the apiserver's "+apicall.IssuerDiscoveryPath+" is not readable ("+why+")",
 			"pass --issuer URL (on EKS: aws eks describe-cluster --name CLUSTER --query cluster.identity.oidc.issuer --output text), or --eks-cluster NAME", nil))
 		return nil
 	}
 	hp, err := trustpolicy.ProviderHostPath(discovered)
 	data := map[string]any{"issuer": discovered}
 	if err != nil {
-		r.emit(check(CheckClusterIssuer, probe.StatusFail, fmt.Sprintf("the cluster's issuer %s cannot be an IAM OIDC provider: %v", discovered, err),
+		r.emit(check.New(CheckClusterIssuer, check.StatusFail, fmt.Sprintf("the cluster's issuer %s cannot be an IAM OIDC provider: %v", discovered, err),
 			"set the apiserver's --service-account-issuer to a public https URL that serves the discovery document", data))
 		return nil
 	}
@@ -388,7 +384,7 @@ func (r *runner) clusterStep(ctx context.Context) error {
 	} else if discErr != nil {
 		from = "EKS"
 	}
-	r.emit(check(CheckClusterIssuer, probe.StatusPass, fmt.Sprintf("the cluster's issuer is %s (%s)", discovered, from), "", data))
+	r.emit(check.New(CheckClusterIssuer, check.StatusPass, fmt.Sprintf("the cluster's issuer is %s (%s)", discovered, from), "", data))
 	return nil
 }
 
@@ -465,7 +461,7 @@ func (r *runner) find(ctx context.Context) ([]account, error) {
 			}
 			a.assocs = refs
 		}
-		r.emit(probe.Event{Type: probe.TypeInfo, Check: CheckAccounts, Message: fmt.Sprintf("the service account %s%s", a.ref(), describeIdentity(a, notRead)),
+		r.emit(check.Event{Type: check.TypeInfo, Check: CheckAccounts, Message: fmt.Sprintf("the service account %s%s", a.ref(), describeIdentity(a, notRead)),
 			Data: map[string]any{"service_accounts": []string{a.ref()}, "associations_read": readAssoc}})
 		return []account{a}, nil
 	}
@@ -535,7 +531,7 @@ func (r *runner) find(ctx context.Context) ([]account, error) {
 		// Never a count of what was not read: an account with only an association is not listed.
 		msg = fmt.Sprintf("%d service accounts with a role annotation (IRSA) %s; Pod Identity associations %s", len(accounts), where, notRead)
 	}
-	r.emit(probe.Event{Type: probe.TypeInfo, Check: CheckAccounts, Message: msg, Data: map[string]any{"service_accounts": names, "associations_read": readAssoc}})
+	r.emit(check.Event{Type: check.TypeInfo, Check: CheckAccounts, Message: msg, Data: map[string]any{"service_accounts": names, "associations_read": readAssoc}})
 	return accounts, nil
 }
 
@@ -601,19 +597,19 @@ func (r *runner) explain(ctx context.Context, a account) ([]item, error) {
 	var items []item
 	if notRead := r.out.AssociationsNotRead; !a.hasRole && notRead != "" {
 		// Not judged: an association, if any, was not read. Not a pass, and not "none".
-		return []item{{ev: check(CheckServiceAccount, probe.StatusFail,
+		return []item{{ev: check.New(CheckServiceAccount, check.StatusFail,
 			fmt.Sprintf("%s: not judged: the service account has no %s annotation, and its Pod Identity associations were %s", a.ref(), identity.AnnotationRoleARN, notRead),
 			fmt.Sprintf("have its Pod Identity associations read (kubectl wi explain serviceaccount/%s -n %s --eks-cluster NAME, with AWS credentials), or give it a role: kubectl wi enable serviceaccount/%s -n %s --role-arn <role ARN>", a.Name, a.Namespace, a.Name, a.Namespace),
 			map[string]any{"service_account": a.ref(), "judged": false})}}, nil
 	}
 	if !a.hasRole && len(a.assocs) == 0 {
-		return []item{{ev: check(CheckServiceAccount, probe.StatusFail,
+		return []item{{ev: check.New(CheckServiceAccount, check.StatusFail,
 			fmt.Sprintf("%s: the service account has no %s annotation and no Pod Identity association", a.ref(), identity.AnnotationRoleARN),
 			fmt.Sprintf("kubectl wi enable serviceaccount/%s -n %s --role-arn <role ARN>, or create an EKS Pod Identity association for it", a.Name, a.Namespace),
 			map[string]any{"service_account": a.ref()})}}, nil
 	}
 	if a.hasRole && len(a.assocs) > 0 {
-		items = append(items, item{ev: probe.Event{Type: probe.TypeInfo, Check: CheckServiceAccount,
+		items = append(items, item{ev: check.Event{Type: check.TypeInfo, Check: CheckServiceAccount,
 			Message: fmt.Sprintf("%s: has both a role annotation and a Pod Identity association: pods get the association's role (Pod Identity wins)", a.ref()),
 			Data:    map[string]any{"service_account": a.ref()}}})
 	}

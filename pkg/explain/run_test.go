@@ -21,7 +21,7 @@ import (
 	k8stesting "k8s.io/client-go/testing"
 
 	"github.com/kubectl-wi/kubectl-wi/pkg/awsconfig"
-	"github.com/kubectl-wi/kubectl-wi/pkg/probe"
+	"github.com/kubectl-wi/kubectl-wi/pkg/check"
 	"github.com/kubectl-wi/kubectl-wi/pkg/verify"
 )
 
@@ -128,15 +128,15 @@ func (f *fakeAWS) DescribePodIdentityAssociation(_ context.Context, _, id string
 }
 
 // recorder is a verify.Reporter that keeps the events.
-type recorder struct{ events []probe.Event }
+type recorder struct{ events []check.Event }
 
 func (r *recorder) Step(verify.Step)     {}
-func (r *recorder) Event(ev probe.Event) { r.events = append(r.events, ev) }
+func (r *recorder) Event(ev check.Event) { r.events = append(r.events, ev) }
 func (r *recorder) Raw(string)           {}
-func (r *recorder) checks(name string) []probe.Event {
-	var out []probe.Event
+func (r *recorder) checks(name string) []check.Event {
+	var out []check.Event
 	for _, ev := range r.events {
-		if ev.Check == name && ev.Type == probe.TypeCheck {
+		if ev.Check == name && ev.Type == check.TypeCheck {
 			out = append(out, ev)
 		}
 	}
@@ -196,18 +196,18 @@ func TestHealthyAccountPasses(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if out.Failed != 0 || out.Status != probe.StatusPass {
+	if out.Failed != 0 || out.Status != check.StatusPass {
 		t.Fatalf("outcome %+v:\n%s", out, rec.json(t))
 	}
 	for _, name := range []string{CheckClusterIssuer, CheckRole, CheckOIDCProvider, CheckOIDCAudience, CheckTrust} {
-		if evs := rec.checks(name); len(evs) != 1 || evs[0].Status != probe.StatusPass {
+		if evs := rec.checks(name); len(evs) != 1 || evs[0].Status != check.StatusPass {
 			t.Fatalf("%s: %+v", name, evs)
 		}
 	}
 	if got := aws.calls; got[ActionGetRole] != 1 || got[ActionListOpenIDConnectProviders] != 1 || got[ActionGetOpenIDConnectProvider] != 1 {
 		t.Fatalf("calls %v", got)
 	}
-	if last := rec.events[len(rec.events)-1]; last.Type != probe.TypeResult || last.Data["aws_calls_total"] != int64(3) {
+	if last := rec.events[len(rec.events)-1]; last.Type != check.TypeResult || last.Data["aws_calls_total"] != int64(3) {
 		t.Fatalf("verdict %+v", last)
 	}
 }
@@ -276,7 +276,7 @@ func TestMisconfigurationsNamed(t *testing.T) {
 				t.Fatal(err)
 			}
 			evs := rec.checks(tt.check)
-			if len(evs) != 1 || evs[0].Status != probe.StatusFail || out.Status != probe.StatusFail {
+			if len(evs) != 1 || evs[0].Status != check.StatusFail || out.Status != check.StatusFail {
 				t.Fatalf("%s: %+v\n%s", tt.check, evs, rec.json(t))
 			}
 			for _, s := range tt.inMsg {
@@ -325,17 +325,17 @@ func TestBreadthWarned(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if tr := rec.checks(CheckTrust); len(tr) != 1 || tr[0].Status != probe.StatusPass {
+			if tr := rec.checks(CheckTrust); len(tr) != 1 || tr[0].Status != check.StatusPass {
 				t.Fatalf("iam.trust: %+v", tr)
 			}
 			warns := rec.checks(CheckTrustBreadth)
 			if tt.wantWarn == nil {
-				if len(warns) != 0 || out.Status != probe.StatusPass {
+				if len(warns) != 0 || out.Status != check.StatusPass {
 					t.Fatalf("a tight policy warned: %+v", warns)
 				}
 				return
 			}
-			if len(warns) != 1 || warns[0].Status != probe.StatusWarn || out.Status != probe.StatusWarn || out.Failed != 0 {
+			if len(warns) != 1 || warns[0].Status != check.StatusWarn || out.Status != check.StatusWarn || out.Failed != 0 {
 				t.Fatalf("outcome %+v, warnings %+v", out, warns)
 			}
 			w := warns[0]
@@ -370,7 +370,7 @@ func TestProviderForTheOtherIssuerHost(t *testing.T) {
 				t.Fatal(err)
 			}
 			evs := rec.checks(CheckOIDCProvider)
-			if len(evs) != 1 || evs[0].Status != probe.StatusFail {
+			if len(evs) != 1 || evs[0].Status != check.StatusFail {
 				t.Fatalf("iam.oidc_provider: %+v", evs)
 			}
 			for _, want := range []string{"has an IAM OIDC provider for https://" + tt.registered, "the other host EKS serves this cluster's issuer under", "the tokens carry iss https://" + tt.tokens} {
@@ -403,7 +403,7 @@ func TestRoleOfAnotherAccountIsSkipped(t *testing.T) {
 		t.Fatal(err)
 	}
 	evs := rec.checks(CheckRole)
-	if len(evs) != 1 || evs[0].Status != probe.StatusSkip || !strings.Contains(evs[0].Message, "your AWS credentials read account "+acct) || out.Failed != 0 {
+	if len(evs) != 1 || evs[0].Status != check.StatusSkip || !strings.Contains(evs[0].Message, "your AWS credentials read account "+acct) || out.Failed != 0 {
 		t.Fatalf("role check %+v\n%s", evs, rec.json(t))
 	}
 }
@@ -427,23 +427,23 @@ func TestPodIdentity(t *testing.T) {
 	if out.Accounts != 4 {
 		t.Fatalf("accounts %d, want the 4 with associations\n%s", out.Accounts, rec.json(t))
 	}
-	byAccount := map[string]probe.Event{}
+	byAccount := map[string]check.Event{}
 	for _, ev := range rec.checks(CheckPodIdentityTrust) {
 		byAccount[ev.Data["service_account"].(string)] = ev
 	}
-	if ev := byAccount["team/worker"]; ev.Status != probe.StatusFail || !strings.Contains(ev.Message, "does not allow sts:TagSession") || !strings.Contains(ev.Detail, `+        "sts:TagSession"`) {
+	if ev := byAccount["team/worker"]; ev.Status != check.StatusFail || !strings.Contains(ev.Message, "does not allow sts:TagSession") || !strings.Contains(ev.Detail, `+        "sts:TagSession"`) {
 		t.Fatalf("worker: %+v", ev)
 	}
-	if ev := byAccount["team/ok"]; ev.Status != probe.StatusPass {
+	if ev := byAccount["team/ok"]; ev.Status != check.StatusPass {
 		t.Fatalf("ok: %+v", ev)
 	}
 	target := rec.checks(CheckTargetRoleTrust)
-	if len(target) != 1 || target[0].Status != probe.StatusFail || !strings.Contains(target[0].Message, "sts:ExternalId") {
+	if len(target) != 1 || target[0].Status != check.StatusFail || !strings.Contains(target[0].Message, "sts:ExternalId") {
 		t.Fatalf("target: %+v", target)
 	}
 	ghost := false
 	for _, ev := range rec.checks(CheckServiceAccount) {
-		ghost = ghost || ev.Status == probe.StatusFail && strings.HasPrefix(ev.Message, "team/ghost:")
+		ghost = ghost || ev.Status == check.StatusFail && strings.HasPrefix(ev.Message, "team/ghost:")
 	}
 	if !ghost {
 		t.Fatalf("no finding for the association of a missing service account\n%s", rec.json(t))
@@ -465,26 +465,26 @@ func TestAssociationRestrictions(t *testing.T) {
 		name       string
 		assoc      Association
 		target     string
-		assocState probe.Status
+		assocState check.Status
 		assocMsg   []string
-		extState   probe.Status // "" when the check must not be there
+		extState   check.Status // "" when the check must not be there
 		extDetail  string
 	}{
 		{name: "external ID required", target: target(`,"Condition":{"StringEquals":{"sts:ExternalId":"ext-1"}}`),
 			assoc:      Association{ID: "a-1", Namespace: "team", ServiceAccount: "app", RoleARN: roleARN("good"), TargetRoleARN: roleARN("target"), ExternalID: "ext-1"},
-			assocState: probe.StatusPass, assocMsg: []string{"with the external ID ext-1 (sts:ExternalId)"}, extState: probe.StatusPass},
+			assocState: check.StatusPass, assocMsg: []string{"with the external ID ext-1 (sts:ExternalId)"}, extState: check.StatusPass},
 		{name: "external ID not required", target: target(""),
 			assoc:      Association{ID: "a-1", Namespace: "team", ServiceAccount: "app", RoleARN: roleARN("good"), TargetRoleARN: roleARN("target"), ExternalID: "ext-1"},
-			assocState: probe.StatusPass, extState: probe.StatusWarn, extDetail: `+          "sts:ExternalId": "ext-1"`},
+			assocState: check.StatusPass, extState: check.StatusWarn, extDetail: `+          "sts:ExternalId": "ext-1"`},
 		{name: "a session policy on the target role", target: target(`,"Condition":{"StringEquals":{"sts:ExternalId":"ext-1"}}`),
 			assoc: Association{ID: "a-1", Namespace: "team", ServiceAccount: "app", RoleARN: roleARN("good"), TargetRoleARN: roleARN("target"), ExternalID: "ext-1",
 				DisableSessionTags: true, Policy: session},
-			assocState: probe.StatusPass, extState: probe.StatusPass,
+			assocState: check.StatusPass, extState: check.StatusPass,
 			assocMsg: []string{"inline session policy narrows the pods' credentials to what both the target role " + roleARN("target") + " (EKS applies it to the target role's session only)",
 				"Allow s3:GetObject, s3:ListBucket on arn:aws:s3:::reports, arn:aws:s3:::reports/*", "session tags disabled"}},
 		{name: "a session policy with session tags",
 			assoc:      Association{ID: "a-1", Namespace: "team", ServiceAccount: "app", RoleARN: roleARN("good"), Policy: session},
-			assocState: probe.StatusWarn, assocMsg: []string{"what both the role " + roleARN("good") + "'s permissions and it allow", "EKS takes a session policy only with disableSessionTags set"}},
+			assocState: check.StatusWarn, assocMsg: []string{"what both the role " + roleARN("good") + "'s permissions and it allow", "EKS takes a session policy only with disableSessionTags set"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -517,7 +517,7 @@ func TestAssociationRestrictions(t *testing.T) {
 			if len(ext) != 1 || ext[0].Status != tt.extState || !strings.Contains(ext[0].Detail, tt.extDetail) {
 				t.Fatalf("%s: %+v", CheckTargetRoleExternalID, ext)
 			}
-			if tt.extState == probe.StatusWarn && (!strings.Contains(ext[0].Message, `statement 0 ("FromPods") has no sts:ExternalId condition`) || !strings.Contains(ext[0].Fix, "--role-name target")) {
+			if tt.extState == check.StatusWarn && (!strings.Contains(ext[0].Message, `statement 0 ("FromPods") has no sts:ExternalId condition`) || !strings.Contains(ext[0].Fix, "--role-name target")) {
 				t.Errorf("the warning does not name the statement and the fix: %+v", ext[0])
 			}
 		})
@@ -611,7 +611,7 @@ func TestNoIdentity(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if evs := rec.checks(CheckServiceAccount); len(evs) != 1 || evs[0].Status != probe.StatusFail || out.Failed != 1 {
+	if evs := rec.checks(CheckServiceAccount); len(evs) != 1 || evs[0].Status != check.StatusFail || out.Failed != 1 {
 		t.Fatalf("%+v", evs)
 	}
 }
@@ -653,7 +653,7 @@ func TestAssociationsNotRead(t *testing.T) {
 			if !strings.HasPrefix(out.AssociationsNotRead, tt.wantWhy) {
 				t.Fatalf("AssociationsNotRead %q, want %q", out.AssociationsNotRead, tt.wantWhy)
 			}
-			var found probe.Event
+			var found check.Event
 			for _, ev := range rec.events {
 				if ev.Check == CheckAccounts {
 					found = ev
@@ -676,7 +676,7 @@ func TestAssociationsNotRead(t *testing.T) {
 				t.Fatal(err)
 			}
 			evs := rec.checks(CheckServiceAccount)
-			if len(evs) != 1 || evs[0].Status != probe.StatusFail || out.Status != probe.StatusFail ||
+			if len(evs) != 1 || evs[0].Status != check.StatusFail || out.Status != check.StatusFail ||
 				!strings.Contains(evs[0].Message, "team/plain: not judged: the service account has no eks.amazonaws.com/role-arn annotation, and its Pod Identity associations were "+tt.wantWhy) ||
 				evs[0].Data["judged"] != false {
 				t.Fatalf("the account not judged: %+v, outcome %+v", evs, out)
@@ -692,7 +692,7 @@ func TestAssociationsNotRead(t *testing.T) {
 			t.Fatal(err)
 		}
 		evs := rec.checks(CheckServiceAccount)
-		if out.AssociationsNotRead != "" || len(evs) != 1 || evs[0].Status != probe.StatusFail ||
+		if out.AssociationsNotRead != "" || len(evs) != 1 || evs[0].Status != check.StatusFail ||
 			!strings.Contains(evs[0].Message, "has no eks.amazonaws.com/role-arn annotation and no Pod Identity association") {
 			t.Fatalf("%+v %+v", out, evs)
 		}
@@ -706,13 +706,13 @@ func TestEmptySelectionIsNotAPass(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var result probe.Event
+	var result check.Event
 	for _, ev := range rec.events {
-		if ev.Type == probe.TypeResult {
+		if ev.Type == check.TypeResult {
 			result = ev
 		}
 	}
-	if out.Accounts != 0 || out.Status != probe.StatusSkip || result.Status != probe.StatusSkip ||
+	if out.Accounts != 0 || out.Status != check.StatusSkip || result.Status != check.StatusSkip ||
 		!strings.HasPrefix(result.Message, "no service account judged: all 2 checks passed for 0 service accounts") {
 		t.Fatalf("outcome %+v, result %+v", out, result)
 	}

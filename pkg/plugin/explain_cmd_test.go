@@ -19,8 +19,8 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/kubectl-wi/kubectl-wi/pkg/awsconfig"
+	"github.com/kubectl-wi/kubectl-wi/pkg/check"
 	"github.com/kubectl-wi/kubectl-wi/pkg/explain"
-	"github.com/kubectl-wi/kubectl-wi/pkg/probe"
 	"github.com/kubectl-wi/kubectl-wi/pkg/verify"
 )
 
@@ -114,9 +114,9 @@ func TestExplainCommand(t *testing.T) {
 		if code != ExitCheckFailed {
 			t.Fatalf("code %d", code)
 		}
-		var trust *probe.Event
+		var trust *check.Event
 		for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
-			var ev probe.Event
+			var ev check.Event
 			if err := json.Unmarshal([]byte(line), &ev); err != nil || ev.Valid() != nil {
 				t.Fatalf("line %q is not an event: %v", line, err)
 			}

@@ -14,8 +14,8 @@ import (
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
 	"github.com/kubectl-wi/kubectl-wi/pkg/annotate"
+	"github.com/kubectl-wi/kubectl-wi/pkg/check"
 	"github.com/kubectl-wi/kubectl-wi/pkg/explain"
-	"github.com/kubectl-wi/kubectl-wi/pkg/probe"
 	"github.com/kubectl-wi/kubectl-wi/pkg/targets"
 	"github.com/kubectl-wi/kubectl-wi/pkg/verify"
 )
@@ -176,7 +176,7 @@ type VerifyOptions struct {
 	reads     associationReads
 	rawConfig func() (clientcmdapi.Config, error)
 	// explainRefusal builds verify.Deps.Explain; nil in tests.
-	explainRefusal func(kubernetes.Interface, verify.DiscoveryFunc) func(context.Context, string, string, string) []probe.Event
+	explainRefusal func(kubernetes.Interface, verify.DiscoveryFunc) func(context.Context, string, string, string) []check.Event
 }
 
 // NewVerifyOptions returns the options with their defaults.

@@ -16,12 +16,12 @@ import (
 	"k8s.io/client-go/kubernetes/fake"
 	clienttesting "k8s.io/client-go/testing"
 
+	"github.com/kubectl-wi/kubectl-wi/pkg/check"
 	"github.com/kubectl-wi/kubectl-wi/pkg/explain"
 	"github.com/kubectl-wi/kubectl-wi/pkg/identity"
 	"github.com/kubectl-wi/kubectl-wi/pkg/internal/awstest"
 	kt "github.com/kubectl-wi/kubectl-wi/pkg/internal/kubetest"
 	"github.com/kubectl-wi/kubectl-wi/pkg/podidentity"
-	"github.com/kubectl-wi/kubectl-wi/pkg/probe"
 	"github.com/kubectl-wi/kubectl-wi/pkg/restart"
 	"github.com/kubectl-wi/kubectl-wi/pkg/targets"
 	"github.com/kubectl-wi/kubectl-wi/pkg/trustpolicy"
@@ -104,7 +104,7 @@ func (b *bed) prove(_ context.Context, _, sa, role string) podidentity.Proof {
 		b.duringProof = nil
 	}
 	if b.refuse[sa] {
-		return podidentity.Proof{Why: "verify failed 1 of 12 checks", Events: []probe.Event{{Type: probe.TypeCheck, Check: "podidentity.agent", Status: probe.StatusFail, Message: "the agent at 169.254.170.23 refused the connection", Fix: "install the EKS Pod Identity Agent add-on"}}}
+		return podidentity.Proof{Why: "verify failed 1 of 12 checks", Events: []check.Event{{Type: check.TypeCheck, Check: "podidentity.agent", Status: check.StatusFail, Message: "the agent at 169.254.170.23 refused the connection", Fix: "install the EKS Pod Identity Agent add-on"}}}
 	}
 	return podidentity.Proof{Passed: true, Caller: strings.Replace(strings.Replace(role, ":iam:", ":sts:", 1), ":role/", ":assumed-role/", 1) + "/eks-prod-probe"}
 }

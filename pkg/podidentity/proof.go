@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/kubectl-wi/kubectl-wi/pkg/check"
 	"github.com/kubectl-wi/kubectl-wi/pkg/probe"
 	"github.com/kubectl-wi/kubectl-wi/pkg/verify"
 )
@@ -17,7 +18,7 @@ type Proof struct {
 	// Why says what did not pass, when it did not.
 	Why string
 	// Events are the failed and warned checks, to show.
-	Events []probe.Event
+	Events []check.Event
 }
 
 // ProveFunc proves namespace/serviceAccount on Pod Identity with roleARN as the expected role.
@@ -36,7 +37,7 @@ func Prover(base verify.Config, deps verify.Deps) ProveFunc {
 		switch {
 		case err != nil:
 			p.Why = "verify stopped: " + err.Error()
-		case out.Failed > 0 || out.Status == probe.StatusFail || out.Status == "":
+		case out.Failed > 0 || out.Status == check.StatusFail || out.Status == "":
 			p.Why = fmt.Sprintf("verify failed %d of %d checks", out.Failed, out.Checks)
 		case rec.path != probe.PathPodIdentity:
 			p.Why = fmt.Sprintf("the probe pod did not run on EKS Pod Identity's container credentials (path %q): the webhook did not inject them", rec.path)
@@ -54,25 +55,25 @@ type recorder struct {
 	path         string
 	caller       string
 	callerPassed bool
-	shown        []probe.Event
+	shown        []check.Event
 }
 
 func (r *recorder) Step(verify.Step) {}
 func (r *recorder) Raw(string)       {}
-func (r *recorder) Event(ev probe.Event) {
-	if ev.Type != probe.TypeCheck {
+func (r *recorder) Event(ev check.Event) {
+	if ev.Type != check.TypeCheck {
 		return
 	}
 	switch ev.Check {
 	case verify.CheckPodMutation:
-		if ev.Status == probe.StatusPass {
+		if ev.Status == check.StatusPass {
 			r.path, _ = ev.Data["path"].(string)
 		}
 	case probe.CheckSTSCallerIdentity:
 		r.caller, _ = ev.Data["arn"].(string)
-		r.callerPassed = ev.Status == probe.StatusPass
+		r.callerPassed = ev.Status == check.StatusPass
 	}
-	if ev.Status == probe.StatusFail || ev.Status == probe.StatusWarn {
+	if ev.Status == check.StatusFail || ev.Status == check.StatusWarn {
 		r.shown = append(r.shown, ev)
 	}
 }

@@ -2,6 +2,7 @@ package probe
 
 import (
 	"context"
+	"github.com/kubectl-wi/kubectl-wi/pkg/check"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -76,8 +77,8 @@ func TestAgentDiagnoses(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			ev := rec.find(t, TypeCheck, CheckPodIdentityAgent)
-			if ev.Status != StatusFail || sum.Status != StatusFail {
+			ev := rec.find(t, check.TypeCheck, CheckPodIdentityAgent)
+			if ev.Status != check.StatusFail || sum.Status != check.StatusFail {
 				t.Fatalf("check %s, run %s; want both to fail: %s", ev.Status, sum.Status, ev.Message)
 			}
 			if got := ev.Data["cause"]; got != tt.wantCause {

@@ -11,8 +11,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 
+	"github.com/kubectl-wi/kubectl-wi/pkg/check"
 	kt "github.com/kubectl-wi/kubectl-wi/pkg/internal/kubetest"
-	"github.com/kubectl-wi/kubectl-wi/pkg/probe"
 )
 
 // A workload target's run judges the app's own pods, which the probe pod proves nothing about:
@@ -29,12 +29,12 @@ func TestRunAppChecks(t *testing.T) {
 		name       string
 		target     Target
 		policy     bool
-		wantPolicy probe.Status // "": no NetworkPolicy event
+		wantPolicy check.Status // "": no NetworkPolicy event
 		wantLogs   bool
 		wantLookup bool
 	}{
-		{name: "deployment, no policy", target: Target{KindDeployment, "web"}, wantPolicy: probe.StatusPass, wantLogs: true},
-		{name: "deployment, egress denied", target: Target{KindDeployment, "web"}, policy: true, wantPolicy: probe.StatusFail, wantLogs: true, wantLookup: true},
+		{name: "deployment, no policy", target: Target{KindDeployment, "web"}, wantPolicy: check.StatusPass, wantLogs: true},
+		{name: "deployment, egress denied", target: Target{KindDeployment, "web"}, policy: true, wantPolicy: check.StatusFail, wantLogs: true, wantLookup: true},
 		{name: "service account", target: Target{KindServiceAccount, "checkout"}, policy: true},
 	}
 	for _, tt := range tests {
@@ -63,7 +63,7 @@ func TestRunAppChecks(t *testing.T) {
 				t.Errorf("NetworkPolicy event for a %s target: %+v", tt.target.Kind, policy)
 			case tt.wantPolicy != "" && (!hasPolicy || policy.Status != tt.wantPolicy):
 				t.Errorf("NetworkPolicy event %+v, want %s", policy, tt.wantPolicy)
-			case tt.wantPolicy == probe.StatusFail && !strings.Contains(policy.Message, "deny-egress"):
+			case tt.wantPolicy == check.StatusFail && !strings.Contains(policy.Message, "deny-egress"):
 				t.Errorf("the failure does not name the policy: %s", policy.Message)
 			}
 			if _, ok := rec.first(CheckOutsideAppLogs); ok != tt.wantLogs {
@@ -96,12 +96,12 @@ func TestNewestPodEnv(t *testing.T) {
 	}
 }
 
-// first is the first event of check, if any.
-func (r *recorder) first(check string) (probe.Event, bool) {
+// first is the first event of the check named name, if any.
+func (r *recorder) first(name string) (check.Event, bool) {
 	for _, ev := range r.events {
-		if ev.Check == check {
+		if ev.Check == name {
 			return ev, true
 		}
 	}
-	return probe.Event{}, false
+	return check.Event{}, false
 }

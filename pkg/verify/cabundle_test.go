@@ -16,6 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	k8stesting "k8s.io/client-go/testing"
 
+	"github.com/kubectl-wi/kubectl-wi/pkg/check"
 	"github.com/kubectl-wi/kubectl-wi/pkg/probe"
 )
 
@@ -63,7 +64,7 @@ func TestRunCABundle(t *testing.T) {
 	rec := &recorder{}
 
 	out, err := Run(context.Background(), cfg, testDeps(cl, logs), rec)
-	if err != nil || out.Status != probe.StatusPass || out.DeleteErr != nil {
+	if err != nil || out.Status != check.StatusPass || out.DeleteErr != nil {
 		t.Fatalf("outcome %+v, %v", out, err)
 	}
 	if stored == nil || stored.Data["ca.crt"] != testBundle || stored.Labels[LabelName] != LabelValue {
@@ -276,7 +277,7 @@ func TestRunCABundleAfterCacheLag(t *testing.T) {
 	cfg.CABundle = []byte(testBundle)
 
 	out, err := Run(context.Background(), cfg, deps, &recorder{})
-	if err != nil || out.Status != probe.StatusPass || out.DeleteErr != nil {
+	if err != nil || out.Status != check.StatusPass || out.DeleteErr != nil {
 		t.Fatalf("outcome %+v, %v", out, err)
 	}
 	if cl.created.Name != testPod {

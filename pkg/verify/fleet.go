@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"sync"
 
-	"github.com/kubectl-wi/kubectl-wi/pkg/probe"
+	"github.com/kubectl-wi/kubectl-wi/pkg/check"
 )
 
 // DefaultParallel is how many accounts a fleet run proves at once unless told: enough that
@@ -45,7 +45,7 @@ func (a Account) String() string {
 type FleetReporter interface {
 	Start(Account)
 	Step(Account, Step)
-	Event(Account, probe.Event)
+	Event(Account, check.Event)
 	Raw(Account, string)
 	Done(Account, Outcome, error)
 }
@@ -60,7 +60,7 @@ type AccountResult struct {
 
 // Passed is true when the account's run ended with a verdict that is not a failure.
 func (r AccountResult) Passed() bool {
-	return r.Started && r.Err == nil && r.Outcome.Status != "" && r.Outcome.Status != probe.StatusFail
+	return r.Started && r.Err == nil && r.Outcome.Status != "" && r.Outcome.Status != check.StatusFail
 }
 
 // RunFleet proves every account with base's settings, at most parallel at a time, and returns
@@ -132,7 +132,7 @@ func (r *accountReporter) Step(s Step) {
 	r.rep.Step(r.account, s)
 }
 
-func (r *accountReporter) Event(ev probe.Event) {
+func (r *accountReporter) Event(ev check.Event) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	ev.Account = r.account.String()

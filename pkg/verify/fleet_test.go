@@ -16,7 +16,7 @@ import (
 	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
 
-	"github.com/kubectl-wi/kubectl-wi/pkg/probe"
+	"github.com/kubectl-wi/kubectl-wi/pkg/check"
 )
 
 // fleetRecorder records a fleet run, checking the reporter's contract as it goes.
@@ -24,13 +24,13 @@ type fleetRecorder struct {
 	mu      sync.Mutex
 	started map[Account]bool
 	done    map[Account]error
-	events  map[Account][]probe.Event
+	events  map[Account][]check.Event
 	t       *testing.T
 }
 
 func newFleetRecorder(t *testing.T) *fleetRecorder {
 	t.Helper()
-	return &fleetRecorder{started: map[Account]bool{}, done: map[Account]error{}, events: map[Account][]probe.Event{}, t: t}
+	return &fleetRecorder{started: map[Account]bool{}, done: map[Account]error{}, events: map[Account][]check.Event{}, t: t}
 }
 
 // enter fails the test when two calls overlap: the fleet must serialise them.
@@ -49,7 +49,7 @@ func (r *fleetRecorder) Step(a Account, _ Step) {
 		r.t.Errorf("a step of %s before its Start", a)
 	}
 }
-func (r *fleetRecorder) Event(a Account, ev probe.Event) {
+func (r *fleetRecorder) Event(a Account, ev check.Event) {
 	defer r.enter()()
 	if ev.Account != a.String() {
 		r.t.Errorf("event of %s carries the account %q", a, ev.Account)
@@ -146,7 +146,7 @@ func TestRunFleet(t *testing.T) {
 			t.Errorf("%s: passed %v (%s, err %v), want %v", r.Account, r.Passed(), r.Outcome.Status, r.Err, wantPass)
 		}
 		evs := rec.events[r.Account]
-		if len(evs) == 0 || evs[len(evs)-1].Type != probe.TypeResult {
+		if len(evs) == 0 || evs[len(evs)-1].Type != check.TypeResult {
 			t.Errorf("%s: no verdict last in %d events", r.Account, len(evs))
 		}
 		if _, ok := rec.done[r.Account]; !ok {

@@ -16,8 +16,8 @@ import (
 	"k8s.io/apimachinery/pkg/watch"
 
 	"github.com/kubectl-wi/kubectl-wi/pkg/apicall"
+	"github.com/kubectl-wi/kubectl-wi/pkg/check"
 	"github.com/kubectl-wi/kubectl-wi/pkg/identity"
-	"github.com/kubectl-wi/kubectl-wi/pkg/probe"
 	"github.com/kubectl-wi/kubectl-wi/pkg/restartfix"
 )
 
@@ -81,7 +81,7 @@ func (r *runner) inPod(ctx context.Context, w Workload, want Expected, saCfg ide
 	app, ns := r.app.Pod, r.cfg.Namespace
 	ref := ns + "/" + app.Name
 	r.step(StepAttach, StepRunning, ref)
-	r.emit(probe.Event{Type: probe.TypeInfo, Check: CheckInPodPod,
+	r.emit(check.Event{Type: check.TypeInfo, Check: CheckInPodPod,
 		Message: fmt.Sprintf("the probe joins the pod %s/%s on node %s (%s), in the process and network namespaces of its container %s",
 			ns, app.Name, orNone(app.Spec.NodeName), r.app.Why, w.Container),
 		Data: map[string]any{"pod": app.Name, "namespace": ns, "container": w.Container, "node": app.Spec.NodeName, "ready": podReady(app)}})
@@ -174,7 +174,7 @@ func (r *runner) remains(app *corev1.Pod, name string) {
 	}
 	msg := fmt.Sprintf("the ephemeral container %s stays in the spec of the pod %s/%s, %s, until the pod is replaced (%s): an ephemeral container cannot be removed",
 		name, app.Namespace, app.Name, state, replaceHint(r.cfg.Target, app))
-	r.emit(probe.Event{Type: probe.TypeInfo, Check: CheckInPodRemains, Message: msg, Data: data})
+	r.emit(check.Event{Type: check.TypeInfo, Check: CheckInPodRemains, Message: msg, Data: data})
 	r.step(StepCleanup, StepDone, "nothing to delete: "+name+" stays in the pod's spec, "+state)
 }
 
@@ -216,7 +216,7 @@ func replaceHint(t Target, app *corev1.Pod) string {
 
 // footprintEvent says, before anything is written, what the run adds to the app's pod and
 // that it stays there.
-func footprintEvent(app *corev1.Pod, ec corev1.EphemeralContainer, notes EphemeralNotes, t Target) probe.Event {
+func footprintEvent(app *corev1.Pod, ec corev1.EphemeralContainer, notes EphemeralNotes, t Target) check.Event {
 	sc := ec.SecurityContext
 	user := "the probe image's user (neither the container nor the pod names one; the app runs as its image's user, which the spec does not say)"
 	if sc.RunAsUser != nil {
@@ -245,13 +245,13 @@ func footprintEvent(app *corev1.Pod, ec corev1.EphemeralContainer, notes Ephemer
 		msg += fmt.Sprintf("; the app mounts %s with subPath, which an ephemeral container cannot have: the probe does not see what it holds", strings.Join(notes.SkippedMounts, ", "))
 		data["skipped_mounts"] = notes.SkippedMounts
 	}
-	return probe.Event{Type: probe.TypeInfo, Check: CheckInPodFootprint, Message: msg, Data: data}
+	return check.Event{Type: check.TypeInfo, Check: CheckInPodFootprint, Message: msg, Data: data}
 }
 
 // appIdentity judges the app's container: ok when it carries web identity or container
 // credentials, which the probe can prove from inside; otherwise the probe would only find the
 // env missing, and the check says why and how to fix it.
-func appIdentity(app *corev1.Pod, container string, want *identity.Config, t Target, namespace string) (probe.Event, bool) {
+func appIdentity(app *corev1.Pod, container string, want *identity.Config, t Target, namespace string) (check.Event, bool) {
 	var cr identity.Credentials
 	for _, c := range identity.ContainerCredentials(app) {
 		if c.Container == container {
@@ -266,9 +266,9 @@ func appIdentity(app *corev1.Pod, container string, want *identity.Config, t Tar
 	data := map[string]any{"pod": app.Name, "container": container, "source": string(cr.Source)}
 	prefix := fmt.Sprintf("container %s of the pod %s: ", container, app.Name)
 	if !ok {
-		return check(CheckInPodIdentity, probe.StatusFail, prefix+text+"; the probe is not added, since it would only find no identity", fix, data), false
+		return check.New(CheckInPodIdentity, check.StatusFail, prefix+text+"; the probe is not added, since it would only find no identity", fix, data), false
 	}
-	return check(CheckInPodIdentity, status, prefix+text, fix, data), true
+	return check.New(CheckInPodIdentity, status, prefix+text, fix, data), true
 }
 
 // patchRefusal classifies the apiserver's refusal of the ephemeral container; nil for an error
@@ -322,7 +322,7 @@ func notFoundName(err error) string {
 func (r *runner) reportRefusal(ref *Refusal) {
 	r.out.InPod.Refusal = ref
 	r.step(StepAttach, StepFailed, string(ref.Reason))
-	r.emit(check(CheckInPodRefused, probe.StatusWarn,
+	r.emit(check.New(CheckInPodRefused, check.StatusWarn,
 		ref.Message+"; a probe pod runs instead: its result below proves what a new pod of the account gets, not the app's own pod",
 		ref.Fix, map[string]any{"reason": string(ref.Reason)}))
 }
@@ -382,14 +382,14 @@ func (r *runner) waitEphemeral(ctx context.Context, pod *corev1.Pod) (*corev1.Po
 		if st.Ran {
 			now := r.deps.Now()
 			r.out.Timings.Scheduled, r.out.Timings.Running = r.out.Timings.Created, now
-			r.emit(check(CheckInPodStart, probe.StatusPass,
+			r.emit(check.New(CheckInPodStart, check.StatusPass,
 				fmt.Sprintf("the ephemeral probe %s runs in the pod %s/%s after %s", r.container, cur.Namespace, cur.Name, now.Sub(r.out.Timings.Created).Round(time.Millisecond)),
 				"", map[string]any{"node": cur.Spec.NodeName, "container": r.container}))
 			r.step(StepStart, StepDone, "on node "+orNone(cur.Spec.NodeName))
 			return cur, nil
 		}
 		if st.Fatal {
-			r.emit(check(CheckInPodStart, probe.StatusFail, st.Message, st.Fix, map[string]any{"reason": st.Reason, "image": r.cfg.Image}))
+			r.emit(check.New(CheckInPodStart, check.StatusFail, st.Message, st.Fix, map[string]any{"reason": st.Reason, "image": r.cfg.Image}))
 			r.step(StepStart, StepFailed, st.Reason)
 			r.verdict()
 			return nil, fmt.Errorf("%s did not run: %s", r.where(), st.Message)
@@ -442,7 +442,7 @@ func (r *runner) ephemeralCtxErr(ctx context.Context, last StartState) error {
 	if errors.Is(ctx.Err(), context.Canceled) {
 		return fmt.Errorf("interrupted while waiting for %s to run: %w", r.where(), context.Canceled)
 	}
-	r.emit(check(CheckInPodStart, probe.StatusFail,
+	r.emit(check.New(CheckInPodStart, check.StatusFail,
 		fmt.Sprintf("the ephemeral probe did not run within --timeout %s (%s)", r.cfg.Timeout, last.Progress),
 		"raise --timeout, or look at the pod's events: kubectl get events -n "+r.cfg.Namespace+" --field-selector involvedObject.name="+r.app.Pod.Name+
 			"; if the kubelet starts it later, the probe runs and ends by itself",

@@ -24,6 +24,7 @@ import (
 	k8stesting "k8s.io/client-go/testing"
 	"k8s.io/utils/ptr"
 
+	"github.com/kubectl-wi/kubectl-wi/pkg/check"
 	"github.com/kubectl-wi/kubectl-wi/pkg/probe"
 )
 
@@ -171,7 +172,7 @@ func TestRunInPodPasses(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if out.Status != probe.StatusPass || out.Failed != 0 || out.Pod != "" || out.Deleted || out.InPod.Refusal != nil {
+	if out.Status != check.StatusPass || out.Failed != 0 || out.Pod != "" || out.Deleted || out.InPod.Refusal != nil {
 		t.Errorf("outcome %+v: want a pass, no probe pod", out)
 	}
 	if out.InPod.Pod != "web-abc-2" || out.InPod.Container != "app" || out.InPod.Ephemeral != testPod {
@@ -182,7 +183,7 @@ func TestRunInPodPasses(t *testing.T) {
 		t.Errorf("writes %q, want the one patch", w)
 	}
 	// The footprint is said before the write.
-	footprint := slices.IndexFunc(rec.events, func(ev probe.Event) bool { return ev.Check == CheckInPodFootprint })
+	footprint := slices.IndexFunc(rec.events, func(ev check.Event) bool { return ev.Check == CheckInPodFootprint })
 	if footprint < 0 || len(k.before) != 1 || footprint >= k.before[0] {
 		t.Errorf("footprint at event %d, patch after %v events: want the footprint before the patch", footprint, k.before)
 	}
@@ -214,7 +215,7 @@ func TestRunInPodPasses(t *testing.T) {
 	if ev := rec.find(t, CheckInPodRemains); !strings.Contains(ev.Message, "stays in the spec of the pod shop/web-abc-2, terminated (exit code 0), until the pod is replaced") {
 		t.Errorf("remains %q", ev.Message)
 	}
-	if v := rec.verdict(t); v.Status != probe.StatusPass {
+	if v := rec.verdict(t); v.Status != check.StatusPass {
 		t.Errorf("verdict %+v", v)
 	}
 	for _, c := range []string{CheckPodMutation, CheckPodStart, CheckPodCreate, CheckNotProved} {
@@ -364,7 +365,7 @@ func TestRunInPodRefused(t *testing.T) {
 				t.Fatalf("refusal %+v, want %s", r, tt.want)
 			}
 			ev := rec.find(t, CheckInPodRefused)
-			if ev.Status != probe.StatusWarn || !strings.Contains(ev.Message, "a probe pod runs instead") || !strings.Contains(ev.Fix, tt.wantFix) {
+			if ev.Status != check.StatusWarn || !strings.Contains(ev.Message, "a probe pod runs instead") || !strings.Contains(ev.Fix, tt.wantFix) {
 				t.Errorf("inpod.refused %s %q fix %q", ev.Status, ev.Message, ev.Fix)
 			}
 			for _, s := range tt.wantMsg {
@@ -373,7 +374,7 @@ func TestRunInPodRefused(t *testing.T) {
 				}
 			}
 			// The probe pod's run follows, and ends as always.
-			if out.Pod != testPod || out.Status != probe.StatusWarn || rec.find(t, CheckPodStart).Status != probe.StatusPass {
+			if out.Pod != testPod || out.Status != check.StatusWarn || rec.find(t, CheckPodStart).Status != check.StatusPass {
 				t.Errorf("outcome %+v: want the probe pod's pass, warned by the refusal", out)
 			}
 			if slices.Contains(rec.names(), "info:"+CheckInPodRemains) {
@@ -399,10 +400,10 @@ func TestRunInPodNoIdentity(t *testing.T) {
 		t.Fatal(err)
 	}
 	ev := rec.find(t, CheckInPodIdentity)
-	if ev.Status != probe.StatusFail || !strings.Contains(ev.Message, "fall back to the node's instance role") || !strings.Contains(ev.Message, "the probe is not added") {
+	if ev.Status != check.StatusFail || !strings.Contains(ev.Message, "fall back to the node's instance role") || !strings.Contains(ev.Message, "the probe is not added") {
 		t.Errorf("inpod.identity %s %q", ev.Status, ev.Message)
 	}
-	if len(k.patches) > 0 || out.Status != probe.StatusFail || len(writes(cl)) > 0 {
+	if len(k.patches) > 0 || out.Status != check.StatusFail || len(writes(cl)) > 0 {
 		t.Errorf("patches %v, writes %v, outcome %+v: want nothing written and a failure", k.patches, writes(cl), out)
 	}
 }
@@ -419,7 +420,7 @@ func TestRunInPodImagePull(t *testing.T) {
 		t.Fatalf("error %v", err)
 	}
 	ev := rec.find(t, CheckInPodStart)
-	if ev.Status != probe.StatusFail || !strings.Contains(ev.Fix, "--image") || !strings.Contains(ev.Fix, "stays in the pod's spec, never started") {
+	if ev.Status != check.StatusFail || !strings.Contains(ev.Fix, "--image") || !strings.Contains(ev.Fix, "stays in the pod's spec, never started") {
 		t.Errorf("inpod.start %s %q fix %q", ev.Status, ev.Message, ev.Fix)
 	}
 	rem := rec.find(t, CheckInPodRemains)
@@ -489,7 +490,7 @@ func TestRunInPodInterrupted(t *testing.T) {
 		t.Errorf("inpod.remains %q", ev.Message)
 	}
 	for _, ev := range rec.events {
-		if ev.Type == probe.TypeResult {
+		if ev.Type == check.TypeResult {
 			t.Error("a verdict after an interruption")
 		}
 	}

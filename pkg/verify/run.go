@@ -19,6 +19,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/kubectl-wi/kubectl-wi/pkg/apicall"
+	"github.com/kubectl-wi/kubectl-wi/pkg/check"
 	"github.com/kubectl-wi/kubectl-wi/pkg/identity"
 	"github.com/kubectl-wi/kubectl-wi/pkg/probe"
 )
@@ -74,7 +75,7 @@ type Step struct {
 // people, and a JSON renderer may drop Step.
 type Reporter interface {
 	Step(Step)
-	Event(probe.Event)
+	Event(check.Event)
 	Raw(line string)
 }
 
@@ -151,12 +152,12 @@ type Deps struct {
 	// association's role (eksCluster: the cluster the association was read from, "" for STS's).
 	// Its events go before the verdict, so the refusal names its cause. nil: a refusal is what
 	// STS or EKS Auth said, with its possible causes.
-	Explain func(ctx context.Context, namespace, serviceAccount, eksCluster string) []probe.Event
+	Explain func(ctx context.Context, namespace, serviceAccount, eksCluster string) []check.Event
 }
 
 // Outcome is how a run ended.
 type Outcome struct {
-	Status                 probe.Status // of the verdict; empty when none was reached
+	Status                 check.Status // of the verdict; empty when none was reached
 	Checks, Failed, Warned int
 	Namespace, Pod         string // Pod is empty when none was created
 	Kept, Deleted          bool
@@ -230,9 +231,9 @@ type runner struct {
 	// the request failed on our side, and cleanup deletes it.
 	podAsked bool
 
-	tally       Tally
+	tally       check.Tally
 	path        string
-	probeResult *probe.Event
+	probeResult *check.Event
 	verdictDone bool
 	refused     bool // the probe's AssumeRoleWithWebIdentity was refused
 	// piRefused: EKS Auth refused the association's role (missing, or its trust refuses).
@@ -405,7 +406,7 @@ func (r *runner) run(ctx context.Context) error {
 	// would take the ConfigMap with that one.
 	r.ownCABundle(ctx, created)
 	for _, ev := range evs {
-		if ev.Check == CheckPodMutation && ev.Status == probe.StatusPass {
+		if ev.Check == CheckPodMutation && ev.Status == check.StatusPass {
 			r.path, _ = ev.Data["path"].(string)
 		}
 		r.emit(ev)
@@ -483,7 +484,7 @@ func expectedFor(cfg Config, w Workload, saCfg identity.Config, podAnnotations m
 
 // createdEvent says which pod verify created, from what, and what it carries of the
 // workload's network path.
-func createdEvent(pod *corev1.Pod, image string, w Workload, caBundle string) probe.Event {
+func createdEvent(pod *corev1.Pod, image string, w Workload, caBundle string) check.Event {
 	msg := fmt.Sprintf("created the probe pod %s/%s from %s, running as the service account %s", pod.Namespace, pod.Name, image, w.ServiceAccount)
 	data := map[string]any{"pod": pod.Name, "namespace": pod.Namespace, "image": image, "service_account": w.ServiceAccount}
 	if caBundle != "" {
@@ -506,7 +507,7 @@ func createdEvent(pod *corev1.Pod, image string, w Workload, caBundle string) pr
 	if own := w.OwnRoleARN(); own != "" {
 		msg += fmt.Sprintf("; container %s sets %s itself, so the probe proves its role %s", w.Container, identity.EnvRoleARN, own)
 	}
-	return probe.Event{Type: probe.TypeInfo, Check: CheckPodCreate, Message: msg, Data: data}
+	return check.Event{Type: check.TypeInfo, Check: CheckPodCreate, Message: msg, Data: data}
 }
 
 // ctxOr returns the context's error, wrapped to say what was interrupted, when the context
@@ -531,8 +532,8 @@ func (r *runner) step(id StepID, state StepState, detail string) {
 }
 
 // emit stamps and tallies an event of the plugin's own, and reports it.
-func (r *runner) emit(ev probe.Event) {
-	ev.V = probe.ProtocolVersion
+func (r *runner) emit(ev check.Event) {
+	ev.V = check.ProtocolVersion
 	if ev.Time.IsZero() {
 		ev.Time = r.deps.Now().UTC()
 	}
@@ -540,11 +541,11 @@ func (r *runner) emit(ev probe.Event) {
 }
 
 // forward tallies and reports an event, the probe's as it came.
-func (r *runner) forward(ev probe.Event) {
-	if ev.Check == probe.CheckSTSAssumeRole && ev.Status == probe.StatusFail {
+func (r *runner) forward(ev check.Event) {
+	if ev.Check == probe.CheckSTSAssumeRole && ev.Status == check.StatusFail {
 		r.refused = true
 	}
-	if cause, _ := ev.Data["cause"].(string); ev.Check == probe.CheckPodIdentityAgent && ev.Status == probe.StatusFail && cause == probe.CauseRoleRefused {
+	if cause, _ := ev.Data["cause"].(string); ev.Check == probe.CheckPodIdentityAgent && ev.Status == check.StatusFail && cause == probe.CauseRoleRefused {
 		r.piRefused = true
 	}
 	if code, _ := ev.Data["code"].(string); code == probe.CodeStopped {
@@ -583,7 +584,7 @@ func (r *runner) verdict() {
 	}
 	o.Status = status
 	o.Timings.Verdict = r.deps.Now()
-	r.emit(probe.Event{Type: probe.TypeResult, Status: status, Message: msg, Fix: fix, Data: data})
+	r.emit(check.Event{Type: check.TypeResult, Status: status, Message: msg, Fix: fix, Data: data})
 }
 
 // waitRunning watches the pod until its container runs or has run, and says why when it will
@@ -611,7 +612,7 @@ func (r *runner) waitRunning(ctx context.Context, pod *corev1.Pod) (*corev1.Pod,
 		if st.Ran {
 			r.out.Timings.Running = now
 			node := cur.Spec.NodeName
-			r.emit(check(CheckPodStart, probe.StatusPass,
+			r.emit(check.New(CheckPodStart, check.StatusPass,
 				fmt.Sprintf("the probe pod runs on node %s after %s", orNone(node), now.Sub(r.out.Timings.Created).Round(time.Millisecond)),
 				"", map[string]any{"node": node, "phase": string(cur.Status.Phase)}))
 			r.step(StepStart, StepDone, "on node "+orNone(node))
@@ -706,7 +707,7 @@ func (r *runner) withNodeHealth(ctx context.Context, st *StartState) {
 
 // notRunning reports a pod that will not run: a failed pod.start and the verdict.
 func (r *runner) notRunning(st StartState) error {
-	r.emit(check(CheckPodStart, probe.StatusFail, st.Message, st.Fix, map[string]any{"reason": st.Reason, "image": r.cfg.Image}))
+	r.emit(check.New(CheckPodStart, check.StatusFail, st.Message, st.Fix, map[string]any{"reason": st.Reason, "image": r.cfg.Image}))
 	r.step(StepStart, StepFailed, st.Reason)
 	r.verdict()
 	return fmt.Errorf("the probe pod %s/%s did not run: %s", r.cfg.Namespace, r.podName, st.Message)
@@ -715,7 +716,7 @@ func (r *runner) notRunning(st StartState) error {
 // disrupted reports a probe pod that something other than verify took away: a failed check
 // that says what took it, and the verdict.
 func (r *runner) disrupted(id string, step StepID, msg, fix string) error {
-	r.emit(check(id, probe.StatusFail, msg, fix, map[string]any{"reason": "disrupted"}))
+	r.emit(check.New(id, check.StatusFail, msg, fix, map[string]any{"reason": "disrupted"}))
 	r.step(step, StepFailed, "disrupted")
 	r.verdict()
 	return errors.New(msg)
@@ -732,7 +733,7 @@ func (r *runner) waitCtxErr(ctx context.Context, last StartState) error {
 		r.withNodeHealth(context.WithoutCancel(ctx), &last)
 		why, fix = last.Message, last.Fix
 	}
-	r.emit(check(CheckPodStart, probe.StatusFail,
+	r.emit(check.New(CheckPodStart, check.StatusFail,
 		fmt.Sprintf("the probe pod did not run within --timeout %s (%s)", r.cfg.Timeout, why),
 		fix,
 		map[string]any{"reason": "timeout", "progress": last.Progress}))
@@ -742,7 +743,7 @@ func (r *runner) waitCtxErr(ctx context.Context, last StartState) error {
 }
 
 func (r *runner) probeIncomplete(msg string, data map[string]any) error {
-	r.emit(check(CheckProbeExit, probe.StatusFail, msg,
+	r.emit(check.New(CheckProbeExit, check.StatusFail, msg,
 		"read the probe's output above; an image that is not this version's kubectl-wi probe fails so: pass --image with the probe image of kubectl-wi "+
 			"(the default is the release image of this version)", data))
 	r.step(StepProbe, StepFailed, "")
@@ -754,7 +755,7 @@ func (r *runner) probeCtxErr(ctx context.Context) error {
 	if errors.Is(ctx.Err(), context.Canceled) {
 		return fmt.Errorf("interrupted while the probe ran: %w", context.Canceled)
 	}
-	r.emit(check(CheckProbeExit, probe.StatusFail, fmt.Sprintf("the probe did not finish within --timeout %s", r.cfg.Timeout),
+	r.emit(check.New(CheckProbeExit, check.StatusFail, fmt.Sprintf("the probe did not finish within --timeout %s", r.cfg.Timeout),
 		"raise --timeout; a probe stuck on STS points at egress to the STS endpoint", nil))
 	r.step(StepProbe, StepFailed, "timed out")
 	r.verdict()
@@ -782,7 +783,7 @@ func (r *runner) where() string {
 }
 
 // line handles one line of the probe's log.
-func (r *runner) line(l probe.Line) {
+func (r *runner) line(l check.Line) {
 	if l.Event == nil {
 		r.rep.Raw(l.Raw)
 		return
@@ -793,7 +794,7 @@ func (r *runner) line(l probe.Line) {
 		r.out.Timings.ProbeFirst = ev.Time
 	}
 	r.out.Timings.ProbeLast = ev.Time
-	if ev.Type == probe.TypeResult {
+	if ev.Type == check.TypeResult {
 		// The plugin's verdict counts the probe's checks with the others; one result, last.
 		r.probeResult = &ev
 		return

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/kubectl-wi/kubectl-wi/pkg/probe"
+	"github.com/kubectl-wi/kubectl-wi/pkg/check"
 	"github.com/kubectl-wi/kubectl-wi/pkg/verify"
 )
 
@@ -31,18 +31,18 @@ func (t *Text) Err() error { return t.err }
 func (t *Text) Step(verify.Step) {}
 
 // Event implements verify.Reporter.
-func (t *Text) Event(ev probe.Event) {
+func (t *Text) Event(ev check.Event) {
 	switch ev.Type {
-	case probe.TypeCheck:
+	case check.TypeCheck:
 		t.printf("%s %s  %s\n", Label(ev.Status), ev.Check, Clean(ev.Message))
 		for _, l := range strings.Split(strings.TrimRight(ev.Detail, "\n"), "\n") {
 			if l != "" {
 				t.printf("       %s\n", Clean(l))
 			}
 		}
-	case probe.TypeInfo:
+	case check.TypeInfo:
 		t.printf("INFO %s  %s\n", ev.Check, Clean(ev.Message))
-	case probe.TypeResult:
+	case check.TypeResult:
 		t.printf("\n%s %s\n", Label(ev.Status), Clean(ev.Message))
 		for _, fix := range Fixes(ev.Fix) {
 			t.printf("  fix: %s\n", fix)
@@ -61,15 +61,15 @@ func (t *Text) printf(format string, args ...any) {
 }
 
 // Label is a status in capitals, four letters wide: PASS WARN FAIL SKIP.
-func Label(s probe.Status) string {
+func Label(s check.Status) string {
 	switch s {
-	case probe.StatusPass:
+	case check.StatusPass:
 		return "PASS"
-	case probe.StatusWarn:
+	case check.StatusWarn:
 		return "WARN"
-	case probe.StatusFail:
+	case check.StatusFail:
 		return "FAIL"
-	case probe.StatusSkip:
+	case check.StatusSkip:
 		return "SKIP"
 	}
 	return strings.ToUpper(string(s))
@@ -103,7 +103,7 @@ func Clean(s string) string {
 // JSON writes the events as JSON lines, as the probe does; a line of the probe's output that
 // is not an event becomes an info event probe.output, so every line of the stream decodes.
 type JSON struct {
-	sink *probe.JSONSink
+	sink *check.JSONSink
 	now  func() time.Time
 	err  error
 }
@@ -113,7 +113,7 @@ func NewJSON(w io.Writer, now func() time.Time) *JSON {
 	if now == nil {
 		now = time.Now
 	}
-	return &JSON{sink: probe.NewJSONSink(w), now: now}
+	return &JSON{sink: check.NewJSONSink(w), now: now}
 }
 
 // Err is the first write error.
@@ -123,7 +123,7 @@ func (j *JSON) Err() error { return j.err }
 func (j *JSON) Step(verify.Step) {}
 
 // Event implements verify.Reporter.
-func (j *JSON) Event(ev probe.Event) {
+func (j *JSON) Event(ev check.Event) {
 	if j.err == nil {
 		j.err = j.sink.Emit(ev)
 	}
@@ -133,9 +133,9 @@ func (j *JSON) Event(ev probe.Event) {
 func (j *JSON) Raw(line string) { j.Event(j.rawEvent(line)) }
 
 // rawEvent is a line of the probe's output that is not an event, as an info event.
-func (j *JSON) rawEvent(line string) probe.Event {
-	return probe.Event{
-		V: probe.ProtocolVersion, Time: j.now().UTC(), Type: probe.TypeInfo, Check: verify.CheckProbeOutput,
+func (j *JSON) rawEvent(line string) check.Event {
+	return check.Event{
+		V: check.ProtocolVersion, Time: j.now().UTC(), Type: check.TypeInfo, Check: verify.CheckProbeOutput,
 		Message: line, Data: map[string]any{"raw": true},
 	}
 }

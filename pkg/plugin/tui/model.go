@@ -12,8 +12,8 @@ import (
 	"github.com/charmbracelet/lipgloss"
 	"github.com/charmbracelet/x/ansi"
 
+	"github.com/kubectl-wi/kubectl-wi/pkg/check"
 	"github.com/kubectl-wi/kubectl-wi/pkg/plugin/render"
-	"github.com/kubectl-wi/kubectl-wi/pkg/probe"
 	"github.com/kubectl-wi/kubectl-wi/pkg/verify"
 )
 
@@ -53,7 +53,7 @@ var stepTitles = map[verify.StepID]string{
 
 // item is one line under a step: an event or a raw line.
 type item struct {
-	ev  *probe.Event
+	ev  *check.Event
 	raw string
 }
 
@@ -78,7 +78,7 @@ type Model struct {
 	titles     map[verify.StepID]string
 	cancelNote string
 	current    int // index of the step events attach to
-	verdict    *probe.Event
+	verdict    *check.Event
 
 	cancelling bool
 	done       bool
@@ -168,8 +168,8 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 		return m, nil
 	case EventMsg:
-		ev := probe.Event(msg)
-		if ev.Type == probe.TypeResult {
+		ev := check.Event(msg)
+		if ev.Type == check.TypeResult {
 			m.verdict = &ev
 			return m, nil
 		}
@@ -229,7 +229,7 @@ func (m Model) View() string {
 			continue
 		}
 		for _, it := range s.items {
-			if it.ev != nil && (it.ev.Status == probe.StatusFail || it.ev.Status == probe.StatusWarn) {
+			if it.ev != nil && (it.ev.Status == check.StatusFail || it.ev.Status == check.StatusWarn) {
 				m.itemLines(b, it)
 			}
 		}
@@ -253,7 +253,7 @@ func (m Model) View() string {
 		var b strings.Builder
 		m.itemLines(&b, it)
 		items[i] = b.String()
-		if it.ev != nil && (it.ev.Status == probe.StatusFail || it.ev.Status == probe.StatusWarn) {
+		if it.ev != nil && (it.ev.Status == check.StatusFail || it.ev.Status == check.StatusWarn) {
 			show[i] = true
 			used += lines(items[i])
 		}
@@ -346,36 +346,36 @@ func (m Model) stepLine(b *strings.Builder, s *step) {
 
 // markFor is a finished step's mark: the worst of its checks, or failed.
 func (m Model) markFor(s *step) string {
-	worst := probe.StatusPass
+	worst := check.StatusPass
 	if s.state == verify.StepFailed {
-		worst = probe.StatusFail
+		worst = check.StatusFail
 	}
 	for _, it := range s.items {
-		if it.ev == nil || it.ev.Type != probe.TypeCheck {
+		if it.ev == nil || it.ev.Type != check.TypeCheck {
 			continue
 		}
 		switch it.ev.Status {
-		case probe.StatusFail:
-			worst = probe.StatusFail
-		case probe.StatusWarn:
-			if worst != probe.StatusFail {
-				worst = probe.StatusWarn
+		case check.StatusFail:
+			worst = check.StatusFail
+		case check.StatusWarn:
+			if worst != check.StatusFail {
+				worst = check.StatusWarn
 			}
-		case probe.StatusPass, probe.StatusSkip:
+		case check.StatusPass, check.StatusSkip:
 		}
 	}
 	return m.statusMark(worst)
 }
 
-func (m Model) statusMark(s probe.Status) string {
+func (m Model) statusMark(s check.Status) string {
 	switch s {
-	case probe.StatusPass:
+	case check.StatusPass:
 		return m.styles.pass.Render("✓")
-	case probe.StatusFail:
+	case check.StatusFail:
 		return m.styles.fail.Render("✗")
-	case probe.StatusWarn:
+	case check.StatusWarn:
 		return m.styles.warn.Render("!")
-	case probe.StatusSkip:
+	case check.StatusSkip:
 		return m.styles.faint.Render("–")
 	}
 	return "?"
@@ -391,22 +391,22 @@ func (m Model) itemLines(b *strings.Builder, it item) {
 	}
 	ev := it.ev
 	mark := m.styles.faint.Render("i")
-	if ev.Type == probe.TypeCheck {
+	if ev.Type == check.TypeCheck {
 		mark = m.statusMark(ev.Status)
 	}
 	head := ev.Check + "  "
 	msg := m.wrap(render.Clean(ev.Message), indent+2+ansi.StringWidth(head), indent+2)
-	if ev.Type == probe.TypeInfo || ev.Status == probe.StatusSkip || ev.Status == probe.StatusPass {
+	if ev.Type == check.TypeInfo || ev.Status == check.StatusSkip || ev.Status == check.StatusPass {
 		msg = styleLines(m.styles.faint, msg)
 	}
 	b.WriteString(strings.Repeat(" ", indent) + mark + " " + m.styles.name.Render(ev.Check) + "  " + msg + "\n")
-	if ev.Detail != "" && (m.report || ev.Status == probe.StatusFail || ev.Status == probe.StatusWarn) {
+	if ev.Detail != "" && (m.report || ev.Status == check.StatusFail || ev.Status == check.StatusWarn) {
 		// As it is, unwrapped: a diff read line by line.
 		for _, l := range strings.Split(strings.TrimRight(ev.Detail, "\n"), "\n") {
 			b.WriteString(strings.Repeat(" ", indent+2) + styleLines(m.styles.faint, render.Clean(l)) + "\n")
 		}
 	}
-	if ev.Fix != "" && (ev.Status == probe.StatusFail || ev.Status == probe.StatusWarn) {
+	if ev.Fix != "" && (ev.Status == check.StatusFail || ev.Status == check.StatusWarn) {
 		for _, f := range strings.Split(ev.Fix, "\n") {
 			if f = strings.TrimSpace(f); f != "" {
 				b.WriteString(strings.Repeat(" ", indent+2) + styleLines(m.styles.fix, "fix: "+m.wrapFix(render.Clean(f), indent+7)) + "\n")
@@ -417,14 +417,14 @@ func (m Model) itemLines(b *strings.Builder, it item) {
 
 func (m Model) verdictLines(b *strings.Builder, fixes bool) {
 	v := m.verdict
-	label := map[probe.Status]string{probe.StatusPass: "PASS", probe.StatusWarn: "WARN", probe.StatusFail: "FAIL", probe.StatusSkip: "SKIP"}[v.Status]
+	label := map[check.Status]string{check.StatusPass: "PASS", check.StatusWarn: "WARN", check.StatusFail: "FAIL", check.StatusSkip: "SKIP"}[v.Status]
 	style := m.styles.pass
 	switch v.Status {
-	case probe.StatusFail:
+	case check.StatusFail:
 		style = m.styles.fail
-	case probe.StatusWarn:
+	case check.StatusWarn:
 		style = m.styles.warn
-	case probe.StatusPass, probe.StatusSkip:
+	case check.StatusPass, check.StatusSkip:
 	}
 	b.WriteString("\n" + m.statusMark(v.Status) + " " + style.Render(label) + "  " + m.wrap(render.Clean(v.Message), 8, 8) + "\n")
 	for _, f := range strings.Split(v.Fix, "\n") {

@@ -16,7 +16,7 @@ import (
 	"github.com/charmbracelet/x/exp/teatest"
 	"github.com/muesli/termenv"
 
-	"github.com/kubectl-wi/kubectl-wi/pkg/probe"
+	"github.com/kubectl-wi/kubectl-wi/pkg/check"
 	"github.com/kubectl-wi/kubectl-wi/pkg/verify"
 )
 
@@ -56,15 +56,15 @@ func runMsgs(t *testing.T, stream string) []tea.Msg {
 		cur  verify.StepID
 		pod  string
 	)
-	stepOf := func(check string) verify.StepID {
+	stepOf := func(name string) verify.StepID {
 		switch {
-		case strings.HasPrefix(check, "outside."):
+		case strings.HasPrefix(name, "outside."):
 			return verify.StepOutside
-		case check == verify.CheckPodCreate:
+		case name == verify.CheckPodCreate:
 			return verify.StepCreate
-		case check == verify.CheckPodStart:
+		case name == verify.CheckPodStart:
 			return verify.StepStart
-		case strings.HasPrefix(check, "pod."):
+		case strings.HasPrefix(name, "pod."):
 			return verify.StepStored
 		}
 		return verify.StepProbe
@@ -83,13 +83,13 @@ func runMsgs(t *testing.T, stream string) []tea.Msg {
 		}
 		msgs = append(msgs, StepMsg{ID: cur, State: verify.StepDone, Detail: detail})
 	}
-	err = probe.ReadLines(f, func(l probe.Line) error {
+	err = check.ReadLines(f, func(l check.Line) error {
 		if l.Event == nil {
 			msgs = append(msgs, RawMsg(l.Raw))
 			return nil
 		}
 		ev := *l.Event
-		if ev.Type == probe.TypeResult {
+		if ev.Type == check.TypeResult {
 			end()
 			cur = ""
 			msgs = append(msgs, EventMsg(ev))
@@ -129,8 +129,8 @@ func upTo(msgs []tea.Msg, match func(tea.Msg) bool) []tea.Msg {
 	return msgs
 }
 
-func isEvent(check string) func(tea.Msg) bool {
-	return func(m tea.Msg) bool { ev, ok := m.(EventMsg); return ok && ev.Check == check }
+func isEvent(name string) func(tea.Msg) bool {
+	return func(m tea.Msg) bool { ev, ok := m.(EventMsg); return ok && ev.Check == name }
 }
 
 // TestView is the live view at the moments a user sees it.
@@ -272,7 +272,7 @@ func TestReportKeepsFixesWhole(t *testing.T) {
 	fix := "kubectl rollout resume deployment/checkout-with-a-long-name -n shop && kubectl rollout restart deployment/checkout-with-a-long-name -n shop"
 	m := update(New(Options{Title: title, Renderer: asciiRenderer()}), tea.WindowSizeMsg{Width: 40, Height: 24},
 		StepMsg{ID: verify.StepOutside, State: verify.StepRunning},
-		EventMsg{Check: "outside.service_account", Status: probe.StatusFail, Message: "stale pods", Fix: fix},
+		EventMsg{Check: "outside.service_account", Status: check.StatusFail, Message: "stale pods", Fix: fix},
 	)
 	if strings.Contains(m.View(), fix) {
 		t.Fatalf("the live view does not wrap the fix to its 40 columns:\n%s", m.View())

@@ -19,7 +19,7 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
 
-	"github.com/kubectl-wi/kubectl-wi/pkg/probe"
+	"github.com/kubectl-wi/kubectl-wi/pkg/check"
 	"github.com/kubectl-wi/kubectl-wi/pkg/verify"
 )
 
@@ -27,7 +27,7 @@ import (
 type StepMsg verify.Step
 
 // EventMsg is one check or info event, or the verdict.
-type EventMsg probe.Event
+type EventMsg check.Event
 
 // RawMsg is a line of the probe's output that is not an event.
 type RawMsg string
@@ -42,7 +42,7 @@ type Reporter struct{ Send func(tea.Msg) }
 func (r Reporter) Step(s verify.Step) { r.Send(StepMsg(s)) }
 
 // Event implements verify.Reporter.
-func (r Reporter) Event(ev probe.Event) { r.Send(EventMsg(ev)) }
+func (r Reporter) Event(ev check.Event) { r.Send(EventMsg(ev)) }
 
 // Raw implements verify.Reporter.
 func (r Reporter) Raw(line string) { r.Send(RawMsg(line)) }
