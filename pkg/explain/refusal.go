@@ -8,6 +8,7 @@ import (
 
 	"github.com/kubectl-wi/kubectl-wi/pkg/awsconfig"
 	"github.com/kubectl-wi/kubectl-wi/pkg/check"
+	"github.com/kubectl-wi/kubectl-wi/pkg/report"
 	"github.com/kubectl-wi/kubectl-wi/pkg/verify"
 )
 
@@ -34,7 +35,7 @@ func Refusal(client kubernetes.Interface, discovery verify.DiscoveryFunc) func(c
 // iamFindings keeps explain's IAM checks: what verify adds to an STS refusal.
 type iamFindings struct{ events []check.Event }
 
-func (f *iamFindings) Step(verify.Step) {}
+func (f *iamFindings) Step(report.Step) {}
 func (f *iamFindings) Raw(string)       {}
 func (f *iamFindings) Event(ev check.Event) {
 	if ev.Type == check.TypeCheck && strings.HasPrefix(ev.Check, "iam.") {

@@ -19,6 +19,7 @@ import (
 	"github.com/kubectl-wi/kubectl-wi/pkg/awsconfig"
 	"github.com/kubectl-wi/kubectl-wi/pkg/check"
 	"github.com/kubectl-wi/kubectl-wi/pkg/identity"
+	"github.com/kubectl-wi/kubectl-wi/pkg/report"
 	"github.com/kubectl-wi/kubectl-wi/pkg/trustpolicy"
 	"github.com/kubectl-wi/kubectl-wi/pkg/verify"
 )
@@ -49,13 +50,13 @@ const (
 
 // Steps of a run, in order.
 const (
-	StepCluster  verify.StepID = "cluster"  // the issuer, the EKS cluster
-	StepFind     verify.StepID = "find"     // the service accounts with an identity
-	StepAccounts verify.StepID = "accounts" // each account's AWS side
+	StepCluster  report.StepID = "cluster"  // the issuer, the EKS cluster
+	StepFind     report.StepID = "find"     // the service accounts with an identity
+	StepAccounts report.StepID = "accounts" // each account's AWS side
 )
 
 // Steps lists every step in order.
-var Steps = []verify.StepID{StepCluster, StepFind, StepAccounts}
+var Steps = []report.StepID{StepCluster, StepFind, StepAccounts}
 
 // IAM's limits on a role's trust policy, in characters without white space: the default
 // quota, and the most it can be raised to (Service Quotas, "Role trust policy length").
@@ -133,7 +134,7 @@ type item struct {
 // Run explains cfg's accounts. Failed checks are events, and the Outcome counts them; the
 // error is for what stopped the run: bad input, the cluster, AWS refusing a read (naming the
 // action), an interruption.
-func Run(ctx context.Context, cfg Config, deps Deps, rep verify.Reporter) (Outcome, error) {
+func Run(ctx context.Context, cfg Config, deps Deps, rep report.Reporter) (Outcome, error) {
 	if deps.Now == nil {
 		deps.Now = time.Now
 	}
@@ -155,7 +156,7 @@ func Run(ctx context.Context, cfg Config, deps Deps, rep verify.Reporter) (Outco
 type runner struct {
 	cfg  Config
 	deps Deps
-	rep  verify.Reporter
+	rep  report.Reporter
 	aws  *counted
 	out  Outcome
 
@@ -177,24 +178,24 @@ type runner struct {
 }
 
 func (r *runner) run(ctx context.Context) error {
-	r.step(StepCluster, verify.StepRunning, "")
+	r.step(StepCluster, report.StepRunning, "")
 	if err := r.clusterStep(ctx); err != nil {
-		r.step(StepCluster, verify.StepFailed, "")
+		r.step(StepCluster, report.StepFailed, "")
 		return r.ctxOr(ctx, err)
 	}
-	r.step(StepCluster, verify.StepDone, r.issuer)
+	r.step(StepCluster, report.StepDone, r.issuer)
 
 	r.out.AssociationsNotRead = r.associationsNotRead()
-	r.step(StepFind, verify.StepRunning, "")
+	r.step(StepFind, report.StepRunning, "")
 	accounts, err := r.find(ctx)
 	if err != nil {
-		r.step(StepFind, verify.StepFailed, "")
+		r.step(StepFind, report.StepFailed, "")
 		return r.ctxOr(ctx, err)
 	}
 	r.out.Accounts = len(accounts)
-	r.step(StepFind, verify.StepDone, fmt.Sprintf("%d service accounts", len(accounts)))
+	r.step(StepFind, report.StepDone, fmt.Sprintf("%d service accounts", len(accounts)))
 
-	r.step(StepAccounts, verify.StepRunning, "")
+	r.step(StepAccounts, report.StepRunning, "")
 	if r.cfg.Exchange {
 		r.emit(check.Event{Type: check.TypeInfo, Check: CheckExchangeScope, Message: exchangeScope,
 			Data: map[string]any{"proven": exchangeProven, "not_proven": exchangeNotProven}})
@@ -232,7 +233,7 @@ func (r *runner) run(ctx context.Context) error {
 			for j := i + 1; j < len(accounts); j++ {
 				<-done[j]
 			}
-			r.step(StepAccounts, verify.StepFailed, accounts[i].ref())
+			r.step(StepAccounts, report.StepFailed, accounts[i].ref())
 			return r.ctxOr(ctx, errs[i])
 		}
 		for _, it := range results[i] {
@@ -244,9 +245,9 @@ func (r *runner) run(ctx context.Context) error {
 			}
 			r.emit(it.ev)
 		}
-		r.step(StepAccounts, verify.StepRunning, fmt.Sprintf("%d of %d", i+1, len(accounts)))
+		r.step(StepAccounts, report.StepRunning, fmt.Sprintf("%d of %d", i+1, len(accounts)))
 	}
-	r.step(StepAccounts, verify.StepDone, fmt.Sprintf("%d service accounts", len(accounts)))
+	r.step(StepAccounts, report.StepDone, fmt.Sprintf("%d service accounts", len(accounts)))
 	r.verdict()
 	return nil
 }
@@ -260,8 +261,8 @@ func (r *runner) ctxOr(ctx context.Context, err error) error {
 	return err
 }
 
-func (r *runner) step(id verify.StepID, state verify.StepState, detail string) {
-	r.rep.Step(verify.Step{ID: id, State: state, Detail: detail})
+func (r *runner) step(id report.StepID, state report.StepState, detail string) {
+	r.rep.Step(report.Step{ID: id, State: state, Detail: detail})
 }
 
 // emit stamps, tallies and reports an event.

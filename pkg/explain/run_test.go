@@ -22,6 +22,7 @@ import (
 
 	"github.com/kubectl-wi/kubectl-wi/pkg/awsconfig"
 	"github.com/kubectl-wi/kubectl-wi/pkg/check"
+	"github.com/kubectl-wi/kubectl-wi/pkg/report"
 	"github.com/kubectl-wi/kubectl-wi/pkg/verify"
 )
 
@@ -130,7 +131,7 @@ func (f *fakeAWS) DescribePodIdentityAssociation(_ context.Context, _, id string
 // recorder is a verify.Reporter that keeps the events.
 type recorder struct{ events []check.Event }
 
-func (r *recorder) Step(verify.Step)     {}
+func (r *recorder) Step(report.Step)     {}
 func (r *recorder) Event(ev check.Event) { r.events = append(r.events, ev) }
 func (r *recorder) Raw(string)           {}
 func (r *recorder) checks(name string) []check.Event {

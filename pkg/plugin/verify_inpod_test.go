@@ -23,6 +23,7 @@ import (
 
 	"github.com/kubectl-wi/kubectl-wi/pkg/identity"
 	"github.com/kubectl-wi/kubectl-wi/pkg/plugin/tui"
+	"github.com/kubectl-wi/kubectl-wi/pkg/report"
 	"github.com/kubectl-wi/kubectl-wi/pkg/verify"
 )
 
@@ -280,7 +281,7 @@ func TestVerifyInPodChecklist(t *testing.T) {
 			if err := o.connect(); err != nil {
 				t.Fatal(err)
 			}
-			report := tui.Checklist(tui.Options{Steps: inPodSteps}, func(rep verify.Reporter) error {
+			report := tui.Checklist(tui.Options{Steps: inPodSteps}, func(rep report.Reporter) error {
 				_, err := verify.Run(t.Context(), o.config(), o.deps, rep)
 				return err
 			})

@@ -15,6 +15,7 @@ import (
 	"github.com/kubectl-wi/kubectl-wi/pkg/apicall"
 	"github.com/kubectl-wi/kubectl-wi/pkg/plugin/tui"
 	"github.com/kubectl-wi/kubectl-wi/pkg/podidentity"
+	"github.com/kubectl-wi/kubectl-wi/pkg/report"
 	"github.com/kubectl-wi/kubectl-wi/pkg/targets"
 	"github.com/kubectl-wi/kubectl-wi/pkg/verify"
 )
@@ -87,7 +88,7 @@ func (o *VerifyOptions) Run(ctx context.Context) error {
 		out    verify.Outcome
 		runErr error
 	)
-	work := func(ctx context.Context, rep verify.Reporter) error {
+	work := func(ctx context.Context, rep report.Reporter) error {
 		out, runErr = verify.Run(ctx, o.config(), o.deps, rep)
 		return runErr
 	}

@@ -6,6 +6,7 @@ import (
 
 	"github.com/kubectl-wi/kubectl-wi/pkg/check"
 	"github.com/kubectl-wi/kubectl-wi/pkg/probe"
+	"github.com/kubectl-wi/kubectl-wi/pkg/report"
 	"github.com/kubectl-wi/kubectl-wi/pkg/verify"
 )
 
@@ -58,7 +59,7 @@ type recorder struct {
 	shown        []check.Event
 }
 
-func (r *recorder) Step(verify.Step) {}
+func (r *recorder) Step(report.Step) {}
 func (r *recorder) Raw(string)       {}
 func (r *recorder) Event(ev check.Event) {
 	if ev.Type != check.TypeCheck {

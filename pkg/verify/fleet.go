@@ -7,6 +7,7 @@ import (
 	"sync"
 
 	"github.com/kubectl-wi/kubectl-wi/pkg/check"
+	"github.com/kubectl-wi/kubectl-wi/pkg/report"
 )
 
 // DefaultParallel is how many accounts a fleet run proves at once unless told: enough that
@@ -44,7 +45,7 @@ func (a Account) String() string {
 // steps and events, then Done once.
 type FleetReporter interface {
 	Start(Account)
-	Step(Account, Step)
+	Step(Account, report.Step)
 	Event(Account, check.Event)
 	Raw(Account, string)
 	Done(Account, Outcome, error)
@@ -126,7 +127,7 @@ type accountReporter struct {
 	account Account
 }
 
-func (r *accountReporter) Step(s Step) {
+func (r *accountReporter) Step(s report.Step) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.rep.Step(r.account, s)

@@ -17,6 +17,7 @@ import (
 	k8stesting "k8s.io/client-go/testing"
 
 	"github.com/kubectl-wi/kubectl-wi/pkg/check"
+	"github.com/kubectl-wi/kubectl-wi/pkg/report"
 )
 
 // fleetRecorder records a fleet run, checking the reporter's contract as it goes.
@@ -43,7 +44,7 @@ func (r *fleetRecorder) enter() func() {
 }
 
 func (r *fleetRecorder) Start(a Account) { defer r.enter()(); r.started[a] = true }
-func (r *fleetRecorder) Step(a Account, _ Step) {
+func (r *fleetRecorder) Step(a Account, _ report.Step) {
 	defer r.enter()()
 	if !r.started[a] {
 		r.t.Errorf("a step of %s before its Start", a)

@@ -26,6 +26,7 @@ import (
 
 	"github.com/kubectl-wi/kubectl-wi/pkg/check"
 	"github.com/kubectl-wi/kubectl-wi/pkg/probe"
+	"github.com/kubectl-wi/kubectl-wi/pkg/report"
 )
 
 var podsResource = schema.GroupVersionResource{Version: "v1", Resource: "pods"}
@@ -238,13 +239,13 @@ func TestRunInPodPasses(t *testing.T) {
 	if ec.TargetContainerName != "app" || envOf(ec.Env, "AWS_ROLE_ARN") == nil || envOf(ec.Env, EnvSTSEndpoint).Value != "http://10.244.0.1:8900" {
 		t.Errorf("ephemeral container %+v", ec)
 	}
-	var ends []StepID
+	var ends []report.StepID
 	for _, s := range rec.steps {
-		if s.State != StepRunning {
+		if s.State != report.StepRunning {
 			ends = append(ends, s.ID)
 		}
 	}
-	if want := []StepID{StepOutside, StepAttach, StepStart, StepProbe, StepCleanup}; !slices.Equal(ends, want) {
+	if want := []report.StepID{StepOutside, StepAttach, StepStart, StepProbe, StepCleanup}; !slices.Equal(ends, want) {
 		t.Errorf("steps ended %v, want %v", ends, want)
 	}
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/kubectl-wi/kubectl-wi/pkg/check"
 	"github.com/kubectl-wi/kubectl-wi/pkg/identity"
 	"github.com/kubectl-wi/kubectl-wi/pkg/probe"
+	"github.com/kubectl-wi/kubectl-wi/pkg/report"
 )
 
 // Check names of the run's own checks and infos.
@@ -32,52 +33,23 @@ const (
 	CheckProbeOutput = "probe.output"
 )
 
-// StepID names one step of a run, in the order they happen.
-type StepID string
-
 // Steps of a run.
 const (
-	StepOutside StepID = "outside" // the service account, the webhook, the issuer
-	StepAttach  StepID = "attach"  // in-pod: the probe is added to the app's pod
-	StepCreate  StepID = "create"  // the probe pod is created
-	StepStored  StepID = "stored"  // the pod as stored, after admission
-	StepStart   StepID = "start"   // waiting for the pod to run
-	StepProbe   StepID = "probe"   // the probe's checks, from its log
-	StepCleanup StepID = "cleanup" // the pod is deleted, or kept
+	StepOutside report.StepID = "outside" // the service account, the webhook, the issuer
+	StepAttach  report.StepID = "attach"  // in-pod: the probe is added to the app's pod
+	StepCreate  report.StepID = "create"  // the probe pod is created
+	StepStored  report.StepID = "stored"  // the pod as stored, after admission
+	StepStart   report.StepID = "start"   // waiting for the pod to run
+	StepProbe   report.StepID = "probe"   // the probe's checks, from its log
+	StepCleanup report.StepID = "cleanup" // the pod is deleted, or kept
 )
 
 // Steps lists every step of a run with a probe pod, in order.
-var Steps = []StepID{StepOutside, StepCreate, StepStored, StepStart, StepProbe, StepCleanup}
+var Steps = []report.StepID{StepOutside, StepCreate, StepStored, StepStart, StepProbe, StepCleanup}
 
 // InPodSteps lists every step of an in-pod run, in order: the probe pod's steps follow the
 // attach step only when the cluster refuses the ephemeral container.
-var InPodSteps = []StepID{StepOutside, StepAttach, StepCreate, StepStored, StepStart, StepProbe, StepCleanup}
-
-// StepState is where a step is.
-type StepState string
-
-// Step states.
-const (
-	StepRunning StepState = "running"
-	StepDone    StepState = "done"
-	StepFailed  StepState = "failed"
-)
-
-// Step is progress: a step started, changed its detail, or ended.
-type Step struct {
-	ID     StepID
-	State  StepState
-	Detail string // what is happening or happened: "Pending: ContainerCreating", "deleted ns/pod"
-}
-
-// Reporter receives a run as it happens, from one goroutine. Event gets every check and info
-// event, then the verdict (a result event) once, last of the events; Step and Raw are for
-// people, and a JSON renderer may drop Step.
-type Reporter interface {
-	Step(Step)
-	Event(check.Event)
-	Raw(line string)
-}
+var InPodSteps = []report.StepID{StepOutside, StepAttach, StepCreate, StepStored, StepStart, StepProbe, StepCleanup}
 
 // Config is what the user asked for.
 type Config struct {
@@ -178,7 +150,7 @@ type Timings struct {
 // is for what stopped the run: bad input, the cluster, the pod that did not run, a timeout
 // (wrapping context.DeadlineExceeded) or an interruption (context.Canceled). The probe pod,
 // once created, is deleted before Run returns, unless cfg.Keep.
-func Run(ctx context.Context, cfg Config, deps Deps, rep Reporter) (Outcome, error) {
+func Run(ctx context.Context, cfg Config, deps Deps, rep report.Reporter) (Outcome, error) {
 	if deps.Logs == nil {
 		deps.Logs = PodLogs(deps.Client)
 	}
@@ -206,7 +178,7 @@ func Run(ctx context.Context, cfg Config, deps Deps, rep Reporter) (Outcome, err
 	if deps.EndWait <= 0 {
 		deps.EndWait = 3 * time.Second
 	}
-	r := &runner{cfg: cfg, deps: deps, rep: rep, steps: map[StepID]Step{}, container: ContainerName}
+	r := &runner{cfg: cfg, deps: deps, rep: rep, steps: map[report.StepID]report.Step{}, container: ContainerName}
 	r.out.Namespace = cfg.Namespace
 	r.out.Timings.Start = deps.Now()
 	if cfg.Timeout > 0 {
@@ -221,10 +193,10 @@ func Run(ctx context.Context, cfg Config, deps Deps, rep Reporter) (Outcome, err
 type runner struct {
 	cfg  Config
 	deps Deps
-	rep  Reporter
+	rep  report.Reporter
 	out  Outcome
 
-	steps   map[StepID]Step
+	steps   map[report.StepID]report.Step
 	podName string
 	created *corev1.Pod
 	// podAsked is true once the pod's Create was sent: from then on a pod may exist even if
@@ -273,7 +245,7 @@ func (r *runner) run(ctx context.Context) error {
 		}
 	}
 
-	r.step(StepOutside, StepRunning, "")
+	r.step(StepOutside, report.StepRunning, "")
 	sa, err := c.CoreV1().ServiceAccounts(ns).Get(ctx, w.ServiceAccount, metav1.GetOptions{})
 	switch {
 	case apierrors.IsNotFound(err) && r.cfg.Target.Kind == KindServiceAccount:
@@ -294,7 +266,7 @@ func (r *runner) run(ctx context.Context) error {
 	}
 	r.emit(ev)
 	if sa == nil {
-		r.step(StepOutside, StepFailed, "")
+		r.step(StepOutside, report.StepFailed, "")
 		r.verdict()
 		return nil
 	}
@@ -347,7 +319,7 @@ func (r *runner) run(ctx context.Context) error {
 		// In-pod, the probe proves it, or inpod.refused says it could not.
 		r.emit(notProved(r.cfg.Target))
 	}
-	r.step(StepOutside, StepDone, "")
+	r.step(StepOutside, report.StepDone, "")
 	r.out.Timings.OutsideDone = r.deps.Now()
 
 	want := expectedFor(r.cfg, w, saCfg, w.Annotations, issuer)
@@ -362,29 +334,29 @@ func (r *runner) run(ctx context.Context) error {
 	}
 	pod := ProbePod(spec)
 
-	r.step(StepCreate, StepRunning, ns+"/"+r.podName)
+	r.step(StepCreate, report.StepRunning, ns+"/"+r.podName)
 	// Registered before the Create: a request that fails on our side may still have reached
 	// the apiserver.
 	defer r.cleanup()
 	if spec.CABundle {
 		if err := r.createCABundle(ctx); err != nil {
-			r.step(StepCreate, StepFailed, err.Error())
+			r.step(StepCreate, report.StepFailed, err.Error())
 			return err
 		}
 	}
 	r.podAsked = true
 	created, err := c.CoreV1().Pods(ns).Create(ctx, pod, metav1.CreateOptions{})
 	if err != nil {
-		r.step(StepCreate, StepFailed, err.Error())
+		r.step(StepCreate, report.StepFailed, err.Error())
 		return r.ctxOr(ctx, fmt.Errorf("failed to create the probe pod %s/%s: %w", ns, r.podName, apicall.Wrap(err, "create", "pods", ns, r.podName)))
 	}
 	r.created = created
 	r.out.Pod = created.Name
 	r.out.Timings.Created = r.deps.Now()
 	r.emit(createdEvent(created, r.cfg.Image, w, r.caBundle))
-	r.step(StepCreate, StepDone, ns+"/"+created.Name)
+	r.step(StepCreate, report.StepDone, ns+"/"+created.Name)
 
-	r.step(StepStored, StepRunning, "")
+	r.step(StepStored, report.StepRunning, "")
 	evs, mutated := CheckStoredPod(created, want, cl)
 	if !mutated && hasRole && len(cl.Webhooks) > 0 {
 		// Cache lag or a webhook that does not answer: ask it again, once, bounded.
@@ -394,7 +366,7 @@ func (r *runner) run(ctx context.Context) error {
 			return r.ctxOr(ctx, ctx.Err())
 		case caughtUp:
 			if created, err = r.recreate(ctx, pod, waited); err != nil {
-				r.step(StepStored, StepFailed, err.Error())
+				r.step(StepStored, report.StepFailed, err.Error())
 				return r.ctxOr(ctx, err)
 			}
 		default:
@@ -413,19 +385,19 @@ func (r *runner) run(ctx context.Context) error {
 	}
 	if !mutated {
 		// The probe would only find the env missing: the stored pod has said it all.
-		r.step(StepStored, StepFailed, "not mutated")
+		r.step(StepStored, report.StepFailed, "not mutated")
 		r.verdict()
 		return nil
 	}
-	r.step(StepStored, StepDone, "")
+	r.step(StepStored, report.StepDone, "")
 
-	r.step(StepStart, StepRunning, "Pending")
+	r.step(StepStart, report.StepRunning, "Pending")
 	running, err := r.waitRunning(ctx, created)
 	if err != nil {
 		return err
 	}
 
-	r.step(StepProbe, StepRunning, "")
+	r.step(StepProbe, report.StepRunning, "")
 	r.fate = followFate(ctx, c, running, "the probe pod")
 	defer r.fate.stop()
 	if err := r.follow(ctx, running); err != nil {
@@ -438,7 +410,7 @@ func (r *runner) run(ctx context.Context) error {
 		}
 	}
 	r.explainRefusal(ctx, ns, w.ServiceAccount)
-	r.step(StepProbe, StepDone, "")
+	r.step(StepProbe, report.StepDone, "")
 	r.verdict()
 	return nil
 }
@@ -522,8 +494,8 @@ func (r *runner) ctxOr(ctx context.Context, err error) error {
 	return err
 }
 
-func (r *runner) step(id StepID, state StepState, detail string) {
-	s := Step{ID: id, State: state, Detail: detail}
+func (r *runner) step(id report.StepID, state report.StepState, detail string) {
+	s := report.Step{ID: id, State: state, Detail: detail}
 	if r.steps[id] == s {
 		return
 	}
@@ -615,7 +587,7 @@ func (r *runner) waitRunning(ctx context.Context, pod *corev1.Pod) (*corev1.Pod,
 			r.emit(check.New(CheckPodStart, check.StatusPass,
 				fmt.Sprintf("the probe pod runs on node %s after %s", orNone(node), now.Sub(r.out.Timings.Created).Round(time.Millisecond)),
 				"", map[string]any{"node": node, "phase": string(cur.Status.Phase)}))
-			r.step(StepStart, StepDone, "on node "+orNone(node))
+			r.step(StepStart, report.StepDone, "on node "+orNone(node))
 			return cur, nil
 		}
 		if st.Unschedulable {
@@ -638,7 +610,7 @@ func (r *runner) waitRunning(ctx context.Context, pod *corev1.Pod) (*corev1.Pod,
 		if st.Unschedulable {
 			detail += ": " + st.Message
 		}
-		r.step(StepStart, StepRunning, detail)
+		r.step(StepStart, report.StepRunning, detail)
 
 		if w == nil {
 			var err error
@@ -708,16 +680,16 @@ func (r *runner) withNodeHealth(ctx context.Context, st *StartState) {
 // notRunning reports a pod that will not run: a failed pod.start and the verdict.
 func (r *runner) notRunning(st StartState) error {
 	r.emit(check.New(CheckPodStart, check.StatusFail, st.Message, st.Fix, map[string]any{"reason": st.Reason, "image": r.cfg.Image}))
-	r.step(StepStart, StepFailed, st.Reason)
+	r.step(StepStart, report.StepFailed, st.Reason)
 	r.verdict()
 	return fmt.Errorf("the probe pod %s/%s did not run: %s", r.cfg.Namespace, r.podName, st.Message)
 }
 
 // disrupted reports a probe pod that something other than verify took away: a failed check
 // that says what took it, and the verdict.
-func (r *runner) disrupted(id string, step StepID, msg, fix string) error {
+func (r *runner) disrupted(id string, step report.StepID, msg, fix string) error {
 	r.emit(check.New(id, check.StatusFail, msg, fix, map[string]any{"reason": "disrupted"}))
-	r.step(step, StepFailed, "disrupted")
+	r.step(step, report.StepFailed, "disrupted")
 	r.verdict()
 	return errors.New(msg)
 }
@@ -737,7 +709,7 @@ func (r *runner) waitCtxErr(ctx context.Context, last StartState) error {
 		fmt.Sprintf("the probe pod did not run within --timeout %s (%s)", r.cfg.Timeout, why),
 		fix,
 		map[string]any{"reason": "timeout", "progress": last.Progress}))
-	r.step(StepStart, StepFailed, "timed out")
+	r.step(StepStart, report.StepFailed, "timed out")
 	r.verdict()
 	return fmt.Errorf("timed out after %s waiting for the probe pod %s/%s to run (%s): %w", r.cfg.Timeout, r.cfg.Namespace, r.podName, why, ctx.Err())
 }
@@ -746,7 +718,7 @@ func (r *runner) probeIncomplete(msg string, data map[string]any) error {
 	r.emit(check.New(CheckProbeExit, check.StatusFail, msg,
 		"read the probe's output above; an image that is not this version's kubectl-wi probe fails so: pass --image with the probe image of kubectl-wi "+
 			"(the default is the release image of this version)", data))
-	r.step(StepProbe, StepFailed, "")
+	r.step(StepProbe, report.StepFailed, "")
 	r.verdict()
 	return fmt.Errorf("%s ended without a verdict (image %s)", r.where(), r.cfg.Image)
 }
@@ -757,7 +729,7 @@ func (r *runner) probeCtxErr(ctx context.Context) error {
 	}
 	r.emit(check.New(CheckProbeExit, check.StatusFail, fmt.Sprintf("the probe did not finish within --timeout %s", r.cfg.Timeout),
 		"raise --timeout; a probe stuck on STS points at egress to the STS endpoint", nil))
-	r.step(StepProbe, StepFailed, "timed out")
+	r.step(StepProbe, report.StepFailed, "timed out")
 	r.verdict()
 	return fmt.Errorf("timed out after %s while the probe ran: %w", r.cfg.Timeout, ctx.Err())
 }
@@ -817,10 +789,10 @@ func (r *runner) cleanup() {
 	ref := r.cfg.Namespace + "/" + r.podName
 	if r.cfg.Keep && r.created != nil {
 		r.out.Kept = true
-		r.step(StepCleanup, StepDone, "kept "+ref)
+		r.step(StepCleanup, report.StepDone, "kept "+ref)
 		return
 	}
-	r.step(StepCleanup, StepRunning, "deleting "+ref)
+	r.step(StepCleanup, report.StepRunning, "deleting "+ref)
 	ctx, cancel := context.WithTimeout(context.Background(), r.deps.CleanupTimeout)
 	defer cancel()
 	defer func() {
@@ -837,7 +809,7 @@ func (r *runner) cleanup() {
 	if apierrors.IsNotFound(err) {
 		if r.created == nil {
 			// The failed Create made nothing.
-			r.step(StepCleanup, StepDone, "nothing to delete")
+			r.step(StepCleanup, report.StepDone, "nothing to delete")
 			return
 		}
 		err = nil
@@ -855,10 +827,10 @@ func (r *runner) cleanup() {
 	}
 	if err != nil {
 		r.out.DeleteErr = fmt.Errorf("failed to delete the probe pod %s: %w", ref, err)
-		r.step(StepCleanup, StepFailed, "could not delete "+ref+": "+err.Error())
+		r.step(StepCleanup, report.StepFailed, "could not delete "+ref+": "+err.Error())
 		return
 	}
 	r.out.Deleted = true
 	r.out.Timings.Gone = r.deps.Now()
-	r.step(StepCleanup, StepDone, "deleted "+ref)
+	r.step(StepCleanup, report.StepDone, "deleted "+ref)
 }

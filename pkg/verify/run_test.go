@@ -24,6 +24,7 @@ import (
 	"github.com/kubectl-wi/kubectl-wi/pkg/check"
 	"github.com/kubectl-wi/kubectl-wi/pkg/identity"
 	kt "github.com/kubectl-wi/kubectl-wi/pkg/internal/kubetest"
+	"github.com/kubectl-wi/kubectl-wi/pkg/report"
 )
 
 const (
@@ -35,12 +36,12 @@ const (
 // recorder is a Reporter that keeps everything, in order.
 type recorder struct {
 	mu     sync.Mutex
-	steps  []Step
+	steps  []report.Step
 	events []check.Event
 	raw    []string
 }
 
-func (r *recorder) Step(s Step) { r.mu.Lock(); r.steps = append(r.steps, s); r.mu.Unlock() }
+func (r *recorder) Step(s report.Step) { r.mu.Lock(); r.steps = append(r.steps, s); r.mu.Unlock() }
 func (r *recorder) Event(ev check.Event) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -279,9 +280,9 @@ func TestRunPasses(t *testing.T) {
 		}
 	}
 	// Steps: each started and ended, cleanup last.
-	var ends []StepID
+	var ends []report.StepID
 	for _, s := range rec.steps {
-		if s.State != StepRunning {
+		if s.State != report.StepRunning {
 			ends = append(ends, s.ID)
 		}
 	}
@@ -528,7 +529,7 @@ func TestRunInterrupted(t *testing.T) {
 		}
 	}
 	podGone(t, cl)
-	if last := rec.steps[len(rec.steps)-1]; last.ID != StepCleanup || last.State != StepDone || last.Detail != "deleted shop/wi-probe-abcde" {
+	if last := rec.steps[len(rec.steps)-1]; last.ID != StepCleanup || last.State != report.StepDone || last.Detail != "deleted shop/wi-probe-abcde" {
 		t.Errorf("last step %+v", last)
 	}
 }

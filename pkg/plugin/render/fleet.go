@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/kubectl-wi/kubectl-wi/pkg/check"
+	"github.com/kubectl-wi/kubectl-wi/pkg/report"
 	"github.com/kubectl-wi/kubectl-wi/pkg/verify"
 )
 
@@ -28,7 +29,7 @@ func (f *FleetText) Err() error { return f.err }
 func (f *FleetText) Start(verify.Account) {}
 
 // Step implements verify.FleetReporter.
-func (f *FleetText) Step(verify.Account, verify.Step) {}
+func (f *FleetText) Step(verify.Account, report.Step) {}
 
 // Event implements verify.FleetReporter.
 func (f *FleetText) Event(a verify.Account, ev check.Event) {
@@ -132,7 +133,7 @@ func (f *FleetJSON) Err() error { return f.j.Err() }
 func (f *FleetJSON) Start(verify.Account) {}
 
 // Step implements verify.FleetReporter.
-func (f *FleetJSON) Step(verify.Account, verify.Step) {}
+func (f *FleetJSON) Step(verify.Account, report.Step) {}
 
 // Event implements verify.FleetReporter.
 func (f *FleetJSON) Event(a verify.Account, ev check.Event) {

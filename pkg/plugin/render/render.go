@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/kubectl-wi/kubectl-wi/pkg/check"
+	"github.com/kubectl-wi/kubectl-wi/pkg/report"
 	"github.com/kubectl-wi/kubectl-wi/pkg/verify"
 )
 
@@ -28,7 +29,7 @@ func NewText(w io.Writer) *Text { return &Text{w: w} }
 func (t *Text) Err() error { return t.err }
 
 // Step implements verify.Reporter: plain text shows the results, not the progress.
-func (t *Text) Step(verify.Step) {}
+func (t *Text) Step(report.Step) {}
 
 // Event implements verify.Reporter.
 func (t *Text) Event(ev check.Event) {
@@ -120,7 +121,7 @@ func NewJSON(w io.Writer, now func() time.Time) *JSON {
 func (j *JSON) Err() error { return j.err }
 
 // Step implements verify.Reporter: progress is not an event.
-func (j *JSON) Step(verify.Step) {}
+func (j *JSON) Step(report.Step) {}
 
 // Event implements verify.Reporter.
 func (j *JSON) Event(ev check.Event) {

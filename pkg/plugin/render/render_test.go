@@ -11,12 +11,13 @@ import (
 	"github.com/charmbracelet/x/exp/golden"
 
 	"github.com/kubectl-wi/kubectl-wi/pkg/check"
+	"github.com/kubectl-wi/kubectl-wi/pkg/report"
 	"github.com/kubectl-wi/kubectl-wi/pkg/verify"
 )
 
 // replay feeds a recorded stream (testdata/streams at the repository's root) to rep, as Run
 // would: each line an event or, when it is not one, raw output.
-func replay(t *testing.T, stream string, rep verify.Reporter) {
+func replay(t *testing.T, stream string, rep report.Reporter) {
 	t.Helper()
 	f, err := os.Open("../../../testdata/streams/" + stream)
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/kubectl-wi/kubectl-wi/pkg/check"
 	"github.com/kubectl-wi/kubectl-wi/pkg/plugin/render"
+	"github.com/kubectl-wi/kubectl-wi/pkg/report"
 	"github.com/kubectl-wi/kubectl-wi/pkg/verify"
 )
 
@@ -21,7 +22,7 @@ type (
 	// AccountStepMsg is an account's progress.
 	AccountStepMsg struct {
 		Account verify.Account
-		Step    verify.Step
+		Step    report.Step
 	}
 	// AccountEventMsg is one of an account's events.
 	AccountEventMsg struct {
@@ -42,7 +43,7 @@ type FleetReporter struct{ Send func(tea.Msg) }
 func (r FleetReporter) Start(a verify.Account) { r.Send(AccountStartMsg{a}) }
 
 // Step implements verify.FleetReporter.
-func (r FleetReporter) Step(a verify.Account, s verify.Step) { r.Send(AccountStepMsg{a, s}) }
+func (r FleetReporter) Step(a verify.Account, s report.Step) { r.Send(AccountStepMsg{a, s}) }
 
 // Event implements verify.FleetReporter.
 func (r FleetReporter) Event(a verify.Account, ev check.Event) { r.Send(AccountEventMsg{a, ev}) }
@@ -61,7 +62,7 @@ type row struct {
 	account  verify.Account
 	started  bool
 	done     bool
-	step     verify.Step
+	step     report.Step
 	verdict  *check.Event
 	problems []check.Event // failed and warned checks, for the report
 	err      error

@@ -7,6 +7,7 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 
 	"github.com/kubectl-wi/kubectl-wi/pkg/check"
+	"github.com/kubectl-wi/kubectl-wi/pkg/report"
 	"github.com/kubectl-wi/kubectl-wi/pkg/verify"
 )
 
@@ -25,7 +26,7 @@ func TestFleetModel(t *testing.T) {
 	m := NewFleet(Options{Title: "kubectl wi verify -n shop", Renderer: asciiRenderer()}, []verify.Account{a, b, c})
 	m = fleetUpdate(m, tea.WindowSizeMsg{Width: 100, Height: 40},
 		AccountStartMsg{a}, AccountStartMsg{b},
-		AccountStepMsg{a, verify.Step{ID: verify.StepStart, State: verify.StepRunning, Detail: "Pending: ContainerCreating"}},
+		AccountStepMsg{a, report.Step{ID: verify.StepStart, State: report.StepRunning, Detail: "Pending: ContainerCreating"}},
 		AccountEventMsg{b, check.Event{Type: check.TypeCheck, Check: "sts.assume_role", Status: check.StatusFail, Message: "AccessDenied", Fix: "allow system:serviceaccount:shop:b in the trust policy"}},
 		AccountEventMsg{b, check.Event{Type: check.TypeResult, Status: check.StatusFail, Message: "1 of 9 checks failed"}},
 		AccountDoneMsg{b, nil},

@@ -14,6 +14,7 @@ import (
 
 	"github.com/kubectl-wi/kubectl-wi/pkg/check"
 	"github.com/kubectl-wi/kubectl-wi/pkg/plugin/render"
+	"github.com/kubectl-wi/kubectl-wi/pkg/report"
 	"github.com/kubectl-wi/kubectl-wi/pkg/verify"
 )
 
@@ -37,12 +38,12 @@ type Options struct {
 
 // StepTitle is a step of a run and what the checklist calls it.
 type StepTitle struct {
-	ID    verify.StepID
+	ID    report.StepID
 	Title string
 }
 
 // stepTitles are what the checklist calls each step.
-var stepTitles = map[verify.StepID]string{
+var stepTitles = map[report.StepID]string{
 	verify.StepOutside: "Outside the pod: service account, webhook, issuer",
 	verify.StepCreate:  "Create the probe pod",
 	verify.StepStored:  "The pod as stored, after admission",
@@ -58,9 +59,9 @@ type item struct {
 }
 
 type step struct {
-	id      verify.StepID
+	id      report.StepID
 	started bool
-	state   verify.StepState
+	state   report.StepState
 	detail  string
 	items   []item
 }
@@ -75,7 +76,7 @@ type Model struct {
 	height  int // 0: unknown, no limit
 
 	steps      []*step
-	titles     map[verify.StepID]string
+	titles     map[report.StepID]string
 	cancelNote string
 	current    int // index of the step events attach to
 	verdict    *check.Event
@@ -104,7 +105,7 @@ func New(o Options) Model {
 	}
 	m.titles, m.cancelNote = stepTitles, "cancelling: deleting the probe pod…"
 	if len(o.Steps) > 0 {
-		m.titles = map[verify.StepID]string{}
+		m.titles = map[report.StepID]string{}
 		for _, st := range o.Steps {
 			m.steps = append(m.steps, &step{id: st.ID})
 			m.titles[st.ID] = st.Title
@@ -162,7 +163,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 				continue
 			}
 			s.started, s.state, s.detail = true, msg.State, msg.Detail
-			if msg.State == verify.StepRunning && msg.ID != verify.StepCleanup {
+			if msg.State == report.StepRunning && msg.ID != verify.StepCleanup {
 				m.current = i
 			}
 		}
@@ -326,9 +327,9 @@ func (m Model) stepLine(b *strings.Builder, s *step) {
 		mark, title = m.styles.faint.Render("–"), m.styles.faint.Render(title)
 	case !s.started:
 		mark, title = m.styles.faint.Render("·"), m.styles.faint.Render(title)
-	case s.state == verify.StepRunning && !m.done:
+	case s.state == report.StepRunning && !m.done:
 		mark = m.spinner.View()
-	case s.state == verify.StepRunning:
+	case s.state == report.StepRunning:
 		// The run ended while this step ran: interrupted or stopped.
 		mark = m.styles.fail.Render("✗")
 		if s.detail == "" {
@@ -347,7 +348,7 @@ func (m Model) stepLine(b *strings.Builder, s *step) {
 // markFor is a finished step's mark: the worst of its checks, or failed.
 func (m Model) markFor(s *step) string {
 	worst := check.StatusPass
-	if s.state == verify.StepFailed {
+	if s.state == report.StepFailed {
 		worst = check.StatusFail
 	}
 	for _, it := range s.items {
