@@ -18,6 +18,7 @@ import (
 	"github.com/kubectl-wi/kubectl-wi/pkg/apicall"
 	"github.com/kubectl-wi/kubectl-wi/pkg/awsconfig"
 	"github.com/kubectl-wi/kubectl-wi/pkg/check"
+	"github.com/kubectl-wi/kubectl-wi/pkg/checktarget"
 	"github.com/kubectl-wi/kubectl-wi/pkg/identity"
 	"github.com/kubectl-wi/kubectl-wi/pkg/report"
 	"github.com/kubectl-wi/kubectl-wi/pkg/trustpolicy"
@@ -74,7 +75,7 @@ type Config struct {
 	// Namespace of Target, or of the accounts to list; "" lists every namespace.
 	Namespace string
 	// Target names one service account or workload; nil lists the accounts of Namespace.
-	Target *verify.Target
+	Target *checktarget.Target
 	// Selector filters the listed accounts by label.
 	Selector string
 	// Cluster is the EKS cluster's name, for DescribeCluster and the Pod Identity
@@ -91,7 +92,7 @@ type Config struct {
 // Deps is the cluster, AWS and the clock.
 type Deps struct {
 	Client    kubernetes.Interface
-	Discovery verify.DiscoveryFunc // nil: the issuer is unknown unless Config.Issuer or EKS says
+	Discovery apicall.DiscoveryFunc // nil: the issuer is unknown unless Config.Issuer or EKS says
 	// AWS reads IAM and EKS with the user's credentials; nil when there are none (only
 	// with Exchange, where a refusal is then not explained further).
 	AWS AWS

@@ -22,8 +22,8 @@ import (
 
 	"github.com/kubectl-wi/kubectl-wi/pkg/awsconfig"
 	"github.com/kubectl-wi/kubectl-wi/pkg/check"
+	"github.com/kubectl-wi/kubectl-wi/pkg/checktarget"
 	"github.com/kubectl-wi/kubectl-wi/pkg/report"
-	"github.com/kubectl-wi/kubectl-wi/pkg/verify"
 )
 
 const (
@@ -193,7 +193,7 @@ func healthyAWS() *fakeAWS {
 
 func TestHealthyAccountPasses(t *testing.T) {
 	aws := healthyAWS()
-	rec, out, err := run(t, Config{Namespace: "team", Target: &verify.Target{Kind: verify.KindServiceAccount, Name: "app"}}, aws, sa("team", "app", roleARN("app")))
+	rec, out, err := run(t, Config{Namespace: "team", Target: &checktarget.Target{Kind: checktarget.KindServiceAccount, Name: "app"}}, aws, sa("team", "app", roleARN("app")))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -272,7 +272,7 @@ func TestMisconfigurationsNamed(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			aws := healthyAWS()
 			tt.aws(aws)
-			rec, out, err := run(t, Config{Namespace: "team", Target: &verify.Target{Kind: verify.KindServiceAccount, Name: "app"}}, aws, sa("team", "app", roleARN("app")))
+			rec, out, err := run(t, Config{Namespace: "team", Target: &checktarget.Target{Kind: checktarget.KindServiceAccount, Name: "app"}}, aws, sa("team", "app", roleARN("app")))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -322,7 +322,7 @@ func TestBreadthWarned(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			aws := healthyAWS()
 			aws.roles["app"] = tt.policy
-			rec, out, err := run(t, Config{Namespace: "team", Target: &verify.Target{Kind: verify.KindServiceAccount, Name: "app"}}, aws, sa("team", "app", roleARN("app")))
+			rec, out, err := run(t, Config{Namespace: "team", Target: &checktarget.Target{Kind: checktarget.KindServiceAccount, Name: "app"}}, aws, sa("team", "app", roleARN("app")))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -366,7 +366,7 @@ func TestProviderForTheOtherIssuerHost(t *testing.T) {
 				roles:     map[string]string{"app": strings.ReplaceAll(irsaPolicy("StringEquals", "system:serviceaccount:team:app"), hostPath, tt.tokens)},
 				providers: map[string][]string{other: {"sts.amazonaws.com"}},
 			}
-			rec, _, err := run(t, Config{Namespace: "team", Issuer: "https://" + tt.tokens, Target: &verify.Target{Kind: verify.KindServiceAccount, Name: "app"}}, aws, sa("team", "app", roleARN("app")))
+			rec, _, err := run(t, Config{Namespace: "team", Issuer: "https://" + tt.tokens, Target: &checktarget.Target{Kind: checktarget.KindServiceAccount, Name: "app"}}, aws, sa("team", "app", roleARN("app")))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -608,7 +608,7 @@ func TestExchangeForbiddenTokenNamesThePermission(t *testing.T) {
 }
 
 func TestNoIdentity(t *testing.T) {
-	rec, out, err := run(t, Config{Namespace: "team", Target: &verify.Target{Kind: verify.KindServiceAccount, Name: "plain"}}, healthyAWS(), sa("team", "plain", ""))
+	rec, out, err := run(t, Config{Namespace: "team", Target: &checktarget.Target{Kind: checktarget.KindServiceAccount, Name: "plain"}}, healthyAWS(), sa("team", "plain", ""))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -621,7 +621,7 @@ func TestNoIdentity(t *testing.T) {
 // so, why, and what reads them, never "no association" or a count of 0; an account without a
 // role annotation is then not judged, which fails rather than passes.
 func TestAssociationsNotRead(t *testing.T) {
-	plainTarget := &verify.Target{Kind: verify.KindServiceAccount, Name: "plain"}
+	plainTarget := &checktarget.Target{Kind: checktarget.KindServiceAccount, Name: "plain"}
 	tests := []struct {
 		name    string
 		cfg     Config

@@ -17,10 +17,10 @@ import (
 
 	"github.com/kubectl-wi/kubectl-wi/pkg/apicall"
 	"github.com/kubectl-wi/kubectl-wi/pkg/awsconfig"
+	"github.com/kubectl-wi/kubectl-wi/pkg/checktarget"
 	"github.com/kubectl-wi/kubectl-wi/pkg/explain"
 	"github.com/kubectl-wi/kubectl-wi/pkg/targets"
 	"github.com/kubectl-wi/kubectl-wi/pkg/trustpolicy"
-	"github.com/kubectl-wi/kubectl-wi/pkg/verify"
 )
 
 const explainLong = `Explain the AWS side of workload identity, read with your own AWS credentials, before any pod.
@@ -93,14 +93,14 @@ type ExplainOptions struct {
 	Timeout       time.Duration
 	AllowEmpty    bool
 
-	target    *verify.Target
+	target    *checktarget.Target
 	namespace string
 	// clusterFrom says where Cluster came from, for messages: "--eks-cluster" or the kubeconfig.
 	clusterFrom string
 
-	newClient  func() (kubernetes.Interface, verify.DiscoveryFunc, error) // swapped in tests
-	newAWS     func(ctx context.Context) (aws.Config, error)              // swapped in tests
-	newDeps    func(cfg aws.Config) (explain.AWS, explain.STS)            // swapped in tests
+	newClient  func() (kubernetes.Interface, apicall.DiscoveryFunc, error) // swapped in tests
+	newAWS     func(ctx context.Context) (aws.Config, error)               // swapped in tests
+	newDeps    func(cfg aws.Config) (explain.AWS, explain.STS)             // swapped in tests
 	rawConfig  func() (clientcmdapi.Config, error)
 	isTerminal func() bool
 	now        func() time.Time
@@ -115,12 +115,12 @@ func NewExplainOptions(cf *genericclioptions.ConfigFlags, streams genericiooptio
 // newExplainOptions are the defaults with the client and clock of d.
 func newExplainOptions(cf *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams, d deps) *ExplainOptions {
 	o := &ExplainOptions{configFlags: cf, IOStreams: streams, Timeout: 5 * time.Minute, now: d.now, getenv: os.Getenv}
-	o.newClient = func() (kubernetes.Interface, verify.DiscoveryFunc, error) {
+	o.newClient = func() (kubernetes.Interface, apicall.DiscoveryFunc, error) {
 		c, err := d.newClient(cf)
 		if err != nil {
 			return nil, nil, err
 		}
-		return c, verify.APIServerDiscovery(c), nil
+		return c, apicall.APIServerDiscovery(c), nil
 	}
 	o.newAWS = func(ctx context.Context) (aws.Config, error) {
 		return awsconfig.Load(ctx, awsconfig.Options{Profile: o.Profile, Region: o.Region})
@@ -171,7 +171,7 @@ func newCmdExplain(o *ExplainOptions) *cobra.Command {
 func (o *ExplainOptions) Complete(cmd *cobra.Command, args []string) error {
 	o.Out, o.ErrOut = cmd.OutOrStdout(), cmd.ErrOrStderr()
 	if len(args) == 1 {
-		t, err := verify.ParseTarget(args[0])
+		t, err := checktarget.Parse(args[0])
 		if err != nil {
 			return &FlagError{Err: err}
 		}

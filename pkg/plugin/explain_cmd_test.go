@@ -18,10 +18,10 @@ import (
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 	"k8s.io/utils/ptr"
 
+	"github.com/kubectl-wi/kubectl-wi/pkg/apicall"
 	"github.com/kubectl-wi/kubectl-wi/pkg/awsconfig"
 	"github.com/kubectl-wi/kubectl-wi/pkg/check"
 	"github.com/kubectl-wi/kubectl-wi/pkg/explain"
-	"github.com/kubectl-wi/kubectl-wi/pkg/verify"
 )
 
 const exHost = "127.0.0.1:6443"
@@ -65,7 +65,7 @@ func runExplain(t *testing.T, reads explain.AWS, args ...string) (stdout, stderr
 	o := NewExplainOptions(cf, streams)
 	c := fake.NewClientset(&corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "app",
 		Annotations: map[string]string{"eks.amazonaws.com/role-arn": "arn:aws:iam::111122223333:role/app"}}})
-	o.newClient = func() (kubernetes.Interface, verify.DiscoveryFunc, error) {
+	o.newClient = func() (kubernetes.Interface, apicall.DiscoveryFunc, error) {
 		return c, func(context.Context) ([]byte, error) { return []byte(`{"issuer":"https://` + exHost + `"}`), nil }, nil
 	}
 	o.newAWS = func(context.Context) (aws.Config, error) { return aws.Config{Region: "us-west-2"}, nil }

@@ -14,7 +14,9 @@ import (
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
 	"github.com/kubectl-wi/kubectl-wi/pkg/annotate"
+	"github.com/kubectl-wi/kubectl-wi/pkg/apicall"
 	"github.com/kubectl-wi/kubectl-wi/pkg/check"
+	"github.com/kubectl-wi/kubectl-wi/pkg/checktarget"
 	"github.com/kubectl-wi/kubectl-wi/pkg/explain"
 	"github.com/kubectl-wi/kubectl-wi/pkg/targets"
 	"github.com/kubectl-wi/kubectl-wi/pkg/verify"
@@ -156,8 +158,8 @@ type VerifyOptions struct {
 
 	audienceSet bool
 
-	target       verify.Target // zero for a fleet run
-	custom       *targets.Ref  // a custom resource target
+	target       checktarget.Target // zero for a fleet run
+	custom       *targets.Ref       // a custom resource target
 	namespace    string
 	client       kubernetes.Interface
 	deps         verify.Deps
@@ -166,17 +168,17 @@ type VerifyOptions struct {
 	imageDefault bool              // --image was not given
 	getenv       func(string) string
 
-	newClient  func() (kubernetes.Interface, verify.DiscoveryFunc, error) // swapped in tests
-	newCustom  func() (*annotate.CustomClients, error)                    // swapped in tests
-	isTerminal func() bool                                                // swapped in tests
-	logs       verify.LogFunc                                             // swapped in tests: the fake clientset cannot stream logs
+	newClient  func() (kubernetes.Interface, apicall.DiscoveryFunc, error) // swapped in tests
+	newCustom  func() (*annotate.CustomClients, error)                     // swapped in tests
+	isTerminal func() bool                                                 // swapped in tests
+	logs       verify.LogFunc                                              // swapped in tests: the fake clientset cannot stream logs
 	now        func() time.Time
 	podName    func() string
 	// reads and rawConfig read the EKS cluster's Pod Identity associations (associations.go).
 	reads     associationReads
 	rawConfig func() (clientcmdapi.Config, error)
 	// explainRefusal builds verify.Deps.Explain; nil in tests.
-	explainRefusal func(kubernetes.Interface, verify.DiscoveryFunc) func(context.Context, string, string, string) []check.Event
+	explainRefusal func(kubernetes.Interface, apicall.DiscoveryFunc) func(context.Context, string, string, string) []check.Event
 }
 
 // NewVerifyOptions returns the options with their defaults.
@@ -198,12 +200,12 @@ func newVerifyOptions(cf *genericclioptions.ConfigFlags, streams genericiooption
 		getenv:          os.Getenv,
 	}
 	o.newCustom = func() (*annotate.CustomClients, error) { return d.newCustom(cf) }
-	o.newClient = func() (kubernetes.Interface, verify.DiscoveryFunc, error) {
+	o.newClient = func() (kubernetes.Interface, apicall.DiscoveryFunc, error) {
 		c, err := d.newClient(cf)
 		if err != nil {
 			return nil, nil, err
 		}
-		return c, verify.APIServerDiscovery(c), nil
+		return c, apicall.APIServerDiscovery(c), nil
 	}
 	o.isTerminal = func() bool {
 		f, ok := o.Out.(*os.File)

@@ -21,6 +21,7 @@ import (
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/yaml"
 
+	"github.com/kubectl-wi/kubectl-wi/pkg/checktarget"
 	"github.com/kubectl-wi/kubectl-wi/pkg/identity"
 	"github.com/kubectl-wi/kubectl-wi/pkg/plugin/tui"
 	"github.com/kubectl-wi/kubectl-wi/pkg/report"
@@ -276,7 +277,7 @@ func TestVerifyInPodChecklist(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			c := vfInPodCluster(t, tt.refuse)
 			o, _, _ := vfOptions(c, false, "probe-pass.jsonl")
-			o.InPod, o.namespace, o.target = true, "shop", verify.Target{Kind: verify.KindDeployment, Name: "web"}
+			o.InPod, o.namespace, o.target = true, "shop", checktarget.Target{Kind: checktarget.KindDeployment, Name: "web"}
 			o.Image, o.DryRun = "wi.local/kubectl-wi:dev", "none"
 			if err := o.connect(); err != nil {
 				t.Fatal(err)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/kubectl-wi/kubectl-wi/pkg/check"
+	"github.com/kubectl-wi/kubectl-wi/pkg/checktarget"
 	"github.com/kubectl-wi/kubectl-wi/pkg/probe"
 	"github.com/kubectl-wi/kubectl-wi/pkg/report"
 	"github.com/kubectl-wi/kubectl-wi/pkg/verify"
@@ -31,7 +32,7 @@ type ProveFunc func(ctx context.Context, namespace, serviceAccount, roleARN stri
 func Prover(base verify.Config, deps verify.Deps) ProveFunc {
 	return func(ctx context.Context, namespace, serviceAccount, roleARN string) Proof {
 		cfg := base
-		cfg.Namespace, cfg.Target, cfg.RoleARN = namespace, verify.Target{Kind: verify.KindServiceAccount, Name: serviceAccount}, roleARN
+		cfg.Namespace, cfg.Target, cfg.RoleARN = namespace, checktarget.Target{Kind: checktarget.KindServiceAccount, Name: serviceAccount}, roleARN
 		rec := &recorder{}
 		out, err := verify.Run(ctx, cfg, deps, rec)
 		p := Proof{Caller: rec.caller, Events: rec.shown}

@@ -3,9 +3,10 @@ package probe
 import (
 	"context"
 	"fmt"
-	"github.com/kubectl-wi/kubectl-wi/pkg/check"
 	"slices"
 	"strings"
+
+	"github.com/kubectl-wi/kubectl-wi/pkg/check"
 )
 
 // Check names of the in-pod probe's look at the app (Config.InPod).

@@ -3,9 +3,10 @@ package probe
 import (
 	"bytes"
 	"context"
-	"github.com/kubectl-wi/kubectl-wi/pkg/check"
 	"strings"
 	"testing"
+
+	"github.com/kubectl-wi/kubectl-wi/pkg/check"
 )
 
 // scannerFunc is an AppScanner of a test: it records the path it was asked to judge for.

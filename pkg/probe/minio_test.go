@@ -1,10 +1,11 @@
 package probe
 
 import (
-	"github.com/kubectl-wi/kubectl-wi/pkg/check"
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/kubectl-wi/kubectl-wi/pkg/check"
 )
 
 // TestMinIO runs the probe against MinIO's recorded answers: a role ARN of partition minio, an

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+
 	"github.com/kubectl-wi/kubectl-wi/pkg/check"
 )
 

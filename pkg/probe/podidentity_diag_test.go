@@ -2,12 +2,13 @@ package probe
 
 import (
 	"context"
-	"github.com/kubectl-wi/kubectl-wi/pkg/check"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/kubectl-wi/kubectl-wi/pkg/check"
 )
 
 // rawAgent answers every request with status, content type and body, or, with drop, closes

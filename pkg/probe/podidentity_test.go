@@ -14,6 +14,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/go-jose/go-jose/v4/jwt"
+
 	"github.com/kubectl-wi/kubectl-wi/pkg/check"
 )
 

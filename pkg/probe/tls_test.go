@@ -10,7 +10,6 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
-	"github.com/kubectl-wi/kubectl-wi/pkg/check"
 	"io"
 	"log"
 	"math/big"
@@ -20,6 +19,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/kubectl-wi/kubectl-wi/pkg/check"
 )
 
 // testCA is a certificate authority of a test's own: a private STS endpoint's, or an

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/go-jose/go-jose/v4/jwt"
+
 	"github.com/kubectl-wi/kubectl-wi/pkg/check"
 )
 

@@ -11,6 +11,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/kubectl-wi/kubectl-wi/pkg/check"
+	"github.com/kubectl-wi/kubectl-wi/pkg/checktarget"
 )
 
 // CheckNotProved is the info that says what a pass of the probe pod leaves unproved about
@@ -28,7 +29,7 @@ func LookupHost(ctx context.Context, host string) ([]netip.Addr, error) {
 // (CheckNetworkPolicy). The STS endpoint's host is resolved only when the namespace has a
 // NetworkPolicy to judge it by.
 func (r *runner) appChecks(ctx context.Context, w Workload, live []*corev1.Pod) []check.Event {
-	if r.cfg.Target.Kind == KindServiceAccount || len(live) == 0 {
+	if r.cfg.Target.Kind == checktarget.KindServiceAccount || len(live) == 0 {
 		return nil
 	}
 	c, ns := r.deps.Client, r.cfg.Namespace
@@ -53,7 +54,7 @@ func (r *runner) appChecks(ctx context.Context, w Workload, live []*corev1.Pod) 
 }
 
 // notProved says, for a workload target, what the probe pod's pass does not prove of the app.
-func notProved(t Target) check.Event {
+func notProved(t checktarget.Target) check.Event {
 	return check.Event{Type: check.TypeInfo, Check: CheckNotProved, Message: fmt.Sprintf(
 		"not proved by the probe pod: the AWS SDK %s's processes carry (too old for the identity, it fails where the probe passes) and what its own pods reach through their sidecars, proxies and the node's route: kubectl wi verify %s --in-pod proves both from inside a running pod of it", t, t)}
 }

@@ -12,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/kubectl-wi/kubectl-wi/pkg/check"
+	"github.com/kubectl-wi/kubectl-wi/pkg/checktarget"
 	kt "github.com/kubectl-wi/kubectl-wi/pkg/internal/kubetest"
 )
 
@@ -27,15 +28,15 @@ func TestRunAppChecks(t *testing.T) {
 	}
 	tests := []struct {
 		name       string
-		target     Target
+		target     checktarget.Target
 		policy     bool
 		wantPolicy check.Status // "": no NetworkPolicy event
 		wantLogs   bool
 		wantLookup bool
 	}{
-		{name: "deployment, no policy", target: Target{KindDeployment, "web"}, wantPolicy: check.StatusPass, wantLogs: true},
-		{name: "deployment, egress denied", target: Target{KindDeployment, "web"}, policy: true, wantPolicy: check.StatusFail, wantLogs: true, wantLookup: true},
-		{name: "service account", target: Target{KindServiceAccount, "checkout"}, policy: true},
+		{name: "deployment, no policy", target: checktarget.Target{Kind: checktarget.KindDeployment, Name: "web"}, wantPolicy: check.StatusPass, wantLogs: true},
+		{name: "deployment, egress denied", target: checktarget.Target{Kind: checktarget.KindDeployment, Name: "web"}, policy: true, wantPolicy: check.StatusFail, wantLogs: true, wantLookup: true},
+		{name: "service account", target: checktarget.Target{Kind: checktarget.KindServiceAccount, Name: "checkout"}, policy: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

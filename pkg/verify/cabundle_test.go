@@ -17,6 +17,7 @@ import (
 	k8stesting "k8s.io/client-go/testing"
 
 	"github.com/kubectl-wi/kubectl-wi/pkg/check"
+	"github.com/kubectl-wi/kubectl-wi/pkg/checktarget"
 	"github.com/kubectl-wi/kubectl-wi/pkg/probe"
 )
 
@@ -197,7 +198,7 @@ func TestRunCarriesTheContainersIdentityEnv(t *testing.T) {
 			})
 			logs, _ := logsFrom(t, "probe-pass.jsonl")
 			cfg := testConfig()
-			cfg.Target = Target{KindDeployment, "web"}
+			cfg.Target = checktarget.Target{Kind: checktarget.KindDeployment, Name: "web"}
 			cfg.Container = tc.container
 			rec := &recorder{}
 			if _, err := Run(context.Background(), cfg, testDeps(cl, logs), rec); err != nil {
@@ -244,7 +245,7 @@ func TestRunRefusesAnUnknownContainer(t *testing.T) {
 		}}},
 	})
 	cfg := testConfig()
-	cfg.Target = Target{KindDeployment, "web"}
+	cfg.Target = checktarget.Target{Kind: checktarget.KindDeployment, Name: "web"}
 	cfg.Container = "ap"
 	_, err := Run(context.Background(), cfg, testDeps(cl, nil), &recorder{})
 	if !errors.Is(err, ErrNoSuchContainer) || !strings.Contains(err.Error(), `deployment/web has no container "ap"; its containers: app, sidecar`) {

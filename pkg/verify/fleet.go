@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"sync"
 
+	"github.com/kubectl-wi/kubectl-wi/pkg/apicall"
 	"github.com/kubectl-wi/kubectl-wi/pkg/check"
+	"github.com/kubectl-wi/kubectl-wi/pkg/checktarget"
 	"github.com/kubectl-wi/kubectl-wi/pkg/report"
 )
 
@@ -21,7 +23,7 @@ const DefaultParallel = 16
 type Account struct {
 	Namespace, Name string
 	// Workload, when set, is the workload of the account an in-pod run joins a pod of.
-	Workload Target
+	Workload checktarget.Target
 }
 
 // Noun is what a fleet of accounts like a proves: "service accounts", or "workloads".
@@ -95,7 +97,7 @@ func RunFleet(ctx context.Context, base Config, accounts []Account, parallel int
 			defer wg.Done()
 			defer func() { <-sem }()
 			cfg := base
-			cfg.Namespace, cfg.Target = a.Namespace, Target{Kind: KindServiceAccount, Name: a.Name}
+			cfg.Namespace, cfg.Target = a.Namespace, checktarget.Target{Kind: checktarget.KindServiceAccount, Name: a.Name}
 			if a.Workload.Name != "" {
 				cfg.Target = a.Workload
 			}
@@ -148,7 +150,7 @@ func (r *accountReporter) Raw(line string) {
 
 // onceDiscovery reads the cluster's issuer once for a whole fleet (every account's run asks);
 // a failed read is tried again by the next account.
-func onceDiscovery(read DiscoveryFunc) DiscoveryFunc {
+func onceDiscovery(read apicall.DiscoveryFunc) apicall.DiscoveryFunc {
 	var (
 		mu  sync.Mutex
 		doc []byte

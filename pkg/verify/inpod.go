@@ -17,6 +17,7 @@ import (
 
 	"github.com/kubectl-wi/kubectl-wi/pkg/apicall"
 	"github.com/kubectl-wi/kubectl-wi/pkg/check"
+	"github.com/kubectl-wi/kubectl-wi/pkg/checktarget"
 	"github.com/kubectl-wi/kubectl-wi/pkg/identity"
 	"github.com/kubectl-wi/kubectl-wi/pkg/report"
 	"github.com/kubectl-wi/kubectl-wi/pkg/restartfix"
@@ -208,8 +209,8 @@ func (r *runner) awaitEnd(ctx context.Context, app *corev1.Pod, name string) *co
 
 // replaceHint is how the user replaces the app's pod: the workload's restart, or deleting a
 // bare pod.
-func replaceHint(t Target, app *corev1.Pod) string {
-	if t.Kind == KindPod {
+func replaceHint(t checktarget.Target, app *corev1.Pod) string {
+	if t.Kind == checktarget.KindPod {
 		return "its controller replaces it when it is deleted: kubectl delete pod -n " + app.Namespace + " " + app.Name + "; a bare pod is gone then"
 	}
 	return restartfix.For(restartfix.Workload{Kind: string(t.Kind) + ".apps", Name: t.Name, Namespace: app.Namespace}).Command
@@ -217,7 +218,7 @@ func replaceHint(t Target, app *corev1.Pod) string {
 
 // footprintEvent says, before anything is written, what the run adds to the app's pod and
 // that it stays there.
-func footprintEvent(app *corev1.Pod, ec corev1.EphemeralContainer, notes EphemeralNotes, t Target) check.Event {
+func footprintEvent(app *corev1.Pod, ec corev1.EphemeralContainer, notes EphemeralNotes, t checktarget.Target) check.Event {
 	sc := ec.SecurityContext
 	user := "the probe image's user (neither the container nor the pod names one; the app runs as its image's user, which the spec does not say)"
 	if sc.RunAsUser != nil {
@@ -252,7 +253,7 @@ func footprintEvent(app *corev1.Pod, ec corev1.EphemeralContainer, notes Ephemer
 // appIdentity judges the app's container: ok when it carries web identity or container
 // credentials, which the probe can prove from inside; otherwise the probe would only find the
 // env missing, and the check says why and how to fix it.
-func appIdentity(app *corev1.Pod, container string, want *identity.Config, t Target, namespace string) (check.Event, bool) {
+func appIdentity(app *corev1.Pod, container string, want *identity.Config, t checktarget.Target, namespace string) (check.Event, bool) {
 	var cr identity.Credentials
 	for _, c := range identity.ContainerCredentials(app) {
 		if c.Container == container {

@@ -25,6 +25,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/kubectl-wi/kubectl-wi/pkg/check"
+	"github.com/kubectl-wi/kubectl-wi/pkg/checktarget"
 	"github.com/kubectl-wi/kubectl-wi/pkg/probe"
 	"github.com/kubectl-wi/kubectl-wi/pkg/report"
 )
@@ -83,7 +84,7 @@ func webPods() []runtime.Object {
 
 func inPodConfig() Config {
 	cfg := testConfig()
-	cfg.Target, cfg.InPod = Target{KindDeployment, "web"}, true
+	cfg.Target, cfg.InPod = checktarget.Target{Kind: checktarget.KindDeployment, Name: "web"}, true
 	return cfg
 }
 
@@ -264,7 +265,7 @@ func TestRunInPodChoice(t *testing.T) {
 		{name: "the newest Ready pod of the deployment, not the canary's", wantPod: "web-abc-2", wantContainer: "app"},
 		{name: "--pod", edit: func(c *Config) { c.Pod = "web-abc-1" }, wantPod: "web-abc-1", wantContainer: "app"},
 		{name: "-c", edit: func(c *Config) { c.Container = "sidecar" }, wantPod: "web-abc-2", wantContainer: "sidecar"},
-		{name: "a pod target", edit: func(c *Config) { c.Target = Target{KindPod, "web-abc-3"} }, wantPod: "web-abc-3", wantContainer: "app"},
+		{name: "a pod target", edit: func(c *Config) { c.Target = checktarget.Target{Kind: checktarget.KindPod, Name: "web-abc-3"} }, wantPod: "web-abc-3", wantContainer: "app"},
 		{name: "--pod of another deployment", edit: func(c *Config) { c.Pod = "canary-xyz-1" }, wantErr: ErrNotTargetPod},
 		{name: "--pod that does not exist", edit: func(c *Config) { c.Pod = "web-abc-9" }, wantErr: ErrNotTargetPod},
 		{name: "-c naming no container", edit: func(c *Config) { c.Container = "worker" }, wantErr: ErrNoSuchContainer},

@@ -1,7 +1,6 @@
 package verify
 
 import (
-	"context"
 	"fmt"
 	"slices"
 	"strconv"
@@ -12,7 +11,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
-	"k8s.io/client-go/kubernetes"
 
 	"github.com/kubectl-wi/kubectl-wi/pkg/apicall"
 	"github.com/kubectl-wi/kubectl-wi/pkg/check"
@@ -182,14 +180,6 @@ func CheckIssuer(doc []byte, err error) (ev check.Event, issuer string) {
 			"set the apiserver's --service-account-issuer to a public https URL that serves the discovery document", data), d.Issuer
 	}
 	return check.New(CheckOutsideIssuer, check.StatusPass, "the cluster's issuer is "+d.Issuer+" (/.well-known/openid-configuration)", "", data), d.Issuer
-}
-
-// DiscoveryFunc reads the apiserver's /.well-known/openid-configuration.
-type DiscoveryFunc func(ctx context.Context) ([]byte, error)
-
-// APIServerDiscovery reads the discovery document through c.
-func APIServerDiscovery(c kubernetes.Interface) DiscoveryFunc {
-	return func(ctx context.Context) ([]byte, error) { return apicall.IssuerDiscovery(ctx, c) }
 }
 
 // CheckOutsideRequest names the check of what the annotations ask for the token.

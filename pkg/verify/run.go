@@ -20,6 +20,7 @@ import (
 
 	"github.com/kubectl-wi/kubectl-wi/pkg/apicall"
 	"github.com/kubectl-wi/kubectl-wi/pkg/check"
+	"github.com/kubectl-wi/kubectl-wi/pkg/checktarget"
 	"github.com/kubectl-wi/kubectl-wi/pkg/identity"
 	"github.com/kubectl-wi/kubectl-wi/pkg/probe"
 	"github.com/kubectl-wi/kubectl-wi/pkg/report"
@@ -54,7 +55,7 @@ var InPodSteps = []report.StepID{StepOutside, StepAttach, StepCreate, StepStored
 // Config is what the user asked for.
 type Config struct {
 	Namespace string
-	Target    Target
+	Target    checktarget.Target
 	// RoleARN and Audience are the expected values; empty means the service account's.
 	RoleARN, Audience string
 	Image             string
@@ -90,8 +91,8 @@ const deadlineGrace = 10 * time.Second
 // Deps is the cluster and the clock.
 type Deps struct {
 	Client    kubernetes.Interface
-	Logs      LogFunc       // nil: PodLogs(Client)
-	Discovery DiscoveryFunc // nil: the issuer is unknown
+	Logs      LogFunc               // nil: PodLogs(Client)
+	Discovery apicall.DiscoveryFunc // nil: the issuer is unknown
 	Now       func() time.Time
 	PodName   func() string // nil: NewPodName
 	// QuietPoll is how long the log may be quiet before verify reads it once without
@@ -248,7 +249,7 @@ func (r *runner) run(ctx context.Context) error {
 	r.step(StepOutside, report.StepRunning, "")
 	sa, err := c.CoreV1().ServiceAccounts(ns).Get(ctx, w.ServiceAccount, metav1.GetOptions{})
 	switch {
-	case apierrors.IsNotFound(err) && r.cfg.Target.Kind == KindServiceAccount:
+	case apierrors.IsNotFound(err) && r.cfg.Target.Kind == checktarget.KindServiceAccount:
 		return apicall.Wrap(err, "get", "serviceaccounts", ns, w.ServiceAccount)
 	case apierrors.IsNotFound(err):
 		sa = nil
@@ -315,7 +316,7 @@ func (r *runner) run(ctx context.Context) error {
 	for _, ev := range append(workloadEvents, r.appChecks(ctx, w, live)...) {
 		r.emit(ev)
 	}
-	if r.cfg.Target.Kind != KindServiceAccount && !r.cfg.InPod {
+	if r.cfg.Target.Kind != checktarget.KindServiceAccount && !r.cfg.InPod {
 		// In-pod, the probe proves it, or inpod.refused says it could not.
 		r.emit(notProved(r.cfg.Target))
 	}

@@ -22,6 +22,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/kubectl-wi/kubectl-wi/pkg/check"
+	"github.com/kubectl-wi/kubectl-wi/pkg/checktarget"
 	"github.com/kubectl-wi/kubectl-wi/pkg/identity"
 	kt "github.com/kubectl-wi/kubectl-wi/pkg/internal/kubetest"
 	"github.com/kubectl-wi/kubectl-wi/pkg/report"
@@ -217,7 +218,7 @@ func testDeps(cl *cluster, logs LogFunc) Deps {
 
 func testConfig() Config {
 	return Config{
-		Namespace: "shop", Target: Target{KindServiceAccount, "checkout"}, Image: "wi.local/kubectl-wi:dev",
+		Namespace: "shop", Target: checktarget.Target{Kind: checktarget.KindServiceAccount, Name: "checkout"}, Image: "wi.local/kubectl-wi:dev",
 		PullPolicy: corev1.PullIfNotPresent, Timeout: time.Minute, STSEndpoint: "http://10.244.0.1:8900",
 	}
 }
@@ -676,7 +677,7 @@ func TestRunServiceAccountMissing(t *testing.T) {
 			Spec:       appsv1.DeploymentSpec{Template: corev1.PodTemplateSpec{Spec: corev1.PodSpec{ServiceAccountName: "gone"}}},
 		})
 		cfg := testConfig()
-		cfg.Target = Target{KindDeployment, "web"}
+		cfg.Target = checktarget.Target{Kind: checktarget.KindDeployment, Name: "web"}
 		rec := &recorder{}
 		out, err := Run(context.Background(), cfg, testDeps(cl, nil), rec)
 		if err != nil || out.Failed != 1 {
@@ -708,7 +709,7 @@ func TestRunDeployment(t *testing.T) {
 	})
 	logs, _ := logsFrom(t, "probe-pass.jsonl")
 	cfg := testConfig()
-	cfg.Target = Target{KindDeployment, "web"}
+	cfg.Target = checktarget.Target{Kind: checktarget.KindDeployment, Name: "web"}
 
 	if _, err := Run(context.Background(), cfg, testDeps(cl, logs), &recorder{}); err != nil {
 		t.Fatal(err)
@@ -739,7 +740,7 @@ func TestRunWorkloadPods(t *testing.T) {
 	} {
 		logs, _ := logsFrom(t, "probe-pass.jsonl")
 		cfg := testConfig()
-		cfg.Target = Target{KindDeployment, target}
+		cfg.Target = checktarget.Target{Kind: checktarget.KindDeployment, Name: target}
 		rec := &recorder{}
 		if _, err := Run(context.Background(), cfg, testDeps(cl, logs), rec); err != nil {
 			t.Fatal(err)

@@ -10,6 +10,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/kubectl-wi/kubectl-wi/pkg/check"
+	"github.com/kubectl-wi/kubectl-wi/pkg/checktarget"
 	"github.com/kubectl-wi/kubectl-wi/pkg/identity"
 	"github.com/kubectl-wi/kubectl-wi/pkg/restart"
 	"github.com/kubectl-wi/kubectl-wi/pkg/restartfix"
@@ -28,8 +29,8 @@ const (
 // picks there and the role it names. The fixes are the commands enable and status give. It
 // costs one LIST each of the account's pods and of the namespace's deployments, statefulsets
 // and daemonsets. It also returns the workload's live pods, for the checks of the app itself.
-func CheckWorkloadPods(ctx context.Context, c kubernetes.Interface, namespace string, t Target, account string, cfg identity.Config, hasRole bool) ([]check.Event, []*corev1.Pod) {
-	if t.Kind == KindServiceAccount || t.Kind == KindPod {
+func CheckWorkloadPods(ctx context.Context, c kubernetes.Interface, namespace string, t checktarget.Target, account string, cfg identity.Config, hasRole bool) ([]check.Event, []*corev1.Pod) {
+	if t.Kind == checktarget.KindServiceAccount || t.Kind == checktarget.KindPod {
 		// A pod target's own identity is inpod.identity's, or the probe pod's copy's.
 		return nil, nil
 	}

@@ -10,6 +10,7 @@ import (
 	"k8s.io/client-go/kubernetes/fake"
 
 	"github.com/kubectl-wi/kubectl-wi/pkg/check"
+	"github.com/kubectl-wi/kubectl-wi/pkg/checktarget"
 	"github.com/kubectl-wi/kubectl-wi/pkg/identity"
 	kt "github.com/kubectl-wi/kubectl-wi/pkg/internal/kubetest"
 )
@@ -65,7 +66,7 @@ func TestCheckWorkloadPodsCredentials(t *testing.T) {
 				objs = append(objs, p)
 			}
 			c := fake.NewClientset(objs...)
-			evs, _ := CheckWorkloadPods(context.Background(), c, "shop", Target{KindDeployment, "web"}, "checkout", cfg, true)
+			evs, _ := CheckWorkloadPods(context.Background(), c, "shop", checktarget.Target{Kind: checktarget.KindDeployment, Name: "web"}, "checkout", cfg, true)
 			var got *check.Event
 			for i := range evs {
 				if evs[i].Check == CheckOutsideCredentials {
