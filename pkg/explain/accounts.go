@@ -12,6 +12,7 @@ import (
 
 	"github.com/kubectl-wi/kubectl-wi/pkg/apicall"
 	"github.com/kubectl-wi/kubectl-wi/pkg/awsconfig"
+	"github.com/kubectl-wi/kubectl-wi/pkg/awsread"
 	"github.com/kubectl-wi/kubectl-wi/pkg/check"
 	"github.com/kubectl-wi/kubectl-wi/pkg/identity"
 	"github.com/kubectl-wi/kubectl-wi/pkg/probe"
@@ -86,8 +87,8 @@ func (r *runner) irsaPolicy(arn identity.RoleARN, a account, aud string) string 
 
 // role reads a role once per run and says, once, whether it exists. ok is false when the chain
 // stops there: the role is missing, or in an account these credentials cannot read.
-func (r *runner) role(ctx context.Context, arn identity.RoleARN, createPolicy func() string) (items []item, role Role, ok bool, err error) {
-	role, err = r.roles.get(arn.Name, func() (Role, error) { return r.aws.GetRole(ctx, arn.Name) })
+func (r *runner) role(ctx context.Context, arn identity.RoleARN, createPolicy func() string) (items []item, role awsread.Role, ok bool, err error) {
+	role, err = r.roles.get(arn.Name, func() (awsread.Role, error) { return r.aws.GetRole(ctx, arn.Name) })
 	key := "role:" + arn.String()
 	data := map[string]any{"role_arn": arn.String()}
 	otherAccount := func(caller string) item {
@@ -97,7 +98,7 @@ func (r *runner) role(ctx context.Context, arn identity.RoleARN, createPolicy fu
 	switch {
 	case awsconfig.IsNotFound(err):
 		if c := r.caller(); c != "" && c != arn.AccountID {
-			return []item{otherAccount(c)}, Role{}, false, nil
+			return []item{otherAccount(c)}, awsread.Role{}, false, nil
 		}
 		path := ""
 		if arn.Path != "/" {
@@ -108,14 +109,14 @@ func (r *runner) role(ctx context.Context, arn identity.RoleARN, createPolicy fu
 		if r.caller() == "" {
 			msg += " in the account of your AWS credentials (if that is not " + arn.AccountID + ", use credentials for it)"
 		}
-		return []item{{once: key, ev: check.New(CheckRole, check.StatusFail, msg, fix, data)}}, Role{}, false, nil
+		return []item{{once: key, ev: check.New(CheckRole, check.StatusFail, msg, fix, data)}}, awsread.Role{}, false, nil
 	case err != nil:
-		return nil, Role{}, false, err
+		return nil, awsread.Role{}, false, err
 	}
 	acct := arnAccount(role.ARN)
 	r.learnAccount(acct)
 	if acct != arn.AccountID {
-		return []item{otherAccount(acct)}, Role{}, false, nil
+		return []item{otherAccount(acct)}, awsread.Role{}, false, nil
 	}
 	if role.ARN != arn.String() {
 		data["iam_arn"] = role.ARN
@@ -152,7 +153,7 @@ func (r *runner) oidcProvider(ctx context.Context, arn identity.RoleARN, aud str
 	if !slices.Contains(arns, want) {
 		return missing(), nil
 	}
-	p, err := r.provider.get(want, func() (OIDCProvider, error) { return r.aws.GetOpenIDConnectProvider(ctx, want) })
+	p, err := r.provider.get(want, func() (awsread.OIDCProvider, error) { return r.aws.GetOpenIDConnectProvider(ctx, want) })
 	switch {
 	case awsconfig.IsNotFound(err):
 		return missing(), nil
@@ -260,12 +261,14 @@ func sizeCheck(sa string, arn identity.RoleARN, before, after *trustpolicy.Docum
 
 // podIdentity reads one Pod Identity association: the association, its role's trust for the
 // EKS Auth service, and its target role's trust for the role.
-func (r *runner) podIdentity(ctx context.Context, a account, ref AssociationRef) ([]item, error) {
+func (r *runner) podIdentity(ctx context.Context, a account, ref awsread.AssociationRef) ([]item, error) {
 	sa := a.ref()
 	if r.aws == nil || r.cluster == nil {
 		return nil, nil
 	}
-	as, err := r.assoc.get(ref.ID, func() (Association, error) { return r.aws.DescribePodIdentityAssociation(ctx, r.cluster.Name, ref.ID) })
+	as, err := r.assoc.get(ref.ID, func() (awsread.Association, error) {
+		return r.aws.DescribePodIdentityAssociation(ctx, r.cluster.Name, ref.ID)
+	})
 	if err != nil {
 		return nil, err
 	}

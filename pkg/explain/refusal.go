@@ -8,6 +8,7 @@ import (
 
 	"github.com/kubectl-wi/kubectl-wi/pkg/apicall"
 	"github.com/kubectl-wi/kubectl-wi/pkg/awsconfig"
+	"github.com/kubectl-wi/kubectl-wi/pkg/awsread"
 	"github.com/kubectl-wi/kubectl-wi/pkg/check"
 	"github.com/kubectl-wi/kubectl-wi/pkg/checktarget"
 	"github.com/kubectl-wi/kubectl-wi/pkg/report"
@@ -25,7 +26,7 @@ func Refusal(client kubernetes.Interface, discovery apicall.DiscoveryFunc) func(
 		}
 		rec := &iamFindings{}
 		_, err = Run(ctx, Config{Namespace: ns, Target: &checktarget.Target{Kind: checktarget.KindServiceAccount, Name: sa}, Cluster: eksCluster},
-			Deps{Client: client, Discovery: discovery, AWS: NewSDK(cfg)}, rec)
+			Deps{Client: client, Discovery: discovery, AWS: awsread.NewSDK(cfg)}, rec)
 		if err != nil {
 			return []check.Event{{Type: check.TypeInfo, Check: CheckTrust, Message: "the refusal could not be explained from IAM: " + err.Error()}}
 		}

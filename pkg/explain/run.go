@@ -17,6 +17,7 @@ import (
 
 	"github.com/kubectl-wi/kubectl-wi/pkg/apicall"
 	"github.com/kubectl-wi/kubectl-wi/pkg/awsconfig"
+	"github.com/kubectl-wi/kubectl-wi/pkg/awsread"
 	"github.com/kubectl-wi/kubectl-wi/pkg/check"
 	"github.com/kubectl-wi/kubectl-wi/pkg/checktarget"
 	"github.com/kubectl-wi/kubectl-wi/pkg/identity"
@@ -95,7 +96,7 @@ type Deps struct {
 	Discovery apicall.DiscoveryFunc // nil: the issuer is unknown unless Config.Issuer or EKS says
 	// AWS reads IAM and EKS with the user's credentials; nil when there are none (only
 	// with Exchange, where a refusal is then not explained further).
-	AWS AWS
+	AWS awsread.Reader
 	STS STS // for Exchange
 	Now func() time.Time
 }
@@ -119,7 +120,7 @@ type account struct {
 	exists          bool
 	cfg             identity.Config
 	hasRole         bool
-	assocs          []AssociationRef
+	assocs          []awsread.AssociationRef
 }
 
 func (a account) ref() string     { return a.Namespace + "/" + a.Name }
@@ -162,14 +163,14 @@ type runner struct {
 	out  Outcome
 
 	issuer, hostPath string
-	cluster          *Cluster
+	cluster          *awsread.Cluster
 	callerAccount    string // the account of the user's AWS credentials, once known
 	accountMu        sync.Mutex
 
-	roles     memo[Role]
+	roles     memo[awsread.Role]
 	providers memo[[]string]
-	provider  memo[OIDCProvider]
-	assoc     memo[Association]
+	provider  memo[awsread.OIDCProvider]
+	assoc     memo[awsread.Association]
 	inUseMu   sync.Mutex
 	inUse     map[string]string // ns/name -> its role annotation ("" none, "-" missing)
 

@@ -21,6 +21,7 @@ import (
 	k8stesting "k8s.io/client-go/testing"
 
 	"github.com/kubectl-wi/kubectl-wi/pkg/awsconfig"
+	"github.com/kubectl-wi/kubectl-wi/pkg/awsread"
 	"github.com/kubectl-wi/kubectl-wi/pkg/check"
 	"github.com/kubectl-wi/kubectl-wi/pkg/checktarget"
 	"github.com/kubectl-wi/kubectl-wi/pkg/report"
@@ -40,7 +41,7 @@ type fakeAWS struct {
 	mu        sync.Mutex
 	roles     map[string]string // name -> trust policy JSON
 	providers map[string][]string
-	assocs    []Association
+	assocs    []awsread.Association
 	deny      string // an action answered AccessDenied
 	calls     map[string]int
 }
@@ -60,19 +61,19 @@ func (f *fakeAWS) call(action string) error {
 	return nil
 }
 
-func (f *fakeAWS) GetRole(_ context.Context, name string) (Role, error) {
-	if err := f.call(ActionGetRole); err != nil {
-		return Role{}, err
+func (f *fakeAWS) GetRole(_ context.Context, name string) (awsread.Role, error) {
+	if err := f.call(awsread.ActionGetRole); err != nil {
+		return awsread.Role{}, err
 	}
 	doc, ok := f.roles[name]
 	if !ok {
-		return Role{}, awsconfig.Wrap(apiErr("NoSuchEntity"), ActionGetRole, name)
+		return awsread.Role{}, awsconfig.Wrap(apiErr("NoSuchEntity"), awsread.ActionGetRole, name)
 	}
-	return Role{ARN: "arn:aws:iam::" + acct + ":role/" + name, TrustPolicy: url.QueryEscape(doc)}, nil
+	return awsread.Role{ARN: "arn:aws:iam::" + acct + ":role/" + name, TrustPolicy: url.QueryEscape(doc)}, nil
 }
 
 func (f *fakeAWS) ListOpenIDConnectProviders(context.Context) ([]string, error) {
-	if err := f.call(ActionListOpenIDConnectProviders); err != nil {
+	if err := f.call(awsread.ActionListOpenIDConnectProviders); err != nil {
 		return nil, err
 	}
 	var out []string
@@ -82,50 +83,50 @@ func (f *fakeAWS) ListOpenIDConnectProviders(context.Context) ([]string, error) 
 	return out, nil
 }
 
-func (f *fakeAWS) GetOpenIDConnectProvider(_ context.Context, arn string) (OIDCProvider, error) {
-	if err := f.call(ActionGetOpenIDConnectProvider); err != nil {
-		return OIDCProvider{}, err
+func (f *fakeAWS) GetOpenIDConnectProvider(_ context.Context, arn string) (awsread.OIDCProvider, error) {
+	if err := f.call(awsread.ActionGetOpenIDConnectProvider); err != nil {
+		return awsread.OIDCProvider{}, err
 	}
 	ids, ok := f.providers[arn]
 	if !ok {
-		return OIDCProvider{}, awsconfig.Wrap(apiErr("NoSuchEntity"), ActionGetOpenIDConnectProvider, arn)
+		return awsread.OIDCProvider{}, awsconfig.Wrap(apiErr("NoSuchEntity"), awsread.ActionGetOpenIDConnectProvider, arn)
 	}
-	return OIDCProvider{ARN: arn, URL: hostPath, ClientIDs: ids}, nil
+	return awsread.OIDCProvider{ARN: arn, URL: hostPath, ClientIDs: ids}, nil
 }
 
-func (f *fakeAWS) DescribeCluster(_ context.Context, name string) (Cluster, error) {
-	if err := f.call(ActionDescribeCluster); err != nil {
-		return Cluster{}, err
+func (f *fakeAWS) DescribeCluster(_ context.Context, name string) (awsread.Cluster, error) {
+	if err := f.call(awsread.ActionDescribeCluster); err != nil {
+		return awsread.Cluster{}, err
 	}
 	if name != "prod" {
-		return Cluster{}, awsconfig.Wrap(apiErr("ResourceNotFoundException"), ActionDescribeCluster, name)
+		return awsread.Cluster{}, awsconfig.Wrap(apiErr("ResourceNotFoundException"), awsread.ActionDescribeCluster, name)
 	}
-	return Cluster{Name: name, ARN: cluster, Issuer: issuer}, nil
+	return awsread.Cluster{Name: name, ARN: cluster, Issuer: issuer}, nil
 }
 
-func (f *fakeAWS) ListPodIdentityAssociations(_ context.Context, _, namespace, serviceAccount string) ([]AssociationRef, error) {
-	if err := f.call(ActionListPodIdentityAssociations); err != nil {
+func (f *fakeAWS) ListPodIdentityAssociations(_ context.Context, _, namespace, serviceAccount string) ([]awsread.AssociationRef, error) {
+	if err := f.call(awsread.ActionListPodIdentityAssociations); err != nil {
 		return nil, err
 	}
-	var out []AssociationRef
+	var out []awsread.AssociationRef
 	for _, a := range f.assocs {
 		if (namespace == "" || a.Namespace == namespace) && (serviceAccount == "" || a.ServiceAccount == serviceAccount) {
-			out = append(out, AssociationRef{ID: a.ID, Namespace: a.Namespace, ServiceAccount: a.ServiceAccount})
+			out = append(out, awsread.AssociationRef{ID: a.ID, Namespace: a.Namespace, ServiceAccount: a.ServiceAccount})
 		}
 	}
 	return out, nil
 }
 
-func (f *fakeAWS) DescribePodIdentityAssociation(_ context.Context, _, id string) (Association, error) {
-	if err := f.call(ActionDescribePodIdentityAssociation); err != nil {
-		return Association{}, err
+func (f *fakeAWS) DescribePodIdentityAssociation(_ context.Context, _, id string) (awsread.Association, error) {
+	if err := f.call(awsread.ActionDescribePodIdentityAssociation); err != nil {
+		return awsread.Association{}, err
 	}
 	for _, a := range f.assocs {
 		if a.ID == id {
 			return a, nil
 		}
 	}
-	return Association{}, awsconfig.Wrap(apiErr("ResourceNotFoundException"), ActionDescribePodIdentityAssociation, id)
+	return awsread.Association{}, awsconfig.Wrap(apiErr("ResourceNotFoundException"), awsread.ActionDescribePodIdentityAssociation, id)
 }
 
 // recorder is a verify.Reporter that keeps the events.
@@ -205,7 +206,7 @@ func TestHealthyAccountPasses(t *testing.T) {
 			t.Fatalf("%s: %+v", name, evs)
 		}
 	}
-	if got := aws.calls; got[ActionGetRole] != 1 || got[ActionListOpenIDConnectProviders] != 1 || got[ActionGetOpenIDConnectProvider] != 1 {
+	if got := aws.calls; got[awsread.ActionGetRole] != 1 || got[awsread.ActionListOpenIDConnectProviders] != 1 || got[awsread.ActionGetOpenIDConnectProvider] != 1 {
 		t.Fatalf("calls %v", got)
 	}
 	if last := rec.events[len(rec.events)-1]; last.Type != check.TypeResult || last.Data["aws_calls_total"] != int64(3) {
@@ -229,7 +230,7 @@ func TestOneReadPerRole(t *testing.T) {
 	if out.Accounts != 6 || out.Failed != 0 {
 		t.Fatalf("outcome %+v\n%s", out, rec.json(t))
 	}
-	if aws.calls[ActionGetRole] != 2 || aws.calls[ActionListOpenIDConnectProviders] != 1 || aws.calls[ActionGetOpenIDConnectProvider] != 1 {
+	if aws.calls[awsread.ActionGetRole] != 2 || aws.calls[awsread.ActionListOpenIDConnectProviders] != 1 || aws.calls[awsread.ActionGetOpenIDConnectProvider] != 1 {
 		t.Fatalf("calls %v, want 2 GetRole and one of each provider read", aws.calls)
 	}
 	if n := len(rec.checks(CheckRole)); n != 2 {
@@ -388,10 +389,10 @@ func TestProviderForTheOtherIssuerHost(t *testing.T) {
 
 func TestAccessDeniedNamesTheAction(t *testing.T) {
 	aws := healthyAWS()
-	aws.deny = ActionGetRole
+	aws.deny = awsread.ActionGetRole
 	_, _, err := run(t, Config{Namespace: "team"}, aws, sa("team", "app", roleARN("app")))
 	var ce *awsconfig.CallError
-	if !errors.As(err, &ce) || ce.Action != ActionGetRole || !strings.Contains(err.Error(), "ask for iam:GetRole") {
+	if !errors.As(err, &ce) || ce.Action != awsread.ActionGetRole || !strings.Contains(err.Error(), "ask for iam:GetRole") {
 		t.Fatalf("error %v, want a CallError naming iam:GetRole", err)
 	}
 }
@@ -414,7 +415,7 @@ func TestPodIdentity(t *testing.T) {
 	aws.roles["pod"] = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"pods.eks.amazonaws.com"},"Action":"sts:AssumeRole"}]}`
 	aws.roles["good"] = podPolicy
 	aws.roles["target"] = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"` + roleARN("good") + `"},"Action":["sts:AssumeRole","sts:TagSession"],"Condition":{"StringEquals":{"sts:ExternalId":"wrong"}}}]}`
-	aws.assocs = []Association{
+	aws.assocs = []awsread.Association{
 		{ID: "a-1", Namespace: "team", ServiceAccount: "worker", RoleARN: roleARN("pod")},
 		{ID: "a-2", Namespace: "team", ServiceAccount: "chained", RoleARN: roleARN("good"), TargetRoleARN: roleARN("target"), ExternalID: "ext"},
 		{ID: "a-3", Namespace: "team", ServiceAccount: "ok", RoleARN: roleARN("good")},
@@ -449,8 +450,8 @@ func TestPodIdentity(t *testing.T) {
 	if !ghost {
 		t.Fatalf("no finding for the association of a missing service account\n%s", rec.json(t))
 	}
-	if aws.calls[ActionGetRole] != 3 {
-		t.Fatalf("GetRole %d times for 3 roles", aws.calls[ActionGetRole])
+	if aws.calls[awsread.ActionGetRole] != 3 {
+		t.Fatalf("GetRole %d times for 3 roles", aws.calls[awsread.ActionGetRole])
 	}
 }
 
@@ -464,7 +465,7 @@ func TestAssociationRestrictions(t *testing.T) {
 	const session = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:GetObject","s3:ListBucket"],"Resource":["arn:aws:s3:::reports","arn:aws:s3:::reports/*"]}]}`
 	tests := []struct {
 		name       string
-		assoc      Association
+		assoc      awsread.Association
 		target     string
 		assocState check.Status
 		assocMsg   []string
@@ -472,19 +473,19 @@ func TestAssociationRestrictions(t *testing.T) {
 		extDetail  string
 	}{
 		{name: "external ID required", target: target(`,"Condition":{"StringEquals":{"sts:ExternalId":"ext-1"}}`),
-			assoc:      Association{ID: "a-1", Namespace: "team", ServiceAccount: "app", RoleARN: roleARN("good"), TargetRoleARN: roleARN("target"), ExternalID: "ext-1"},
+			assoc:      awsread.Association{ID: "a-1", Namespace: "team", ServiceAccount: "app", RoleARN: roleARN("good"), TargetRoleARN: roleARN("target"), ExternalID: "ext-1"},
 			assocState: check.StatusPass, assocMsg: []string{"with the external ID ext-1 (sts:ExternalId)"}, extState: check.StatusPass},
 		{name: "external ID not required", target: target(""),
-			assoc:      Association{ID: "a-1", Namespace: "team", ServiceAccount: "app", RoleARN: roleARN("good"), TargetRoleARN: roleARN("target"), ExternalID: "ext-1"},
+			assoc:      awsread.Association{ID: "a-1", Namespace: "team", ServiceAccount: "app", RoleARN: roleARN("good"), TargetRoleARN: roleARN("target"), ExternalID: "ext-1"},
 			assocState: check.StatusPass, extState: check.StatusWarn, extDetail: `+          "sts:ExternalId": "ext-1"`},
 		{name: "a session policy on the target role", target: target(`,"Condition":{"StringEquals":{"sts:ExternalId":"ext-1"}}`),
-			assoc: Association{ID: "a-1", Namespace: "team", ServiceAccount: "app", RoleARN: roleARN("good"), TargetRoleARN: roleARN("target"), ExternalID: "ext-1",
+			assoc: awsread.Association{ID: "a-1", Namespace: "team", ServiceAccount: "app", RoleARN: roleARN("good"), TargetRoleARN: roleARN("target"), ExternalID: "ext-1",
 				DisableSessionTags: true, Policy: session},
 			assocState: check.StatusPass, extState: check.StatusPass,
 			assocMsg: []string{"inline session policy narrows the pods' credentials to what both the target role " + roleARN("target") + " (EKS applies it to the target role's session only)",
 				"Allow s3:GetObject, s3:ListBucket on arn:aws:s3:::reports, arn:aws:s3:::reports/*", "session tags disabled"}},
 		{name: "a session policy with session tags",
-			assoc:      Association{ID: "a-1", Namespace: "team", ServiceAccount: "app", RoleARN: roleARN("good"), Policy: session},
+			assoc:      awsread.Association{ID: "a-1", Namespace: "team", ServiceAccount: "app", RoleARN: roleARN("good"), Policy: session},
 			assocState: check.StatusWarn, assocMsg: []string{"what both the role " + roleARN("good") + "'s permissions and it allow", "EKS takes a session policy only with disableSessionTags set"}},
 	}
 	for _, tt := range tests {
@@ -494,7 +495,7 @@ func TestAssociationRestrictions(t *testing.T) {
 			if tt.target != "" {
 				aws.roles["target"] = tt.target
 			}
-			aws.assocs = []Association{tt.assoc}
+			aws.assocs = []awsread.Association{tt.assoc}
 			rec, _, err := run(t, Config{Namespace: "team", Cluster: "prod"}, aws, sa("team", "app", ""))
 			if err != nil {
 				t.Fatal(err)
@@ -582,7 +583,7 @@ func TestExchange(t *testing.T) {
 			t.Fatalf("no word of what the exchange does not prove:\n%s", all)
 		}
 		if !refuse {
-			if out.Failed != 0 || out.STSCalls != 4 || len(rec.checks(CheckExchangeCaller)) != 2 || aws.calls[ActionGetRole] != 0 {
+			if out.Failed != 0 || out.STSCalls != 4 || len(rec.checks(CheckExchangeCaller)) != 2 || aws.calls[awsread.ActionGetRole] != 0 {
 				t.Fatalf("admitted: %+v, AWS calls %v\n%s", out, aws.calls, all)
 			}
 			continue
@@ -636,7 +637,7 @@ func TestAssociationsNotRead(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			aws := healthyAWS()
-			aws.assocs = []Association{{ID: "a-1", Namespace: "team", ServiceAccount: "plain", RoleARN: roleARN("good")}}
+			aws.assocs = []awsread.Association{{ID: "a-1", Namespace: "team", ServiceAccount: "plain", RoleARN: roleARN("good")}}
 			deps := func() Deps {
 				d := Deps{Client: tokenClient(sa("team", "app", roleARN("app")), sa("team", "plain", "")), Discovery: discovery, STS: &fakeSTS{}}
 				if !tt.noAWS {
@@ -664,7 +665,7 @@ func TestAssociationsNotRead(t *testing.T) {
 				found.Data["associations_read"] != false {
 				t.Fatalf("the accounts line claims what was not read: %+v", found)
 			}
-			if aws.calls[ActionListPodIdentityAssociations] != 0 {
+			if aws.calls[awsread.ActionListPodIdentityAssociations] != 0 {
 				t.Fatal("the associations were read")
 			}
 

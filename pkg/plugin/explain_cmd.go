@@ -17,6 +17,7 @@ import (
 
 	"github.com/kubectl-wi/kubectl-wi/pkg/apicall"
 	"github.com/kubectl-wi/kubectl-wi/pkg/awsconfig"
+	"github.com/kubectl-wi/kubectl-wi/pkg/awsread"
 	"github.com/kubectl-wi/kubectl-wi/pkg/checktarget"
 	"github.com/kubectl-wi/kubectl-wi/pkg/explain"
 	"github.com/kubectl-wi/kubectl-wi/pkg/targets"
@@ -100,7 +101,7 @@ type ExplainOptions struct {
 
 	newClient  func() (kubernetes.Interface, apicall.DiscoveryFunc, error) // swapped in tests
 	newAWS     func(ctx context.Context) (aws.Config, error)               // swapped in tests
-	newDeps    func(cfg aws.Config) (explain.AWS, explain.STS)             // swapped in tests
+	newDeps    func(cfg aws.Config) (awsread.Reader, explain.STS)          // swapped in tests
 	rawConfig  func() (clientcmdapi.Config, error)
 	isTerminal func() bool
 	now        func() time.Time
@@ -125,7 +126,7 @@ func newExplainOptions(cf *genericclioptions.ConfigFlags, streams genericiooptio
 	o.newAWS = func(ctx context.Context) (aws.Config, error) {
 		return awsconfig.Load(ctx, awsconfig.Options{Profile: o.Profile, Region: o.Region})
 	}
-	o.newDeps = func(cfg aws.Config) (explain.AWS, explain.STS) { return explain.NewSDK(cfg), explain.NewSTS(cfg) }
+	o.newDeps = func(cfg aws.Config) (awsread.Reader, explain.STS) { return awsread.NewSDK(cfg), explain.NewSTS(cfg) }
 	o.rawConfig = selectedConfig(cf)
 	o.isTerminal = func() bool {
 		f, ok := o.Out.(*os.File)

@@ -21,7 +21,7 @@ import (
 
 	"github.com/kubectl-wi/kubectl-wi/pkg/apicall"
 	"github.com/kubectl-wi/kubectl-wi/pkg/awsconfig"
-	"github.com/kubectl-wi/kubectl-wi/pkg/explain"
+	"github.com/kubectl-wi/kubectl-wi/pkg/awsread"
 	"github.com/kubectl-wi/kubectl-wi/pkg/identity"
 	"github.com/kubectl-wi/kubectl-wi/pkg/restart"
 	"github.com/kubectl-wi/kubectl-wi/pkg/targets"
@@ -170,7 +170,7 @@ func (a *account) restarts() int {
 type runner struct {
 	cfg      Config
 	deps     Deps
-	cluster  explain.Cluster
+	cluster  awsread.Cluster
 	accounts []*account
 	actions  []restart.Action
 	trust    map[string]*Trust // by role ARN, those to write

@@ -16,8 +16,8 @@ import (
 	"k8s.io/client-go/kubernetes/fake"
 	clienttesting "k8s.io/client-go/testing"
 
+	"github.com/kubectl-wi/kubectl-wi/pkg/awsread"
 	"github.com/kubectl-wi/kubectl-wi/pkg/check"
-	"github.com/kubectl-wi/kubectl-wi/pkg/explain"
 	"github.com/kubectl-wi/kubectl-wi/pkg/identity"
 	"github.com/kubectl-wi/kubectl-wi/pkg/internal/awstest"
 	kt "github.com/kubectl-wi/kubectl-wi/pkg/internal/kubetest"
@@ -310,7 +310,7 @@ func TestMigrateVerifyFails(t *testing.T) {
 // ready, each stop the run before any write.
 func TestMigratePreflightProblems(t *testing.T) {
 	b := newBed(t, map[string]string{"api": awstest.Role}, true)
-	b.aws.Assocs["a-0"] = &explain.Association{ID: "a-0", Namespace: ns, ServiceAccount: "api", RoleARN: awstest.OtherRole}
+	b.aws.Assocs["a-0"] = &awsread.Association{ID: "a-0", Namespace: ns, ServiceAccount: "api", RoleARN: awstest.OtherRole}
 	_, out, err := b.run(t, podidentity.Config{})
 	if !strings.Contains(out, "gives the role "+awstest.OtherRole) || b.aws.Writes() != 0 || !isFailed(err) {
 		t.Fatalf("err %v\n%s", err, out)
