@@ -21,9 +21,13 @@ func withProver(t *testing.T) *int {
 	n := new(int)
 	withDeps(t, func(d *deps) {
 		d.prover = func(verify.Config, verify.Deps) podidentity.ProveFunc {
-			return func(context.Context, string, string, string) podidentity.Proof {
-				*n++
-				return podidentity.Proof{Passed: true, Caller: "arn:aws:sts::111122223333:assumed-role/app/eks-prod-x"}
+			return func(_ context.Context, _ string, want []podidentity.Want, _ int) ([]podidentity.Proof, error) {
+				proofs := make([]podidentity.Proof, len(want))
+				for i := range want {
+					*n++
+					proofs[i] = podidentity.Proof{Passed: true, Caller: "arn:aws:sts::111122223333:assumed-role/app/eks-prod-x"}
+				}
+				return proofs, nil
 			}
 		}
 	})

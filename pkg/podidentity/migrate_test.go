@@ -95,7 +95,15 @@ func newBed(t *testing.T, accounts map[string]string, podTrust bool) *bed {
 	return b
 }
 
-func (b *bed) prove(_ context.Context, _, sa, role string) podidentity.Proof {
+func (b *bed) prove(_ context.Context, _ string, want []podidentity.Want, _ int) ([]podidentity.Proof, error) {
+	proofs := make([]podidentity.Proof, len(want))
+	for i, w := range want {
+		proofs[i] = b.proveOne(w.ServiceAccount, w.RoleARN)
+	}
+	return proofs, nil
+}
+
+func (b *bed) proveOne(sa, role string) podidentity.Proof {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.proven = append(b.proven, sa)

@@ -24,6 +24,9 @@ type Account struct {
 	Namespace, Name string
 	// Workload, when set, is the workload of the account an in-pod run joins a pod of.
 	Workload checktarget.Target
+	// RoleARN, when set, is the role this account is expected to assume, in place of the
+	// base Config's.
+	RoleARN string
 }
 
 // Noun is what a fleet of accounts like a proves: "service accounts", or "workloads".
@@ -100,6 +103,9 @@ func RunFleet(ctx context.Context, base Config, accounts []Account, parallel int
 			cfg.Namespace, cfg.Target = a.Namespace, checktarget.Target{Kind: checktarget.KindServiceAccount, Name: a.Name}
 			if a.Workload.Name != "" {
 				cfg.Target = a.Workload
+			}
+			if a.RoleARN != "" {
+				cfg.RoleARN = a.RoleARN
 			}
 			ar := &accountReporter{mu: &mu, rep: rep, account: a}
 			mu.Lock()
