@@ -224,37 +224,88 @@ type runner struct {
 	refusal       *Refusal // in-pod: why the probe could not join the app's pod
 }
 
+// run is a run's phases in order: the target, the checks from outside, the probe pod's
+// creation, the pod as stored, and the probe itself. A phase that reaches the verdict, or
+// hands the run to the in-pod probe, ends it.
 func (r *runner) run(ctx context.Context) error {
-	c, ns := r.deps.Client, r.cfg.Namespace
-	w, own, err := resolve(ctx, c, ns, r.cfg.Target, r.cfg.Container)
+	w, own, err := r.resolveTarget(ctx)
 	if err != nil {
 		return err
+	}
+	o, done, err := r.checkOutside(ctx, w, own)
+	if done || err != nil {
+		return err
+	}
+	if r.app.Pod != nil {
+		if done, err := r.inPod(ctx, w, o.want, o.saCfg, o.hasRole); done {
+			return err
+		}
+	}
+	if r.refusal != nil {
+		r.reportRefusal(r.refusal)
+	}
+	pod := ProbePod(o.spec)
+	// Registered before the Create: a request that fails on our side may still have reached
+	// the apiserver.
+	defer r.cleanup()
+	created, err := r.createProbe(ctx, pod, w)
+	if err != nil {
+		return err
+	}
+	created, mutated, err := r.checkStored(ctx, pod, created, o)
+	if !mutated || err != nil {
+		return err
+	}
+	return r.runProbe(ctx, created, w.ServiceAccount)
+}
+
+// outside is what the checks from outside found that the later phases need.
+type outside struct {
+	saCfg   identity.Config
+	hasRole bool
+	cl      Cluster
+	spec    PodSpec
+	want    Expected
+}
+
+// resolveTarget finds the target's workload and, in-pod, the app's pod the probe joins.
+func (r *runner) resolveTarget(ctx context.Context) (Workload, owner, error) {
+	w, own, err := resolve(ctx, r.deps.Client, r.cfg.Namespace, r.cfg.Target, r.cfg.Container)
+	if err != nil {
+		return Workload{}, owner{}, err
 	}
 	if r.cfg.InPod {
 		// Chosen before the outside checks, so a --pod that is not the target's is refused
 		// before anything runs; one that does not run is said where the probe would join it.
-		app, err := findAppPod(ctx, c, ns, r.cfg.Target, own, r.cfg.Pod)
+		app, err := findAppPod(ctx, r.deps.Client, r.cfg.Namespace, r.cfg.Target, own, r.cfg.Pod)
 		var refusal *Refusal
 		switch {
 		case errors.As(err, &refusal):
 			r.refusal = refusal
 		case err != nil:
-			return r.ctxOr(ctx, err)
+			return Workload{}, owner{}, r.ctxOr(ctx, err)
 		default:
 			r.app = app
 			r.out.InPod.Pod, r.out.InPod.Container = app.Pod.Name, w.Container
 		}
 	}
+	return w, own, nil
+}
 
+// checkOutside runs the checks from outside any pod: the service account (and its
+// association), the webhooks, the issuer, the token request, the workload's pods and the
+// app's own. done is true when the run ended at its verdict: there is no service account.
+func (r *runner) checkOutside(ctx context.Context, w Workload, own owner) (o outside, done bool, err error) {
+	c, ns := r.deps.Client, r.cfg.Namespace
 	r.step(StepOutside, report.StepRunning, "")
 	sa, err := c.CoreV1().ServiceAccounts(ns).Get(ctx, w.ServiceAccount, metav1.GetOptions{})
 	switch {
 	case apierrors.IsNotFound(err) && r.cfg.Target.Kind == checktarget.KindServiceAccount:
-		return apicall.Wrap(err, "get", "serviceaccounts", ns, w.ServiceAccount)
+		return o, false, apicall.Wrap(err, "get", "serviceaccounts", ns, w.ServiceAccount)
 	case apierrors.IsNotFound(err):
 		sa = nil
 	case err != nil:
-		return r.ctxOr(ctx, apicall.Wrap(err, "get", "serviceaccounts", ns, w.ServiceAccount))
+		return o, false, r.ctxOr(ctx, apicall.Wrap(err, "get", "serviceaccounts", ns, w.ServiceAccount))
 	}
 	ev, saCfg, hasRole := CheckServiceAccount(sa, ns, w.ServiceAccount, r.cfg.RoleARN)
 	var assoc AssociationLookup
@@ -269,7 +320,7 @@ func (r *runner) run(ctx context.Context) error {
 	if sa == nil {
 		r.step(StepOutside, report.StepFailed, "")
 		r.verdict()
-		return nil
+		return o, true, nil
 	}
 
 	r.podName = r.deps.PodName()
@@ -288,7 +339,7 @@ func (r *runner) run(ctx context.Context) error {
 	}
 	list, listErr := c.AdmissionregistrationV1().MutatingWebhookConfigurations().List(ctx, metav1.ListOptions{Limit: 500})
 	if ctx.Err() != nil {
-		return r.ctxOr(ctx, listErr)
+		return o, false, r.ctxOr(ctx, listErr)
 	}
 	ev, cl := CheckWebhooks(list, listErr, nsLabels, podLabels)
 	cl.HasRoleAnnotation, cl.Association = hasRole, assoc
@@ -297,7 +348,7 @@ func (r *runner) run(ctx context.Context) error {
 	if r.deps.Discovery != nil {
 		doc, derr := r.deps.Discovery(ctx)
 		if ctx.Err() != nil {
-			return r.ctxOr(ctx, derr)
+			return o, false, r.ctxOr(ctx, derr)
 		}
 		ev, issuer = CheckIssuer(doc, derr)
 	} else {
@@ -325,55 +376,56 @@ func (r *runner) run(ctx context.Context) error {
 
 	want := expectedFor(r.cfg, w, saCfg, w.Annotations, issuer)
 	spec.Args = ProbeArgs(want)
-	if r.app.Pod != nil {
-		if done, err := r.inPod(ctx, w, want, saCfg, hasRole); done {
-			return err
-		}
-	}
-	if r.refusal != nil {
-		r.reportRefusal(r.refusal)
-	}
-	pod := ProbePod(spec)
+	return outside{saCfg: saCfg, hasRole: hasRole, cl: cl, spec: spec, want: want}, false, nil
+}
 
+// createProbe creates the probe pod (and its --ca-bundle ConfigMap first).
+func (r *runner) createProbe(ctx context.Context, pod *corev1.Pod, w Workload) (*corev1.Pod, error) {
+	ns := r.cfg.Namespace
 	r.step(StepCreate, report.StepRunning, ns+"/"+r.podName)
-	// Registered before the Create: a request that fails on our side may still have reached
-	// the apiserver.
-	defer r.cleanup()
-	if spec.CABundle {
+	if len(r.cfg.CABundle) > 0 {
 		if err := r.createCABundle(ctx); err != nil {
 			r.step(StepCreate, report.StepFailed, err.Error())
-			return err
+			return nil, err
 		}
 	}
 	r.podAsked = true
-	created, err := c.CoreV1().Pods(ns).Create(ctx, pod, metav1.CreateOptions{})
+	created, err := r.deps.Client.CoreV1().Pods(ns).Create(ctx, pod, metav1.CreateOptions{})
 	if err != nil {
 		r.step(StepCreate, report.StepFailed, err.Error())
-		return r.ctxOr(ctx, fmt.Errorf("failed to create the probe pod %s/%s: %w", ns, r.podName, apicall.Wrap(err, "create", "pods", ns, r.podName)))
+		return nil, r.ctxOr(ctx, fmt.Errorf("failed to create the probe pod %s/%s: %w", ns, r.podName, apicall.Wrap(err, "create", "pods", ns, r.podName)))
 	}
 	r.created = created
 	r.out.Pod = created.Name
 	r.out.Timings.Created = r.deps.Now()
 	r.emit(createdEvent(created, r.cfg.Image, w, r.caBundle))
 	r.step(StepCreate, report.StepDone, ns+"/"+created.Name)
+	return created, nil
+}
 
+// checkStored checks the probe pod as admission stored it, asking the webhook again when its
+// cache lags. mutated is false when the run ended at its verdict: the probe would only find
+// the env missing.
+func (r *runner) checkStored(ctx context.Context, pod, created *corev1.Pod, o outside) (*corev1.Pod, bool, error) {
 	r.step(StepStored, report.StepRunning, "")
-	evs, mutated := CheckStoredPod(created, want, cl)
-	if !mutated && hasRole && len(cl.Webhooks) > 0 {
+	cl := o.cl
+	evs, mutated := CheckStoredPod(created, o.want, cl)
+	if !mutated && o.hasRole && len(cl.Webhooks) > 0 {
 		// Cache lag or a webhook that does not answer: ask it again, once, bounded.
 		caughtUp, waited := r.awaitMutation(ctx, pod, r.deps.LagBound, r.deps.LagPoll)
 		switch {
 		case ctx.Err() != nil:
-			return r.ctxOr(ctx, ctx.Err())
+			return nil, false, r.ctxOr(ctx, ctx.Err())
 		case caughtUp:
+			var err error
 			if created, err = r.recreate(ctx, pod, waited); err != nil {
 				r.step(StepStored, report.StepFailed, err.Error())
-				return r.ctxOr(ctx, err)
+				return nil, false, r.ctxOr(ctx, err)
 			}
 		default:
 			cl.UnmutatedFor = waited
 		}
-		evs, mutated = CheckStoredPod(created, want, cl)
+		evs, mutated = CheckStoredPod(created, o.want, cl)
 	}
 	// Owned by the pod that stays, not one the webhook's lag replaced: the garbage collector
 	// would take the ConfigMap with that one.
@@ -385,13 +437,17 @@ func (r *runner) run(ctx context.Context) error {
 		r.emit(ev)
 	}
 	if !mutated {
-		// The probe would only find the env missing: the stored pod has said it all.
 		r.step(StepStored, report.StepFailed, "not mutated")
 		r.verdict()
-		return nil
+		return created, false, nil
 	}
 	r.step(StepStored, report.StepDone, "")
+	return created, true, nil
+}
 
+// runProbe waits for the probe pod to run, follows its log to the verdict, and says who cut
+// it short or what IAM says of a refusal.
+func (r *runner) runProbe(ctx context.Context, created *corev1.Pod, serviceAccount string) error {
 	r.step(StepStart, report.StepRunning, "Pending")
 	running, err := r.waitRunning(ctx, created)
 	if err != nil {
@@ -399,7 +455,7 @@ func (r *runner) run(ctx context.Context) error {
 	}
 
 	r.step(StepProbe, report.StepRunning, "")
-	r.fate = followFate(ctx, c, running, "the probe pod")
+	r.fate = followFate(ctx, r.deps.Client, running, "the probe pod")
 	defer r.fate.stop()
 	if err := r.follow(ctx, running); err != nil {
 		return err
@@ -410,7 +466,7 @@ func (r *runner) run(ctx context.Context) error {
 			return r.disrupted(CheckProbeExit, StepProbe, msg, fix)
 		}
 	}
-	r.explainRefusal(ctx, ns, w.ServiceAccount)
+	r.explainRefusal(ctx, r.cfg.Namespace, serviceAccount)
 	r.step(StepProbe, report.StepDone, "")
 	r.verdict()
 	return nil
