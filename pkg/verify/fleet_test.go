@@ -194,3 +194,34 @@ func TestRunFleetInterrupted(t *testing.T) {
 		t.Errorf("%d probe pods left", len(pods.Items))
 	}
 }
+
+// An account that names its role is proven against it; the others against the base's (here
+// none: their service account's).
+func TestRunFleetAccountRole(t *testing.T) {
+	c, deps, accounts := fleetCluster(t, 2, nil)
+	const chained = "arn:aws:iam::444455556666:role/target"
+	accounts[0].RoleARN = chained
+	var mu sync.Mutex
+	expected := map[string]string{} // service account: the probe's --expected-role-arn
+	c.PrependReactor("create", "pods", func(a k8stesting.Action) (bool, runtime.Object, error) {
+		pod := a.(k8stesting.CreateAction).GetObject().(*corev1.Pod)
+		args := pod.Spec.Containers[0].Command
+		for i := 0; i+1 < len(args); i++ {
+			if args[i] == "--expected-role-arn" {
+				mu.Lock()
+				expected[pod.Spec.ServiceAccountName] = args[i+1]
+				mu.Unlock()
+			}
+		}
+		return false, nil, nil
+	})
+	if _, err := RunFleet(context.Background(), testConfig(), accounts, 2, deps, newFleetRecorder(t)); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{accounts[0].Name: chained, accounts[1].Name: "arn:aws:iam::111122223333:role/" + accounts[1].Name}
+	for sa, role := range want {
+		if expected[sa] != role {
+			t.Errorf("%s: the probe expected %q, want %q", sa, expected[sa], role)
+		}
+	}
+}
