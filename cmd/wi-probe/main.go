@@ -15,6 +15,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/kubectl-wi/kubectl-wi/pkg/check"
 	"github.com/kubectl-wi/kubectl-wi/pkg/exitcode"
 	"github.com/kubectl-wi/kubectl-wi/pkg/probe"
 )
@@ -48,7 +49,7 @@ func run(ctx context.Context, args []string, deps probe.Deps, out, errOut io.Wri
 		fmt.Fprintf(errOut, "error: %v\n", err)
 		return exitcode.Usage
 	}
-	sum, err := probe.Run(ctx, cfg, deps, probe.NewJSONSink(out))
+	sum, err := probe.Run(ctx, cfg, deps, check.NewJSONSink(out))
 	switch {
 	case ctx.Err() != nil:
 		fmt.Fprintln(errOut, "interrupted")
@@ -56,7 +57,7 @@ func run(ctx context.Context, args []string, deps probe.Deps, out, errOut io.Wri
 	case err != nil:
 		fmt.Fprintf(errOut, "error: probe failed: %v\n", err)
 		return exitcode.Environment
-	case sum.Status == probe.StatusFail:
+	case sum.Status == check.StatusFail:
 		return exitcode.CheckFailed
 	}
 	return exitcode.OK

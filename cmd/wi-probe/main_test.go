@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kubectl-wi/kubectl-wi/pkg/check"
 	"github.com/kubectl-wi/kubectl-wi/pkg/exitcode"
 	"github.com/kubectl-wi/kubectl-wi/pkg/probe"
 )
@@ -31,14 +32,14 @@ func TestRunExitCodes(t *testing.T) {
 		deps       probe.Deps
 		wantCode   int
 		wantErrOut string // a part of stderr
-		wantResult probe.Status
+		wantResult check.Status
 	}{
 		{name: "unknown flag", args: []string{"--no-such-flag"}, deps: bareDeps(), wantCode: exitcode.Usage, wantErrOut: "unknown flag: --no-such-flag"},
 		{name: "the plugin's subcommand word is not an argument", args: []string{"probe", "--in-pod"}, deps: bareDeps(), wantCode: exitcode.Usage, wantErrOut: `takes no arguments, got ["probe"]`},
 		{name: "a subject that is no service account", args: []string{"--expected-subject", "alice"}, deps: bareDeps(), wantCode: exitcode.Usage, wantErrOut: "--expected-subject must be system:serviceaccount:NAMESPACE:NAME"},
 		{name: "negative expiration", args: []string{"--expected-expiration=-1"}, deps: bareDeps(), wantCode: exitcode.Usage, wantErrOut: "--expected-expiration must be 0 or more"},
 		{name: "help", args: []string{"--help"}, deps: bareDeps(), wantCode: exitcode.OK, wantErrOut: "--expected-role-arn"},
-		{name: "a pod without identity fails its checks", args: []string{"--expected-subject", "system:serviceaccount:shop:checkout"}, deps: bareDeps(), wantCode: exitcode.CheckFailed, wantResult: probe.StatusFail},
+		{name: "a pod without identity fails its checks", args: []string{"--expected-subject", "system:serviceaccount:shop:checkout"}, deps: bareDeps(), wantCode: exitcode.CheckFailed, wantResult: check.StatusFail},
 		{name: "no process to read is the environment's failure", args: nil, deps: probe.Deps{}, wantCode: exitcode.Environment, wantErrOut: "probe failed"},
 	}
 	for _, tt := range tests {
@@ -55,11 +56,11 @@ func TestRunExitCodes(t *testing.T) {
 				return
 			}
 			lines := strings.Split(strings.TrimSpace(out.String()), "\n")
-			var last probe.Event
+			var last check.Event
 			if err := json.Unmarshal([]byte(lines[len(lines)-1]), &last); err != nil {
 				t.Fatalf("last line is no event: %v\n%s", err, out.String())
 			}
-			if last.Type != probe.TypeResult || last.Status != tt.wantResult {
+			if last.Type != check.TypeResult || last.Status != tt.wantResult {
 				t.Errorf("last event %+v, want a %s result", last, tt.wantResult)
 			}
 		})

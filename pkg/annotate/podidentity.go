@@ -6,7 +6,7 @@ import (
 	"strings"
 
 	"github.com/kubectl-wi/kubectl-wi/pkg/awsconfig"
-	"github.com/kubectl-wi/kubectl-wi/pkg/explain"
+	"github.com/kubectl-wi/kubectl-wi/pkg/awsread"
 	"github.com/kubectl-wi/kubectl-wi/pkg/identity"
 	"github.com/kubectl-wi/kubectl-wi/pkg/podidentity"
 	"github.com/kubectl-wi/kubectl-wi/pkg/restart"
@@ -111,7 +111,7 @@ func RunPodIdentity(ctx context.Context, cfg *Config, deps *Deps, rep Reporter, 
 // agent. A dry run shows the checks passed; a problem refuses the run, nothing written
 // (FailedError, with each problem and its fix told). An IAM read the credentials may not make
 // is an error that says so and names the way around it.
-func (r *runner) preflight(ctx context.Context, api podidentity.AWS, cluster explain.Cluster, accounts []*Account, changes []podidentity.Change, want *podidentity.Spec) error {
+func (r *runner) preflight(ctx context.Context, api podidentity.AWS, cluster awsread.Cluster, accounts []*Account, changes []podidentity.Change, want *podidentity.Spec) error {
 	pc := podidentity.PreflightConfig{Cluster: cluster, Spec: *want, SkipIAM: r.cfg.SkipPreflight, ExternalIDs: map[podidentity.ServiceAccount]string{}}
 	for i, a := range accounts {
 		sa := podidentity.ServiceAccount{Namespace: a.Namespace, Name: a.Name}

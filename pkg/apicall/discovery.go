@@ -87,3 +87,11 @@ func IssuerFromDiscovery(raw []byte, err error) (string, error) {
 	}
 	return doc.Issuer, nil
 }
+
+// DiscoveryFunc reads the apiserver's /.well-known/openid-configuration.
+type DiscoveryFunc func(ctx context.Context) ([]byte, error)
+
+// APIServerDiscovery reads the discovery document through c.
+func APIServerDiscovery(c kubernetes.Interface) DiscoveryFunc {
+	return func(ctx context.Context) ([]byte, error) { return IssuerDiscovery(ctx, c) }
+}

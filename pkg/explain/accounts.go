@@ -12,6 +12,8 @@ import (
 
 	"github.com/kubectl-wi/kubectl-wi/pkg/apicall"
 	"github.com/kubectl-wi/kubectl-wi/pkg/awsconfig"
+	"github.com/kubectl-wi/kubectl-wi/pkg/awsread"
+	"github.com/kubectl-wi/kubectl-wi/pkg/check"
 	"github.com/kubectl-wi/kubectl-wi/pkg/identity"
 	"github.com/kubectl-wi/kubectl-wi/pkg/probe"
 	"github.com/kubectl-wi/kubectl-wi/pkg/shell"
@@ -32,7 +34,7 @@ func (r *runner) irsa(ctx context.Context, a account) ([]item, error) {
 	sa := a.ref()
 	arn, err := identity.ParseRoleARN(a.cfg.RoleARN)
 	if err != nil {
-		return []item{{ev: check(CheckServiceAccount, probe.StatusFail, fmt.Sprintf("%s: %v", sa, err),
+		return []item{{ev: check.New(CheckServiceAccount, check.StatusFail, fmt.Sprintf("%s: %v", sa, err),
 			fmt.Sprintf("kubectl wi enable serviceaccount/%s -n %s --role-arn arn:aws:iam::<account>:role/<name> --overwrite", a.Name, a.Namespace),
 			map[string]any{"service_account": sa, "role_arn": a.cfg.RoleARN})}}, nil
 	}
@@ -42,10 +44,10 @@ func (r *runner) irsa(ctx context.Context, a account) ([]item, error) {
 		return nil, err
 	}
 	if !ok {
-		return append(items, item{ev: check(CheckTrust, probe.StatusSkip, fmt.Sprintf("%s: the trust policy of %s cannot be read", sa, arn), "", map[string]any{"service_account": sa, "role_arn": arn.String()})}), nil
+		return append(items, item{ev: check.New(CheckTrust, check.StatusSkip, fmt.Sprintf("%s: the trust policy of %s cannot be read", sa, arn), "", map[string]any{"service_account": sa, "role_arn": arn.String()})}), nil
 	}
 	if r.hostPath == "" {
-		return append(items, item{ev: check(CheckTrust, probe.StatusSkip, fmt.Sprintf("%s: the trust policy of %s is not evaluated: the cluster's issuer is unknown", sa, arn), "", map[string]any{"service_account": sa})}), nil
+		return append(items, item{ev: check.New(CheckTrust, check.StatusSkip, fmt.Sprintf("%s: the trust policy of %s is not evaluated: the cluster's issuer is unknown", sa, arn), "", map[string]any{"service_account": sa})}), nil
 	}
 	more, err := r.oidcProvider(ctx, arn, aud)
 	if err != nil {
@@ -54,7 +56,7 @@ func (r *runner) irsa(ctx context.Context, a account) ([]item, error) {
 	items = append(items, more...)
 	doc, perr := trustpolicy.ParseDocument(role.TrustPolicy)
 	if perr != nil {
-		return append(items, item{ev: check(CheckTrust, probe.StatusFail, fmt.Sprintf("%s: the trust policy of %s is not a policy IAM would store: %v", sa, arn, perr), "", map[string]any{"service_account": sa, "role_arn": arn.String()})}), nil
+		return append(items, item{ev: check.New(CheckTrust, check.StatusFail, fmt.Sprintf("%s: the trust policy of %s is not a policy IAM would store: %v", sa, arn, perr), "", map[string]any{"service_account": sa, "role_arn": arn.String()})}), nil
 	}
 	provider := trustpolicy.ProviderARN(arn.Partition, arn.AccountID, r.hostPath)
 	want := trustpolicy.ExpectWebIdentity(trustpolicy.WebIdentityRequest{ProviderARN: provider, HostPath: r.hostPath, Subject: a.subject(), Audience: aud})
@@ -85,18 +87,18 @@ func (r *runner) irsaPolicy(arn identity.RoleARN, a account, aud string) string 
 
 // role reads a role once per run and says, once, whether it exists. ok is false when the chain
 // stops there: the role is missing, or in an account these credentials cannot read.
-func (r *runner) role(ctx context.Context, arn identity.RoleARN, createPolicy func() string) (items []item, role Role, ok bool, err error) {
-	role, err = r.roles.get(arn.Name, func() (Role, error) { return r.aws.GetRole(ctx, arn.Name) })
+func (r *runner) role(ctx context.Context, arn identity.RoleARN, createPolicy func() string) (items []item, role awsread.Role, ok bool, err error) {
+	role, err = r.roles.get(arn.Name, func() (awsread.Role, error) { return r.aws.GetRole(ctx, arn.Name) })
 	key := "role:" + arn.String()
 	data := map[string]any{"role_arn": arn.String()}
 	otherAccount := func(caller string) item {
-		return item{once: key, ev: check(CheckRole, probe.StatusSkip,
+		return item{once: key, ev: check.New(CheckRole, check.StatusSkip,
 			fmt.Sprintf("the role %s is in account %s, and your AWS credentials read account %s: explain reads no further; run it with credentials of %s (--profile)", arn, arn.AccountID, caller, arn.AccountID), "", data)}
 	}
 	switch {
 	case awsconfig.IsNotFound(err):
 		if c := r.caller(); c != "" && c != arn.AccountID {
-			return []item{otherAccount(c)}, Role{}, false, nil
+			return []item{otherAccount(c)}, awsread.Role{}, false, nil
 		}
 		path := ""
 		if arn.Path != "/" {
@@ -107,21 +109,21 @@ func (r *runner) role(ctx context.Context, arn identity.RoleARN, createPolicy fu
 		if r.caller() == "" {
 			msg += " in the account of your AWS credentials (if that is not " + arn.AccountID + ", use credentials for it)"
 		}
-		return []item{{once: key, ev: check(CheckRole, probe.StatusFail, msg, fix, data)}}, Role{}, false, nil
+		return []item{{once: key, ev: check.New(CheckRole, check.StatusFail, msg, fix, data)}}, awsread.Role{}, false, nil
 	case err != nil:
-		return nil, Role{}, false, err
+		return nil, awsread.Role{}, false, err
 	}
 	acct := arnAccount(role.ARN)
 	r.learnAccount(acct)
 	if acct != arn.AccountID {
-		return []item{otherAccount(acct)}, Role{}, false, nil
+		return []item{otherAccount(acct)}, awsread.Role{}, false, nil
 	}
 	if role.ARN != arn.String() {
 		data["iam_arn"] = role.ARN
-		return []item{{once: key, ev: check(CheckRole, probe.StatusWarn,
+		return []item{{once: key, ev: check.New(CheckRole, check.StatusWarn,
 			fmt.Sprintf("IAM names the role %s, not %s: the path differs", role.ARN, arn), "use the ARN IAM gives: kubectl wi enable ... --role-arn "+role.ARN+" --overwrite", data)}}, role, true, nil
 	}
-	return []item{{once: key, ev: check(CheckRole, probe.StatusPass, fmt.Sprintf("the role %s exists", arn), "", data)}}, role, true, nil
+	return []item{{once: key, ev: check.New(CheckRole, check.StatusPass, fmt.Sprintf("the role %s exists", arn), "", data)}}, role, true, nil
 }
 
 // oidcProvider checks, once per account and audience, that the role's account has an IAM
@@ -145,25 +147,25 @@ func (r *runner) oidcProvider(ctx context.Context, arn identity.RoleARN, aud str
 		} else if others := providerHosts(arns); len(others) > 0 {
 			msg += "; the account has providers for " + strings.Join(others, ", ")
 		}
-		return []item{{once: key, ev: check(CheckOIDCProvider, probe.StatusFail, msg,
+		return []item{{once: key, ev: check.New(CheckOIDCProvider, check.StatusFail, msg,
 			fmt.Sprintf("aws iam create-open-id-connect-provider --url %s --client-id-list %s", r.issuer, aud), data)}}
 	}
 	if !slices.Contains(arns, want) {
 		return missing(), nil
 	}
-	p, err := r.provider.get(want, func() (OIDCProvider, error) { return r.aws.GetOpenIDConnectProvider(ctx, want) })
+	p, err := r.provider.get(want, func() (awsread.OIDCProvider, error) { return r.aws.GetOpenIDConnectProvider(ctx, want) })
 	switch {
 	case awsconfig.IsNotFound(err):
 		return missing(), nil
 	case err != nil:
 		return nil, err
 	}
-	items := []item{{once: key, ev: check(CheckOIDCProvider, probe.StatusPass, fmt.Sprintf("the IAM OIDC provider %s exists for the issuer %s", want, r.issuer), "", data)}}
+	items := []item{{once: key, ev: check.New(CheckOIDCProvider, check.StatusPass, fmt.Sprintf("the IAM OIDC provider %s exists for the issuer %s", want, r.issuer), "", data)}}
 	adata := map[string]any{"provider_arn": want, "audience": aud, "client_ids": p.ClientIDs}
 	if slices.Contains(p.ClientIDs, aud) {
-		return append(items, item{once: key + ":aud:" + aud, ev: check(CheckOIDCAudience, probe.StatusPass, fmt.Sprintf("the IAM OIDC provider %s lists the audience %s as a client ID", want, aud), "", adata)}), nil
+		return append(items, item{once: key + ":aud:" + aud, ev: check.New(CheckOIDCAudience, check.StatusPass, fmt.Sprintf("the IAM OIDC provider %s lists the audience %s as a client ID", want, aud), "", adata)}), nil
 	}
-	return append(items, item{once: key + ":aud:" + aud, ev: check(CheckOIDCAudience, probe.StatusFail,
+	return append(items, item{once: key + ":aud:" + aud, ev: check.New(CheckOIDCAudience, check.StatusFail,
 		fmt.Sprintf("the IAM OIDC provider %s does not list the audience %s as a client ID (it lists %s): STS refuses tokens of this audience (InvalidIdentityToken: Incorrect token audience)", want, aud, orNone(strings.Join(p.ClientIDs, ", "))),
 		fmt.Sprintf("aws iam add-client-id-to-open-id-connect-provider --open-id-connect-provider-arn %s --client-id %s", want, aud), adata)}), nil
 }
@@ -185,7 +187,7 @@ func (r *runner) judge(name, sa string, arn identity.RoleARN, doc *trustpolicy.D
 	diag := trustpolicy.Diagnose(doc, want)
 	data := map[string]any{"service_account": sa, "role_arn": arn.String(), "decision": string(diag.Decision), "size": doc.Size()}
 	if diag.Decision == trustpolicy.Allowed {
-		return append([]item{{ev: check(name, probe.StatusPass, fmt.Sprintf("%s: the trust policy of %s admits %s", sa, arn, what), "", data)}},
+		return append([]item{{ev: check.New(name, check.StatusPass, fmt.Sprintf("%s: the trust policy of %s admits %s", sa, arn, what), "", data)}},
 			breadth(sa, arn, doc, want)...)
 	}
 	msgs := make([]string, len(diag.Problems))
@@ -193,18 +195,18 @@ func (r *runner) judge(name, sa string, arn identity.RoleARN, doc *trustpolicy.D
 		msgs[i] = p.Message
 	}
 	data["problems"] = diag.Problems
-	status, verb := probe.StatusFail, "does not admit"
+	status, verb := check.StatusFail, "does not admit"
 	if diag.Decision == trustpolicy.Undecided {
-		status, verb = probe.StatusWarn, "may not admit"
+		status, verb = check.StatusWarn, "may not admit"
 	}
 	msg := fmt.Sprintf("%s: the trust policy of %s %s %s: %s", sa, arn, verb, what, strings.Join(msgs, "; "))
 	if diag.Corrected == nil {
-		return []item{{ev: check(name, status, msg, "edit the trust policy of "+arn.Name+" by hand: no change explain can make admits it", data)}}
+		return []item{{ev: check.New(name, status, msg, "edit the trust policy of "+arn.Name+" by hand: no change explain can make admits it", data)}}
 	}
 	corrected := diag.Corrected.Compact()
 	diff := trustpolicy.Diff(doc, diag.Corrected, "role/"+arn.Name)
 	data["corrected_policy"] = corrected
-	ev := check(name, status, msg, fmt.Sprintf("aws iam update-assume-role-policy --role-name %s --policy-document %s", arn.Name, shell.Quote(corrected)), data)
+	ev := check.New(name, status, msg, fmt.Sprintf("aws iam update-assume-role-policy --role-name %s --policy-document %s", arn.Name, shell.Quote(corrected)), data)
 	ev.Detail = diff
 	return []item{{ev: ev}, {ev: sizeCheck(sa, arn, doc, diag.Corrected)}}
 }
@@ -233,7 +235,7 @@ func breadth(sa string, arn identity.RoleARN, doc *trustpolicy.Document, want tr
 		if f.Admits != "" {
 			data["admits"] = f.Admits
 		}
-		ev := check(CheckTrustBreadth, probe.StatusWarn, msg, fix, data)
+		ev := check.New(CheckTrustBreadth, check.StatusWarn, msg, fix, data)
 		ev.Detail = trustpolicy.Diff(doc, f.Tightened, "role/"+arn.Name)
 		items = append(items, item{ev: ev})
 	}
@@ -241,30 +243,32 @@ func breadth(sa string, arn identity.RoleARN, doc *trustpolicy.Document, want tr
 }
 
 // sizeCheck weighs a corrected trust policy against IAM's limit on its length.
-func sizeCheck(sa string, arn identity.RoleARN, before, after *trustpolicy.Document) probe.Event {
+func sizeCheck(sa string, arn identity.RoleARN, before, after *trustpolicy.Document) check.Event {
 	n, was := after.Size(), before.Size()
 	data := map[string]any{"service_account": sa, "role_arn": arn.String(), "size": n, "size_before": was, "default_limit": TrustPolicyDefaultLimit, "max_limit": TrustPolicyMaxLimit}
 	switch {
 	case n > TrustPolicyMaxLimit:
-		return check(CheckTrustSize, probe.StatusFail,
+		return check.New(CheckTrustSize, check.StatusFail,
 			fmt.Sprintf("%s: the corrected trust policy of %s is %d characters (now %d), over IAM's largest limit of %d: IAM refuses it (LimitExceeded)", sa, arn, n, was, TrustPolicyMaxLimit),
 			"admit the namespace with StringLike instead of listing its accounts (kubectl wi trust-policy --namespace-wide), or split the accounts across roles", data)
 	case n > TrustPolicyDefaultLimit:
-		return check(CheckTrustSize, probe.StatusWarn,
+		return check.New(CheckTrustSize, check.StatusWarn,
 			fmt.Sprintf("%s: the corrected trust policy of %s is %d characters (now %d), over IAM's default limit of %d: IAM refuses it (LimitExceeded) unless the account's quota was raised", sa, arn, n, was, TrustPolicyDefaultLimit),
 			fmt.Sprintf("raise the IAM quota \"Role trust policy length\" in Service Quotas (up to %d), or admit the namespace with StringLike instead of listing its accounts", TrustPolicyMaxLimit), data)
 	}
-	return check(CheckTrustSize, probe.StatusPass, fmt.Sprintf("%s: the corrected trust policy of %s is %d of IAM's %d characters", sa, arn, n, TrustPolicyDefaultLimit), "", data)
+	return check.New(CheckTrustSize, check.StatusPass, fmt.Sprintf("%s: the corrected trust policy of %s is %d of IAM's %d characters", sa, arn, n, TrustPolicyDefaultLimit), "", data)
 }
 
 // podIdentity reads one Pod Identity association: the association, its role's trust for the
 // EKS Auth service, and its target role's trust for the role.
-func (r *runner) podIdentity(ctx context.Context, a account, ref AssociationRef) ([]item, error) {
+func (r *runner) podIdentity(ctx context.Context, a account, ref awsread.AssociationRef) ([]item, error) {
 	sa := a.ref()
 	if r.aws == nil || r.cluster == nil {
 		return nil, nil
 	}
-	as, err := r.assoc.get(ref.ID, func() (Association, error) { return r.aws.DescribePodIdentityAssociation(ctx, r.cluster.Name, ref.ID) })
+	as, err := r.assoc.get(ref.ID, func() (awsread.Association, error) {
+		return r.aws.DescribePodIdentityAssociation(ctx, r.cluster.Name, ref.ID)
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -282,7 +286,7 @@ func (r *runner) podIdentity(ctx context.Context, a account, ref AssociationRef)
 		data["disable_session_tags"] = true
 		msg += " (session tags disabled: the credentials carry none of the six tags, and the roles' trust need not allow sts:TagSession)"
 	}
-	status, fix := probe.StatusPass, ""
+	status, fix := check.StatusPass, ""
 	if as.Policy != "" {
 		data["policy"] = as.Policy
 		whose := "the role " + as.RoleARN
@@ -292,25 +296,25 @@ func (r *runner) podIdentity(ctx context.Context, a account, ref AssociationRef)
 		summary, err := summarizeSessionPolicy(as.Policy)
 		if err != nil {
 			summary = err.Error()
-			status = probe.StatusWarn
+			status = check.StatusWarn
 		}
 		data["policy_allows"] = summary
 		msg += fmt.Sprintf("; its inline session policy narrows the pods' credentials to what both %s's permissions and it allow: %s", whose, summary)
 		if !as.DisableSessionTags {
-			status = probe.StatusWarn
+			status = check.StatusWarn
 			msg += "; EKS takes a session policy only with disableSessionTags set, and this association has session tags"
 			fix = fmt.Sprintf("aws eks update-pod-identity-association --cluster-name %s --association-id %s --disable-session-tags", r.cluster.Name, as.ID)
 		}
 	}
-	items := []item{{ev: check(CheckAssociation, status, msg, fix, data)}}
+	items := []item{{ev: check.New(CheckAssociation, status, msg, fix, data)}}
 	if !a.exists {
-		items = append(items, item{ev: check(CheckServiceAccount, probe.StatusFail,
+		items = append(items, item{ev: check.New(CheckServiceAccount, check.StatusFail,
 			fmt.Sprintf("%s: the Pod Identity association %s names a service account that does not exist", sa, as.ID),
 			fmt.Sprintf("kubectl create serviceaccount %s -n %s", a.Name, a.Namespace), map[string]any{"service_account": sa})})
 	}
 	arn, err := identity.ParseRoleARN(as.RoleARN)
 	if err != nil {
-		return append(items, item{ev: check(CheckPodIdentityTrust, probe.StatusFail, fmt.Sprintf("%s: %v", sa, err), "", data)}), nil
+		return append(items, item{ev: check.New(CheckPodIdentityTrust, check.StatusFail, fmt.Sprintf("%s: %v", sa, err), "", data)}), nil
 	}
 	podPolicy := func() string {
 		d, _ := trustpolicy.ParseDocument(mustJSON(trustpolicy.ForPodIdentity()))
@@ -323,7 +327,7 @@ func (r *runner) podIdentity(ctx context.Context, a account, ref AssociationRef)
 	}
 	doc, perr := trustpolicy.ParseDocument(role.TrustPolicy)
 	if perr != nil {
-		return append(items, item{ev: check(CheckPodIdentityTrust, probe.StatusFail, fmt.Sprintf("%s: the trust policy of %s is not a policy IAM would store: %v", sa, arn, perr), "", data)}), nil
+		return append(items, item{ev: check.New(CheckPodIdentityTrust, check.StatusFail, fmt.Sprintf("%s: the trust policy of %s is not a policy IAM would store: %v", sa, arn, perr), "", data)}), nil
 	}
 	pc := trustpolicy.PodIdentityContext{ClusterARN: r.cluster.ARN, Account: arnAccount(r.cluster.ARN), ClusterName: r.cluster.Name,
 		Namespace: a.Namespace, ServiceAccount: a.Name, SessionTags: !as.DisableSessionTags}
@@ -337,7 +341,7 @@ func (r *runner) podIdentity(ctx context.Context, a account, ref AssociationRef)
 	}
 	tarn, err := identity.ParseRoleARN(as.TargetRoleARN)
 	if err != nil {
-		return append(items, item{ev: check(CheckTargetRoleTrust, probe.StatusFail, fmt.Sprintf("%s: %v", sa, err), "", data)}), nil
+		return append(items, item{ev: check.New(CheckTargetRoleTrust, check.StatusFail, fmt.Sprintf("%s: %v", sa, err), "", data)}), nil
 	}
 	targetPolicy := func() string {
 		d := &trustpolicy.Document{Version: trustpolicy.PolicyVersion, Statements: []trustpolicy.Stmt{trustpolicy.ExpectTargetRole(arn.String(), arn.AccountID, as.ExternalID, pc).Statement}}
@@ -350,7 +354,7 @@ func (r *runner) podIdentity(ctx context.Context, a account, ref AssociationRef)
 	}
 	tdoc, perr := trustpolicy.ParseDocument(target.TrustPolicy)
 	if perr != nil {
-		return append(items, item{ev: check(CheckTargetRoleTrust, probe.StatusFail, fmt.Sprintf("%s: the trust policy of %s is not a policy IAM would store: %v", sa, tarn, perr), "", data)}), nil
+		return append(items, item{ev: check.New(CheckTargetRoleTrust, check.StatusFail, fmt.Sprintf("%s: the trust policy of %s is not a policy IAM would store: %v", sa, tarn, perr), "", data)}), nil
 	}
 	what = "the association's role " + arn.String() + " with sts:AssumeRole and sts:TagSession"
 	if as.ExternalID != "" {
@@ -368,11 +372,11 @@ func (r *runner) podIdentity(ctx context.Context, a account, ref AssociationRef)
 // requires its external ID: without it any session of the association's role (another
 // association, anything else that role runs) may assume the target role, the confused deputy
 // the external ID is for (EKS API, PodIdentityAssociation.externalId).
-func externalIDCheck(sa string, tarn, arn identity.RoleARN, doc *trustpolicy.Document, externalID string, without trustpolicy.Expect) probe.Event {
+func externalIDCheck(sa string, tarn, arn identity.RoleARN, doc *trustpolicy.Document, externalID string, without trustpolicy.Expect) check.Event {
 	data := map[string]any{"service_account": sa, "role_arn": tarn.String(), "external_id": externalID}
 	dec, results := doc.Judge(without)
 	if dec != trustpolicy.Allowed {
-		return check(CheckTargetRoleExternalID, probe.StatusPass,
+		return check.New(CheckTargetRoleExternalID, check.StatusPass,
 			fmt.Sprintf("%s: the trust policy of the target role %s requires the association's external ID %s", sa, tarn, externalID), "", data)
 	}
 	// The statements that admit without it get the condition.
@@ -388,7 +392,7 @@ func externalIDCheck(sa string, tarn, arn identity.RoleARN, doc *trustpolicy.Doc
 	}
 	tightened := fix.Compact()
 	data["tightened_policy"] = tightened
-	ev := check(CheckTargetRoleExternalID, probe.StatusWarn,
+	ev := check.New(CheckTargetRoleExternalID, check.StatusWarn,
 		fmt.Sprintf("%s: the trust policy of the target role %s admits the association's role %s without its external ID %s (%s has no sts:ExternalId condition): any session of %s may assume the target role, not only this association's",
 			sa, tarn, arn, externalID, strings.Join(where, ", "), arn.Name),
 		fmt.Sprintf("aws iam update-assume-role-policy --role-name %s --policy-document %s", tarn.Name, shell.Quote(tightened)), data)
@@ -417,7 +421,7 @@ func (r *runner) exchange(ctx context.Context, a account) ([]item, error) {
 	if err != nil {
 		return nil, apicall.Wrap(err, "create", "serviceaccounts/token", a.Namespace, a.Name)
 	}
-	items := []item{{ev: check(CheckExchangeToken, probe.StatusPass,
+	items := []item{{ev: check.New(CheckExchangeToken, check.StatusPass,
 		fmt.Sprintf("%s: the TokenRequest API issued a token for %s with audience %s, valid %ds (never shown)", sa, a.subject(), aud, TokenExpiration), "", data)}}
 	got, err := r.deps.STS.Exchange(ctx, a.cfg.RoleARN, tr.Status.Token)
 	r.stsCalls.Add(1)
@@ -428,8 +432,8 @@ func (r *runner) exchange(ctx context.Context, a account) ([]item, error) {
 		d := probe.DiagnoseSTSError(err, probe.DiagnosisContext{Op: "AssumeRoleWithWebIdentity", RoleARN: a.cfg.RoleARN, Issuer: r.issuer, Audience: []string{aud}, Subject: a.subject()})
 		data["code"] = d.Code
 		items = append(items,
-			item{ev: check(CheckExchangeAssume, probe.StatusFail, fmt.Sprintf("%s: STS refused to exchange the token for %s: %s (%s: %s)", sa, a.cfg.RoleARN, d.Cause, d.Code, d.Message), d.Fix, data)},
-			item{ev: check(CheckExchangeCaller, probe.StatusSkip, sa+": no session to ask GetCallerIdentity with", "", map[string]any{"service_account": sa})})
+			item{ev: check.New(CheckExchangeAssume, check.StatusFail, fmt.Sprintf("%s: STS refused to exchange the token for %s: %s (%s: %s)", sa, a.cfg.RoleARN, d.Cause, d.Code, d.Message), d.Fix, data)},
+			item{ev: check.New(CheckExchangeCaller, check.StatusSkip, sa+": no session to ask GetCallerIdentity with", "", map[string]any{"service_account": sa})})
 		if r.aws != nil && awsconfig.Code(err) != "" {
 			// The refusal's clause, from IAM.
 			more, err := r.irsa(ctx, a)
@@ -442,16 +446,16 @@ func (r *runner) exchange(ctx context.Context, a account) ([]item, error) {
 	}
 	r.stsCalls.Add(1)
 	data["assumed_role_arn"] = got.AssumedRoleARN
-	items = append(items, item{ev: check(CheckExchangeAssume, probe.StatusPass,
+	items = append(items, item{ev: check.New(CheckExchangeAssume, check.StatusPass,
 		fmt.Sprintf("%s: STS exchanged the token for the session %s (its credentials discarded)", sa, got.AssumedRoleARN), "", data)})
 	cdata := map[string]any{"service_account": sa, "caller_arn": got.CallerARN}
 	switch {
 	case got.CallerErr != nil:
-		items = append(items, item{ev: check(CheckExchangeCaller, probe.StatusWarn, fmt.Sprintf("%s: GetCallerIdentity with the session failed: %v", sa, got.CallerErr), "", cdata)})
+		items = append(items, item{ev: check.New(CheckExchangeCaller, check.StatusWarn, fmt.Sprintf("%s: GetCallerIdentity with the session failed: %v", sa, got.CallerErr), "", cdata)})
 	case assumedRoleOf(got.CallerARN, a.cfg.RoleARN):
-		items = append(items, item{ev: check(CheckExchangeCaller, probe.StatusPass, fmt.Sprintf("%s: GetCallerIdentity says %s", sa, got.CallerARN), "", cdata)})
+		items = append(items, item{ev: check.New(CheckExchangeCaller, check.StatusPass, fmt.Sprintf("%s: GetCallerIdentity says %s", sa, got.CallerARN), "", cdata)})
 	default:
-		items = append(items, item{ev: check(CheckExchangeCaller, probe.StatusFail,
+		items = append(items, item{ev: check.New(CheckExchangeCaller, check.StatusFail,
 			fmt.Sprintf("%s: GetCallerIdentity says %s, not a session of %s", sa, got.CallerARN, a.cfg.RoleARN), "check the STS endpoint (AWS_ENDPOINT_URL_STS) the exchange went to", cdata)})
 	}
 	return items, nil

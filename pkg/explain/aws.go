@@ -4,194 +4,20 @@ import (
 	"context"
 	"sync"
 	"sync/atomic"
-	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/eks"
-	ekstypes "github.com/aws/aws-sdk-go-v2/service/eks/types"
-	"github.com/aws/aws-sdk-go-v2/service/iam"
-
-	"github.com/kubectl-wi/kubectl-wi/pkg/awsconfig"
+	"github.com/kubectl-wi/kubectl-wi/pkg/awsread"
 )
-
-// The IAM and EKS actions explain calls: read-only, each named in an error when it is denied.
-const (
-	ActionGetRole                        = "iam:GetRole"
-	ActionListOpenIDConnectProviders     = "iam:ListOpenIDConnectProviders"
-	ActionGetOpenIDConnectProvider       = "iam:GetOpenIDConnectProvider"
-	ActionDescribeCluster                = "eks:DescribeCluster"
-	ActionListPodIdentityAssociations    = "eks:ListPodIdentityAssociations"
-	ActionDescribePodIdentityAssociation = "eks:DescribePodIdentityAssociation"
-)
-
-// Role is what iam:GetRole says of a role.
-type Role struct {
-	ARN string
-	// TrustPolicy is the AssumeRolePolicyDocument as IAM returns it (URL-encoded JSON).
-	TrustPolicy string
-}
-
-// OIDCProvider is what iam:GetOpenIDConnectProvider says of a provider.
-type OIDCProvider struct {
-	ARN       string
-	URL       string // without the scheme, as IAM keeps it
-	ClientIDs []string
-}
-
-// Cluster is what eks:DescribeCluster says of a cluster.
-type Cluster struct {
-	Name, ARN string
-	Issuer    string // the OIDC issuer URL
-}
-
-// Association is an EKS Pod Identity association.
-type Association struct {
-	ID, ARN                   string
-	ClusterName               string
-	Namespace, ServiceAccount string
-	RoleARN, TargetRoleARN    string
-	ExternalID                string
-	DisableSessionTags        bool
-	// Policy is the association's inline session policy (JSON), "" when it has none.
-	Policy                string
-	Tags                  map[string]string
-	CreatedAt, ModifiedAt time.Time
-	OwnerARN              string // the EKS add-on that owns it, "" when none does
-}
-
-// AssociationOf is EKS's answer (CreatePodIdentityAssociation's, Describe's, Update's) as
-// Association.
-func AssociationOf(a *ekstypes.PodIdentityAssociation) Association {
-	if a == nil {
-		return Association{}
-	}
-	return Association{
-		ID: aws.ToString(a.AssociationId), ARN: aws.ToString(a.AssociationArn), ClusterName: aws.ToString(a.ClusterName),
-		Namespace: aws.ToString(a.Namespace), ServiceAccount: aws.ToString(a.ServiceAccount),
-		RoleARN: aws.ToString(a.RoleArn), TargetRoleARN: aws.ToString(a.TargetRoleArn),
-		ExternalID: aws.ToString(a.ExternalId), DisableSessionTags: aws.ToBool(a.DisableSessionTags),
-		Policy: aws.ToString(a.Policy), Tags: a.Tags, CreatedAt: aws.ToTime(a.CreatedAt), ModifiedAt: aws.ToTime(a.ModifiedAt), OwnerARN: aws.ToString(a.OwnerArn),
-	}
-}
-
-// AssociationRef is an association as ListPodIdentityAssociations lists it.
-type AssociationRef struct {
-	ID, Namespace, ServiceAccount string
-}
-
-// AWS is the read-only AWS calls explain makes. Errors are *awsconfig.CallError, naming the
-// action; awsconfig.IsNotFound tells a missing object.
-type AWS interface {
-	GetRole(ctx context.Context, name string) (Role, error)
-	ListOpenIDConnectProviders(ctx context.Context) ([]string, error)
-	GetOpenIDConnectProvider(ctx context.Context, arn string) (OIDCProvider, error)
-	DescribeCluster(ctx context.Context, name string) (Cluster, error)
-	// ListPodIdentityAssociations lists every page; namespace and serviceAccount filter when
-	// not empty.
-	ListPodIdentityAssociations(ctx context.Context, cluster, namespace, serviceAccount string) ([]AssociationRef, error)
-	DescribePodIdentityAssociation(ctx context.Context, cluster, id string) (Association, error)
-}
-
-// SDK is AWS through the AWS SDK, with the user's configuration.
-type SDK struct {
-	iam *iam.Client
-	eks *eks.Client
-}
-
-// NewSDK builds the IAM and EKS clients from cfg. IAM is global: without a region it signs
-// for awsconfig.GlobalRegion.
-func NewSDK(cfg aws.Config) *SDK {
-	iamCfg := cfg.Copy()
-	if iamCfg.Region == "" {
-		iamCfg.Region = awsconfig.GlobalRegion
-	}
-	return &SDK{iam: iam.NewFromConfig(iamCfg), eks: eks.NewFromConfig(cfg)}
-}
-
-// GetRole implements AWS.
-func (s *SDK) GetRole(ctx context.Context, name string) (Role, error) {
-	out, err := s.iam.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(name)})
-	if err != nil {
-		return Role{}, awsconfig.Wrap(err, ActionGetRole, "role "+name)
-	}
-	return Role{ARN: aws.ToString(out.Role.Arn), TrustPolicy: aws.ToString(out.Role.AssumeRolePolicyDocument)}, nil
-}
-
-// ListOpenIDConnectProviders implements AWS.
-func (s *SDK) ListOpenIDConnectProviders(ctx context.Context) ([]string, error) {
-	out, err := s.iam.ListOpenIDConnectProviders(ctx, &iam.ListOpenIDConnectProvidersInput{})
-	if err != nil {
-		return nil, awsconfig.Wrap(err, ActionListOpenIDConnectProviders, "")
-	}
-	arns := make([]string, 0, len(out.OpenIDConnectProviderList))
-	for _, p := range out.OpenIDConnectProviderList {
-		arns = append(arns, aws.ToString(p.Arn))
-	}
-	return arns, nil
-}
-
-// GetOpenIDConnectProvider implements AWS.
-func (s *SDK) GetOpenIDConnectProvider(ctx context.Context, arn string) (OIDCProvider, error) {
-	out, err := s.iam.GetOpenIDConnectProvider(ctx, &iam.GetOpenIDConnectProviderInput{OpenIDConnectProviderArn: aws.String(arn)})
-	if err != nil {
-		return OIDCProvider{}, awsconfig.Wrap(err, ActionGetOpenIDConnectProvider, arn)
-	}
-	return OIDCProvider{ARN: arn, URL: aws.ToString(out.Url), ClientIDs: out.ClientIDList}, nil
-}
-
-// DescribeCluster implements AWS.
-func (s *SDK) DescribeCluster(ctx context.Context, name string) (Cluster, error) {
-	out, err := s.eks.DescribeCluster(ctx, &eks.DescribeClusterInput{Name: aws.String(name)})
-	if err != nil {
-		return Cluster{}, awsconfig.Wrap(err, ActionDescribeCluster, "cluster "+name)
-	}
-	c := Cluster{Name: name, ARN: aws.ToString(out.Cluster.Arn)}
-	if id := out.Cluster.Identity; id != nil && id.Oidc != nil {
-		c.Issuer = aws.ToString(id.Oidc.Issuer)
-	}
-	return c, nil
-}
-
-// ListPodIdentityAssociations implements AWS.
-func (s *SDK) ListPodIdentityAssociations(ctx context.Context, cluster, namespace, serviceAccount string) ([]AssociationRef, error) {
-	in := &eks.ListPodIdentityAssociationsInput{ClusterName: aws.String(cluster)}
-	if namespace != "" {
-		in.Namespace = aws.String(namespace)
-	}
-	if serviceAccount != "" {
-		in.ServiceAccount = aws.String(serviceAccount)
-	}
-	var refs []AssociationRef
-	p := eks.NewListPodIdentityAssociationsPaginator(s.eks, in)
-	for p.HasMorePages() {
-		out, err := p.NextPage(ctx)
-		if err != nil {
-			return nil, awsconfig.Wrap(err, ActionListPodIdentityAssociations, "cluster "+cluster)
-		}
-		for _, a := range out.Associations {
-			refs = append(refs, AssociationRef{ID: aws.ToString(a.AssociationId), Namespace: aws.ToString(a.Namespace), ServiceAccount: aws.ToString(a.ServiceAccount)})
-		}
-	}
-	return refs, nil
-}
-
-// DescribePodIdentityAssociation implements AWS.
-func (s *SDK) DescribePodIdentityAssociation(ctx context.Context, cluster, id string) (Association, error) {
-	out, err := s.eks.DescribePodIdentityAssociation(ctx, &eks.DescribePodIdentityAssociationInput{ClusterName: aws.String(cluster), AssociationId: aws.String(id)})
-	if err != nil {
-		return Association{}, awsconfig.Wrap(err, ActionDescribePodIdentityAssociation, "association "+id+" of cluster "+cluster)
-	}
-	return AssociationOf(out.Association), nil
-}
 
 // counted counts the calls made through an AWS, by action.
 type counted struct {
-	AWS
+	awsread.Reader
 	mu    sync.Mutex
 	calls map[string]*atomic.Int64
 }
 
-func newCounted(a AWS) *counted { return &counted{AWS: a, calls: map[string]*atomic.Int64{}} }
+func newCounted(a awsread.Reader) *counted {
+	return &counted{Reader: a, calls: map[string]*atomic.Int64{}}
+}
 
 func (c *counted) add(action string) {
 	c.mu.Lock()
@@ -215,34 +41,34 @@ func (c *counted) Calls() map[string]int64 {
 	return out
 }
 
-func (c *counted) GetRole(ctx context.Context, name string) (Role, error) {
-	c.add(ActionGetRole)
-	return c.AWS.GetRole(ctx, name)
+func (c *counted) GetRole(ctx context.Context, name string) (awsread.Role, error) {
+	c.add(awsread.ActionGetRole)
+	return c.Reader.GetRole(ctx, name)
 }
 
 func (c *counted) ListOpenIDConnectProviders(ctx context.Context) ([]string, error) {
-	c.add(ActionListOpenIDConnectProviders)
-	return c.AWS.ListOpenIDConnectProviders(ctx)
+	c.add(awsread.ActionListOpenIDConnectProviders)
+	return c.Reader.ListOpenIDConnectProviders(ctx)
 }
 
-func (c *counted) GetOpenIDConnectProvider(ctx context.Context, arn string) (OIDCProvider, error) {
-	c.add(ActionGetOpenIDConnectProvider)
-	return c.AWS.GetOpenIDConnectProvider(ctx, arn)
+func (c *counted) GetOpenIDConnectProvider(ctx context.Context, arn string) (awsread.OIDCProvider, error) {
+	c.add(awsread.ActionGetOpenIDConnectProvider)
+	return c.Reader.GetOpenIDConnectProvider(ctx, arn)
 }
 
-func (c *counted) DescribeCluster(ctx context.Context, name string) (Cluster, error) {
-	c.add(ActionDescribeCluster)
-	return c.AWS.DescribeCluster(ctx, name)
+func (c *counted) DescribeCluster(ctx context.Context, name string) (awsread.Cluster, error) {
+	c.add(awsread.ActionDescribeCluster)
+	return c.Reader.DescribeCluster(ctx, name)
 }
 
-func (c *counted) ListPodIdentityAssociations(ctx context.Context, cluster, namespace, serviceAccount string) ([]AssociationRef, error) {
-	c.add(ActionListPodIdentityAssociations)
-	return c.AWS.ListPodIdentityAssociations(ctx, cluster, namespace, serviceAccount)
+func (c *counted) ListPodIdentityAssociations(ctx context.Context, cluster, namespace, serviceAccount string) ([]awsread.AssociationRef, error) {
+	c.add(awsread.ActionListPodIdentityAssociations)
+	return c.Reader.ListPodIdentityAssociations(ctx, cluster, namespace, serviceAccount)
 }
 
-func (c *counted) DescribePodIdentityAssociation(ctx context.Context, cluster, id string) (Association, error) {
-	c.add(ActionDescribePodIdentityAssociation)
-	return c.AWS.DescribePodIdentityAssociation(ctx, cluster, id)
+func (c *counted) DescribePodIdentityAssociation(ctx context.Context, cluster, id string) (awsread.Association, error) {
+	c.add(awsread.ActionDescribePodIdentityAssociation)
+	return c.Reader.DescribePodIdentityAssociation(ctx, cluster, id)
 }
 
 // memo runs a read once per key, concurrent callers of one key waiting for the first.

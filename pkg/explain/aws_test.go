@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/kubectl-wi/kubectl-wi/pkg/awsconfig"
+	"github.com/kubectl-wi/kubectl-wi/pkg/awsread"
 )
 
 // TestSDKThroughTheUsersConfig: the SDK clients take the user's configuration as the SDK
@@ -51,7 +52,7 @@ func TestSDKThroughTheUsersConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sdk := NewSDK(cfg)
+	sdk := awsread.NewSDK(cfg)
 	role, err := sdk.GetRole(context.Background(), "app")
 	if err != nil {
 		t.Fatal(err)
@@ -94,7 +95,7 @@ func TestNoCredentialsAndProfiles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = NewSDK(cfg).GetRole(context.Background(), "app")
+	_, err = awsread.NewSDK(cfg).GetRole(context.Background(), "app")
 	if !awsconfig.IsNoCredentials(err) || !strings.Contains(err.Error(), "no AWS credentials for iam:GetRole") {
 		t.Fatalf("no credentials: %v", err)
 	}

@@ -6,38 +6,41 @@ import (
 
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/kubectl-wi/kubectl-wi/pkg/apicall"
 	"github.com/kubectl-wi/kubectl-wi/pkg/awsconfig"
-	"github.com/kubectl-wi/kubectl-wi/pkg/probe"
-	"github.com/kubectl-wi/kubectl-wi/pkg/verify"
+	"github.com/kubectl-wi/kubectl-wi/pkg/awsread"
+	"github.com/kubectl-wi/kubectl-wi/pkg/check"
+	"github.com/kubectl-wi/kubectl-wi/pkg/checktarget"
+	"github.com/kubectl-wi/kubectl-wi/pkg/report"
 )
 
 // Refusal is verify's Deps.Explain: when the user has AWS credentials at hand (from the
 // environment or the shared files: the instance metadata service is not asked), explain reads
 // the refused account's role and provider, or with eksCluster its association's role and
 // target role, and its IAM findings join verify's.
-func Refusal(client kubernetes.Interface, discovery verify.DiscoveryFunc) func(context.Context, string, string, string) []probe.Event {
-	return func(ctx context.Context, ns, sa, eksCluster string) []probe.Event {
+func Refusal(client kubernetes.Interface, discovery apicall.DiscoveryFunc) func(context.Context, string, string, string) []check.Event {
+	return func(ctx context.Context, ns, sa, eksCluster string) []check.Event {
 		cfg, err := awsconfig.Load(ctx, awsconfig.Options{NoIMDS: true})
 		if err != nil || !awsconfig.CredentialsAtHand(ctx, cfg) {
 			return nil
 		}
 		rec := &iamFindings{}
-		_, err = Run(ctx, Config{Namespace: ns, Target: &verify.Target{Kind: verify.KindServiceAccount, Name: sa}, Cluster: eksCluster},
-			Deps{Client: client, Discovery: discovery, AWS: NewSDK(cfg)}, rec)
+		_, err = Run(ctx, Config{Namespace: ns, Target: &checktarget.Target{Kind: checktarget.KindServiceAccount, Name: sa}, Cluster: eksCluster},
+			Deps{Client: client, Discovery: discovery, AWS: awsread.NewSDK(cfg)}, rec)
 		if err != nil {
-			return []probe.Event{{Type: probe.TypeInfo, Check: CheckTrust, Message: "the refusal could not be explained from IAM: " + err.Error()}}
+			return []check.Event{{Type: check.TypeInfo, Check: CheckTrust, Message: "the refusal could not be explained from IAM: " + err.Error()}}
 		}
 		return rec.events
 	}
 }
 
 // iamFindings keeps explain's IAM checks: what verify adds to an STS refusal.
-type iamFindings struct{ events []probe.Event }
+type iamFindings struct{ events []check.Event }
 
-func (f *iamFindings) Step(verify.Step) {}
+func (f *iamFindings) Step(report.Step) {}
 func (f *iamFindings) Raw(string)       {}
-func (f *iamFindings) Event(ev probe.Event) {
-	if ev.Type == probe.TypeCheck && strings.HasPrefix(ev.Check, "iam.") {
+func (f *iamFindings) Event(ev check.Event) {
+	if ev.Type == check.TypeCheck && strings.HasPrefix(ev.Check, "iam.") {
 		f.events = append(f.events, ev)
 	}
 }

@@ -17,8 +17,11 @@ import (
 
 	"github.com/kubectl-wi/kubectl-wi/pkg/apicall"
 	"github.com/kubectl-wi/kubectl-wi/pkg/awsconfig"
+	"github.com/kubectl-wi/kubectl-wi/pkg/awsread"
+	"github.com/kubectl-wi/kubectl-wi/pkg/check"
+	"github.com/kubectl-wi/kubectl-wi/pkg/checktarget"
 	"github.com/kubectl-wi/kubectl-wi/pkg/identity"
-	"github.com/kubectl-wi/kubectl-wi/pkg/probe"
+	"github.com/kubectl-wi/kubectl-wi/pkg/report"
 	"github.com/kubectl-wi/kubectl-wi/pkg/trustpolicy"
 	"github.com/kubectl-wi/kubectl-wi/pkg/verify"
 )
@@ -49,13 +52,13 @@ const (
 
 // Steps of a run, in order.
 const (
-	StepCluster  verify.StepID = "cluster"  // the issuer, the EKS cluster
-	StepFind     verify.StepID = "find"     // the service accounts with an identity
-	StepAccounts verify.StepID = "accounts" // each account's AWS side
+	StepCluster  report.StepID = "cluster"  // the issuer, the EKS cluster
+	StepFind     report.StepID = "find"     // the service accounts with an identity
+	StepAccounts report.StepID = "accounts" // each account's AWS side
 )
 
 // Steps lists every step in order.
-var Steps = []verify.StepID{StepCluster, StepFind, StepAccounts}
+var Steps = []report.StepID{StepCluster, StepFind, StepAccounts}
 
 // IAM's limits on a role's trust policy, in characters without white space: the default
 // quota, and the most it can be raised to (Service Quotas, "Role trust policy length").
@@ -73,7 +76,7 @@ type Config struct {
 	// Namespace of Target, or of the accounts to list; "" lists every namespace.
 	Namespace string
 	// Target names one service account or workload; nil lists the accounts of Namespace.
-	Target *verify.Target
+	Target *checktarget.Target
 	// Selector filters the listed accounts by label.
 	Selector string
 	// Cluster is the EKS cluster's name, for DescribeCluster and the Pod Identity
@@ -90,17 +93,17 @@ type Config struct {
 // Deps is the cluster, AWS and the clock.
 type Deps struct {
 	Client    kubernetes.Interface
-	Discovery verify.DiscoveryFunc // nil: the issuer is unknown unless Config.Issuer or EKS says
+	Discovery apicall.DiscoveryFunc // nil: the issuer is unknown unless Config.Issuer or EKS says
 	// AWS reads IAM and EKS with the user's credentials; nil when there are none (only
 	// with Exchange, where a refusal is then not explained further).
-	AWS AWS
+	AWS awsread.Reader
 	STS STS // for Exchange
 	Now func() time.Time
 }
 
 // Outcome is how a run ended.
 type Outcome struct {
-	Status                 probe.Status
+	Status                 check.Status
 	Checks, Failed, Warned int
 	Accounts               int
 	// AssociationsNotRead says why the EKS Pod Identity associations were not read, and how
@@ -117,7 +120,7 @@ type account struct {
 	exists          bool
 	cfg             identity.Config
 	hasRole         bool
-	assocs          []AssociationRef
+	assocs          []awsread.AssociationRef
 }
 
 func (a account) ref() string     { return a.Namespace + "/" + a.Name }
@@ -126,14 +129,14 @@ func (a account) subject() string { return trustpolicy.Subject(a.Namespace, a.Na
 // item is an event to emit; once, when set, emits it only the first time: a fact several
 // accounts share (a role exists, the provider lists an audience) is said once.
 type item struct {
-	ev   probe.Event
+	ev   check.Event
 	once string
 }
 
 // Run explains cfg's accounts. Failed checks are events, and the Outcome counts them; the
 // error is for what stopped the run: bad input, the cluster, AWS refusing a read (naming the
 // action), an interruption.
-func Run(ctx context.Context, cfg Config, deps Deps, rep verify.Reporter) (Outcome, error) {
+func Run(ctx context.Context, cfg Config, deps Deps, rep report.Reporter) (Outcome, error) {
 	if deps.Now == nil {
 		deps.Now = time.Now
 	}
@@ -155,48 +158,48 @@ func Run(ctx context.Context, cfg Config, deps Deps, rep verify.Reporter) (Outco
 type runner struct {
 	cfg  Config
 	deps Deps
-	rep  verify.Reporter
+	rep  report.Reporter
 	aws  *counted
 	out  Outcome
 
 	issuer, hostPath string
-	cluster          *Cluster
+	cluster          *awsread.Cluster
 	callerAccount    string // the account of the user's AWS credentials, once known
 	accountMu        sync.Mutex
 
-	roles     memo[Role]
+	roles     memo[awsread.Role]
 	providers memo[[]string]
-	provider  memo[OIDCProvider]
-	assoc     memo[Association]
+	provider  memo[awsread.OIDCProvider]
+	assoc     memo[awsread.Association]
 	inUseMu   sync.Mutex
 	inUse     map[string]string // ns/name -> its role annotation ("" none, "-" missing)
 
 	emitted  map[string]bool
-	tally    verify.Tally
+	tally    check.Tally
 	stsCalls atomic.Int64
 }
 
 func (r *runner) run(ctx context.Context) error {
-	r.step(StepCluster, verify.StepRunning, "")
+	r.step(StepCluster, report.StepRunning, "")
 	if err := r.clusterStep(ctx); err != nil {
-		r.step(StepCluster, verify.StepFailed, "")
+		r.step(StepCluster, report.StepFailed, "")
 		return r.ctxOr(ctx, err)
 	}
-	r.step(StepCluster, verify.StepDone, r.issuer)
+	r.step(StepCluster, report.StepDone, r.issuer)
 
 	r.out.AssociationsNotRead = r.associationsNotRead()
-	r.step(StepFind, verify.StepRunning, "")
+	r.step(StepFind, report.StepRunning, "")
 	accounts, err := r.find(ctx)
 	if err != nil {
-		r.step(StepFind, verify.StepFailed, "")
+		r.step(StepFind, report.StepFailed, "")
 		return r.ctxOr(ctx, err)
 	}
 	r.out.Accounts = len(accounts)
-	r.step(StepFind, verify.StepDone, fmt.Sprintf("%d service accounts", len(accounts)))
+	r.step(StepFind, report.StepDone, fmt.Sprintf("%d service accounts", len(accounts)))
 
-	r.step(StepAccounts, verify.StepRunning, "")
+	r.step(StepAccounts, report.StepRunning, "")
 	if r.cfg.Exchange {
-		r.emit(probe.Event{Type: probe.TypeInfo, Check: CheckExchangeScope, Message: exchangeScope,
+		r.emit(check.Event{Type: check.TypeInfo, Check: CheckExchangeScope, Message: exchangeScope,
 			Data: map[string]any{"proven": exchangeProven, "not_proven": exchangeNotProven}})
 	}
 	results := make([][]item, len(accounts))
@@ -232,7 +235,7 @@ func (r *runner) run(ctx context.Context) error {
 			for j := i + 1; j < len(accounts); j++ {
 				<-done[j]
 			}
-			r.step(StepAccounts, verify.StepFailed, accounts[i].ref())
+			r.step(StepAccounts, report.StepFailed, accounts[i].ref())
 			return r.ctxOr(ctx, errs[i])
 		}
 		for _, it := range results[i] {
@@ -244,9 +247,9 @@ func (r *runner) run(ctx context.Context) error {
 			}
 			r.emit(it.ev)
 		}
-		r.step(StepAccounts, verify.StepRunning, fmt.Sprintf("%d of %d", i+1, len(accounts)))
+		r.step(StepAccounts, report.StepRunning, fmt.Sprintf("%d of %d", i+1, len(accounts)))
 	}
-	r.step(StepAccounts, verify.StepDone, fmt.Sprintf("%d service accounts", len(accounts)))
+	r.step(StepAccounts, report.StepDone, fmt.Sprintf("%d service accounts", len(accounts)))
 	r.verdict()
 	return nil
 }
@@ -260,13 +263,13 @@ func (r *runner) ctxOr(ctx context.Context, err error) error {
 	return err
 }
 
-func (r *runner) step(id verify.StepID, state verify.StepState, detail string) {
-	r.rep.Step(verify.Step{ID: id, State: state, Detail: detail})
+func (r *runner) step(id report.StepID, state report.StepState, detail string) {
+	r.rep.Step(report.Step{ID: id, State: state, Detail: detail})
 }
 
 // emit stamps, tallies and reports an event.
-func (r *runner) emit(ev probe.Event) {
-	ev.V = probe.ProtocolVersion
+func (r *runner) emit(ev check.Event) {
+	ev.V = check.ProtocolVersion
 	if ev.Time.IsZero() {
 		ev.Time = r.deps.Now().UTC()
 	}
@@ -281,9 +284,9 @@ func (r *runner) verdict() {
 	o := &r.out
 	status, msg, fix := r.tally.Verdict()
 	msg += fmt.Sprintf(" for %d service accounts", o.Accounts)
-	if o.Accounts == 0 && status != probe.StatusFail {
+	if o.Accounts == 0 && status != check.StatusFail {
 		// The cluster's checks passed, and no account was judged: nothing is proven.
-		status, msg = probe.StatusSkip, "no service account judged: "+msg
+		status, msg = check.StatusSkip, "no service account judged: "+msg
 	}
 	data := map[string]any{"checks": o.Checks, "failed": o.Failed, "warned": o.Warned, "accounts": o.Accounts}
 	if o.AssociationsNotRead != "" {
@@ -303,11 +306,7 @@ func (r *runner) verdict() {
 		data["not_proven"] = exchangeNotProven
 	}
 	o.Status = status
-	r.emit(probe.Event{Type: probe.TypeResult, Status: status, Message: msg, Fix: fix, Data: data})
-}
-
-func check(name string, status probe.Status, msg, fix string, data map[string]any) probe.Event {
-	return probe.Event{Type: probe.TypeCheck, Check: name, Status: status, Message: msg, Fix: fix, Data: data}
+	r.emit(check.Event{Type: check.TypeResult, Status: status, Message: msg, Fix: fix, Data: data})
 }
 
 // clusterStep finds the issuer (--issuer, else the apiserver's discovery document, else EKS)
@@ -338,7 +337,7 @@ func (r *runner) clusterStep(ctx context.Context) error {
 		c, err := r.aws.DescribeCluster(ctx, r.cfg.Cluster)
 		switch {
 		case awsconfig.IsNotFound(err):
-			r.emit(check(CheckEKSCluster, probe.StatusFail, fmt.Sprintf("there is no EKS cluster %s in the region of your AWS configuration", r.cfg.Cluster),
+			r.emit(check.New(CheckEKSCluster, check.StatusFail, fmt.Sprintf("there is no EKS cluster %s in the region of your AWS configuration", r.cfg.Cluster),
 				"check --eks-cluster and --region (aws eks list-clusters --region REGION)", map[string]any{"cluster": r.cfg.Cluster}))
 		case err != nil:
 			return err
@@ -348,19 +347,19 @@ func (r *runner) clusterStep(ctx context.Context) error {
 			data := map[string]any{"cluster": c.Name, "arn": c.ARN, "issuer": c.Issuer}
 			switch {
 			case c.Issuer == "":
-				r.emit(check(CheckEKSCluster, probe.StatusWarn, fmt.Sprintf("the EKS cluster %s (%s) has no OIDC issuer", c.Name, c.ARN), "", data))
+				r.emit(check.New(CheckEKSCluster, check.StatusWarn, fmt.Sprintf("the EKS cluster %s (%s) has no OIDC issuer", c.Name, c.ARN), "", data))
 			case discovered != "" && trimSlash(discovered) != trimSlash(c.Issuer):
-				r.emit(check(CheckEKSCluster, probe.StatusWarn, fmt.Sprintf("the EKS cluster %s has the issuer %s, but the apiserver's tokens carry %s: is the kubeconfig's cluster %s?", c.Name, c.Issuer, discovered, c.Name),
+				r.emit(check.New(CheckEKSCluster, check.StatusWarn, fmt.Sprintf("the EKS cluster %s has the issuer %s, but the apiserver's tokens carry %s: is the kubeconfig's cluster %s?", c.Name, c.Issuer, discovered, c.Name),
 					"check --eks-cluster against the kubeconfig's context (kubectl config current-context)", data))
 			default:
-				r.emit(check(CheckEKSCluster, probe.StatusPass, fmt.Sprintf("the EKS cluster %s (%s), issuer %s", c.Name, c.ARN, orNone(c.Issuer)), "", data))
+				r.emit(check.New(CheckEKSCluster, check.StatusPass, fmt.Sprintf("the EKS cluster %s (%s), issuer %s", c.Name, c.ARN, orNone(c.Issuer)), "", data))
 			}
 			if discovered == "" {
 				discovered = c.Issuer
 			}
 		}
 	} else if r.cfg.Cluster == "" && !r.cfg.Exchange {
-		r.emit(check(CheckEKSCluster, probe.StatusSkip, "no EKS cluster named: Pod Identity associations are not read (pass --eks-cluster NAME)", "", nil))
+		r.emit(check.New(CheckEKSCluster, check.StatusSkip, "no EKS cluster named: Pod Identity associations are not read (pass --eks-cluster NAME)", "", nil))
 	}
 	if discovered == "" {
 		why := "unknown"
@@ -370,14 +369,14 @@ func (r *runner) clusterStep(ctx context.Context) error {
 				why = "forbidden"
 			}
 		}
-		r.emit(check(CheckClusterIssuer, probe.StatusFail, "the cluster's issuer is unknown: the apiserver's "+apicall.IssuerDiscoveryPath+" is not readable ("+why+")",
+		r.emit(check.New(CheckClusterIssuer, check.StatusFail, "the cluster's issuer is unknown: the apiserver's "+apicall.IssuerDiscoveryPath+" is not readable ("+why+")",
 			"pass --issuer URL (on EKS: aws eks describe-cluster --name CLUSTER --query cluster.identity.oidc.issuer --output text), or --eks-cluster NAME", nil))
 		return nil
 	}
 	hp, err := trustpolicy.ProviderHostPath(discovered)
 	data := map[string]any{"issuer": discovered}
 	if err != nil {
-		r.emit(check(CheckClusterIssuer, probe.StatusFail, fmt.Sprintf("the cluster's issuer %s cannot be an IAM OIDC provider: %v", discovered, err),
+		r.emit(check.New(CheckClusterIssuer, check.StatusFail, fmt.Sprintf("the cluster's issuer %s cannot be an IAM OIDC provider: %v", discovered, err),
 			"set the apiserver's --service-account-issuer to a public https URL that serves the discovery document", data))
 		return nil
 	}
@@ -388,7 +387,7 @@ func (r *runner) clusterStep(ctx context.Context) error {
 	} else if discErr != nil {
 		from = "EKS"
 	}
-	r.emit(check(CheckClusterIssuer, probe.StatusPass, fmt.Sprintf("the cluster's issuer is %s (%s)", discovered, from), "", data))
+	r.emit(check.New(CheckClusterIssuer, check.StatusPass, fmt.Sprintf("the cluster's issuer is %s (%s)", discovered, from), "", data))
 	return nil
 }
 
@@ -465,7 +464,7 @@ func (r *runner) find(ctx context.Context) ([]account, error) {
 			}
 			a.assocs = refs
 		}
-		r.emit(probe.Event{Type: probe.TypeInfo, Check: CheckAccounts, Message: fmt.Sprintf("the service account %s%s", a.ref(), describeIdentity(a, notRead)),
+		r.emit(check.Event{Type: check.TypeInfo, Check: CheckAccounts, Message: fmt.Sprintf("the service account %s%s", a.ref(), describeIdentity(a, notRead)),
 			Data: map[string]any{"service_accounts": []string{a.ref()}, "associations_read": readAssoc}})
 		return []account{a}, nil
 	}
@@ -535,7 +534,7 @@ func (r *runner) find(ctx context.Context) ([]account, error) {
 		// Never a count of what was not read: an account with only an association is not listed.
 		msg = fmt.Sprintf("%d service accounts with a role annotation (IRSA) %s; Pod Identity associations %s", len(accounts), where, notRead)
 	}
-	r.emit(probe.Event{Type: probe.TypeInfo, Check: CheckAccounts, Message: msg, Data: map[string]any{"service_accounts": names, "associations_read": readAssoc}})
+	r.emit(check.Event{Type: check.TypeInfo, Check: CheckAccounts, Message: msg, Data: map[string]any{"service_accounts": names, "associations_read": readAssoc}})
 	return accounts, nil
 }
 
@@ -601,19 +600,19 @@ func (r *runner) explain(ctx context.Context, a account) ([]item, error) {
 	var items []item
 	if notRead := r.out.AssociationsNotRead; !a.hasRole && notRead != "" {
 		// Not judged: an association, if any, was not read. Not a pass, and not "none".
-		return []item{{ev: check(CheckServiceAccount, probe.StatusFail,
+		return []item{{ev: check.New(CheckServiceAccount, check.StatusFail,
 			fmt.Sprintf("%s: not judged: the service account has no %s annotation, and its Pod Identity associations were %s", a.ref(), identity.AnnotationRoleARN, notRead),
 			fmt.Sprintf("have its Pod Identity associations read (kubectl wi explain serviceaccount/%s -n %s --eks-cluster NAME, with AWS credentials), or give it a role: kubectl wi enable serviceaccount/%s -n %s --role-arn <role ARN>", a.Name, a.Namespace, a.Name, a.Namespace),
 			map[string]any{"service_account": a.ref(), "judged": false})}}, nil
 	}
 	if !a.hasRole && len(a.assocs) == 0 {
-		return []item{{ev: check(CheckServiceAccount, probe.StatusFail,
+		return []item{{ev: check.New(CheckServiceAccount, check.StatusFail,
 			fmt.Sprintf("%s: the service account has no %s annotation and no Pod Identity association", a.ref(), identity.AnnotationRoleARN),
 			fmt.Sprintf("kubectl wi enable serviceaccount/%s -n %s --role-arn <role ARN>, or create an EKS Pod Identity association for it", a.Name, a.Namespace),
 			map[string]any{"service_account": a.ref()})}}, nil
 	}
 	if a.hasRole && len(a.assocs) > 0 {
-		items = append(items, item{ev: probe.Event{Type: probe.TypeInfo, Check: CheckServiceAccount,
+		items = append(items, item{ev: check.Event{Type: check.TypeInfo, Check: CheckServiceAccount,
 			Message: fmt.Sprintf("%s: has both a role annotation and a Pod Identity association: pods get the association's role (Pod Identity wins)", a.ref()),
 			Data:    map[string]any{"service_account": a.ref()}}})
 	}

@@ -21,8 +21,10 @@ import (
 	k8stesting "k8s.io/client-go/testing"
 
 	"github.com/kubectl-wi/kubectl-wi/pkg/awsconfig"
-	"github.com/kubectl-wi/kubectl-wi/pkg/probe"
-	"github.com/kubectl-wi/kubectl-wi/pkg/verify"
+	"github.com/kubectl-wi/kubectl-wi/pkg/awsread"
+	"github.com/kubectl-wi/kubectl-wi/pkg/check"
+	"github.com/kubectl-wi/kubectl-wi/pkg/checktarget"
+	"github.com/kubectl-wi/kubectl-wi/pkg/report"
 )
 
 const (
@@ -39,7 +41,7 @@ type fakeAWS struct {
 	mu        sync.Mutex
 	roles     map[string]string // name -> trust policy JSON
 	providers map[string][]string
-	assocs    []Association
+	assocs    []awsread.Association
 	deny      string // an action answered AccessDenied
 	calls     map[string]int
 }
@@ -59,19 +61,19 @@ func (f *fakeAWS) call(action string) error {
 	return nil
 }
 
-func (f *fakeAWS) GetRole(_ context.Context, name string) (Role, error) {
-	if err := f.call(ActionGetRole); err != nil {
-		return Role{}, err
+func (f *fakeAWS) GetRole(_ context.Context, name string) (awsread.Role, error) {
+	if err := f.call(awsread.ActionGetRole); err != nil {
+		return awsread.Role{}, err
 	}
 	doc, ok := f.roles[name]
 	if !ok {
-		return Role{}, awsconfig.Wrap(apiErr("NoSuchEntity"), ActionGetRole, name)
+		return awsread.Role{}, awsconfig.Wrap(apiErr("NoSuchEntity"), awsread.ActionGetRole, name)
 	}
-	return Role{ARN: "arn:aws:iam::" + acct + ":role/" + name, TrustPolicy: url.QueryEscape(doc)}, nil
+	return awsread.Role{ARN: "arn:aws:iam::" + acct + ":role/" + name, TrustPolicy: url.QueryEscape(doc)}, nil
 }
 
 func (f *fakeAWS) ListOpenIDConnectProviders(context.Context) ([]string, error) {
-	if err := f.call(ActionListOpenIDConnectProviders); err != nil {
+	if err := f.call(awsread.ActionListOpenIDConnectProviders); err != nil {
 		return nil, err
 	}
 	var out []string
@@ -81,62 +83,62 @@ func (f *fakeAWS) ListOpenIDConnectProviders(context.Context) ([]string, error) 
 	return out, nil
 }
 
-func (f *fakeAWS) GetOpenIDConnectProvider(_ context.Context, arn string) (OIDCProvider, error) {
-	if err := f.call(ActionGetOpenIDConnectProvider); err != nil {
-		return OIDCProvider{}, err
+func (f *fakeAWS) GetOpenIDConnectProvider(_ context.Context, arn string) (awsread.OIDCProvider, error) {
+	if err := f.call(awsread.ActionGetOpenIDConnectProvider); err != nil {
+		return awsread.OIDCProvider{}, err
 	}
 	ids, ok := f.providers[arn]
 	if !ok {
-		return OIDCProvider{}, awsconfig.Wrap(apiErr("NoSuchEntity"), ActionGetOpenIDConnectProvider, arn)
+		return awsread.OIDCProvider{}, awsconfig.Wrap(apiErr("NoSuchEntity"), awsread.ActionGetOpenIDConnectProvider, arn)
 	}
-	return OIDCProvider{ARN: arn, URL: hostPath, ClientIDs: ids}, nil
+	return awsread.OIDCProvider{ARN: arn, URL: hostPath, ClientIDs: ids}, nil
 }
 
-func (f *fakeAWS) DescribeCluster(_ context.Context, name string) (Cluster, error) {
-	if err := f.call(ActionDescribeCluster); err != nil {
-		return Cluster{}, err
+func (f *fakeAWS) DescribeCluster(_ context.Context, name string) (awsread.Cluster, error) {
+	if err := f.call(awsread.ActionDescribeCluster); err != nil {
+		return awsread.Cluster{}, err
 	}
 	if name != "prod" {
-		return Cluster{}, awsconfig.Wrap(apiErr("ResourceNotFoundException"), ActionDescribeCluster, name)
+		return awsread.Cluster{}, awsconfig.Wrap(apiErr("ResourceNotFoundException"), awsread.ActionDescribeCluster, name)
 	}
-	return Cluster{Name: name, ARN: cluster, Issuer: issuer}, nil
+	return awsread.Cluster{Name: name, ARN: cluster, Issuer: issuer}, nil
 }
 
-func (f *fakeAWS) ListPodIdentityAssociations(_ context.Context, _, namespace, serviceAccount string) ([]AssociationRef, error) {
-	if err := f.call(ActionListPodIdentityAssociations); err != nil {
+func (f *fakeAWS) ListPodIdentityAssociations(_ context.Context, _, namespace, serviceAccount string) ([]awsread.AssociationRef, error) {
+	if err := f.call(awsread.ActionListPodIdentityAssociations); err != nil {
 		return nil, err
 	}
-	var out []AssociationRef
+	var out []awsread.AssociationRef
 	for _, a := range f.assocs {
 		if (namespace == "" || a.Namespace == namespace) && (serviceAccount == "" || a.ServiceAccount == serviceAccount) {
-			out = append(out, AssociationRef{ID: a.ID, Namespace: a.Namespace, ServiceAccount: a.ServiceAccount})
+			out = append(out, awsread.AssociationRef{ID: a.ID, Namespace: a.Namespace, ServiceAccount: a.ServiceAccount})
 		}
 	}
 	return out, nil
 }
 
-func (f *fakeAWS) DescribePodIdentityAssociation(_ context.Context, _, id string) (Association, error) {
-	if err := f.call(ActionDescribePodIdentityAssociation); err != nil {
-		return Association{}, err
+func (f *fakeAWS) DescribePodIdentityAssociation(_ context.Context, _, id string) (awsread.Association, error) {
+	if err := f.call(awsread.ActionDescribePodIdentityAssociation); err != nil {
+		return awsread.Association{}, err
 	}
 	for _, a := range f.assocs {
 		if a.ID == id {
 			return a, nil
 		}
 	}
-	return Association{}, awsconfig.Wrap(apiErr("ResourceNotFoundException"), ActionDescribePodIdentityAssociation, id)
+	return awsread.Association{}, awsconfig.Wrap(apiErr("ResourceNotFoundException"), awsread.ActionDescribePodIdentityAssociation, id)
 }
 
-// recorder is a verify.Reporter that keeps the events.
-type recorder struct{ events []probe.Event }
+// recorder is a report.Reporter that keeps the events.
+type recorder struct{ events []check.Event }
 
-func (r *recorder) Step(verify.Step)     {}
-func (r *recorder) Event(ev probe.Event) { r.events = append(r.events, ev) }
+func (r *recorder) Step(report.Step)     {}
+func (r *recorder) Event(ev check.Event) { r.events = append(r.events, ev) }
 func (r *recorder) Raw(string)           {}
-func (r *recorder) checks(name string) []probe.Event {
-	var out []probe.Event
+func (r *recorder) checks(name string) []check.Event {
+	var out []check.Event
 	for _, ev := range r.events {
-		if ev.Check == name && ev.Type == probe.TypeCheck {
+		if ev.Check == name && ev.Type == check.TypeCheck {
 			out = append(out, ev)
 		}
 	}
@@ -192,22 +194,22 @@ func healthyAWS() *fakeAWS {
 
 func TestHealthyAccountPasses(t *testing.T) {
 	aws := healthyAWS()
-	rec, out, err := run(t, Config{Namespace: "team", Target: &verify.Target{Kind: verify.KindServiceAccount, Name: "app"}}, aws, sa("team", "app", roleARN("app")))
+	rec, out, err := run(t, Config{Namespace: "team", Target: &checktarget.Target{Kind: checktarget.KindServiceAccount, Name: "app"}}, aws, sa("team", "app", roleARN("app")))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if out.Failed != 0 || out.Status != probe.StatusPass {
+	if out.Failed != 0 || out.Status != check.StatusPass {
 		t.Fatalf("outcome %+v:\n%s", out, rec.json(t))
 	}
 	for _, name := range []string{CheckClusterIssuer, CheckRole, CheckOIDCProvider, CheckOIDCAudience, CheckTrust} {
-		if evs := rec.checks(name); len(evs) != 1 || evs[0].Status != probe.StatusPass {
+		if evs := rec.checks(name); len(evs) != 1 || evs[0].Status != check.StatusPass {
 			t.Fatalf("%s: %+v", name, evs)
 		}
 	}
-	if got := aws.calls; got[ActionGetRole] != 1 || got[ActionListOpenIDConnectProviders] != 1 || got[ActionGetOpenIDConnectProvider] != 1 {
+	if got := aws.calls; got[awsread.ActionGetRole] != 1 || got[awsread.ActionListOpenIDConnectProviders] != 1 || got[awsread.ActionGetOpenIDConnectProvider] != 1 {
 		t.Fatalf("calls %v", got)
 	}
-	if last := rec.events[len(rec.events)-1]; last.Type != probe.TypeResult || last.Data["aws_calls_total"] != int64(3) {
+	if last := rec.events[len(rec.events)-1]; last.Type != check.TypeResult || last.Data["aws_calls_total"] != int64(3) {
 		t.Fatalf("verdict %+v", last)
 	}
 }
@@ -228,7 +230,7 @@ func TestOneReadPerRole(t *testing.T) {
 	if out.Accounts != 6 || out.Failed != 0 {
 		t.Fatalf("outcome %+v\n%s", out, rec.json(t))
 	}
-	if aws.calls[ActionGetRole] != 2 || aws.calls[ActionListOpenIDConnectProviders] != 1 || aws.calls[ActionGetOpenIDConnectProvider] != 1 {
+	if aws.calls[awsread.ActionGetRole] != 2 || aws.calls[awsread.ActionListOpenIDConnectProviders] != 1 || aws.calls[awsread.ActionGetOpenIDConnectProvider] != 1 {
 		t.Fatalf("calls %v, want 2 GetRole and one of each provider read", aws.calls)
 	}
 	if n := len(rec.checks(CheckRole)); n != 2 {
@@ -271,12 +273,12 @@ func TestMisconfigurationsNamed(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			aws := healthyAWS()
 			tt.aws(aws)
-			rec, out, err := run(t, Config{Namespace: "team", Target: &verify.Target{Kind: verify.KindServiceAccount, Name: "app"}}, aws, sa("team", "app", roleARN("app")))
+			rec, out, err := run(t, Config{Namespace: "team", Target: &checktarget.Target{Kind: checktarget.KindServiceAccount, Name: "app"}}, aws, sa("team", "app", roleARN("app")))
 			if err != nil {
 				t.Fatal(err)
 			}
 			evs := rec.checks(tt.check)
-			if len(evs) != 1 || evs[0].Status != probe.StatusFail || out.Status != probe.StatusFail {
+			if len(evs) != 1 || evs[0].Status != check.StatusFail || out.Status != check.StatusFail {
 				t.Fatalf("%s: %+v\n%s", tt.check, evs, rec.json(t))
 			}
 			for _, s := range tt.inMsg {
@@ -321,21 +323,21 @@ func TestBreadthWarned(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			aws := healthyAWS()
 			aws.roles["app"] = tt.policy
-			rec, out, err := run(t, Config{Namespace: "team", Target: &verify.Target{Kind: verify.KindServiceAccount, Name: "app"}}, aws, sa("team", "app", roleARN("app")))
+			rec, out, err := run(t, Config{Namespace: "team", Target: &checktarget.Target{Kind: checktarget.KindServiceAccount, Name: "app"}}, aws, sa("team", "app", roleARN("app")))
 			if err != nil {
 				t.Fatal(err)
 			}
-			if tr := rec.checks(CheckTrust); len(tr) != 1 || tr[0].Status != probe.StatusPass {
+			if tr := rec.checks(CheckTrust); len(tr) != 1 || tr[0].Status != check.StatusPass {
 				t.Fatalf("iam.trust: %+v", tr)
 			}
 			warns := rec.checks(CheckTrustBreadth)
 			if tt.wantWarn == nil {
-				if len(warns) != 0 || out.Status != probe.StatusPass {
+				if len(warns) != 0 || out.Status != check.StatusPass {
 					t.Fatalf("a tight policy warned: %+v", warns)
 				}
 				return
 			}
-			if len(warns) != 1 || warns[0].Status != probe.StatusWarn || out.Status != probe.StatusWarn || out.Failed != 0 {
+			if len(warns) != 1 || warns[0].Status != check.StatusWarn || out.Status != check.StatusWarn || out.Failed != 0 {
 				t.Fatalf("outcome %+v, warnings %+v", out, warns)
 			}
 			w := warns[0]
@@ -365,12 +367,12 @@ func TestProviderForTheOtherIssuerHost(t *testing.T) {
 				roles:     map[string]string{"app": strings.ReplaceAll(irsaPolicy("StringEquals", "system:serviceaccount:team:app"), hostPath, tt.tokens)},
 				providers: map[string][]string{other: {"sts.amazonaws.com"}},
 			}
-			rec, _, err := run(t, Config{Namespace: "team", Issuer: "https://" + tt.tokens, Target: &verify.Target{Kind: verify.KindServiceAccount, Name: "app"}}, aws, sa("team", "app", roleARN("app")))
+			rec, _, err := run(t, Config{Namespace: "team", Issuer: "https://" + tt.tokens, Target: &checktarget.Target{Kind: checktarget.KindServiceAccount, Name: "app"}}, aws, sa("team", "app", roleARN("app")))
 			if err != nil {
 				t.Fatal(err)
 			}
 			evs := rec.checks(CheckOIDCProvider)
-			if len(evs) != 1 || evs[0].Status != probe.StatusFail {
+			if len(evs) != 1 || evs[0].Status != check.StatusFail {
 				t.Fatalf("iam.oidc_provider: %+v", evs)
 			}
 			for _, want := range []string{"has an IAM OIDC provider for https://" + tt.registered, "the other host EKS serves this cluster's issuer under", "the tokens carry iss https://" + tt.tokens} {
@@ -387,10 +389,10 @@ func TestProviderForTheOtherIssuerHost(t *testing.T) {
 
 func TestAccessDeniedNamesTheAction(t *testing.T) {
 	aws := healthyAWS()
-	aws.deny = ActionGetRole
+	aws.deny = awsread.ActionGetRole
 	_, _, err := run(t, Config{Namespace: "team"}, aws, sa("team", "app", roleARN("app")))
 	var ce *awsconfig.CallError
-	if !errors.As(err, &ce) || ce.Action != ActionGetRole || !strings.Contains(err.Error(), "ask for iam:GetRole") {
+	if !errors.As(err, &ce) || ce.Action != awsread.ActionGetRole || !strings.Contains(err.Error(), "ask for iam:GetRole") {
 		t.Fatalf("error %v, want a CallError naming iam:GetRole", err)
 	}
 }
@@ -403,7 +405,7 @@ func TestRoleOfAnotherAccountIsSkipped(t *testing.T) {
 		t.Fatal(err)
 	}
 	evs := rec.checks(CheckRole)
-	if len(evs) != 1 || evs[0].Status != probe.StatusSkip || !strings.Contains(evs[0].Message, "your AWS credentials read account "+acct) || out.Failed != 0 {
+	if len(evs) != 1 || evs[0].Status != check.StatusSkip || !strings.Contains(evs[0].Message, "your AWS credentials read account "+acct) || out.Failed != 0 {
 		t.Fatalf("role check %+v\n%s", evs, rec.json(t))
 	}
 }
@@ -413,7 +415,7 @@ func TestPodIdentity(t *testing.T) {
 	aws.roles["pod"] = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"pods.eks.amazonaws.com"},"Action":"sts:AssumeRole"}]}`
 	aws.roles["good"] = podPolicy
 	aws.roles["target"] = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"` + roleARN("good") + `"},"Action":["sts:AssumeRole","sts:TagSession"],"Condition":{"StringEquals":{"sts:ExternalId":"wrong"}}}]}`
-	aws.assocs = []Association{
+	aws.assocs = []awsread.Association{
 		{ID: "a-1", Namespace: "team", ServiceAccount: "worker", RoleARN: roleARN("pod")},
 		{ID: "a-2", Namespace: "team", ServiceAccount: "chained", RoleARN: roleARN("good"), TargetRoleARN: roleARN("target"), ExternalID: "ext"},
 		{ID: "a-3", Namespace: "team", ServiceAccount: "ok", RoleARN: roleARN("good")},
@@ -427,29 +429,29 @@ func TestPodIdentity(t *testing.T) {
 	if out.Accounts != 4 {
 		t.Fatalf("accounts %d, want the 4 with associations\n%s", out.Accounts, rec.json(t))
 	}
-	byAccount := map[string]probe.Event{}
+	byAccount := map[string]check.Event{}
 	for _, ev := range rec.checks(CheckPodIdentityTrust) {
 		byAccount[ev.Data["service_account"].(string)] = ev
 	}
-	if ev := byAccount["team/worker"]; ev.Status != probe.StatusFail || !strings.Contains(ev.Message, "does not allow sts:TagSession") || !strings.Contains(ev.Detail, `+        "sts:TagSession"`) {
+	if ev := byAccount["team/worker"]; ev.Status != check.StatusFail || !strings.Contains(ev.Message, "does not allow sts:TagSession") || !strings.Contains(ev.Detail, `+        "sts:TagSession"`) {
 		t.Fatalf("worker: %+v", ev)
 	}
-	if ev := byAccount["team/ok"]; ev.Status != probe.StatusPass {
+	if ev := byAccount["team/ok"]; ev.Status != check.StatusPass {
 		t.Fatalf("ok: %+v", ev)
 	}
 	target := rec.checks(CheckTargetRoleTrust)
-	if len(target) != 1 || target[0].Status != probe.StatusFail || !strings.Contains(target[0].Message, "sts:ExternalId") {
+	if len(target) != 1 || target[0].Status != check.StatusFail || !strings.Contains(target[0].Message, "sts:ExternalId") {
 		t.Fatalf("target: %+v", target)
 	}
 	ghost := false
 	for _, ev := range rec.checks(CheckServiceAccount) {
-		ghost = ghost || ev.Status == probe.StatusFail && strings.HasPrefix(ev.Message, "team/ghost:")
+		ghost = ghost || ev.Status == check.StatusFail && strings.HasPrefix(ev.Message, "team/ghost:")
 	}
 	if !ghost {
 		t.Fatalf("no finding for the association of a missing service account\n%s", rec.json(t))
 	}
-	if aws.calls[ActionGetRole] != 3 {
-		t.Fatalf("GetRole %d times for 3 roles", aws.calls[ActionGetRole])
+	if aws.calls[awsread.ActionGetRole] != 3 {
+		t.Fatalf("GetRole %d times for 3 roles", aws.calls[awsread.ActionGetRole])
 	}
 }
 
@@ -463,28 +465,28 @@ func TestAssociationRestrictions(t *testing.T) {
 	const session = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:GetObject","s3:ListBucket"],"Resource":["arn:aws:s3:::reports","arn:aws:s3:::reports/*"]}]}`
 	tests := []struct {
 		name       string
-		assoc      Association
+		assoc      awsread.Association
 		target     string
-		assocState probe.Status
+		assocState check.Status
 		assocMsg   []string
-		extState   probe.Status // "" when the check must not be there
+		extState   check.Status // "" when the check must not be there
 		extDetail  string
 	}{
 		{name: "external ID required", target: target(`,"Condition":{"StringEquals":{"sts:ExternalId":"ext-1"}}`),
-			assoc:      Association{ID: "a-1", Namespace: "team", ServiceAccount: "app", RoleARN: roleARN("good"), TargetRoleARN: roleARN("target"), ExternalID: "ext-1"},
-			assocState: probe.StatusPass, assocMsg: []string{"with the external ID ext-1 (sts:ExternalId)"}, extState: probe.StatusPass},
+			assoc:      awsread.Association{ID: "a-1", Namespace: "team", ServiceAccount: "app", RoleARN: roleARN("good"), TargetRoleARN: roleARN("target"), ExternalID: "ext-1"},
+			assocState: check.StatusPass, assocMsg: []string{"with the external ID ext-1 (sts:ExternalId)"}, extState: check.StatusPass},
 		{name: "external ID not required", target: target(""),
-			assoc:      Association{ID: "a-1", Namespace: "team", ServiceAccount: "app", RoleARN: roleARN("good"), TargetRoleARN: roleARN("target"), ExternalID: "ext-1"},
-			assocState: probe.StatusPass, extState: probe.StatusWarn, extDetail: `+          "sts:ExternalId": "ext-1"`},
+			assoc:      awsread.Association{ID: "a-1", Namespace: "team", ServiceAccount: "app", RoleARN: roleARN("good"), TargetRoleARN: roleARN("target"), ExternalID: "ext-1"},
+			assocState: check.StatusPass, extState: check.StatusWarn, extDetail: `+          "sts:ExternalId": "ext-1"`},
 		{name: "a session policy on the target role", target: target(`,"Condition":{"StringEquals":{"sts:ExternalId":"ext-1"}}`),
-			assoc: Association{ID: "a-1", Namespace: "team", ServiceAccount: "app", RoleARN: roleARN("good"), TargetRoleARN: roleARN("target"), ExternalID: "ext-1",
+			assoc: awsread.Association{ID: "a-1", Namespace: "team", ServiceAccount: "app", RoleARN: roleARN("good"), TargetRoleARN: roleARN("target"), ExternalID: "ext-1",
 				DisableSessionTags: true, Policy: session},
-			assocState: probe.StatusPass, extState: probe.StatusPass,
+			assocState: check.StatusPass, extState: check.StatusPass,
 			assocMsg: []string{"inline session policy narrows the pods' credentials to what both the target role " + roleARN("target") + " (EKS applies it to the target role's session only)",
 				"Allow s3:GetObject, s3:ListBucket on arn:aws:s3:::reports, arn:aws:s3:::reports/*", "session tags disabled"}},
 		{name: "a session policy with session tags",
-			assoc:      Association{ID: "a-1", Namespace: "team", ServiceAccount: "app", RoleARN: roleARN("good"), Policy: session},
-			assocState: probe.StatusWarn, assocMsg: []string{"what both the role " + roleARN("good") + "'s permissions and it allow", "EKS takes a session policy only with disableSessionTags set"}},
+			assoc:      awsread.Association{ID: "a-1", Namespace: "team", ServiceAccount: "app", RoleARN: roleARN("good"), Policy: session},
+			assocState: check.StatusWarn, assocMsg: []string{"what both the role " + roleARN("good") + "'s permissions and it allow", "EKS takes a session policy only with disableSessionTags set"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -493,7 +495,7 @@ func TestAssociationRestrictions(t *testing.T) {
 			if tt.target != "" {
 				aws.roles["target"] = tt.target
 			}
-			aws.assocs = []Association{tt.assoc}
+			aws.assocs = []awsread.Association{tt.assoc}
 			rec, _, err := run(t, Config{Namespace: "team", Cluster: "prod"}, aws, sa("team", "app", ""))
 			if err != nil {
 				t.Fatal(err)
@@ -517,7 +519,7 @@ func TestAssociationRestrictions(t *testing.T) {
 			if len(ext) != 1 || ext[0].Status != tt.extState || !strings.Contains(ext[0].Detail, tt.extDetail) {
 				t.Fatalf("%s: %+v", CheckTargetRoleExternalID, ext)
 			}
-			if tt.extState == probe.StatusWarn && (!strings.Contains(ext[0].Message, `statement 0 ("FromPods") has no sts:ExternalId condition`) || !strings.Contains(ext[0].Fix, "--role-name target")) {
+			if tt.extState == check.StatusWarn && (!strings.Contains(ext[0].Message, `statement 0 ("FromPods") has no sts:ExternalId condition`) || !strings.Contains(ext[0].Fix, "--role-name target")) {
 				t.Errorf("the warning does not name the statement and the fix: %+v", ext[0])
 			}
 		})
@@ -581,7 +583,7 @@ func TestExchange(t *testing.T) {
 			t.Fatalf("no word of what the exchange does not prove:\n%s", all)
 		}
 		if !refuse {
-			if out.Failed != 0 || out.STSCalls != 4 || len(rec.checks(CheckExchangeCaller)) != 2 || aws.calls[ActionGetRole] != 0 {
+			if out.Failed != 0 || out.STSCalls != 4 || len(rec.checks(CheckExchangeCaller)) != 2 || aws.calls[awsread.ActionGetRole] != 0 {
 				t.Fatalf("admitted: %+v, AWS calls %v\n%s", out, aws.calls, all)
 			}
 			continue
@@ -607,11 +609,11 @@ func TestExchangeForbiddenTokenNamesThePermission(t *testing.T) {
 }
 
 func TestNoIdentity(t *testing.T) {
-	rec, out, err := run(t, Config{Namespace: "team", Target: &verify.Target{Kind: verify.KindServiceAccount, Name: "plain"}}, healthyAWS(), sa("team", "plain", ""))
+	rec, out, err := run(t, Config{Namespace: "team", Target: &checktarget.Target{Kind: checktarget.KindServiceAccount, Name: "plain"}}, healthyAWS(), sa("team", "plain", ""))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if evs := rec.checks(CheckServiceAccount); len(evs) != 1 || evs[0].Status != probe.StatusFail || out.Failed != 1 {
+	if evs := rec.checks(CheckServiceAccount); len(evs) != 1 || evs[0].Status != check.StatusFail || out.Failed != 1 {
 		t.Fatalf("%+v", evs)
 	}
 }
@@ -620,7 +622,7 @@ func TestNoIdentity(t *testing.T) {
 // so, why, and what reads them, never "no association" or a count of 0; an account without a
 // role annotation is then not judged, which fails rather than passes.
 func TestAssociationsNotRead(t *testing.T) {
-	plainTarget := &verify.Target{Kind: verify.KindServiceAccount, Name: "plain"}
+	plainTarget := &checktarget.Target{Kind: checktarget.KindServiceAccount, Name: "plain"}
 	tests := []struct {
 		name    string
 		cfg     Config
@@ -635,7 +637,7 @@ func TestAssociationsNotRead(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			aws := healthyAWS()
-			aws.assocs = []Association{{ID: "a-1", Namespace: "team", ServiceAccount: "plain", RoleARN: roleARN("good")}}
+			aws.assocs = []awsread.Association{{ID: "a-1", Namespace: "team", ServiceAccount: "plain", RoleARN: roleARN("good")}}
 			deps := func() Deps {
 				d := Deps{Client: tokenClient(sa("team", "app", roleARN("app")), sa("team", "plain", "")), Discovery: discovery, STS: &fakeSTS{}}
 				if !tt.noAWS {
@@ -653,7 +655,7 @@ func TestAssociationsNotRead(t *testing.T) {
 			if !strings.HasPrefix(out.AssociationsNotRead, tt.wantWhy) {
 				t.Fatalf("AssociationsNotRead %q, want %q", out.AssociationsNotRead, tt.wantWhy)
 			}
-			var found probe.Event
+			var found check.Event
 			for _, ev := range rec.events {
 				if ev.Check == CheckAccounts {
 					found = ev
@@ -663,7 +665,7 @@ func TestAssociationsNotRead(t *testing.T) {
 				found.Data["associations_read"] != false {
 				t.Fatalf("the accounts line claims what was not read: %+v", found)
 			}
-			if aws.calls[ActionListPodIdentityAssociations] != 0 {
+			if aws.calls[awsread.ActionListPodIdentityAssociations] != 0 {
 				t.Fatal("the associations were read")
 			}
 
@@ -676,7 +678,7 @@ func TestAssociationsNotRead(t *testing.T) {
 				t.Fatal(err)
 			}
 			evs := rec.checks(CheckServiceAccount)
-			if len(evs) != 1 || evs[0].Status != probe.StatusFail || out.Status != probe.StatusFail ||
+			if len(evs) != 1 || evs[0].Status != check.StatusFail || out.Status != check.StatusFail ||
 				!strings.Contains(evs[0].Message, "team/plain: not judged: the service account has no eks.amazonaws.com/role-arn annotation, and its Pod Identity associations were "+tt.wantWhy) ||
 				evs[0].Data["judged"] != false {
 				t.Fatalf("the account not judged: %+v, outcome %+v", evs, out)
@@ -692,7 +694,7 @@ func TestAssociationsNotRead(t *testing.T) {
 			t.Fatal(err)
 		}
 		evs := rec.checks(CheckServiceAccount)
-		if out.AssociationsNotRead != "" || len(evs) != 1 || evs[0].Status != probe.StatusFail ||
+		if out.AssociationsNotRead != "" || len(evs) != 1 || evs[0].Status != check.StatusFail ||
 			!strings.Contains(evs[0].Message, "has no eks.amazonaws.com/role-arn annotation and no Pod Identity association") {
 			t.Fatalf("%+v %+v", out, evs)
 		}
@@ -706,13 +708,13 @@ func TestEmptySelectionIsNotAPass(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var result probe.Event
+	var result check.Event
 	for _, ev := range rec.events {
-		if ev.Type == probe.TypeResult {
+		if ev.Type == check.TypeResult {
 			result = ev
 		}
 	}
-	if out.Accounts != 0 || out.Status != probe.StatusSkip || result.Status != probe.StatusSkip ||
+	if out.Accounts != 0 || out.Status != check.StatusSkip || result.Status != check.StatusSkip ||
 		!strings.HasPrefix(result.Message, "no service account judged: all 2 checks passed for 0 service accounts") {
 		t.Fatalf("outcome %+v, result %+v", out, result)
 	}

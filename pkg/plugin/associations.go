@@ -9,7 +9,7 @@ import (
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
 	"github.com/kubectl-wi/kubectl-wi/pkg/awsconfig"
-	"github.com/kubectl-wi/kubectl-wi/pkg/explain"
+	"github.com/kubectl-wi/kubectl-wi/pkg/awsread"
 	"github.com/kubectl-wi/kubectl-wi/pkg/inventory"
 	"github.com/kubectl-wi/kubectl-wi/pkg/podidentity"
 )
@@ -30,7 +30,7 @@ type associationReads struct {
 func defaultAssociationReads() associationReads {
 	return associationReads{
 		loadAWS: awsconfig.Load,
-		reader:  func(cfg aws.Config) podidentity.AssociationReader { return explain.NewSDK(cfg) },
+		reader:  func(cfg aws.Config) podidentity.AssociationReader { return awsread.NewSDK(cfg) },
 	}
 }
 

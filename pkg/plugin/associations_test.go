@@ -16,7 +16,7 @@ import (
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
 	"github.com/kubectl-wi/kubectl-wi/pkg/awsconfig"
-	"github.com/kubectl-wi/kubectl-wi/pkg/explain"
+	"github.com/kubectl-wi/kubectl-wi/pkg/awsread"
 	"github.com/kubectl-wi/kubectl-wi/pkg/internal/awstest"
 	kt "github.com/kubectl-wi/kubectl-wi/pkg/internal/kubetest"
 	"github.com/kubectl-wi/kubectl-wi/pkg/podidentity"
@@ -63,14 +63,14 @@ func TestStatusAssociations(t *testing.T) {
 			wantErrOut: "note: EKS Pod Identity associations were not read (no EKS cluster known (the kubeconfig's context names none): pass --eks-cluster NAME"},
 		{name: "no credentials", kubeconfig: eksKubeconfig,
 			wantErrOut: "note: EKS Pod Identity associations were not read (no AWS credentials at hand to read those of the EKS cluster prod"},
-		{name: "denied", creds: true, kubeconfig: eksKubeconfig, deny: []string{explain.ActionListPodIdentityAssociations},
+		{name: "denied", creds: true, kubeconfig: eksKubeconfig, deny: []string{awsread.ActionListPodIdentityAssociations},
 			wantErrOut: "note: EKS Pod Identity associations were not read (your AWS credentials may not call eks:ListPodIdentityAssociations"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f := awstest.New()
 			f.Deny = tt.deny
-			f.Assocs["a-1"] = &explain.Association{ID: "a-1", Namespace: "team", ServiceAccount: "pi", RoleARN: awstest.Role}
+			f.Assocs["a-1"] = &awsread.Association{ID: "a-1", Namespace: "team", ServiceAccount: "pi", RoleARN: awstest.Role}
 			client := fake.NewClientset(kt.Namespace("team"), kt.ServiceAccount("team", "pi", nil))
 			run := func(args ...string) tpResult {
 				return runSubcommand(t, func(cf *genericclioptions.ConfigFlags, s genericiooptions.IOStreams) *cobra.Command {
@@ -145,7 +145,7 @@ func TestVerifyFleetAssociations(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f := awstest.New()
-			f.Assocs["a-1"] = &explain.Association{ID: "a-1", Namespace: "shop", ServiceAccount: "pi", RoleARN: awstest.Role}
+			f.Assocs["a-1"] = &awsread.Association{ID: "a-1", Namespace: "shop", ServiceAccount: "pi", RoleARN: awstest.Role}
 			client := fake.NewClientset(kt.Namespace("shop"), kt.ServiceAccount("shop", "pi", nil),
 				kt.ServiceAccount("shop", "irsa", map[string]string{"eks.amazonaws.com/role-arn": awstest.OtherRole}))
 			o, _, errOut := vfOptions(client, false, "probe-pass.jsonl", func(d *deps) {
@@ -169,7 +169,7 @@ func TestVerifyFleetAssociations(t *testing.T) {
 			if !strings.Contains(errOut.String(), tt.wantErrOut) {
 				t.Errorf("stderr lacks %q:\n%s", tt.wantErrOut, errOut)
 			}
-			if calls := f.Calls[explain.ActionListPodIdentityAssociations]; tt.creds && calls != 1 {
+			if calls := f.Calls[awsread.ActionListPodIdentityAssociations]; tt.creds && calls != 1 {
 				t.Errorf("%d ListPodIdentityAssociations calls, want 1 for the whole fleet", calls)
 			}
 		})

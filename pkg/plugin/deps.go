@@ -20,9 +20,10 @@ import (
 	"github.com/kubectl-wi/kubectl-wi/pkg/annotate"
 	"github.com/kubectl-wi/kubectl-wi/pkg/apicall"
 	"github.com/kubectl-wi/kubectl-wi/pkg/awsconfig"
+	"github.com/kubectl-wi/kubectl-wi/pkg/awsread"
+	"github.com/kubectl-wi/kubectl-wi/pkg/check"
 	"github.com/kubectl-wi/kubectl-wi/pkg/explain"
 	"github.com/kubectl-wi/kubectl-wi/pkg/podidentity"
-	"github.com/kubectl-wi/kubectl-wi/pkg/probe"
 	"github.com/kubectl-wi/kubectl-wi/pkg/verify"
 )
 
@@ -45,16 +46,16 @@ type deps struct {
 	// loadAWS is the user's AWS SDK configuration, and explainClients explain's IAM and EKS
 	// reads and its STS on it.
 	loadAWS        func(context.Context, awsconfig.Options) (aws.Config, error)
-	explainClients func(aws.Config) (explain.AWS, explain.STS)
+	explainClients func(aws.Config) (awsread.Reader, explain.STS)
 	// kubeconfig reads the kubeconfig as the kubectl flags select its context: the EKS
 	// cluster's default (--eks-cluster) comes from it.
 	kubeconfig func(*genericclioptions.ConfigFlags) func() (clientcmdapi.Config, error)
 	// discovery reads the apiserver's OIDC discovery document for verify and explain, and
 	// issuer the cluster's issuer for trust-policy.
-	discovery func(kubernetes.Interface) verify.DiscoveryFunc
+	discovery func(kubernetes.Interface) apicall.DiscoveryFunc
 	issuer    func(context.Context, kubernetes.Interface) (string, error)
 	// explainRefusal explains a probe's STS refusal from IAM in verify; nil: not explained.
-	explainRefusal func(kubernetes.Interface, verify.DiscoveryFunc) func(context.Context, string, string, string) []probe.Event
+	explainRefusal func(kubernetes.Interface, apicall.DiscoveryFunc) func(context.Context, string, string, string) []check.Event
 	// logs streams a probe's log (nil: through the apiserver); podName names probe pods (nil:
 	// wi-probe- and random letters).
 	logs    verify.LogFunc
@@ -80,9 +81,9 @@ func defaultDeps() deps {
 		associations:     defaultAssociationReads(),
 		prover:           podidentity.Prover,
 		loadAWS:          awsconfig.Load,
-		explainClients:   func(cfg aws.Config) (explain.AWS, explain.STS) { return explain.NewSDK(cfg), explain.NewSTS(cfg) },
+		explainClients:   func(cfg aws.Config) (awsread.Reader, explain.STS) { return awsread.NewSDK(cfg), explain.NewSTS(cfg) },
 		kubeconfig:       selectedConfig,
-		discovery:        verify.APIServerDiscovery,
+		discovery:        apicall.APIServerDiscovery,
 		issuer:           apicall.ClusterIssuer,
 		explainRefusal:   explain.Refusal,
 		isTerminal:       isTerminal,

@@ -13,7 +13,7 @@ import (
 	"k8s.io/client-go/kubernetes/fake"
 
 	"github.com/kubectl-wi/kubectl-wi/pkg/awsconfig"
-	"github.com/kubectl-wi/kubectl-wi/pkg/explain"
+	"github.com/kubectl-wi/kubectl-wi/pkg/awsread"
 	"github.com/kubectl-wi/kubectl-wi/pkg/identity"
 	"github.com/kubectl-wi/kubectl-wi/pkg/internal/awstest"
 	kt "github.com/kubectl-wi/kubectl-wi/pkg/internal/kubetest"
@@ -163,7 +163,7 @@ func TestEnablePodIdentityInterruptedWait(t *testing.T) {
 func TestEnablePodIdentityOtherRole(t *testing.T) {
 	f := piAWS()
 	withAWS(t, f)
-	f.Assocs["a-7"] = &explain.Association{ID: "a-7", Namespace: "shop", ServiceAccount: "app", RoleARN: awstest.OtherRole}
+	f.Assocs["a-7"] = &awsread.Association{ID: "a-7", Namespace: "shop", ServiceAccount: "app", RoleARN: awstest.OtherRole}
 	f.Roles["other"] = awstest.TrustOf(awstest.PodIdentityStatement, targetTrust(""))
 	client := fake.NewClientset(kt.Namespace("shop"), kt.ServiceAccount("shop", "app", nil))
 	args := []string{"enable", "app", "-n", "shop", "--pod-identity", "--role-arn", piRole, "--eks-cluster", awstest.Cluster}
@@ -215,7 +215,7 @@ func TestEnablePodIdentityDryRun(t *testing.T) {
 func TestDisablePodIdentity(t *testing.T) {
 	f := piAWS()
 	withAWS(t, f)
-	f.Assocs["a-3"] = &explain.Association{ID: "a-3", Namespace: "shop", ServiceAccount: "app", RoleARN: piRole}
+	f.Assocs["a-3"] = &awsread.Association{ID: "a-3", Namespace: "shop", ServiceAccount: "app", RoleARN: piRole}
 	web := kt.Deployment("shop", "web", "app")
 	sa := kt.ServiceAccount("shop", "app", map[string]string{identity.AnnotationRoleARN: piRole})
 	client := fake.NewClientset(kt.Namespace("shop"), sa, web, kt.OnPodIdentity(web, "web-1", ""))

@@ -11,7 +11,7 @@ import (
 	"k8s.io/client-go/kubernetes/fake"
 	"sigs.k8s.io/yaml"
 
-	"github.com/kubectl-wi/kubectl-wi/pkg/explain"
+	"github.com/kubectl-wi/kubectl-wi/pkg/awsread"
 	"github.com/kubectl-wi/kubectl-wi/pkg/identity"
 	"github.com/kubectl-wi/kubectl-wi/pkg/internal/awstest"
 	kt "github.com/kubectl-wi/kubectl-wi/pkg/internal/kubetest"
@@ -30,7 +30,7 @@ func TestEnablePodIdentityPreflight(t *testing.T) {
 		name       string
 		roles      map[string]string // name -> trust policy; nil: piAWS's
 		deny       []string
-		have       *explain.Association // an association there before the run
+		have       *awsread.Association // an association there before the run
 		objs       []runtime.Object     // more objects in the cluster
 		extra      []string
 		wantCode   int
@@ -56,18 +56,18 @@ func TestEnablePodIdentityPreflight(t *testing.T) {
 		{name: "target role wants the external ID EKS has not given yet", roles: map[string]string{"app": awstest.TrustOf(awstest.PodIdentityStatement), "other": awstest.TrustOf(targetTrust("ext-a-1"))},
 			extra: []string{"--target-role-arn", awstest.OtherRole}, wantCode: ExitOK, wantWrites: 1, wantErr: []string{"only with the association's external ID (sts:ExternalId)"}},
 		{name: "target role wants the external ID of the association there", roles: map[string]string{"app": awstest.TrustOf(awstest.PodIdentityStatement), "other": awstest.TrustOf(targetTrust("ext-9"))},
-			have:  &explain.Association{ID: "a-9", Namespace: "shop", ServiceAccount: "app", RoleARN: piRole, TargetRoleARN: awstest.OtherRole, ExternalID: "ext-9"},
+			have:  &awsread.Association{ID: "a-9", Namespace: "shop", ServiceAccount: "app", RoleARN: piRole, TargetRoleARN: awstest.OtherRole, ExternalID: "ext-9"},
 			extra: []string{"--target-role-arn", awstest.OtherRole, "--dry-run=client"}, wantCode: ExitOK,
 			wantOut: []string{"pre-flight: the target role " + awstest.OtherRole + " trusts the role " + piRole + " with sts:AssumeRole and sts:TagSession for serviceaccount/app -n shop"}},
 		{name: "target role wants another external ID than the association's", roles: map[string]string{"app": awstest.TrustOf(awstest.PodIdentityStatement), "other": awstest.TrustOf(targetTrust("ext-1"))},
-			have:  &explain.Association{ID: "a-9", Namespace: "shop", ServiceAccount: "app", RoleARN: piRole, TargetRoleARN: awstest.OtherRole, ExternalID: "ext-9"},
+			have:  &awsread.Association{ID: "a-9", Namespace: "shop", ServiceAccount: "app", RoleARN: piRole, TargetRoleARN: awstest.OtherRole, ExternalID: "ext-9"},
 			extra: []string{"--target-role-arn", awstest.OtherRole}, wantCode: ExitCheckFailed,
 			wantErr: []string{"does not trust the association's role " + piRole, "--role-name other"}},
 		{name: "target role of another account is not read", extra: []string{"--target-role-arn", "arn:aws:iam::444455556666:role/data"}, wantCode: ExitOK, wantWrites: 1,
 			wantErr: []string{"the target role arn:aws:iam::444455556666:role/data is in account 444455556666", "its trust policy was not read"}},
-		{name: "iam:GetRole denied", deny: []string{explain.ActionGetRole}, wantCode: ExitEnvironment,
+		{name: "iam:GetRole denied", deny: []string{awsread.ActionGetRole}, wantCode: ExitEnvironment,
 			wantErr: []string{"the pre-flight cannot read IAM, so nothing was written", "may not call iam:GetRole", "--skip-preflight"}},
-		{name: "iam:GetRole denied, skip-preflight", deny: []string{explain.ActionGetRole}, extra: []string{"--skip-preflight"}, wantCode: ExitOK, wantWrites: 1,
+		{name: "iam:GetRole denied, skip-preflight", deny: []string{awsread.ActionGetRole}, extra: []string{"--skip-preflight"}, wantCode: ExitOK, wantWrites: 1,
 			wantErr: []string{"pre-flight: not read (--skip-preflight): whether the role " + piRole + " exists and trusts pods.eks.amazonaws.com"}},
 		{name: "skip-preflight still refuses a role of another account", extra: []string{"--skip-preflight", "--role-arn", "arn:aws:iam::444455556666:role/app"}, wantCode: ExitCheckFailed,
 			wantErr: []string{"is in account 444455556666"}},
@@ -163,7 +163,7 @@ func TestEnablePodIdentityOutput(t *testing.T) {
 	tests := []struct {
 		name   string
 		args   []string
-		have   *explain.Association
+		have   *awsread.Association
 		decode func([]byte, any) error
 		want   []podidentity.Document
 		list   bool
@@ -177,7 +177,7 @@ func TestEnablePodIdentityOutput(t *testing.T) {
 		{name: "json, dry run of a create", args: []string{"app", "-o", "json", "--dry-run=client", "--disable-session-tags"}, decode: json.Unmarshal,
 			want: []podidentity.Document{{ClusterName: "prod", Namespace: "shop", ServiceAccount: "app", RoleARN: piRole, DisableSessionTags: true}}},
 		{name: "json, dry run of an update", args: []string{"app", "-o", "json", "--dry-run=client", "--overwrite"}, decode: json.Unmarshal,
-			have: &explain.Association{ID: "a-9", ARN: "arn:aws:eks:us-west-2:111122223333:podidentityassociation/prod/a-9", ClusterName: "prod", Namespace: "shop", ServiceAccount: "app", RoleARN: awstest.OtherRole, Tags: map[string]string{"team": "a"}},
+			have: &awsread.Association{ID: "a-9", ARN: "arn:aws:eks:us-west-2:111122223333:podidentityassociation/prod/a-9", ClusterName: "prod", Namespace: "shop", ServiceAccount: "app", RoleARN: awstest.OtherRole, Tags: map[string]string{"team": "a"}},
 			want: []podidentity.Document{{ClusterName: "prod", Namespace: "shop", ServiceAccount: "app", RoleARN: piRole, AssociationID: "a-9",
 				AssociationARN: "arn:aws:eks:us-west-2:111122223333:podidentityassociation/prod/a-9", Tags: map[string]string{"team": "a"}}}},
 		{name: "json, two accounts", args: []string{"app", "api", "-o", "json"}, decode: json.Unmarshal, list: true,

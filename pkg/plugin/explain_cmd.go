@@ -9,9 +9,9 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/kubectl-wi/kubectl-wi/pkg/apicall"
+	"github.com/kubectl-wi/kubectl-wi/pkg/checktarget"
 	"github.com/kubectl-wi/kubectl-wi/pkg/targets"
 	"github.com/kubectl-wi/kubectl-wi/pkg/trustpolicy"
-	"github.com/kubectl-wi/kubectl-wi/pkg/verify"
 )
 
 const explainLong = `Explain the AWS side of workload identity, read with your own AWS credentials, before any pod.
@@ -84,7 +84,7 @@ type ExplainOptions struct {
 	Timeout       time.Duration
 	AllowEmpty    bool
 
-	target    *verify.Target
+	target    *checktarget.Target
 	targetErr error // why TARGET did not parse, for Validate to say
 	namespace string
 	// clusterFrom says where Cluster came from, for messages: "--eks-cluster" or the kubeconfig.
@@ -136,7 +136,7 @@ func newCmdExplain(o *ExplainOptions) *cobra.Command {
 func (o *ExplainOptions) Complete(cmd *cobra.Command, args []string) error {
 	o.Out, o.ErrOut = cmd.OutOrStdout(), cmd.ErrOrStderr()
 	if len(args) == 1 {
-		t, err := verify.ParseTarget(args[0])
+		t, err := checktarget.Parse(args[0])
 		if err != nil {
 			o.targetErr = &FlagError{Err: err}
 		}

@@ -17,10 +17,11 @@ import (
 	"k8s.io/client-go/kubernetes/fake"
 	"k8s.io/utils/ptr"
 
+	"github.com/kubectl-wi/kubectl-wi/pkg/apicall"
 	"github.com/kubectl-wi/kubectl-wi/pkg/awsconfig"
+	"github.com/kubectl-wi/kubectl-wi/pkg/awsread"
+	"github.com/kubectl-wi/kubectl-wi/pkg/check"
 	"github.com/kubectl-wi/kubectl-wi/pkg/explain"
-	"github.com/kubectl-wi/kubectl-wi/pkg/probe"
-	"github.com/kubectl-wi/kubectl-wi/pkg/verify"
 )
 
 const exHost = "127.0.0.1:6443"
@@ -28,9 +29,9 @@ const exHost = "127.0.0.1:6443"
 // exAWS serves one role's trust policy and the cluster's provider; deny answers one action
 // AccessDenied.
 type exAWS struct {
-	explain.AWS // nil: a call outside IRSA's reads panics the test
-	trust       string
-	deny        string
+	awsread.Reader // nil: a call outside IRSA's reads panics the test
+	trust          string
+	deny           string
 }
 
 func (f exAWS) err(action string) error {
@@ -40,23 +41,23 @@ func (f exAWS) err(action string) error {
 	return nil
 }
 
-func (f exAWS) GetRole(_ context.Context, name string) (explain.Role, error) {
-	return explain.Role{ARN: "arn:aws:iam::111122223333:role/" + name, TrustPolicy: url.QueryEscape(f.trust)}, f.err(explain.ActionGetRole)
+func (f exAWS) GetRole(_ context.Context, name string) (awsread.Role, error) {
+	return awsread.Role{ARN: "arn:aws:iam::111122223333:role/" + name, TrustPolicy: url.QueryEscape(f.trust)}, f.err(awsread.ActionGetRole)
 }
 
 func (f exAWS) ListOpenIDConnectProviders(context.Context) ([]string, error) {
-	return []string{"arn:aws:iam::111122223333:oidc-provider/" + exHost}, f.err(explain.ActionListOpenIDConnectProviders)
+	return []string{"arn:aws:iam::111122223333:oidc-provider/" + exHost}, f.err(awsread.ActionListOpenIDConnectProviders)
 }
 
-func (f exAWS) GetOpenIDConnectProvider(_ context.Context, arn string) (explain.OIDCProvider, error) {
-	return explain.OIDCProvider{ARN: arn, URL: exHost, ClientIDs: []string{"sts.amazonaws.com"}}, f.err(explain.ActionGetOpenIDConnectProvider)
+func (f exAWS) GetOpenIDConnectProvider(_ context.Context, arn string) (awsread.OIDCProvider, error) {
+	return awsread.OIDCProvider{ARN: arn, URL: exHost, ClientIDs: []string{"sts.amazonaws.com"}}, f.err(awsread.ActionGetOpenIDConnectProvider)
 }
 
 func exTrust(sub string) string {
 	return `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Federated":"arn:aws:iam::111122223333:oidc-provider/` + exHost + `"},"Action":"sts:AssumeRoleWithWebIdentity","Condition":{"StringEquals":{"` + exHost + `:sub":"` + sub + `","` + exHost + `:aud":"sts.amazonaws.com"}}}]}`
 }
 
-func runExplain(t *testing.T, reads explain.AWS, args ...string) (stdout, stderr string, code int) {
+func runExplain(t *testing.T, reads awsread.Reader, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
 	streams, _, out, errOut := genericiooptions.NewTestIOStreams()
 	cf := genericclioptions.NewConfigFlags(false)
@@ -64,13 +65,13 @@ func runExplain(t *testing.T, reads explain.AWS, args ...string) (stdout, stderr
 	c := fake.NewClientset(&corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "app",
 		Annotations: map[string]string{"eks.amazonaws.com/role-arn": "arn:aws:iam::111122223333:role/app"}}})
 	d := fakeDeps(c)
-	d.discovery = func(kubernetes.Interface) verify.DiscoveryFunc {
+	d.discovery = func(kubernetes.Interface) apicall.DiscoveryFunc {
 		return func(context.Context) ([]byte, error) { return []byte(`{"issuer":"https://` + exHost + `"}`), nil }
 	}
 	d.loadAWS = func(context.Context, awsconfig.Options) (aws.Config, error) {
 		return aws.Config{Region: "us-west-2"}, nil
 	}
-	d.explainClients = func(aws.Config) (explain.AWS, explain.STS) { return reads, nil }
+	d.explainClients = func(aws.Config) (awsread.Reader, explain.STS) { return reads, nil }
 	cmd := newCmdExplain(newExplainOptions(cf, streams, d))
 	cmd.SetArgs(args)
 	cmd.SetOut(out)
@@ -113,9 +114,9 @@ func TestExplainCommand(t *testing.T) {
 		if code != ExitCheckFailed {
 			t.Fatalf("code %d", code)
 		}
-		var trust *probe.Event
+		var trust *check.Event
 		for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
-			var ev probe.Event
+			var ev check.Event
 			if err := json.Unmarshal([]byte(line), &ev); err != nil || ev.Valid() != nil {
 				t.Fatalf("line %q is not an event: %v", line, err)
 			}
@@ -128,7 +129,7 @@ func TestExplainCommand(t *testing.T) {
 		}
 	})
 	t.Run("a denied read is exit 3 naming the action", func(t *testing.T) {
-		_, errOut, code := runExplain(t, exAWS{trust: exTrust("x"), deny: explain.ActionGetRole}, "app")
+		_, errOut, code := runExplain(t, exAWS{trust: exTrust("x"), deny: awsread.ActionGetRole}, "app")
 		if code != ExitEnvironment || !strings.Contains(errOut, "ask for iam:GetRole") {
 			t.Fatalf("code %d\n%s", code, errOut)
 		}

@@ -12,7 +12,7 @@ import (
 	"github.com/kubectl-wi/kubectl-wi/pkg/explain"
 	"github.com/kubectl-wi/kubectl-wi/pkg/identity"
 	"github.com/kubectl-wi/kubectl-wi/pkg/plugin/tui"
-	"github.com/kubectl-wi/kubectl-wi/pkg/verify"
+	"github.com/kubectl-wi/kubectl-wi/pkg/report"
 )
 
 func (o *ExplainOptions) config() explain.Config {
@@ -52,7 +52,7 @@ func (o *ExplainOptions) Run(ctx context.Context) error {
 		out    explain.Outcome
 		runErr error
 	)
-	work := func(ctx context.Context, rep verify.Reporter) error {
+	work := func(ctx context.Context, rep report.Reporter) error {
 		out, runErr = explain.Run(ctx, o.config(), deps, rep)
 		return runErr
 	}

@@ -7,7 +7,7 @@ import (
 
 	"k8s.io/client-go/kubernetes/fake"
 
-	"github.com/kubectl-wi/kubectl-wi/pkg/explain"
+	"github.com/kubectl-wi/kubectl-wi/pkg/awsread"
 	"github.com/kubectl-wi/kubectl-wi/pkg/identity"
 	"github.com/kubectl-wi/kubectl-wi/pkg/internal/awstest"
 	kt "github.com/kubectl-wi/kubectl-wi/pkg/internal/kubetest"
@@ -21,9 +21,13 @@ func withProver(t *testing.T) *int {
 	n := new(int)
 	withDeps(t, func(d *deps) {
 		d.prover = func(verify.Config, verify.Deps) podidentity.ProveFunc {
-			return func(context.Context, string, string, string) podidentity.Proof {
-				*n++
-				return podidentity.Proof{Passed: true, Caller: "arn:aws:sts::111122223333:assumed-role/app/eks-prod-x"}
+			return func(_ context.Context, _ string, want []podidentity.Want, _ int) ([]podidentity.Proof, error) {
+				proofs := make([]podidentity.Proof, len(want))
+				for i := range want {
+					*n++
+					proofs[i] = podidentity.Proof{Passed: true, Caller: "arn:aws:sts::111122223333:assumed-role/app/eks-prod-x"}
+				}
+				return proofs, nil
 			}
 		}
 	})
@@ -66,7 +70,7 @@ func TestMigrateExitCodes(t *testing.T) {
 	}
 
 	f.Roles["app"] = awstest.TrustOf(awstest.IRSAStatement, awstest.PodIdentityStatement)
-	f.Assocs["a-1"] = &explain.Association{ID: "a-1", Namespace: "shop", ServiceAccount: "app", RoleARN: awstest.Role}
+	f.Assocs["a-1"] = &awsread.Association{ID: "a-1", Namespace: "shop", ServiceAccount: "app", RoleARN: awstest.Role}
 	done := fake.NewClientset(kt.Namespace("shop"), kt.ServiceAccount("shop", "app", map[string]string{identity.AnnotationRoleARN: awstest.Role}),
 		web, kt.OnPodIdentity(web, "web-2", ""))
 	r = runWI(t, done, "migrate", "deploy/web", "-n", "shop", "--to", "pod-identity", "--eks-cluster", "prod")

@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
+	"github.com/kubectl-wi/kubectl-wi/pkg/check"
 	"github.com/kubectl-wi/kubectl-wi/pkg/probe"
 )
 
@@ -81,11 +82,11 @@ func (o *ProbeOptions) Validate() error {
 // Run runs the probe, writing events to Out. Failed checks make a *ChecksFailedError (exit 1);
 // an error writing the events is returned as is (exit 3).
 func (o *ProbeOptions) Run(ctx context.Context) error {
-	sum, err := probe.Run(ctx, o.Config, o.deps, probe.NewJSONSink(o.Out))
+	sum, err := probe.Run(ctx, o.Config, o.deps, check.NewJSONSink(o.Out))
 	if err != nil {
 		return fmt.Errorf("probe failed: %w", err)
 	}
-	if sum.Status == probe.StatusFail {
+	if sum.Status == check.StatusFail {
 		return &ChecksFailedError{Failed: sum.Failed}
 	}
 	return nil

@@ -19,6 +19,7 @@ import (
 	"github.com/go-jose/go-jose/v4/jwt"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
+	"github.com/kubectl-wi/kubectl-wi/pkg/check"
 	"github.com/kubectl-wi/kubectl-wi/pkg/probe"
 )
 
@@ -182,7 +183,7 @@ func TestProbeCommand(t *testing.T) {
 			}
 			lines := strings.Split(strings.TrimSpace(out.String()), "\n")
 			for _, l := range lines {
-				if probe.DecodeLine([]byte(l)).Event == nil {
+				if check.DecodeLine([]byte(l)).Event == nil {
 					t.Errorf("not an event: %s", l)
 				}
 			}
@@ -217,8 +218,8 @@ func TestMainProbeNoIdentity(t *testing.T) {
 	if errOut.Len() != 0 {
 		t.Errorf("ErrOut: %s", errOut)
 	}
-	var events []*probe.Event
-	if err := probe.ReadLines(out, func(l probe.Line) error {
+	var events []*check.Event
+	if err := check.ReadLines(out, func(l check.Line) error {
 		if l.Event == nil {
 			return errors.New("not an event: " + l.Raw)
 		}
@@ -227,7 +228,7 @@ func TestMainProbeNoIdentity(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	if len(events) != 2 || events[0].Check != probe.CheckEnvPath || events[0].Status != probe.StatusFail || events[1].Type != probe.TypeResult {
+	if len(events) != 2 || events[0].Check != probe.CheckEnvPath || events[0].Status != check.StatusFail || events[1].Type != check.TypeResult {
 		t.Errorf("events %+v", events)
 	}
 }

@@ -11,7 +11,7 @@ import (
 
 	"github.com/kubectl-wi/kubectl-wi/pkg/plugin/render"
 	"github.com/kubectl-wi/kubectl-wi/pkg/plugin/tui"
-	"github.com/kubectl-wi/kubectl-wi/pkg/verify"
+	"github.com/kubectl-wi/kubectl-wi/pkg/report"
 )
 
 // runOutput is -o of verify and explain, defaulted (terminal: Out is one): the terminal UI on a terminal, else text.
@@ -43,7 +43,7 @@ func checkRunOutput(output string, terminal bool) error {
 // or text. The error is the rendering's (a write that failed, the UI that broke) or, with the
 // UI, work's own; the caller keeps work's error and prefers it.
 func renderRun(ctx context.Context, streams genericiooptions.IOStreams, output string, now func() time.Time, opts tui.Options,
-	work func(context.Context, verify.Reporter) error) error {
+	work func(context.Context, report.Reporter) error) error {
 	switch output {
 	case "tui":
 		// klog would write over the UI.

@@ -9,6 +9,7 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/kubectl-wi/kubectl-wi/pkg/checktarget"
 	"github.com/kubectl-wi/kubectl-wi/pkg/targets"
 	"github.com/kubectl-wi/kubectl-wi/pkg/verify"
 )
@@ -142,9 +143,9 @@ type VerifyOptions struct {
 	audienceSet bool
 	dryRun      dryRun // none, or client with --in-pod
 
-	target       verify.Target // zero for a fleet run
-	custom       *targets.Ref  // a custom resource target
-	targetErr    error         // why TARGET did not parse, for Validate to say
+	target       checktarget.Target // zero for a fleet run
+	custom       *targets.Ref       // a custom resource target
+	targetErr    error              // why TARGET did not parse, for Validate to say
 	namespace    string
 	imageDefault bool // --image was not given
 	terminal     bool // Out is a terminal

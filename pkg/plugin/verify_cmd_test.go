@@ -26,6 +26,8 @@ import (
 	"k8s.io/client-go/kubernetes/fake"
 	"k8s.io/utils/ptr"
 
+	"github.com/kubectl-wi/kubectl-wi/pkg/apicall"
+	"github.com/kubectl-wi/kubectl-wi/pkg/checktarget"
 	"github.com/kubectl-wi/kubectl-wi/pkg/verify"
 )
 
@@ -54,7 +56,7 @@ func vfOptions(c kubernetes.Interface, terminal bool, stream string, more ...fun
 	cf := genericclioptions.NewConfigFlags(false)
 	cf.Namespace = ptr.To("shop")
 	d := fakeDeps(c)
-	d.discovery = func(kubernetes.Interface) verify.DiscoveryFunc {
+	d.discovery = func(kubernetes.Interface) apicall.DiscoveryFunc {
 		return func(context.Context) ([]byte, error) { return []byte(`{"issuer":"https://127.0.0.1:6443"}`), nil }
 	}
 	d.isTerminal = func(io.Writer) bool { return terminal }
@@ -98,7 +100,7 @@ func Test_NewCmdVerify(t *testing.T) {
 			check: func(t *testing.T, o *VerifyOptions) {
 				t.Helper()
 				c := o.config()
-				if c.Target != (verify.Target{Kind: verify.KindServiceAccount, Name: "checkout"}) || c.Namespace != "shop" || o.Output != "text" ||
+				if c.Target != (checktarget.Target{Kind: checktarget.KindServiceAccount, Name: "checkout"}) || c.Namespace != "shop" || o.Output != "text" ||
 					c.Image != ProbeImage() || c.PullPolicy != corev1.PullIfNotPresent || c.Timeout != 2*time.Minute || c.Keep ||
 					c.RoleARN != "" || c.Audience != "" || c.STSEndpoint != "" || c.Region != "" {
 					t.Errorf("config %+v output %q", c, o.Output)
@@ -122,7 +124,7 @@ func Test_NewCmdVerify(t *testing.T) {
 			check: func(t *testing.T, o *VerifyOptions) {
 				t.Helper()
 				want := verify.Config{
-					Namespace: "shop", Target: verify.Target{Kind: verify.KindDeployment, Name: "web"}, RoleARN: vfRole, Audience: "my-aud",
+					Namespace: "shop", Target: checktarget.Target{Kind: checktarget.KindDeployment, Name: "web"}, RoleARN: vfRole, Audience: "my-aud",
 					Image: "registry.example.com/kubectl-wi:v1", PullPolicy: corev1.PullAlways, Timeout: 30 * time.Second, Keep: true,
 					STSEndpoint: "https://sts.eu-west-1.amazonaws.com", Region: "eu-west-1",
 				}
@@ -197,7 +199,7 @@ func Test_NewCmdVerify(t *testing.T) {
 			check: func(t *testing.T, o *VerifyOptions) {
 				t.Helper()
 				c := o.config()
-				if !c.InPod || c.Pod != "web-5d8f-x2x7q" || c.Container != "api" || c.Target != (verify.Target{Kind: verify.KindDeployment, Name: "web"}) || o.Output != "text" || o.DryRun != "none" {
+				if !c.InPod || c.Pod != "web-5d8f-x2x7q" || c.Container != "api" || c.Target != (checktarget.Target{Kind: checktarget.KindDeployment, Name: "web"}) || o.Output != "text" || o.DryRun != "none" {
 					t.Errorf("config %+v output %q dry-run %q", c, o.Output, o.DryRun)
 				}
 			},
@@ -206,7 +208,7 @@ func Test_NewCmdVerify(t *testing.T) {
 			name: "--in-pod of a pod, with its container", args: []string{"pod/web-5d8f-x2x7q", "--in-pod", "-c", "api"},
 			check: func(t *testing.T, o *VerifyOptions) {
 				t.Helper()
-				if c := o.config(); !c.InPod || c.Target != (verify.Target{Kind: verify.KindPod, Name: "web-5d8f-x2x7q"}) || c.Container != "api" {
+				if c := o.config(); !c.InPod || c.Target != (checktarget.Target{Kind: checktarget.KindPod, Name: "web-5d8f-x2x7q"}) || c.Container != "api" {
 					t.Errorf("config %+v", c)
 				}
 			},
@@ -215,7 +217,7 @@ func Test_NewCmdVerify(t *testing.T) {
 			name: "a pod without --in-pod: a probe pod made from its spec", args: []string{"po/web-5d8f-x2x7q"},
 			check: func(t *testing.T, o *VerifyOptions) {
 				t.Helper()
-				if c := o.config(); c.InPod || c.Target != (verify.Target{Kind: verify.KindPod, Name: "web-5d8f-x2x7q"}) {
+				if c := o.config(); c.InPod || c.Target != (checktarget.Target{Kind: checktarget.KindPod, Name: "web-5d8f-x2x7q"}) {
 					t.Errorf("config %+v", c)
 				}
 			},

@@ -7,6 +7,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/labels"
 
+	"github.com/kubectl-wi/kubectl-wi/pkg/checktarget"
 	"github.com/kubectl-wi/kubectl-wi/pkg/identity"
 	"github.com/kubectl-wi/kubectl-wi/pkg/targets"
 	"github.com/kubectl-wi/kubectl-wi/pkg/verify"
@@ -17,9 +18,9 @@ func (o *VerifyOptions) Complete(cmd *cobra.Command, args []string) error {
 	o.Out, o.ErrOut = cmd.OutOrStdout(), cmd.ErrOrStderr()
 	o.audienceSet = cmd.Flags().Changed("audience")
 	switch {
-	case len(args) == 1 && verify.IsPodTarget(args[0]):
+	case len(args) == 1 && checktarget.IsPod(args[0]):
 		// A pod is verify's own kind, not one of the targets every command shares.
-		t, err := verify.ParseTarget(args[0])
+		t, err := checktarget.Parse(args[0])
 		if err != nil {
 			o.targetErr = &FlagError{Err: err}
 		}
@@ -36,7 +37,7 @@ func (o *VerifyOptions) Complete(cmd *cobra.Command, args []string) error {
 		case ref.Kind.Custom != nil:
 			o.custom = &ref
 		default:
-			if o.target, err = verify.ParseTarget(args[0]); err != nil {
+			if o.target, err = checktarget.Parse(args[0]); err != nil {
 				o.targetErr = &FlagError{Err: err}
 			}
 		}
@@ -109,7 +110,7 @@ func (o *VerifyOptions) validateFleet() error {
 		return FlagErrorf("-A and -l select the service accounts to prove: give no TARGET with them, or drop them to prove %s", o.target)
 	case o.custom != nil && (o.AllNamespaces || o.Selector != ""):
 		return FlagErrorf("-A and -l select service accounts: %s names its operator's accounts already", o.custom)
-	case o.Container != "" && (!one || o.target.Kind == verify.KindServiceAccount):
+	case o.Container != "" && (!one || o.target.Kind == checktarget.KindServiceAccount):
 		return FlagErrorf("--container picks a container of a workload or a pod: give a TARGET deployment|statefulset|daemonset|pod/NAME")
 	case o.AllowEmpty && (!o.fleet() || o.custom != nil):
 		return FlagErrorf("--allow-empty lets a selection of no service account pass: it applies with no TARGET")
@@ -144,9 +145,9 @@ func (o *VerifyOptions) validateInPod() error {
 		return FlagErrorf("--dry-run=client prints the ephemeral container of one pod: give a TARGET deployment|statefulset|daemonset|pod/NAME")
 	case o.fleet():
 		return nil
-	case o.target.Kind == verify.KindServiceAccount:
+	case o.target.Kind == checktarget.KindServiceAccount:
 		return FlagErrorf("--in-pod joins a running pod of the app, and %s is a service account: give the workload that runs as it, deployment|statefulset|daemonset/NAME, or pod/NAME", o.target)
-	case o.Pod != "" && o.target.Kind == verify.KindPod:
+	case o.Pod != "" && o.target.Kind == checktarget.KindPod:
 		return FlagErrorf("--pod picks a pod of a workload, and the TARGET %s is a pod already", o.target)
 	}
 	if o.Pod != "" {

@@ -13,6 +13,7 @@ import (
 	"k8s.io/klog/v2"
 
 	"github.com/kubectl-wi/kubectl-wi/pkg/apicall"
+	"github.com/kubectl-wi/kubectl-wi/pkg/checktarget"
 	"github.com/kubectl-wi/kubectl-wi/pkg/identity"
 	"github.com/kubectl-wi/kubectl-wi/pkg/inventory"
 	"github.com/kubectl-wi/kubectl-wi/pkg/plugin/render"
@@ -72,14 +73,14 @@ func (o *VerifyOptions) fleetAccounts(ctx context.Context) (accounts []verify.Ac
 func inPodAccounts(r inventory.ServiceAccount) []verify.Account {
 	var out []verify.Account
 	for _, w := range r.Workloads {
-		t, err := verify.ParseTarget(w)
+		t, err := checktarget.Parse(w)
 		if err != nil {
 			continue // a kind verify does not prove: a job, a cronjob
 		}
 		switch t.Kind {
-		case verify.KindDeployment, verify.KindStatefulSet, verify.KindDaemonSet:
+		case checktarget.KindDeployment, checktarget.KindStatefulSet, checktarget.KindDaemonSet:
 			out = append(out, verify.Account{Namespace: r.Namespace, Name: r.Name, Workload: t})
-		case verify.KindServiceAccount, verify.KindPod:
+		case checktarget.KindServiceAccount, checktarget.KindPod:
 		}
 	}
 	return out
@@ -196,7 +197,7 @@ func (o *VerifyOptions) runFleet(ctx context.Context) error {
 		return emptySelection(o.ErrOut, o.AllowEmpty, verb, noun, selectionWhere(ns, o.Selector), judged)
 	}
 	base := o.config()
-	base.Target, base.Container = verify.Target{}, ""
+	base.Target, base.Container = checktarget.Target{}, ""
 	var results []verify.AccountResult
 	work := func(ctx context.Context, rep verify.FleetReporter) error {
 		var err error

@@ -21,8 +21,10 @@ import (
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/yaml"
 
+	"github.com/kubectl-wi/kubectl-wi/pkg/checktarget"
 	"github.com/kubectl-wi/kubectl-wi/pkg/identity"
 	"github.com/kubectl-wi/kubectl-wi/pkg/plugin/tui"
+	"github.com/kubectl-wi/kubectl-wi/pkg/report"
 	"github.com/kubectl-wi/kubectl-wi/pkg/verify"
 )
 
@@ -275,12 +277,12 @@ func TestVerifyInPodChecklist(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			c := vfInPodCluster(t, tt.refuse)
 			o, _, _ := vfOptions(c, false, "probe-pass.jsonl")
-			o.InPod, o.namespace, o.target = true, "shop", verify.Target{Kind: verify.KindDeployment, Name: "web"}
+			o.InPod, o.namespace, o.target = true, "shop", checktarget.Target{Kind: checktarget.KindDeployment, Name: "web"}
 			o.Image, o.DryRun = "wi.local/kubectl-wi:dev", "none"
 			if err := o.connect(); err != nil {
 				t.Fatal(err)
 			}
-			report := tui.Checklist(tui.Options{Steps: inPodSteps}, func(rep verify.Reporter) error {
+			report := tui.Checklist(tui.Options{Steps: inPodSteps}, func(rep report.Reporter) error {
 				_, err := verify.Run(t.Context(), o.config(), o.engine, rep)
 				return err
 			})

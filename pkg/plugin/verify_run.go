@@ -13,8 +13,10 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/kubectl-wi/kubectl-wi/pkg/apicall"
+	"github.com/kubectl-wi/kubectl-wi/pkg/checktarget"
 	"github.com/kubectl-wi/kubectl-wi/pkg/plugin/tui"
 	"github.com/kubectl-wi/kubectl-wi/pkg/podidentity"
+	"github.com/kubectl-wi/kubectl-wi/pkg/report"
 	"github.com/kubectl-wi/kubectl-wi/pkg/targets"
 	"github.com/kubectl-wi/kubectl-wi/pkg/verify"
 )
@@ -89,7 +91,7 @@ func (o *VerifyOptions) Run(ctx context.Context) error {
 		out    verify.Outcome
 		runErr error
 	)
-	work := func(ctx context.Context, rep verify.Reporter) error {
+	work := func(ctx context.Context, rep report.Reporter) error {
 		out, runErr = verify.Run(ctx, o.config(), o.engine, rep)
 		return runErr
 	}
@@ -169,7 +171,7 @@ func (o *VerifyOptions) targetNotFound(ctx context.Context, err error) error {
 	if !errors.As(err, &call) || call.Verb != "get" || !apierrors.IsNotFound(err) {
 		return err
 	}
-	if o.target.Kind == verify.KindPod && call.Resource == "pods" {
+	if o.target.Kind == checktarget.KindPod && call.Resource == "pods" {
 		return InputErrorf("pod %q not found in namespace %q", o.target.Name, o.namespace)
 	}
 	kind := targets.Builtin().Kind(string(o.target.Kind))

@@ -16,9 +16,9 @@ import (
 	k8stesting "k8s.io/client-go/testing"
 	"k8s.io/utils/ptr"
 
+	"github.com/kubectl-wi/kubectl-wi/pkg/check"
 	"github.com/kubectl-wi/kubectl-wi/pkg/identity"
 	kt "github.com/kubectl-wi/kubectl-wi/pkg/internal/kubetest"
-	"github.com/kubectl-wi/kubectl-wi/pkg/probe"
 	"github.com/kubectl-wi/kubectl-wi/pkg/verify"
 )
 
@@ -105,16 +105,16 @@ func TestVerifyJSON(t *testing.T) {
 	}
 	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
 	for i, l := range lines {
-		d := probe.DecodeLine([]byte(l))
+		d := check.DecodeLine([]byte(l))
 		if d.Event == nil {
 			t.Fatalf("line %d is not an event: %q", i, l)
 		}
-		if (d.Event.Type == probe.TypeResult) != (i == len(lines)-1) {
+		if (d.Event.Type == check.TypeResult) != (i == len(lines)-1) {
 			t.Errorf("line %d: a result not last, or the last not a result: %q", i, l)
 		}
 	}
-	last := probe.DecodeLine([]byte(lines[len(lines)-1])).Event
-	if last.Status != probe.StatusFail || !strings.Contains(last.Fix, "kubectl wi trust-policy serviceaccount/audit -n shop") {
+	last := check.DecodeLine([]byte(lines[len(lines)-1])).Event
+	if last.Status != check.StatusFail || !strings.Contains(last.Fix, "kubectl wi trust-policy serviceaccount/audit -n shop") {
 		t.Errorf("verdict %+v", last)
 	}
 }

@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/kubectl-wi/kubectl-wi/pkg/awsconfig"
-	"github.com/kubectl-wi/kubectl-wi/pkg/explain"
+	"github.com/kubectl-wi/kubectl-wi/pkg/awsread"
 )
 
 // Op is what a run does to one account's association.
@@ -24,18 +24,18 @@ const (
 // takes.
 type Change struct {
 	Namespace, ServiceAccount string
-	Have                      *explain.Association // nil: none
+	Have                      *awsread.Association // nil: none
 	Want                      *Spec                // nil: none (disable)
 	Op                        Op
 	// Fields are the members an update changes, in EKS's order.
 	Fields []string
 	// Result is the association after Apply; nil when there is none.
-	Result *explain.Association
+	Result *awsread.Association
 }
 
 // Plan works out the change from have to want. Only what differs is written: the same role,
 // target role and session tags make no call, so a rerun writes nothing.
-func Plan(namespace, serviceAccount string, have *explain.Association, want *Spec) Change {
+func Plan(namespace, serviceAccount string, have *awsread.Association, want *Spec) Change {
 	c := Change{Namespace: namespace, ServiceAccount: serviceAccount, Have: have, Want: want, Op: OpNone, Result: have}
 	switch {
 	case want == nil && have == nil:
@@ -73,7 +73,7 @@ func (c Change) ReplacesRole() bool {
 
 // Read finds the association of namespace/serviceAccount, nil when it has none: a filtered
 // list, then a describe. EKS keeps at most one per service account.
-func Read(ctx context.Context, a AWS, cluster, namespace, serviceAccount string) (*explain.Association, error) {
+func Read(ctx context.Context, a AWS, cluster, namespace, serviceAccount string) (*awsread.Association, error) {
 	refs, err := a.ListPodIdentityAssociations(ctx, cluster, namespace, serviceAccount)
 	if err != nil {
 		return nil, err
@@ -184,7 +184,7 @@ func Describe(s Spec) string {
 }
 
 // SpecOf is what an association gives.
-func SpecOf(a *explain.Association) Spec {
+func SpecOf(a *awsread.Association) Spec {
 	return Spec{RoleARN: a.RoleARN, TargetRoleARN: a.TargetRoleARN, DisableSessionTags: a.DisableSessionTags}
 }
 
@@ -219,7 +219,7 @@ type Document struct {
 
 // DocumentOf is the association a as EKS returns it; cluster names its cluster when EKS's
 // answer did not.
-func DocumentOf(a *explain.Association, cluster string) Document {
+func DocumentOf(a *awsread.Association, cluster string) Document {
 	d := Document{
 		ClusterName: a.ClusterName, Namespace: a.Namespace, ServiceAccount: a.ServiceAccount, RoleARN: a.RoleARN,
 		AssociationARN: a.ARN, AssociationID: a.ID, Tags: a.Tags, OwnerARN: a.OwnerARN,

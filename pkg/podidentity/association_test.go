@@ -5,16 +5,16 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/kubectl-wi/kubectl-wi/pkg/explain"
+	"github.com/kubectl-wi/kubectl-wi/pkg/awsread"
 	"github.com/kubectl-wi/kubectl-wi/pkg/internal/awstest"
 	"github.com/kubectl-wi/kubectl-wi/pkg/podidentity"
 )
 
 func TestPlanAssociation(t *testing.T) {
-	have := &explain.Association{ID: "a-1", Namespace: ns, ServiceAccount: "app", RoleARN: awstest.Role}
+	have := &awsread.Association{ID: "a-1", Namespace: ns, ServiceAccount: "app", RoleARN: awstest.Role}
 	tests := []struct {
 		name    string
-		have    *explain.Association
+		have    *awsread.Association
 		want    *podidentity.Spec
 		op      podidentity.Op
 		fields  string
@@ -51,14 +51,14 @@ func TestPlanAssociation(t *testing.T) {
 func TestApplyRaced(t *testing.T) {
 	f := awstest.New()
 	c := podidentity.Plan(ns, "app", nil, &podidentity.Spec{RoleARN: awstest.Role})
-	f.Assocs["a-0"] = &explain.Association{ID: "a-0", Namespace: ns, ServiceAccount: "app", RoleARN: awstest.OtherRole}
+	f.Assocs["a-0"] = &awsread.Association{ID: "a-0", Namespace: ns, ServiceAccount: "app", RoleARN: awstest.OtherRole}
 	if err := podidentity.Apply(context.Background(), f, awstest.Cluster, &c); err != nil {
 		t.Fatal(err)
 	}
 	if c.Op != podidentity.OpUpdate || len(f.Assocs) != 1 || f.Assocs["a-0"].RoleARN != awstest.Role {
 		t.Fatalf("op %s, associations %+v", c.Op, f.Assocs)
 	}
-	gone := podidentity.Plan(ns, "app", &explain.Association{ID: "a-9"}, nil)
+	gone := podidentity.Plan(ns, "app", &awsread.Association{ID: "a-9"}, nil)
 	if err := podidentity.Apply(context.Background(), f, awstest.Cluster, &gone); err != nil || gone.Result != nil {
 		t.Fatalf("delete of a missing association: %v", err)
 	}
@@ -67,11 +67,11 @@ func TestApplyRaced(t *testing.T) {
 // TestReadKeepsTheAccount: podidentity.Read finds the account's association, and none of another.
 func TestReadKeepsTheAccount(t *testing.T) {
 	f := awstest.New()
-	f.Assocs["a-1"] = &explain.Association{ID: "a-1", Namespace: ns, ServiceAccount: "other", RoleARN: awstest.Role}
+	f.Assocs["a-1"] = &awsread.Association{ID: "a-1", Namespace: ns, ServiceAccount: "other", RoleARN: awstest.Role}
 	if got, err := podidentity.Read(context.Background(), f, awstest.Cluster, ns, "app"); err != nil || got != nil {
 		t.Fatalf("Read = %+v, %v", got, err)
 	}
-	f.Assocs["a-2"] = &explain.Association{ID: "a-2", Namespace: ns, ServiceAccount: "app", RoleARN: awstest.Role}
+	f.Assocs["a-2"] = &awsread.Association{ID: "a-2", Namespace: ns, ServiceAccount: "app", RoleARN: awstest.Role}
 	if got, err := podidentity.Read(context.Background(), f, awstest.Cluster, ns, "app"); err != nil || got == nil || got.ID != "a-2" {
 		t.Fatalf("Read = %+v, %v", got, err)
 	}

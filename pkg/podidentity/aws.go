@@ -8,11 +8,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 
 	"github.com/kubectl-wi/kubectl-wi/pkg/awsconfig"
-	"github.com/kubectl-wi/kubectl-wi/pkg/explain"
+	"github.com/kubectl-wi/kubectl-wi/pkg/awsread"
 )
 
 // The IAM and EKS actions that write, each named in an error when it is denied. The reads are
-// explain's (explain.ActionDescribeCluster and the others).
+// awsread's (awsread.ActionDescribeCluster and the others).
 const (
 	ActionCreateAssociation      = "eks:CreatePodIdentityAssociation"
 	ActionUpdateAssociation      = "eks:UpdatePodIdentityAssociation"
@@ -29,38 +29,28 @@ type Spec struct {
 }
 
 // AWS is the IAM and EKS calls of Pod Identity's set-up, with the user's credentials: the
-// reads explain makes, and the writes. Errors are *awsconfig.CallError, naming the action.
+// reads of awsread.Reader, and the writes. Errors are *awsconfig.CallError, naming the action.
 type AWS interface {
-	DescribeCluster(ctx context.Context, name string) (explain.Cluster, error)
-	ListPodIdentityAssociations(ctx context.Context, cluster, namespace, serviceAccount string) ([]explain.AssociationRef, error)
-	DescribePodIdentityAssociation(ctx context.Context, cluster, id string) (explain.Association, error)
-	GetRole(ctx context.Context, name string) (explain.Role, error)
+	DescribeCluster(ctx context.Context, name string) (awsread.Cluster, error)
+	ListPodIdentityAssociations(ctx context.Context, cluster, namespace, serviceAccount string) ([]awsread.AssociationRef, error)
+	DescribePodIdentityAssociation(ctx context.Context, cluster, id string) (awsread.Association, error)
+	GetRole(ctx context.Context, name string) (awsread.Role, error)
 
-	CreatePodIdentityAssociation(ctx context.Context, cluster, namespace, serviceAccount string, s Spec) (explain.Association, error)
+	CreatePodIdentityAssociation(ctx context.Context, cluster, namespace, serviceAccount string, s Spec) (awsread.Association, error)
 	// UpdatePodIdentityAssociation sends only the members fields names (roleArn,
 	// targetRoleArn, disableSessionTags): EKS keeps the others.
-	UpdatePodIdentityAssociation(ctx context.Context, cluster, id string, s Spec, fields []string) (explain.Association, error)
+	UpdatePodIdentityAssociation(ctx context.Context, cluster, id string, s Spec, fields []string) (awsread.Association, error)
 	DeletePodIdentityAssociation(ctx context.Context, cluster, id string) error
 	UpdateAssumeRolePolicy(ctx context.Context, roleName, document string) error
 }
 
-// SDK is AWS through the AWS SDK: explain's reads, and the writes on clients of the same
-// configuration.
+// SDK is AWS through the AWS SDK: awsread's reads, and the writes on the same clients.
 type SDK struct {
-	*explain.SDK
-	eks *eks.Client
-	iam *iam.Client
+	*awsread.SDK
 }
 
-// NewSDK builds the clients from cfg. IAM is global: without a region it signs for
-// awsconfig.GlobalRegion.
-func NewSDK(cfg aws.Config) *SDK {
-	iamCfg := cfg.Copy()
-	if iamCfg.Region == "" {
-		iamCfg.Region = awsconfig.GlobalRegion
-	}
-	return &SDK{SDK: explain.NewSDK(cfg), eks: eks.NewFromConfig(cfg), iam: iam.NewFromConfig(iamCfg)}
-}
+// NewSDK builds the clients from cfg (awsread.NewClients).
+func NewSDK(cfg aws.Config) *SDK { return &SDK{SDK: awsread.NewSDK(cfg)} }
 
 // Association members, as UpdatePodIdentityAssociation names them.
 const (
@@ -71,7 +61,7 @@ const (
 
 // CreatePodIdentityAssociation implements AWS. The SDK fills the idempotency token, so a retry
 // of a request that did reach EKS creates nothing twice.
-func (s *SDK) CreatePodIdentityAssociation(ctx context.Context, cluster, namespace, serviceAccount string, spec Spec) (explain.Association, error) {
+func (s *SDK) CreatePodIdentityAssociation(ctx context.Context, cluster, namespace, serviceAccount string, spec Spec) (awsread.Association, error) {
 	in := &eks.CreatePodIdentityAssociationInput{
 		ClusterName: aws.String(cluster), Namespace: aws.String(namespace), ServiceAccount: aws.String(serviceAccount),
 		RoleArn: aws.String(spec.RoleARN),
@@ -82,15 +72,15 @@ func (s *SDK) CreatePodIdentityAssociation(ctx context.Context, cluster, namespa
 	if spec.DisableSessionTags {
 		in.DisableSessionTags = aws.Bool(true)
 	}
-	out, err := s.eks.CreatePodIdentityAssociation(ctx, in)
+	out, err := s.EKS.CreatePodIdentityAssociation(ctx, in)
 	if err != nil {
-		return explain.Association{}, awsconfig.Wrap(err, ActionCreateAssociation, "cluster "+cluster)
+		return awsread.Association{}, awsconfig.Wrap(err, ActionCreateAssociation, "cluster "+cluster)
 	}
-	return explain.AssociationOf(out.Association), nil
+	return awsread.AssociationOf(out.Association), nil
 }
 
 // UpdatePodIdentityAssociation implements AWS.
-func (s *SDK) UpdatePodIdentityAssociation(ctx context.Context, cluster, id string, spec Spec, fields []string) (explain.Association, error) {
+func (s *SDK) UpdatePodIdentityAssociation(ctx context.Context, cluster, id string, spec Spec, fields []string) (awsread.Association, error) {
 	in := &eks.UpdatePodIdentityAssociationInput{ClusterName: aws.String(cluster), AssociationId: aws.String(id)}
 	for _, f := range fields {
 		switch f {
@@ -102,21 +92,21 @@ func (s *SDK) UpdatePodIdentityAssociation(ctx context.Context, cluster, id stri
 			in.DisableSessionTags = aws.Bool(spec.DisableSessionTags)
 		}
 	}
-	out, err := s.eks.UpdatePodIdentityAssociation(ctx, in)
+	out, err := s.EKS.UpdatePodIdentityAssociation(ctx, in)
 	if err != nil {
-		return explain.Association{}, awsconfig.Wrap(err, ActionUpdateAssociation, "association "+id+" of cluster "+cluster)
+		return awsread.Association{}, awsconfig.Wrap(err, ActionUpdateAssociation, "association "+id+" of cluster "+cluster)
 	}
-	return explain.AssociationOf(out.Association), nil
+	return awsread.AssociationOf(out.Association), nil
 }
 
 // DeletePodIdentityAssociation implements AWS.
 func (s *SDK) DeletePodIdentityAssociation(ctx context.Context, cluster, id string) error {
-	_, err := s.eks.DeletePodIdentityAssociation(ctx, &eks.DeletePodIdentityAssociationInput{ClusterName: aws.String(cluster), AssociationId: aws.String(id)})
+	_, err := s.EKS.DeletePodIdentityAssociation(ctx, &eks.DeletePodIdentityAssociationInput{ClusterName: aws.String(cluster), AssociationId: aws.String(id)})
 	return awsconfig.Wrap(err, ActionDeleteAssociation, "association "+id+" of cluster "+cluster)
 }
 
 // UpdateAssumeRolePolicy implements AWS.
 func (s *SDK) UpdateAssumeRolePolicy(ctx context.Context, roleName, document string) error {
-	_, err := s.iam.UpdateAssumeRolePolicy(ctx, &iam.UpdateAssumeRolePolicyInput{RoleName: aws.String(roleName), PolicyDocument: aws.String(document)})
+	_, err := s.IAM.UpdateAssumeRolePolicy(ctx, &iam.UpdateAssumeRolePolicyInput{RoleName: aws.String(roleName), PolicyDocument: aws.String(document)})
 	return awsconfig.Wrap(err, ActionUpdateAssumeRolePolicy, "role "+roleName)
 }

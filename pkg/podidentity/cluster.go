@@ -6,14 +6,14 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
-	"github.com/kubectl-wi/kubectl-wi/pkg/explain"
+	"github.com/kubectl-wi/kubectl-wi/pkg/awsread"
 )
 
 // AssociationReader is the EKS reads that list a cluster's associations and name their roles:
 // ListPodIdentityAssociations lists no role, DescribePodIdentityAssociation gives it.
 type AssociationReader interface {
-	ListPodIdentityAssociations(ctx context.Context, cluster, namespace, serviceAccount string) ([]explain.AssociationRef, error)
-	DescribePodIdentityAssociation(ctx context.Context, cluster, id string) (explain.Association, error)
+	ListPodIdentityAssociations(ctx context.Context, cluster, namespace, serviceAccount string) ([]awsread.AssociationRef, error)
+	DescribePodIdentityAssociation(ctx context.Context, cluster, id string) (awsread.Association, error)
 }
 
 // describeParallel is how many associations are described at once.
@@ -27,7 +27,7 @@ type ClusterAssociations struct {
 	Read    bool
 	// NotRead says why they were not read and what reads them; empty when Read.
 	NotRead string
-	Items   []explain.Association
+	Items   []awsread.Association
 }
 
 // ReadAssociations lists the associations of cluster in namespace ("" for every namespace)
@@ -38,7 +38,7 @@ func ReadAssociations(ctx context.Context, r AssociationReader, cluster, namespa
 	if err != nil {
 		return ClusterAssociations{}, err
 	}
-	items := make([]explain.Association, len(refs))
+	items := make([]awsread.Association, len(refs))
 	var mu sync.Mutex
 	g, ctx := errgroup.WithContext(ctx)
 	g.SetLimit(describeParallel)
@@ -62,11 +62,11 @@ func ReadAssociations(ctx context.Context, r AssociationReader, cluster, namespa
 
 // Of is the association of namespace/serviceAccount; false when it has none (or they were
 // not read).
-func (c ClusterAssociations) Of(namespace, serviceAccount string) (explain.Association, bool) {
+func (c ClusterAssociations) Of(namespace, serviceAccount string) (awsread.Association, bool) {
 	for _, a := range c.Items {
 		if a.Namespace == namespace && a.ServiceAccount == serviceAccount {
 			return a, true
 		}
 	}
-	return explain.Association{}, false
+	return awsread.Association{}, false
 }

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/kubectl-wi/kubectl-wi/pkg/explain"
+	"github.com/kubectl-wi/kubectl-wi/pkg/awsread"
 	"github.com/kubectl-wi/kubectl-wi/pkg/internal/awstest"
 	"github.com/kubectl-wi/kubectl-wi/pkg/podidentity"
 )
@@ -23,16 +23,16 @@ func TestReadAssociations(t *testing.T) {
 		{name: "every namespace", wantIDs: "a-1,a-2,a-3", wantDescribes: 3, wantOfTeamApp: true},
 		{name: "one namespace", namespace: "team", wantIDs: "a-1,a-2", wantDescribes: 2, wantOfTeamApp: true},
 		{name: "one account", namespace: "other", sa: "app", wantIDs: "a-3", wantDescribes: 1},
-		{name: "list denied", deny: []string{explain.ActionListPodIdentityAssociations}, wantErr: "may not call eks:ListPodIdentityAssociations"},
-		{name: "describe denied", deny: []string{explain.ActionDescribePodIdentityAssociation}, wantErr: "may not call eks:DescribePodIdentityAssociation"},
+		{name: "list denied", deny: []string{awsread.ActionListPodIdentityAssociations}, wantErr: "may not call eks:ListPodIdentityAssociations"},
+		{name: "describe denied", deny: []string{awsread.ActionDescribePodIdentityAssociation}, wantErr: "may not call eks:DescribePodIdentityAssociation"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f := awstest.New()
 			f.Deny = tt.deny
-			f.Assocs["a-1"] = &explain.Association{ID: "a-1", Namespace: "team", ServiceAccount: "app", RoleARN: awstest.Role}
-			f.Assocs["a-2"] = &explain.Association{ID: "a-2", Namespace: "team", ServiceAccount: "db", RoleARN: awstest.OtherRole}
-			f.Assocs["a-3"] = &explain.Association{ID: "a-3", Namespace: "other", ServiceAccount: "app", RoleARN: awstest.Role}
+			f.Assocs["a-1"] = &awsread.Association{ID: "a-1", Namespace: "team", ServiceAccount: "app", RoleARN: awstest.Role}
+			f.Assocs["a-2"] = &awsread.Association{ID: "a-2", Namespace: "team", ServiceAccount: "db", RoleARN: awstest.OtherRole}
+			f.Assocs["a-3"] = &awsread.Association{ID: "a-3", Namespace: "other", ServiceAccount: "app", RoleARN: awstest.Role}
 			got, err := podidentity.ReadAssociations(context.Background(), f, awstest.Cluster, tt.namespace, tt.sa)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
@@ -62,7 +62,7 @@ func TestReadAssociations(t *testing.T) {
 			if len(ids) != len(strings.Split(tt.wantIDs, ",")) || !got.Read || got.Cluster != awstest.Cluster {
 				t.Errorf("got %+v, want %s read from %s", got, tt.wantIDs, awstest.Cluster)
 			}
-			if n := f.Calls[explain.ActionDescribePodIdentityAssociation]; n != tt.wantDescribes {
+			if n := f.Calls[awsread.ActionDescribePodIdentityAssociation]; n != tt.wantDescribes {
 				t.Errorf("%d describes, want %d", n, tt.wantDescribes)
 			}
 			a, ok := got.Of("team", "app")

@@ -10,7 +10,6 @@ import (
 	"net/url"
 	"sort"
 	"strings"
-	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -21,7 +20,7 @@ import (
 
 	"github.com/kubectl-wi/kubectl-wi/pkg/apicall"
 	"github.com/kubectl-wi/kubectl-wi/pkg/awsconfig"
-	"github.com/kubectl-wi/kubectl-wi/pkg/explain"
+	"github.com/kubectl-wi/kubectl-wi/pkg/awsread"
 	"github.com/kubectl-wi/kubectl-wi/pkg/identity"
 	"github.com/kubectl-wi/kubectl-wi/pkg/restart"
 	"github.com/kubectl-wi/kubectl-wi/pkg/targets"
@@ -170,7 +169,7 @@ func (a *account) restarts() int {
 type runner struct {
 	cfg      Config
 	deps     Deps
-	cluster  explain.Cluster
+	cluster  awsread.Cluster
 	accounts []*account
 	actions  []restart.Action
 	trust    map[string]*Trust // by role ARN, those to write
@@ -805,25 +804,17 @@ func (r *runner) prove(ctx context.Context) error {
 		return nil
 	}
 	fmt.Fprintf(r.deps.ErrOut, "proving %d service account(s) with a probe pod each, before any restart\n", len(todo))
-	proofs := make([]Proof, len(todo))
-	sem := make(chan struct{}, r.cfg.Parallel)
-	var wg sync.WaitGroup
+	want := make([]Want, len(todo))
 	for i, a := range todo {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			// The caller is the target role's session when the association chains to one.
-			expect := a.change.Want.RoleARN
-			if a.change.Want.TargetRoleARN != "" {
-				expect = a.change.Want.TargetRoleARN
-			}
-			proofs[i] = r.deps.Prove(ctx, r.cfg.Namespace, a.name, expect)
-		}()
+		// The caller is the target role's session when the association chains to one.
+		want[i] = Want{ServiceAccount: a.name, RoleARN: cmp.Or(a.change.Want.TargetRoleARN, a.change.Want.RoleARN)}
 	}
-	wg.Wait()
+	proofs, err := r.deps.Prove(ctx, r.cfg.Namespace, want, r.cfg.Parallel)
 	if ctx.Err() != nil {
 		return ctx.Err()
+	}
+	if err != nil {
+		return err
 	}
 	var failed []*account
 	defer func() { r.rollBackFailed(ctx, failed) }()

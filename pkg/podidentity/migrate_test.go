@@ -16,12 +16,12 @@ import (
 	"k8s.io/client-go/kubernetes/fake"
 	clienttesting "k8s.io/client-go/testing"
 
-	"github.com/kubectl-wi/kubectl-wi/pkg/explain"
+	"github.com/kubectl-wi/kubectl-wi/pkg/awsread"
+	"github.com/kubectl-wi/kubectl-wi/pkg/check"
 	"github.com/kubectl-wi/kubectl-wi/pkg/identity"
 	"github.com/kubectl-wi/kubectl-wi/pkg/internal/awstest"
 	kt "github.com/kubectl-wi/kubectl-wi/pkg/internal/kubetest"
 	"github.com/kubectl-wi/kubectl-wi/pkg/podidentity"
-	"github.com/kubectl-wi/kubectl-wi/pkg/probe"
 	"github.com/kubectl-wi/kubectl-wi/pkg/restart"
 	"github.com/kubectl-wi/kubectl-wi/pkg/targets"
 	"github.com/kubectl-wi/kubectl-wi/pkg/trustpolicy"
@@ -95,7 +95,15 @@ func newBed(t *testing.T, accounts map[string]string, podTrust bool) *bed {
 	return b
 }
 
-func (b *bed) prove(_ context.Context, _, sa, role string) podidentity.Proof {
+func (b *bed) prove(_ context.Context, _ string, want []podidentity.Want, _ int) ([]podidentity.Proof, error) {
+	proofs := make([]podidentity.Proof, len(want))
+	for i, w := range want {
+		proofs[i] = b.proveOne(w.ServiceAccount, w.RoleARN)
+	}
+	return proofs, nil
+}
+
+func (b *bed) proveOne(sa, role string) podidentity.Proof {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.proven = append(b.proven, sa)
@@ -104,7 +112,7 @@ func (b *bed) prove(_ context.Context, _, sa, role string) podidentity.Proof {
 		b.duringProof = nil
 	}
 	if b.refuse[sa] {
-		return podidentity.Proof{Why: "verify failed 1 of 12 checks", Events: []probe.Event{{Type: probe.TypeCheck, Check: "podidentity.agent", Status: probe.StatusFail, Message: "the agent at 169.254.170.23 refused the connection", Fix: "install the EKS Pod Identity Agent add-on"}}}
+		return podidentity.Proof{Why: "verify failed 1 of 12 checks", Events: []check.Event{{Type: check.TypeCheck, Check: "podidentity.agent", Status: check.StatusFail, Message: "the agent at 169.254.170.23 refused the connection", Fix: "install the EKS Pod Identity Agent add-on"}}}
 	}
 	return podidentity.Proof{Passed: true, Caller: strings.Replace(strings.Replace(role, ":iam:", ":sts:", 1), ":role/", ":assumed-role/", 1) + "/eks-prod-probe"}
 }
@@ -310,7 +318,7 @@ func TestMigrateVerifyFails(t *testing.T) {
 // ready, each stop the run before any write.
 func TestMigratePreflightProblems(t *testing.T) {
 	b := newBed(t, map[string]string{"api": awstest.Role}, true)
-	b.aws.Assocs["a-0"] = &explain.Association{ID: "a-0", Namespace: ns, ServiceAccount: "api", RoleARN: awstest.OtherRole}
+	b.aws.Assocs["a-0"] = &awsread.Association{ID: "a-0", Namespace: ns, ServiceAccount: "api", RoleARN: awstest.OtherRole}
 	_, out, err := b.run(t, podidentity.Config{})
 	if !strings.Contains(out, "gives the role "+awstest.OtherRole) || b.aws.Writes() != 0 || !isFailed(err) {
 		t.Fatalf("err %v\n%s", err, out)

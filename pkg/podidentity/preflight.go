@@ -10,13 +10,13 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/kubectl-wi/kubectl-wi/pkg/awsconfig"
-	"github.com/kubectl-wi/kubectl-wi/pkg/explain"
+	"github.com/kubectl-wi/kubectl-wi/pkg/awsread"
 	"github.com/kubectl-wi/kubectl-wi/pkg/identity"
 	"github.com/kubectl-wi/kubectl-wi/pkg/trustpolicy"
 )
 
 // ClusterAccount is the account ID of the cluster's ARN, "" when it names none.
-func ClusterAccount(cluster explain.Cluster) string {
+func ClusterAccount(cluster awsread.Cluster) string {
 	if p := strings.SplitN(cluster.ARN, ":", 6); len(p) == 6 && p[0] == "arn" {
 		return p[4]
 	}
@@ -27,7 +27,7 @@ func ClusterAccount(cluster explain.Cluster) string {
 // names none), else why an association cannot give it to the accounts named: EKS takes an
 // association's role from the cluster's account, and reaches another account's role only as
 // the association's target role.
-func RoleAccountProblem(cluster explain.Cluster, role identity.RoleARN, accounts string) string {
+func RoleAccountProblem(cluster awsread.Cluster, role identity.RoleARN, accounts string) string {
 	account := ClusterAccount(cluster)
 	if account == "" || role.AccountID == account {
 		return ""
@@ -42,7 +42,7 @@ func RoleAccountProblem(cluster explain.Cluster, role identity.RoleARN, accounts
 // created it, when a clause on sts:ExternalId cannot be judged yet (Trust.Undecided, not a
 // refusal). A target role of another account than role's is only read when the credentials
 // reach it: notRead then says it was not, and the Trust is empty.
-func JudgeTargetTrust(ctx context.Context, a AWS, cluster explain.Cluster, role, target identity.RoleARN, externalID, namespace string, accounts []string) (t Trust, notRead string, err error) {
+func JudgeTargetTrust(ctx context.Context, a AWS, cluster awsread.Cluster, role, target identity.RoleARN, externalID, namespace string, accounts []string) (t Trust, notRead string, err error) {
 	r, err := a.GetRole(ctx, target.Name)
 	other := func(read string) string {
 		return fmt.Sprintf("the target role %s is in account %s, and your AWS credentials read IAM of %s: its trust policy was not read (kubectl wi explain with credentials of %s judges it once the association exists)",
@@ -89,7 +89,7 @@ type Preflight struct {
 // cluster. SkipIAM leaves out the reads of IAM (iam:GetRole), for credentials that may not
 // make them: the role's existence and both trust policies are then not judged.
 type PreflightConfig struct {
-	Cluster  explain.Cluster
+	Cluster  awsread.Cluster
 	Spec     Spec
 	Accounts []ServiceAccount
 	// ExternalIDs are the external IDs of the accounts' associations that exist, by

@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/kubectl-wi/kubectl-wi/pkg/check"
 	"github.com/kubectl-wi/kubectl-wi/pkg/probe"
+	"github.com/kubectl-wi/kubectl-wi/pkg/report"
 	"github.com/kubectl-wi/kubectl-wi/pkg/verify"
 )
 
@@ -17,62 +19,90 @@ type Proof struct {
 	// Why says what did not pass, when it did not.
 	Why string
 	// Events are the failed and warned checks, to show.
-	Events []probe.Event
+	Events []check.Event
 }
 
-// ProveFunc proves namespace/serviceAccount on Pod Identity with roleARN as the expected role.
-type ProveFunc func(ctx context.Context, namespace, serviceAccount, roleARN string) Proof
+// Want is an account to prove and the role its caller is expected to be.
+type Want struct {
+	ServiceAccount, RoleARN string
+}
 
-// Prover proves accounts with verify.Run: a probe pod of the account, created now, whose path
-// (the container credentials through the agent, then STS) and caller are checked. base gives
-// the probe's image, endpoint, CA bundle and timeout.
+// ProveFunc proves the accounts of namespace on Pod Identity, at most parallel at once, and
+// returns their proofs in want's order. The error is for what stopped the proofs: ctx ended.
+type ProveFunc func(ctx context.Context, namespace string, want []Want, parallel int) ([]Proof, error)
+
+// Prover proves accounts with verify's fleet engine (verify.RunFleet): a probe pod of each
+// account, created now, whose path (the container credentials through the agent, then STS)
+// and caller are checked. base gives the probe's image, endpoint, CA bundle and timeout.
 func Prover(base verify.Config, deps verify.Deps) ProveFunc {
-	return func(ctx context.Context, namespace, serviceAccount, roleARN string) Proof {
-		cfg := base
-		cfg.Namespace, cfg.Target, cfg.RoleARN = namespace, verify.Target{Kind: verify.KindServiceAccount, Name: serviceAccount}, roleARN
-		rec := &recorder{}
-		out, err := verify.Run(ctx, cfg, deps, rec)
-		p := Proof{Caller: rec.caller, Events: rec.shown}
-		switch {
-		case err != nil:
-			p.Why = "verify stopped: " + err.Error()
-		case out.Failed > 0 || out.Status == probe.StatusFail || out.Status == "":
-			p.Why = fmt.Sprintf("verify failed %d of %d checks", out.Failed, out.Checks)
-		case rec.path != probe.PathPodIdentity:
-			p.Why = fmt.Sprintf("the probe pod did not run on EKS Pod Identity's container credentials (path %q): the webhook did not inject them", rec.path)
-		case !rec.callerPassed:
-			p.Why = "the probe did not confirm the caller"
-		default:
-			p.Passed = true
+	return func(ctx context.Context, namespace string, want []Want, parallel int) ([]Proof, error) {
+		accounts := make([]verify.Account, len(want))
+		for i, w := range want {
+			accounts[i] = verify.Account{Namespace: namespace, Name: w.ServiceAccount, RoleARN: w.RoleARN}
 		}
-		return p
+		recs := fleetRecorder{}
+		results, err := verify.RunFleet(ctx, base, accounts, parallel, deps, recs)
+		if err != nil {
+			return nil, err
+		}
+		proofs := make([]Proof, len(results))
+		for i, res := range results {
+			proofs[i] = proofOf(recs[res.Account.Name], res.Outcome, res.Err)
+		}
+		return proofs, nil
 	}
 }
+
+// proofOf judges one account's run from what its recorder kept.
+func proofOf(rec *recorder, out verify.Outcome, err error) Proof {
+	p := Proof{Caller: rec.caller, Events: rec.shown}
+	switch {
+	case err != nil:
+		p.Why = "verify stopped: " + err.Error()
+	case out.Failed > 0 || out.Status == check.StatusFail || out.Status == "":
+		p.Why = fmt.Sprintf("verify failed %d of %d checks", out.Failed, out.Checks)
+	case rec.path != probe.PathPodIdentity:
+		p.Why = fmt.Sprintf("the probe pod did not run on EKS Pod Identity's container credentials (path %q): the webhook did not inject them", rec.path)
+	case !rec.callerPassed:
+		p.Why = "the probe did not confirm the caller"
+	default:
+		p.Passed = true
+	}
+	return p
+}
+
+// fleetRecorder is a recorder per account of a fleet run, by service account name; the
+// fleet serialises its calls.
+type fleetRecorder map[string]*recorder
+
+func (f fleetRecorder) Start(a verify.Account)                     { f[a.Name] = &recorder{} }
+func (f fleetRecorder) Step(verify.Account, report.Step)           {}
+func (f fleetRecorder) Raw(verify.Account, string)                 {}
+func (f fleetRecorder) Done(verify.Account, verify.Outcome, error) {}
+func (f fleetRecorder) Event(a verify.Account, ev check.Event)     { f[a.Name].Event(ev) }
 
 // recorder keeps what a proof needs of verify's events.
 type recorder struct {
 	path         string
 	caller       string
 	callerPassed bool
-	shown        []probe.Event
+	shown        []check.Event
 }
 
-func (r *recorder) Step(verify.Step) {}
-func (r *recorder) Raw(string)       {}
-func (r *recorder) Event(ev probe.Event) {
-	if ev.Type != probe.TypeCheck {
+func (r *recorder) Event(ev check.Event) {
+	if ev.Type != check.TypeCheck {
 		return
 	}
 	switch ev.Check {
 	case verify.CheckPodMutation:
-		if ev.Status == probe.StatusPass {
+		if ev.Status == check.StatusPass {
 			r.path, _ = ev.Data["path"].(string)
 		}
 	case probe.CheckSTSCallerIdentity:
 		r.caller, _ = ev.Data["arn"].(string)
-		r.callerPassed = ev.Status == probe.StatusPass
+		r.callerPassed = ev.Status == check.StatusPass
 	}
-	if ev.Status == probe.StatusFail || ev.Status == probe.StatusWarn {
+	if ev.Status == check.StatusFail || ev.Status == check.StatusWarn {
 		r.shown = append(r.shown, ev)
 	}
 }

@@ -7,7 +7,7 @@ import (
 	"strings"
 
 	"github.com/kubectl-wi/kubectl-wi/pkg/awsconfig"
-	"github.com/kubectl-wi/kubectl-wi/pkg/explain"
+	"github.com/kubectl-wi/kubectl-wi/pkg/awsread"
 	"github.com/kubectl-wi/kubectl-wi/pkg/identity"
 	"github.com/kubectl-wi/kubectl-wi/pkg/trustpolicy"
 )
@@ -40,7 +40,7 @@ type Trust struct {
 // JudgeTrust reads the role with iam:GetRole and evaluates its trust policy, as IAM does, for
 // the Pod Identity requests of the accounts (namespace/name) in cluster, session tags on
 // unless disabled.
-func JudgeTrust(ctx context.Context, a AWS, cluster explain.Cluster, role identity.RoleARN, namespace string, accounts []string, disableSessionTags bool) (Trust, error) {
+func JudgeTrust(ctx context.Context, a AWS, cluster awsread.Cluster, role identity.RoleARN, namespace string, accounts []string, disableSessionTags bool) (Trust, error) {
 	r, err := a.GetRole(ctx, role.Name)
 	if err != nil {
 		if awsconfig.IsNotFound(err) {
@@ -135,7 +135,7 @@ func (t *Trust) principal() string {
 
 // podIdentityContext is what EKS Auth's request carries for namespace/sa of cluster: the
 // cluster as aws:SourceArn, its account as aws:SourceAccount, and the session tags.
-func podIdentityContext(cluster explain.Cluster, namespace, sa string, disableSessionTags bool) trustpolicy.PodIdentityContext {
+func podIdentityContext(cluster awsread.Cluster, namespace, sa string, disableSessionTags bool) trustpolicy.PodIdentityContext {
 	return trustpolicy.PodIdentityContext{ClusterARN: cluster.ARN, Account: ClusterAccount(cluster), ClusterName: cluster.Name,
 		Namespace: namespace, ServiceAccount: sa, SessionTags: !disableSessionTags}
 }

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/kubectl-wi/kubectl-wi/pkg/check"
 )
 
 // Check names of the in-pod probe's look at the app (Config.InPod).
@@ -66,7 +68,7 @@ type AppScanner interface {
 // could not be read.
 func (r *runner) app() {
 	if r.deps.App == nil {
-		r.check(CheckAppSDK, StatusSkip, "this build of the probe cannot read the app's AWS SDKs", "", nil)
+		r.check(CheckAppSDK, check.StatusSkip, "this build of the probe cannot read the app's AWS SDKs", "", nil)
 		return
 	}
 	rep := r.deps.App.Scan(r.ctx, r.sum.Path)
@@ -83,10 +85,10 @@ func (r *runner) app() {
 		r.sdkCheck(s)
 	}
 	for _, g := range groupSkips(rep.Skipped) {
-		r.check(CheckAppSDK, StatusSkip, "not read: "+g.text, "", map[string]any{"skipped": g.reason, "count": g.count})
+		r.check(CheckAppSDK, check.StatusSkip, "not read: "+g.text, "", map[string]any{"skipped": g.reason, "count": g.count})
 	}
 	if len(rep.SDKs) == 0 && len(rep.Skipped) == 0 {
-		r.check(CheckAppSDK, StatusSkip, "no AWS SDK found in the app's processes", "", nil)
+		r.check(CheckAppSDK, check.StatusSkip, "no AWS SDK found in the app's processes", "", nil)
 	}
 }
 
@@ -156,19 +158,19 @@ func (r *runner) sdkCheck(s AppSDK) {
 		} else {
 			msg += ", which supports " + path
 		}
-		r.check(CheckAppSDK, StatusPass, msg, "", data)
+		r.check(CheckAppSDK, check.StatusPass, msg, "", data)
 	case SDKTooOld:
-		r.check(CheckAppSDK, StatusFail,
+		r.check(CheckAppSDK, check.StatusFail,
 			fmt.Sprintf("%s, below %s, the minimum for %s: it does not find the credentials %s gives the pod%s", who, s.Minimum, path, path, doc),
 			s.Fix+" in the app's image, then roll out the new image", data)
 	case SDKUnsupported:
-		r.check(CheckAppSDK, StatusFail, fmt.Sprintf("%s: no version of it supports %s%s", who, path, doc), s.Fix, data)
+		r.check(CheckAppSDK, check.StatusFail, fmt.Sprintf("%s: no version of it supports %s%s", who, path, doc), s.Fix, data)
 	case SDKUnknown:
-		r.check(CheckAppSDK, StatusSkip, fmt.Sprintf("%s: not judged against the minimum for %s: %s", who, path, orPlaceholder(s.Reason, "unknown version")), "", data)
+		r.check(CheckAppSDK, check.StatusSkip, fmt.Sprintf("%s: not judged against the minimum for %s: %s", who, path, orPlaceholder(s.Reason, "unknown version")), "", data)
 	case SDKNoJudge:
-		r.check(CheckAppSDK, StatusSkip, who+": not judged, the pod has no identity path", "", data)
+		r.check(CheckAppSDK, check.StatusSkip, who+": not judged, the pod has no identity path", "", data)
 	default:
-		r.check(CheckAppSDK, StatusSkip, fmt.Sprintf("%s: unknown status %q", who, s.Status), "", data)
+		r.check(CheckAppSDK, check.StatusSkip, fmt.Sprintf("%s: unknown status %q", who, s.Status), "", data)
 	}
 }
 

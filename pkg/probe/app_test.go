@@ -5,6 +5,8 @@ import (
 	"context"
 	"strings"
 	"testing"
+
+	"github.com/kubectl-wi/kubectl-wi/pkg/check"
 )
 
 // scannerFunc is an AppScanner of a test: it records the path it was asked to judge for.
@@ -24,10 +26,10 @@ func TestInPodApp(t *testing.T) {
 		cfg        func() Config
 		scanner    AppScanner
 		wantPath   string
-		wantSDK    []Status // the app.sdk checks' statuses, in order
+		wantSDK    []check.Status // the app.sdk checks' statuses, in order
 		wantInMsgs []string
 		wantFix    string
-		wantResult Status
+		wantResult check.Status
 	}{
 		{
 			name: "not in-pod: no app checks",
@@ -36,14 +38,14 @@ func TestInPodApp(t *testing.T) {
 				t.Error("the scanner ran outside an in-pod run")
 				return AppReport{}
 			}),
-			wantResult: StatusPass,
+			wantResult: check.StatusPass,
 		},
 		{
 			name:       "in-pod without a scanner: said, not guessed",
 			cfg:        inPodConfig,
-			wantSDK:    []Status{StatusSkip},
+			wantSDK:    []check.Status{check.StatusSkip},
 			wantInMsgs: []string{"this build of the probe cannot read the app's AWS SDKs"},
-			wantResult: StatusPass,
+			wantResult: check.StatusPass,
 		},
 		{
 			name: "an SDK at the minimum and one below it, judged for the pod's path",
@@ -52,14 +54,14 @@ func TestInPodApp(t *testing.T) {
 				return AppReport{SDKs: []AppSDK{botocore, oldGo, botocore}}
 			}),
 			wantPath: PathIRSA,
-			wantSDK:  []Status{StatusPass, StatusFail, StatusPass},
+			wantSDK:  []check.Status{check.StatusPass, check.StatusFail, check.StatusPass},
 			wantInMsgs: []string{
 				"AWS SDKs found in 2 process(es) of the app: 7 (python3.12), 9 (server)",
 				"process 7 (python3.12) uses botocore 1.34.50, at or above 1.34.41, the minimum for IRSA (web identity)",
 				"process 9 (server) uses aws-sdk-go v1.44.0 (github.com/aws/aws-sdk-go), below v1.47.11, the minimum for IRSA (web identity)",
 			},
 			wantFix:    "upgrade github.com/aws/aws-sdk-go to v1.47.11 or later in the app's image, then roll out the new image",
-			wantResult: StatusFail,
+			wantResult: check.StatusFail,
 		},
 		{
 			name: "what could not be read is a skip naming why; an unknown version too",
@@ -77,13 +79,13 @@ func TestInPodApp(t *testing.T) {
 				}
 			}),
 			wantPath: PathIRSA,
-			wantSDK:  []Status{StatusSkip, StatusSkip, StatusSkip},
+			wantSDK:  []check.Status{check.StatusSkip, check.StatusSkip, check.StatusSkip},
 			wantInMsgs: []string{
 				`not judged against the minimum for IRSA (web identity): version "2.x" of software.amazon.awssdk:auth cannot be compared`,
 				"not read: process 12 /proc/12/exe, process 13 /proc/13/exe, process 14 /proc/14/exe and 1 more: permission denied: the process runs as uid 101",
 				"not read: /proc: no process to scan but the scanner itself",
 			},
-			wantResult: StatusPass,
+			wantResult: check.StatusPass,
 		},
 		{
 			name: "no SDK in any process",
@@ -92,9 +94,9 @@ func TestInPodApp(t *testing.T) {
 				return AppReport{}
 			}),
 			wantPath:   PathIRSA,
-			wantSDK:    []Status{StatusSkip},
+			wantSDK:    []check.Status{check.StatusSkip},
 			wantInMsgs: []string{"no AWS SDK found in the app's processes"},
-			wantResult: StatusPass,
+			wantResult: check.StatusPass,
 		},
 	}
 	for _, tt := range tests {
@@ -116,7 +118,7 @@ func TestInPodApp(t *testing.T) {
 			if tt.wantPath != "" && (askedPath == nil || *askedPath != tt.wantPath) {
 				t.Errorf("scanner asked for path %v, want %s", askedPath, tt.wantPath)
 			}
-			var got []Status
+			var got []check.Status
 			var msgs []string
 			fixes := ""
 			for _, ev := range rec.events {
@@ -144,7 +146,7 @@ func TestInPodApp(t *testing.T) {
 				t.Errorf("result %s, want %s", sum.Status, tt.wantResult)
 			}
 			// The app checks come after the identity checks, before the result.
-			if last := rec.last(t); last.Type != TypeResult {
+			if last := rec.last(t); last.Type != check.TypeResult {
 				t.Errorf("last event %+v", last)
 			}
 		})
@@ -157,7 +159,7 @@ func inPodConfig() Config {
 	return c
 }
 
-func equalStatuses(a, b []Status) bool {
+func equalStatuses(a, b []check.Status) bool {
 	if len(a) != len(b) {
 		return false
 	}

@@ -12,6 +12,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+
+	"github.com/kubectl-wi/kubectl-wi/pkg/check"
 )
 
 // TestSTSErrorClassification serves STS error bodies, recorded as AWS sends them, to the real
@@ -150,11 +152,11 @@ func TestSTSErrorClassification(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if sum.Status != StatusFail || sum.Failed != 1 {
+			if sum.Status != check.StatusFail || sum.Failed != 1 {
 				t.Errorf("summary %+v, want one failure", sum)
 			}
-			ev := rec.find(t, TypeCheck, tt.check)
-			if ev.Status != StatusFail {
+			ev := rec.find(t, check.TypeCheck, tt.check)
+			if ev.Status != check.StatusFail {
 				t.Fatalf("%s is %s: %s", tt.check, ev.Status, ev.Message)
 			}
 			if tt.wantCode != "" && ev.Data["code"] != tt.wantCode {
@@ -264,8 +266,8 @@ func TestSTSNetworkErrors(t *testing.T) {
 			if _, err := Run(context.Background(), cfg, deps, rec); err != nil {
 				t.Fatal(err)
 			}
-			ev := rec.find(t, TypeCheck, CheckSTSAssumeRole)
-			if ev.Status != StatusFail || ev.Data["code"] != tt.wantCode {
+			ev := rec.find(t, check.TypeCheck, CheckSTSAssumeRole)
+			if ev.Status != check.StatusFail || ev.Data["code"] != tt.wantCode {
 				t.Fatalf("got %s %v: %s", ev.Status, ev.Data["code"], ev.Message)
 			}
 			for _, s := range tt.wantMsg {
@@ -369,8 +371,8 @@ func TestSTSThroughProxyErrors(t *testing.T) {
 			if _, err := Run(context.Background(), cfg, deps, rec); err != nil {
 				t.Fatal(err)
 			}
-			ev := rec.find(t, TypeCheck, CheckSTSAssumeRole)
-			if ev.Status != StatusFail || ev.Data["code"] != tt.wantCode {
+			ev := rec.find(t, check.TypeCheck, CheckSTSAssumeRole)
+			if ev.Status != check.StatusFail || ev.Data["code"] != tt.wantCode {
 				t.Fatalf("got %s %v: %s", ev.Status, ev.Data["code"], ev.Message)
 			}
 			for _, s := range tt.wantMsg {

@@ -21,6 +21,8 @@ import (
 	ststypes "github.com/aws/aws-sdk-go-v2/service/sts/types"
 	"github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
+
+	"github.com/kubectl-wi/kubectl-wi/pkg/check"
 )
 
 // Fixed facts every test shares.
@@ -125,10 +127,10 @@ func testConfig() Config {
 // recorder is a Sink that keeps every event.
 type recorder struct {
 	mu     sync.Mutex
-	events []Event
+	events []check.Event
 }
 
-func (r *recorder) Emit(ev Event) error {
+func (r *recorder) Emit(ev check.Event) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if err := ev.Valid(); err != nil {
@@ -139,28 +141,28 @@ func (r *recorder) Emit(ev Event) error {
 }
 
 // statuses maps each check to its status.
-func (r *recorder) statuses() map[string]Status {
-	out := map[string]Status{}
+func (r *recorder) statuses() map[string]check.Status {
+	out := map[string]check.Status{}
 	for _, ev := range r.events {
-		if ev.Type == TypeCheck {
+		if ev.Type == check.TypeCheck {
 			out[ev.Check] = ev.Status
 		}
 	}
 	return out
 }
 
-func (r *recorder) find(t *testing.T, typ EventType, check string) Event {
+func (r *recorder) find(t *testing.T, typ check.EventType, name string) check.Event {
 	t.Helper()
 	for _, ev := range r.events {
-		if ev.Type == typ && ev.Check == check {
+		if ev.Type == typ && ev.Check == name {
 			return ev
 		}
 	}
-	t.Fatalf("no %s event for %q in %v", typ, check, r.events)
-	return Event{}
+	t.Fatalf("no %s event for %q in %v", typ, name, r.events)
+	return check.Event{}
 }
 
-func (r *recorder) last(t *testing.T) Event {
+func (r *recorder) last(t *testing.T) check.Event {
 	t.Helper()
 	if len(r.events) == 0 {
 		t.Fatal("no events")
@@ -278,7 +280,7 @@ func realSTS(srv *httptest.Server) func(STSTarget, aws.CredentialsProvider) STSC
 func jsonOutput(t *testing.T, cfg Config, deps Deps) (Summary, []byte) {
 	t.Helper()
 	var buf bytes.Buffer
-	sum, err := Run(context.Background(), cfg, deps, NewJSONSink(&buf))
+	sum, err := Run(context.Background(), cfg, deps, check.NewJSONSink(&buf))
 	if err != nil {
 		t.Fatalf("Run: %v", err)
 	}

@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/kubectl-wi/kubectl-wi/pkg/check"
 )
 
 // TestMinIO runs the probe against MinIO's recorded answers: a role ARN of partition minio, an
@@ -30,23 +32,23 @@ func TestMinIO(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if sum.Status != StatusWarn || sum.Failed != 0 || sum.Warned != 1 {
+	if sum.Status != check.StatusWarn || sum.Failed != 0 || sum.Warned != 1 {
 		t.Fatalf("summary %+v, want warn with 0 failed and 1 warned; events %v", sum, rec.events)
 	}
 	st := rec.statuses()
 	for _, c := range []string{CheckEnvRoleARN, CheckSTSAssumeRole} {
-		if st[c] != StatusPass {
+		if st[c] != check.StatusPass {
 			t.Errorf("%s is %s, want pass", c, st[c])
 		}
 	}
-	if ev := rec.find(t, TypeCheck, CheckEnvRoleARN); !strings.Contains(ev.Message, "partition minio is not AWS's") {
+	if ev := rec.find(t, check.TypeCheck, CheckEnvRoleARN); !strings.Contains(ev.Message, "partition minio is not AWS's") {
 		t.Errorf("env.role_arn message %q does not name the partition", ev.Message)
 	}
-	if ev := rec.find(t, TypeCheck, CheckSTSAssumeRole); ev.Message != "assumed "+minioRole {
+	if ev := rec.find(t, check.TypeCheck, CheckSTSAssumeRole); ev.Message != "assumed "+minioRole {
 		t.Errorf("sts.assume_role message %q, want %q", ev.Message, "assumed "+minioRole)
 	}
-	ev := rec.find(t, TypeCheck, CheckSTSCallerIdentity)
-	if ev.Status != StatusWarn || !strings.Contains(ev.Message, "does not implement GetCallerIdentity (InvalidParameterValue: Unsupported action GetCallerIdentity)") {
+	ev := rec.find(t, check.TypeCheck, CheckSTSCallerIdentity)
+	if ev.Status != check.StatusWarn || !strings.Contains(ev.Message, "does not implement GetCallerIdentity (InvalidParameterValue: Unsupported action GetCallerIdentity)") {
 		t.Errorf("sts.caller_identity = %s %q, want a warn naming the unsupported action", ev.Status, ev.Message)
 	}
 }

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+
+	"github.com/kubectl-wi/kubectl-wi/pkg/check"
 )
 
 // maxAgentBody bounds what the probe reads of the Pod Identity agent's answer.
@@ -43,17 +45,17 @@ func (r *runner) podIdentity() {
 	u, err := url.Parse(uri)
 	switch {
 	case err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https"):
-		r.check(CheckPodIdentityEnv, StatusFail, fmt.Sprintf("%s %q is not an http(s) URL", envContainerFullURI, uri),
+		r.check(CheckPodIdentityEnv, check.StatusFail, fmt.Sprintf("%s %q is not an http(s) URL", envContainerFullURI, uri),
 			"the container sets "+envContainerFullURI+" itself: remove it and let the pod identity webhook set it", data)
 		r.skipAll(later, CheckPodIdentityEnv)
 		return
 	case path == "":
-		r.check(CheckPodIdentityEnv, StatusFail, envContainerFullURI+" is set but "+envContainerAuthTokenFile+" is not",
+		r.check(CheckPodIdentityEnv, check.StatusFail, envContainerFullURI+" is set but "+envContainerAuthTokenFile+" is not",
 			"the webhook leaves a container that sets these env vars itself alone: remove "+envContainerFullURI+" from the container spec and restart the pod", data)
 		r.skipAll(later, CheckPodIdentityEnv)
 		return
 	}
-	r.check(CheckPodIdentityEnv, StatusPass, fmt.Sprintf("%s is %s, %s is %s", envContainerFullURI, uri, envContainerAuthTokenFile, path), "", data)
+	r.check(CheckPodIdentityEnv, check.StatusPass, fmt.Sprintf("%s is %s, %s is %s", envContainerFullURI, uri, envContainerAuthTokenFile, path), "", data)
 
 	token, claims, ok := r.checkToken(path, podIdentityTokenChecks, PodIdentityAudience, 0)
 	if !ok {
@@ -77,7 +79,7 @@ func (r *runner) agent(uri, token string, claims TokenClaims) (aws.CredentialsPr
 	data := map[string]any{"uri": uri}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, uri, nil)
 	if err != nil {
-		r.check(CheckPodIdentityAgent, StatusFail, fmt.Sprintf("cannot build a request for %s: %v", uri, err), "", data)
+		r.check(CheckPodIdentityAgent, check.StatusFail, fmt.Sprintf("cannot build a request for %s: %v", uri, err), "", data)
 		return nil, false
 	}
 	req.Header.Set("Authorization", token)
@@ -96,14 +98,14 @@ func (r *runner) agent(uri, token string, claims TokenClaims) (aws.CredentialsPr
 	if err != nil {
 		cause, msg, fix := agentUnreachable(uri, proxy, err, claims)
 		data["cause"] = cause
-		r.check(CheckPodIdentityAgent, StatusFail, msg, fix, data)
+		r.check(CheckPodIdentityAgent, check.StatusFail, msg, fix, data)
 		return nil, false
 	}
 	defer func() { _ = resp.Body.Close() }()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxAgentBody))
 	data["http_status"] = resp.StatusCode
 	if err != nil {
-		r.check(CheckPodIdentityAgent, StatusFail, fmt.Sprintf("the agent's answer broke off: %v", err),
+		r.check(CheckPodIdentityAgent, check.StatusFail, fmt.Sprintf("the agent's answer broke off: %v", err),
 			"check the eks-pod-identity-agent logs: kubectl -n kube-system logs ds/eks-pod-identity-agent", data)
 		return nil, false
 	}
@@ -112,18 +114,18 @@ func (r *runner) agent(uri, token string, claims TokenClaims) (aws.CredentialsPr
 			data[k] = v
 		}
 		data["cause"] = d.cause
-		r.check(CheckPodIdentityAgent, StatusFail, d.msg, d.fix, data)
+		r.check(CheckPodIdentityAgent, check.StatusFail, d.msg, d.fix, data)
 		return nil, false
 	}
 	var c agentCredentials
 	if err := json.Unmarshal(body, &c); err != nil {
-		r.check(CheckPodIdentityAgent, StatusFail, fmt.Sprintf("the agent's answer is not credentials JSON: %v", err),
+		r.check(CheckPodIdentityAgent, check.StatusFail, fmt.Sprintf("the agent's answer is not credentials JSON: %v", err),
 			"check that "+envContainerFullURI+" points at the eks-pod-identity-agent", data)
 		return nil, false
 	}
 	r.addSecret(c.AccessKeyID, c.SecretAccessKey, c.Token)
 	if c.AccessKeyID == "" || c.SecretAccessKey == "" || c.Token == "" {
-		r.check(CheckPodIdentityAgent, StatusFail, "the agent's answer lacks AccessKeyId, SecretAccessKey or Token",
+		r.check(CheckPodIdentityAgent, check.StatusFail, "the agent's answer lacks AccessKeyId, SecretAccessKey or Token",
 			"check that "+envContainerFullURI+" points at the eks-pod-identity-agent", data)
 		return nil, false
 	}
@@ -135,12 +137,12 @@ func (r *runner) agent(uri, token string, claims TokenClaims) (aws.CredentialsPr
 		data["expiration"] = c.Expiration.UTC().Format(time.RFC3339)
 		msg += " expiring at " + c.Expiration.UTC().Format(time.RFC3339)
 		if !c.Expiration.After(r.deps.Now()) {
-			r.check(CheckPodIdentityAgent, StatusFail, "the agent returned credentials that expired at "+c.Expiration.UTC().Format(time.RFC3339),
+			r.check(CheckPodIdentityAgent, check.StatusFail, "the agent returned credentials that expired at "+c.Expiration.UTC().Format(time.RFC3339),
 				"check the node's clock (NTP) and the eks-pod-identity-agent logs", data)
 			return nil, false
 		}
 	}
-	r.check(CheckPodIdentityAgent, StatusPass, msg, "", data)
+	r.check(CheckPodIdentityAgent, check.StatusPass, msg, "", data)
 	return staticCredentials(c.AccessKeyID, c.SecretAccessKey, c.Token), true
 }
 

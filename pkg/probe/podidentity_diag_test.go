@@ -7,6 +7,8 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/kubectl-wi/kubectl-wi/pkg/check"
 )
 
 // rawAgent answers every request with status, content type and body, or, with drop, closes
@@ -76,8 +78,8 @@ func TestAgentDiagnoses(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			ev := rec.find(t, TypeCheck, CheckPodIdentityAgent)
-			if ev.Status != StatusFail || sum.Status != StatusFail {
+			ev := rec.find(t, check.TypeCheck, CheckPodIdentityAgent)
+			if ev.Status != check.StatusFail || sum.Status != check.StatusFail {
 				t.Fatalf("check %s, run %s; want both to fail: %s", ev.Status, sum.Status, ev.Message)
 			}
 			if got := ev.Data["cause"]; got != tt.wantCause {

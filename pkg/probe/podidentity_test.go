@@ -14,6 +14,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/go-jose/go-jose/v4/jwt"
+
+	"github.com/kubectl-wi/kubectl-wi/pkg/check"
 )
 
 // The credentials the fake agent hands out.
@@ -78,8 +80,8 @@ func TestPodIdentity(t *testing.T) {
 		env        func(env map[string]string, agentURL string)
 		callerARN  string
 		cfg        func(*Config)
-		want       map[string]Status
-		wantRes    Status
+		want       map[string]check.Status
+		wantRes    check.Status
 		wantMsg    map[string]string
 		wantFix    string
 		noSTSCalls bool
@@ -89,13 +91,13 @@ func TestPodIdentity(t *testing.T) {
 			name:   "good",
 			status: http.StatusOK, body: agentOKBody,
 			callerARN: "arn:aws:sts::111122223333:assumed-role/checkout-role/eks-shop-checkout-1a2b3c",
-			want: map[string]Status{
-				CheckEnvPath: StatusPass, CheckPodIdentityEnv: StatusPass, CheckPodIdentityFile: StatusPass,
-				CheckPodIdentityFormat: StatusPass, CheckPodIdentityAud: StatusPass, CheckPodIdentityExpiry: StatusPass,
-				CheckPodIdentityIssuer: StatusPass, CheckPodIdentitySubject: StatusPass, CheckPodIdentityAgent: StatusPass,
-				CheckSTSCallerIdentity: StatusPass,
+			want: map[string]check.Status{
+				CheckEnvPath: check.StatusPass, CheckPodIdentityEnv: check.StatusPass, CheckPodIdentityFile: check.StatusPass,
+				CheckPodIdentityFormat: check.StatusPass, CheckPodIdentityAud: check.StatusPass, CheckPodIdentityExpiry: check.StatusPass,
+				CheckPodIdentityIssuer: check.StatusPass, CheckPodIdentitySubject: check.StatusPass, CheckPodIdentityAgent: check.StatusPass,
+				CheckSTSCallerIdentity: check.StatusPass,
 			},
-			wantRes: StatusPass,
+			wantRes: check.StatusPass,
 			wantMsg: map[string]string{CheckPodIdentityAgent: "expiring at 2026-01-02T09:04:05Z"},
 		},
 		{
@@ -106,8 +108,8 @@ func TestPodIdentity(t *testing.T) {
 				env[envWebIdentityTokenFile] = testTokenPath
 			},
 			callerARN: "arn:aws:sts::111122223333:assumed-role/checkout-role/eks-shop-checkout-1a2b3c",
-			want:      map[string]Status{CheckEnvPath: StatusPass, CheckPodIdentityAgent: StatusPass, CheckSTSCallerIdentity: StatusPass},
-			wantRes:   StatusPass,
+			want:      map[string]check.Status{CheckEnvPath: check.StatusPass, CheckPodIdentityAgent: check.StatusPass, CheckSTSCallerIdentity: check.StatusPass},
+			wantRes:   check.StatusPass,
 			wantMsg:   map[string]string{CheckEnvPath: "IRSA env is set too"},
 		},
 		{
@@ -116,15 +118,15 @@ func TestPodIdentity(t *testing.T) {
 			status:    http.StatusOK,
 			body:      agentOKBody,
 			callerARN: "arn:aws:sts::111122223333:assumed-role/checkout-role/eks-shop-checkout-1a2b3c",
-			want:      map[string]Status{CheckPodIdentityAud: StatusFail},
-			wantRes:   StatusFail,
+			want:      map[string]check.Status{CheckPodIdentityAud: check.StatusFail},
+			wantRes:   check.StatusFail,
 			wantMsg:   map[string]string{CheckPodIdentityAud: "not pods.eks.amazonaws.com"},
 		},
 		{
 			name:   "no association",
 			status: http.StatusNotFound, body: "[a1b2]: (ResourceNotFoundException): No Pod Identity Association found for service account checkout, fault: client\n",
-			want:       map[string]Status{CheckPodIdentityAgent: StatusFail, CheckSTSCallerIdentity: StatusSkip},
-			wantRes:    StatusFail,
+			want:       map[string]check.Status{CheckPodIdentityAgent: check.StatusFail, CheckSTSCallerIdentity: check.StatusSkip},
+			wantRes:    check.StatusFail,
 			wantMsg:    map[string]string{CheckPodIdentityAgent: "the agent answered 404 Not Found: [a1b2]: (ResourceNotFoundException)"},
 			wantFix:    "no EKS Pod Identity association names this service account: create one with kubectl wi enable serviceaccount/checkout -n shop --pod-identity --role-arn <role ARN>",
 			noSTSCalls: true,
@@ -132,8 +134,8 @@ func TestPodIdentity(t *testing.T) {
 		{
 			name:   "the role's trust refuses",
 			status: http.StatusBadRequest, body: "[a1b2]: (AccessDeniedException): Failed to assume role, fault: client\n",
-			want:       map[string]Status{CheckPodIdentityAgent: StatusFail, CheckSTSCallerIdentity: StatusSkip},
-			wantRes:    StatusFail,
+			want:       map[string]check.Status{CheckPodIdentityAgent: check.StatusFail, CheckSTSCallerIdentity: check.StatusSkip},
+			wantRes:    check.StatusFail,
 			wantFix:    "its trust policy must allow the principal pods.eks.amazonaws.com sts:AssumeRole and sts:TagSession (a target role: the association's role, with both actions); EKS Auth does not say which: kubectl wi explain serviceaccount/checkout -n shop",
 			noSTSCalls: true,
 		},
@@ -146,8 +148,8 @@ func TestPodIdentity(t *testing.T) {
 				env[envContainerFullURI] = "http://" + PodIdentityAgentHost + testAgentPath
 			},
 			doerErr:    errors.New("dial tcp: lookup proxy.corp.example: no such host"),
-			want:       map[string]Status{CheckPodIdentityAgent: StatusFail, CheckSTSCallerIdentity: StatusSkip},
-			wantRes:    StatusFail,
+			want:       map[string]check.Status{CheckPodIdentityAgent: check.StatusFail, CheckSTSCallerIdentity: check.StatusSkip},
+			wantRes:    check.StatusFail,
 			wantMsg:    map[string]string{CheckPodIdentityAgent: "went through the proxy http://proxy.corp.example:3128 (HTTP_PROXY, and NO_PROXY does not name 169.254.170.23)"},
 			wantFix:    "add 169.254.170.23 to NO_PROXY in the container's env",
 			noSTSCalls: true,
@@ -158,8 +160,8 @@ func TestPodIdentity(t *testing.T) {
 			env: func(env map[string]string, _ string) {
 				env[envContainerFullURI] = "http://127.0.0.1:1" + testAgentPath
 			},
-			want:       map[string]Status{CheckPodIdentityAgent: StatusFail, CheckSTSCallerIdentity: StatusSkip},
-			wantRes:    StatusFail,
+			want:       map[string]check.Status{CheckPodIdentityAgent: check.StatusFail, CheckSTSCallerIdentity: check.StatusSkip},
+			wantRes:    check.StatusFail,
 			wantMsg:    map[string]string{CheckPodIdentityAgent: "nothing listens at http://127.0.0.1:1"},
 			wantFix:    "eks-pod-identity-agent add-on",
 			noSTSCalls: true,
@@ -171,8 +173,8 @@ func TestPodIdentity(t *testing.T) {
 				env[envContainerFullURI] = "http://" + PodIdentityAgentHost + testAgentPath
 			},
 			doerErr:    &net.OpError{Op: "dial", Net: "tcp", Err: os.NewSyscallError("connect", syscall.EHOSTUNREACH)},
-			want:       map[string]Status{CheckPodIdentityAgent: StatusFail, CheckSTSCallerIdentity: StatusSkip},
-			wantRes:    StatusFail,
+			want:       map[string]check.Status{CheckPodIdentityAgent: check.StatusFail, CheckSTSCallerIdentity: check.StatusSkip},
+			wantRes:    check.StatusFail,
 			wantMsg:    map[string]string{CheckPodIdentityAgent: "no route from this pod to http://169.254.170.23"},
 			wantFix:    "the pod network lets pods reach the node's link-local addresses",
 			noSTSCalls: true,
@@ -181,16 +183,16 @@ func TestPodIdentity(t *testing.T) {
 			name:   "token file env missing",
 			status: http.StatusOK, body: agentOKBody,
 			env:        func(env map[string]string, _ string) { delete(env, envContainerAuthTokenFile) },
-			want:       map[string]Status{CheckPodIdentityEnv: StatusFail, CheckPodIdentityFile: StatusSkip, CheckPodIdentityAgent: StatusSkip},
-			wantRes:    StatusFail,
+			want:       map[string]check.Status{CheckPodIdentityEnv: check.StatusFail, CheckPodIdentityFile: check.StatusSkip, CheckPodIdentityAgent: check.StatusSkip},
+			wantRes:    check.StatusFail,
 			noSTSCalls: true,
 		},
 		{
 			name:   "another role",
 			status: http.StatusOK, body: agentOKBody,
 			callerARN: "arn:aws:sts::111122223333:assumed-role/billing-role/eks-shop-checkout-1a2b3c",
-			want:      map[string]Status{CheckPodIdentityAgent: StatusPass, CheckSTSCallerIdentity: StatusFail},
-			wantRes:   StatusFail,
+			want:      map[string]check.Status{CheckPodIdentityAgent: check.StatusPass, CheckSTSCallerIdentity: check.StatusFail},
+			wantRes:   check.StatusFail,
 			wantFix:   "aws eks update-pod-identity-association --role-arn " + testRoleARN,
 		},
 		{
@@ -198,8 +200,8 @@ func TestPodIdentity(t *testing.T) {
 			status: http.StatusOK, body: agentOKBody,
 			callerARN: "arn:aws:sts::111122223333:assumed-role/nodes/i-0123456789abcdef0",
 			cfg:       func(c *Config) { c.ExpectedRoleARN = "" },
-			want:      map[string]Status{CheckSTSCallerIdentity: StatusFail},
-			wantRes:   StatusFail,
+			want:      map[string]check.Status{CheckSTSCallerIdentity: check.StatusFail},
+			wantRes:   check.StatusFail,
 			wantMsg:   map[string]string{CheckSTSCallerIdentity: "node (EC2 instance) role"},
 		},
 	}
@@ -238,14 +240,14 @@ func TestPodIdentity(t *testing.T) {
 				t.Fatal(err)
 			}
 			got := rec.statuses()
-			for check, st := range tt.want {
-				if got[check] != st {
-					t.Errorf("%s: got %q, want %q (%s)", check, got[check], st, messageOf(rec, check))
+			for name, st := range tt.want {
+				if got[name] != st {
+					t.Errorf("%s: got %q, want %q (%s)", name, got[name], st, messageOf(rec, name))
 				}
 			}
-			for check, sub := range tt.wantMsg {
-				if msg := messageOf(rec, check); !strings.Contains(msg, sub) {
-					t.Errorf("%s message %q does not contain %q", check, msg, sub)
+			for name, sub := range tt.wantMsg {
+				if msg := messageOf(rec, name); !strings.Contains(msg, sub) {
+					t.Errorf("%s message %q does not contain %q", name, msg, sub)
 				}
 			}
 			if _, ran := got[CheckSTSAssumeRole]; ran {
@@ -273,7 +275,7 @@ func TestPodIdentityWinsInfo(t *testing.T) {
 	if _, err := Run(context.Background(), testConfig(), deps, rec); err != nil {
 		t.Fatal(err)
 	}
-	info := rec.find(t, TypeInfo, CheckEnvPath)
+	info := rec.find(t, check.TypeInfo, CheckEnvPath)
 	if !strings.Contains(info.Message, "Pod Identity wins") || !strings.Contains(info.Message, "AWS_WEB_IDENTITY_TOKEN_FILE before container credentials") {
 		t.Errorf("info %q", info.Message)
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
+	"github.com/kubectl-wi/kubectl-wi/pkg/check"
 	"github.com/kubectl-wi/kubectl-wi/pkg/identity"
 )
 
@@ -117,9 +118,9 @@ type Deps struct {
 
 // Summary is the verdict of a run: what the result event says.
 type Summary struct {
-	Status Status // pass, warn or fail
-	Path   string // irsa, podidentity, or empty when the pod has neither
-	Checks int    // check events emitted, skipped ones included
+	Status check.Status // pass, warn or fail
+	Path   string       // irsa, podidentity, or empty when the pod has neither
+	Checks int          // check events emitted, skipped ones included
 	Failed int
 	Warned int
 }
@@ -127,7 +128,7 @@ type Summary struct {
 // Run runs every check for the identity path the pod got, writing each as an event to sink,
 // then a result event. Failed checks are events, not errors: the error is for a sink that
 // cannot be written or a Deps that lacks what Run needs.
-func Run(ctx context.Context, cfg Config, deps Deps, sink Sink) (Summary, error) {
+func Run(ctx context.Context, cfg Config, deps Deps, sink check.Sink) (Summary, error) {
 	if deps.Getenv == nil || deps.ReadFile == nil || deps.Now == nil {
 		return Summary{}, errors.New("probe: Deps needs Getenv, ReadFile and Now")
 	}
@@ -154,7 +155,7 @@ type runner struct {
 	ctx  context.Context
 	cfg  Config
 	deps Deps
-	sink Sink
+	sink check.Sink
 
 	target    STSTarget
 	transport STSTransport
@@ -176,7 +177,7 @@ func (r *runner) run() {
 		if irsa {
 			msg += " (IRSA env is set too)"
 		}
-		r.check(CheckEnvPath, StatusPass, msg, "", map[string]any{"path": PathPodIdentity, "irsa_env": irsa})
+		r.check(CheckEnvPath, check.StatusPass, msg, "", map[string]any{"path": PathPodIdentity, "irsa_env": irsa})
 		if irsa {
 			r.info(CheckEnvPath, "both EKS Pod Identity and IRSA env are set: Pod Identity wins, so the probe checks Pod Identity; "+
 				"note that an SDK's default credential chain (aws-sdk-go-v2, boto3) tries "+envWebIdentityTokenFile+" before container credentials, "+
@@ -186,10 +187,10 @@ func (r *runner) run() {
 		r.podIdentity()
 	case irsa:
 		r.sum.Path = PathIRSA
-		r.check(CheckEnvPath, StatusPass, "IRSA: "+envRoleARN+" or "+envWebIdentityTokenFile+" is set", "", map[string]any{"path": PathIRSA})
+		r.check(CheckEnvPath, check.StatusPass, "IRSA: "+envRoleARN+" or "+envWebIdentityTokenFile+" is set", "", map[string]any{"path": PathIRSA})
 		r.irsa()
 	default:
-		r.check(CheckEnvPath, StatusFail,
+		r.check(CheckEnvPath, check.StatusFail,
 			"neither IRSA ("+envRoleARN+", "+envWebIdentityTokenFile+") nor EKS Pod Identity ("+envContainerFullURI+") env is set: the pod identity webhook did not mutate this pod",
 			"annotate the service account with eks.amazonaws.com/role-arn (kubectl wi enable), check that the pod identity webhook is registered (kubectl get mutatingwebhookconfigurations), "+
 				"and restart pods created before the annotation; a pod labelled eks.amazonaws.com/skip-pod-identity-webhook or a container in skip-containers is left alone",
@@ -205,13 +206,13 @@ func (r *runner) irsa() {
 
 	path := r.deps.Getenv(envWebIdentityTokenFile)
 	if path == "" {
-		r.check(CheckEnvTokenFile, StatusFail, envWebIdentityTokenFile+" is not set",
+		r.check(CheckEnvTokenFile, check.StatusFail, envWebIdentityTokenFile+" is not set",
 			envRoleARN+" is set but "+envWebIdentityTokenFile+" is not: the webhook leaves a container that sets these env vars itself alone; remove them from the container spec and restart the pod",
 			nil)
 		r.skipAll(later, CheckEnvTokenFile)
 		return
 	}
-	r.check(CheckEnvTokenFile, StatusPass, envWebIdentityTokenFile+" is "+path, "", map[string]any{"path": path})
+	r.check(CheckEnvTokenFile, check.StatusPass, envWebIdentityTokenFile+" is "+path, "", map[string]any{"path": path})
 
 	token, claims, ok := r.checkToken(path, irsaTokenChecks, r.cfg.ExpectedAudience, r.cfg.ExpectedExpiration)
 	if !ok {
@@ -247,16 +248,16 @@ func (r *runner) checkRoleEnv(got string) (ok bool) {
 	other, isOther := identity.ParseForeignRoleARN(got)
 	switch {
 	case got == "":
-		r.check(CheckEnvRoleARN, StatusFail, envRoleARN+" is not set",
+		r.check(CheckEnvRoleARN, check.StatusFail, envRoleARN+" is not set",
 			envWebIdentityTokenFile+" is set but "+envRoleARN+" is not: the webhook leaves a container that sets these env vars itself alone; remove them from the container spec and restart the pod",
 			nil)
 		return false
 	case !valid && !isOther:
-		r.check(CheckEnvRoleARN, StatusFail, fmt.Sprintf("%s %q is not an IAM role ARN", envRoleARN, got),
+		r.check(CheckEnvRoleARN, check.StatusFail, fmt.Sprintf("%s %q is not an IAM role ARN", envRoleARN, got),
 			"set eks.amazonaws.com/role-arn to arn:<partition>:iam::<account>:role/<name> (kubectl wi enable --role-arn) and restart the pod", data)
 		return false
 	case want != "" && got != want:
-		r.check(CheckEnvRoleARN, StatusFail, fmt.Sprintf("%s is %s, expected %s", envRoleARN, got, want),
+		r.check(CheckEnvRoleARN, check.StatusFail, fmt.Sprintf("%s is %s, expected %s", envRoleARN, got, want),
 			"the webhook injected the role the service account's eks.amazonaws.com/role-arn names now: give it the expected one (kubectl wi enable --role-arn "+want+" --overwrite), or expect the role it names (--role-arn "+got+")",
 			data)
 		// STS can still tell whether the role the pod has works.
@@ -265,10 +266,10 @@ func (r *runner) checkRoleEnv(got string) (ok bool) {
 		// Not an AWS partition: an STS-compatible service (MinIO names its roles
 		// arn:minio:iam:::role/ID). STS says whether it takes the role.
 		data["partition"] = other.Partition
-		r.check(CheckEnvRoleARN, StatusPass, fmt.Sprintf("%s is %s (partition %s is not AWS's: an STS-compatible service)", envRoleARN, got, other.Partition), "", data)
+		r.check(CheckEnvRoleARN, check.StatusPass, fmt.Sprintf("%s is %s (partition %s is not AWS's: an STS-compatible service)", envRoleARN, got, other.Partition), "", data)
 		return true
 	default:
-		r.check(CheckEnvRoleARN, StatusPass, envRoleARN+" is "+got, "", data)
+		r.check(CheckEnvRoleARN, check.StatusPass, envRoleARN+" is "+got, "", data)
 		return true
 	}
 }
@@ -350,7 +351,7 @@ func (r *runner) assumeRole(roleARN, token string, claims TokenClaims) (aws.Cred
 	}
 	c := out.Credentials
 	if c == nil || aws.ToString(c.AccessKeyId) == "" || aws.ToString(c.SecretAccessKey) == "" {
-		r.check(CheckSTSAssumeRole, StatusFail, "STS answered AssumeRoleWithWebIdentity without credentials",
+		r.check(CheckSTSAssumeRole, check.StatusFail, "STS answered AssumeRoleWithWebIdentity without credentials",
 			"check the STS endpoint "+r.endpointURL()+": it is not behaving as AWS STS", map[string]any{"endpoint": r.endpointURL()})
 		return nil, false
 	}
@@ -368,7 +369,7 @@ func (r *runner) assumeRole(roleARN, token string, claims TokenClaims) (aws.Cred
 	if out.Provider != nil {
 		data["provider"] = aws.ToString(out.Provider)
 	}
-	r.check(CheckSTSAssumeRole, StatusPass, msg, "", data)
+	r.check(CheckSTSAssumeRole, check.StatusPass, msg, "", data)
 	return staticCredentials(aws.ToString(c.AccessKeyId), aws.ToString(c.SecretAccessKey), aws.ToString(c.SessionToken)), true
 }
 
@@ -385,7 +386,7 @@ func (r *runner) callerIdentity(creds aws.CredentialsProvider, wantRole string) 
 			if wantRole != "" {
 				data["expected_role_arn"] = wantRole
 			}
-			r.check(CheckSTSCallerIdentity, StatusWarn,
+			r.check(CheckSTSCallerIdentity, check.StatusWarn,
 				fmt.Sprintf("the STS at %s does not implement GetCallerIdentity (%s: %s): the caller is not confirmed, though AssumeRoleWithWebIdentity returned credentials for %s",
 					r.endpointURL(), code, msg, orPlaceholder(wantRole, "the role")),
 				"", data)
@@ -401,26 +402,26 @@ func (r *runner) callerIdentity(creds aws.CredentialsProvider, wantRole string) 
 	}
 	caller, ok := identity.ParseAssumedRoleARN(arn)
 	if !ok {
-		r.check(CheckSTSCallerIdentity, StatusFail, fmt.Sprintf("the caller is %s, not an assumed role", orPlaceholder(arn, "empty")),
+		r.check(CheckSTSCallerIdentity, check.StatusFail, fmt.Sprintf("the caller is %s, not an assumed role", orPlaceholder(arn, "empty")),
 			"the credentials are not the role's: check what else in the pod sets AWS credentials (AWS_ACCESS_KEY_ID, a mounted ~/.aws)", data)
 		return
 	}
 	if looksLikeNodeRole(caller) && (wantRole == "" || !sameRole(caller, wantRole)) {
-		r.check(CheckSTSCallerIdentity, StatusFail, fmt.Sprintf("the caller is %s: a node (EC2 instance) role", arn),
+		r.check(CheckSTSCallerIdentity, check.StatusFail, fmt.Sprintf("the caller is %s: a node (EC2 instance) role", arn),
 			"the workload's identity was not used; the SDK fell back to the node's instance profile: fix the failing checks above and restart the pod", data)
 		return
 	}
 	switch {
 	case wantRole == "":
-		r.check(CheckSTSCallerIdentity, StatusPass, fmt.Sprintf("the caller is %s (no expected role to compare)", arn), "", data)
+		r.check(CheckSTSCallerIdentity, check.StatusPass, fmt.Sprintf("the caller is %s (no expected role to compare)", arn), "", data)
 	case sameRole(caller, wantRole):
-		r.check(CheckSTSCallerIdentity, StatusPass, fmt.Sprintf("the caller is %s", arn), "", data)
+		r.check(CheckSTSCallerIdentity, check.StatusPass, fmt.Sprintf("the caller is %s", arn), "", data)
 	default:
 		fix := "STS returned another role's credentials: check the role the pod's identity names"
 		if r.sum.Path == PathPodIdentity {
 			fix = "the Pod Identity association names another role: aws eks update-pod-identity-association --role-arn " + wantRole
 		}
-		r.check(CheckSTSCallerIdentity, StatusFail, fmt.Sprintf("the caller is %s, not the role %s", arn, wantRole), fix, data)
+		r.check(CheckSTSCallerIdentity, check.StatusFail, fmt.Sprintf("the caller is %s, not the role %s", arn, wantRole), fix, data)
 	}
 }
 
@@ -431,7 +432,7 @@ func sameRole(caller identity.AssumedRoleARN, role string) bool {
 }
 
 // stsFailure turns an STS error into a failed check with its diagnosis.
-func (r *runner) stsFailure(check string, err error, dc DiagnosisContext) {
+func (r *runner) stsFailure(checkID string, err error, dc DiagnosisContext) {
 	dc.Endpoint, dc.Region = r.endpointURL(), r.target.Region
 	dc.Proxy, dc.ProxyFrom, dc.CABundle = r.transport.Proxy(dc.Endpoint), r.transport.ProxyFrom(dc.Endpoint), r.transport.CABundle
 	d := DiagnoseSTSError(err, dc)
@@ -443,52 +444,52 @@ func (r *runner) stsFailure(check string, err error, dc DiagnosisContext) {
 		data["role_arn"] = dc.RoleARN
 	}
 	msg := fmt.Sprintf("%s failed: %s (%s: %s)", dc.Op, d.Cause, d.Code, d.Message)
-	r.check(check, StatusFail, msg, d.Fix, data)
+	r.check(checkID, check.StatusFail, msg, d.Fix, data)
 }
 
 // check emits one check event and tallies it.
-func (r *runner) check(name string, status Status, msg, fix string, data map[string]any) {
+func (r *runner) check(name string, status check.Status, msg, fix string, data map[string]any) {
 	r.sum.Checks++
 	switch status {
-	case StatusFail:
+	case check.StatusFail:
 		r.sum.Failed++
 		r.fixes = appendFix(r.fixes, fix)
-	case StatusWarn:
+	case check.StatusWarn:
 		r.sum.Warned++
 		r.warnFixes = appendFix(r.warnFixes, fix)
-	case StatusPass, StatusSkip:
+	case check.StatusPass, check.StatusSkip:
 	}
-	r.emit(Event{Type: TypeCheck, Check: name, Status: status, Message: msg, Fix: fix, Data: data})
+	r.emit(check.Event{Type: check.TypeCheck, Check: name, Status: status, Message: msg, Fix: fix, Data: data})
 }
 
 // skipAll emits a skip for each check that cannot run because another failed.
 func (r *runner) skipAll(names []string, because string) {
 	for _, n := range names {
-		r.check(n, StatusSkip, "not run: "+because+" failed", "", nil)
+		r.check(n, check.StatusSkip, "not run: "+because+" failed", "", nil)
 	}
 }
 
 func (r *runner) info(name, msg string, data map[string]any) {
-	r.emit(Event{Type: TypeInfo, Check: name, Message: msg, Data: data})
+	r.emit(check.Event{Type: check.TypeInfo, Check: name, Message: msg, Data: data})
 }
 
 // result emits the verdict.
 func (r *runner) result() {
-	r.sum.Status = StatusPass
+	r.sum.Status = check.StatusPass
 	fixes := r.fixes
 	switch {
 	case r.sum.Failed > 0:
-		r.sum.Status = StatusFail
+		r.sum.Status = check.StatusFail
 	case r.sum.Warned > 0:
-		r.sum.Status = StatusWarn
+		r.sum.Status = check.StatusWarn
 		fixes = r.warnFixes
 	}
 	msg := fmt.Sprintf("%d of %d checks failed", r.sum.Failed, r.sum.Checks)
 	if r.sum.Warned > 0 {
 		msg += fmt.Sprintf(", %d warned", r.sum.Warned)
 	}
-	r.emit(Event{
-		Type: TypeResult, Status: r.sum.Status, Message: msg, Fix: strings.Join(fixes, "\n"),
+	r.emit(check.Event{
+		Type: check.TypeResult, Status: r.sum.Status, Message: msg, Fix: strings.Join(fixes, "\n"),
 		Data: map[string]any{"path": r.sum.Path, "checks": r.sum.Checks, "failed": r.sum.Failed, "warned": r.sum.Warned},
 	})
 }
@@ -501,11 +502,11 @@ func appendFix(fixes []string, fix string) []string {
 }
 
 // emit stamps, scrubs and writes an event. After the first sink error it writes nothing more.
-func (r *runner) emit(ev Event) {
+func (r *runner) emit(ev check.Event) {
 	if r.err != nil {
 		return
 	}
-	ev.V = ProtocolVersion
+	ev.V = check.ProtocolVersion
 	ev.Time = r.deps.Now().UTC()
 	ev = r.scrub(ev)
 	if err := r.sink.Emit(ev); err != nil {
@@ -533,7 +534,7 @@ func (r *runner) addSecret(values ...string) {
 const redacted = "[redacted]"
 
 // scrub removes every known secret from an event, whatever field it hides in.
-func (r *runner) scrub(ev Event) Event {
+func (r *runner) scrub(ev check.Event) check.Event {
 	if len(r.secrets) == 0 {
 		return ev
 	}

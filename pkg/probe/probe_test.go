@@ -12,6 +12,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
+
+	"github.com/kubectl-wi/kubectl-wi/pkg/check"
 )
 
 // TestNoSecretsInOutput runs the whole probe, IRSA through the real SDK against a fake STS and
@@ -39,7 +41,7 @@ func TestNoSecretsInOutput(t *testing.T) {
 		name    string
 		deps    func(t *testing.T) Deps
 		extra   []string // more secrets this case has
-		wantRes Status
+		wantRes check.Status
 	}{
 		{
 			name: "IRSA passes",
@@ -50,7 +52,7 @@ func TestNoSecretsInOutput(t *testing.T) {
 					opGetCallerIdentity:         {"caller-identity-ok.xml", http.StatusOK},
 				}, token)
 			},
-			wantRes: StatusPass,
+			wantRes: check.StatusPass,
 		},
 		{
 			name: "IRSA STS refuses",
@@ -58,7 +60,7 @@ func TestNoSecretsInOutput(t *testing.T) {
 				t.Helper()
 				return irsa(t, map[string]stsReply{opAssumeRoleWithWebIdentity: {"access-denied.xml", http.StatusForbidden}}, token)
 			},
-			wantRes: StatusFail,
+			wantRes: check.StatusFail,
 		},
 		{
 			name: "IRSA caller identity refuses the credentials",
@@ -69,7 +71,7 @@ func TestNoSecretsInOutput(t *testing.T) {
 					opGetCallerIdentity:         {"invalid-client-token-id.xml", http.StatusForbidden},
 				}, token)
 			},
-			wantRes: StatusFail,
+			wantRes: check.StatusFail,
 		},
 		{
 			name: "token file is not a JWT",
@@ -78,7 +80,7 @@ func TestNoSecretsInOutput(t *testing.T) {
 				return irsa(t, map[string]stsReply{opAssumeRoleWithWebIdentity: {"no-oidc-provider.xml", http.StatusBadRequest}}, "not-a-jwt-but-still-a-secret")
 			},
 			extra:   []string{"not-a-jwt-but-still-a-secret"},
-			wantRes: StatusFail,
+			wantRes: check.StatusFail,
 		},
 		{
 			name: "an STS that echoes the token and credentials in its errors",
@@ -96,7 +98,7 @@ func TestNoSecretsInOutput(t *testing.T) {
 				})
 				return deps
 			},
-			wantRes: StatusFail,
+			wantRes: check.StatusFail,
 		},
 		{
 			name: "Pod Identity passes",
@@ -107,7 +109,7 @@ func TestNoSecretsInOutput(t *testing.T) {
 				deps.HTTPClient = agent.Client()
 				return deps
 			},
-			wantRes: StatusPass,
+			wantRes: check.StatusPass,
 		},
 		{
 			name: "Pod Identity agent echoes the token",
@@ -122,7 +124,7 @@ func TestNoSecretsInOutput(t *testing.T) {
 				deps.HTTPClient = agent.Client()
 				return deps
 			},
-			wantRes: StatusFail,
+			wantRes: check.StatusFail,
 		},
 	}
 	for _, tt := range tests {
@@ -137,7 +139,7 @@ func TestNoSecretsInOutput(t *testing.T) {
 				}
 			}
 			// Every line is an event.
-			if err := ReadLines(bytes.NewReader(out), func(l Line) error {
+			if err := check.ReadLines(bytes.NewReader(out), func(l check.Line) error {
 				if l.Event == nil {
 					return errors.New("not an event: " + l.Raw)
 				}
@@ -165,15 +167,15 @@ func TestNoIdentityEnv(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if sum != (Summary{Status: StatusFail, Checks: 1, Failed: 1}) {
+	if sum != (Summary{Status: check.StatusFail, Checks: 1, Failed: 1}) {
 		t.Errorf("summary %+v", sum)
 	}
-	ev := rec.find(t, TypeCheck, CheckEnvPath)
-	if ev.Status != StatusFail || !strings.Contains(ev.Message, "webhook did not mutate this pod") {
+	ev := rec.find(t, check.TypeCheck, CheckEnvPath)
+	if ev.Status != check.StatusFail || !strings.Contains(ev.Message, "webhook did not mutate this pod") {
 		t.Errorf("env.path %+v", ev)
 	}
 	res := rec.last(t)
-	want := Event{V: 1, Time: testNow, Type: TypeResult, Status: StatusFail, Message: "1 of 1 checks failed", Fix: ev.Fix}
+	want := check.Event{V: 1, Time: testNow, Type: check.TypeResult, Status: check.StatusFail, Message: "1 of 1 checks failed", Fix: ev.Fix}
 	res.Data = nil
 	if res.V != want.V || !res.Time.Equal(want.Time) || res.Type != want.Type || res.Status != want.Status || res.Message != want.Message || res.Fix != want.Fix {
 		t.Errorf("result %+v, want %+v", res, want)
@@ -200,14 +202,14 @@ func TestResultCombinesFixes(t *testing.T) {
 		t.Errorf("summary %+v, message %q", sum, res.Message)
 	}
 	fixes := strings.Split(res.Fix, "\n")
-	if len(fixes) != 2 || fixes[0] != rec.find(t, TypeCheck, CheckTokenIssuer).Fix || fixes[1] != rec.find(t, TypeCheck, CheckTokenSubject).Fix {
+	if len(fixes) != 2 || fixes[0] != rec.find(t, check.TypeCheck, CheckTokenIssuer).Fix || fixes[1] != rec.find(t, check.TypeCheck, CheckTokenSubject).Fix {
 		t.Errorf("fix %q", res.Fix)
 	}
 }
 
 type failingSink struct{ n int }
 
-func (s *failingSink) Emit(Event) error {
+func (s *failingSink) Emit(check.Event) error {
 	s.n++
 	return errors.New("stdout closed")
 }

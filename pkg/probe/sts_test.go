@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"testing"
 
+	"github.com/kubectl-wi/kubectl-wi/pkg/check"
 	"github.com/kubectl-wi/kubectl-wi/pkg/identity"
 )
 
@@ -124,14 +125,14 @@ func TestEndpointFromEnv(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if sum.Status != StatusPass {
+	if sum.Status != check.StatusPass {
 		t.Fatalf("summary %+v: %v", sum, rec.events)
 	}
-	info := rec.find(t, TypeInfo, CheckSTSEndpoint)
+	info := rec.find(t, check.TypeInfo, CheckSTSEndpoint)
 	if info.Data["endpoint"] != srv.URL || info.Data["endpoint_source"] != "AWS_ENDPOINT_URL_STS" {
 		t.Errorf("sts.endpoint data %v", info.Data)
 	}
-	ev := rec.find(t, TypeCheck, CheckSTSAssumeRole)
+	ev := rec.find(t, check.TypeCheck, CheckSTSAssumeRole)
 	if ev.Data["assumed_role_arn"] != "arn:aws:sts::111122223333:assumed-role/checkout-role/kubectl-wi-probe" {
 		t.Errorf("assume_role data %v", ev.Data)
 	}

@@ -19,6 +19,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/kubectl-wi/kubectl-wi/pkg/check"
 )
 
 // testCA is a certificate authority of a test's own: a private STS endpoint's, or an
@@ -265,18 +267,18 @@ func TestSTSOverTLS(t *testing.T) {
 			if _, err := Run(context.Background(), cfg, deps, rec); err != nil {
 				t.Fatal(err)
 			}
-			ev := rec.find(t, TypeCheck, CheckSTSAssumeRole)
+			ev := rec.find(t, check.TypeCheck, CheckSTSAssumeRole)
 			if tt.wantPass {
-				if ev.Status != StatusPass {
+				if ev.Status != check.StatusPass {
 					t.Fatalf("%s: %s", ev.Status, ev.Message)
 				}
-				info := rec.find(t, TypeInfo, CheckSTSEndpoint)
+				info := rec.find(t, check.TypeInfo, CheckSTSEndpoint)
 				if !strings.Contains(info.Message, "trusting the public roots and 1 CA certificate(s) from "+tt.wantFrom) {
 					t.Errorf("sts.endpoint does not name the bundle: %s", info.Message)
 				}
 				return
 			}
-			if ev.Status != StatusFail || ev.Data["code"] != codeTLS {
+			if ev.Status != check.StatusFail || ev.Data["code"] != codeTLS {
 				t.Fatalf("got %s %v, want fail tls: %s", ev.Status, ev.Data["code"], ev.Message)
 			}
 			for _, s := range tt.wantMsg {

@@ -10,6 +10,8 @@ import (
 
 	"github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
+
+	"github.com/kubectl-wi/kubectl-wi/pkg/check"
 )
 
 // tokenAlgorithms are the signature algorithms a service account token may carry. The probe
@@ -94,22 +96,22 @@ func (n tokenChecks) names() []string {
 func (r *runner) checkToken(path string, n tokenChecks, wantAudience string, wantLifetime int64) (raw string, claims TokenClaims, ok bool) {
 	b, err := r.deps.ReadFile(path)
 	if err != nil {
-		r.check(n.file, StatusFail, tokenFileMessage(path, err, r.uid()), tokenFileFix(path, err, n), map[string]any{"path": path})
+		r.check(n.file, check.StatusFail, tokenFileMessage(path, err, r.uid()), tokenFileFix(path, err, n), map[string]any{"path": path})
 		r.skipAll(n.names()[1:], n.file)
 		return "", TokenClaims{}, false
 	}
 	raw = string(b)
 	r.addSecret(raw)
-	r.check(n.file, StatusPass, fmt.Sprintf("%s is readable", path), "", map[string]any{"path": path})
+	r.check(n.file, check.StatusPass, fmt.Sprintf("%s is readable", path), "", map[string]any{"path": path})
 
 	claims, err = DecodeToken(raw)
 	if err != nil {
-		r.check(n.format, StatusFail, err.Error(),
+		r.check(n.format, check.StatusFail, err.Error(),
 			fmt.Sprintf("the file named by %s must hold a service account token: check that nothing else writes to it", n.envVar), nil)
 		r.skipAll(n.names()[2:], n.format)
 		return raw, TokenClaims{}, true
 	}
-	r.check(n.format, StatusPass, "the token is a JWT", "", nil)
+	r.check(n.format, check.StatusPass, "the token is a JWT", "", nil)
 
 	r.checkAudience(n, claims, wantAudience)
 	if n.lifetime != "" {
@@ -124,23 +126,23 @@ func (r *runner) checkToken(path string, n tokenChecks, wantAudience string, wan
 func (r *runner) checkAudience(n tokenChecks, c TokenClaims, want string) {
 	data := map[string]any{"aud": nonNil(c.Audience)}
 	if slices.Contains(c.Audience, want) {
-		r.check(n.audience, StatusPass, fmt.Sprintf("aud contains %s", want), "", data)
+		r.check(n.audience, check.StatusPass, fmt.Sprintf("aud contains %s", want), "", data)
 		return
 	}
 	fix := fmt.Sprintf("set the service account annotation eks.amazonaws.com/audience=%s (or remove it for the default sts.amazonaws.com) and restart the pod", want)
 	if n.audience == podIdentityTokenChecks.audience {
 		fix = "the eks-pod-identity-token volume must request audience pods.eks.amazonaws.com: check the pod identity webhook"
 	}
-	r.check(n.audience, StatusFail, fmt.Sprintf("aud is %s, not %s", formatList(c.Audience), want), fix, data)
+	r.check(n.audience, check.StatusFail, fmt.Sprintf("aud is %s, not %s", formatList(c.Audience), want), fix, data)
 }
 
 func (r *runner) checkLifetime(n tokenChecks, c TokenClaims, want int64) {
 	if want <= 0 {
-		r.check(n.lifetime, StatusSkip, "no expected expiration given", "", nil)
+		r.check(n.lifetime, check.StatusSkip, "no expected expiration given", "", nil)
 		return
 	}
 	if c.IssuedAt == nil || c.Expiry == nil {
-		r.check(n.lifetime, StatusFail, "the token has no iat or no exp claim",
+		r.check(n.lifetime, check.StatusFail, "the token has no iat or no exp claim",
 			"the token is not a projected service account token: check the aws-iam-token volume", nil)
 		return
 	}
@@ -150,10 +152,10 @@ func (r *runner) checkLifetime(n tokenChecks, c TokenClaims, want int64) {
 		"lifetime_seconds": got, "expected_seconds": want,
 	}
 	if got == want {
-		r.check(n.lifetime, StatusPass, fmt.Sprintf("exp - iat is %ds, as requested", got), "", data)
+		r.check(n.lifetime, check.StatusPass, fmt.Sprintf("exp - iat is %ds, as requested", got), "", data)
 		return
 	}
-	r.check(n.lifetime, StatusWarn,
+	r.check(n.lifetime, check.StatusWarn,
 		fmt.Sprintf("exp - iat is %ds, expected %ds", got, want),
 		fmt.Sprintf("the apiserver issued %ds for a request of %ds: --service-account-max-token-expiration caps it, or the pod's eks.amazonaws.com/token-expiration annotation overrides the service account's", got, want),
 		data)
@@ -162,17 +164,17 @@ func (r *runner) checkLifetime(n tokenChecks, c TokenClaims, want int64) {
 func (r *runner) checkExpiry(n tokenChecks, c TokenClaims) {
 	now := r.deps.Now().UTC()
 	if c.Expiry == nil {
-		r.check(n.expiry, StatusFail, "the token has no exp claim",
+		r.check(n.expiry, check.StatusFail, "the token has no exp claim",
 			"the token is not a projected service account token: check the "+n.volume+" volume", nil)
 		return
 	}
 	left := c.Expiry.Sub(now).Truncate(time.Second)
 	data := map[string]any{"exp": c.Expiry.Format(time.RFC3339), "expires_in_seconds": int64(left / time.Second)}
 	if left > 0 {
-		r.check(n.expiry, StatusPass, fmt.Sprintf("exp is in %s", left), "", data)
+		r.check(n.expiry, check.StatusPass, fmt.Sprintf("exp is in %s", left), "", data)
 		return
 	}
-	r.check(n.expiry, StatusFail, fmt.Sprintf("the token expired at %s, %s ago", c.Expiry.Format(time.RFC3339), -left),
+	r.check(n.expiry, check.StatusFail, fmt.Sprintf("the token expired at %s, %s ago", c.Expiry.Format(time.RFC3339), -left),
 		"the kubelet rewrites the token at 80% of its lifetime: check the kubelet on this node and the node's clock (NTP)", data)
 }
 
@@ -181,12 +183,12 @@ func (r *runner) checkIssuer(n tokenChecks, c TokenClaims) {
 	data := map[string]any{"iss": c.Issuer}
 	switch {
 	case want == "":
-		r.check(n.issuer, StatusSkip, "the cluster's issuer is not known; iss is "+orPlaceholder(c.Issuer, "empty"), "", data)
+		r.check(n.issuer, check.StatusSkip, "the cluster's issuer is not known; iss is "+orPlaceholder(c.Issuer, "empty"), "", data)
 	case strings.TrimSuffix(c.Issuer, "/") == strings.TrimSuffix(want, "/"):
-		r.check(n.issuer, StatusPass, fmt.Sprintf("iss is %s", c.Issuer), "", data)
+		r.check(n.issuer, check.StatusPass, fmt.Sprintf("iss is %s", c.Issuer), "", data)
 	default:
 		data["expected_iss"] = want
-		r.check(n.issuer, StatusFail, fmt.Sprintf("iss is %s, not the cluster's issuer %s", orPlaceholder(c.Issuer, "empty"), want),
+		r.check(n.issuer, check.StatusFail, fmt.Sprintf("iss is %s, not the cluster's issuer %s", orPlaceholder(c.Issuer, "empty"), want),
 			"the apiserver's --service-account-issuer must be the issuer of the IAM OIDC provider: check the apiserver flags and /.well-known/openid-configuration", data)
 	}
 }
@@ -196,12 +198,12 @@ func (r *runner) checkSubject(n tokenChecks, c TokenClaims) {
 	data := map[string]any{"sub": c.Subject}
 	switch {
 	case want == "":
-		r.check(n.subject, StatusSkip, "no expected subject given; sub is "+orPlaceholder(c.Subject, "empty"), "", data)
+		r.check(n.subject, check.StatusSkip, "no expected subject given; sub is "+orPlaceholder(c.Subject, "empty"), "", data)
 	case c.Subject == want:
-		r.check(n.subject, StatusPass, fmt.Sprintf("sub is %s", c.Subject), "", data)
+		r.check(n.subject, check.StatusPass, fmt.Sprintf("sub is %s", c.Subject), "", data)
 	default:
 		data["expected_sub"] = want
-		r.check(n.subject, StatusFail, fmt.Sprintf("sub is %s, not %s", orPlaceholder(c.Subject, "empty"), want),
+		r.check(n.subject, check.StatusFail, fmt.Sprintf("sub is %s, not %s", orPlaceholder(c.Subject, "empty"), want),
 			"the pod runs as another service account: check spec.serviceAccountName", data)
 	}
 }

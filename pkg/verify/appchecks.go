@@ -10,7 +10,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/kubectl-wi/kubectl-wi/pkg/probe"
+	"github.com/kubectl-wi/kubectl-wi/pkg/check"
+	"github.com/kubectl-wi/kubectl-wi/pkg/checktarget"
 )
 
 // CheckNotProved is the info that says what a pass of the probe pod leaves unproved about
@@ -27,8 +28,8 @@ func LookupHost(ctx context.Context, host string) ([]netip.Addr, error) {
 // namespace's NetworkPolicies let them reach the Pod Identity agent and STS
 // (CheckNetworkPolicy). The STS endpoint's host is resolved only when the namespace has a
 // NetworkPolicy to judge it by.
-func (r *runner) appChecks(ctx context.Context, w Workload, live []*corev1.Pod) []probe.Event {
-	if r.cfg.Target.Kind == KindServiceAccount || len(live) == 0 {
+func (r *runner) appChecks(ctx context.Context, w Workload, live []*corev1.Pod) []check.Event {
+	if r.cfg.Target.Kind == checktarget.KindServiceAccount || len(live) == 0 {
 		return nil
 	}
 	c, ns := r.deps.Client, r.cfg.Namespace
@@ -44,7 +45,7 @@ func (r *runner) appChecks(ctx context.Context, w Workload, live []*corev1.Pod) 
 	if r.deps.Resolve != nil && hasNetworkPolicy(ctx, r, ns) {
 		sts, err := STSDestinations(ctx, env, r.deps.Resolve)
 		if err != nil {
-			evs = append(evs, check(CheckOutsideNetworkPolicy, probe.StatusSkip, "the NetworkPolicies are not judged for STS: "+err.Error(), "", nil))
+			evs = append(evs, check.New(CheckOutsideNetworkPolicy, check.StatusSkip, "the NetworkPolicies are not judged for STS: "+err.Error(), "", nil))
 		}
 		dests = append(dests, sts...)
 	}
@@ -53,8 +54,8 @@ func (r *runner) appChecks(ctx context.Context, w Workload, live []*corev1.Pod) 
 }
 
 // notProved says, for a workload target, what the probe pod's pass does not prove of the app.
-func notProved(t Target) probe.Event {
-	return probe.Event{Type: probe.TypeInfo, Check: CheckNotProved, Message: fmt.Sprintf(
+func notProved(t checktarget.Target) check.Event {
+	return check.Event{Type: check.TypeInfo, Check: CheckNotProved, Message: fmt.Sprintf(
 		"not proved by the probe pod: the AWS SDK %s's processes carry (too old for the identity, it fails where the probe passes) and what its own pods reach through their sidecars, proxies and the node's route: kubectl wi verify %s --in-pod proves both from inside a running pod of it", t, t)}
 }
 

@@ -11,8 +11,9 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 
+	"github.com/kubectl-wi/kubectl-wi/pkg/check"
+	"github.com/kubectl-wi/kubectl-wi/pkg/checktarget"
 	kt "github.com/kubectl-wi/kubectl-wi/pkg/internal/kubetest"
-	"github.com/kubectl-wi/kubectl-wi/pkg/probe"
 )
 
 // A workload target's run judges the app's own pods, which the probe pod proves nothing about:
@@ -27,15 +28,15 @@ func TestRunAppChecks(t *testing.T) {
 	}
 	tests := []struct {
 		name       string
-		target     Target
+		target     checktarget.Target
 		policy     bool
-		wantPolicy probe.Status // "": no NetworkPolicy event
+		wantPolicy check.Status // "": no NetworkPolicy event
 		wantLogs   bool
 		wantLookup bool
 	}{
-		{name: "deployment, no policy", target: Target{KindDeployment, "web"}, wantPolicy: probe.StatusPass, wantLogs: true},
-		{name: "deployment, egress denied", target: Target{KindDeployment, "web"}, policy: true, wantPolicy: probe.StatusFail, wantLogs: true, wantLookup: true},
-		{name: "service account", target: Target{KindServiceAccount, "checkout"}, policy: true},
+		{name: "deployment, no policy", target: checktarget.Target{Kind: checktarget.KindDeployment, Name: "web"}, wantPolicy: check.StatusPass, wantLogs: true},
+		{name: "deployment, egress denied", target: checktarget.Target{Kind: checktarget.KindDeployment, Name: "web"}, policy: true, wantPolicy: check.StatusFail, wantLogs: true, wantLookup: true},
+		{name: "service account", target: checktarget.Target{Kind: checktarget.KindServiceAccount, Name: "checkout"}, policy: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -63,7 +64,7 @@ func TestRunAppChecks(t *testing.T) {
 				t.Errorf("NetworkPolicy event for a %s target: %+v", tt.target.Kind, policy)
 			case tt.wantPolicy != "" && (!hasPolicy || policy.Status != tt.wantPolicy):
 				t.Errorf("NetworkPolicy event %+v, want %s", policy, tt.wantPolicy)
-			case tt.wantPolicy == probe.StatusFail && !strings.Contains(policy.Message, "deny-egress"):
+			case tt.wantPolicy == check.StatusFail && !strings.Contains(policy.Message, "deny-egress"):
 				t.Errorf("the failure does not name the policy: %s", policy.Message)
 			}
 			if _, ok := rec.first(CheckOutsideAppLogs); ok != tt.wantLogs {
@@ -96,12 +97,12 @@ func TestNewestPodEnv(t *testing.T) {
 	}
 }
 
-// first is the first event of check, if any.
-func (r *recorder) first(check string) (probe.Event, bool) {
+// first is the first event of the check named name, if any.
+func (r *recorder) first(name string) (check.Event, bool) {
 	for _, ev := range r.events {
-		if ev.Check == check {
+		if ev.Check == name {
 			return ev, true
 		}
 	}
-	return probe.Event{}, false
+	return check.Event{}, false
 }

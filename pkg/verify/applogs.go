@@ -16,7 +16,7 @@ import (
 
 	"github.com/kubectl-wi/kubectl-wi/pkg/apicall"
 	"github.com/kubectl-wi/kubectl-wi/pkg/applog"
-	"github.com/kubectl-wi/kubectl-wi/pkg/probe"
+	"github.com/kubectl-wi/kubectl-wi/pkg/check"
 )
 
 // CheckOutsideAppLogs is the check of what the workload's own containers log.
@@ -50,7 +50,7 @@ func tailLogs(c kubernetes.Interface) tailFunc {
 // (pkg/applog). Each kind of failure found is one check, its lines redacted in Detail; none
 // found is a pass that says what was read and what that does not prove; a log that cannot
 // be read is a skip with the reason. It costs one log read per container.
-func CheckAppLogs(ctx context.Context, c kubernetes.Interface, namespace string, pods []corev1.Pod, maxLines int64) []probe.Event {
+func CheckAppLogs(ctx context.Context, c kubernetes.Interface, namespace string, pods []corev1.Pod, maxLines int64) []check.Event {
 	return checkAppLogs(ctx, tailLogs(c), namespace, pods, maxLines)
 }
 
@@ -64,13 +64,13 @@ type containerLog struct {
 
 func (l *containerLog) ref() string { return l.pod + "/" + l.container }
 
-func checkAppLogs(ctx context.Context, tail tailFunc, namespace string, pods []corev1.Pod, maxLines int64) []probe.Event {
+func checkAppLogs(ctx context.Context, tail tailFunc, namespace string, pods []corev1.Pod, maxLines int64) []check.Event {
 	if maxLines <= 0 {
 		maxLines = DefaultAppLogLines
 	}
 	running := newestRunning(pods)
 	if len(running) == 0 {
-		return []probe.Event{check(CheckOutsideAppLogs, probe.StatusSkip, "no running pod of the workload: no log to read", "", nil)}
+		return []check.Event{check.New(CheckOutsideAppLogs, check.StatusSkip, "no running pod of the workload: no log to read", "", nil)}
 	}
 	chosen := running[:min(len(running), maxAppLogPods)]
 	var logs []*containerLog
@@ -102,7 +102,7 @@ func checkAppLogs(ctx context.Context, tail tailFunc, namespace string, pods []c
 		for _, l := range read {
 			total += l.lines
 		}
-		events = append(events, check(CheckOutsideAppLogs, probe.StatusPass,
+		events = append(events, check.New(CheckOutsideAppLogs, check.StatusPass,
 			fmt.Sprintf("no AWS SDK credential failure in the logs of %d containers of %s (%d lines, the last %d of each at most); that does not prove the app gets its credentials: an app that has not called AWS since it started, logs elsewhere or drops the SDK's errors shows nothing here",
 				len(read), which, total, maxLines),
 			"", map[string]any{"containers": len(read), "lines": total}))
@@ -170,14 +170,14 @@ type hit struct {
 }
 
 // findingEvents makes one check per class of signature found, in the table's order.
-func findingEvents(logs []*containerLog) []probe.Event {
+func findingEvents(logs []*containerLog) []check.Event {
 	byClass := map[applog.Class][]hit{}
 	for _, l := range logs {
 		for _, f := range l.findings {
 			byClass[f.Signature.Class] = append(byClass[f.Signature.Class], hit{l, f})
 		}
 	}
-	var events []probe.Event
+	var events []check.Event
 	for _, class := range classOrder() {
 		if hits := byClass[class]; len(hits) > 0 {
 			events = append(events, classEvent(class, hits))
@@ -198,8 +198,8 @@ func classOrder() []applog.Class {
 
 // classEvent words the findings of one class: where, which SDK, what it means, the fix, and
 // the first redacted lines.
-func classEvent(class applog.Class, hits []hit) probe.Event {
-	status := probe.StatusWarn
+func classEvent(class applog.Class, hits []hit) check.Event {
+	status := check.StatusWarn
 	type place struct{ container, sig string }
 	counts := map[place]int{}
 	sigs := map[string]applog.Signature{}
@@ -208,7 +208,7 @@ func classEvent(class applog.Class, hits []hit) probe.Event {
 	for _, h := range hits {
 		s := h.Signature
 		if s.Severity == applog.Fail {
-			status = probe.StatusFail
+			status = check.StatusFail
 		}
 		p := place{h.log.ref(), s.ID}
 		if counts[p] == 0 {
@@ -232,7 +232,7 @@ func classEvent(class applog.Class, hits []hit) probe.Event {
 	}
 	msg := fmt.Sprintf("the app's log shows %s: %s; %s", class.Title(), strings.Join(where, "; "), strings.Join(causes, "; "))
 	data := map[string]any{"class": string(class), "signatures": ids, "containers": containers, "lines": len(hits)}
-	ev := check(CheckOutsideAppLogs, status, msg, strings.Join(fixes, "\n"), data)
+	ev := check.New(CheckOutsideAppLogs, status, msg, strings.Join(fixes, "\n"), data)
 	ev.Detail = strings.Join(detail, "\n")
 	return ev
 }
@@ -245,7 +245,7 @@ func addOnce(list []string, v string) []string {
 }
 
 // unreadEvent is the skip for the logs that could not be read, one reason each.
-func unreadEvent(logs []*containerLog, which string) (probe.Event, bool) {
+func unreadEvent(logs []*containerLog, which string) (check.Event, bool) {
 	var reasons []string
 	byReason := map[string][]string{}
 	unread := 0
@@ -261,13 +261,13 @@ func unreadEvent(logs []*containerLog, which string) (probe.Event, bool) {
 		byReason[r] = append(byReason[r], l.ref())
 	}
 	if len(reasons) == 0 {
-		return probe.Event{}, false
+		return check.Event{}, false
 	}
 	parts := make([]string, len(reasons))
 	for i, r := range reasons {
 		parts[i] = strings.Join(byReason[r], ", ") + ": " + r
 	}
-	return check(CheckOutsideAppLogs, probe.StatusSkip,
+	return check.New(CheckOutsideAppLogs, check.StatusSkip,
 		fmt.Sprintf("%d of %d container logs of %s cannot be read, so what they hold is not checked: %s", unread, len(logs), which, strings.Join(parts, "; ")),
 		"", nil), true
 }

@@ -19,7 +19,7 @@ import (
 	"k8s.io/client-go/kubernetes/fake"
 	clienttesting "k8s.io/client-go/testing"
 
-	"github.com/kubectl-wi/kubectl-wi/pkg/probe"
+	"github.com/kubectl-wi/kubectl-wi/pkg/check"
 )
 
 // An example secret key from AWS's documentation, written by an app beside the failure.
@@ -82,62 +82,62 @@ func TestCheckAppLogs(t *testing.T) {
 		logs      map[string]string
 		errs      map[string]error
 		maxLines  int64
-		want      []probe.Status
+		want      []check.Status
 		msgs      []string // parts of the messages, in order of the events
 		fix       string   // a part of a fix
 		detail    string   // a part of a detail
 		wantAsked []string // sorted; nil: not checked
 	}{
 		{name: "no running pod", pods: []corev1.Pod{{ObjectMeta: metav1.ObjectMeta{Name: "web-1"}, Status: corev1.PodStatus{Phase: corev1.PodPending}}},
-			want: []probe.Status{probe.StatusSkip}, msgs: []string{"no running pod"}},
+			want: []check.Status{check.StatusSkip}, msgs: []string{"no running pod"}},
 		{name: "clean logs", pods: []corev1.Pod{appPod("web-1", 0, "app", "envoy"), appPod("web-2", time.Hour, "app")},
 			logs:      map[string]string{"web-1/app": lines("started", "GET / 200"), "web-1/envoy": lines("ready"), "web-2/app": lines("started")},
-			want:      []probe.Status{probe.StatusPass},
+			want:      []check.Status{check.StatusPass},
 			msgs:      []string{"no AWS SDK credential failure in the logs of 3 containers of pods web-1, web-2 (4 lines, the last 500 of each at most); that does not prove"},
 			wantAsked: []string{"web-1/app", "web-1/envoy", "web-2/app"}},
 		{name: "an old SDK", pods: []corev1.Pod{appPod("web-1", 0, "app")},
 			logs: map[string]string{"web-1/app": lines("started", logJSv3Old, logJSv3Old)},
-			want: []probe.Status{probe.StatusFail},
+			want: []check.Status{check.StatusFail},
 			msgs: []string{"the app's log shows an AWS SDK too old for EKS Pod Identity: web-1/app: 2 lines of js-v3-invalid-hostname (AWS SDK for JavaScript v3 before @aws-sdk/credential-provider-node 3.503.1); the SDK's container credentials provider accepts only loopback hosts"},
 			fix:  "upgrade @aws-sdk/credential-provider-node to 3.503.1 or later", detail: "web-1/app line 2: CredentialsProviderError: 169.254.170.23 is not a valid container metadata service hostname aws_secret_access_key=[REDACTED]"},
 		{name: "two kinds, in the table's order", pods: []corev1.Pod{appPod("web-1", 0, "app"), appPod("web-2", time.Hour, "app")},
 			logs: map[string]string{"web-1/app": lines(logExpired), "web-2/app": lines(logNoCreds)},
-			want: []probe.Status{probe.StatusFail, probe.StatusWarn},
+			want: []check.Status{check.StatusFail, check.StatusWarn},
 			msgs: []string{"no credentials found by the AWS SDK's default chain: web-2/app: 1 line of botocore-no-credentials (botocore, boto3 and the AWS CLI)", "expired AWS credentials or tokens: web-1/app"}},
 		{name: "the agent, a warning", pods: []corev1.Pod{appPod("web-1", 0, "app")},
 			logs: map[string]string{"web-1/app": lines(logAgentDown)},
-			want: []probe.Status{probe.StatusWarn}, msgs: []string{"failed requests to the EKS Pod Identity agent"}, fix: "outside.network_policy"},
+			want: []check.Status{check.StatusWarn}, msgs: []string{"failed requests to the EKS Pod Identity agent"}, fix: "outside.network_policy"},
 		{name: "only the last lines", pods: []corev1.Pod{appPod("web-1", 0, "app")}, maxLines: 2,
 			logs: map[string]string{"web-1/app": lines(logNoCreds, "recovered", "ok")},
-			want: []probe.Status{probe.StatusPass}, msgs: []string{"(2 lines, the last 2 of each at most)"}},
+			want: []check.Status{check.StatusPass}, msgs: []string{"(2 lines, the last 2 of each at most)"}},
 		{name: "the newest pods only", pods: many,
-			want:      []probe.Status{probe.StatusPass},
+			want:      []check.Status{check.StatusPass},
 			msgs:      []string{"pods web-a, web-b, web-c (the 3 newest of 5 running)"},
 			wantAsked: []string{"web-a/app", "web-b/app", "web-c/app"}},
 		{name: "init containers are not read", pods: []corev1.Pod{func() corev1.Pod {
 			p := appPod("web-1", 0, "app")
 			p.Spec.InitContainers = []corev1.Container{{Name: "migrate"}}
 			return p
-		}()}, want: []probe.Status{probe.StatusPass}, wantAsked: []string{"web-1/app"}},
+		}()}, want: []check.Status{check.StatusPass}, wantAsked: []string{"web-1/app"}},
 		{name: "one log unreadable", pods: []corev1.Pod{appPod("web-1", 0, "app", "envoy")},
 			logs: map[string]string{"web-1/app": lines(logNoCreds)},
 			errs: map[string]error{"web-1/envoy": apierrors.NewBadRequest(`container "envoy" in pod "web-1" is waiting to start: PodInitializing`)},
-			want: []probe.Status{probe.StatusFail, probe.StatusSkip},
+			want: []check.Status{check.StatusFail, check.StatusSkip},
 			msgs: []string{"web-1/app", `1 of 2 container logs of pod web-1 cannot be read, so what they hold is not checked: web-1/envoy: failed to get pods/log "web-1" in namespace "shop": container "envoy" in pod "web-1" is waiting to start`}},
 		{name: "no log readable", pods: []corev1.Pod{appPod("web-1", 0, "app", "envoy")},
 			errs: map[string]error{"web-1/app": forbidden, "web-1/envoy": forbidden},
-			want: []probe.Status{probe.StatusSkip},
+			want: []check.Status{check.StatusSkip},
 			msgs: []string{`web-1/app, web-1/envoy: cannot get pods/log in namespace "shop": forbidden; ask for RBAC verb "get" on "pods/log"`}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			ft := &fakeTail{logs: tt.logs, errs: tt.errs}
 			evs := checkAppLogs(context.Background(), ft.tail, "shop", tt.pods, tt.maxLines)
-			var got []probe.Status
+			var got []check.Status
 			for _, ev := range evs {
-				if ev.Check != CheckOutsideAppLogs || ev.Type != probe.TypeCheck {
+				if ev.Check != CheckOutsideAppLogs || ev.Type != check.TypeCheck {
 					t.Errorf("event %s/%s, want a %s check", ev.Type, ev.Check, CheckOutsideAppLogs)
 				}
-				if ev.Status == probe.StatusFail && ev.Fix == "" {
+				if ev.Status == check.StatusFail && ev.Fix == "" {
 					t.Errorf("failed check without a fix: %s", ev.Message)
 				}
 				got = append(got, ev.Status)
@@ -170,7 +170,7 @@ func TestCheckAppLogs(t *testing.T) {
 	}
 }
 
-func messages(evs []probe.Event) string {
+func messages(evs []check.Event) string {
 	var b strings.Builder
 	for _, ev := range evs {
 		b.WriteString(string(ev.Status) + ": " + ev.Message + "\n")
@@ -198,7 +198,7 @@ func TestCheckAppLogsClientset(t *testing.T) {
 		return true, &runtime.Unknown{Raw: []byte(lines("started", logNoCreds))}, nil
 	})
 	evs := CheckAppLogs(context.Background(), c, "shop", []corev1.Pod{appPod("web-1", 0, "app", "envoy")}, 0)
-	if len(evs) != 1 || evs[0].Status != probe.StatusFail || !strings.Contains(evs[0].Message, "web-1/app: 1 line of botocore-no-credentials") {
+	if len(evs) != 1 || evs[0].Status != check.StatusFail || !strings.Contains(evs[0].Message, "web-1/app: 1 line of botocore-no-credentials") {
 		t.Fatalf("events:\n%s", messages(evs))
 	}
 	if len(opts) != 2 {

@@ -15,6 +15,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/kubectl-wi/kubectl-wi/pkg/apicall"
+	"github.com/kubectl-wi/kubectl-wi/pkg/checktarget"
 )
 
 // ErrNotTargetPod is --pod naming a pod that does not exist or is not one of the target's.
@@ -29,8 +30,8 @@ type AppPod struct {
 
 // podOwners are the UIDs a target's pods name as their controller: the workload itself, or,
 // for a deployment, its ReplicaSets.
-func podOwners(ctx context.Context, c kubernetes.Interface, namespace string, t Target, own owner) ([]types.UID, error) {
-	if t.Kind != KindDeployment {
+func podOwners(ctx context.Context, c kubernetes.Interface, namespace string, t checktarget.Target, own owner) ([]types.UID, error) {
+	if t.Kind != checktarget.KindDeployment {
 		return []types.UID{own.uid}, nil
 	}
 	sel, err := metav1.LabelSelectorAsSelector(own.selector)
@@ -52,7 +53,7 @@ func podOwners(ctx context.Context, c kubernetes.Interface, namespace string, t 
 
 // targetPods lists the pods the target's controller owns, by its selector (one LIST), or, for a
 // pod target, the pod itself.
-func targetPods(ctx context.Context, c kubernetes.Interface, namespace string, t Target, own owner) ([]corev1.Pod, error) {
+func targetPods(ctx context.Context, c kubernetes.Interface, namespace string, t checktarget.Target, own owner) ([]corev1.Pod, error) {
 	if own.pod != nil {
 		return []corev1.Pod{*own.pod}, nil
 	}
@@ -98,7 +99,7 @@ func running(p *corev1.Pod) bool {
 // be failing for want of credentials, which is what the probe shows). A pod that is not
 // running is a *Refusal: nothing is written to it. A name that is not among pods is an error
 // wrapping ErrNotTargetPod.
-func ChoosePod(pods []corev1.Pod, t Target, name string) (AppPod, error) {
+func ChoosePod(pods []corev1.Pod, t checktarget.Target, name string) (AppPod, error) {
 	if name != "" {
 		i := slices.IndexFunc(pods, func(p corev1.Pod) bool { return p.Name == name })
 		if i < 0 {
@@ -114,7 +115,7 @@ func ChoosePod(pods []corev1.Pod, t Target, name string) (AppPod, error) {
 		}
 		return AppPod{Pod: p, Why: "--pod " + name}, nil
 	}
-	if t.Kind == KindPod {
+	if t.Kind == checktarget.KindPod {
 		p := &pods[0]
 		if !running(p) {
 			return AppPod{}, notRunning(p)
@@ -176,8 +177,8 @@ func notRunning(p *corev1.Pod) *Refusal {
 
 // findAppPod lists the target's pods and chooses one. A --pod that does not exist is an
 // error wrapping ErrNotTargetPod, one that is not running a *Refusal.
-func findAppPod(ctx context.Context, c kubernetes.Interface, namespace string, t Target, own owner, name string) (AppPod, error) {
-	if name != "" && t.Kind != KindPod {
+func findAppPod(ctx context.Context, c kubernetes.Interface, namespace string, t checktarget.Target, own owner, name string) (AppPod, error) {
+	if name != "" && t.Kind != checktarget.KindPod {
 		// One GET: the pod named, if it exists, with the same owner check as the LIST's.
 		p, err := c.CoreV1().Pods(namespace).Get(ctx, name, metav1.GetOptions{})
 		if apierrors.IsNotFound(err) {

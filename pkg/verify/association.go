@@ -3,8 +3,8 @@ package verify
 import (
 	"fmt"
 
+	"github.com/kubectl-wi/kubectl-wi/pkg/check"
 	"github.com/kubectl-wi/kubectl-wi/pkg/identity"
-	"github.com/kubectl-wi/kubectl-wi/pkg/probe"
 )
 
 // AssociationLookup is what verify knows of an account's EKS Pod Identity association: the
@@ -34,13 +34,13 @@ func webhookNoPodIdentity(cluster string) string {
 
 // describeAssociation completes the outside.serviceaccount check of an account with no
 // role-arn annotation with what is known of its association.
-func describeAssociation(ev probe.Event, ref string, a AssociationLookup) probe.Event {
+func describeAssociation(ev check.Event, ref string, a AssociationLookup) check.Event {
 	if ev.Data == nil {
 		ev.Data = map[string]any{}
 	}
 	switch {
 	case a.ID != "":
-		ev.Status, ev.Fix = probe.StatusPass, ""
+		ev.Status, ev.Fix = check.StatusPass, ""
 		ev.Message = fmt.Sprintf("the service account %s has no %s annotation; its EKS Pod Identity association %s in cluster %s gives the role %s", ref, identity.AnnotationRoleARN, a.ID, a.Cluster, a.RoleARN)
 		ev.Data["association_id"], ev.Data["role_arn"], ev.Data["cluster"] = a.ID, a.RoleARN, a.Cluster
 	case a.Read:

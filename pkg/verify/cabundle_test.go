@@ -16,6 +16,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	k8stesting "k8s.io/client-go/testing"
 
+	"github.com/kubectl-wi/kubectl-wi/pkg/check"
+	"github.com/kubectl-wi/kubectl-wi/pkg/checktarget"
 	"github.com/kubectl-wi/kubectl-wi/pkg/probe"
 )
 
@@ -63,7 +65,7 @@ func TestRunCABundle(t *testing.T) {
 	rec := &recorder{}
 
 	out, err := Run(context.Background(), cfg, testDeps(cl, logs), rec)
-	if err != nil || out.Status != probe.StatusPass || out.DeleteErr != nil {
+	if err != nil || out.Status != check.StatusPass || out.DeleteErr != nil {
 		t.Fatalf("outcome %+v, %v", out, err)
 	}
 	if stored == nil || stored.Data["ca.crt"] != testBundle || stored.Labels[LabelName] != LabelValue {
@@ -196,7 +198,7 @@ func TestRunCarriesTheContainersIdentityEnv(t *testing.T) {
 			})
 			logs, _ := logsFrom(t, "probe-pass.jsonl")
 			cfg := testConfig()
-			cfg.Target = Target{KindDeployment, "web"}
+			cfg.Target = checktarget.Target{Kind: checktarget.KindDeployment, Name: "web"}
 			cfg.Container = tc.container
 			rec := &recorder{}
 			if _, err := Run(context.Background(), cfg, testDeps(cl, logs), rec); err != nil {
@@ -243,7 +245,7 @@ func TestRunRefusesAnUnknownContainer(t *testing.T) {
 		}}},
 	})
 	cfg := testConfig()
-	cfg.Target = Target{KindDeployment, "web"}
+	cfg.Target = checktarget.Target{Kind: checktarget.KindDeployment, Name: "web"}
 	cfg.Container = "ap"
 	_, err := Run(context.Background(), cfg, testDeps(cl, nil), &recorder{})
 	if !errors.Is(err, ErrNoSuchContainer) || !strings.Contains(err.Error(), `deployment/web has no container "ap"; its containers: app, sidecar`) {
@@ -276,7 +278,7 @@ func TestRunCABundleAfterCacheLag(t *testing.T) {
 	cfg.CABundle = []byte(testBundle)
 
 	out, err := Run(context.Background(), cfg, deps, &recorder{})
-	if err != nil || out.Status != probe.StatusPass || out.DeleteErr != nil {
+	if err != nil || out.Status != check.StatusPass || out.DeleteErr != nil {
 		t.Fatalf("outcome %+v, %v", out, err)
 	}
 	if cl.created.Name != testPod {

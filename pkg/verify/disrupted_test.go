@@ -11,7 +11,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/watch"
 
-	"github.com/kubectl-wi/kubectl-wi/pkg/probe"
+	"github.com/kubectl-wi/kubectl-wi/pkg/check"
 )
 
 func TestDisruption(t *testing.T) {
@@ -88,7 +88,7 @@ func TestRunProbeKilled(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "killed by signal 9") {
 		t.Fatalf("error %v", err)
 	}
-	if ev := rec.find(t, CheckProbeExit); ev.Status != probe.StatusFail || !strings.Contains(ev.Fix, "rerun verify") || strings.Contains(ev.Fix, "--image") {
+	if ev := rec.find(t, CheckProbeExit); ev.Status != check.StatusFail || !strings.Contains(ev.Fix, "rerun verify") || strings.Contains(ev.Fix, "--image") {
 		t.Errorf("probe.exit %s %q fix %q", ev.Status, ev.Message, ev.Fix)
 	}
 	rec.verdict(t)
@@ -119,10 +119,10 @@ func TestRunProbePodEvicted(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "evicted through the Eviction API") {
 		t.Fatalf("error %v", err)
 	}
-	if ev := rec.find(t, CheckProbeExit); ev.Status != probe.StatusFail || !strings.Contains(ev.Fix, "drain") {
+	if ev := rec.find(t, CheckProbeExit); ev.Status != check.StatusFail || !strings.Contains(ev.Fix, "drain") {
 		t.Errorf("probe.exit %s %q fix %q", ev.Status, ev.Message, ev.Fix)
 	}
-	if v := rec.verdict(t); v.Status != probe.StatusFail || out.Status != probe.StatusFail {
+	if v := rec.verdict(t); v.Status != check.StatusFail || out.Status != check.StatusFail {
 		t.Errorf("verdict %s, outcome %s", v.Status, out.Status)
 	}
 	podGone(t, cl)
@@ -144,7 +144,7 @@ func TestRunProbePodDeleted(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "was deleted before the probe finished (not by verify)") {
 		t.Fatalf("error %v", err)
 	}
-	if ev := rec.find(t, CheckProbeExit); ev.Status != probe.StatusFail {
+	if ev := rec.find(t, CheckProbeExit); ev.Status != check.StatusFail {
 		t.Errorf("probe.exit %s %q", ev.Status, ev.Message)
 	}
 	rec.verdict(t)
@@ -166,7 +166,7 @@ func TestRunPodDeletedWhilePending(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "was deleted before the probe finished") {
 		t.Fatalf("error %v", err)
 	}
-	if ev := rec.find(t, CheckPodStart); ev.Status != probe.StatusFail {
+	if ev := rec.find(t, CheckPodStart); ev.Status != check.StatusFail {
 		t.Errorf("pod.start %s %q", ev.Status, ev.Message)
 	}
 	if *calls != 0 {
@@ -214,7 +214,7 @@ func TestRunUnschedulableNodeNotReady(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "node node-1 is not Ready (Unknown: Kubelet stopped posting node status.)") {
 		t.Fatalf("error %v", err)
 	}
-	if ev := rec.find(t, CheckPodStart); ev.Status != probe.StatusFail || ev.Fix != notReadyFix {
+	if ev := rec.find(t, CheckPodStart); ev.Status != check.StatusFail || ev.Fix != notReadyFix {
 		t.Errorf("pod.start %s %q fix %q", ev.Status, ev.Message, ev.Fix)
 	}
 	podGone(t, cl)

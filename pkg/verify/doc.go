@@ -4,7 +4,7 @@
 // mutated it, or did not), waits for it to run and says why when it does not, follows its log
 // and decodes the probe's events, and deletes the pod on every exit path.
 //
-// Everything it finds is a probe.Event, so one renderer shows the outside checks, the stored
+// Everything it finds is a check.Event, so one renderer shows the outside checks, the stored
 // pod's and the probe's alike. Run reports to a Reporter: Step for progress (what a spinner
 // shows), Event for each check or info event and, last, the verdict (a result event), Raw for
 // a log line that is not an event. The renderers (pkg/plugin/render, pkg/plugin/tui) implement

@@ -9,7 +9,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/yaml"
 
-	"github.com/kubectl-wi/kubectl-wi/pkg/probe"
+	"github.com/kubectl-wi/kubectl-wi/pkg/check"
 )
 
 // storedCase is one file of testdata/stored: the stored pod, what was expected of it, what the
@@ -28,7 +28,7 @@ type storedCase struct {
 	} `json:"cluster"`
 	Want struct {
 		Mutated     bool                    `json:"mutated"`
-		Checks      map[string]probe.Status `json:"checks"`
+		Checks      map[string]check.Status `json:"checks"`
 		Messages    []string                `json:"messages"`
 		NotMessages []string                `json:"notMessages"`
 		Fixes       []string                `json:"fixes"`
@@ -57,10 +57,10 @@ func TestCheckStoredPod(t *testing.T) {
 			if mutated != tc.Want.Mutated {
 				t.Errorf("mutated = %v, want %v", mutated, tc.Want.Mutated)
 			}
-			got := map[string]probe.Status{}
+			got := map[string]check.Status{}
 			var msgs, fixes []string
 			for _, ev := range evs {
-				if ev.Type != probe.TypeCheck {
+				if ev.Type != check.TypeCheck {
 					t.Errorf("event %s is a %s, want a check", ev.Check, ev.Type)
 				}
 				if _, dup := got[ev.Check]; dup {
@@ -69,7 +69,7 @@ func TestCheckStoredPod(t *testing.T) {
 				got[ev.Check] = ev.Status
 				msgs = append(msgs, ev.Message)
 				fixes = append(fixes, ev.Fix)
-				if ev.Status == probe.StatusFail && ev.Fix == "" {
+				if ev.Status == check.StatusFail && ev.Fix == "" {
 					t.Errorf("failed check %s has no fix", ev.Check)
 				}
 			}
@@ -97,7 +97,7 @@ func TestCheckStoredPod(t *testing.T) {
 	}
 }
 
-func equalStatuses(a, b map[string]probe.Status) bool {
+func equalStatuses(a, b map[string]check.Status) bool {
 	if len(a) != len(b) {
 		return false
 	}

@@ -6,7 +6,10 @@ import (
 	"fmt"
 	"sync"
 
-	"github.com/kubectl-wi/kubectl-wi/pkg/probe"
+	"github.com/kubectl-wi/kubectl-wi/pkg/apicall"
+	"github.com/kubectl-wi/kubectl-wi/pkg/check"
+	"github.com/kubectl-wi/kubectl-wi/pkg/checktarget"
+	"github.com/kubectl-wi/kubectl-wi/pkg/report"
 )
 
 // DefaultParallel is how many accounts a fleet run proves at once unless told: enough that
@@ -20,7 +23,10 @@ const DefaultParallel = 16
 type Account struct {
 	Namespace, Name string
 	// Workload, when set, is the workload of the account an in-pod run joins a pod of.
-	Workload Target
+	Workload checktarget.Target
+	// RoleARN, when set, is the role this account is expected to assume, in place of the
+	// base Config's.
+	RoleARN string
 }
 
 // Noun is what a fleet of accounts like a proves: "service accounts", or "workloads".
@@ -44,8 +50,8 @@ func (a Account) String() string {
 // steps and events, then Done once.
 type FleetReporter interface {
 	Start(Account)
-	Step(Account, Step)
-	Event(Account, probe.Event)
+	Step(Account, report.Step)
+	Event(Account, check.Event)
 	Raw(Account, string)
 	Done(Account, Outcome, error)
 }
@@ -60,7 +66,7 @@ type AccountResult struct {
 
 // Passed is true when the account's run ended with a verdict that is not a failure.
 func (r AccountResult) Passed() bool {
-	return r.Started && r.Err == nil && r.Outcome.Status != "" && r.Outcome.Status != probe.StatusFail
+	return r.Started && r.Err == nil && r.Outcome.Status != "" && r.Outcome.Status != check.StatusFail
 }
 
 // RunFleet proves every account with base's settings, at most parallel at a time, and returns
@@ -94,9 +100,12 @@ func RunFleet(ctx context.Context, base Config, accounts []Account, parallel int
 			defer wg.Done()
 			defer func() { <-sem }()
 			cfg := base
-			cfg.Namespace, cfg.Target = a.Namespace, Target{Kind: KindServiceAccount, Name: a.Name}
+			cfg.Namespace, cfg.Target = a.Namespace, checktarget.Target{Kind: checktarget.KindServiceAccount, Name: a.Name}
 			if a.Workload.Name != "" {
 				cfg.Target = a.Workload
+			}
+			if a.RoleARN != "" {
+				cfg.RoleARN = a.RoleARN
 			}
 			ar := &accountReporter{mu: &mu, rep: rep, account: a}
 			mu.Lock()
@@ -126,13 +135,13 @@ type accountReporter struct {
 	account Account
 }
 
-func (r *accountReporter) Step(s Step) {
+func (r *accountReporter) Step(s report.Step) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.rep.Step(r.account, s)
 }
 
-func (r *accountReporter) Event(ev probe.Event) {
+func (r *accountReporter) Event(ev check.Event) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	ev.Account = r.account.String()
@@ -147,7 +156,7 @@ func (r *accountReporter) Raw(line string) {
 
 // onceDiscovery reads the cluster's issuer once for a whole fleet (every account's run asks);
 // a failed read is tried again by the next account.
-func onceDiscovery(read DiscoveryFunc) DiscoveryFunc {
+func onceDiscovery(read apicall.DiscoveryFunc) apicall.DiscoveryFunc {
 	var (
 		mu  sync.Mutex
 		doc []byte

@@ -16,7 +16,8 @@ import (
 	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
 
-	"github.com/kubectl-wi/kubectl-wi/pkg/probe"
+	"github.com/kubectl-wi/kubectl-wi/pkg/check"
+	"github.com/kubectl-wi/kubectl-wi/pkg/report"
 )
 
 // fleetRecorder records a fleet run, checking the reporter's contract as it goes.
@@ -24,13 +25,13 @@ type fleetRecorder struct {
 	mu      sync.Mutex
 	started map[Account]bool
 	done    map[Account]error
-	events  map[Account][]probe.Event
+	events  map[Account][]check.Event
 	t       *testing.T
 }
 
 func newFleetRecorder(t *testing.T) *fleetRecorder {
 	t.Helper()
-	return &fleetRecorder{started: map[Account]bool{}, done: map[Account]error{}, events: map[Account][]probe.Event{}, t: t}
+	return &fleetRecorder{started: map[Account]bool{}, done: map[Account]error{}, events: map[Account][]check.Event{}, t: t}
 }
 
 // enter fails the test when two calls overlap: the fleet must serialise them.
@@ -43,13 +44,13 @@ func (r *fleetRecorder) enter() func() {
 }
 
 func (r *fleetRecorder) Start(a Account) { defer r.enter()(); r.started[a] = true }
-func (r *fleetRecorder) Step(a Account, _ Step) {
+func (r *fleetRecorder) Step(a Account, _ report.Step) {
 	defer r.enter()()
 	if !r.started[a] {
 		r.t.Errorf("a step of %s before its Start", a)
 	}
 }
-func (r *fleetRecorder) Event(a Account, ev probe.Event) {
+func (r *fleetRecorder) Event(a Account, ev check.Event) {
 	defer r.enter()()
 	if ev.Account != a.String() {
 		r.t.Errorf("event of %s carries the account %q", a, ev.Account)
@@ -146,7 +147,7 @@ func TestRunFleet(t *testing.T) {
 			t.Errorf("%s: passed %v (%s, err %v), want %v", r.Account, r.Passed(), r.Outcome.Status, r.Err, wantPass)
 		}
 		evs := rec.events[r.Account]
-		if len(evs) == 0 || evs[len(evs)-1].Type != probe.TypeResult {
+		if len(evs) == 0 || evs[len(evs)-1].Type != check.TypeResult {
 			t.Errorf("%s: no verdict last in %d events", r.Account, len(evs))
 		}
 		if _, ok := rec.done[r.Account]; !ok {
@@ -191,5 +192,36 @@ func TestRunFleetInterrupted(t *testing.T) {
 	}
 	if pods, _ := c.CoreV1().Pods("shop").List(context.Background(), metav1.ListOptions{}); len(pods.Items) != 0 {
 		t.Errorf("%d probe pods left", len(pods.Items))
+	}
+}
+
+// An account that names its role is proven against it; the others against the base's (here
+// none: their service account's).
+func TestRunFleetAccountRole(t *testing.T) {
+	c, deps, accounts := fleetCluster(t, 2, nil)
+	const chained = "arn:aws:iam::444455556666:role/target"
+	accounts[0].RoleARN = chained
+	var mu sync.Mutex
+	expected := map[string]string{} // service account: the probe's --expected-role-arn
+	c.PrependReactor("create", "pods", func(a k8stesting.Action) (bool, runtime.Object, error) {
+		pod := a.(k8stesting.CreateAction).GetObject().(*corev1.Pod)
+		args := pod.Spec.Containers[0].Command
+		for i := 0; i+1 < len(args); i++ {
+			if args[i] == "--expected-role-arn" {
+				mu.Lock()
+				expected[pod.Spec.ServiceAccountName] = args[i+1]
+				mu.Unlock()
+			}
+		}
+		return false, nil, nil
+	})
+	if _, err := RunFleet(context.Background(), testConfig(), accounts, 2, deps, newFleetRecorder(t)); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{accounts[0].Name: chained, accounts[1].Name: "arn:aws:iam::111122223333:role/" + accounts[1].Name}
+	for sa, role := range want {
+		if expected[sa] != role {
+			t.Errorf("%s: the probe expected %q, want %q", sa, expected[sa], role)
+		}
 	}
 }

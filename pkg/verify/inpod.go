@@ -16,8 +16,10 @@ import (
 	"k8s.io/apimachinery/pkg/watch"
 
 	"github.com/kubectl-wi/kubectl-wi/pkg/apicall"
+	"github.com/kubectl-wi/kubectl-wi/pkg/check"
+	"github.com/kubectl-wi/kubectl-wi/pkg/checktarget"
 	"github.com/kubectl-wi/kubectl-wi/pkg/identity"
-	"github.com/kubectl-wi/kubectl-wi/pkg/probe"
+	"github.com/kubectl-wi/kubectl-wi/pkg/report"
 	"github.com/kubectl-wi/kubectl-wi/pkg/restartfix"
 )
 
@@ -80,8 +82,8 @@ type InPodOutcome struct {
 func (r *runner) inPod(ctx context.Context, w Workload, want Expected, saCfg identity.Config, hasRole bool) (done bool, err error) {
 	app, ns := r.app.Pod, r.cfg.Namespace
 	ref := ns + "/" + app.Name
-	r.step(StepAttach, StepRunning, ref)
-	r.emit(probe.Event{Type: probe.TypeInfo, Check: CheckInPodPod,
+	r.step(StepAttach, report.StepRunning, ref)
+	r.emit(check.Event{Type: check.TypeInfo, Check: CheckInPodPod,
 		Message: fmt.Sprintf("the probe joins the pod %s/%s on node %s (%s), in the process and network namespaces of its container %s",
 			ns, app.Name, orNone(app.Spec.NodeName), r.app.Why, w.Container),
 		Data: map[string]any{"pod": app.Name, "namespace": ns, "container": w.Container, "node": app.Spec.NodeName, "ready": podReady(app)}})
@@ -94,7 +96,7 @@ func (r *runner) inPod(ctx context.Context, w Workload, want Expected, saCfg ide
 	r.emit(ev)
 	if !ok {
 		// The probe would only find the env missing, and the container would stay in the pod.
-		r.step(StepAttach, StepFailed, "no identity in the app's container")
+		r.step(StepAttach, report.StepFailed, "no identity in the app's container")
 		r.verdict()
 		return true, nil
 	}
@@ -104,7 +106,7 @@ func (r *runner) inPod(ctx context.Context, w Workload, want Expected, saCfg ide
 	if err != nil {
 		return true, err
 	}
-	r.step(StepAttach, StepRunning, ec.Name+" into "+ref)
+	r.step(StepAttach, report.StepRunning, ec.Name+" into "+ref)
 	r.emit(footprintEvent(app, ec, notes, r.cfg.Target))
 	patch, err := EphemeralPatch(ec)
 	if err != nil {
@@ -115,17 +117,17 @@ func (r *runner) inPod(ctx context.Context, w Workload, want Expected, saCfg ide
 		if ctx.Err() == nil {
 			if refusal := patchRefusal(err, app, notes); refusal != nil {
 				r.refusal = refusal
-				r.step(StepAttach, StepFailed, string(refusal.Reason))
+				r.step(StepAttach, report.StepFailed, string(refusal.Reason))
 				return false, nil
 			}
 		}
-		r.step(StepAttach, StepFailed, err.Error())
+		r.step(StepAttach, report.StepFailed, err.Error())
 		return true, r.ctxOr(ctx, fmt.Errorf("failed to add the probe to the pod %s: %w", ref, apicall.Wrap(err, "patch", "pods/"+EphemeralSubresource, ns, app.Name)))
 	}
 	r.attached, r.container = true, ec.Name
 	r.out.InPod.Ephemeral = ec.Name
 	r.out.Timings.Created = r.deps.Now()
-	r.step(StepAttach, StepDone, ec.Name+" in "+ref)
+	r.step(StepAttach, report.StepDone, ec.Name+" in "+ref)
 	// Said on every path from here, before the verdict: the container stays, whatever ends
 	// the run.
 	r.beforeVerdict = func() { r.remains(app, ec.Name) }
@@ -136,19 +138,19 @@ func (r *runner) inPod(ctx context.Context, w Workload, want Expected, saCfg ide
 		}
 	}()
 
-	r.step(StepStart, StepRunning, "Waiting")
+	r.step(StepStart, report.StepRunning, "Waiting")
 	running, err := r.waitEphemeral(ctx, patched)
 	if err != nil {
 		return true, err
 	}
-	r.step(StepProbe, StepRunning, "")
+	r.step(StepProbe, report.StepRunning, "")
 	r.fate = followFate(ctx, r.deps.Client, running, "the app's pod")
 	defer r.fate.stop()
 	if err := r.follow(ctx, running); err != nil {
 		return true, err
 	}
 	r.explainRefusal(ctx, ns, w.ServiceAccount)
-	r.step(StepProbe, StepDone, "")
+	r.step(StepProbe, report.StepDone, "")
 	r.verdict()
 	return true, nil
 }
@@ -174,8 +176,8 @@ func (r *runner) remains(app *corev1.Pod, name string) {
 	}
 	msg := fmt.Sprintf("the ephemeral container %s stays in the spec of the pod %s/%s, %s, until the pod is replaced (%s): an ephemeral container cannot be removed",
 		name, app.Namespace, app.Name, state, replaceHint(r.cfg.Target, app))
-	r.emit(probe.Event{Type: probe.TypeInfo, Check: CheckInPodRemains, Message: msg, Data: data})
-	r.step(StepCleanup, StepDone, "nothing to delete: "+name+" stays in the pod's spec, "+state)
+	r.emit(check.Event{Type: check.TypeInfo, Check: CheckInPodRemains, Message: msg, Data: data})
+	r.step(StepCleanup, report.StepDone, "nothing to delete: "+name+" stays in the pod's spec, "+state)
 }
 
 // awaitEnd reads the app's pod until the ephemeral probe name has ended, for at most
@@ -207,8 +209,8 @@ func (r *runner) awaitEnd(ctx context.Context, app *corev1.Pod, name string) *co
 
 // replaceHint is how the user replaces the app's pod: the workload's restart, or deleting a
 // bare pod.
-func replaceHint(t Target, app *corev1.Pod) string {
-	if t.Kind == KindPod {
+func replaceHint(t checktarget.Target, app *corev1.Pod) string {
+	if t.Kind == checktarget.KindPod {
 		return "its controller replaces it when it is deleted: kubectl delete pod -n " + app.Namespace + " " + app.Name + "; a bare pod is gone then"
 	}
 	return restartfix.For(restartfix.Workload{Kind: string(t.Kind) + ".apps", Name: t.Name, Namespace: app.Namespace}).Command
@@ -216,7 +218,7 @@ func replaceHint(t Target, app *corev1.Pod) string {
 
 // footprintEvent says, before anything is written, what the run adds to the app's pod and
 // that it stays there.
-func footprintEvent(app *corev1.Pod, ec corev1.EphemeralContainer, notes EphemeralNotes, t Target) probe.Event {
+func footprintEvent(app *corev1.Pod, ec corev1.EphemeralContainer, notes EphemeralNotes, t checktarget.Target) check.Event {
 	sc := ec.SecurityContext
 	user := "the probe image's user (neither the container nor the pod names one; the app runs as its image's user, which the spec does not say)"
 	if sc.RunAsUser != nil {
@@ -245,13 +247,13 @@ func footprintEvent(app *corev1.Pod, ec corev1.EphemeralContainer, notes Ephemer
 		msg += fmt.Sprintf("; the app mounts %s with subPath, which an ephemeral container cannot have: the probe does not see what it holds", strings.Join(notes.SkippedMounts, ", "))
 		data["skipped_mounts"] = notes.SkippedMounts
 	}
-	return probe.Event{Type: probe.TypeInfo, Check: CheckInPodFootprint, Message: msg, Data: data}
+	return check.Event{Type: check.TypeInfo, Check: CheckInPodFootprint, Message: msg, Data: data}
 }
 
 // appIdentity judges the app's container: ok when it carries web identity or container
 // credentials, which the probe can prove from inside; otherwise the probe would only find the
 // env missing, and the check says why and how to fix it.
-func appIdentity(app *corev1.Pod, container string, want *identity.Config, t Target, namespace string) (probe.Event, bool) {
+func appIdentity(app *corev1.Pod, container string, want *identity.Config, t checktarget.Target, namespace string) (check.Event, bool) {
 	var cr identity.Credentials
 	for _, c := range identity.ContainerCredentials(app) {
 		if c.Container == container {
@@ -266,9 +268,9 @@ func appIdentity(app *corev1.Pod, container string, want *identity.Config, t Tar
 	data := map[string]any{"pod": app.Name, "container": container, "source": string(cr.Source)}
 	prefix := fmt.Sprintf("container %s of the pod %s: ", container, app.Name)
 	if !ok {
-		return check(CheckInPodIdentity, probe.StatusFail, prefix+text+"; the probe is not added, since it would only find no identity", fix, data), false
+		return check.New(CheckInPodIdentity, check.StatusFail, prefix+text+"; the probe is not added, since it would only find no identity", fix, data), false
 	}
-	return check(CheckInPodIdentity, status, prefix+text, fix, data), true
+	return check.New(CheckInPodIdentity, status, prefix+text, fix, data), true
 }
 
 // patchRefusal classifies the apiserver's refusal of the ephemeral container; nil for an error
@@ -321,8 +323,8 @@ func notFoundName(err error) string {
 // refused reports, before the probe pod's run, why the probe could not join the app's pod.
 func (r *runner) reportRefusal(ref *Refusal) {
 	r.out.InPod.Refusal = ref
-	r.step(StepAttach, StepFailed, string(ref.Reason))
-	r.emit(check(CheckInPodRefused, probe.StatusWarn,
+	r.step(StepAttach, report.StepFailed, string(ref.Reason))
+	r.emit(check.New(CheckInPodRefused, check.StatusWarn,
 		ref.Message+"; a probe pod runs instead: its result below proves what a new pod of the account gets, not the app's own pod",
 		ref.Fix, map[string]any{"reason": string(ref.Reason)}))
 }
@@ -382,19 +384,19 @@ func (r *runner) waitEphemeral(ctx context.Context, pod *corev1.Pod) (*corev1.Po
 		if st.Ran {
 			now := r.deps.Now()
 			r.out.Timings.Scheduled, r.out.Timings.Running = r.out.Timings.Created, now
-			r.emit(check(CheckInPodStart, probe.StatusPass,
+			r.emit(check.New(CheckInPodStart, check.StatusPass,
 				fmt.Sprintf("the ephemeral probe %s runs in the pod %s/%s after %s", r.container, cur.Namespace, cur.Name, now.Sub(r.out.Timings.Created).Round(time.Millisecond)),
 				"", map[string]any{"node": cur.Spec.NodeName, "container": r.container}))
-			r.step(StepStart, StepDone, "on node "+orNone(cur.Spec.NodeName))
+			r.step(StepStart, report.StepDone, "on node "+orNone(cur.Spec.NodeName))
 			return cur, nil
 		}
 		if st.Fatal {
-			r.emit(check(CheckInPodStart, probe.StatusFail, st.Message, st.Fix, map[string]any{"reason": st.Reason, "image": r.cfg.Image}))
-			r.step(StepStart, StepFailed, st.Reason)
+			r.emit(check.New(CheckInPodStart, check.StatusFail, st.Message, st.Fix, map[string]any{"reason": st.Reason, "image": r.cfg.Image}))
+			r.step(StepStart, report.StepFailed, st.Reason)
 			r.verdict()
 			return nil, fmt.Errorf("%s did not run: %s", r.where(), st.Message)
 		}
-		r.step(StepStart, StepRunning, st.Progress)
+		r.step(StepStart, report.StepRunning, st.Progress)
 		if w == nil {
 			var err error
 			w, err = pods.Watch(ctx, metav1.ListOptions{
@@ -442,12 +444,12 @@ func (r *runner) ephemeralCtxErr(ctx context.Context, last StartState) error {
 	if errors.Is(ctx.Err(), context.Canceled) {
 		return fmt.Errorf("interrupted while waiting for %s to run: %w", r.where(), context.Canceled)
 	}
-	r.emit(check(CheckInPodStart, probe.StatusFail,
+	r.emit(check.New(CheckInPodStart, check.StatusFail,
 		fmt.Sprintf("the ephemeral probe did not run within --timeout %s (%s)", r.cfg.Timeout, last.Progress),
 		"raise --timeout, or look at the pod's events: kubectl get events -n "+r.cfg.Namespace+" --field-selector involvedObject.name="+r.app.Pod.Name+
 			"; if the kubelet starts it later, the probe runs and ends by itself",
 		map[string]any{"reason": "timeout", "progress": last.Progress}))
-	r.step(StepStart, StepFailed, "timed out")
+	r.step(StepStart, report.StepFailed, "timed out")
 	r.verdict()
 	return fmt.Errorf("timed out after %s waiting for %s to run (%s): %w", r.cfg.Timeout, r.where(), last.Progress, ctx.Err())
 }

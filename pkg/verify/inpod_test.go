@@ -24,7 +24,10 @@ import (
 	k8stesting "k8s.io/client-go/testing"
 	"k8s.io/utils/ptr"
 
+	"github.com/kubectl-wi/kubectl-wi/pkg/check"
+	"github.com/kubectl-wi/kubectl-wi/pkg/checktarget"
 	"github.com/kubectl-wi/kubectl-wi/pkg/probe"
+	"github.com/kubectl-wi/kubectl-wi/pkg/report"
 )
 
 var podsResource = schema.GroupVersionResource{Version: "v1", Resource: "pods"}
@@ -81,7 +84,7 @@ func webPods() []runtime.Object {
 
 func inPodConfig() Config {
 	cfg := testConfig()
-	cfg.Target, cfg.InPod = Target{KindDeployment, "web"}, true
+	cfg.Target, cfg.InPod = checktarget.Target{Kind: checktarget.KindDeployment, Name: "web"}, true
 	return cfg
 }
 
@@ -171,7 +174,7 @@ func TestRunInPodPasses(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if out.Status != probe.StatusPass || out.Failed != 0 || out.Pod != "" || out.Deleted || out.InPod.Refusal != nil {
+	if out.Status != check.StatusPass || out.Failed != 0 || out.Pod != "" || out.Deleted || out.InPod.Refusal != nil {
 		t.Errorf("outcome %+v: want a pass, no probe pod", out)
 	}
 	if out.InPod.Pod != "web-abc-2" || out.InPod.Container != "app" || out.InPod.Ephemeral != testPod {
@@ -182,7 +185,7 @@ func TestRunInPodPasses(t *testing.T) {
 		t.Errorf("writes %q, want the one patch", w)
 	}
 	// The footprint is said before the write.
-	footprint := slices.IndexFunc(rec.events, func(ev probe.Event) bool { return ev.Check == CheckInPodFootprint })
+	footprint := slices.IndexFunc(rec.events, func(ev check.Event) bool { return ev.Check == CheckInPodFootprint })
 	if footprint < 0 || len(k.before) != 1 || footprint >= k.before[0] {
 		t.Errorf("footprint at event %d, patch after %v events: want the footprint before the patch", footprint, k.before)
 	}
@@ -214,7 +217,7 @@ func TestRunInPodPasses(t *testing.T) {
 	if ev := rec.find(t, CheckInPodRemains); !strings.Contains(ev.Message, "stays in the spec of the pod shop/web-abc-2, terminated (exit code 0), until the pod is replaced") {
 		t.Errorf("remains %q", ev.Message)
 	}
-	if v := rec.verdict(t); v.Status != probe.StatusPass {
+	if v := rec.verdict(t); v.Status != check.StatusPass {
 		t.Errorf("verdict %+v", v)
 	}
 	for _, c := range []string{CheckPodMutation, CheckPodStart, CheckPodCreate, CheckNotProved} {
@@ -237,13 +240,13 @@ func TestRunInPodPasses(t *testing.T) {
 	if ec.TargetContainerName != "app" || envOf(ec.Env, "AWS_ROLE_ARN") == nil || envOf(ec.Env, EnvSTSEndpoint).Value != "http://10.244.0.1:8900" {
 		t.Errorf("ephemeral container %+v", ec)
 	}
-	var ends []StepID
+	var ends []report.StepID
 	for _, s := range rec.steps {
-		if s.State != StepRunning {
+		if s.State != report.StepRunning {
 			ends = append(ends, s.ID)
 		}
 	}
-	if want := []StepID{StepOutside, StepAttach, StepStart, StepProbe, StepCleanup}; !slices.Equal(ends, want) {
+	if want := []report.StepID{StepOutside, StepAttach, StepStart, StepProbe, StepCleanup}; !slices.Equal(ends, want) {
 		t.Errorf("steps ended %v, want %v", ends, want)
 	}
 }
@@ -262,7 +265,7 @@ func TestRunInPodChoice(t *testing.T) {
 		{name: "the newest Ready pod of the deployment, not the canary's", wantPod: "web-abc-2", wantContainer: "app"},
 		{name: "--pod", edit: func(c *Config) { c.Pod = "web-abc-1" }, wantPod: "web-abc-1", wantContainer: "app"},
 		{name: "-c", edit: func(c *Config) { c.Container = "sidecar" }, wantPod: "web-abc-2", wantContainer: "sidecar"},
-		{name: "a pod target", edit: func(c *Config) { c.Target = Target{KindPod, "web-abc-3"} }, wantPod: "web-abc-3", wantContainer: "app"},
+		{name: "a pod target", edit: func(c *Config) { c.Target = checktarget.Target{Kind: checktarget.KindPod, Name: "web-abc-3"} }, wantPod: "web-abc-3", wantContainer: "app"},
 		{name: "--pod of another deployment", edit: func(c *Config) { c.Pod = "canary-xyz-1" }, wantErr: ErrNotTargetPod},
 		{name: "--pod that does not exist", edit: func(c *Config) { c.Pod = "web-abc-9" }, wantErr: ErrNotTargetPod},
 		{name: "-c naming no container", edit: func(c *Config) { c.Container = "worker" }, wantErr: ErrNoSuchContainer},
@@ -364,7 +367,7 @@ func TestRunInPodRefused(t *testing.T) {
 				t.Fatalf("refusal %+v, want %s", r, tt.want)
 			}
 			ev := rec.find(t, CheckInPodRefused)
-			if ev.Status != probe.StatusWarn || !strings.Contains(ev.Message, "a probe pod runs instead") || !strings.Contains(ev.Fix, tt.wantFix) {
+			if ev.Status != check.StatusWarn || !strings.Contains(ev.Message, "a probe pod runs instead") || !strings.Contains(ev.Fix, tt.wantFix) {
 				t.Errorf("inpod.refused %s %q fix %q", ev.Status, ev.Message, ev.Fix)
 			}
 			for _, s := range tt.wantMsg {
@@ -373,7 +376,7 @@ func TestRunInPodRefused(t *testing.T) {
 				}
 			}
 			// The probe pod's run follows, and ends as always.
-			if out.Pod != testPod || out.Status != probe.StatusWarn || rec.find(t, CheckPodStart).Status != probe.StatusPass {
+			if out.Pod != testPod || out.Status != check.StatusWarn || rec.find(t, CheckPodStart).Status != check.StatusPass {
 				t.Errorf("outcome %+v: want the probe pod's pass, warned by the refusal", out)
 			}
 			if slices.Contains(rec.names(), "info:"+CheckInPodRemains) {
@@ -399,10 +402,10 @@ func TestRunInPodNoIdentity(t *testing.T) {
 		t.Fatal(err)
 	}
 	ev := rec.find(t, CheckInPodIdentity)
-	if ev.Status != probe.StatusFail || !strings.Contains(ev.Message, "fall back to the node's instance role") || !strings.Contains(ev.Message, "the probe is not added") {
+	if ev.Status != check.StatusFail || !strings.Contains(ev.Message, "fall back to the node's instance role") || !strings.Contains(ev.Message, "the probe is not added") {
 		t.Errorf("inpod.identity %s %q", ev.Status, ev.Message)
 	}
-	if len(k.patches) > 0 || out.Status != probe.StatusFail || len(writes(cl)) > 0 {
+	if len(k.patches) > 0 || out.Status != check.StatusFail || len(writes(cl)) > 0 {
 		t.Errorf("patches %v, writes %v, outcome %+v: want nothing written and a failure", k.patches, writes(cl), out)
 	}
 }
@@ -419,7 +422,7 @@ func TestRunInPodImagePull(t *testing.T) {
 		t.Fatalf("error %v", err)
 	}
 	ev := rec.find(t, CheckInPodStart)
-	if ev.Status != probe.StatusFail || !strings.Contains(ev.Fix, "--image") || !strings.Contains(ev.Fix, "stays in the pod's spec, never started") {
+	if ev.Status != check.StatusFail || !strings.Contains(ev.Fix, "--image") || !strings.Contains(ev.Fix, "stays in the pod's spec, never started") {
 		t.Errorf("inpod.start %s %q fix %q", ev.Status, ev.Message, ev.Fix)
 	}
 	rem := rec.find(t, CheckInPodRemains)
@@ -489,7 +492,7 @@ func TestRunInPodInterrupted(t *testing.T) {
 		t.Errorf("inpod.remains %q", ev.Message)
 	}
 	for _, ev := range rec.events {
-		if ev.Type == probe.TypeResult {
+		if ev.Type == check.TypeResult {
 			t.Error("a verdict after an interruption")
 		}
 	}

@@ -9,8 +9,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 
+	"github.com/kubectl-wi/kubectl-wi/pkg/check"
 	"github.com/kubectl-wi/kubectl-wi/pkg/identity"
-	"github.com/kubectl-wi/kubectl-wi/pkg/probe"
 )
 
 // CheckWebhookLag names the info event of a probe pod that was admitted unmutated while the
@@ -25,12 +25,12 @@ const CheckWebhookLag = "webhook.cache_lag"
 func (r *runner) awaitMutation(ctx context.Context, pod *corev1.Pod, bound, interval time.Duration) (bool, time.Duration) {
 	ctx, cancel := context.WithTimeout(ctx, bound)
 	defer cancel()
-	check := pod.DeepCopy()
-	check.Name, check.GenerateName = "", pod.Name+"-"
+	probePod := pod.DeepCopy()
+	probePod.Name, probePod.GenerateName = "", pod.Name+"-"
 	start := r.deps.Now()
 	pods := r.deps.Client.CoreV1().Pods(pod.Namespace)
 	for {
-		got, err := pods.Create(ctx, check, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
+		got, err := pods.Create(ctx, probePod, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
 		if err == nil {
 			if id := identity.InspectPod(got); id.Injected || id.PodIdentity {
 				return true, r.deps.Now().Sub(start)
@@ -61,7 +61,7 @@ func (r *runner) recreate(ctx context.Context, pod *corev1.Pod, waited time.Dura
 		return nil, fmt.Errorf("failed to create the probe pod %s/%s again: %w", next.Namespace, next.Name, err)
 	}
 	r.created, r.out.Pod = created, created.Name
-	r.emit(probe.Event{Type: probe.TypeInfo, Check: CheckWebhookLag,
+	r.emit(check.Event{Type: check.TypeInfo, Check: CheckWebhookLag,
 		Message: fmt.Sprintf("the webhook admitted probe pod %s unmutated, and pods of the same account %s later mutated: its service account cache had not yet seen the account's annotation (a pod created right after annotating an account gets no identity, for good); deleted it and created %s",
 			old.Name, waited.Round(10*time.Millisecond), created.Name),
 		Data: map[string]any{"unmutated_pod": old.Name, "pod": created.Name, "lag_ms": waited.Milliseconds()}})

@@ -10,7 +10,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/kubernetes"
 
-	"github.com/kubectl-wi/kubectl-wi/pkg/probe"
+	"github.com/kubectl-wi/kubectl-wi/pkg/check"
 )
 
 // LogFunc opens a container's log from its start: following it until the container ends, or
@@ -37,7 +37,7 @@ const maxLogSnapshot = 4 << 20
 // numbered is the n-th line of the log (from 1), or the end of a followed stream.
 type numbered struct {
 	n    int
-	line probe.Line
+	line check.Line
 	end  bool
 	err  error
 }
@@ -51,7 +51,7 @@ func (r *runner) follow(ctx context.Context, pod *corev1.Pod) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	seen := 0
-	take := func(n int, l probe.Line) {
+	take := func(n int, l check.Line) {
 		if n == seen+1 {
 			seen = n
 			r.line(l)
@@ -163,7 +163,7 @@ func (r *runner) stream(ctx context.Context, pod *corev1.Pod, out chan<- numbere
 	defer stop()
 	defer func() { _ = rc.Close() }()
 	n := 0
-	err = probe.ReadLines(rc, func(l probe.Line) error {
+	err = check.ReadLines(rc, func(l check.Line) error {
 		n++
 		if !send(numbered{n: n, line: l}) {
 			return ctx.Err()
@@ -174,7 +174,7 @@ func (r *runner) stream(ctx context.Context, pod *corev1.Pod, out chan<- numbere
 }
 
 // snapshot reads the log as it is now, once, and hands each complete line to take.
-func (r *runner) snapshot(ctx context.Context, pod *corev1.Pod, take func(int, probe.Line)) {
+func (r *runner) snapshot(ctx context.Context, pod *corev1.Pod, take func(int, check.Line)) {
 	rc, err := r.deps.Logs(ctx, pod.Namespace, pod.Name, r.container, false)
 	if err != nil {
 		return
@@ -191,7 +191,7 @@ func (r *runner) snapshot(ctx context.Context, pod *corev1.Pod, take func(int, p
 		return
 	}
 	n := 0
-	_ = probe.ReadLines(bytes.NewReader(b), func(l probe.Line) error {
+	_ = check.ReadLines(bytes.NewReader(b), func(l check.Line) error {
 		n++
 		take(n, l)
 		return nil

@@ -17,8 +17,8 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/kubectl-wi/kubectl-wi/pkg/apicall"
+	"github.com/kubectl-wi/kubectl-wi/pkg/check"
 	"github.com/kubectl-wi/kubectl-wi/pkg/netpolicy"
-	"github.com/kubectl-wi/kubectl-wi/pkg/probe"
 )
 
 // CheckOutsideNetworkPolicy is the check of the NetworkPolicies between the workload's pods
@@ -60,7 +60,7 @@ var otherPolicyKinds = []struct{ group, kind string }{
 // policy, and this check cannot read them), and a cluster running Cilium turns an agent
 // allowed by ipBlock alone into a warning. It costs one LIST of networkpolicies and, with
 // disco, one discovery of groups plus one per matching group.
-func CheckNetworkPolicy(ctx context.Context, c kubernetes.Interface, disco discovery.DiscoveryInterface, namespace string, podLabels map[string]string, dests []Destination) []probe.Event {
+func CheckNetworkPolicy(ctx context.Context, c kubernetes.Interface, disco discovery.DiscoveryInterface, namespace string, podLabels map[string]string, dests []Destination) []check.Event {
 	if len(dests) == 0 {
 		return nil
 	}
@@ -72,14 +72,14 @@ func CheckNetworkPolicy(ctx context.Context, c kubernetes.Interface, disco disco
 		return l.Items, l.ListMeta, nil
 	})
 	if err != nil {
-		return []probe.Event{check(CheckOutsideNetworkPolicy, probe.StatusSkip, "the NetworkPolicies are not checked: "+err.Error(), "", nil)}
+		return []check.Event{check.New(CheckOutsideNetworkPolicy, check.StatusSkip, "the NetworkPolicies are not checked: "+err.Error(), "", nil)}
 	}
 	served := servedPolicyKinds(disco)
 	cilium := slices.ContainsFunc(served, func(k string) bool { return strings.HasSuffix(k, ".cilium.io") })
 	pod := netpolicy.Pod{Namespace: namespace, Labels: podLabels}
 
 	groups := byName(dests)
-	var events []probe.Event
+	var events []check.Event
 	var names []string
 	isolated, notIsolated := false, ""
 	for _, group := range groups {
@@ -94,12 +94,12 @@ func CheckNetworkPolicy(ctx context.Context, c kubernetes.Interface, disco disco
 	}
 	if !isolated {
 		// Isolation is the pod's, whatever the destination: one event says it.
-		events = []probe.Event{check(CheckOutsideNetworkPolicy, probe.StatusPass,
+		events = []check.Event{check.New(CheckOutsideNetworkPolicy, check.StatusPass,
 			fmt.Sprintf("%s in namespace %s: no NetworkPolicy stands between the pods and %s", notIsolated, namespace, strings.Join(names, " or ")),
 			"", map[string]any{"policies": len(policies)})}
 	}
 	if len(served) > 0 {
-		events = append(events, check(CheckOutsideNetworkPolicy, probe.StatusSkip,
+		events = append(events, check.New(CheckOutsideNetworkPolicy, check.StatusSkip,
 			fmt.Sprintf("not evaluated: the cluster serves %s, whose policies can deny what NetworkPolicy allows; kubectl wi does not read them", strings.Join(served, ", ")),
 			"", map[string]any{"kinds": served}))
 	}
@@ -121,7 +121,7 @@ func byName(dests []Destination) [][]Destination {
 }
 
 // destinationEvent judges one destination by its worst address.
-func destinationEvent(namespace string, podLabels map[string]string, group []Destination, results []netpolicy.Result, cilium bool) probe.Event {
+func destinationEvent(namespace string, podLabels map[string]string, group []Destination, results []netpolicy.Result, cilium bool) check.Event {
 	worst := 0
 	rank := map[netpolicy.Verdict]int{netpolicy.Allowed: 0, netpolicy.Undetermined: 1, netpolicy.Denied: 2}
 	for i, r := range results {
@@ -135,24 +135,24 @@ func destinationEvent(namespace string, podLabels map[string]string, group []Des
 	fix := fmt.Sprintf("allow it: kubectl apply -n %s -f <file> with the NetworkPolicy below (policies add up: it opens only this)", namespace)
 	switch r.Verdict {
 	case netpolicy.Denied:
-		ev := check(CheckOutsideNetworkPolicy, probe.StatusFail, "egress from the pods to "+where+" is denied: "+r.Reason, fix, data)
+		ev := check.New(CheckOutsideNetworkPolicy, check.StatusFail, "egress from the pods to "+where+" is denied: "+r.Reason, fix, data)
 		ev.Detail = fixDetail(namespace, podLabels, group, r.Notes)
 		return ev
 	case netpolicy.Undetermined:
-		ev := check(CheckOutsideNetworkPolicy, probe.StatusWarn, "egress from the pods to "+where+" may be denied: "+r.Reason, fix, data)
+		ev := check.New(CheckOutsideNetworkPolicy, check.StatusWarn, "egress from the pods to "+where+" may be denied: "+r.Reason, fix, data)
 		ev.Detail = fixDetail(namespace, podLabels, group, r.Notes)
 		return ev
 	case netpolicy.Allowed:
 	}
 	data["allowed_by"] = r.AllowedBy
 	if d.HostNetwork && r.ByIPBlock && cilium {
-		ev := check(CheckOutsideNetworkPolicy, probe.StatusWarn,
+		ev := check.New(CheckOutsideNetworkPolicy, check.StatusWarn,
 			"egress from the pods to "+where+" is allowed by an ipBlock ("+r.Reason+"), but the cluster runs Cilium, which classes a node's own address as its host entity, and an ipBlock does not match that (cilium/cilium#34387)",
 			fmt.Sprintf("allow the host entity: kubectl apply -n %s -f <file> with the CiliumNetworkPolicy below", namespace), data)
 		ev.Detail = ciliumHostDetail(namespace, podLabels, d)
 		return ev
 	}
-	return check(CheckOutsideNetworkPolicy, probe.StatusPass, "egress from the pods to "+where+" is allowed: "+r.Reason, "", data)
+	return check.New(CheckOutsideNetworkPolicy, check.StatusPass, "egress from the pods to "+where+" is allowed: "+r.Reason, "", data)
 }
 
 func addrPorts(group []Destination) string {

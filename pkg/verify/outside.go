@@ -1,7 +1,6 @@
 package verify
 
 import (
-	"context"
 	"fmt"
 	"slices"
 	"strconv"
@@ -12,11 +11,10 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
-	"k8s.io/client-go/kubernetes"
 
 	"github.com/kubectl-wi/kubectl-wi/pkg/apicall"
+	"github.com/kubectl-wi/kubectl-wi/pkg/check"
 	"github.com/kubectl-wi/kubectl-wi/pkg/identity"
-	"github.com/kubectl-wi/kubectl-wi/pkg/probe"
 	"github.com/kubectl-wi/kubectl-wi/pkg/targets"
 )
 
@@ -29,10 +27,10 @@ const (
 
 // CheckServiceAccount checks that sa exists and names a role. ok is false when it does not
 // exist: no pod can run as it. wantRole, when not empty, is the role the user expects.
-func CheckServiceAccount(sa *corev1.ServiceAccount, namespace, name, wantRole string) (ev probe.Event, cfg identity.Config, hasRole bool) {
+func CheckServiceAccount(sa *corev1.ServiceAccount, namespace, name, wantRole string) (ev check.Event, cfg identity.Config, hasRole bool) {
 	ref := namespace + "/" + name
 	if sa == nil {
-		return check(CheckOutsideServiceAccount, probe.StatusFail, "the service account "+ref+" does not exist",
+		return check.New(CheckOutsideServiceAccount, check.StatusFail, "the service account "+ref+" does not exist",
 			fmt.Sprintf("create it (kubectl create serviceaccount %s -n %s) or fix the workload's serviceAccountName", name, namespace),
 			map[string]any{"service_account": ref}), identity.Config{}, false
 	}
@@ -42,7 +40,7 @@ func CheckServiceAccount(sa *corev1.ServiceAccount, namespace, name, wantRole st
 		fix := fmt.Sprintf("kubectl wi enable serviceaccount/%[1]s -n %[2]s --role-arn <role ARN> (IRSA), or kubectl wi enable serviceaccount/%[1]s -n %[2]s --pod-identity --role-arn <role ARN> (EKS Pod Identity)", name, namespace)
 		// Not a warning: an account of EKS Pod Identity has no annotation, and the probe pod
 		// shows whether it has an association (a pod with neither fails there).
-		return check(CheckOutsideServiceAccount, probe.StatusSkip,
+		return check.New(CheckOutsideServiceAccount, check.StatusSkip,
 			fmt.Sprintf("the service account %s has no %s annotation: no IRSA; an EKS Pod Identity association, if any, cannot be seen from the cluster (the probe pod will show it)", ref, identity.AnnotationRoleARN),
 			fix, data), cfg, false
 	}
@@ -63,29 +61,29 @@ func CheckServiceAccount(sa *corev1.ServiceAccount, namespace, name, wantRole st
 	}
 	switch {
 	case !strings.HasPrefix(cfg.RoleARN, "arn:"):
-		return check(CheckOutsideServiceAccount, probe.StatusFail,
+		return check.New(CheckOutsideServiceAccount, check.StatusFail,
 			fmt.Sprintf("the service account %s has %s %q, which is not an ARN", ref, identity.AnnotationRoleARN, cfg.RoleARN),
 			fmt.Sprintf("kubectl wi enable serviceaccount/%s -n %s --role-arn arn:aws:iam::<account>:role/<name> --overwrite", name, namespace), data), cfg, true
 	case wantRole != "" && wantRole != cfg.RoleARN:
 		data["expected_role_arn"] = wantRole
-		return check(CheckOutsideServiceAccount, probe.StatusFail,
+		return check.New(CheckOutsideServiceAccount, check.StatusFail,
 			fmt.Sprintf("the service account %s names the role %s, expected %s", ref, cfg.RoleARN, wantRole),
 			fmt.Sprintf("kubectl wi enable serviceaccount/%s -n %s --role-arn %s --overwrite", name, namespace, wantRole), data), cfg, true
 	}
-	return check(CheckOutsideServiceAccount, probe.StatusPass,
+	return check.New(CheckOutsideServiceAccount, check.StatusPass,
 		fmt.Sprintf("the service account %s names the role %s%s", ref, cfg.RoleARN, detail), "", data), cfg, true
 }
 
 // CheckWebhooks looks for a mutating webhook on pods CREATE that selects a pod with
 // podLabels in a namespace with nsLabels (nil: unknown, not evaluated). It returns the event
 // and the names of the webhooks that select the pod.
-func CheckWebhooks(list *admissionv1.MutatingWebhookConfigurationList, listErr error, nsLabels, podLabels map[string]string) (probe.Event, Cluster) {
+func CheckWebhooks(list *admissionv1.MutatingWebhookConfigurationList, listErr error, nsLabels, podLabels map[string]string) (check.Event, Cluster) {
 	if listErr != nil {
 		why := listErr.Error()
 		if apierrors.IsForbidden(listErr) {
 			why = "forbidden"
 		}
-		return check(CheckOutsideWebhook, probe.StatusSkip,
+		return check.New(CheckOutsideWebhook, check.StatusSkip,
 			"cannot list mutatingwebhookconfigurations ("+why+"): the stored probe pod shows whether the webhook mutated it", "", nil), Cluster{}
 	}
 	var selecting, excluded, identityLike []string
@@ -112,18 +110,18 @@ func CheckWebhooks(list *admissionv1.MutatingWebhookConfigurationList, listErr e
 	}
 	switch {
 	case len(identityLike) > 0:
-		return check(CheckOutsideWebhook, probe.StatusPass,
+		return check.New(CheckOutsideWebhook, check.StatusPass,
 			strings.Join(identityLike, ", ")+" mutates pods on CREATE", "", data), cl
 	case len(selecting) > 0:
-		return check(CheckOutsideWebhook, probe.StatusWarn,
+		return check.New(CheckOutsideWebhook, check.StatusWarn,
 			"no webhook on pods CREATE looks like the pod identity webhook; these select the probe pod: "+strings.Join(selecting, ", "),
 			"", data), cl
 	case len(excluded) > 0:
-		return check(CheckOutsideWebhook, probe.StatusFail,
+		return check.New(CheckOutsideWebhook, check.StatusFail,
 			"the webhooks on pods CREATE ("+strings.Join(excluded, ", ")+") do not select this namespace or pod",
 			"check the webhook's namespaceSelector and objectSelector", data), cl
 	default:
-		return check(CheckOutsideWebhook, probe.StatusFail,
+		return check.New(CheckOutsideWebhook, check.StatusFail,
 			"no mutating webhook on pods CREATE is registered: nothing injects the identity into pods",
 			"install the amazon-eks-pod-identity-webhook and register it for pods CREATE (EKS runs it for you)", data), cl
 	}
@@ -162,34 +160,26 @@ func selects(sel *metav1.LabelSelector, lbls map[string]string) bool {
 
 // CheckIssuer reads the issuer out of the apiserver's /.well-known/openid-configuration.
 // issuer is empty when it is unknown; the probe then skips its issuer check.
-func CheckIssuer(doc []byte, err error) (ev probe.Event, issuer string) {
+func CheckIssuer(doc []byte, err error) (ev check.Event, issuer string) {
 	if err != nil {
 		why := err.Error()
 		if apierrors.IsForbidden(err) {
 			why = "forbidden"
 		}
-		return check(CheckOutsideIssuer, probe.StatusSkip,
+		return check.New(CheckOutsideIssuer, check.StatusSkip,
 			"the apiserver's /.well-known/openid-configuration is not readable ("+why+"): the probe will not compare the token's issuer", "", nil), ""
 	}
 	d, err := apicall.ParseDiscovery(doc)
 	if err != nil {
-		return check(CheckOutsideIssuer, probe.StatusSkip,
+		return check.New(CheckOutsideIssuer, check.StatusSkip,
 			"the apiserver's /.well-known/openid-configuration names no issuer: the probe will not compare the token's issuer", "", nil), ""
 	}
 	data := map[string]any{"issuer": d.Issuer, "jwks_uri": d.JWKSURI}
 	if !strings.HasPrefix(d.Issuer, "https://") {
-		return check(CheckOutsideIssuer, probe.StatusWarn, "the cluster's issuer is "+d.Issuer+": IAM OIDC providers need an https issuer",
+		return check.New(CheckOutsideIssuer, check.StatusWarn, "the cluster's issuer is "+d.Issuer+": IAM OIDC providers need an https issuer",
 			"set the apiserver's --service-account-issuer to a public https URL that serves the discovery document", data), d.Issuer
 	}
-	return check(CheckOutsideIssuer, probe.StatusPass, "the cluster's issuer is "+d.Issuer+" (/.well-known/openid-configuration)", "", data), d.Issuer
-}
-
-// DiscoveryFunc reads the apiserver's /.well-known/openid-configuration.
-type DiscoveryFunc func(ctx context.Context) ([]byte, error)
-
-// APIServerDiscovery reads the discovery document through c.
-func APIServerDiscovery(c kubernetes.Interface) DiscoveryFunc {
-	return func(ctx context.Context) ([]byte, error) { return apicall.IssuerDiscovery(ctx, c) }
+	return check.New(CheckOutsideIssuer, check.StatusPass, "the cluster's issuer is "+d.Issuer+" (/.well-known/openid-configuration)", "", data), d.Issuer
 }
 
 // CheckOutsideRequest names the check of what the annotations ask for the token.
@@ -198,15 +188,15 @@ const CheckOutsideRequest = "outside.token_request"
 // CheckTokenRequest warns about what the annotations ask that the webhook will not give as
 // asked: a lifetime below its floor, which it raises (both values are named), and an audience
 // a typo away from a known one. podAnnotations are the workload's pod template's.
-func CheckTokenRequest(namespace, name string, cfg identity.Config, podAnnotations map[string]string) []probe.Event {
-	var evs []probe.Event
+func CheckTokenRequest(namespace, name string, cfg identity.Config, podAnnotations map[string]string) []check.Event {
+	var evs []check.Event
 	ref := "serviceaccount/" + name
 	asked, where := cfg.TokenExpiration, "the service account's"
 	if v, err := strconv.ParseInt(podAnnotations[identity.AnnotationTokenExpiration], 10, 64); err == nil {
 		asked, where = v, "the pod template's"
 	}
 	if asked != 0 && asked < identity.MinTokenExpiration {
-		evs = append(evs, check(CheckOutsideRequest, probe.StatusWarn,
+		evs = append(evs, check.New(CheckOutsideRequest, check.StatusWarn,
 			fmt.Sprintf("%s %s asks %d s; the webhook raises any value below %d s, so the token lives %d s, not %d s",
 				where, identity.AnnotationTokenExpiration, asked, identity.MinTokenExpiration, identity.MinTokenExpiration, asked),
 			fmt.Sprintf("ask for what the pods get: kubectl wi enable %s -n %s --role-arn %s --token-expiration %d --overwrite (or fix the pod template's annotation)",
@@ -215,7 +205,7 @@ func CheckTokenRequest(namespace, name string, cfg identity.Config, podAnnotatio
 	}
 	if aud, set := cfg.AskedAudience(); set {
 		if near := targets.SuggestValue(aud, identity.KnownAudiences); near != "" {
-			evs = append(evs, check(CheckOutsideRequest, probe.StatusWarn,
+			evs = append(evs, check.New(CheckOutsideRequest, check.StatusWarn,
 				fmt.Sprintf("the service account's %s is %q: did you mean %s?", identity.AnnotationAudience, aud, near),
 				fmt.Sprintf("kubectl wi enable %s -n %s --role-arn %s --audience %s --overwrite, unless %q is a client ID of the cluster's IAM OIDC provider",
 					ref, namespace, cfg.RoleARN, near, aud),

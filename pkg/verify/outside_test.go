@@ -11,8 +11,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
+	"github.com/kubectl-wi/kubectl-wi/pkg/check"
 	"github.com/kubectl-wi/kubectl-wi/pkg/identity"
-	"github.com/kubectl-wi/kubectl-wi/pkg/probe"
 )
 
 // identityWebhook is the pod identity webhook's registration as EKS and the local cluster have
@@ -53,26 +53,26 @@ func TestCheckWebhooks(t *testing.T) {
 		listErr   error
 		nsLabels  map[string]string
 		podLabels map[string]string
-		want      probe.Status
+		want      check.Status
 		wantMsg   string
 		wantHooks []string
 	}{
 		{name: "pod identity webhook", items: []admissionv1.MutatingWebhookConfiguration{sidecar, identityWebhook()}, podLabels: probeLabels,
-			want: probe.StatusPass, wantMsg: "pod-identity-webhook/iam-for-pods.amazonaws.com mutates pods on CREATE",
+			want: check.StatusPass, wantMsg: "pod-identity-webhook/iam-for-pods.amazonaws.com mutates pods on CREATE",
 			wantHooks: []string{"istio-sidecar-injector/sidecar-injector.istio.io", "pod-identity-webhook/iam-for-pods.amazonaws.com"}},
-		{name: "none registered", want: probe.StatusFail, wantMsg: "no mutating webhook on pods CREATE is registered"},
-		{name: "only on UPDATE", items: []admissionv1.MutatingWebhookConfiguration{updateOnly}, want: probe.StatusFail, wantMsg: "is registered"},
-		{name: "another webhook only", items: []admissionv1.MutatingWebhookConfiguration{sidecar}, want: probe.StatusWarn,
+		{name: "none registered", want: check.StatusFail, wantMsg: "no mutating webhook on pods CREATE is registered"},
+		{name: "only on UPDATE", items: []admissionv1.MutatingWebhookConfiguration{updateOnly}, want: check.StatusFail, wantMsg: "is registered"},
+		{name: "another webhook only", items: []admissionv1.MutatingWebhookConfiguration{sidecar}, want: check.StatusWarn,
 			wantMsg: "no webhook on pods CREATE looks like the pod identity webhook", wantHooks: []string{"istio-sidecar-injector/sidecar-injector.istio.io"}},
 		{name: "namespace not selected", items: []admissionv1.MutatingWebhookConfiguration{onlyLabelled}, nsLabels: map[string]string{"kubernetes.io/metadata.name": "shop"},
-			want: probe.StatusFail, wantMsg: "(pod-identity-webhook/iam-for-pods.amazonaws.com) do not select this namespace or pod"},
+			want: check.StatusFail, wantMsg: "(pod-identity-webhook/iam-for-pods.amazonaws.com) do not select this namespace or pod"},
 		{name: "namespace selected", items: []admissionv1.MutatingWebhookConfiguration{onlyLabelled}, nsLabels: map[string]string{"irsa": "enabled"},
-			want: probe.StatusPass, wantHooks: []string{"pod-identity-webhook/iam-for-pods.amazonaws.com"}},
+			want: check.StatusPass, wantHooks: []string{"pod-identity-webhook/iam-for-pods.amazonaws.com"}},
 		{name: "pod opted out", items: []admissionv1.MutatingWebhookConfiguration{identityWebhook()},
 			podLabels: map[string]string{LabelName: LabelValue, "eks.amazonaws.com/skip-pod-identity-webhook": "true"},
-			want:      probe.StatusFail, wantMsg: "do not select this namespace or pod"},
+			want:      check.StatusFail, wantMsg: "do not select this namespace or pod"},
 		{name: "forbidden", listErr: apierrors.NewForbidden(schema.GroupResource{Group: "admissionregistration.k8s.io", Resource: "mutatingwebhookconfigurations"}, "", errors.New("no")),
-			want: probe.StatusSkip, wantMsg: "cannot list mutatingwebhookconfigurations (forbidden)"},
+			want: check.StatusSkip, wantMsg: "cannot list mutatingwebhookconfigurations (forbidden)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -80,7 +80,7 @@ func TestCheckWebhooks(t *testing.T) {
 			if ev.Check != CheckOutsideWebhook || ev.Status != tt.want || !strings.Contains(ev.Message, tt.wantMsg) {
 				t.Errorf("got %s %s %q, want %s containing %q", ev.Check, ev.Status, ev.Message, tt.want, tt.wantMsg)
 			}
-			if ev.Status == probe.StatusFail && ev.Fix == "" {
+			if ev.Status == check.StatusFail && ev.Fix == "" {
 				t.Error("a failure without a fix")
 			}
 			if cl.WebhooksKnown != (tt.listErr == nil) || strings.Join(cl.Webhooks, ",") != strings.Join(tt.wantHooks, ",") {
@@ -99,21 +99,21 @@ func TestCheckServiceAccount(t *testing.T) {
 		name     string
 		sa       *corev1.ServiceAccount
 		wantRole string
-		want     probe.Status
+		want     check.Status
 		wantMsg  string
 		hasRole  bool
 	}{
-		{name: "role", sa: sa(map[string]string{"eks.amazonaws.com/role-arn": role}), want: probe.StatusPass, hasRole: true,
+		{name: "role", sa: sa(map[string]string{"eks.amazonaws.com/role-arn": role}), want: check.StatusPass, hasRole: true,
 			wantMsg: "the service account shop/checkout names the role " + role},
 		{name: "role with audience and expiration", sa: sa(map[string]string{"eks.amazonaws.com/role-arn": role, "eks.amazonaws.com/audience": "other", "eks.amazonaws.com/token-expiration": "3600"}),
-			want: probe.StatusPass, hasRole: true, wantMsg: role + ", audience other, token expiration 3600s"},
+			want: check.StatusPass, hasRole: true, wantMsg: role + ", audience other, token expiration 3600s"},
 		{name: "MinIO role", sa: sa(map[string]string{"eks.amazonaws.com/role-arn": "arn:minio:iam:::role/abc"}), wantRole: "arn:minio:iam:::role/abc",
-			want: probe.StatusPass, hasRole: true},
+			want: check.StatusPass, hasRole: true},
 		{name: "other role expected", sa: sa(map[string]string{"eks.amazonaws.com/role-arn": role}), wantRole: "arn:aws:iam::111122223333:role/other",
-			want: probe.StatusFail, hasRole: true, wantMsg: "names the role " + role + ", expected arn:aws:iam::111122223333:role/other"},
-		{name: "not an ARN", sa: sa(map[string]string{"eks.amazonaws.com/role-arn": "checkout"}), want: probe.StatusFail, hasRole: true, wantMsg: "not an ARN"},
-		{name: "no role", sa: sa(nil), want: probe.StatusSkip, wantMsg: "has no eks.amazonaws.com/role-arn annotation: no IRSA; an EKS Pod Identity association, if any, cannot be seen"},
-		{name: "missing", want: probe.StatusFail, wantMsg: "the service account shop/checkout does not exist"},
+			want: check.StatusFail, hasRole: true, wantMsg: "names the role " + role + ", expected arn:aws:iam::111122223333:role/other"},
+		{name: "not an ARN", sa: sa(map[string]string{"eks.amazonaws.com/role-arn": "checkout"}), want: check.StatusFail, hasRole: true, wantMsg: "not an ARN"},
+		{name: "no role", sa: sa(nil), want: check.StatusSkip, wantMsg: "has no eks.amazonaws.com/role-arn annotation: no IRSA; an EKS Pod Identity association, if any, cannot be seen"},
+		{name: "missing", want: check.StatusFail, wantMsg: "the service account shop/checkout does not exist"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -130,14 +130,14 @@ func TestCheckIssuer(t *testing.T) {
 		name       string
 		doc        string
 		err        error
-		want       probe.Status
+		want       check.Status
 		wantIssuer string
 	}{
-		{name: "https", doc: `{"issuer":"https://oidc.example.com/id/ABC","jwks_uri":"https://oidc.example.com/id/ABC/keys"}`, want: probe.StatusPass, wantIssuer: "https://oidc.example.com/id/ABC"},
-		{name: "http", doc: `{"issuer":"http://10.0.0.1"}`, want: probe.StatusWarn, wantIssuer: "http://10.0.0.1"},
-		{name: "no issuer", doc: `{}`, want: probe.StatusSkip},
-		{name: "not JSON", doc: `<html>`, want: probe.StatusSkip},
-		{name: "forbidden", err: apierrors.NewForbidden(schema.GroupResource{}, "", errors.New("no")), want: probe.StatusSkip},
+		{name: "https", doc: `{"issuer":"https://oidc.example.com/id/ABC","jwks_uri":"https://oidc.example.com/id/ABC/keys"}`, want: check.StatusPass, wantIssuer: "https://oidc.example.com/id/ABC"},
+		{name: "http", doc: `{"issuer":"http://10.0.0.1"}`, want: check.StatusWarn, wantIssuer: "http://10.0.0.1"},
+		{name: "no issuer", doc: `{}`, want: check.StatusSkip},
+		{name: "not JSON", doc: `<html>`, want: check.StatusSkip},
+		{name: "forbidden", err: apierrors.NewForbidden(schema.GroupResource{}, "", errors.New("no")), want: check.StatusSkip},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -174,7 +174,7 @@ func TestCheckTokenRequest(t *testing.T) {
 				t.Fatalf("got %+v, want %d events", evs, len(tc.want))
 			}
 			for i, ev := range evs {
-				if ev.Status != probe.StatusWarn || !strings.Contains(ev.Message, tc.want[i]) || !strings.Contains(ev.Fix, "kubectl wi enable serviceaccount/checkout -n shop") {
+				if ev.Status != check.StatusWarn || !strings.Contains(ev.Message, tc.want[i]) || !strings.Contains(ev.Fix, "kubectl wi enable serviceaccount/checkout -n shop") {
 					t.Errorf("got %s %q fix %q, want a warning %q", ev.Status, ev.Message, ev.Fix, tc.want[i])
 				}
 			}

@@ -19,8 +19,11 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/kubectl-wi/kubectl-wi/pkg/apicall"
+	"github.com/kubectl-wi/kubectl-wi/pkg/check"
+	"github.com/kubectl-wi/kubectl-wi/pkg/checktarget"
 	"github.com/kubectl-wi/kubectl-wi/pkg/identity"
 	"github.com/kubectl-wi/kubectl-wi/pkg/probe"
+	"github.com/kubectl-wi/kubectl-wi/pkg/report"
 )
 
 // Check names of the run's own checks and infos.
@@ -31,57 +34,28 @@ const (
 	CheckProbeOutput = "probe.output"
 )
 
-// StepID names one step of a run, in the order they happen.
-type StepID string
-
 // Steps of a run.
 const (
-	StepOutside StepID = "outside" // the service account, the webhook, the issuer
-	StepAttach  StepID = "attach"  // in-pod: the probe is added to the app's pod
-	StepCreate  StepID = "create"  // the probe pod is created
-	StepStored  StepID = "stored"  // the pod as stored, after admission
-	StepStart   StepID = "start"   // waiting for the pod to run
-	StepProbe   StepID = "probe"   // the probe's checks, from its log
-	StepCleanup StepID = "cleanup" // the pod is deleted, or kept
+	StepOutside report.StepID = "outside" // the service account, the webhook, the issuer
+	StepAttach  report.StepID = "attach"  // in-pod: the probe is added to the app's pod
+	StepCreate  report.StepID = "create"  // the probe pod is created
+	StepStored  report.StepID = "stored"  // the pod as stored, after admission
+	StepStart   report.StepID = "start"   // waiting for the pod to run
+	StepProbe   report.StepID = "probe"   // the probe's checks, from its log
+	StepCleanup report.StepID = "cleanup" // the pod is deleted, or kept
 )
 
 // Steps lists every step of a run with a probe pod, in order.
-var Steps = []StepID{StepOutside, StepCreate, StepStored, StepStart, StepProbe, StepCleanup}
+var Steps = []report.StepID{StepOutside, StepCreate, StepStored, StepStart, StepProbe, StepCleanup}
 
 // InPodSteps lists every step of an in-pod run, in order: the probe pod's steps follow the
 // attach step only when the cluster refuses the ephemeral container.
-var InPodSteps = []StepID{StepOutside, StepAttach, StepCreate, StepStored, StepStart, StepProbe, StepCleanup}
-
-// StepState is where a step is.
-type StepState string
-
-// Step states.
-const (
-	StepRunning StepState = "running"
-	StepDone    StepState = "done"
-	StepFailed  StepState = "failed"
-)
-
-// Step is progress: a step started, changed its detail, or ended.
-type Step struct {
-	ID     StepID
-	State  StepState
-	Detail string // what is happening or happened: "Pending: ContainerCreating", "deleted ns/pod"
-}
-
-// Reporter receives a run as it happens, from one goroutine. Event gets every check and info
-// event, then the verdict (a result event) once, last of the events; Step and Raw are for
-// people, and a JSON renderer may drop Step.
-type Reporter interface {
-	Step(Step)
-	Event(probe.Event)
-	Raw(line string)
-}
+var InPodSteps = []report.StepID{StepOutside, StepAttach, StepCreate, StepStored, StepStart, StepProbe, StepCleanup}
 
 // Config is what the user asked for.
 type Config struct {
 	Namespace string
-	Target    Target
+	Target    checktarget.Target
 	// RoleARN and Audience are the expected values; empty means the service account's.
 	RoleARN, Audience string
 	Image             string
@@ -117,8 +91,8 @@ const deadlineGrace = 10 * time.Second
 // Deps is the cluster and the clock.
 type Deps struct {
 	Client    kubernetes.Interface
-	Logs      LogFunc       // nil: PodLogs(Client)
-	Discovery DiscoveryFunc // nil: the issuer is unknown
+	Logs      LogFunc               // nil: PodLogs(Client)
+	Discovery apicall.DiscoveryFunc // nil: the issuer is unknown
 	Now       func() time.Time
 	PodName   func() string // nil: NewPodName
 	// QuietPoll is how long the log may be quiet before verify reads it once without
@@ -151,12 +125,12 @@ type Deps struct {
 	// association's role (eksCluster: the cluster the association was read from, "" for STS's).
 	// Its events go before the verdict, so the refusal names its cause. nil: a refusal is what
 	// STS or EKS Auth said, with its possible causes.
-	Explain func(ctx context.Context, namespace, serviceAccount, eksCluster string) []probe.Event
+	Explain func(ctx context.Context, namespace, serviceAccount, eksCluster string) []check.Event
 }
 
 // Outcome is how a run ended.
 type Outcome struct {
-	Status                 probe.Status // of the verdict; empty when none was reached
+	Status                 check.Status // of the verdict; empty when none was reached
 	Checks, Failed, Warned int
 	Namespace, Pod         string // Pod is empty when none was created
 	Kept, Deleted          bool
@@ -177,7 +151,7 @@ type Timings struct {
 // is for what stopped the run: bad input, the cluster, the pod that did not run, a timeout
 // (wrapping context.DeadlineExceeded) or an interruption (context.Canceled). The probe pod,
 // once created, is deleted before Run returns, unless cfg.Keep.
-func Run(ctx context.Context, cfg Config, deps Deps, rep Reporter) (Outcome, error) {
+func Run(ctx context.Context, cfg Config, deps Deps, rep report.Reporter) (Outcome, error) {
 	if deps.Logs == nil {
 		deps.Logs = PodLogs(deps.Client)
 	}
@@ -205,7 +179,7 @@ func Run(ctx context.Context, cfg Config, deps Deps, rep Reporter) (Outcome, err
 	if deps.EndWait <= 0 {
 		deps.EndWait = 3 * time.Second
 	}
-	r := &runner{cfg: cfg, deps: deps, rep: rep, steps: map[StepID]Step{}, container: ContainerName}
+	r := &runner{cfg: cfg, deps: deps, rep: rep, steps: map[report.StepID]report.Step{}, container: ContainerName}
 	r.out.Namespace = cfg.Namespace
 	r.out.Timings.Start = deps.Now()
 	if cfg.Timeout > 0 {
@@ -220,19 +194,19 @@ func Run(ctx context.Context, cfg Config, deps Deps, rep Reporter) (Outcome, err
 type runner struct {
 	cfg  Config
 	deps Deps
-	rep  Reporter
+	rep  report.Reporter
 	out  Outcome
 
-	steps   map[StepID]Step
+	steps   map[report.StepID]report.Step
 	podName string
 	created *corev1.Pod
 	// podAsked is true once the pod's Create was sent: from then on a pod may exist even if
 	// the request failed on our side, and cleanup deletes it.
 	podAsked bool
 
-	tally       Tally
+	tally       check.Tally
 	path        string
-	probeResult *probe.Event
+	probeResult *check.Event
 	verdictDone bool
 	refused     bool // the probe's AssumeRoleWithWebIdentity was refused
 	// piRefused: EKS Auth refused the association's role (missing, or its trust refuses).
@@ -250,37 +224,88 @@ type runner struct {
 	refusal       *Refusal // in-pod: why the probe could not join the app's pod
 }
 
+// run is a run's phases in order: the target, the checks from outside, the probe pod's
+// creation, the pod as stored, and the probe itself. A phase that reaches the verdict, or
+// hands the run to the in-pod probe, ends it.
 func (r *runner) run(ctx context.Context) error {
-	c, ns := r.deps.Client, r.cfg.Namespace
-	w, own, err := resolve(ctx, c, ns, r.cfg.Target, r.cfg.Container)
+	w, own, err := r.resolveTarget(ctx)
 	if err != nil {
 		return err
+	}
+	o, done, err := r.checkOutside(ctx, w, own)
+	if done || err != nil {
+		return err
+	}
+	if r.app.Pod != nil {
+		if done, err := r.inPod(ctx, w, o.want, o.saCfg, o.hasRole); done {
+			return err
+		}
+	}
+	if r.refusal != nil {
+		r.reportRefusal(r.refusal)
+	}
+	pod := ProbePod(o.spec)
+	// Registered before the Create: a request that fails on our side may still have reached
+	// the apiserver.
+	defer r.cleanup()
+	created, err := r.createProbe(ctx, pod, w)
+	if err != nil {
+		return err
+	}
+	created, mutated, err := r.checkStored(ctx, pod, created, o)
+	if !mutated || err != nil {
+		return err
+	}
+	return r.runProbe(ctx, created, w.ServiceAccount)
+}
+
+// outside is what the checks from outside found that the later phases need.
+type outside struct {
+	saCfg   identity.Config
+	hasRole bool
+	cl      Cluster
+	spec    PodSpec
+	want    Expected
+}
+
+// resolveTarget finds the target's workload and, in-pod, the app's pod the probe joins.
+func (r *runner) resolveTarget(ctx context.Context) (Workload, owner, error) {
+	w, own, err := resolve(ctx, r.deps.Client, r.cfg.Namespace, r.cfg.Target, r.cfg.Container)
+	if err != nil {
+		return Workload{}, owner{}, err
 	}
 	if r.cfg.InPod {
 		// Chosen before the outside checks, so a --pod that is not the target's is refused
 		// before anything runs; one that does not run is said where the probe would join it.
-		app, err := findAppPod(ctx, c, ns, r.cfg.Target, own, r.cfg.Pod)
+		app, err := findAppPod(ctx, r.deps.Client, r.cfg.Namespace, r.cfg.Target, own, r.cfg.Pod)
 		var refusal *Refusal
 		switch {
 		case errors.As(err, &refusal):
 			r.refusal = refusal
 		case err != nil:
-			return r.ctxOr(ctx, err)
+			return Workload{}, owner{}, r.ctxOr(ctx, err)
 		default:
 			r.app = app
 			r.out.InPod.Pod, r.out.InPod.Container = app.Pod.Name, w.Container
 		}
 	}
+	return w, own, nil
+}
 
-	r.step(StepOutside, StepRunning, "")
+// checkOutside runs the checks from outside any pod: the service account (and its
+// association), the webhooks, the issuer, the token request, the workload's pods and the
+// app's own. done is true when the run ended at its verdict: there is no service account.
+func (r *runner) checkOutside(ctx context.Context, w Workload, own owner) (o outside, done bool, err error) {
+	c, ns := r.deps.Client, r.cfg.Namespace
+	r.step(StepOutside, report.StepRunning, "")
 	sa, err := c.CoreV1().ServiceAccounts(ns).Get(ctx, w.ServiceAccount, metav1.GetOptions{})
 	switch {
-	case apierrors.IsNotFound(err) && r.cfg.Target.Kind == KindServiceAccount:
-		return apicall.Wrap(err, "get", "serviceaccounts", ns, w.ServiceAccount)
+	case apierrors.IsNotFound(err) && r.cfg.Target.Kind == checktarget.KindServiceAccount:
+		return o, false, apicall.Wrap(err, "get", "serviceaccounts", ns, w.ServiceAccount)
 	case apierrors.IsNotFound(err):
 		sa = nil
 	case err != nil:
-		return r.ctxOr(ctx, apicall.Wrap(err, "get", "serviceaccounts", ns, w.ServiceAccount))
+		return o, false, r.ctxOr(ctx, apicall.Wrap(err, "get", "serviceaccounts", ns, w.ServiceAccount))
 	}
 	ev, saCfg, hasRole := CheckServiceAccount(sa, ns, w.ServiceAccount, r.cfg.RoleARN)
 	var assoc AssociationLookup
@@ -293,9 +318,9 @@ func (r *runner) run(ctx context.Context) error {
 	}
 	r.emit(ev)
 	if sa == nil {
-		r.step(StepOutside, StepFailed, "")
+		r.step(StepOutside, report.StepFailed, "")
 		r.verdict()
-		return nil
+		return o, true, nil
 	}
 
 	r.podName = r.deps.PodName()
@@ -314,7 +339,7 @@ func (r *runner) run(ctx context.Context) error {
 	}
 	list, listErr := c.AdmissionregistrationV1().MutatingWebhookConfigurations().List(ctx, metav1.ListOptions{Limit: 500})
 	if ctx.Err() != nil {
-		return r.ctxOr(ctx, listErr)
+		return o, false, r.ctxOr(ctx, listErr)
 	}
 	ev, cl := CheckWebhooks(list, listErr, nsLabels, podLabels)
 	cl.HasRoleAnnotation, cl.Association = hasRole, assoc
@@ -323,7 +348,7 @@ func (r *runner) run(ctx context.Context) error {
 	if r.deps.Discovery != nil {
 		doc, derr := r.deps.Discovery(ctx)
 		if ctx.Err() != nil {
-			return r.ctxOr(ctx, derr)
+			return o, false, r.ctxOr(ctx, derr)
 		}
 		ev, issuer = CheckIssuer(doc, derr)
 	} else {
@@ -342,90 +367,95 @@ func (r *runner) run(ctx context.Context) error {
 	for _, ev := range append(workloadEvents, r.appChecks(ctx, w, live)...) {
 		r.emit(ev)
 	}
-	if r.cfg.Target.Kind != KindServiceAccount && !r.cfg.InPod {
+	if r.cfg.Target.Kind != checktarget.KindServiceAccount && !r.cfg.InPod {
 		// In-pod, the probe proves it, or inpod.refused says it could not.
 		r.emit(notProved(r.cfg.Target))
 	}
-	r.step(StepOutside, StepDone, "")
+	r.step(StepOutside, report.StepDone, "")
 	r.out.Timings.OutsideDone = r.deps.Now()
 
 	want := expectedFor(r.cfg, w, saCfg, w.Annotations, issuer)
 	spec.Args = ProbeArgs(want)
-	if r.app.Pod != nil {
-		if done, err := r.inPod(ctx, w, want, saCfg, hasRole); done {
-			return err
-		}
-	}
-	if r.refusal != nil {
-		r.reportRefusal(r.refusal)
-	}
-	pod := ProbePod(spec)
+	return outside{saCfg: saCfg, hasRole: hasRole, cl: cl, spec: spec, want: want}, false, nil
+}
 
-	r.step(StepCreate, StepRunning, ns+"/"+r.podName)
-	// Registered before the Create: a request that fails on our side may still have reached
-	// the apiserver.
-	defer r.cleanup()
-	if spec.CABundle {
+// createProbe creates the probe pod (and its --ca-bundle ConfigMap first).
+func (r *runner) createProbe(ctx context.Context, pod *corev1.Pod, w Workload) (*corev1.Pod, error) {
+	ns := r.cfg.Namespace
+	r.step(StepCreate, report.StepRunning, ns+"/"+r.podName)
+	if len(r.cfg.CABundle) > 0 {
 		if err := r.createCABundle(ctx); err != nil {
-			r.step(StepCreate, StepFailed, err.Error())
-			return err
+			r.step(StepCreate, report.StepFailed, err.Error())
+			return nil, err
 		}
 	}
 	r.podAsked = true
-	created, err := c.CoreV1().Pods(ns).Create(ctx, pod, metav1.CreateOptions{})
+	created, err := r.deps.Client.CoreV1().Pods(ns).Create(ctx, pod, metav1.CreateOptions{})
 	if err != nil {
-		r.step(StepCreate, StepFailed, err.Error())
-		return r.ctxOr(ctx, fmt.Errorf("failed to create the probe pod %s/%s: %w", ns, r.podName, apicall.Wrap(err, "create", "pods", ns, r.podName)))
+		r.step(StepCreate, report.StepFailed, err.Error())
+		return nil, r.ctxOr(ctx, fmt.Errorf("failed to create the probe pod %s/%s: %w", ns, r.podName, apicall.Wrap(err, "create", "pods", ns, r.podName)))
 	}
 	r.created = created
 	r.out.Pod = created.Name
 	r.out.Timings.Created = r.deps.Now()
 	r.emit(createdEvent(created, r.cfg.Image, w, r.caBundle))
-	r.step(StepCreate, StepDone, ns+"/"+created.Name)
+	r.step(StepCreate, report.StepDone, ns+"/"+created.Name)
+	return created, nil
+}
 
-	r.step(StepStored, StepRunning, "")
-	evs, mutated := CheckStoredPod(created, want, cl)
-	if !mutated && hasRole && len(cl.Webhooks) > 0 {
+// checkStored checks the probe pod as admission stored it, asking the webhook again when its
+// cache lags. mutated is false when the run ended at its verdict: the probe would only find
+// the env missing.
+func (r *runner) checkStored(ctx context.Context, pod, created *corev1.Pod, o outside) (*corev1.Pod, bool, error) {
+	r.step(StepStored, report.StepRunning, "")
+	cl := o.cl
+	evs, mutated := CheckStoredPod(created, o.want, cl)
+	if !mutated && o.hasRole && len(cl.Webhooks) > 0 {
 		// Cache lag or a webhook that does not answer: ask it again, once, bounded.
 		caughtUp, waited := r.awaitMutation(ctx, pod, r.deps.LagBound, r.deps.LagPoll)
 		switch {
 		case ctx.Err() != nil:
-			return r.ctxOr(ctx, ctx.Err())
+			return nil, false, r.ctxOr(ctx, ctx.Err())
 		case caughtUp:
+			var err error
 			if created, err = r.recreate(ctx, pod, waited); err != nil {
-				r.step(StepStored, StepFailed, err.Error())
-				return r.ctxOr(ctx, err)
+				r.step(StepStored, report.StepFailed, err.Error())
+				return nil, false, r.ctxOr(ctx, err)
 			}
 		default:
 			cl.UnmutatedFor = waited
 		}
-		evs, mutated = CheckStoredPod(created, want, cl)
+		evs, mutated = CheckStoredPod(created, o.want, cl)
 	}
 	// Owned by the pod that stays, not one the webhook's lag replaced: the garbage collector
 	// would take the ConfigMap with that one.
 	r.ownCABundle(ctx, created)
 	for _, ev := range evs {
-		if ev.Check == CheckPodMutation && ev.Status == probe.StatusPass {
+		if ev.Check == CheckPodMutation && ev.Status == check.StatusPass {
 			r.path, _ = ev.Data["path"].(string)
 		}
 		r.emit(ev)
 	}
 	if !mutated {
-		// The probe would only find the env missing: the stored pod has said it all.
-		r.step(StepStored, StepFailed, "not mutated")
+		r.step(StepStored, report.StepFailed, "not mutated")
 		r.verdict()
-		return nil
+		return created, false, nil
 	}
-	r.step(StepStored, StepDone, "")
+	r.step(StepStored, report.StepDone, "")
+	return created, true, nil
+}
 
-	r.step(StepStart, StepRunning, "Pending")
+// runProbe waits for the probe pod to run, follows its log to the verdict, and says who cut
+// it short or what IAM says of a refusal.
+func (r *runner) runProbe(ctx context.Context, created *corev1.Pod, serviceAccount string) error {
+	r.step(StepStart, report.StepRunning, "Pending")
 	running, err := r.waitRunning(ctx, created)
 	if err != nil {
 		return err
 	}
 
-	r.step(StepProbe, StepRunning, "")
-	r.fate = followFate(ctx, c, running, "the probe pod")
+	r.step(StepProbe, report.StepRunning, "")
+	r.fate = followFate(ctx, r.deps.Client, running, "the probe pod")
 	defer r.fate.stop()
 	if err := r.follow(ctx, running); err != nil {
 		return err
@@ -436,8 +466,8 @@ func (r *runner) run(ctx context.Context) error {
 			return r.disrupted(CheckProbeExit, StepProbe, msg, fix)
 		}
 	}
-	r.explainRefusal(ctx, ns, w.ServiceAccount)
-	r.step(StepProbe, StepDone, "")
+	r.explainRefusal(ctx, r.cfg.Namespace, serviceAccount)
+	r.step(StepProbe, report.StepDone, "")
 	r.verdict()
 	return nil
 }
@@ -483,7 +513,7 @@ func expectedFor(cfg Config, w Workload, saCfg identity.Config, podAnnotations m
 
 // createdEvent says which pod verify created, from what, and what it carries of the
 // workload's network path.
-func createdEvent(pod *corev1.Pod, image string, w Workload, caBundle string) probe.Event {
+func createdEvent(pod *corev1.Pod, image string, w Workload, caBundle string) check.Event {
 	msg := fmt.Sprintf("created the probe pod %s/%s from %s, running as the service account %s", pod.Namespace, pod.Name, image, w.ServiceAccount)
 	data := map[string]any{"pod": pod.Name, "namespace": pod.Namespace, "image": image, "service_account": w.ServiceAccount}
 	if caBundle != "" {
@@ -506,7 +536,7 @@ func createdEvent(pod *corev1.Pod, image string, w Workload, caBundle string) pr
 	if own := w.OwnRoleARN(); own != "" {
 		msg += fmt.Sprintf("; container %s sets %s itself, so the probe proves its role %s", w.Container, identity.EnvRoleARN, own)
 	}
-	return probe.Event{Type: probe.TypeInfo, Check: CheckPodCreate, Message: msg, Data: data}
+	return check.Event{Type: check.TypeInfo, Check: CheckPodCreate, Message: msg, Data: data}
 }
 
 // ctxOr returns the context's error, wrapped to say what was interrupted, when the context
@@ -521,8 +551,8 @@ func (r *runner) ctxOr(ctx context.Context, err error) error {
 	return err
 }
 
-func (r *runner) step(id StepID, state StepState, detail string) {
-	s := Step{ID: id, State: state, Detail: detail}
+func (r *runner) step(id report.StepID, state report.StepState, detail string) {
+	s := report.Step{ID: id, State: state, Detail: detail}
 	if r.steps[id] == s {
 		return
 	}
@@ -531,8 +561,8 @@ func (r *runner) step(id StepID, state StepState, detail string) {
 }
 
 // emit stamps and tallies an event of the plugin's own, and reports it.
-func (r *runner) emit(ev probe.Event) {
-	ev.V = probe.ProtocolVersion
+func (r *runner) emit(ev check.Event) {
+	ev.V = check.ProtocolVersion
 	if ev.Time.IsZero() {
 		ev.Time = r.deps.Now().UTC()
 	}
@@ -540,11 +570,11 @@ func (r *runner) emit(ev probe.Event) {
 }
 
 // forward tallies and reports an event, the probe's as it came.
-func (r *runner) forward(ev probe.Event) {
-	if ev.Check == probe.CheckSTSAssumeRole && ev.Status == probe.StatusFail {
+func (r *runner) forward(ev check.Event) {
+	if ev.Check == probe.CheckSTSAssumeRole && ev.Status == check.StatusFail {
 		r.refused = true
 	}
-	if cause, _ := ev.Data["cause"].(string); ev.Check == probe.CheckPodIdentityAgent && ev.Status == probe.StatusFail && cause == probe.CauseRoleRefused {
+	if cause, _ := ev.Data["cause"].(string); ev.Check == probe.CheckPodIdentityAgent && ev.Status == check.StatusFail && cause == probe.CauseRoleRefused {
 		r.piRefused = true
 	}
 	if code, _ := ev.Data["code"].(string); code == probe.CodeStopped {
@@ -583,7 +613,7 @@ func (r *runner) verdict() {
 	}
 	o.Status = status
 	o.Timings.Verdict = r.deps.Now()
-	r.emit(probe.Event{Type: probe.TypeResult, Status: status, Message: msg, Fix: fix, Data: data})
+	r.emit(check.Event{Type: check.TypeResult, Status: status, Message: msg, Fix: fix, Data: data})
 }
 
 // waitRunning watches the pod until its container runs or has run, and says why when it will
@@ -611,10 +641,10 @@ func (r *runner) waitRunning(ctx context.Context, pod *corev1.Pod) (*corev1.Pod,
 		if st.Ran {
 			r.out.Timings.Running = now
 			node := cur.Spec.NodeName
-			r.emit(check(CheckPodStart, probe.StatusPass,
+			r.emit(check.New(CheckPodStart, check.StatusPass,
 				fmt.Sprintf("the probe pod runs on node %s after %s", orNone(node), now.Sub(r.out.Timings.Created).Round(time.Millisecond)),
 				"", map[string]any{"node": node, "phase": string(cur.Status.Phase)}))
-			r.step(StepStart, StepDone, "on node "+orNone(node))
+			r.step(StepStart, report.StepDone, "on node "+orNone(node))
 			return cur, nil
 		}
 		if st.Unschedulable {
@@ -637,7 +667,7 @@ func (r *runner) waitRunning(ctx context.Context, pod *corev1.Pod) (*corev1.Pod,
 		if st.Unschedulable {
 			detail += ": " + st.Message
 		}
-		r.step(StepStart, StepRunning, detail)
+		r.step(StepStart, report.StepRunning, detail)
 
 		if w == nil {
 			var err error
@@ -706,17 +736,17 @@ func (r *runner) withNodeHealth(ctx context.Context, st *StartState) {
 
 // notRunning reports a pod that will not run: a failed pod.start and the verdict.
 func (r *runner) notRunning(st StartState) error {
-	r.emit(check(CheckPodStart, probe.StatusFail, st.Message, st.Fix, map[string]any{"reason": st.Reason, "image": r.cfg.Image}))
-	r.step(StepStart, StepFailed, st.Reason)
+	r.emit(check.New(CheckPodStart, check.StatusFail, st.Message, st.Fix, map[string]any{"reason": st.Reason, "image": r.cfg.Image}))
+	r.step(StepStart, report.StepFailed, st.Reason)
 	r.verdict()
 	return fmt.Errorf("the probe pod %s/%s did not run: %s", r.cfg.Namespace, r.podName, st.Message)
 }
 
 // disrupted reports a probe pod that something other than verify took away: a failed check
 // that says what took it, and the verdict.
-func (r *runner) disrupted(id string, step StepID, msg, fix string) error {
-	r.emit(check(id, probe.StatusFail, msg, fix, map[string]any{"reason": "disrupted"}))
-	r.step(step, StepFailed, "disrupted")
+func (r *runner) disrupted(id string, step report.StepID, msg, fix string) error {
+	r.emit(check.New(id, check.StatusFail, msg, fix, map[string]any{"reason": "disrupted"}))
+	r.step(step, report.StepFailed, "disrupted")
 	r.verdict()
 	return errors.New(msg)
 }
@@ -732,20 +762,20 @@ func (r *runner) waitCtxErr(ctx context.Context, last StartState) error {
 		r.withNodeHealth(context.WithoutCancel(ctx), &last)
 		why, fix = last.Message, last.Fix
 	}
-	r.emit(check(CheckPodStart, probe.StatusFail,
+	r.emit(check.New(CheckPodStart, check.StatusFail,
 		fmt.Sprintf("the probe pod did not run within --timeout %s (%s)", r.cfg.Timeout, why),
 		fix,
 		map[string]any{"reason": "timeout", "progress": last.Progress}))
-	r.step(StepStart, StepFailed, "timed out")
+	r.step(StepStart, report.StepFailed, "timed out")
 	r.verdict()
 	return fmt.Errorf("timed out after %s waiting for the probe pod %s/%s to run (%s): %w", r.cfg.Timeout, r.cfg.Namespace, r.podName, why, ctx.Err())
 }
 
 func (r *runner) probeIncomplete(msg string, data map[string]any) error {
-	r.emit(check(CheckProbeExit, probe.StatusFail, msg,
+	r.emit(check.New(CheckProbeExit, check.StatusFail, msg,
 		"read the probe's output above; an image that is not this version's kubectl-wi probe fails so: pass --image with the probe image of kubectl-wi "+
 			"(the default is the release image of this version)", data))
-	r.step(StepProbe, StepFailed, "")
+	r.step(StepProbe, report.StepFailed, "")
 	r.verdict()
 	return fmt.Errorf("%s ended without a verdict (image %s)", r.where(), r.cfg.Image)
 }
@@ -754,9 +784,9 @@ func (r *runner) probeCtxErr(ctx context.Context) error {
 	if errors.Is(ctx.Err(), context.Canceled) {
 		return fmt.Errorf("interrupted while the probe ran: %w", context.Canceled)
 	}
-	r.emit(check(CheckProbeExit, probe.StatusFail, fmt.Sprintf("the probe did not finish within --timeout %s", r.cfg.Timeout),
+	r.emit(check.New(CheckProbeExit, check.StatusFail, fmt.Sprintf("the probe did not finish within --timeout %s", r.cfg.Timeout),
 		"raise --timeout; a probe stuck on STS points at egress to the STS endpoint", nil))
-	r.step(StepProbe, StepFailed, "timed out")
+	r.step(StepProbe, report.StepFailed, "timed out")
 	r.verdict()
 	return fmt.Errorf("timed out after %s while the probe ran: %w", r.cfg.Timeout, ctx.Err())
 }
@@ -782,7 +812,7 @@ func (r *runner) where() string {
 }
 
 // line handles one line of the probe's log.
-func (r *runner) line(l probe.Line) {
+func (r *runner) line(l check.Line) {
 	if l.Event == nil {
 		r.rep.Raw(l.Raw)
 		return
@@ -793,7 +823,7 @@ func (r *runner) line(l probe.Line) {
 		r.out.Timings.ProbeFirst = ev.Time
 	}
 	r.out.Timings.ProbeLast = ev.Time
-	if ev.Type == probe.TypeResult {
+	if ev.Type == check.TypeResult {
 		// The plugin's verdict counts the probe's checks with the others; one result, last.
 		r.probeResult = &ev
 		return
@@ -816,10 +846,10 @@ func (r *runner) cleanup() {
 	ref := r.cfg.Namespace + "/" + r.podName
 	if r.cfg.Keep && r.created != nil {
 		r.out.Kept = true
-		r.step(StepCleanup, StepDone, "kept "+ref)
+		r.step(StepCleanup, report.StepDone, "kept "+ref)
 		return
 	}
-	r.step(StepCleanup, StepRunning, "deleting "+ref)
+	r.step(StepCleanup, report.StepRunning, "deleting "+ref)
 	ctx, cancel := context.WithTimeout(context.Background(), r.deps.CleanupTimeout)
 	defer cancel()
 	defer func() {
@@ -836,7 +866,7 @@ func (r *runner) cleanup() {
 	if apierrors.IsNotFound(err) {
 		if r.created == nil {
 			// The failed Create made nothing.
-			r.step(StepCleanup, StepDone, "nothing to delete")
+			r.step(StepCleanup, report.StepDone, "nothing to delete")
 			return
 		}
 		err = nil
@@ -854,10 +884,10 @@ func (r *runner) cleanup() {
 	}
 	if err != nil {
 		r.out.DeleteErr = fmt.Errorf("failed to delete the probe pod %s: %w", ref, err)
-		r.step(StepCleanup, StepFailed, "could not delete "+ref+": "+err.Error())
+		r.step(StepCleanup, report.StepFailed, "could not delete "+ref+": "+err.Error())
 		return
 	}
 	r.out.Deleted = true
 	r.out.Timings.Gone = r.deps.Now()
-	r.step(StepCleanup, StepDone, "deleted "+ref)
+	r.step(StepCleanup, report.StepDone, "deleted "+ref)
 }

@@ -21,9 +21,11 @@ import (
 	k8stesting "k8s.io/client-go/testing"
 	"k8s.io/utils/ptr"
 
+	"github.com/kubectl-wi/kubectl-wi/pkg/check"
+	"github.com/kubectl-wi/kubectl-wi/pkg/checktarget"
 	"github.com/kubectl-wi/kubectl-wi/pkg/identity"
 	kt "github.com/kubectl-wi/kubectl-wi/pkg/internal/kubetest"
-	"github.com/kubectl-wi/kubectl-wi/pkg/probe"
+	"github.com/kubectl-wi/kubectl-wi/pkg/report"
 )
 
 const (
@@ -35,13 +37,13 @@ const (
 // recorder is a Reporter that keeps everything, in order.
 type recorder struct {
 	mu     sync.Mutex
-	steps  []Step
-	events []probe.Event
+	steps  []report.Step
+	events []check.Event
 	raw    []string
 }
 
-func (r *recorder) Step(s Step) { r.mu.Lock(); r.steps = append(r.steps, s); r.mu.Unlock() }
-func (r *recorder) Event(ev probe.Event) {
+func (r *recorder) Step(s report.Step) { r.mu.Lock(); r.steps = append(r.steps, s); r.mu.Unlock() }
+func (r *recorder) Event(ev check.Event) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if err := ev.Valid(); err != nil {
@@ -51,25 +53,25 @@ func (r *recorder) Event(ev probe.Event) {
 }
 func (r *recorder) Raw(l string) { r.mu.Lock(); r.raw = append(r.raw, l); r.mu.Unlock() }
 
-func (r *recorder) checks() map[string]probe.Status {
-	out := map[string]probe.Status{}
+func (r *recorder) checks() map[string]check.Status {
+	out := map[string]check.Status{}
 	for _, ev := range r.events {
-		if ev.Type == probe.TypeCheck {
+		if ev.Type == check.TypeCheck {
 			out[ev.Check] = ev.Status
 		}
 	}
 	return out
 }
 
-func (r *recorder) find(t *testing.T, check string) probe.Event {
+func (r *recorder) find(t *testing.T, name string) check.Event {
 	t.Helper()
 	for _, ev := range r.events {
-		if ev.Check == check {
+		if ev.Check == name {
 			return ev
 		}
 	}
-	t.Fatalf("no %s event in %v", check, r.names())
-	return probe.Event{}
+	t.Fatalf("no %s event in %v", name, r.names())
+	return check.Event{}
 }
 
 func (r *recorder) names() []string {
@@ -81,15 +83,15 @@ func (r *recorder) names() []string {
 }
 
 // verdict is the result event, which must be the last event and the only result.
-func (r *recorder) verdict(t *testing.T) probe.Event {
+func (r *recorder) verdict(t *testing.T) check.Event {
 	t.Helper()
 	n := 0
 	for _, ev := range r.events {
-		if ev.Type == probe.TypeResult {
+		if ev.Type == check.TypeResult {
 			n++
 		}
 	}
-	if n != 1 || r.events[len(r.events)-1].Type != probe.TypeResult {
+	if n != 1 || r.events[len(r.events)-1].Type != check.TypeResult {
 		t.Fatalf("want exactly one result, last; got %d in %v", n, r.names())
 	}
 	return r.events[len(r.events)-1]
@@ -216,7 +218,7 @@ func testDeps(cl *cluster, logs LogFunc) Deps {
 
 func testConfig() Config {
 	return Config{
-		Namespace: "shop", Target: Target{KindServiceAccount, "checkout"}, Image: "wi.local/kubectl-wi:dev",
+		Namespace: "shop", Target: checktarget.Target{Kind: checktarget.KindServiceAccount, Name: "checkout"}, Image: "wi.local/kubectl-wi:dev",
 		PullPolicy: corev1.PullIfNotPresent, Timeout: time.Minute, STSEndpoint: "http://10.244.0.1:8900",
 	}
 }
@@ -249,11 +251,11 @@ func TestRunPasses(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if out.Status != probe.StatusPass || out.Failed != 0 || out.Warned != 0 || out.Checks != 22 || out.Pod != testPod || !out.Deleted {
+	if out.Status != check.StatusPass || out.Failed != 0 || out.Warned != 0 || out.Checks != 22 || out.Pod != testPod || !out.Deleted {
 		t.Errorf("outcome %+v, want 22 passing checks and the pod deleted", out)
 	}
 	v := rec.verdict(t)
-	if v.Status != probe.StatusPass || v.Message != "all 22 checks passed" || v.Fix != "" || v.Data["path"] != "irsa" || v.Data["probe"] != "0 of 12 checks failed" {
+	if v.Status != check.StatusPass || v.Message != "all 22 checks passed" || v.Fix != "" || v.Data["path"] != "irsa" || v.Data["probe"] != "0 of 12 checks failed" {
 		t.Errorf("verdict %+v", v)
 	}
 	// Events come in the order of the steps; the probe's result is folded into the verdict.
@@ -264,7 +266,7 @@ func TestRunPasses(t *testing.T) {
 		t.Errorf("events start\n %v\nwant\n %v", got[:len(wantOrder)], wantOrder)
 	}
 	for c, s := range rec.checks() {
-		if s != probe.StatusPass {
+		if s != check.StatusPass {
 			t.Errorf("%s is %s", c, s)
 		}
 	}
@@ -279,9 +281,9 @@ func TestRunPasses(t *testing.T) {
 		}
 	}
 	// Steps: each started and ended, cleanup last.
-	var ends []StepID
+	var ends []report.StepID
 	for _, s := range rec.steps {
-		if s.State != StepRunning {
+		if s.State != report.StepRunning {
 			ends = append(ends, s.ID)
 		}
 	}
@@ -307,14 +309,14 @@ func TestRunNotMutated(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if out.Failed != 1 || out.Warned != 0 || out.Status != probe.StatusFail {
+	if out.Failed != 1 || out.Warned != 0 || out.Status != check.StatusFail {
 		t.Errorf("outcome %+v, want 1 failed (pod.mutation), outside.serviceaccount skipped", out)
 	}
 	ev := rec.find(t, CheckPodMutation)
-	if ev.Status != probe.StatusFail || !strings.Contains(ev.Message, "the service account shop/checkout has no eks.amazonaws.com/role-arn annotation") {
+	if ev.Status != check.StatusFail || !strings.Contains(ev.Message, "the service account shop/checkout has no eks.amazonaws.com/role-arn annotation") {
 		t.Errorf("pod.mutation %s %q", ev.Status, ev.Message)
 	}
-	if v := rec.verdict(t); v.Status != probe.StatusFail || !strings.Contains(v.Fix, "kubectl wi enable serviceaccount/checkout -n shop") {
+	if v := rec.verdict(t); v.Status != check.StatusFail || !strings.Contains(v.Fix, "kubectl wi enable serviceaccount/checkout -n shop") {
 		t.Errorf("verdict %+v", v)
 	}
 	if *calls != 0 {
@@ -337,7 +339,7 @@ func TestRunNotMutatedAssociation(t *testing.T) {
 	tests := []struct {
 		name        string
 		lookup      *AssociationLookup // nil: Deps.Association unset
-		wantSA      probe.Status
+		wantSA      check.Status
 		wantSAMsg   string
 		wantCause   []string
 		wantFix     []string
@@ -347,7 +349,7 @@ func TestRunNotMutatedAssociation(t *testing.T) {
 		{
 			name:        "association exists: the webhook",
 			lookup:      &AssociationLookup{Read: true, Cluster: "prod", ID: "a-1", RoleARN: role},
-			wantSA:      probe.StatusPass,
+			wantSA:      check.StatusPass,
 			wantSAMsg:   "its EKS Pod Identity association a-1 in cluster prod gives the role " + role,
 			wantCause:   []string{"has the EKS Pod Identity association a-1 (cluster prod, role " + role + "), yet the pod identity webhook did not inject its container credentials"},
 			wantFix:     []string{"aws eks describe-addon --cluster-name prod --addon-name eks-pod-identity-agent", "--watch-container-credentials-config"},
@@ -357,7 +359,7 @@ func TestRunNotMutatedAssociation(t *testing.T) {
 		{
 			name:      "read, none: enable",
 			lookup:    &AssociationLookup{Read: true, Cluster: "prod"},
-			wantSA:    probe.StatusSkip,
+			wantSA:    check.StatusSkip,
 			wantSAMsg: "no eks.amazonaws.com/role-arn annotation and no EKS Pod Identity association in cluster prod",
 			wantCause: []string{"no eks.amazonaws.com/role-arn annotation and no EKS Pod Identity association in cluster prod"},
 			wantFix:   []string{"kubectl wi enable serviceaccount/checkout -n shop --pod-identity --role-arn <role ARN>"},
@@ -366,7 +368,7 @@ func TestRunNotMutatedAssociation(t *testing.T) {
 		{
 			name:      "not read: both causes, and how to tell them apart",
 			lookup:    &AssociationLookup{NotRead: "no AWS credentials at hand"},
-			wantSA:    probe.StatusSkip,
+			wantSA:    check.StatusSkip,
 			wantSAMsg: "its EKS Pod Identity association, if any, was not read (no AWS credentials at hand)",
 			wantCause: []string{"was not read (no AWS credentials at hand): either it has none, or it has one and the pod identity webhook does not inject Pod Identity"},
 			wantFix: []string{"aws eks list-pod-identity-associations --cluster-name <EKS cluster> --namespace shop --service-account checkout",
@@ -374,7 +376,7 @@ func TestRunNotMutatedAssociation(t *testing.T) {
 		},
 		{
 			name:      "no lookup at all: both causes",
-			wantSA:    probe.StatusSkip,
+			wantSA:    check.StatusSkip,
 			wantSAMsg: "was not read",
 			wantCause: []string{"either it has none, or it has one"},
 			wantFix:   []string{"aws eks list-pod-identity-associations"},
@@ -400,7 +402,7 @@ func TestRunNotMutatedAssociation(t *testing.T) {
 			if tt.lookup != nil && (len(asked) != 1 || asked[0] != "shop/checkout") {
 				t.Errorf("association looked up for %v, want once for shop/checkout", asked)
 			}
-			if out.Status != probe.StatusFail {
+			if out.Status != check.StatusFail {
 				t.Errorf("outcome %+v, want a failure", out)
 			}
 			sa := rec.find(t, CheckOutsideServiceAccount)
@@ -440,7 +442,7 @@ func TestRunNoWebhook(t *testing.T) {
 	if out.Failed != 2 {
 		t.Errorf("%d failed, want 2: outside.webhook and pod.mutation (%v)", out.Failed, rec.checks())
 	}
-	if ev := rec.find(t, CheckOutsideWebhook); ev.Status != probe.StatusFail || !strings.Contains(ev.Message, "no mutating webhook on pods CREATE is registered") {
+	if ev := rec.find(t, CheckOutsideWebhook); ev.Status != check.StatusFail || !strings.Contains(ev.Message, "no mutating webhook on pods CREATE is registered") {
 		t.Errorf("outside.webhook %s %q", ev.Status, ev.Message)
 	}
 	ev := rec.find(t, CheckPodMutation)
@@ -463,7 +465,7 @@ func TestRunImagePullBackOff(t *testing.T) {
 		t.Fatalf("error %v", err)
 	}
 	ev := rec.find(t, CheckPodStart)
-	if ev.Status != probe.StatusFail || !strings.Contains(ev.Fix, "--image") {
+	if ev.Status != check.StatusFail || !strings.Contains(ev.Fix, "--image") {
 		t.Errorf("pod.start %s %q fix %q", ev.Status, ev.Message, ev.Fix)
 	}
 	rec.verdict(t)
@@ -490,7 +492,7 @@ func TestRunWaitsForTheWatch(t *testing.T) {
 	rec := &recorder{}
 
 	out, err := Run(context.Background(), testConfig(), testDeps(cl, logs), rec)
-	if err != nil || out.Status != probe.StatusPass {
+	if err != nil || out.Status != check.StatusPass {
 		t.Fatalf("outcome %+v, %v", out, err)
 	}
 	var details []string
@@ -523,12 +525,12 @@ func TestRunInterrupted(t *testing.T) {
 		t.Fatalf("error %v", err)
 	}
 	for _, ev := range rec.events {
-		if ev.Type == probe.TypeResult {
+		if ev.Type == check.TypeResult {
 			t.Error("a verdict after an interruption")
 		}
 	}
 	podGone(t, cl)
-	if last := rec.steps[len(rec.steps)-1]; last.ID != StepCleanup || last.State != StepDone || last.Detail != "deleted shop/wi-probe-abcde" {
+	if last := rec.steps[len(rec.steps)-1]; last.ID != StepCleanup || last.State != report.StepDone || last.Detail != "deleted shop/wi-probe-abcde" {
 		t.Errorf("last step %+v", last)
 	}
 }
@@ -550,7 +552,7 @@ func TestRunTimeout(t *testing.T) {
 		t.Fatalf("error %v, want DeadlineExceeded", err)
 	}
 	ev := rec.find(t, CheckPodStart)
-	if ev.Status != probe.StatusFail || !strings.Contains(ev.Message, "did not run within --timeout 50ms (Pending: ContainerCreating)") {
+	if ev.Status != check.StatusFail || !strings.Contains(ev.Message, "did not run within --timeout 50ms (Pending: ContainerCreating)") {
 		t.Errorf("pod.start %s %q", ev.Status, ev.Message)
 	}
 	rec.verdict(t)
@@ -604,11 +606,11 @@ func TestRunKeep(t *testing.T) {
 func TestRunProbeFailures(t *testing.T) {
 	tests := []struct {
 		stream, check, fix string
-		status             probe.Status
+		status             check.Status
 	}{
-		{stream: "probe-trust-policy.jsonl", check: "sts.assume_role", status: probe.StatusFail, fix: "127.0.0.1:6443:sub = system:serviceaccount:shop:audit"},
-		{stream: "probe-audience.jsonl", check: "sts.assume_role", status: probe.StatusFail, fix: "aws iam add-client-id-to-open-id-connect-provider"},
-		{stream: "probe-minio.jsonl", check: "sts.caller_identity", status: probe.StatusWarn},
+		{stream: "probe-trust-policy.jsonl", check: "sts.assume_role", status: check.StatusFail, fix: "127.0.0.1:6443:sub = system:serviceaccount:shop:audit"},
+		{stream: "probe-audience.jsonl", check: "sts.assume_role", status: check.StatusFail, fix: "aws iam add-client-id-to-open-id-connect-provider"},
+		{stream: "probe-minio.jsonl", check: "sts.caller_identity", status: check.StatusWarn},
 	}
 	for _, tt := range tests {
 		t.Run(tt.stream, func(t *testing.T) {
@@ -649,7 +651,7 @@ func TestRunProbeWithoutVerdict(t *testing.T) {
 	if !slices.Equal(rec.raw, []string{"Error: unknown flag: --expected-issuer"}) {
 		t.Errorf("raw %q", rec.raw)
 	}
-	if ev := rec.find(t, CheckProbeExit); ev.Status != probe.StatusFail || !strings.Contains(ev.Message, "exited with code 2 (Error)") {
+	if ev := rec.find(t, CheckProbeExit); ev.Status != check.StatusFail || !strings.Contains(ev.Message, "exited with code 2 (Error)") {
 		t.Errorf("probe.exit %s %q", ev.Status, ev.Message)
 	}
 	rec.verdict(t)
@@ -675,7 +677,7 @@ func TestRunServiceAccountMissing(t *testing.T) {
 			Spec:       appsv1.DeploymentSpec{Template: corev1.PodTemplateSpec{Spec: corev1.PodSpec{ServiceAccountName: "gone"}}},
 		})
 		cfg := testConfig()
-		cfg.Target = Target{KindDeployment, "web"}
+		cfg.Target = checktarget.Target{Kind: checktarget.KindDeployment, Name: "web"}
 		rec := &recorder{}
 		out, err := Run(context.Background(), cfg, testDeps(cl, nil), rec)
 		if err != nil || out.Failed != 1 {
@@ -707,7 +709,7 @@ func TestRunDeployment(t *testing.T) {
 	})
 	logs, _ := logsFrom(t, "probe-pass.jsonl")
 	cfg := testConfig()
-	cfg.Target = Target{KindDeployment, "web"}
+	cfg.Target = checktarget.Target{Kind: checktarget.KindDeployment, Name: "web"}
 
 	if _, err := Run(context.Background(), cfg, testDeps(cl, logs), &recorder{}); err != nil {
 		t.Fatal(err)
@@ -730,15 +732,15 @@ func TestRunWorkloadPods(t *testing.T) {
 	cl := newCluster(t, map[string]string{roleAnnotation: testRole}, true, paused, fresh, kt.PodOf(paused, "web-1", ""),
 		kt.Injected(fresh, "api-1", "", identity.Config{RoleARN: testRole}))
 	for target, want := range map[string]struct {
-		status probe.Status
+		status check.Status
 		fix    string
 	}{
-		"web": {probe.StatusWarn, "kubectl rollout resume deployment/web -n shop && kubectl rollout restart deployment/web -n shop"},
-		"api": {probe.StatusPass, ""},
+		"web": {check.StatusWarn, "kubectl rollout resume deployment/web -n shop && kubectl rollout restart deployment/web -n shop"},
+		"api": {check.StatusPass, ""},
 	} {
 		logs, _ := logsFrom(t, "probe-pass.jsonl")
 		cfg := testConfig()
-		cfg.Target = Target{KindDeployment, target}
+		cfg.Target = checktarget.Target{Kind: checktarget.KindDeployment, Name: target}
 		rec := &recorder{}
 		if _, err := Run(context.Background(), cfg, testDeps(cl, logs), rec); err != nil {
 			t.Fatal(err)
@@ -809,7 +811,7 @@ func TestRunQuietLogIsReadAgain(t *testing.T) {
 	rec := &recorder{}
 
 	out, err := Run(context.Background(), testConfig(), deps, rec)
-	if err != nil || out.Status != probe.StatusPass || out.Checks != 22 {
+	if err != nil || out.Status != check.StatusPass || out.Checks != 22 {
 		t.Fatalf("outcome %+v, %v", out, err)
 	}
 	if snapshots != 1 {
@@ -872,17 +874,17 @@ func TestRunWebhookCacheLag(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if out.Status != probe.StatusPass || out.Failed != 0 {
+	if out.Status != check.StatusPass || out.Failed != 0 {
 		t.Errorf("outcome %+v, want a pass on the second probe pod", out)
 	}
 	if *dryRuns != 4 {
 		t.Errorf("dry runs = %d, want 4 (3 unmutated, then mutated)", *dryRuns)
 	}
 	ev := rec.find(t, CheckWebhookLag)
-	if ev.Type != probe.TypeInfo || !strings.Contains(ev.Message, "its service account cache had not yet seen the account's annotation") {
+	if ev.Type != check.TypeInfo || !strings.Contains(ev.Message, "its service account cache had not yet seen the account's annotation") {
 		t.Errorf("lag event %+v", ev)
 	}
-	if rec.find(t, CheckPodMutation).Status != probe.StatusPass {
+	if rec.find(t, CheckPodMutation).Status != check.StatusPass {
 		t.Error("the second probe pod's mutation did not pass")
 	}
 	deletes := 0
@@ -909,11 +911,11 @@ func TestRunWebhookNotMutating(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if out.Status != probe.StatusFail || *dryRuns == 0 {
+	if out.Status != check.StatusFail || *dryRuns == 0 {
 		t.Errorf("outcome %+v after %d dry runs, want a failure after some", out, *dryRuns)
 	}
 	ev := rec.find(t, CheckPodMutation)
-	if ev.Status != probe.StatusFail || !strings.Contains(ev.Message, "it is down or failing, not lagging") {
+	if ev.Status != check.StatusFail || !strings.Contains(ev.Message, "it is down or failing, not lagging") {
 		t.Errorf("pod.mutation %s %q", ev.Status, ev.Message)
 	}
 	podGone(t, cl)
@@ -939,9 +941,9 @@ func TestRunExplainsPodIdentityRefusal(t *testing.T) {
 			deps := testDeps(cl, logs)
 			deps.Association = func(context.Context, string, string) AssociationLookup { return tt.lookup }
 			var asked []string
-			deps.Explain = func(_ context.Context, ns, sa, cluster string) []probe.Event {
+			deps.Explain = func(_ context.Context, ns, sa, cluster string) []check.Event {
 				asked = append(asked, ns+"/"+sa+"@"+cluster)
-				return []probe.Event{{Type: probe.TypeCheck, Check: "iam.podidentity_trust", Status: probe.StatusFail,
+				return []check.Event{{Type: check.TypeCheck, Check: "iam.podidentity_trust", Status: check.StatusFail,
 					Message: "shop/checkout: the role checkout does not exist", Fix: "create the role"}}
 			}
 			rec := &recorder{}
@@ -951,7 +953,7 @@ func TestRunExplainsPodIdentityRefusal(t *testing.T) {
 			if want := []string{"shop/checkout@" + tt.wantCluster}; !slices.Equal(asked, want) {
 				t.Fatalf("explain asked %v, want %v; checks %v", asked, want, rec.checks())
 			}
-			if rec.checks()["iam.podidentity_trust"] != probe.StatusFail {
+			if rec.checks()["iam.podidentity_trust"] != check.StatusFail {
 				t.Fatalf("explain's finding is not reported: %v", rec.checks())
 			}
 		})
@@ -967,9 +969,9 @@ func TestRunExplainsRefusal(t *testing.T) {
 			logs, _ := logsFrom(t, stream)
 			deps := testDeps(cl, logs)
 			var asked []string
-			deps.Explain = func(_ context.Context, ns, sa, _ string) []probe.Event {
+			deps.Explain = func(_ context.Context, ns, sa, _ string) []check.Event {
 				asked = append(asked, ns+"/"+sa)
-				return []probe.Event{{Type: probe.TypeCheck, Check: "iam.trust", Status: probe.StatusFail,
+				return []check.Event{{Type: check.TypeCheck, Check: "iam.trust", Status: check.StatusFail,
 					Message: "shop/checkout: statement 0: a * inside StringEquals", Fix: "aws iam update-assume-role-policy --role-name checkout"}}
 			}
 			rec := &recorder{}
@@ -983,7 +985,7 @@ func TestRunExplainsRefusal(t *testing.T) {
 				}
 				return
 			}
-			if !slices.Equal(asked, []string{"shop/checkout"}) || rec.checks()["iam.trust"] != probe.StatusFail || !strings.Contains(v.Fix, "aws iam update-assume-role-policy") {
+			if !slices.Equal(asked, []string{"shop/checkout"}) || rec.checks()["iam.trust"] != check.StatusFail || !strings.Contains(v.Fix, "aws iam update-assume-role-policy") {
 				t.Fatalf("asked %v, checks %v, verdict fix %q", asked, rec.checks(), v.Fix)
 			}
 		})

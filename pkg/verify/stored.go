@@ -8,6 +8,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 
+	"github.com/kubectl-wi/kubectl-wi/pkg/check"
 	"github.com/kubectl-wi/kubectl-wi/pkg/identity"
 	"github.com/kubectl-wi/kubectl-wi/pkg/probe"
 )
@@ -56,7 +57,7 @@ type Cluster struct {
 // CheckStoredPod checks the pod as the apiserver stored it, i.e. after admission: what the
 // webhook injected, per container. mutated is false when it injected nothing: the probe
 // cannot help then, and the single failed pod.mutation names the missing piece.
-func CheckStoredPod(pod *corev1.Pod, want Expected, cl Cluster) (events []probe.Event, mutated bool) {
+func CheckStoredPod(pod *corev1.Pod, want Expected, cl Cluster) (events []check.Event, mutated bool) {
 	id := identity.InspectPod(pod)
 	switch {
 	case id.PodIdentity:
@@ -64,15 +65,11 @@ func CheckStoredPod(pod *corev1.Pod, want Expected, cl Cluster) (events []probe.
 	case id.Injected:
 		return irsaChecks(pod, id, want), true
 	default:
-		return []probe.Event{notMutated(pod, id, want, cl)}, false
+		return []check.Event{notMutated(pod, id, want, cl)}, false
 	}
 }
 
-func check(name string, status probe.Status, msg, fix string, data map[string]any) probe.Event {
-	return probe.Event{Type: probe.TypeCheck, Check: name, Status: status, Message: msg, Fix: fix, Data: data}
-}
-
-func notMutated(pod *corev1.Pod, id identity.PodIdentity, want Expected, cl Cluster) probe.Event {
+func notMutated(pod *corev1.Pod, id identity.PodIdentity, want Expected, cl Cluster) check.Event {
 	var causes, fixes []string
 	sa := want.ServiceAccount
 	saName := sa[strings.Index(sa, "/")+1:]
@@ -121,7 +118,7 @@ func notMutated(pod *corev1.Pod, id identity.PodIdentity, want Expected, cl Clus
 		}
 		fixes = append(fixes, "check that the webhook's pods run and answer (a failurePolicy of Ignore admits pods unmutated when it is down) and read its logs")
 	}
-	return check(CheckPodMutation, probe.StatusFail,
+	return check.New(CheckPodMutation, check.StatusFail,
 		"the probe pod was not mutated: no "+identity.EnvRoleARN+", no "+identity.TokenVolumeName+" volume, no Pod Identity env: "+strings.Join(causes, "; "),
 		strings.Join(fixes, "; "),
 		mutationData(pod, sa, cl))
@@ -135,8 +132,8 @@ func mutationData(pod *corev1.Pod, sa string, cl Cluster) map[string]any {
 	return data
 }
 
-func irsaChecks(pod *corev1.Pod, id identity.PodIdentity, want Expected) []probe.Event {
-	evs := []probe.Event{check(CheckPodMutation, probe.StatusPass,
+func irsaChecks(pod *corev1.Pod, id identity.PodIdentity, want Expected) []check.Event {
+	evs := []check.Event{check.New(CheckPodMutation, check.StatusPass,
 		"IRSA: the webhook injected "+identity.EnvRoleARN+", "+identity.EnvTokenFile+" and the "+identity.TokenVolumeName+" volume",
 		"", map[string]any{"path": probe.PathIRSA})}
 	restart := "the webhook mutates pods only at creation: restart pods created before the service account changed"
@@ -148,28 +145,28 @@ func irsaChecks(pod *corev1.Pod, id identity.PodIdentity, want Expected) []probe
 		data := map[string]any{"container": c.Name, "role_arn": role}
 		switch {
 		case !hasRole:
-			evs = append(evs, check(CheckPodRoleARN, probe.StatusFail, prefix+identity.EnvRoleARN+" is not set", restart, data))
+			evs = append(evs, check.New(CheckPodRoleARN, check.StatusFail, prefix+identity.EnvRoleARN+" is not set", restart, data))
 		case want.RoleARN != "" && role != want.RoleARN:
 			data["expected_role_arn"] = want.RoleARN
-			evs = append(evs, check(CheckPodRoleARN, probe.StatusFail,
+			evs = append(evs, check.New(CheckPodRoleARN, check.StatusFail,
 				fmt.Sprintf("%s%s is %s, expected %s", prefix, identity.EnvRoleARN, role, want.RoleARN),
 				fmt.Sprintf("the service account %s names %s: set it with kubectl wi enable --role-arn %s --overwrite, or pass the role it names to --role-arn", want.ServiceAccount, role, want.RoleARN),
 				data))
 		default:
-			evs = append(evs, check(CheckPodRoleARN, probe.StatusPass, prefix+identity.EnvRoleARN+" is "+role, "", data))
+			evs = append(evs, check.New(CheckPodRoleARN, check.StatusPass, prefix+identity.EnvRoleARN+" is "+role, "", data))
 		}
 		if file == "" {
-			evs = append(evs, check(CheckPodTokenFile, probe.StatusFail, prefix+identity.EnvTokenFile+" is not set", restart, map[string]any{"container": c.Name}))
+			evs = append(evs, check.New(CheckPodTokenFile, check.StatusFail, prefix+identity.EnvTokenFile+" is not set", restart, map[string]any{"container": c.Name}))
 		} else {
-			evs = append(evs, check(CheckPodTokenFile, probe.StatusPass, prefix+identity.EnvTokenFile+" is "+file, "", map[string]any{"container": c.Name, "path": file}))
+			evs = append(evs, check.New(CheckPodTokenFile, check.StatusPass, prefix+identity.EnvTokenFile+" is "+file, "", map[string]any{"container": c.Name, "path": file}))
 		}
 		evs = append(evs, mountCheck(CheckPodTokenMount, c, identity.TokenVolumeName, file, prefix))
 	}
 	data := map[string]any{"audience": id.Audience, "expected_audience": want.Audience}
 	if id.Audience == want.Audience {
-		evs = append(evs, check(CheckPodTokenAudience, probe.StatusPass, "the projected token's audience is "+id.Audience, "", data))
+		evs = append(evs, check.New(CheckPodTokenAudience, check.StatusPass, "the projected token's audience is "+id.Audience, "", data))
 	} else {
-		evs = append(evs, check(CheckPodTokenAudience, probe.StatusFail,
+		evs = append(evs, check.New(CheckPodTokenAudience, check.StatusFail,
 			fmt.Sprintf("the projected token's audience is %s, expected %s", orNone(id.Audience), want.Audience),
 			fmt.Sprintf("the webhook takes the audience from %s on the service account %s: set it to %s (kubectl wi enable --audience %s), or pass --audience %s if that is the one the IAM OIDC provider lists",
 				identity.AnnotationAudience, want.ServiceAccount, want.Audience, want.Audience, orNone(id.Audience)),
@@ -177,9 +174,9 @@ func irsaChecks(pod *corev1.Pod, id identity.PodIdentity, want Expected) []probe
 	}
 	data = map[string]any{"expiration_seconds": id.Expiration, "expected_expiration_seconds": want.Expiration}
 	if id.Expiration == want.Expiration {
-		evs = append(evs, check(CheckPodTokenExpiration, probe.StatusPass, fmt.Sprintf("the projected token's expirationSeconds is %d", id.Expiration), "", data))
+		evs = append(evs, check.New(CheckPodTokenExpiration, check.StatusPass, fmt.Sprintf("the projected token's expirationSeconds is %d", id.Expiration), "", data))
 	} else {
-		evs = append(evs, check(CheckPodTokenExpiration, probe.StatusFail,
+		evs = append(evs, check.New(CheckPodTokenExpiration, check.StatusFail,
 			fmt.Sprintf("the projected token's expirationSeconds is %d, expected %d", id.Expiration, want.Expiration),
 			fmt.Sprintf("the webhook takes it from %s on the pod, then on the service account (raised to %d at least): check both", identity.AnnotationTokenExpiration, identity.MinTokenExpiration),
 			data))
@@ -190,15 +187,15 @@ func irsaChecks(pod *corev1.Pod, id identity.PodIdentity, want Expected) []probe
 // podIdentityTokenAudience is the audience EKS Pod Identity tokens carry.
 const podIdentityTokenAudience = identity.PodIdentityAudience
 
-func podIdentityChecks(pod *corev1.Pod, id identity.PodIdentity, want Expected, cl Cluster) []probe.Event {
+func podIdentityChecks(pod *corev1.Pod, id identity.PodIdentity, want Expected, cl Cluster) []check.Event {
 	msg := "EKS Pod Identity: the webhook injected " + identity.EnvPodIdentityURI
 	if id.Injected {
 		msg += " (IRSA too: Pod Identity wins)"
 	}
-	evs := []probe.Event{check(CheckPodMutation, probe.StatusPass, msg, "", map[string]any{"path": probe.PathPodIdentity, "irsa": id.Injected})}
+	evs := []check.Event{check.New(CheckPodMutation, check.StatusPass, msg, "", map[string]any{"path": probe.PathPodIdentity, "irsa": id.Injected})}
 	if cl.HasRoleAnnotation {
 		ns, name, _ := strings.Cut(want.ServiceAccount, "/")
-		evs = append(evs, check(CheckPodBothIdentities, probe.StatusWarn,
+		evs = append(evs, check.New(CheckPodBothIdentities, check.StatusWarn,
 			fmt.Sprintf("the service account %s has an EKS Pod Identity association and the %s annotation: Pod Identity wins, the webhook skips the role-arn injection, so the annotation gives its pods nothing", want.ServiceAccount, identity.AnnotationRoleARN),
 			fmt.Sprintf("once Pod Identity is proven, remove the annotation: kubectl wi disable serviceaccount/%s -n %s --restart=never; or, to keep IRSA, delete the association: kubectl wi disable serviceaccount/%s -n %s --pod-identity", name, ns, name, ns),
 			map[string]any{"service_account": want.ServiceAccount}))
@@ -208,25 +205,25 @@ func podIdentityChecks(pod *corev1.Pod, id identity.PodIdentity, want Expected, 
 		prefix := "container " + c.Name + ": "
 		uri, file := env[identity.EnvPodIdentityURI], env[identity.EnvPodIdentityToken]
 		if uri == "" || file == "" {
-			evs = append(evs, check(CheckPodPodIdentityEnv, probe.StatusFail,
+			evs = append(evs, check.New(CheckPodPodIdentityEnv, check.StatusFail,
 				prefix+identity.EnvPodIdentityURI+" or "+identity.EnvPodIdentityToken+" is not set",
 				"the Pod Identity webhook mutates pods only at creation: restart the pod; a container that sets these env vars itself is left alone",
 				map[string]any{"container": c.Name}))
 			continue
 		}
-		evs = append(evs, check(CheckPodPodIdentityEnv, probe.StatusPass, prefix+identity.EnvPodIdentityToken+" is "+file, "",
+		evs = append(evs, check.New(CheckPodPodIdentityEnv, check.StatusPass, prefix+identity.EnvPodIdentityToken+" is "+file, "",
 			map[string]any{"container": c.Name, "uri": uri, "path": file}))
 		vol := volumeForFile(pod, c, file)
 		switch {
 		case vol == nil:
-			evs = append(evs, check(CheckPodPodIdentityToken, probe.StatusFail, prefix+"no projected volume is mounted at "+path.Dir(file),
+			evs = append(evs, check.New(CheckPodPodIdentityToken, check.StatusFail, prefix+"no projected volume is mounted at "+path.Dir(file),
 				"restart the pod so the Pod Identity webhook mutates it again", map[string]any{"container": c.Name}))
 		case vol.Audience != podIdentityTokenAudience:
-			evs = append(evs, check(CheckPodPodIdentityToken, probe.StatusFail,
+			evs = append(evs, check.New(CheckPodPodIdentityToken, check.StatusFail,
 				fmt.Sprintf("%sthe Pod Identity token's audience is %s, expected %s", prefix, orNone(vol.Audience), podIdentityTokenAudience),
 				"the token volume was not made by the Pod Identity webhook: remove it from the pod spec", map[string]any{"container": c.Name, "audience": vol.Audience}))
 		default:
-			evs = append(evs, check(CheckPodPodIdentityToken, probe.StatusPass,
+			evs = append(evs, check.New(CheckPodPodIdentityToken, check.StatusPass,
 				fmt.Sprintf("%sthe Pod Identity token is projected at %s with audience %s", prefix, path.Dir(file), vol.Audience), "",
 				map[string]any{"container": c.Name, "audience": vol.Audience}))
 		}
@@ -235,19 +232,19 @@ func podIdentityChecks(pod *corev1.Pod, id identity.PodIdentity, want Expected, 
 }
 
 // mountCheck checks that the container mounts volume where its token file lives.
-func mountCheck(name string, c corev1.Container, volume, file, prefix string) probe.Event {
+func mountCheck(name string, c corev1.Container, volume, file, prefix string) check.Event {
 	for _, m := range c.VolumeMounts {
 		if m.Name != volume {
 			continue
 		}
 		data := map[string]any{"container": c.Name, "volume": volume, "mount_path": m.MountPath}
 		if file != "" && path.Dir(file) != path.Clean(m.MountPath) {
-			return check(name, probe.StatusFail, fmt.Sprintf("%sthe %s volume is mounted at %s, but the token file is %s", prefix, volume, m.MountPath, file),
+			return check.New(name, check.StatusFail, fmt.Sprintf("%sthe %s volume is mounted at %s, but the token file is %s", prefix, volume, m.MountPath, file),
 				"the container sets its own "+identity.EnvTokenFile+" or mount: remove them and restart the pod, so the webhook's apply", data)
 		}
-		return check(name, probe.StatusPass, fmt.Sprintf("%sthe %s volume is mounted at %s", prefix, volume, m.MountPath), "", data)
+		return check.New(name, check.StatusPass, fmt.Sprintf("%sthe %s volume is mounted at %s", prefix, volume, m.MountPath), "", data)
 	}
-	return check(name, probe.StatusFail, fmt.Sprintf("%sdoes not mount the %s volume", prefix, volume),
+	return check.New(name, check.StatusFail, fmt.Sprintf("%sdoes not mount the %s volume", prefix, volume),
 		"the webhook mutates pods only at creation: restart the pod; check the eks.amazonaws.com/skip-containers annotation", map[string]any{"container": c.Name, "volume": volume})
 }
 

@@ -13,79 +13,10 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/kubectl-wi/kubectl-wi/pkg/apicall"
+	"github.com/kubectl-wi/kubectl-wi/pkg/checktarget"
 	"github.com/kubectl-wi/kubectl-wi/pkg/identity"
 	"github.com/kubectl-wi/kubectl-wi/pkg/probe"
-	"github.com/kubectl-wi/kubectl-wi/pkg/targets"
 )
-
-// Kind is the kind of object a TARGET names.
-type Kind string
-
-// Kinds verify accepts.
-const (
-	KindServiceAccount Kind = "serviceaccount"
-	KindDeployment     Kind = "deployment"
-	KindStatefulSet    Kind = "statefulset"
-	KindDaemonSet      Kind = "daemonset"
-	// KindPod is one running pod, verify's own kind: enable and disable have no use for it,
-	// since a bare pod cannot be restarted.
-	KindPod Kind = "pod"
-)
-
-// podAliases are what a user may type before the slash for a pod, as kubectl takes them.
-var podAliases = []string{"pod", "pods", "po"}
-
-// IsPodTarget reports whether arg names a pod: pod/NAME, pods/NAME or po/NAME.
-func IsPodTarget(arg string) bool {
-	kind, _, ok := strings.Cut(arg, "/")
-	return ok && slices.Contains(podAliases, strings.ToLower(kind))
-}
-
-// verifyKinds maps the kinds of pkg/targets that verify can prove to its own: a
-// service account, or a workload whose pods run under one. TARGET parsing itself (aliases,
-// name rules, messages) is the targets package's, shared with enable and disable.
-var verifyKinds = map[string]Kind{
-	"serviceaccount":   KindServiceAccount,
-	"deployment.apps":  KindDeployment,
-	"statefulset.apps": KindStatefulSet,
-	"daemonset.apps":   KindDaemonSet,
-}
-
-// Target is a parsed TARGET: [serviceaccount/]NAME, deployment|statefulset|daemonset/NAME or
-// pod/NAME.
-type Target struct {
-	Kind Kind
-	Name string
-}
-
-// String renders the target as kubectl names objects: serviceaccount/app.
-func (t Target) String() string { return string(t.Kind) + "/" + t.Name }
-
-// ParseTarget reads NAME or TYPE/NAME, with an error that says which forms are accepted.
-func ParseTarget(arg string) (Target, error) {
-	if IsPodTarget(arg) {
-		_, name, _ := strings.Cut(arg, "/")
-		switch {
-		case name == "":
-			return Target{}, fmt.Errorf("target %q has no name: expected pod/NAME", arg)
-		case strings.Contains(name, "/"):
-			return Target{}, fmt.Errorf("target %q has more than one slash: expected pod/NAME", arg)
-		}
-		if msgs := targets.ValidName(name); msgs != "" {
-			return Target{}, fmt.Errorf("target %q: %q is not a valid object name: %s", arg, name, msgs)
-		}
-		return Target{Kind: KindPod, Name: name}, nil
-	}
-	ref, err := targets.Parse(arg)
-	if err != nil {
-		return Target{}, err
-	}
-	kind, ok := verifyKinds[ref.Kind.Name]
-	if !ok {
-		return Target{}, fmt.Errorf("target %q: verify proves a service account or a deployment, statefulset or daemonset using one; %s is a custom resource whose operator runs its own pods: verify their service account instead", arg, ref.Kind.Name)
-	}
-	return Target{Kind: kind, Name: ref.Name}, nil
-}
 
 // Workload is what the probe pod takes from the target, so it sees what the workload's pods
 // see: the service account and the pod-level settings that decide where it runs and as whom.
@@ -123,7 +54,7 @@ func (w Workload) OwnRoleARN() string {
 // Resolve reads the target's pod template (one GET) or, for a service account, nothing: the
 // probe then runs with the defaults. For a pod, its own spec stands for the template. A missing
 // workload is an error apierrors.IsNotFound recognises.
-func Resolve(ctx context.Context, c kubernetes.Interface, namespace string, t Target, container string) (Workload, error) {
+func Resolve(ctx context.Context, c kubernetes.Interface, namespace string, t checktarget.Target, container string) (Workload, error) {
 	w, _, err := resolve(ctx, c, namespace, t, container)
 	return w, err
 }
@@ -137,33 +68,33 @@ type owner struct {
 }
 
 // resolve is Resolve, with the object read.
-func resolve(ctx context.Context, c kubernetes.Interface, namespace string, t Target, container string) (Workload, owner, error) {
+func resolve(ctx context.Context, c kubernetes.Interface, namespace string, t checktarget.Target, container string) (Workload, owner, error) {
 	var (
 		tmpl *corev1.PodTemplateSpec
 		own  owner
 	)
 	switch t.Kind {
-	case KindServiceAccount:
+	case checktarget.KindServiceAccount:
 		return Workload{ServiceAccount: t.Name}, owner{}, nil
-	case KindDeployment:
+	case checktarget.KindDeployment:
 		obj, err := c.AppsV1().Deployments(namespace).Get(ctx, t.Name, metav1.GetOptions{})
 		if err != nil {
 			return Workload{}, owner{}, apicall.Wrap(err, "get", "deployments.apps", namespace, t.Name)
 		}
 		tmpl, own = &obj.Spec.Template, owner{uid: obj.UID, selector: obj.Spec.Selector}
-	case KindStatefulSet:
+	case checktarget.KindStatefulSet:
 		obj, err := c.AppsV1().StatefulSets(namespace).Get(ctx, t.Name, metav1.GetOptions{})
 		if err != nil {
 			return Workload{}, owner{}, apicall.Wrap(err, "get", "statefulsets.apps", namespace, t.Name)
 		}
 		tmpl, own = &obj.Spec.Template, owner{uid: obj.UID, selector: obj.Spec.Selector}
-	case KindDaemonSet:
+	case checktarget.KindDaemonSet:
 		obj, err := c.AppsV1().DaemonSets(namespace).Get(ctx, t.Name, metav1.GetOptions{})
 		if err != nil {
 			return Workload{}, owner{}, apicall.Wrap(err, "get", "daemonsets.apps", namespace, t.Name)
 		}
 		tmpl, own = &obj.Spec.Template, owner{uid: obj.UID, selector: obj.Spec.Selector}
-	case KindPod:
+	case checktarget.KindPod:
 		obj, err := c.CoreV1().Pods(namespace).Get(ctx, t.Name, metav1.GetOptions{})
 		if err != nil {
 			return Workload{}, owner{}, apicall.Wrap(err, "get", "pods", namespace, t.Name)
@@ -218,7 +149,7 @@ var ErrNoSuchContainer = errors.New("no such container")
 
 // pickContainer is the container named, else the one kubectl picks by default: the
 // kubectl.kubernetes.io/default-container annotation, else the first.
-func pickContainer(tmpl *corev1.PodTemplateSpec, t Target, name string) (corev1.Container, error) {
+func pickContainer(tmpl *corev1.PodTemplateSpec, t checktarget.Target, name string) (corev1.Container, error) {
 	names := make([]string, len(tmpl.Spec.Containers))
 	for i, c := range tmpl.Spec.Containers {
 		names[i] = c.Name

@@ -9,8 +9,9 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/kubectl-wi/kubectl-wi/pkg/check"
+	"github.com/kubectl-wi/kubectl-wi/pkg/checktarget"
 	"github.com/kubectl-wi/kubectl-wi/pkg/identity"
-	"github.com/kubectl-wi/kubectl-wi/pkg/probe"
 	"github.com/kubectl-wi/kubectl-wi/pkg/restart"
 	"github.com/kubectl-wi/kubectl-wi/pkg/restartfix"
 )
@@ -28,8 +29,8 @@ const (
 // picks there and the role it names. The fixes are the commands enable and status give. It
 // costs one LIST each of the account's pods and of the namespace's deployments, statefulsets
 // and daemonsets. It also returns the workload's live pods, for the checks of the app itself.
-func CheckWorkloadPods(ctx context.Context, c kubernetes.Interface, namespace string, t Target, account string, cfg identity.Config, hasRole bool) ([]probe.Event, []*corev1.Pod) {
-	if t.Kind == KindServiceAccount || t.Kind == KindPod {
+func CheckWorkloadPods(ctx context.Context, c kubernetes.Interface, namespace string, t checktarget.Target, account string, cfg identity.Config, hasRole bool) ([]check.Event, []*corev1.Pod) {
+	if t.Kind == checktarget.KindServiceAccount || t.Kind == checktarget.KindPod {
 		// A pod target's own identity is inpod.identity's, or the probe pod's copy's.
 		return nil, nil
 	}
@@ -40,7 +41,7 @@ func CheckWorkloadPods(ctx context.Context, c kubernetes.Interface, namespace st
 	acc := []restart.Account{{Namespace: namespace, Name: account, Want: want, Changed: true}}
 	inv, err := restart.Load(ctx, c, namespace, acc)
 	if err != nil {
-		return []probe.Event{check(CheckOutsideWorkloadPods, probe.StatusSkip, "cannot read the workload's pods: "+err.Error(), "", nil)}, nil
+		return []check.Event{check.New(CheckOutsideWorkloadPods, check.StatusSkip, "cannot read the workload's pods: "+err.Error(), "", nil)}, nil
 	}
 	ref := t.String()
 	for _, a := range restart.Plan(inv, restart.Auto, acc) {
@@ -49,24 +50,24 @@ func CheckWorkloadPods(ctx context.Context, c kubernetes.Interface, namespace st
 		}
 		data := map[string]any{"live": a.Live, "stale": a.Stale}
 		restartFix := restartfix.For(restartfix.Workload{Kind: a.Kind, Name: a.Name, Namespace: namespace}).Command
-		var ev probe.Event
+		var ev check.Event
 		switch a.Type {
 		case restart.Restart, restart.Manual, restart.InProgress:
 			fix := a.Command
 			if a.Type != restart.Manual {
 				fix = restartFix
 			}
-			ev = check(CheckOutsideWorkloadPods, probe.StatusWarn,
+			ev = check.New(CheckOutsideWorkloadPods, check.StatusWarn,
 				fmt.Sprintf("%d of %d live pods of %s run without the identity serviceaccount/%s asks now: %s", a.Stale, a.Live, ref, account, a.Reason),
 				fix, data)
 		case restart.Current:
-			ev = check(CheckOutsideWorkloadPods, probe.StatusPass, fmt.Sprintf("the %d live pods of %s carry the identity serviceaccount/%s asks", a.Live, ref, account), "", data)
+			ev = check.New(CheckOutsideWorkloadPods, check.StatusPass, fmt.Sprintf("the %d live pods of %s carry the identity serviceaccount/%s asks", a.Live, ref, account), "", data)
 		default:
-			return []probe.Event{check(CheckOutsideWorkloadPods, probe.StatusPass, ref+" has no live pods", "", data)}, nil
+			return []check.Event{check.New(CheckOutsideWorkloadPods, check.StatusPass, ref+" has no live pods", "", data)}, nil
 		}
-		return append([]probe.Event{ev}, credentialChecks(a, namespace, ref, want, restartFix)...), a.LivePods
+		return append([]check.Event{ev}, credentialChecks(a, namespace, ref, want, restartFix)...), a.LivePods
 	}
-	return []probe.Event{check(CheckOutsideWorkloadPods, probe.StatusPass, ref+" has no live pods", "", nil)}, nil
+	return []check.Event{check.New(CheckOutsideWorkloadPods, check.StatusPass, ref+" has no live pods", "", nil)}, nil
 }
 
 // sourceUse is one credential source seen in a container of the workload's pods.
@@ -78,7 +79,7 @@ type sourceUse struct {
 // credentialChecks says, per container of the workload's live pods, which source the default
 // chain picks and whether that is the account's identity. Pods of one workload normally
 // agree; when they do not (some stale), each source is named with its pods.
-func credentialChecks(a restart.Action, namespace, ref string, want *identity.Config, restartFix string) []probe.Event {
+func credentialChecks(a restart.Action, namespace, ref string, want *identity.Config, restartFix string) []check.Event {
 	var order []string
 	uses := map[string][]*sourceUse{}
 	for _, p := range a.LivePods {
@@ -96,9 +97,9 @@ func credentialChecks(a restart.Action, namespace, ref string, want *identity.Co
 			uses[cr.Container][i].pods = append(uses[cr.Container][i].pods, p.Name)
 		}
 	}
-	var evs []probe.Event
+	var evs []check.Event
 	for _, name := range order {
-		worst, parts, fixes := probe.StatusPass, []string(nil), []string(nil)
+		worst, parts, fixes := check.StatusPass, []string(nil), []string(nil)
 		data := map[string]any{"container": name}
 		var sources []map[string]any
 		for _, u := range uses[name] {
@@ -117,14 +118,14 @@ func credentialChecks(a restart.Action, namespace, ref string, want *identity.Co
 			sources = append(sources, map[string]any{"source": string(u.cred.Source), "role_arn": u.cred.RoleARN, "own_role": u.cred.OwnRole, "pods": len(u.pods)})
 		}
 		data["sources"] = sources
-		evs = append(evs, check(CheckOutsideCredentials, worst, "container "+name+": "+strings.Join(parts, "; "), strings.Join(fixes, "\n"), data))
+		evs = append(evs, check.New(CheckOutsideCredentials, worst, "container "+name+": "+strings.Join(parts, "; "), strings.Join(fixes, "\n"), data))
 	}
 	return evs
 }
 
 // judgeSource words one container's credential source against the account's identity (want
 // is nil when the account names no role), with a status and the fix.
-func judgeSource(cr identity.Credentials, want *identity.Config, ref, namespace, restartFix string) (probe.Status, string, string) {
+func judgeSource(cr identity.Credentials, want *identity.Config, ref, namespace, restartFix string) (check.Status, string, string) {
 	setEnv := func(names ...string) string {
 		args := make([]string, len(names))
 		for i, n := range names {
@@ -142,21 +143,21 @@ func judgeSource(cr identity.Credentials, want *identity.Config, ref, namespace,
 	}
 	switch cr.Source {
 	case identity.SourceStaticKeys:
-		return probe.StatusWarn,
+		return check.StatusWarn,
 			"static keys in its env (" + identity.EnvAccessKeyID + "), which the AWS SDKs use first" + shadowed + ": it acts as the keys' IAM user, not as a role of the pod's identity",
 			"remove the keys so the SDK takes the pod's identity: " + setEnv(identity.EnvAccessKeyID, identity.EnvSecretAccessKey, identity.EnvSessionToken)
 	case identity.SourceWebIdentity:
 		switch {
 		case cr.OwnRole && want != nil && cr.RoleARN != want.RoleARN:
-			return probe.StatusWarn,
+			return check.StatusWarn,
 				fmt.Sprintf("web identity with the role %s, which the container sets itself in %s; the service account names %s, which this container never uses (the webhook leaves a container's own %s alone)", orNone(cr.RoleARN), identity.EnvRoleARN, want.RoleARN, identity.EnvRoleARN),
 				"to use the service account's role, drop the container's own variables: " + setEnv(identity.EnvRoleARN, identity.EnvTokenFile)
 		case cr.OwnRole:
-			return probe.StatusPass, fmt.Sprintf("web identity with the role %s, set in the container's own env", orNone(cr.RoleARN)) + shadowed, ""
+			return check.StatusPass, fmt.Sprintf("web identity with the role %s, set in the container's own env", orNone(cr.RoleARN)) + shadowed, ""
 		}
-		return probe.StatusPass, "web identity with the role " + cr.RoleARN + ", injected by the webhook" + shadowed, ""
+		return check.StatusPass, "web identity with the role " + cr.RoleARN + ", injected by the webhook" + shadowed, ""
 	case identity.SourceContainer:
-		return probe.StatusPass, "container credentials (EKS Pod Identity's agent), which the AWS SDKs use before the node's role" + shadowed, ""
+		return check.StatusPass, "container credentials (EKS Pod Identity's agent), which the AWS SDKs use before the node's role" + shadowed, ""
 	case identity.SourceIMDS, identity.SourceNone:
 	}
 	fallback := "no credentials in its env: the AWS SDKs fall back to the node's instance role through instance metadata (IMDS), where it is reachable"
@@ -171,9 +172,9 @@ func judgeSource(cr identity.Credentials, want *identity.Config, ref, namespace,
 		fix = fmt.Sprintf("the pod carries the %s label, which the webhook's registration may honour: remove it from the pod template", identity.LabelSkipPodIdentityWebhook)
 	}
 	if want == nil {
-		return probe.StatusWarn, fallback, "give the service account a role: kubectl wi enable serviceaccount/<name> -n " + namespace + " --role-arn <role ARN>, or an EKS Pod Identity association"
+		return check.StatusWarn, fallback, "give the service account a role: kubectl wi enable serviceaccount/<name> -n " + namespace + " --role-arn <role ARN>, or an EKS Pod Identity association"
 	}
-	return probe.StatusFail, fallback + ", not the role " + want.RoleARN + " of the service account", fix
+	return check.StatusFail, fallback + ", not the role " + want.RoleARN + " of the service account", fix
 }
 
 func sourceName(s identity.Source) string {
@@ -188,8 +189,8 @@ func sourceName(s identity.Source) string {
 }
 
 // worse is the more severe of two statuses.
-func worse(a, b probe.Status) probe.Status {
-	rank := map[probe.Status]int{probe.StatusSkip: 0, probe.StatusPass: 1, probe.StatusWarn: 2, probe.StatusFail: 3}
+func worse(a, b check.Status) check.Status {
+	rank := map[check.Status]int{check.StatusSkip: 0, check.StatusPass: 1, check.StatusWarn: 2, check.StatusFail: 3}
 	if rank[b] > rank[a] {
 		return b
 	}

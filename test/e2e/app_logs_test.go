@@ -13,7 +13,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/kubectl-wi/kubectl-wi/hack/logapp"
-	"github.com/kubectl-wi/kubectl-wi/pkg/probe"
+	"github.com/kubectl-wi/kubectl-wi/pkg/check"
 )
 
 // TestVerifyAppLogs: the app's containers already log the AWS SDKs' credential failures, one
@@ -61,12 +61,12 @@ func TestVerifyAppLogs(t *testing.T) {
 	if r.code != 1 {
 		t.Fatalf("exit %d, want 1\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
 	}
-	var found []probe.Event
+	var found []check.Event
 	for _, ev := range explainEvents(t, r.stdout) {
-		if ev.Check == "outside.app_logs" && (ev.Status == probe.StatusFail || ev.Status == probe.StatusWarn) {
+		if ev.Check == "outside.app_logs" && (ev.Status == check.StatusFail || ev.Status == check.StatusWarn) {
 			found = append(found, ev)
 		}
-		if ev.Check == "sts.caller_identity" && ev.Status != probe.StatusPass {
+		if ev.Check == "sts.caller_identity" && ev.Status != check.StatusPass {
 			t.Errorf("the probe pod did not pass: %s", ev.Message)
 		}
 	}

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/kubectl-wi/kubectl-wi/pkg/probe"
+	"github.com/kubectl-wi/kubectl-wi/pkg/check"
 )
 
 // breadthCase is one account whose role's trust policy admits it: what explain must warn of.
@@ -127,7 +127,7 @@ func TestExplainTrustBreadth(t *testing.T) {
 	for _, tc := range cases {
 		sa := ns + "/" + tc.sa
 		got := accountChecks(evs, sa)
-		if tr := got["iam.trust"]; len(tr) != 1 || tr[0].Status != probe.StatusPass {
+		if tr := got["iam.trust"]; len(tr) != 1 || tr[0].Status != check.StatusPass {
 			t.Errorf("%s: iam.trust is %+v, want PASS: the policy admits the account", sa, tr)
 		}
 		warns := got["iam.trust_breadth"]
@@ -137,13 +137,13 @@ func TestExplainTrustBreadth(t *testing.T) {
 			}
 			continue
 		}
-		var w *probe.Event
+		var w *check.Event
 		for i := range warns {
 			if warns[i].Data["code"] == tc.code {
 				w = &warns[i]
 			}
 		}
-		if w == nil || w.Status != probe.StatusWarn {
+		if w == nil || w.Status != check.StatusWarn {
 			t.Errorf("%s: no %s warning: %+v", sa, tc.code, warns)
 			continue
 		}
@@ -162,7 +162,7 @@ func TestExplainTrustBreadth(t *testing.T) {
 			t.Errorf("%s: no tightened policy as a diff and the command to apply it: detail %q fix %q", sa, w.Detail, w.Fix)
 		}
 	}
-	if v := evs[len(evs)-1]; v.Type != probe.TypeResult || v.Status != probe.StatusWarn {
+	if v := evs[len(evs)-1]; v.Type != check.TypeResult || v.Status != check.StatusWarn {
 		t.Errorf("the verdict is %+v, want warn", v)
 	}
 

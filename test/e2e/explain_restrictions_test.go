@@ -11,7 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/eks"
 
-	"github.com/kubectl-wi/kubectl-wi/pkg/probe"
+	"github.com/kubectl-wi/kubectl-wi/pkg/check"
 )
 
 // TestExplainAssociationRestrictions: explain shows a Pod Identity association's external ID
@@ -80,7 +80,7 @@ func TestExplainAssociationRestrictions(t *testing.T) {
 	if a := open["eks.association"]; len(a) != 1 || !strings.Contains(a[0].Message, "with the external ID "+openID+" (sts:ExternalId)") {
 		t.Errorf("open: the association does not show its external ID: %+v", a)
 	}
-	if x := open["iam.target_role_external_id"]; len(x) != 1 || x[0].Status != probe.StatusWarn ||
+	if x := open["iam.target_role_external_id"]; len(x) != 1 || x[0].Status != check.StatusWarn ||
 		!strings.Contains(x[0].Message, `statement 0 ("FromPods") has no sts:ExternalId condition`) ||
 		!strings.Contains(x[0].Detail, `+          "sts:ExternalId": "`+openID+`"`) || !strings.Contains(x[0].Fix, "--role-name "+openTarget) {
 		t.Errorf("open: no warning that the target role does not require the external ID: %+v", x)
@@ -88,7 +88,7 @@ func TestExplainAssociationRestrictions(t *testing.T) {
 
 	tight := accountChecks(evs, ns+"/tight")
 	a := tight["eks.association"]
-	if len(a) != 1 || a[0].Status != probe.StatusPass {
+	if len(a) != 1 || a[0].Status != check.StatusPass {
 		t.Fatalf("tight: eks.association %+v", a)
 	}
 	for _, want := range []string{
@@ -100,7 +100,7 @@ func TestExplainAssociationRestrictions(t *testing.T) {
 			t.Errorf("tight: eks.association %q does not say %q", a[0].Message, want)
 		}
 	}
-	if x := tight["iam.target_role_external_id"]; len(x) != 1 || x[0].Status != probe.StatusPass {
+	if x := tight["iam.target_role_external_id"]; len(x) != 1 || x[0].Status != check.StatusPass {
 		t.Errorf("tight: the target role requires the external ID, yet %+v", x)
 	}
 }
@@ -135,7 +135,7 @@ func TestExplainIssuerOtherHost(t *testing.T) {
 	if res.code != 1 {
 		t.Fatalf("explain exited %d, want 1:\n%s\n%s", res.code, res.stdout, res.stderr)
 	}
-	var provider, trust *probe.Event
+	var provider, trust *check.Event
 	for _, ev := range explainEvents(t, res.stdout) {
 		switch ev.Check {
 		case "iam.oidc_provider":
@@ -144,12 +144,12 @@ func TestExplainIssuerOtherHost(t *testing.T) {
 			trust = &ev
 		}
 	}
-	if provider == nil || provider.Status != probe.StatusFail ||
+	if provider == nil || provider.Status != check.StatusFail ||
 		!strings.Contains(provider.Message, "has an IAM OIDC provider for https://"+dual+", the other host EKS serves this cluster's issuer under, but the tokens carry iss https://"+ipv4) ||
 		!strings.Contains(provider.Fix, "aws iam create-open-id-connect-provider --url https://"+ipv4) {
 		t.Errorf("iam.oidc_provider: %+v", provider)
 	}
-	if trust == nil || trust.Status != probe.StatusFail || !strings.Contains(trust.Message, "is the provider of this cluster's issuer under its other host (https://"+dual+")") {
+	if trust == nil || trust.Status != check.StatusFail || !strings.Contains(trust.Message, "is the provider of this cluster's issuer under its other host (https://"+dual+")") {
 		t.Errorf("iam.trust: %+v", trust)
 	}
 }

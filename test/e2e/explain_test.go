@@ -21,7 +21,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/kubectl-wi/kubectl-wi/pkg/probe"
+	"github.com/kubectl-wi/kubectl-wi/pkg/check"
 )
 
 // awsUser is an IAM user of the AWS stand-in, whose static key explain reads AWS with.
@@ -135,11 +135,11 @@ next:
 }
 
 // explainEvents parses explain's -o json output.
-func explainEvents(t *testing.T, out string) []probe.Event {
+func explainEvents(t *testing.T, out string) []check.Event {
 	t.Helper()
-	var evs []probe.Event
+	var evs []check.Event
 	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
-		var ev probe.Event
+		var ev check.Event
 		if err := json.Unmarshal([]byte(line), &ev); err != nil || ev.Valid() != nil {
 			t.Fatalf("explain wrote a line that is not an event: %q", line)
 		}
@@ -149,10 +149,10 @@ func explainEvents(t *testing.T, out string) []probe.Event {
 }
 
 // accountChecks are an account's check events, by check name.
-func accountChecks(evs []probe.Event, sa string) map[string][]probe.Event {
-	out := map[string][]probe.Event{}
+func accountChecks(evs []check.Event, sa string) map[string][]check.Event {
+	out := map[string][]check.Event{}
 	for _, ev := range evs {
-		if ev.Type == probe.TypeCheck && (ev.Data["service_account"] == sa || strings.HasPrefix(ev.Message, sa+":")) {
+		if ev.Type == check.TypeCheck && (ev.Data["service_account"] == sa || strings.HasPrefix(ev.Message, sa+":")) {
 			out[ev.Check] = append(out[ev.Check], ev)
 		}
 	}
@@ -321,14 +321,14 @@ func TestExplainCatalogue(t *testing.T) {
 		sa := ns + "/" + tc.sa
 		got := accountChecks(evs, sa)
 		if tc.check == "" {
-			if tr := got["iam.trust"]; len(tr) != 1 || tr[0].Status != probe.StatusPass {
+			if tr := got["iam.trust"]; len(tr) != 1 || tr[0].Status != check.StatusPass {
 				t.Errorf("%s: the healthy account's trust check is %+v", sa, tr)
 			}
 			continue
 		}
-		var found *probe.Event
+		var found *check.Event
 		for _, ev := range evs {
-			if ev.Check != tc.check || ev.Status != probe.StatusFail {
+			if ev.Check != tc.check || ev.Status != check.StatusFail {
 				continue
 			}
 			if ev.Data["service_account"] == sa || strings.Contains(ev.Message, roleOf[tc.sa]) && tc.check == "iam.role" ||
@@ -352,10 +352,10 @@ func TestExplainCatalogue(t *testing.T) {
 		}
 	}
 	pi := accountChecks(evs, ns+"/pi-no-tag")["iam.podidentity_trust"]
-	if len(pi) != 1 || pi[0].Status != probe.StatusFail || !strings.Contains(pi[0].Message, "does not allow sts:TagSession") {
+	if len(pi) != 1 || pi[0].Status != check.StatusFail || !strings.Contains(pi[0].Message, "does not allow sts:TagSession") {
 		t.Errorf("Pod Identity without sts:TagSession: %+v", pi)
 	}
-	if pi := accountChecks(evs, ns+"/pi-healthy")["iam.podidentity_trust"]; len(pi) != 1 || pi[0].Status != probe.StatusPass {
+	if pi := accountChecks(evs, ns+"/pi-healthy")["iam.podidentity_trust"]; len(pi) != 1 || pi[0].Status != check.StatusPass {
 		t.Errorf("healthy Pod Identity: %+v", pi)
 	}
 
@@ -404,15 +404,15 @@ func TestExplainCatalogue(t *testing.T) {
 		evs := explainEvents(t, res.stdout)
 		for _, sa := range []string{"healthy", "healthy-wide"} {
 			got := accountChecks(evs, ns+"/"+sa)
-			if a := got["exchange.assume_role"]; len(a) != 1 || a[0].Status != probe.StatusPass {
+			if a := got["exchange.assume_role"]; len(a) != 1 || a[0].Status != check.StatusPass {
 				t.Errorf("%s: exchange %+v", sa, a)
 			}
-			if ci := got["exchange.caller_identity"]; len(ci) != 1 || ci[0].Status != probe.StatusPass {
+			if ci := got["exchange.caller_identity"]; len(ci) != 1 || ci[0].Status != check.StatusPass {
 				t.Errorf("%s: caller %+v", sa, ci)
 			}
 		}
 		star := accountChecks(evs, ns+"/star-in-equals")
-		if a := star["exchange.assume_role"]; len(a) != 1 || a[0].Status != probe.StatusFail {
+		if a := star["exchange.assume_role"]; len(a) != 1 || a[0].Status != check.StatusFail {
 			t.Errorf("star-in-equals: exchange %+v", a)
 		}
 		if tr := star["iam.trust"]; len(tr) != 1 || !strings.Contains(tr[0].Message, "literal character") {

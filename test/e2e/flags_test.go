@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/kubectl-wi/kubectl-wi/pkg/probe"
+	"github.com/kubectl-wi/kubectl-wi/pkg/check"
 )
 
 // awsWritesIn counts the AWS writes of the stand-in's log that name the namespace ns.
@@ -82,7 +82,7 @@ func TestEKSClusterFlag(t *testing.T) {
 			t.Fatalf("exit %d, want 0\n%s%s", r.code, r.stdout, r.stderr)
 		}
 		evs := explainEvents(t, r.stdout)
-		if got := accountChecks(evs, ns+"/pi")["iam.podidentity_trust"]; len(got) != 1 || got[0].Status != probe.StatusPass {
+		if got := accountChecks(evs, ns+"/pi")["iam.podidentity_trust"]; len(got) != 1 || got[0].Status != check.StatusPass {
 			t.Fatalf("the association was not explained: %+v\n%s", got, r.stdout)
 		}
 		if !strings.Contains(r.stdout, "1 with a Pod Identity association") {

@@ -17,7 +17,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/utils/ptr"
 
-	"github.com/kubectl-wi/kubectl-wi/pkg/probe"
+	"github.com/kubectl-wi/kubectl-wi/pkg/check"
 )
 
 // fleetArgs are verify's arguments for a run over many accounts: no TARGET.
@@ -208,20 +208,20 @@ func TestVerifyFleet(t *testing.T) {
 	if r.code != 1 {
 		t.Fatalf("exit %d, want 1 (one account fails)\n%s", r.code, r.stderr)
 	}
-	verdicts := map[string]probe.Status{}
+	verdicts := map[string]check.Status{}
 	lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
 	for i, line := range lines {
-		var ev probe.Event
+		var ev check.Event
 		if err := json.Unmarshal([]byte(line), &ev); err != nil {
 			t.Fatalf("line %q: %v", line, err)
 		}
-		if i == len(lines)-1 && ev.Type == probe.TypeResult && ev.Account == "" {
+		if i == len(lines)-1 && ev.Type == check.TypeResult && ev.Account == "" {
 			continue // the fleet's verdict, last (TestVerifyFleetJSONSummary)
 		}
 		if !strings.HasPrefix(ev.Account, ns+"/") {
 			t.Fatalf("an event without its account: %s", line)
 		}
-		if ev.Type == probe.TypeResult {
+		if ev.Type == check.TypeResult {
 			if _, dup := verdicts[ev.Account]; dup {
 				t.Errorf("two verdicts for %s", ev.Account)
 			}
@@ -229,11 +229,11 @@ func TestVerifyFleet(t *testing.T) {
 		}
 	}
 	for _, name := range good {
-		if verdicts[ns+"/"+name] != probe.StatusPass {
+		if verdicts[ns+"/"+name] != check.StatusPass {
 			t.Errorf("%s: verdict %q, want pass", name, verdicts[ns+"/"+name])
 		}
 	}
-	if verdicts[ns+"/broken"] != probe.StatusFail || len(verdicts) != len(good)+1 {
+	if verdicts[ns+"/broken"] != check.StatusFail || len(verdicts) != len(good)+1 {
 		t.Errorf("verdicts %v: want broken failed and the account without a role left out", verdicts)
 	}
 	noProbePods(t, c, ns)
@@ -349,11 +349,11 @@ func TestVerifyFleetJSONSummary(t *testing.T) {
 		t.Fatalf("exit %d, want 1 (broken fails)\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
 	lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
-	var last probe.Event
+	var last check.Event
 	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &last); err != nil {
 		t.Fatalf("the last line is not an event: %v\n%s", err, lines[len(lines)-1])
 	}
-	if last.Type != probe.TypeResult || last.Account != "" || last.Status != probe.StatusFail ||
+	if last.Type != check.TypeResult || last.Account != "" || last.Status != check.StatusFail ||
 		last.Message != "2 of 3 service accounts passed" || last.Data["total"] != float64(3) || last.Data["passed"] != float64(2) {
 		t.Fatalf("the last line is not the fleet's verdict: %+v", last)
 	}

@@ -20,6 +20,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"sigs.k8s.io/yaml"
 
+	"github.com/kubectl-wi/kubectl-wi/pkg/check"
 	"github.com/kubectl-wi/kubectl-wi/pkg/probe"
 )
 
@@ -257,7 +258,7 @@ func TestMigrateNamespace(t *testing.T) {
 	piWant(t, v, 0)
 	passed := map[string]bool{}
 	for _, ev := range explainEvents(t, v.stdout) {
-		if ev.Type == probe.TypeCheck && ev.Check == "pod.mutation" && ev.Data["path"] == probe.PathPodIdentity && ev.Status == probe.StatusPass {
+		if ev.Type == check.TypeCheck && ev.Check == "pod.mutation" && ev.Data["path"] == probe.PathPodIdentity && ev.Status == check.StatusPass {
 			passed[ev.Account] = true
 		}
 	}

@@ -24,7 +24,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/utils/ptr"
 
-	"github.com/kubectl-wi/kubectl-wi/pkg/probe"
+	"github.com/kubectl-wi/kubectl-wi/pkg/check"
 )
 
 const probeSelector = "app.kubernetes.io/name=kubectl-wi-probe"
@@ -53,9 +53,9 @@ func checkLines(t *testing.T, stdout string) map[string]string {
 	return out
 }
 
-func lineOf(stdout, check string) string {
+func lineOf(stdout, name string) string {
 	for _, l := range strings.Split(stdout, "\n") {
-		if strings.Contains(l, " "+check+"  ") {
+		if strings.Contains(l, " "+name+"  ") {
 			return l
 		}
 	}
@@ -251,7 +251,7 @@ func TestVerifyRefusalCauses(t *testing.T) {
 		}
 		evs := verifyEvents(t, res.stdout)
 		assume := eventOf(evs, "sts.assume_role")
-		if assume == nil || assume.Status != probe.StatusFail || assume.Data["code"] != "AccessDenied" {
+		if assume == nil || assume.Status != check.StatusFail || assume.Data["code"] != "AccessDenied" {
 			t.Fatalf("sts.assume_role: %+v", assume)
 		}
 		for _, want := range []string{
@@ -287,7 +287,7 @@ func TestVerifyRefusalCauses(t *testing.T) {
 		}
 		evs := verifyEvents(t, res.stdout)
 		role := eventOf(evs, "iam.role")
-		if role == nil || role.Status != probe.StatusFail || !strings.Contains(role.Message, "the role "+missing+" does not exist") ||
+		if role == nil || role.Status != check.StatusFail || !strings.Contains(role.Message, "the role "+missing+" does not exist") ||
 			!strings.Contains(role.Fix, "aws iam create-role --role-name "+strings.TrimPrefix(missing, "arn:aws:iam::"+e.stsAccount+":role/")) {
 			t.Fatalf("iam.role: %+v\n%s", role, res.stdout)
 		}
@@ -298,11 +298,11 @@ func TestVerifyRefusalCauses(t *testing.T) {
 }
 
 // verifyEvents parses verify's -o json output: the events, raw lines skipped.
-func verifyEvents(t *testing.T, out string) []probe.Event {
+func verifyEvents(t *testing.T, out string) []check.Event {
 	t.Helper()
-	var evs []probe.Event
+	var evs []check.Event
 	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
-		var ev probe.Event
+		var ev check.Event
 		if err := json.Unmarshal([]byte(line), &ev); err == nil && ev.Valid() == nil {
 			evs = append(evs, ev)
 		}
@@ -311,9 +311,9 @@ func verifyEvents(t *testing.T, out string) []probe.Event {
 }
 
 // eventOf is the first check event of that name, nil when there is none.
-func eventOf(evs []probe.Event, check string) *probe.Event {
+func eventOf(evs []check.Event, name string) *check.Event {
 	for i := range evs {
-		if evs[i].Type == probe.TypeCheck && evs[i].Check == check {
+		if evs[i].Type == check.TypeCheck && evs[i].Check == name {
 			return &evs[i]
 		}
 	}

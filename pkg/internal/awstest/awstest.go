@@ -13,7 +13,7 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/kubectl-wi/kubectl-wi/pkg/awsconfig"
-	"github.com/kubectl-wi/kubectl-wi/pkg/explain"
+	"github.com/kubectl-wi/kubectl-wi/pkg/awsread"
 	"github.com/kubectl-wi/kubectl-wi/pkg/podidentity"
 )
 
@@ -50,7 +50,7 @@ func TrustOf(statements ...string) string {
 // AWS is EKS and IAM in memory. Tests set its maps before the run and read them after.
 type AWS struct {
 	mu     sync.Mutex
-	Assocs map[string]*explain.Association // by id
+	Assocs map[string]*awsread.Association // by id
 	Roles  map[string]string               // role name -> trust policy
 	Calls  map[string]int                  // by action
 	Deny   []string                        // actions answered AccessDeniedException
@@ -59,7 +59,7 @@ type AWS struct {
 
 // New is an AWS with no association and no role.
 func New() *AWS {
-	return &AWS{Assocs: map[string]*explain.Association{}, Roles: map[string]string{}, Calls: map[string]int{}}
+	return &AWS{Assocs: map[string]*awsread.Association{}, Roles: map[string]string{}, Calls: map[string]int{}}
 }
 
 func (f *AWS) call(action string) error {
@@ -94,80 +94,80 @@ func (f *AWS) Associated(ns, sa string) bool {
 }
 
 // DescribeCluster implements podidentity.AWS.
-func (f *AWS) DescribeCluster(_ context.Context, name string) (explain.Cluster, error) {
+func (f *AWS) DescribeCluster(_ context.Context, name string) (awsread.Cluster, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if err := f.call(explain.ActionDescribeCluster); err != nil {
-		return explain.Cluster{}, err
+	if err := f.call(awsread.ActionDescribeCluster); err != nil {
+		return awsread.Cluster{}, err
 	}
 	if name != Cluster {
-		return explain.Cluster{}, notFound(explain.ActionDescribeCluster, "cluster "+name)
+		return awsread.Cluster{}, notFound(awsread.ActionDescribeCluster, "cluster "+name)
 	}
-	return explain.Cluster{Name: name, ARN: ClusterARN}, nil
+	return awsread.Cluster{Name: name, ARN: ClusterARN}, nil
 }
 
 // ListPodIdentityAssociations implements podidentity.AWS.
-func (f *AWS) ListPodIdentityAssociations(_ context.Context, cluster, ns, sa string) ([]explain.AssociationRef, error) {
+func (f *AWS) ListPodIdentityAssociations(_ context.Context, cluster, ns, sa string) ([]awsread.AssociationRef, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if err := f.call(explain.ActionListPodIdentityAssociations); err != nil {
+	if err := f.call(awsread.ActionListPodIdentityAssociations); err != nil {
 		return nil, err
 	}
 	if cluster != Cluster {
-		return nil, notFound(explain.ActionListPodIdentityAssociations, "cluster "+cluster)
+		return nil, notFound(awsread.ActionListPodIdentityAssociations, "cluster "+cluster)
 	}
-	var out []explain.AssociationRef
+	var out []awsread.AssociationRef
 	for _, a := range f.Assocs {
 		if (ns == "" || a.Namespace == ns) && (sa == "" || a.ServiceAccount == sa) {
-			out = append(out, explain.AssociationRef{ID: a.ID, Namespace: a.Namespace, ServiceAccount: a.ServiceAccount})
+			out = append(out, awsread.AssociationRef{ID: a.ID, Namespace: a.Namespace, ServiceAccount: a.ServiceAccount})
 		}
 	}
 	return out, nil
 }
 
 // DescribePodIdentityAssociation implements podidentity.AWS.
-func (f *AWS) DescribePodIdentityAssociation(_ context.Context, _, id string) (explain.Association, error) {
+func (f *AWS) DescribePodIdentityAssociation(_ context.Context, _, id string) (awsread.Association, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if err := f.call(explain.ActionDescribePodIdentityAssociation); err != nil {
-		return explain.Association{}, err
+	if err := f.call(awsread.ActionDescribePodIdentityAssociation); err != nil {
+		return awsread.Association{}, err
 	}
 	a, ok := f.Assocs[id]
 	if !ok {
-		return explain.Association{}, notFound(explain.ActionDescribePodIdentityAssociation, "association "+id)
+		return awsread.Association{}, notFound(awsread.ActionDescribePodIdentityAssociation, "association "+id)
 	}
 	return *a, nil
 }
 
 // GetRole implements podidentity.AWS.
-func (f *AWS) GetRole(_ context.Context, name string) (explain.Role, error) {
+func (f *AWS) GetRole(_ context.Context, name string) (awsread.Role, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if err := f.call(explain.ActionGetRole); err != nil {
-		return explain.Role{}, err
+	if err := f.call(awsread.ActionGetRole); err != nil {
+		return awsread.Role{}, err
 	}
 	doc, ok := f.Roles[name]
 	if !ok {
-		return explain.Role{}, awsconfig.Wrap(&smithy.GenericAPIError{Code: "NoSuchEntity", Message: "no role"}, explain.ActionGetRole, "role "+name)
+		return awsread.Role{}, awsconfig.Wrap(&smithy.GenericAPIError{Code: "NoSuchEntity", Message: "no role"}, awsread.ActionGetRole, "role "+name)
 	}
-	return explain.Role{ARN: "arn:aws:iam::111122223333:role/" + name, TrustPolicy: doc}, nil
+	return awsread.Role{ARN: "arn:aws:iam::111122223333:role/" + name, TrustPolicy: doc}, nil
 }
 
 // CreatePodIdentityAssociation implements podidentity.AWS.
-func (f *AWS) CreatePodIdentityAssociation(_ context.Context, _, ns, sa string, s podidentity.Spec) (explain.Association, error) {
+func (f *AWS) CreatePodIdentityAssociation(_ context.Context, _, ns, sa string, s podidentity.Spec) (awsread.Association, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if err := f.call(podidentity.ActionCreateAssociation); err != nil {
-		return explain.Association{}, err
+		return awsread.Association{}, err
 	}
 	for _, a := range f.Assocs {
 		if a.Namespace == ns && a.ServiceAccount == sa {
-			return explain.Association{}, awsconfig.Wrap(&smithy.GenericAPIError{Code: "ResourceInUseException", Message: "Association already exists: " + a.ID}, podidentity.ActionCreateAssociation, "")
+			return awsread.Association{}, awsconfig.Wrap(&smithy.GenericAPIError{Code: "ResourceInUseException", Message: "Association already exists: " + a.ID}, podidentity.ActionCreateAssociation, "")
 		}
 	}
 	f.next++
 	id := fmt.Sprintf("a-%d", f.next)
-	a := &explain.Association{ID: id, ARN: "arn:aws:eks:us-west-2:111122223333:podidentityassociation/" + Cluster + "/" + id, ClusterName: Cluster,
+	a := &awsread.Association{ID: id, ARN: "arn:aws:eks:us-west-2:111122223333:podidentityassociation/" + Cluster + "/" + id, ClusterName: Cluster,
 		Namespace: ns, ServiceAccount: sa, RoleARN: s.RoleARN, TargetRoleARN: s.TargetRoleARN, DisableSessionTags: s.DisableSessionTags,
 		CreatedAt: Now, ModifiedAt: Now}
 	if s.TargetRoleARN != "" {
@@ -178,15 +178,15 @@ func (f *AWS) CreatePodIdentityAssociation(_ context.Context, _, ns, sa string, 
 }
 
 // UpdatePodIdentityAssociation implements podidentity.AWS.
-func (f *AWS) UpdatePodIdentityAssociation(_ context.Context, _, id string, s podidentity.Spec, fields []string) (explain.Association, error) {
+func (f *AWS) UpdatePodIdentityAssociation(_ context.Context, _, id string, s podidentity.Spec, fields []string) (awsread.Association, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if err := f.call(podidentity.ActionUpdateAssociation); err != nil {
-		return explain.Association{}, err
+		return awsread.Association{}, err
 	}
 	a, ok := f.Assocs[id]
 	if !ok {
-		return explain.Association{}, notFound(podidentity.ActionUpdateAssociation, "association "+id)
+		return awsread.Association{}, notFound(podidentity.ActionUpdateAssociation, "association "+id)
 	}
 	for _, fl := range fields {
 		switch fl {

@@ -5,7 +5,8 @@ import (
 	"io"
 	"time"
 
-	"github.com/kubectl-wi/kubectl-wi/pkg/probe"
+	"github.com/kubectl-wi/kubectl-wi/pkg/check"
+	"github.com/kubectl-wi/kubectl-wi/pkg/report"
 	"github.com/kubectl-wi/kubectl-wi/pkg/verify"
 )
 
@@ -23,10 +24,10 @@ func (f *FleetText) Err() error { return f.out.err }
 func (f *FleetText) Start(verify.Account) {}
 
 // Step implements verify.FleetReporter.
-func (f *FleetText) Step(verify.Account, verify.Step) {}
+func (f *FleetText) Step(verify.Account, report.Step) {}
 
 // Event implements verify.FleetReporter.
-func (f *FleetText) Event(a verify.Account, ev probe.Event) { f.of(a).Event(ev) }
+func (f *FleetText) Event(a verify.Account, ev check.Event) { f.of(a).Event(ev) }
 
 // Raw implements verify.FleetReporter.
 func (f *FleetText) Raw(a verify.Account, line string) { f.of(a).Raw(line) }
@@ -52,12 +53,12 @@ func (f *FleetText) Summary(results []verify.AccountResult) {
 }
 
 // accountSummary is how one account's run ended, as a status and a line.
-func accountSummary(r verify.AccountResult) (probe.Status, string) {
+func accountSummary(r verify.AccountResult) (check.Status, string) {
 	switch {
 	case !r.Started:
-		return probe.StatusSkip, "not proven: interrupted before its turn"
+		return check.StatusSkip, "not proven: interrupted before its turn"
 	case r.Outcome.Status == "":
-		return probe.StatusFail, Clean(errText(r.Err))
+		return check.StatusFail, Clean(errText(r.Err))
 	default:
 		return r.Outcome.Status, summaryLine(r)
 	}
@@ -109,10 +110,10 @@ func (f *FleetJSON) Err() error { return f.j.Err() }
 func (f *FleetJSON) Start(verify.Account) {}
 
 // Step implements verify.FleetReporter.
-func (f *FleetJSON) Step(verify.Account, verify.Step) {}
+func (f *FleetJSON) Step(verify.Account, report.Step) {}
 
 // Event implements verify.FleetReporter.
-func (f *FleetJSON) Event(a verify.Account, ev probe.Event) {
+func (f *FleetJSON) Event(a verify.Account, ev check.Event) {
 	ev.Account = a.String()
 	f.j.Event(ev)
 }
@@ -125,7 +126,7 @@ func (f *FleetJSON) Raw(a verify.Account, line string) {
 // Done implements verify.FleetReporter: what stopped a run is an error event of its account.
 func (f *FleetJSON) Done(a verify.Account, _ verify.Outcome, err error) {
 	if err != nil {
-		f.Event(a, probe.Event{V: probe.ProtocolVersion, Time: f.j.now().UTC(), Type: probe.TypeInfo, Check: CheckRunError, Message: err.Error()})
+		f.Event(a, check.Event{V: check.ProtocolVersion, Time: f.j.now().UTC(), Type: check.TypeInfo, Check: CheckRunError, Message: err.Error()})
 	}
 }
 
@@ -133,19 +134,19 @@ func (f *FleetJSON) Done(a verify.Account, _ verify.Outcome, err error) {
 // only when every account passed, its data the tally and each account's status and line, as
 // the text summary has them.
 func (f *FleetJSON) Summary(results []verify.AccountResult) {
-	status, passed := probe.StatusPass, 0
+	status, passed := check.StatusPass, 0
 	accounts := make([]map[string]any, 0, len(results))
 	for _, r := range results {
 		st, line := accountSummary(r)
 		if r.Passed() {
 			passed++
 		} else {
-			status = probe.StatusFail
+			status = check.StatusFail
 		}
 		accounts = append(accounts, map[string]any{"account": r.Account.String(), "status": st, "message": line})
 	}
-	f.j.Event(probe.Event{
-		V: probe.ProtocolVersion, Time: f.j.now().UTC(), Type: probe.TypeResult, Status: status, Message: tally(results),
+	f.j.Event(check.Event{
+		V: check.ProtocolVersion, Time: f.j.now().UTC(), Type: check.TypeResult, Status: status, Message: tally(results),
 		Data: map[string]any{"passed": passed, "total": len(results), "accounts": accounts},
 	})
 }

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kubectl-wi/kubectl-wi/pkg/probe"
+	"github.com/kubectl-wi/kubectl-wi/pkg/check"
 	"github.com/kubectl-wi/kubectl-wi/pkg/verify"
 )
 
@@ -20,15 +20,15 @@ var (
 func fleetEvents(rep verify.FleetReporter) []verify.AccountResult {
 	rep.Start(accA)
 	rep.Start(accB)
-	rep.Event(accA, probe.Event{V: 1, Type: probe.TypeCheck, Check: "token.audience", Status: probe.StatusPass, Message: "aud contains sts.amazonaws.com"})
+	rep.Event(accA, check.Event{V: 1, Type: check.TypeCheck, Check: "token.audience", Status: check.StatusPass, Message: "aud contains sts.amazonaws.com"})
 	rep.Raw(accB, "panic: something")
-	rep.Event(accB, probe.Event{V: 1, Type: probe.TypeResult, Status: probe.StatusFail, Message: "1 of 9 checks failed", Fix: "fix the trust policy"})
-	rep.Event(accA, probe.Event{V: 1, Type: probe.TypeResult, Status: probe.StatusPass, Message: "all 9 checks passed"})
-	rep.Done(accA, verify.Outcome{Status: probe.StatusPass, Checks: 9}, nil)
-	rep.Done(accB, verify.Outcome{Status: probe.StatusFail, Checks: 9, Failed: 1}, nil)
+	rep.Event(accB, check.Event{V: 1, Type: check.TypeResult, Status: check.StatusFail, Message: "1 of 9 checks failed", Fix: "fix the trust policy"})
+	rep.Event(accA, check.Event{V: 1, Type: check.TypeResult, Status: check.StatusPass, Message: "all 9 checks passed"})
+	rep.Done(accA, verify.Outcome{Status: check.StatusPass, Checks: 9}, nil)
+	rep.Done(accB, verify.Outcome{Status: check.StatusFail, Checks: 9, Failed: 1}, nil)
 	return []verify.AccountResult{
-		{Account: accA, Started: true, Outcome: verify.Outcome{Status: probe.StatusPass, Checks: 9}},
-		{Account: accB, Started: true, Outcome: verify.Outcome{Status: probe.StatusFail, Checks: 9, Failed: 1}},
+		{Account: accA, Started: true, Outcome: verify.Outcome{Status: check.StatusPass, Checks: 9}},
+		{Account: accB, Started: true, Outcome: verify.Outcome{Status: check.StatusFail, Checks: 9, Failed: 1}},
 		{Account: verify.Account{Namespace: "shop", Name: "c"}},
 		{Account: verify.Account{Namespace: "shop", Name: "d"}, Started: true, Err: errors.New("the probe pod shop/wi-probe-x did not run")},
 	}
@@ -67,7 +67,7 @@ func TestFleetJSON(t *testing.T) {
 		t.Fatalf("%d lines:\n%s", len(lines), buf.String())
 	}
 	for _, l := range lines {
-		var ev probe.Event
+		var ev check.Event
 		if err := json.Unmarshal([]byte(l), &ev); err != nil || (ev.Account != "shop/a" && ev.Account != "shop/b") {
 			t.Errorf("line %s: account %q, err %v", l, ev.Account, err)
 		}
@@ -80,16 +80,16 @@ func TestFleetJSON(t *testing.T) {
 // The fleet's verdict is the last JSON line, as the text summary is: a result event with no
 // account, failed when any account did not pass, with the tally and each account's status.
 func TestFleetJSONSummary(t *testing.T) {
-	pass := verify.AccountResult{Account: accA, Started: true, Outcome: verify.Outcome{Status: probe.StatusPass, Checks: 9}}
+	pass := verify.AccountResult{Account: accA, Started: true, Outcome: verify.Outcome{Status: check.StatusPass, Checks: 9}}
 	tests := []struct {
 		name        string
 		results     []verify.AccountResult
-		wantStatus  probe.Status
+		wantStatus  check.Status
 		wantMessage string
 		wantPassed  float64
 	}{
-		{name: "every account passed", results: []verify.AccountResult{pass}, wantStatus: probe.StatusPass, wantMessage: "1 of 1 service accounts passed", wantPassed: 1},
-		{name: "failed, errored and never started", results: fleetEvents(NewFleetJSON(&bytes.Buffer{}, nil)), wantStatus: probe.StatusFail, wantMessage: "1 of 4 service accounts passed", wantPassed: 1},
+		{name: "every account passed", results: []verify.AccountResult{pass}, wantStatus: check.StatusPass, wantMessage: "1 of 1 service accounts passed", wantPassed: 1},
+		{name: "failed, errored and never started", results: fleetEvents(NewFleetJSON(&bytes.Buffer{}, nil)), wantStatus: check.StatusFail, wantMessage: "1 of 4 service accounts passed", wantPassed: 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -97,14 +97,14 @@ func TestFleetJSONSummary(t *testing.T) {
 			f := NewFleetJSON(&buf, func() time.Time { return time.Unix(0, 0) })
 			f.Summary(tt.results)
 			lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
-			var ev probe.Event
+			var ev check.Event
 			if err := json.Unmarshal([]byte(lines[len(lines)-1]), &ev); err != nil {
 				t.Fatal(err)
 			}
 			if err := ev.Valid(); err != nil {
 				t.Errorf("the summary is not a valid event: %v", err)
 			}
-			if ev.Type != probe.TypeResult || ev.Account != "" || ev.Status != tt.wantStatus || ev.Message != tt.wantMessage ||
+			if ev.Type != check.TypeResult || ev.Account != "" || ev.Status != tt.wantStatus || ev.Message != tt.wantMessage ||
 				ev.Data["passed"] != tt.wantPassed || ev.Data["total"] != float64(len(tt.results)) {
 				t.Errorf("summary %+v, want a %s result %q with no account", ev, tt.wantStatus, tt.wantMessage)
 			}

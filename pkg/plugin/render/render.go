@@ -1,5 +1,5 @@
 // Package render writes a verify or explain run as plain text (one line per check, for logs and pipes)
-// or as JSON lines (the events themselves). Both implement verify.Reporter; the terminal UI
+// or as JSON lines (the events themselves). Both implement report.Reporter; the terminal UI
 // is pkg/plugin/tui.
 package render
 
@@ -9,7 +9,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/kubectl-wi/kubectl-wi/pkg/probe"
+	"github.com/kubectl-wi/kubectl-wi/pkg/check"
+	"github.com/kubectl-wi/kubectl-wi/pkg/report"
 	"github.com/kubectl-wi/kubectl-wi/pkg/verify"
 )
 
@@ -28,22 +29,22 @@ func NewText(w io.Writer) *Text { return &Text{out: &writer{w: w}} }
 // Err is the first write error.
 func (t *Text) Err() error { return t.out.err }
 
-// Step implements verify.Reporter: plain text shows the results, not the progress.
-func (t *Text) Step(verify.Step) {}
+// Step implements report.Reporter: plain text shows the results, not the progress.
+func (t *Text) Step(report.Step) {}
 
-// Event implements verify.Reporter.
-func (t *Text) Event(ev probe.Event) {
+// Event implements report.Reporter.
+func (t *Text) Event(ev check.Event) {
 	switch ev.Type {
-	case probe.TypeCheck:
+	case check.TypeCheck:
 		t.line("%s %s  %s", Label(ev.Status), ev.Check, Clean(ev.Message))
 		for _, l := range strings.Split(strings.TrimRight(ev.Detail, "\n"), "\n") {
 			if l != "" {
 				t.line("       %s", Clean(l))
 			}
 		}
-	case probe.TypeInfo:
+	case check.TypeInfo:
 		t.line("INFO %s  %s", ev.Check, Clean(ev.Message))
-	case probe.TypeResult:
+	case check.TypeResult:
 		if t.lead == "" {
 			t.out.printf("\n")
 		}
@@ -54,7 +55,7 @@ func (t *Text) Event(ev probe.Event) {
 	}
 }
 
-// Raw implements verify.Reporter.
+// Raw implements report.Reporter.
 func (t *Text) Raw(line string) { t.line("     %s", Clean(line)) }
 
 // line writes one line after the lead.
@@ -75,15 +76,15 @@ func (w *writer) printf(format string, args ...any) {
 }
 
 // Label is a status in capitals, four letters wide: PASS WARN FAIL SKIP.
-func Label(s probe.Status) string {
+func Label(s check.Status) string {
 	switch s {
-	case probe.StatusPass:
+	case check.StatusPass:
 		return "PASS"
-	case probe.StatusWarn:
+	case check.StatusWarn:
 		return "WARN"
-	case probe.StatusFail:
+	case check.StatusFail:
 		return "FAIL"
-	case probe.StatusSkip:
+	case check.StatusSkip:
 		return "SKIP"
 	}
 	return strings.ToUpper(string(s))
@@ -117,7 +118,7 @@ func Clean(s string) string {
 // JSON writes the events as JSON lines, as the probe does; a line of the probe's output that
 // is not an event becomes an info event probe.output, so every line of the stream decodes.
 type JSON struct {
-	sink *probe.JSONSink
+	sink *check.JSONSink
 	now  func() time.Time
 	err  error
 }
@@ -127,29 +128,29 @@ func NewJSON(w io.Writer, now func() time.Time) *JSON {
 	if now == nil {
 		now = time.Now
 	}
-	return &JSON{sink: probe.NewJSONSink(w), now: now}
+	return &JSON{sink: check.NewJSONSink(w), now: now}
 }
 
 // Err is the first write error.
 func (j *JSON) Err() error { return j.err }
 
-// Step implements verify.Reporter: progress is not an event.
-func (j *JSON) Step(verify.Step) {}
+// Step implements report.Reporter: progress is not an event.
+func (j *JSON) Step(report.Step) {}
 
-// Event implements verify.Reporter.
-func (j *JSON) Event(ev probe.Event) {
+// Event implements report.Reporter.
+func (j *JSON) Event(ev check.Event) {
 	if j.err == nil {
 		j.err = j.sink.Emit(ev)
 	}
 }
 
-// Raw implements verify.Reporter.
+// Raw implements report.Reporter.
 func (j *JSON) Raw(line string) { j.Event(j.rawEvent(line)) }
 
 // rawEvent is a line of the probe's output that is not an event, as an info event.
-func (j *JSON) rawEvent(line string) probe.Event {
-	return probe.Event{
-		V: probe.ProtocolVersion, Time: j.now().UTC(), Type: probe.TypeInfo, Check: verify.CheckProbeOutput,
+func (j *JSON) rawEvent(line string) check.Event {
+	return check.Event{
+		V: check.ProtocolVersion, Time: j.now().UTC(), Type: check.TypeInfo, Check: verify.CheckProbeOutput,
 		Message: line, Data: map[string]any{"raw": true},
 	}
 }

@@ -10,20 +10,21 @@ import (
 
 	"github.com/charmbracelet/x/exp/golden"
 
-	"github.com/kubectl-wi/kubectl-wi/pkg/probe"
+	"github.com/kubectl-wi/kubectl-wi/pkg/check"
+	"github.com/kubectl-wi/kubectl-wi/pkg/report"
 	"github.com/kubectl-wi/kubectl-wi/pkg/verify"
 )
 
 // replay feeds a recorded stream (testdata/streams at the repository's root) to rep, as Run
 // would: each line an event or, when it is not one, raw output.
-func replay(t *testing.T, stream string, rep verify.Reporter) {
+func replay(t *testing.T, stream string, rep report.Reporter) {
 	t.Helper()
 	f, err := os.Open("../../../testdata/streams/" + stream)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	err = probe.ReadLines(f, func(l probe.Line) error {
+	err = check.ReadLines(f, func(l check.Line) error {
 		if l.Event != nil {
 			rep.Event(*l.Event)
 		} else {
@@ -60,8 +61,8 @@ func TestTextRawAndControlCodes(t *testing.T) {
 	var buf bytes.Buffer
 	txt := NewText(&buf)
 	txt.Raw("panic: \x1b[31mboom\x1b[0m\tat line 1")
-	txt.Event(probe.Event{V: 1, Type: probe.TypeCheck, Check: "token.file", Status: probe.StatusFail, Message: "cannot read\x07 the token", Fix: "one\ntwo"})
-	txt.Event(probe.Event{V: 1, Type: probe.TypeResult, Status: probe.StatusFail, Message: "1 of 1 checks failed", Fix: "one\n\ntwo\n"})
+	txt.Event(check.Event{V: 1, Type: check.TypeCheck, Check: "token.file", Status: check.StatusFail, Message: "cannot read\x07 the token", Fix: "one\ntwo"})
+	txt.Event(check.Event{V: 1, Type: check.TypeResult, Status: check.StatusFail, Message: "1 of 1 checks failed", Fix: "one\n\ntwo\n"})
 	want := "     panic: [31mboom[0m at line 1\n" +
 		"FAIL token.file  cannot read the token\n" +
 		"\nFAIL 1 of 1 checks failed\n  fix: one\n  fix: two\n"
@@ -90,7 +91,7 @@ func TestJSON(t *testing.T) {
 		t.Fatalf("%d lines, want %d", len(got), len(want)+1)
 	}
 	for i := range want {
-		var a, b probe.Event
+		var a, b check.Event
 		if err := json.Unmarshal([]byte(got[i]), &a); err != nil {
 			t.Fatal(err)
 		}
@@ -103,8 +104,8 @@ func TestJSON(t *testing.T) {
 			t.Errorf("line %d\n %s\nwant\n %s", i, ja, jb)
 		}
 	}
-	last := probe.DecodeLine([]byte(got[len(got)-1]))
-	if last.Event == nil || last.Event.Type != probe.TypeInfo || last.Event.Check != verify.CheckProbeOutput || last.Event.Message != "not an event" {
+	last := check.DecodeLine([]byte(got[len(got)-1]))
+	if last.Event == nil || last.Event.Type != check.TypeInfo || last.Event.Check != verify.CheckProbeOutput || last.Event.Message != "not an event" {
 		t.Errorf("raw line became %+v", last)
 	}
 }

@@ -9,8 +9,9 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
 
+	"github.com/kubectl-wi/kubectl-wi/pkg/check"
 	"github.com/kubectl-wi/kubectl-wi/pkg/plugin/render"
-	"github.com/kubectl-wi/kubectl-wi/pkg/probe"
+	"github.com/kubectl-wi/kubectl-wi/pkg/report"
 	"github.com/kubectl-wi/kubectl-wi/pkg/verify"
 )
 
@@ -21,12 +22,12 @@ type (
 	// AccountStepMsg is an account's progress.
 	AccountStepMsg struct {
 		Account verify.Account
-		Step    verify.Step
+		Step    report.Step
 	}
 	// AccountEventMsg is one of an account's events.
 	AccountEventMsg struct {
 		Account verify.Account
-		Event   probe.Event
+		Event   check.Event
 	}
 	// AccountDoneMsg says an account's run ended; Err is what stopped it, if anything.
 	AccountDoneMsg struct {
@@ -42,10 +43,10 @@ type FleetReporter struct{ Send func(tea.Msg) }
 func (r FleetReporter) Start(a verify.Account) { r.Send(AccountStartMsg{a}) }
 
 // Step implements verify.FleetReporter.
-func (r FleetReporter) Step(a verify.Account, s verify.Step) { r.Send(AccountStepMsg{a, s}) }
+func (r FleetReporter) Step(a verify.Account, s report.Step) { r.Send(AccountStepMsg{a, s}) }
 
 // Event implements verify.FleetReporter.
-func (r FleetReporter) Event(a verify.Account, ev probe.Event) { r.Send(AccountEventMsg{a, ev}) }
+func (r FleetReporter) Event(a verify.Account, ev check.Event) { r.Send(AccountEventMsg{a, ev}) }
 
 // Raw implements verify.FleetReporter: the fleet view has no room for raw output; the failed
 // checks and the verdict say what went wrong.
@@ -61,9 +62,9 @@ type row struct {
 	account  verify.Account
 	started  bool
 	done     bool
-	step     verify.Step
-	verdict  *probe.Event
-	problems []probe.Event // failed and warned checks, for the report
+	step     report.Step
+	verdict  *check.Event
+	problems []check.Event // failed and warned checks, for the report
 	err      error
 }
 
@@ -105,9 +106,9 @@ func (m FleetModel) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		r = m.edit(msg.Account)
 		ev := msg.Event
 		switch {
-		case ev.Type == probe.TypeResult:
+		case ev.Type == check.TypeResult:
 			r.verdict = &ev
-		case ev.Type == probe.TypeCheck && (ev.Status == probe.StatusFail || ev.Status == probe.StatusWarn):
+		case ev.Type == check.TypeCheck && (ev.Status == check.StatusFail || ev.Status == check.StatusWarn):
 			r.problems = append(r.problems, ev)
 		}
 	case AccountDoneMsg:
@@ -151,9 +152,9 @@ func cloneMap(in map[verify.Account]int) map[verify.Account]int {
 func (m FleetModel) Done() bool { return m.base.done }
 
 // status is a finished row's verdict status; fail when it stopped without one.
-func (r *row) status() probe.Status {
+func (r *row) status() check.Status {
 	if r.verdict == nil {
-		return probe.StatusFail
+		return check.StatusFail
 	}
 	return r.verdict.Status
 }
@@ -166,9 +167,9 @@ func (m FleetModel) tally() (waiting, running, passed, warned, failed int) {
 			waiting++
 		case !r.done:
 			running++
-		case r.status() == probe.StatusFail:
+		case r.status() == check.StatusFail:
 			failed++
-		case r.status() == probe.StatusWarn:
+		case r.status() == check.StatusWarn:
 			warned++
 		default:
 			passed++
@@ -207,8 +208,8 @@ func (m FleetModel) visible(limit int) []*row {
 	var out []*row
 	for _, pick := range []func(*row) bool{
 		func(r *row) bool { return r.started && !r.done },
-		func(r *row) bool { return r.done && r.status() == probe.StatusFail },
-		func(r *row) bool { return (!r.started || r.done) && (!r.done || r.status() != probe.StatusFail) },
+		func(r *row) bool { return r.done && r.status() == check.StatusFail },
+		func(r *row) bool { return (!r.started || r.done) && (!r.done || r.status() != check.StatusFail) },
 	} {
 		for _, r := range m.rows {
 			if len(out) < limit && pick(r) {

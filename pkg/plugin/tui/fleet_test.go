@@ -6,7 +6,8 @@ import (
 
 	tea "github.com/charmbracelet/bubbletea"
 
-	"github.com/kubectl-wi/kubectl-wi/pkg/probe"
+	"github.com/kubectl-wi/kubectl-wi/pkg/check"
+	"github.com/kubectl-wi/kubectl-wi/pkg/report"
 	"github.com/kubectl-wi/kubectl-wi/pkg/verify"
 )
 
@@ -25,9 +26,9 @@ func TestFleetModel(t *testing.T) {
 	m := NewFleet(Options{Title: "kubectl wi verify -n shop", Renderer: asciiRenderer()}, []verify.Account{a, b, c})
 	m = fleetUpdate(m, tea.WindowSizeMsg{Width: 100, Height: 40},
 		AccountStartMsg{a}, AccountStartMsg{b},
-		AccountStepMsg{a, verify.Step{ID: verify.StepStart, State: verify.StepRunning, Detail: "Pending: ContainerCreating"}},
-		AccountEventMsg{b, probe.Event{Type: probe.TypeCheck, Check: "sts.assume_role", Status: probe.StatusFail, Message: "AccessDenied", Fix: "allow system:serviceaccount:shop:b in the trust policy"}},
-		AccountEventMsg{b, probe.Event{Type: probe.TypeResult, Status: probe.StatusFail, Message: "1 of 9 checks failed"}},
+		AccountStepMsg{a, report.Step{ID: verify.StepStart, State: report.StepRunning, Detail: "Pending: ContainerCreating"}},
+		AccountEventMsg{b, check.Event{Type: check.TypeCheck, Check: "sts.assume_role", Status: check.StatusFail, Message: "AccessDenied", Fix: "allow system:serviceaccount:shop:b in the trust policy"}},
+		AccountEventMsg{b, check.Event{Type: check.TypeResult, Status: check.StatusFail, Message: "1 of 9 checks failed"}},
 		AccountDoneMsg{b, nil},
 	)
 	before := m
@@ -38,7 +39,7 @@ func TestFleetModel(t *testing.T) {
 			t.Errorf("view lacks %q:\n%s", want, view)
 		}
 	}
-	m = fleetUpdate(m, AccountEventMsg{a, probe.Event{Type: probe.TypeResult, Status: probe.StatusPass, Message: "all 9 checks passed"}},
+	m = fleetUpdate(m, AccountEventMsg{a, check.Event{Type: check.TypeResult, Status: check.StatusPass, Message: "all 9 checks passed"}},
 		AccountDoneMsg{a, nil}, DoneMsg{})
 	if !m.Done() || m.View() != "" {
 		t.Fatalf("done %v, view %q", m.Done(), m.View())

@@ -12,8 +12,9 @@ import (
 	"github.com/charmbracelet/lipgloss"
 	"github.com/charmbracelet/x/ansi"
 
+	"github.com/kubectl-wi/kubectl-wi/pkg/check"
 	"github.com/kubectl-wi/kubectl-wi/pkg/plugin/render"
-	"github.com/kubectl-wi/kubectl-wi/pkg/probe"
+	"github.com/kubectl-wi/kubectl-wi/pkg/report"
 	"github.com/kubectl-wi/kubectl-wi/pkg/verify"
 )
 
@@ -37,12 +38,12 @@ type Options struct {
 
 // StepTitle is a step of a run and what the checklist calls it.
 type StepTitle struct {
-	ID    verify.StepID
+	ID    report.StepID
 	Title string
 }
 
 // stepTitles are what the checklist calls each step.
-var stepTitles = map[verify.StepID]string{
+var stepTitles = map[report.StepID]string{
 	verify.StepOutside: "Outside the pod: service account, webhook, issuer",
 	verify.StepCreate:  "Create the probe pod",
 	verify.StepStored:  "The pod as stored, after admission",
@@ -53,14 +54,14 @@ var stepTitles = map[verify.StepID]string{
 
 // item is one line under a step: an event or a raw line.
 type item struct {
-	ev  *probe.Event
+	ev  *check.Event
 	raw string
 }
 
 type step struct {
-	id      verify.StepID
+	id      report.StepID
 	started bool
-	state   verify.StepState
+	state   report.StepState
 	detail  string
 	items   []item
 }
@@ -75,10 +76,10 @@ type Model struct {
 	height  int // 0: unknown, no limit
 
 	steps      []*step
-	titles     map[verify.StepID]string
+	titles     map[report.StepID]string
 	cancelNote string
 	current    int // index of the step events attach to
-	verdict    *probe.Event
+	verdict    *check.Event
 
 	cancelling bool
 	done       bool
@@ -104,7 +105,7 @@ func New(o Options) Model {
 	}
 	m.titles, m.cancelNote = stepTitles, "cancelling: deleting the probe pod…"
 	if len(o.Steps) > 0 {
-		m.titles = map[verify.StepID]string{}
+		m.titles = map[report.StepID]string{}
 		for _, st := range o.Steps {
 			m.steps = append(m.steps, &step{id: st.ID})
 			m.titles[st.ID] = st.Title
@@ -162,14 +163,14 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 				continue
 			}
 			s.started, s.state, s.detail = true, msg.State, msg.Detail
-			if msg.State == verify.StepRunning && msg.ID != verify.StepCleanup {
+			if msg.State == report.StepRunning && msg.ID != verify.StepCleanup {
 				m.current = i
 			}
 		}
 		return m, nil
 	case EventMsg:
-		ev := probe.Event(msg)
-		if ev.Type == probe.TypeResult {
+		ev := check.Event(msg)
+		if ev.Type == check.TypeResult {
 			m.verdict = &ev
 			return m, nil
 		}
@@ -229,7 +230,7 @@ func (m Model) View() string {
 			continue
 		}
 		for _, it := range s.items {
-			if it.ev != nil && (it.ev.Status == probe.StatusFail || it.ev.Status == probe.StatusWarn) {
+			if it.ev != nil && (it.ev.Status == check.StatusFail || it.ev.Status == check.StatusWarn) {
 				m.itemLines(b, it)
 			}
 		}
@@ -253,7 +254,7 @@ func (m Model) View() string {
 		var b strings.Builder
 		m.itemLines(&b, it)
 		items[i] = b.String()
-		if it.ev != nil && (it.ev.Status == probe.StatusFail || it.ev.Status == probe.StatusWarn) {
+		if it.ev != nil && (it.ev.Status == check.StatusFail || it.ev.Status == check.StatusWarn) {
 			show[i] = true
 			used += lines(items[i])
 		}
@@ -326,9 +327,9 @@ func (m Model) stepLine(b *strings.Builder, s *step) {
 		mark, title = m.styles.faint.Render("–"), m.styles.faint.Render(title)
 	case !s.started:
 		mark, title = m.styles.faint.Render("·"), m.styles.faint.Render(title)
-	case s.state == verify.StepRunning && !m.done:
+	case s.state == report.StepRunning && !m.done:
 		mark = m.spinner.View()
-	case s.state == verify.StepRunning:
+	case s.state == report.StepRunning:
 		// The run ended while this step ran: interrupted or stopped.
 		mark = m.styles.fail.Render("✗")
 		if s.detail == "" {
@@ -346,36 +347,36 @@ func (m Model) stepLine(b *strings.Builder, s *step) {
 
 // markFor is a finished step's mark: the worst of its checks, or failed.
 func (m Model) markFor(s *step) string {
-	worst := probe.StatusPass
-	if s.state == verify.StepFailed {
-		worst = probe.StatusFail
+	worst := check.StatusPass
+	if s.state == report.StepFailed {
+		worst = check.StatusFail
 	}
 	for _, it := range s.items {
-		if it.ev == nil || it.ev.Type != probe.TypeCheck {
+		if it.ev == nil || it.ev.Type != check.TypeCheck {
 			continue
 		}
 		switch it.ev.Status {
-		case probe.StatusFail:
-			worst = probe.StatusFail
-		case probe.StatusWarn:
-			if worst != probe.StatusFail {
-				worst = probe.StatusWarn
+		case check.StatusFail:
+			worst = check.StatusFail
+		case check.StatusWarn:
+			if worst != check.StatusFail {
+				worst = check.StatusWarn
 			}
-		case probe.StatusPass, probe.StatusSkip:
+		case check.StatusPass, check.StatusSkip:
 		}
 	}
 	return m.statusMark(worst)
 }
 
-func (m Model) statusMark(s probe.Status) string {
+func (m Model) statusMark(s check.Status) string {
 	switch s {
-	case probe.StatusPass:
+	case check.StatusPass:
 		return m.styles.pass.Render("✓")
-	case probe.StatusFail:
+	case check.StatusFail:
 		return m.styles.fail.Render("✗")
-	case probe.StatusWarn:
+	case check.StatusWarn:
 		return m.styles.warn.Render("!")
-	case probe.StatusSkip:
+	case check.StatusSkip:
 		return m.styles.faint.Render("–")
 	}
 	return "?"
@@ -391,22 +392,22 @@ func (m Model) itemLines(b *strings.Builder, it item) {
 	}
 	ev := it.ev
 	mark := m.styles.faint.Render("i")
-	if ev.Type == probe.TypeCheck {
+	if ev.Type == check.TypeCheck {
 		mark = m.statusMark(ev.Status)
 	}
 	head := ev.Check + "  "
 	msg := m.wrap(render.Clean(ev.Message), indent+2+ansi.StringWidth(head), indent+2)
-	if ev.Type == probe.TypeInfo || ev.Status == probe.StatusSkip || ev.Status == probe.StatusPass {
+	if ev.Type == check.TypeInfo || ev.Status == check.StatusSkip || ev.Status == check.StatusPass {
 		msg = styleLines(m.styles.faint, msg)
 	}
 	b.WriteString(strings.Repeat(" ", indent) + mark + " " + m.styles.name.Render(ev.Check) + "  " + msg + "\n")
-	if ev.Detail != "" && (m.report || ev.Status == probe.StatusFail || ev.Status == probe.StatusWarn) {
+	if ev.Detail != "" && (m.report || ev.Status == check.StatusFail || ev.Status == check.StatusWarn) {
 		// As it is, unwrapped: a diff read line by line.
 		for _, l := range strings.Split(strings.TrimRight(ev.Detail, "\n"), "\n") {
 			b.WriteString(strings.Repeat(" ", indent+2) + styleLines(m.styles.faint, render.Clean(l)) + "\n")
 		}
 	}
-	if ev.Fix != "" && (ev.Status == probe.StatusFail || ev.Status == probe.StatusWarn) {
+	if ev.Fix != "" && (ev.Status == check.StatusFail || ev.Status == check.StatusWarn) {
 		for _, f := range strings.Split(ev.Fix, "\n") {
 			if f = strings.TrimSpace(f); f != "" {
 				b.WriteString(strings.Repeat(" ", indent+2) + styleLines(m.styles.fix, "fix: "+m.wrapFix(render.Clean(f), indent+7)) + "\n")
@@ -417,14 +418,14 @@ func (m Model) itemLines(b *strings.Builder, it item) {
 
 func (m Model) verdictLines(b *strings.Builder, fixes bool) {
 	v := m.verdict
-	label := map[probe.Status]string{probe.StatusPass: "PASS", probe.StatusWarn: "WARN", probe.StatusFail: "FAIL", probe.StatusSkip: "SKIP"}[v.Status]
+	label := map[check.Status]string{check.StatusPass: "PASS", check.StatusWarn: "WARN", check.StatusFail: "FAIL", check.StatusSkip: "SKIP"}[v.Status]
 	style := m.styles.pass
 	switch v.Status {
-	case probe.StatusFail:
+	case check.StatusFail:
 		style = m.styles.fail
-	case probe.StatusWarn:
+	case check.StatusWarn:
 		style = m.styles.warn
-	case probe.StatusPass, probe.StatusSkip:
+	case check.StatusPass, check.StatusSkip:
 	}
 	b.WriteString("\n" + m.statusMark(v.Status) + " " + style.Render(label) + "  " + m.wrap(render.Clean(v.Message), 8, 8) + "\n")
 	for _, f := range strings.Split(v.Fix, "\n") {

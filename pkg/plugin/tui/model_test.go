@@ -16,7 +16,8 @@ import (
 	"github.com/charmbracelet/x/exp/teatest"
 	"github.com/muesli/termenv"
 
-	"github.com/kubectl-wi/kubectl-wi/pkg/probe"
+	"github.com/kubectl-wi/kubectl-wi/pkg/check"
+	"github.com/kubectl-wi/kubectl-wi/pkg/report"
 	"github.com/kubectl-wi/kubectl-wi/pkg/verify"
 )
 
@@ -53,18 +54,18 @@ func runMsgs(t *testing.T, stream string) []tea.Msg {
 	defer f.Close()
 	var (
 		msgs []tea.Msg
-		cur  verify.StepID
+		cur  report.StepID
 		pod  string
 	)
-	stepOf := func(check string) verify.StepID {
+	stepOf := func(name string) report.StepID {
 		switch {
-		case strings.HasPrefix(check, "outside."):
+		case strings.HasPrefix(name, "outside."):
 			return verify.StepOutside
-		case check == verify.CheckPodCreate:
+		case name == verify.CheckPodCreate:
 			return verify.StepCreate
-		case check == verify.CheckPodStart:
+		case name == verify.CheckPodStart:
 			return verify.StepStart
-		case strings.HasPrefix(check, "pod."):
+		case strings.HasPrefix(name, "pod."):
 			return verify.StepStored
 		}
 		return verify.StepProbe
@@ -81,15 +82,15 @@ func runMsgs(t *testing.T, stream string) []tea.Msg {
 			detail = "on node localhost"
 		case verify.StepOutside, verify.StepAttach, verify.StepStored, verify.StepProbe, verify.StepCleanup:
 		}
-		msgs = append(msgs, StepMsg{ID: cur, State: verify.StepDone, Detail: detail})
+		msgs = append(msgs, StepMsg{ID: cur, State: report.StepDone, Detail: detail})
 	}
-	err = probe.ReadLines(f, func(l probe.Line) error {
+	err = check.ReadLines(f, func(l check.Line) error {
 		if l.Event == nil {
 			msgs = append(msgs, RawMsg(l.Raw))
 			return nil
 		}
 		ev := *l.Event
-		if ev.Type == probe.TypeResult {
+		if ev.Type == check.TypeResult {
 			end()
 			cur = ""
 			msgs = append(msgs, EventMsg(ev))
@@ -102,7 +103,7 @@ func runMsgs(t *testing.T, stream string) []tea.Msg {
 			if s == verify.StepStart {
 				detail = "Pending: ContainerCreating"
 			}
-			msgs = append(msgs, StepMsg{ID: s, State: verify.StepRunning, Detail: detail})
+			msgs = append(msgs, StepMsg{ID: s, State: report.StepRunning, Detail: detail})
 		}
 		if ev.Check == verify.CheckPodCreate {
 			pod = ev.Data["namespace"].(string) + "/" + ev.Data["pod"].(string)
@@ -114,8 +115,8 @@ func runMsgs(t *testing.T, stream string) []tea.Msg {
 		t.Fatal(err)
 	}
 	return append(msgs,
-		StepMsg{ID: verify.StepCleanup, State: verify.StepRunning, Detail: "deleting " + pod},
-		StepMsg{ID: verify.StepCleanup, State: verify.StepDone, Detail: "deleted " + pod},
+		StepMsg{ID: verify.StepCleanup, State: report.StepRunning, Detail: "deleting " + pod},
+		StepMsg{ID: verify.StepCleanup, State: report.StepDone, Detail: "deleted " + pod},
 	)
 }
 
@@ -129,8 +130,8 @@ func upTo(msgs []tea.Msg, match func(tea.Msg) bool) []tea.Msg {
 	return msgs
 }
 
-func isEvent(check string) func(tea.Msg) bool {
-	return func(m tea.Msg) bool { ev, ok := m.(EventMsg); return ok && ev.Check == check }
+func isEvent(name string) func(tea.Msg) bool {
+	return func(m tea.Msg) bool { ev, ok := m.(EventMsg); return ok && ev.Check == name }
 }
 
 // TestView is the live view at the moments a user sees it.
@@ -181,7 +182,7 @@ func TestCancel(t *testing.T) {
 	}
 	golden.RequireEqual(t, []byte(m.View()))
 
-	m = update(m, StepMsg{ID: verify.StepCleanup, State: verify.StepDone, Detail: "deleted shop/wi-probe-cngbh"})
+	m = update(m, StepMsg{ID: verify.StepCleanup, State: report.StepDone, Detail: "deleted shop/wi-probe-cngbh"})
 	next, cmd = m.Update(DoneMsg{Err: context.Canceled})
 	m = next.(Model)
 	if !m.Done() || cmd == nil {
@@ -256,7 +257,7 @@ func TestFlow(t *testing.T) {
 		return bytes.Contains(b, []byte("cancelling: deleting the probe pod"))
 	}, teatest.WithDuration(5*time.Second), teatest.WithCheckInterval(10*time.Millisecond))
 	// The run notices, cleans up and returns.
-	tm.Send(StepMsg{ID: verify.StepCleanup, State: verify.StepDone, Detail: "deleted shop/wi-probe-cngbh"})
+	tm.Send(StepMsg{ID: verify.StepCleanup, State: report.StepDone, Detail: "deleted shop/wi-probe-cngbh"})
 	tm.Send(DoneMsg{Err: context.Canceled})
 
 	final := tm.FinalModel(t, teatest.WithFinalTimeout(5*time.Second)).(Model)
@@ -271,8 +272,8 @@ func TestFlow(t *testing.T) {
 func TestReportKeepsFixesWhole(t *testing.T) {
 	fix := "kubectl rollout resume deployment/checkout-with-a-long-name -n shop && kubectl rollout restart deployment/checkout-with-a-long-name -n shop"
 	m := update(New(Options{Title: title, Renderer: asciiRenderer()}), tea.WindowSizeMsg{Width: 40, Height: 24},
-		StepMsg{ID: verify.StepOutside, State: verify.StepRunning},
-		EventMsg{Check: "outside.service_account", Status: probe.StatusFail, Message: "stale pods", Fix: fix},
+		StepMsg{ID: verify.StepOutside, State: report.StepRunning},
+		EventMsg{Check: "outside.service_account", Status: check.StatusFail, Message: "stale pods", Fix: fix},
 	)
 	if strings.Contains(m.View(), fix) {
 		t.Fatalf("the live view does not wrap the fix to its 40 columns:\n%s", m.View())

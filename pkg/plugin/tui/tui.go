@@ -19,15 +19,15 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
 
-	"github.com/kubectl-wi/kubectl-wi/pkg/probe"
-	"github.com/kubectl-wi/kubectl-wi/pkg/verify"
+	"github.com/kubectl-wi/kubectl-wi/pkg/check"
+	"github.com/kubectl-wi/kubectl-wi/pkg/report"
 )
 
 // StepMsg is a run's progress.
-type StepMsg verify.Step
+type StepMsg report.Step
 
 // EventMsg is one check or info event, or the verdict.
-type EventMsg probe.Event
+type EventMsg check.Event
 
 // RawMsg is a line of the probe's output that is not an event.
 type RawMsg string
@@ -38,25 +38,25 @@ type DoneMsg struct{ Err error }
 // Reporter turns a run's reports into messages for a program: pass (*tea.Program).Send.
 type Reporter struct{ Send func(tea.Msg) }
 
-// Step implements verify.Reporter.
-func (r Reporter) Step(s verify.Step) { r.Send(StepMsg(s)) }
+// Step implements report.Reporter.
+func (r Reporter) Step(s report.Step) { r.Send(StepMsg(s)) }
 
-// Event implements verify.Reporter.
-func (r Reporter) Event(ev probe.Event) { r.Send(EventMsg(ev)) }
+// Event implements report.Reporter.
+func (r Reporter) Event(ev check.Event) { r.Send(EventMsg(ev)) }
 
-// Raw implements verify.Reporter.
+// Raw implements report.Reporter.
 func (r Reporter) Raw(line string) { r.Send(RawMsg(line)) }
 
 // Run shows work in the terminal: it starts work with a Reporter for the program, cancels
 // work's context on q or Ctrl-C, waits for work to return (its cleanup included), prints the
 // report and returns work's error. The caller sends logs elsewhere meanwhile.
-func Run(ctx context.Context, in io.Reader, out io.Writer, title string, work func(context.Context, verify.Reporter) error) error {
+func Run(ctx context.Context, in io.Reader, out io.Writer, title string, work func(context.Context, report.Reporter) error) error {
 	return RunWith(ctx, in, out, Options{Title: title}, work)
 }
 
 // RunWith is Run with the run's own steps (Options.Steps) and cancel note; the renderer and
 // the cancel function are set here.
-func RunWith(ctx context.Context, in io.Reader, out io.Writer, o Options, work func(context.Context, verify.Reporter) error) error {
+func RunWith(ctx context.Context, in io.Reader, out io.Writer, o Options, work func(context.Context, report.Reporter) error) error {
 	return runProgram(ctx, in, out,
 		func(cancel func()) tea.Model {
 			o.Renderer, o.Cancel = lipgloss.NewRenderer(out), cancel
@@ -105,7 +105,7 @@ func runProgram(ctx context.Context, in io.Reader, out io.Writer, newModel func(
 
 // Checklist drives a model with what work reports, with no terminal, and returns its final
 // report: the checklist a run leaves, for the tests of the commands that feed it.
-func Checklist(o Options, work func(verify.Reporter) error) string {
+func Checklist(o Options, work func(report.Reporter) error) string {
 	if o.Renderer == nil {
 		o.Renderer = lipgloss.NewRenderer(io.Discard)
 	}

@@ -1,4 +1,4 @@
-package probe
+package check
 
 import (
 	"bufio"
@@ -135,4 +135,10 @@ func ReadLines(r io.Reader, fn func(Line) error) error {
 		}
 	}
 	return sc.Err()
+}
+
+// New is a check event: the check name, its status, what it found and the fix when it did
+// not pass.
+func New(name string, status Status, msg, fix string, data map[string]any) Event {
+	return Event{Type: TypeCheck, Check: name, Status: status, Message: msg, Fix: fix, Data: data}
 }

@@ -1,11 +1,9 @@
-package verify
+package check
 
 import (
 	"fmt"
 	"slices"
 	"strings"
-
-	"github.com/kubectl-wi/kubectl-wi/pkg/probe"
 )
 
 // Tally counts a run's checks and gathers their fixes for the verdict: verify's and explain's
@@ -16,36 +14,36 @@ type Tally struct {
 }
 
 // Count takes one event; only checks count.
-func (t *Tally) Count(ev probe.Event) {
-	if ev.Type != probe.TypeCheck {
+func (t *Tally) Count(ev Event) {
+	if ev.Type != TypeCheck {
 		return
 	}
 	t.Checks++
 	switch ev.Status {
-	case probe.StatusFail:
+	case StatusFail:
 		t.Failed++
 		t.fixes = appendFix(t.fixes, ev.Fix)
-	case probe.StatusWarn:
+	case StatusWarn:
 		t.Warned++
 		t.warnFixes = appendFix(t.warnFixes, ev.Fix)
-	case probe.StatusPass, probe.StatusSkip:
+	case StatusPass, StatusSkip:
 	}
 }
 
 // Verdict is the verdict's status and message, and its fixes: those of the failed checks, or
 // of the warned ones when none failed, each once, one per line.
-func (t *Tally) Verdict() (status probe.Status, msg, fix string) {
+func (t *Tally) Verdict() (status Status, msg, fix string) {
 	switch {
 	case t.Failed > 0:
 		msg = fmt.Sprintf("%d of %d checks failed", t.Failed, t.Checks)
 		if t.Warned > 0 {
 			msg += fmt.Sprintf(", %d warned", t.Warned)
 		}
-		return probe.StatusFail, msg, strings.Join(t.fixes, "\n")
+		return StatusFail, msg, strings.Join(t.fixes, "\n")
 	case t.Warned > 0:
-		return probe.StatusWarn, fmt.Sprintf("%d checks passed or skipped, %d warned", t.Checks-t.Warned, t.Warned), strings.Join(t.warnFixes, "\n")
+		return StatusWarn, fmt.Sprintf("%d checks passed or skipped, %d warned", t.Checks-t.Warned, t.Warned), strings.Join(t.warnFixes, "\n")
 	}
-	return probe.StatusPass, fmt.Sprintf("all %d checks passed", t.Checks), ""
+	return StatusPass, fmt.Sprintf("all %d checks passed", t.Checks), ""
 }
 
 func appendFix(fixes []string, fix string) []string {

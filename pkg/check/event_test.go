@@ -1,4 +1,4 @@
-package probe
+package check
 
 import (
 	"bytes"
@@ -41,10 +41,11 @@ func TestDecodeLine(t *testing.T) {
 
 // TestJSONSinkRoundTrip checks what the probe writes is what the plugin reads.
 func TestJSONSinkRoundTrip(t *testing.T) {
+	testNow := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	var buf bytes.Buffer
 	sink := NewJSONSink(&buf)
 	in := []Event{
-		{V: 1, Time: testNow, Type: TypeCheck, Check: CheckTokenAudience, Status: StatusPass, Message: "aud contains <sts>", Data: map[string]any{"aud": []string{"sts.amazonaws.com"}}},
+		{V: 1, Time: testNow, Type: TypeCheck, Check: "token.audience", Status: StatusPass, Message: "aud contains <sts>", Data: map[string]any{"aud": []string{"sts.amazonaws.com"}}},
 		{V: 1, Time: testNow.Add(time.Second), Type: TypeResult, Status: StatusFail, Message: "1 of 9 checks failed", Fix: "a\nb"},
 	}
 	for _, ev := range in {
