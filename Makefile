@@ -31,6 +31,7 @@ PROBE_SRC := 'dist/build/{os}_{arch}/wi-probe:/wi-probe'
 .PHONY: bench-verify
 .PHONY: bench-enable
 .PHONY: bench-podidentity
+.PHONY: bench-probe-image
 .PHONY: dist krew krew-test probe-image probe-image-push release release-dry-run lint-workflows
 all: build
 
@@ -168,6 +169,12 @@ bench-enable: build
 # Deployments to Pod Identity, and of its rerun. Not in `make test`.
 bench-podidentity: build
 	hack/bench-podidentity.sh
+
+# The probe image's compressed size for linux/amd64 and linux/arm64, and the cold pull of a
+# probe pod (create to started, BENCH_RUNS=3 each), against the whole plugin's image from
+# before cmd/wi-probe, on the running local cluster. Not in `make test`.
+bench-probe-image: build
+	hack/bench-probe-image.sh
 
 $(GOLANGCI_LINT):
 	GOBIN=$(TOOLS) go install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@v2.15.0

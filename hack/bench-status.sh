@@ -11,6 +11,9 @@
 #
 # Environment: BENCH_RUNS (5), BENCH_SERVICEACCOUNTS (1000), BENCH_PODS (5000),
 # BENCH_NAMESPACES (10), BENCH_WORKERS (8); WI_BIN (bin/kubectl-wi, built by `make bench-status`).
+# BENCH_PROFILE=FILE also writes a CPU profile of the last run to FILE, from a copy of the plugin
+# built with -tags benchprofile (the released binary has no profiling code); read it with
+# `go tool pprof -top FILE`.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/.." && pwd)
@@ -22,6 +25,7 @@ pods=${BENCH_PODS:-5000}
 namespaces=${BENCH_NAMESPACES:-10}
 workers=${BENCH_WORKERS:-8}
 wi=${WI_BIN:-$repo/bin/kubectl-wi}
+profile=${BENCH_PROFILE:-}
 target_s=2
 target_kb=$((150 * 1024))
 
@@ -59,6 +63,11 @@ fi
 . "$WI_STATE/env"
 
 (cd "$repo" && go build -o "$tmp/seed" ./hack/cmd/seed)
+if [[ -n $profile ]]; then
+  log "building a profiling copy of the plugin (-tags benchprofile) for BENCH_PROFILE=$profile"
+  (cd "$repo" && CGO_ENABLED=0 go build -tags benchprofile -trimpath -o "$tmp/kubectl-wi" ./cmd/kubectl-wi)
+  wi=$tmp/kubectl-wi
+fi
 # Leftovers of an interrupted run would make the counts wrong.
 "$tmp/seed" -delete -prefix bench-status-
 
@@ -71,7 +80,9 @@ log "running $wi status -A $runs times"
 load=""
 times=()
 for i in $(seq 1 "$runs"); do
-  /usr/bin/time -f '%e %M %U %S' -o "$tmp/time.$i" "$wi" status -A >"$tmp/out.$i" 2>"$tmp/err.$i" ||
+  cpuprofile=""
+  [[ -n $profile && $i == "$runs" ]] && cpuprofile=$profile
+  WI_CPUPROFILE=$cpuprofile /usr/bin/time -f '%e %M %U %S' -o "$tmp/time.$i" "$wi" status -A >"$tmp/out.$i" 2>"$tmp/err.$i" ||
     { cat "$tmp/err.$i" >&2; die "status -A failed (run $i)"; }
   read -r secs kb user sys <"$tmp/time.$i"
   load+="$(cut -d' ' -f1 /proc/loadavg) "
@@ -114,4 +125,5 @@ verdict() { # VALUE TARGET
 printf '%-6s %10.2f %14.1f\n' median "$med_s" "$(awk -v k="$med_kb" 'BEGIN { print k / 1024 }')"
 echo
 echo "load average during the runs: $load ($(nproc) CPUs)"
+[[ -z $profile ]] || echo "CPU profile of run $runs: $profile (go tool pprof -top $profile)"
 echo "targets: wall <= ${target_s} s ($(verdict "$med_s" "$target_s")), peak RSS <= $((target_kb / 1024)) MB ($(verdict "$med_kb" "$target_kb"))"

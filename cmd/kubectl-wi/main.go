@@ -14,9 +14,11 @@ import (
 )
 
 func main() {
+	stopProfile := startProfile()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	streams := genericiooptions.IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr}
 	code := plugin.Main(ctx, streams, os.Args[1:])
 	stop()
+	stopProfile()
 	os.Exit(code)
 }

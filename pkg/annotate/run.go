@@ -92,21 +92,31 @@ func (r *runner) planRestarts(ctx context.Context, accounts []restart.Account) (
 	return restart.Plan(inv, r.cfg.Restart, accounts), nil
 }
 
-// restartAll restarts the workloads actions name, and reports each decision.
+// restartAll restarts the workloads actions name, a few at a time (restart.DoAll), and
+// reports each decision in the order of actions.
 func (r *runner) restartAll(ctx context.Context, actions []restart.Action) ([]*restart.Action, error) {
+	all := make([]*restart.Action, len(actions))
+	for i := range actions {
+		all[i] = &actions[i]
+	}
+	if r.cfg.DryRun == DryRunClient {
+		for _, a := range all {
+			r.rep.Restart(a)
+		}
+		return nil, nil
+	}
 	var restarted []*restart.Action
 	var errs []error
-	for i := range actions {
-		a := &actions[i]
-		if a.Type == restart.Restart && r.cfg.DryRun != DryRunClient {
-			if err := restart.Do(ctx, r.deps.Client, a, r.deps.Restarter, r.serverDryRun()); err != nil {
-				errs = append(errs, err)
-				continue
-			}
+	restart.DoAll(ctx, r.deps.Client, all, r.deps.Restarter, r.serverDryRun(), func(a *restart.Action, err error) {
+		switch {
+		case err != nil:
+			errs = append(errs, err)
+			return
+		case a.Type == restart.Restart:
 			restarted = append(restarted, a)
 		}
 		r.rep.Restart(a)
-	}
+	})
 	return restarted, errors.Join(errs...)
 }
 
