@@ -616,12 +616,12 @@ func (m *Monitor) checkWebhook(ctx context.Context) {
 	m.mu.Unlock()
 	up := registered
 	if registered && first != nil {
-		ctx, cancel := context.WithTimeout(ctx, webhookTimeout)
+		askCtx, cancel := context.WithTimeout(ctx, webhookTimeout)
 		pod := restart.AdmissionPod(first.Name)
-		got, err := m.deps.Client.CoreV1().Pods(first.Namespace).Create(ctx, pod, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
+		got, err := m.deps.Client.CoreV1().Pods(first.Namespace).Create(askCtx, pod, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
 		cancel()
 		if ctx.Err() != nil {
-			return
+			return // the monitor stops
 		}
 		if err != nil {
 			m.metrics.errors.WithLabelValues(ErrorWebhookCheck).Inc()

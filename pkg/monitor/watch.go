@@ -20,6 +20,7 @@ import (
 
 	"github.com/kubectl-wi/kubectl-wi/pkg/identity"
 	"github.com/kubectl-wi/kubectl-wi/pkg/inventory"
+	"github.com/kubectl-wi/kubectl-wi/pkg/verify"
 )
 
 // The Pod Identity agent's DaemonSet, as the eks-pod-identity-agent add-on installs it
@@ -221,7 +222,8 @@ func (w *watcher) probePods() int {
 	return n
 }
 
-// inventory is status's report of the cached objects, the monitor's probe pods left out.
+// inventory is status's report of the cached objects, probe pods (the monitor's, and those
+// of someone's verify) left out.
 func (w *watcher) inventory(scope inventory.Scope) *inventory.Report {
 	var objs inventory.Objects
 	for _, l := range w.saListers {
@@ -231,7 +233,7 @@ func (w *watcher) inventory(scope inventory.Scope) *inventory.Report {
 	for _, l := range w.podListers {
 		pods, _ := l.List(labels.Everything())
 		for _, p := range pods {
-			if !w.probe.Matches(labels.Set(p.Labels)) {
+			if p.Labels[verify.LabelName] != verify.LabelValue { // a probe pod comes and goes
 				objs.Pods = append(objs.Pods, p)
 			}
 		}

@@ -30,7 +30,7 @@ type monitorProcess struct {
 	addr chan string
 }
 
-var servingAddr = regexp.MustCompile(`"serving /metrics and /healthz" address="([^"]+)"`)
+var servingAddr = regexp.MustCompile(`"serving /metrics and /healthz".* address="([^"]+)"`)
 
 // startMonitor runs the monitor with args and POD_NAMESPACE=ns, and returns once it serves.
 func (e env) startMonitor(t *testing.T, ns string, args ...string) *monitorProcess {
@@ -148,7 +148,7 @@ func TestMonitorRunOutOfCluster(t *testing.T) {
 
 	p := e.startMonitor(t, ns, "--interval", "5m", "--jitter", "0.05", "--debounce", "3s", "--leader-elect=false",
 		"--metrics-addr", "127.0.0.1:0", "--namespaces", ns, "--parallel", "2",
-		"--sts-endpoint", e.stsEndpoint, "--ca-bundle", e.caFile, "--cluster-name", "e2e")
+		"--sts-endpoint", e.stsEndpoint, "--ca-bundle", e.caFile, "--cluster-name", "e2e", "--image", e.probeImage)
 
 	if code, body := p.get(t, "/healthz"); code != http.StatusOK {
 		t.Errorf("/healthz: %d %s", code, body)
