@@ -46,7 +46,7 @@ func TestSchedule(t *testing.T) {
 			},
 		},
 		{
-			name: "jitter spreads the first proofs and moves the next",
+			name:   "jitter spreads the first proofs and moves the next",
 			jitter: 0.1, rand: 0.25, steps: []step{
 				// first: within jitter*interval = 60s, at 0.25 of it
 				{at: 0, do: "sync", next: 15 * time.Second},
@@ -81,7 +81,7 @@ func TestSchedule(t *testing.T) {
 			},
 		},
 		{
-			name: "the budget bounds the proofs per interval; the rest wait for the next window",
+			name:   "the budget bounds the proofs per interval; the rest wait for the next window",
 			budget: 2, rand: 0, steps: []step{
 				{at: 0, do: "sync", next: 0},
 				{at: 0, do: "take", want: []string{"ns/a", "ns/b"}, next: interval},

@@ -154,8 +154,8 @@ func TestMonitorRunOutOfCluster(t *testing.T) {
 		t.Errorf("/healthz: %d %s", code, body)
 	}
 	acct := func(sa string) string { return `cluster="e2e",namespace="` + ns + `",service_account="` + sa + `"` }
-	p.awaitSeries(t, 2*time.Minute, `kubectl_wi_identity_verified{`+acct("app")+`,identity_type="irsa"} 1`)
-	p.awaitSeries(t, 2*time.Minute, `kubectl_wi_identity_verified{`+acct("broken")+`,identity_type="irsa"} 0`)
+	p.awaitSeries(t, 2*time.Minute, `kubectl_wi_identity_verified{cluster="e2e",identity_type="irsa",namespace="`+ns+`",service_account="app"} 1`)
+	p.awaitSeries(t, 2*time.Minute, `kubectl_wi_identity_verified{cluster="e2e",identity_type="irsa",namespace="`+ns+`",service_account="broken"} 0`)
 	p.awaitSeries(t, 10*time.Second, `kubectl_wi_aws_reads_enabled{cluster="e2e"} 0`)
 	_, body := p.get(t, "/metrics")
 	if !strings.Contains(body, `kubectl_wi_identity_check_failed{check="sts.assume_role",`+acct("broken")+`} 1`) {
@@ -206,7 +206,7 @@ func TestMonitorRunOutOfCluster(t *testing.T) {
 	if _, err := c.CoreV1().ServiceAccounts(ns).Update(context.Background(), sa, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	p.awaitSeries(t, 90*time.Second, `kubectl_wi_identity_verified{`+acct("broken")+`,identity_type="irsa"} 1`)
+	p.awaitSeries(t, 90*time.Second, `kubectl_wi_identity_verified{cluster="e2e",identity_type="irsa",namespace="`+ns+`",service_account="broken"} 1`)
 	_, body = p.get(t, "/metrics")
 	if strings.Contains(body, `check_failed{check="sts.assume_role",`+acct("broken")) {
 		t.Errorf("the passing check's series is still there:\n%s", grepLines(body, "check_failed"))
