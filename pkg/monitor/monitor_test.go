@@ -74,17 +74,17 @@ func (p *fakeProver) call(i int) []string {
 	return p.calls[i]
 }
 
-func sa(ns, name, role string) *corev1.ServiceAccount {
-	s := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, UID: "uid-" + "name"}}
+func sa(name, role string) *corev1.ServiceAccount {
+	s := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: name, UID: "uid-" + "name"}}
 	if role != "" {
 		s.Annotations = map[string]string{identity.AnnotationRoleARN: role}
 	}
 	return s
 }
 
-func pod(ns, name, account string, labels map[string]string) *corev1.Pod {
+func pod(name, account string, labels map[string]string) *corev1.Pod {
 	return &corev1.Pod{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, Labels: labels, UID: "uid-" + "pod"},
+		ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: name, Labels: labels, UID: "uid-" + "pod"},
 		Spec:       corev1.PodSpec{ServiceAccountName: account, Containers: []corev1.Container{{Name: "app", Image: "app"}}},
 		Status:     corev1.PodStatus{Phase: corev1.PodRunning},
 	}
@@ -125,6 +125,7 @@ type harness struct {
 	prover *fakeProver
 	client *fake.Clientset
 	done   chan error
+	runErr error // what Run returned
 	cancel context.CancelFunc
 }
 
@@ -158,7 +159,7 @@ func cmpOr[T comparable](v, d T) T {
 func (h *harness) stop() {
 	h.cancel()
 	select {
-	case <-h.done:
+	case h.runErr = <-h.done:
 	case <-time.After(10 * time.Second):
 	}
 }
@@ -178,9 +179,9 @@ func (h *harness) eventually(t *testing.T, what string, step time.Duration, cond
 	}
 }
 
-func (h *harness) events(t *testing.T, ns string) []corev1.Event {
+func (h *harness) events(t *testing.T) []corev1.Event {
 	t.Helper()
-	l, err := h.client.CoreV1().Events(ns).List(context.Background(), metav1.ListOptions{})
+	l, err := h.client.CoreV1().Events("ns").List(context.Background(), metav1.ListOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -210,10 +211,10 @@ func noSecrets(t *testing.T, where, s string) {
 }
 
 func TestMonitorProvesReportsAndRecovers(t *testing.T) {
-	leftover := pod("ns", "wi-probe-old", "app", map[string]string{verify.LabelName: verify.LabelValue, ProbeLabelName: ProbeLabelValue})
-	userProbe := pod("ns", "wi-probe-user", "plain", map[string]string{verify.LabelName: verify.LabelValue, ProbeLabelName: "kubectl-wi"})
-	client := fake.NewClientset(sa("ns", "app", role), sa("ns", "broken", role), sa("ns", "plain", ""),
-		pod("ns", "web-1", "app", nil), leftover, userProbe, podWebhook())
+	leftover := pod("wi-probe-old", "app", map[string]string{verify.LabelName: verify.LabelValue, ProbeLabelName: ProbeLabelValue})
+	userProbe := pod("wi-probe-user", "plain", map[string]string{verify.LabelName: verify.LabelValue, ProbeLabelName: "kubectl-wi"})
+	client := fake.NewClientset(sa("app", role), sa("broken", role), sa("plain", ""),
+		pod("web-1", "app", nil), leftover, userProbe, podWebhook())
 	webhookMutates(client)
 	prover := &fakeProver{verdicts: map[string][]bool{"ns/broken": {false, true}}}
 	h := start(t, client, prover, Config{Namespaces: []string{"ns"}, Parallel: 3, LeaderElect: false})
@@ -261,7 +262,7 @@ func TestMonitorProvesReportsAndRecovers(t *testing.T) {
 		t.Errorf("the sweep deleted a user's verify probe pod: %v", err)
 	}
 
-	evs := h.events(t, "ns")
+	evs := h.events(t)
 	if len(evs) != 1 || evs[0].Reason != ReasonProofFailed || evs[0].Type != corev1.EventTypeWarning || evs[0].InvolvedObject.Name != "broken" ||
 		!strings.Contains(evs[0].Message, "sts.assume_role") || !strings.Contains(evs[0].Message, "trust policy") {
 		t.Fatalf("events after the first round: %+v", evs)
@@ -276,7 +277,7 @@ func TestMonitorProvesReportsAndRecovers(t *testing.T) {
 
 	// An interval later: broken passes now; a Normal Event, its failing check's series gone.
 	h.eventually(t, "the second round", time.Minute, func() bool { return h.prover.callCount() >= 2 })
-	h.eventually(t, "the recovery's Event", 0, func() bool { return len(h.events(t, "ns")) == 2 })
+	h.eventually(t, "the recovery's Event", 0, func() bool { return len(h.events(t)) == 2 })
 	if got := testutil.ToFloat64(m.verified.WithLabelValues("ns", "broken", IdentityIRSA)); got != 1 {
 		t.Errorf("verified broken = %g after it passed", got)
 	}
@@ -284,7 +285,7 @@ func TestMonitorProvesReportsAndRecovers(t *testing.T) {
 		t.Errorf("%d check_failed series after every check passed, want 0", n)
 	}
 	var recovered int
-	for _, ev := range h.events(t, "ns") {
+	for _, ev := range h.events(t) {
 		if ev.Reason == ReasonProofRecovered && ev.Type == corev1.EventTypeNormal && ev.InvolvedObject.Name == "broken" {
 			recovered++
 		}
@@ -296,13 +297,13 @@ func TestMonitorProvesReportsAndRecovers(t *testing.T) {
 	// Nothing changed: another round writes no Event.
 	h.eventually(t, "the third round", time.Minute, func() bool { return h.prover.callCount() >= 3 })
 	time.Sleep(100 * time.Millisecond)
-	if n := len(h.events(t, "ns")); n != 2 {
+	if n := len(h.events(t)); n != 2 {
 		t.Errorf("%d Events after a round that changed nothing, want still 2", n)
 	}
 }
 
 func TestMonitorChangeIsProvenBeforeTheInterval(t *testing.T) {
-	client := fake.NewClientset(sa("ns", "app", role), sa("ns", "other", role), podWebhook())
+	client := fake.NewClientset(sa("app", role), sa("other", role), podWebhook())
 	webhookMutates(client)
 	prover := &fakeProver{}
 	h := start(t, client, prover, Config{Interval: time.Hour, Debounce: 5 * time.Second})
@@ -326,7 +327,7 @@ func TestMonitorChangeIsProvenBeforeTheInterval(t *testing.T) {
 	}
 
 	// A new pod without the identity is a change too.
-	if _, err := client.CoreV1().Pods("ns").Create(context.Background(), pod("ns", "web-2", "other", nil), metav1.CreateOptions{}); err != nil {
+	if _, err := client.CoreV1().Pods("ns").Create(context.Background(), pod("web-2", "other", nil), metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	h.eventually(t, "the new pod's proof", time.Second, func() bool { return prover.callCount() == 3 })
@@ -338,7 +339,7 @@ func TestMonitorChangeIsProvenBeforeTheInterval(t *testing.T) {
 func TestMonitorBudget(t *testing.T) {
 	var objs []runtime.Object
 	for _, n := range []string{"a", "b", "c", "d", "e"} {
-		objs = append(objs, sa("ns", n, role))
+		objs = append(objs, sa(n, role))
 	}
 	client := fake.NewClientset(objs...)
 	webhookMutates(client)
@@ -369,7 +370,7 @@ func TestMonitorBudget(t *testing.T) {
 }
 
 func TestMonitorOnlyTheLeaderProves(t *testing.T) {
-	client := fake.NewClientset(sa("ns", "app", role), sa("ns", "other", role), podWebhook())
+	client := fake.NewClientset(sa("app", role), sa("other", role), podWebhook())
 	webhookMutates(client)
 	timing := Config{LeaderElect: true, LeaseDuration: 2 * time.Second, RenewDeadline: time.Second, RetryPeriod: 100 * time.Millisecond}
 	p0, p1 := &fakeProver{}, &fakeProver{}
