@@ -157,6 +157,8 @@ func TestMonitorRunOutOfCluster(t *testing.T) {
 	p.awaitSeries(t, 2*time.Minute, `kubectl_wi_identity_verified{cluster="e2e",identity_type="irsa",namespace="`+ns+`",service_account="app"} 1`)
 	p.awaitSeries(t, 2*time.Minute, `kubectl_wi_identity_verified{cluster="e2e",identity_type="irsa",namespace="`+ns+`",service_account="broken"} 0`)
 	p.awaitSeries(t, 10*time.Second, `kubectl_wi_aws_reads_enabled{cluster="e2e"} 0`)
+	// The webhook answers the apiserver's dry-run admission of a pod of the account.
+	p.awaitSeries(t, 30*time.Second, `kubectl_wi_webhook_up{cluster="e2e"} 1`)
 	_, body := p.get(t, "/metrics")
 	if !strings.Contains(body, `kubectl_wi_identity_check_failed{check="sts.assume_role",`+acct("broken")+`} 1`) {
 		t.Errorf("no failed sts.assume_role check for the broken account:\n%s", grepLines(body, "check_failed"))
