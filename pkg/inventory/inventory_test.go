@@ -20,7 +20,6 @@ import (
 
 const testRole = "arn:aws:iam::111122223333:role/app"
 
-//nolint:unparam // builds any account; the tests so far use one namespace
 func sa(ns, name string, kv ...string) *corev1.ServiceAccount {
 	a := map[string]string{}
 	for i := 0; i+1 < len(kv); i += 2 {
@@ -29,7 +28,6 @@ func sa(ns, name string, kv ...string) *corev1.ServiceAccount {
 	return &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, Annotations: a}}
 }
 
-//nolint:unparam // builds any pod; the tests so far use one namespace
 func pod(ns, name, account string, injected bool) *corev1.Pod {
 	p := &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, Labels: map[string]string{}, Annotations: map[string]string{}},
