@@ -208,6 +208,9 @@ func (c Config) deployment() *appsv1.Deployment {
 	}
 	pod := corev1.PodSpec{
 		ServiceAccountName: Name,
+		// On SIGTERM the monitor deletes its probe pods (verify's cleanup, bounded at 15s)
+		// before it exits.
+		TerminationGracePeriodSeconds: ptr.To[int64](30),
 		SecurityContext: &corev1.PodSecurityContext{
 			RunAsNonRoot:   ptr.To(true),
 			RunAsUser:      ptr.To(monitorUser),
