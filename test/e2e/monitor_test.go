@@ -239,12 +239,18 @@ func TestMonitor(t *testing.T) {
 			t.Errorf("%d probe pods of the monitor left", len(probes.Items))
 		}
 		for _, get := range []func() error{
-			func() error { _, err := c.RbacV1().ClusterRoles().Get(ctx, "kubectl-wi-monitor", metav1.GetOptions{}); return err },
+			func() error {
+				_, err := c.RbacV1().ClusterRoles().Get(ctx, "kubectl-wi-monitor", metav1.GetOptions{})
+				return err
+			},
 			func() error {
 				_, err := c.RbacV1().ClusterRoleBindings().Get(ctx, "kubectl-wi-monitor", metav1.GetOptions{})
 				return err
 			},
-			func() error { _, err := c.RbacV1().Roles(ns).Get(ctx, "kubectl-wi-monitor", metav1.GetOptions{}); return err },
+			func() error {
+				_, err := c.RbacV1().Roles(ns).Get(ctx, "kubectl-wi-monitor", metav1.GetOptions{})
+				return err
+			},
 			func() error {
 				_, err := c.RbacV1().Roles("kube-system").Get(ctx, "kubectl-wi-monitor-agent", metav1.GetOptions{})
 				return err
