@@ -49,6 +49,9 @@ type PodSpec struct {
 	STSEndpoint string
 	// CABundle mounts the ConfigMap named as the pod and sets AWS_CA_BUNDLE to its file.
 	CABundle bool
+	// Labels are added to the pod's (the probe's own name label stays): who made it, for a
+	// sweep of its leftovers.
+	Labels map[string]string
 }
 
 // ProbeArgs are the probe command's flags for the expected values; empty values are left
@@ -78,6 +81,8 @@ func ProbePod(s PodSpec) *corev1.Pod {
 	w := s.Workload
 	labels := map[string]string{LabelName: LabelValue, "app.kubernetes.io/managed-by": "kubectl-wi"}
 	maps.Copy(labels, w.Labels)
+	maps.Copy(labels, s.Labels)
+	labels[LabelName] = LabelValue
 	var annotations map[string]string
 	if len(w.Annotations) > 0 {
 		annotations = maps.Clone(w.Annotations)

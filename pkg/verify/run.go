@@ -107,6 +107,8 @@ type Config struct {
 	InPod bool
 	// Pod names the app's pod for InPod; empty: the newest Ready pod of the target.
 	Pod string
+	// Labels are added to the probe pod's: the monitor marks its own, to sweep them.
+	Labels map[string]string
 }
 
 // deadlineGrace is how much later than the run's timeout the probe pod's own deadline falls:
@@ -302,6 +304,7 @@ func (r *runner) run(ctx context.Context) error {
 	spec := PodSpec{
 		Name: r.podName, Namespace: ns, Image: r.cfg.Image, PullPolicy: r.cfg.PullPolicy,
 		Workload: w, Deadline: r.cfg.Timeout + deadlineGrace, STSEndpoint: r.cfg.STSEndpoint, CABundle: len(r.cfg.CABundle) > 0,
+		Labels: r.cfg.Labels,
 	}
 	podLabels := ProbePod(spec).Labels
 	if r.app.Pod != nil {

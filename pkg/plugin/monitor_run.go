@@ -1,0 +1,202 @@
+package plugin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/spf13/cobra"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/klog/v2"
+
+	"github.com/kubectl-wi/kubectl-wi/pkg/cabundle"
+	"github.com/kubectl-wi/kubectl-wi/pkg/monitor"
+)
+
+// Env the monitor's Deployment sets from the downward API.
+const (
+	envPodNamespace = "POD_NAMESPACE"
+	envPodName      = "POD_NAME"
+)
+
+// MonitorRunOptions are the flags of `kubectl-wi monitor run`.
+type MonitorRunOptions struct {
+	genericiooptions.IOStreams
+	configFlags *genericclioptions.ConfigFlags
+	deps        deps
+
+	Interval, Debounce, Timeout time.Duration
+	Jitter                      float64
+	Parallel, Budget            int
+	Namespaces                  []string
+	ClusterName, MetricsAddr    string
+	LeaderElect                 bool
+	LeaseName, StatusConfigMap  string
+	Image, ImagePullPolicy      string
+	STSEndpoint, CABundle       string
+	Region, EKSCluster          string
+
+	caBundle  []byte
+	namespace string // of the Lease and the status object
+	identity  string
+	getenv    func(string) string
+	hostname  func() (string, error)
+}
+
+// newCmdMonitorRun builds `kubectl-wi monitor run`, the monitor itself, which `monitor
+// install` runs in the cluster (and which runs out of it with the kubeconfig).
+func newCmdMonitorRun(cf *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams, d deps) *cobra.Command {
+	o := &MonitorRunOptions{
+		IOStreams: streams, configFlags: cf, deps: d,
+		Interval: monitor.DefaultInterval, Jitter: monitor.DefaultJitter, Parallel: monitor.DefaultParallel,
+		Debounce: monitor.DefaultDebounce, Timeout: 2 * time.Minute,
+		MetricsAddr: ":8080", LeaderElect: true, LeaseName: monitor.DefaultLeaseName, StatusConfigMap: monitor.DefaultStatusConfigMap,
+		Image: ProbeImage(), ImagePullPolicy: string(corev1.PullIfNotPresent),
+		getenv: os.Getenv, hostname: os.Hostname,
+	}
+	cmd := &cobra.Command{
+		Use:   "run",
+		Short: "Prove every identity account continuously, with Prometheus metrics, Events and a status object",
+		Long: `Run the monitor: watch service accounts, pods, the pod identity webhook and the Pod Identity
+agent, and prove each account with an identity from a probe pod, every --interval (jittered)
+and soon after a change that can break it. Only the leader of the Lease proves; every replica
+serves /metrics and /healthz on --metrics-addr. kubectl wi monitor install runs it in the
+cluster; it runs outside with the kubeconfig too.`,
+		Args: cobra.NoArgs,
+		RunE: completeValidateRun(o),
+	}
+	f := cmd.Flags()
+	f.DurationVar(&o.Interval, "interval", o.Interval, "How often each account is proven")
+	f.Float64Var(&o.Jitter, "jitter", o.Jitter, "Fraction of --interval by which each account's next proof moves at random, so proofs spread out")
+	f.IntVar(&o.Parallel, "parallel", o.Parallel, "Probe pods at once")
+	f.IntVar(&o.Budget, "budget", o.Budget, "Proofs per interval at most (0: every account)")
+	f.DurationVar(&o.Debounce, "debounce", o.Debounce, "How long after a change that can break an account it is proven (a burst of changes gives one proof)")
+	f.StringSliceVar(&o.Namespaces, "namespaces", o.Namespaces, "Namespaces to watch and prove (default: all)")
+	f.StringVar(&o.ClusterName, "cluster-name", o.ClusterName, `Adds the label cluster="<name>" to every series, for one Prometheus over many clusters`)
+	f.StringVar(&o.MetricsAddr, "metrics-addr", o.MetricsAddr, "Address of /metrics and /healthz")
+	f.BoolVar(&o.LeaderElect, "leader-elect", o.LeaderElect, "Prove only while holding the Lease, so replicas never prove an account twice")
+	f.StringVar(&o.LeaseName, "lease-name", o.LeaseName, "Name of the Lease (in $"+envPodNamespace+", else "+monitor.DefaultNamespace+")")
+	f.StringVar(&o.StatusConfigMap, "status-configmap", o.StatusConfigMap, "ConfigMap the last results are written to (in $"+envPodNamespace+", else "+monitor.DefaultNamespace+")")
+	f.StringVar(&o.Image, "image", o.Image, "Probe image to run")
+	f.StringVar(&o.ImagePullPolicy, "image-pull-policy", o.ImagePullPolicy, "When the node pulls the probe image. One of: Always|IfNotPresent|Never")
+	f.DurationVar(&o.Timeout, "timeout", o.Timeout, "Bound on one account's proof")
+	f.StringVar(&o.STSEndpoint, "sts-endpoint", o.STSEndpoint, "STS endpoint URL the probe calls (default $"+EnvSTSEndpoint+", else the SDK's)")
+	f.StringVar(&o.CABundle, "ca-bundle", o.CABundle, "PEM file of CA certificates the probe trusts beside the public roots (default $"+EnvCABundle+")")
+	f.StringVar(&o.Region, "region", o.Region, "AWS region of the probe's STS calls and of the monitor's own AWS reads")
+	f.StringVar(&o.EKSCluster, "eks-cluster", o.EKSCluster, "EKS cluster whose Pod Identity associations the monitor reads with its own AWS credentials")
+	return cmd
+}
+
+// Complete reads the env defaults, the CA bundle and this replica's names.
+func (o *MonitorRunOptions) Complete(cmd *cobra.Command, _ []string) error {
+	for _, d := range []struct {
+		flag, env string
+		value     *string
+	}{{"sts-endpoint", EnvSTSEndpoint, &o.STSEndpoint}, {"ca-bundle", EnvCABundle, &o.CABundle}} {
+		if v := o.getenv(d.env); v != "" && !cmd.Flags().Changed(d.flag) {
+			*d.value = v
+		}
+	}
+	if o.CABundle != "" {
+		data, err := os.ReadFile(o.CABundle)
+		if err != nil {
+			return InputErrorf("--ca-bundle: cannot read %s: %w", o.CABundle, unwrapPath(err))
+		}
+		if _, err := cabundle.Parse(data); err != nil {
+			return InputErrorf("--ca-bundle: %s is not a PEM file of CA certificates: %w", o.CABundle, err)
+		}
+		o.caBundle = data
+	}
+	o.namespace = o.getenv(envPodNamespace)
+	if o.namespace == "" {
+		o.namespace = monitor.DefaultNamespace
+	}
+	o.identity = o.getenv(envPodName)
+	if o.identity == "" {
+		h, err := o.hostname()
+		if err != nil {
+			return fmt.Errorf("failed to name this replica (no $%s, no hostname): %w", envPodName, err)
+		}
+		o.identity = h
+	}
+	return nil
+}
+
+// Validate checks the flags.
+func (o *MonitorRunOptions) Validate() error {
+	switch {
+	case o.Interval <= 0:
+		return FlagErrorf("--interval must be positive, got %s", o.Interval)
+	case o.Jitter < 0 || o.Jitter >= 1:
+		return FlagErrorf("--jitter must be at least 0 and below 1, got %g", o.Jitter)
+	case o.Parallel < 1:
+		return FlagErrorf("--parallel must be at least 1, got %d", o.Parallel)
+	case o.Budget < 0:
+		return FlagErrorf("--budget must be 0 (every account) or more, got %d", o.Budget)
+	case o.Debounce <= 0:
+		return FlagErrorf("--debounce must be positive, got %s", o.Debounce)
+	case o.Timeout <= 0:
+		return FlagErrorf("--timeout must be positive, got %s", o.Timeout)
+	case o.Image == "":
+		return FlagErrorf("--image must name the probe image")
+	}
+	switch corev1.PullPolicy(o.ImagePullPolicy) {
+	case corev1.PullAlways, corev1.PullIfNotPresent, corev1.PullNever:
+	default:
+		return FlagErrorf("--image-pull-policy must be one of Always, IfNotPresent, Never, got %q", o.ImagePullPolicy)
+	}
+	if _, _, err := net.SplitHostPort(o.MetricsAddr); err != nil {
+		return FlagErrorf("--metrics-addr %q is not host:port: %w", o.MetricsAddr, err)
+	}
+	return nil
+}
+
+// Run serves the metrics and runs the monitor until the context ends (SIGTERM) or the Lease
+// is lost.
+func (o *MonitorRunOptions) Run(ctx context.Context) error {
+	client, err := o.deps.newClient(o.configFlags)
+	if err != nil {
+		return err
+	}
+	log := klog.Background().WithName("monitor")
+	aws, why := monitor.LoadAWSReads(ctx, o.EKSCluster, o.Region)
+	awsReads := monitor.AWSReadsEnabled
+	if aws == nil {
+		awsReads = "not configured: " + why
+	}
+	prover := monitor.NewFleetProver(client, monitor.ProofSettings{
+		Image: o.Image, PullPolicy: o.ImagePullPolicy, Timeout: o.Timeout,
+		STSEndpoint: o.STSEndpoint, Region: o.Region, CABundle: o.caBundle,
+	}, monitor.ProbeLabels(), aws, o.deps.now)
+	m, err := monitor.New(monitor.Config{
+		Interval: o.Interval, Jitter: o.Jitter, Parallel: o.Parallel, Budget: o.Budget, Debounce: o.Debounce,
+		Namespaces: o.Namespaces, ClusterName: o.ClusterName, Namespace: o.namespace, Identity: o.identity,
+		LeaderElect: o.LeaderElect, LeaseName: o.LeaseName, StatusConfigMap: o.StatusConfigMap,
+	}, monitor.Deps{Client: client, Prover: prover, Associations: prover.Associations, Log: log, AWSReads: awsReads})
+	if err != nil {
+		return &InputError{Err: err}
+	}
+	ln, err := net.Listen("tcp", o.MetricsAddr)
+	if err != nil {
+		return fmt.Errorf("failed to listen on --metrics-addr %s: %w", o.MetricsAddr, err)
+	}
+	srv := &http.Server{Handler: m.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	log.Info("serving /metrics and /healthz", "address", ln.Addr().String(), "replica", o.identity)
+
+	runErr := m.Run(ctx)
+	shutdown, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	_ = srv.Shutdown(shutdown)
+	if err := <-served; err != nil && !errors.Is(err, http.ErrServerClosed) && runErr == nil {
+		runErr = fmt.Errorf("the metrics server stopped: %w", err)
+	}
+	return runErr
+}
