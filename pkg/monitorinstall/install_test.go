@@ -14,6 +14,8 @@ import (
 	fakediscovery "k8s.io/client-go/discovery/fake"
 	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
+
+	"github.com/kubectl-wi/kubectl-wi/pkg/monitor"
 )
 
 func TestInstallIsIdempotent(t *testing.T) {
@@ -239,8 +241,8 @@ func TestUninstallWaitsForPods(t *testing.T) {
 }
 
 func TestReadStatus(t *testing.T) {
-	status := Status{Leader: "kubectl-wi-monitor-1", WebhookUp: true, Accounts: []AccountStatus{{
-		Namespace: "shop", ServiceAccount: "cart", Identity: "irsa", FailedChecks: []FailedCheck{{Check: "sts.assume", Fix: "trust it"}},
+	status := monitor.Status{Leader: "kubectl-wi-monitor-1", WebhookUp: true, Accounts: []monitor.AccountStatus{{
+		Namespace: "shop", ServiceAccount: "cart", Identity: "irsa", FailedChecks: []monitor.Check{{Check: "sts.assume", Fix: "trust it"}},
 	}}}
 	raw, _ := json.Marshal(status)
 	tests := []struct {
@@ -249,9 +251,9 @@ func TestReadStatus(t *testing.T) {
 		want    string
 		wantErr string
 	}{
-		{name: "written", objs: []runtime.Object{&corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: DefaultNamespace, Name: StatusConfigMap}, Data: map[string]string{StatusKey: string(raw)}}}, want: "sts.assume"},
+		{name: "written", objs: []runtime.Object{&corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: DefaultNamespace, Name: StatusConfigMap}, Data: map[string]string{monitor.StatusKey: string(raw)}}}, want: "sts.assume"},
 		{name: "not installed", wantErr: "no monitor status in namespace kubectl-wi-system"},
-		{name: "not JSON", objs: []runtime.Object{&corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: DefaultNamespace, Name: StatusConfigMap}, Data: map[string]string{StatusKey: "{"}}}, wantErr: "is not the monitor's status"},
+		{name: "not JSON", objs: []runtime.Object{&corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: DefaultNamespace, Name: StatusConfigMap}, Data: map[string]string{monitor.StatusKey: "{"}}}, wantErr: "is not the monitor's status"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,6 +1,7 @@
 package monitorinstall
 
 import (
+	"github.com/kubectl-wi/kubectl-wi/pkg/monitor"
 	"github.com/kubectl-wi/kubectl-wi/pkg/verify"
 )
 
@@ -10,16 +11,14 @@ const (
 	// PrometheusRule.
 	Name = "kubectl-wi-monitor"
 	// DefaultNamespace is where the monitor runs unless --namespace says otherwise.
-	DefaultNamespace = "kubectl-wi-system"
+	DefaultNamespace = monitor.DefaultNamespace
 	// LabelName and LabelValue mark every object install writes, so uninstall finds them all.
 	LabelName  = "app.kubernetes.io/name"
 	LabelValue = Name
 	// FieldManager owns the fields install writes (server-side apply).
 	FieldManager = "kubectl-wi"
 	// StatusConfigMap is the status object the monitor writes and `monitor status` reads.
-	StatusConfigMap = "kubectl-wi-monitor-status"
-	// StatusKey is the status object's data key.
-	StatusKey = "status.json"
+	StatusConfigMap = monitor.DefaultStatusConfigMap
 	// CAConfigMap holds --ca-bundle for the monitor's pod; caMountDir is where it is mounted.
 	CAConfigMap = "kubectl-wi-monitor-ca"
 	caMountDir  = "/etc/kubectl-wi/ca"
@@ -37,7 +36,7 @@ const (
 
 // ProbeSelector selects the probe pods the monitor made: verify's probe label, and the
 // monitor as their manager (a user's own verify probe is never selected).
-var ProbeSelector = verify.LabelName + "=" + verify.LabelValue + ",app.kubernetes.io/managed-by=" + Name
+var ProbeSelector = verify.LabelName + "=" + verify.LabelValue + "," + monitor.ProbeLabelName + "=" + monitor.ProbeLabelValue
 
 // labels are the labels of every object install writes.
 func labels() map[string]string { return map[string]string{LabelName: LabelValue} }

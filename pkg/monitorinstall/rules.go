@@ -10,6 +10,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/yaml"
+
+	"github.com/kubectl-wi/kubectl-wi/pkg/monitor"
 )
 
 // PrometheusRuleGVR is the prometheus-operator's PrometheusRule (monitoring.coreos.com/v1),
@@ -51,7 +53,7 @@ func (c Config) Rules() RulesFile {
 		Rules: []Rule{
 			{
 				Alert:  "KubectlWIIdentityBroken",
-				Expr:   "kubectl_wi_identity_verified == 0",
+				Expr:   monitor.MetricIdentityVerified + " == 0",
 				For:    "2m",
 				Labels: map[string]string{"severity": "critical"},
 				Annotations: map[string]string{
@@ -61,7 +63,7 @@ func (c Config) Rules() RulesFile {
 			},
 			{
 				Alert:  "KubectlWIWebhookDown",
-				Expr:   "kubectl_wi_webhook_up == 0",
+				Expr:   monitor.MetricWebhookUp + " == 0",
 				For:    "2m",
 				Labels: map[string]string{"severity": "critical"},
 				Annotations: map[string]string{
@@ -71,7 +73,7 @@ func (c Config) Rules() RulesFile {
 			},
 			{
 				Alert:  "KubectlWIPodIdentityAgentNotReady",
-				Expr:   "kubectl_wi_pod_identity_agent_ready == 0",
+				Expr:   monitor.MetricAgentReady + " == 0",
 				For:    "5m",
 				Labels: map[string]string{"severity": "critical"},
 				Annotations: map[string]string{
@@ -81,7 +83,7 @@ func (c Config) Rules() RulesFile {
 			},
 			{
 				Alert:  "KubectlWIStalePods",
-				Expr:   "kubectl_wi_identity_stale_pods > 0",
+				Expr:   monitor.MetricStalePods + " > 0",
 				For:    promDuration(c.StaleFor),
 				Labels: map[string]string{"severity": "warning"},
 				Annotations: map[string]string{
@@ -91,7 +93,7 @@ func (c Config) Rules() RulesFile {
 			},
 			{
 				Alert:  "KubectlWIMonitorDown",
-				Expr:   "absent(kubectl_wi_monitor_runs_total" + selector + ")",
+				Expr:   "absent(" + monitor.MetricRuns + selector + ")",
 				For:    "5m",
 				Labels: map[string]string{"severity": "warning"},
 				Annotations: map[string]string{

@@ -38,6 +38,7 @@ for monitor status.`,
 		newCmdMonitorUninstall(newMonitorUninstallOptions(cf, streams, d)),
 		newCmdMonitorStatus(newMonitorStatusOptions(cf, streams, d)),
 		newCmdMonitorRules(streams),
+		newCmdMonitorRun(cf, streams, d),
 	)
 	return cmd
 }

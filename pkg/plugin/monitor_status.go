@@ -14,6 +14,7 @@ import (
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
+	"github.com/kubectl-wi/kubectl-wi/pkg/monitor"
 	"github.com/kubectl-wi/kubectl-wi/pkg/monitorinstall"
 )
 
@@ -66,13 +67,13 @@ func (o *MonitorStatusOptions) Validate() error { return checkOutput(o.Output, "
 
 // monitorStatusDocument is -o json|yaml: the status object with each result's age.
 type monitorStatusDocument struct {
-	monitorinstall.Status
+	monitor.Status
 	AgeSeconds int64                    `json:"ageSeconds"`
 	Accounts   []monitorAccountDocument `json:"accounts"`
 }
 
 type monitorAccountDocument struct {
-	monitorinstall.AccountStatus
+	monitor.AccountStatus
 	AgeSeconds int64 `json:"ageSeconds"`
 }
 
@@ -101,7 +102,7 @@ func (o *MonitorStatusOptions) Run(ctx context.Context) error {
 	return o.printTable(s, now)
 }
 
-func (o *MonitorStatusOptions) printTable(s *monitorinstall.Status, now time.Time) error {
+func (o *MonitorStatusOptions) printTable(s *monitor.Status, now time.Time) error {
 	ago := func(t time.Time) string {
 		if t.IsZero() {
 			return "never"

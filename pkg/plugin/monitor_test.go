@@ -18,7 +18,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/kubectl-wi/kubectl-wi/pkg/annotate"
-	"github.com/kubectl-wi/kubectl-wi/pkg/monitorinstall"
+	"github.com/kubectl-wi/kubectl-wi/pkg/monitor"
 )
 
 var monitorNow = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
@@ -151,14 +151,14 @@ func TestMonitorUninstall(t *testing.T) {
 }
 
 func TestMonitorStatus(t *testing.T) {
-	status := monitorinstall.Status{
+	status := monitor.Status{
 		Updated: monitorNow.Add(-30 * time.Second), Leader: "kubectl-wi-monitor-7d9-abc", WebhookUp: true, AgentReady: false,
 		AWSReads: "not configured: no AWS credentials",
-		Accounts: []monitorinstall.AccountStatus{
+		Accounts: []monitor.AccountStatus{
 			{Namespace: "shop", ServiceAccount: "cart", Identity: "irsa", Verified: true, LastRun: monitorNow.Add(-90 * time.Second)},
 			{
 				Namespace: "shop", ServiceAccount: "orders", Identity: "irsa", StalePods: 2, LastRun: monitorNow.Add(-20 * time.Minute),
-				FailedChecks: []monitorinstall.FailedCheck{{Check: "sts.assume", Message: "AccessDenied", Fix: "kubectl wi trust-policy serviceaccount/orders -n shop"}},
+				FailedChecks: []monitor.Check{{Check: "sts.assume", Message: "AccessDenied", Fix: "kubectl wi trust-policy serviceaccount/orders -n shop"}},
 			},
 		},
 	}

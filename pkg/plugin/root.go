@@ -77,7 +77,6 @@ whose pods need it; verify proves the result from inside a real pod.
 		newCmdMonitor(cf, streams, d),
 		NewCmdProbe(streams, nil),
 		NewCmdVersion(streams),
-		newCmdMonitorParent(cf, streams, d),
 	)
 	initCompletionCommand(cmd)
 	completeEKSCluster(cmd, cf)
