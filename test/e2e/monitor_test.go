@@ -79,7 +79,7 @@ func TestMonitor(t *testing.T) {
 		t.Fatalf("monitor install: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 	e.adaptToTestBed(t, c, monNS)
-	prom := e.startPrometheus(t, prometheus, monNS)
+	prom := e.startPrometheus(t, c, prometheus, monNS)
 
 	t.Run("three healthy accounts show 1", func(t *testing.T) {
 		waitFor(t, 3*monitorInterval+30*time.Second, "kubectl_wi_identity_verified 1 for the three accounts", func(context.Context) (bool, error) {
@@ -117,7 +117,7 @@ func TestMonitor(t *testing.T) {
 	})
 
 	t.Run("the policy restored, the series returns to 1 and a Normal Event follows", func(t *testing.T) {
-		waitFor(t, 2*monitorInterval+15*time.Second, "kubectl_wi_identity_verified 1 again for "+broken, func(context.Context) (bool, error) {
+		waitFor(t, 3*monitorInterval+30*time.Second, "kubectl_wi_identity_verified 1 again for "+broken, func(context.Context) (bool, error) {
 			verified := prom.query(t, fmt.Sprintf(`kubectl_wi_identity_verified{namespace=%q,service_account=%q}`, ns, broken))
 			failed := prom.query(t, fmt.Sprintf(`kubectl_wi_identity_check_failed{namespace=%q,service_account=%q}`, ns, broken))
 			return len(verified) == 1 && allValues(verified, "1") && len(failed) == 0, nil
@@ -315,23 +315,47 @@ func (e env) adaptToTestBed(t *testing.T, c kubernetes.Interface, monNS string) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	var conns sync.WaitGroup
-	t.Cleanup(func() { _ = l.Close(); conns.Wait() })
+	// At the end the relay's connections are closed, not waited for: the monitor's watches
+	// through it never end on their own.
+	var mu sync.Mutex
+	open := map[net.Conn]bool{}
+	track := func(conn net.Conn, add bool) {
+		mu.Lock()
+		defer mu.Unlock()
+		if add {
+			open[conn] = true
+		} else {
+			delete(open, conn)
+		}
+	}
+	t.Cleanup(func() {
+		_ = l.Close()
+		mu.Lock()
+		defer mu.Unlock()
+		for conn := range open {
+			_ = conn.Close()
+		}
+	})
 	go func() {
 		for {
 			in, err := l.Accept()
 			if err != nil {
 				return
 			}
-			conns.Add(1)
 			go func() {
-				defer conns.Done()
-				defer in.Close()
 				out, err := net.Dial("tcp", apiserver.Host)
 				if err != nil {
+					_ = in.Close()
 					return
 				}
-				defer out.Close()
+				track(in, true)
+				track(out, true)
+				defer func() {
+					_ = in.Close()
+					_ = out.Close()
+					track(in, false)
+					track(out, false)
+				}()
 				go func() { _, _ = io.Copy(out, in); _ = out.(*net.TCPConn).CloseWrite() }()
 				_, _ = io.Copy(in, out)
 			}()
@@ -350,29 +374,26 @@ func (e env) adaptToTestBed(t *testing.T, c kubernetes.Interface, monNS string) 
 type prom struct{ url string }
 
 // startPrometheus runs Debian's prometheus on a free port of 127.0.0.1, scraping the monitor's
-// pods in monNS every 2s: kubernetes_sd_configs (role pod, the test bed's kubeconfig) finds
-// them, and the host reaches their pod IPs over the node's bridge. It is stopped by its PID
-// when the test ends.
-func (e env) startPrometheus(t *testing.T, bin, monNS string) prom {
+// pods in monNS every 2s at their pod IPs, which the host reaches over the node's bridge.
+// Debian builds Prometheus without kubernetes_sd_configs, so the test is the discovery: it
+// watches the monitor's pods and writes their addresses to a file_sd_configs file, which
+// Prometheus reads again when it changes. Prometheus is stopped by its PID when the test ends.
+func (e env) startPrometheus(t *testing.T, c kubernetes.Interface, bin, monNS string) prom {
 	t.Helper()
 	dir := t.TempDir()
+	targets := filepath.Join(dir, "monitor-targets.json")
+	if err := os.WriteFile(targets, []byte("[]"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	discoverMonitorPods(t, c, monNS, targets)
 	config := fmt.Sprintf(`global:
   scrape_interval: 2s
   evaluation_interval: 2s
 scrape_configs:
 - job_name: kubectl-wi-monitor
-  kubernetes_sd_configs:
-  - role: pod
-    kubeconfig_file: %s
-    namespaces:
-      names: [%s]
-  relabel_configs:
-  - source_labels: [__meta_kubernetes_pod_label_app_kubernetes_io_name, __meta_kubernetes_pod_container_port_name]
-    regex: kubectl-wi-monitor;metrics
-    action: keep
-  - source_labels: [__meta_kubernetes_pod_name]
-    target_label: pod
-`, e.kubeconfig, monNS)
+  file_sd_configs:
+  - files: [%s]
+`, targets)
 	if err := os.WriteFile(filepath.Join(dir, "prometheus.yml"), []byte(config), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -408,6 +429,45 @@ scrape_configs:
 	})
 	t.Logf("Prometheus on %s (PID %d), log %s", addr, cmd.Process.Pid, logFile.Name())
 	return p
+}
+
+// discoverMonitorPods keeps file a file_sd_configs list of the running monitor pods in monNS:
+// podIP:8080 each, labelled with the pod's name.
+func discoverMonitorPods(t *testing.T, c kubernetes.Interface, monNS, file string) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	w, err := c.CoreV1().Pods(monNS).Watch(ctx, metav1.ListOptions{LabelSelector: "app.kubernetes.io/name=kubectl-wi-monitor"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	t.Cleanup(func() { cancel(); w.Stop(); <-done })
+	go func() {
+		defer close(done)
+		ips := map[string]string{}
+		for ev := range w.ResultChan() {
+			pod, ok := ev.Object.(*corev1.Pod)
+			if !ok {
+				continue
+			}
+			if ev.Type == watch.Deleted || pod.Status.PodIP == "" || pod.DeletionTimestamp != nil {
+				delete(ips, pod.Name)
+			} else {
+				ips[pod.Name] = pod.Status.PodIP
+			}
+			type group struct {
+				Targets []string          `json:"targets"`
+				Labels  map[string]string `json:"labels"`
+			}
+			groups := []group{}
+			for name, ip := range ips {
+				groups = append(groups, group{Targets: []string{net.JoinHostPort(ip, "8080")}, Labels: map[string]string{"pod": name}})
+			}
+			b, _ := json.Marshal(groups)
+			_ = os.WriteFile(file+".tmp", b, 0o600)
+			_ = os.Rename(file+".tmp", file)
+		}
+	}()
 }
 
 // sample is one series of an instant query.
@@ -502,17 +562,6 @@ func (e env) setTrustPolicy(t *testing.T, role string, policy map[string]any) ma
 	return old
 }
 
-func eventsOf(t *testing.T, c kubernetes.Interface, ns, sa, reason string) []corev1.Event {
-	t.Helper()
-	list, err := c.CoreV1().Events(ns).List(context.Background(), metav1.ListOptions{
-		FieldSelector: "involvedObject.kind=ServiceAccount,involvedObject.name=" + sa + ",reason=" + reason,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return list.Items
-}
-
 func waitForEvent(t *testing.T, c kubernetes.Interface, ns, sa, eventType, reason string) corev1.Event {
 	t.Helper()
 	var ev corev1.Event
@@ -540,21 +589,30 @@ func watchProbePods(t *testing.T, c kubernetes.Interface, ns string) *probePods 
 	t.Helper()
 	p := &probePods{created: map[string]time.Time{}, account: map[string]string{}}
 	ctx, cancel := context.WithCancel(context.Background())
-	w, err := c.CoreV1().Pods(ns).Watch(ctx, metav1.ListOptions{LabelSelector: monitorProbeSelector})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cancel(); w.Stop() })
+	done := make(chan struct{})
+	t.Cleanup(func() { cancel(); <-done })
 	go func() {
-		for ev := range w.ResultChan() {
-			pod, ok := ev.Object.(*corev1.Pod)
-			if !ok || ev.Type != watch.Added {
+		defer close(done)
+		// A watch ends (the apiserver's timeout, a dropped connection): watch again.
+		for ctx.Err() == nil {
+			w, err := c.CoreV1().Pods(ns).Watch(ctx, metav1.ListOptions{LabelSelector: monitorProbeSelector})
+			if err != nil {
+				time.Sleep(200 * time.Millisecond)
 				continue
 			}
-			p.mu.Lock()
-			p.created[pod.Name] = time.Now()
-			p.account[pod.Name] = pod.Spec.ServiceAccountName
-			p.mu.Unlock()
+			for ev := range w.ResultChan() {
+				pod, ok := ev.Object.(*corev1.Pod)
+				if !ok || ev.Type == watch.Deleted {
+					continue
+				}
+				p.mu.Lock()
+				if _, seen := p.created[pod.Name]; !seen {
+					p.created[pod.Name] = pod.CreationTimestamp.Time
+					p.account[pod.Name] = pod.Spec.ServiceAccountName
+				}
+				p.mu.Unlock()
+			}
+			w.Stop()
 		}
 	}()
 	return p
