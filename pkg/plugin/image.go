@@ -34,8 +34,9 @@ const PluginImageRepository = ImageRepository + "-plugin"
 // -X github.com/kubectl-wi/kubectl-wi/pkg/plugin.pluginImage=REPO:TAG.
 var pluginImage = ""
 
-// PluginImage is the default of `monitor install --image`: the plugin of this very version.
-func PluginImage() string { return pluginImageOf(pluginImage, Version()) }
+// MonitorImage is the default of `monitor install --image`: the plugin image of this very
+// version, which the monitor runs.
+func MonitorImage() string { return pluginImageOf(pluginImage, Version()) }
 
 // pluginImageOf is the image stamped at link time, else version's in PluginImageRepository.
 func pluginImageOf(stamped, version string) string {

@@ -74,7 +74,7 @@ func newMonitorInstallOptions(cf *genericclioptions.ConfigFlags, streams generic
 		configFlags: cf,
 		IOStreams:   streams,
 		Config: monitorinstall.Config{
-			Image: PluginImage(), Replicas: 1, Interval: 15 * time.Minute, Parallel: 2, StaleFor: 30 * time.Minute,
+			Image: MonitorImage(), Replicas: 1, Interval: 15 * time.Minute, Parallel: 2, StaleFor: 30 * time.Minute,
 		},
 		DryRun:    "none",
 		newClient: monitorDeps(cf, d),

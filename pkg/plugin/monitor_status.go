@@ -164,7 +164,7 @@ monitor install --prometheus-rules writes as a PrometheusRule.
 		Example: `  # The rules file, checked by promtool
   kubectl wi monitor rules > kubectl-wi.rules.yaml && promtool check rules kubectl-wi.rules.yaml`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		RunE: func(*cobra.Command, []string) error {
 			if err := checkRulesFlags(c); err != nil {
 				return err
 			}

@@ -31,7 +31,7 @@ func NewCmdVersion(streams genericiooptions.IOStreams) *cobra.Command {
 		Long:  "Print the version of kubectl-wi, the Go release it was built with, its platform, the probe image verify runs by default, and the plugin image monitor install runs.\n\n" + exitCodesNoChecksHelp,
 		Args:  cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
-			v := versionInfo{Version: Version(), GoVersion: runtime.Version(), Platform: runtime.GOOS + "/" + runtime.GOARCH, ProbeImage: ProbeImage(), PluginImage: PluginImage()}
+			v := versionInfo{Version: Version(), GoVersion: runtime.Version(), Platform: runtime.GOOS + "/" + runtime.GOARCH, ProbeImage: ProbeImage(), PluginImage: MonitorImage()}
 			if err := checkOutput(output, "", "json", "yaml"); err != nil {
 				return err
 			}
