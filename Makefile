@@ -25,6 +25,7 @@ PROBE_IMAGE_TAR := dist/kubectl-wi-image_$(VERSION).tar
 MKIMAGE_OCI = go run ./hack/cmd/mkimage -format oci -platform linux/amd64,linux/arm64 -entrypoint /wi-probe
 PROBE_SRC := 'dist/build/{os}_{arch}/wi-probe:/wi-probe'
 
+.PHONY: promtool-check
 .PHONY: all build unit e2e e2e-default e2e-eks e2e-after-demo preflight test fuzz fuzz-brief chaos lint demo cluster-up cluster-down deps verify tools
 .PHONY: bench-status
 .PHONY: bench-explain
@@ -58,13 +59,19 @@ e2e-default e2e-eks: e2e-%: build
 
 # preflight refuses in its first second what would stop the e2e tests later; the e2e run under
 # the default profile starts after make demo, as a newcomer runs the README's two commands.
-test: preflight lint lint-workflows unit fuzz-brief krew-test e2e-after-demo e2e-eks
+test: preflight lint lint-workflows unit promtool-check fuzz-brief krew-test e2e-after-demo e2e-eks
 
 preflight:
 	hack/preflight.sh
 
 e2e-after-demo: build
 	hack/demo-then-e2e.sh $(GOTEST_ARGS)
+
+# The monitor's alert rules through `promtool check rules` and a scrape of its metrics through
+# `promtool check metrics`, with Debian's promtool (make deps installs it). Part of make test.
+promtool-check:
+	@command -v promtool >/dev/null || { echo "promtool is not installed: make deps (hack/deps.sh)" >&2; exit 1; }
+	PROMTOOL=$$(command -v promtool) $(GO_TEST) -count=1 -run '^TestPromtool' ./pkg/monitorinstall/ ./pkg/monitor/
 
 # Every fuzz target for FUZZTIME each (make fuzz FUZZTIME=5m for longer); make test runs each
 # for a few seconds. Crashers stay in the package's testdata/fuzz as regression cases.

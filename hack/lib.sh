@@ -145,3 +145,15 @@ host_free() {
   *) die "$POD_IDENTITY_AGENT_ADDR is already an address of this host ($(agent_addr_owner)), not the test bed's: free it first" ;;
   esac
 }
+# plugin_image: the plugin image `monitor install` runs by default (kubectl-wi version).
+plugin_image() { "$WI_BIN" version | sed -n 's/^plugin image: //p'; }
+# ca_roots: the CA roots the plugin image carries for the AWS APIs (Debian's ca-certificates,
+# which Ubuntu's runners have at the same path).
+CA_ROOTS=${CA_ROOTS:-/etc/ssl/certs/ca-certificates.crt}
+# plugin_image_layout DIR: a directory tree for mkimage with the CA roots at the path Go's
+# crypto/x509 reads on Linux, 0644 (a file named to mkimage directly would be a program).
+plugin_image_layout() {
+  [[ -r $CA_ROOTS ]] || die "no CA roots at $CA_ROOTS: install ca-certificates"
+  mkdir -p "$1/ssl/certs"
+  install -m 0644 "$CA_ROOTS" "$1/ssl/certs/ca-certificates.crt"
+}

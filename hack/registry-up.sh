@@ -21,3 +21,5 @@ log "pushing $image (linux/amd64, $probe) to $REGISTRY"
 "$bin/mkimage" -format oci -platform linux/amd64 -entrypoint /wi-probe \
   -push "$REGISTRY/$(image_path "$image")" "$probe:/wi-probe" 2>"$LOGS/probe-push.log" ||
   { cat "$LOGS/probe-push.log" >&2; die "push of the probe image failed"; }
+# The plugin image beside it, for the monitor (monitor install's default image).
+"$(dirname "$0")/plugin-image.sh" --no-build

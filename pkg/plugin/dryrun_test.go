@@ -59,7 +59,7 @@ func TestDryRunFlagEverywhere(t *testing.T) {
 		}
 	}
 	walk(root)
-	if got := strings.Join(with, ","); got != "disable,enable,migrate,verify" {
+	if got := strings.Join(with, ","); got != "disable,enable,migrate,install,uninstall,verify" {
 		t.Fatalf("commands with --dry-run: %s", got)
 	}
 }

@@ -25,6 +25,27 @@ func probeImageOf(stamped, version string) string {
 	return ImageRepository + ":" + version
 }
 
+// PluginImageRepository is where a release publishes the plugin image: the whole kubectl-wi
+// at /kubectl-wi and CA roots, which `monitor install` runs as the monitor. The probe image
+// holds only the probe, so the plugin has a repository of its own.
+const PluginImageRepository = ImageRepository + "-plugin"
+
+// pluginImage overrides the default plugin image, stamped at link time beside probeImage:
+// -X github.com/kubectl-wi/kubectl-wi/pkg/plugin.pluginImage=REPO:TAG.
+var pluginImage = ""
+
+// MonitorImage is the default of `monitor install --image`: the plugin image of this very
+// version, which the monitor runs.
+func MonitorImage() string { return pluginImageOf(pluginImage, Version()) }
+
+// pluginImageOf is the image stamped at link time, else version's in PluginImageRepository.
+func pluginImageOf(stamped, version string) string {
+	if stamped != "" {
+		return stamped
+	}
+	return PluginImageRepository + ":" + version
+}
+
 // Version is the plugin's version: stamped at link time by make, else the module version
 // `go install ...@vX.Y.Z` records in the build info, else dev.
 func Version() string { return versionOf(version, debug.ReadBuildInfo) }

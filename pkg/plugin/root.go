@@ -74,9 +74,9 @@ whose pods need it; verify proves the result from inside a real pod.
 		newCmdStatus(newStatusOptions(cf, streams, d)),
 		newCmdTrustPolicy(newTrustPolicyOptions(cf, streams, d)),
 		newCmdExplain(newExplainOptions(cf, streams, d)),
+		newCmdMonitor(cf, streams, d),
 		NewCmdProbe(streams, nil),
 		NewCmdVersion(streams),
-		newCmdMonitorParent(cf, streams, d),
 	)
 	initCompletionCommand(cmd)
 	completeEKSCluster(cmd, cf)

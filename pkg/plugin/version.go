@@ -17,23 +17,26 @@ type versionInfo struct {
 	GoVersion  string `json:"goVersion"`
 	Platform   string `json:"platform"`
 	ProbeImage string `json:"probeImage"`
+	// PluginImage is the image `monitor install` runs by default.
+	PluginImage string `json:"pluginImage"`
 }
 
-// NewCmdVersion prints the plugin's version and the probe image verify runs by default.
+// NewCmdVersion prints the plugin's version, the probe image verify runs by default and the
+// plugin image monitor install runs.
 func NewCmdVersion(streams genericiooptions.IOStreams) *cobra.Command {
 	var output string
 	cmd := &cobra.Command{
 		Use:   "version",
 		Short: "Print the version of kubectl-wi",
-		Long:  "Print the version of kubectl-wi, the Go release it was built with, its platform, and the probe image verify runs by default.\n\n" + exitCodesNoChecksHelp,
+		Long:  "Print the version of kubectl-wi, the Go release it was built with, its platform, the probe image verify runs by default, and the plugin image monitor install runs.\n\n" + exitCodesNoChecksHelp,
 		Args:  cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
-			v := versionInfo{Version: Version(), GoVersion: runtime.Version(), Platform: runtime.GOOS + "/" + runtime.GOARCH, ProbeImage: ProbeImage()}
+			v := versionInfo{Version: Version(), GoVersion: runtime.Version(), Platform: runtime.GOOS + "/" + runtime.GOARCH, ProbeImage: ProbeImage(), PluginImage: MonitorImage()}
 			if err := checkOutput(output, "", "json", "yaml"); err != nil {
 				return err
 			}
 			if output == "" {
-				_, err := fmt.Fprintf(streams.Out, "kubectl-wi %s (%s, %s)\nprobe image: %s\n", v.Version, v.GoVersion, v.Platform, v.ProbeImage)
+				_, err := fmt.Fprintf(streams.Out, "kubectl-wi %s (%s, %s)\nprobe image: %s\nplugin image: %s\n", v.Version, v.GoVersion, v.Platform, v.ProbeImage, v.PluginImage)
 				return err
 			}
 			return printDocument(streams.Out, output, v)

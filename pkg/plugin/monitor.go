@@ -1,0 +1,261 @@
+package plugin
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"time"
+
+	"github.com/spf13/cobra"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/cli-runtime/pkg/printers"
+
+	"github.com/kubectl-wi/kubectl-wi/pkg/cabundle"
+	"github.com/kubectl-wi/kubectl-wi/pkg/monitorinstall"
+)
+
+// newCmdMonitor is the `monitor` group: install, uninstall and status here, run (the monitor
+// itself, in the cluster) in monitor_run.go.
+func newCmdMonitor(cf *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams, d deps) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "monitor",
+		Short: "Prove every identity continuously from inside the cluster, with metrics, alerts and events",
+		Long: `Run kubectl-wi in the cluster as a Deployment that proves every identity-bearing service
+account on a schedule and soon after a change that can break it, with the same probe pod as
+verify. It exports Prometheus metrics per account (never per pod), records a Warning Event on a
+service account whose proof fails and a Normal one when it recovers, and keeps its last results
+for monitor status.`,
+		Args: cobra.NoArgs,
+	}
+	cmd.AddCommand(
+		newCmdMonitorInstall(newMonitorInstallOptions(cf, streams, d)),
+		newCmdMonitorUninstall(newMonitorUninstallOptions(cf, streams, d)),
+		newCmdMonitorStatus(newMonitorStatusOptions(cf, streams, d)),
+		newCmdMonitorRules(streams),
+		newCmdMonitorRun(cf, streams, d),
+	)
+	return cmd
+}
+
+const monitorInstallExample = `  # Install the monitor in kubectl-wi-system, watching the whole cluster
+  kubectl wi monitor install
+
+  # Print the manifests for a GitOps repository; nothing is written
+  kubectl wi monitor install --dry-run=client -o yaml > kubectl-wi-monitor.yaml
+
+  # Watch two namespaces only, prove every 5 minutes, with alert rules and a cluster label
+  kubectl wi monitor install --namespaces shop,billing --interval 5m --prometheus-rules --cluster-name prod-eu
+
+  # Give the monitor AWS read access of its own (IRSA), so it also runs explain's checks
+  kubectl wi monitor install --aws-role-arn arn:aws:iam::111122223333:role/kubectl-wi-monitor`
+
+// MonitorInstallOptions holds everything `kubectl wi monitor install` needs.
+type MonitorInstallOptions struct {
+	configFlags *genericclioptions.ConfigFlags
+	genericiooptions.IOStreams
+
+	Config          monitorinstall.Config
+	CABundleFile    string
+	PrometheusRules bool
+	DryRun          string
+	Output          string
+
+	newClient func() (monitorinstall.Deps, error)
+}
+
+func newMonitorInstallOptions(cf *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams, d deps) *MonitorInstallOptions {
+	return &MonitorInstallOptions{
+		configFlags: cf,
+		IOStreams:   streams,
+		Config: monitorinstall.Config{
+			Image: MonitorImage(), Replicas: 1, Interval: 15 * time.Minute, Parallel: 2, StaleFor: 30 * time.Minute,
+		},
+		DryRun:    "none",
+		newClient: monitorDeps(cf, d),
+	}
+}
+
+// monitorDeps builds the monitor commands' clients: the PrometheusRule needs discovery and a
+// dynamic client beside the typed one.
+func monitorDeps(cf *genericclioptions.ConfigFlags, d deps) func() (monitorinstall.Deps, error) {
+	return func() (monitorinstall.Deps, error) {
+		client, err := d.newClient(cf)
+		if err != nil {
+			return monitorinstall.Deps{}, err
+		}
+		custom, err := d.newCustom(cf)
+		if err != nil {
+			return monitorinstall.Deps{}, err
+		}
+		return monitorinstall.Deps{Client: client, Dynamic: custom.Dynamic, Discovery: custom.Discovery}, nil
+	}
+}
+
+func newCmdMonitorInstall(o *MonitorInstallOptions) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "install",
+		Short: "Install the monitor: a Deployment running kubectl-wi monitor run, its RBAC and Service",
+		Long: `Install the monitor with server-side apply (field manager kubectl-wi): a namespace
+(kubectl-wi-system, or -n), a ServiceAccount, least-privilege RBAC (a ClusterRole, or with
+--namespaces a Role in each namespace), a Deployment running kubectl-wi monitor run from the
+plugin's own image, and a Service for /metrics. A rerun changes nothing; fields other writers
+own are left as they are. With --prometheus-rules, the alert rules are written as a
+PrometheusRule when the prometheus-operator's CRD is installed, and printed as a rules file
+otherwise.
+
+` + exitCodesNoChecksHelp,
+		Example: monitorInstallExample,
+		Args:    cobra.NoArgs,
+		RunE:    completeValidateRun(o),
+	}
+	f := cmd.Flags()
+	c := &o.Config
+	f.StringVar(&c.Image, "image", c.Image, "Plugin image the monitor runs")
+	f.Int32Var(&c.Replicas, "replicas", c.Replicas, "Replicas of the monitor; one leader proves, the others wait")
+	f.DurationVar(&c.Interval, "interval", c.Interval, "How often each identity is proven (jittered)")
+	f.IntVar(&c.Parallel, "parallel", c.Parallel, "Probe pods at once, at most")
+	f.IntVar(&c.Budget, "budget", c.Budget, "Proofs per interval, at most (0: every account)")
+	f.StringSliceVar(&c.Namespaces, "namespaces", nil, "Watch only these namespaces, with a Role in each instead of a ClusterRole (default: the whole cluster)")
+	f.StringVar(&c.ClusterName, "cluster-name", "", `Add cluster="NAME" to every series, for one Prometheus over many clusters`)
+	f.StringVar(&c.AWSRoleARN, "aws-role-arn", "", "IAM role of the monitor itself (IRSA) for explain's AWS reads; deploy/iam/monitor-policy.json is its policy")
+	f.StringVar(&c.STSEndpoint, "sts-endpoint", "", "STS endpoint URL of the probe pods, as verify's --sts-endpoint")
+	f.StringVar(&o.CABundleFile, "ca-bundle", "", "PEM file of CA certificates the probe pods trust beside the public roots, as verify's --ca-bundle (kept in a ConfigMap)")
+	f.BoolVar(&o.PrometheusRules, "prometheus-rules", false, "Also install the alert rules: a PrometheusRule when its CRD is there, else the rules file printed")
+	f.DurationVar(&c.StaleFor, "stale-for", c.StaleFor, "How long pods stay stale before KubectlWIStalePods fires")
+	f.StringVarP(&o.Output, "output", "o", "", "Output format. One of: yaml|json|name (default: one line per object)")
+	completeValues(cmd, "output", "yaml", "json", "name")
+	addDryRunFlag(cmd, &o.DryRun, "client prints the manifests and writes nothing, server sends every write with dryRun", "none", "client", "server")
+	return cmd
+}
+
+// monitorNamespace is -n when given, else the monitor's default namespace (not the
+// kubeconfig's: the monitor has a home of its own).
+func monitorNamespace(cmd *cobra.Command, cf *genericclioptions.ConfigFlags) string {
+	if f := cmd.Flag("namespace"); f != nil && f.Changed && cf.Namespace != nil && *cf.Namespace != "" {
+		return *cf.Namespace
+	}
+	return monitorinstall.DefaultNamespace
+}
+
+// Complete reads -n and --dry-run.
+func (o *MonitorInstallOptions) Complete(cmd *cobra.Command, _ []string) error {
+	o.Config.Namespace = monitorNamespace(cmd, o.configFlags)
+	completeDryRunFlag(o.ErrOut, &o.DryRun)
+	return nil
+}
+
+// Validate refuses bad input before anything is written.
+func (o *MonitorInstallOptions) Validate() error {
+	if err := checkDryRun(o.DryRun, "none", "client", "server"); err != nil {
+		return err
+	}
+	if o.Output != "" && o.Output != "yaml" && o.Output != "json" && o.Output != "name" {
+		return OutputError(o.Output, "yaml", "json", "name")
+	}
+	if o.Config.STSEndpoint != "" {
+		u, err := url.Parse(o.Config.STSEndpoint)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			return FlagErrorf("--sts-endpoint must be an http or https URL, got %q", o.Config.STSEndpoint)
+		}
+	}
+	if o.CABundleFile != "" {
+		data, err := os.ReadFile(o.CABundleFile)
+		if err != nil {
+			return InputErrorf("--ca-bundle: cannot read %s: %w", o.CABundleFile, unwrapPath(err))
+		}
+		if _, err := cabundle.Parse(data); err != nil {
+			return InputErrorf("--ca-bundle: %s is not a PEM file of CA certificates: %w", o.CABundleFile, err)
+		}
+		o.Config.CABundle = data
+	}
+	if err := o.Config.Validate(); err != nil {
+		return &FlagError{Err: err}
+	}
+	return nil
+}
+
+// Run prints the manifests (--dry-run=client) or applies them.
+func (o *MonitorInstallOptions) Run(ctx context.Context) error {
+	if o.DryRun == "client" {
+		manifests, err := o.Config.Manifests(o.PrometheusRules)
+		if err != nil {
+			return err
+		}
+		objs := make([]runtime.Object, len(manifests))
+		for i, m := range manifests {
+			objs[i] = m
+		}
+		if o.Output != "" {
+			return printObjects(o.Out, o.Output, objs)
+		}
+		for _, m := range manifests {
+			fmt.Fprintf(o.Out, "%s created (dry run)\n", monitorinstall.ObjectName(m))
+		}
+		return nil
+	}
+	d, err := o.newClient()
+	if err != nil {
+		return err
+	}
+	res, err := monitorinstall.Install(ctx, d, o.Config, monitorinstall.Options{DryRunServer: o.DryRun == "server", PrometheusRules: o.PrometheusRules})
+	// What was written before an error is still said.
+	if o.Output != "" && err == nil {
+		objs := make([]runtime.Object, len(res.Applied))
+		for i, a := range res.Applied {
+			objs[i] = a.Object
+		}
+		if perr := printObjects(o.Out, o.Output, objs); perr != nil {
+			return perr
+		}
+	} else {
+		suffix := ""
+		if o.DryRun == "server" {
+			suffix = " (server dry run)"
+		}
+		for _, a := range res.Applied {
+			fmt.Fprintf(o.Out, "%s %s%s\n", monitorinstall.ObjectName(a.Object), a.Action, suffix)
+		}
+	}
+	if err != nil {
+		return err
+	}
+	if res.RulesFile != nil {
+		fmt.Fprintln(o.ErrOut, "No PrometheusRule CRD (monitoring.coreos.com/v1) in this cluster: the alert rules follow as a rules file; add it to your Prometheus' rule_files.")
+		_, err = o.Out.Write(res.RulesFile)
+	}
+	return err
+}
+
+// printObjects prints objs as -o asks: names one a line, YAML documents separated by ---,
+// or JSON as a v1 List.
+func printObjects(w io.Writer, output string, objs []runtime.Object) error {
+	switch output {
+	case "name":
+		p := &printers.NamePrinter{}
+		for _, obj := range objs {
+			if err := p.PrintObj(obj, w); err != nil {
+				return err
+			}
+		}
+		return nil
+	case "yaml":
+		p := &printers.YAMLPrinter{}
+		for _, obj := range objs {
+			if err := p.PrintObj(obj, w); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	list := &corev1.List{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "List"}}
+	for _, obj := range objs {
+		list.Items = append(list.Items, runtime.RawExtension{Object: obj})
+	}
+	return (&printers.JSONPrinter{}).PrintObj(list, w)
+}
