@@ -12,11 +12,15 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/kubectl-wi/kubectl-wi/pkg/apicall"
 	"github.com/kubectl-wi/kubectl-wi/pkg/awsconfig"
+	"github.com/kubectl-wi/kubectl-wi/pkg/awsread"
+	"github.com/kubectl-wi/kubectl-wi/pkg/check"
+	"github.com/kubectl-wi/kubectl-wi/pkg/checktarget"
 	"github.com/kubectl-wi/kubectl-wi/pkg/explain"
 	"github.com/kubectl-wi/kubectl-wi/pkg/inventory"
 	"github.com/kubectl-wi/kubectl-wi/pkg/podidentity"
-	"github.com/kubectl-wi/kubectl-wi/pkg/probe"
+	"github.com/kubectl-wi/kubectl-wi/pkg/report"
 	"github.com/kubectl-wi/kubectl-wi/pkg/verify"
 )
 
@@ -77,7 +81,7 @@ type FleetProver struct {
 // also runs explain's IAM checks of every IRSA account, explains STS's refusals and reads
 // the Pod Identity associations.
 func NewFleetProver(client kubernetes.Interface, s ProofSettings, labels map[string]string, aws *AWSReads, now func() time.Time) *FleetProver {
-	discovery := verify.APIServerDiscovery(client)
+	discovery := apicall.APIServerDiscovery(client)
 	p := &FleetProver{
 		base: verify.Config{
 			Image: s.Image, PullPolicy: corev1.PullPolicy(s.PullPolicy), Timeout: s.Timeout,
@@ -112,7 +116,7 @@ func (p *FleetProver) Associations(ctx context.Context, namespace string) (clust
 		p.mu.Unlock()
 		return "", nil, nil
 	}
-	got, err := podidentity.ReadAssociations(ctx, explain.NewSDK(p.aws.cfg), p.aws.EKSCluster, namespace, "")
+	got, err := podidentity.ReadAssociations(ctx, awsread.NewSDK(p.aws.cfg), p.aws.EKSCluster, namespace, "")
 	if err != nil {
 		p.mu.Lock()
 		p.assocs = podidentity.ClusterAssociations{Cluster: p.aws.EKSCluster, NotRead: err.Error()}
@@ -159,8 +163,8 @@ func (p *FleetProver) Prove(ctx context.Context, accounts []Account, parallel in
 // policy) with the monitor's AWS credentials, and returns those that failed.
 func (p *FleetProver) explain(ctx context.Context, a Account) []Check {
 	rec := &failedChecks{now: p.now, start: map[string]time.Time{}, checks: map[string][]Check{}, took: map[string]time.Duration{}}
-	deps := explain.Deps{Client: p.deps.Client, Discovery: p.deps.Discovery, AWS: explain.NewSDK(p.aws.cfg), Now: p.now}
-	_, err := explain.Run(ctx, explain.Config{Namespace: a.Namespace, Target: &verify.Target{Kind: verify.KindServiceAccount, Name: a.Name}, Cluster: p.aws.EKSCluster},
+	deps := explain.Deps{Client: p.deps.Client, Discovery: p.deps.Discovery, AWS: awsread.NewSDK(p.aws.cfg), Now: p.now}
+	_, err := explain.Run(ctx, explain.Config{Namespace: a.Namespace, Target: &checktarget.Target{Kind: checktarget.KindServiceAccount, Name: a.Name}, Cluster: p.aws.EKSCluster},
 		deps, rec.of(verify.Account{Namespace: a.Namespace, Name: a.Name}))
 	checks := rec.checks[a.key()]
 	if err != nil && ctx.Err() == nil {
@@ -189,10 +193,10 @@ type failedChecks struct {
 }
 
 func (f *failedChecks) Start(a verify.Account)           { f.start[a.String()] = f.now() }
-func (f *failedChecks) Step(verify.Account, verify.Step) {}
+func (f *failedChecks) Step(verify.Account, report.Step) {}
 func (f *failedChecks) Raw(verify.Account, string)       {}
-func (f *failedChecks) Event(a verify.Account, ev probe.Event) {
-	if ev.Type == probe.TypeCheck && ev.Status == probe.StatusFail {
+func (f *failedChecks) Event(a verify.Account, ev check.Event) {
+	if ev.Type == check.TypeCheck && ev.Status == check.StatusFail {
 		k := a.String()
 		f.checks[k] = appendNew(f.checks[k], Check{Check: ev.Check, Message: redact(ev.Message), Fix: redact(ev.Fix)})
 	}
@@ -202,13 +206,13 @@ func (f *failedChecks) Done(a verify.Account, _ verify.Outcome, _ error) {
 }
 
 // of is the Reporter of one account's run (explain's).
-func (f *failedChecks) of(a verify.Account) verify.Reporter { return accountRecorder{f: f, a: a} }
+func (f *failedChecks) of(a verify.Account) report.Reporter { return accountRecorder{f: f, a: a} }
 
 type accountRecorder struct {
 	f *failedChecks
 	a verify.Account
 }
 
-func (r accountRecorder) Step(verify.Step)     {}
+func (r accountRecorder) Step(report.Step)     {}
 func (r accountRecorder) Raw(string)           {}
-func (r accountRecorder) Event(ev probe.Event) { r.f.Event(r.a, ev) }
+func (r accountRecorder) Event(ev check.Event) { r.f.Event(r.a, ev) }
