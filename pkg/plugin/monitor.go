@@ -63,7 +63,8 @@ type MonitorInstallOptions struct {
 	Config          monitorinstall.Config
 	CABundleFile    string
 	PrometheusRules bool
-	DryRun          string
+	DryRun          string // the flag; dryRun is what Complete read from it
+	dryRun          dryRun
 	Output          string
 
 	newClient func() (monitorinstall.Deps, error)
@@ -112,7 +113,7 @@ otherwise.
 ` + exitCodesNoChecksHelp,
 		Example: monitorInstallExample,
 		Args:    cobra.NoArgs,
-		RunE:    completeValidateRun(o),
+		RunE:    completeValidateRun(o, nil),
 	}
 	f := cmd.Flags()
 	c := &o.Config
@@ -130,7 +131,7 @@ otherwise.
 	f.DurationVar(&c.StaleFor, "stale-for", c.StaleFor, "How long pods stay stale before KubectlWIStalePods fires")
 	f.StringVarP(&o.Output, "output", "o", "", "Output format. One of: yaml|json|name (default: one line per object)")
 	completeValues(cmd, "output", "yaml", "json", "name")
-	addDryRunFlag(cmd, &o.DryRun, "client prints the manifests and writes nothing, server sends every write with dryRun", "none", "client", "server")
+	addDryRunFlag(cmd, &o.DryRun, "client prints the manifests and writes nothing, server sends every write with dryRun", dryRunNone, dryRunClient, dryRunServer)
 	return cmd
 }
 
@@ -146,13 +147,13 @@ func monitorNamespace(cmd *cobra.Command, cf *genericclioptions.ConfigFlags) str
 // Complete reads -n and --dry-run.
 func (o *MonitorInstallOptions) Complete(cmd *cobra.Command, _ []string) error {
 	o.Config.Namespace = monitorNamespace(cmd, o.configFlags)
-	completeDryRunFlag(o.ErrOut, &o.DryRun)
+	o.dryRun = parseDryRun(o.ErrOut, o.DryRun)
 	return nil
 }
 
 // Validate refuses bad input before anything is written.
 func (o *MonitorInstallOptions) Validate() error {
-	if err := checkDryRun(o.DryRun, "none", "client", "server"); err != nil {
+	if err := checkDryRun(o.dryRun, dryRunNone, dryRunClient, dryRunServer); err != nil {
 		return err
 	}
 	if o.Output != "" && o.Output != "yaml" && o.Output != "json" && o.Output != "name" {
@@ -182,7 +183,7 @@ func (o *MonitorInstallOptions) Validate() error {
 
 // Run prints the manifests (--dry-run=client) or applies them.
 func (o *MonitorInstallOptions) Run(ctx context.Context) error {
-	if o.DryRun == "client" {
+	if o.dryRun == dryRunClient {
 		manifests, err := o.Config.Manifests(o.PrometheusRules)
 		if err != nil {
 			return err
@@ -203,7 +204,7 @@ func (o *MonitorInstallOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	res, err := monitorinstall.Install(ctx, d, o.Config, monitorinstall.Options{DryRunServer: o.DryRun == "server", PrometheusRules: o.PrometheusRules})
+	res, err := monitorinstall.Install(ctx, d, o.Config, monitorinstall.Options{DryRunServer: o.dryRun == dryRunServer, PrometheusRules: o.PrometheusRules})
 	// What was written before an error is still said.
 	if o.Output != "" && err == nil {
 		objs := make([]runtime.Object, len(res.Applied))
@@ -215,7 +216,7 @@ func (o *MonitorInstallOptions) Run(ctx context.Context) error {
 		}
 	} else {
 		suffix := ""
-		if o.DryRun == "server" {
+		if o.dryRun == dryRunServer {
 			suffix = " (server dry run)"
 		}
 		for _, a := range res.Applied {

@@ -69,7 +69,7 @@ and soon after a change that can break it. Only the leader of the Lease proves; 
 serves /metrics and /healthz on --metrics-addr. kubectl wi monitor install runs it in the
 cluster; it runs outside with the kubeconfig too.`,
 		Args: cobra.NoArgs,
-		RunE: completeValidateRun(o),
+		RunE: completeValidateRun(o, nil),
 	}
 	f := cmd.Flags()
 	f.DurationVar(&o.Interval, "interval", o.Interval, "How often each account is proven")

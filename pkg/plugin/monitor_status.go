@@ -49,7 +49,7 @@ not, the checks that failed with their fixes, stale pods, and how long ago each 
   # As JSON, each account with its age in seconds
   kubectl wi monitor status -o json`,
 		Args: cobra.NoArgs,
-		RunE: completeValidateRun(o),
+		RunE: completeValidateRun(o, nil),
 	}
 	cmd.Flags().StringVarP(&o.Output, "output", "o", "", "Output format. One of: json|yaml|jsonpath=TEMPLATE (default: a table)")
 	completeValues(cmd, "output", "json", "yaml", "jsonpath=")

@@ -17,7 +17,8 @@ type MonitorUninstallOptions struct {
 	configFlags *genericclioptions.ConfigFlags
 	genericiooptions.IOStreams
 
-	DryRun  string
+	DryRun  string // the flag; dryRun is what Complete read from it
+	dryRun  dryRun
 	Timeout time.Duration
 
 	namespace string
@@ -48,23 +49,23 @@ when install created it. Objects already gone are skipped: a rerun does nothing.
   # What would be removed, checked by the apiserver
   kubectl wi monitor uninstall --dry-run=server`,
 		Args: cobra.NoArgs,
-		RunE: completeValidateRun(o),
+		RunE: completeValidateRun(o, nil),
 	}
 	cmd.Flags().DurationVar(&o.Timeout, "timeout", o.Timeout, "How long to wait for the monitor's pods, its probe pods and its namespace to be gone")
-	addDryRunFlag(cmd, &o.DryRun, "server sends every delete with dryRun and waits for nothing", "none", "server")
+	addDryRunFlag(cmd, &o.DryRun, "server sends every delete with dryRun and waits for nothing", dryRunNone, dryRunServer)
 	return cmd
 }
 
 // Complete reads -n and --dry-run.
 func (o *MonitorUninstallOptions) Complete(cmd *cobra.Command, _ []string) error {
 	o.namespace = monitorNamespace(cmd, o.configFlags)
-	completeDryRunFlag(o.ErrOut, &o.DryRun)
+	o.dryRun = parseDryRun(o.ErrOut, o.DryRun)
 	return nil
 }
 
 // Validate checks the flags.
 func (o *MonitorUninstallOptions) Validate() error {
-	if err := checkDryRun(o.DryRun, "none", "server"); err != nil {
+	if err := checkDryRun(o.dryRun, dryRunNone, dryRunServer); err != nil {
 		return err
 	}
 	if o.Timeout <= 0 {
@@ -80,10 +81,10 @@ func (o *MonitorUninstallOptions) Run(ctx context.Context) error {
 		return err
 	}
 	deleted, err := monitorinstall.Uninstall(ctx, d, o.namespace, monitorinstall.UninstallOptions{
-		DryRunServer: o.DryRun == "server", Wait: o.Timeout, Poll: o.poll,
+		DryRunServer: o.dryRun == dryRunServer, Wait: o.Timeout, Poll: o.poll,
 	})
 	suffix := ""
-	if o.DryRun == "server" {
+	if o.dryRun == dryRunServer {
 		suffix = " (server dry run)"
 	}
 	for _, del := range deleted {
