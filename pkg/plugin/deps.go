@@ -64,6 +64,8 @@ type deps struct {
 	isTerminal func(w io.Writer) bool
 	// env is what the commands take from the environment, read once.
 	env environment
+	// hostname names a monitor replica that has no $POD_NAME.
+	hostname func() (string, error)
 	// now is the clock of a restart's restartedAt, and of verify's and explain's timings.
 	now func() time.Time
 	// rolloutPoll is how often --wait polls the rollouts; admissionTimeout and admissionPoll
@@ -88,6 +90,7 @@ func defaultDeps() deps {
 		explainRefusal:   explain.Refusal,
 		isTerminal:       isTerminal,
 		env:              readEnvironment(os.Getenv),
+		hostname:         os.Hostname,
 		now:              time.Now,
 		rolloutPoll:      time.Second,
 		admissionTimeout: 30 * time.Second,
@@ -138,6 +141,9 @@ type environment struct {
 	// stsEndpoint and caBundle are the defaults of verify's and migrate's --sts-endpoint and
 	// --ca-bundle.
 	stsEndpoint, caBundle string
+	// podNamespace and podName: the monitor's Deployment sets them from the downward API
+	// (envPodNamespace, envPodName).
+	podNamespace, podName string
 	// regionSet: AWS_REGION or AWS_DEFAULT_REGION names a region, which then wins over the
 	// region of the kubeconfig's EKS cluster.
 	regionSet bool
@@ -156,6 +162,9 @@ func readEnvironment(getenv func(string) string) environment {
 		stsEndpoint: getenv(EnvSTSEndpoint),
 		caBundle:    getenv(EnvCABundle),
 		regionSet:   getenv("AWS_REGION") != "" || getenv("AWS_DEFAULT_REGION") != "",
+
+		podNamespace: getenv(envPodNamespace),
+		podName:      getenv(envPodName),
 	}
 }
 

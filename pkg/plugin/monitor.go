@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net/url"
-	"os"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -16,7 +14,6 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/cli-runtime/pkg/printers"
 
-	"github.com/kubectl-wi/kubectl-wi/pkg/cabundle"
 	"github.com/kubectl-wi/kubectl-wi/pkg/monitorinstall"
 )
 
@@ -60,14 +57,15 @@ type MonitorInstallOptions struct {
 	configFlags *genericclioptions.ConfigFlags
 	genericiooptions.IOStreams
 
-	Config          monitorinstall.Config
-	CABundleFile    string
+	Config monitorinstall.Config
+	stsFlags
 	PrometheusRules bool
 	DryRun          string // the flag; dryRun is what Complete read from it
 	dryRun          dryRun
 	Output          string
 
 	newClient func() (monitorinstall.Deps, error)
+	env       environment
 }
 
 func newMonitorInstallOptions(cf *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams, d deps) *MonitorInstallOptions {
@@ -79,6 +77,7 @@ func newMonitorInstallOptions(cf *genericclioptions.ConfigFlags, streams generic
 		},
 		DryRun:    "none",
 		newClient: monitorDeps(cf, d),
+		env:       d.env,
 	}
 }
 
@@ -125,8 +124,8 @@ otherwise.
 	f.StringSliceVar(&c.Namespaces, "namespaces", nil, "Watch only these namespaces, with a Role in each instead of a ClusterRole (default: the whole cluster)")
 	f.StringVar(&c.ClusterName, "cluster-name", "", `Add cluster="NAME" to every series, for one Prometheus over many clusters`)
 	f.StringVar(&c.AWSRoleARN, "aws-role-arn", "", "IAM role of the monitor itself (IRSA) for explain's AWS reads; deploy/iam/monitor-policy.json is its policy")
-	f.StringVar(&c.STSEndpoint, "sts-endpoint", "", "STS endpoint URL of the probe pods, as verify's --sts-endpoint")
-	f.StringVar(&o.CABundleFile, "ca-bundle", "", "PEM file of CA certificates the probe pods trust beside the public roots, as verify's --ca-bundle (kept in a ConfigMap)")
+	f.StringVar(&o.STSEndpoint, "sts-endpoint", "", "STS endpoint URL of the probe pods, as verify's --sts-endpoint (default $"+EnvSTSEndpoint+")")
+	f.StringVar(&o.CABundle, "ca-bundle", "", "PEM file of CA certificates the probe pods trust beside the public roots, as verify's --ca-bundle (kept in a ConfigMap; default $"+EnvCABundle+")")
 	f.BoolVar(&o.PrometheusRules, "prometheus-rules", false, "Also install the alert rules: a PrometheusRule when its CRD is there, else the rules file printed")
 	f.DurationVar(&c.StaleFor, "stale-for", c.StaleFor, "How long pods stay stale before KubectlWIStalePods fires")
 	f.StringVarP(&o.Output, "output", "o", "", "Output format. One of: yaml|json|name (default: one line per object)")
@@ -148,6 +147,8 @@ func monitorNamespace(cmd *cobra.Command, cf *genericclioptions.ConfigFlags) str
 func (o *MonitorInstallOptions) Complete(cmd *cobra.Command, _ []string) error {
 	o.Config.Namespace = monitorNamespace(cmd, o.configFlags)
 	o.dryRun = parseDryRun(o.ErrOut, o.DryRun)
+	o.stsFlags.complete(cmd, o.env)
+	o.Config.STSEndpoint, o.Config.CABundle = o.STSEndpoint, o.caBundle
 	return nil
 }
 
@@ -159,21 +160,8 @@ func (o *MonitorInstallOptions) Validate() error {
 	if o.Output != "" && o.Output != "yaml" && o.Output != "json" && o.Output != "name" {
 		return OutputError(o.Output, "yaml", "json", "name")
 	}
-	if o.Config.STSEndpoint != "" {
-		u, err := url.Parse(o.Config.STSEndpoint)
-		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-			return FlagErrorf("--sts-endpoint must be an http or https URL, got %q", o.Config.STSEndpoint)
-		}
-	}
-	if o.CABundleFile != "" {
-		data, err := os.ReadFile(o.CABundleFile)
-		if err != nil {
-			return InputErrorf("--ca-bundle: cannot read %s: %w", o.CABundleFile, unwrapPath(err))
-		}
-		if _, err := cabundle.Parse(data); err != nil {
-			return InputErrorf("--ca-bundle: %s is not a PEM file of CA certificates: %w", o.CABundleFile, err)
-		}
-		o.Config.CABundle = data
+	if err := o.stsFlags.validate(); err != nil {
+		return err
 	}
 	if err := o.Config.Validate(); err != nil {
 		return &FlagError{Err: err}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"os"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -15,7 +14,6 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/klog/v2"
 
-	"github.com/kubectl-wi/kubectl-wi/pkg/cabundle"
 	"github.com/kubectl-wi/kubectl-wi/pkg/monitor"
 )
 
@@ -39,14 +37,11 @@ type MonitorRunOptions struct {
 	LeaderElect                 bool
 	LeaseName, StatusConfigMap  string
 	Image, ImagePullPolicy      string
-	STSEndpoint, CABundle       string
 	Region, EKSCluster          string
+	stsFlags
 
-	caBundle  []byte
 	namespace string // of the Lease and the status object
 	identity  string
-	getenv    func(string) string
-	hostname  func() (string, error)
 }
 
 // newCmdMonitorRun builds `kubectl-wi monitor run`, the monitor itself, which `monitor
@@ -58,7 +53,6 @@ func newCmdMonitorRun(cf *genericclioptions.ConfigFlags, streams genericiooption
 		Debounce: monitor.DefaultDebounce, Timeout: 2 * time.Minute,
 		MetricsAddr: ":8080", LeaderElect: true, LeaseName: monitor.DefaultLeaseName, StatusConfigMap: monitor.DefaultStatusConfigMap,
 		Image: ProbeImage(), ImagePullPolicy: string(corev1.PullIfNotPresent),
-		getenv: os.Getenv, hostname: os.Hostname,
 	}
 	cmd := &cobra.Command{
 		Use:   "run",
@@ -95,31 +89,14 @@ cluster; it runs outside with the kubeconfig too.`,
 
 // Complete reads the env defaults, the CA bundle and this replica's names.
 func (o *MonitorRunOptions) Complete(cmd *cobra.Command, _ []string) error {
-	for _, d := range []struct {
-		flag, env string
-		value     *string
-	}{{"sts-endpoint", EnvSTSEndpoint, &o.STSEndpoint}, {"ca-bundle", EnvCABundle, &o.CABundle}} {
-		if v := o.getenv(d.env); v != "" && !cmd.Flags().Changed(d.flag) {
-			*d.value = v
-		}
-	}
-	if o.CABundle != "" {
-		data, err := os.ReadFile(o.CABundle)
-		if err != nil {
-			return InputErrorf("--ca-bundle: cannot read %s: %w", o.CABundle, unwrapPath(err))
-		}
-		if _, err := cabundle.Parse(data); err != nil {
-			return InputErrorf("--ca-bundle: %s is not a PEM file of CA certificates: %w", o.CABundle, err)
-		}
-		o.caBundle = data
-	}
-	o.namespace = o.getenv(envPodNamespace)
+	o.stsFlags.complete(cmd, o.deps.env)
+	o.namespace = o.deps.env.podNamespace
 	if o.namespace == "" {
 		o.namespace = monitor.DefaultNamespace
 	}
-	o.identity = o.getenv(envPodName)
+	o.identity = o.deps.env.podName
 	if o.identity == "" {
-		h, err := o.hostname()
+		h, err := o.deps.hostname()
 		if err != nil {
 			return fmt.Errorf("failed to name this replica (no $%s, no hostname): %w", envPodName, err)
 		}
@@ -154,7 +131,7 @@ func (o *MonitorRunOptions) Validate() error {
 	if _, _, err := net.SplitHostPort(o.MetricsAddr); err != nil {
 		return FlagErrorf("--metrics-addr %q is not host:port: %w", o.MetricsAddr, err)
 	}
-	return nil
+	return o.stsFlags.validate()
 }
 
 // Run serves the metrics and runs the monitor until the context ends (SIGTERM) or the Lease
