@@ -147,7 +147,7 @@ func monitorNamespace(cmd *cobra.Command, cf *genericclioptions.ConfigFlags) str
 func (o *MonitorInstallOptions) Complete(cmd *cobra.Command, _ []string) error {
 	o.Config.Namespace = monitorNamespace(cmd, o.configFlags)
 	o.dryRun = parseDryRun(o.ErrOut, o.DryRun)
-	o.stsFlags.complete(cmd, o.env)
+	o.complete(cmd, o.env)
 	o.Config.STSEndpoint, o.Config.CABundle = o.STSEndpoint, o.caBundle
 	return nil
 }
@@ -160,7 +160,7 @@ func (o *MonitorInstallOptions) Validate() error {
 	if o.Output != "" && o.Output != "yaml" && o.Output != "json" && o.Output != "name" {
 		return OutputError(o.Output, "yaml", "json", "name")
 	}
-	if err := o.stsFlags.validate(); err != nil {
+	if err := o.validate(); err != nil {
 		return err
 	}
 	if err := o.Config.Validate(); err != nil {

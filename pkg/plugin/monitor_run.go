@@ -89,7 +89,7 @@ cluster; it runs outside with the kubeconfig too.`,
 
 // Complete reads the env defaults, the CA bundle and this replica's names.
 func (o *MonitorRunOptions) Complete(cmd *cobra.Command, _ []string) error {
-	o.stsFlags.complete(cmd, o.deps.env)
+	o.complete(cmd, o.deps.env)
 	o.namespace = o.deps.env.podNamespace
 	if o.namespace == "" {
 		o.namespace = monitor.DefaultNamespace
@@ -131,7 +131,7 @@ func (o *MonitorRunOptions) Validate() error {
 	if _, _, err := net.SplitHostPort(o.MetricsAddr); err != nil {
 		return FlagErrorf("--metrics-addr %q is not host:port: %w", o.MetricsAddr, err)
 	}
-	return o.stsFlags.validate()
+	return o.validate()
 }
 
 // Run serves the metrics and runs the monitor until the context ends (SIGTERM) or the Lease
