@@ -64,8 +64,7 @@ type MonitorInstallOptions struct {
 	dryRun          dryRun
 	Output          string
 
-	newClient func() (monitorinstall.Deps, error)
-	env       environment
+	deps deps
 }
 
 func newMonitorInstallOptions(cf *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams, d deps) *MonitorInstallOptions {
@@ -75,26 +74,23 @@ func newMonitorInstallOptions(cf *genericclioptions.ConfigFlags, streams generic
 		Config: monitorinstall.Config{
 			Image: MonitorImage(), Replicas: 1, Interval: 15 * time.Minute, Parallel: 2, StaleFor: 30 * time.Minute,
 		},
-		DryRun:    "none",
-		newClient: monitorDeps(cf, d),
-		env:       d.env,
+		DryRun: "none",
+		deps:   d,
 	}
 }
 
-// monitorDeps builds the monitor commands' clients: the PrometheusRule needs discovery and a
-// dynamic client beside the typed one.
-func monitorDeps(cf *genericclioptions.ConfigFlags, d deps) func() (monitorinstall.Deps, error) {
-	return func() (monitorinstall.Deps, error) {
-		client, err := d.newClient(cf)
-		if err != nil {
-			return monitorinstall.Deps{}, err
-		}
-		custom, err := d.newCustom(cf)
-		if err != nil {
-			return monitorinstall.Deps{}, err
-		}
-		return monitorinstall.Deps{Client: client, Dynamic: custom.Dynamic, Discovery: custom.Discovery}, nil
+// monitorClients builds the monitor commands' clients from d: the PrometheusRule needs
+// discovery and a dynamic client beside the typed one.
+func monitorClients(cf *genericclioptions.ConfigFlags, d deps) (monitorinstall.Deps, error) {
+	client, err := d.newClient(cf)
+	if err != nil {
+		return monitorinstall.Deps{}, err
 	}
+	custom, err := d.newCustom(cf)
+	if err != nil {
+		return monitorinstall.Deps{}, err
+	}
+	return monitorinstall.Deps{Client: client, Dynamic: custom.Dynamic, Discovery: custom.Discovery}, nil
 }
 
 func newCmdMonitorInstall(o *MonitorInstallOptions) *cobra.Command {
@@ -147,7 +143,7 @@ func monitorNamespace(cmd *cobra.Command, cf *genericclioptions.ConfigFlags) str
 func (o *MonitorInstallOptions) Complete(cmd *cobra.Command, _ []string) error {
 	o.Config.Namespace = monitorNamespace(cmd, o.configFlags)
 	o.dryRun = parseDryRun(o.ErrOut, o.DryRun)
-	o.complete(cmd, o.env)
+	o.complete(cmd, o.deps.env)
 	o.Config.STSEndpoint, o.Config.CABundle = o.STSEndpoint, o.caBundle
 	return nil
 }
@@ -188,7 +184,7 @@ func (o *MonitorInstallOptions) Run(ctx context.Context) error {
 		}
 		return nil
 	}
-	d, err := o.newClient()
+	d, err := monitorClients(o.configFlags, o.deps)
 	if err != nil {
 		return err
 	}

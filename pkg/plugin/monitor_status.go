@@ -27,11 +27,11 @@ type MonitorStatusOptions struct {
 
 	namespace string
 	now       func() time.Time
-	newClient func() (monitorinstall.Deps, error)
+	deps      deps
 }
 
 func newMonitorStatusOptions(cf *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams, d deps) *MonitorStatusOptions {
-	return &MonitorStatusOptions{configFlags: cf, IOStreams: streams, now: d.now, newClient: monitorDeps(cf, d)}
+	return &MonitorStatusOptions{configFlags: cf, IOStreams: streams, now: d.now, deps: d}
 }
 
 func newCmdMonitorStatus(o *MonitorStatusOptions) *cobra.Command {
@@ -79,7 +79,7 @@ type monitorAccountDocument struct {
 
 // Run reads the status object and prints it.
 func (o *MonitorStatusOptions) Run(ctx context.Context) error {
-	d, err := o.newClient()
+	d, err := monitorClients(o.configFlags, o.deps)
 	if err != nil {
 		return err
 	}

@@ -23,13 +23,13 @@ type MonitorUninstallOptions struct {
 
 	namespace string
 	poll      time.Duration
-	newClient func() (monitorinstall.Deps, error)
+	deps      deps
 }
 
 func newMonitorUninstallOptions(cf *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams, d deps) *MonitorUninstallOptions {
 	return &MonitorUninstallOptions{
 		configFlags: cf, IOStreams: streams, DryRun: "none", Timeout: 2 * time.Minute,
-		poll: d.rolloutPoll, newClient: monitorDeps(cf, d),
+		poll: d.rolloutPoll, deps: d,
 	}
 }
 
@@ -76,7 +76,7 @@ func (o *MonitorUninstallOptions) Validate() error {
 
 // Run deletes, printing each object as it goes.
 func (o *MonitorUninstallOptions) Run(ctx context.Context) error {
-	d, err := o.newClient()
+	d, err := monitorClients(o.configFlags, o.deps)
 	if err != nil {
 		return err
 	}
