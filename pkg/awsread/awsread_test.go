@@ -1,4 +1,4 @@
-package explain
+package awsread
 
 import (
 	"context"
@@ -12,7 +12,6 @@ import (
 	"testing"
 
 	"github.com/kubectl-wi/kubectl-wi/pkg/awsconfig"
-	"github.com/kubectl-wi/kubectl-wi/pkg/awsread"
 )
 
 // TestSDKThroughTheUsersConfig: the SDK clients take the user's configuration as the SDK
@@ -52,7 +51,7 @@ func TestSDKThroughTheUsersConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sdk := awsread.NewSDK(cfg)
+	sdk := NewSDK(cfg)
 	role, err := sdk.GetRole(context.Background(), "app")
 	if err != nil {
 		t.Fatal(err)
@@ -95,7 +94,7 @@ func TestNoCredentialsAndProfiles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = awsread.NewSDK(cfg).GetRole(context.Background(), "app")
+	_, err = NewSDK(cfg).GetRole(context.Background(), "app")
 	if !awsconfig.IsNoCredentials(err) || !strings.Contains(err.Error(), "no AWS credentials for iam:GetRole") {
 		t.Fatalf("no credentials: %v", err)
 	}
