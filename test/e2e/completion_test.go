@@ -58,7 +58,7 @@ func TestCompletionThroughKubectl(t *testing.T) {
 		words []string
 		want  string // the completions, the directive last
 	}{
-		{[]string{""}, "completion|disable|enable|explain|help|migrate|status|trust-policy|verify|version|:4"},
+		{[]string{""}, "completion|disable|enable|explain|help|migrate|monitor|status|trust-policy|verify|version|:4"},
 		{[]string{"e"}, "enable|explain|:4"},
 		{[]string{"enable", "-n", ns, "c"}, "cart|checkout|:4"},
 		{[]string{"enable", "-n", ns, "deploy/w"}, "deploy/web|deploy/worker|:4"},
