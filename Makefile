@@ -33,6 +33,7 @@ PROBE_SRC := 'dist/build/{os}_{arch}/wi-probe:/wi-probe'
 .PHONY: bench-enable
 .PHONY: bench-podidentity
 .PHONY: bench-probe-image
+.PHONY: bench-monitor
 .PHONY: dist krew krew-test probe-image probe-image-push release release-dry-run lint-workflows
 all: build
 
@@ -164,6 +165,12 @@ bench-explain: build
 # after the pod runs, and the probe image's size. Not in `make test`; RUNS=N for more.
 bench-verify: build
 	hack/bench-verify.sh
+
+# kubectl-wi monitor run over 200 identity accounts for 10 minutes on the running local
+# cluster: apiserver requests per minute by verb, probe pods per minute, the monitor's peak
+# memory. Not in `make test`; ACCOUNTS=N DURATION=S for other sizes.
+bench-monitor: build
+	hack/bench-monitor.sh
 
 # enable -l on 500 service accounts, each with a Deployment, against a kubectl annotate +
 # rollout restart loop on as many, on the local cluster: wall times, ratio and API request
