@@ -269,7 +269,7 @@ func (e env) enableThroughRestart(t *testing.T, c kubernetes.Interface, ns strin
 		}
 		return out
 	}
-	w, err := c.CoreV1().ServiceAccounts(ns).Watch(ctx, metav1.ListOptions{LabelSelector: "batch=fault"})
+	start, err := c.CoreV1().ServiceAccounts(ns).List(ctx, metav1.ListOptions{LabelSelector: "batch=fault"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -282,15 +282,7 @@ func (e env) enableThroughRestart(t *testing.T, c kubernetes.Interface, ns strin
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	seen := 0
-	for ev := range w.ResultChan() {
-		if sa, ok := ev.Object.(*corev1.ServiceAccount); ok && ev.Type == watch.Modified && sa.Annotations["eks.amazonaws.com/role-arn"] == role {
-			if seen++; seen == n/10 {
-				break
-			}
-		}
-	}
-	w.Stop()
+	awaitAnnotated(t, c, ns, start.ResourceVersion, role, n/10)
 	e.restartAPIServer(t, c)
 	requireExited(t, cmd.Wait())
 	var r restartRuns
@@ -305,4 +297,33 @@ func (e env) enableThroughRestart(t *testing.T, c kubernetes.Interface, ns strin
 		}
 	}
 	return r
+}
+
+// awaitAnnotated waits until want accounts of ns labelled batch=fault carry role, watching
+// from resourceVersion rv. A watch the apiserver ends early is opened again from the last
+// event seen, so the apiserver is never restarted before enable has written anything.
+func awaitAnnotated(t *testing.T, c kubernetes.Interface, ns, rv, role string, want int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	seen := map[string]bool{}
+	for len(seen) < want {
+		w, err := c.CoreV1().ServiceAccounts(ns).Watch(ctx, metav1.ListOptions{LabelSelector: "batch=fault", ResourceVersion: rv})
+		if err != nil {
+			t.Fatalf("watching the accounts enable writes (%d of %d seen with the role): %v", len(seen), want, err)
+		}
+		for ev := range w.ResultChan() {
+			sa, ok := ev.Object.(*corev1.ServiceAccount)
+			if !ok {
+				continue
+			}
+			rv = sa.ResourceVersion
+			if ev.Type == watch.Modified && sa.Annotations["eks.amazonaws.com/role-arn"] == role {
+				if seen[sa.Name] = true; len(seen) == want {
+					break
+				}
+			}
+		}
+		w.Stop()
+	}
 }
