@@ -8,7 +8,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/kubernetes"
 
@@ -47,7 +46,8 @@ type ProofSettings struct {
 // the monitor's own service account in a cluster), with which it reads the Pod Identity
 // associations and runs explain's IAM checks.
 type AWSReads struct {
-	cfg aws.Config
+	// reads are IAM and EKS reads with those credentials; tests answer them in memory.
+	reads awsread.Reader
 	// EKSCluster is the cluster whose associations are read; "" reads none.
 	EKSCluster string
 }
@@ -62,7 +62,7 @@ func LoadAWSReads(ctx context.Context, eksCluster, region string) (*AWSReads, st
 	if !awsconfig.CredentialsAtHand(ctx, cfg) {
 		return nil, "no AWS credentials found by the SDK's default chain (give the monitor's service account a read-only role with IRSA)"
 	}
-	return &AWSReads{cfg: cfg, EKSCluster: eksCluster}, ""
+	return &AWSReads{reads: awsread.NewSDK(cfg), EKSCluster: eksCluster}, ""
 }
 
 // FleetProver proves accounts with verify's fleet engine: one probe pod per account, at
@@ -116,7 +116,7 @@ func (p *FleetProver) Associations(ctx context.Context, namespace string) (clust
 		p.mu.Unlock()
 		return "", nil, nil
 	}
-	got, err := podidentity.ReadAssociations(ctx, awsread.NewSDK(p.aws.cfg), p.aws.EKSCluster, namespace, "")
+	got, err := podidentity.ReadAssociations(ctx, p.aws.reads, p.aws.EKSCluster, namespace, "")
 	if err != nil {
 		p.mu.Lock()
 		p.assocs = podidentity.ClusterAssociations{Cluster: p.aws.EKSCluster, NotRead: err.Error()}
@@ -163,7 +163,7 @@ func (p *FleetProver) Prove(ctx context.Context, accounts []Account, parallel in
 // policy) with the monitor's AWS credentials, and returns those that failed.
 func (p *FleetProver) explain(ctx context.Context, a Account) []Check {
 	rec := &failedChecks{now: p.now, start: map[string]time.Time{}, checks: map[string][]Check{}, took: map[string]time.Duration{}}
-	deps := explain.Deps{Client: p.deps.Client, Discovery: p.deps.Discovery, AWS: awsread.NewSDK(p.aws.cfg), Now: p.now}
+	deps := explain.Deps{Client: p.deps.Client, Discovery: p.deps.Discovery, AWS: p.aws.reads, Now: p.now}
 	_, err := explain.Run(ctx, explain.Config{Namespace: a.Namespace, Target: &checktarget.Target{Kind: checktarget.KindServiceAccount, Name: a.Name}, Cluster: p.aws.EKSCluster},
 		deps, rec.of(verify.Account{Namespace: a.Namespace, Name: a.Name}))
 	checks := rec.checks[a.key()]
