@@ -103,6 +103,13 @@ func probesRun(t *testing.T, c *fake.Clientset, streams map[string]string) verif
 // --eks-cluster, and joins explain's failed checks to an IRSA account's proof: the account
 // whose role's trust does not admit it fails iam.trust, the healthy one fails nothing.
 func TestFleetProverRunsExplainWithAWSReads(t *testing.T) {
+	// verify's explanation of an STS refusal loads credentials of its own: none here, so what
+	// IAM says comes from the monitor's reads only.
+	for _, k := range []string{"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_CONTAINER_CREDENTIALS_FULL_URI"} {
+		t.Setenv(k, "")
+	}
+	t.Setenv("AWS_CONFIG_FILE", os.DevNull)
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", os.DevNull)
 	aws := awstest.New()
 	aws.Roles["app"] = webIdentityTrust("system:serviceaccount:ns:app")
 	aws.Roles["broken"] = webIdentityTrust("system:serviceaccount:other:broken")
