@@ -52,8 +52,8 @@ const (
 // ProbeLabels are the labels the monitor adds to its probe pods.
 func ProbeLabels() map[string]string { return map[string]string{ProbeLabelName: ProbeLabelValue} }
 
-// probeSelector selects the monitor's probe pods.
-func probeSelector() labels.Selector {
+// ProbeSelector selects the monitor's probe pods: its sweep, and uninstall's deletes.
+func ProbeSelector() labels.Selector {
 	return labels.SelectorFromSet(labels.Set{verify.LabelName: verify.LabelValue, ProbeLabelName: ProbeLabelValue})
 }
 
@@ -244,7 +244,7 @@ func (m *Monitor) lead(ctx context.Context) error {
 	m.accounts, m.states, m.stale = map[string]Account{}, map[string]*accountState{}, map[string]int{}
 	m.mu.Unlock()
 
-	w, err := newWatcher(m.deps.Client, m.cfg.Namespaces, probeSelector(), changes{
+	w, err := newWatcher(m.deps.Client, m.cfg.Namespaces, ProbeSelector(), changes{
 		account:   m.changed,
 		inventory: m.poke,
 		probePods: m.countProbePods,

@@ -2,7 +2,6 @@ package monitorinstall
 
 import (
 	"github.com/kubectl-wi/kubectl-wi/pkg/monitor"
-	"github.com/kubectl-wi/kubectl-wi/pkg/verify"
 )
 
 // The monitor's fixed names.
@@ -33,10 +32,6 @@ const (
 	// agentNamespace is where the EKS Pod Identity agent's DaemonSet runs (the add-on's).
 	agentNamespace = "kube-system"
 )
-
-// ProbeSelector selects the probe pods the monitor made: verify's probe label, and the
-// monitor as their manager (a user's own verify probe is never selected).
-var ProbeSelector = verify.LabelName + "=" + verify.LabelValue + "," + monitor.ProbeLabelName + "=" + monitor.ProbeLabelValue
 
 // labels are the labels of every object install writes.
 func labels() map[string]string { return map[string]string{LabelName: LabelValue} }

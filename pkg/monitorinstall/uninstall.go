@@ -11,6 +11,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/kubectl-wi/kubectl-wi/pkg/apicall"
+	"github.com/kubectl-wi/kubectl-wi/pkg/monitor"
 )
 
 // UninstallOptions are how uninstall deletes.
@@ -103,7 +104,7 @@ func (u *uninstaller) del(ctx context.Context, printed, resource, ns, name strin
 // deleteProbePods deletes the monitor's probe pods wherever they run, and waits for them.
 func (u *uninstaller) deleteProbePods(ctx context.Context) error {
 	pods := u.d.Client.CoreV1().Pods(metav1.NamespaceAll)
-	list, err := pods.List(ctx, metav1.ListOptions{LabelSelector: ProbeSelector})
+	list, err := pods.List(ctx, metav1.ListOptions{LabelSelector: monitor.ProbeSelector().String()})
 	if err != nil {
 		return apicall.Wrap(err, "list", "pods", "", "")
 	}
@@ -112,7 +113,7 @@ func (u *uninstaller) deleteProbePods(ctx context.Context) error {
 			return err
 		}
 	}
-	return u.waitPodsGone(ctx, metav1.NamespaceAll, ProbeSelector, "the monitor's probe pods")
+	return u.waitPodsGone(ctx, metav1.NamespaceAll, monitor.ProbeSelector().String(), "the monitor's probe pods")
 }
 
 func (u *uninstaller) waitPodsGone(ctx context.Context, ns, selector, what string) error {

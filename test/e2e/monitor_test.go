@@ -34,7 +34,7 @@ import (
 // The monitor's test interval: short, so that the whole test stays within about three minutes.
 const monitorInterval = 15 * time.Second
 
-// monitorProbeSelector selects the monitor's own probe pods (pkg/monitorinstall.ProbeSelector).
+// monitorProbeSelector selects the monitor's own probe pods (pkg/monitor.ProbeSelector).
 const monitorProbeSelector = "app.kubernetes.io/name=kubectl-wi-probe,app.kubernetes.io/managed-by=kubectl-wi-monitor"
 
 // TestMonitor installs the monitor from the test bed's registry, watching one namespace of
