@@ -27,9 +27,7 @@ func listPages(ctx context.Context, resource, namespace string, page func(contex
 // Service accounts and pods must be readable: their failure is the error. Workloads and
 // webhook configurations only add detail: a forbidden LIST of those becomes a warning.
 //
-// API calls: one paginated LIST each of serviceaccounts and pods (in namespace or all; for
-// all, when there are at most maxSpreadNamespaces namespaces, one LIST of namespaces and
-// then one of each kind per namespace, namespaceFanOut namespaces at a time),
+// API calls: one paginated LIST each of serviceaccounts and pods (in namespace or all),
 // deployments, statefulsets, daemonsets, jobs, cronjobs, and the cluster-scoped
 // mutatingwebhookconfigurations. The optional kinds are read concurrently with the required
 // ones; pods are read after service accounts, so each page is classified and dropped.
@@ -73,16 +71,30 @@ func CollectScope(ctx context.Context, client kubernetes.Interface, scope Scope)
 	g, ctx := errgroup.WithContext(ctx)
 
 	g.Go(func() error {
-		spread, err := namespacesToSpread(ctx, client, namespace)
-		if err != nil || spread == nil {
-			return c.listAccountsThenPods(ctx, client, namespace, selector)
+		err := listPages(ctx, "serviceaccounts", namespace, func(ctx context.Context, opts metav1.ListOptions) (string, error) {
+			opts.LabelSelector = selector
+			l, err := client.CoreV1().ServiceAccounts(namespace).List(ctx, opts)
+			if err != nil {
+				return "", err
+			}
+			for i := range l.Items {
+				c.addServiceAccount(&l.Items[i])
+			}
+			return l.Continue, nil
+		})
+		if err != nil {
+			return err
 		}
-		ns, nsCtx := errgroup.WithContext(ctx)
-		ns.SetLimit(namespaceFanOut)
-		for _, name := range spread {
-			ns.Go(func() error { return c.listAccountsThenPods(nsCtx, client, name, selector) })
-		}
-		return ns.Wait()
+		return listPages(ctx, "pods", namespace, func(ctx context.Context, opts metav1.ListOptions) (string, error) {
+			l, err := client.CoreV1().Pods(namespace).List(ctx, opts)
+			if err != nil {
+				return "", err
+			}
+			for i := range l.Items {
+				c.addPod(&l.Items[i])
+			}
+			return l.Continue, nil
+		})
 	})
 
 	optional := func(resource, ns string, page func(context.Context, metav1.ListOptions) (string, error)) {
@@ -172,68 +184,6 @@ func CollectScope(ctx context.Context, client kubernetes.Interface, scope Scope)
 		return nil, err
 	}
 	return c.report(), nil
-}
-
-// namespaceFanOut is how many namespaces' service accounts and pods are listed at once when
-// every namespace is read: the apiserver, and this process, decode pages side by side instead
-// of one after the other.
-const namespaceFanOut = 4
-
-// maxSpreadNamespaces bounds the namespaces read one by one: past it, the two LISTs per
-// namespace (most of them small) cost more round trips than spreading the work saves, and
-// the cluster-wide LISTs are used instead.
-const maxSpreadNamespaces = 100
-
-// namespacesToSpread names the namespaces to read side by side when every namespace is asked
-// for (namespace ""), or nil when the cluster-wide LISTs are the better way: one namespace is
-// asked for, there are more than maxSpreadNamespaces or none (a cluster always has some; the
-// LIST may have hidden them), or namespaces cannot be listed (the cluster-wide LISTs then say
-// what is refused, if anything).
-func namespacesToSpread(ctx context.Context, client kubernetes.Interface, namespace string) ([]string, error) {
-	if namespace != "" {
-		return nil, nil
-	}
-	l, err := client.CoreV1().Namespaces().List(ctx, metav1.ListOptions{Limit: PageSize})
-	if err != nil {
-		return nil, err
-	}
-	if len(l.Items) == 0 || len(l.Items) > maxSpreadNamespaces || l.Continue != "" {
-		return nil, nil
-	}
-	names := make([]string, len(l.Items))
-	for i := range l.Items {
-		names[i] = l.Items[i].Name
-	}
-	return names, nil
-}
-
-// listAccountsThenPods lists the service accounts of namespace ("" for every one), then its
-// pods: each page of pods is classified against the accounts and dropped.
-func (c *collector) listAccountsThenPods(ctx context.Context, client kubernetes.Interface, namespace, selector string) error {
-	err := listPages(ctx, "serviceaccounts", namespace, func(ctx context.Context, opts metav1.ListOptions) (string, error) {
-		opts.LabelSelector = selector
-		l, err := client.CoreV1().ServiceAccounts(namespace).List(ctx, opts)
-		if err != nil {
-			return "", err
-		}
-		for i := range l.Items {
-			c.addServiceAccount(&l.Items[i])
-		}
-		return l.Continue, nil
-	})
-	if err != nil {
-		return err
-	}
-	return listPages(ctx, "pods", namespace, func(ctx context.Context, opts metav1.ListOptions) (string, error) {
-		l, err := client.CoreV1().Pods(namespace).List(ctx, opts)
-		if err != nil {
-			return "", err
-		}
-		for i := range l.Items {
-			c.addPod(&l.Items[i])
-		}
-		return l.Continue, nil
-	})
 }
 
 // optionalListFailure is a failure of an optional LIST that the report can do without: the

@@ -8,7 +8,6 @@ import (
 
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes/fake"
@@ -42,77 +41,6 @@ func pod(ns, name, account string, injected bool) *corev1.Pod {
 		}}}}
 	}
 	return p
-}
-
-func namespace(name string) *corev1.Namespace {
-	return &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}
-}
-
-// TestCollectAllNamespaces checks that every namespace gives the same report whether its
-// accounts and pods are read namespace by namespace (few namespaces) or by cluster-wide LISTs
-// (too many namespaces, or namespaces not listable), and that each way sends the LISTs it says.
-func TestCollectAllNamespaces(t *testing.T) {
-	const spread = 3
-	objects := func(namespaces int) []runtime.Object {
-		var objs []runtime.Object
-		for i := range namespaces {
-			ns := fmt.Sprintf("ns-%03d", i)
-			objs = append(objs, namespace(ns))
-			if i < spread { // the rest hold nothing
-				objs = append(objs, sa(ns, "app", identity.AnnotationRoleARN, testRole), sa(ns, "plain"),
-					pod(ns, "web-1", "app", true), pod(ns, "web-2", "app", false), pod(ns, "other", "plain", false))
-			}
-		}
-		return objs
-	}
-	tests := []struct {
-		name            string
-		namespaces      int
-		forbidNamespace bool
-		// wantPodLists is how many pod LISTs are sent: one per namespace, or one for all.
-		wantPodLists int
-	}{
-		{name: "few namespaces: one LIST each", namespaces: spread, wantPodLists: spread},
-		{name: "more than maxSpreadNamespaces: cluster-wide", namespaces: maxSpreadNamespaces + 1, wantPodLists: 1},
-		{name: "namespaces not listable: cluster-wide", namespaces: spread, forbidNamespace: true, wantPodLists: 1},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			client := fake.NewClientset(objects(tt.namespaces)...)
-			if tt.forbidNamespace {
-				client.PrependReactor("list", "namespaces", func(k8stesting.Action) (bool, runtime.Object, error) {
-					return true, nil, apierrors.NewForbidden(corev1.Resource("namespaces"), "", fmt.Errorf("denied"))
-				})
-			}
-			r, err := Collect(context.Background(), client, "")
-			if err != nil {
-				t.Fatal(err)
-			}
-			podLists := 0
-			for _, a := range client.Actions() {
-				if a.GetVerb() == "list" && a.GetResource().Resource == "pods" {
-					podLists++
-				}
-			}
-			if podLists != tt.wantPodLists {
-				t.Errorf("%d pod LISTs, want %d", podLists, tt.wantPodLists)
-			}
-			var got []string
-			for _, a := range r.ServiceAccounts {
-				got = append(got, fmt.Sprintf("%s/%s %+v", a.Namespace, a.Name, a.Pods))
-			}
-			var want []string
-			for i := range spread {
-				want = append(want, fmt.Sprintf("ns-%03d/app %+v", i, PodCounts{Total: 2, Injected: 1, Stale: 1}))
-			}
-			if strings.Join(got, "\n") != strings.Join(want, "\n") {
-				t.Errorf("accounts\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
-			}
-			if len(r.Findings) != spread+1 { // a stale pod per namespace, and no webhook
-				t.Errorf("%d findings, want %d: %+v", len(r.Findings), spread+1, r.Findings)
-			}
-		})
-	}
 }
 
 // TestCollectPaginates serves pods in three pages and checks every page is read, with the
@@ -303,9 +231,9 @@ func TestWebhookFinding(t *testing.T) {
 		objs []runtime.Object
 		want bool
 	}{
-		{"role, no webhook", []runtime.Object{namespace("ns"), withRole}, true},
-		{"role, webhook", []runtime.Object{namespace("ns"), withRole, hook}, false},
-		{"no role, no webhook: nothing asks for one", []runtime.Object{namespace("ns"), sa("ns", "plain")}, false},
+		{"role, no webhook", []runtime.Object{withRole}, true},
+		{"role, webhook", []runtime.Object{withRole, hook}, false},
+		{"no role, no webhook: nothing asks for one", []runtime.Object{sa("ns", "plain")}, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
