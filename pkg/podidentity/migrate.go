@@ -472,17 +472,14 @@ func (r *runner) judgeTrust(t *Trust, accs []*account) {
 		r.printf("pre-flight: the role %s trusts %s with %s for %s", t.Role, trustpolicy.PodIdentityService, what, accountList(names))
 		return
 	}
-	var why []string
-	for _, p := range t.Problems {
-		why = append(why, p.Message)
-	}
 	switch {
 	case t.Corrected == nil:
 		reason, _, fix := t.refusal("")
 		r.problem(&problem{reason: reason, fix: fix}, accs...)
 	case r.cfg.WriteTrust && t.Writable:
 		r.trust[t.Role.String()] = t
-		r.printf("pre-flight: the role %s does not trust %s with %s (%s): --write-trust adds it", t.Role, trustpolicy.PodIdentityService, what, strings.Join(why, "; "))
+		reason, _, _ := t.refusal("")
+		r.printf("pre-flight: %s: --write-trust adds it", reason)
 	default:
 		how := "rerun with --write-trust to have migrate write it, or apply it yourself"
 		hint := "rerun with --write-trust, or apply the policy the pre-flight printed"
