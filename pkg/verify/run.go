@@ -239,7 +239,7 @@ func (r *runner) run(ctx context.Context) error {
 		return err
 	}
 	if r.app.Pod != nil {
-		if done, err := r.inPod(ctx, w, o.want, o.saCfg, o.hasRole); done {
+		if done, err := r.inPod(ctx, w, o.want, o.saCfg, o.cl.HasRoleAnnotation); done {
 			return err
 		}
 	}
@@ -263,11 +263,10 @@ func (r *runner) run(ctx context.Context) error {
 
 // outside is what the checks from outside found that the later phases need.
 type outside struct {
-	saCfg   identity.Config
-	hasRole bool
-	cl      Cluster
-	spec    PodSpec
-	want    Expected
+	saCfg identity.Config
+	cl    Cluster // cl.HasRoleAnnotation: the account names a role
+	spec  PodSpec
+	want  Expected
 }
 
 // resolveTarget finds the target's workload and, in-pod, the app's pod the probe joins.
@@ -379,7 +378,7 @@ func (r *runner) checkOutside(ctx context.Context, w Workload, own owner) (o out
 
 	want := expectedFor(r.cfg, w, saCfg, w.Annotations, issuer)
 	spec.Args = ProbeArgs(want)
-	return outside{saCfg: saCfg, hasRole: hasRole, cl: cl, spec: spec, want: want}, false, nil
+	return outside{saCfg: saCfg, cl: cl, spec: spec, want: want}, false, nil
 }
 
 // createProbe creates the probe pod (and its --ca-bundle ConfigMap first).
@@ -413,7 +412,7 @@ func (r *runner) checkStored(ctx context.Context, pod, created *corev1.Pod, o ou
 	r.step(StepStored, report.StepRunning, "")
 	cl := o.cl
 	evs, mutated := CheckStoredPod(created, o.want, cl)
-	if !mutated && o.hasRole && len(cl.Webhooks) > 0 {
+	if !mutated && cl.HasRoleAnnotation && len(cl.Webhooks) > 0 {
 		// Cache lag or a webhook that does not answer: ask it again, once, bounded.
 		caughtUp, waited := r.awaitMutation(ctx, pod, r.deps.LagBound, r.deps.LagPoll)
 		switch {
