@@ -16,7 +16,7 @@ import (
 
 // TestSDKThroughTheUsersConfig: the SDK clients take the user's configuration as the SDK
 // reads it: a static key, AWS_ENDPOINT_URL_IAM and AWS_CA_BUNDLE reach a local TLS server,
-// and IAM's answers and errors come back as explain reads them.
+// and IAM's answers and errors come back as the Reader returns them.
 func TestSDKThroughTheUsersConfig(t *testing.T) {
 	var auth []string
 	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

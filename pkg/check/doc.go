@@ -1,8 +1,8 @@
 // Package check is the event model every engine reports in, and the protocol the probe speaks
 // to the plugin: an Event (a check with its Status, an info, or the verdict), the JSON line it
 // travels as, and the Tally that words a run's verdict from its checks. It imports nothing of
-// the project, so the engines (verify, explain, podidentity, annotate) share it without
-// importing one another.
+// the project, so the engines that report checks (verify, explain) and podidentity, which reads
+// verify's events of its proofs, share it without importing one another for it.
 //
 // # The event protocol
 //

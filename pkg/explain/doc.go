@@ -5,7 +5,7 @@
 // proves each IRSA account instead by exchanging a TokenRequest token with STS, from this
 // machine.
 //
-// It speaks verify's event model: every finding is a check.Event reported to a
+// It speaks the engines' event model (pkg/check): every finding is a check.Event reported to a
 // report.Reporter (Step for progress, Event for each check or info and the verdict last), so
 // the same renderers show it. A fact several accounts share (a role exists, the provider
 // lists an audience) is reported once, by the first account that needs it, and read once:

@@ -459,7 +459,7 @@ func (r *runner) check(name string, status check.Status, msg, fix string, data m
 		r.warnFixes = appendFix(r.warnFixes, fix)
 	case check.StatusPass, check.StatusSkip:
 	}
-	r.emit(check.Event{Type: check.TypeCheck, Check: name, Status: status, Message: msg, Fix: fix, Data: data})
+	r.emit(check.New(name, status, msg, fix, data))
 }
 
 // skipAll emits a skip for each check that cannot run because another failed.
