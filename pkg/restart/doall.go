@@ -7,11 +7,11 @@ import (
 	"k8s.io/client-go/kubernetes"
 )
 
-// Parallel is how many restart PATCHes DoAll has in flight at once: enough to hide the round
+// parallelPatches is how many restart PATCHes DoAll has in flight at once: enough to hide the round
 // trip of each, few enough not to crowd an apiserver that others use too.
-const Parallel = 8
+const parallelPatches = 8
 
-// DoAll restarts the workloads of the Restart actions among actions, up to Parallel at a time,
+// DoAll restarts the workloads of the Restart actions among actions, up to parallelPatches at a time,
 // and calls done once for every action, in the order of actions, with the error of its restart
 // (nil for an action that restarts nothing). Each action is one PATCH of its own workload, so
 // their order does not matter to the cluster; done's order keeps the output the same from run
@@ -24,7 +24,7 @@ func DoAll(ctx context.Context, c kubernetes.Interface, actions []*Action, resta
 		finished[i] = make(chan struct{})
 	}
 	go func() {
-		slots := make(chan struct{}, Parallel)
+		slots := make(chan struct{}, parallelPatches)
 		for i, a := range actions {
 			if a.Type != Restart {
 				close(finished[i])

@@ -22,7 +22,7 @@ import (
 )
 
 func TestDoAll(t *testing.T) {
-	const n = 3*Parallel + 2
+	const n = 3*parallelPatches + 2
 	tests := []struct {
 		name string
 		// fail names the Deployments whose PATCH is refused.
@@ -37,7 +37,7 @@ func TestDoAll(t *testing.T) {
 		{name: "every restart is sent once", wantPatched: n},
 		{name: "a refused patch is that action's error only", fail: []string{"web-03", "web-17"}, wantPatched: n,
 			wantErrs: []string{"deployment.apps/web-03", "deployment.apps/web-17"}},
-		{name: "no patch is sent once the context is done", cancelAfter: 1, wantPatched: Parallel},
+		{name: "no patch is sent once the context is done", cancelAfter: 1, wantPatched: parallelPatches},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -89,8 +89,8 @@ func TestDoAll(t *testing.T) {
 			if !slices.Equal(order, want) {
 				t.Errorf("done was called in the order\n%v\nwant the actions' order\n%v", order, want)
 			}
-			if maxInFlight > Parallel {
-				t.Errorf("%d PATCHes were in flight at once, want at most %d", maxInFlight, Parallel)
+			if maxInFlight > parallelPatches {
+				t.Errorf("%d PATCHes were in flight at once, want at most %d", maxInFlight, parallelPatches)
 			}
 			if tt.cancelAfter == 0 {
 				if maxInFlight < 2 {
