@@ -17,9 +17,6 @@ import (
 func TestCompletionThroughKubectl(t *testing.T) {
 	t.Parallel()
 	e := loadEnv(t)
-	if e.k8s == "" || e.bin == "" {
-		t.Fatal("WI_K8S_BIN and WI_BIN must be set (hack/e2e.sh sets them)")
-	}
 	c := e.client(t)
 	ns := e.namespace(t, c, nil)
 	sfAccount(t, c, ns, "checkout", nil, nil)

@@ -25,9 +25,6 @@ import (
 func TestStatusFixesAreTheOnesThatWork(t *testing.T) {
 	t.Parallel()
 	e := loadEnv(t)
-	if e.k8s == "" {
-		t.Fatal("WI_K8S_BIN must be set (hack/e2e.sh sets it)")
-	}
 	c := e.client(t)
 	ctx := context.Background()
 	ns := e.namespace(t, c, nil)

@@ -40,12 +40,12 @@ import (
 
 // env is the local cluster as cluster-up describes it.
 type env struct {
-	kubeconfig, state, issuer, caFile       string
-	probeImage, idleImage                   string
-	stsEndpoint, stsConfig, stsAccount      string
-	minioEndpoint, minioRoleARN             string
-	auditLog, bin, viewerKubeconfig, k8s    string
-	webhookProfile, podIdentityAssociations string
+	kubeconfig, state, issuer, caFile    string
+	probeImage, idleImage                string
+	stsEndpoint, stsConfig, stsAccount   string
+	minioEndpoint, minioRoleARN          string
+	auditLog, bin, viewerKubeconfig, k8s string
+	webhookProfile                       string
 	// the AWS stand-in: its environment for the SDKs (aws.env), its JSON request log, the EKS
 	// cluster's name and the Pod Identity agent's address
 	aws                       map[string]string
@@ -70,8 +70,7 @@ func loadEnv(t *testing.T) env {
 		minioEndpoint: need("WI_MINIO_ENDPOINT"), minioRoleARN: need("WI_MINIO_ROLE_ARN"),
 		auditLog: need("WI_AUDIT_LOG"), bin: need("WI_BIN"), viewerKubeconfig: need("WI_VIEWER_KUBECONFIG"),
 		k8s: need("WI_K8S_BIN"), webhookProfile: need("WI_WEBHOOK_PROFILE"),
-		podIdentityAssociations: need("WI_POD_IDENTITY_ASSOCIATIONS"),
-		awsRequestLog:           need("WI_AWS_REQUEST_LOG"), eksCluster: need("WI_EKS_CLUSTER"),
+		awsRequestLog: need("WI_AWS_REQUEST_LOG"), eksCluster: need("WI_EKS_CLUSTER"),
 		agentAddr: need("WI_POD_IDENTITY_AGENT"),
 	}
 	awsEnv := need("WI_AWS_ENV")

@@ -19,7 +19,7 @@ import (
 // and then restarts nothing: exit 1, naming the association it left and how to finish or undo.
 // Ctrl-C during that wait is exit 130 at once, with no restart either.
 func TestEnablePodIdentityWebhookCannotInject(t *testing.T) {
-	t.Parallel()
+	// Serial: it times the exit after Ctrl-C, as the other timing tests do.
 	e := loadEnv(t)
 	e.requireProfile(t, "default", "the EKS profile's webhook injects Pod Identity: TestEnablePodIdentity covers it")
 	c := e.client(t)
