@@ -19,7 +19,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"os"
+	"slices"
 	"strings"
 )
 
@@ -77,7 +79,7 @@ func report(in io.Reader, out io.Writer, forbid string, verbose bool) (bool, err
 		line := sc.Bytes()
 		var ev event
 		if err := json.Unmarshal(line, &ev); err != nil || ev.Action == "" {
-			// go test prints build errors as text, not events.
+			// Not an event: passed through as it is.
 			fmt.Fprintln(out, string(line))
 			continue
 		}
@@ -95,8 +97,13 @@ func report(in io.Reader, out io.Writer, forbid string, verbose bool) (bool, err
 				buffered[top] = append(buffered[top], ev.Output)
 			}
 		case sub:
-			if ev.Action == "fail" {
+			switch ev.Action {
+			case "fail":
 				failed = true
+			case "skip":
+				if forbid != "" && strings.Contains(strings.Join(buffered[top], ""), forbid) {
+					forbidden = append(forbidden, ev.Test)
+				}
 			}
 		case ev.Action == "pass" || ev.Action == "fail" || ev.Action == "skip":
 			tally[ev.Action]++
@@ -116,6 +123,11 @@ func report(in io.Reader, out io.Writer, forbid string, verbose bool) (bool, err
 	}
 	if err := sc.Err(); err != nil {
 		return false, fmt.Errorf("reading the events: %w", err)
+	}
+	// A test that never ended (go test's -timeout panics inside it) keeps its output here,
+	// the panic's list of running tests included: the reason the run failed.
+	for _, top := range slices.Sorted(maps.Keys(buffered)) {
+		fmt.Fprintf(out, "--- DID NOT END: %s\n%s", top, buffered[top])
 	}
 	fmt.Fprintf(out, "%d passed, %d failed, %d skipped\n", tally["pass"], tally["fail"], tally["skip"])
 	if len(forbidden) > 0 {

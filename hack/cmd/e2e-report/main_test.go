@@ -11,7 +11,9 @@ import (
 // The testdata files are what `go test -json` printed for a small package of four tests: A
 // passes, B fails in a subtest, C skips as a test needing the eks webhook profile does, D
 // skips for another reason (failed.json runs all four, skipped.json A, C and D, and
-// build-error.json the package with a syntax error).
+// build-error.json the package with a syntax error); timeout.json is a package whose TestE
+// sleeps past go test's -timeout; subtest-skipped.json a TestF whose subtest one skips as a
+// test needing the eks profile does.
 func TestReport(t *testing.T) {
 	tests := []struct {
 		name, events, forbid string
@@ -40,6 +42,14 @@ func TestReport(t *testing.T) {
 		{
 			name: "-v shows the output of a test that passed", events: "skipped.json", verbose: true, wantOK: true,
 			want: []string{"--- PASS: TestA (", "x_test.go:3: hello"},
+		},
+		{
+			name: "a forbidden skip of a subtest fails the run and is named", events: "subtest-skipped.json", forbid: "needs webhook profile eks (",
+			want: []string{"--- PASS: TestF (", "their skip says \"needs webhook profile eks (\"): TestF/one\n"},
+		},
+		{
+			name: "a test that never ends shows the timeout's panic", events: "timeout.json",
+			want: []string{"--- PASS: TestA (", "--- DID NOT END: TestE\n", "x_test.go:11: waiting", "panic: test timed out after 2s", "1 passed, 0 failed, 0 skipped"},
 		},
 		{
 			name: "a build error fails the run and is shown", events: "build-error.json",
