@@ -62,14 +62,17 @@ kill -TERM "$pid"
 wait "$pid" || true
 pid=""
 
-# The monitor's requests: those in its namespace, and its cluster-wide watches (webhook
-# registrations) and the agent's DaemonSet, by the plugin's user agent, since it started.
+# The monitor's requests (the plugin's user agent; the kubelet, scheduler and controllers
+# also write in the namespace) since it started: those in its namespace, and its cluster-wide
+# ones (webhook registrations, the agent's DaemonSet).
 jq -r --arg ns "$ns" --arg start "$start" '
   select(.stage == "ResponseComplete" and .requestReceivedTimestamp >= $start)
+  | select((.userAgent // "") | startswith("kubectl-wi"))
   | select((.objectRef.namespace // "") == $ns
-      or ((.userAgent | startswith("kubectl-wi")) and ((.objectRef.resource // "") | IN("mutatingwebhookconfigurations", "daemonsets"))))
+      or ((.objectRef.resource // "") | IN("mutatingwebhookconfigurations", "daemonsets")))
   | [.requestReceivedTimestamp[0:16], .verb, (.objectRef.resource // "-"), ((.objectRef.name // "") | startswith("wi-probe-"))] | @tsv' \
   "$WI_AUDIT_LOG" >"$out/requests.tsv"
+echo "ACCOUNTS=$ACCOUNTS DURATION=$DURATION INTERVAL=$INTERVAL PARALLEL=$PARALLEL hack/bench-monitor.sh"
 echo "minute            requests  lists  watches  probe pods created"
 awk -F'\t' '{n[$1]++; if ($2 == "list") l[$1]++; if ($2 == "watch") w[$1]++; if ($2 == "create" && $3 == "pods" && $4 == "true") p[$1]++}
   END {for (m in n) printf "%s  %8d  %5d  %7d  %18d\n", m, n[m], l[m], w[m], p[m]}' "$out/requests.tsv" | sort
