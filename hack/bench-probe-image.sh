@@ -60,7 +60,7 @@ size() {
     jq --argjson m "$(tar -xOf "$tar" "blobs/${manifest/://}" | wc -c)" '$m + .config.size + ([.layers[].size] | add)'
 }
 declare -A entry=([new]=/wi-probe [old]=/kubectl-wi) bin=([new]=wi-probe [old]=kubectl-wi)
-echo
+echo "BENCH_RUNS=$runs make bench-probe-image  (old image: the whole plugin at $(git -C "$repo" rev-parse --short "$old_rev"), new: $(git -C "$repo" rev-parse --short HEAD))"
 printf '%-28s %14s %14s\n' image "linux/amd64" "linux/arm64"
 for v in new old; do
   "$tmp/mkimage" -format oci -platform linux/amd64,linux/arm64 -ref "wi.local/bench-probe:$v" -out "$tmp/$v.tar" \
