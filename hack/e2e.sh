@@ -21,6 +21,9 @@ trap 'exit 130' INT TERM
 # The profile asked for, before the cluster's env says which one it runs: e2e-report holds the
 # tests to the former.
 profile=$WI_WEBHOOK_PROFILE
+# Built before the cluster starts, so a compile error costs no cluster-up.
+report="$WI_CACHE/bin/e2e-report"
+(cd "$here/.." && go build -o "$report" ./hack/cmd/e2e-report)
 "$here/cluster-up.sh"
 . "$WI_STATE/env"
 export WI_BIN=${WI_BIN:-$here/../bin/kubectl-wi}
@@ -30,7 +33,6 @@ cd "$here/.."
 # prefix of requireProfile's message in test/e2e), so that make e2e-eks cannot pass with its
 # Pod Identity tests not run. The events are kept in $LOGS/e2e-tests.json; with -v (make
 # chaos) the output of the tests that passed is printed too.
-go build -o "$WI_STATE/bin/e2e-report" ./hack/cmd/e2e-report
 report_args=(-forbid-skip "needs webhook profile $profile (" -events "$LOGS/e2e-tests.json")
 for a in "$@"; do [[ $a != -v && $a != -test.v ]] || report_args+=(-v); done
 t0=$SECONDS
@@ -38,5 +40,5 @@ t0=$SECONDS
 # a time (those that call t.Parallel; the ones that change shared state run alone first)
 # keep a 2-core machine busy without starving the cluster.
 go test -tags e2e -count=1 -timeout 40m -parallel 4 -json "$@" ./test/e2e/... |
-  "$WI_STATE/bin/e2e-report" "${report_args[@]}"
+  "$report" "${report_args[@]}"
 log "e2e tests under webhook profile $profile: $((SECONDS - t0))s"
