@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -162,8 +163,10 @@ func (e env) awsRequests(t *testing.T) []awsRequest {
 	if err != nil {
 		t.Fatalf("the AWS stand-in's request log: %v", err)
 	}
+	// The last line may be mid-write while parallel tests call the stand-in: only whole lines.
+	whole := string(b[:bytes.LastIndexByte(b, '\n')+1])
 	var out []awsRequest
-	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+	for _, line := range strings.Split(whole, "\n") {
 		if line == "" {
 			continue
 		}
