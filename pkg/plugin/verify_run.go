@@ -68,7 +68,7 @@ func (o *VerifyOptions) config() verify.Config {
 // noteDevelopmentImage says which image a development build runs, since no release published
 // one for its version, and how to run another.
 func (o *VerifyOptions) noteDevelopmentImage() {
-	if !o.imageDefault || IsRelease(Version()) {
+	if !o.imageDefault || isRelease(Version()) {
 		return
 	}
 	fmt.Fprintf(o.ErrOut, "note: kubectl-wi %s is a development build; the probe runs the image %s, which no release publishes: "+
