@@ -134,7 +134,7 @@ func (o *MigrateOptions) Complete(cmd *cobra.Command, args []string) error {
 	if err != nil {
 		return err
 	}
-	o.namespace, o.ids.namespace = ns, ns
+	o.namespace = ns
 	o.targetErr = nil
 	if err := targets.Builtin().CheckArgs(args); err != nil {
 		o.targetErr = &FlagError{Err: err}
