@@ -17,17 +17,29 @@ import (
 )
 
 // fakeDeps are the deps of a command's unit test: client for the cluster, a kubeconfig that
-// names no EKS cluster, no terminal, no custom resource clients, no AWS behind verify's
-// refusals, and an empty environment.
+// names no EKS cluster, no terminal, no custom resource clients, no AWS (withoutAWS), and an
+// empty environment.
 func fakeDeps(client kubernetes.Interface) deps {
 	d := defaultDeps()
 	d.newClient = func(*genericclioptions.ConfigFlags) (kubernetes.Interface, error) { return client, nil }
 	d.newCustom = nil
 	d.kubeconfig = kubeconfigOf(func() (clientcmdapi.Config, error) { return clientcmdapi.Config{}, nil })
+	withoutAWS(&d)
 	d.explainRefusal = nil
 	d.isTerminal = func(io.Writer) bool { return false }
 	d.env = environment{}
 	return d
+}
+
+// errNoAWS is the AWS configuration of a unit test that fakes none.
+var errNoAWS = errors.New("no AWS configuration in a unit test")
+
+// withoutAWS makes d's AWS configuration fail at once, so no test loads the developer's
+// (profiles, credentials, region) or reaches AWS; a test that needs AWS fakes loadAWS and the
+// clients built on it.
+func withoutAWS(d *deps) {
+	d.loadAWS = func(context.Context, awsconfig.Options) (aws.Config, error) { return aws.Config{}, errNoAWS }
+	d.podIdentityClient, d.associationReader, d.explainClients = nil, nil, nil
 }
 
 // kubeconfigOf is a deps.kubeconfig that reads raw, whatever the flags.
