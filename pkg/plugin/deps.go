@@ -138,8 +138,7 @@ func (d deps) newAWS(ctx context.Context, opts awsconfig.Options) (podidentity.A
 // environment is what the commands take from the process's environment (the AWS SDK reads
 // its own): read once, by defaultDeps.
 type environment struct {
-	// stsEndpoint and caBundle are the defaults of verify's and migrate's --sts-endpoint and
-	// --ca-bundle.
+	// stsEndpoint and caBundle are the defaults of --sts-endpoint and --ca-bundle (stsFlags).
 	stsEndpoint, caBundle string
 	// podNamespace and podName: the monitor's Deployment sets them from the downward API
 	// (envPodNamespace, envPodName).
@@ -149,8 +148,8 @@ type environment struct {
 	regionSet bool
 }
 
-// The environment that gives verify's and migrate's flags their defaults: set once, for a
-// private STS endpoint or a proxy's CA, instead of on every run.
+// The environment that gives --sts-endpoint and --ca-bundle (stsFlags) their defaults: set
+// once, for a private STS endpoint or a proxy's CA, instead of on every run.
 const (
 	EnvSTSEndpoint = "KUBECTL_WI_STS_ENDPOINT"
 	EnvCABundle    = "KUBECTL_WI_CA_BUNDLE"
