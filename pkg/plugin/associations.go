@@ -4,12 +4,10 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"k8s.io/client-go/kubernetes"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
 	"github.com/kubectl-wi/kubectl-wi/pkg/awsconfig"
-	"github.com/kubectl-wi/kubectl-wi/pkg/awsread"
 	"github.com/kubectl-wi/kubectl-wi/pkg/inventory"
 	"github.com/kubectl-wi/kubectl-wi/pkg/podidentity"
 )
@@ -18,27 +16,11 @@ import (
 // kubectl's (the kubeconfig's cluster).
 const eksClusterFlagHelp = "EKS cluster name, to read its Pod Identity associations with your AWS credentials (" + eksClusterHelp + ")"
 
-// associationReads are what a command reads a cluster's associations with; tests fake them.
-type associationReads struct {
-	// loadAWS is the user's AWS configuration.
-	loadAWS func(context.Context, awsconfig.Options) (aws.Config, error)
-	// reader is the EKS client on it.
-	reader func(aws.Config) podidentity.AssociationReader
-}
-
-// defaultAssociationReads are the SDK's.
-func defaultAssociationReads() associationReads {
-	return associationReads{
-		loadAWS: awsconfig.Load,
-		reader:  func(cfg aws.Config) podidentity.AssociationReader { return awsread.NewSDK(cfg) },
-	}
-}
-
 // readAssociations reads the Pod Identity associations of the EKS cluster (eksCluster, else
 // the kubeconfig's) in namespace ("" for all) and of serviceAccount ("" for all), with the
-// user's AWS credentials as explain finds them. What keeps them from being read is not an
+// user's AWS credentials as explain finds them (d.loadAWS, d.associationReader). What keeps them from being read is not an
 // error: the answer says so (NotRead), with the flag or credentials that read them.
-func readAssociations(ctx context.Context, reads associationReads, eksCluster string, raw func() (clientcmdapi.Config, error), namespace, serviceAccount string) podidentity.ClusterAssociations {
+func readAssociations(ctx context.Context, d deps, eksCluster string, raw func() (clientcmdapi.Config, error), namespace, serviceAccount string) podidentity.ClusterAssociations {
 	const how = "pass --eks-cluster NAME, with AWS credentials that may call eks:ListPodIdentityAssociations and eks:DescribePodIdentityAssociation"
 	cluster, region, _ := eksClusterDefault(eksCluster, raw)
 	if cluster == "" {
@@ -50,7 +32,7 @@ func readAssociations(ctx context.Context, reads associationReads, eksCluster st
 	// Without the instance metadata service: status and verify do without associations, and
 	// must not wait for, or reach, an address a laptop does not have on every run (as
 	// explain.Refusal does not). explain, which needs AWS, takes the whole chain.
-	cfg, err := reads.loadAWS(ctx, awsconfig.Options{NoIMDS: true})
+	cfg, err := d.loadAWS(ctx, awsconfig.Options{NoIMDS: true})
 	if err != nil {
 		return notRead(err.Error())
 	}
@@ -63,7 +45,7 @@ func readAssociations(ctx context.Context, reads associationReads, eksCluster st
 	if !awsconfig.CredentialsAtHand(ctx, cfg) {
 		return notRead(fmt.Sprintf("no AWS credentials at hand to read those of the EKS cluster %s: set AWS_PROFILE, log in (aws sso login) or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, with eks:ListPodIdentityAssociations and eks:DescribePodIdentityAssociation", cluster))
 	}
-	got, err := podidentity.ReadAssociations(ctx, reads.reader(cfg), cluster, namespace, serviceAccount)
+	got, err := podidentity.ReadAssociations(ctx, d.associationReader(cfg), cluster, namespace, serviceAccount)
 	if err != nil {
 		return notRead(err.Error())
 	}

@@ -23,18 +23,17 @@ import (
 	"github.com/kubectl-wi/kubectl-wi/pkg/verify"
 )
 
-// fakeAssociationReads read f with credentials, or find none (creds false).
-func fakeAssociationReads(f *awstest.AWS, creds bool) associationReads {
-	return associationReads{
-		loadAWS: func(context.Context, awsconfig.Options) (aws.Config, error) {
-			cfg := aws.Config{Region: "us-west-2"}
-			if creds {
-				cfg.Credentials = awscreds.NewStaticCredentialsProvider("AKIDEXAMPLE", "secret", "")
-			}
-			return cfg, nil
-		},
-		reader: func(aws.Config) podidentity.AssociationReader { return f },
+// withAssociationReads makes d read f's associations with credentials, or find none (creds
+// false).
+func withAssociationReads(d *deps, f *awstest.AWS, creds bool) {
+	d.loadAWS = func(context.Context, awsconfig.Options) (aws.Config, error) {
+		cfg := aws.Config{Region: "us-west-2"}
+		if creds {
+			cfg.Credentials = awscreds.NewStaticCredentialsProvider("AKIDEXAMPLE", "secret", "")
+		}
+		return cfg, nil
 	}
+	d.associationReader = func(aws.Config) podidentity.AssociationReader { return f }
 }
 
 // eksKubeconfig is a kubeconfig whose context names the EKS cluster by ARN, as aws eks
@@ -75,7 +74,7 @@ func TestStatusAssociations(t *testing.T) {
 			run := func(args ...string) tpResult {
 				return runSubcommand(t, func(cf *genericclioptions.ConfigFlags, s genericiooptions.IOStreams) *cobra.Command {
 					d := fakeDeps(client)
-					d.associations = fakeAssociationReads(f, tt.creds)
+					withAssociationReads(&d, f, tt.creds)
 					if tt.kubeconfig != nil {
 						d.kubeconfig = kubeconfigOf(tt.kubeconfig)
 					}
@@ -149,7 +148,7 @@ func TestVerifyFleetAssociations(t *testing.T) {
 			client := fake.NewClientset(kt.Namespace("shop"), kt.ServiceAccount("shop", "pi", nil),
 				kt.ServiceAccount("shop", "irsa", map[string]string{"eks.amazonaws.com/role-arn": awstest.OtherRole}))
 			o, _, errOut := vfOptions(client, false, "probe-pass.jsonl", func(d *deps) {
-				d.associations = fakeAssociationReads(f, tt.creds)
+				withAssociationReads(d, f, tt.creds)
 				d.kubeconfig = kubeconfigOf(eksKubeconfig)
 			})
 			o.namespace = "shop"
@@ -180,14 +179,14 @@ func TestVerifyFleetAssociations(t *testing.T) {
 // on a machine that has none must not wait a second for it on every status.
 func TestReadAssociationsWithoutIMDS(t *testing.T) {
 	var asked []awsconfig.Options
-	reads := associationReads{
+	d := deps{
 		loadAWS: func(_ context.Context, o awsconfig.Options) (aws.Config, error) {
 			asked = append(asked, o)
 			return aws.Config{Region: "us-west-2"}, nil
 		},
-		reader: func(aws.Config) podidentity.AssociationReader { return awstest.New() },
+		associationReader: func(aws.Config) podidentity.AssociationReader { return awstest.New() },
 	}
-	got := readAssociations(context.Background(), reads, awstest.Cluster, nil, "shop", "")
+	got := readAssociations(context.Background(), d, awstest.Cluster, nil, "shop", "")
 	if len(asked) != 1 || !asked[0].NoIMDS {
 		t.Fatalf("AWS configuration loaded with %+v, want once with NoIMDS", asked)
 	}

@@ -37,16 +37,16 @@ type deps struct {
 	// newCustom builds the clients of custom resource targets (enable, disable, verify, status;
 	// nil: status lists none).
 	newCustom func(*genericclioptions.ConfigFlags) (*annotate.CustomClients, error)
-	// newAWS builds the EKS and IAM client of --pod-identity and migrate.
-	newAWS func(context.Context, awsconfig.Options) (podidentity.AWS, error)
-	// associations read an EKS cluster's Pod Identity associations for status and verify.
-	associations associationReads
+	// loadAWS is the user's AWS SDK configuration, the one every AWS client below is built on.
+	loadAWS func(context.Context, awsconfig.Options) (aws.Config, error)
+	// podIdentityClient is the EKS and IAM client of --pod-identity and migrate (newAWS),
+	// associationReader the EKS reads of status's and verify's associations, and
+	// explainClients explain's IAM and EKS reads and its STS.
+	podIdentityClient func(aws.Config) podidentity.AWS
+	associationReader func(aws.Config) podidentity.AssociationReader
+	explainClients    func(aws.Config) (awsread.Reader, explain.STS)
 	// prover builds migrate's proofs: verify's probe pod.
 	prover func(verify.Config, verify.Deps) podidentity.ProveFunc
-	// loadAWS is the user's AWS SDK configuration, and explainClients explain's IAM and EKS
-	// reads and its STS on it.
-	loadAWS        func(context.Context, awsconfig.Options) (aws.Config, error)
-	explainClients func(aws.Config) (awsread.Reader, explain.STS)
 	// kubeconfig reads the kubeconfig as the kubectl flags select its context: the EKS
 	// cluster's default (--eks-cluster) comes from it.
 	kubeconfig func(*genericclioptions.ConfigFlags) func() (clientcmdapi.Config, error)
@@ -77,24 +77,24 @@ type deps struct {
 // defaultDeps are the real clients and timings.
 func defaultDeps() deps {
 	return deps{
-		newClient:        newClientset,
-		newCustom:        newCustomClients,
-		newAWS:           newPodIdentityAWS,
-		associations:     defaultAssociationReads(),
-		prover:           podidentity.Prover,
-		loadAWS:          awsconfig.Load,
-		explainClients:   func(cfg aws.Config) (awsread.Reader, explain.STS) { return awsread.NewSDK(cfg), explain.NewSTS(cfg) },
-		kubeconfig:       selectedConfig,
-		discovery:        apicall.APIServerDiscovery,
-		issuer:           apicall.ClusterIssuer,
-		explainRefusal:   explain.Refusal,
-		isTerminal:       isTerminal,
-		env:              readEnvironment(os.Getenv),
-		hostname:         os.Hostname,
-		now:              time.Now,
-		rolloutPoll:      time.Second,
-		admissionTimeout: 30 * time.Second,
-		admissionPoll:    250 * time.Millisecond,
+		newClient:         newClientset,
+		newCustom:         newCustomClients,
+		loadAWS:           awsconfig.Load,
+		podIdentityClient: func(cfg aws.Config) podidentity.AWS { return podidentity.NewSDK(cfg) },
+		associationReader: func(cfg aws.Config) podidentity.AssociationReader { return awsread.NewSDK(cfg) },
+		explainClients:    func(cfg aws.Config) (awsread.Reader, explain.STS) { return awsread.NewSDK(cfg), explain.NewSTS(cfg) },
+		prover:            podidentity.Prover,
+		kubeconfig:        selectedConfig,
+		discovery:         apicall.APIServerDiscovery,
+		issuer:            apicall.ClusterIssuer,
+		explainRefusal:    explain.Refusal,
+		isTerminal:        isTerminal,
+		env:               readEnvironment(os.Getenv),
+		hostname:          os.Hostname,
+		now:               time.Now,
+		rolloutPoll:       time.Second,
+		admissionTimeout:  30 * time.Second,
+		admissionPoll:     250 * time.Millisecond,
 	}
 }
 
@@ -119,10 +119,10 @@ func newCustomClients(cf *genericclioptions.ConfigFlags) (*annotate.CustomClient
 	return &annotate.CustomClients{Discovery: disc, Dynamic: dyn}, nil
 }
 
-// newPodIdentityAWS is the user's SDK configuration, which must name a region, since EKS is
-// regional.
-func newPodIdentityAWS(ctx context.Context, opts awsconfig.Options) (podidentity.AWS, error) {
-	cfg, err := awsconfig.Load(ctx, opts)
+// newAWS is the EKS and IAM client of --pod-identity and migrate on the user's SDK
+// configuration, which must name a region, since EKS is regional.
+func (d deps) newAWS(ctx context.Context, opts awsconfig.Options) (podidentity.AWS, error) {
+	cfg, err := d.loadAWS(ctx, opts)
 	var pe *awsconfig.ProfileError
 	switch {
 	case errors.As(err, &pe):
@@ -132,14 +132,13 @@ func newPodIdentityAWS(ctx context.Context, opts awsconfig.Options) (podidentity
 	case cfg.Region == "":
 		return nil, FlagErrorf("the EKS cluster's region is unknown: pass --region or set AWS_REGION")
 	}
-	return podidentity.NewSDK(cfg), nil
+	return d.podIdentityClient(cfg), nil
 }
 
 // environment is what the commands take from the process's environment (the AWS SDK reads
 // its own): read once, by defaultDeps.
 type environment struct {
-	// stsEndpoint and caBundle are the defaults of verify's and migrate's --sts-endpoint and
-	// --ca-bundle.
+	// stsEndpoint and caBundle are the defaults of --sts-endpoint and --ca-bundle (stsFlags).
 	stsEndpoint, caBundle string
 	// podNamespace and podName: the monitor's Deployment sets them from the downward API
 	// (envPodNamespace, envPodName).
@@ -149,8 +148,8 @@ type environment struct {
 	regionSet bool
 }
 
-// The environment that gives verify's and migrate's flags their defaults: set once, for a
-// private STS endpoint or a proxy's CA, instead of on every run.
+// The environment that gives --sts-endpoint and --ca-bundle (stsFlags) their defaults: set
+// once, for a private STS endpoint or a proxy's CA, instead of on every run.
 const (
 	EnvSTSEndpoint = "KUBECTL_WI_STS_ENDPOINT"
 	EnvCABundle    = "KUBECTL_WI_CA_BUNDLE"

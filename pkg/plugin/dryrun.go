@@ -19,10 +19,7 @@ const dryRunBareHelp = "--dry-run alone means client, with kubectl's warning tha
 // addDryRunFlag registers --dry-run as kubectl does, one of modes, the same in every command
 // that has it: what says what the modes do there.
 func addDryRunFlag(cmd *cobra.Command, p *string, what string, modes ...dryRun) {
-	names := make([]string, len(modes))
-	for i, m := range modes {
-		names[i] = string(m)
-	}
+	names := stringsOf(modes)
 	*p = string(dryRunNone)
 	f := cmd.Flags()
 	f.StringVar(p, "dry-run", *p, fmt.Sprintf("Must be %s. %s; %s", orList(quoted(names)), what, dryRunBareHelp))
@@ -81,13 +78,19 @@ func checkDryRun(mode dryRun, modes ...dryRun) error {
 	if slices.Contains(modes, mode) {
 		return nil
 	}
-	names := make([]string, len(modes))
-	for i, m := range modes {
-		names[i] = string(m)
-	}
-	return FlagErrorf("--dry-run %q is not supported: must be %s", mode, orList(names))
+	return FlagErrorf("--dry-run %q is not supported: must be %s", mode, orList(stringsOf(modes)))
 }
 
+// stringsOf is values as plain strings.
+func stringsOf[S ~string](values []S) []string {
+	out := make([]string, len(values))
+	for i, v := range values {
+		out[i] = string(v)
+	}
+	return out
+}
+
+// quoted is each of values in Go's double quotes.
 func quoted(values []string) []string {
 	out := make([]string, len(values))
 	for i, v := range values {

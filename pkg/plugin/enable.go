@@ -57,9 +57,7 @@ type EnableOptions struct {
 	audienceSet    bool
 	expirationSet  bool
 	stsRegionalSet bool
-	// role is --role-arn as Complete parsed it, and roleErr why it did not parse, for Validate
-	// to say.
-	role    identity.RoleARN
+	// roleErr is why --role-arn did not parse, for Validate to say.
 	roleErr error
 	// mode is what the run does, chosen once by Complete from --manifest and --pod-identity.
 	mode enableMode
@@ -149,19 +147,22 @@ func (o *EnableOptions) Complete(cmd *cobra.Command, args []string) error {
 	if err := o.complete(cmd, args); err != nil {
 		return err
 	}
-	o.role, o.roleErr = parseRoleFlag("role-arn", o.RoleARN)
+	// On a parse error role is the zero RoleARN, whose String is not "": roleErr stops the run
+	// in Validate before the spec built from it is used.
+	var role identity.RoleARN
+	role, o.roleErr = parseRoleFlag("role-arn", o.RoleARN)
 	o.overwrite, o.create = o.Overwrite, o.Create
 	if o.PodIdentity {
 		// The association carries the role: no annotation is wanted.
 		o.want, o.keep = nil, nil
-		spec := podidentity.Spec{RoleARN: o.role.String(), DisableSessionTags: o.DisableSessionTags}
+		spec := podidentity.Spec{RoleARN: role.String(), DisableSessionTags: o.DisableSessionTags}
 		if o.TargetRoleARN != "" {
 			spec.TargetRoleARN = o.targetRole.String()
 		}
 		o.mode = &podIdentityMode{EnableOptions: o, spec: spec}
 		return nil
 	}
-	o.want = &identity.Config{RoleARN: o.role.String(), Audience: o.Audience, TokenExpiration: o.TokenExpiration, STSRegional: o.STSRegional}
+	o.want = &identity.Config{RoleARN: role.String(), Audience: o.Audience, TokenExpiration: o.TokenExpiration, STSRegional: o.STSRegional}
 	o.keep = o.keep[:0]
 	if !o.Reset {
 		for key, named := range map[string]bool{

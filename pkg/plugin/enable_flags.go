@@ -43,7 +43,7 @@ type identityOptions struct {
 	refs              []targets.Ref // service accounts and workloads
 	customRefs        []targets.Ref // custom resources that take the role themselves
 	registry          *targets.Registry
-	mode              restart.Mode
+	restartMode       restart.Mode
 	dryRun            dryRun
 	canCreate         bool // the command has --create (enable), so a missing account's error suggests it
 	// modeErr is a flag of one mode given in the other (checkPodIdentityFlags), for Validate
@@ -94,7 +94,7 @@ func (o *identityOptions) complete(cmd *cobra.Command, args []string) error {
 		o.completeCluster()
 		o.targetRole, o.targetRoleErr = parseRoleFlag("target-role-arn", o.TargetRoleARN)
 	}
-	o.mode, _ = restart.ParseMode(o.Restart)
+	o.restartMode, _ = restart.ParseMode(o.Restart)
 	o.dryRun = parseDryRun(o.ErrOut, o.DryRun)
 	o.refs, o.customRefs = o.refs[:0], o.customRefs[:0]
 	for _, arg := range args {
@@ -126,7 +126,7 @@ func (o *identityOptions) validate() error {
 	if o.timeoutSet && !o.Wait {
 		return FlagErrorf("--timeout only applies with --wait")
 	}
-	if o.Wait && o.mode == restart.Never {
+	if o.Wait && o.restartMode == restart.Never {
 		return FlagErrorf("--wait waits for restarts, and --restart=never makes none")
 	}
 	if o.Wait && o.dryRun != dryRunNone {

@@ -117,11 +117,7 @@ func (o *identityOptions) validatePodIdentity(roleErr error) error {
 // --cluster and --user select it) when --eks-cluster is not given, and the region from its ARN
 // when nothing else names one.
 func (o *identityOptions) completeCluster() {
-	var region string
-	o.Cluster, region, o.clusterFrom = eksClusterDefault(o.Cluster, o.deps.kubeconfig(o.configFlags))
-	if o.Region == "" && !o.deps.env.regionSet {
-		o.Region = region
-	}
+	o.Cluster, o.Region, o.clusterFrom = eksClusterAndRegion(o.deps, o.configFlags, o.Cluster, o.Region)
 }
 
 // checkCluster refuses a run with no EKS cluster: neither --eks-cluster nor the kubeconfig names one.

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -46,7 +47,10 @@ func withAWS(t *testing.T, f *awstest.AWS) {
 	t.Helper()
 	oldAssociated := testAssociated
 	withDeps(t, func(d *deps) {
-		d.newAWS = func(context.Context, awsconfig.Options) (podidentity.AWS, error) { return f, nil }
+		d.loadAWS = func(context.Context, awsconfig.Options) (aws.Config, error) {
+			return aws.Config{Region: "us-west-2"}, nil
+		}
+		d.podIdentityClient = func(aws.Config) podidentity.AWS { return f }
 	})
 	testAssociated = f.Associated
 	t.Cleanup(func() { testAssociated = oldAssociated })

@@ -48,7 +48,7 @@ func (o *identityOptions) engineConfig() *annotate.Config {
 	return &annotate.Config{
 		Namespace: o.namespace, AllNamespaces: o.AllNamespaces, Selector: o.Selector, Refs: o.refs, CustomRefs: o.customRefs,
 		Want: o.want, Keep: o.keep, Create: o.create, Overwrite: o.overwrite, CanCreate: o.canCreate,
-		Restart: o.mode, Wait: o.Wait, Timeout: o.Timeout, DryRun: string(o.dryRun),
+		Restart: o.restartMode, Wait: o.Wait, Timeout: o.Timeout, DryRun: string(o.dryRun),
 		Cluster: o.Cluster, ClusterFrom: o.clusterFrom, SkipPreflight: o.SkipPreflight,
 	}
 }

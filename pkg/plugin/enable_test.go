@@ -79,6 +79,8 @@ func runWIContext(t *testing.T, ctx context.Context, client *fake.Clientset, lag
 	kt.WebhookWithAssociations(client, lag, testAssociated)
 	d := defaultDeps()
 	d.newClient = func(*genericclioptions.ConfigFlags) (kubernetes.Interface, error) { return client, nil }
+	d.env = environment{} // not the developer's AWS_REGION or KUBECTL_WI_* defaults
+	withoutAWS(&d)
 	d.rolloutPoll = time.Millisecond
 	d.admissionTimeout, d.admissionPoll = 300*time.Millisecond, time.Millisecond
 	d.now = func() time.Time { return time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC) }

@@ -146,11 +146,7 @@ func (o *ExplainOptions) Complete(cmd *cobra.Command, args []string) error {
 	if o.namespace, err = namespaceOf(o.configFlags, o.AllNamespaces); err != nil {
 		return err
 	}
-	var region string
-	o.Cluster, region, o.clusterFrom = eksClusterDefault(o.Cluster, o.deps.kubeconfig(o.configFlags))
-	if o.Region == "" && !o.deps.env.regionSet {
-		o.Region = region
-	}
+	o.Cluster, o.Region, o.clusterFrom = eksClusterAndRegion(o.deps, o.configFlags, o.Cluster, o.Region)
 	o.terminal = o.deps.isTerminal(o.Out)
 	o.Output = runOutput(o.Output, o.terminal)
 	return nil

@@ -15,20 +15,12 @@ const ImageRepository = "ghcr.io/kubectl-wi/kubectl-wi"
 var probeImage = ""
 
 // ProbeImage is the default of --image: the probe of this very version.
-func ProbeImage() string { return probeImageOf(probeImage, Version()) }
+func ProbeImage() string { return imageOf(probeImage, ImageRepository, Version()) }
 
-// probeImageOf is the image stamped at link time, else version's in ImageRepository.
-func probeImageOf(stamped, version string) string {
-	if stamped != "" {
-		return stamped
-	}
-	return ImageRepository + ":" + version
-}
-
-// PluginImageRepository is where a release publishes the plugin image: the whole kubectl-wi
+// pluginImageRepository is where a release publishes the plugin image: the whole kubectl-wi
 // at /kubectl-wi and CA roots, which `monitor install` runs as the monitor. The probe image
 // holds only the probe, so the plugin has a repository of its own.
-const PluginImageRepository = ImageRepository + "-plugin"
+const pluginImageRepository = ImageRepository + "-plugin"
 
 // pluginImage overrides the default plugin image, stamped at link time beside probeImage:
 // -X github.com/kubectl-wi/kubectl-wi/pkg/plugin.pluginImage=REPO:TAG.
@@ -36,14 +28,14 @@ var pluginImage = ""
 
 // MonitorImage is the default of `monitor install --image`: the plugin image of this very
 // version, which the monitor runs.
-func MonitorImage() string { return pluginImageOf(pluginImage, Version()) }
+func MonitorImage() string { return imageOf(pluginImage, pluginImageRepository, Version()) }
 
-// pluginImageOf is the image stamped at link time, else version's in PluginImageRepository.
-func pluginImageOf(stamped, version string) string {
+// imageOf is the image stamped at link time, else version's in repository.
+func imageOf(stamped, repository, version string) string {
 	if stamped != "" {
 		return stamped
 	}
-	return PluginImageRepository + ":" + version
+	return repository + ":" + version
 }
 
 // Version is the plugin's version: stamped at link time by make, else the module version
@@ -72,7 +64,7 @@ var pseudoVersion = regexp.MustCompile(`\d{14}-[0-9a-f]{12}$`)
 // unclean tree.
 var gitDescribe = regexp.MustCompile(`-\d+-g[0-9a-f]{7,}(-dirty)?$|-dirty$`)
 
-// IsRelease reports whether v is a released version, whose probe image a release published.
-func IsRelease(v string) bool {
+// isRelease reports whether v is a released version, whose probe image a release published.
+func isRelease(v string) bool {
 	return releaseVersion.MatchString(v) && !pseudoVersion.MatchString(v) && !gitDescribe.MatchString(v)
 }

@@ -17,24 +17,31 @@ func TestIsRelease(t *testing.T) {
 		"v1.2.4-0.20260102030405-abcdefabcdef+dirty": false,
 		"736b066-dirty":                              false,
 	} {
-		if got := IsRelease(v); got != want {
-			t.Errorf("IsRelease(%q) = %v, want %v", v, got, want)
+		if got := isRelease(v); got != want {
+			t.Errorf("isRelease(%q) = %v, want %v", v, got, want)
 		}
 	}
 }
 
-// The version and the default image: make's stamp first, then what `go install ...@vX.Y.Z`
-// records, then dev; the image is always this version's in the project's repository unless a
-// build stamps another.
-func TestVersionAndProbeImage(t *testing.T) {
+// The version and the default images: make's stamp first, then what `go install ...@vX.Y.Z`
+// records, then dev; the probe and the plugin (monitor) images are always this version's in
+// their repositories unless a build stamps others.
+func TestVersionAndImages(t *testing.T) {
 	tests := []struct {
-		name, stamped, stampedImage, module string
-		wantVersion, wantImage              string
+		name, stamped, module           string
+		stampedProbe, stampedPlugin     string
+		wantVersion                     string
+		wantProbeImage, wantPluginImage string
 	}{
-		{"make build", "v1.2.3", "", "(devel)", "v1.2.3", ImageRepository + ":v1.2.3"},
-		{"go install @v1.4.0", "dev", "", "v1.4.0", "v1.4.0", ImageRepository + ":v1.4.0"},
-		{"go build in a checkout", "dev", "", "(devel)", "dev", ImageRepository + ":dev"},
-		{"a fork's release", "v1.2.3", "registry.example.com/wi:v1.2.3", "(devel)", "v1.2.3", "registry.example.com/wi:v1.2.3"},
+		{name: "make build", stamped: "v1.2.3", module: "(devel)", wantVersion: "v1.2.3",
+			wantProbeImage: "ghcr.io/kubectl-wi/kubectl-wi:v1.2.3", wantPluginImage: "ghcr.io/kubectl-wi/kubectl-wi-plugin:v1.2.3"},
+		{name: "go install @v1.4.0", stamped: "dev", module: "v1.4.0", wantVersion: "v1.4.0",
+			wantProbeImage: "ghcr.io/kubectl-wi/kubectl-wi:v1.4.0", wantPluginImage: "ghcr.io/kubectl-wi/kubectl-wi-plugin:v1.4.0"},
+		{name: "go build in a checkout", stamped: "dev", module: "(devel)", wantVersion: "dev",
+			wantProbeImage: "ghcr.io/kubectl-wi/kubectl-wi:dev", wantPluginImage: "ghcr.io/kubectl-wi/kubectl-wi-plugin:dev"},
+		{name: "a fork's release", stamped: "v1.2.3", module: "(devel)",
+			stampedProbe: "registry.example.com/wi:v1.2.3", stampedPlugin: "registry.example.com/wi-plugin:v1.2.3", wantVersion: "v1.2.3",
+			wantProbeImage: "registry.example.com/wi:v1.2.3", wantPluginImage: "registry.example.com/wi-plugin:v1.2.3"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -45,8 +52,11 @@ func TestVersionAndProbeImage(t *testing.T) {
 			if got != tt.wantVersion {
 				t.Errorf("Version() = %q, want %q", got, tt.wantVersion)
 			}
-			if got := probeImageOf(tt.stampedImage, got); got != tt.wantImage {
-				t.Errorf("ProbeImage() = %q, want %q", got, tt.wantImage)
+			if probe := imageOf(tt.stampedProbe, ImageRepository, got); probe != tt.wantProbeImage {
+				t.Errorf("ProbeImage() = %q, want %q", probe, tt.wantProbeImage)
+			}
+			if plugin := imageOf(tt.stampedPlugin, pluginImageRepository, got); plugin != tt.wantPluginImage {
+				t.Errorf("MonitorImage() = %q, want %q", plugin, tt.wantPluginImage)
 			}
 		})
 	}

@@ -169,6 +169,17 @@ func selectedConfig(cf *genericclioptions.ConfigFlags) func() (clientcmdapi.Conf
 	}
 }
 
+// eksClusterAndRegion are the EKS cluster (eksClusterDefault) and region of --eks-cluster and
+// --region as given: the region of the kubeconfig's cluster ARN fills an empty --region unless
+// AWS_REGION or AWS_DEFAULT_REGION names one, which the SDK then takes.
+func eksClusterAndRegion(d deps, cf *genericclioptions.ConfigFlags, flagCluster, flagRegion string) (cluster, region, from string) {
+	cluster, region, from = eksClusterDefault(flagCluster, d.kubeconfig(cf))
+	if flagRegion != "" || d.env.regionSet {
+		region = flagRegion
+	}
+	return cluster, region, from
+}
+
 // eksClusterDefault is the EKS cluster a command works on: --eks-cluster (flag), else the one
 // the kubeconfig's selected context names (eksClusterOf), with the region that names; from
 // says which, for messages. All empty when neither names one.

@@ -198,3 +198,29 @@ func TestClusterCompletion(t *testing.T) {
 		})
 	}
 }
+
+// TestEKSClusterAndRegion: the flags win; the kubeconfig's cluster ARN fills the cluster, and
+// the region unless the environment names one (then the SDK takes it).
+func TestEKSClusterAndRegion(t *testing.T) {
+	tests := []struct {
+		name                    string
+		flagCluster, flagRegion string
+		regionSet               bool
+		wantCluster, wantRegion string
+		wantFrom                string
+	}{
+		{name: "from the kubeconfig", wantCluster: "prod", wantRegion: "us-west-2", wantFrom: "the kubeconfig"},
+		{name: "--region wins over the ARN", flagRegion: "eu-west-1", wantCluster: "prod", wantRegion: "eu-west-1", wantFrom: "the kubeconfig"},
+		{name: "AWS_REGION wins over the ARN", regionSet: true, wantCluster: "prod", wantFrom: "the kubeconfig"},
+		{name: "--eks-cluster", flagCluster: "dev", wantCluster: "dev", wantFrom: "--eks-cluster"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d := deps{kubeconfig: kubeconfigOf(eksKubeconfig), env: environment{regionSet: tt.regionSet}}
+			cluster, region, from := eksClusterAndRegion(d, genericclioptions.NewConfigFlags(false), tt.flagCluster, tt.flagRegion)
+			if cluster != tt.wantCluster || region != tt.wantRegion || from != tt.wantFrom {
+				t.Errorf("got %q, %q, %q; want %q, %q, %q", cluster, region, from, tt.wantCluster, tt.wantRegion, tt.wantFrom)
+			}
+		})
+	}
+}

@@ -10,7 +10,6 @@ import (
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
-	"github.com/kubectl-wi/kubectl-wi/pkg/apicall"
 	"github.com/kubectl-wi/kubectl-wi/pkg/awsconfig"
 	"github.com/kubectl-wi/kubectl-wi/pkg/podidentity"
 	"github.com/kubectl-wi/kubectl-wi/pkg/targets"
@@ -135,7 +134,7 @@ func (o *MigrateOptions) Complete(cmd *cobra.Command, args []string) error {
 	if err != nil {
 		return err
 	}
-	o.namespace, o.ids.namespace = ns, ns
+	o.namespace = ns
 	o.targetErr = nil
 	if err := targets.Builtin().CheckArgs(args); err != nil {
 		o.targetErr = &FlagError{Err: err}
@@ -196,7 +195,7 @@ func (o *MigrateOptions) Run(ctx context.Context) error {
 		STSEndpoint: o.STSEndpoint, CABundle: o.caBundle, Region: o.ids.Region}
 	deps := podidentity.Deps{
 		Client: client, AWS: api, Restarter: d.restarter(), RolloutPoll: d.rolloutPoll,
-		Prove: d.prover(base, verify.Deps{Client: client, Discovery: apicall.APIServerDiscovery(client)}),
+		Prove: d.prover(base, verify.Deps{Client: client, Discovery: d.discovery(client)}),
 		Out:   o.Out, ErrOut: o.ErrOut,
 	}
 	cfg := podidentity.Config{Namespace: o.namespace, Targets: o.refs, Cluster: o.ids.Cluster, RemoveIRSA: o.RemoveIRSA,

@@ -5,8 +5,10 @@ import (
 	"strings"
 	"testing"
 
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/fake"
 
+	"github.com/kubectl-wi/kubectl-wi/pkg/apicall"
 	"github.com/kubectl-wi/kubectl-wi/pkg/awsread"
 	"github.com/kubectl-wi/kubectl-wi/pkg/identity"
 	"github.com/kubectl-wi/kubectl-wi/pkg/internal/awstest"
@@ -77,5 +79,33 @@ func TestMigrateExitCodes(t *testing.T) {
 	wantCode(t, r, ExitOK)
 	if f.Writes() != 0 || r.calls().Writes() != 0 || *proofs != 0 || !strings.Contains(r.out, "nothing to do: serviceaccount/app is on EKS Pod Identity already") {
 		t.Fatalf("AWS writes %d, calls %v, proofs %d\n%s", f.Writes(), r.calls(), *proofs, r.out)
+	}
+}
+
+// TestMigrateProofDiscovery: migrate's proofs read the apiserver's OIDC discovery through the
+// deps seam, as verify does, so a test (or another source) can stand in for it.
+func TestMigrateProofDiscovery(t *testing.T) {
+	f := awstest.New()
+	withAWS(t, f)
+	f.Roles["app"] = awstest.TrustOf(awstest.IRSAStatement)
+	var got apicall.DiscoveryFunc
+	withDeps(t, func(d *deps) {
+		d.discovery = func(kubernetes.Interface) apicall.DiscoveryFunc {
+			return func(context.Context) ([]byte, error) { return []byte("from the seam"), nil }
+		}
+		d.prover = func(_ verify.Config, vd verify.Deps) podidentity.ProveFunc {
+			got = vd.Discovery
+			return nil
+		}
+	})
+	web := kt.Deployment("shop", "web", "app")
+	client := fake.NewClientset(kt.Namespace("shop"), kt.ServiceAccount("shop", "app", map[string]string{identity.AnnotationRoleARN: awstest.Role}),
+		web, kt.Injected(web, "web-1", "", identity.Config{RoleARN: awstest.Role}))
+	runWI(t, client, "migrate", "-n", "shop", "--to", "pod-identity", "--eks-cluster", "prod")
+	if got == nil {
+		t.Fatal("migrate built no proof")
+	}
+	if doc, err := got(context.Background()); err != nil || string(doc) != "from the seam" {
+		t.Fatalf("the proof's discovery read %q, %v; want deps.discovery's", doc, err)
 	}
 }

@@ -127,7 +127,7 @@ func (o *StatusOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	assoc := readAssociations(ctx, o.deps.associations, o.EKSCluster, o.deps.kubeconfig(o.configFlags), o.namespace, "")
+	assoc := readAssociations(ctx, o.deps, o.EKSCluster, o.deps.kubeconfig(o.configFlags), o.namespace, "")
 	report, err := collectWithAssociations(ctx, client, o.namespace, o.Selector, assoc)
 	if err != nil {
 		return err

@@ -9,7 +9,8 @@ import (
 	"github.com/kubectl-wi/kubectl-wi/pkg/cabundle"
 )
 
-// stsFlags are --sts-endpoint and --ca-bundle, verify's and migrate's: the STS endpoint the
+// stsFlags are --sts-endpoint and --ca-bundle of every command that runs the probe (verify,
+// migrate, monitor run, and monitor install for the monitor it deploys): the STS endpoint the
 // probe calls and the CAs it trusts beside the public roots, with their environment defaults
 // (EnvSTSEndpoint, EnvCABundle).
 type stsFlags struct {

@@ -199,8 +199,8 @@ func Test_NewCmdVerify(t *testing.T) {
 			check: func(t *testing.T, o *VerifyOptions) {
 				t.Helper()
 				c := o.config()
-				if !c.InPod || c.Pod != "web-5d8f-x2x7q" || c.Container != "api" || c.Target != (checktarget.Target{Kind: checktarget.KindDeployment, Name: "web"}) || o.Output != "text" || o.DryRun != "none" {
-					t.Errorf("config %+v output %q dry-run %q", c, o.Output, o.DryRun)
+				if !c.InPod || c.Pod != "web-5d8f-x2x7q" || c.Container != "api" || c.Target != (checktarget.Target{Kind: checktarget.KindDeployment, Name: "web"}) || o.Output != "text" || o.dryRun != dryRunNone {
+					t.Errorf("config %+v output %q dry-run %q", c, o.Output, o.dryRun)
 				}
 			},
 		},
@@ -226,8 +226,8 @@ func Test_NewCmdVerify(t *testing.T) {
 			name: "--dry-run=client prints YAML by default", args: []string{"deployment/web", "--in-pod", "--dry-run=client"},
 			check: func(t *testing.T, o *VerifyOptions) {
 				t.Helper()
-				if o.DryRun != "client" || o.Output != "yaml" {
-					t.Errorf("dry-run %q output %q", o.DryRun, o.Output)
+				if o.dryRun != dryRunClient || o.Output != "yaml" {
+					t.Errorf("dry-run %q output %q", o.dryRun, o.Output)
 				}
 			},
 		},

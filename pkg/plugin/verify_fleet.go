@@ -48,7 +48,7 @@ func (o *VerifyOptions) fleetAccounts(ctx context.Context) (accounts []verify.Ac
 	}
 	// The cluster's associations, read once: their accounts are proven whatever their pods
 	// carry, and each run knows its account's.
-	assoc := readAssociations(ctx, o.deps.associations, o.EKSCluster, o.deps.kubeconfig(o.configFlags), ns, "")
+	assoc := readAssociations(ctx, o.deps, o.EKSCluster, o.deps.kubeconfig(o.configFlags), ns, "")
 	o.engine.Association = func(_ context.Context, ns, sa string) verify.AssociationLookup { return lookupOf(assoc, ns, sa) }
 	rows, err := identityAccounts(ctx, o.client, ns, o.Selector, assoc)
 	if err == nil && !assoc.Read {

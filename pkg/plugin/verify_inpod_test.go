@@ -278,7 +278,7 @@ func TestVerifyInPodChecklist(t *testing.T) {
 			c := vfInPodCluster(t, tt.refuse)
 			o, _, _ := vfOptions(c, false, "probe-pass.jsonl")
 			o.InPod, o.namespace, o.target = true, "shop", checktarget.Target{Kind: checktarget.KindDeployment, Name: "web"}
-			o.Image, o.DryRun = "wi.local/kubectl-wi:dev", "none"
+			o.Image = "wi.local/kubectl-wi:dev"
 			if err := o.connect(); err != nil {
 				t.Fatal(err)
 			}

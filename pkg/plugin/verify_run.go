@@ -42,7 +42,7 @@ func (o *VerifyOptions) connect() error {
 	// One account's association, read when its probe pod needs it (no role-arn annotation);
 	// a fleet run replaces it with the cluster's, read once (associationsOf).
 	o.engine.Association = func(ctx context.Context, ns, sa string) verify.AssociationLookup {
-		return lookupOf(readAssociations(ctx, d.associations, o.EKSCluster, d.kubeconfig(o.configFlags), ns, sa), ns, sa)
+		return lookupOf(readAssociations(ctx, d, o.EKSCluster, d.kubeconfig(o.configFlags), ns, sa), ns, sa)
 	}
 	return nil
 }
@@ -68,7 +68,7 @@ func (o *VerifyOptions) config() verify.Config {
 // noteDevelopmentImage says which image a development build runs, since no release published
 // one for its version, and how to run another.
 func (o *VerifyOptions) noteDevelopmentImage() {
-	if !o.imageDefault || IsRelease(Version()) {
+	if !o.imageDefault || isRelease(Version()) {
 		return
 	}
 	fmt.Fprintf(o.ErrOut, "note: kubectl-wi %s is a development build; the probe runs the image %s, which no release publishes: "+

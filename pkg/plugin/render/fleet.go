@@ -40,7 +40,9 @@ func (f *FleetText) Done(a verify.Account, _ verify.Outcome, err error) {
 }
 
 // of is the Text of account a's lines: each led by the account.
-func (f *FleetText) of(a verify.Account) *Text { return &Text{out: f.out, lead: a.String() + "  "} }
+func (f *FleetText) of(a verify.Account) *Text {
+	return &Text{out: f.out, lead: a.String() + "  ", fleet: true}
+}
 
 // Summary writes one line per account and the tally.
 func (f *FleetText) Summary(results []verify.AccountResult) {

@@ -19,8 +19,10 @@ import (
 // fixes. It writes no colour or other control codes, whatever the terminal.
 type Text struct {
 	out *writer
-	// lead starts every line; a fleet's Text leads with the account, and writes no blank line.
+	// lead starts every line: a fleet's Text leads with the account.
 	lead string
+	// fleet: one account's lines among a fleet's, with no blank line before the verdict.
+	fleet bool
 }
 
 // NewText writes to w.
@@ -45,7 +47,7 @@ func (t *Text) Event(ev check.Event) {
 	case check.TypeInfo:
 		t.line("INFO %s  %s", ev.Check, Clean(ev.Message))
 	case check.TypeResult:
-		if t.lead == "" {
+		if !t.fleet {
 			t.out.printf("\n")
 		}
 		t.line("%s %s", Label(ev.Status), Clean(ev.Message))
