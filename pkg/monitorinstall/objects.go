@@ -40,6 +40,10 @@ type Config struct {
 	ClusterName string
 	// AWSRoleARN annotates the monitor's service account for IRSA: the role of explain's reads.
 	AWSRoleARN string
+	// EKSCluster is the EKS cluster whose Pod Identity associations the monitor reads with
+	// its own AWS credentials; Region is the region of those reads and of the probe's STS
+	// calls. Empty: `monitor run`'s defaults.
+	EKSCluster, Region string
 	// STSEndpoint and CABundle are verify's --sts-endpoint and --ca-bundle for the probe pods;
 	// CABundle is the PEM itself, mounted from CAConfigMap.
 	STSEndpoint string
@@ -160,6 +164,12 @@ func (c Config) Args() []string {
 	}
 	if c.ClusterName != "" {
 		args = append(args, "--cluster-name="+c.ClusterName)
+	}
+	if c.EKSCluster != "" {
+		args = append(args, "--eks-cluster="+c.EKSCluster)
+	}
+	if c.Region != "" {
+		args = append(args, "--region="+c.Region)
 	}
 	if c.STSEndpoint != "" {
 		args = append(args, "--sts-endpoint="+c.STSEndpoint)

@@ -23,6 +23,12 @@ const (
 	envPodName      = "POD_NAME"
 )
 
+// The help of the flags monitor run and monitor install share (install passes them on).
+const (
+	monitorRegionHelp     = "AWS region of the probe's STS calls and of the monitor's own AWS reads"
+	monitorEKSClusterHelp = "EKS cluster whose Pod Identity associations the monitor reads with its own AWS credentials"
+)
+
 // MonitorRunOptions are the flags of `kubectl-wi monitor run`.
 type MonitorRunOptions struct {
 	genericiooptions.IOStreams
@@ -82,8 +88,8 @@ cluster; it runs outside with the kubeconfig too.`,
 	f.DurationVar(&o.Timeout, "timeout", o.Timeout, "Bound on one account's proof")
 	f.StringVar(&o.STSEndpoint, "sts-endpoint", o.STSEndpoint, "STS endpoint URL the probe calls (default $"+EnvSTSEndpoint+", else the SDK's)")
 	f.StringVar(&o.CABundle, "ca-bundle", o.CABundle, "PEM file of CA certificates the probe trusts beside the public roots (default $"+EnvCABundle+")")
-	f.StringVar(&o.Region, "region", o.Region, "AWS region of the probe's STS calls and of the monitor's own AWS reads")
-	f.StringVar(&o.EKSCluster, "eks-cluster", o.EKSCluster, "EKS cluster whose Pod Identity associations the monitor reads with its own AWS credentials")
+	f.StringVar(&o.Region, "region", o.Region, monitorRegionHelp)
+	f.StringVar(&o.EKSCluster, "eks-cluster", o.EKSCluster, monitorEKSClusterHelp)
 	return cmd
 }
 
