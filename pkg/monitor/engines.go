@@ -101,7 +101,15 @@ func NewFleetProver(client kubernetes.Interface, s ProofSettings, labels map[str
 		return l
 	}
 	if aws != nil {
-		p.deps.Explain = explain.Refusal(client, discovery)
+		// An IRSA account's explain checks run in p.explain for every proof; verify's
+		// explanation is left to Pod Identity refusals, the only ones it names a cluster for.
+		refusal := explain.RefusalWith(client, discovery, aws.reads)
+		p.deps.Explain = func(ctx context.Context, ns, sa, eksCluster string) []check.Event {
+			if eksCluster == "" {
+				return nil
+			}
+			return refusal(ctx, ns, sa, eksCluster)
+		}
 	}
 	return p
 }
