@@ -29,8 +29,6 @@ const (
 	ContainerName = "monitor"
 	// monitorUser is the plugin image's own nonroot user (hack/cmd/mkimage's default).
 	monitorUser int64 = 65532
-	// agentNamespace is where the EKS Pod Identity agent's DaemonSet runs (the add-on's).
-	agentNamespace = "kube-system"
 )
 
 // labels are the labels of every object install writes.

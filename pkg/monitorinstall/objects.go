@@ -18,6 +18,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/kubectl-wi/kubectl-wi/pkg/identity"
+	"github.com/kubectl-wi/kubectl-wi/pkg/podidentity"
 )
 
 // Config is what install writes: the monitor's place, its image and the flags of its
@@ -289,6 +290,6 @@ func (c Config) rbac() []runtime.Object {
 		clusterRole(Name, clusterReads)
 	}
 	role(Name+"-self", c.Namespace, selfRules())
-	role(Name+"-agent", agentNamespace, agentRules)
+	role(Name+"-agent", podidentity.AgentNamespace, agentRules)
 	return objs
 }
