@@ -29,12 +29,22 @@ import (
 	"github.com/kubectl-wi/kubectl-wi/pkg/verify"
 )
 
+// The monitor's name, and the label that carries it.
+const (
+	// Name names the monitor everywhere: its Lease, its Events' component, the managed-by of
+	// its probe pods and the objects install writes.
+	Name = "kubectl-wi-monitor"
+	// NameLabel is Name's label on every object of the monitor (install's and the status
+	// object), so uninstall finds them all.
+	NameLabel = "app.kubernetes.io/name"
+)
+
 // Defaults of `kubectl-wi monitor run`.
 const (
 	DefaultInterval        = 15 * time.Minute
 	DefaultJitter          = 0.1
 	DefaultParallel        = 2
-	DefaultLeaseName       = "kubectl-wi-monitor"
+	DefaultLeaseName       = Name
 	DefaultNamespace       = "kubectl-wi-system"
 	DefaultStatusConfigMap = "kubectl-wi-monitor-status"
 	// DefaultDebounce is how long after a change the monitor proves the account: a rollout's
@@ -46,7 +56,7 @@ const (
 // its leftovers and never the probe pods of someone's `kubectl wi verify`.
 const (
 	ProbeLabelName  = "app.kubernetes.io/managed-by"
-	ProbeLabelValue = "kubectl-wi-monitor"
+	ProbeLabelValue = Name
 )
 
 // ProbeLabels are the labels the monitor adds to its probe pods.

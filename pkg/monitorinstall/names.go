@@ -8,11 +8,11 @@ import (
 const (
 	// Name names the monitor's ServiceAccount, Deployment, Service, RBAC objects, Lease and
 	// PrometheusRule.
-	Name = "kubectl-wi-monitor"
+	Name = monitor.Name
 	// DefaultNamespace is where the monitor runs unless --namespace says otherwise.
 	DefaultNamespace = monitor.DefaultNamespace
 	// LabelName and LabelValue mark every object install writes, so uninstall finds them all.
-	LabelName  = "app.kubernetes.io/name"
+	LabelName  = monitor.NameLabel
 	LabelValue = Name
 	// FieldManager owns the fields install writes (server-side apply).
 	FieldManager = "kubectl-wi"

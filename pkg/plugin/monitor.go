@@ -14,6 +14,7 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/cli-runtime/pkg/printers"
 
+	"github.com/kubectl-wi/kubectl-wi/pkg/monitor"
 	"github.com/kubectl-wi/kubectl-wi/pkg/monitorinstall"
 )
 
@@ -75,10 +76,9 @@ func newMonitorInstallOptions(cf *genericclioptions.ConfigFlags, streams generic
 		configFlags: cf,
 		IOStreams:   streams,
 		Config: monitorinstall.Config{
-			Image: MonitorImage(), Replicas: 1, Interval: 15 * time.Minute, Parallel: 2, StaleFor: 30 * time.Minute,
+			Image: MonitorImage(), Replicas: 1, Interval: monitor.DefaultInterval, Parallel: monitor.DefaultParallel, StaleFor: 30 * time.Minute,
 		},
-		DryRun: "none",
-		deps:   d,
+		deps: d,
 	}
 }
 
