@@ -87,9 +87,8 @@ func NewFleetProver(client kubernetes.Interface, s ProofSettings, labels map[str
 			Image: s.Image, PullPolicy: corev1.PullPolicy(s.PullPolicy), Timeout: s.Timeout,
 			STSEndpoint: s.STSEndpoint, Region: s.Region, CABundle: s.CABundle, Labels: labels,
 		},
-		deps: verify.Deps{Client: client, Discovery: discovery, Now: now, Resolve: verify.LookupHost,
-			PolicyDiscovery: client.Discovery()},
-		aws: aws, now: now,
+		deps: verify.Deps{Client: client, Discovery: discovery, Now: now},
+		aws:  aws, now: now,
 	}
 	p.deps.Association = func(_ context.Context, ns, sa string) verify.AssociationLookup {
 		p.mu.Lock()
