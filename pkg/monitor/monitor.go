@@ -138,19 +138,29 @@ type accountState struct {
 	took     time.Duration
 }
 
+// Validate refuses a schedule the monitor cannot keep: New checks it, and `monitor run`
+// before it builds a client.
+func (cfg Config) Validate() error {
+	switch {
+	case cfg.Interval <= 0:
+		return fmt.Errorf("--interval must be positive, got %s", cfg.Interval)
+	case cfg.Jitter < 0 || cfg.Jitter >= 1:
+		return fmt.Errorf("--jitter must be at least 0 and below 1, got %g", cfg.Jitter)
+	case cfg.Parallel < 1:
+		return fmt.Errorf("--parallel must be at least 1, got %d", cfg.Parallel)
+	case cfg.Budget < 0:
+		return fmt.Errorf("--budget must be 0 (every account) or more, got %d", cfg.Budget)
+	}
+	return nil
+}
+
 // New checks cfg, fills its defaults and registers the metrics.
 func New(cfg Config, deps Deps) (*Monitor, error) {
-	switch {
-	case deps.Client == nil || deps.Prover == nil:
+	if deps.Client == nil || deps.Prover == nil {
 		return nil, errors.New("monitor: a client and a prover are required")
-	case cfg.Interval <= 0:
-		return nil, fmt.Errorf("--interval must be positive, got %s", cfg.Interval)
-	case cfg.Jitter < 0 || cfg.Jitter >= 1:
-		return nil, fmt.Errorf("--jitter must be at least 0 and below 1, got %g", cfg.Jitter)
-	case cfg.Parallel < 1:
-		return nil, fmt.Errorf("--parallel must be at least 1, got %d", cfg.Parallel)
-	case cfg.Budget < 0:
-		return nil, fmt.Errorf("--budget must be 0 (every account) or more, got %d", cfg.Budget)
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
 	}
 	if cfg.Debounce <= 0 {
 		cfg.Debounce = DefaultDebounce
