@@ -25,11 +25,13 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/kubectl-wi/kubectl-wi/pkg/monitor"
+	"github.com/kubectl-wi/kubectl-wi/pkg/monitorinstall"
 )
 
 // The monitor's test interval: short, so that the whole test stays within about three minutes.
@@ -162,25 +164,30 @@ func TestMonitor(t *testing.T) {
 			}
 		}
 		t.Logf("killed the monitor in %d pod(s) while %s ran", len(monitorPods.Items), probe)
-		waitFor(t, 90*time.Second, "the restarted monitor to sweep "+probe, func(ctx context.Context) (bool, error) {
-			_, err := c.CoreV1().Pods(ns).Get(ctx, probe, metav1.GetOptions{})
-			return apierrors.IsNotFound(err), nil
-		})
-		// The sweep deleted it, not the killed monitor nor the probe's own end: the restarted
+		// The sweep deletes it, not the killed monitor nor the probe's own end: the restarted
 		// container's log says so (pkg/monitor's sweep).
 		swept := func(line string) bool {
 			return strings.Contains(line, `"deleted a leftover probe pod"`) && strings.Contains(line, `pod="`+ns+"/"+probe+`"`)
 		}
-		var logs strings.Builder
-		for _, p := range monitorPods.Items {
-			b, err := c.CoreV1().Pods(monNS).GetLogs(p.Name, &corev1.PodLogOptions{Container: "monitor"}).DoRaw(context.Background())
-			if err != nil {
-				t.Fatalf("the log of monitor pod %s: %v", p.Name, err)
+		var log string
+		err = wait.PollUntilContextTimeout(context.Background(), time.Second, 90*time.Second, true, func(ctx context.Context) (bool, error) {
+			for _, p := range monitorPods.Items {
+				b, err := c.CoreV1().Pods(monNS).GetLogs(p.Name, &corev1.PodLogOptions{Container: monitorinstall.ContainerName}).DoRaw(ctx)
+				if err != nil { // the container is restarting
+					continue
+				}
+				log = string(b)
+				if slices.ContainsFunc(strings.Split(log, "\n"), swept) {
+					return true, nil
+				}
 			}
-			logs.Write(b)
+			return false, nil
+		})
+		if err != nil {
+			t.Fatalf("the restarted monitor's log does not say it deleted the leftover probe pod %s (%v):\n%s", probe, err, log)
 		}
-		if !slices.ContainsFunc(strings.Split(logs.String(), "\n"), swept) {
-			t.Errorf("the restarted monitor's log does not say it deleted the leftover probe pod %s:\n%s", probe, logs.String())
+		if _, err := c.CoreV1().Pods(ns).Get(context.Background(), probe, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+			t.Errorf("probe pod %s after the sweep: %v, want it gone", probe, err)
 		}
 	})
 
