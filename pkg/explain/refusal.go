@@ -17,16 +17,25 @@ import (
 // Refusal is verify's Deps.Explain: when the user has AWS credentials at hand (from the
 // environment or the shared files: the instance metadata service is not asked), explain reads
 // the refused account's role and provider, or with eksCluster its association's role and
-// target role, and its IAM findings join verify's.
+// target role, and its IAM findings join verify's. The credentials are looked for at each
+// refusal, so a run without any refusal never loads them.
 func Refusal(client kubernetes.Interface, discovery apicall.DiscoveryFunc) func(context.Context, string, string, string) []check.Event {
 	return func(ctx context.Context, ns, sa, eksCluster string) []check.Event {
 		cfg, err := awsconfig.Load(ctx, awsconfig.Options{NoIMDS: true})
 		if err != nil || !awsconfig.CredentialsAtHand(ctx, cfg) {
 			return nil
 		}
+		return RefusalWith(client, discovery, awsread.NewSDK(cfg))(ctx, ns, sa, eksCluster)
+	}
+}
+
+// RefusalWith is Refusal with reads the caller already holds (the monitor's own
+// credentials): the same IAM findings, with no AWS configuration loaded.
+func RefusalWith(client kubernetes.Interface, discovery apicall.DiscoveryFunc, reads awsread.Reader) func(context.Context, string, string, string) []check.Event {
+	return func(ctx context.Context, ns, sa, eksCluster string) []check.Event {
 		rec := &iamFindings{}
-		_, err = Run(ctx, Config{Namespace: ns, Target: &checktarget.Target{Kind: checktarget.KindServiceAccount, Name: sa}, Cluster: eksCluster},
-			Deps{Client: client, Discovery: discovery, AWS: awsread.NewSDK(cfg)}, rec)
+		_, err := Run(ctx, Config{Namespace: ns, Target: &checktarget.Target{Kind: checktarget.KindServiceAccount, Name: sa}, Cluster: eksCluster},
+			Deps{Client: client, Discovery: discovery, AWS: reads}, rec)
 		if err != nil {
 			return []check.Event{{Type: check.TypeInfo, Check: CheckTrust, Message: "the refusal could not be explained from IAM: " + err.Error()}}
 		}

@@ -87,9 +87,8 @@ func NewFleetProver(client kubernetes.Interface, s ProofSettings, labels map[str
 			Image: s.Image, PullPolicy: corev1.PullPolicy(s.PullPolicy), Timeout: s.Timeout,
 			STSEndpoint: s.STSEndpoint, Region: s.Region, CABundle: s.CABundle, Labels: labels,
 		},
-		deps: verify.Deps{Client: client, Discovery: discovery, Now: now, Resolve: verify.LookupHost,
-			PolicyDiscovery: client.Discovery()},
-		aws: aws, now: now,
+		deps: verify.Deps{Client: client, Discovery: discovery, Now: now},
+		aws:  aws, now: now,
 	}
 	p.deps.Association = func(_ context.Context, ns, sa string) verify.AssociationLookup {
 		p.mu.Lock()
@@ -101,7 +100,15 @@ func NewFleetProver(client kubernetes.Interface, s ProofSettings, labels map[str
 		return l
 	}
 	if aws != nil {
-		p.deps.Explain = explain.Refusal(client, discovery)
+		// An IRSA account's explain checks run in p.explain for every proof; verify's
+		// explanation is left to Pod Identity refusals, the only ones it names a cluster for.
+		refusal := explain.RefusalWith(client, discovery, aws.reads)
+		p.deps.Explain = func(ctx context.Context, ns, sa, eksCluster string) []check.Event {
+			if eksCluster == "" {
+				return nil
+			}
+			return refusal(ctx, ns, sa, eksCluster)
+		}
 	}
 	return p
 }

@@ -24,6 +24,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/kubectl-wi/kubectl-wi/pkg/awsread"
+	"github.com/kubectl-wi/kubectl-wi/pkg/check"
 	"github.com/kubectl-wi/kubectl-wi/pkg/explain"
 	"github.com/kubectl-wi/kubectl-wi/pkg/identity"
 	"github.com/kubectl-wi/kubectl-wi/pkg/internal/awstest"
@@ -103,8 +104,7 @@ func probesRun(t *testing.T, c *fake.Clientset, streams map[string]string) verif
 // --eks-cluster, and joins explain's failed checks to an IRSA account's proof: the account
 // whose role's trust does not admit it fails iam.trust, the healthy one fails nothing.
 func TestFleetProverRunsExplainWithAWSReads(t *testing.T) {
-	// verify's explanation of an STS refusal loads credentials of its own: none here, so what
-	// IAM says comes from the monitor's reads only.
+	// No AWS credentials in the environment: what IAM says comes from the monitor's reads only.
 	for _, k := range []string{"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_CONTAINER_CREDENTIALS_FULL_URI"} {
 		t.Setenv(k, "")
 	}
@@ -153,6 +153,10 @@ func TestFleetProverRunsExplainWithAWSReads(t *testing.T) {
 	scrape := rec.Body.String()
 	if !strings.Contains(scrape, "\n"+MetricAWSReadsEnabled+" 1\n") {
 		t.Errorf("the scrape has no %s 1:\n%s", MetricAWSReadsEnabled, scrape)
+	}
+	// One explain per IRSA account: STS's refusal of broken is not explained a second time.
+	if got := aws.Calls[awsread.ActionGetRole]; got != 2 {
+		t.Errorf("%s was called %d times in the round, want 2 (once per IRSA account)", awsread.ActionGetRole, got)
 	}
 	failed := map[string][]string{} // account -> the names of its failing checks
 	for _, line := range strings.Split(scrape, "\n") {
@@ -208,5 +212,45 @@ func TestFleetProverRunsExplainWithAWSReads(t *testing.T) {
 	}
 	if want := MetricIdentityVerified + `{identity_type="pod-identity",namespace="ns",service_account="batch"}`; !strings.Contains(scrape, want) {
 		t.Errorf("the scrape has no %s:\n%s", want, scrape)
+	}
+}
+
+func TestFleetProverExplainsPodIdentityRefusalsWithItsReads(t *testing.T) {
+	// No credentials of the environment: the findings can only come from the monitor's reads.
+	for _, k := range []string{"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_CONTAINER_CREDENTIALS_FULL_URI"} {
+		t.Setenv(k, "")
+	}
+	t.Setenv("AWS_CONFIG_FILE", os.DevNull)
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", os.DevNull)
+	tests := []struct {
+		name       string
+		account    string
+		eksCluster string // what verify passes: set for a Pod Identity refusal only
+		wantCheck  string // among the findings; "": no findings and no AWS read
+	}{
+		{name: "an IRSA refusal is left to the monitor's own explain", account: "app"},
+		{name: "a Pod Identity refusal is explained with the monitor's reads", account: "batch", eksCluster: awstest.Cluster, wantCheck: explain.CheckPodIdentityTrust},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			aws := awstest.New()
+			aws.Roles["app"] = webIdentityTrust("system:serviceaccount:other:app")
+			aws.Roles["other"] = webIdentityTrust("system:serviceaccount:ns:batch") // no pods.eks.amazonaws.com
+			aws.Assocs["a-1"] = &awsread.Association{ID: "a-1", Namespace: "ns", ServiceAccount: "batch", RoleARN: awstest.OtherRole}
+			client := fake.NewClientset(sa("app", "arn:aws:iam::111122223333:role/app"), sa("batch", ""))
+			prover := NewFleetProver(client, ProofSettings{Image: "wi.local/kubectl-wi:dev", Timeout: 30 * time.Second},
+				ProbeLabels(), &AWSReads{reads: iamAWS{aws}, EKSCluster: awstest.Cluster}, time.Now)
+
+			got := prover.deps.Explain(context.Background(), "ns", tt.account, tt.eksCluster)
+			if tt.wantCheck == "" {
+				if len(got) > 0 || len(aws.Calls) > 0 {
+					t.Errorf("findings %+v after AWS calls %v, want none", got, aws.Calls)
+				}
+				return
+			}
+			if !slices.ContainsFunc(got, func(ev check.Event) bool { return ev.Check == tt.wantCheck && ev.Status == check.StatusFail }) {
+				t.Errorf("findings %+v, want %s failing", got, tt.wantCheck)
+			}
+		})
 	}
 }

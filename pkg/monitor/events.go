@@ -17,7 +17,7 @@ const (
 	ReasonProofFailed    = "IdentityProofFailed"
 	ReasonProofRecovered = "IdentityProofRecovered"
 	// Component is the Events' reporting component and source.
-	Component = "kubectl-wi-monitor"
+	Component = Name
 )
 
 // maxEventMessage is the apiserver's bound on an Event's message (1 KiB for events.k8s.io;

@@ -76,7 +76,7 @@ func newMetrics(reg prometheus.Registerer, cluster string) *metrics {
 		stalePods: prometheus.NewGaugeVec(prometheus.GaugeOpts(opts(MetricStalePods,
 			"Running pods of the service account that need a restart to get its identity")), account),
 		webhookUp: prometheus.NewGaugeVec(prometheus.GaugeOpts(opts(MetricWebhookUp,
-			"1 when a pod mutating webhook is registered and a dry-run admission of a new pod of an IRSA account comes back mutated")), nil),
+			"1 when a pod mutating webhook is registered and a dry-run admission of a new pod of an identity account (IRSA or Pod Identity) comes back mutated")), nil),
 		agentReady: prometheus.NewGaugeVec(prometheus.GaugeOpts(opts(MetricAgentReady,
 			"1 when the eks-pod-identity-agent DaemonSet has every desired pod ready; absent when no account uses Pod Identity and there is no agent")), nil),
 		probePods: prometheus.NewGauge(prometheus.GaugeOpts(opts(MetricProbePodsRunning,

@@ -29,12 +29,22 @@ import (
 	"github.com/kubectl-wi/kubectl-wi/pkg/verify"
 )
 
+// The monitor's name, and the label that carries it.
+const (
+	// Name names the monitor everywhere: its Lease, its Events' component, the managed-by of
+	// its probe pods and the objects install writes.
+	Name = "kubectl-wi-monitor"
+	// NameLabel is Name's label on every object of the monitor (install's and the status
+	// object), so uninstall finds them all.
+	NameLabel = "app.kubernetes.io/name"
+)
+
 // Defaults of `kubectl-wi monitor run`.
 const (
 	DefaultInterval        = 15 * time.Minute
 	DefaultJitter          = 0.1
 	DefaultParallel        = 2
-	DefaultLeaseName       = "kubectl-wi-monitor"
+	DefaultLeaseName       = Name
 	DefaultNamespace       = "kubectl-wi-system"
 	DefaultStatusConfigMap = "kubectl-wi-monitor-status"
 	// DefaultDebounce is how long after a change the monitor proves the account: a rollout's
@@ -46,7 +56,7 @@ const (
 // its leftovers and never the probe pods of someone's `kubectl wi verify`.
 const (
 	ProbeLabelName  = "app.kubernetes.io/managed-by"
-	ProbeLabelValue = "kubectl-wi-monitor"
+	ProbeLabelValue = Name
 )
 
 // ProbeLabels are the labels the monitor adds to its probe pods.
@@ -128,19 +138,29 @@ type accountState struct {
 	took     time.Duration
 }
 
+// Validate refuses a schedule the monitor cannot keep: New checks it, and `monitor run`
+// before it builds a client.
+func (cfg Config) Validate() error {
+	switch {
+	case cfg.Interval <= 0:
+		return fmt.Errorf("--interval must be positive, got %s", cfg.Interval)
+	case cfg.Jitter < 0 || cfg.Jitter >= 1:
+		return fmt.Errorf("--jitter must be at least 0 and below 1, got %g", cfg.Jitter)
+	case cfg.Parallel < 1:
+		return fmt.Errorf("--parallel must be at least 1, got %d", cfg.Parallel)
+	case cfg.Budget < 0:
+		return fmt.Errorf("--budget must be 0 (every account) or more, got %d", cfg.Budget)
+	}
+	return nil
+}
+
 // New checks cfg, fills its defaults and registers the metrics.
 func New(cfg Config, deps Deps) (*Monitor, error) {
-	switch {
-	case deps.Client == nil || deps.Prover == nil:
+	if deps.Client == nil || deps.Prover == nil {
 		return nil, errors.New("monitor: a client and a prover are required")
-	case cfg.Interval <= 0:
-		return nil, fmt.Errorf("--interval must be positive, got %s", cfg.Interval)
-	case cfg.Jitter < 0 || cfg.Jitter >= 1:
-		return nil, fmt.Errorf("--jitter must be at least 0 and below 1, got %g", cfg.Jitter)
-	case cfg.Parallel < 1:
-		return nil, fmt.Errorf("--parallel must be at least 1, got %d", cfg.Parallel)
-	case cfg.Budget < 0:
-		return nil, fmt.Errorf("--budget must be 0 (every account) or more, got %d", cfg.Budget)
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
 	}
 	if cfg.Debounce <= 0 {
 		cfg.Debounce = DefaultDebounce

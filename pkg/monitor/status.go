@@ -54,7 +54,7 @@ func (m *Monitor) writeStatus(ctx context.Context, st Status) error {
 	if apierrors.IsNotFound(err) {
 		cm = &corev1.ConfigMap{
 			ObjectMeta: metav1.ObjectMeta{Name: m.cfg.StatusConfigMap, Namespace: m.cfg.Namespace,
-				Labels: map[string]string{"app.kubernetes.io/name": "kubectl-wi-monitor"}},
+				Labels: map[string]string{NameLabel: Name}},
 			Data: map[string]string{StatusKey: doc},
 		}
 		_, err = cms.Create(ctx, cm, metav1.CreateOptions{})

@@ -6,7 +6,6 @@ import (
 	"slices"
 	"strings"
 
-	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
@@ -20,15 +19,8 @@ import (
 
 	"github.com/kubectl-wi/kubectl-wi/pkg/identity"
 	"github.com/kubectl-wi/kubectl-wi/pkg/inventory"
+	"github.com/kubectl-wi/kubectl-wi/pkg/podidentity"
 	"github.com/kubectl-wi/kubectl-wi/pkg/verify"
-)
-
-// The Pod Identity agent's DaemonSet, as the eks-pod-identity-agent add-on installs it
-// (EKS user guide, "Set up the Amazon EKS Pod Identity Agent": kubectl get daemonset
-// eks-pod-identity-agent -n kube-system).
-const (
-	AgentNamespace = "kube-system"
-	AgentDaemonSet = "eks-pod-identity-agent"
 )
 
 // lastApplied is kubectl apply's copy of the object: the informers' caches do without it.
@@ -86,9 +78,9 @@ func newWatcher(client kubernetes.Interface, namespaces []string, probe labels.S
 	if _, err := mwc.Informer().AddEventHandler(kick); err != nil {
 		return nil, fmt.Errorf("failed to watch mutating webhook configurations: %w", err)
 	}
-	agent := informers.NewSharedInformerFactoryWithOptions(client, 0, strip, informers.WithNamespace(AgentNamespace),
+	agent := informers.NewSharedInformerFactoryWithOptions(client, 0, strip, informers.WithNamespace(podidentity.AgentNamespace),
 		informers.WithTweakListOptions(func(o *metav1.ListOptions) {
-			o.FieldSelector = fields.OneTermEqualSelector("metadata.name", AgentDaemonSet).String()
+			o.FieldSelector = fields.OneTermEqualSelector("metadata.name", podidentity.AgentDaemonSet).String()
 		}))
 	ds := agent.Apps().V1().DaemonSets()
 	if _, err := ds.Informer().AddEventHandler(kick); err != nil {
@@ -256,13 +248,9 @@ func (w *watcher) serviceAccount(namespace, name string) *corev1.ServiceAccount 
 // agentReady says whether the agent's DaemonSet exists, and has every desired pod ready
 // (and some).
 func (w *watcher) agentReady() (exists, ready bool) {
-	ds, err := w.agent.DaemonSets(AgentNamespace).Get(AgentDaemonSet)
+	ds, err := w.agent.DaemonSets(podidentity.AgentNamespace).Get(podidentity.AgentDaemonSet)
 	if err != nil {
 		return false, false
 	}
-	return true, daemonSetReady(ds)
-}
-
-func daemonSetReady(ds *appsv1.DaemonSet) bool {
-	return ds.Status.DesiredNumberScheduled > 0 && ds.Status.NumberReady == ds.Status.DesiredNumberScheduled
+	return true, podidentity.DaemonSetReady(ds)
 }

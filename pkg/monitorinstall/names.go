@@ -8,11 +8,11 @@ import (
 const (
 	// Name names the monitor's ServiceAccount, Deployment, Service, RBAC objects, Lease and
 	// PrometheusRule.
-	Name = "kubectl-wi-monitor"
+	Name = monitor.Name
 	// DefaultNamespace is where the monitor runs unless --namespace says otherwise.
 	DefaultNamespace = monitor.DefaultNamespace
 	// LabelName and LabelValue mark every object install writes, so uninstall finds them all.
-	LabelName  = "app.kubernetes.io/name"
+	LabelName  = monitor.NameLabel
 	LabelValue = Name
 	// FieldManager owns the fields install writes (server-side apply).
 	FieldManager = "kubectl-wi"
@@ -29,8 +29,6 @@ const (
 	ContainerName = "monitor"
 	// monitorUser is the plugin image's own nonroot user (hack/cmd/mkimage's default).
 	monitorUser int64 = 65532
-	// agentNamespace is where the EKS Pod Identity agent's DaemonSet runs (the add-on's).
-	agentNamespace = "kube-system"
 )
 
 // labels are the labels of every object install writes.

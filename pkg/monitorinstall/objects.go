@@ -18,6 +18,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/kubectl-wi/kubectl-wi/pkg/identity"
+	"github.com/kubectl-wi/kubectl-wi/pkg/podidentity"
 )
 
 // Config is what install writes: the monitor's place, its image and the flags of its
@@ -40,6 +41,10 @@ type Config struct {
 	ClusterName string
 	// AWSRoleARN annotates the monitor's service account for IRSA: the role of explain's reads.
 	AWSRoleARN string
+	// EKSCluster is the EKS cluster whose Pod Identity associations the monitor reads with
+	// its own AWS credentials; Region is the region of those reads and of the probe's STS
+	// calls. Empty: `monitor run`'s defaults.
+	EKSCluster, Region string
 	// STSEndpoint and CABundle are verify's --sts-endpoint and --ca-bundle for the probe pods;
 	// CABundle is the PEM itself, mounted from CAConfigMap.
 	STSEndpoint string
@@ -161,6 +166,12 @@ func (c Config) Args() []string {
 	if c.ClusterName != "" {
 		args = append(args, "--cluster-name="+c.ClusterName)
 	}
+	if c.EKSCluster != "" {
+		args = append(args, "--eks-cluster="+c.EKSCluster)
+	}
+	if c.Region != "" {
+		args = append(args, "--region="+c.Region)
+	}
 	if c.STSEndpoint != "" {
 		args = append(args, "--sts-endpoint="+c.STSEndpoint)
 	}
@@ -279,6 +290,6 @@ func (c Config) rbac() []runtime.Object {
 		clusterRole(Name, clusterReads)
 	}
 	role(Name+"-self", c.Namespace, selfRules())
-	role(Name+"-agent", agentNamespace, agentRules)
+	role(Name+"-agent", podidentity.AgentNamespace, agentRules)
 	return objs
 }

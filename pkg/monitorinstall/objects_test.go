@@ -81,7 +81,7 @@ func TestManifests(t *testing.T) {
 				"Service/kubectl-wi-system/kubectl-wi-monitor", "Deployment/kubectl-wi-system/kubectl-wi-monitor",
 			},
 			wantArgs:   []string{"monitor", "run", "--interval=15m0s", "--parallel=2", "--budget=0", "--metrics-addr=:8080"},
-			wantNoArgs: []string{"--namespaces", "--cluster-name", "--ca-bundle"},
+			wantNoArgs: []string{"--namespaces", "--cluster-name", "--ca-bundle", "--eks-cluster", "--region"},
 			wantEnv:    map[string]string{"POD_NAMESPACE": "", "POD_NAME": "", "AWS_EC2_METADATA_DISABLED": "true"},
 		},
 		{
@@ -94,6 +94,7 @@ func TestManifests(t *testing.T) {
 				c.STSEndpoint = "https://10.244.0.1:8900"
 				c.CABundle = []byte("PEM")
 				c.Interval = 20 * time.Second
+				c.EKSCluster, c.Region = "prod", "eu-west-1"
 			},
 			rules: true,
 			wantKinds: []string{
@@ -107,7 +108,8 @@ func TestManifests(t *testing.T) {
 				"PrometheusRule/monitoring/kubectl-wi-monitor",
 			},
 			wantArgs: []string{"--interval=20s", "--namespaces=shop", "--namespaces=billing", "--cluster-name=prod-eu",
-				"--sts-endpoint=https://10.244.0.1:8900", "--ca-bundle=/etc/kubectl-wi/ca/ca-bundle.pem"},
+				"--sts-endpoint=https://10.244.0.1:8900", "--ca-bundle=/etc/kubectl-wi/ca/ca-bundle.pem",
+				"--eks-cluster=prod", "--region=eu-west-1"},
 			wantNoEnv:  []string{"AWS_EC2_METADATA_DISABLED"},
 			wantRoleSA: "arn:aws:iam::111122223333:role/kubectl-wi-monitor",
 		},

@@ -49,7 +49,7 @@ func (c Config) Rules() RulesFile {
 	}
 	where := "{{ $labels.namespace }}/{{ $labels.service_account }}"
 	return RulesFile{Groups: []RuleGroup{{
-		Name: "kubectl-wi-monitor",
+		Name: Name,
 		Rules: []Rule{
 			{
 				Alert:  "KubectlWIIdentityBroken",

@@ -14,6 +14,7 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/cli-runtime/pkg/printers"
 
+	"github.com/kubectl-wi/kubectl-wi/pkg/monitor"
 	"github.com/kubectl-wi/kubectl-wi/pkg/monitorinstall"
 )
 
@@ -50,7 +51,10 @@ const monitorInstallExample = `  # Install the monitor in kubectl-wi-system, wat
   kubectl wi monitor install --namespaces shop,billing --interval 5m --prometheus-rules --cluster-name prod-eu
 
   # Give the monitor AWS read access of its own (IRSA), so it also runs explain's checks
-  kubectl wi monitor install --aws-role-arn arn:aws:iam::111122223333:role/kubectl-wi-monitor`
+  kubectl wi monitor install --aws-role-arn arn:aws:iam::111122223333:role/kubectl-wi-monitor
+
+  # ... and also read the EKS cluster's Pod Identity associations
+  kubectl wi monitor install --aws-role-arn arn:aws:iam::111122223333:role/kubectl-wi-monitor --eks-cluster prod --region eu-west-1`
 
 // MonitorInstallOptions holds everything `kubectl wi monitor install` needs.
 type MonitorInstallOptions struct {
@@ -72,10 +76,9 @@ func newMonitorInstallOptions(cf *genericclioptions.ConfigFlags, streams generic
 		configFlags: cf,
 		IOStreams:   streams,
 		Config: monitorinstall.Config{
-			Image: MonitorImage(), Replicas: 1, Interval: 15 * time.Minute, Parallel: 2, StaleFor: 30 * time.Minute,
+			Image: MonitorImage(), Replicas: 1, Interval: monitor.DefaultInterval, Parallel: monitor.DefaultParallel, StaleFor: 30 * time.Minute,
 		},
-		DryRun: "none",
-		deps:   d,
+		deps: d,
 	}
 }
 
@@ -120,6 +123,8 @@ otherwise.
 	f.StringSliceVar(&c.Namespaces, "namespaces", nil, "Watch only these namespaces, with a Role in each instead of a ClusterRole (default: the whole cluster)")
 	f.StringVar(&c.ClusterName, "cluster-name", "", `Add cluster="NAME" to every series, for one Prometheus over many clusters`)
 	f.StringVar(&c.AWSRoleARN, "aws-role-arn", "", "IAM role of the monitor itself (IRSA) for explain's AWS reads; deploy/iam/monitor-policy.json is its policy")
+	f.StringVar(&c.EKSCluster, "eks-cluster", "", monitorEKSClusterHelp)
+	f.StringVar(&c.Region, "region", "", monitorRegionHelp)
 	f.StringVar(&o.STSEndpoint, "sts-endpoint", "", "STS endpoint URL of the probe pods, as verify's --sts-endpoint (default $"+EnvSTSEndpoint+")")
 	f.StringVar(&o.CABundle, "ca-bundle", "", "PEM file of CA certificates the probe pods trust beside the public roots, as verify's --ca-bundle (kept in a ConfigMap; default $"+EnvCABundle+")")
 	f.BoolVar(&o.PrometheusRules, "prometheus-rules", false, "Also install the alert rules: a PrometheusRule when its CRD is there, else the rules file printed")

@@ -23,6 +23,12 @@ const (
 	envPodName      = "POD_NAME"
 )
 
+// The help of the flags monitor run and monitor install share (install passes them on).
+const (
+	monitorRegionHelp     = "AWS region of the probe's STS calls and of the monitor's own AWS reads"
+	monitorEKSClusterHelp = "EKS cluster whose Pod Identity associations the monitor reads with its own AWS credentials"
+)
+
 // MonitorRunOptions are the flags of `kubectl-wi monitor run`.
 type MonitorRunOptions struct {
 	genericiooptions.IOStreams
@@ -82,8 +88,8 @@ cluster; it runs outside with the kubeconfig too.`,
 	f.DurationVar(&o.Timeout, "timeout", o.Timeout, "Bound on one account's proof")
 	f.StringVar(&o.STSEndpoint, "sts-endpoint", o.STSEndpoint, "STS endpoint URL the probe calls (default $"+EnvSTSEndpoint+", else the SDK's)")
 	f.StringVar(&o.CABundle, "ca-bundle", o.CABundle, "PEM file of CA certificates the probe trusts beside the public roots (default $"+EnvCABundle+")")
-	f.StringVar(&o.Region, "region", o.Region, "AWS region of the probe's STS calls and of the monitor's own AWS reads")
-	f.StringVar(&o.EKSCluster, "eks-cluster", o.EKSCluster, "EKS cluster whose Pod Identity associations the monitor reads with its own AWS credentials")
+	f.StringVar(&o.Region, "region", o.Region, monitorRegionHelp)
+	f.StringVar(&o.EKSCluster, "eks-cluster", o.EKSCluster, monitorEKSClusterHelp)
 	return cmd
 }
 
@@ -105,33 +111,33 @@ func (o *MonitorRunOptions) Complete(cmd *cobra.Command, _ []string) error {
 	return nil
 }
 
-// Validate checks the flags.
+// Validate checks the flags before a client is built: the schedule as monitor.New does.
 func (o *MonitorRunOptions) Validate() error {
-	switch {
-	case o.Interval <= 0:
-		return FlagErrorf("--interval must be positive, got %s", o.Interval)
-	case o.Jitter < 0 || o.Jitter >= 1:
-		return FlagErrorf("--jitter must be at least 0 and below 1, got %g", o.Jitter)
-	case o.Parallel < 1:
-		return FlagErrorf("--parallel must be at least 1, got %d", o.Parallel)
-	case o.Budget < 0:
-		return FlagErrorf("--budget must be 0 (every account) or more, got %d", o.Budget)
-	case o.Debounce <= 0:
-		return FlagErrorf("--debounce must be positive, got %s", o.Debounce)
-	case o.Timeout <= 0:
-		return FlagErrorf("--timeout must be positive, got %s", o.Timeout)
-	case o.Image == "":
-		return FlagErrorf("--image must name the probe image")
+	if err := o.config().Validate(); err != nil {
+		return &FlagError{Err: err}
 	}
-	switch corev1.PullPolicy(o.ImagePullPolicy) {
-	case corev1.PullAlways, corev1.PullIfNotPresent, corev1.PullNever:
-	default:
-		return FlagErrorf("--image-pull-policy must be one of Always, IfNotPresent, Never, got %q", o.ImagePullPolicy)
+	if o.Debounce <= 0 {
+		return FlagErrorf("--debounce must be positive, got %s", o.Debounce)
+	}
+	if err := checkTimeout(o.Timeout); err != nil {
+		return err
+	}
+	if err := checkProbeImage(o.Image, o.ImagePullPolicy); err != nil {
+		return err
 	}
 	if _, _, err := net.SplitHostPort(o.MetricsAddr); err != nil {
 		return FlagErrorf("--metrics-addr %q is not host:port: %w", o.MetricsAddr, err)
 	}
 	return o.validate()
+}
+
+// config is the monitor's Config of the flags.
+func (o *MonitorRunOptions) config() monitor.Config {
+	return monitor.Config{
+		Interval: o.Interval, Jitter: o.Jitter, Parallel: o.Parallel, Budget: o.Budget, Debounce: o.Debounce,
+		Namespaces: o.Namespaces, ClusterName: o.ClusterName, Namespace: o.namespace, Identity: o.identity,
+		LeaderElect: o.LeaderElect, LeaseName: o.LeaseName, StatusConfigMap: o.StatusConfigMap,
+	}
 }
 
 // Run serves the metrics and runs the monitor until the context ends (SIGTERM) or the Lease
@@ -151,11 +157,7 @@ func (o *MonitorRunOptions) Run(ctx context.Context) error {
 		Image: o.Image, PullPolicy: o.ImagePullPolicy, Timeout: o.Timeout,
 		STSEndpoint: o.STSEndpoint, Region: o.Region, CABundle: o.caBundle,
 	}, monitor.ProbeLabels(), aws, o.deps.now)
-	m, err := monitor.New(monitor.Config{
-		Interval: o.Interval, Jitter: o.Jitter, Parallel: o.Parallel, Budget: o.Budget, Debounce: o.Debounce,
-		Namespaces: o.Namespaces, ClusterName: o.ClusterName, Namespace: o.namespace, Identity: o.identity,
-		LeaderElect: o.LeaderElect, LeaseName: o.LeaseName, StatusConfigMap: o.StatusConfigMap,
-	}, monitor.Deps{Client: client, Prover: prover, Associations: prover.Associations, Log: log, AWSReads: awsReads})
+	m, err := monitor.New(o.config(), monitor.Deps{Client: client, Prover: prover, Associations: prover.Associations, Log: log, AWSReads: awsReads})
 	if err != nil {
 		return &InputError{Err: err}
 	}

@@ -28,7 +28,7 @@ type MonitorUninstallOptions struct {
 
 func newMonitorUninstallOptions(cf *genericclioptions.ConfigFlags, streams genericiooptions.IOStreams, d deps) *MonitorUninstallOptions {
 	return &MonitorUninstallOptions{
-		configFlags: cf, IOStreams: streams, DryRun: "none", Timeout: 2 * time.Minute,
+		configFlags: cf, IOStreams: streams, Timeout: 2 * time.Minute,
 		poll: d.rolloutPoll, deps: d,
 	}
 }

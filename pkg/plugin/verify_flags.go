@@ -81,13 +81,8 @@ func (o *VerifyOptions) Validate() error {
 	if err := checkTimeout(o.Timeout); err != nil {
 		return err
 	}
-	if o.Image == "" {
-		return FlagErrorf("--image must not be empty")
-	}
-	switch corev1.PullPolicy(o.ImagePullPolicy) {
-	case corev1.PullAlways, corev1.PullIfNotPresent, corev1.PullNever:
-	default:
-		return FlagErrorf("--image-pull-policy must be one of Always, IfNotPresent, Never, got %q", o.ImagePullPolicy)
+	if err := checkProbeImage(o.Image, o.ImagePullPolicy); err != nil {
+		return err
 	}
 	if err := o.validate(); err != nil {
 		return err
@@ -156,4 +151,17 @@ func (o *VerifyOptions) validateInPod() error {
 		}
 	}
 	return nil
+}
+
+// checkProbeImage refuses an empty --image and a --image-pull-policy Kubernetes does not
+// know, for every command that runs the probe pod.
+func checkProbeImage(image, pullPolicy string) error {
+	if image == "" {
+		return FlagErrorf("--image must not be empty")
+	}
+	switch corev1.PullPolicy(pullPolicy) {
+	case corev1.PullAlways, corev1.PullIfNotPresent, corev1.PullNever:
+		return nil
+	}
+	return FlagErrorf("--image-pull-policy must be one of Always, IfNotPresent, Never, got %q", pullPolicy)
 }

@@ -220,7 +220,28 @@ func TestMonitorRunOutOfCluster(t *testing.T) {
 		t.Errorf("want still one Warning, got %d", len(got))
 	}
 
-	// SIGTERM: the monitor ends, and leaves no probe pod.
+	// SIGTERM in the middle of a proof: the annotation changed back starts one within the
+	// debounce, and the monitor ends leaving no probe pod.
+	sa, err = c.CoreV1().ServiceAccounts(ns).Get(context.Background(), "broken", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sa.Annotations["eks.amazonaws.com/role-arn"] = wrong
+	if _, err := c.CoreV1().ServiceAccounts(ns).Update(context.Background(), sa, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 30*time.Second, "a probe pod of the monitor's proof of the changed account", func(ctx context.Context) (bool, error) {
+		list, err := c.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: monitorProbeSelector})
+		if err != nil {
+			return false, err
+		}
+		for _, pod := range list.Items {
+			if pod.DeletionTimestamp == nil {
+				return true, nil
+			}
+		}
+		return false, nil
+	})
 	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
@@ -231,7 +252,7 @@ func TestMonitorRunOutOfCluster(t *testing.T) {
 	case <-time.After(40 * time.Second):
 		t.Fatal("the monitor did not end within 40s of SIGTERM")
 	}
-	pods, err := c.CoreV1().Pods(ns).List(context.Background(), metav1.ListOptions{LabelSelector: probeSelector})
+	pods, err := c.CoreV1().Pods(ns).List(context.Background(), metav1.ListOptions{LabelSelector: monitorProbeSelector})
 	if err != nil {
 		t.Fatal(err)
 	}

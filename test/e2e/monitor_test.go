@@ -25,17 +25,20 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
-	"k8s.io/utils/ptr"
+
+	"github.com/kubectl-wi/kubectl-wi/pkg/monitor"
+	"github.com/kubectl-wi/kubectl-wi/pkg/monitorinstall"
 )
 
 // The monitor's test interval: short, so that the whole test stays within about three minutes.
 const monitorInterval = 15 * time.Second
 
-// monitorProbeSelector selects the monitor's own probe pods (pkg/monitor.ProbeSelector).
-const monitorProbeSelector = "app.kubernetes.io/name=kubectl-wi-probe,app.kubernetes.io/managed-by=kubectl-wi-monitor"
+// monitorProbeSelector selects the monitor's own probe pods.
+var monitorProbeSelector = monitor.ProbeSelector().String()
 
 // TestMonitor installs the monitor from the test bed's registry, watching one namespace of
 // three healthy IRSA accounts, with a real Prometheus scraping it, and takes it through what
@@ -139,20 +142,53 @@ func TestMonitor(t *testing.T) {
 			probe = list.Items[0].Name
 			return true, nil
 		})
-		monitorPods, err := c.CoreV1().Pods(monNS).List(context.Background(), metav1.ListOptions{LabelSelector: "app.kubernetes.io/name=kubectl-wi-monitor"})
+		monitorPods, err := c.CoreV1().Pods(monNS).List(context.Background(), metav1.ListOptions{LabelSelector: monitor.NameLabel + "=" + monitor.Name})
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, p := range monitorPods.Items { // SIGKILL: no cleanup of its own
-			if err := c.CoreV1().Pods(monNS).Delete(context.Background(), p.Name, metav1.DeleteOptions{GracePeriodSeconds: ptr.To[int64](0)}); err != nil {
-				t.Fatal(err)
+		// SIGKILL through the node's containerd: no SIGTERM reaches the monitor, so it cannot
+		// delete its probe pod itself (a pod delete, even with grace 0, sends SIGTERM first).
+		// The kubelet restarts the container in the same pod.
+		ctr := requireCommand(t, "ctr")
+		for _, p := range monitorPods.Items {
+			for _, cs := range p.Status.ContainerStatuses {
+				_, id, ok := strings.Cut(cs.ContainerID, "containerd://")
+				if !ok {
+					t.Fatalf("monitor pod %s: container id %q is not containerd's", p.Name, cs.ContainerID)
+				}
+				out, err := exec.Command(ctr, "--address", filepath.Join(e.state, "run", "containerd", "containerd.sock"), "-n", "k8s.io",
+					"task", "kill", "-s", "KILL", id).CombinedOutput()
+				if err != nil {
+					t.Fatalf("ctr task kill %s of monitor pod %s: %v\n%s", id, p.Name, err, out)
+				}
 			}
 		}
-		t.Logf("killed %d monitor pod(s) while %s ran", len(monitorPods.Items), probe)
-		waitFor(t, 60*time.Second, "the new monitor pod to sweep "+probe, func(ctx context.Context) (bool, error) {
-			_, err := c.CoreV1().Pods(ns).Get(ctx, probe, metav1.GetOptions{})
-			return apierrors.IsNotFound(err), nil
+		t.Logf("killed the monitor in %d pod(s) while %s ran", len(monitorPods.Items), probe)
+		// The sweep deletes it, not the killed monitor nor the probe's own end: the restarted
+		// container's log says so (pkg/monitor's sweep).
+		swept := func(line string) bool {
+			return strings.Contains(line, `"deleted a leftover probe pod"`) && strings.Contains(line, `pod="`+ns+"/"+probe+`"`)
+		}
+		var log string
+		err = wait.PollUntilContextTimeout(context.Background(), time.Second, 90*time.Second, true, func(ctx context.Context) (bool, error) {
+			for _, p := range monitorPods.Items {
+				b, err := c.CoreV1().Pods(monNS).GetLogs(p.Name, &corev1.PodLogOptions{Container: monitorinstall.ContainerName}).DoRaw(ctx)
+				if err != nil { // the container is restarting
+					continue
+				}
+				log = string(b)
+				if slices.ContainsFunc(strings.Split(log, "\n"), swept) {
+					return true, nil
+				}
+			}
+			return false, nil
 		})
+		if err != nil {
+			t.Fatalf("the restarted monitor's log does not say it deleted the leftover probe pod %s (%v):\n%s", probe, err, log)
+		}
+		if _, err := c.CoreV1().Pods(ns).Get(context.Background(), probe, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+			t.Errorf("probe pod %s after the sweep: %v, want it gone", probe, err)
+		}
 	})
 
 	t.Run("two replicas prove each account once per interval", func(t *testing.T) {
