@@ -14,6 +14,13 @@ repo=$(cd "$here/.." && pwd)
 if cluster_running; then
   die "a local cluster is already running (state in $WI_STATE): run 'make cluster-down' first"
 fi
+# A cluster whose processes died without cluster-down (a killed shell, a reboot) leaves its
+# etcd data, mounts and bridge behind: a new etcd on that data would serve the old cluster's
+# objects. Remove them first.
+if [[ -d $WI_STATE ]]; then
+  log "removing what a local cluster that was not taken down left in $WI_STATE"
+  "$here/cluster-down.sh"
+fi
 t0=$SECONDS
 [[ -x $WI_BIN ]] || die "$WI_BIN is missing: run make build (its default probe image is the one the node pulls)"
 "$here/deps.sh"
