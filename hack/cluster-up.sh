@@ -15,9 +15,11 @@ if cluster_running; then
   die "a local cluster is already running (state in $WI_STATE): run 'make cluster-down' first"
 fi
 # A cluster whose processes died without cluster-down (a killed shell, a reboot) leaves its
-# etcd data, mounts and bridge behind: a new etcd on that data would serve the old cluster's
-# objects. Remove them first.
-if [[ -d $WI_STATE ]]; then
+# PID files, etcd data, mounts and bridge behind: a new etcd on that data would serve the old
+# cluster's objects. Remove them first. A state dir without PID files held no cluster (the
+# e2e preflight test points WI_STATE at an empty one beside the running cluster): leave the
+# host alone then.
+if compgen -G "$RUN/*.pid" >/dev/null; then
   log "removing what a local cluster that was not taken down left in $WI_STATE"
   "$here/cluster-down.sh"
 fi
