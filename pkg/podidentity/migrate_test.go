@@ -120,6 +120,13 @@ func (b *bed) proveOne(sa, role string) podidentity.Proof {
 // run migrates the namespace (or targets) with cfg's flags and returns what it printed.
 func (b *bed) run(t *testing.T, cfg podidentity.Config) (podidentity.Outcome, string, error) {
 	t.Helper()
+	o, out, errOut, err := b.runStreams(t, cfg)
+	return o, out + errOut, err
+}
+
+// runStreams is run with what went to stdout and to stderr apart.
+func (b *bed) runStreams(t *testing.T, cfg podidentity.Config) (podidentity.Outcome, string, string, error) {
+	t.Helper()
 	b.client.ClearActions()
 	cfg.Namespace, cfg.Cluster = ns, awstest.Cluster
 	var out, errOut bytes.Buffer
@@ -132,7 +139,7 @@ func (b *bed) run(t *testing.T, cfg podidentity.Config) (podidentity.Outcome, st
 		AdmissionTimeout: time.Second, AdmissionPoll: time.Millisecond, RolloutPoll: time.Millisecond,
 		Out: &out, ErrOut: &errOut,
 	})
-	return o, out.String() + errOut.String(), err
+	return o, out.String(), errOut.String(), err
 }
 
 func k8sWrites(c *fake.Clientset) int { return kt.Count(c.Actions()).Writes() }
