@@ -14,6 +14,7 @@ import (
 	"github.com/kubectl-wi/kubectl-wi/pkg/internal/awstest"
 	kt "github.com/kubectl-wi/kubectl-wi/pkg/internal/kubetest"
 	"github.com/kubectl-wi/kubectl-wi/pkg/podidentity"
+	"github.com/kubectl-wi/kubectl-wi/pkg/report"
 	"github.com/kubectl-wi/kubectl-wi/pkg/verify"
 )
 
@@ -23,7 +24,7 @@ func withProver(t *testing.T) *int {
 	n := new(int)
 	withDeps(t, func(d *deps) {
 		d.prover = func(verify.Config, verify.Deps) podidentity.ProveFunc {
-			return func(_ context.Context, _ string, want []podidentity.Want, _ int) ([]podidentity.Proof, error) {
+			return func(_ context.Context, _ string, want []podidentity.Want, _ int, _ report.Reporter) ([]podidentity.Proof, error) {
 				proofs := make([]podidentity.Proof, len(want))
 				for i := range want {
 					*n++

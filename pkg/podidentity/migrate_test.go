@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"strings"
 	"sync"
 	"testing"
@@ -21,13 +22,18 @@ import (
 	"github.com/kubectl-wi/kubectl-wi/pkg/identity"
 	"github.com/kubectl-wi/kubectl-wi/pkg/internal/awstest"
 	kt "github.com/kubectl-wi/kubectl-wi/pkg/internal/kubetest"
+	"github.com/kubectl-wi/kubectl-wi/pkg/plugin/render"
 	"github.com/kubectl-wi/kubectl-wi/pkg/podidentity"
+	"github.com/kubectl-wi/kubectl-wi/pkg/report"
 	"github.com/kubectl-wi/kubectl-wi/pkg/restart"
 	"github.com/kubectl-wi/kubectl-wi/pkg/targets"
 	"github.com/kubectl-wi/kubectl-wi/pkg/trustpolicy"
 )
 
 const ns = "shop"
+
+// testNow stamps the events.
+var testNow = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 
 // bed is a namespace of IRSA workloads, EKS and IAM in memory, and a prover.
 type bed struct {
@@ -95,7 +101,7 @@ func newBed(t *testing.T, accounts map[string]string, podTrust bool) *bed {
 	return b
 }
 
-func (b *bed) prove(_ context.Context, _ string, want []podidentity.Want, _ int) ([]podidentity.Proof, error) {
+func (b *bed) prove(_ context.Context, _ string, want []podidentity.Want, _ int, _ report.Reporter) ([]podidentity.Proof, error) {
 	proofs := make([]podidentity.Proof, len(want))
 	for i, w := range want {
 		proofs[i] = b.proveOne(w.ServiceAccount, w.RoleARN)
@@ -127,19 +133,28 @@ func (b *bed) run(t *testing.T, cfg podidentity.Config) (podidentity.Outcome, st
 // runStreams is run with what went to stdout and to stderr apart.
 func (b *bed) runStreams(t *testing.T, cfg podidentity.Config) (podidentity.Outcome, string, string, error) {
 	t.Helper()
+	var out, errOut bytes.Buffer
+	text := render.NewMigrateText(&out, &errOut)
+	o, err := b.runWith(cfg, text)
+	if text.Err() != nil {
+		t.Fatal(text.Err())
+	}
+	return o, out.String(), errOut.String(), err
+}
+
+// runWith migrates with cfg's flags, reporting to rep.
+func (b *bed) runWith(cfg podidentity.Config, rep report.Reporter) (podidentity.Outcome, error) {
 	b.client.ClearActions()
 	cfg.Namespace, cfg.Cluster = ns, awstest.Cluster
-	var out, errOut bytes.Buffer
 	ctx := b.ctx
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	o, err := podidentity.Run(ctx, cfg, podidentity.Deps{
+	return podidentity.Run(ctx, cfg, podidentity.Deps{
 		Client: b.client, AWS: b.aws, Prove: b.prove, Restarter: restart.DefaultRestarter(time.Now),
 		AdmissionTimeout: time.Second, AdmissionPoll: time.Millisecond, RolloutPoll: time.Millisecond,
-		Out: &out, ErrOut: &errOut,
-	})
-	return o, out.String(), errOut.String(), err
+		Now: func() time.Time { return testNow },
+	}, rep)
 }
 
 func k8sWrites(c *fake.Clientset) int { return kt.Count(c.Actions()).Writes() }
@@ -363,8 +378,7 @@ func TestMigrateBadInput(t *testing.T) {
 			t.Errorf("%s: err %v\n%s", name, err, out)
 		}
 	}
-	var out bytes.Buffer
-	_, err := podidentity.Run(context.Background(), podidentity.Config{Namespace: ns, Cluster: "nope"}, podidentity.Deps{Client: b.client, AWS: b.aws, Out: &out})
+	_, err := podidentity.Run(context.Background(), podidentity.Config{Namespace: ns, Cluster: "nope"}, podidentity.Deps{Client: b.client, AWS: b.aws}, render.NewMigrateText(io.Discard, io.Discard))
 	var ie *podidentity.InputError
 	if !errors.As(err, &ie) || !strings.Contains(err.Error(), `EKS cluster "nope" not found`) {
 		t.Fatalf("unknown cluster: %v", err)
