@@ -24,6 +24,7 @@ import (
 	kt "github.com/kubectl-wi/kubectl-wi/pkg/internal/kubetest"
 	"github.com/kubectl-wi/kubectl-wi/pkg/plugin/render"
 	"github.com/kubectl-wi/kubectl-wi/pkg/podidentity"
+	"github.com/kubectl-wi/kubectl-wi/pkg/probe"
 	"github.com/kubectl-wi/kubectl-wi/pkg/report"
 	"github.com/kubectl-wi/kubectl-wi/pkg/restart"
 	"github.com/kubectl-wi/kubectl-wi/pkg/targets"
@@ -101,10 +102,18 @@ func newBed(t *testing.T, accounts map[string]string, podTrust bool) *bed {
 	return b
 }
 
-func (b *bed) prove(_ context.Context, _ string, want []podidentity.Want, _ int, _ report.Reporter) ([]podidentity.Proof, error) {
+// prove proves each account as proveOne says, reporting the caller's check of each proof as
+// verify's fleet does: with its account.
+func (b *bed) prove(_ context.Context, _ string, want []podidentity.Want, _ int, rep report.Reporter) ([]podidentity.Proof, error) {
 	proofs := make([]podidentity.Proof, len(want))
 	for i, w := range want {
 		proofs[i] = b.proveOne(w.ServiceAccount, w.RoleARN)
+		status := check.StatusPass
+		if !proofs[i].Passed {
+			status = check.StatusFail
+		}
+		rep.Event(check.Event{V: check.ProtocolVersion, Time: testNow, Type: check.TypeCheck, Check: probe.CheckSTSCallerIdentity, Status: status,
+			Message: "the caller", Account: ns + "/" + w.ServiceAccount})
 	}
 	return proofs, nil
 }
