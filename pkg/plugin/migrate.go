@@ -59,6 +59,10 @@ command that creates it, the proof, each restart, the annotation's removal), or 
 why and the fix. EKS and IAM have no dry run: with --dry-run=server only the Kubernetes writes
 go to the apiserver, as dry runs.
 
+-o json writes the run as events, one JSON object per line, as verify's: each step's results
+with their account, the proofs' checks, each account's outcome (migrate.account) and the
+verdict last.
+
 Exit 0 when every account is on Pod Identity (or, with --dry-run, would be); 1 when an account
 was skipped at the pre-flight or failed a later step, the others migrated (a dry run that
 skips an account exits 1 too, so that CI sees it before the run); 2 for bad input.
