@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"strings"
 	"sync"
@@ -44,6 +45,10 @@ type bed struct {
 	refuse map[string]bool
 	// duringProof, when set, runs once while the accounts are proven: what others do meanwhile.
 	duringProof func(*awstest.AWS)
+	// pods counts the pods the fake controller made, to name them.
+	pods int
+	// keys are the accounts whose new pods' container sets static AWS keys in its env.
+	keys map[string]bool
 	// ctx is the run's, Background when nil.
 	ctx    context.Context
 	mu     sync.Mutex
@@ -56,7 +61,7 @@ type bed struct {
 // admits now: on Pod Identity once the account has an association.
 func newBed(t *testing.T, accounts map[string]string, podTrust bool) *bed {
 	t.Helper()
-	b := &bed{aws: awstest.New(), refuse: map[string]bool{}}
+	b := &bed{aws: awstest.New(), refuse: map[string]bool{}, keys: map[string]bool{}}
 	var objs []runtime.Object
 	for name, role := range accounts {
 		objs = append(objs, kt.ServiceAccount(ns, name, map[string]string{identity.AnnotationRoleARN: role}))
@@ -92,9 +97,14 @@ func newBed(t *testing.T, accounts map[string]string, podTrust bool) *bed {
 				_ = b.client.Tracker().Delete(pods, ns, pod.Name)
 			}
 		}
-		next := kt.PodOf(d, name+"-"+time.Now().Format("150405.000000000"), "")
+		b.pods++
+		next := kt.PodOf(d, fmt.Sprintf("%s-%d", name, b.pods), "")
 		if b.aws.Associated(ns, d.Spec.Template.Spec.ServiceAccountName) {
 			kt.InjectPodIdentity(next)
+		}
+		if b.keys[name] {
+			next.Spec.Containers[0].Env = append(next.Spec.Containers[0].Env,
+				corev1.EnvVar{Name: "AWS_ACCESS_KEY_ID", Value: "example"}, corev1.EnvVar{Name: "AWS_SECRET_ACCESS_KEY", Value: "example"})
 		}
 		_ = b.client.Tracker().Add(next)
 		return false, nil, nil

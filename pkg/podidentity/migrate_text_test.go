@@ -36,6 +36,10 @@ func TestMigrateText(t *testing.T) {
 		},
 		{name: "one-bad-account", accounts: map[string]string{"api": awstest.Role, "worker": awstest.OtherRole}, podTrust: true, setup: otherRoleRefuses},
 		{name: "one-bad-account-dry-run", accounts: map[string]string{"api": awstest.Role, "worker": awstest.OtherRole}, podTrust: true, setup: otherRoleRefuses, cfg: podidentity.Config{DryRun: "client"}},
+		{
+			name: "static-keys", accounts: map[string]string{"api": awstest.Role}, podTrust: true,
+			setup: func(b *bed) { b.keys["api"] = true },
+		},
 		{name: "server-dry-run", accounts: map[string]string{"api": awstest.Role}, podTrust: true, cfg: podidentity.Config{DryRun: "server", RemoveIRSA: true}},
 	}
 	for _, tt := range tests {
