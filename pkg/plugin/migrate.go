@@ -3,6 +3,7 @@ package plugin
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -11,7 +12,9 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/kubectl-wi/kubectl-wi/pkg/awsconfig"
+	"github.com/kubectl-wi/kubectl-wi/pkg/plugin/render"
 	"github.com/kubectl-wi/kubectl-wi/pkg/podidentity"
+	"github.com/kubectl-wi/kubectl-wi/pkg/report"
 	"github.com/kubectl-wi/kubectl-wi/pkg/targets"
 	"github.com/kubectl-wi/kubectl-wi/pkg/verify"
 )
@@ -56,6 +59,10 @@ command that creates it, the proof, each restart, the annotation's removal), or 
 why and the fix. EKS and IAM have no dry run: with --dry-run=server only the Kubernetes writes
 go to the apiserver, as dry runs.
 
+-o json writes the run as events, one JSON object per line, as verify's: each step's results
+with their account, the proofs' checks, each account's outcome (migrate.account) and the
+verdict last.
+
 Exit 0 when every account is on Pod Identity (or, with --dry-run, would be); 1 when an account
 was skipped at the pre-flight or failed a later step, the others migrated (a dry run that
 skips an account exits 1 too, so that CI sees it before the run); 2 for bad input.
@@ -84,6 +91,7 @@ type MigrateOptions struct {
 	ids identityOptions // the cluster's name and the AWS profile and region, as enable --pod-identity has them
 
 	To         string
+	Output     string // "text" | "json"
 	RemoveIRSA bool
 	WriteTrust bool
 	DryRun     string // the flag; dryRun is what Complete read from it
@@ -112,6 +120,7 @@ func NewCmdMigrate(cf *genericclioptions.ConfigFlags, streams genericiooptions.I
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.To, "to", "", "What to move to: pod-identity (required)")
+	f.StringVarP(&o.Output, "output", "o", "text", "Output format. One of: text|json (the events, one JSON object per line)")
 	f.BoolVar(&o.RemoveIRSA, "remove-irsa", false, "Remove the role-arn annotation once the account's new pods are proven on Pod Identity")
 	f.BoolVar(&o.WriteTrust, "write-trust", false, "Add Pod Identity's statement to a role's trust policy that lacks it (iam:UpdateAssumeRolePolicy), instead of stopping with the policy to apply")
 	addDryRunFlag(cmd, &o.DryRun, "Only show what would change: client sends nothing, server sends the Kubernetes writes as server-side dry runs; the AWS calls are shown, never sent", dryRunNone, dryRunClient, dryRunServer)
@@ -165,6 +174,8 @@ func (o *MigrateOptions) Validate() error {
 		return FlagErrorf("--parallel must be 1 or more, not %d", o.Parallel)
 	case o.Image == "":
 		return FlagErrorf("--image must not be empty")
+	case o.Output != "text" && o.Output != "json":
+		return OutputError(o.Output, "text", "json")
 	}
 	if err := checkDryRun(o.dryRun, dryRunNone, dryRunClient, dryRunServer); err != nil {
 		return err
@@ -196,11 +207,24 @@ func (o *MigrateOptions) Run(ctx context.Context) error {
 	deps := podidentity.Deps{
 		Client: client, AWS: api, Restarter: d.restarter(), RolloutPoll: d.rolloutPoll,
 		Prove: d.prover(base, verify.Deps{Client: client, Discovery: d.discovery(client)}),
-		Out:   o.Out, ErrOut: o.ErrOut,
+		Now:   d.now,
 	}
 	cfg := podidentity.Config{Namespace: o.namespace, Targets: o.refs, Cluster: o.ids.Cluster, RemoveIRSA: o.RemoveIRSA,
 		WriteTrust: o.WriteTrust, DryRun: string(o.dryRun), Timeout: o.Timeout, Parallel: o.Parallel}
-	_, err = podidentity.Run(ctx, cfg, deps)
+	var rep interface {
+		report.Reporter
+		Err() error
+	}
+	switch o.Output {
+	case "json":
+		rep = render.NewJSON(o.Out, d.now)
+	default:
+		rep = render.NewMigrateText(o.Out, o.ErrOut)
+	}
+	_, err = podidentity.Run(ctx, cfg, deps, rep)
+	if werr := rep.Err(); werr != nil && err == nil {
+		return fmt.Errorf("failed to write the output: %w", werr)
+	}
 	var (
 		in     *podidentity.InputError
 		failed *podidentity.FailedError

@@ -10,10 +10,12 @@ import (
 
 	"github.com/kubectl-wi/kubectl-wi/pkg/apicall"
 	"github.com/kubectl-wi/kubectl-wi/pkg/awsread"
+	"github.com/kubectl-wi/kubectl-wi/pkg/check"
 	"github.com/kubectl-wi/kubectl-wi/pkg/identity"
 	"github.com/kubectl-wi/kubectl-wi/pkg/internal/awstest"
 	kt "github.com/kubectl-wi/kubectl-wi/pkg/internal/kubetest"
 	"github.com/kubectl-wi/kubectl-wi/pkg/podidentity"
+	"github.com/kubectl-wi/kubectl-wi/pkg/report"
 	"github.com/kubectl-wi/kubectl-wi/pkg/verify"
 )
 
@@ -23,7 +25,7 @@ func withProver(t *testing.T) *int {
 	n := new(int)
 	withDeps(t, func(d *deps) {
 		d.prover = func(verify.Config, verify.Deps) podidentity.ProveFunc {
-			return func(_ context.Context, _ string, want []podidentity.Want, _ int) ([]podidentity.Proof, error) {
+			return func(_ context.Context, _ string, want []podidentity.Want, _ int, _ report.Reporter) ([]podidentity.Proof, error) {
 				proofs := make([]podidentity.Proof, len(want))
 				for i := range want {
 					*n++
@@ -107,5 +109,66 @@ func TestMigrateProofDiscovery(t *testing.T) {
 	}
 	if doc, err := got(context.Background()); err != nil || string(doc) != "from the seam" {
 		t.Fatalf("the proof's discovery read %q, %v; want deps.discovery's", doc, err)
+	}
+}
+
+// TestMigrateOutput: -o json writes the run's events and nothing else on stdout, with the exit
+// codes of text; an -o migrate does not write is bad input.
+func TestMigrateOutput(t *testing.T) {
+	f := awstest.New()
+	withAWS(t, f)
+	withProver(t)
+	web := kt.Deployment("shop", "web", "app")
+	onIRSA := kt.Injected(web, "web-1", "", identity.Config{RoleARN: awstest.Role})
+	args := []string{"migrate", "-n", "shop", "--to", "pod-identity", "--eks-cluster", "prod"}
+	tests := []struct {
+		name        string
+		trust       []string
+		associated  bool // the account has its association, and its pod is on Pod Identity
+		args        []string
+		wantCode    int
+		wantVerdict check.Status
+		wantErr     string
+	}{
+		{name: "done", trust: []string{awstest.IRSAStatement, awstest.PodIdentityStatement}, associated: true, args: []string{"-o", "json"}, wantCode: ExitOK, wantVerdict: check.StatusPass},
+		// The fake cluster has no controller: the restarted workload's pod stays the one on IRSA.
+		{name: "new pods fail", trust: []string{awstest.IRSAStatement, awstest.PodIdentityStatement}, args: []string{"-o", "json"}, wantCode: ExitCheckFailed, wantVerdict: check.StatusFail},
+		{name: "skipped", trust: []string{awstest.IRSAStatement}, args: []string{"-o", "json"}, wantCode: ExitCheckFailed, wantVerdict: check.StatusFail},
+		{name: "dry run", trust: []string{awstest.IRSAStatement, awstest.PodIdentityStatement}, args: []string{"-o", "json", "--dry-run=client"}, wantCode: ExitOK, wantVerdict: check.StatusPass},
+		{name: "yaml", args: []string{"-o", "yaml"}, wantCode: ExitUsage, wantErr: `--output "yaml" is not supported`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f.Roles["app"] = awstest.TrustOf(tt.trust...)
+			clear(f.Assocs)
+			pod := onIRSA
+			if tt.associated {
+				f.Assocs["a-1"] = &awsread.Association{ID: "a-1", Namespace: "shop", ServiceAccount: "app", RoleARN: awstest.Role}
+				pod = kt.OnPodIdentity(web, "web-2", "")
+			}
+			client := fake.NewClientset(kt.Namespace("shop"), kt.ServiceAccount("shop", "app", map[string]string{identity.AnnotationRoleARN: awstest.Role}), web, pod)
+			r := runWI(t, client, append(args, tt.args...)...)
+			wantCode(t, r, tt.wantCode)
+			if tt.wantErr != "" {
+				if !strings.Contains(r.errOut, tt.wantErr) || r.out != "" {
+					t.Fatalf("stdout %q, stderr %q; want nothing and %q", r.out, r.errOut, tt.wantErr)
+				}
+				return
+			}
+			var last *check.Event
+			for i, line := range strings.Split(strings.TrimSuffix(r.out, "\n"), "\n") {
+				l := check.DecodeLine([]byte(line))
+				if l.Event == nil {
+					t.Fatalf("line %d is not an event: %q", i+1, line)
+				}
+				last = l.Event
+			}
+			if last == nil || last.Type != check.TypeResult || last.Account != "" || last.Status != tt.wantVerdict {
+				t.Fatalf("last event %+v, want a %s verdict\n%s", last, tt.wantVerdict, r.out)
+			}
+			if strings.Contains(r.errOut, "proving") || strings.Contains(r.errOut, "waiting") {
+				t.Errorf("progress on stderr with -o json:\n%s", r.errOut)
+			}
+		})
 	}
 }

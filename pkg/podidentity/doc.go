@@ -31,8 +31,14 @@
 // Roll-back: an association this run created is deleted when its account fails at admission
 // or verify (or the run stops before the account's workloads are restarted): no pod uses it
 // yet, and a pod created later must not get an unproven one. After a restart it stays, since
-// the new pods use it; the run says what to do instead. A corrected trust policy is not rolled
-// back: it only adds a statement.
+// the new pods use it; the run says what to do instead. The trust policy --write-trust wrote
+// for the account's role is put back as IAM had it, once no other account of the run needs it.
+//
+// A migration reports to a report.Reporter as it goes: each fact and change an event of its
+// step (CheckOf: migrate.pre-flight, migrate.verify, ...; Account NAMESPACE/NAME when it is
+// one account's), progress a Step, the proofs' events as verify's fleet reports them, then
+// each account's outcome (CheckAccount) and the verdict, a result event without an account,
+// last. An event's message is the line migrate's text shows, its detail the lines under it.
 //
 // The agent: on EKS it is the eks-pod-identity-agent DaemonSet of kube-system, on the nodes'
 // network at 169.254.170.23. A DaemonSet that exists but is not ready on every node fails the

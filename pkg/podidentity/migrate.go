@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/url"
 	"sort"
 	"strings"
@@ -21,7 +20,9 @@ import (
 	"github.com/kubectl-wi/kubectl-wi/pkg/apicall"
 	"github.com/kubectl-wi/kubectl-wi/pkg/awsconfig"
 	"github.com/kubectl-wi/kubectl-wi/pkg/awsread"
+	"github.com/kubectl-wi/kubectl-wi/pkg/check"
 	"github.com/kubectl-wi/kubectl-wi/pkg/identity"
+	"github.com/kubectl-wi/kubectl-wi/pkg/report"
 	"github.com/kubectl-wi/kubectl-wi/pkg/restart"
 	"github.com/kubectl-wi/kubectl-wi/pkg/targets"
 	"github.com/kubectl-wi/kubectl-wi/pkg/trustpolicy"
@@ -64,7 +65,7 @@ type Config struct {
 	Parallel int
 }
 
-// Deps is the cluster, AWS, the prover and where the run is told.
+// Deps is the cluster, AWS and the prover.
 type Deps struct {
 	Client    kubernetes.Interface
 	AWS       AWS
@@ -74,8 +75,8 @@ type Deps struct {
 	// them to it seconds after the call); 0 means 60s. AdmissionPoll and RolloutPoll are the
 	// polls' intervals: 0 means 500ms and 1s.
 	AdmissionTimeout, AdmissionPoll, RolloutPoll time.Duration
-	// Out gets a line per fact and change; ErrOut progress and warnings.
-	Out, ErrOut io.Writer
+	// Now stamps the events; nil means time.Now.
+	Now func() time.Time
 }
 
 // InputError is bad input, refused before any write.
@@ -89,7 +90,7 @@ func inputErrorf(format string, args ...any) error {
 }
 
 // FailedError is a run that stopped at its pre-flight, or in which accounts failed a later
-// step; the run has printed why, and how each failed account was left.
+// step; the run has reported why, and how each failed account was left.
 type FailedError struct {
 	Failed int
 	Step   Step // the first account's failed step
@@ -130,6 +131,8 @@ type account struct {
 	created    bool     // this run created the association: rolled back if it fails before a restart
 	rolledBack bool
 	failed     Step
+	failure    string // why it failed a step after the pre-flight, in words
+	failFix    string // what to do about it, when known
 	proof      *Proof
 	// problems are why the pre-flight leaves this account untouched (failed is then
 	// StepPreflight); the other accounts of the run go on.
@@ -141,7 +144,8 @@ type account struct {
 // account's line of the plan and the summary.
 type problem struct {
 	reason, detail, fix, hint string
-	accounts                  []string
+	accounts                  []string // serviceaccount/NAME
+	ids                       []string // NAMESPACE/NAME
 }
 
 func (p *problem) String() string {
@@ -169,6 +173,7 @@ func (a *account) restarts() int {
 type runner struct {
 	cfg      Config
 	deps     Deps
+	rep      report.Reporter
 	cluster  awsread.Cluster
 	accounts []*account
 	actions  []restart.Action
@@ -188,7 +193,12 @@ type runner struct {
 // restarted for that). An account that fails before its workloads are restarted is left as it
 // was: an association this run created is deleted. One that fails later keeps its association,
 // which its new pods use. A rerun finds the done accounts done: no write, no restart.
-func Run(ctx context.Context, cfg Config, deps Deps) (Outcome, error) {
+//
+// The run is reported to rep as it goes: each fact and change an event of its step
+// (CheckOf), progress a Step, the proofs' events as verify reports them, each account's
+// outcome (CheckAccount), and the verdict last. A run that stops on an error has no verdict:
+// the error says why.
+func Run(ctx context.Context, cfg Config, deps Deps, rep report.Reporter) (Outcome, error) {
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = 5 * time.Minute
 	}
@@ -207,23 +217,26 @@ func Run(ctx context.Context, cfg Config, deps Deps) (Outcome, error) {
 	if deps.RolloutPoll <= 0 {
 		deps.RolloutPoll = time.Second
 	}
-	if deps.ErrOut == nil {
-		deps.ErrOut = io.Discard
+	if deps.Now == nil {
+		deps.Now = time.Now
 	}
-	r := &runner{cfg: cfg, deps: deps, trust: map[string]*Trust{}, written: map[string]*trustWrite{}}
+	r := &runner{cfg: cfg, deps: deps, rep: rep, trust: map[string]*Trust{}, written: map[string]*trustWrite{}}
 	err := r.run(ctx)
 	for _, a := range r.accounts {
-		o := AccountOutcome{Name: a.name, Association: a.change.Op, Restarted: a.restarted, Failed: a.failed, RolledBack: a.rolledBack}
-		if cfg.DryRun != "none" || a.failed == StepPreflight {
-			o.Association = OpNone
-		}
-		o.IRSARemoved = a.removeIRSA && a.failed == "" && cfg.DryRun == "none"
-		r.out.Accounts = append(r.out.Accounts, o)
+		r.out.Accounts = append(r.out.Accounts, r.outcomeOf(a))
 	}
 	return r.out, err
 }
 
-func (r *runner) printf(format string, args ...any) { fmt.Fprintf(r.deps.Out, format+"\n", args...) }
+// outcomeOf is how a ended.
+func (r *runner) outcomeOf(a *account) AccountOutcome {
+	o := AccountOutcome{Name: a.name, Association: a.change.Op, Restarted: a.restarted, Failed: a.failed, RolledBack: a.rolledBack}
+	if r.cfg.DryRun != "none" || a.failed == StepPreflight {
+		o.Association = OpNone
+	}
+	o.IRSARemoved = a.removeIRSA && a.failed == "" && r.cfg.DryRun == "none"
+	return o
+}
 
 func (r *runner) run(ctx context.Context) error {
 	if err := r.find(ctx); err != nil {
@@ -239,7 +252,7 @@ func (r *runner) run(ctx context.Context) error {
 		return r.skipped()
 	}
 	if len(r.live()) == 0 {
-		r.printf("nothing was changed")
+		r.conclude("nothing was changed", "")
 		return r.skipped()
 	}
 	if !r.anyChange() {
@@ -248,7 +261,7 @@ func (r *runner) run(ctx context.Context) error {
 	}
 	for _, a := range r.accounts {
 		if a.failed == StepPreflight {
-			r.printf("serviceaccount/%s: skipped, left untouched: %s", a.name, a.why())
+			r.result(CheckOf(StepPreflight), check.StatusFail, r.id(a), problemFixes(a), nil, "serviceaccount/%s: skipped, left untouched: %s", a.name, a.why())
 		}
 	}
 	for _, step := range []func(context.Context) error{r.writeTrust, r.associate, r.awaitAdmission, r.prove, r.restartWorkloads, r.awaitRollouts, r.removeAnnotations} {
@@ -371,7 +384,7 @@ func (r *runner) preflight(ctx context.Context) error {
 	if r.cluster, err = r.deps.AWS.DescribeCluster(ctx, r.cfg.Cluster); err != nil {
 		return r.awsInput(err)
 	}
-	r.printf("pre-flight: EKS cluster %s (%s)", r.cluster.Name, r.cluster.ARN)
+	r.info(CheckCluster, "", map[string]any{"name": r.cluster.Name, "arn": r.cluster.ARN}, "pre-flight: EKS cluster %s (%s)", r.cluster.Name, r.cluster.ARN)
 
 	byRole := map[string][]*account{}
 	var roles []string
@@ -435,8 +448,10 @@ func (r *runner) preflight(ctx context.Context) error {
 
 	agent := CheckAgent(ctx, r.deps.Client)
 	switch agent.State {
-	case AgentReady, AgentUnseen:
-		r.printf("pre-flight: the Pod Identity agent: %s", agent.Message)
+	case AgentReady:
+		r.result(CheckAgentState, check.StatusPass, "", "", nil, "pre-flight: the Pod Identity agent: %s", agent.Message)
+	case AgentUnseen:
+		r.info(CheckAgentState, "", nil, "pre-flight: the Pod Identity agent: %s", agent.Message)
 	case AgentNotReady:
 		r.problem(&problem{reason: "the Pod Identity agent: " + agent.Message}, r.accounts...)
 	}
@@ -445,7 +460,8 @@ func (r *runner) preflight(ctx context.Context) error {
 		return err
 	}
 	for _, p := range r.problems {
-		r.printf("pre-flight FAILED for %s: %s", accountList(p.accounts), p)
+		r.result(CheckOf(StepPreflight), check.StatusFail, "", cmp.Or(p.fix, p.hint), map[string]any{"accounts": p.ids},
+			"pre-flight FAILED for %s: %s", accountList(p.accounts), p)
 	}
 	return nil
 }
@@ -457,6 +473,7 @@ func (r *runner) problem(p *problem, accs ...*account) {
 		a.failed = StepPreflight
 		a.problems = append(a.problems, p)
 		p.accounts = append(p.accounts, "serviceaccount/"+a.name)
+		p.ids = append(p.ids, r.id(a))
 	}
 	r.problems = append(r.problems, p)
 }
@@ -468,8 +485,9 @@ func (r *runner) judgeTrust(t *Trust, accs []*account) {
 		names[i] = a.name
 	}
 	what := t.Actions()
+	data := map[string]any{"role": t.Role.String(), "accounts": r.ids(accs)}
 	if t.Allowed {
-		r.printf("pre-flight: the role %s trusts %s with %s for %s", t.Role, trustpolicy.PodIdentityService, what, accountList(names))
+		r.result(CheckOf(StepTrust), check.StatusPass, "", "", data, "pre-flight: the role %s trusts %s with %s for %s", t.Role, trustpolicy.PodIdentityService, what, accountList(names))
 		return
 	}
 	switch {
@@ -479,7 +497,7 @@ func (r *runner) judgeTrust(t *Trust, accs []*account) {
 	case r.cfg.WriteTrust && t.Writable:
 		r.trust[t.Role.String()] = t
 		reason, _, _ := t.refusal("")
-		r.printf("pre-flight: %s: --write-trust adds it", reason)
+		r.info(CheckOf(StepTrust), "", data, "pre-flight: %s: --write-trust adds it", reason)
 	default:
 		how := "rerun with --write-trust to have migrate write it, or apply it yourself"
 		hint := "rerun with --write-trust, or apply the policy the pre-flight printed"
@@ -536,7 +554,8 @@ func (r *runner) anyChange() bool {
 }
 
 // nothingToDo says that every account the pre-flight passed is on Pod Identity, and lists
-// what no restart of this tool fixes (bare pods, Jobs, paused Deployments) with its command.
+// what no restart of this tool fixes (bare pods, Jobs, paused Deployments) with its command;
+// that is the run's verdict.
 func (r *runner) nothingToDo() {
 	live := map[string]bool{}
 	var names []string
@@ -546,14 +565,14 @@ func (r *runner) nothingToDo() {
 	}
 	for i := range r.actions {
 		if act := &r.actions[i]; live[act.Account.Name] && (act.Type == restart.Manual || act.Type == restart.InProgress) {
-			r.printf("%s", actionLine(act))
+			r.action(act)
 		}
 	}
 	verb := " are"
 	if len(names) == 1 {
 		verb = " is"
 	}
-	r.printf("nothing to do: %s%s on EKS Pod Identity already", accountList(names), verb)
+	r.conclude(fmt.Sprintf("nothing to do: %s%s on EKS Pod Identity already", accountList(names), verb), "")
 }
 
 // dryRun prints the plan: for every account, the tasks a run would make in order, or why the
@@ -580,14 +599,15 @@ func (r *runner) dryRun(ctx context.Context) error {
 		r.nothingToDo()
 		return nil
 	}
-	r.printf("plan%s: %d service account(s) of namespace %s: %d to migrate, %d on EKS Pod Identity already, %d skipped", k8sSuffix, len(r.accounts), r.cfg.Namespace, migrating, done, len(skipped))
+	head := fmt.Sprintf("plan%s: %d service account(s) of namespace %s: %d to migrate, %d on EKS Pod Identity already, %d skipped", k8sSuffix, len(r.accounts), r.cfg.Namespace, migrating, done, len(skipped))
+	r.info(CheckPlan, "", map[string]any{"total": len(r.accounts), "migrate": migrating, "done": done, "skipped": len(skipped)}, "%s", head)
 	for _, role := range sortedKeys(r.trust) {
 		t := r.trust[role]
-		r.printf("role %s: trust policy updated%s: aws iam update-assume-role-policy --role-name %s --policy-document '%s'", t.Role, suffix, t.Role.Name, t.Corrected.Compact())
+		r.info(CheckOf(StepTrust), "", map[string]any{"role": t.Role.String()}, "role %s: trust policy updated%s: aws iam update-assume-role-policy --role-name %s --policy-document '%s'", t.Role, suffix, t.Role.Name, t.Corrected.Compact())
 	}
 	for _, a := range r.accounts {
 		if a.failed == StepPreflight {
-			r.printf("serviceaccount/%s: SKIPPED, left untouched: %s", a.name, a.why())
+			r.result(CheckPlan, check.StatusFail, r.id(a), problemFixes(a), nil, "serviceaccount/%s: SKIPPED, left untouched: %s", a.name, a.why())
 			continue
 		}
 		var tasks, notes []string
@@ -618,21 +638,26 @@ func (r *runner) dryRun(ctx context.Context) error {
 			}
 			tasks = append(tasks, fmt.Sprintf("%s removed%s, once its pods are proven on Pod Identity", identity.AnnotationRoleARN, k8sSuffix))
 		}
+		var b strings.Builder
 		if len(tasks) == 0 {
-			r.printf("serviceaccount/%s: nothing to do: on EKS Pod Identity already", a.name)
+			fmt.Fprintf(&b, "serviceaccount/%s: nothing to do: on EKS Pod Identity already", a.name)
 		} else {
-			r.printf("serviceaccount/%s: %d task(s):", a.name, len(tasks))
+			fmt.Fprintf(&b, "serviceaccount/%s: %d task(s):", a.name, len(tasks))
 		}
 		for i, t := range tasks {
-			r.printf("  %d. %s", i+1, t)
+			fmt.Fprintf(&b, "\n  %d. %s", i+1, t)
 		}
 		for _, n := range notes {
-			r.printf("  - %s", n)
+			fmt.Fprintf(&b, "\n  - %s", n)
 		}
+		r.result(CheckPlan, check.StatusPass, r.id(a), "", map[string]any{"tasks": tasks}, "%s", b.String())
 	}
 	if len(skipped) > 0 {
-		r.printf("skipped at the pre-flight: %s; a run without --dry-run migrates the others, leaves these untouched and exits 1", accountList(skipped))
+		r.conclude(fmt.Sprintf("skipped at the pre-flight: %s; a run without --dry-run migrates the others, leaves these untouched and exits 1", accountList(skipped)), "")
+		return nil
 	}
+	// The plan's head said it all: the text does not repeat it.
+	r.conclude(head, "")
 	return nil
 }
 
@@ -670,7 +695,8 @@ func (r *runner) writeTrust(ctx context.Context) error {
 			return fmt.Errorf("the %s step: %w", StepTrust, err)
 		}
 		r.written[role] = &trustWrite{trust: t, before: before, wrote: t.Corrected}
-		r.printf("role %s: trust policy updated: it now lets %s assume it and tag the session (the rest of it kept)", t.Role, trustpolicy.PodIdentityService)
+		r.result(CheckOf(StepTrust), check.StatusPass, "", "", map[string]any{"role": t.Role.String()},
+			"role %s: trust policy updated: it now lets %s assume it and tag the session (the rest of it kept)", t.Role, trustpolicy.PodIdentityService)
 	}
 	return nil
 }
@@ -753,7 +779,8 @@ func (r *runner) associate(ctx context.Context) error {
 		}
 		a.created = a.change.Op == OpCreate
 		if a.change.Result != nil {
-			r.printf("podidentityassociation %s %s: serviceaccount/%s, %s", a.change.Result.ID, a.change.Op, a.name, Describe(*a.change.Want))
+			r.result(CheckOf(StepAssociation), check.StatusPass, r.id(a), "", map[string]any{"association": a.change.Result.ID, "op": string(a.change.Op)},
+				"podidentityassociation %s %s: serviceaccount/%s, %s", a.change.Result.ID, a.change.Op, a.name, Describe(*a.change.Want))
 		}
 	}
 	return nil
@@ -774,14 +801,14 @@ func (r *runner) awaitAdmission(ctx context.Context) error {
 	if len(check) == 0 {
 		return nil
 	}
-	fmt.Fprintf(r.deps.ErrOut, "waiting for the webhook to admit new pods of %d service account(s) with Pod Identity's container credentials\n", len(check))
+	r.progress(StepAdmission, "waiting for the webhook to admit new pods of %d service account(s) with Pod Identity's container credentials", len(check))
 	var failed []*account
 	for _, u := range restart.AwaitAdmission(ctx, r.deps.Client, check, r.deps.AdmissionTimeout, r.deps.AdmissionPoll) {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
 		a := byName[u.Account.Name]
-		r.fail(a, StepAdmission, fmt.Sprintf("%s (waited %s): the webhook has not learnt the association; on EKS it is pushed to the webhook within seconds", u.Reason, r.deps.AdmissionTimeout))
+		r.fail(a, StepAdmission, fmt.Sprintf("%s (waited %s): the webhook has not learnt the association; on EKS it is pushed to the webhook within seconds", u.Reason, r.deps.AdmissionTimeout), "")
 		failed = append(failed, a)
 	}
 	r.rollBackFailed(ctx, failed)
@@ -800,13 +827,13 @@ func (r *runner) prove(ctx context.Context) error {
 	if len(todo) == 0 {
 		return nil
 	}
-	fmt.Fprintf(r.deps.ErrOut, "proving %d service account(s) with a probe pod each, before any restart\n", len(todo))
+	r.progress(StepVerify, "proving %d service account(s) with a probe pod each, before any restart", len(todo))
 	want := make([]Want, len(todo))
 	for i, a := range todo {
 		// The caller is the target role's session when the association chains to one.
 		want[i] = Want{ServiceAccount: a.name, RoleARN: cmp.Or(a.change.Want.TargetRoleARN, a.change.Want.RoleARN)}
 	}
-	proofs, err := r.deps.Prove(ctx, r.cfg.Namespace, want, r.cfg.Parallel)
+	proofs, err := r.deps.Prove(ctx, r.cfg.Namespace, want, r.cfg.Parallel, r.rep)
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
@@ -819,18 +846,23 @@ func (r *runner) prove(ctx context.Context) error {
 		p := proofs[i]
 		a.proof = &p
 		if p.Passed {
-			r.printf("serviceaccount/%s: verified on EKS Pod Identity: a new pod gets credentials from the agent, the caller is %s", a.name, p.Caller)
+			r.result(CheckOf(StepVerify), check.StatusPass, r.id(a), "", map[string]any{"caller": p.Caller},
+				"serviceaccount/%s: verified on EKS Pod Identity: a new pod gets credentials from the agent, the caller is %s", a.name, p.Caller)
 			continue
 		}
 		var b strings.Builder
+		var fixes []string
 		b.WriteString(p.Why)
 		for _, ev := range p.Events {
 			fmt.Fprintf(&b, "\n  %s %s  %s", strings.ToUpper(string(ev.Status)), ev.Check, ev.Message)
 			if ev.Fix != "" {
 				fmt.Fprintf(&b, "\n    fix: %s", ev.Fix)
+				if ev.Status == check.StatusFail {
+					fixes = append(fixes, ev.Fix)
+				}
 			}
 		}
-		r.fail(a, StepVerify, b.String())
+		r.fail(a, StepVerify, b.String(), strings.Join(fixes, "\n"))
 		failed = append(failed, a)
 	}
 	return nil
@@ -848,7 +880,7 @@ func (r *runner) restartWorkloads(ctx context.Context) error {
 				r.out.Restarted++
 				a.restarted = append(a.restarted, act.Ref())
 			}
-			r.printf("%s", actionLine(act))
+			r.action(act)
 		}
 	}
 	return nil
@@ -872,13 +904,21 @@ func (r *runner) awaitRollouts(ctx context.Context) error {
 	}
 	wctx, cancel := context.WithTimeout(ctx, r.cfg.Timeout)
 	defer cancel()
-	if err := restart.Wait(wctx, r.deps.Client, restarted, r.deps.RolloutPoll, r.deps.Out, r.deps.ErrOut); err != nil {
+	watch := restart.Watch{
+		Waiting: func(act *restart.Action, msg string) {
+			r.progress(StepRollout, "Waiting for %s rollout to finish: %s", act.Ref(), msg)
+		},
+		Done: func(act *restart.Action, msg string) {
+			r.result(CheckOf(StepRollout), check.StatusPass, r.cfg.Namespace+"/"+act.Account.Name, "", map[string]any{"workload": act.Ref()}, "%s %s", act.Ref(), msg)
+		},
+	}
+	if err := restart.WaitFor(wctx, r.deps.Client, restarted, r.deps.RolloutPoll, watch); err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
 		for _, a := range r.live() {
 			if a.restarts() > 0 {
-				r.fail(a, StepRollout, err.Error()+"; the association stays: the new pods use it; once the rollout is done, rerun kubectl wi migrate to check the pods and finish")
+				r.fail(a, StepRollout, err.Error()+"; the association stays: the new pods use it; once the rollout is done, rerun kubectl wi migrate to check the pods and finish", "")
 			}
 		}
 		return nil
@@ -899,11 +939,11 @@ func (r *runner) awaitRollouts(ctx context.Context) error {
 			}
 		}
 		if len(lacking) > 0 {
-			r.fail(a, StepNewPods, "new pods of "+strings.Join(lacking, "; ")+" came without Pod Identity's container credentials; the association stays; check kubectl wi status and rerun kubectl wi migrate")
+			r.fail(a, StepNewPods, "new pods of "+strings.Join(lacking, "; ")+" came without Pod Identity's container credentials; the association stays; check kubectl wi status and rerun kubectl wi migrate", "")
 			continue
 		}
 		if len(a.restarted) > 0 {
-			r.printf("serviceaccount/%s: the new pods of %s carry Pod Identity's container credentials", a.name, accountList(a.restarted))
+			r.result(CheckOf(StepNewPods), check.StatusPass, r.id(a), "", nil, "serviceaccount/%s: the new pods of %s carry Pod Identity's container credentials", a.name, accountList(a.restarted))
 		}
 		r.warnContainers(inv, a)
 	}
@@ -922,7 +962,8 @@ func (r *runner) warnContainers(inv *restart.Snapshot, a *account) {
 			if c.Skipped || c.Source == identity.SourceContainer || c.Source == identity.SourceIMDS || c.Source == identity.SourceNone {
 				continue
 			}
-			fmt.Fprintf(r.deps.ErrOut, "Warning: pod %s, container %s: the AWS SDKs find %s credentials before the container credentials, so it does not use Pod Identity\n", p.Name, c.Container, c.Source)
+			r.result(CheckOf(StepNewPods), check.StatusWarn, r.id(a), "", map[string]any{"pod": p.Name, "container": c.Container, "source": string(c.Source)},
+				"pod %s, container %s: the AWS SDKs find %s credentials before the container credentials, so it does not use Pod Identity", p.Name, c.Container, c.Source)
 		}
 	}
 }
@@ -937,7 +978,7 @@ func (r *runner) removeAnnotations(ctx context.Context) error {
 			a.failed = StepRemoveIRSA
 			return fmt.Errorf("the %s step: %w", StepRemoveIRSA, err)
 		}
-		r.printf("serviceaccount/%s: %s removed; its pods run on Pod Identity, which wins over it, so nothing is restarted", a.name, identity.AnnotationRoleARN)
+		r.result(CheckOf(StepRemoveIRSA), check.StatusPass, r.id(a), "", nil, "serviceaccount/%s: %s removed; its pods run on Pod Identity, which wins over it, so nothing is restarted", a.name, identity.AnnotationRoleARN)
 	}
 	return nil
 }
@@ -952,10 +993,10 @@ func (r *runner) removeAnnotation(ctx context.Context, a *account, dryRun []stri
 	return apicall.Wrap(err, "patch", "serviceaccounts", r.cfg.Namespace, a.name)
 }
 
-// fail records that a failed step, and says so.
-func (r *runner) fail(a *account, step Step, why string) {
-	a.failed = step
-	r.printf("serviceaccount/%s: the %s step FAILED: %s", a.name, step, why)
+// fail records that a failed step, why and its fix when known, and says so.
+func (r *runner) fail(a *account, step Step, why, fix string) {
+	a.failed, a.failure, a.failFix = step, why, fix
+	r.result(CheckOf(step), check.StatusFail, r.id(a), fix, nil, "serviceaccount/%s: the %s step FAILED: %s", a.name, step, why)
 }
 
 // rollBackFailed leaves the accounts that failed before any of their workloads was restarted
@@ -988,16 +1029,16 @@ func (r *runner) rollBackFailed(ctx context.Context, failed []*account) {
 		rel := roles[role]
 		switch {
 		case !undone && rel.said != "":
-			r.printf("serviceaccount/%s: %s", a.name, rel.said)
+			r.info(CheckRollBack, r.id(a), nil, "serviceaccount/%s: %s", a.name, rel.said)
 		case !undone:
 		case rel.restored:
-			r.printf("podidentityassociation %s deleted: rolled back; its workloads were not restarted, and %s, so it is as it was", id, rel.said)
+			r.info(CheckRollBack, r.id(a), map[string]any{"association": id}, "podidentityassociation %s deleted: rolled back; its workloads were not restarted, and %s, so it is as it was", id, rel.said)
 		case rel.said != "":
-			r.printf("podidentityassociation %s deleted: rolled back; its workloads were not restarted; %s", id, rel.said)
+			r.info(CheckRollBack, r.id(a), map[string]any{"association": id}, "podidentityassociation %s deleted: rolled back; its workloads were not restarted; %s", id, rel.said)
 		case len(rel.needs) > 0:
-			r.printf("podidentityassociation %s deleted: rolled back; its workloads were not restarted; the trust policy of %s keeps the statement this run added for %s, which %s still needs", id, r.written[role].trust.Role, trustpolicy.PodIdentityService, accountList(rel.needs))
+			r.info(CheckRollBack, r.id(a), map[string]any{"association": id}, "podidentityassociation %s deleted: rolled back; its workloads were not restarted; the trust policy of %s keeps the statement this run added for %s, which %s still needs", id, r.written[role].trust.Role, trustpolicy.PodIdentityService, accountList(rel.needs))
 		default:
-			r.printf("podidentityassociation %s deleted: rolled back; its workloads were not restarted, so it is as it was", id)
+			r.info(CheckRollBack, r.id(a), map[string]any{"association": id}, "podidentityassociation %s deleted: rolled back; its workloads were not restarted, so it is as it was", id)
 		}
 	}
 }
@@ -1009,15 +1050,16 @@ func (r *runner) rollBack(ctx context.Context, why string) {
 	for _, a := range r.accounts {
 		if a.created && (a.proof == nil || !a.proof.Passed) {
 			if id, ok := r.undo(ctx, a); ok {
-				r.printf("podidentityassociation %s deleted: rolled back; %s before its workloads were restarted", id, why)
+				r.info(CheckRollBack, r.id(a), map[string]any{"association": id}, "podidentityassociation %s deleted: rolled back; %s before its workloads were restarted", id, why)
 			}
 		}
 	}
 	for _, role := range sortedKeys(r.written) {
+		data := map[string]any{"role": role}
 		if said, _, needs := r.releaseTrust(ctx, role, true); said != "" {
-			r.printf("%s", said)
+			r.info(CheckRollBack, "", data, "%s", said)
 		} else if len(needs) > 0 {
-			r.printf("the trust policy of %s keeps the statement this run added for %s, which %s uses", r.written[role].trust.Role, trustpolicy.PodIdentityService, accountList(needs))
+			r.info(CheckRollBack, "", data, "the trust policy of %s keeps the statement this run added for %s, which %s uses", r.written[role].trust.Role, trustpolicy.PodIdentityService, accountList(needs))
 		}
 	}
 }
@@ -1037,7 +1079,7 @@ func (r *runner) undo(ctx context.Context, a *account) (string, bool) {
 		if w := r.written[a.change.Want.RoleARN]; w != nil {
 			left = fmt.Sprintf("; the trust policy of %s keeps the statement this run added for %s while the association is there", w.trust.Role, trustpolicy.PodIdentityService)
 		}
-		r.printf("serviceaccount/%s: could not roll back podidentityassociation %s (%v): delete it: aws eks delete-pod-identity-association --cluster-name %s --association-id %s%s",
+		r.info(CheckRollBack, r.id(a), map[string]any{"association": id}, "serviceaccount/%s: could not roll back podidentityassociation %s (%v): delete it: aws eks delete-pod-identity-association --cluster-name %s --association-id %s%s",
 			a.name, id, err, r.cluster.Name, id, left)
 		return "", false
 	}
@@ -1066,7 +1108,7 @@ func (r *runner) live() []*account {
 	return out
 }
 
-// summary says how the run ended; failed accounts make a FailedError.
+// summary says how the run ended, the verdict; failed accounts make a FailedError.
 func (r *runner) summary() error {
 	var failed []string
 	first := Step("")
@@ -1083,12 +1125,41 @@ func (r *runner) summary() error {
 		}
 	}
 	done := len(r.accounts) - len(failed)
-	r.printf("%d of %d service account(s) on EKS Pod Identity", done, len(r.accounts))
+	msg := fmt.Sprintf("%d of %d service account(s) on EKS Pod Identity", done, len(r.accounts))
 	if len(failed) > 0 {
-		r.printf("failed: %s", strings.Join(failed, "; "))
+		r.conclude(msg, "failed: "+strings.Join(failed, "; "))
 		return &FailedError{Failed: len(failed), Step: first}
 	}
+	r.conclude(msg, "")
 	return nil
+}
+
+// action reports one workload decision: a restart done passes, one left to a person (a
+// manual restart, a rollout under way) is skipped with its command as the fix, one not needed
+// is an info.
+func (r *runner) action(act *restart.Action) {
+	account, data := r.cfg.Namespace+"/"+act.Account.Name, map[string]any{"workload": act.Ref(), "action": string(act.Type)}
+	switch act.Type {
+	case restart.Restart:
+		r.result(CheckOf(StepRestart), check.StatusPass, account, "", data, "%s", actionLine(act))
+	case restart.Manual:
+		r.result(CheckOf(StepRestart), check.StatusSkip, account, act.Command, data, "%s", actionLine(act))
+	case restart.InProgress:
+		r.result(CheckOf(StepRestart), check.StatusSkip, account, "", data, "%s", actionLine(act))
+	case restart.Current, restart.NoPods:
+		r.info(CheckOf(StepRestart), account, data, "%s", actionLine(act))
+	}
+}
+
+// problemFixes are the fixes of an account's pre-flight problems, one per line.
+func problemFixes(a *account) string {
+	var fixes []string
+	for _, p := range a.problems {
+		if fix := cmp.Or(p.fix, p.hint); fix != "" {
+			fixes = append(fixes, fix)
+		}
+	}
+	return strings.Join(fixes, "\n")
 }
 
 // actionLine is one workload decision, as enable prints it.

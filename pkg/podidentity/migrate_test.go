@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"io"
 	"strings"
 	"sync"
 	"testing"
@@ -21,13 +23,19 @@ import (
 	"github.com/kubectl-wi/kubectl-wi/pkg/identity"
 	"github.com/kubectl-wi/kubectl-wi/pkg/internal/awstest"
 	kt "github.com/kubectl-wi/kubectl-wi/pkg/internal/kubetest"
+	"github.com/kubectl-wi/kubectl-wi/pkg/plugin/render"
 	"github.com/kubectl-wi/kubectl-wi/pkg/podidentity"
+	"github.com/kubectl-wi/kubectl-wi/pkg/probe"
+	"github.com/kubectl-wi/kubectl-wi/pkg/report"
 	"github.com/kubectl-wi/kubectl-wi/pkg/restart"
 	"github.com/kubectl-wi/kubectl-wi/pkg/targets"
 	"github.com/kubectl-wi/kubectl-wi/pkg/trustpolicy"
 )
 
 const ns = "shop"
+
+// testNow stamps the events.
+var testNow = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 
 // bed is a namespace of IRSA workloads, EKS and IAM in memory, and a prover.
 type bed struct {
@@ -37,6 +45,10 @@ type bed struct {
 	refuse map[string]bool
 	// duringProof, when set, runs once while the accounts are proven: what others do meanwhile.
 	duringProof func(*awstest.AWS)
+	// pods counts the pods the fake controller made, to name them.
+	pods int
+	// keys are the accounts whose new pods' container sets static AWS keys in its env.
+	keys map[string]bool
 	// ctx is the run's, Background when nil.
 	ctx    context.Context
 	mu     sync.Mutex
@@ -49,7 +61,7 @@ type bed struct {
 // admits now: on Pod Identity once the account has an association.
 func newBed(t *testing.T, accounts map[string]string, podTrust bool) *bed {
 	t.Helper()
-	b := &bed{aws: awstest.New(), refuse: map[string]bool{}}
+	b := &bed{aws: awstest.New(), refuse: map[string]bool{}, keys: map[string]bool{}}
 	var objs []runtime.Object
 	for name, role := range accounts {
 		objs = append(objs, kt.ServiceAccount(ns, name, map[string]string{identity.AnnotationRoleARN: role}))
@@ -85,9 +97,14 @@ func newBed(t *testing.T, accounts map[string]string, podTrust bool) *bed {
 				_ = b.client.Tracker().Delete(pods, ns, pod.Name)
 			}
 		}
-		next := kt.PodOf(d, name+"-"+time.Now().Format("150405.000000000"), "")
+		b.pods++
+		next := kt.PodOf(d, fmt.Sprintf("%s-%d", name, b.pods), "")
 		if b.aws.Associated(ns, d.Spec.Template.Spec.ServiceAccountName) {
 			kt.InjectPodIdentity(next)
+		}
+		if b.keys[name] {
+			next.Spec.Containers[0].Env = append(next.Spec.Containers[0].Env,
+				corev1.EnvVar{Name: "AWS_ACCESS_KEY_ID", Value: "example"}, corev1.EnvVar{Name: "AWS_SECRET_ACCESS_KEY", Value: "example"})
 		}
 		_ = b.client.Tracker().Add(next)
 		return false, nil, nil
@@ -95,10 +112,18 @@ func newBed(t *testing.T, accounts map[string]string, podTrust bool) *bed {
 	return b
 }
 
-func (b *bed) prove(_ context.Context, _ string, want []podidentity.Want, _ int) ([]podidentity.Proof, error) {
+// prove proves each account as proveOne says, reporting the caller's check of each proof as
+// verify's fleet does: with its account.
+func (b *bed) prove(_ context.Context, _ string, want []podidentity.Want, _ int, rep report.Reporter) ([]podidentity.Proof, error) {
 	proofs := make([]podidentity.Proof, len(want))
 	for i, w := range want {
 		proofs[i] = b.proveOne(w.ServiceAccount, w.RoleARN)
+		status := check.StatusPass
+		if !proofs[i].Passed {
+			status = check.StatusFail
+		}
+		rep.Event(check.Event{V: check.ProtocolVersion, Time: testNow, Type: check.TypeCheck, Check: probe.CheckSTSCallerIdentity, Status: status,
+			Message: "the caller", Account: ns + "/" + w.ServiceAccount})
 	}
 	return proofs, nil
 }
@@ -120,19 +145,35 @@ func (b *bed) proveOne(sa, role string) podidentity.Proof {
 // run migrates the namespace (or targets) with cfg's flags and returns what it printed.
 func (b *bed) run(t *testing.T, cfg podidentity.Config) (podidentity.Outcome, string, error) {
 	t.Helper()
+	o, out, errOut, err := b.runStreams(t, cfg)
+	return o, out + errOut, err
+}
+
+// runStreams is run with what went to stdout and to stderr apart.
+func (b *bed) runStreams(t *testing.T, cfg podidentity.Config) (podidentity.Outcome, string, string, error) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	text := render.NewMigrateText(&out, &errOut)
+	o, err := b.runWith(cfg, text)
+	if text.Err() != nil {
+		t.Fatal(text.Err())
+	}
+	return o, out.String(), errOut.String(), err
+}
+
+// runWith migrates with cfg's flags, reporting to rep.
+func (b *bed) runWith(cfg podidentity.Config, rep report.Reporter) (podidentity.Outcome, error) {
 	b.client.ClearActions()
 	cfg.Namespace, cfg.Cluster = ns, awstest.Cluster
-	var out, errOut bytes.Buffer
 	ctx := b.ctx
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	o, err := podidentity.Run(ctx, cfg, podidentity.Deps{
+	return podidentity.Run(ctx, cfg, podidentity.Deps{
 		Client: b.client, AWS: b.aws, Prove: b.prove, Restarter: restart.DefaultRestarter(time.Now),
 		AdmissionTimeout: time.Second, AdmissionPoll: time.Millisecond, RolloutPoll: time.Millisecond,
-		Out: &out, ErrOut: &errOut,
-	})
-	return o, out.String() + errOut.String(), err
+		Now: func() time.Time { return testNow },
+	}, rep)
 }
 
 func k8sWrites(c *fake.Clientset) int { return kt.Count(c.Actions()).Writes() }
@@ -356,8 +397,7 @@ func TestMigrateBadInput(t *testing.T) {
 			t.Errorf("%s: err %v\n%s", name, err, out)
 		}
 	}
-	var out bytes.Buffer
-	_, err := podidentity.Run(context.Background(), podidentity.Config{Namespace: ns, Cluster: "nope"}, podidentity.Deps{Client: b.client, AWS: b.aws, Out: &out})
+	_, err := podidentity.Run(context.Background(), podidentity.Config{Namespace: ns, Cluster: "nope"}, podidentity.Deps{Client: b.client, AWS: b.aws}, render.NewMigrateText(io.Discard, io.Discard))
 	var ie *podidentity.InputError
 	if !errors.As(err, &ie) || !strings.Contains(err.Error(), `EKS cluster "nope" not found`) {
 		t.Fatalf("unknown cluster: %v", err)

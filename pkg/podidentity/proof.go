@@ -28,26 +28,27 @@ type Want struct {
 }
 
 // ProveFunc proves the accounts of namespace on Pod Identity, at most parallel at once, and
-// returns their proofs in want's order. The error is for what stopped the proofs: ctx ended.
-type ProveFunc func(ctx context.Context, namespace string, want []Want, parallel int) ([]Proof, error)
+// returns their proofs in want's order, reporting to rep each proof's events as they come,
+// each with its Account. The error is for what stopped the proofs: ctx ended.
+type ProveFunc func(ctx context.Context, namespace string, want []Want, parallel int, rep report.Reporter) ([]Proof, error)
 
 // Prover proves accounts with verify's fleet engine (verify.RunFleet): a probe pod of each
 // account, created now, whose path (the container credentials through the agent, then STS)
 // and caller are checked. base gives the probe's image, endpoint, CA bundle and timeout.
 func Prover(base verify.Config, deps verify.Deps) ProveFunc {
-	return func(ctx context.Context, namespace string, want []Want, parallel int) ([]Proof, error) {
+	return func(ctx context.Context, namespace string, want []Want, parallel int, rep report.Reporter) ([]Proof, error) {
 		accounts := make([]verify.Account, len(want))
 		for i, w := range want {
 			accounts[i] = verify.Account{Namespace: namespace, Name: w.ServiceAccount, RoleARN: w.RoleARN}
 		}
-		recs := fleetRecorder{}
+		recs := &fleetRecorder{recs: map[string]*recorder{}, rep: rep}
 		results, err := verify.RunFleet(ctx, base, accounts, parallel, deps, recs)
 		if err != nil {
 			return nil, err
 		}
 		proofs := make([]Proof, len(results))
 		for i, res := range results {
-			proofs[i] = proofOf(recs[res.Account.Name], res.Outcome, res.Err)
+			proofs[i] = proofOf(recs.recs[res.Account.Name], res.Outcome, res.Err)
 		}
 		return proofs, nil
 	}
@@ -71,15 +72,24 @@ func proofOf(rec *recorder, out verify.Outcome, err error) Proof {
 	return p
 }
 
-// fleetRecorder is a recorder per account of a fleet run, by service account name; the
-// fleet serialises its calls.
-type fleetRecorder map[string]*recorder
+// fleetRecorder keeps a recorder per account of a fleet run, by service account name, and
+// forwards the runs' events to rep; the fleet serialises its calls. The runs' steps and the
+// lines of a probe that are not events stay with verify: each proof's events say its story.
+type fleetRecorder struct {
+	recs map[string]*recorder
+	rep  report.Reporter
+}
 
-func (f fleetRecorder) Start(a verify.Account)                     { f[a.Name] = &recorder{} }
-func (f fleetRecorder) Step(verify.Account, report.Step)           {}
-func (f fleetRecorder) Raw(verify.Account, string)                 {}
-func (f fleetRecorder) Done(verify.Account, verify.Outcome, error) {}
-func (f fleetRecorder) Event(a verify.Account, ev check.Event)     { f[a.Name].Event(ev) }
+func (f *fleetRecorder) Start(a verify.Account)                     { f.recs[a.Name] = &recorder{} }
+func (f *fleetRecorder) Step(verify.Account, report.Step)           {}
+func (f *fleetRecorder) Raw(verify.Account, string)                 {}
+func (f *fleetRecorder) Done(verify.Account, verify.Outcome, error) {}
+
+// Event keeps what the proof needs and forwards ev, which carries its Account.
+func (f *fleetRecorder) Event(a verify.Account, ev check.Event) {
+	f.recs[a.Name].Event(ev)
+	f.rep.Event(ev)
+}
 
 // recorder keeps what a proof needs of verify's events.
 type recorder struct {

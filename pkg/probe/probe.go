@@ -161,10 +161,9 @@ type runner struct {
 	transport STSTransport
 	secrets   []string
 
-	sum       Summary
-	fixes     []string // of failed checks
-	warnFixes []string // of warned checks
-	err       error    // the first sink error
+	sum   Summary
+	tally check.Tally
+	err   error // the first sink error
 }
 
 func (r *runner) run() {
@@ -449,17 +448,9 @@ func (r *runner) stsFailure(checkID string, err error, dc DiagnosisContext) {
 
 // check emits one check event and tallies it.
 func (r *runner) check(name string, status check.Status, msg, fix string, data map[string]any) {
-	r.sum.Checks++
-	switch status {
-	case check.StatusFail:
-		r.sum.Failed++
-		r.fixes = appendFix(r.fixes, fix)
-	case check.StatusWarn:
-		r.sum.Warned++
-		r.warnFixes = appendFix(r.warnFixes, fix)
-	case check.StatusPass, check.StatusSkip:
-	}
-	r.emit(check.New(name, status, msg, fix, data))
+	ev := check.New(name, status, msg, fix, data)
+	r.tally.Count(ev)
+	r.emit(ev)
 }
 
 // skipAll emits a skip for each check that cannot run because another failed.
@@ -475,30 +466,17 @@ func (r *runner) info(name, msg string, data map[string]any) {
 
 // result emits the verdict.
 func (r *runner) result() {
-	r.sum.Status = check.StatusPass
-	fixes := r.fixes
-	switch {
-	case r.sum.Failed > 0:
-		r.sum.Status = check.StatusFail
-	case r.sum.Warned > 0:
-		r.sum.Status = check.StatusWarn
-		fixes = r.warnFixes
-	}
+	var fix string
+	r.sum.Status, _, fix = r.tally.Verdict()
+	r.sum.Checks, r.sum.Failed, r.sum.Warned = r.tally.Checks, r.tally.Failed, r.tally.Warned
 	msg := fmt.Sprintf("%d of %d checks failed", r.sum.Failed, r.sum.Checks)
 	if r.sum.Warned > 0 {
 		msg += fmt.Sprintf(", %d warned", r.sum.Warned)
 	}
 	r.emit(check.Event{
-		Type: check.TypeResult, Status: r.sum.Status, Message: msg, Fix: strings.Join(fixes, "\n"),
+		Type: check.TypeResult, Status: r.sum.Status, Message: msg, Fix: fix,
 		Data: map[string]any{"path": r.sum.Path, "checks": r.sum.Checks, "failed": r.sum.Failed, "warned": r.sum.Warned},
 	})
-}
-
-func appendFix(fixes []string, fix string) []string {
-	if fix == "" || slices.Contains(fixes, fix) {
-		return fixes
-	}
-	return append(fixes, fix)
 }
 
 // emit stamps, scrubs and writes an event. After the first sink error it writes nothing more.

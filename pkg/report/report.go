@@ -1,5 +1,5 @@
 // Package report is how an engine tells what it is doing as it does it: the Reporter that
-// verify and explain write their runs to, and the Step of a run
+// verify, explain and migrate write their runs to, and the Step of a run
 // (its ID, its state, its detail). Each engine names its own steps; the renderers (text,
 // JSON, the TUI) read any of them the same way.
 package report

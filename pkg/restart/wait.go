@@ -86,6 +86,22 @@ func rolloutStatus(obj runtime.Object) (done bool, msg string, err error) {
 // ends. Each poll is one LIST per restarted kind in the actions' scope, not a GET per workload.
 // Progress goes to progress when it changes; each finished rollout gets a line on out.
 func Wait(ctx context.Context, c kubernetes.Interface, actions []*Action, interval time.Duration, out, progress io.Writer) error {
+	return WaitFor(ctx, c, actions, interval, Watch{
+		Waiting: func(a *Action, msg string) {
+			fmt.Fprintf(progress, "Waiting for %s rollout to finish: %s\n", a.Ref(), msg)
+		},
+		Done: func(a *Action, msg string) { fmt.Fprintf(out, "%s %s\n", a.Ref(), msg) },
+	})
+}
+
+// Watch hears a rollout wait: Waiting a rollout's state each time it changes, Done its end,
+// each with the workload's action and kubectl rollout status's words.
+type Watch struct {
+	Waiting, Done func(a *Action, msg string)
+}
+
+// WaitFor is Wait telling w instead of writers.
+func WaitFor(ctx context.Context, c kubernetes.Interface, actions []*Action, interval time.Duration, w Watch) error {
 	pending := map[string]*Action{}
 	namespaces := map[string]bool{}
 	kinds := map[string]bool{}
@@ -127,12 +143,12 @@ func Wait(ctx context.Context, c kubernetes.Interface, actions []*Action, interv
 			}
 			if done {
 				delete(pending, k)
-				fmt.Fprintf(out, "%s %s\n", a.Ref(), msg)
+				w.Done(a, msg)
 				continue
 			}
 			if last[k] != msg {
 				last[k] = msg
-				fmt.Fprintf(progress, "Waiting for %s rollout to finish: %s\n", a.Ref(), msg)
+				w.Waiting(a, msg)
 			}
 		}
 		if len(pending) == 0 {

@@ -601,3 +601,88 @@ func TestMigrateWriteTrustRollsBack(t *testing.T) {
 		t.Fatalf("the role's trust policy is not the original again:\n%s\nwant\n%s", e.stsRoleTrust(t, name), b)
 	}
 }
+
+// TestMigrateJSON: with -o json migrate writes its run as events and nothing else on stdout,
+// no progress on stderr, with text's exit codes: a namespace of a good and a bad account (its
+// role does not trust Pod Identity). The dry run writes nothing; the run ends with each
+// account's outcome, the bad one skipped with the policy's command as its fix, and the
+// verdict, a result without an account, last. Under the EKS profile the good account is
+// migrated and its proof's events come with its account; under the default profile, whose
+// webhook cannot inject Pod Identity, it fails at the admission step.
+func TestMigrateJSON(t *testing.T) {
+	t.Parallel()
+	e := loadEnv(t)
+	c := e.client(t)
+	ns := e.namespace(t, c, nil)
+	e.forgetAssociations(t, ns)
+	good, bad := "mj-g-"+ns, "mj-b-"+ns
+	goodRole := e.addSTSRole(t, good, e.irsaAndPodIdentityTrust(ns, "good"))
+	badRole := e.addSTSRole(t, bad, e.trustPolicyFor("StringEquals", "system:serviceaccount:"+ns+":bad"))
+	e.awaitRole(t, e.testUser(), bad)
+	e.awaitRole(t, e.testUser(), good)
+	serviceAccount(t, c, ns, "good", map[string]string{"eks.amazonaws.com/role-arn": goodRole})
+	serviceAccount(t, c, ns, "bad", map[string]string{"eks.amazonaws.com/role-arn": badRole})
+	e.idleDeployment(t, c, ns, "w-good", "good")
+	e.idleDeployment(t, c, ns, "w-bad", "bad")
+
+	// outcomes are the run's migrate.account events by account, after checking the stream.
+	outcomes := func(t *testing.T, r result) (map[string]check.Event, []check.Event) {
+		t.Helper()
+		evs := explainEvents(t, r.stdout)
+		last := evs[len(evs)-1]
+		if last.Type != check.TypeResult || last.Account != "" || last.Status != check.StatusFail {
+			t.Fatalf("last event %+v, want a failed verdict\n%s", last, r.stdout)
+		}
+		if strings.Contains(r.stderr, "waiting for the webhook") || strings.Contains(r.stderr, "proving") {
+			t.Errorf("progress on stderr with -o json:\n%s", r.stderr)
+		}
+		out := map[string]check.Event{}
+		for _, ev := range evs {
+			if ev.Check == "migrate.account" {
+				out[ev.Account] = ev
+			}
+		}
+		if len(out) != 2 {
+			t.Fatalf("outcomes of %v, want the two accounts\n%s", out, r.stdout)
+		}
+		badOut := out[ns+"/bad"]
+		apply := "aws iam update-assume-role-policy --role-name " + bad
+		if badOut.Status != check.StatusFail || !strings.Contains(badOut.Message, "skipped, left untouched: the role "+badRole) ||
+			!strings.Contains(badOut.Fix, apply) || !strings.Contains(last.Fix, apply) {
+			t.Errorf("the bad account's outcome %+v, the verdict's fix %q", badOut, last.Fix)
+		}
+		return out, evs
+	}
+
+	r := e.piWI(t, e.migrateArgs(ns, "--dry-run", "-o", "json")...)
+	piWant(t, r, 1)
+	if out, _ := outcomes(t, r); out[ns+"/good"].Status != check.StatusPass {
+		t.Errorf("the dry run's good account: %+v", out[ns+"/good"])
+	}
+	if ws := e.migrateWrites(t, ns, good, bad); len(ws) != 0 {
+		t.Fatalf("the dry run wrote: %v", writeList(ws))
+	}
+
+	r = e.piWI(t, e.migrateArgs(ns, "-o", "json")...)
+	piWant(t, r, 1)
+	out, evs := outcomes(t, r)
+	goodOut := out[ns+"/good"]
+	if !e.eksProfile() {
+		if goodOut.Status != check.StatusFail || goodOut.Data["step"] != "admission" {
+			t.Fatalf("the good account's outcome %+v, want a failure at the admission step\n%s", goodOut, r.stdout)
+		}
+		return
+	}
+	if goodOut.Status != check.StatusPass || goodOut.Data["association"] != "created" {
+		t.Fatalf("the good account's outcome %+v, want migrated\n%s", goodOut, r.stdout)
+	}
+	proof := false
+	for _, ev := range evs {
+		if ev.Account == ns+"/good" && ev.Check == "pod.mutation" && ev.Data["path"] == probe.PathPodIdentity && ev.Status == check.StatusPass {
+			proof = true
+		}
+	}
+	if !proof {
+		t.Errorf("no pod.mutation event of the good account's proof on Pod Identity:\n%s", r.stdout)
+	}
+}

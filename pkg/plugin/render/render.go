@@ -1,6 +1,6 @@
 // Package render writes a verify or explain run as plain text (one line per check, for logs and pipes)
-// or as JSON lines (the events themselves). Both implement report.Reporter; the terminal UI
-// is pkg/plugin/tui.
+// or as JSON lines (the events themselves), and a migration as migrate's lines (MigrateText)
+// or as JSON lines. Each implements report.Reporter; the terminal UI is pkg/plugin/tui.
 package render
 
 import (
