@@ -1,11 +1,14 @@
 package monitor
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -37,28 +40,64 @@ func transition(prev *bool, r Result) (eventType, reason string) {
 }
 
 // eventMessage is what an Event says of a result: the failed checks and their fixes, or
-// that the proof passed again.
+// that the proof passed again. It names every failed check first, and gives each check's
+// words a share of the apiserver's bound, so that a long one never crowds out the others:
+// STS's refusal lists every cause it may hide, and explain's check after it says which one.
 func eventMessage(r Result) string {
 	if r.Verified {
 		return fmt.Sprintf("the %s identity of service account %s is proven again from a probe pod", r.Account.Identity, r.Account.key())
 	}
-	var b strings.Builder
-	fmt.Fprintf(&b, "the %s identity of service account %s failed its proof:", r.Account.Identity, r.Account.key())
-	for _, c := range r.FailedChecks {
-		fmt.Fprintf(&b, " %s: %s", c.Check, c.Message)
+	names := make([]string, len(r.FailedChecks))
+	parts := make([]string, len(r.FailedChecks))
+	for i, c := range r.FailedChecks {
+		names[i] = c.Check
+		parts[i] = redact(c.Check + ": " + c.Message)
 		if c.Fix != "" {
-			fmt.Fprintf(&b, " (fix: %s)", c.Fix)
+			parts[i] += redact(" (fix: " + c.Fix + ")")
 		}
-		b.WriteString(";")
 	}
-	return truncate(redact(strings.TrimSuffix(b.String(), ";")), maxEventMessage)
+	head := redact(fmt.Sprintf("the %s identity of service account %s failed its proof (%s)", r.Account.Identity, r.Account.key(), strings.Join(names, ", ")))
+	if len(parts) == 0 {
+		return truncate(head, maxEventMessage)
+	}
+	const intro, sep = ": ", "; "
+	shares := fairShares(parts, maxEventMessage-len(head)-len(intro)-len(sep)*(len(parts)-1))
+	for i := range parts {
+		parts[i] = truncate(parts[i], shares[i])
+	}
+	return truncate(head+intro+strings.Join(parts, sep), maxEventMessage)
 }
 
+// fairShares splits budget bytes among parts: a part shorter than an equal share keeps its
+// length, and what it leaves goes to the longer ones.
+func fairShares(parts []string, budget int) []int {
+	shares := make([]int, len(parts))
+	order := make([]int, len(parts))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(len(parts[a]), len(parts[b])) })
+	left := max(budget, 0)
+	for n, i := range order {
+		shares[i] = min(len(parts[i]), left/(len(order)-n))
+		left -= shares[i]
+	}
+	return shares
+}
+
+// truncate cuts s to at most n bytes, ending in "..." when cut, on a UTF-8 boundary.
 func truncate(s string, n int) string {
 	if len(s) <= n {
 		return s
 	}
-	return s[:n-3] + "..."
+	if n < 3 {
+		return ""
+	}
+	cut := n - 3
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "..."
 }
 
 // secretPatterns are credentials a message must never carry, should a check ever quote one:

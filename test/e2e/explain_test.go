@@ -61,11 +61,15 @@ func (e env) newAWSUser(t *testing.T, deny ...string) awsUser {
 
 // awsEnv is the environment that points the AWS SDK at the stand-in with the user's key, and
 // at nothing else: no profile, no instance metadata.
-func (e env) awsEnv(u *awsUser) []string {
-	env := append(os.Environ(),
-		"AWS_ENDPOINT_URL="+e.stsEndpoint, "AWS_CA_BUNDLE="+e.caFile, "AWS_REGION="+explainRegion,
+func (e env) awsEnv(u *awsUser) []string { return append(os.Environ(), e.awsVars(u)...) }
+
+// awsVars are awsEnv's settings alone, to set over another environment.
+func (e env) awsVars(u *awsUser) []string {
+	env := []string{
+		"AWS_ENDPOINT_URL=" + e.stsEndpoint, "AWS_CA_BUNDLE=" + e.caFile, "AWS_REGION=" + explainRegion,
 		"AWS_EC2_METADATA_DISABLED=true", "AWS_PROFILE=", "AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null",
-		"AWS_ACCESS_KEY_ID=", "AWS_SECRET_ACCESS_KEY=", "AWS_SESSION_TOKEN=")
+		"AWS_ACCESS_KEY_ID=", "AWS_SECRET_ACCESS_KEY=", "AWS_SESSION_TOKEN=",
+	}
 	if u != nil {
 		env = append(env, "AWS_ACCESS_KEY_ID="+u.AccessKeyID, "AWS_SECRET_ACCESS_KEY="+u.SecretAccessKey)
 	}

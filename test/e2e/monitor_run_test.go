@@ -32,8 +32,16 @@ type monitorProcess struct {
 
 var servingAddr = regexp.MustCompile(`"serving /metrics and /healthz".* address="([^"]+)"`)
 
-// startMonitor runs the monitor with args and POD_NAMESPACE=ns, and returns once it serves.
+// startMonitor runs the monitor with args and POD_NAMESPACE=ns, without AWS credentials, and
+// returns once it serves.
 func (e env) startMonitor(t *testing.T, ns string, args ...string) *monitorProcess {
+	t.Helper()
+	return e.startMonitorEnv(t, ns, nil, args...)
+}
+
+// startMonitorEnv is startMonitor with env (KEY=value) set last, over the cleared AWS
+// settings: the monitor's own AWS credentials, say.
+func (e env) startMonitorEnv(t *testing.T, ns string, env []string, args ...string) *monitorProcess {
 	t.Helper()
 	p := &monitorProcess{addr: make(chan string, 1)}
 	p.cmd = exec.Command(e.bin, append([]string{"monitor", "run"}, args...)...)
@@ -41,6 +49,8 @@ func (e env) startMonitor(t *testing.T, ns string, args ...string) *monitorProce
 		"AWS_EC2_METADATA_DISABLED=true", "AWS_ACCESS_KEY_ID=", "AWS_SECRET_ACCESS_KEY=", "AWS_PROFILE=", "AWS_CONFIG_FILE=/dev/null",
 		"AWS_SHARED_CREDENTIALS_FILE=/dev/null", "AWS_WEB_IDENTITY_TOKEN_FILE=", "AWS_CONTAINER_CREDENTIALS_FULL_URI=",
 		"POD_NAMESPACE="+ns, "POD_NAME=monitor-e2e")
+	// The last value of a duplicate key wins.
+	p.cmd.Env = append(p.cmd.Env, env...)
 	stderr, err := p.cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
