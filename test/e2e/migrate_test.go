@@ -479,17 +479,7 @@ func TestMigrateOneBadAccount(t *testing.T) {
 	t.Parallel()
 	e := loadEnv(t)
 	c := e.client(t)
-	ns := e.namespace(t, c, nil)
-	e.forgetAssociations(t, ns)
-	good, bad := "mob-g-"+ns, "mob-b-"+ns
-	goodRole := e.addSTSRole(t, good, e.irsaAndPodIdentityTrust(ns, "good"))
-	badRole := e.addSTSRole(t, bad, e.trustPolicyFor("StringEquals", "system:serviceaccount:"+ns+":bad"))
-	e.awaitRole(t, e.testUser(), bad)
-	e.awaitRole(t, e.testUser(), good)
-	serviceAccount(t, c, ns, "good", map[string]string{"eks.amazonaws.com/role-arn": goodRole})
-	serviceAccount(t, c, ns, "bad", map[string]string{"eks.amazonaws.com/role-arn": badRole})
-	e.idleDeployment(t, c, ns, "w-good", "good")
-	e.idleDeployment(t, c, ns, "w-bad", "bad")
+	ns, good, bad, goodRole, badRole := e.goodAndBadAccounts(t, c, "mob")
 
 	r := e.piWI(t, e.migrateArgs(ns, "--dry-run")...)
 	piWant(t, r, 1)
@@ -613,17 +603,7 @@ func TestMigrateJSON(t *testing.T) {
 	t.Parallel()
 	e := loadEnv(t)
 	c := e.client(t)
-	ns := e.namespace(t, c, nil)
-	e.forgetAssociations(t, ns)
-	good, bad := "mj-g-"+ns, "mj-b-"+ns
-	goodRole := e.addSTSRole(t, good, e.irsaAndPodIdentityTrust(ns, "good"))
-	badRole := e.addSTSRole(t, bad, e.trustPolicyFor("StringEquals", "system:serviceaccount:"+ns+":bad"))
-	e.awaitRole(t, e.testUser(), bad)
-	e.awaitRole(t, e.testUser(), good)
-	serviceAccount(t, c, ns, "good", map[string]string{"eks.amazonaws.com/role-arn": goodRole})
-	serviceAccount(t, c, ns, "bad", map[string]string{"eks.amazonaws.com/role-arn": badRole})
-	e.idleDeployment(t, c, ns, "w-good", "good")
-	e.idleDeployment(t, c, ns, "w-bad", "bad")
+	ns, good, bad, _, badRole := e.goodAndBadAccounts(t, c, "mj")
 
 	// outcomes are the run's migrate.account events by account, after checking the stream.
 	outcomes := func(t *testing.T, r result) (map[string]check.Event, []check.Event) {
@@ -685,4 +665,24 @@ func TestMigrateJSON(t *testing.T) {
 	if !proof {
 		t.Errorf("no pod.mutation event of the good account's proof on Pod Identity:\n%s", r.stdout)
 	}
+}
+
+// goodAndBadAccounts makes a namespace of two IRSA accounts, each with an idle Deployment:
+// good, whose role (named PREFIX-g-NS) trusts it and Pod Identity, and bad, whose role
+// (PREFIX-b-NS) trusts neither Pod Identity nor bad itself. It returns the namespace, the two
+// role names and their ARNs.
+func (e env) goodAndBadAccounts(t *testing.T, c kubernetes.Interface, prefix string) (ns, good, bad, goodRole, badRole string) {
+	t.Helper()
+	ns = e.namespace(t, c, nil)
+	e.forgetAssociations(t, ns)
+	good, bad = prefix+"-g-"+ns, prefix+"-b-"+ns
+	goodRole = e.addSTSRole(t, good, e.irsaAndPodIdentityTrust(ns, "good"))
+	badRole = e.addSTSRole(t, bad, e.trustPolicyFor("StringEquals", "system:serviceaccount:"+ns+":bad"))
+	e.awaitRole(t, e.testUser(), bad)
+	e.awaitRole(t, e.testUser(), good)
+	serviceAccount(t, c, ns, "good", map[string]string{"eks.amazonaws.com/role-arn": goodRole})
+	serviceAccount(t, c, ns, "bad", map[string]string{"eks.amazonaws.com/role-arn": badRole})
+	e.idleDeployment(t, c, ns, "w-good", "good")
+	e.idleDeployment(t, c, ns, "w-bad", "bad")
+	return ns, good, bad, goodRole, badRole
 }
