@@ -3,6 +3,7 @@ package monitorinstall
 import (
 	"errors"
 	"fmt"
+	"net/url"
 	"slices"
 	"strconv"
 	"time"
@@ -41,6 +42,10 @@ type Config struct {
 	ClusterName string
 	// AWSRoleARN annotates the monitor's service account for IRSA: the role of explain's reads.
 	AWSRoleARN string
+	// AWSEndpointURL is where the monitor's own AWS calls go (its role's STS exchange, IAM
+	// and EKS reads), as the SDK's AWS_ENDPOINT_URL: a private endpoint. With CABundle those
+	// calls trust its CAs. Empty: the SDK's endpoints.
+	AWSEndpointURL string
 	// EKSCluster is the EKS cluster whose Pod Identity associations the monitor reads with
 	// its own AWS credentials; Region is the region of those reads and of the probe's STS
 	// calls. Empty: `monitor run`'s defaults.
@@ -92,6 +97,11 @@ func (c Config) Validate() error {
 	if c.AWSRoleARN != "" {
 		if _, err := identity.ParseRoleARN(c.AWSRoleARN); err != nil {
 			errs = append(errs, fmt.Errorf("--aws-role-arn: %w", err))
+		}
+	}
+	if c.AWSEndpointURL != "" {
+		if u, err := url.Parse(c.AWSEndpointURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			errs = append(errs, fmt.Errorf("--aws-endpoint-url %q: not an http(s) URL", c.AWSEndpointURL))
 		}
 	}
 	return errors.Join(errs...)
@@ -185,11 +195,15 @@ func (c Config) deployment() *appsv1.Deployment {
 	env := []corev1.EnvVar{
 		{Name: "POD_NAMESPACE", ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.namespace"}}},
 		{Name: "POD_NAME", ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.name"}}},
+		// The monitor never borrows the node's role through instance metadata: without a role
+		// of its own (or when the webhook missed its pod) it reads nothing from AWS and says so.
+		{Name: "AWS_EC2_METADATA_DISABLED", Value: "true"},
 	}
-	if c.AWSRoleARN == "" {
-		// Without a role of its own the monitor must not borrow the node's through instance
-		// metadata: it reads nothing from AWS and says so.
-		env = append(env, corev1.EnvVar{Name: "AWS_EC2_METADATA_DISABLED", Value: "true"})
+	if c.AWSEndpointURL != "" {
+		env = append(env, corev1.EnvVar{Name: "AWS_ENDPOINT_URL", Value: c.AWSEndpointURL})
+		if len(c.CABundle) > 0 {
+			env = append(env, corev1.EnvVar{Name: "AWS_CA_BUNDLE", Value: caMountDir + "/" + caFile})
+		}
 	}
 	container := corev1.Container{
 		Name:            ContainerName,

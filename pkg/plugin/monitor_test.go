@@ -85,6 +85,13 @@ func TestMonitorInstall(t *testing.T) {
 			wantWrites: true,
 		},
 		{name: "bad interval", args: []string{"monitor", "install", "--interval", "0s"}, wantCode: ExitUsage, wantErr: "--interval 0s"},
+		{
+			name: "a private endpoint for the monitor's own AWS calls",
+			args: []string{"monitor", "install", "--dry-run=client", "-o", "yaml", "--aws-role-arn", "arn:aws:iam::111122223333:role/kubectl-wi-monitor",
+				"--aws-endpoint-url", "https://aws.internal.example"},
+			wantOut: []string{"eks.amazonaws.com/role-arn: arn:aws:iam::111122223333:role/kubectl-wi-monitor", "- name: AWS_ENDPOINT_URL\n          value: https://aws.internal.example\n"},
+		},
+		{name: "bad endpoint", args: []string{"monitor", "install", "--aws-endpoint-url", "aws.internal.example"}, wantCode: ExitUsage, wantErr: "--aws-endpoint-url"},
 		{name: "bad role", args: []string{"monitor", "install", "--aws-role-arn", "arn:aws:iam::1:role/x"}, wantCode: ExitUsage, wantErr: "--aws-role-arn"},
 		{name: "bad namespaces", args: []string{"monitor", "install", "--namespaces", "Shop"}, wantCode: ExitUsage, wantErr: `--namespaces "Shop"`},
 		{name: "bad sts endpoint", args: []string{"monitor", "install", "--sts-endpoint", "sts.local"}, wantCode: ExitUsage, wantErr: "--sts-endpoint"},
