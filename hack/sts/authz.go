@@ -2,12 +2,13 @@ package sts
 
 import (
 	"net/http"
+	"slices"
 	"strings"
 )
 
 // authorize decides whether p may call action (e.g. "iam:GetRole") on resource, as it appears
 // in AWS's message ("role app", or an ARN). A user may call everything but its deny list; a
-// session of a role may call nothing but STS, as the roles here carry no permission policy.
+// session of a role may call STS and what its role's Allow lists (its permission policy).
 // The error has the query protocol's code (AccessDenied); the JSON services rename it.
 func authorize(p *principal, action, resource string) *apiError {
 	allowed := true
@@ -19,7 +20,9 @@ func authorize(p *principal, action, resource string) *apiError {
 			}
 		}
 	default:
-		allowed = strings.HasPrefix(action, "sts:")
+		allowed = strings.HasPrefix(action, "sts:") || slices.ContainsFunc(p.allow, func(a string) bool {
+			return globMatch(strings.ToLower(a), strings.ToLower(action))
+		})
 	}
 	if allowed {
 		return nil

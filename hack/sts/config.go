@@ -28,6 +28,7 @@ import (
 //	- name: team/app                  # a path is allowed: arn:aws:iam::111122223333:role/team/app
 //	  maxSessionDuration: 7200        # seconds, default 3600
 //	  trustPolicy: '{"Version": "2012-10-17", "Statement": [...]}'
+//	  allow: [iam:GetRole]            # optional: what its sessions may call beside STS
 //	users:                            # static IAM user keys that sign IAM, EKS and EKS Auth calls
 //	- arn: arn:aws:iam::111122223333:user/dev
 //	  accessKeyId: AKIAEXAMPLEDEV00001
@@ -111,6 +112,9 @@ type Role struct {
 	// TrustPolicy is the role's trust policy: an IAM policy document as an object, or as a
 	// string holding its JSON.
 	TrustPolicy json.RawMessage `json:"trustPolicy"`
+	// Allow lists the actions ("iam:GetRole", "eks:List*") its sessions may call beside STS:
+	// the actions of the role's permission policy, on every resource.
+	Allow []string `json:"allow,omitempty"`
 }
 
 const (
@@ -206,6 +210,11 @@ func (c *Config) Validate() error {
 		}
 		if _, err := ParsePolicy(r.TrustPolicy); err != nil {
 			errs = append(errs, fmt.Errorf("roles[%d] (%s): trust policy: %w", i, r.Name, err))
+		}
+		for _, a := range r.Allow {
+			if !actionRE.MatchString(a) {
+				errs = append(errs, fmt.Errorf("roles[%d] (%s): allow: %q is not an action (service:Action)", i, r.Name, a))
+			}
 		}
 	}
 	errs = append(errs, c.validateUsers()...)

@@ -68,7 +68,8 @@
 //
 // A user may call every action except those of its deny list, which answer AccessDenied
 // (AccessDeniedException in EKS) worded as AWS words a missing permission. A session of a
-// role may call only STS: roles here carry no permission policy.
+// role may call STS and the actions its role's allow list names (the role's permission
+// policy, read at each call), and is refused the rest in the same words.
 //
 // Issued credentials live in memory only. The server logs one line per request (service,
 // action, principal, role, outcome) and never logs the web identity token, a secret access
@@ -84,8 +85,9 @@
 //     other is refused when loaded, and UpdateAssumeRolePolicy answers MalformedPolicyDocument
 //     where IAM would accept it. IAM's check of principals (that a role or provider exists) is
 //     not made. The order of IAM's checks (JSON, grammar, quota) is a guess.
-//   - Permissions: users have no policies, only a deny list; roles have none at all. There is
-//     no resource-level permission, no permission boundary, no SCP.
+//   - Permissions: users have no policies, only a deny list; roles only a list of allowed
+//     actions, on every resource. There is no resource-level permission, no condition, no
+//     permission boundary, no SCP.
 //   - Roles and providers all carry the server's start time as CreateDate; RoleLastUsed,
 //     tags, descriptions and permission policies are not served.
 //   - DescribeCluster answers name, arn, createdAt, status ACTIVE and identity.oidc.issuer
@@ -93,8 +95,8 @@
 //   - Errors: messages of NoSuchEntity for a provider and of authentication errors are close
 //     to, not checked against, AWS's. Throttling is never answered.
 //   - Presigned (query string) signatures are not accepted.
-//   - Pod Identity associations: a session policy is stored and returned, never applied (roles
-//     have no permissions to narrow). The namespace and service account are checked as
+//   - Pod Identity associations: a session policy is stored and returned, never applied (a
+//     role's allow list is not narrowed). The namespace and service account are checked as
 //     Kubernetes names, a guess at EKS's rule; the messages of InvalidParameterException,
 //     InvalidRequestException (a clientRequestToken reused for another request) and of a
 //     missing association are this server's own. Changes take effect at once: EKS is
@@ -104,6 +106,7 @@
 //     are not published); the status of AccessDeniedException is 400 as the API reference
 //     gives it. Credentials last 6 hours, an hour when chained, whatever the role's
 //     MaxSessionDuration. A role of another account is never found (AccessDeniedException).
-//     The session tags are not matched against permission policies (there are none), only
-//     offered to trust policy conditions as aws:RequestTag/KEY and aws:TagKeys.
+//     The session tags are not matched against the roles' allow lists (they have no
+//     conditions), only offered to trust policy conditions as aws:RequestTag/KEY and
+//     aws:TagKeys.
 package sts

@@ -142,7 +142,7 @@ func TestIAMUpdateAssumeRolePolicy(t *testing.T) {
 	_, err = dev.UpdateAssumeRolePolicy(ctx, &iam.UpdateAssumeRolePolicyInput{RoleName: aws.String("app"), PolicyDocument: aws.String(policy(testSubject, maxTrustPolicySize-base+1))})
 	assertAPIError(t, err, "LimitExceeded", "Cannot exceed quota for ACLSizePerRole: 2048", false, 409)
 
-	// A session of a role has no permission policy here: it may not write.
+	// A session of a role with no allow list may not write.
 	tok := a.token(t, rsaKey, kubeClaims(a.iss.srv.URL, testSubject, []string{testAudience}, time.Now(), time.Hour))
 	assumed, err := a.stsClient(nil).AssumeRoleWithWebIdentity(ctx, &awssts.AssumeRoleWithWebIdentityInput{
 		RoleArn: aws.String(roleARN("app")), RoleSessionName: aws.String("s1"), WebIdentityToken: aws.String(tok)})
@@ -188,5 +188,67 @@ func TestIAMUpdateAssumeRolePolicy(t *testing.T) {
 	}
 	if len(cfg.Users) != 3 || len(cfg.Clusters) != 1 {
 		t.Errorf("config file after the write: %d users, %d clusters; want the rest kept", len(cfg.Users), len(cfg.Clusters))
+	}
+}
+
+// A session may call what its role's allow list names, read from the configuration at each
+// call, and nothing else beside STS, refused in IAM's words.
+func TestRoleSessionAllowList(t *testing.T) {
+	a := newAWSEnv(t)
+	ctx := context.Background()
+	tok := a.token(t, rsaKey, kubeClaims(a.iss.srv.URL, testSubject, []string{testAudience}, time.Now(), time.Hour))
+	assumed, err := a.stsClient(nil).AssumeRoleWithWebIdentity(ctx, &awssts.AssumeRoleWithWebIdentityInput{
+		RoleArn: aws.String(roleARN("app")), RoleSessionName: aws.String("reader"), WebIdentityToken: aws.String(tok)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := assumed.Credentials
+	a.remember(aws.ToString(c.SecretAccessKey), aws.ToString(c.SessionToken))
+	sess := iam.New(iam.Options{Region: "us-east-1", BaseEndpoint: aws.String(a.srv.URL), HTTPClient: a.srv.Client(), Retryer: aws.NopRetryer{},
+		Credentials: staticCreds(aws.ToString(c.AccessKeyId), aws.ToString(c.SecretAccessKey), aws.ToString(c.SessionToken))})
+	getRole := func() error {
+		_, err := sess.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String("app")})
+		return err
+	}
+	listProviders := func() error {
+		_, err := sess.ListOpenIDConnectProviders(ctx, &iam.ListOpenIDConnectProvidersInput{})
+		return err
+	}
+	tests := []struct {
+		name      string
+		allow     []string
+		call      func() error
+		wantError string // "" for allowed
+	}{
+		{name: "no allow list: STS only", call: getRole,
+			wantError: "User: arn:aws:sts::111122223333:assumed-role/app/reader is not authorized to perform: iam:GetRole on resource: role app"},
+		{name: "the action listed", allow: []string{"iam:GetRole"}, call: getRole},
+		{name: "a pattern", allow: []string{"iam:List*"}, call: listProviders},
+		{name: "another action listed", allow: []string{"iam:GetOpenIDConnectProvider"}, call: listProviders,
+			wantError: "User: arn:aws:sts::111122223333:assumed-role/app/reader is not authorized to perform: iam:ListOpenIDConnectProviders"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, err := LoadConfig(a.configPath)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := range cfg.Roles {
+				if cfg.Roles[i].Name == "app" {
+					cfg.Roles[i].Allow = tt.allow
+				}
+			}
+			if err := a.handler.Reload(cfg); err != nil {
+				t.Fatal(err)
+			}
+			err = tt.call()
+			if tt.wantError == "" {
+				if err != nil {
+					t.Fatalf("want allowed, got %v", err)
+				}
+				return
+			}
+			assertAPIError(t, err, "AccessDenied", tt.wantError, true, 403)
+		})
 	}
 }

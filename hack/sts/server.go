@@ -80,6 +80,7 @@ type session struct {
 	secretAccessKey string
 	sessionToken    string
 	arn             string // arn:aws:sts::ACCOUNT:assumed-role/NAME/SESSION
+	roleARN         string // the assumed role's, whose Allow is read at each call
 	userID          string // AROA...:SESSION
 	expiration      time.Time
 	tags            map[string]string // session tags (Pod Identity's)
@@ -406,6 +407,7 @@ func (s *Server) issue(role *roleState, sessionName string, d time.Duration) (*s
 		secretAccessKey: base64.StdEncoding.EncodeToString(secret),
 		sessionToken:    base64.StdEncoding.EncodeToString(token),
 		arn:             "arn:" + s.config.Load().cfg.partition() + ":sts::" + s.config.Load().cfg.Account + ":assumed-role/" + name + "/" + sessionName,
+		roleARN:         role.arn,
 		userID:          role.id + ":" + sessionName,
 		expiration:      now.Add(d).Truncate(time.Second),
 	}

@@ -78,14 +78,21 @@ type principal struct {
 	region          string    // of the request's credential scope
 	user            *User     // nil for a session
 	session         *session  // nil for a user
+	allow           []string  // a session's: its role's Allow
 }
 
 func (s *Server) lookupPrincipal(accessKeyID string) *principal {
-	if sess := s.lookupSession(accessKeyID); sess != nil {
-		return &principal{arn: sess.arn, userID: sess.userID, accessKeyID: sess.accessKeyID,
-			secretAccessKey: sess.secretAccessKey, sessionToken: sess.sessionToken, expiration: sess.expiration, session: sess}
-	}
 	st := s.config.Load()
+	if sess := s.lookupSession(accessKeyID); sess != nil {
+		p := &principal{arn: sess.arn, userID: sess.userID, accessKeyID: sess.accessKeyID,
+			secretAccessKey: sess.secretAccessKey, sessionToken: sess.sessionToken, expiration: sess.expiration, session: sess}
+		// The role's permissions as configured now, as IAM evaluates a role's policies at each
+		// call: a role removed since allows nothing but STS.
+		if r, ok := st.roles[sess.roleARN]; ok {
+			p.allow = r.cfg.Allow
+		}
+		return p
+	}
 	if u, ok := st.users[accessKeyID]; ok {
 		return &principal{arn: u.ARN, userID: userID(u.ARN), accessKeyID: u.AccessKeyID, secretAccessKey: u.SecretAccessKey, user: u}
 	}

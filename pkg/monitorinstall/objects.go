@@ -3,8 +3,11 @@ package monitorinstall
 import (
 	"errors"
 	"fmt"
+	"maps"
+	"net/url"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -41,6 +44,10 @@ type Config struct {
 	ClusterName string
 	// AWSRoleARN annotates the monitor's service account for IRSA: the role of explain's reads.
 	AWSRoleARN string
+	// AWSEndpointURLs are where the monitor's own AWS calls go, by service (AWSServices: its
+	// role's STS exchange, IAM and EKS reads), as the SDK's AWS_ENDPOINT_URL_<SERVICE>: private
+	// endpoints. With CABundle those calls trust its CAs only. Empty: the SDK's endpoints.
+	AWSEndpointURLs map[string]string
 	// EKSCluster is the EKS cluster whose Pod Identity associations the monitor reads with
 	// its own AWS credentials; Region is the region of those reads and of the probe's STS
 	// calls. Empty: `monitor run`'s defaults.
@@ -52,6 +59,10 @@ type Config struct {
 	// StaleFor is how long stale pods last before KubectlWIStalePods fires.
 	StaleFor time.Duration
 }
+
+// AWSServices are the services the monitor calls with its own credentials, by the names of
+// their endpoint variables (AWS_ENDPOINT_URL_STS, ...): the keys of Config.AWSEndpointURLs.
+var AWSServices = []string{"eks", "iam", "sts"}
 
 // Validate refuses a Config before anything is written.
 func (c Config) Validate() error {
@@ -92,6 +103,14 @@ func (c Config) Validate() error {
 	if c.AWSRoleARN != "" {
 		if _, err := identity.ParseRoleARN(c.AWSRoleARN); err != nil {
 			errs = append(errs, fmt.Errorf("--aws-role-arn: %w", err))
+		}
+	}
+	for _, svc := range slices.Sorted(maps.Keys(c.AWSEndpointURLs)) {
+		if !slices.Contains(AWSServices, svc) {
+			errs = append(errs, fmt.Errorf("--aws-endpoint-url %s=: the monitor calls only %s", svc, strings.Join(AWSServices, ", ")))
+		}
+		if u, err := url.Parse(c.AWSEndpointURLs[svc]); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			errs = append(errs, fmt.Errorf("--aws-endpoint-url %s=%q: not an http(s) URL", svc, c.AWSEndpointURLs[svc]))
 		}
 	}
 	return errors.Join(errs...)
@@ -185,11 +204,17 @@ func (c Config) deployment() *appsv1.Deployment {
 	env := []corev1.EnvVar{
 		{Name: "POD_NAMESPACE", ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.namespace"}}},
 		{Name: "POD_NAME", ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.name"}}},
+		// The monitor never borrows the node's role through instance metadata: without a role
+		// of its own (or when the webhook missed its pod) it reads nothing from AWS and says so.
+		{Name: "AWS_EC2_METADATA_DISABLED", Value: "true"},
 	}
-	if c.AWSRoleARN == "" {
-		// Without a role of its own the monitor must not borrow the node's through instance
-		// metadata: it reads nothing from AWS and says so.
-		env = append(env, corev1.EnvVar{Name: "AWS_EC2_METADATA_DISABLED", Value: "true"})
+	// Per service, not the SDK's global AWS_ENDPOINT_URL: the Go SDK resolves that one after
+	// the credentials, so its web identity exchange (IRSA) would still go to AWS's STS.
+	for _, svc := range slices.Sorted(maps.Keys(c.AWSEndpointURLs)) {
+		env = append(env, corev1.EnvVar{Name: "AWS_ENDPOINT_URL_" + strings.ToUpper(svc), Value: c.AWSEndpointURLs[svc]})
+	}
+	if len(c.AWSEndpointURLs) > 0 && len(c.CABundle) > 0 {
+		env = append(env, corev1.EnvVar{Name: "AWS_CA_BUNDLE", Value: caMountDir + "/" + caFile})
 	}
 	container := corev1.Container{
 		Name:            ContainerName,

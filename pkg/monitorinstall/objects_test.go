@@ -40,6 +40,8 @@ func TestConfigValidate(t *testing.T) {
 		{name: "stale-for too short", change: func(c *Config) { c.StaleFor = time.Second }, wantErr: "--stale-for 1s"},
 		{name: "cluster name with a space", change: func(c *Config) { c.ClusterName = "prod eu" }, wantErr: `--cluster-name "prod eu"`},
 		{name: "role ARN of a user", change: func(c *Config) { c.AWSRoleARN = "arn:aws:iam::111122223333:user/jane" }, wantErr: "--aws-role-arn"},
+		{name: "endpoint without a scheme", change: func(c *Config) { c.AWSEndpointURLs = map[string]string{"sts": "sts.internal.example"} }, wantErr: `--aws-endpoint-url sts="sts.internal.example"`},
+		{name: "endpoint of a service the monitor does not call", change: func(c *Config) { c.AWSEndpointURLs = map[string]string{"s3": "https://s3.internal.example"} }, wantErr: "the monitor calls only eks, iam, sts"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -60,6 +62,13 @@ func TestConfigValidate(t *testing.T) {
 }
 
 func TestManifests(t *testing.T) {
+	defaultKinds := []string{
+		"Namespace//kubectl-wi-system", "ServiceAccount/kubectl-wi-system/kubectl-wi-monitor",
+		"ClusterRole//kubectl-wi-monitor", "ClusterRoleBinding//kubectl-wi-monitor",
+		"Role/kubectl-wi-system/kubectl-wi-monitor-self", "RoleBinding/kubectl-wi-system/kubectl-wi-monitor-self",
+		"Role/kube-system/kubectl-wi-monitor-agent", "RoleBinding/kube-system/kubectl-wi-monitor-agent",
+		"Service/kubectl-wi-system/kubectl-wi-monitor", "Deployment/kubectl-wi-system/kubectl-wi-monitor",
+	}
 	tests := []struct {
 		name       string
 		change     func(*Config)
@@ -72,17 +81,12 @@ func TestManifests(t *testing.T) {
 		wantRoleSA string
 	}{
 		{
-			name: "cluster-wide",
-			wantKinds: []string{
-				"Namespace//kubectl-wi-system", "ServiceAccount/kubectl-wi-system/kubectl-wi-monitor",
-				"ClusterRole//kubectl-wi-monitor", "ClusterRoleBinding//kubectl-wi-monitor",
-				"Role/kubectl-wi-system/kubectl-wi-monitor-self", "RoleBinding/kubectl-wi-system/kubectl-wi-monitor-self",
-				"Role/kube-system/kubectl-wi-monitor-agent", "RoleBinding/kube-system/kubectl-wi-monitor-agent",
-				"Service/kubectl-wi-system/kubectl-wi-monitor", "Deployment/kubectl-wi-system/kubectl-wi-monitor",
-			},
+			name:       "cluster-wide",
+			wantKinds:  defaultKinds,
 			wantArgs:   []string{"monitor", "run", "--interval=15m0s", "--parallel=2", "--budget=0", "--metrics-addr=:8080"},
 			wantNoArgs: []string{"--namespaces", "--cluster-name", "--ca-bundle", "--eks-cluster", "--region"},
 			wantEnv:    map[string]string{"POD_NAMESPACE": "", "POD_NAME": "", "AWS_EC2_METADATA_DISABLED": "true"},
+			wantNoEnv:  []string{"AWS_ENDPOINT_URL_STS", "AWS_CA_BUNDLE"},
 		},
 		{
 			name: "namespaced, with a role, a cluster name, a CA bundle and the rules",
@@ -110,8 +114,36 @@ func TestManifests(t *testing.T) {
 			wantArgs: []string{"--interval=20s", "--namespaces=shop", "--namespaces=billing", "--cluster-name=prod-eu",
 				"--sts-endpoint=https://10.244.0.1:8900", "--ca-bundle=/etc/kubectl-wi/ca/ca-bundle.pem",
 				"--eks-cluster=prod", "--region=eu-west-1"},
-			wantNoEnv:  []string{"AWS_EC2_METADATA_DISABLED"},
+			wantEnv:    map[string]string{"AWS_EC2_METADATA_DISABLED": "true"},
+			wantNoEnv:  []string{"AWS_ENDPOINT_URL_STS", "AWS_CA_BUNDLE"},
 			wantRoleSA: "arn:aws:iam::111122223333:role/kubectl-wi-monitor",
+		},
+		{
+			name: "a role reached at a private endpoint, with its CA",
+			change: func(c *Config) {
+				c.AWSRoleARN = "arn:aws:iam::111122223333:role/kubectl-wi-monitor"
+				c.AWSEndpointURLs = map[string]string{"sts": "https://sts.internal.example:8443", "iam": "https://iam.internal.example"}
+				c.CABundle = []byte("PEM")
+			},
+			wantKinds: []string{
+				"Namespace//kubectl-wi-system", "ServiceAccount/kubectl-wi-system/kubectl-wi-monitor", "ConfigMap/kubectl-wi-system/kubectl-wi-monitor-ca",
+				"ClusterRole//kubectl-wi-monitor", "ClusterRoleBinding//kubectl-wi-monitor",
+				"Role/kubectl-wi-system/kubectl-wi-monitor-self", "RoleBinding/kubectl-wi-system/kubectl-wi-monitor-self",
+				"Role/kube-system/kubectl-wi-monitor-agent", "RoleBinding/kube-system/kubectl-wi-monitor-agent",
+				"Service/kubectl-wi-system/kubectl-wi-monitor", "Deployment/kubectl-wi-system/kubectl-wi-monitor",
+			},
+			wantArgs: []string{"--ca-bundle=/etc/kubectl-wi/ca/ca-bundle.pem"},
+			wantEnv: map[string]string{"AWS_EC2_METADATA_DISABLED": "true", "AWS_ENDPOINT_URL_STS": "https://sts.internal.example:8443",
+				"AWS_ENDPOINT_URL_IAM": "https://iam.internal.example", "AWS_CA_BUNDLE": "/etc/kubectl-wi/ca/ca-bundle.pem"},
+			wantNoEnv:  []string{"AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_EKS"},
+			wantRoleSA: "arn:aws:iam::111122223333:role/kubectl-wi-monitor",
+		},
+		{
+			name:      "a private endpoint without a CA bundle: the public roots",
+			change:    func(c *Config) { c.AWSEndpointURLs = map[string]string{"eks": "https://eks.internal.example"} },
+			wantKinds: defaultKinds,
+			wantEnv:   map[string]string{"AWS_EC2_METADATA_DISABLED": "true", "AWS_ENDPOINT_URL_EKS": "https://eks.internal.example"},
+			wantNoEnv: []string{"AWS_CA_BUNDLE"},
 		},
 	}
 	for _, tt := range tests {

@@ -53,6 +53,9 @@ const monitorInstallExample = `  # Install the monitor in kubectl-wi-system, wat
   # Give the monitor AWS read access of its own (IRSA), so it also runs explain's checks
   kubectl wi monitor install --aws-role-arn arn:aws:iam::111122223333:role/kubectl-wi-monitor
 
+  # ... reaching AWS through a private endpoint whose certificate a private CA signs
+  kubectl wi monitor install --aws-role-arn arn:aws:iam::111122223333:role/kubectl-wi-monitor --aws-endpoint-url sts=https://sts.internal.example,iam=https://iam.internal.example --ca-bundle ca.pem
+
   # ... and also read the EKS cluster's Pod Identity associations
   kubectl wi monitor install --aws-role-arn arn:aws:iam::111122223333:role/kubectl-wi-monitor --eks-cluster prod --region eu-west-1`
 
@@ -123,6 +126,7 @@ otherwise.
 	f.StringSliceVar(&c.Namespaces, "namespaces", nil, "Watch only these namespaces, with a Role in each instead of a ClusterRole (default: the whole cluster)")
 	f.StringVar(&c.ClusterName, "cluster-name", "", `Add cluster="NAME" to every series, for one Prometheus over many clusters`)
 	f.StringVar(&c.AWSRoleARN, "aws-role-arn", "", "IAM role of the monitor itself (IRSA) for explain's AWS reads; deploy/iam/monitor-policy.json is its policy")
+	f.StringToStringVar(&c.AWSEndpointURLs, "aws-endpoint-url", nil, "Endpoints of the monitor's own AWS calls, SERVICE=URL for sts (its role's exchange), iam, eks: private endpoints (AWS_ENDPOINT_URL_<SERVICE>); with --ca-bundle they trust only its CAs")
 	f.StringVar(&c.EKSCluster, "eks-cluster", "", monitorEKSClusterHelp)
 	f.StringVar(&c.Region, "region", "", monitorRegionHelp)
 	f.StringVar(&o.STSEndpoint, "sts-endpoint", "", "STS endpoint URL of the probe pods, as verify's --sts-endpoint (default $"+EnvSTSEndpoint+")")

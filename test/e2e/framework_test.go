@@ -314,6 +314,7 @@ func (e env) projectedToken(t *testing.T, pod *corev1.Pod, volume string) string
 type stsRole struct {
 	Name        string         `json:"name"`
 	TrustPolicy map[string]any `json:"trustPolicy"`
+	Allow       []string       `json:"allow,omitempty"` // what its sessions may call beside STS
 }
 
 var (
@@ -331,6 +332,35 @@ func (e env) addSTSRole(t *testing.T, name string, trustPolicy map[string]any) s
 	}
 	e.addSTSEntries(t, "roles", stsRole{Name: name, TrustPolicy: trustPolicy})
 	return fmt.Sprintf("arn:aws:iam::%s:role/%s", e.stsAccount, name)
+}
+
+// addSTSRoleAllowing adds a role like addSTSRole whose sessions may also call the actions of
+// allow (its permission policy), after making sure the running stand-in takes the field.
+func (e env) addSTSRoleAllowing(t *testing.T, name string, trustPolicy map[string]any, allow []string) string {
+	t.Helper()
+	e.requireRoleAllowLists(t)
+	if !iamRoleName.MatchString(name) {
+		t.Fatalf("role name %q is not one IAM takes (1 to 64 of [A-Za-z0-9+=,.@_-])", name)
+	}
+	e.addSTSEntries(t, "roles", stsRole{Name: name, TrustPolicy: trustPolicy, Allow: allow})
+	return fmt.Sprintf("arn:aws:iam::%s:role/%s", e.stsAccount, name)
+}
+
+// requireRoleAllowLists fails unless the running AWS stand-in takes a role's allow list: one
+// built before it would refuse the whole configuration file, every other test's roles with
+// it. Its own executable checks a configuration that has one.
+func (e env) requireRoleAllowLists(t *testing.T) {
+	t.Helper()
+	cfg := filepath.Join(t.TempDir(), "sts.yaml")
+	doc := `{account: "` + e.stsAccount + `", roles: [{name: allow-check, allow: [iam:GetRole], trustPolicy: ` +
+		`{Statement: [{Effect: Allow, Principal: {Service: pods.eks.amazonaws.com}, Action: sts:AssumeRole}]}}]}`
+	if err := os.WriteFile(cfg, []byte(doc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	exe := fmt.Sprintf("/proc/%d/exe", pidOf(t, e, "wi-sts"))
+	if out, err := exec.Command(exe, "--config", cfg, "--check").CombinedOutput(); err != nil {
+		t.Fatalf("the running AWS stand-in takes no role allow list (%v): it was built before them; build and start the test bed again\n%s", err, out)
+	}
 }
 
 // editSTSConfig changes the stand-in's configuration as data, under the lock every test takes

@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -45,7 +46,10 @@ var monitorProbeSelector = monitor.ProbeSelector().String()
 // it is for: a trust policy broken and restored in the AWS stand-in (the series, the failed
 // check, the Warning and Normal Events), the monitor killed in the middle of a proof (its
 // probe pod swept after the restart), two replicas (each account proven once per interval),
-// the webhook paused (webhook down), and uninstall (nothing left).
+// the webhook paused (webhook down), and uninstall (nothing left). The monitor has AWS reads
+// of its own through IRSA, as the README tells users to give them: a role of the AWS stand-in
+// trusting its service account and allowed exactly deploy/iam/monitor-policy.json's actions,
+// so every proof runs explain's checks too.
 func TestMonitor(t *testing.T) {
 	e := loadEnv(t)
 	if e.eksProfile() {
@@ -69,9 +73,16 @@ func TestMonitor(t *testing.T) {
 		serviceAccount(t, c, ns, sa, map[string]string{"eks.amazonaws.com/role-arn": arn})
 	}
 	pods := watchProbePods(t, c, ns)
+	monitorRoleName := "wi-monitor-" + randSuffix()
+	monitorPolicy := policyActions(t, filepath.Join("..", "..", "deploy", "iam", "monitor-policy.json"))
+	monitorRole := e.addSTSRoleAllowing(t, monitorRoleName,
+		e.trustPolicyFor("StringEquals", "system:serviceaccount:"+monNS+":"+monitorinstall.Name), monitorPolicy)
+	reqs := e.stsLogMark(t)
 
+	// The monitor's own AWS calls reach the stand-in as the probe pods' do, trusting its CA.
 	install := []string{"monitor", "install", "-n", monNS, "--namespaces", ns, "--interval", monitorInterval.String(),
-		"--sts-endpoint", e.stsEndpoint, "--ca-bundle", e.caFile}
+		"--sts-endpoint", e.stsEndpoint, "--ca-bundle", e.caFile,
+		"--aws-role-arn", monitorRole, "--aws-endpoint-url", "sts=" + e.stsEndpoint, "--aws-endpoint-url", "iam=" + e.stsEndpoint, "--region", explainRegion}
 	t.Cleanup(func() {
 		if _, err := c.CoreV1().Namespaces().Get(context.Background(), monNS, metav1.GetOptions{}); err == nil {
 			e.wi(t, "monitor", "uninstall", "-n", monNS)
@@ -94,6 +105,56 @@ func TestMonitor(t *testing.T) {
 		}
 	})
 
+	t.Run("the monitor reads AWS with its own IRSA role", func(t *testing.T) {
+		if got := prom.query(t, `kubectl_wi_aws_reads_enabled`); len(got) != 1 || !allValues(got, "1") {
+			t.Errorf("kubectl_wi_aws_reads_enabled: %v, want 1", got)
+		}
+		status := e.wi(t, "monitor", "status", "-n", monNS, "-o", "json")
+		var st struct {
+			AWSReads string `json:"awsReads"`
+		}
+		if err := json.Unmarshal([]byte(status.stdout), &st); err != nil || st.AWSReads != monitor.AWSReadsEnabled {
+			t.Errorf("monitor status -o json: awsReads %q (%v), want %q\n%s%s", st.AWSReads, err, monitor.AWSReadsEnabled, status.stdout, status.stderr)
+		}
+		// Its credentials came from the webhook (IRSA), with instance metadata off.
+		monitorPods, err := c.CoreV1().Pods(monNS).List(context.Background(), metav1.ListOptions{LabelSelector: monitor.NameLabel + "=" + monitor.Name})
+		if err != nil || len(monitorPods.Items) == 0 {
+			t.Fatalf("the monitor's pods: %v", err)
+		}
+		for _, p := range monitorPods.Items {
+			env := map[string]string{}
+			for _, v := range p.Spec.Containers[0].Env {
+				env[v.Name] = v.Value
+			}
+			if env["AWS_ROLE_ARN"] != monitorRole || env["AWS_WEB_IDENTITY_TOKEN_FILE"] == "" || env["AWS_EC2_METADATA_DISABLED"] != "true" {
+				t.Errorf("monitor pod %s: AWS_ROLE_ARN %q, AWS_WEB_IDENTITY_TOKEN_FILE %q, AWS_EC2_METADATA_DISABLED %q; want its role through the webhook, instance metadata off",
+					p.Name, env["AWS_ROLE_ARN"], env["AWS_WEB_IDENTITY_TOKEN_FILE"], env["AWS_EC2_METADATA_DISABLED"])
+			}
+		}
+		// The stand-in saw the monitor's service account assume its role, and that role's
+		// sessions call only what the policy allows: a GetRole for each account at least.
+		assumed := reqs.lines(t, `action="AssumeRoleWithWebIdentity"`, `role="`+monitorRole+`"`, `sub="system:serviceaccount:`+monNS+`:`+monitorinstall.Name+`"`, "outcome=OK")
+		if len(assumed) == 0 {
+			t.Errorf("the AWS stand-in saw no AssumeRoleWithWebIdentity of %s by the monitor's service account", monitorRole)
+		}
+		call := regexp.MustCompile(` service=(\S+) action="([^"]+)"`)
+		getRole := 0
+		for _, l := range reqs.lines(t, `principal="arn:aws:sts::`+e.stsAccount+`:assumed-role/`+monitorRoleName+`/`) {
+			m := call.FindStringSubmatch(l)
+			if m == nil || !slices.Contains(monitorPolicy, m[1]+":"+m[2]) || !strings.Contains(l, "outcome=OK") {
+				t.Errorf("a call of the monitor's role outside its policy or refused: %s", l)
+				continue
+			}
+			if m[2] == "GetRole" {
+				getRole++
+			}
+		}
+		if getRole < len(accounts) {
+			t.Errorf("the monitor's role called iam:GetRole %d times, want one per account at least", getRole)
+		}
+		t.Logf("the monitor assumed %s %d times, called iam:GetRole %d times", monitorRoleName, len(assumed), getRole)
+	})
+
 	broken := accounts[0]
 	var failedCheck string
 	t.Run("a broken trust policy shows 0, the failed check and a Warning Event", func(t *testing.T) {
@@ -110,9 +171,22 @@ func TestMonitor(t *testing.T) {
 			return false, nil
 		})
 		t.Logf("broken: 0 in Prometheus %s after the edit, failed check %q", time.Since(edited).Round(time.Second), failedCheck)
+		// With its own AWS reads the monitor runs explain's checks: the trust policy that
+		// names another account fails iam.trust beside verify's sts.assume_role.
+		var checks []string
+		waitFor(t, monitorInterval, "iam.trust and sts.assume_role failed for "+broken, func(context.Context) (bool, error) {
+			checks = nil
+			for _, f := range prom.query(t, fmt.Sprintf(`kubectl_wi_identity_check_failed{namespace=%q,service_account=%q} == 1`, ns, broken)) {
+				checks = append(checks, f.Metric["check"])
+			}
+			return slices.Contains(checks, "iam.trust") && slices.Contains(checks, "sts.assume_role"), nil
+		})
 		ev := waitForEvent(t, c, ns, broken, corev1.EventTypeWarning, "IdentityProofFailed")
 		if !strings.Contains(ev.Message, failedCheck) {
 			t.Errorf("the Warning Event does not name the failed check %q: %q", failedCheck, ev.Message)
+		}
+		if !strings.Contains(ev.Message, "iam.trust") {
+			t.Errorf("the Warning Event does not name explain's iam.trust: %q", ev.Message)
 		}
 		if others := prom.query(t, fmt.Sprintf(`kubectl_wi_identity_verified{namespace=%q,service_account!=%q} == 1`, ns, broken)); len(others) != 2 {
 			t.Errorf("the two other accounts: %v, want both verified", others)
@@ -260,6 +334,28 @@ func TestMonitor(t *testing.T) {
 		})
 		resume(t, e, "wi-webhook")
 		t.Logf("webhook down seen %s after the pause", time.Since(paused).Round(time.Second))
+	})
+
+	t.Run("the monitor's log holds no secret", func(t *testing.T) {
+		monitorPods, err := c.CoreV1().Pods(monNS).List(context.Background(), metav1.ListOptions{LabelSelector: monitor.NameLabel + "=" + monitor.Name})
+		if err != nil {
+			t.Fatal(err)
+		}
+		logs := 0
+		for _, p := range monitorPods.Items {
+			// The container killed earlier left its log as the previous one.
+			for _, previous := range []bool{false, true} {
+				b, err := c.CoreV1().Pods(monNS).GetLogs(p.Name, &corev1.PodLogOptions{Container: monitorinstall.ContainerName, Previous: previous}).DoRaw(context.Background())
+				if err != nil {
+					continue
+				}
+				logs++
+				noSecrets(t, fmt.Sprintf("the log of monitor pod %s (previous %v)", p.Name, previous), string(b))
+			}
+		}
+		if logs == 0 {
+			t.Fatal("no log of the monitor to read")
+		}
 	})
 
 	t.Run("uninstall leaves no object and no pod", func(t *testing.T) {

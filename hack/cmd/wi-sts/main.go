@@ -3,7 +3,10 @@
 //
 //	wi-sts --config sts.yaml [--listen 127.0.0.1:0] [--tls-cert FILE --tls-key FILE]
 //	       [--state associations.json] [--request-log requests.jsonl]
+//	wi-sts --config sts.yaml --check
 //
+// With --check it only reads and checks the configuration, exiting 0 when it would load: a
+// test asks the running stand-in's own binary before it writes a field an older one refuses.
 // Once it listens it prints "listening on ADDR" to stderr, then one line per request. It
 // reads the config file again when it changes, and writes IAM's changes to it. It stops on
 // SIGTERM or SIGINT.
@@ -42,6 +45,7 @@ func run(args []string, stderr io.Writer) error {
 	tlsKey := fs.String("tls-key", "", "TLS private key file, with --tls-cert")
 	statePath := fs.String("state", "", "File the EKS Pod Identity associations are kept in; in memory only when unset")
 	requestLogPath := fs.String("request-log", "", "File to append one JSON line per request to (no secrets)")
+	check := fs.Bool("check", false, "Only check the configuration and exit")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -56,7 +60,7 @@ func run(args []string, stderr io.Writer) error {
 	}
 
 	cfg, err := sts.LoadConfig(*configPath)
-	if err != nil {
+	if err != nil || *check {
 		return err
 	}
 	opts := []sts.Option{sts.WithLog(stderr), sts.WithConfigFile(*configPath)}
