@@ -108,8 +108,9 @@ func newCmdMonitorInstall(o *MonitorInstallOptions) *cobra.Command {
 --namespaces a Role in each namespace), a Deployment running kubectl-wi monitor run from the
 plugin's own image, and a Service for /metrics. A rerun changes nothing; fields other writers
 own are left as they are. With --prometheus-rules, the alert rules are written as a
-PrometheusRule when the prometheus-operator's CRD is installed, and printed as a rules file
-otherwise.
+PrometheusRule when the prometheus-operator's CRD is installed; otherwise they are printed
+on stdout as a rules file, alone (what install wrote is then said on stderr), so that
+"> rules.yaml" keeps it.
 
 ` + exitCodesNoChecksHelp,
 		Example: monitorInstallExample,
@@ -198,13 +199,21 @@ func (o *MonitorInstallOptions) Run(ctx context.Context) error {
 		return err
 	}
 	res, err := monitorinstall.Install(ctx, d, o.Config, monitorinstall.Options{DryRunServer: o.dryRun == dryRunServer, PrometheusRules: o.PrometheusRules})
+	// With the rules to print, stdout is the rules file alone, so that it can be redirected
+	// to one; what install wrote is then said on stderr.
+	printRules := err == nil && res.RulesFile != nil
+	report := o.Out
+	if printRules {
+		report = o.ErrOut
+		fmt.Fprintln(o.ErrOut, "No PrometheusRule CRD (monitoring.coreos.com/v1) in this cluster: the alert rules are printed on stdout as a rules file, alone; add it to your Prometheus' rule_files.")
+	}
 	// What was written before an error is still said.
 	if o.Output != "" && err == nil {
 		objs := make([]runtime.Object, len(res.Applied))
 		for i, a := range res.Applied {
 			objs[i] = a.Object
 		}
-		if perr := printObjects(o.Out, o.Output, objs); perr != nil {
+		if perr := printObjects(report, o.Output, objs); perr != nil {
 			return perr
 		}
 	} else {
@@ -213,16 +222,13 @@ func (o *MonitorInstallOptions) Run(ctx context.Context) error {
 			suffix = " (server dry run)"
 		}
 		for _, a := range res.Applied {
-			fmt.Fprintf(o.Out, "%s %s%s\n", monitorinstall.ObjectName(a.Object), a.Action, suffix)
+			fmt.Fprintf(report, "%s %s%s\n", monitorinstall.ObjectName(a.Object), a.Action, suffix)
 		}
 	}
-	if err != nil {
+	if err != nil || !printRules {
 		return err
 	}
-	if res.RulesFile != nil {
-		fmt.Fprintln(o.ErrOut, "No PrometheusRule CRD (monitoring.coreos.com/v1) in this cluster: the alert rules follow as a rules file; add it to your Prometheus' rule_files.")
-		_, err = o.Out.Write(res.RulesFile)
-	}
+	_, err = o.Out.Write(res.RulesFile)
 	return err
 }
 

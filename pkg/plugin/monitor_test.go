@@ -19,6 +19,7 @@ import (
 
 	"github.com/kubectl-wi/kubectl-wi/pkg/annotate"
 	"github.com/kubectl-wi/kubectl-wi/pkg/monitor"
+	"github.com/kubectl-wi/kubectl-wi/pkg/monitorinstall"
 )
 
 var monitorNow = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
@@ -59,6 +60,7 @@ func TestMonitorInstall(t *testing.T) {
 		wantOut    []string
 		wantErr    string
 		wantWrites bool
+		outIsRules bool // stdout is the rules file alone, so that it can be redirected to one
 	}{
 		{
 			name:     "client dry run prints the manifests and touches nothing",
@@ -78,11 +80,12 @@ func TestMonitorInstall(t *testing.T) {
 			wantWrites: true,
 		},
 		{
-			name:       "no PrometheusRule CRD: the rules file printed",
+			name:       "no PrometheusRule CRD: the rules file printed alone, what was written on stderr",
 			args:       []string{"monitor", "install", "--prometheus-rules"},
-			wantOut:    []string{"deployment.apps/kubectl-wi-monitor created\n", "groups:\n- name: kubectl-wi-monitor"},
-			wantErr:    "No PrometheusRule CRD",
+			wantOut:    []string{"groups:\n- name: kubectl-wi-monitor"},
+			wantErr:    "deployment.apps/kubectl-wi-monitor created\n",
 			wantWrites: true,
+			outIsRules: true,
 		},
 		{name: "bad interval", args: []string{"monitor", "install", "--interval", "0s"}, wantCode: ExitUsage, wantErr: "--interval 0s"},
 		{
@@ -115,6 +118,12 @@ func TestMonitorInstall(t *testing.T) {
 			}
 			if tt.wantErr != "" && !strings.Contains(r.errOut, tt.wantErr) {
 				t.Errorf("err lacks %q:\n%s", tt.wantErr, r.errOut)
+			}
+			if tt.outIsRules {
+				var rules monitorinstall.RulesFile
+				if !strings.HasPrefix(r.out, "groups:") || yaml.UnmarshalStrict([]byte(r.out), &rules) != nil || len(rules.Groups) == 0 {
+					t.Errorf("out is not a rules file alone:\n%s", r.out)
+				}
 			}
 			if got := writes(r.client); (len(got) > 0) != tt.wantWrites {
 				t.Errorf("writes %q, want writes: %v", got, tt.wantWrites)
