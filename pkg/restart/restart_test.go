@@ -628,3 +628,28 @@ func TestWaitTimeoutWording(t *testing.T) {
 		t.Errorf("two pending: %v", err)
 	}
 }
+
+// TestWaitTellsRolloutsInTheActionsOrder: rollouts that end in the same poll are told in the
+// order of the actions (the plan's), not in a map's; twenty runs of eight make a map's order
+// show.
+func TestWaitTellsRolloutsInTheActionsOrder(t *testing.T) {
+	names := []string{"web", "api", "worker", "db", "cache", "queue", "auth", "search"}
+	var objs []runtime.Object
+	var actions []*Action
+	var want strings.Builder
+	for _, n := range names {
+		d := kt.Deployment("ns", n, "app")
+		objs = append(objs, d)
+		actions = append(actions, &Action{Type: Restart, Kind: "deployment.apps", Namespace: "ns", Name: n, object: d})
+		fmt.Fprintf(&want, "deployment.apps/%s successfully rolled out\n", n)
+	}
+	for range 20 {
+		var out, progress bytes.Buffer
+		if err := Wait(context.Background(), fake.NewClientset(objs...), actions, time.Millisecond, &out, &progress); err != nil {
+			t.Fatal(err)
+		}
+		if out.String() != want.String() {
+			t.Fatalf("out:\n%s\nwant:\n%s", out.String(), want.String())
+		}
+	}
+}

@@ -103,11 +103,14 @@ type Watch struct {
 // WaitFor is Wait telling w instead of writers.
 func WaitFor(ctx context.Context, c kubernetes.Interface, actions []*Action, interval time.Duration, w Watch) error {
 	pending := map[string]*Action{}
+	var order []string // the actions' order: rollouts that end in the same poll are told in it
 	namespaces := map[string]bool{}
 	kinds := map[string]bool{}
 	for _, a := range actions {
 		if a.Type == Restart && a.object != nil {
-			pending[a.Kind+"/"+a.Namespace+"/"+a.Name] = a
+			k := a.Kind + "/" + a.Namespace + "/" + a.Name
+			pending[k] = a
+			order = append(order, k)
 			namespaces[a.Namespace] = true
 			kinds[a.Kind] = true
 		}
@@ -129,7 +132,11 @@ func WaitFor(ctx context.Context, c kubernetes.Interface, actions []*Action, int
 			}
 			return err
 		}
-		for k, a := range pending {
+		for _, k := range order {
+			a, ok := pending[k]
+			if !ok {
+				continue
+			}
 			obj, ok := objs[k]
 			if !ok {
 				return fmt.Errorf("%s in namespace %q disappeared while waiting for its rollout", a.Ref(), a.Namespace)
