@@ -16,11 +16,16 @@ import (
 // RunPodIdentity brings the selected accounts' EKS Pod Identity associations to want (nil:
 // none), then restarts the workloads whose pods do not match. Every read and check comes
 // first: for enable, the pre-flight of the role and its trust (podidentity.CheckSpec), which
-// refuses the run, nothing written, when it finds a problem. cfg.Want is not used: the
-// association carries the role. With cfg.Create a missing account TARGET names is created
-// first, with no annotation.
-func RunPodIdentity(ctx context.Context, cfg *Config, deps *Deps, rep Reporter, want *podidentity.Spec) error {
+// judges want's roles as the caller parsed them and refuses the run, nothing written, when it
+// finds a problem. cfg.Want is not used: the association carries the role. With cfg.Create a
+// missing account TARGET names is created first, with no annotation.
+func RunPodIdentity(ctx context.Context, cfg *Config, deps *Deps, rep Reporter, want *podidentity.ParsedSpec) error {
 	r := &runner{cfg: cfg, deps: deps, rep: rep}
+	var spec *podidentity.Spec // what EKS is sent; nil: no association
+	if want != nil {
+		s := want.Spec()
+		spec = &s
+	}
 	accounts, err := r.resolve(ctx, cfg.Create && want != nil)
 	if err != nil {
 		return err
@@ -44,7 +49,7 @@ func RunPodIdentity(ctx context.Context, cfg *Config, deps *Deps, rep Reporter, 
 		if err != nil {
 			return err
 		}
-		changes[i] = podidentity.Plan(a.Namespace, a.Name, have, want)
+		changes[i] = podidentity.Plan(a.Namespace, a.Name, have, spec)
 		if changes[i].ReplacesRole() {
 			replaced = append(replaced, fmt.Sprintf("serviceaccount/%s -n %s has %s (association %s)", a.Name, a.Namespace, have.RoleARN, have.ID))
 		}
@@ -55,7 +60,7 @@ func RunPodIdentity(ctx context.Context, cfg *Config, deps *Deps, rep Reporter, 
 		restartAccounts[i] = restart.Account{Namespace: a.Namespace, Name: a.Name, PodIdentity: judge, Changed: changes[i].Op != podidentity.OpNone}
 	}
 	if len(replaced) > 0 && !cfg.Overwrite {
-		return RefuseReplace(replaced, want.RoleARN)
+		return RefuseReplace(replaced, spec.RoleARN)
 	}
 	if want != nil {
 		if err := r.preflight(ctx, api, cluster, accounts, changes, want); err != nil {
@@ -111,14 +116,14 @@ func RunPodIdentity(ctx context.Context, cfg *Config, deps *Deps, rep Reporter, 
 // agent. A dry run shows the checks passed; a problem refuses the run, nothing written
 // (FailedError, with each problem and its fix told). An IAM read the credentials may not make
 // is an error that says so and names the way around it.
-func (r *runner) preflight(ctx context.Context, api podidentity.AWS, cluster awsread.Cluster, accounts []*Account, changes []podidentity.Change, want *podidentity.Spec) error {
+func (r *runner) preflight(ctx context.Context, api podidentity.AWS, cluster awsread.Cluster, accounts []*Account, changes []podidentity.Change, want *podidentity.ParsedSpec) error {
 	pc := podidentity.PreflightConfig{Cluster: cluster, Spec: *want, SkipIAM: r.cfg.SkipPreflight, ExternalIDs: map[podidentity.ServiceAccount]string{}}
 	for i, a := range accounts {
 		sa := podidentity.ServiceAccount{Namespace: a.Namespace, Name: a.Name}
 		pc.Accounts = append(pc.Accounts, sa)
 		// An association that keeps its target role keeps its external ID, which the target
 		// role's trust may require; otherwise it is not known before EKS answers.
-		if h := changes[i].Have; h != nil && h.ExternalID != "" && h.TargetRoleARN == want.TargetRoleARN {
+		if h := changes[i].Have; h != nil && h.ExternalID != "" && h.TargetRoleARN == changes[i].Want.TargetRoleARN {
 			pc.ExternalIDs[sa] = h.ExternalID
 		}
 	}

@@ -155,9 +155,9 @@ func (o *EnableOptions) Complete(cmd *cobra.Command, args []string) error {
 	if o.PodIdentity {
 		// The association carries the role: no annotation is wanted.
 		o.want, o.keep = nil, nil
-		spec := podidentity.Spec{RoleARN: role.String(), DisableSessionTags: o.DisableSessionTags}
+		spec := podidentity.ParsedSpec{Role: role, DisableSessionTags: o.DisableSessionTags}
 		if o.TargetRoleARN != "" {
-			spec.TargetRoleARN = o.targetRole.String()
+			spec.TargetRole = &o.targetRole
 		}
 		o.mode = &podIdentityMode{EnableOptions: o, spec: spec}
 		return nil

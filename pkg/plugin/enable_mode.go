@@ -21,10 +21,10 @@ type enableMode interface {
 type annotationMode struct{ *EnableOptions }
 
 // podIdentityMode writes each account's EKS Pod Identity association (--pod-identity): spec is
-// what the association gives.
+// what the association gives, its roles as Complete parsed them.
 type podIdentityMode struct {
 	*EnableOptions
-	spec podidentity.Spec
+	spec podidentity.ParsedSpec
 }
 
 // manifestMode turns on workload identity in a Control Plane mk8s manifest (--manifest), with

@@ -69,6 +69,8 @@ func TestEnablePodIdentityPreflight(t *testing.T) {
 			wantErr: []string{"the pre-flight cannot read IAM, so nothing was written", "may not call iam:GetRole", "--skip-preflight"}},
 		{name: "iam:GetRole denied, skip-preflight", deny: []string{awsread.ActionGetRole}, extra: []string{"--skip-preflight"}, wantCode: ExitOK, wantWrites: 1,
 			wantErr: []string{"pre-flight: not read (--skip-preflight): whether the role " + piRole + " exists and trusts pods.eks.amazonaws.com"}},
+		{name: "iam:GetRole denied, skip-preflight with a target role", deny: []string{awsread.ActionGetRole}, extra: []string{"--skip-preflight", "--target-role-arn", awstest.OtherRole}, wantCode: ExitOK, wantWrites: 1,
+			wantErr: []string{"pre-flight: not read (--skip-preflight): whether the role " + piRole + " exists and trusts pods.eks.amazonaws.com, and whether the target role " + awstest.OtherRole + " trusts it"}},
 		{name: "skip-preflight still refuses a role of another account", extra: []string{"--skip-preflight", "--role-arn", "arn:aws:iam::444455556666:role/app"}, wantCode: ExitCheckFailed,
 			wantErr: []string{"is in account 444455556666"}},
 		{name: "agent not ready", objs: []runtime.Object{&appsv1.DaemonSet{ObjectMeta: metav1.ObjectMeta{Namespace: podidentity.AgentNamespace, Name: podidentity.AgentDaemonSet},

@@ -32,7 +32,7 @@ func (o *identityOptions) run(ctx context.Context) error {
 
 // runPodIdentity brings the selected accounts' associations to want (nil: none) with
 // pkg/annotate, then restarts the workloads whose pods do not match.
-func (o *identityOptions) runPodIdentity(ctx context.Context, want *podidentity.Spec) error {
+func (o *identityOptions) runPodIdentity(ctx context.Context, want *podidentity.ParsedSpec) error {
 	d, err := o.engineDeps()
 	if err != nil {
 		return err

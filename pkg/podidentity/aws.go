@@ -9,6 +9,7 @@ import (
 
 	"github.com/kubectl-wi/kubectl-wi/pkg/awsconfig"
 	"github.com/kubectl-wi/kubectl-wi/pkg/awsread"
+	"github.com/kubectl-wi/kubectl-wi/pkg/identity"
 )
 
 // The IAM and EKS actions that write, each named in an error when it is denied. The reads are
@@ -26,6 +27,25 @@ type Spec struct {
 	RoleARN            string
 	TargetRoleARN      string
 	DisableSessionTags bool
+}
+
+// ParsedSpec is a Spec with its role ARNs parsed, once, where they were read (enable parses
+// its flags in Complete): the pre-flight judges the roles themselves, and Spec is what EKS is
+// sent.
+type ParsedSpec struct {
+	Role identity.RoleARN
+	// TargetRole is nil when the association has none.
+	TargetRole         *identity.RoleARN
+	DisableSessionTags bool
+}
+
+// Spec is the association as EKS takes it.
+func (p *ParsedSpec) Spec() Spec {
+	s := Spec{RoleARN: p.Role.String(), DisableSessionTags: p.DisableSessionTags}
+	if p.TargetRole != nil {
+		s.TargetRoleARN = p.TargetRole.String()
+	}
+	return s
 }
 
 // AWS is the IAM and EKS calls of Pod Identity's set-up, with the user's credentials: the

@@ -122,7 +122,9 @@ type AccountOutcome struct {
 type account struct {
 	name       string
 	sa         *corev1.ServiceAccount
-	role       string // its role-arn annotation, "" when none is left
+	role       string           // its role-arn annotation, "" when none is left
+	roleARN    identity.RoleARN // role parsed where the annotation is read (newAccount)
+	roleErr    error            // why role does not parse: the pre-flight refuses it, bad input
 	change     Change
 	restart    *restart.Account
 	actions    []*restart.Action
@@ -330,7 +332,7 @@ func (r *runner) find(ctx context.Context) error {
 			if err != nil {
 				return apicall.Wrap(err, "get", "serviceaccounts", ns, name)
 			}
-			r.accounts = append(r.accounts, &account{name: name, sa: sa, role: sa.Annotations[identity.AnnotationRoleARN]})
+			r.accounts = append(r.accounts, newAccount(name, sa))
 		}
 		return nil
 	}
@@ -357,13 +359,23 @@ func (r *runner) find(ctx context.Context) error {
 	for i := range items {
 		sa := &items[i]
 		if role := sa.Annotations[identity.AnnotationRoleARN]; role != "" || associated[sa.Name] {
-			r.accounts = append(r.accounts, &account{name: sa.Name, sa: sa, role: role})
+			r.accounts = append(r.accounts, newAccount(sa.Name, sa))
 		}
 	}
 	if len(r.accounts) == 0 {
 		return inputErrorf("no service account of namespace %q has an %s annotation: nothing to migrate", ns, identity.AnnotationRoleARN)
 	}
 	return nil
+}
+
+// newAccount is the service account sa of the run, its role-arn annotation parsed here, where
+// it is read.
+func newAccount(name string, sa *corev1.ServiceAccount) *account {
+	a := &account{name: name, sa: sa, role: sa.Annotations[identity.AnnotationRoleARN]}
+	if a.role != "" {
+		a.roleARN, a.roleErr = identity.ParseRoleARN(a.role)
+	}
+	return a
 }
 
 // awsInput turns EKS's answer that the cluster does not exist into bad input.
@@ -388,22 +400,26 @@ func (r *runner) preflight(ctx context.Context) error {
 
 	byRole := map[string][]*account{}
 	var roles []string
+	parsed := map[string]identity.RoleARN{} // each of roles, parsed where it was read
 	for _, a := range r.accounts {
 		have, err := Read(ctx, r.deps.AWS, r.cluster.Name, ns, a.name)
 		if err != nil {
 			return err
 		}
 		var want *Spec
+		var role identity.RoleARN
 		switch {
 		case a.role == "" && have == nil:
 			return inputErrorf("serviceaccount/%s in namespace %q has no %s annotation and no Pod Identity association: nothing to migrate (kubectl wi enable %s --pod-identity --role-arn ARN sets Pod Identity up)", a.name, ns, identity.AnnotationRoleARN, a.name)
 		case a.role == "":
 			want = ptrTo(SpecOf(have)) // migrated, its annotation removed
+			// The role as EKS read it back from the association it took, so it parses.
+			role, _ = identity.ParseRoleARN(have.RoleARN)
 		default:
-			if _, err := identity.ParseRoleARN(a.role); err != nil {
-				return inputErrorf("serviceaccount/%s in namespace %q: %s: %v", a.name, ns, identity.AnnotationRoleARN, err)
+			if a.roleErr != nil {
+				return inputErrorf("serviceaccount/%s in namespace %q: %s: %v", a.name, ns, identity.AnnotationRoleARN, a.roleErr)
 			}
-			want = &Spec{RoleARN: a.role}
+			want, role = &Spec{RoleARN: a.role}, a.roleARN
 			if have != nil && have.RoleARN == a.role {
 				want = ptrTo(SpecOf(have)) // its target role and session tags are the association's own
 			}
@@ -419,6 +435,7 @@ func (r *runner) preflight(ctx context.Context) error {
 		a.removeIRSA = r.cfg.RemoveIRSA && a.role != ""
 		if _, ok := byRole[want.RoleARN]; !ok {
 			roles = append(roles, want.RoleARN)
+			parsed[want.RoleARN] = role
 		}
 		byRole[want.RoleARN] = append(byRole[want.RoleARN], a)
 	}
@@ -429,7 +446,7 @@ func (r *runner) preflight(ctx context.Context) error {
 		for i, a := range accs {
 			names[i] = a.name
 		}
-		arn, _ := identity.ParseRoleARN(role)
+		arn := parsed[role]
 		if reason := RoleAccountProblem(r.cluster, arn, accountList(names)); reason != "" {
 			r.problem(&problem{reason: reason}, accs...)
 			continue

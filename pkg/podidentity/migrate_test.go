@@ -404,6 +404,34 @@ func TestMigrateBadInput(t *testing.T) {
 	}
 }
 
+// TestMigrateBadRoleAnnotation: a role-arn annotation that is no role ARN is bad input, named
+// with the account and ParseRoleARN's reason, whether the account is named or found in the
+// namespace; nothing is written, the good account beside it included.
+func TestMigrateBadRoleAnnotation(t *testing.T) {
+	b := newBed(t, map[string]string{"api": awstest.Role}, true)
+	_ = b.client.Tracker().Add(kt.ServiceAccount(ns, "bad", map[string]string{identity.AnnotationRoleARN: "arn:aws:iam::1:role/x"}))
+	const wantErr = `serviceaccount/bad in namespace "shop": eks.amazonaws.com/role-arn: role ARN "arn:aws:iam::1:role/x" has account "1": expected 12 digits`
+	for _, tt := range []struct {
+		name string
+		cfg  podidentity.Config
+	}{
+		{name: "named", cfg: podidentity.Config{Targets: []targets.Ref{{Kind: targets.ServiceAccount, Name: "bad"}}}},
+		{name: "beside a good one", cfg: podidentity.Config{Targets: []targets.Ref{{Kind: targets.ServiceAccount, Name: "api"}, {Kind: targets.ServiceAccount, Name: "bad"}}}},
+		{name: "the namespace's", cfg: podidentity.Config{}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, out, err := b.run(t, tt.cfg)
+			var ie *podidentity.InputError
+			if !errors.As(err, &ie) || err.Error() != wantErr {
+				t.Fatalf("err %v, want the InputError %q", err, wantErr)
+			}
+			if b.aws.Writes() != 0 || k8sWrites(b.client) != 0 || strings.Contains(out, "plan") {
+				t.Errorf("AWS writes %d, Kubernetes writes %d\n%s", b.aws.Writes(), k8sWrites(b.client), out)
+			}
+		})
+	}
+}
+
 // TestMigrateDryRun: a dry run shows the calls and restarts, and sends no write.
 func TestMigrateDryRun(t *testing.T) {
 	for _, mode := range []string{"client", "server"} {

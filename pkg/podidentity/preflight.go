@@ -85,12 +85,13 @@ type Preflight struct {
 	Problems []string
 }
 
-// PreflightConfig is what CheckSpec judges: the association spec gives the accounts in
-// cluster. SkipIAM leaves out the reads of IAM (iam:GetRole), for credentials that may not
-// make them: the role's existence and both trust policies are then not judged.
+// PreflightConfig is what CheckSpec judges: the association spec, its roles as parsed where
+// they were read, gives the accounts in cluster. SkipIAM leaves out the reads of IAM
+// (iam:GetRole), for credentials that may not make them: the role's existence and both trust
+// policies are then not judged.
 type PreflightConfig struct {
 	Cluster  awsread.Cluster
-	Spec     Spec
+	Spec     ParsedSpec
 	Accounts []ServiceAccount
 	// ExternalIDs are the external IDs of the accounts' associations that exist, by
 	// namespace/name: a target role's trust may require it.
@@ -106,10 +107,7 @@ type PreflightConfig struct {
 // *awsconfig.CallError.
 func CheckSpec(ctx context.Context, a AWS, c kubernetes.Interface, cfg PreflightConfig) (Preflight, error) {
 	var p Preflight
-	role, err := identity.ParseRoleARN(cfg.Spec.RoleARN)
-	if err != nil {
-		return p, err
-	}
+	role := cfg.Spec.Role
 	byNamespace := map[string][]string{}
 	for _, sa := range cfg.Accounts {
 		byNamespace[sa.Namespace] = append(byNamespace[sa.Namespace], sa.Name)
@@ -127,8 +125,8 @@ func CheckSpec(ctx context.Context, a AWS, c kubernetes.Interface, cfg Preflight
 	case cfg.SkipIAM:
 		p.Passed = append(p.Passed, fmt.Sprintf("the role %s is in the account of EKS cluster %s", role, cfg.Cluster.Name))
 		note := fmt.Sprintf("not read (--skip-preflight): whether the role %s exists and trusts %s", role, trustpolicy.PodIdentityService)
-		if cfg.Spec.TargetRoleARN != "" {
-			note += ", and whether the target role " + cfg.Spec.TargetRoleARN + " trusts it"
+		if cfg.Spec.TargetRole != nil {
+			note += ", and whether the target role " + cfg.Spec.TargetRole.String() + " trusts it"
 		}
 		p.Notes = append(p.Notes, note)
 	default:
@@ -163,13 +161,10 @@ func (p *Preflight) judgeRole(ctx context.Context, a AWS, cfg PreflightConfig, r
 	default:
 		p.Passed = append(p.Passed, fmt.Sprintf("the role %s trusts %s with %s for %s", role, trustpolicy.PodIdentityService, t.Actions(), who))
 	}
-	if cfg.Spec.TargetRoleARN == "" {
+	if cfg.Spec.TargetRole == nil {
 		return nil
 	}
-	target, err := identity.ParseRoleARN(cfg.Spec.TargetRoleARN)
-	if err != nil {
-		return err
-	}
+	target := *cfg.Spec.TargetRole
 	// One external ID per association: the target role is judged per account when they differ.
 	groups := map[string][]string{}
 	for _, name := range names {

@@ -291,8 +291,8 @@ func TestVerifyCustomTarget(t *testing.T) {
 	e := loadEnv(t)
 	c := e.client(t)
 	ns := e.namespace(t, c, nil)
-	dyn, disc := e.tgClients(t)
-	e.tgInstallCRDs(t, disc)
+	dyn, _ := e.tgClients(t)
+	e.installCRDs(t, "testdata/crds", tgStorageClusters, tgRuntimeConfigs, tgProviders)
 	role := e.addSTSRole(t, "px-"+ns, e.trustPolicyFor("StringEquals", "system:serviceaccount:"+ns+":portworx"))
 	sc := tgObject(t, `apiVersion: core.libopenstorage.org/v1
 kind: StorageCluster

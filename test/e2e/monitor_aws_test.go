@@ -181,32 +181,3 @@ func policyActions(t *testing.T, file string) []string {
 	}
 	return out
 }
-
-// Credentials of the AWS stand-in's sessions (ASIA and 16 base32 characters, a base64 secret
-// key of 40 characters, a base64 session token of 256) and projected tokens (JWTs).
-var (
-	sessionKeyID = regexp.MustCompile(`ASIA[A-Z2-7]{16}`)
-	jwt          = regexp.MustCompile(`eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}`)
-	longBase64   = regexp.MustCompile(`[A-Za-z0-9+/]{40,}`)
-)
-
-// noSecrets fails the test when out holds one of known, a session's credentials or a token.
-func noSecrets(t *testing.T, where, out string, known ...string) {
-	t.Helper()
-	for _, s := range known {
-		if strings.Contains(out, s) {
-			t.Errorf("%s holds a secret of the monitor's own credentials", where)
-		}
-	}
-	if m := sessionKeyID.FindString(out); m != "" {
-		t.Errorf("%s holds a session's access key id: %q", where, m)
-	}
-	if m := jwt.FindString(out); m != "" {
-		t.Errorf("%s holds what looks like a token: %q", where, m)
-	}
-	for _, m := range longBase64.FindAllString(out, -1) {
-		if (len(m) == 40 || len(m) >= 256) && strings.ContainsAny(m, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") && strings.ContainsAny(m, "abcdefghijklmnopqrstuvwxyz") {
-			t.Errorf("%s holds what looks like a secret key or session token: %q", where, m)
-		}
-	}
-}

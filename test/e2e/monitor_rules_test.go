@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -71,20 +70,7 @@ func TestMonitorPrometheusRules(t *testing.T) {
 		t.Fatal(err)
 	}
 	rules := dyn.Resource(monitorinstall.PrometheusRuleGVR).Namespace(monNS)
-	crd := filepath.Join("..", "..", "testdata", "prometheus", "prometheusrules.monitoring.coreos.com.yaml")
-	t.Cleanup(func() {
-		cmd := exec.Command(filepath.Join(e.k8s, "kubectl"), "delete", "-f", crd, "--ignore-not-found", "--timeout=120s")
-		cmd.Env = append(os.Environ(), "KUBECONFIG="+e.kubeconfig)
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Errorf("deleting the PrometheusRule CRD: %v\n%s", err, out)
-		}
-	})
-	e.tgKubectl(t, "apply", "-f", crd)
-	e.tgKubectl(t, "wait", "--for=condition=Established", "--timeout=60s", "-f", crd)
-	waitFor(t, 60*time.Second, "prometheusrules served", func(ctx context.Context) (bool, error) {
-		_, err := rules.List(ctx, metav1.ListOptions{})
-		return err == nil, nil
-	})
+	e.installCRDs(t, "testdata/prometheus/prometheusrules.monitoring.coreos.com.yaml", monitorinstall.PrometheusRuleGVR)
 
 	t.Run("with the CRD a PrometheusRule is written", func(t *testing.T) {
 		r := e.wi(t, install...)

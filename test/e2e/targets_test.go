@@ -43,7 +43,7 @@ func TestTargets(t *testing.T) {
 	ns := e.namespace(t, c, nil)
 	dyn, disc := e.tgClients(t)
 
-	e.tgInstallCRDs(t, disc)
+	e.installCRDs(t, "testdata/crds", tgStorageClusters, tgRuntimeConfigs, tgProviders)
 
 	t.Run("a kind whose CRD is not installed", func(t *testing.T) {
 		file := filepath.Join(t.TempDir(), "targets.yaml")
@@ -262,28 +262,6 @@ func (e env) tgClients(t *testing.T) (dynamic.Interface, discovery.DiscoveryInte
 		t.Fatal(err)
 	}
 	return dyn, disc
-}
-
-// tgInstallCRDs applies testdata/crds, waits until the API server serves them, and deletes
-// them when the test ends (and with them every object of theirs).
-func (e env) tgInstallCRDs(t *testing.T, disc discovery.DiscoveryInterface) {
-	t.Helper()
-	dir, err := filepath.Abs(filepath.Join("..", "..", "testdata", "crds"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cmd := exec.Command(filepath.Join(e.k8s, "kubectl"), "delete", "-f", dir, "--ignore-not-found", "--timeout=120s")
-		cmd.Env = append(os.Environ(), "KUBECONFIG="+e.kubeconfig)
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Errorf("deleting the test CRDs: %v\n%s", err, out)
-		}
-	})
-	e.tgKubectl(t, "apply", "-f", dir)
-	e.tgKubectl(t, "wait", "--for=condition=Established", "--timeout=60s", "-f", dir)
-	waitFor(t, 60*time.Second, "the test CRDs served", func(context.Context) (bool, error) {
-		return tgServed(disc, tgStorageClusters) && tgServed(disc, tgRuntimeConfigs) && tgServed(disc, tgProviders), nil
-	})
 }
 
 func (e env) tgKubectl(t *testing.T, args ...string) {
