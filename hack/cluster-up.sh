@@ -29,6 +29,7 @@ t0=$SECONDS
 host_free
 "$here/build-k8s.sh"
 "$here/build-minio.sh"
+"$here/build-etcd.sh"
 
 log "building the stand-ins, the registry and the pause and idle images"
 bin=$WI_STATE/bin
@@ -53,7 +54,7 @@ kubectl=$K8S_BIN/kubectl
 tcp=$SECONDS
 
 log "starting etcd"
-start etcd /usr/bin/etcd --name wi --data-dir "$DATA/etcd" \
+start etcd "$ETCD_BIN/etcd" --name wi --data-dir "$DATA/etcd" \
   --listen-client-urls "http://127.0.0.1:$ETCD_PORT" --advertise-client-urls "http://127.0.0.1:$ETCD_PORT" \
   --listen-peer-urls "http://127.0.0.1:$ETCD_PEER_PORT" --initial-advertise-peer-urls "http://127.0.0.1:$ETCD_PEER_PORT" \
   --initial-cluster "wi=http://127.0.0.1:$ETCD_PEER_PORT"

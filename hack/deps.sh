@@ -4,7 +4,7 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-packages=(etcd-server containerd runc containernetworking-plugins iptables iproute2 openssl curl tmux procps util-linux time)
+packages=(containerd runc containernetworking-plugins iptables iproute2 openssl curl tmux procps util-linux time)
 # The test bed's app images (hack/testapps-up.sh): botocore's metadata for the Python layout,
 # and npm to fetch the Node layout's packages. npm only when the command is missing: a Node
 # from elsewhere brings its own, which Debian's npm would conflict with.
@@ -40,7 +40,7 @@ apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null || sta
 [[ -n $own_policy ]] && rm -f "$policy"
 ((status == 0)) || die "apt-get install ${missing[*]} failed"
 # Debian enables the packaged daemons; the harness runs its own, so stop and disable those.
-for svc in etcd containerd prometheus; do
+for svc in containerd prometheus; do
   if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet "$svc" 2>/dev/null; then
     systemctl disable --now "$svc" >/dev/null 2>&1 || true
   fi

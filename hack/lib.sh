@@ -7,6 +7,8 @@ K8S_VERSION=${K8S_VERSION:-v1.34.4}
 K8S_BIN=$WI_CACHE/k8s/$K8S_VERSION/bin
 MINIO_VERSION=${MINIO_VERSION:-v0.0.0-20260212201848-7aac2a2c5b7c}
 MINIO_BIN=$WI_CACHE/minio/$MINIO_VERSION/bin
+ETCD_VERSION=${ETCD_VERSION:-v3.6.16}
+ETCD_BIN=$WI_CACHE/etcd/$ETCD_VERSION/bin
 
 log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
