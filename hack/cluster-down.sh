@@ -25,10 +25,12 @@ stop() { # NAME: SIGTERM, then SIGKILL after 10 s
 }
 
 # 1. Let the kubelet tear pods down (containers, volumes, CNI) while the control plane is up;
-# workloads first, or their controllers recreate the pods.
+# workloads first, or their controllers recreate the pods. Only the pods bound to the node have
+# anything to tear down: a bench's tens of thousands of pending pods, deleted one request each,
+# took ten minutes.
 if alive kubelet && alive kube-apiserver; then
   "$kubectl" delete deployments,statefulsets,daemonsets,replicasets,jobs,cronjobs --all -A --wait=false >/dev/null 2>&1
-  "$kubectl" delete pods --all -A --grace-period=0 --force --wait=false >/dev/null 2>&1
+  "$kubectl" delete pods -A --field-selector "spec.nodeName=$NODE_NAME" --grace-period=0 --force --wait=false >/dev/null 2>&1
   for _ in $(seq 1 60); do
     [[ -z $(ctr_ tasks ls -q 2>/dev/null) ]] && break
     sleep 0.5
