@@ -166,7 +166,7 @@ func (m *FleetModel) accountEvent(r *row, ev check.Event) {
 	case m.own != "" && strings.HasPrefix(ev.Check, m.own), m.own == "" && failedOrWarned:
 		r.items = append(r.items, ev)
 	}
-	if m.own != "" {
+	if m.own != "" && ev.Type != check.TypeResult { // a proof's verdict: the run's own event sums it up next
 		r.latest = &ev
 	}
 }

@@ -77,15 +77,14 @@ func RunMigrate(ctx context.Context, in io.Reader, out io.Writer, o Options, wor
 		})
 }
 
-// MigrateReport drives a migration's model with what work reports, with no terminal, and
-// returns its live view after each message and its final report: what a run shows, for the
-// tests of the command that feeds it.
+// MigrateReport drives a migration's model with what work reports, with no terminal and so
+// the model's own width, and returns its live view after each message and its final report:
+// what a run shows, for the tests of the command that feeds it.
 func MigrateReport(o Options, work func(report.Reporter) error) (views []string, final string) {
 	if o.Renderer == nil {
 		o.Renderer = lipgloss.NewRenderer(io.Discard)
 	}
 	var m tea.Model = NewMigrate(o)
-	m, _ = m.Update(tea.WindowSizeMsg{Width: 200, Height: 100})
 	err := work(AccountsReporter{Send: func(msg tea.Msg) {
 		m, _ = m.Update(msg)
 		views = append(views, m.View())
