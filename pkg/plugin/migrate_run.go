@@ -38,15 +38,22 @@ func (o *MigrateOptions) Run(ctx context.Context) error {
 	}
 	cfg := podidentity.Config{Namespace: o.namespace, Targets: o.refs, Cluster: o.ids.Cluster, RemoveIRSA: o.RemoveIRSA,
 		WriteTrust: o.WriteTrust, DryRun: string(o.dryRun), Timeout: o.Timeout, Parallel: o.Parallel}
-	err = o.render(ctx, func(ctx context.Context, rep report.Reporter) error {
+	return migrateError(o.render(ctx, func(ctx context.Context, rep report.Reporter) error {
 		_, err := podidentity.Run(ctx, cfg, deps, rep)
 		return err
-	})
+	}))
+}
+
+// migrateError gives the engine's errors their exit codes: bad input 2, failed accounts 1;
+// an interrupted run's stays 130, whatever it stopped with.
+func migrateError(err error) error {
 	var (
 		in     *podidentity.InputError
 		failed *podidentity.FailedError
 	)
 	switch {
+	case errors.Is(err, context.Canceled):
+		return err
 	case errors.As(err, &in):
 		return &InputError{Err: in.Err}
 	case errors.As(err, &failed):
