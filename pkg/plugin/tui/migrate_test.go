@@ -48,14 +48,14 @@ var migrateRun = []check.Event{
 	{Type: check.TypeResult, Status: check.StatusFail, Message: "1 of 2 service account(s) on EKS Pod Identity", Detail: "failed: serviceaccount/worker at the pre-flight step", Fix: "rerun with --write-trust"},
 }
 
-// upToEvent is migrateRun's events before the first of check name of account.
-func upToEvent(name, account string) []check.Event {
+// upToAPI is migrateRun's events before shop/api's first of check name.
+func upToAPI(name string) []check.Event {
 	for i, ev := range migrateRun {
-		if ev.Check == name && ev.Account == account {
+		if ev.Check == name && ev.Account == "shop/api" {
 			return migrateRun[:i]
 		}
 	}
-	panic("no " + name + " event of " + account)
+	panic("no " + name + " event of shop/api")
 }
 
 // migrateMsgs are the messages an AccountsReporter sends for events, a step of progress first.
@@ -85,7 +85,7 @@ func TestMigrateModel(t *testing.T) {
 	}{
 		{
 			name: "pre-flight",
-			msgs: migrateMsgs("", upToEvent("migrate.association", "shop/api")),
+			msgs: migrateMsgs("", upToAPI("migrate.association")),
 			want: []string{
 				migrateTitle,
 				"✗ migrate.pre-flight  pre-flight FAILED for serviceaccount/worker", // failed: kept in view
@@ -99,7 +99,7 @@ func TestMigrateModel(t *testing.T) {
 		},
 		{
 			name: "proving",
-			msgs: migrateMsgs("proving 1 service account(s) with a probe pod each, before any restart", upToEvent("migrate.verify", "shop/api")),
+			msgs: migrateMsgs("proving 1 service account(s) with a probe pod each, before any restart", upToAPI("migrate.verify")),
 			want: []string{
 				"proving 1 service account(s) with a probe pod each",
 				"shop/api  ✓ pod.mutation  the pod runs on EKS Pod Identity's container credentials", // the proof's latest check
@@ -131,7 +131,7 @@ func TestMigrateModel(t *testing.T) {
 		},
 		{
 			name: "interrupted",
-			msgs: append(migrateMsgs("proving 1 service account(s)", upToEvent("migrate.verify", "shop/api")),
+			msgs: append(migrateMsgs("proving 1 service account(s)", upToAPI("migrate.verify")),
 				AccountEventMsg{Account: accountOf("shop/api"), Event: check.Event{Type: check.TypeInfo, Check: podidentity.CheckRollBack, Account: "shop/api",
 					Message: "podidentityassociation a-1 deleted: rolled back; the run stopped before its workloads were restarted"}}),
 			done: &DoneMsg{Err: context.Canceled},
@@ -203,7 +203,7 @@ func TestMigrateFlow(t *testing.T) {
 	cancelled := make(chan struct{})
 	m := NewMigrate(Options{Title: migrateTitle, Renderer: asciiRenderer(), Cancel: func() { close(cancelled) }})
 	tm := teatest.NewTestModel(t, m, teatest.WithInitialTermSize(100, 30))
-	for _, msg := range migrateMsgs("proving 1 service account(s)", upToEvent("migrate.verify", "shop/api")) {
+	for _, msg := range migrateMsgs("proving 1 service account(s)", upToAPI("migrate.verify")) {
 		tm.Send(msg)
 	}
 	teatest.WaitFor(t, tm.Output(), func(b []byte) bool {
