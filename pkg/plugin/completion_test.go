@@ -46,6 +46,7 @@ func TestCompletion(t *testing.T) {
 		{[]string{"enable", "--restart", ""}, "auto|always|never|:4"},
 		{[]string{"enable", "--dry-run="}, "none|client|server|:4"},
 		{[]string{"status", "-o", ""}, "wide|json|yaml|jsonpath=|:4"},
+		{[]string{"migrate", "-o", ""}, "text|json|tui|:4"},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -75,6 +76,12 @@ func runWILagging(t *testing.T, client *fake.Clientset, lag int, args ...string)
 // runWIContext is runWILagging under ctx, which a test may cancel as Ctrl-C would.
 func runWIContext(t *testing.T, ctx context.Context, client *fake.Clientset, lag int, args ...string) result { //nolint:revive // t first, as thelper wants of a test helper
 	t.Helper()
+	return runWIIn(t, ctx, client, lag, nil, args...)
+}
+
+// runWIIn is runWIContext reading stdin from in (nil: empty), as a terminal UI reads keys.
+func runWIIn(t *testing.T, ctx context.Context, client *fake.Clientset, lag int, in io.Reader, args ...string) result { //nolint:revive // t first, as thelper wants of a test helper
+	t.Helper()
 	t.Setenv("KUBECONFIG", filepath.Join(t.TempDir(), "no-kubeconfig")) // never a real cluster
 	kt.WebhookWithAssociations(client, lag, testAssociated)
 	d := defaultDeps()
@@ -88,6 +95,9 @@ func runWIContext(t *testing.T, ctx context.Context, client *fake.Clientset, lag
 		f(&d)
 	}
 	streams, _, out, errOut := genericiooptions.NewTestIOStreams()
+	if in != nil {
+		streams.In = in
+	}
 	code := run(ctx, streams, args, d)
 	return result{code: code, out: out.String(), errOut: errOut.String(), client: client}
 }

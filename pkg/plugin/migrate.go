@@ -1,20 +1,12 @@
 package plugin
 
 import (
-	"context"
-	"errors"
-	"fmt"
 	"time"
 
 	"github.com/spf13/cobra"
-	corev1 "k8s.io/api/core/v1"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
-	"github.com/kubectl-wi/kubectl-wi/pkg/awsconfig"
-	"github.com/kubectl-wi/kubectl-wi/pkg/plugin/render"
-	"github.com/kubectl-wi/kubectl-wi/pkg/podidentity"
-	"github.com/kubectl-wi/kubectl-wi/pkg/report"
 	"github.com/kubectl-wi/kubectl-wi/pkg/targets"
 	"github.com/kubectl-wi/kubectl-wi/pkg/verify"
 )
@@ -59,9 +51,13 @@ command that creates it, the proof, each restart, the annotation's removal), or 
 why and the fix. EKS and IAM have no dry run: with --dry-run=server only the Kubernetes writes
 go to the apiserver, as dry runs.
 
--o json writes the run as events, one JSON object per line, as verify's: each step's results
-with their account, the proofs' checks, each account's outcome (migrate.account) and the
-verdict last.
+Output is text by default, on a terminal too: the lines are the plan you review (with --dry-run,
+the one to paste into a change ticket). -o tui shows the run live instead, a row per account
+with its latest step and then its outcome, the run's own findings above them, and the whole
+report with the verdict when it ends; it needs a terminal, and q or Ctrl-C cancels as Ctrl-C
+does in text. -o json writes the run as events, one JSON object per line, as verify's: each
+step's results with their account, the proofs' checks, each account's outcome
+(migrate.account) and the verdict last.
 
 Exit 0 when every account is on Pod Identity (or, with --dry-run, would be); 1 when an account
 was skipped at the pre-flight or failed a later step, the others migrated (a dry run that
@@ -91,7 +87,7 @@ type MigrateOptions struct {
 	ids identityOptions // the cluster's name and the AWS profile and region, as enable --pod-identity has them
 
 	To         string
-	Output     string // "text" | "json"
+	Output     string // "text" (the default, a terminal's too) | "json" | "tui"
 	RemoveIRSA bool
 	WriteTrust bool
 	DryRun     string // the flag; dryRun is what Complete read from it
@@ -105,6 +101,7 @@ type MigrateOptions struct {
 	targetErr error // why TARGET did not parse, for Validate to say
 	namespace string
 	dryRun    dryRun
+	terminal  bool // Out is a terminal, which -o tui needs
 }
 
 // NewCmdMigrate builds `kubectl wi migrate`.
@@ -120,7 +117,7 @@ func NewCmdMigrate(cf *genericclioptions.ConfigFlags, streams genericiooptions.I
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.To, "to", "", "What to move to: pod-identity (required)")
-	f.StringVarP(&o.Output, "output", "o", "text", "Output format. One of: text|json (the events, one JSON object per line)")
+	f.StringVarP(&o.Output, "output", "o", "text", "Output format. One of: text|json|tui; text, the plan you review, is the default on a terminal too, json is the events (one JSON object per line), tui shows the run live")
 	f.BoolVar(&o.RemoveIRSA, "remove-irsa", false, "Remove the role-arn annotation once the account's new pods are proven on Pod Identity")
 	f.BoolVar(&o.WriteTrust, "write-trust", false, "Add Pod Identity's statement to a role's trust policy that lacks it (iam:UpdateAssumeRolePolicy), instead of stopping with the policy to apply")
 	addDryRunFlag(cmd, &o.DryRun, "Only show what would change: client sends nothing, server sends the Kubernetes writes as server-side dry runs; the AWS calls are shown, never sent", dryRunNone, dryRunClient, dryRunServer)
@@ -133,6 +130,7 @@ func NewCmdMigrate(cf *genericclioptions.ConfigFlags, streams genericiooptions.I
 	o.ids.podIdentityOptions.addFlags(cmd, false)
 	_ = f.MarkHidden("pod-identity") // migrate is always to Pod Identity
 	completeValues(cmd, "to", "pod-identity")
+	completeValues(cmd, "output", "text", "json", "tui")
 	cmd.ValidArgsFunction = completeTargets(cf, d, identityTargetKinds, 0)
 	return cmd
 }
@@ -158,6 +156,7 @@ func (o *MigrateOptions) Complete(cmd *cobra.Command, args []string) error {
 	o.complete(cmd, o.ids.deps.env)
 	o.ids.completeCluster()
 	o.dryRun = parseDryRun(o.ErrOut, o.DryRun)
+	o.terminal = o.ids.deps.isTerminal(o.Out)
 	return nil
 }
 
@@ -174,8 +173,9 @@ func (o *MigrateOptions) Validate() error {
 		return FlagErrorf("--parallel must be 1 or more, not %d", o.Parallel)
 	case o.Image == "":
 		return FlagErrorf("--image must not be empty")
-	case o.Output != "text" && o.Output != "json":
-		return OutputError(o.Output, "text", "json")
+	}
+	if err := checkRunOutput(o.Output, o.terminal); err != nil {
+		return err
 	}
 	if err := checkDryRun(o.dryRun, dryRunNone, dryRunClient, dryRunServer); err != nil {
 		return err
@@ -189,51 +189,4 @@ func (o *MigrateOptions) Validate() error {
 		return err
 	}
 	return o.ids.checkCluster()
-}
-
-// Run migrates.
-func (o *MigrateOptions) Run(ctx context.Context) error {
-	d := o.ids.deps
-	client, err := d.newClient(o.configFlags)
-	if err != nil {
-		return err
-	}
-	api, err := d.newAWS(ctx, awsconfig.Options{Profile: o.ids.Profile, Region: o.ids.Region})
-	if err != nil {
-		return err
-	}
-	base := verify.Config{Image: o.Image, PullPolicy: corev1.PullIfNotPresent, Timeout: o.VerifyTimeout,
-		STSEndpoint: o.STSEndpoint, CABundle: o.caBundle, Region: o.ids.Region}
-	deps := podidentity.Deps{
-		Client: client, AWS: api, Restarter: d.restarter(), RolloutPoll: d.rolloutPoll,
-		Prove: d.prover(base, verify.Deps{Client: client, Discovery: d.discovery(client)}),
-		Now:   d.now,
-	}
-	cfg := podidentity.Config{Namespace: o.namespace, Targets: o.refs, Cluster: o.ids.Cluster, RemoveIRSA: o.RemoveIRSA,
-		WriteTrust: o.WriteTrust, DryRun: string(o.dryRun), Timeout: o.Timeout, Parallel: o.Parallel}
-	var rep interface {
-		report.Reporter
-		Err() error
-	}
-	switch o.Output {
-	case "json":
-		rep = render.NewJSON(o.Out, d.now)
-	default:
-		rep = render.NewMigrateText(o.Out, o.ErrOut)
-	}
-	_, err = podidentity.Run(ctx, cfg, deps, rep)
-	if werr := rep.Err(); werr != nil && err == nil {
-		return fmt.Errorf("failed to write the output: %w", werr)
-	}
-	var (
-		in     *podidentity.InputError
-		failed *podidentity.FailedError
-	)
-	switch {
-	case errors.As(err, &in):
-		return &InputError{Err: in.Err}
-	case errors.As(err, &failed):
-		return &ChecksFailedError{Failed: failed.Failed, Unit: "service account(s)"}
-	}
-	return err
 }

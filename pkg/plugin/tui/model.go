@@ -34,6 +34,8 @@ type Options struct {
 	Steps []StepTitle
 	// Cancelling is what the view says while a cancelled run cleans up; empty: verify's.
 	Cancelling string
+	// Keys is the fleet view's line that says what q does; empty: verify's.
+	Keys string
 }
 
 // StepTitle is a step of a run and what the checklist calls it.
@@ -384,8 +386,11 @@ func (m Model) statusMark(s check.Status) string {
 
 // itemLines writes one check (with its fix under it when it failed or warned), info or raw
 // line, indented under its step.
-func (m Model) itemLines(b *strings.Builder, it item) {
-	const indent = 4
+func (m Model) itemLines(b *strings.Builder, it item) { m.itemLinesAt(b, it, 4) }
+
+// itemLinesAt is itemLines indented by indent columns: a run's own events, under no step, by
+// none.
+func (m Model) itemLinesAt(b *strings.Builder, it item, indent int) {
 	if it.ev == nil {
 		b.WriteString(strings.Repeat(" ", indent+2) + styleLines(m.styles.faint, "| "+m.wrap(render.Clean(it.raw), indent+4, indent+4)) + "\n")
 		return
@@ -457,6 +462,10 @@ func (m Model) wrap(s string, first, hang int) string {
 	}
 	// Lines after the first have hang columns before them, not first: rewrap the rest.
 	rest := strings.Join(lines[1:], " ")
+	if after, ok := strings.CutPrefix(s, lines[0]); ok {
+		// From s itself: a line broken after a hyphen ("add-" "on") is no word apart.
+		rest = strings.TrimLeft(after, " ")
+	}
 	restLimit := m.width - hang
 	if restLimit < 20 {
 		restLimit = 20
