@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # make bench-status: the wall time and peak RSS of `kubectl wi status -A` on the local cluster
-# holding 1,000 service accounts and 5,000 pods (issue 7: targets <= 2 s and <= 150 MB).
+# holding 1,000 service accounts and 5,000 pods (targets <= 2 s and <= 150 MB), or as many as
+# BENCH_PODS asks (above 5,000 pods the wall target is 3 s: 50,000 pods within 3 s and 150 MB).
 #
 # Uses the running local cluster, or brings one up (and then down again at the end) when there is
 # none. Seeds the namespaces bench-status-0..9 with hack/cmd/seed (the pods stay Pending: no
@@ -26,7 +27,7 @@ namespaces=${BENCH_NAMESPACES:-10}
 workers=${BENCH_WORKERS:-8}
 wi=${WI_BIN:-$repo/bin/kubectl-wi}
 profile=${BENCH_PROFILE:-}
-target_s=2
+target_s=$((pods > 5000 ? 3 : 2))
 target_kb=$((150 * 1024))
 
 [[ -x /usr/bin/time ]] || die "/usr/bin/time is not installed (Debian package time): run 'make deps' (hack/deps.sh)"
@@ -62,7 +63,7 @@ else
 fi
 . "$WI_STATE/env"
 
-(cd "$repo" && go build -o "$tmp/seed" ./hack/cmd/seed)
+(cd "$repo" && go build -o "$tmp/seed" ./hack/cmd/seed && go build -o "$tmp/listpods" ./hack/cmd/listpods)
 if [[ -n $profile ]]; then
   log "building a profiling copy of the plugin (-tags benchprofile) for BENCH_PROFILE=$profile"
   (cd "$repo" && CGO_ENABLED=0 go build -tags benchprofile -trimpath -o "$tmp/kubectl-wi" ./cmd/kubectl-wi)
@@ -79,6 +80,7 @@ seeded=1
 log "running $wi status -A $runs times"
 load=""
 times=()
+lists=()
 for i in $(seq 1 "$runs"); do
   cpuprofile=""
   [[ -n $profile && $i == "$runs" ]] && cpuprofile=$profile
@@ -87,6 +89,9 @@ for i in $(seq 1 "$runs"); do
   read -r secs kb user sys <"$tmp/time.$i"
   load+="$(cut -d' ' -f1 /proc/loadavg) "
   times+=("$secs $kb $(awk -v u="$user" -v s="$sys" 'BEGIN { print u + s }')")
+  # The LIST alone, right after: what status -A cannot go below on this cluster and machine.
+  /usr/bin/time -f '%e' -o "$tmp/list.$i" "$tmp/listpods" >/dev/null || die "listpods failed (run $i)"
+  lists+=("$(cat "$tmp/list.$i")")
 done
 
 # What the last run reported for the bench namespaces, against what the seeder created.
@@ -110,20 +115,23 @@ got="accounts=$accounts pods=$total injected=$injected stale=$stale skipped=$ski
 echo
 # The CPU time (user + sys) of the plugin shows how much of the wall time was waiting, for the
 # apiserver or for a CPU on a busy machine: the load average is printed with it.
-printf '%-6s %10s %14s %10s\n' run "wall (s)" "peak RSS (MB)" "CPU (s)"
+# "LIST alone" is hack/cmd/listpods: every pod read as status reads them, nothing done with them.
+printf '%-6s %10s %14s %10s %16s\n' run "wall (s)" "peak RSS (MB)" "CPU (s)" "LIST alone (s)"
 i=0
 for t in "${times[@]}"; do
   i=$((i + 1))
   read -r secs kb cpu <<<"$t"
-  printf '%-6s %10.2f %14.1f %10.2f\n' "$i" "$secs" "$(awk -v k="$kb" 'BEGIN { print k / 1024 }')" "$cpu"
+  printf '%-6s %10.2f %14.1f %10.2f %16.2f\n' "$i" "$secs" "$(awk -v k="$kb" 'BEGIN { print k / 1024 }')" "$cpu" "${lists[$((i - 1))]}"
 done
 med_s=$(printf '%s\n' "${times[@]}" | awk '{ print $1 }' | sort -n | awk -v n="$runs" 'NR == int((n + 1) / 2)')
 med_kb=$(printf '%s\n' "${times[@]}" | awk '{ print $2 }' | sort -n | awk -v n="$runs" 'NR == int((n + 1) / 2)')
 verdict() { # VALUE TARGET
   awk -v v="$1" -v t="$2" 'BEGIN { print (v <= t) ? "within target" : "OVER target" }'
 }
-printf '%-6s %10.2f %14.1f\n' median "$med_s" "$(awk -v k="$med_kb" 'BEGIN { print k / 1024 }')"
+med_list=$(printf '%s\n' "${lists[@]}" | sort -n | awk -v n="$runs" 'NR == int((n + 1) / 2)')
+printf '%-6s %10.2f %14.1f %10s %16.2f\n' median "$med_s" "$(awk -v k="$med_kb" 'BEGIN { print k / 1024 }')" "" "$med_list"
 echo
 echo "load average during the runs: $load ($(nproc) CPUs)"
+echo "measured with: BENCH_SERVICEACCOUNTS=$sas BENCH_PODS=$pods BENCH_NAMESPACES=$namespaces BENCH_RUNS=$runs make bench-status"
 [[ -z $profile ]] || echo "CPU profile of run $runs: $profile (go tool pprof -top $profile)"
 echo "targets: wall <= ${target_s} s ($(verdict "$med_s" "$target_s")), peak RSS <= $((target_kb / 1024)) MB ($(verdict "$med_kb" "$target_kb"))"
