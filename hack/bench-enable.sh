@@ -119,6 +119,7 @@ done
 echo
 echo "plugin, N=$N: $plugin_annotated service accounts annotated, $plugin_restarted Deployments restarted (N=$SMALL: $small_restarted restarted)"
 ratio=$(awk -v a="$shell_took" -v b="$plugin_took" 'BEGIN { printf "%.1f", a / b }')
+echo "measured with: N=$N SMALL=$SMALL make bench-enable"
 echo "speed-up at N=$N: ${ratio}x (target >= 30x; the shell loop's time moves with the machine's load, the request counts do not)"
 echo "LIST requests: $(field list "$small_counts") at N=$SMALL, $(field list "$plugin_counts") at N=$N (target: not growing with N;" \
   "one per kind, read in pages of 500 objects, so a namespace with more than 500 service accounts adds a page)"
