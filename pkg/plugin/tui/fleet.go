@@ -240,7 +240,11 @@ func (m FleetModel) View() string {
 		b.WriteString(m.rowLine(r) + "\n")
 	}
 	waiting, running, passed, warned, failed := m.tally()
-	b.WriteString("\n" + m.base.styles.faint.Render(fmt.Sprintf("%d running, %d waiting; %d passed, %d warned, %d failed", running, waiting, passed, warned, failed)))
+	counts := fmt.Sprintf("%d running, %d waiting; %d passed, %d warned, %d failed", running, waiting, passed, warned, failed)
+	if m.outcome != "" { // a migration's rows come with their first event: none waits
+		counts = fmt.Sprintf("%d running; %d passed, %d warned, %d failed", running, passed, warned, failed)
+	}
+	b.WriteString("\n" + m.base.styles.faint.Render(counts))
 	if m.base.cancelling {
 		b.WriteString("\n" + m.base.styles.warn.Render(m.base.cancelNote))
 	} else {

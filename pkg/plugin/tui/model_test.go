@@ -243,19 +243,8 @@ func TestFlow(t *testing.T) {
 	for _, msg := range upTo(runMsgs(t, "verify-pass.jsonl"), isEvent("sts.assume_role")) {
 		tm.Send(msg)
 	}
-	teatest.WaitFor(t, tm.Output(), func(b []byte) bool {
-		return bytes.Contains(b, []byte("sts.endpoint")) && bytes.Contains(b, []byte("q: cancel"))
-	}, teatest.WithDuration(5*time.Second), teatest.WithCheckInterval(10*time.Millisecond))
-
-	tm.Type("q")
-	select {
-	case <-cancelled:
-	case <-time.After(5 * time.Second):
-		t.Fatal("q did not cancel the run")
-	}
-	teatest.WaitFor(t, tm.Output(), func(b []byte) bool {
-		return bytes.Contains(b, []byte("cancelling: deleting the probe pod"))
-	}, teatest.WithDuration(5*time.Second), teatest.WithCheckInterval(10*time.Millisecond))
+	waitOutput(t, tm, "sts.endpoint", "q: cancel")
+	pressQ(t, tm, cancelled, "cancelling: deleting the probe pod")
 	// The run notices, cleans up and returns.
 	tm.Send(StepMsg{ID: verify.StepCleanup, State: report.StepDone, Detail: "deleted shop/wi-probe-cngbh"})
 	tm.Send(DoneMsg{Err: context.Canceled})
@@ -282,4 +271,30 @@ func TestReportKeepsFixesWhole(t *testing.T) {
 	if !strings.Contains(m.Report(), "fix: "+fix+"\n") {
 		t.Fatalf("the report breaks the fix:\n%s", m.Report())
 	}
+}
+
+// waitOutput waits until the program's output has shown every one of want.
+func waitOutput(t *testing.T, tm *teatest.TestModel, want ...string) {
+	t.Helper()
+	teatest.WaitFor(t, tm.Output(), func(b []byte) bool {
+		for _, w := range want {
+			if !bytes.Contains(b, []byte(w)) {
+				return false
+			}
+		}
+		return true
+	}, teatest.WithDuration(5*time.Second), teatest.WithCheckInterval(10*time.Millisecond))
+}
+
+// pressQ types q, requires the run's cancel to be called, and waits for the view to say
+// cancelling (what it is doing about it).
+func pressQ(t *testing.T, tm *teatest.TestModel, cancelled <-chan struct{}, cancelling string) {
+	t.Helper()
+	tm.Type("q")
+	select {
+	case <-cancelled:
+	case <-time.After(5 * time.Second):
+		t.Fatal("q did not cancel the run")
+	}
+	waitOutput(t, tm, cancelling)
 }
