@@ -12,8 +12,6 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/dynamic"
-	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/yaml"
 
 	"github.com/kubectl-wi/kubectl-wi/pkg/monitorinstall"
@@ -61,14 +59,7 @@ func TestMonitorPrometheusRules(t *testing.T) {
 		checkRules(t, "the printed rules file", []byte(r.stdout))
 	})
 
-	cfg, err := clientcmd.BuildConfigFromFlags("", e.kubeconfig)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dyn, err := dynamic.NewForConfig(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	dyn, _ := e.tgClients(t)
 	rules := dyn.Resource(monitorinstall.PrometheusRuleGVR).Namespace(monNS)
 	e.installCRDs(t, "testdata/prometheus/prometheusrules.monitoring.coreos.com.yaml", monitorinstall.PrometheusRuleGVR)
 
