@@ -24,6 +24,9 @@ WEBHOOK_PORT=${WEBHOOK_PORT:-9443}
 # (kubectl logs); localhost always does.
 NODE_NAME=localhost
 BRIDGE=wibr0
+# A fixed, locally administered address: without one the bridge takes the lowest address of its
+# ports and changes it as pods come and go, and pods that resolved the gateway lose the host.
+BRIDGE_MAC=02:77:69:00:00:01
 POD_CIDR=10.244.0.0/24
 BRIDGE_GW=10.244.0.1
 # The AWS stand-in (STS, IAM, EKS, EKS Auth on one port) and the EKS cluster it knows this one as.

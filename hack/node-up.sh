@@ -17,6 +17,8 @@ if ! ip link show "$BRIDGE" >/dev/null 2>&1; then
   ip addr add "$BRIDGE_GW/${POD_CIDR#*/}" dev "$BRIDGE"
   ip link set "$BRIDGE" up
 fi
+# An address set by hand is one the bridge keeps (hack/lib.sh); set on a bridge left behind too.
+ip link set "$BRIDGE" address "$BRIDGE_MAC"
 
 cat >"$node/containerd.toml" <<TOML
 version = 2

@@ -5,6 +5,9 @@ package e2e
 import (
 	"bufio"
 	"context"
+	"net"
+	"net/url"
+	"os/exec"
 	"strconv"
 	"strings"
 	"testing"
@@ -96,4 +99,66 @@ func podTemplateLists(t *testing.T, c kubernetes.Interface) (cache, storage floa
 		t.Fatal(err)
 	}
 	return cache, storage
+}
+
+// TestTestBedBridgeKeepsItsAddress: the pod bridge keeps one MAC address while pods come and
+// go. A Linux bridge whose address was never set takes the lowest address among its ports, so
+// it changed whenever a pod's veth with a lower one came or went. Pods that had resolved the
+// gateway kept sending to the old address, the bridge flooded those frames to the other pods
+// instead of taking them, and a pod's connection to the host (STS, a proxy, the agent) hung
+// until its ARP entry aged out, long after a probe's 30 s step gave up. The test adds a port
+// with the lowest address a local port can have. It is not parallel: if the bridge did follow
+// its ports, the pods of every other test would lose the gateway while the port is there.
+func TestTestBedBridgeKeepsItsAddress(t *testing.T) {
+	e := loadEnv(t)
+	bridge := bridgeOf(t, e)
+	before := bridge.HardwareAddr.String()
+
+	const port, peer, lowest = "wi-lowmac", "wi-lowmac-peer", "02:00:00:00:00:00"
+	t.Cleanup(func() { _ = exec.Command("ip", "link", "delete", port).Run() })
+	for _, args := range [][]string{
+		{"link", "add", port, "type", "veth", "peer", "name", peer},
+		{"link", "set", port, "address", lowest},
+		{"link", "set", port, "master", bridge.Name},
+		{"link", "set", port, "up"},
+	} {
+		if out, err := exec.Command("ip", args...).CombinedOutput(); err != nil {
+			t.Fatalf("ip %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+	}
+	after, err := net.InterfaceByName(bridge.Name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := after.HardwareAddr.String(); got != before {
+		t.Fatalf("the bridge %s changed its address from %s to %s when a port with %s joined it: give it a fixed address where the test bed creates it (hack/node-up.sh)",
+			bridge.Name, before, got, lowest)
+	}
+}
+
+// bridgeOf is the host interface that holds the pods' gateway, where the STS stand-in listens.
+func bridgeOf(t *testing.T, e env) *net.Interface {
+	t.Helper()
+	u, err := url.Parse(e.stsEndpoint)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gateway := net.ParseIP(u.Hostname())
+	ifaces, err := net.Interfaces()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range ifaces {
+		addrs, err := ifaces[i].Addrs()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, a := range addrs {
+			if n, ok := a.(*net.IPNet); ok && n.IP.Equal(gateway) {
+				return &ifaces[i]
+			}
+		}
+	}
+	t.Fatalf("no interface of this host holds the pods' gateway %s", gateway)
+	return nil
 }
