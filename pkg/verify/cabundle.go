@@ -50,12 +50,14 @@ func withCABundle(pod *corev1.Pod) {
 // kubelet finds it at the first mount; cleanup deletes it on every exit path.
 func (r *runner) createCABundle(ctx context.Context) error {
 	cm := caBundleConfigMap(r.podName, r.cfg.Namespace, r.cfg.CABundle)
-	_, err := r.deps.Client.CoreV1().ConfigMaps(r.cfg.Namespace).Create(ctx, cm, metav1.CreateOptions{})
+	sctx, cancel := r.storeContext(ctx)
+	_, err := r.deps.Client.CoreV1().ConfigMaps(r.cfg.Namespace).Create(sctx, cm, metav1.CreateOptions{})
+	cancel()
 	if err != nil {
 		return r.ctxOr(ctx, fmt.Errorf("failed to create the ConfigMap %s/%s for --ca-bundle: %w", r.cfg.Namespace, r.podName, apicall.Wrap(err, "create", "configmaps", r.cfg.Namespace, r.podName)))
 	}
 	r.caBundle = cm.Name
-	return nil
+	return r.ctxOr(ctx, ctx.Err())
 }
 
 // ownCABundle makes the pod the ConfigMap's owner, so the garbage collector removes it with

@@ -56,11 +56,16 @@ func (r *runner) recreate(ctx context.Context, pod *corev1.Pod, waited time.Dura
 	next := pod.DeepCopy()
 	next.Name = r.deps.PodName()
 	r.podName, r.created = next.Name, nil
-	created, err := pods.Create(ctx, next, metav1.CreateOptions{})
+	sctx, cancel := r.storeContext(ctx)
+	created, err := pods.Create(sctx, next, metav1.CreateOptions{})
+	cancel()
 	if err != nil {
 		return nil, fmt.Errorf("failed to create the probe pod %s/%s again: %w", next.Namespace, next.Name, err)
 	}
 	r.created, r.out.Pod = created, created.Name
+	if ctx.Err() != nil {
+		return nil, ctx.Err()
+	}
 	r.emit(check.Event{Type: check.TypeInfo, Check: CheckWebhookLag,
 		Message: fmt.Sprintf("the webhook admitted probe pod %s unmutated, and pods of the same account %s later mutated: its service account cache had not yet seen the account's annotation (a pod created right after annotating an account gets no identity, for good); deleted it and created %s",
 			old.Name, waited.Round(10*time.Millisecond), created.Name),

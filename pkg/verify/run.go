@@ -392,12 +392,17 @@ func (r *runner) createProbe(ctx context.Context, pod *corev1.Pod, w Workload) (
 		}
 	}
 	r.podAsked = true
-	created, err := r.deps.Client.CoreV1().Pods(ns).Create(ctx, pod, metav1.CreateOptions{})
+	sctx, cancel := r.storeContext(ctx)
+	created, err := r.deps.Client.CoreV1().Pods(ns).Create(sctx, pod, metav1.CreateOptions{})
+	cancel()
 	if err != nil {
 		r.step(StepCreate, report.StepFailed, err.Error())
 		return nil, r.ctxOr(ctx, fmt.Errorf("failed to create the probe pod %s/%s: %w", ns, r.podName, apicall.Wrap(err, "create", "pods", ns, r.podName)))
 	}
 	r.created = created
+	if ctx.Err() != nil {
+		return nil, r.ctxOr(ctx, ctx.Err())
+	}
 	r.out.Pod = created.Name
 	r.out.Timings.Created = r.deps.Now()
 	r.emit(createdEvent(created, r.cfg.Image, w, r.caBundle))
@@ -831,6 +836,14 @@ func (r *runner) line(l check.Line) {
 		return
 	}
 	r.forward(ev)
+}
+
+// storeContext is the context of a create whose outcome cleanup must know. A create cancelled
+// in flight (Ctrl-C, --timeout) can still be stored after the client gave up, when cleanup has
+// already found nothing to delete, and the object stays. So a create ends on the apiserver's
+// answer, bounded by CleanupTimeout, and the run's end is noticed after it.
+func (r *runner) storeContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), r.deps.CleanupTimeout)
 }
 
 // cleanup deletes the probe pod, on a fresh context, and waits until it is gone. A run
