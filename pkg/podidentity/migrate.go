@@ -707,15 +707,29 @@ func (r *runner) writeTrust(ctx context.Context) error {
 			return fmt.Errorf("the %s step: the trust policy of %s changed since the pre-flight read it: it is not overwritten; rerun kubectl wi migrate to judge it again", StepTrust, t.Role)
 		}
 		r.out.AWSWrites++
-		if err := r.deps.AWS.UpdateAssumeRolePolicy(ctx, t.Role.Name, t.Corrected.JSON()); err != nil {
+		wctx, cancel := writeContext(ctx)
+		err = r.deps.AWS.UpdateAssumeRolePolicy(wctx, t.Role.Name, t.Corrected.JSON())
+		cancel()
+		if err != nil {
 			r.failTrust(role)
 			return fmt.Errorf("the %s step: %w", StepTrust, err)
 		}
 		r.written[role] = &trustWrite{trust: t, before: before, wrote: t.Corrected}
 		r.result(CheckOf(StepTrust), check.StatusPass, "", "", map[string]any{"role": t.Role.String()},
 			"role %s: trust policy updated: it now lets %s assume it and tag the session (the rest of it kept)", t.Role, trustpolicy.PodIdentityService)
+		if ctx.Err() != nil {
+			return fmt.Errorf("the %s step: %w", StepTrust, ctx.Err())
+		}
 	}
 	return nil
+}
+
+// writeContext is the context of an AWS write the rollback must know the outcome of, and of
+// the rollback's own writes. A write cancelled in flight (Ctrl-C) can still be made by AWS
+// after the client gave up, and the rollback would not know to undo it: so a write ends on
+// AWS's answer, within 30 s, and the run's end is noticed after it.
+func writeContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 }
 
 // policyText is a policy document as IAM's GetRole returns it, URL-decoded when encoded.
@@ -754,7 +768,7 @@ func (r *runner) releaseTrust(ctx context.Context, role string, stopping bool) (
 		return "", false, needs
 	}
 	w.done = true
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	ctx, cancel := writeContext(ctx)
 	defer cancel()
 	restore := fmt.Sprintf("aws iam update-assume-role-policy --role-name %s --policy-document '%s'", w.trust.Role.Name, compactText(w.before))
 	got, err := r.deps.AWS.GetRole(ctx, w.trust.Role.Name)
@@ -789,7 +803,9 @@ func (r *runner) associate(ctx context.Context) error {
 			continue
 		}
 		r.out.AWSWrites++
-		err := Apply(ctx, r.deps.AWS, r.cluster.Name, &a.change)
+		wctx, cancel := writeContext(ctx)
+		err := Apply(wctx, r.deps.AWS, r.cluster.Name, &a.change)
+		cancel()
 		if err != nil {
 			a.failed = StepAssociation
 			return fmt.Errorf("the %s step, serviceaccount/%s: %w", StepAssociation, a.name, err)
@@ -798,6 +814,9 @@ func (r *runner) associate(ctx context.Context) error {
 		if a.change.Result != nil {
 			r.result(CheckOf(StepAssociation), check.StatusPass, r.id(a), "", map[string]any{"association": a.change.Result.ID, "op": string(a.change.Op)},
 				"podidentityassociation %s %s: serviceaccount/%s, %s", a.change.Result.ID, a.change.Op, a.name, Describe(*a.change.Want))
+		}
+		if ctx.Err() != nil {
+			return fmt.Errorf("the %s step: %w", StepAssociation, ctx.Err())
 		}
 	}
 	return nil
@@ -1087,7 +1106,7 @@ func (r *runner) undo(ctx context.Context, a *account) (string, bool) {
 	if !a.created || a.change.Result == nil {
 		return "", false
 	}
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	ctx, cancel := writeContext(ctx)
 	defer cancel()
 	id := a.change.Result.ID
 	r.out.AWSWrites++

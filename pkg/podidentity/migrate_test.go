@@ -50,7 +50,9 @@ type bed struct {
 	// keys are the accounts whose new pods' container sets static AWS keys in its env.
 	keys map[string]bool
 	// ctx is the run's, Background when nil.
-	ctx    context.Context
+	ctx context.Context
+	// api, when set, is the run's AWS in place of aws.
+	api    podidentity.AWS
 	mu     sync.Mutex
 	proven []string
 }
@@ -169,8 +171,12 @@ func (b *bed) runWith(cfg podidentity.Config, rep report.Reporter) (podidentity.
 	if ctx == nil {
 		ctx = context.Background()
 	}
+	var api podidentity.AWS = b.aws
+	if b.api != nil {
+		api = b.api
+	}
 	return podidentity.Run(ctx, cfg, podidentity.Deps{
-		Client: b.client, AWS: b.aws, Prove: b.prove, Restarter: restart.DefaultRestarter(time.Now),
+		Client: b.client, AWS: api, Prove: b.prove, Restarter: restart.DefaultRestarter(time.Now),
 		AdmissionTimeout: time.Second, AdmissionPoll: time.Millisecond, RolloutPoll: time.Millisecond,
 		Now: func() time.Time { return testNow },
 	}, rep)
