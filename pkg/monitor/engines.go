@@ -159,7 +159,9 @@ func (p *FleetProver) Prove(ctx context.Context, accounts []Account, parallel in
 			res.FailedChecks = append(res.FailedChecks, Check{Check: CheckRun, Message: r.Err.Error()})
 		}
 		if p.aws != nil && a.Identity == IdentityIRSA && !res.Interrupted {
-			res.FailedChecks = appendNew(res.FailedChecks, p.explain(ctx, a)...)
+			checks, err := p.explain(ctx, a)
+			res.FailedChecks = appendNew(res.FailedChecks, checks...)
+			res.ExplainErr = err
 		}
 		out[i] = res
 	}
@@ -167,17 +169,17 @@ func (p *FleetProver) Prove(ctx context.Context, accounts []Account, parallel in
 }
 
 // explain runs explain's checks of an IRSA account (its role, the OIDC provider, the trust
-// policy) with the monitor's AWS credentials, and returns those that failed.
-func (p *FleetProver) explain(ctx context.Context, a Account) []Check {
+// policy) with the monitor's AWS credentials, and returns those that failed, and what kept
+// them from running: a failure of the monitor (its reads refused), not of the account.
+func (p *FleetProver) explain(ctx context.Context, a Account) ([]Check, error) {
 	rec := &failedChecks{now: p.now, start: map[string]time.Time{}, checks: map[string][]Check{}, took: map[string]time.Duration{}}
 	deps := explain.Deps{Client: p.deps.Client, Discovery: p.deps.Discovery, AWS: p.aws.reads, Now: p.now}
 	_, err := explain.Run(ctx, explain.Config{Namespace: a.Namespace, Target: &checktarget.Target{Kind: checktarget.KindServiceAccount, Name: a.Name}, Cluster: p.aws.EKSCluster},
 		deps, rec.of(verify.Account{Namespace: a.Namespace, Name: a.Name}))
-	checks := rec.checks[a.key()]
-	if err != nil && ctx.Err() == nil {
-		checks = append(checks, Check{Check: "explain.run", Message: err.Error()})
+	if ctx.Err() != nil {
+		err = nil // the monitor is stopping: not a failure
 	}
-	return checks
+	return rec.checks[a.key()], err
 }
 
 // appendNew appends the checks not already in to.

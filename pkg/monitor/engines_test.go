@@ -104,53 +104,8 @@ func probesRun(t *testing.T, c *fake.Clientset, streams map[string]string) verif
 // --eks-cluster, and joins explain's failed checks to an IRSA account's proof: the account
 // whose role's trust does not admit it fails iam.trust, the healthy one fails nothing.
 func TestFleetProverRunsExplainWithAWSReads(t *testing.T) {
-	// No AWS credentials in the environment: what IAM says comes from the monitor's reads only.
-	for _, k := range []string{"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_CONTAINER_CREDENTIALS_FULL_URI"} {
-		t.Setenv(k, "")
-	}
-	t.Setenv("AWS_CONFIG_FILE", os.DevNull)
-	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", os.DevNull)
 	aws := awstest.New()
-	aws.Roles["app"] = webIdentityTrust("system:serviceaccount:ns:app")
-	aws.Roles["broken"] = webIdentityTrust("system:serviceaccount:other:broken")
-	aws.Assocs["a-1"] = &awsread.Association{ID: "a-1", Namespace: "ns", ServiceAccount: "batch", RoleARN: awstest.OtherRole}
-
-	client := fake.NewClientset(sa("app", "arn:aws:iam::111122223333:role/app"), sa("broken", "arn:aws:iam::111122223333:role/broken"), podWebhook())
-	webhookMutates(client)
-	logs := probesRun(t, client, map[string]string{"app": "probe-pass.jsonl", "broken": "probe-trust-policy.jsonl"})
-
-	prover := NewFleetProver(client, ProofSettings{Image: "wi.local/kubectl-wi:dev", PullPolicy: "IfNotPresent", Timeout: 30 * time.Second},
-		ProbeLabels(), &AWSReads{reads: iamAWS{aws}, EKSCluster: awstest.Cluster}, time.Now)
-	prover.deps.Logs = logs
-	prover.deps.Discovery = func(context.Context) ([]byte, error) { return []byte(`{"issuer":"https://` + issuerHost + `"}`), nil }
-
-	m, err := New(Config{Interval: 10 * time.Minute, Parallel: 2, Namespaces: []string{"ns"}, Namespace: "kubectl-wi-system", Identity: "monitor-0"},
-		Deps{Client: client, Prover: prover, Associations: prover.Associations, Clock: clocktesting.NewFakeClock(t0), Rand: func() float64 { return 0 },
-			Log: logr.Discard(), Registry: prometheus.NewRegistry(), AWSReads: AWSReadsEnabled})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- m.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("the monitor's run ended with %v", err)
-		}
-	})
-
-	deadline := time.Now().Add(20 * time.Second)
-	for testutil.ToFloat64(m.metrics.runs) < 1 {
-		if time.Now().After(deadline) {
-			t.Fatal("timed out waiting for the first round")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-
-	rec := httptest.NewRecorder()
-	m.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
-	scrape := rec.Body.String()
+	m, prover, scrape := explainRound(t, aws)
 	if !strings.Contains(scrape, "\n"+MetricAWSReadsEnabled+" 1\n") {
 		t.Errorf("the scrape has no %s 1:\n%s", MetricAWSReadsEnabled, scrape)
 	}
@@ -158,24 +113,7 @@ func TestFleetProverRunsExplainWithAWSReads(t *testing.T) {
 	if got := aws.Calls[awsread.ActionGetRole]; got != 2 {
 		t.Errorf("%s was called %d times in the round, want 2 (once per IRSA account)", awsread.ActionGetRole, got)
 	}
-	failed := map[string][]string{} // account -> the names of its failing checks
-	for _, line := range strings.Split(scrape, "\n") {
-		labels, ok := strings.CutPrefix(line, MetricCheckFailed+"{")
-		if !ok || !strings.HasSuffix(line, "} 1") {
-			continue
-		}
-		var acct, name string
-		for _, l := range strings.Split(strings.TrimSuffix(labels, "} 1"), ",") {
-			k, v, _ := strings.Cut(l, "=")
-			switch k {
-			case "service_account":
-				acct = strings.Trim(v, `"`)
-			case "check":
-				name = strings.Trim(v, `"`)
-			}
-		}
-		failed[acct] = append(failed[acct], name)
-	}
+	failed := failingChecks(scrape)
 	tests := []struct {
 		name         string
 		account      string
@@ -213,6 +151,101 @@ func TestFleetProverRunsExplainWithAWSReads(t *testing.T) {
 	if want := MetricIdentityVerified + `{identity_type="pod-identity",namespace="ns",service_account="batch"}`; !strings.Contains(scrape, want) {
 		t.Errorf("the scrape has no %s:\n%s", want, scrape)
 	}
+}
+
+// When IAM refuses the monitor's own reads, explain's checks cannot run: that is a failure of
+// the monitor (its errors counter, its log), not of the accounts. A healthy account fails no
+// check, and the account that fails fails only what its proof found.
+func TestFleetProverExplainRefusedIsTheMonitors(t *testing.T) {
+	aws := awstest.New()
+	aws.Deny = []string{awsread.ActionGetRole}
+	m, _, scrape := explainRound(t, aws)
+	failed := failingChecks(scrape)
+	if got := failed["app"]; len(got) > 0 {
+		t.Errorf("the healthy account failed %v, want none: the monitor's refused reads are not its failure", got)
+	}
+	if got := failed["broken"]; !slices.Equal(got, []string{"sts.assume_role"}) {
+		t.Errorf("broken failed %v, want only its proof's sts.assume_role", got)
+	}
+	if got := testutil.ToFloat64(m.metrics.errors.WithLabelValues(ErrorExplain)); got != 2 {
+		t.Errorf("%s{reason=%q} = %g, want 2 (one per IRSA account)", MetricErrors, ErrorExplain, got)
+	}
+}
+
+// explainRound runs one round of a monitor with AWS reads of aws over two IRSA accounts of
+// namespace ns: app, whose role trusts it, and broken, whose role trusts another namespace's
+// account; and a Pod Identity association for ns/batch. It returns the monitor, its prover
+// and the scrape after the round.
+func explainRound(t *testing.T, aws *awstest.AWS) (*Monitor, *FleetProver, string) {
+	t.Helper()
+	// No AWS credentials in the environment: what IAM says comes from the monitor's reads only.
+	for _, k := range []string{"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_CONTAINER_CREDENTIALS_FULL_URI"} {
+		t.Setenv(k, "")
+	}
+	t.Setenv("AWS_CONFIG_FILE", os.DevNull)
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", os.DevNull)
+	aws.Roles["app"] = webIdentityTrust("system:serviceaccount:ns:app")
+	aws.Roles["broken"] = webIdentityTrust("system:serviceaccount:other:broken")
+	aws.Assocs["a-1"] = &awsread.Association{ID: "a-1", Namespace: "ns", ServiceAccount: "batch", RoleARN: awstest.OtherRole}
+
+	client := fake.NewClientset(sa("app", "arn:aws:iam::111122223333:role/app"), sa("broken", "arn:aws:iam::111122223333:role/broken"), podWebhook())
+	webhookMutates(client)
+	logs := probesRun(t, client, map[string]string{"app": "probe-pass.jsonl", "broken": "probe-trust-policy.jsonl"})
+
+	prover := NewFleetProver(client, ProofSettings{Image: "wi.local/kubectl-wi:dev", PullPolicy: "IfNotPresent", Timeout: 30 * time.Second},
+		ProbeLabels(), &AWSReads{reads: iamAWS{aws}, EKSCluster: awstest.Cluster}, time.Now)
+	prover.deps.Logs = logs
+	prover.deps.Discovery = func(context.Context) ([]byte, error) { return []byte(`{"issuer":"https://` + issuerHost + `"}`), nil }
+
+	m, err := New(Config{Interval: 10 * time.Minute, Parallel: 2, Namespaces: []string{"ns"}, Namespace: "kubectl-wi-system", Identity: "monitor-0"},
+		Deps{Client: client, Prover: prover, Associations: prover.Associations, Clock: clocktesting.NewFakeClock(t0), Rand: func() float64 { return 0 },
+			Log: logr.Discard(), Registry: prometheus.NewRegistry(), AWSReads: AWSReadsEnabled})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- m.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("the monitor's run ended with %v", err)
+		}
+	})
+
+	deadline := time.Now().Add(20 * time.Second)
+	for testutil.ToFloat64(m.metrics.runs) < 1 {
+		if time.Now().After(deadline) {
+			t.Fatal("timed out waiting for the first round")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	rec := httptest.NewRecorder()
+	m.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	return m, prover, rec.Body.String()
+}
+
+// failingChecks reads a scrape's failing checks: account -> the names of its failing checks.
+func failingChecks(scrape string) map[string][]string {
+	failed := map[string][]string{}
+	for _, line := range strings.Split(scrape, "\n") {
+		labels, ok := strings.CutPrefix(line, MetricCheckFailed+"{")
+		if !ok || !strings.HasSuffix(line, "} 1") {
+			continue
+		}
+		var acct, name string
+		for _, l := range strings.Split(strings.TrimSuffix(labels, "} 1"), ",") {
+			k, v, _ := strings.Cut(l, "=")
+			switch k {
+			case "service_account":
+				acct = strings.Trim(v, `"`)
+			case "check":
+				name = strings.Trim(v, `"`)
+			}
+		}
+		failed[acct] = append(failed[acct], name)
+	}
+	return failed
 }
 
 func TestFleetProverExplainsPodIdentityRefusalsWithItsReads(t *testing.T) {

@@ -28,6 +28,7 @@ const (
 	ErrorWebhookCheck = "webhook_check" // the webhook's admission could not be asked
 	ErrorAssociations = "associations"  // the Pod Identity associations could not be read
 	ErrorSweep        = "sweep"         // leftover probe pods could not be deleted
+	ErrorExplain      = "explain"       // explain's IAM checks of an account could not run (the monitor's AWS reads)
 )
 
 // metrics are the monitor's series. Their labels name accounts and checks, never pods, so
@@ -92,7 +93,7 @@ func newMetrics(reg prometheus.Registerer, cluster string) *metrics {
 	}
 	reg.MustRegister(m.verified, m.checkFailed, m.lastVerified, m.duration, m.stalePods, m.webhookUp,
 		m.agentReady, m.probePods, m.runs, m.errors, m.awsReads, m.leader)
-	for _, r := range []string{ErrorProof, ErrorStatus, ErrorEvent, ErrorWebhookCheck, ErrorAssociations, ErrorSweep} {
+	for _, r := range []string{ErrorProof, ErrorStatus, ErrorEvent, ErrorWebhookCheck, ErrorAssociations, ErrorSweep, ErrorExplain} {
 		m.errors.WithLabelValues(r) // every reason shows 0 before its first error
 	}
 	return m

@@ -496,6 +496,10 @@ func (m *Monitor) record(ctx context.Context, results []Result) {
 			m.metrics.errors.WithLabelValues(ErrorProof).Inc()
 			m.deps.Log.Error(r.Err, "a proof stopped before its verdict", "account", k)
 		}
+		if r.ExplainErr != nil {
+			m.metrics.errors.WithLabelValues(ErrorExplain).Inc()
+			m.deps.Log.Error(r.ExplainErr, "explain's IAM checks could not run with the monitor's AWS reads", "account", k)
+		}
 
 		if prev != nil && prev.identity != a.Identity {
 			m.metrics.verified.DeletePartialMatch(prometheus.Labels{"namespace": a.Namespace, "service_account": a.Name})

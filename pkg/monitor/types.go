@@ -40,6 +40,9 @@ type Result struct {
 	Err error
 	// Interrupted is true when the monitor stopped before the proof ended: no result.
 	Interrupted bool
+	// ExplainErr is what kept explain's IAM checks of an IRSA account from running (the
+	// monitor's AWS reads refused or unreachable): the monitor's failure, not the account's.
+	ExplainErr error
 }
 
 // Prover proves accounts, at most parallel at once, and returns a result for each, in
