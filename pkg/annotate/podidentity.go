@@ -84,7 +84,16 @@ func RunPodIdentity(ctx context.Context, cfg *Config, deps *Deps, rep Reporter, 
 	for i := range changes {
 		c := &changes[i]
 		if cfg.DryRun == DryRunNone {
-			if err := podidentity.Apply(ctx, api, cluster.Name, c); err != nil {
+			// No write after Ctrl-C; the one on its way when it came ends on EKS's answer, so
+			// what it made is reported.
+			if ctx.Err() != nil {
+				r.rep.Warn("Interrupted while writing the Pod Identity associations: nothing was restarted. " + written(changes[:i], cluster.Name))
+				return fmt.Errorf("interrupted before any restart: %w", context.Canceled)
+			}
+			wctx, cancel := podidentity.WriteContext(ctx)
+			err := podidentity.Apply(wctx, api, cluster.Name, c)
+			cancel()
+			if err != nil {
 				return err
 			}
 		}

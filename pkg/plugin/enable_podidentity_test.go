@@ -162,6 +162,38 @@ func TestEnablePodIdentityInterruptedWait(t *testing.T) {
 	}
 }
 
+// TestEnablePodIdentityInterruptedWrite: Ctrl-C while the first association's create is on
+// its way to EKS, which makes it: the run waits for the answer and names the association it
+// made, makes no write after Ctrl-C (the second account gets none), and exits 130.
+func TestEnablePodIdentityInterruptedWrite(t *testing.T) {
+	f := piAWS()
+	withAWS(t, f)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	withDeps(t, func(d *deps) {
+		d.podIdentityClient = func(aws.Config) podidentity.AWS {
+			return awstest.Interrupting{AWS: f, Action: podidentity.ActionCreateAssociation, Interrupt: cancel}
+		}
+	})
+	var objs []runtime.Object
+	for _, name := range []string{"api", "batch"} {
+		sa := kt.ServiceAccount("shop", name, nil)
+		sa.Labels = map[string]string{"team": "a"}
+		objs = append(objs, sa)
+	}
+	client := fake.NewClientset(append(objs, kt.Namespace("shop"))...)
+	r := runWIContext(t, ctx, client, 0, "enable", "-l", "team=a", "-n", "shop", "--pod-identity", "--role-arn", piRole, "--eks-cluster", awstest.Cluster)
+	wantCode(t, r, ExitInterrupted)
+	if n := f.Calls[podidentity.ActionCreateAssociation]; n != 1 || f.Writes() != 1 {
+		t.Fatalf("AWS calls %v: want the one create that was on its way, none after Ctrl-C", f.Calls)
+	}
+	if !strings.Contains(r.out, "podidentityassociation a-1 created (serviceaccount/api, role "+piRole+")") ||
+		!strings.Contains(r.errOut, "nothing was restarted. Written and left in place: association a-1 of serviceaccount/api -n shop create") ||
+		strings.Contains(r.errOut, "batch") {
+		t.Fatalf("the association EKS made is not named, or one it did not make is:\nstdout:\n%s\nstderr:\n%s", r.out, r.errOut)
+	}
+}
+
 // TestEnablePodIdentityOtherRole: another role is refused without --overwrite, before any
 // write; with it the association is updated in place, never deleted and created again.
 func TestEnablePodIdentityOtherRole(t *testing.T) {

@@ -94,6 +94,14 @@ func Read(ctx context.Context, a AWS, cluster, namespace, serviceAccount string)
 	return nil, nil
 }
 
+// WriteContext is the context of an AWS write whose outcome the run must know, to undo it or
+// to name it: a write cancelled in flight (Ctrl-C) can still be made by AWS after the client
+// gave up. So a write ends on AWS's answer, within 30 s, and the run's end is noticed after
+// it. migrate's rollback writes on it too.
+func WriteContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+}
+
 // Apply makes the change in cluster. A create that EKS refuses because an association was
 // made since Read (ResourceInUseException) reads it and plans again, once: a concurrent
 // creator's association is updated, not duplicated; a delete of one already gone is done.

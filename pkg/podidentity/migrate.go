@@ -707,7 +707,7 @@ func (r *runner) writeTrust(ctx context.Context) error {
 			return fmt.Errorf("the %s step: the trust policy of %s changed since the pre-flight read it: it is not overwritten; rerun kubectl wi migrate to judge it again", StepTrust, t.Role)
 		}
 		r.out.AWSWrites++
-		wctx, cancel := writeContext(ctx)
+		wctx, cancel := WriteContext(ctx)
 		err = r.deps.AWS.UpdateAssumeRolePolicy(wctx, t.Role.Name, t.Corrected.JSON())
 		cancel()
 		if err != nil {
@@ -722,14 +722,6 @@ func (r *runner) writeTrust(ctx context.Context) error {
 		}
 	}
 	return nil
-}
-
-// writeContext is the context of an AWS write the rollback must know the outcome of, and of
-// the rollback's own writes. A write cancelled in flight (Ctrl-C) can still be made by AWS
-// after the client gave up, and the rollback would not know to undo it: so a write ends on
-// AWS's answer, within 30 s, and the run's end is noticed after it.
-func writeContext(ctx context.Context) (context.Context, context.CancelFunc) {
-	return context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 }
 
 // policyText is a policy document as IAM's GetRole returns it, URL-decoded when encoded.
@@ -768,7 +760,7 @@ func (r *runner) releaseTrust(ctx context.Context, role string, stopping bool) (
 		return "", false, needs
 	}
 	w.done = true
-	ctx, cancel := writeContext(ctx)
+	ctx, cancel := WriteContext(ctx)
 	defer cancel()
 	restore := fmt.Sprintf("aws iam update-assume-role-policy --role-name %s --policy-document '%s'", w.trust.Role.Name, compactText(w.before))
 	got, err := r.deps.AWS.GetRole(ctx, w.trust.Role.Name)
@@ -803,7 +795,7 @@ func (r *runner) associate(ctx context.Context) error {
 			continue
 		}
 		r.out.AWSWrites++
-		wctx, cancel := writeContext(ctx)
+		wctx, cancel := WriteContext(ctx)
 		err := Apply(wctx, r.deps.AWS, r.cluster.Name, &a.change)
 		cancel()
 		if err != nil {
@@ -1106,7 +1098,7 @@ func (r *runner) undo(ctx context.Context, a *account) (string, bool) {
 	if !a.created || a.change.Result == nil {
 		return "", false
 	}
-	ctx, cancel := writeContext(ctx)
+	ctx, cancel := WriteContext(ctx)
 	defer cancel()
 	id := a.change.Result.ID
 	r.out.AWSWrites++

@@ -6,7 +6,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/kubectl-wi/kubectl-wi/pkg/awsread"
 	"github.com/kubectl-wi/kubectl-wi/pkg/internal/awstest"
 	"github.com/kubectl-wi/kubectl-wi/pkg/podidentity"
 )
@@ -23,7 +22,7 @@ func TestMigrateInterruptedWhileWriting(t *testing.T) {
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
 			b.ctx = ctx
-			b.api = interruptedWrite{AWS: b.aws, action: action, interrupt: cancel}
+			b.api = awstest.Interrupting{AWS: b.aws, Action: action, Interrupt: cancel}
 
 			_, out, err := b.run(t, podidentity.Config{WriteTrust: true})
 			if !errors.Is(err, context.Canceled) {
@@ -43,33 +42,4 @@ func TestMigrateInterruptedWhileWriting(t *testing.T) {
 			}
 		})
 	}
-}
-
-// interruptedWrite is AWS that makes the write action, and then the run is interrupted before
-// the answer comes back: a write whose context is done by then answers with the context's
-// error, as the SDK does when its request is cancelled in flight.
-type interruptedWrite struct {
-	*awstest.AWS
-	action    string
-	interrupt context.CancelFunc
-}
-
-func (w interruptedWrite) CreatePodIdentityAssociation(ctx context.Context, cluster, namespace, serviceAccount string, s podidentity.Spec) (awsread.Association, error) {
-	got, err := w.AWS.CreatePodIdentityAssociation(ctx, cluster, namespace, serviceAccount, s)
-	if err = w.answer(ctx, podidentity.ActionCreateAssociation, err); err != nil {
-		return awsread.Association{}, err
-	}
-	return got, nil
-}
-
-func (w interruptedWrite) UpdateAssumeRolePolicy(ctx context.Context, roleName, document string) error {
-	return w.answer(ctx, podidentity.ActionUpdateAssumeRolePolicy, w.AWS.UpdateAssumeRolePolicy(ctx, roleName, document))
-}
-
-func (w interruptedWrite) answer(ctx context.Context, action string, err error) error {
-	if err != nil || action != w.action {
-		return err
-	}
-	w.interrupt()
-	return ctx.Err()
 }
