@@ -207,14 +207,21 @@ func TestMonitor(t *testing.T) {
 	})
 
 	t.Run("the monitor killed mid-run leaves no probe pod after its restart", func(t *testing.T) {
+		// A probe pod still Pending, not one whose probe has run: the monitor deletes that one
+		// itself within moments, maybe before the kill lands, and then nothing is left to sweep.
 		var probe string
-		waitFor(t, 2*monitorInterval+10*time.Second, "a probe pod of the monitor", func(ctx context.Context) (bool, error) {
+		waitFor(t, 2*monitorInterval+10*time.Second, "a Pending probe pod of the monitor", func(ctx context.Context) (bool, error) {
 			list, err := c.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: monitorProbeSelector})
-			if err != nil || len(list.Items) == 0 {
+			if err != nil {
 				return false, err
 			}
-			probe = list.Items[0].Name
-			return true, nil
+			for _, p := range list.Items {
+				if p.DeletionTimestamp == nil && p.Status.Phase == corev1.PodPending {
+					probe = p.Name
+					return true, nil
+				}
+			}
+			return false, nil
 		})
 		monitorPods, err := c.CoreV1().Pods(monNS).List(context.Background(), metav1.ListOptions{LabelSelector: monitor.NameLabel + "=" + monitor.Name})
 		if err != nil {
